@@ -1,0 +1,49 @@
+/**
+ * Messages: the entries of a thread's history.
+ *
+ * @since 0.1.0
+ */
+import * as Schema from "effect/Schema"
+import { JsonValue, Timestamp } from "./Common.js"
+import { MessageId, ToolCallId } from "./Ids.js"
+
+/**
+ * Who wrote a message.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const Role = Schema.Literal("system", "user", "assistant", "tool").annotations({ identifier: "Role" })
+/** @since 0.1.0 @category models */
+export type Role = typeof Role.Type
+
+/**
+ * A tool call requested by the model inside an assistant message.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const MessageToolCall = Schema.Struct({
+  id: ToolCallId,
+  name: Schema.String,
+  arguments: JsonValue
+}).annotations({ identifier: "MessageToolCall" })
+
+/**
+ * One entry of a thread's history.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const Message = Schema.Struct({
+  id: MessageId,
+  role: Role,
+  content: Schema.String,
+  created_at: Timestamp,
+  tool_calls: Schema.optional(Schema.Array(MessageToolCall)),
+  tool_call_id: Schema.optional(ToolCallId),
+  model: Schema.optional(Schema.String),
+  reasoning: Schema.optional(Schema.String)
+}).annotations({ identifier: "Message" })
+/** @since 0.1.0 @category models */
+export type Message = typeof Message.Type
