@@ -4,6 +4,7 @@
  * @since 0.1.0
  */
 import * as Schema from "effect/Schema"
+import { optional } from "./Common.js"
 import { JobRecord } from "./Job.js"
 import { McpServerStatus } from "./Mcp.js"
 
@@ -19,7 +20,7 @@ export const AppStatus = Schema.Struct({
   ok: Schema.Boolean,
   versions: Schema.Record({ key: Schema.String, value: Schema.String }),
   runtime: Schema.Struct({ name: Schema.Literal("node", "bun", "deno", "unknown"), version: Schema.String }),
-  provider_default: Schema.optional(Schema.String),
+  provider_default: optional(Schema.String),
   jobs: Schema.Array(JobRecord),
   mcp_servers: Schema.Array(McpServerStatus),
   threads: Schema.Struct({

@@ -74,3 +74,12 @@ export const Sequence = Schema.Number.pipe(Schema.int(), Schema.positive()).anno
  * @category schemas
  */
 export const NonEmpty = Schema.String.pipe(Schema.minLength(1))
+
+/**
+ * An optional field as the wire has it: the key may be absent, but when
+ * present its value is never `undefined` (JSON has no `undefined`).
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const optional = <S extends Schema.Schema.All>(schema: S) => Schema.optionalWith(schema, { exact: true })

@@ -9,7 +9,7 @@
  * @since 0.1.0
  */
 import * as Schema from "effect/Schema"
-import { JsonValue, Sequence, Timestamp } from "./Common.js"
+import { JsonValue, optional, Sequence, Timestamp } from "./Common.js"
 import { ApprovalId, JobId, MessageId, ResponseId, ThreadId, ToolCallId } from "./Ids.js"
 import { JobHistoryEntry, JobProgress, JobStatus } from "./Job.js"
 import { McpStartupCompleteEvent, McpStartupUpdate } from "./Mcp.js"
@@ -36,11 +36,11 @@ export const TurnStarted = event("turn_started", { turn_id: Schema.String, model
 export const TurnEnded = event("turn_ended", {
   turn_id: Schema.String,
   outcome: TurnOutcome,
-  usage: Schema.optional(Usage),
-  reason: Schema.optional(Schema.String)
+  usage: optional(Usage),
+  reason: optional(Schema.String)
 })
 /** @since 0.1.0 @category schemas */
-export const ResponseStart = event("response_start", { response_id: ResponseId, model: Schema.optional(Schema.String) })
+export const ResponseStart = event("response_start", { response_id: ResponseId, model: optional(Schema.String) })
 /** @since 0.1.0 @category schemas */
 export const ResponseDelta = event("response_delta", {
   response_id: ResponseId,
@@ -50,20 +50,20 @@ export const ResponseDelta = event("response_delta", {
 /** @since 0.1.0 @category schemas */
 export const ResponseEnd = event("response_end", {
   response_id: ResponseId,
-  message_id: Schema.optional(MessageId),
-  finish_reason: Schema.optional(FinishReason),
-  usage: Schema.optional(Usage)
+  message_id: optional(MessageId),
+  finish_reason: optional(FinishReason),
+  usage: optional(Usage)
 })
 /** @since 0.1.0 @category schemas */
 export const ToolCallStart = event("tool_call_start", {
-  response_id: Schema.optional(ResponseId),
+  response_id: optional(ResponseId),
   call_id: ToolCallId,
   tool_name: Schema.String,
   arguments: JsonValue
 })
 /** @since 0.1.0 @category schemas */
 export const ToolCallResult = event("tool_call_result", {
-  response_id: Schema.optional(ResponseId),
+  response_id: optional(ResponseId),
   call_id: ToolCallId,
   tool_name: Schema.String,
   result: ToolResult
@@ -73,15 +73,15 @@ export const ApprovalRequested = event("approval_requested", {
   approval_id: ApprovalId,
   call_id: ToolCallId,
   tool_name: Schema.String,
-  command: Schema.optional(Schema.String),
-  cwd: Schema.optional(Schema.String),
+  command: optional(Schema.String),
+  cwd: optional(Schema.String),
   reason: Schema.String
 })
 /** @since 0.1.0 @category schemas */
 export const ApprovalDecided = event("approval_decided", {
   approval_id: ApprovalId,
   decision: Schema.Literal("approved", "denied"),
-  reason: Schema.optional(Schema.String)
+  reason: optional(Schema.String)
 })
 /** @since 0.1.0 @category schemas */
 export const McpStartupUpdateFrame = event("mcp_startup_update", { update: McpStartupUpdate })
@@ -99,10 +99,10 @@ export const JobUpdate = event("job_update", {
 export const HookOutcome = event("hook_outcome", {
   hook_event: Schema.String,
   hook: Schema.String,
-  decision: Schema.optional(Schema.Literal("allow", "deny", "ask")),
-  reason: Schema.optional(Schema.String),
-  error: Schema.optional(Schema.String),
-  duration_ms: Schema.optional(Schema.Number.pipe(Schema.nonNegative()))
+  decision: optional(Schema.Literal("allow", "deny", "ask")),
+  reason: optional(Schema.String),
+  error: optional(Schema.String),
+  duration_ms: optional(Schema.Number.pipe(Schema.nonNegative()))
 })
 /** @since 0.1.0 @category schemas */
 export const ModelFallback = event("model_fallback", {
@@ -118,8 +118,8 @@ export const Compaction = event("compaction", {
 })
 /** @since 0.1.0 @category schemas */
 export const ErrorEvent = event("error", {
-  response_id: Schema.optional(ResponseId),
-  code: Schema.optional(Schema.String),
+  response_id: optional(ResponseId),
+  code: optional(Schema.String),
   message: Schema.String
 })
 

@@ -4,7 +4,7 @@
  * @since 0.1.0
  */
 import * as Schema from "effect/Schema"
-import { JsonValue, Timestamp } from "./Common.js"
+import { JsonValue, optional, Timestamp } from "./Common.js"
 import { JobId } from "./Ids.js"
 
 /**
@@ -77,13 +77,13 @@ export const JobRecord = Schema.Struct({
   status: JobStatus,
   progress: Schema.NullOr(JobProgress),
   detail: Schema.NullOr(Schema.String),
-  input: Schema.optional(JsonValue),
+  input: optional(JsonValue),
   retry: JobRetry,
   history: Schema.Array(JobHistoryEntry),
   created_at: Timestamp,
   updated_at: Timestamp,
   revision: Count,
-  owner: Schema.optional(Schema.String)
+  owner: optional(Schema.String)
 }).annotations({ identifier: "JobRecord" })
 /** @since 0.1.0 @category models */
 export type JobRecord = typeof JobRecord.Type

@@ -4,6 +4,7 @@
  * @since 0.1.0
  */
 import * as Schema from "effect/Schema"
+import { optional } from "./Common.js"
 
 /**
  * @since 0.1.0
@@ -24,7 +25,7 @@ export type McpStartupStatus = typeof McpStartupStatus.Type
 export const McpStartupUpdate = Schema.Struct({
   server_name: Schema.String,
   status: McpStartupStatus,
-  error: Schema.optional(Schema.String)
+  error: optional(Schema.String)
 }).annotations({ identifier: "McpStartupUpdate" })
 /** @since 0.1.0 @category models */
 export type McpStartupUpdate = typeof McpStartupUpdate.Type
@@ -64,7 +65,7 @@ export const McpServerStatus = Schema.Struct({
   server_name: Schema.String,
   status: Schema.Literal("disabled", "starting", "ready", "failed", "restarting", "stopped", "cancelled"),
   transport: Schema.Literal("stdio", "streamable-http", "sse"),
-  error: Schema.optional(Schema.String),
+  error: optional(Schema.String),
   tools: Schema.Number.pipe(Schema.int(), Schema.nonNegative()),
   restarts: Schema.Number.pipe(Schema.int(), Schema.nonNegative())
 }).annotations({ identifier: "McpServerStatus" })

@@ -4,7 +4,7 @@
  * @since 0.1.0
  */
 import * as Schema from "effect/Schema"
-import { JsonValue, Timestamp } from "./Common.js"
+import { JsonValue, optional, Timestamp } from "./Common.js"
 import { MessageId, ToolCallId } from "./Ids.js"
 
 /**
@@ -40,10 +40,10 @@ export const Message = Schema.Struct({
   role: Role,
   content: Schema.String,
   created_at: Timestamp,
-  tool_calls: Schema.optional(Schema.Array(MessageToolCall)),
-  tool_call_id: Schema.optional(ToolCallId),
-  model: Schema.optional(Schema.String),
-  reasoning: Schema.optional(Schema.String)
+  tool_calls: optional(Schema.Array(MessageToolCall)),
+  tool_call_id: optional(ToolCallId),
+  model: optional(Schema.String),
+  reasoning: optional(Schema.String)
 }).annotations({ identifier: "Message" })
 /** @since 0.1.0 @category models */
 export type Message = typeof Message.Type

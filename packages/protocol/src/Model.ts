@@ -5,6 +5,7 @@
  * @since 0.1.0
  */
 import * as Schema from "effect/Schema"
+import { optional } from "./Common.js"
 
 /**
  * Token usage of a model call or a whole turn, with its cost when the
@@ -16,9 +17,9 @@ import * as Schema from "effect/Schema"
 export const Usage = Schema.Struct({
   input_tokens: Schema.Number.pipe(Schema.int(), Schema.nonNegative()),
   output_tokens: Schema.Number.pipe(Schema.int(), Schema.nonNegative()),
-  cached_tokens: Schema.optional(Schema.Number.pipe(Schema.int(), Schema.nonNegative())),
-  reasoning_tokens: Schema.optional(Schema.Number.pipe(Schema.int(), Schema.nonNegative())),
-  cost_usd: Schema.optional(Schema.Number.pipe(Schema.nonNegative()))
+  cached_tokens: optional(Schema.Number.pipe(Schema.int(), Schema.nonNegative())),
+  reasoning_tokens: optional(Schema.Number.pipe(Schema.int(), Schema.nonNegative())),
+  cost_usd: optional(Schema.Number.pipe(Schema.nonNegative()))
 }).annotations({ identifier: "Usage" })
 /** @since 0.1.0 @category models */
 export type Usage = typeof Usage.Type

@@ -5,6 +5,7 @@
  * @since 0.1.0
  */
 import * as Schema from "effect/Schema"
+import { optional } from "./Common.js"
 import { EventFrame } from "./Event.js"
 import { ThreadId } from "./Ids.js"
 import { FinishReason, TurnOutcome, Usage } from "./Model.js"
@@ -18,12 +19,12 @@ import { AskForApproval } from "./Tool.js"
  * @category schemas
  */
 export const PromptRequest = Schema.Struct({
-  thread_id: Schema.optional(ThreadId),
+  thread_id: optional(ThreadId),
   prompt: Schema.String,
-  model: Schema.optional(Schema.String),
-  cwd: Schema.optional(Schema.String),
-  approval_policy: Schema.optional(AskForApproval),
-  max_turns: Schema.optional(Schema.Number.pipe(Schema.int(), Schema.between(1, 1000)))
+  model: optional(Schema.String),
+  cwd: optional(Schema.String),
+  approval_policy: optional(AskForApproval),
+  max_turns: optional(Schema.Number.pipe(Schema.int(), Schema.between(1, 1000)))
 }).annotations({ identifier: "PromptRequest" })
 /** @since 0.1.0 @category models */
 export type PromptRequest = typeof PromptRequest.Type
@@ -37,13 +38,13 @@ export type PromptRequest = typeof PromptRequest.Type
  * @category schemas
  */
 export const CliRuntimeOverrides = Schema.Struct({
-  model: Schema.optional(Schema.String),
-  provider: Schema.optional(Schema.String),
-  approval_policy: Schema.optional(AskForApproval),
-  sandbox_mode: Schema.optional(Schema.String),
-  base_url: Schema.optional(Schema.String),
-  cwd: Schema.optional(Schema.String),
-  max_turns: Schema.optional(Schema.Number.pipe(Schema.int(), Schema.between(1, 1000)))
+  model: optional(Schema.String),
+  provider: optional(Schema.String),
+  approval_policy: optional(AskForApproval),
+  sandbox_mode: optional(Schema.String),
+  base_url: optional(Schema.String),
+  cwd: optional(Schema.String),
+  max_turns: optional(Schema.Number.pipe(Schema.int(), Schema.between(1, 1000)))
 }).annotations({ identifier: "CliRuntimeOverrides" })
 /** @since 0.1.0 @category models */
 export type CliRuntimeOverrides = typeof CliRuntimeOverrides.Type
@@ -60,8 +61,8 @@ export const PromptResponse = Schema.Struct({
   output: Schema.String,
   model: Schema.String,
   outcome: TurnOutcome,
-  finish_reason: Schema.optional(FinishReason),
-  usage: Schema.optional(Usage),
+  finish_reason: optional(FinishReason),
+  usage: optional(Usage),
   events: Schema.optionalWith(Schema.Array(EventFrame), { default: () => [] })
 }).annotations({ identifier: "PromptResponse" })
 /** @since 0.1.0 @category models */

@@ -7,7 +7,7 @@
  * @since 0.1.0
  */
 import * as Schema from "effect/Schema"
-import { JsonObject, JsonValue, Sequence, Timestamp } from "./Common.js"
+import { JsonObject, JsonValue, optional, Sequence, Timestamp } from "./Common.js"
 import { EventFrame } from "./Event.js"
 import { MessageId, ThreadId } from "./Ids.js"
 import { Message } from "./Message.js"
@@ -44,8 +44,8 @@ export type SessionSource = typeof SessionSource.Type
  */
 export const ForkPoint = Schema.Struct({
   thread_id: ThreadId,
-  message_id: Schema.optional(MessageId),
-  seq: Schema.optional(Sequence)
+  message_id: optional(MessageId),
+  seq: optional(Sequence)
 }).annotations({ identifier: "ForkPoint" })
 /** @since 0.1.0 @category models */
 export type ForkPoint = typeof ForkPoint.Type
@@ -67,26 +67,26 @@ export const Thread = Schema.Struct({
   cwd: Schema.String,
   cli_version: Schema.String,
   source: SessionSource,
-  name: Schema.optional(Schema.String),
-  archived: Schema.optional(Schema.Boolean),
-  forked_from: Schema.optional(ForkPoint)
+  name: optional(Schema.String),
+  archived: optional(Schema.Boolean),
+  forked_from: optional(ForkPoint)
 }).annotations({ identifier: "Thread" })
 /** @since 0.1.0 @category models */
 export type Thread = typeof Thread.Type
 
 const ModelSelection = {
-  model: Schema.optional(Schema.String),
-  model_provider: Schema.optional(Schema.String),
-  cwd: Schema.optional(Schema.String)
+  model: optional(Schema.String),
+  model_provider: optional(Schema.String),
+  cwd: optional(Schema.String)
 }
 
 const SessionOverrides = {
-  approval_policy: Schema.optional(Schema.String),
-  sandbox: Schema.optional(Schema.String),
-  config: Schema.optional(JsonObject),
-  base_instructions: Schema.optional(Schema.String),
-  developer_instructions: Schema.optional(Schema.String),
-  persist_extended_history: Schema.optional(Schema.Boolean)
+  approval_policy: optional(Schema.String),
+  sandbox: optional(Schema.String),
+  config: optional(JsonObject),
+  base_instructions: optional(Schema.String),
+  developer_instructions: optional(Schema.String),
+  persist_extended_history: optional(Schema.Boolean)
 }
 
 /**
@@ -97,7 +97,7 @@ const SessionOverrides = {
  */
 export const ThreadCreate = Schema.Struct({
   kind: Schema.Literal("create"),
-  metadata: Schema.optional(JsonObject),
+  metadata: optional(JsonObject),
   ...ModelSelection
 }).annotations({ identifier: "ThreadCreate" })
 /** @since 0.1.0 @category models */
@@ -112,7 +112,7 @@ export type ThreadCreate = typeof ThreadCreate.Type
 export const ThreadStart = Schema.Struct({
   kind: Schema.Literal("start"),
   ...ModelSelection,
-  persist_extended_history: Schema.optional(Schema.Boolean)
+  persist_extended_history: optional(Schema.Boolean)
 }).annotations({ identifier: "ThreadStart" })
 /** @since 0.1.0 @category models */
 export type ThreadStart = typeof ThreadStart.Type
@@ -126,10 +126,10 @@ export type ThreadStart = typeof ThreadStart.Type
 export const ThreadResume = Schema.Struct({
   kind: Schema.Literal("resume"),
   thread_id: ThreadId,
-  history: Schema.optional(Schema.Array(JsonValue)),
+  history: optional(Schema.Array(JsonValue)),
   ...ModelSelection,
   ...SessionOverrides,
-  personality: Schema.optional(Schema.String)
+  personality: optional(Schema.String)
 }).annotations({ identifier: "ThreadResume" })
 /** @since 0.1.0 @category models */
 export type ThreadResume = typeof ThreadResume.Type
@@ -143,7 +143,7 @@ export type ThreadResume = typeof ThreadResume.Type
 export const ThreadFork = Schema.Struct({
   kind: Schema.Literal("fork"),
   thread_id: ThreadId,
-  at_message_id: Schema.optional(MessageId),
+  at_message_id: optional(MessageId),
   ...ModelSelection,
   ...SessionOverrides
 }).annotations({ identifier: "ThreadFork" })
@@ -158,9 +158,9 @@ export type ThreadFork = typeof ThreadFork.Type
  */
 export const ThreadList = Schema.Struct({
   kind: Schema.Literal("list"),
-  include_archived: Schema.optional(Schema.Boolean),
-  limit: Schema.optional(Schema.Number.pipe(Schema.int(), Schema.between(1, 10_000))),
-  cursor: Schema.optional(Schema.String)
+  include_archived: optional(Schema.Boolean),
+  limit: optional(Schema.Number.pipe(Schema.int(), Schema.between(1, 10_000))),
+  cursor: optional(Schema.String)
 }).annotations({ identifier: "ThreadList" })
 /** @since 0.1.0 @category models */
 export type ThreadList = typeof ThreadList.Type
@@ -281,9 +281,9 @@ export type ThreadResponseStatus = typeof ThreadResponseStatus.Type
  * @category schemas
  */
 export const ThreadResponseData = Schema.Struct({
-  history: Schema.optional(Schema.Array(Message)),
-  checkpoint: Schema.optional(Schema.NullOr(JsonValue)),
-  next_cursor: Schema.optional(Schema.String)
+  history: optional(Schema.Array(Message)),
+  checkpoint: optional(Schema.NullOr(JsonValue)),
+  next_cursor: optional(Schema.String)
 }).annotations({ identifier: "ThreadResponseData" })
 /** @since 0.1.0 @category models */
 export type ThreadResponseData = typeof ThreadResponseData.Type
@@ -297,13 +297,13 @@ export type ThreadResponseData = typeof ThreadResponseData.Type
 export const ThreadResponse = Schema.Struct({
   thread_id: Schema.String,
   status: ThreadResponseStatus,
-  thread: Schema.optional(Thread),
+  thread: optional(Thread),
   threads: Schema.optionalWith(Schema.Array(Thread), { default: () => [] }),
-  model: Schema.optional(Schema.String),
-  model_provider: Schema.optional(Schema.String),
-  cwd: Schema.optional(Schema.String),
-  approval_policy: Schema.optional(Schema.String),
-  sandbox: Schema.optional(Schema.String),
+  model: optional(Schema.String),
+  model_provider: optional(Schema.String),
+  cwd: optional(Schema.String),
+  approval_policy: optional(Schema.String),
+  sandbox: optional(Schema.String),
   events: Schema.optionalWith(Schema.Array(EventFrame), { default: () => [] }),
   data: Schema.optionalWith(ThreadResponseData, { default: () => ({}) })
 }).annotations({ identifier: "ThreadResponse" })

@@ -4,7 +4,7 @@
  * @since 0.1.0
  */
 import * as Schema from "effect/Schema"
-import { JsonValue } from "./Common.js"
+import { JsonValue, optional } from "./Common.js"
 import { ApprovalId, ThreadId, ToolCallId } from "./Ids.js"
 
 /**
@@ -32,7 +32,7 @@ export const ToolCall = Schema.Struct({
   id: ToolCallId,
   name: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(256)),
   arguments: JsonValue,
-  thread_id: Schema.optional(ThreadId)
+  thread_id: optional(ThreadId)
 }).annotations({ identifier: "ToolCall" })
 /** @since 0.1.0 @category models */
 export type ToolCall = typeof ToolCall.Type
@@ -50,9 +50,9 @@ export const ContentPart = Schema.Union(
   Schema.Struct({
     type: Schema.Literal("resource"),
     uri: Schema.String,
-    mime_type: Schema.optional(Schema.String),
-    text: Schema.optional(Schema.String),
-    blob: Schema.optional(Schema.String)
+    mime_type: optional(Schema.String),
+    text: optional(Schema.String),
+    blob: optional(Schema.String)
   })
 ).annotations({ identifier: "ContentPart" })
 /** @since 0.1.0 @category models */
@@ -67,9 +67,9 @@ export type ContentPart = typeof ContentPart.Type
  */
 export const ToolOutput = Schema.Struct({
   content: Schema.Array(ContentPart),
-  structured: Schema.optional(JsonValue),
-  is_error: Schema.optional(Schema.Boolean),
-  truncated: Schema.optional(Schema.Boolean)
+  structured: optional(JsonValue),
+  is_error: optional(Schema.Boolean),
+  truncated: optional(Schema.Boolean)
 }).annotations({ identifier: "ToolOutput" })
 /** @since 0.1.0 @category models */
 export type ToolOutput = typeof ToolOutput.Type

@@ -1,0 +1,136 @@
+import { readdirSync, readFileSync } from "node:fs"
+import { dirname, join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { describe, expect, it } from "@effect/vitest"
+import { Event, Job, ProtocolError, Schemas, Thread } from "@strata/protocol"
+import * as Arbitrary from "effect/Arbitrary"
+import * as Either from "effect/Either"
+import * as FastCheck from "effect/FastCheck"
+import * as Schema from "effect/Schema"
+
+const schemaDir = join(dirname(fileURLToPath(import.meta.url)), "..", "schema")
+
+describe("Schemas", () => {
+  for (const [name, schema] of Object.entries(Schemas.all)) {
+    it(`${name}: encode -> JSON -> decode round-trips`, () => {
+      const s = schema as Schema.Schema<unknown, unknown, never>
+      const encode = Schema.encodeSync(s)
+      const decode = Schema.decodeUnknownSync(s)
+      FastCheck.assert(
+        FastCheck.property(Arbitrary.make(s), (value) => {
+          const wire = JSON.parse(JSON.stringify(encode(value)))
+          expect(decode(wire)).toStrictEqual(value)
+          // and the wire form is stable: encoding the decoded value gives the same JSON
+          expect(JSON.parse(JSON.stringify(encode(decode(wire))))).toStrictEqual(wire)
+        }),
+        { numRuns: 60 }
+      )
+    })
+  }
+
+  it("committed JSON Schema files are up to date (run `npm run schema -w @strata/protocol`)", () => {
+    const names = Object.keys(Schemas.all).sort()
+    const files = readdirSync(schemaDir)
+      .filter((f) => f.endsWith(".json"))
+      .map((f) => f.slice(0, -5))
+      .sort()
+    expect(files).toStrictEqual(names)
+    for (const [name, schema] of Object.entries(Schemas.all)) {
+      const committed = readFileSync(join(schemaDir, `${name}.json`), "utf8")
+      expect(committed, `schema/${name}.json is stale`).toBe(Schemas.jsonSchemaDocument(name, schema))
+    }
+  })
+})
+
+describe("ThreadRequest", () => {
+  const decode = ProtocolError.decodeUnknownEither(Thread.ThreadRequest)
+
+  it("decodes every kind of the seed", () => {
+    const requests = [
+      { kind: "create" },
+      { kind: "start", model: "m", cwd: "/w" },
+      { kind: "resume", thread_id: "t1" },
+      { kind: "fork", thread_id: "t1", at_message_id: "m7" },
+      { kind: "list", include_archived: true, limit: 10 },
+      { kind: "read", thread_id: "t1" },
+      { kind: "set_name", thread_id: "t1", name: "n" },
+      { kind: "archive", thread_id: "t1" },
+      { kind: "unarchive", thread_id: "t1" },
+      { kind: "message", thread_id: "t1", input: "hi" }
+    ]
+    for (const request of requests) {
+      const decoded = decode(request)
+      expect(Either.isRight(decoded), JSON.stringify(request)).toBe(true)
+      if (Either.isRight(decoded)) expect(decoded.right.kind).toBe(request.kind)
+    }
+  })
+
+  it("rejects an unknown kind and names the discriminator", () => {
+    const decoded = decode({ kind: "delete", thread_id: "t1" })
+    expect(Either.isLeft(decoded)).toBe(true)
+    if (Either.isLeft(decoded)) {
+      expect(decoded.left.path).toBe("kind")
+      expect(decoded.left.message).toContain("ThreadRequest")
+    }
+  })
+
+  it("reports every issue, each with its path", () => {
+    const decoded = ProtocolError.decodeUnknownEither(Thread.ThreadResponse)({
+      thread_id: "t",
+      status: "exploded",
+      threads: [{ id: "../t" }]
+    })
+    expect(Either.isLeft(decoded)).toBe(true)
+    if (Either.isLeft(decoded)) {
+      const paths = decoded.left.issues.map((i) => i.path)
+      expect(paths).toContain("status")
+      expect(paths.some((p) => p.startsWith("threads[0]"))).toBe(true)
+    }
+  })
+})
+
+describe("EventFrame", () => {
+  it("carries thread id, sequence number and timestamp on every event", () => {
+    const decode = Schema.decodeUnknownEither(Event.EventFrame)
+    const base = { thread_id: "t1", seq: 1, timestamp: 1_700_000_000_000 }
+    expect(Either.isRight(decode({ ...base, event: "response_start", response_id: "r1" }))).toBe(true)
+    expect(Either.isLeft(decode({ event: "response_start", response_id: "r1" }))).toBe(true)
+    expect(Either.isLeft(decode({ ...base, seq: 0, event: "response_start", response_id: "r1" }))).toBe(true)
+    expect(Either.isLeft(decode({ ...base, seq: 1.5, event: "response_start", response_id: "r1" }))).toBe(true)
+    expect(
+      Either.isRight(
+        decode({
+          ...base,
+          thread_id: null,
+          event: "mcp_startup_complete",
+          summary: { ready: ["a"], failed: [], cancelled: [] }
+        })
+      )
+    ).toBe(true)
+  })
+
+  it("defaults a delta's channel to text, as the seed", () => {
+    const frame = Schema.decodeUnknownSync(Event.EventFrame)({
+      thread_id: "t1",
+      seq: 2,
+      timestamp: 1,
+      event: "response_delta",
+      response_id: "r1",
+      delta: "hi"
+    })
+    expect(frame.event === "response_delta" && frame.channel).toBe("text")
+  })
+
+  it("job progress outside 0..100 is rejected with its path", () => {
+    const decoded = ProtocolError.decodeUnknownEither(Job.JobHistoryEntry)({
+      at: 1,
+      phase: "progress",
+      from: "running",
+      to: "running",
+      progress: 101,
+      detail: null,
+      attempt: 0
+    })
+    expect(Either.isLeft(decoded) && decoded.left.path).toBe("progress")
+  })
+})
