@@ -1,0 +1,387 @@
+/** @internal */
+
+import * as Ids from "@strata/protocol/Ids"
+import type { JobRecord, JobStatus } from "@strata/protocol/Job"
+import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as FiberSet from "effect/FiberSet"
+import * as PubSub from "effect/PubSub"
+import * as Queue from "effect/Queue"
+import * as Random from "effect/Random"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import * as SubscriptionRef from "effect/SubscriptionRef"
+import { JobBackend } from "../JobBackend.js"
+import { InvalidProgress, InvalidTransition, JobConfigError, JobNotFound } from "../JobError.js"
+import type * as JM from "../JobManager.js"
+import * as JobState from "../JobState.js"
+
+const errorMessage = (cause: Cause.Cause<unknown>): string => {
+  const failure = Cause.failureOption(cause)
+  const value = failure._tag === "Some" ? failure.value : Cause.squash(cause)
+  if (value instanceof Error) return value.message || value.name
+  if (typeof value === "string") return value
+  try {
+    return JSON.stringify(value) ?? String(value)
+  } catch {
+    return String(value)
+  }
+}
+
+/** @internal */
+export const make = (options: JM.Options = {}): Effect.Effect<JM.Service, JM.JobError, JobBackend | Scope.Scope> =>
+  Effect.gen(function* () {
+    const backend = yield* JobBackend
+    const instanceId = options.instanceId ?? `jobs-${globalThis.crypto.randomUUID()}`
+    const concurrency = Math.max(1, options.concurrency ?? 4)
+    const jobs = new Map<string, JobRecord>()
+    for (const record of yield* backend.list) jobs.set(record.id, record)
+
+    const locks = new Map<string, Effect.Semaphore>()
+    const lock = (id: string) => {
+      let s = locks.get(id)
+      if (s === undefined) {
+        s = Effect.unsafeMakeSemaphore(1)
+        locks.set(id, s)
+      }
+      return s.withPermits(1)
+    }
+
+    const hub = yield* PubSub.unbounded<JM.JobEvent>()
+    const handlers = new Map<string, JM.JobHandler>()
+    const running = new Map<string, Fiber.RuntimeFiber<unknown, unknown>>()
+    const active = new Set<string>()
+    const pauses = new Map<string, SubscriptionRef.SubscriptionRef<boolean>>()
+    const runners = yield* FiberSet.make<unknown, unknown>()
+    const wake = yield* Queue.sliding<void>(1)
+    const idle = yield* SubscriptionRef.make(0)
+
+    const find = (id: string) =>
+      Effect.suspend(() => {
+        const job = jobs.get(id)
+        return job === undefined ? Effect.fail(new JobNotFound({ jobId: id })) : Effect.succeed(job)
+      })
+
+    // Persists `next` (computed from the cached record) and publishes the transition.
+    const commit = (previous: JobRecord | undefined, next: JobRecord) =>
+      Effect.gen(function* () {
+        const stored = yield* backend.put(next, previous === undefined ? null : previous.revision)
+        jobs.set(stored.id, stored)
+        const entry = stored.history[stored.history.length - 1]!
+        yield* PubSub.publish(hub, {
+          event: "job_update" as const,
+          job_id: stored.id,
+          name: stored.name,
+          status: stored.status,
+          progress: stored.progress,
+          entry
+        })
+        return stored
+      })
+
+    const mutate = (
+      id: string,
+      f: (job: JobRecord, now: number, jitter: number) => Either.Either<JobRecord, InvalidTransition>
+    ) =>
+      Effect.gen(function* () {
+        const job = yield* find(id)
+        const now = yield* Clock.currentTimeMillis
+        const jitter = yield* Random.next
+        const next = yield* f(job, now, jitter)
+        return yield* commit(job, next)
+      })
+
+    const toStatus = (
+      id: string,
+      to: JobStatus,
+      phase: string,
+      extra?: { detail?: string | null | undefined; owner?: string | undefined }
+    ) =>
+      mutate(id, (job, now, jitter) =>
+        Either.map(JobState.transition(job, to, { phase, now, jitter, detail: extra?.detail }), (next) =>
+          extra?.owner === undefined ? next : { ...next, owner: extra.owner }
+        )
+      )
+
+    const scheduleRetry = (job: JobRecord): Effect.Effect<void> =>
+      JobState.retryDue(job) && job.retry.next_retry_at !== null
+        ? Effect.gen(function* () {
+            const now = yield* Clock.currentTimeMillis
+            yield* Effect.sleep(Duration.millis(Math.max(0, job.retry.next_retry_at! - now)))
+            yield* lock(job.id)(
+              Effect.suspend(() => {
+                const current = jobs.get(job.id)
+                // Only the failure we scheduled for: a manual change since wins.
+                return current !== undefined && current.status === "failed" && current.revision === job.revision
+                  ? toStatus(job.id, "queued", "retry")
+                  : Effect.void
+              })
+            )
+            yield* Queue.offer(wake, undefined)
+          }).pipe(
+            Effect.catchAllCause((cause) => Effect.logWarning("job retry scheduling failed", cause)),
+            FiberSet.run(runners),
+            Effect.asVoid
+          )
+        : Effect.void
+
+    const pauseRef = (id: string, paused: boolean) =>
+      Effect.gen(function* () {
+        const ref = pauses.get(id)
+        if (ref !== undefined) yield* SubscriptionRef.set(ref, paused)
+      })
+
+    const validProgress = (id: string, value: number) =>
+      Number.isInteger(value) && value >= 0 && value <= 100
+        ? Effect.void
+        : Effect.fail(new InvalidProgress({ jobId: id, progress: value }))
+
+    const updateProgress = (id: string, value: number, detail?: string) =>
+      validProgress(id, value).pipe(
+        Effect.zipRight(lock(id)(mutate(id, (job, now) => JobState.progress(job, value, { now, detail }))))
+      )
+
+    const finishRun = (id: string, exit: Exit.Exit<unknown, unknown>) =>
+      lock(id)(
+        Effect.gen(function* () {
+          const job = jobs.get(id)
+          if (job === undefined) return
+          if (Exit.isSuccess(exit)) {
+            if (job.status === "paused") yield* toStatus(id, "running", "resumed")
+            if (jobs.get(id)?.status === "running") yield* toStatus(id, "completed", "completed")
+            return
+          }
+          if (job.status !== "running" && job.status !== "paused") return
+          if (job.status === "paused") yield* toStatus(id, "running", "resumed")
+          const failed = yield* toStatus(id, "failed", "failed", { detail: errorMessage(exit.cause) })
+          yield* scheduleRetry(failed)
+        })
+      )
+
+    const startRun = (job: JobRecord, handler: JM.JobHandler) =>
+      Effect.gen(function* () {
+        const started = yield* lock(job.id)(
+          Effect.suspend(() => {
+            const current = jobs.get(job.id)
+            return current?.status === "queued"
+              ? toStatus(job.id, "running", "running", { owner: instanceId })
+              : Effect.succeed(undefined)
+          })
+        )
+        if (started === undefined) return
+        const paused = yield* SubscriptionRef.make(false)
+        pauses.set(job.id, paused)
+        const context: JM.JobContext = {
+          job: started,
+          input: started.input,
+          attempt: started.retry.attempt,
+          progress: (value, detail) =>
+            updateProgress(job.id, value, detail).pipe(
+              Effect.asVoid,
+              Effect.catchTag("JobNotFound", () => Effect.void),
+              Effect.catchTag("InvalidTransition", () => Effect.void)
+            ),
+          checkpoint: SubscriptionRef.get(paused).pipe(
+            Effect.flatMap((p) =>
+              p
+                ? paused.changes.pipe(
+                    Stream.filter((v) => !v),
+                    Stream.take(1),
+                    Stream.runDrain
+                  )
+                : Effect.void
+            )
+          ),
+          isPaused: SubscriptionRef.get(paused)
+        }
+        const body = Effect.scoped(Effect.suspend(() => handler.run(context)))
+        const timed =
+          handler.timeout === undefined
+            ? body
+            : body.pipe(
+                Effect.timeoutFail({
+                  duration: handler.timeout,
+                  onTimeout: () => new Error(`timed out after ${Duration.format(Duration.decode(handler.timeout!))}`)
+                })
+              )
+        const fiber = yield* timed.pipe(
+          Effect.exit,
+          Effect.flatMap((exit) => finishRun(job.id, exit)),
+          Effect.catchAllCause((cause) => Effect.logError(`job ${job.id}: could not record the end of its run`, cause)),
+          Effect.ensuring(
+            Effect.sync(() => {
+              running.delete(job.id)
+              active.delete(job.id)
+              pauses.delete(job.id)
+            }).pipe(
+              Effect.zipRight(SubscriptionRef.update(idle, (n) => n - 1)),
+              Effect.zipRight(Queue.offer(wake, undefined))
+            )
+          ),
+          Effect.interruptible,
+          FiberSet.run(runners)
+        )
+        running.set(job.id, fiber)
+      })
+
+    // Starts queued jobs of registered kinds, oldest first, up to the limit.
+    // `active` holds the ids with a run in flight (starting or running).
+    const dispatch = Effect.gen(function* () {
+      const ready = [...jobs.values()]
+        .filter((j) => j.status === "queued" && handlers.has(j.name) && !active.has(j.id))
+        .sort((a, b) => a.created_at - b.created_at)
+      for (const job of ready) {
+        if (active.size >= concurrency) break
+        active.add(job.id)
+        yield* SubscriptionRef.update(idle, (n) => n + 1)
+        const exit = yield* Effect.exit(startRun(job, handlers.get(job.name)!))
+        if (!running.has(job.id)) {
+          // Not started (no longer queued, or its transition failed): release the slot.
+          active.delete(job.id)
+          yield* SubscriptionRef.update(idle, (n) => n - 1)
+          if (Exit.isFailure(exit)) yield* Effect.logWarning(`job ${job.id}: could not start`, exit.cause)
+        }
+      }
+    })
+
+    yield* Queue.take(wake).pipe(Effect.zipRight(dispatch), Effect.forever, Effect.forkScoped)
+
+    const registerHandler = (handler: JM.JobHandler) =>
+      Effect.gen(function* () {
+        if (handler.kind.length === 0)
+          return yield* Effect.fail(new JobConfigError({ kind: handler.kind, reason: "kind must not be empty" }))
+        if (handlers.has(handler.kind)) {
+          return yield* Effect.fail(
+            new JobConfigError({ kind: handler.kind, reason: "a handler is already registered for this kind" })
+          )
+        }
+        if (handler.maxAttempts !== undefined && (!Number.isInteger(handler.maxAttempts) || handler.maxAttempts < 1)) {
+          return yield* Effect.fail(
+            new JobConfigError({ kind: handler.kind, reason: "maxAttempts must be an integer >= 1" })
+          )
+        }
+        handlers.set(handler.kind, handler)
+        for (const job of jobs.values())
+          if (job.name === handler.kind && job.status === "failed") yield* scheduleRetry(job)
+        yield* Queue.offer(wake, undefined)
+      })
+
+    const recover = Effect.gen(function* () {
+      for (const job of [...jobs.values()]) {
+        if (job.status === "failed" && handlers.has(job.name)) continue // scheduled by registerHandler
+        if (job.status === "failed") yield* scheduleRetry(job)
+        if (job.status !== "running" || job.owner === instanceId) continue
+        const handler = handlers.get(job.name)
+        const policy: JM.RecoveryPolicy = handler?.recovery ?? (handler?.idempotent ? "requeue" : "pause")
+        const detail = `interrupted: the process running it (${job.owner ?? "unknown"}) is gone`
+        yield* lock(job.id)<JobRecord, JM.JobError | InvalidTransition | JobNotFound, never>(
+          policy === "requeue"
+            ? toStatus(job.id, "queued", "interrupted", { detail })
+            : policy === "pause"
+              ? toStatus(job.id, "paused", "interrupted", { detail })
+              : mutate(job.id, (j, now) =>
+                  JobState.transition(j, "failed", { phase: "interrupted", now, detail }).pipe(
+                    // `fail` means failed for good: no retry is scheduled.
+                    Either.map((next) => ({
+                      ...next,
+                      retry: {
+                        ...next.retry,
+                        attempt: next.retry.max_attempts,
+                        next_backoff_ms: 0,
+                        next_retry_at: null
+                      }
+                    }))
+                  )
+                )
+        ).pipe(
+          Effect.catchTags({
+            InvalidTransition: (e) => Effect.logWarning(e.message),
+            JobNotFound: (e) => Effect.logWarning(e.message)
+          })
+        )
+      }
+    })
+
+    for (const handler of options.handlers ?? []) yield* registerHandler(handler).pipe(Effect.orDie)
+    if (options.recoverOnStart ?? true) yield* recover
+    yield* Queue.offer(wake, undefined)
+
+    const service: JM.Service = {
+      instanceId,
+      enqueueJob: Effect.fn("JobManager.enqueueJob")(function* (name, input, enqueueOptions) {
+        if (name.length === 0 || name.length > 256) {
+          return yield* Effect.fail(new JobConfigError({ kind: name, reason: "job name must be 1..256 characters" }))
+        }
+        const handler = handlers.get(name)
+        const now = yield* Clock.currentTimeMillis
+        const record = JobState.create({
+          id: Ids.make("JobId"),
+          name,
+          ...(input === undefined ? {} : { input }),
+          retry: JobState.defaultRetry({
+            maxAttempts: enqueueOptions?.maxAttempts ?? handler?.maxAttempts,
+            backoffBaseMs: enqueueOptions?.backoffBaseMs ?? handler?.backoffBaseMs
+          } as { maxAttempts?: number; backoffBaseMs?: number }),
+          now
+        })
+        const stored = yield* commit(undefined, record)
+        yield* Queue.offer(wake, undefined)
+        return stored
+      }),
+      setJobRunning: Effect.fn("JobManager.setJobRunning")((id) =>
+        lock(id)(toStatus(id, "running", "running", { owner: instanceId }))
+      ),
+      updateJobProgress: Effect.fn("JobManager.updateJobProgress")((id, progress, detail) =>
+        find(id).pipe(Effect.zipRight(updateProgress(id, progress, detail)))
+      ),
+      completeJob: Effect.fn("JobManager.completeJob")((id, detail) =>
+        lock(id)(toStatus(id, "completed", "completed", { detail }))
+      ),
+      failJob: Effect.fn("JobManager.failJob")(function* (id, detail) {
+        const failed = yield* lock(id)(toStatus(id, "failed", "failed", { detail }))
+        const fiber = running.get(id)
+        if (fiber !== undefined) yield* Fiber.interrupt(fiber)
+        yield* scheduleRetry(failed)
+        return failed
+      }),
+      cancelJob: Effect.fn("JobManager.cancelJob")((id) =>
+        lock(id)(
+          Effect.gen(function* () {
+            const job = yield* find(id)
+            if (!JobState.canTransition(job.status, "cancelled")) {
+              return yield* Effect.fail(
+                new InvalidTransition({ jobId: id, from: job.status, to: "cancelled", operation: "cancel" })
+              )
+            }
+            const fiber = running.get(id)
+            if (fiber !== undefined) yield* Fiber.interrupt(fiber)
+            return yield* toStatus(id, "cancelled", "cancelled")
+          })
+        )
+      ),
+      pauseJob: Effect.fn("JobManager.pauseJob")((id, detail) =>
+        lock(id)(toStatus(id, "paused", "paused", { detail }).pipe(Effect.tap(() => pauseRef(id, true))))
+      ),
+      resumeJob: Effect.fn("JobManager.resumeJob")((id, detail) =>
+        lock(id)(toStatus(id, "running", "resumed", { detail }).pipe(Effect.tap(() => pauseRef(id, false))))
+      ),
+      jobHistory: (id) => Effect.map(find(id), (job) => job.history),
+      getJob: (id) => find(id),
+      listJobs: Effect.sync(() =>
+        [...jobs.values()].sort((a, b) => b.updated_at - a.updated_at || (a.id < b.id ? -1 : 1))
+      ),
+      registerHandler,
+      events: Stream.fromPubSub(hub),
+      awaitIdle: idle.changes.pipe(
+        Stream.filter((n) => n === 0 && ![...jobs.values()].some((j) => j.status === "queued" && handlers.has(j.name))),
+        Stream.take(1),
+        Stream.runDrain
+      )
+    }
+    return service
+  })
