@@ -83,3 +83,13 @@ export const NonEmpty = Schema.String.pipe(Schema.minLength(1))
  * @category schemas
  */
 export const optional = <S extends Schema.Schema.All>(schema: S) => Schema.optionalWith(schema, { exact: true })
+
+/**
+ * A random UUID v4 from the platform's `crypto.randomUUID` (Node, Bun and
+ * Deno all provide it).
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const randomUUID = (): string =>
+  (globalThis as unknown as { readonly crypto: { randomUUID(): string } }).crypto.randomUUID()

@@ -11,6 +11,7 @@
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
+import { randomUUID } from "./Common.js"
 
 /**
  * The characters an id may contain.
@@ -236,7 +237,7 @@ export const validateEither = <K extends IdKind>(
  */
 export const make = <K extends IdKind>(kind: K, prefix?: string): (typeof schemas)[K]["Type"] => {
   const p = prefix ?? defaultPrefix[kind]
-  return `${p}-${(globalThis as unknown as { crypto: { randomUUID(): string } }).crypto.randomUUID()}` as (typeof schemas)[K]["Type"]
+  return `${p}-${randomUUID()}` as (typeof schemas)[K]["Type"]
 }
 
 const defaultPrefix: Record<IdKind, string> = {

@@ -1,5 +1,6 @@
 /** @internal */
 
+import { randomUUID } from "@strata/protocol/Common"
 import * as Ids from "@strata/protocol/Ids"
 import type { JobRecord, JobStatus } from "@strata/protocol/Job"
 import * as Cause from "effect/Cause"
@@ -37,7 +38,7 @@ const errorMessage = (cause: Cause.Cause<unknown>): string => {
 export const make = (options: JM.Options = {}): Effect.Effect<JM.Service, JM.JobError, JobBackend | Scope.Scope> =>
   Effect.gen(function* () {
     const backend = yield* JobBackend
-    const instanceId = options.instanceId ?? `jobs-${globalThis.crypto.randomUUID()}`
+    const instanceId = options.instanceId ?? `jobs-${randomUUID()}`
     const concurrency = Math.max(1, options.concurrency ?? 4)
     const jobs = new Map<string, JobRecord>()
     for (const record of yield* backend.list) jobs.set(record.id, record)
