@@ -17,7 +17,10 @@ export const JsonValue: Schema.Schema<JsonValue> = Schema.suspend(
     Schema.Union(
       Schema.Null,
       Schema.Boolean,
-      Schema.Number.pipe(Schema.finite()),
+      // JSON has no -0: JSON.stringify(-0) is "0", so -0 is not generated.
+      Schema.Number.pipe(Schema.finite()).annotations({
+        arbitrary: () => (fc) => fc.double({ noNaN: true, noDefaultInfinity: true }).map((n) => (n === 0 ? 0 : n))
+      }),
       Schema.String,
       Schema.Array(JsonValue),
       Schema.Record({ key: Schema.String, value: JsonValue })
