@@ -1,0 +1,10 @@
+/**
+ * `@strata/core-runtime`: the Strata Runtime.
+ *
+ * @since 0.1.0
+ */
+
+/** @since 0.1.0 */
+export * as Config from "./Config.js"
+/** @since 0.1.0 */
+export * as ConfigError from "./ConfigError.js"
