@@ -1,0 +1,455 @@
+import type { Common } from "@strata/protocol"
+import * as Cause from "effect/Cause"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
+import * as PubSub from "effect/PubSub"
+import * as Runtime from "effect/Runtime"
+import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import type * as Hook from "../Hook.js"
+import type * as HookActivity from "../HookActivity.js"
+import type { DispatchOptions, DispatchResult, HookErrorInfo, RegisterOptions, Service } from "../HookDispatcher.js"
+import { HookConfigError, HookFailure } from "../HookError.js"
+import * as HookEvent from "../HookEvent.js"
+import * as HookOutput from "../HookOutput.js"
+import * as Matcher from "../Matcher.js"
+
+/** @internal */
+export const DEFAULT_TIMEOUT_MS = 10_000
+
+/** Extra time a command hook gets past its own timeout before the dispatcher gives up on it. */
+const COMMAND_BACKSTOP_MS = 5_000
+
+interface Entry {
+  readonly info: Hook.HookInfo
+  readonly seq: number
+  readonly matcher: Matcher.Matcher
+  readonly deadline: Duration.Duration
+  readonly run: (event: HookEvent.HookEvent) => Effect.Effect<HookOutput.HookOutput | void, unknown>
+}
+
+const isHookOutput = Schema.is(HookOutput.HookOutput)
+
+const configError = (path: string, reason: HookConfigError["reason"], detail: string, source?: string) =>
+  new HookConfigError({ reason, path, detail, ...(source === undefined ? {} : { source }) })
+
+const validate = (
+  def: Hook.Any,
+  path: string,
+  owner: string,
+  seq: number
+): Either.Either<Omit<Entry, "seq"> & { readonly name: string | undefined }, HookConfigError> => {
+  if (typeof def !== "object" || def === null || typeof def.run !== "function") {
+    return Either.left(configError(path, "InvalidConfig", "a hook needs a run function", owner))
+  }
+  const events = def.event
+  let selected: ReadonlyArray<HookEvent.HookEventName> | "*"
+  if (events === "*") selected = "*"
+  else {
+    const list = typeof events === "string" ? [events] : Array.isArray(events) ? events : undefined
+    if (list === undefined || list.length === 0) {
+      return Either.left(
+        configError(`${path}.event`, "UnknownEvent", 'event must be an event name, a list or "*"', owner)
+      )
+    }
+    const unknown = list.find((n) => !HookEvent.isHookEventName(n))
+    if (unknown !== undefined) {
+      return Either.left(
+        configError(
+          `${path}.event`,
+          "UnknownEvent",
+          `unknown event ${JSON.stringify(unknown)} (expected one of ${HookEvent.names.join(", ")})`,
+          owner
+        )
+      )
+    }
+    selected = list
+  }
+  const matcher = Matcher.compile(def.matcher, { dialect: def.matcherDialect, path: `${path}.matcher` })
+  if (Either.isLeft(matcher)) {
+    return Either.left(configError(matcher.left.path, "InvalidMatcher", matcher.left.detail, owner))
+  }
+  const priority = def.priority ?? 0
+  if (typeof priority !== "number" || !Number.isFinite(priority)) {
+    return Either.left(configError(`${path}.priority`, "InvalidConfig", "priority must be a finite number", owner))
+  }
+  let timeout: Duration.Duration
+  try {
+    timeout = def.timeout === undefined ? Duration.millis(DEFAULT_TIMEOUT_MS) : Duration.decode(def.timeout)
+  } catch {
+    return Either.left(configError(`${path}.timeout`, "InvalidConfig", "timeout is not a duration", owner))
+  }
+  const timeoutMs = Duration.toMillis(timeout)
+  if (!(timeoutMs > 0) || !Number.isFinite(timeoutMs)) {
+    return Either.left(configError(`${path}.timeout`, "InvalidConfig", "timeout must be positive and finite", owner))
+  }
+  if (def.onError !== undefined && def.onError !== "allow" && def.onError !== "deny") {
+    return Either.left(configError(`${path}.onError`, "InvalidConfig", 'onError must be "allow" or "deny"', owner))
+  }
+  if (def.name !== undefined && (typeof def.name !== "string" || def.name === "")) {
+    return Either.left(configError(`${path}.name`, "InvalidConfig", "name must be a non-empty string", owner))
+  }
+  const kind = def.kind ?? "in-process"
+  const label = selected === "*" ? "*" : selected.join(",")
+  const id = `${owner}/${def.name ?? `${label}#${seq}`}`
+  return Either.right({
+    name: def.name,
+    info: {
+      id,
+      owner,
+      kind,
+      events: selected,
+      matcher: matcher.right.source,
+      priority,
+      timeoutMs,
+      onError: def.onError
+    },
+    matcher: matcher.right,
+    deadline: kind === "command" ? Duration.millis(timeoutMs + COMMAND_BACKSTOP_MS) : timeout,
+    run: (event) => def.run(event as never)
+  })
+}
+
+const messageOf = (error: unknown): string => {
+  if (typeof error === "object" && error !== null && "message" in error && typeof error.message === "string") {
+    return error.message
+  }
+  return String(error)
+}
+
+const failureOf = (cause: Cause.Cause<unknown>): HookFailure => {
+  const failure = Cause.failureOption(cause)
+  if (Option.isSome(failure)) {
+    const error = failure.value
+    return error instanceof HookFailure ? error : new HookFailure({ reason: "Failed", detail: messageOf(error) })
+  }
+  const defect = Cause.dieOption(cause)
+  if (Option.isSome(defect)) return new HookFailure({ reason: "Defect", detail: messageOf(defect.value) })
+  return new HookFailure({ reason: "Failed", detail: "interrupted" })
+}
+
+const timeoutExit = (entry: Entry) =>
+  Exit.fail(
+    new HookFailure({
+      reason: "Timeout",
+      detail: `hook ${entry.info.id} did not finish within ${Duration.format(entry.deadline)}`
+    })
+  )
+
+/**
+ * Runs one hook with its deadline. The hook runs in a fiber started
+ * immediately on the current thread: a synchronous hook (the common case)
+ * is done before `runFork` returns, so it pays no timer and no race; only a
+ * hook that suspends gets the timeout race. `Effect.timeout` on every hook
+ * cost about 11 µs per hook, which alone would break the dispatch budget.
+ */
+const runBounded = (
+  runtime: Runtime.Runtime<never>,
+  entry: Entry,
+  event: HookEvent.HookEvent
+): Effect.Effect<Exit.Exit<HookOutput.HookOutput | void, unknown>> => {
+  const fiber = Runtime.runFork(runtime)(
+    Effect.suspend(() => entry.run(event)),
+    { immediate: true }
+  )
+  const done = fiber.unsafePoll()
+  if (done !== null) return Effect.succeed(done)
+  return Fiber.await(fiber).pipe(
+    Effect.timeoutTo({
+      duration: entry.deadline,
+      onSuccess: (exit): Effect.Effect<Exit.Exit<HookOutput.HookOutput | void, unknown>> => Effect.succeed(exit),
+      onTimeout: () => Effect.as(Fiber.interruptFork(fiber), timeoutExit(entry))
+    }),
+    Effect.flatten,
+    Effect.onInterrupt(() => Fiber.interrupt(fiber))
+  )
+}
+
+interface ChainState {
+  event: HookEvent.HookEvent
+  decision: HookOutput.DispatchDecision
+  reason: string | undefined
+  decidedBy: string | undefined
+  updatedInput: Common.JsonValue | undefined
+  additionalContext: Array<string>
+  continue: boolean
+  stopReason: string | undefined
+  systemMessages: Array<string>
+  errors: Array<HookErrorInfo>
+  hooks: number
+}
+
+const decide = (state: ChainState, decision: HookOutput.Decision, reason: string | undefined, by: string) => {
+  if (HookOutput.strictness[decision] > HookOutput.strictness[state.decision]) {
+    state.decision = decision
+    state.reason = reason
+    state.decidedBy = by
+  }
+}
+
+const toResult = <E extends HookEvent.HookEvent>(state: ChainState): DispatchResult<E> => ({
+  event: state.event as E,
+  decision: state.decision,
+  reason: state.reason,
+  decidedBy: state.decidedBy,
+  updatedInput: state.updatedInput,
+  additionalContext: state.additionalContext,
+  continue: state.continue,
+  stopReason: state.stopReason,
+  systemMessages: state.systemMessages,
+  errors: state.errors,
+  hooks: state.hooks
+})
+
+const EMPTY: ReadonlyArray<never> = []
+
+const emptyResult = <E extends HookEvent.HookEvent>(event: E): DispatchResult<E> => ({
+  event,
+  decision: "none",
+  additionalContext: EMPTY,
+  continue: true,
+  systemMessages: EMPTY,
+  errors: EMPTY,
+  hooks: 0
+})
+
+/** @internal */
+export const make: Effect.Effect<Service, never, Scope.Scope> = Effect.gen(function* () {
+  const pubsub = yield* Effect.acquireRelease(PubSub.unbounded<HookActivity.HookActivity>(), PubSub.shutdown)
+  let observers = 0
+  let seq = 0
+  let entries: Array<Entry> = []
+  let index = new Map<HookEvent.HookEventName, ReadonlyArray<Entry>>()
+
+  const reindex = () => {
+    entries.sort((a, b) => b.info.priority - a.info.priority || a.seq - b.seq)
+    const next = new Map<HookEvent.HookEventName, ReadonlyArray<Entry>>()
+    for (const name of HookEvent.names) {
+      const list = entries.filter((e) => e.info.events === "*" || e.info.events.includes(name))
+      if (list.length > 0) next.set(name, list)
+    }
+    index = next
+  }
+
+  const publish = (activity: HookActivity.HookActivity) =>
+    observers === 0 ? Effect.void : PubSub.publish(pubsub, activity)
+
+  const register: Service["register"] = Effect.fn("HookDispatcher.register")(function* (
+    hooks,
+    options?: RegisterOptions
+  ) {
+    const owner = options?.owner ?? "app"
+    const list = Array.isArray(hooks) ? (hooks as ReadonlyArray<Hook.Any>) : [hooks as Hook.Any]
+    const added: Array<Entry> = []
+    const seen = new Map<string, string>(entries.map((e) => [e.info.id, e.info.owner]))
+    for (let i = 0; i < list.length; i++) {
+      const n = seq + i + 1
+      const checked = validate(list[i]!, `hooks[${i}]`, owner, n)
+      if (Either.isLeft(checked)) return yield* checked.left
+      const { name: _name, ...entry } = checked.right
+      const previous = seen.get(entry.info.id)
+      if (previous !== undefined) {
+        return yield* configError(
+          `hooks[${i}].name`,
+          "DuplicateName",
+          `hook ${JSON.stringify(entry.info.id)} is registered twice (by ${previous} and by ${owner})`,
+          owner
+        )
+      }
+      seen.set(entry.info.id, owner)
+      added.push({ ...entry, seq: n })
+    }
+    seq += list.length
+    yield* Effect.acquireRelease(
+      Effect.sync(() => {
+        entries.push(...added)
+        reindex()
+      }),
+      () =>
+        Effect.sync(() => {
+          entries = entries.filter((e) => !added.includes(e))
+          reindex()
+        })
+    )
+    return added.map((e) => e.info)
+  })
+
+  const applyOutput = (
+    state: ChainState,
+    spec: HookEvent.EventSpec,
+    entry: Entry,
+    output: HookOutput.HookOutput,
+    options: DispatchOptions | undefined
+  ): Effect.Effect<HookFailure | undefined> => {
+    const finish = (): undefined => {
+      if (output.decision !== undefined && spec.decides) decide(state, output.decision, output.reason, entry.info.id)
+      if (output.additionalContext !== undefined && output.additionalContext !== "") {
+        state.additionalContext.push(output.additionalContext)
+      }
+      if (output.systemMessage !== undefined) state.systemMessages.push(output.systemMessage)
+      if (output.continue === false) {
+        state.continue = false
+        state.stopReason = output.stopReason ?? output.reason ?? `stopped by hook ${entry.info.id}`
+      }
+      return undefined
+    }
+    if (output.updatedInput === undefined || spec.rewrites === undefined) return Effect.succeed(finish())
+    const field = spec.rewrites
+    const rewrite = (input: Common.JsonValue) => {
+      state.event = { ...state.event, [field]: input } as HookEvent.HookEvent
+      state.updatedInput = input
+      return finish()
+    }
+    if (field === "prompt") {
+      return Effect.succeed(
+        typeof output.updatedInput === "string"
+          ? rewrite(output.updatedInput)
+          : new HookFailure({ reason: "InvalidUpdatedInput", detail: "a prompt rewrite must be a string" })
+      )
+    }
+    const validateInput = options?.validateInput
+    if (validateInput === undefined) return Effect.succeed(rewrite(output.updatedInput))
+    return Effect.suspend(() => validateInput(output.updatedInput as Common.JsonValue)).pipe(
+      Effect.matchCause({
+        onSuccess: rewrite,
+        onFailure: (cause) =>
+          new HookFailure({
+            reason: "InvalidUpdatedInput",
+            detail: `rewritten input rejected: ${messageOf(Cause.squash(cause))}`
+          })
+      })
+    )
+  }
+
+  const chain = Effect.fnUntraced(function* (
+    event: HookEvent.HookEvent,
+    list: ReadonlyArray<Entry>,
+    options: DispatchOptions | undefined
+  ) {
+    const runtime = yield* Effect.runtime<never>()
+    const clock = yield* Effect.clock
+    const spec = HookEvent.catalog[event.hook_event_name]
+    const started = clock.unsafeCurrentTimeNanos()
+    const state: ChainState = {
+      event,
+      decision: "none",
+      reason: undefined,
+      decidedBy: undefined,
+      updatedInput: undefined,
+      additionalContext: [],
+      continue: true,
+      stopReason: undefined,
+      systemMessages: [],
+      errors: [],
+      hooks: 0
+    }
+    for (const entry of list) {
+      if (spec.matchOn !== undefined && !entry.matcher.matchesAll) {
+        if (!entry.matcher.test(HookEvent.matchTarget(state.event))) continue
+      }
+      state.hooks++
+      const t0 = clock.unsafeCurrentTimeNanos()
+      const exit = yield* runBounded(runtime, entry, state.event)
+      let failure: HookFailure | undefined
+      let output: HookOutput.HookOutput | undefined
+      if (Exit.isSuccess(exit)) {
+        const value = exit.value
+        if (value !== undefined && value !== null) {
+          if (!isHookOutput(value)) {
+            failure = new HookFailure({
+              reason: "InvalidOutput",
+              detail: "the hook returned something that is not a HookOutput"
+            })
+          } else if (!spec.observer) {
+            output = value
+            failure = yield* applyOutput(state, spec, entry, value, options)
+          }
+        }
+      } else {
+        failure = failureOf(exit.cause)
+      }
+      const duration_ms = Number(clock.unsafeCurrentTimeNanos() - t0) / 1e6
+      if (failure !== undefined) {
+        const onError = entry.info.onError ?? spec.defaultOnError
+        const info: HookErrorInfo = {
+          hook_event_name: event.hook_event_name,
+          hook: entry.info.id,
+          kind: entry.info.kind,
+          duration_ms,
+          reason: failure.reason,
+          message: failure.detail,
+          on_error: onError
+        }
+        state.errors.push(info)
+        if (onError === "deny" && spec.decides) {
+          decide(state, "deny", `hook ${entry.info.id} failed (${failure.reason}): ${failure.detail}`, entry.info.id)
+        }
+        yield* publish({ _tag: "HookError", ...info })
+      } else if (observers > 0) {
+        yield* publish({
+          _tag: "HookCompleted",
+          hook_event_name: event.hook_event_name,
+          hook: entry.info.id,
+          kind: entry.info.kind,
+          duration_ms,
+          ...(output?.decision === undefined || !spec.decides ? {} : { decision: output.decision }),
+          ...(output?.reason === undefined ? {} : { reason: output.reason }),
+          rewrote: output?.updatedInput !== undefined && spec.rewrites !== undefined,
+          added_context: output?.additionalContext !== undefined,
+          stopped: output?.continue === false
+        })
+      }
+      if (state.decision === "deny" || !state.continue) break
+    }
+    if (observers > 0) {
+      yield* publish({
+        _tag: "EventDispatched",
+        event: state.event,
+        decision: state.decision,
+        ...(state.reason === undefined ? {} : { reason: state.reason }),
+        hooks: state.hooks,
+        errors: state.errors.length,
+        duration_ms: Number(clock.unsafeCurrentTimeNanos() - started) / 1e6
+      })
+    }
+    return state
+  })
+
+  const dispatch = Effect.fn("HookDispatcher.dispatch")(function* (
+    event: HookEvent.HookEvent,
+    options?: DispatchOptions
+  ) {
+    const list = index.get(event.hook_event_name)
+    if (list === undefined) {
+      if (observers > 0) {
+        yield* publish({ _tag: "EventDispatched", event, decision: "none", hooks: 0, errors: 0, duration_ms: 0 })
+      }
+      return emptyResult(event)
+    }
+    return toResult(yield* chain(event, list, options))
+  }) as Service["dispatch"]
+
+  const subscribe: Service["subscribe"] = Effect.acquireRelease(
+    Effect.sync(() => {
+      observers++
+    }),
+    () =>
+      Effect.sync(() => {
+        observers--
+      })
+  ).pipe(Effect.zipRight(PubSub.subscribe(pubsub)))
+
+  return {
+    register,
+    dispatch,
+    notify: (event) => Effect.asVoid(dispatch(event)),
+    subscribe,
+    events: Stream.unwrapScoped(Effect.map(subscribe, (queue) => Stream.fromQueue(queue))),
+    hooks: Effect.sync(() => entries.map((e) => e.info))
+  } satisfies Service
+})
