@@ -190,7 +190,7 @@ const decodeWith =
   <A, I>(schema: Schema.Schema<A, I>) =>
   (input: unknown, prefix: string, options: ReadOptions): Either.Either<A, HookConfigError> =>
     Either.mapLeft(ProtocolError.decodeUnknownEither(schema)(input), (e) => {
-      const at = e.path === "" ? prefix : `${prefix}.${e.path}`.replace(/\.\[/g, "[")
+      const at = e.path === "" ? prefix : prefix === "" ? e.path : `${prefix}.${e.path}`.replace(/\.\[/g, "[")
       return configError("InvalidConfig", at, e.issues[0]?.message ?? e.message, options, e)
     })
 
