@@ -1,0 +1,403 @@
+/**
+ * `StateStore`: the one service all of Strata's state goes through — thread
+ * journals, thread metadata, checkpoints, jobs and pending approvals — with
+ * one contract over several backends, chosen by layer:
+ *
+ * - {@link layerMemory}: unstorage's memory driver, for tests.
+ * - {@link layerFileSystem}: Strata's own crash-safe files (framed,
+ *   checksummed journals; atomic record writes), for a laptop.
+ * - {@link layerUnstorage}: any unstorage driver, with that driver's
+ *   guarantees (no crash safety beyond it; records are serialized within one
+ *   process only).
+ * - `layerRedis` from `@strata/storage/redis` and `layerPostgres` from
+ *   `@strata/storage/sql`, for a fleet.
+ *
+ * @example
+ * ```ts
+ * import { StateStore } from "@strata/storage"
+ * import { NodeContext } from "@effect/platform-node"
+ *
+ * const program = Effect.gen(function* () {
+ *   const store = yield* StateStore.StateStore
+ *   const [frame] = yield* store.appendEvents("thread-1", [{ event: "turn_started", turn_id: "t1", model: "m" }])
+ *   const events = yield* Stream.runCollect(store.readEvents("thread-1"))
+ * }).pipe(Effect.provide(StateStore.layerFileSystem(".strata/state")), Effect.provide(NodeContext.layer))
+ * ```
+ *
+ * @since 0.1.0
+ */
+import type { FileSystem } from "@effect/platform/FileSystem"
+import type { Path } from "@effect/platform/Path"
+import type * as Common from "@strata/protocol/Common"
+import type * as Event from "@strata/protocol/Event"
+import type * as Ids from "@strata/protocol/Ids"
+import type * as Job from "@strata/protocol/Job"
+import type * as Thread from "@strata/protocol/Thread"
+import type * as Tool from "@strata/protocol/Tool"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
+import type * as Stream from "effect/Stream"
+import type { Storage } from "unstorage"
+import * as fsBackend from "./internal/fsBackend.js"
+import * as store from "./internal/store.js"
+import * as unstorageBackend from "./internal/unstorageBackend.js"
+import type { CorruptJournal, StorageError, UnsupportedSchemaVersion } from "./StorageError.js"
+import type * as StorageSchema from "./StorageSchema.js"
+
+/**
+ * Any JSON value (checkpoint state).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type JsonValue = Common.JsonValue
+
+/**
+ * The errors of operations on a thread journal.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type JournalError = StorageError | CorruptJournal | UnsupportedSchemaVersion | Ids.InvalidId
+
+/**
+ * The errors of operations on records (threads, checkpoints, jobs, approvals).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type RecordError = StorageError | UnsupportedSchemaVersion | Ids.InvalidId
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface ReadEventsOptions {
+  /** The first sequence number to read (default 1). */
+  readonly fromSeq?: number
+  /** The most events to read (default: all). */
+  readonly limit?: number
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface ListThreadsOptions {
+  /** Only threads whose `archived` flag equals this (absent counts as false); all when omitted. */
+  readonly archived?: boolean
+  /** Page size (default: everything). */
+  readonly limit?: number
+  /** The `nextCursor` of the previous page. */
+  readonly cursor?: string
+}
+
+/**
+ * A page of threads, newest first (by `created_at`, then id). `nextCursor`
+ * is present when more threads follow.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ThreadPage {
+  readonly threads: ReadonlyArray<Thread.Thread>
+  readonly nextCursor?: string
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface PutJobOptions {
+  /**
+   * The revision the caller read (0: the job must not exist yet). For
+   * `putJob` it defaults to `record.revision`; for `appendJobHistory`, when
+   * omitted, the entry is appended to whatever revision is current.
+   */
+  readonly expectedRevision?: number
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface ListJobsOptions {
+  /** Only jobs in one of these statuses. */
+  readonly status?: ReadonlyArray<Job.JobStatus>
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface ListApprovalsOptions {
+  readonly status?: StorageSchema.ApprovalStatus
+  readonly threadId?: string
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface ResolveApprovalOptions {
+  readonly reason?: string
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface ImportOptions {
+  /** Import under this id instead of the exported one (a copy). */
+  readonly threadId?: string
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface ImportResult {
+  readonly threadId: Ids.ThreadId
+  readonly events: number
+  readonly checkpoints: number
+}
+
+/**
+ * Options every backend takes.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface StoreOptions {
+  /** Upgrades for records and events written with an older schema version. */
+  readonly migrations?: ReadonlyArray<StorageSchema.Migration>
+}
+
+/**
+ * The `StateStore` contract. Every id argument is validated before any I/O
+ * (a bad one fails with `InvalidId` naming the field). Lookups of something
+ * absent return `Option.none()`; operations that need a record fail with a
+ * `StorageError` of reason `NotFound`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Service {
+  /** The backend's name: `memory`, `fs`, `unstorage`, `redis` or `postgres`. */
+  readonly backend: string
+
+  /**
+   * Appends events to a thread's journal and returns them framed. The store
+   * assigns the sequence numbers (gap-free, from 1) and the timestamp. When
+   * it returns, the events are durable (as durable as the backend: fsync on
+   * the file system, a committed transaction on PostgreSQL, see the README
+   * for Redis). The events of one call are appended atomically and never
+   * interleave with those of another call. An event that does not match its
+   * schema fails the whole call with `InvalidInput`, nothing appended. The
+   * thread's metadata need not exist.
+   */
+  readonly appendEvents: (
+    threadId: string,
+    events: ReadonlyArray<Event.Event>
+  ) => Effect.Effect<ReadonlyArray<Event.EventFrame>, JournalError>
+
+  /** Streams a thread's events in sequence order; empty for an unknown thread. */
+  readonly readEvents: (threadId: string, options?: ReadEventsOptions) => Stream.Stream<Event.EventFrame, JournalError>
+
+  /** The last sequence number of the thread's journal (0 when empty). */
+  readonly lastSeq: (threadId: string) => Effect.Effect<number, JournalError>
+
+  /** Stores a new thread's metadata; `Conflict` when the id is taken. */
+  readonly createThread: (thread: Thread.Thread) => Effect.Effect<Thread.Thread, RecordError>
+
+  readonly getThread: (threadId: string) => Effect.Effect<Option.Option<Thread.Thread>, RecordError>
+
+  /**
+   * Applies `update` to the thread's metadata (retried on a concurrent
+   * write, so `update` must be pure) and sets `updated_at` to now. The id
+   * cannot change. `NotFound` when the thread does not exist.
+   */
+  readonly updateThread: (
+    threadId: string,
+    update: (thread: Thread.Thread) => Thread.Thread
+  ) => Effect.Effect<Thread.Thread, RecordError>
+
+  /** Lists thread metadata, newest first, a page at a time. */
+  readonly listThreads: (options?: ListThreadsOptions) => Effect.Effect<ThreadPage, RecordError>
+
+  /** Removes a thread's metadata, journal and checkpoints. */
+  readonly deleteThread: (threadId: string) => Effect.Effect<void, RecordError>
+
+  /** Saves (or replaces) a named checkpoint; it becomes the thread's latest. */
+  readonly saveCheckpoint: (
+    threadId: string,
+    checkpointId: string,
+    state: JsonValue
+  ) => Effect.Effect<StorageSchema.CheckpointInfo, RecordError>
+
+  /** Loads a named checkpoint, or with `"latest"` the most recently saved one. */
+  readonly loadCheckpoint: (
+    threadId: string,
+    checkpointId: string | "latest"
+  ) => Effect.Effect<Option.Option<StorageSchema.Checkpoint>, RecordError>
+
+  /** The thread's checkpoints without their state, oldest save first. */
+  readonly listCheckpoints: (
+    threadId: string
+  ) => Effect.Effect<ReadonlyArray<StorageSchema.CheckpointInfo>, RecordError>
+
+  /**
+   * Writes a job when its stored revision equals the expected one (default
+   * `record.revision`; 0 for a new job) and returns it with `revision`
+   * bumped by one. A stale revision fails with `Conflict` and writes nothing.
+   */
+  readonly putJob: (record: Job.JobRecord, options?: PutJobOptions) => Effect.Effect<Job.JobRecord, RecordError>
+
+  readonly getJob: (jobId: string) => Effect.Effect<Option.Option<Job.JobRecord>, RecordError>
+
+  /** Every job (optionally only some statuses), oldest first. */
+  readonly listJobs: (options?: ListJobsOptions) => Effect.Effect<ReadonlyArray<Job.JobRecord>, RecordError>
+
+  /**
+   * Appends an entry to a job's history (and bumps its revision). With
+   * `expectedRevision` it is a compare-and-set like `putJob`; without it, it
+   * retries on concurrent writes. `NotFound` when the job does not exist.
+   */
+  readonly appendJobHistory: (
+    jobId: string,
+    entry: Job.JobHistoryEntry,
+    options?: PutJobOptions
+  ) => Effect.Effect<Job.JobRecord, RecordError>
+
+  /** Persists a pending approval; `Conflict` when the id is taken. */
+  readonly putApproval: (
+    approval: StorageSchema.NewApproval
+  ) => Effect.Effect<StorageSchema.ApprovalRecord, RecordError>
+
+  readonly getApproval: (approvalId: string) => Effect.Effect<Option.Option<StorageSchema.ApprovalRecord>, RecordError>
+
+  /** Approvals, oldest first, optionally by status and thread. */
+  readonly listApprovals: (
+    options?: ListApprovalsOptions
+  ) => Effect.Effect<ReadonlyArray<StorageSchema.ApprovalRecord>, RecordError>
+
+  /**
+   * Resolves a pending approval, exactly once: of concurrent or repeated
+   * calls (across processes on Redis and PostgreSQL) one succeeds and the
+   * others fail with `Conflict`. `NotFound` when it does not exist.
+   */
+  readonly resolveApproval: (
+    approvalId: string,
+    decision: Tool.ApprovalDecision,
+    options?: ResolveApprovalOptions
+  ) => Effect.Effect<StorageSchema.ApprovalRecord, RecordError>
+
+  /**
+   * A thread as JSONL lines (each ending in `\n`): a `thread` line (metadata
+   * or null), every event, every checkpoint, and an `end` line with counts.
+   * See `docs/storage-schema.md`.
+   */
+  readonly exportThread: (threadId: string) => Stream.Stream<string, JournalError>
+
+  /**
+   * Imports an export (a string, or a stream of text chunks). Every line is
+   * decoded and checked (sequence, thread, counts) before anything is
+   * written; a bad line fails with `InvalidInput` naming it. `Conflict` when
+   * the thread already exists.
+   */
+  readonly importThread: <E = never>(
+    jsonl: string | Stream.Stream<string, E>,
+    options?: ImportOptions
+  ) => Effect.Effect<ImportResult, JournalError | E>
+}
+
+/**
+ * The `StateStore` port.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class StateStore extends Context.Tag("@strata/storage/StateStore")<StateStore, Service>() {}
+
+/**
+ * Options of the file-system store.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface FileSystemOptions extends StoreOptions {}
+
+/**
+ * Builds a `StateStore` over unstorage's memory driver.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeMemory = (options: StoreOptions = {}): Effect.Effect<Service> =>
+  Effect.map(unstorageBackend.makeMemory(options), (backend) => store.make(backend, options))
+
+/**
+ * A fresh in-memory store, for tests. Built on unstorage's memory driver.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerMemory: Layer.Layer<StateStore> = Layer.effect(StateStore, makeMemory())
+
+/**
+ * Builds a `StateStore` over any unstorage `Storage`. The journal is one key
+ * per event; appends and record writes are serialized within this process
+ * only, and crash safety is the driver's (the fs driver's is none: see the
+ * README's durability table).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeUnstorage = (
+  storage: Storage,
+  options: StoreOptions = {}
+): Effect.Effect<Service, StorageError | UnsupportedSchemaVersion> =>
+  Effect.map(unstorageBackend.make(storage, "unstorage", options), (backend) => store.make(backend, options))
+
+/**
+ * A store over any unstorage `Storage` (see {@link makeUnstorage}).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerUnstorage = (
+  storage: Storage,
+  options: StoreOptions = {}
+): Layer.Layer<StateStore, StorageError | UnsupportedSchemaVersion> =>
+  Layer.effect(StateStore, makeUnstorage(storage, options))
+
+/**
+ * Builds the crash-safe file-system store in `directory` (created if
+ * needed). It takes the directory's `LOCK` file for the life of the scope:
+ * a second process opening the same directory fails at once with a
+ * `StorageError` of reason `Locked` naming the holder's pid (a lock left by
+ * a dead process is taken over).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeFileSystem = (
+  directory: string,
+  options: FileSystemOptions = {}
+): Effect.Effect<Service, StorageError | UnsupportedSchemaVersion, FileSystem | Path | Scope.Scope> =>
+  Effect.map(fsBackend.make(directory, options), (backend) => store.make(backend, options))
+
+/**
+ * The crash-safe file-system store (see {@link makeFileSystem}).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerFileSystem = (
+  directory: string,
+  options: FileSystemOptions = {}
+): Layer.Layer<StateStore, StorageError | UnsupportedSchemaVersion, FileSystem | Path> =>
+  Layer.scoped(StateStore, makeFileSystem(directory, options))

@@ -1,0 +1,148 @@
+/**
+ * The errors of `@strata/storage`. Every `StateStore` method fails with one of
+ * these (or with `InvalidId` from `@strata/protocol` when an id is bad, before
+ * any I/O).
+ *
+ * @since 0.1.0
+ */
+import * as Predicate from "effect/Predicate"
+import * as Schema from "effect/Schema"
+
+/**
+ * Why a storage operation failed:
+ *
+ * - `NotFound`: the record an operation needs does not exist.
+ * - `Conflict`: an optimistic check failed (stale job revision, thread or
+ *   approval already exists, approval already resolved).
+ * - `Corrupt`: a stored record cannot be read back (bad JSON, fails its schema).
+ * - `Unavailable`: the backend could not be reached or an I/O call failed.
+ * - `Locked`: another process holds the store (file-system store only).
+ * - `InvalidInput`: the caller passed a value the store refuses (an event
+ *   that does not match its schema, a bad cursor, a malformed import line).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const StorageErrorReason = Schema.Literal(
+  "NotFound",
+  "Conflict",
+  "Corrupt",
+  "Unavailable",
+  "Locked",
+  "InvalidInput"
+).annotations({ identifier: "StorageErrorReason" })
+/** @since 0.1.0 @category models */
+export type StorageErrorReason = typeof StorageErrorReason.Type
+
+/**
+ * A storage operation failed. `key` names the record, journal or directory
+ * concerned (`jobs/job-1`, `threads/t-1/journal`, a directory path), `detail`
+ * says what went wrong, `cause` keeps the original error when there is one.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class StorageError extends Schema.TaggedError<StorageError>("@strata/storage/StorageError")("StorageError", {
+  reason: StorageErrorReason,
+  key: Schema.String,
+  detail: Schema.String,
+  cause: Schema.optional(Schema.Defect)
+}) {
+  override get message(): string {
+    return `${this.reason} ${this.key}: ${this.detail}`
+  }
+}
+
+/**
+ * A thread journal holds bytes that are not a valid record, followed by more
+ * data: not a torn tail (which is truncated silently on open) but damage in
+ * the middle. `file` is the journal's path on the file-system store, or its
+ * key on other backends; `offset` is the byte offset of the first bad record
+ * on the file-system store and the zero-based entry index elsewhere. Only the
+ * damaged thread is affected; every other thread keeps working.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class CorruptJournal extends Schema.TaggedError<CorruptJournal>("@strata/storage/CorruptJournal")(
+  "CorruptJournal",
+  {
+    threadId: Schema.String,
+    file: Schema.String,
+    offset: Schema.Number,
+    detail: Schema.String
+  }
+) {
+  override get message(): string {
+    return `Corrupt journal of thread ${this.threadId}: ${this.file} at offset ${this.offset}: ${this.detail}`
+  }
+}
+
+/**
+ * A stored record (or the store itself) was written with a schema version
+ * this code cannot read: newer than it knows, or older without a migration.
+ * Nothing is read silently in the wrong shape.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class UnsupportedSchemaVersion extends Schema.TaggedError<UnsupportedSchemaVersion>(
+  "@strata/storage/UnsupportedSchemaVersion"
+)("UnsupportedSchemaVersion", {
+  key: Schema.String,
+  found: Schema.Number,
+  supported: Schema.Number
+}) {
+  override get message(): string {
+    const why =
+      this.found > this.supported
+        ? "was written by a newer version of Strata; upgrade to read it"
+        : "is older and no migration is registered for it"
+    return `${this.key} has schema version ${this.found}, this store reads version ${this.supported}: it ${why}`
+  }
+}
+
+/**
+ * Builds a `StorageError`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (reason: StorageErrorReason, key: string, detail: string, cause?: unknown): StorageError =>
+  new StorageError(cause === undefined ? { reason, key, detail } : { reason, key, detail, cause })
+
+/**
+ * Converts any foreign error (file system, Redis, PostgreSQL) into an
+ * `Unavailable` `StorageError`, keeping it as `cause`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const fromUnknown =
+  (key: string, action: string) =>
+  (cause: unknown): StorageError =>
+    make("Unavailable", key, `${action} failed: ${describe(cause)}`, cause)
+
+/**
+ * A one-line description of an unknown error.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const describe = (cause: unknown): string => {
+  if (Predicate.hasProperty(cause, "message") && typeof cause.message === "string" && cause.message !== "") {
+    return cause.message
+  }
+  return String(cause)
+}
+
+/**
+ * Whether a value is one of this package's errors.
+ *
+ * @since 0.1.0
+ * @category refinements
+ */
+export const isStorageFailure = (u: unknown): u is StorageError | CorruptJournal | UnsupportedSchemaVersion =>
+  Predicate.isTagged(u, "StorageError") ||
+  Predicate.isTagged(u, "CorruptJournal") ||
+  Predicate.isTagged(u, "UnsupportedSchemaVersion")

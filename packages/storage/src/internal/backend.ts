@@ -1,0 +1,82 @@
+/**
+ * The internal port every backend implements: an append-only journal per
+ * thread with store-assigned sequence numbers, and revisioned records with a
+ * compare-and-set write. The `StateStore` semantics (validation, encoding,
+ * schema versions, checkpoints, jobs, approvals, export) are written once on
+ * top of it, in `store.ts`.
+ */
+import type * as Event from "@strata/protocol/Event"
+import type * as Effect from "effect/Effect"
+import type * as Option from "effect/Option"
+import type * as Stream from "effect/Stream"
+import type { CorruptJournal, StorageError, UnsupportedSchemaVersion } from "../StorageError.js"
+import type { RecordKind } from "../StorageSchema.js"
+
+/** Where a record lives. Checkpoints are scoped to their thread. */
+export type Collection =
+  | { readonly kind: "thread" }
+  | { readonly kind: "checkpoint"; readonly threadId: string }
+  | { readonly kind: "job" }
+  | { readonly kind: "approval" }
+
+/** A record as stored: its revision (1 for the first write) and its document. */
+export interface StoredRecord {
+  readonly key: string
+  readonly revision: number
+  /** The parsed wrapper `{ schemaVersion, kind, record }`. */
+  readonly doc: unknown
+}
+
+/** The outcome of a compare-and-set write. */
+export type PutResult =
+  | { readonly ok: true; readonly revision: number }
+  | { readonly ok: false; readonly actual: number }
+
+export type JournalError = StorageError | CorruptJournal | UnsupportedSchemaVersion
+
+export interface Backend {
+  readonly name: string
+  /**
+   * Appends `bodies` (each the JSON of an event frame without its `seq`) to
+   * the thread's journal, atomically and durably, and returns the sequence
+   * number given to the first. The backend writes `{"seq":N,` + body.slice(1).
+   */
+  readonly append: (threadId: string, bodies: ReadonlyArray<string>) => Effect.Effect<number, JournalError>
+  /** Reads frames with `seq >= fromSeq`, at most `limit` of them, in order. */
+  readonly read: (threadId: string, fromSeq: number, limit: number) => Stream.Stream<Event.EventFrame, JournalError>
+  /** The last sequence number given in the thread (0 when empty). */
+  readonly lastSeq: (threadId: string) => Effect.Effect<number, JournalError>
+  readonly getRecord: (
+    collection: Collection,
+    key: string
+  ) => Effect.Effect<Option.Option<StoredRecord>, StorageError | UnsupportedSchemaVersion>
+  /**
+   * Writes `doc` (the JSON wrapper) when the stored revision equals
+   * `expected` (0 = absent); `undefined` writes unconditionally.
+   */
+  readonly putRecord: (
+    collection: Collection,
+    key: string,
+    doc: string,
+    expected: number | undefined
+  ) => Effect.Effect<PutResult, StorageError>
+  readonly listRecords: (
+    collection: Collection
+  ) => Effect.Effect<ReadonlyArray<StoredRecord>, StorageError | UnsupportedSchemaVersion>
+  /** Removes a thread's journal, checkpoints and metadata. */
+  readonly removeThread: (threadId: string) => Effect.Effect<void, StorageError>
+}
+
+/** Decodes one stored event frame: version check, migrations, JSON parse. */
+export type FrameDecoder = (
+  threadId: string,
+  version: number,
+  json: string,
+  file: string,
+  offset: number
+) => Event.EventFrame | CorruptJournal | UnsupportedSchemaVersion
+
+export const kindOf = (collection: Collection): RecordKind => collection.kind
+
+/** `{"seq":N,` + the rest of the body: the stored form of a frame. */
+export const withSeq = (seq: number, body: string): string => `{"seq":${seq},${body.slice(1)}`

@@ -1,0 +1,583 @@
+/**
+ * The `StateStore` semantics, written once over a `Backend`: id validation
+ * before any I/O, event encoding, timestamps, thread metadata, checkpoints,
+ * jobs with optimistic revisions, approvals resolved exactly once, and the
+ * JSONL export / import.
+ */
+import * as Event from "@strata/protocol/Event"
+import * as Ids from "@strata/protocol/Ids"
+import * as Job from "@strata/protocol/Job"
+import * as ProtocolError from "@strata/protocol/ProtocolError"
+import * as Thread from "@strata/protocol/Thread"
+import type * as Tool from "@strata/protocol/Tool"
+import * as Chunk from "effect/Chunk"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
+import * as Ref from "effect/Ref"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import type * as StateStore from "../StateStore.js"
+import { StorageError, UnsupportedSchemaVersion } from "../StorageError.js"
+import * as StorageSchema from "../StorageSchema.js"
+import type { Backend, Collection, StoredRecord } from "./backend.js"
+import { decodeRecord, encodeRecord } from "./codec.js"
+
+const THREADS: Collection = { kind: "thread" }
+const JOBS: Collection = { kind: "job" }
+const APPROVALS: Collection = { kind: "approval" }
+const checkpoints = (threadId: string): Collection => ({ kind: "checkpoint", threadId })
+
+const MAX_CAS_RETRIES = 16
+
+const encodeEvent = Schema.encodeEither(Event.Event)
+
+const fail = (reason: StorageError["reason"], key: string, detail: string) =>
+  Effect.fail(new StorageError({ reason, key, detail }))
+
+const checkInt = (
+  key: string,
+  name: string,
+  value: number | undefined,
+  min: number
+): Effect.Effect<void, StorageError> =>
+  value === undefined || (Number.isSafeInteger(value) && value >= min)
+    ? Effect.void
+    : fail("InvalidInput", key, `${name} must be an integer >= ${min} (got ${String(value)})`)
+
+const compareThreads = (a: Thread.Thread, b: Thread.Thread): number =>
+  b.created_at - a.created_at || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0)
+
+const CURSOR = /^(\d{1,16}):([A-Za-z0-9._-]{1,128})$/
+
+/** Builds a `StateStore` service over a backend. */
+export const make = (backend: Backend, options: StateStore.StoreOptions = {}): StateStore.Service => {
+  const migrations = options.migrations ?? []
+  let lastOrder = 0
+
+  const decode =
+    <A, I>(kind: StorageSchema.RecordKind, schema: Schema.Schema<A, I, never>, prefix: string) =>
+    (stored: StoredRecord) =>
+      decodeRecord(migrations, kind, schema, `${prefix}/${stored.key}`, stored)
+
+  const decodeThread = decode("thread", Thread.Thread, "threads")
+  const decodeCheckpoint = (threadId: string) =>
+    decode("checkpoint", StorageSchema.Checkpoint, `threads/${threadId}/checkpoints`)
+  // The store owns revisions: the record's `revision` is the stored one.
+  const decodeJob = (stored: StoredRecord) =>
+    Effect.map(decode("job", Job.JobRecord, "jobs")(stored), (job) =>
+      job.revision === stored.revision ? job : { ...job, revision: stored.revision }
+    )
+  const decodeApproval = (stored: StoredRecord) =>
+    Effect.map(decode("approval", StorageSchema.ApprovalRecord, "approvals")(stored), (a) =>
+      a.revision === stored.revision ? a : { ...a, revision: stored.revision }
+    )
+
+  const getDecoded = <A, E, R>(
+    collection: Collection,
+    key: string,
+    f: (s: StoredRecord) => Effect.Effect<A, E, R>
+  ): Effect.Effect<Option.Option<readonly [A, number]>, E | StorageError | UnsupportedSchemaVersion, R> =>
+    Effect.flatMap(backend.getRecord(collection, key), (o) =>
+      Option.match(o, {
+        onNone: () => Effect.succeed(Option.none()),
+        onSome: (s) => Effect.map(f(s), (a) => Option.some([a, s.revision] as const))
+      })
+    )
+
+  const listDecoded = <A, E, R>(collection: Collection, f: (s: StoredRecord) => Effect.Effect<A, E, R>) =>
+    Effect.flatMap(backend.listRecords(collection), (all) => Effect.forEach(all, f))
+
+  // ---------------------------------------------------------------------------
+  // threads: journal
+
+  const appendEvents = Effect.fn("StateStore.appendEvents")(function* (
+    threadId: string,
+    events: ReadonlyArray<Event.Event>
+  ) {
+    const id = yield* Ids.validate("ThreadId", threadId, "threadId")
+    if (events.length === 0) return []
+    const timestamp = yield* Clock.currentTimeMillis
+    const bodies = new Array<string>(events.length)
+    for (let i = 0; i < events.length; i++) {
+      const encoded = encodeEvent(events[i]!)
+      if (Either.isLeft(encoded)) {
+        return yield* fail(
+          "InvalidInput",
+          `threads/${id}/events[${i}]`,
+          ProtocolError.fromParseError(Event.Event, encoded.left).message
+        )
+      }
+      bodies[i] = JSON.stringify({ thread_id: id, timestamp, ...encoded.right })
+    }
+    const first = yield* backend.append(id, bodies)
+    return events.map((event, i): Event.EventFrame => ({ ...event, thread_id: id, seq: first + i, timestamp }))
+  })
+
+  const readEvents = (threadId: string, opts: StateStore.ReadEventsOptions = {}) =>
+    Stream.unwrap(
+      Effect.gen(function* () {
+        const id = yield* Ids.validate("ThreadId", threadId, "threadId")
+        yield* checkInt(`threads/${id}`, "fromSeq", opts.fromSeq, 1)
+        yield* checkInt(`threads/${id}`, "limit", opts.limit, 0)
+        return backend.read(id, opts.fromSeq ?? 1, opts.limit ?? Number.POSITIVE_INFINITY)
+      })
+    ).pipe(Stream.withSpan("StateStore.readEvents", { attributes: { threadId } }))
+
+  const lastSeq = Effect.fn("StateStore.lastSeq")(function* (threadId: string) {
+    const id = yield* Ids.validate("ThreadId", threadId, "threadId")
+    return yield* backend.lastSeq(id)
+  })
+
+  // ---------------------------------------------------------------------------
+  // threads: metadata
+
+  const createThread = Effect.fn("StateStore.createThread")(function* (thread: Thread.Thread) {
+    const id = yield* Ids.validate("ThreadId", thread.id, "thread.id")
+    const doc = yield* encodeRecord("thread", Thread.Thread, `threads/${id}`, thread)
+    const put = yield* backend.putRecord(THREADS, id, doc, 0)
+    if (!put.ok) return yield* fail("Conflict", `threads/${id}`, "thread already exists")
+    return thread
+  })
+
+  const getThread = Effect.fn("StateStore.getThread")(function* (threadId: string) {
+    const id = yield* Ids.validate("ThreadId", threadId, "threadId")
+    return Option.map(yield* getDecoded(THREADS, id, decodeThread), ([t]) => t)
+  })
+
+  const updateThread = Effect.fn("StateStore.updateThread")(function* (
+    threadId: string,
+    update: (thread: Thread.Thread) => Thread.Thread
+  ) {
+    const id = yield* Ids.validate("ThreadId", threadId, "threadId")
+    for (let attempt = 0; attempt < MAX_CAS_RETRIES; attempt++) {
+      const current = yield* getDecoded(THREADS, id, decodeThread)
+      if (Option.isNone(current)) return yield* fail("NotFound", `threads/${id}`, "thread does not exist")
+      const [thread, revision] = current.value
+      const now = yield* Clock.currentTimeMillis
+      const next: Thread.Thread = { ...update(thread), id, updated_at: Math.max(now, thread.updated_at) }
+      const doc = yield* encodeRecord("thread", Thread.Thread, `threads/${id}`, next)
+      const put = yield* backend.putRecord(THREADS, id, doc, revision)
+      if (put.ok) return next
+    }
+    return yield* fail("Conflict", `threads/${id}`, `too many concurrent updates (${MAX_CAS_RETRIES} attempts)`)
+  })
+
+  const listThreads = Effect.fn("StateStore.listThreads")(function* (opts: StateStore.ListThreadsOptions = {}) {
+    yield* checkInt("threads", "limit", opts.limit, 1)
+    let after: readonly [number, string] | undefined
+    if (opts.cursor !== undefined) {
+      const m = CURSOR.exec(opts.cursor)
+      if (m === null) return yield* fail("InvalidInput", "threads", `invalid cursor ${JSON.stringify(opts.cursor)}`)
+      after = [Number(m[1]), m[2]!]
+    }
+    const all = yield* listDecoded(THREADS, decodeThread)
+    const wanted = opts.archived
+    let threads = all.filter((t) => wanted === undefined || (t.archived === true) === wanted).sort(compareThreads)
+    if (after !== undefined) {
+      const [at, id] = after
+      threads = threads.filter((t) => t.created_at < at || (t.created_at === at && t.id < id))
+    }
+    const limit = opts.limit ?? threads.length
+    const page = threads.slice(0, limit)
+    const last = page[page.length - 1]
+    return threads.length > limit && last !== undefined
+      ? { threads: page, nextCursor: `${last.created_at}:${last.id}` }
+      : { threads: page }
+  })
+
+  const deleteThread = Effect.fn("StateStore.deleteThread")(function* (threadId: string) {
+    const id = yield* Ids.validate("ThreadId", threadId, "threadId")
+    yield* backend.removeThread(id)
+  })
+
+  // ---------------------------------------------------------------------------
+  // checkpoints
+
+  const saveCheckpoint = Effect.fn("StateStore.saveCheckpoint")(function* (
+    threadId: string,
+    checkpointId: string,
+    state: StateStore.JsonValue
+  ) {
+    const tid = yield* Ids.validate("ThreadId", threadId, "threadId")
+    const cid = yield* Ids.validate("CheckpointId", checkpointId, "checkpointId")
+    const saved_at = yield* Clock.currentTimeMillis
+    // Strictly increasing within this store, and following the clock across
+    // restarts, so "latest" is well defined.
+    const order = (lastOrder = Math.max(saved_at * 1000, lastOrder + 1))
+    const checkpoint: StorageSchema.Checkpoint = { thread_id: tid, id: cid, state, saved_at, order }
+    const key = `threads/${tid}/checkpoints/${cid}`
+    const doc = yield* encodeRecord("checkpoint", StorageSchema.Checkpoint, key, checkpoint)
+    yield* backend.putRecord(checkpoints(tid), cid, doc, undefined)
+    return { thread_id: tid, id: cid, saved_at, order } satisfies StorageSchema.CheckpointInfo
+  })
+
+  const loadCheckpoint = Effect.fn("StateStore.loadCheckpoint")(function* (
+    threadId: string,
+    checkpointId: string | "latest"
+  ) {
+    const tid = yield* Ids.validate("ThreadId", threadId, "threadId")
+    if (checkpointId === "latest") {
+      const all = yield* listDecoded(checkpoints(tid), decodeCheckpoint(tid))
+      let best: StorageSchema.Checkpoint | undefined
+      for (const c of all) if (best === undefined || c.order > best.order) best = c
+      return Option.fromNullable(best)
+    }
+    const cid = yield* Ids.validate("CheckpointId", checkpointId, "checkpointId")
+    return Option.map(yield* getDecoded(checkpoints(tid), cid, decodeCheckpoint(tid)), ([c]) => c)
+  })
+
+  const listCheckpoints = Effect.fn("StateStore.listCheckpoints")(function* (threadId: string) {
+    const tid = yield* Ids.validate("ThreadId", threadId, "threadId")
+    const all = yield* listDecoded(checkpoints(tid), decodeCheckpoint(tid))
+    return all
+      .map(({ state: _, ...info }): StorageSchema.CheckpointInfo => info)
+      .sort((a, b) => a.order - b.order || (a.id < b.id ? -1 : 1))
+  })
+
+  // ---------------------------------------------------------------------------
+  // jobs
+
+  const conflict = (key: string, expected: number, actual: number) =>
+    fail(
+      "Conflict",
+      key,
+      actual === 0
+        ? `expected revision ${expected}, but it does not exist`
+        : expected === 0
+          ? `already exists (revision ${actual})`
+          : `expected revision ${expected}, found ${actual}`
+    )
+
+  const putJob = Effect.fn("StateStore.putJob")(function* (record: Job.JobRecord, opts: StateStore.PutJobOptions = {}) {
+    const id = yield* Ids.validate("JobId", record.id, "record.id")
+    const key = `jobs/${id}`
+    const expected = opts.expectedRevision ?? record.revision
+    yield* checkInt(key, "expectedRevision", expected, 0)
+    const next: Job.JobRecord = { ...record, revision: expected + 1 }
+    const doc = yield* encodeRecord("job", Job.JobRecord, key, next)
+    const put = yield* backend.putRecord(JOBS, id, doc, expected)
+    if (!put.ok) return yield* conflict(key, expected, put.actual)
+    return next
+  })
+
+  const getJob = Effect.fn("StateStore.getJob")(function* (jobId: string) {
+    const id = yield* Ids.validate("JobId", jobId, "jobId")
+    return Option.map(yield* getDecoded(JOBS, id, decodeJob), ([j]) => j)
+  })
+
+  const listJobs = Effect.fn("StateStore.listJobs")(function* (opts: StateStore.ListJobsOptions = {}) {
+    const all = yield* listDecoded(JOBS, decodeJob)
+    const status = opts.status
+    return all
+      .filter((j) => status === undefined || status.includes(j.status))
+      .sort((a, b) => a.created_at - b.created_at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+  })
+
+  const appendJobHistory = Effect.fn("StateStore.appendJobHistory")(function* (
+    jobId: string,
+    entry: Job.JobHistoryEntry,
+    opts: StateStore.PutJobOptions = {}
+  ) {
+    const id = yield* Ids.validate("JobId", jobId, "jobId")
+    const key = `jobs/${id}`
+    yield* checkInt(key, "expectedRevision", opts.expectedRevision, 0)
+    for (let attempt = 0; attempt < MAX_CAS_RETRIES; attempt++) {
+      const current = yield* getDecoded(JOBS, id, decodeJob)
+      if (Option.isNone(current)) return yield* fail("NotFound", key, "job does not exist")
+      const [job, revision] = current.value
+      if (opts.expectedRevision !== undefined && opts.expectedRevision !== revision) {
+        return yield* conflict(key, opts.expectedRevision, revision)
+      }
+      const next: Job.JobRecord = {
+        ...job,
+        history: [...job.history, entry],
+        updated_at: Math.max(job.updated_at, entry.at),
+        revision: revision + 1
+      }
+      const doc = yield* encodeRecord("job", Job.JobRecord, key, next)
+      const put = yield* backend.putRecord(JOBS, id, doc, revision)
+      if (put.ok) return next
+      if (opts.expectedRevision !== undefined) return yield* conflict(key, opts.expectedRevision, put.actual)
+    }
+    return yield* fail("Conflict", key, `too many concurrent updates (${MAX_CAS_RETRIES} attempts)`)
+  })
+
+  // ---------------------------------------------------------------------------
+  // approvals
+
+  const putApproval = Effect.fn("StateStore.putApproval")(function* (approval: StorageSchema.NewApproval) {
+    const id = yield* Ids.validate("ApprovalId", approval.id, "approval.id")
+    if (approval.thread_id !== null) yield* Ids.validate("ThreadId", approval.thread_id, "approval.thread_id")
+    yield* Ids.validate("ToolCallId", approval.call.id, "approval.call.id")
+    const key = `approvals/${id}`
+    const created_at = yield* Clock.currentTimeMillis
+    const record: StorageSchema.ApprovalRecord = { ...approval, status: "pending", created_at, revision: 1 }
+    const doc = yield* encodeRecord("approval", StorageSchema.ApprovalRecord, key, record)
+    const put = yield* backend.putRecord(APPROVALS, id, doc, 0)
+    if (!put.ok) return yield* fail("Conflict", key, "approval already exists")
+    return record
+  })
+
+  const getApproval = Effect.fn("StateStore.getApproval")(function* (approvalId: string) {
+    const id = yield* Ids.validate("ApprovalId", approvalId, "approvalId")
+    return Option.map(yield* getDecoded(APPROVALS, id, decodeApproval), ([a]) => a)
+  })
+
+  const listApprovals = Effect.fn("StateStore.listApprovals")(function* (opts: StateStore.ListApprovalsOptions = {}) {
+    const threadId =
+      opts.threadId === undefined ? undefined : yield* Ids.validate("ThreadId", opts.threadId, "threadId")
+    const all = yield* listDecoded(APPROVALS, decodeApproval)
+    return all
+      .filter(
+        (a) =>
+          (opts.status === undefined || a.status === opts.status) &&
+          (threadId === undefined || a.thread_id === threadId)
+      )
+      .sort((a, b) => a.created_at - b.created_at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+  })
+
+  const resolveApproval = Effect.fn("StateStore.resolveApproval")(function* (
+    approvalId: string,
+    decision: Tool.ApprovalDecision,
+    opts: StateStore.ResolveApprovalOptions = {}
+  ) {
+    const id = yield* Ids.validate("ApprovalId", approvalId, "approvalId")
+    const key = `approvals/${id}`
+    if (decision !== "approve" && decision !== "deny") {
+      return yield* fail("InvalidInput", key, `decision must be "approve" or "deny" (got ${JSON.stringify(decision)})`)
+    }
+    for (let attempt = 0; attempt < MAX_CAS_RETRIES; attempt++) {
+      const current = yield* getDecoded(APPROVALS, id, decodeApproval)
+      if (Option.isNone(current)) return yield* fail("NotFound", key, "approval does not exist")
+      const [approval, revision] = current.value
+      if (approval.status !== "pending") {
+        return yield* fail("Conflict", key, `approval was already resolved (${approval.status})`)
+      }
+      const resolved_at = yield* Clock.currentTimeMillis
+      const next: StorageSchema.ApprovalRecord = {
+        ...approval,
+        status: decision === "approve" ? "approved" : "denied",
+        resolved_at,
+        ...(opts.reason === undefined ? {} : { resolution_reason: opts.reason }),
+        revision: revision + 1
+      }
+      const doc = yield* encodeRecord("approval", StorageSchema.ApprovalRecord, key, next)
+      const put = yield* backend.putRecord(APPROVALS, id, doc, revision)
+      if (put.ok) return next
+    }
+    return yield* fail("Conflict", key, `too many concurrent updates (${MAX_CAS_RETRIES} attempts)`)
+  })
+
+  // ---------------------------------------------------------------------------
+  // export / import
+
+  const exportThread = (threadId: string) =>
+    Stream.unwrap(
+      Effect.gen(function* () {
+        const id = yield* Ids.validate("ThreadId", threadId, "threadId")
+        const thread = yield* getDecoded(THREADS, id, decodeThread)
+        const header: StorageSchema.ExportLine = {
+          type: "thread",
+          schemaVersion: StorageSchema.SCHEMA_VERSION,
+          thread_id: id,
+          thread: Option.match(thread, { onNone: () => null, onSome: ([t]) => t })
+        }
+        const count = yield* Ref.make(0)
+        const events = backend.read(id, 1, Number.POSITIVE_INFINITY).pipe(
+          Stream.mapChunks((frames) =>
+            Chunk.map(
+              frames,
+              (frame) => `${JSON.stringify({ type: "event", schemaVersion: StorageSchema.SCHEMA_VERSION, frame })}\n`
+            )
+          ),
+          Stream.tap(() => Ref.update(count, (n) => n + 1))
+        )
+        const rest = Stream.unwrap(
+          Effect.gen(function* () {
+            const all = yield* listDecoded(checkpoints(id), decodeCheckpoint(id))
+            const sorted = [...all].sort((a, b) => a.order - b.order)
+            const lines = sorted.map(
+              (checkpoint) =>
+                `${JSON.stringify({ type: "checkpoint", schemaVersion: StorageSchema.SCHEMA_VERSION, checkpoint })}\n`
+            )
+            const n = yield* Ref.get(count)
+            lines.push(`${JSON.stringify({ type: "end", events: n, checkpoints: sorted.length })}\n`)
+            return Stream.fromIterable(lines)
+          })
+        )
+        return Stream.concat(Stream.make(`${JSON.stringify(header)}\n`), Stream.concat(events, rest))
+      })
+    ).pipe(Stream.withSpan("StateStore.exportThread", { attributes: { threadId } }))
+
+  const decodeLine = Schema.decodeUnknownEither(StorageSchema.ExportLine)
+
+  const parseLine = (
+    text: string,
+    lineNo: number
+  ): Effect.Effect<StorageSchema.ExportLine, StorageError | UnsupportedSchemaVersion> =>
+    Effect.suspend((): Effect.Effect<StorageSchema.ExportLine, StorageError | UnsupportedSchemaVersion> => {
+      const key = `import line ${lineNo}`
+      let raw: unknown
+      try {
+        raw = JSON.parse(text)
+      } catch (e) {
+        return fail("InvalidInput", key, `not valid JSON (${String(e)})`)
+      }
+      if (typeof raw === "object" && raw !== null && "schemaVersion" in raw && typeof raw.schemaVersion === "number") {
+        const version = raw.schemaVersion
+        if (version > StorageSchema.SCHEMA_VERSION) {
+          return Effect.fail(
+            new UnsupportedSchemaVersion({ key, found: version, supported: StorageSchema.SCHEMA_VERSION })
+          )
+        }
+        if (version < StorageSchema.SCHEMA_VERSION) {
+          const r = raw as Record<string, unknown>
+          let upgraded: Record<string, unknown> = { ...r, schemaVersion: StorageSchema.SCHEMA_VERSION }
+          for (let v = version; v < StorageSchema.SCHEMA_VERSION; v++) {
+            const m = migrations.find((m) => m.from === v)
+            const f =
+              r.type === "event"
+                ? m?.event === undefined
+                  ? undefined
+                  : { ...upgraded, frame: m.event(upgraded.frame) }
+                : r.type === "checkpoint"
+                  ? m?.record === undefined
+                    ? undefined
+                    : { ...upgraded, checkpoint: m.record("checkpoint", upgraded.checkpoint) }
+                  : r.type === "thread"
+                    ? m?.record === undefined
+                      ? undefined
+                      : {
+                          ...upgraded,
+                          thread: upgraded.thread === null ? null : m.record("thread", upgraded.thread)
+                        }
+                    : upgraded
+            if (f === undefined) {
+              return Effect.fail(
+                new UnsupportedSchemaVersion({ key, found: version, supported: StorageSchema.SCHEMA_VERSION })
+              )
+            }
+            upgraded = f
+          }
+          raw = upgraded
+        }
+      }
+      return Either.match(decodeLine(raw), {
+        onLeft: (e) => fail("InvalidInput", key, ProtocolError.fromParseError(StorageSchema.ExportLine, e).message),
+        onRight: Effect.succeed
+      })
+    })
+
+  const importThread = Effect.fn("StateStore.importThread")(function* <E>(
+    jsonl: string | Stream.Stream<string, E>,
+    opts: StateStore.ImportOptions = {}
+  ) {
+    const target = opts.threadId === undefined ? undefined : yield* Ids.validate("ThreadId", opts.threadId, "threadId")
+    const texts: ReadonlyArray<string> =
+      typeof jsonl === "string"
+        ? jsonl.split("\n")
+        : Chunk.toReadonlyArray(yield* Stream.runCollect(Stream.splitLines(jsonl)))
+    const lines: Array<StorageSchema.ExportLine> = []
+    let lastLineNo = 0
+    for (let i = 0; i < texts.length; i++) {
+      const text = texts[i]!.trim()
+      if (text === "") continue
+      lines.push(yield* parseLine(text, i + 1))
+      lastLineNo = i + 1
+    }
+    const head = lines[0]
+    if (head === undefined || head.type !== "thread") {
+      return yield* fail("InvalidInput", "import line 1", `the first line must be a "thread" line`)
+    }
+    const end = lines[lines.length - 1]
+    if (end === undefined || end.type !== "end") {
+      return yield* fail(
+        "InvalidInput",
+        `import line ${lastLineNo}`,
+        `the last line must be an "end" line (truncated export?)`
+      )
+    }
+    const source = head.thread_id
+    const id = target ?? source
+    const frames: Array<Event.EventFrame> = []
+    const saved: Array<StorageSchema.Checkpoint> = []
+    for (const line of lines.slice(1, -1)) {
+      if (line.type === "event") {
+        const expected = frames.length + 1
+        if (line.frame.thread_id !== source || line.frame.seq !== expected) {
+          return yield* fail(
+            "InvalidInput",
+            `import event ${expected}`,
+            `expected seq ${expected} of thread ${source}, found seq ${line.frame.seq} of ${String(line.frame.thread_id)}`
+          )
+        }
+        frames.push(line.frame)
+      } else if (line.type === "checkpoint") {
+        if (line.checkpoint.thread_id !== source) {
+          return yield* fail("InvalidInput", `import checkpoint ${line.checkpoint.id}`, `belongs to another thread`)
+        }
+        saved.push(line.checkpoint)
+      } else {
+        return yield* fail("InvalidInput", "import", `unexpected "${line.type}" line in the middle of the export`)
+      }
+    }
+    if (end.events !== frames.length || end.checkpoints !== saved.length) {
+      return yield* fail(
+        "InvalidInput",
+        "import",
+        `the end line counts ${end.events} events and ${end.checkpoints} checkpoints, found ${frames.length} and ${saved.length}`
+      )
+    }
+    const existing = yield* backend.getRecord(THREADS, id)
+    const seq = yield* backend.lastSeq(id)
+    if (Option.isSome(existing) || seq > 0) return yield* fail("Conflict", `threads/${id}`, "thread already exists")
+    if (frames.length > 0) {
+      const bodies = frames.map(({ seq: _, ...frame }) => JSON.stringify({ ...frame, thread_id: id }))
+      const first = yield* backend.append(id, bodies)
+      if (first !== 1) {
+        return yield* fail("Conflict", `threads/${id}`, "events were appended to the thread while importing")
+      }
+    }
+    for (const c of saved) {
+      const checkpoint = { ...c, thread_id: id }
+      const key = `threads/${id}/checkpoints/${c.id}`
+      const doc = yield* encodeRecord("checkpoint", StorageSchema.Checkpoint, key, checkpoint)
+      yield* backend.putRecord(checkpoints(id), c.id, doc, undefined)
+    }
+    // The metadata last: a thread is listed only once fully imported.
+    if (head.thread !== null) {
+      const thread = { ...head.thread, id }
+      const doc = yield* encodeRecord("thread", Thread.Thread, `threads/${id}`, thread)
+      const put = yield* backend.putRecord(THREADS, id, doc, 0)
+      if (!put.ok) return yield* fail("Conflict", `threads/${id}`, "thread already exists")
+    }
+    return { threadId: id, events: frames.length, checkpoints: saved.length } satisfies StateStore.ImportResult
+  })
+
+  return {
+    backend: backend.name,
+    appendEvents,
+    readEvents,
+    lastSeq,
+    createThread,
+    getThread,
+    updateThread,
+    listThreads,
+    deleteThread,
+    saveCheckpoint,
+    loadCheckpoint,
+    listCheckpoints,
+    putJob,
+    getJob,
+    listJobs,
+    appendJobHistory,
+    putApproval,
+    getApproval,
+    listApprovals,
+    resolveApproval,
+    exportThread,
+    importThread
+  }
+}

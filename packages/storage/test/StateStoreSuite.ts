@@ -1,0 +1,609 @@
+/**
+ * The `StateStore` conformance suite: one contract, run unchanged against
+ * every backend (`memory.test.ts`, `fs.test.ts`, `redis.test.ts`,
+ * `postgres.test.ts`, `unstorage.test.ts`). Tests share one store per
+ * backend and only look at the ids they created, so shared backends
+ * (Redis, PostgreSQL) only need a fresh key prefix / schema per run. The
+ * layer is built without the test services: the real clock runs.
+ */
+import { assert, describe, layer as itLayer } from "@effect/vitest"
+import type * as Event from "@strata/protocol/Event"
+import * as Ids from "@strata/protocol/Ids"
+import type * as Job from "@strata/protocol/Job"
+import type * as Thread from "@strata/protocol/Thread"
+import type * as Tool from "@strata/protocol/Tool"
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import type * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
+import { StateStore } from "../src/StateStore.js"
+import type { NewApproval } from "../src/StorageSchema.js"
+
+export interface SuiteOptions<R = never> {
+  /**
+   * Writes, bypassing the store, an event with the given schema version as
+   * entry `seq` of a thread's journal (a thread the store has not touched),
+   * and a job record with the given schema version. Enables the
+   * schema-version tests.
+   */
+  readonly raw?: {
+    readonly appendEventWithVersion: (threadId: string, seq: number, version: number) => Effect.Effect<void, unknown, R>
+    readonly putJobWithVersion: (jobId: string, version: number) => Effect.Effect<void, unknown, R>
+  }
+}
+
+// ---------------------------------------------------------------------------
+// fixtures
+
+export const threadId = (): Ids.ThreadId => Ids.make("ThreadId")
+
+export const turn = (n: number): Event.Event => ({ event: "turn_started", turn_id: `turn-${n}`, model: "test-model" })
+
+export const delta = (text: string): Event.Event => ({
+  event: "response_delta",
+  response_id: Ids.unsafeMake("ResponseId", "resp-1"),
+  delta: text,
+  channel: "text"
+})
+
+export const makeThread = (id: string, created_at: number, extra: Partial<Thread.Thread> = {}): Thread.Thread => ({
+  id: Ids.unsafeMake("ThreadId", id),
+  preview: "hello",
+  ephemeral: false,
+  model_provider: "test",
+  created_at,
+  updated_at: created_at,
+  status: "idle",
+  cwd: "/home/me/project",
+  cli_version: "0.1.0",
+  source: "api",
+  ...extra
+})
+
+export const makeJob = (id: string, created_at: number): Job.JobRecord => ({
+  id: Ids.unsafeMake("JobId", id),
+  name: "index",
+  status: "queued",
+  progress: null,
+  detail: null,
+  retry: { attempt: 0, max_attempts: 3, backoff_base_ms: 100, next_backoff_ms: 100, next_retry_at: null },
+  history: [{ at: created_at, phase: "enqueue", from: null, to: "queued", progress: null, detail: null, attempt: 0 }],
+  created_at,
+  updated_at: created_at,
+  revision: 0
+})
+
+const makeApproval = (id: string, thread: string | null): NewApproval => ({
+  id: Ids.unsafeMake("ApprovalId", id),
+  thread_id: thread === null ? null : Ids.unsafeMake("ThreadId", thread),
+  call: {
+    id: Ids.unsafeMake("ToolCallId", `call-${id}`),
+    name: "shell",
+    arguments: { command: ["rm", "-rf", "build"] }
+  } satisfies Tool.ToolCall,
+  reason: "rm needs approval",
+  command: "rm -rf build",
+  cwd: "/home/me/project"
+})
+
+const BAD_IDS: ReadonlyArray<readonly [string, string]> = [
+  ["../etc", "traversal"],
+  ["a/b", "separator"],
+  ["a\\b", "backslash"],
+  ["", "empty"],
+  ["..", "dot-dot"],
+  ["a\u0000b", "NUL"],
+  ["x".repeat(129), "over-long"]
+]
+
+const collect = <A, E, R>(s: Stream.Stream<A, E, R>) => Effect.map(Stream.runCollect(s), Chunk.toReadonlyArray)
+
+const flipTag = <A, E extends { readonly _tag: string }, R>(e: Effect.Effect<A, E, R>) => Effect.flip(e)
+
+// ---------------------------------------------------------------------------
+
+/** Runs the conformance suite against `layer`. */
+export const run = <E, R = never>(name: string, layer: Layer.Layer<StateStore, E>, options: SuiteOptions<R> = {}) =>
+  itLayer(layer, { timeout: "120 seconds", excludeTestServices: true })(`StateStore conformance: ${name}`, (it) => {
+    describe("journal", () => {
+      it.effect("appendEvents assigns gap-free seqs from 1 and readEvents returns them in order", () =>
+        Effect.gen(function* () {
+          const store = yield* StateStore
+          const id = threadId()
+          const a = yield* store.appendEvents(id, [turn(1), delta("a"), delta("b")])
+          const b = yield* store.appendEvents(id, [delta("c")])
+          assert.deepStrictEqual(
+            [...a, ...b].map((f) => f.seq),
+            [1, 2, 3, 4]
+          )
+          for (const f of [...a, ...b]) {
+            assert.strictEqual(f.thread_id, id)
+            assert.isTrue(Number.isInteger(f.timestamp))
+          }
+          const read = yield* collect(store.readEvents(id))
+          assert.deepStrictEqual(read, [...a, ...b])
+          assert.strictEqual(yield* store.lastSeq(id), 4)
+        })
+      )
+
+      it.effect("readEvents honours fromSeq and limit; an unknown thread is empty", () =>
+        Effect.gen(function* () {
+          const store = yield* StateStore
+          const id = threadId()
+          yield* store.appendEvents(
+            id,
+            Array.from({ length: 700 }, (_, i) => delta(`d${i + 1}`))
+          )
+          const mid = yield* collect(store.readEvents(id, { fromSeq: 300, limit: 5 }))
+          assert.deepStrictEqual(
+            mid.map((f) => f.seq),
+            [300, 301, 302, 303, 304]
+          )
+          assert.deepStrictEqual(
+            mid.map((f) => (f.event === "response_delta" ? f.delta : "")),
+            ["d300", "d301", "d302", "d303", "d304"]
+          )
+          const tail = yield* collect(store.readEvents(id, { fromSeq: 690 }))
+          assert.deepStrictEqual(tail.length, 11)
+          assert.deepStrictEqual(yield* collect(store.readEvents(id, { fromSeq: 701 })), [])
+          assert.deepStrictEqual(yield* collect(store.readEvents(id, { limit: 0 })), [])
+          assert.strictEqual((yield* collect(store.readEvents(id))).length, 700)
+          const unknown = threadId()
+          assert.deepStrictEqual(yield* collect(store.readEvents(unknown)), [])
+          assert.strictEqual(yield* store.lastSeq(unknown), 0)
+          const bad = yield* flipTag(collect(store.readEvents(id, { fromSeq: 0 })))
+          assert.strictEqual(bad._tag, "StorageError")
+        })
+      )
+
+      it.effect("concurrent appends to one thread never interleave or lose events", () =>
+        Effect.gen(function* () {
+          const store = yield* StateStore
+          const id = threadId()
+          const writers = 16
+          const batches = 8
+          yield* Effect.forEach(
+            Array.from({ length: writers }, (_, w) => w),
+            (w) =>
+              Effect.forEach(
+                Array.from({ length: batches }, (_, b) => b),
+                (b) => store.appendEvents(id, [delta(`${w}:${b}:0`), delta(`${w}:${b}:1`), delta(`${w}:${b}:2`)]),
+                { discard: true }
+              ),
+            { concurrency: "unbounded", discard: true }
+          )
+          const read = yield* collect(store.readEvents(id))
+          assert.strictEqual(read.length, writers * batches * 3)
+          assert.deepStrictEqual(
+            read.map((f) => f.seq),
+            Array.from({ length: read.length }, (_, i) => i + 1)
+          )
+          const texts = read.map((f) => (f.event === "response_delta" ? f.delta : ""))
+          const seen = new Map<number, number>()
+          for (let i = 0; i < texts.length; i += 3) {
+            const [w, b] = texts[i]!.split(":").map(Number) as [number, number]
+            assert.deepStrictEqual(texts.slice(i, i + 3), [`${w}:${b}:0`, `${w}:${b}:1`, `${w}:${b}:2`])
+            assert.strictEqual(b, (seen.get(w) ?? -1) + 1, "each writer's batches stay in order")
+            seen.set(w, b)
+          }
+          assert.strictEqual(seen.size, writers)
+        })
+      )
+
+      it.effect("an event that does not match its schema fails the whole append, nothing stored", () =>
+        Effect.gen(function* () {
+          const store = yield* StateStore
+          const id = threadId()
+          yield* store.appendEvents(id, [turn(1)])
+          const bad = { event: "turn_started", turn_id: 42, model: "m" } as unknown as Event.Event
+          const err = yield* Effect.flip(store.appendEvents(id, [turn(2), bad]))
+          assert.strictEqual(err._tag, "StorageError")
+          if (err._tag === "StorageError") {
+            assert.strictEqual(err.reason, "InvalidInput")
+            assert.include(err.key, "events[1]")
+            assert.include(err.message, "turn_id")
+          }
+          assert.strictEqual(yield* store.lastSeq(id), 1)
+        })
+      )
+    })
+
+    describe("ids", () => {
+      it.effect("every method rejects bad ids with a typed InvalidId naming the field", () =>
+        Effect.gen(function* () {
+          const store = yield* StateStore
+          const good = threadId()
+          for (const [bad, what] of BAD_IDS) {
+            const attempts: ReadonlyArray<readonly [string, Effect.Effect<unknown, { readonly _tag: string }>]> = [
+              ["threadId", store.appendEvents(bad, [turn(1)])],
+              ["threadId", collect(store.readEvents(bad))],
+              ["threadId", store.lastSeq(bad)],
+              ["thread.id", store.createThread(makeThread("x", 1, { id: bad as Ids.ThreadId }))],
+              ["threadId", store.getThread(bad)],
+              ["threadId", store.updateThread(bad, (t) => t)],
+              ["threadId", store.deleteThread(bad)],
+              ["threadId", store.saveCheckpoint(bad, "c1", {})],
+              ["checkpointId", store.saveCheckpoint(good, bad, {})],
+              ["checkpointId", store.loadCheckpoint(good, bad)],
+              ["threadId", store.listCheckpoints(bad)],
+              ["record.id", store.putJob({ ...makeJob("j", 1), id: bad as Ids.JobId })],
+              ["jobId", store.getJob(bad)],
+              ["jobId", store.appendJobHistory(bad, makeJob("j", 1).history[0]!)],
+              ["approval.id", store.putApproval({ ...makeApproval("a", null), id: bad as Ids.ApprovalId })],
+              ["approvalId", store.getApproval(bad)],
+              ["approvalId", store.resolveApproval(bad, "approve")],
+              ["threadId", collect(store.exportThread(bad))],
+              ["threadId", store.importThread("", { threadId: bad })]
+            ]
+            for (const [field, attempt] of attempts) {
+              const err = yield* Effect.flip(attempt)
+              assert.strictEqual(err._tag, "InvalidId", `${what} id in ${field}`)
+              assert.strictEqual((err as Ids.InvalidId).field, field, `${what} id in ${field}`)
+            }
+          }
+          // Nothing was written for the good thread id used alongside.
+          assert.strictEqual(yield* store.lastSeq(good), 0)
+          assert.deepStrictEqual(yield* store.listCheckpoints(good), [])
+        })
+      )
+    })
+
+    describe("threads", () => {
+      it.effect("create, get, update and conflict on a duplicate", () =>
+        Effect.gen(function* () {
+          const store = yield* StateStore
+          const id = threadId()
+          const parent = threadId()
+          const t = makeThread(id, 1_000, { forked_from: { thread_id: Ids.unsafeMake("ThreadId", parent), seq: 7 } })
+          assert.deepStrictEqual(yield* store.createThread(t), t)
+          assert.deepStrictEqual(yield* store.getThread(id), Option.some(t))
+          const dup = yield* Effect.flip(store.createThread(t))
+          assert.strictEqual(dup._tag === "StorageError" && dup.reason, "Conflict")
+          const renamed = yield* store.updateThread(id, (x) => ({ ...x, name: "renamed", archived: true }))
+          assert.strictEqual(renamed.name, "renamed")
+          assert.isTrue(renamed.archived)
+          assert.isAtLeast(renamed.updated_at, t.updated_at)
+          assert.strictEqual(renamed.cwd, "/home/me/project")
+          assert.deepStrictEqual(renamed.forked_from, { thread_id: parent, seq: 7 })
+          assert.deepStrictEqual(yield* store.getThread(id), Option.some(renamed))
+          assert.isTrue(Option.isNone(yield* store.getThread(threadId())))
+          const missing = yield* Effect.flip(store.updateThread(threadId(), (x) => x))
+          assert.strictEqual(missing._tag === "StorageError" && missing.reason, "NotFound")
+        })
+      )
+
+      it.effect("concurrent updates are all applied", () =>
+        Effect.gen(function* () {
+          const store = yield* StateStore
+          const id = threadId()
+          yield* store.createThread(makeThread(id, 5, { preview: "" }))
+          yield* Effect.forEach(
+            Array.from({ length: 8 }, (_, i) => i),
+            (i) => store.updateThread(id, (t) => ({ ...t, preview: `${t.preview}${i}` })),
+            { concurrency: "unbounded", discard: true }
+          )
+          const t = Option.getOrThrow(yield* store.getThread(id))
+          assert.deepStrictEqual([...t.preview].sort().join(""), "01234567")
+        })
+      )
+
+      it.effect("listThreads filters archived threads and pages newest first", () =>
+        Effect.gen(function* () {
+          const store = yield* StateStore
+          const mine = new Set<string>()
+          const base = 2_000_000_000_000 + Math.floor(Math.random() * 1_000_000) * 100
+          for (let i = 0; i < 7; i++) {
+            const id = threadId()
+            mine.add(id)
+            yield* store.createThread(makeThread(id, base + i, { archived: i % 3 === 0 }))
+          }
+          const pages: Array<ReadonlyArray<Thread.Thread>> = []
+          let cursor: string | undefined
+          do {
+            const page = yield* store.listThreads(cursor === undefined ? { limit: 2 } : { limit: 2, cursor })
+            assert.isAtMost(page.threads.length, 2)
+            pages.push(page.threads)
+            cursor = page.nextCursor
+          } while (cursor !== undefined)
+          const all = pages.flat().filter((t) => mine.has(t.id))
+          assert.deepStrictEqual(
+            all.map((t) => t.created_at),
+            [6, 5, 4, 3, 2, 1, 0].map((i) => base + i)
+          )
+          const active = (yield* store.listThreads({ archived: false })).threads.filter((t) => mine.has(t.id))
+          assert.deepStrictEqual(
+            active.map((t) => t.created_at - base),
+            [5, 4, 2, 1]
+          )
+          const archived = (yield* store.listThreads({ archived: true })).threads.filter((t) => mine.has(t.id))
+          assert.deepStrictEqual(
+            archived.map((t) => t.created_at - base),
+            [6, 3, 0]
+          )
+          const bad = yield* Effect.flip(store.listThreads({ cursor: "not a cursor" }))
+          assert.strictEqual(bad._tag === "StorageError" && bad.reason, "InvalidInput")
+        })
+      )
+
+      it.effect("deleteThread removes metadata, journal and checkpoints", () =>
+        Effect.gen(function* () {
+          const store = yield* StateStore
+          const id = threadId()
+          yield* store.createThread(makeThread(id, 10))
+          yield* store.appendEvents(id, [turn(1), turn(2)])
+          yield* store.saveCheckpoint(id, "latest", { n: 1 })
+          yield* store.deleteThread(id)
+          assert.isTrue(Option.isNone(yield* store.getThread(id)))
+          assert.strictEqual(yield* store.lastSeq(id), 0)
+          assert.deepStrictEqual(yield* collect(store.readEvents(id)), [])
+          assert.deepStrictEqual(yield* store.listCheckpoints(id), [])
+          const again = yield* store.appendEvents(id, [turn(3)])
+          assert.strictEqual(again[0]!.seq, 1)
+        })
+      )
+    })
+
+    describe("checkpoints", () => {
+      it.effect("save, load by id, load latest, list in save order", () =>
+        Effect.gen(function* () {
+          const store = yield* StateStore
+          const id = threadId()
+          assert.isTrue(Option.isNone(yield* store.loadCheckpoint(id, "latest")))
+          yield* store.saveCheckpoint(id, "first", { step: 1, nested: { list: [1, "two", null, true] } })
+          yield* store.saveCheckpoint(id, "second", { step: 2 })
+          const first = Option.getOrThrow(yield* store.loadCheckpoint(id, "first"))
+          assert.deepStrictEqual(first.state, { step: 1, nested: { list: [1, "two", null, true] } })
+          assert.strictEqual(Option.getOrThrow(yield* store.loadCheckpoint(id, "latest")).id, "second")
+          yield* store.saveCheckpoint(id, "first", { step: 3 })
+          const latest = Option.getOrThrow(yield* store.loadCheckpoint(id, "latest"))
+          assert.strictEqual(latest.id, "first")
+          assert.deepStrictEqual(latest.state, { step: 3 })
+          const list = yield* store.listCheckpoints(id)
+          assert.deepStrictEqual(
+            list.map((c) => c.id),
+            ["second", "first"]
+          )
+          assert.isFalse("state" in list[0]!)
+          assert.isTrue(Option.isNone(yield* store.loadCheckpoint(id, "missing")))
+        })
+      )
+    })
+
+    describe("jobs", () => {
+      it.effect("putJob creates with revision 1 and refuses a stale revision", () =>
+        Effect.gen(function* () {
+          const store = yield* StateStore
+          const id = Ids.make("JobId")
+          const created = yield* store.putJob(makeJob(id, 100))
+          assert.strictEqual(created.revision, 1)
+          assert.deepStrictEqual(yield* store.getJob(id), Option.some(created))
+          const running = yield* store.putJob({ ...created, status: "running", updated_at: 101 })
+          assert.strictEqual(running.revision, 2)
+          const stale = yield* Effect.flip(store.putJob({ ...created, status: "cancelled" }))
+          assert.strictEqual(stale._tag === "StorageError" && stale.reason, "Conflict")
+          assert.include(stale.message, "expected revision 1, found 2")
+          const again = yield* Effect.flip(store.putJob(makeJob(id, 100)))
+          assert.strictEqual(again._tag === "StorageError" && again.reason, "Conflict")
+          assert.strictEqual(Option.getOrThrow(yield* store.getJob(id)).status, "running")
+          const explicit = yield* store.putJob({ ...running, status: "completed" }, { expectedRevision: 2 })
+          assert.strictEqual(explicit.revision, 3)
+          assert.isTrue(Option.isNone(yield* store.getJob(Ids.make("JobId"))))
+        })
+      )
+
+      it.effect("of concurrent writers with the same revision exactly one wins", () =>
+        Effect.gen(function* () {
+          const store = yield* StateStore
+          const id = Ids.make("JobId")
+          const created = yield* store.putJob(makeJob(id, 1))
+          const results = yield* Effect.forEach(
+            Array.from({ length: 10 }, (_, i) => i),
+            (i) => Effect.either(store.putJob({ ...created, detail: `writer ${i}` })),
+            { concurrency: "unbounded" }
+          )
+          assert.strictEqual(results.filter(Either.isRight).length, 1)
+          const stored = Option.getOrThrow(yield* store.getJob(id))
+          assert.strictEqual(stored.revision, 2)
+          const winner = results.find(Either.isRight)!
+          assert.strictEqual(stored.detail, winner.right.detail)
+        })
+      )
+
+      it.effect("appendJobHistory appends, bumps the revision, checks an expected one", () =>
+        Effect.gen(function* () {
+          const store = yield* StateStore
+          const id = Ids.make("JobId")
+          yield* store.putJob(makeJob(id, 10))
+          const entry: Job.JobHistoryEntry = {
+            at: 20,
+            phase: "start",
+            from: "queued",
+            to: "running",
+            progress: null,
+            detail: "go",
+            attempt: 1
+          }
+          const next = yield* store.appendJobHistory(id, entry)
+          assert.strictEqual(next.revision, 2)
+          assert.strictEqual(next.history.length, 2)
+          assert.strictEqual(next.updated_at, 20)
+          yield* Effect.forEach(
+            Array.from({ length: 5 }, (_, i) => i),
+            (i) => store.appendJobHistory(id, { ...entry, at: 30 + i, detail: `p${i}` }),
+            { concurrency: "unbounded", discard: true }
+          )
+          const stored = Option.getOrThrow(yield* store.getJob(id))
+          assert.strictEqual(stored.history.length, 7)
+          assert.strictEqual(stored.revision, 7)
+          const stale = yield* Effect.flip(store.appendJobHistory(id, entry, { expectedRevision: 2 }))
+          assert.strictEqual(stale._tag === "StorageError" && stale.reason, "Conflict")
+          const missing = yield* Effect.flip(store.appendJobHistory(Ids.make("JobId"), entry))
+          assert.strictEqual(missing._tag === "StorageError" && missing.reason, "NotFound")
+        })
+      )
+
+      it.effect("listJobs lists by creation and filters by status", () =>
+        Effect.gen(function* () {
+          const store = yield* StateStore
+          const ids = [Ids.make("JobId"), Ids.make("JobId"), Ids.make("JobId")]
+          const base = 3_000_000_000_000 + Math.floor(Math.random() * 1_000_000) * 10
+          for (const [i, id] of ids.entries()) {
+            const j = yield* store.putJob(makeJob(id, base - i))
+            if (i === 1) yield* store.putJob({ ...j, status: "failed" })
+          }
+          const all = (yield* store.listJobs()).filter((j) => ids.includes(j.id))
+          assert.deepStrictEqual(
+            all.map((j) => j.id),
+            [ids[2], ids[1], ids[0]]
+          )
+          const failed = (yield* store.listJobs({ status: ["failed"] })).filter((j) => ids.includes(j.id))
+          assert.deepStrictEqual(
+            failed.map((j) => j.id),
+            [ids[1]]
+          )
+        })
+      )
+
+      it.effect("a job that does not match its schema is refused", () =>
+        Effect.gen(function* () {
+          const store = yield* StateStore
+          const id = Ids.make("JobId")
+          const err = yield* Effect.flip(store.putJob({ ...makeJob(id, 1), progress: 250 }))
+          assert.strictEqual(err._tag === "StorageError" && err.reason, "InvalidInput")
+          assert.include(err.message, "progress")
+          assert.isTrue(Option.isNone(yield* store.getJob(id)))
+        })
+      )
+    })
+
+    describe("approvals", () => {
+      it.effect("put, get, list and resolve exactly once under concurrency", () =>
+        Effect.gen(function* () {
+          const store = yield* StateStore
+          const tid = threadId()
+          const id = Ids.make("ApprovalId")
+          const pending = yield* store.putApproval(makeApproval(id, tid))
+          assert.strictEqual(pending.status, "pending")
+          assert.deepStrictEqual(yield* store.getApproval(id), Option.some(pending))
+          const dup = yield* Effect.flip(store.putApproval(makeApproval(id, tid)))
+          assert.strictEqual(dup._tag === "StorageError" && dup.reason, "Conflict")
+          const listed = yield* store.listApprovals({ threadId: tid, status: "pending" })
+          assert.deepStrictEqual(
+            listed.map((a) => a.id),
+            [id]
+          )
+          const results = yield* Effect.forEach(
+            Array.from({ length: 10 }, (_, i) => i),
+            (i) => Effect.either(store.resolveApproval(id, i % 2 === 0 ? "approve" : "deny", { reason: `r${i}` })),
+            { concurrency: "unbounded" }
+          )
+          const wins = results.filter(Either.isRight)
+          assert.strictEqual(wins.length, 1)
+          for (const r of results.filter(Either.isLeft)) {
+            assert.strictEqual(r.left._tag === "StorageError" && r.left.reason, "Conflict")
+          }
+          const stored = Option.getOrThrow(yield* store.getApproval(id))
+          assert.strictEqual(stored.status, wins[0]!.right.status)
+          assert.strictEqual(stored.resolution_reason, wins[0]!.right.resolution_reason)
+          assert.notStrictEqual(stored.status, "pending")
+          const again = yield* Effect.flip(store.resolveApproval(id, "approve"))
+          assert.strictEqual(again._tag === "StorageError" && again.reason, "Conflict")
+          assert.include(again.message, "already resolved")
+          assert.deepStrictEqual(yield* store.listApprovals({ threadId: tid, status: "pending" }), [])
+          const missing = yield* Effect.flip(store.resolveApproval(Ids.make("ApprovalId"), "deny"))
+          assert.strictEqual(missing._tag === "StorageError" && missing.reason, "NotFound")
+        })
+      )
+    })
+
+    describe("export / import", () => {
+      it.effect("a thread round-trips through JSONL, under a new id", () =>
+        Effect.gen(function* () {
+          const store = yield* StateStore
+          const id = threadId()
+          yield* store.createThread(makeThread(id, 42, { name: "exported" }))
+          yield* store.appendEvents(id, [turn(1), delta("héllo ☃"), delta("line\nbreak")])
+          yield* store.saveCheckpoint(id, "latest", { cursor: 3 })
+          const lines = yield* collect(store.exportThread(id))
+          assert.strictEqual(lines.length, 1 + 3 + 1 + 1)
+          for (const l of lines) assert.isTrue(l.endsWith("\n") && !l.slice(0, -1).includes("\n"))
+          const copy = threadId()
+          const result = yield* store.importThread(lines.join(""), { threadId: copy })
+          assert.deepStrictEqual(result, { threadId: copy, events: 3, checkpoints: 1 })
+          const original = yield* collect(store.readEvents(id))
+          const imported = yield* collect(store.readEvents(copy))
+          assert.deepStrictEqual(
+            imported,
+            original.map((f) => ({ ...f, thread_id: copy }))
+          )
+          const meta = Option.getOrThrow(yield* store.getThread(copy))
+          assert.strictEqual(meta.name, "exported")
+          assert.deepStrictEqual(Option.getOrThrow(yield* store.loadCheckpoint(copy, "latest")).state, { cursor: 3 })
+          // As a stream of arbitrary chunks, into the original id once deleted.
+          yield* store.deleteThread(id)
+          const text = lines.join("")
+          const chunks = Stream.fromIterable(
+            Array.from({ length: Math.ceil(text.length / 7) }, (_, i) => text.slice(i * 7, i * 7 + 7))
+          )
+          assert.strictEqual((yield* store.importThread(chunks)).events, 3)
+          assert.deepStrictEqual(yield* collect(store.readEvents(id)), original)
+        })
+      )
+
+      it.effect("import refuses an existing thread, a truncated export and a bad line", () =>
+        Effect.gen(function* () {
+          const store = yield* StateStore
+          const id = threadId()
+          yield* store.appendEvents(id, [turn(1), turn(2)])
+          const lines = yield* collect(store.exportThread(id))
+          const exists = yield* Effect.flip(store.importThread(lines.join("")))
+          assert.strictEqual(exists._tag === "StorageError" && exists.reason, "Conflict")
+          const target = threadId()
+          const truncated = yield* Effect.flip(store.importThread(lines.slice(0, -1).join(""), { threadId: target }))
+          assert.strictEqual(truncated._tag === "StorageError" && truncated.reason, "InvalidInput")
+          assert.include(truncated.message, "end")
+          const broken = [...lines]
+          broken[2] = `${broken[2]!.slice(0, 20)}\n`
+          const bad = yield* Effect.flip(store.importThread(broken.join(""), { threadId: target }))
+          assert.strictEqual(bad._tag === "StorageError" && bad.reason, "InvalidInput")
+          assert.include(bad.message, "line 3")
+          const gap = [lines[0], lines[2], lines[3]].join("").replace('"events":2', '"events":1')
+          const gapErr = yield* Effect.flip(store.importThread(gap, { threadId: target }))
+          assert.include(gapErr.message, "expected seq 1")
+          assert.strictEqual(yield* store.lastSeq(target), 0)
+        })
+      )
+    })
+
+    const raw = options.raw
+    if (raw !== undefined) {
+      describe("schema versions", () => {
+        it.effect("an event from a newer schema version is a typed error, not a misread", () =>
+          Effect.gen(function* () {
+            const store = yield* StateStore
+            const id = threadId()
+            yield* raw.appendEventWithVersion(id, 1, 99) as Effect.Effect<void, unknown>
+            const err = yield* Effect.flip(collect(store.readEvents(id)))
+            assert.strictEqual(err._tag, "UnsupportedSchemaVersion")
+            if (err._tag === "UnsupportedSchemaVersion") {
+              assert.strictEqual(err.found, 99)
+              assert.strictEqual(err.supported, 1)
+            }
+          })
+        )
+
+        it.effect("a record from a newer schema version is a typed error", () =>
+          Effect.gen(function* () {
+            const store = yield* StateStore
+            const id = Ids.make("JobId")
+            yield* raw.putJobWithVersion(id, 7) as Effect.Effect<void, unknown>
+            const err = yield* Effect.flip(store.getJob(id))
+            assert.strictEqual(err._tag, "UnsupportedSchemaVersion")
+            assert.include(err.message, "newer")
+          })
+        )
+      })
+    }
+  })

@@ -1,0 +1,448 @@
+import { spawn } from "node:child_process"
+import * as NFS from "node:fs"
+import * as NPath from "node:path"
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as NodeContext from "@effect/platform-node/NodeContext"
+import { assert, describe, it } from "@effect/vitest"
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import { encodeName } from "../src/internal/fsBackend.js"
+import * as Journal from "../src/internal/journal.js"
+import * as StateStore from "../src/StateStore.js"
+import type { Migration } from "../src/StorageSchema.js"
+import * as StateStoreSuite from "./StateStoreSuite.js"
+import { delta, makeJob, makeThread, threadId, turn } from "./StateStoreSuite.js"
+
+const journalPath = (dir: string, thread: string) => NPath.join(dir, "threads", encodeName(thread), "journal")
+
+const rawFrame = (thread: string, seq: number, version: number) =>
+  Journal.encodeFrames(
+    [JSON.stringify({ seq, thread_id: thread, timestamp: 1, event: "turn_started", turn_id: "x", model: "m" })],
+    seq,
+    version,
+    () => true
+  ).bytes
+
+// ---------------------------------------------------------------------------
+// the conformance suite
+
+let suiteDir = ""
+const suiteLayer = Layer.unwrapScoped(
+  Effect.gen(function* () {
+    suiteDir = yield* (yield* FileSystem.FileSystem).makeTempDirectoryScoped({ prefix: "strata-fs-suite-" })
+    return StateStore.layerFileSystem(suiteDir)
+  })
+).pipe(Layer.provide(NodeContext.layer))
+
+StateStoreSuite.run("fs", suiteLayer, {
+  raw: {
+    appendEventWithVersion: (thread, seq, version) =>
+      Effect.sync(() => {
+        NFS.mkdirSync(NPath.dirname(journalPath(suiteDir, thread)), { recursive: true })
+        NFS.appendFileSync(journalPath(suiteDir, thread), rawFrame(thread, seq, version))
+      }),
+    putJobWithVersion: (jobId, version) =>
+      Effect.sync(() =>
+        NFS.writeFileSync(
+          NPath.join(suiteDir, "jobs", `${encodeName(jobId)}.json`),
+          JSON.stringify({ revision: 1, schemaVersion: version, kind: "job", record: makeJob(jobId, 1) })
+        )
+      )
+  }
+})
+
+// ---------------------------------------------------------------------------
+// file-system specifics
+
+const tempDir = Effect.flatMap(FileSystem.FileSystem, (fs) => fs.makeTempDirectoryScoped({ prefix: "strata-fs-" }))
+
+/** Opens a store on `dir` for the duration of `f`, then closes it (releasing the lock). */
+const withStore = <A, E>(
+  dir: string,
+  f: (store: StateStore.Service) => Effect.Effect<A, E>,
+  options: StateStore.FileSystemOptions = {}
+) => Effect.scoped(Effect.flatMap(StateStore.makeFileSystem(dir, options), f)).pipe(Effect.provide(NodeContext.layer))
+
+const collect = <A, E>(s: Stream.Stream<A, E>) => Effect.map(Stream.runCollect(s), Chunk.toReadonlyArray)
+
+const frameOffsets = (buf: Uint8Array): Array<number> => {
+  const offsets: Array<number> = []
+  let off = 0
+  while (off < buf.length) {
+    offsets.push(off)
+    off += Journal.frameLength(buf, off)
+  }
+  return offsets
+}
+
+const listFiles = (dir: string): Array<string> =>
+  NFS.readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => NPath.relative(dir, NPath.join(e.parentPath, e.name)))
+    .sort()
+
+const provide = <A, E>(e: Effect.Effect<A, E, FileSystem.FileSystem | Scope.Scope>) =>
+  e.pipe(Effect.scoped, Effect.provide(NodeContext.layer))
+
+describe("fs store", () => {
+  it.live("persists everything across a reopen; a cold read honours fromSeq", () =>
+    provide(
+      Effect.gen(function* () {
+        const dir = yield* tempDir
+        const id = threadId()
+        yield* withStore(dir, (store) =>
+          Effect.gen(function* () {
+            yield* store.createThread(makeThread(id, 1))
+            yield* store.appendEvents(
+              id,
+              Array.from({ length: 700 }, (_, i) => delta(`d${i + 1}`))
+            )
+            yield* store.saveCheckpoint(id, "latest", { at: 700 })
+            yield* store.putJob(makeJob("job-1", 5))
+          })
+        )
+        yield* withStore(dir, (store) =>
+          Effect.gen(function* () {
+            const frames = yield* collect(store.readEvents(id, { fromSeq: 600, limit: 3 }))
+            assert.deepStrictEqual(
+              frames.map((f) => f.seq),
+              [600, 601, 602]
+            )
+            assert.strictEqual(yield* store.lastSeq(id), 700)
+            assert.deepStrictEqual(Option.getOrThrow(yield* store.loadCheckpoint(id, "latest")).state, { at: 700 })
+            assert.strictEqual(Option.getOrThrow(yield* store.getJob("job-1")).revision, 1)
+            assert.strictEqual(Option.getOrThrow(yield* store.getThread(id)).cwd, "/home/me/project")
+            const next = yield* store.appendEvents(id, [turn(1)])
+            assert.strictEqual(next[0]!.seq, 701)
+          })
+        )
+        const files = listFiles(dir)
+        assert.isFalse(
+          files.some((f) => f.includes(".tmp-")),
+          "no temp files left"
+        )
+        const job = JSON.parse(NFS.readFileSync(NPath.join(dir, "jobs", "job-1.json"), "utf8"))
+        assert.deepStrictEqual([job.revision, job.schemaVersion, job.kind], [1, 1, "job"])
+      })
+    )
+  )
+
+  it.live("a torn tail is detected and truncated on open; nothing acknowledged is lost", () =>
+    provide(
+      Effect.gen(function* () {
+        const dir = yield* tempDir
+        const id = threadId()
+        yield* withStore(dir, (store) =>
+          Effect.gen(function* () {
+            yield* store.appendEvents(id, [turn(1), turn(2)])
+            yield* store.appendEvents(id, [turn(3)])
+          })
+        )
+        const file = journalPath(dir, id)
+        const committed = NFS.readFileSync(file)
+        // What a crash mid-append can leave: an unfinished 3-event append whose
+        // first two frames are whole (but uncommitted) and the third torn.
+        const batch = Journal.encodeFrames(
+          [1, 2, 3].map((i) =>
+            JSON.stringify({
+              seq: 3 + i,
+              thread_id: id,
+              timestamp: 1,
+              event: "turn_started",
+              turn_id: `u${i}`,
+              model: "m"
+            })
+          ),
+          4,
+          1,
+          (i) => i === 2
+        ).bytes
+        const tails: ReadonlyArray<readonly [string, Uint8Array]> = [
+          ["half a header", batch.subarray(0, 7)],
+          ["a header and part of the payload", batch.subarray(0, Journal.HEADER + 10)],
+          ["whole but uncommitted frames then a torn one", batch.subarray(0, batch.length - 5)],
+          ["zeros", new Uint8Array(4096)]
+        ]
+        for (const [what, tail] of tails) {
+          NFS.writeFileSync(file, Buffer.concat([committed, tail]))
+          yield* withStore(dir, (store) =>
+            Effect.gen(function* () {
+              const frames = yield* collect(store.readEvents(id))
+              assert.deepStrictEqual(
+                frames.map((f) => f.seq),
+                [1, 2, 3],
+                what
+              )
+              assert.strictEqual(NFS.statSync(file).size, committed.length, `${what}: truncated to the committed end`)
+              const next = yield* store.appendEvents(id, [turn(4)])
+              assert.strictEqual(next[0]!.seq, 4, what)
+            })
+          )
+          NFS.truncateSync(file, committed.length)
+        }
+      })
+    )
+  )
+
+  it.live("garbage in the middle is a CorruptJournal naming file and offset; other threads keep working", () =>
+    provide(
+      Effect.gen(function* () {
+        const dir = yield* tempDir
+        const damaged = threadId()
+        const healthy = threadId()
+        yield* withStore(dir, (store) =>
+          Effect.gen(function* () {
+            for (let i = 0; i < 10; i++) yield* store.appendEvents(damaged, [delta(`e${i}`)])
+            yield* store.appendEvents(healthy, [turn(1)])
+          })
+        )
+        const file = journalPath(dir, damaged)
+        const original = NFS.readFileSync(file)
+        const offsets = frameOffsets(original)
+        const cases: ReadonlyArray<readonly [string, number, (b: Buffer) => Buffer]> = [
+          [
+            "random bytes over frame 5",
+            offsets[4]!,
+            (b) =>
+              Buffer.concat([
+                b.subarray(0, offsets[4]!),
+                Buffer.from("garbage!garbage!garbage!"),
+                b.subarray(offsets[4]! + 24)
+              ])
+          ],
+          [
+            "one flipped payload bit in frame 3",
+            offsets[2]!,
+            (b) => {
+              const c = Buffer.from(b)
+              c[offsets[2]! + Journal.HEADER + 5]! ^= 0x04
+              return c
+            }
+          ],
+          [
+            "bytes inserted before frame 8",
+            offsets[7]!,
+            (b) => Buffer.concat([b.subarray(0, offsets[7]!), Buffer.from("\n\n{}\n"), b.subarray(offsets[7]!)])
+          ]
+        ]
+        for (const [what, offset, damage] of cases) {
+          NFS.writeFileSync(file, damage(original))
+          yield* withStore(dir, (store) =>
+            Effect.gen(function* () {
+              const err = yield* Effect.flip(collect(store.readEvents(damaged)))
+              assert.strictEqual(err._tag, "CorruptJournal", what)
+              if (err._tag === "CorruptJournal") {
+                assert.strictEqual(err.file, file, what)
+                assert.strictEqual(err.offset, offset, what)
+                assert.include(err.message, `offset ${offset}`)
+              }
+              assert.strictEqual((yield* Effect.flip(store.appendEvents(damaged, [turn(9)])))._tag, "CorruptJournal")
+              assert.strictEqual((yield* Effect.flip(store.lastSeq(damaged)))._tag, "CorruptJournal")
+              // The file is left as it was, for a person to inspect.
+              assert.strictEqual(NFS.statSync(file).size, damage(original).length, what)
+              // Everything else keeps working.
+              const before = yield* store.lastSeq(healthy)
+              assert.strictEqual((yield* collect(store.readEvents(healthy))).length, before)
+              assert.strictEqual((yield* store.appendEvents(healthy, [turn(2)]))[0]!.seq, before + 1)
+              yield* store.appendEvents(threadId(), [turn(1)])
+            })
+          )
+        }
+      })
+    )
+  )
+
+  it.live("an over-sized event (bigger than a read chunk) round-trips", () =>
+    provide(
+      Effect.gen(function* () {
+        const dir = yield* tempDir
+        const id = threadId()
+        const big = "x".repeat(5 * 1024 * 1024)
+        yield* withStore(dir, (store) =>
+          Effect.gen(function* () {
+            yield* store.appendEvents(id, [turn(1), delta(big), turn(2)])
+            const frames = yield* collect(store.readEvents(id))
+            assert.deepStrictEqual(
+              frames.map((f) => f.seq),
+              [1, 2, 3]
+            )
+            assert.strictEqual(frames[1]!.event === "response_delta" && frames[1]!.delta.length, big.length)
+          })
+        )
+      })
+    )
+  )
+
+  it.live("a second store on the same directory fails fast; a stale lock is taken over", () =>
+    provide(
+      Effect.gen(function* () {
+        const dir = yield* tempDir
+        yield* withStore(dir, () =>
+          Effect.gen(function* () {
+            const twice = yield* Effect.flip(withStore(dir, () => Effect.void))
+            assert.strictEqual(twice._tag === "StorageError" && twice.reason, "Locked")
+            assert.include(twice.message, "opened twice in this process")
+          })
+        )
+        // A lock held by another live process.
+        const sleeper = spawn(process.execPath, ["-e", "setTimeout(() => {}, 60000)"], { stdio: "ignore" })
+        try {
+          NFS.writeFileSync(
+            NPath.join(dir, "LOCK"),
+            JSON.stringify({ pid: sleeper.pid, token: "other", acquired_at: 0 })
+          )
+          const held = yield* Effect.flip(withStore(dir, () => Effect.void))
+          assert.strictEqual(held._tag === "StorageError" && held.reason, "Locked")
+          assert.include(held.message, `process ${sleeper.pid}`)
+          assert.include(held.message, NPath.join(dir, "LOCK"))
+        } finally {
+          sleeper.kill("SIGKILL")
+        }
+        yield* Effect.promise(() => new Promise((resolve) => sleeper.once("exit", resolve)))
+        // Its process is gone: the lock is stale and taken over.
+        yield* withStore(dir, (store) => store.appendEvents(threadId(), [turn(1)]))
+        assert.isFalse(NFS.existsSync(NPath.join(dir, "LOCK")), "released on close")
+      })
+    )
+  )
+
+  it.live("bad ids never reach the disk", () =>
+    provide(
+      Effect.gen(function* () {
+        const dir = yield* tempDir
+        yield* withStore(dir, (store) =>
+          Effect.gen(function* () {
+            const before = listFiles(dir)
+            for (const bad of ["../escape", "a/b", "..", "", "x\u0000y", "y".repeat(200)]) {
+              assert.strictEqual((yield* Effect.flip(store.appendEvents(bad, [turn(1)])))._tag, "InvalidId")
+              assert.strictEqual((yield* Effect.flip(store.saveCheckpoint("t", bad, {})))._tag, "InvalidId")
+              assert.strictEqual((yield* Effect.flip(store.getJob(bad)))._tag, "InvalidId")
+            }
+            assert.deepStrictEqual(listFiles(dir), before)
+            assert.isFalse(NFS.existsSync(NPath.join(dir, "..", "escape")))
+          })
+        )
+      })
+    )
+  )
+
+  it.live("ids that differ only in case stay apart (case-insensitive file systems)", () =>
+    provide(
+      Effect.gen(function* () {
+        const dir = yield* tempDir
+        yield* withStore(dir, (store) =>
+          Effect.gen(function* () {
+            yield* store.appendEvents("Thread-A", [turn(1)])
+            yield* store.appendEvents("thread-a", [turn(2), turn(3)])
+            assert.strictEqual(yield* store.lastSeq("Thread-A"), 1)
+            assert.strictEqual(yield* store.lastSeq("thread-a"), 2)
+            yield* store.createThread(makeThread("Thread-A", 1))
+            const listed = (yield* store.listThreads()).threads.map((t) => t.id)
+            assert.deepStrictEqual(listed, ["Thread-A"])
+          })
+        )
+        assert.isTrue(NFS.existsSync(NPath.join(dir, "threads", "~thread-~a", "journal")))
+      })
+    )
+  )
+
+  it.live("records and events of an older schema version go through the migration hook", () =>
+    provide(
+      Effect.gen(function* () {
+        const dir = yield* tempDir
+        const id = threadId()
+        yield* withStore(dir, () => Effect.void)
+        // Version 0 records: a job whose status was called "pending", an event
+        // whose model field was called "model_name".
+        NFS.writeFileSync(
+          NPath.join(dir, "jobs", "old-job.json"),
+          JSON.stringify({
+            revision: 4,
+            schemaVersion: 0,
+            kind: "job",
+            record: { ...makeJob("old-job", 3), status: "pending" }
+          })
+        )
+        NFS.mkdirSync(NPath.dirname(journalPath(dir, id)), { recursive: true })
+        NFS.writeFileSync(
+          journalPath(dir, id),
+          Journal.encodeFrames(
+            [
+              JSON.stringify({
+                seq: 1,
+                thread_id: id,
+                timestamp: 1,
+                event: "turn_started",
+                turn_id: "a",
+                model_name: "old"
+              })
+            ],
+            1,
+            0,
+            () => true
+          ).bytes
+        )
+        const migration: Migration = {
+          from: 0,
+          record: (kind, record) =>
+            kind === "job" && (record as { status: string }).status === "pending"
+              ? { ...(record as object), status: "queued" }
+              : record,
+          event: (frame) => {
+            const { model_name, ...rest } = frame as { model_name?: string }
+            return { ...rest, model: model_name }
+          }
+        }
+        yield* withStore(
+          dir,
+          (store) =>
+            Effect.gen(function* () {
+              const job = Option.getOrThrow(yield* store.getJob("old-job"))
+              assert.strictEqual(job.status, "queued")
+              assert.strictEqual(job.revision, 4)
+              const [frame] = yield* collect(store.readEvents(id))
+              assert.strictEqual(frame?.event === "turn_started" && frame.model, "old")
+              // Rewritten at the current version on the next write.
+              yield* store.putJob({ ...job, status: "running" })
+            }),
+          { migrations: [migration] }
+        )
+        const rewritten = JSON.parse(NFS.readFileSync(NPath.join(dir, "jobs", "old-job.json"), "utf8"))
+        assert.deepStrictEqual(
+          [rewritten.schemaVersion, rewritten.revision, rewritten.record.status],
+          [1, 5, "running"]
+        )
+        // Without the migration: a typed error, never a misread.
+        yield* withStore(dir, (store) =>
+          Effect.gen(function* () {
+            const err = yield* Effect.flip(collect(store.readEvents(id)))
+            assert.strictEqual(err._tag, "UnsupportedSchemaVersion")
+            assert.include(err.message, "no migration")
+          })
+        )
+      })
+    )
+  )
+
+  it.live("a store written by a newer version is refused as a whole", () =>
+    provide(
+      Effect.gen(function* () {
+        const dir = yield* tempDir
+        yield* withStore(dir, () => Effect.void)
+        NFS.writeFileSync(
+          NPath.join(dir, "strata-store.json"),
+          JSON.stringify({ format: "strata-fs-store", schemaVersion: 2 })
+        )
+        const err = yield* Effect.flip(withStore(dir, () => Effect.void))
+        assert.strictEqual(err._tag, "UnsupportedSchemaVersion")
+        NFS.writeFileSync(NPath.join(dir, "strata-store.json"), "{}")
+        const notOurs = yield* Effect.flip(withStore(dir, () => Effect.void))
+        assert.strictEqual(notOurs._tag === "StorageError" && notOurs.reason, "Corrupt")
+      })
+    )
+  )
+})
