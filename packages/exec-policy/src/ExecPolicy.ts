@@ -1,0 +1,353 @@
+/**
+ * The `ExecPolicy` service: decides whether a shell command may run
+ * (`allow`), must be approved first (`ask`) or is refused (`deny`), from
+ * layered TOML rule files and a real bash parse of the command.
+ *
+ * Its promise: no command runs without asking unless every program it would
+ * execute is allowed by a rule. See `CONTRACT.md` of the policy folder for
+ * the semantics and the package README for the rule format.
+ *
+ * @example
+ * ```ts
+ * import { ExecPolicy } from "@strata/exec-policy"
+ * import { NodeContext } from "@effect/platform-node"
+ * import * as Effect from "effect/Effect"
+ *
+ * const program = Effect.gen(function* () {
+ *   const policy = yield* ExecPolicy.ExecPolicy
+ *   const d = yield* policy.check("git status && rm -rf build", { cwd: "/repo" })
+ *   // d.decision === "deny", d.commands[1].rule?.line === 7
+ * })
+ * program.pipe(
+ *   Effect.provide(ExecPolicy.layer({ files: ["policy.toml"] })),
+ *   Effect.provide(NodeContext.layer),
+ *   Effect.runPromise
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ */
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Path from "@effect/platform/Path"
+import type * as Tool from "@strata/protocol/Tool"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
+import type { Decision, RuleLayer, Verdict } from "./Decision.js"
+import { ParserError, RuleFileError } from "./ExecPolicyError.js"
+import { Engine, type RuleSource as InternalRuleSource } from "./internal/engine.js"
+import { defaultLimits, type Limits as InternalLimits } from "./internal/model.js"
+import { BashSyntax } from "./internal/syntax.js"
+
+/**
+ * Bounds on one decision. Input longer than `maxInputLength` characters is
+ * refused (`ask`) without parsing; syntax nested deeper than `maxDepth`, or
+ * `bash -c` scripts nested deeper than `maxShellDepth`, are refused; a
+ * decision that passes `timeBudgetMs` (parse included) is `ask`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Limits = InternalLimits
+
+/**
+ * The limits used when none are given: 65,536 characters, depth 200,
+ * 8 nested shells, 50 ms.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const defaults: Limits = defaultLimits
+
+/**
+ * A rule file given as text: its name (shown in explanations and errors),
+ * its layer and its TOML.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RuleSource {
+  readonly file: string
+  readonly layer: RuleLayer
+  readonly text: string
+}
+
+/**
+ * The built-in defaults, the lowest layer: `default = "ask"` and no rule.
+ * What is safe to run unattended is the user's and the project's call.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const builtinRules: RuleSource = {
+  file: "<builtin>",
+  layer: "builtin",
+  text: [
+    "# Strata's built-in exec-policy defaults, the lowest layer.",
+    "# No built-in rule allows anything: every command asks unless a user,",
+    "# project or command-line rule file allows it.",
+    'default = "ask"',
+    ""
+  ].join("\n")
+}
+
+/**
+ * Options of one check: the working directory the command would run in
+ * (recorded in the decision) and the approval mode applied after the rules
+ * decided (default `on-request`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface CheckOptions {
+  readonly cwd?: string | undefined
+  readonly approval?: Tool.AskForApproval | undefined
+}
+
+/**
+ * A rule file in force, as loaded.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface LoadedFile {
+  readonly file: string
+  readonly layer: RuleLayer
+  readonly rules: number
+  readonly default: Verdict | undefined
+}
+
+/**
+ * The service.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Service {
+  /**
+   * Decides a command string. Never fails: input that cannot be parsed or
+   * analysed within the limits is `ask`, with the reason in the decision.
+   */
+  readonly check: (command: string, options?: CheckOptions) => Effect.Effect<Decision>
+  /** The synchronous form of `check`, for hot loops (batch mode, benchmarks). */
+  readonly checkSync: (command: string, options?: CheckOptions) => Decision
+  /** The rule files in force, lowest layer first. */
+  readonly files: ReadonlyArray<LoadedFile>
+  /** The decision when no rule matches: the highest layer's `default`, else `ask`. */
+  readonly defaultDecision: Verdict
+}
+
+/**
+ * The exec-policy service tag.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class ExecPolicy extends Context.Tag("@strata/exec-policy/ExecPolicy")<ExecPolicy, Service>() {}
+
+/**
+ * Options of `make` / `layer`. Rule files are layered built-in < `user` <
+ * `project` < `files` (the command line's `--rules`, in order) < `sources`
+ * (given as text, each with its own layer). `user` and `project` are skipped
+ * when the file does not exist; every path in `files` must exist.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  readonly user?: string | undefined
+  readonly project?: string | undefined
+  readonly files?: ReadonlyArray<string> | undefined
+  readonly sources?: ReadonlyArray<RuleSource> | undefined
+  /** Include the built-in defaults (default `true`). */
+  readonly builtin?: boolean | undefined
+  readonly limits?: Partial<Limits> | undefined
+  /** The bytes of `tree-sitter-bash.wasm`; read through `FileSystem` when absent. */
+  readonly grammar?: Uint8Array | undefined
+}
+
+const GRAMMAR = "tree-sitter-bash/tree-sitter-bash.wasm"
+
+/** A `file:` URL as a path (`file:///C:/x` is `C:/x`); `undefined` for other URLs. */
+const fileUrlToPath = (url: string): string | undefined => {
+  if (!url.startsWith("file://")) return undefined
+  const p = decodeURIComponent(url.slice("file://".length).replace(/^localhost(?=\/)/, ""))
+  return /^\/[A-Za-z]:/.test(p) ? p.slice(1) : p
+}
+
+/**
+ * Reads the bytes of `tree-sitter-bash.wasm` through `FileSystem`: resolved
+ * with `import.meta.resolve` where the runtime has it, else looked for in
+ * the `node_modules` folders above this module.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const loadGrammar: Effect.Effect<Uint8Array, ParserError, FileSystem.FileSystem | Path.Path> = Effect.gen(
+  function* () {
+    const fs = yield* FileSystem.FileSystem
+    const path = yield* Path.Path
+    const candidates: Array<string> = []
+    const meta = import.meta as { resolve?: (s: string) => string; url?: string }
+    if (typeof meta.resolve === "function") {
+      const resolve = meta.resolve
+      const url = yield* Effect.try(() => resolve(GRAMMAR)).pipe(Effect.option)
+      const p = url._tag === "Some" ? fileUrlToPath(url.value) : undefined
+      if (p !== undefined) candidates.push(p)
+    }
+    const here = meta.url === undefined ? undefined : fileUrlToPath(meta.url)
+    if (here !== undefined) {
+      let dir = path.dirname(here)
+      for (;;) {
+        candidates.push(path.join(dir, "node_modules", GRAMMAR))
+        const parent = path.dirname(dir)
+        if (parent === dir) break
+        dir = parent
+      }
+    }
+    for (const candidate of candidates) {
+      const bytes = yield* fs.readFile(candidate).pipe(Effect.option)
+      if (bytes._tag === "Some") return bytes.value
+    }
+    return yield* new ParserError({
+      reason: "GrammarNotFound",
+      path: candidates[0] ?? GRAMMAR,
+      detail: `could not read ${GRAMMAR} (looked in ${candidates.length} places); pass its bytes as \`grammar\``
+    })
+  }
+)
+
+const loadSyntax = (grammar: Uint8Array): Effect.Effect<BashSyntax, ParserError> =>
+  Effect.tryPromise({
+    try: () => BashSyntax.load(grammar),
+    catch: (cause) =>
+      new ParserError({
+        reason: "GrammarInvalid",
+        detail: cause instanceof Error ? cause.message : String(cause),
+        cause
+      })
+  })
+
+const fromEngine = (engine: Engine): Service => {
+  const checkSync = (command: string, options?: CheckOptions): Decision => engine.decide(command, options)
+  return {
+    check: Effect.fn("ExecPolicy.check")((command: string, options?: CheckOptions) =>
+      Effect.sync(() => engine.decide(command, options))
+    ),
+    checkSync,
+    files: engine.files.map((f) => ({ file: f.file, layer: f.layer, rules: f.rules.length, default: f.default })),
+    defaultDecision: engine.defaultVerdict
+  }
+}
+
+/**
+ * Builds the service from rule sources given as text (lowest layer first;
+ * the built-in defaults are prepended unless `builtin` is `false`) and the
+ * grammar's bytes. Needs no platform service. Fails with a `RuleFileError`
+ * naming file, line, column and rule, or a `ParserError`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeFromSources = (
+  sources: ReadonlyArray<RuleSource>,
+  options: {
+    readonly grammar: Uint8Array
+    readonly builtin?: boolean | undefined
+    readonly limits?: Partial<Limits> | undefined
+  }
+): Effect.Effect<Service, RuleFileError | ParserError> =>
+  Effect.gen(function* () {
+    const syntax = yield* loadSyntax(options.grammar)
+    const all: Array<InternalRuleSource> = options.builtin === false ? [...sources] : [builtinRules, ...sources]
+    const limits: Limits = { ...defaultLimits, ...options.limits }
+    const engine = Engine.make(all, syntax, limits)
+    if (Either.isLeft(engine)) return yield* engine.left
+    return fromEngine(engine.right)
+  })
+
+const readRuleFile = (
+  fs: FileSystem.FileSystem,
+  file: string,
+  layer: RuleLayer,
+  required: boolean
+): Effect.Effect<RuleSource | undefined, RuleFileError> =>
+  fs.readFileString(file).pipe(
+    Effect.map((text): RuleSource | undefined => ({ file, layer, text })),
+    Effect.catchAll((error) => {
+      const notFound = error._tag === "SystemError" && error.reason === "NotFound"
+      if (notFound && !required) return Effect.succeed(undefined)
+      return Effect.fail(
+        new RuleFileError({
+          reason: notFound ? "NotFound" : "Unreadable",
+          file,
+          detail: notFound ? "no such rule file" : `cannot read the rule file: ${error.message}`,
+          cause: error
+        })
+      )
+    })
+  )
+
+/**
+ * Builds the service: reads the rule files of every layer through
+ * `FileSystem` (see `Options`), loads the grammar (from `options.grammar`
+ * or through `FileSystem`), validates every rule and runs its `match` /
+ * `not_match` examples.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (
+  options: Options = {}
+): Effect.Effect<Service, RuleFileError | ParserError, FileSystem.FileSystem | Path.Path> =>
+  Effect.gen(function* () {
+    const fs = yield* FileSystem.FileSystem
+    const sources: Array<RuleSource> = []
+    const add = (s: RuleSource | undefined) => {
+      if (s !== undefined) sources.push(s)
+    }
+    if (options.user !== undefined) add(yield* readRuleFile(fs, options.user, "user", false))
+    if (options.project !== undefined) add(yield* readRuleFile(fs, options.project, "project", false))
+    for (const file of options.files ?? []) add(yield* readRuleFile(fs, file, "cli", true))
+    for (const s of options.sources ?? []) sources.push(s)
+    const grammar = options.grammar ?? (yield* loadGrammar)
+    return yield* makeFromSources(sources, { grammar, builtin: options.builtin, limits: options.limits })
+  })
+
+/**
+ * The service as a layer, from rule files (see `make`). Requires
+ * `FileSystem` and `Path` (`NodeContext.layer` on Node, Bun and Deno).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (
+  options: Options = {}
+): Layer.Layer<ExecPolicy, RuleFileError | ParserError, FileSystem.FileSystem | Path.Path> =>
+  Layer.effect(ExecPolicy, make(options))
+
+/**
+ * The service as a layer from rule sources given as text and the grammar's
+ * bytes; no platform service needed.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerSources = (
+  sources: ReadonlyArray<RuleSource>,
+  options: {
+    readonly grammar: Uint8Array
+    readonly builtin?: boolean | undefined
+    readonly limits?: Partial<Limits> | undefined
+  }
+): Layer.Layer<ExecPolicy, RuleFileError | ParserError> => Layer.effect(ExecPolicy, makeFromSources(sources, options))
+
+/**
+ * Decides a command with the service in context.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const check = (command: string, options?: CheckOptions): Effect.Effect<Decision, never, ExecPolicy> =>
+  Effect.flatMap(ExecPolicy, (policy) => policy.check(command, options))

@@ -1,0 +1,1358 @@
+/**
+ * Walks the bash syntax tree of a command string and finds every simple
+ * command the shell would run, with the words it would run it with, and
+ * every construct that forces `ask`. It fails closed: a node type it does not
+ * model, an error node, a word the grammar left with a metacharacter in it,
+ * all become reasons to ask.
+ *
+ * @internal
+ */
+import type { Found, Limits, Reason, ReasonCode, Tok } from "./model.js"
+import type { BashSyntax, SyntaxNode } from "./syntax.js"
+import { basename, decodeAnsiC, regexEscape, unquoteDouble, unquoteWord } from "./words.js"
+
+/** The high-resolution clock every supported runtime has (not in the ES lib). */
+declare const performance: { now(): number }
+
+/** The result of analysing one command string. */
+export interface Analysis {
+  /** Simple commands, in source order. */
+  readonly founds: ReadonlyArray<Found>
+  /** Reasons not tied to one simple command (parse errors, function definitions, limits, ...). */
+  readonly reasons: ReadonlyArray<Reason>
+}
+
+// ---------------------------------------------------------------------------
+// Vocabulary
+
+/** Shells whose `-c` script is parsed and analysed too. */
+const SHELLS: ReadonlySet<string> = new Set(["bash", "sh", "zsh", "dash", "ksh", "mksh", "ash", "rbash"])
+
+/** Builtins that run a string or a file as shell code. */
+const EVAL_LIKE: ReadonlySet<string> = new Set(["eval", "source", ".", "trap"])
+
+/** Builtins that only set variables or their attributes. */
+const DECLARATIONS: ReadonlySet<string> = new Set(["export", "declare", "typeset", "local", "readonly"])
+
+const DANGEROUS_EXACT: ReadonlySet<string> = new Set([
+  // The contract's list.
+  "PATH",
+  "LD_PRELOAD",
+  "LD_LIBRARY_PATH",
+  "BASH_ENV",
+  "ENV",
+  "IFS",
+  "PROMPT_COMMAND",
+  "SHELLOPTS",
+  "PS4",
+  // Same effect through other names.
+  "BASHOPTS",
+  // Variables that make an allowed program run another program or load code.
+  "PAGER",
+  "MANPAGER",
+  "GIT_PAGER",
+  "GIT_EXTERNAL_DIFF",
+  "GIT_SSH",
+  "GIT_SSH_COMMAND",
+  "GIT_EDITOR",
+  "GIT_SEQUENCE_EDITOR",
+  "GIT_ASKPASS",
+  "GIT_EXEC_PATH",
+  "GIT_PROXY_COMMAND",
+  "SSH_ASKPASS",
+  "EDITOR",
+  "VISUAL",
+  "LESSOPEN",
+  "LESSCLOSE",
+  "NODE_OPTIONS",
+  "PYTHONPATH",
+  "PYTHONSTARTUP",
+  "PERL5OPT",
+  "PERL5LIB",
+  "PERLLIB",
+  "RUBYOPT",
+  "RUBYLIB"
+])
+const DANGEROUS_PREFIXES: ReadonlyArray<string> = [
+  "LD_",
+  "DYLD_",
+  "BASH_FUNC_",
+  "GIT_CONFIG_",
+  "npm_config_",
+  "NPM_CONFIG_"
+]
+
+/**
+ * Variables whose assignment changes what an allowed command runs (program
+ * lookup, preloaded libraries, shell start-up files, word splitting, pagers).
+ */
+export const isDangerousVariable = (name: string): boolean => {
+  if (DANGEROUS_EXACT.has(name)) return true
+  for (const p of DANGEROUS_PREFIXES) if (name.startsWith(p)) return true
+  return false
+}
+
+const SAFE_SINKS: ReadonlySet<string> = new Set(["/dev/null", "/dev/stdout", "/dev/stderr"])
+const OUTPUT_OPS: ReadonlySet<string> = new Set([">", ">>", ">|", "&>", "&>>", "<>"])
+const INPUT_OPS: ReadonlySet<string> = new Set(["<", "<&", "<&-", ">&-", "<<", "<<-", "<<<"])
+const ARITH_TESTS: ReadonlySet<string> = new Set(["-eq", "-ne", "-lt", "-le", "-gt", "-ge"])
+const REDIRECTS: ReadonlySet<string> = new Set(["file_redirect", "heredoc_redirect", "herestring_redirect"])
+
+// ---------------------------------------------------------------------------
+// Wrappers
+
+interface WrapperSpec {
+  readonly flags: ReadonlySet<string>
+  readonly withArg: ReadonlySet<string>
+  /** Operands between the options and the command (timeout's DURATION). */
+  readonly operands: number
+  /** `NAME=value` words before the command (env). */
+  readonly assignments: boolean
+  /** `-10` style numeric options (nice). */
+  readonly numeric: boolean
+  /** Options after which the wrapper does not run a command (`command -v`). */
+  readonly selfFlags: ReadonlySet<string>
+  /** Options the engine refuses to model (`env -S`), with the reason. */
+  readonly refuse: ReadonlyMap<string, string>
+}
+
+const spec = (s: Partial<WrapperSpec>): WrapperSpec => ({
+  flags: s.flags ?? new Set(),
+  withArg: s.withArg ?? new Set(),
+  operands: s.operands ?? 0,
+  assignments: s.assignments ?? false,
+  numeric: s.numeric ?? false,
+  selfFlags: s.selfFlags ?? new Set(),
+  refuse: s.refuse ?? new Map()
+})
+
+const WRAPPERS: ReadonlyMap<string, WrapperSpec> = new Map([
+  [
+    "env",
+    spec({
+      flags: new Set([
+        "-i",
+        "-",
+        "--ignore-environment",
+        "-0",
+        "--null",
+        "-v",
+        "--debug",
+        "--default-signal",
+        "--ignore-signal",
+        "--block-signal",
+        "--list-signal-handling"
+      ]),
+      withArg: new Set(["-u", "--unset", "-C", "--chdir"]),
+      assignments: true,
+      refuse: new Map([
+        ["-S", "env -S splits a string into a command line"],
+        ["--split-string", "env --split-string splits a string into a command line"],
+        ["-P", "env -P searches another PATH for the command"]
+      ])
+    })
+  ],
+  [
+    "timeout",
+    spec({
+      flags: new Set(["--preserve-status", "--foreground", "-v", "--verbose", "-f"]),
+      withArg: new Set(["-k", "--kill-after", "-s", "--signal"]),
+      operands: 1
+    })
+  ],
+  ["nice", spec({ withArg: new Set(["-n", "--adjustment"]), numeric: true })],
+  ["nohup", spec({})],
+  ["coproc", spec({})],
+  [
+    "time",
+    spec({
+      flags: new Set(["-p", "-a", "--append", "-v", "--verbose", "-q", "--quiet", "--portability"]),
+      withArg: new Set(["-f", "--format"]),
+      refuse: new Map([
+        ["-o", "time -o writes its report into a file"],
+        ["--output", "time --output writes its report into a file"]
+      ])
+    })
+  ],
+  ["command", spec({ flags: new Set(["-p"]), selfFlags: new Set(["-v", "-V"]) })],
+  ["builtin", spec({})],
+  ["exec", spec({ flags: new Set(["-c", "-l"]), withArg: new Set(["-a"]) })],
+  ["stdbuf", spec({ withArg: new Set(["-i", "-o", "-e", "--input", "--output", "--error"]) })]
+])
+
+type Unwrapped =
+  | { readonly _tag: "Inner"; readonly inner: ReadonlyArray<Tok>; readonly names: ReadonlyArray<string> }
+  | { readonly _tag: "Self" }
+  | { readonly _tag: "Refuse"; readonly message: string }
+
+/** Splits a wrapper's argv into its options and the command it runs. */
+const unwrap = (w: WrapperSpec, name: string, argv: ReadonlyArray<Tok>): Unwrapped => {
+  const assigned: Array<string> = []
+  let i = 1
+  options: while (i < argv.length) {
+    const t = argv[i]!
+    const v = t.value
+    if (v === undefined) {
+      return { _tag: "Refuse", message: `${name} option ${t.text} is not a literal word` }
+    }
+    if (v === "--") {
+      i++
+      break
+    }
+    if (w.assignments && /^[A-Za-z_][A-Za-z0-9_]*=/.test(v)) {
+      assigned.push(v.slice(0, v.indexOf("=")))
+      i++
+      continue
+    }
+    if (v.startsWith("--") && v.length > 2) {
+      const eq = v.indexOf("=")
+      const opt = eq < 0 ? v : v.slice(0, eq)
+      const refused = w.refuse.get(opt)
+      if (refused !== undefined) return { _tag: "Refuse", message: refused }
+      if (w.selfFlags.has(opt)) return { _tag: "Self" }
+      if (w.flags.has(opt)) i++
+      else if (w.withArg.has(opt)) i += eq < 0 ? 2 : 1
+      else return { _tag: "Refuse", message: `unknown ${name} option ${v}` }
+      continue
+    }
+    if (v === "-" && w.flags.has("-")) {
+      i++
+      continue
+    }
+    if (v.startsWith("-") && v.length > 1) {
+      if (w.numeric && /^-\d+$/.test(v)) {
+        i++
+        continue
+      }
+      for (let j = 1; j < v.length; j++) {
+        const opt = "-" + v[j]
+        const refused = w.refuse.get(opt)
+        if (refused !== undefined) return { _tag: "Refuse", message: refused }
+        if (w.selfFlags.has(opt)) return { _tag: "Self" }
+        if (w.flags.has(opt)) continue
+        if (w.withArg.has(opt)) {
+          i += j + 1 < v.length ? 1 : 2
+          continue options
+        }
+        return { _tag: "Refuse", message: `unknown ${name} option ${v}` }
+      }
+      i++
+      continue
+    }
+    break
+  }
+  i += w.operands
+  if (i >= argv.length) return { _tag: "Self" }
+  return { _tag: "Inner", inner: argv.slice(i), names: assigned }
+}
+
+const XARGS_FLAGS: ReadonlySet<string> = new Set([
+  "-0",
+  "--null",
+  "-r",
+  "--no-run-if-empty",
+  "-t",
+  "--verbose",
+  "-p",
+  "--interactive",
+  "-x",
+  "--exit",
+  "-o",
+  "--open-tty",
+  "--show-limits"
+])
+const XARGS_WITH_ARG: ReadonlySet<string> = new Set([
+  "-a",
+  "--arg-file",
+  "-d",
+  "--delimiter",
+  "-E",
+  "-I",
+  "-L",
+  "-n",
+  "--max-args",
+  "-P",
+  "--max-procs",
+  "-s",
+  "--max-chars",
+  "--process-slot-var"
+])
+
+type XargsParsed =
+  | { readonly _tag: "Inner"; readonly inner: Array<Tok>; readonly slotVar: string | undefined }
+  | { readonly _tag: "Refuse"; readonly message: string }
+
+const stdinArgs: Tok = { value: undefined, text: "<xargs input>", pattern: undefined, why: "arguments read by xargs" }
+
+/** The command `xargs` runs: its operands plus the arguments it reads (bare `xargs` runs `echo`). */
+const unwrapXargs = (argv: ReadonlyArray<Tok>): XargsParsed => {
+  let replace: string | undefined
+  let slotVar: string | undefined
+  let i = 1
+  while (i < argv.length) {
+    const t = argv[i]!
+    const v = t.value
+    if (v === undefined) return { _tag: "Refuse", message: `xargs option ${t.text} is not a literal word` }
+    if (v === "--") {
+      i++
+      break
+    }
+    if (v.startsWith("--") && v.length > 2) {
+      const eq = v.indexOf("=")
+      const opt = eq < 0 ? v : v.slice(0, eq)
+      const arg = eq < 0 ? argv[i + 1]?.value : v.slice(eq + 1)
+      if (opt === "--replace") {
+        replace = eq < 0 ? "{}" : v.slice(eq + 1)
+        i++
+      } else if (opt === "--eof" || opt === "--max-lines") i++
+      else if (XARGS_FLAGS.has(opt)) i++
+      else if (XARGS_WITH_ARG.has(opt)) {
+        if (opt === "--process-slot-var") slotVar = arg
+        i += eq < 0 ? 2 : 1
+      } else return { _tag: "Refuse", message: `unknown xargs option ${v}` }
+      continue
+    }
+    if (v.startsWith("-") && v.length > 1) {
+      let takesNext = false
+      for (let j = 1; j < v.length; j++) {
+        const opt = "-" + v[j]
+        // `-e[EOF]`, `-l[N]` and `-i[R]` take only an attached argument: the rest of the word.
+        if (opt === "-e" || opt === "-l") break
+        if (opt === "-i") {
+          replace = j + 1 < v.length ? v.slice(j + 1) : "{}"
+          break
+        }
+        if (XARGS_FLAGS.has(opt)) continue
+        if (XARGS_WITH_ARG.has(opt)) {
+          const attached = j + 1 < v.length
+          if (opt === "-I") replace = attached ? v.slice(j + 1) : (argv[i + 1]?.value ?? "")
+          takesNext = !attached
+          break
+        }
+        return { _tag: "Refuse", message: `unknown xargs option ${v}` }
+      }
+      i += takesNext ? 2 : 1
+      continue
+    }
+    break
+  }
+  const rest = argv.slice(i)
+  const inner: Array<Tok> =
+    rest.length === 0 ? [{ value: "echo", text: "echo", pattern: undefined, why: undefined }] : [...rest]
+  if (replace !== undefined) {
+    const r = replace
+    if (r === "") return { _tag: "Refuse", message: "xargs replacement string is not a literal word" }
+    for (let k = 0; k < inner.length; k++) {
+      const tok = inner[k]!
+      if (tok.value?.includes(r)) {
+        inner[k] = { value: undefined, text: tok.text, pattern: undefined, why: "arguments read by xargs" }
+      }
+    }
+    if (rest.length === 0) inner.push(stdinArgs)
+  } else inner.push(stdinArgs)
+  return { _tag: "Inner", inner, slotVar }
+}
+
+type ShellArgs =
+  | { readonly _tag: "Script"; readonly script: Tok }
+  | { readonly _tag: "Stdin" }
+  | { readonly _tag: "File" }
+  | { readonly _tag: "Refuse"; readonly message: string }
+
+/** Reads a shell's options: `-c SCRIPT`, a script file, or commands from stdin. */
+const shellArgs = (argv: ReadonlyArray<Tok>): ShellArgs => {
+  let c = false
+  let s = false
+  let i = 1
+  while (i < argv.length) {
+    const t = argv[i]!
+    const v = t.value
+    if (v === undefined) {
+      if (c) break
+      return { _tag: "Refuse", message: `shell option ${t.text} is not a literal word` }
+    }
+    if (v === "--" || v === "-") {
+      i++
+      break
+    }
+    if (v.startsWith("--")) {
+      i += v === "--rcfile" || v === "--init-file" ? 2 : 1
+      continue
+    }
+    if ((v.startsWith("-") || v.startsWith("+")) && v.length > 1) {
+      let takes = 0
+      for (let j = 1; j < v.length; j++) {
+        const ch = v[j]!
+        if (ch === "c") c = true
+        else if (ch === "s") s = true
+        else if (ch === "o" || ch === "O") takes++
+      }
+      i += 1 + takes
+      continue
+    }
+    break
+  }
+  if (c) {
+    const script = argv[i]
+    return script === undefined ? { _tag: "File" } : { _tag: "Script", script }
+  }
+  if (s || i >= argv.length) return { _tag: "Stdin" }
+  return { _tag: "File" }
+}
+
+// ---------------------------------------------------------------------------
+// Tokens
+
+const lit = (value: string, text: string): Tok => ({ value, text, pattern: undefined, why: undefined })
+const dyn = (text: string, why: string): Tok => ({ value: undefined, text, pattern: undefined, why })
+
+const ARITH_SAFE: ReadonlySet<string> = new Set([
+  "binary_expression",
+  "unary_expression",
+  "ternary_expression",
+  "postfix_expression",
+  "parenthesized_expression"
+])
+
+interface Scope {
+  readonly src: string
+  /** For a nested `bash -c` script: the outer command's offset, used for every position inside. */
+  readonly pin: number | undefined
+  readonly shells: number
+}
+
+// ---------------------------------------------------------------------------
+// The walker
+
+class Walker {
+  readonly founds: Array<Found> = []
+  readonly reasons: Array<Reason> = []
+  private ticks = 0
+  private stopped = false
+  private deepReported = false
+
+  constructor(
+    private readonly syntax: BashSyntax,
+    private readonly limits: Limits,
+    private readonly deadline: number
+  ) {}
+
+  private off(sc: Scope, n: SyntaxNode | number): number {
+    return sc.pin ?? (typeof n === "number" ? n : n.start)
+  }
+
+  private text(sc: Scope, n: SyntaxNode): string {
+    return sc.src.slice(n.start, n.end)
+  }
+
+  private reason(code: ReasonCode, message: string, offset: number, sink?: Array<Reason>): void {
+    ;(sink ?? this.reasons).push({ code, message, offset })
+  }
+
+  private tick(): boolean {
+    if (this.stopped) return false
+    if ((++this.ticks & 63) === 0 && performance.now() > this.deadline) {
+      this.stopped = true
+      this.reason("time-budget", `analysis passed its time budget of ${this.limits.timeBudgetMs} ms`, 0)
+      return false
+    }
+    return true
+  }
+
+  /** Parses and walks one source (the top-level command, or a `bash -c` script). */
+  source(src: string, sc: Scope): void {
+    const at = sc.pin ?? 0
+    if (src.length > this.limits.maxInputLength) {
+      this.reason(
+        "too-large",
+        `input is ${src.length} characters, over the ${this.limits.maxInputLength}-character limit`,
+        at
+      )
+      return
+    }
+    const timed = src.length > 2_048 ? this.deadline : undefined
+    const parsed = this.syntax.parse(src, timed)
+    if (parsed._tag === "Cancelled") {
+      this.reason("time-budget", `parsing passed its time budget of ${this.limits.timeBudgetMs} ms`, at)
+      return
+    }
+    const root = parsed.root
+    if (parsed.hasError) {
+      const bad = firstError(root)
+      const where =
+        bad === undefined ? "" : ` near ${JSON.stringify(clip(src.slice(bad.start, Math.max(bad.end, bad.start + 1))))}`
+      this.reason(
+        "parse-error",
+        bad?.missing === true
+          ? `incomplete command: missing ${JSON.stringify(bad.type)}${where}`
+          : `cannot parse the command${where}`,
+        this.off(sc, bad ?? root)
+      )
+    }
+    if (sc.pin === undefined && !root.children.some((c) => c.named && c.type !== "comment")) {
+      this.reason("empty", "empty command: nothing to run", 0)
+      return
+    }
+    this.stmt(root, sc, 0)
+  }
+
+  // -- statements ------------------------------------------------------------
+
+  /** Walks a statement; returns the simple commands a redirection after it belongs to. */
+  private stmt(n: SyntaxNode, sc: Scope, d: number): Array<Found> {
+    if (!this.tick()) return []
+    if (d > this.limits.maxDepth) {
+      if (!this.deepReported) {
+        this.deepReported = true
+        this.reason("too-deep", `nesting deeper than ${this.limits.maxDepth} levels`, this.off(sc, n))
+      }
+      return []
+    }
+    switch (n.type) {
+      case "program":
+      case "subshell":
+      case "do_group":
+      case "else_clause":
+      case "elif_clause":
+      case "if_statement":
+      case "while_statement":
+      case "case_item":
+        return this.block(n, sc, d, true)
+      case "list":
+      case "pipeline":
+      case "negated_command":
+        return this.block(n, sc, d, false)
+      case "compound_statement":
+        if (n.children[0]?.type === "((") {
+          this.arithmetic(n, sc, d, "arithmetic command")
+          return []
+        }
+        return this.block(n, sc, d, true)
+      case "for_statement":
+        return this.forStatement(n, sc, d)
+      case "c_style_for_statement": {
+        const start = this.founds.length
+        for (const c of n.children) {
+          if (!c.named || c.type === "comment") continue
+          if (c.field === "body") this.stmt(c, sc, d + 1)
+          else this.arithmetic(c, sc, d, "for (( ))")
+        }
+        return this.founds.slice(start)
+      }
+      case "case_statement": {
+        const start = this.founds.length
+        for (const c of n.children) {
+          if (!c.named || c.type === "comment") continue
+          if (c.field === "value") this.word(c, sc, d)
+          else this.stmt(c, sc, d + 1)
+        }
+        return this.founds.slice(start)
+      }
+      case "redirected_statement":
+        return this.redirected(n, sc, d)
+      case "command":
+        return this.simple(n, sc, d)
+      case "variable_assignment":
+        this.assignment(n, sc, d, undefined)
+        return []
+      case "variable_assignments":
+        for (const c of n.children) if (c.type === "variable_assignment") this.assignment(c, sc, d, undefined)
+        return []
+      case "declaration_command":
+        return this.declaration(n, sc, d)
+      case "unset_command":
+        return this.unset(n, sc, d)
+      case "test_command":
+        return this.test(n, sc, d)
+      case "function_definition":
+        return this.functionDefinition(n, sc, d)
+      case "comment":
+      case "ERROR":
+        return []
+      default:
+        if (!n.named) return []
+        this.reason("unmodeled", `unmodeled construct: ${n.type}`, this.off(sc, n))
+        return []
+    }
+  }
+
+  /** Walks the statements of a container. `all`: a redirection after it covers every command inside. */
+  private block(n: SyntaxNode, sc: Scope, d: number, all: boolean): Array<Found> {
+    const start = this.founds.length
+    let last: Array<Found> = []
+    for (const c of n.children) {
+      if (!c.named || c.type === "comment") continue
+      if (c.field === "value") this.word(c, sc, d)
+      else last = this.stmt(c, sc, d + 1)
+    }
+    return all ? this.founds.slice(start) : last
+  }
+
+  private forStatement(n: SyntaxNode, sc: Scope, d: number): Array<Found> {
+    const start = this.founds.length
+    for (const c of n.children) {
+      if (!c.named || c.type === "comment") continue
+      if (c.field === "variable") {
+        const name = this.text(sc, c)
+        if (isDangerousVariable(name)) {
+          this.reason("dangerous-env", `loop assigns ${name}`, this.off(sc, c))
+        }
+      } else if (c.field === "value") this.word(c, sc, d)
+      else this.stmt(c, sc, d + 1)
+    }
+    return this.founds.slice(start)
+  }
+
+  private redirected(n: SyntaxNode, sc: Scope, d: number): Array<Found> {
+    const start = this.founds.length
+    let tail: Array<Found> = []
+    let hasBody = false
+    for (const c of n.children) {
+      if (c.field === "body") {
+        hasBody = true
+        tail = this.redirectOwners(c, this.stmt(c, sc, d + 1), start)
+      }
+    }
+    for (const c of n.children) {
+      if (c.field === "body" || !c.named || c.type === "comment") continue
+      if (REDIRECTS.has(c.type)) this.redirect(c, hasBody ? tail : [], sc, d)
+      else this.stmt(c, sc, d + 1)
+    }
+    return tail
+  }
+
+  /**
+   * Which commands a redirection written after `body` applies to: the last
+   * command of a pipeline or list (bash binds it there, whatever the grammar
+   * nests), every command of a group, subshell or loop.
+   */
+  private redirectOwners(body: SyntaxNode, tail: Array<Found>, start: number): Array<Found> {
+    switch (body.type) {
+      case "command":
+      case "pipeline":
+      case "list":
+      case "negated_command":
+      case "redirected_statement":
+      case "declaration_command":
+      case "unset_command":
+      case "test_command":
+        return tail
+      default:
+        return this.founds.slice(start)
+    }
+  }
+
+  private functionDefinition(n: SyntaxNode, sc: Scope, d: number): Array<Found> {
+    const name = n.children.find((c) => c.field === "name")
+    this.reason(
+      "function-definition",
+      `defines function ${name === undefined ? "" : this.text(sc, name)}`.trimEnd(),
+      this.off(sc, n)
+    )
+    const start = this.founds.length
+    for (const c of n.children) {
+      if (c.field === "body") this.stmt(c, sc, d + 1)
+    }
+    const body = this.founds.slice(start)
+    for (const c of n.children) {
+      if (REDIRECTS.has(c.type)) this.redirect(c, body, sc, d)
+    }
+    return []
+  }
+
+  // -- simple commands -------------------------------------------------------
+
+  private simple(n: SyntaxNode, sc: Scope, d: number): Array<Found> {
+    const offset = this.off(sc, n)
+    const pre: Array<Reason> = []
+    const argv: Array<Tok> = []
+    const redirects: Array<SyntaxNode> = []
+    for (const c of n.children) {
+      switch (c.type) {
+        case "variable_assignment":
+          this.assignment(c, sc, d, pre)
+          break
+        case "command_name":
+          argv.push(this.word(c.children.length === 1 ? c.children[0]! : c, sc, d))
+          break
+        case "file_redirect":
+        case "heredoc_redirect":
+        case "herestring_redirect":
+          redirects.push(c)
+          break
+        case "comment":
+          break
+        default:
+          if (c.field === "argument" || c.named) argv.push(this.word(c, sc, d))
+          else this.reason("unmodeled", `unmodeled token in command: ${JSON.stringify(c.type)}`, this.off(sc, c))
+      }
+    }
+    const tail = this.resolve(argv, this.text(sc, n), offset, sc, d, pre, [], [])
+    for (const r of redirects) this.redirect(r, tail, sc, d)
+    return tail
+  }
+
+  private found(
+    argv: ReadonlyArray<Tok>,
+    text: string,
+    offset: number,
+    via: ReadonlyArray<string>,
+    wrappers: ReadonlyArray<ReadonlyArray<Tok>>,
+    reasons: ReadonlyArray<Reason>,
+    flags?: { transparent?: boolean; shell?: boolean }
+  ): Found {
+    const f: Found = {
+      argv,
+      text,
+      offset,
+      via: [...via],
+      wrappers: [...wrappers],
+      outputs: [],
+      reasons: [...reasons],
+      transparent: flags?.transparent ?? false,
+      shell: flags?.shell ?? false
+    }
+    this.founds.push(f)
+    return f
+  }
+
+  /**
+   * Turns an argv into the command(s) it runs: unwraps wrappers, recurses
+   * into `bash -c` scripts and `find -exec`, and flags what forces `ask`.
+   */
+  private resolve(
+    argv: ReadonlyArray<Tok>,
+    text: string,
+    offset: number,
+    sc: Scope,
+    d: number,
+    pre: Array<Reason>,
+    via: Array<string>,
+    wrappers: Array<ReadonlyArray<Tok>>
+  ): Array<Found> {
+    let cur = argv
+    const extra = pre
+    for (let guard = 0; guard < 64; guard++) {
+      if (cur.length === 0) {
+        for (const r of extra) this.reasons.push(r)
+        return []
+      }
+      const head = cur[0]!
+      if (head.value === undefined) {
+        this.reason(
+          "dynamic-command",
+          `command name ${JSON.stringify(head.text)} is not a literal word (${head.why ?? "computed at run time"})`,
+          offset,
+          extra
+        )
+        return [this.found(cur, text, offset, via, wrappers, extra)]
+      }
+      const name = head.value
+      const base = basename(name)
+      const wrapper = WRAPPERS.get(base)
+      if (wrapper !== undefined || base === "xargs") {
+        let inner: ReadonlyArray<Tok>
+        if (base === "xargs") {
+          const x = unwrapXargs(cur)
+          if (x._tag === "Refuse") {
+            this.reason("wrapper-option", x.message, offset, extra)
+            return [this.found(cur, text, offset, via, wrappers, extra)]
+          }
+          if (x.slotVar !== undefined && isDangerousVariable(x.slotVar)) {
+            this.reason("dangerous-env", `xargs --process-slot-var assigns ${x.slotVar}`, offset, extra)
+          }
+          inner = x.inner
+        } else {
+          const u = unwrap(wrapper!, base, cur)
+          if (u._tag === "Refuse") {
+            this.reason("wrapper-option", u.message, offset, extra)
+            return [this.found(cur, text, offset, via, wrappers, extra)]
+          }
+          if (u._tag === "Self") return [this.found(cur, text, offset, via, wrappers, extra)]
+          for (const v of u.names) {
+            if (isDangerousVariable(v)) this.reason("dangerous-env", `${base} assigns ${v}`, offset, extra)
+          }
+          inner = u.inner
+        }
+        via = [...via, base]
+        wrappers = [...wrappers, cur]
+        cur = inner
+        continue
+      }
+      if (SHELLS.has(base)) {
+        const s = shellArgs(cur)
+        if (s._tag === "Script") {
+          const script = s.script
+          if (script.value === undefined) {
+            this.reason(
+              "dynamic-script",
+              `${base} -c script ${JSON.stringify(script.text)} is not a literal string`,
+              offset,
+              extra
+            )
+            return [this.found(cur, text, offset, via, wrappers, extra, { shell: true })]
+          }
+          if (sc.shells + 1 > this.limits.maxShellDepth) {
+            this.reason("too-deep", `${base} -c nested more than ${this.limits.maxShellDepth} levels`, offset, extra)
+            return [this.found(cur, text, offset, via, wrappers, extra, { shell: true })]
+          }
+          const start = this.founds.length
+          this.source(script.value, { src: script.value, pin: offset, shells: sc.shells + 1 })
+          const created = this.founds.slice(start)
+          for (const f of created) {
+            f.via = [...via, `${base} -c`, ...f.via]
+            f.wrappers = [...wrappers, cur, ...f.wrappers]
+            for (const r of extra) f.reasons.push(r)
+          }
+          if (created.length === 0) for (const r of extra) this.reasons.push(r)
+          return created
+        }
+        if (s._tag === "Stdin") {
+          this.reason("shell-stdin", `${base} reads commands from its standard input`, offset, extra)
+        } else if (s._tag === "Refuse") this.reason("wrapper-option", s.message, offset, extra)
+        return [this.found(cur, text, offset, via, wrappers, extra, { shell: true })]
+      }
+      if (EVAL_LIKE.has(base)) {
+        this.reason("eval", `${name} runs a string or file as shell code`, offset, extra)
+      } else if (base === "let") {
+        for (const t of cur.slice(1)) {
+          if (t.value === undefined || /[A-Za-z_$`[]/.test(t.value)) {
+            this.reason("arithmetic-variable", `let evaluates ${JSON.stringify(t.text)} as arithmetic`, offset, extra)
+            break
+          }
+        }
+      } else if (DECLARATIONS.has(base)) {
+        this.declarationWords(base, cur.slice(1), offset, extra)
+        return [this.found(cur, text, offset, via, wrappers, extra, { transparent: true })]
+      } else if (base === "read" || base === "mapfile" || base === "readarray" || base === "getopts") {
+        for (const t of cur.slice(1)) {
+          if (t.value !== undefined && isDangerousVariable(t.value)) {
+            this.reason("dangerous-env", `${base} assigns ${t.value}`, offset, extra)
+          } else if (t.value === undefined && !t.text.startsWith("-")) {
+            this.reason("dangerous-env", `${base} assigns a variable named at run time (${t.text})`, offset, extra)
+          }
+        }
+      } else if (base === "printf") {
+        const v = cur.findIndex((t) => t.value === "-v")
+        const target = v < 0 ? undefined : cur[v + 1]
+        if (target !== undefined && (target.value === undefined || isDangerousVariable(target.value))) {
+          this.reason("dangerous-env", `printf -v assigns ${target.text}`, offset, extra)
+        }
+      } else if (base === "find") {
+        const main = this.found(cur, text, offset, via, wrappers, extra)
+        const nested = this.findExec(main, cur, text, offset, sc, d, via, wrappers)
+        return [main, ...nested]
+      }
+      return [this.found(cur, text, offset, via, wrappers, extra)]
+    }
+    this.reason("too-deep", "too many nested wrappers", offset)
+    return []
+  }
+
+  /** `find -exec CMD ... ;` runs CMD: every such command is decided too. */
+  private findExec(
+    main: Found,
+    argv: ReadonlyArray<Tok>,
+    text: string,
+    offset: number,
+    sc: Scope,
+    d: number,
+    via: Array<string>,
+    wrappers: Array<ReadonlyArray<Tok>>
+  ): Array<Found> {
+    const out: Array<Found> = []
+    for (let i = 1; i < argv.length; i++) {
+      const v = argv[i]!.value
+      if (v === "-fprint" || v === "-fprint0" || v === "-fls" || v === "-fprintf") {
+        const target = argv[i + 1]
+        if (target !== undefined) main.outputs.push(target.text)
+        continue
+      }
+      if (v !== "-exec" && v !== "-execdir" && v !== "-ok" && v !== "-okdir") continue
+      let j = i + 1
+      const segment: Array<Tok> = []
+      while (j < argv.length && argv[j]!.value !== ";" && argv[j]!.value !== "+") {
+        const t = argv[j]!
+        segment.push(t.value?.includes("{}") ? dyn(t.text, "a path found by find") : t)
+        j++
+      }
+      if (segment.length > 0) {
+        out.push(...this.resolve(segment, text, offset, sc, d, [], [...via, `find ${v}`], [...wrappers, argv]))
+      }
+      i = j
+    }
+    return out
+  }
+
+  private declarationWords(keyword: string, words: ReadonlyArray<Tok>, offset: number, sink: Array<Reason>): void {
+    for (const t of words) {
+      const v = t.value
+      if (v === undefined) {
+        if (!t.text.startsWith("-")) {
+          this.reason("dangerous-env", `${keyword} sets a variable named at run time (${t.text})`, offset, sink)
+        }
+        continue
+      }
+      if ((v.startsWith("-") || v.startsWith("+")) && keyword !== "export" && keyword !== "readonly") {
+        if (v.includes("i")) {
+          this.reason("arithmetic-variable", `${keyword} ${v} makes assignments arithmetic`, offset, sink)
+        }
+        if (v.includes("n")) this.reason("dangerous-env", `${keyword} ${v} declares a name reference`, offset, sink)
+        continue
+      }
+      const eq = v.indexOf("=")
+      const name = eq < 0 ? v : v.slice(0, eq)
+      this.checkAssignedName(keyword, name, t.text, offset, sink)
+    }
+  }
+
+  private checkAssignedName(keyword: string, name: string, text: string, offset: number, sink: Array<Reason>): void {
+    const bracket = name.indexOf("[")
+    const base = bracket < 0 ? name.replace(/\+$/, "") : name.slice(0, bracket)
+    if (isDangerousVariable(base)) this.reason("dangerous-env", `${keyword} assigns ${base}`, offset, sink)
+    if (bracket >= 0) {
+      const index = name.slice(bracket + 1, name.lastIndexOf("]"))
+      if (!/^\s*(\d+|@|\*)?\s*$/.test(index)) {
+        this.reason(
+          "arithmetic-variable",
+          `array subscript ${JSON.stringify(text)} is evaluated as arithmetic`,
+          offset,
+          sink
+        )
+      }
+    }
+  }
+
+  private declaration(n: SyntaxNode, sc: Scope, d: number): Array<Found> {
+    const offset = this.off(sc, n)
+    const keyword = n.children[0]?.type ?? "declare"
+    const argv: Array<Tok> = [lit(keyword, keyword)]
+    const reasons: Array<Reason> = []
+    const redirects: Array<SyntaxNode> = []
+    for (const c of n.children.slice(1)) {
+      if (!c.named || c.type === "comment") continue
+      if (REDIRECTS.has(c.type)) {
+        redirects.push(c)
+        continue
+      }
+      if (c.type === "variable_assignment") {
+        this.assignment(c, sc, d, reasons, keyword)
+        argv.push(lit(this.text(sc, c), this.text(sc, c)))
+      } else if (c.type === "variable_name") {
+        const t = this.text(sc, c)
+        argv.push(lit(t, t))
+      } else {
+        const t = this.word(c, sc, d)
+        argv.push(t)
+        this.declarationWords(keyword, [t], offset, reasons)
+      }
+    }
+    const f = this.found(argv, this.text(sc, n), offset, [], [], reasons, { transparent: true })
+    for (const r of redirects) this.redirect(r, [f], sc, d)
+    return [f]
+  }
+
+  private unset(n: SyntaxNode, sc: Scope, d: number): Array<Found> {
+    const argv: Array<Tok> = [lit("unset", "unset")]
+    for (const c of n.children.slice(1)) {
+      if (!c.named || c.type === "comment") continue
+      argv.push(c.type === "variable_name" ? lit(this.text(sc, c), this.text(sc, c)) : this.word(c, sc, d))
+    }
+    return [this.found(argv, this.text(sc, n), this.off(sc, n), [], [], [], { transparent: true })]
+  }
+
+  /** `[ ... ]` and `[[ ... ]]`: decided as a command named `[` / `[[`; arithmetic operands checked. */
+  private test(n: SyntaxNode, sc: Scope, d: number): Array<Found> {
+    const offset = this.off(sc, n)
+    const opener = n.children[0]?.type ?? "[["
+    const argv: Array<Tok> = [lit(opener, opener)]
+    const reasons: Array<Reason> = []
+    const flatten = (x: SyntaxNode, depth: number): void => {
+      if (depth > this.limits.maxDepth) {
+        this.reason("too-deep", "test expression nested too deeply", offset, reasons)
+        return
+      }
+      if (x.type === "binary_expression" || x.type === "unary_expression") {
+        const op = x.children.find((c) => c.field === "operator")
+        const opText = op === undefined ? "" : this.text(sc, op)
+        if (ARITH_TESTS.has(opText)) {
+          for (const c of x.children) {
+            if (c === op || !c.named) continue
+            if (c.type !== "number" && !/^-?\d+$/.test(this.text(sc, c))) {
+              this.reason(
+                "arithmetic-variable",
+                `${opText} evaluates ${JSON.stringify(this.text(sc, c))} as arithmetic`,
+                offset,
+                reasons
+              )
+            }
+          }
+        } else if (opText === "-v") {
+          for (const c of x.children) {
+            if (c !== op && c.named && /[[$`]/.test(this.text(sc, c))) {
+              this.reason("arithmetic-variable", `-v evaluates the subscript of ${this.text(sc, c)}`, offset, reasons)
+            }
+          }
+        }
+      }
+      switch (x.type) {
+        case "binary_expression":
+        case "unary_expression":
+        case "parenthesized_expression":
+        case "ternary_expression":
+        case "postfix_expression":
+          for (const c of x.children) flatten(c, depth + 1)
+          return
+        case "test_operator":
+        case "regex": {
+          const t = this.text(sc, x)
+          argv.push(lit(t, t))
+          return
+        }
+        default:
+          if (!x.named) {
+            if (x === n.children[0] || x.type === "]]" || x.type === "]") return
+            argv.push(lit(x.type, x.type))
+            return
+          }
+          argv.push(this.word(x, sc, d))
+      }
+    }
+    for (const c of n.children.slice(1)) {
+      if (c.type === "]]" || c.type === "]") continue
+      flatten(c, 0)
+    }
+    return [this.found(argv, this.text(sc, n), offset, [], [], reasons)]
+  }
+
+  private assignment(n: SyntaxNode, sc: Scope, d: number, sink: Array<Reason> | undefined, keyword?: string): void {
+    const offset = this.off(sc, n)
+    for (const c of n.children) {
+      if (c.field === "name") {
+        if (c.type === "subscript") {
+          const name = c.children.find((x) => x.field === "name")
+          const nameText = name === undefined ? "" : this.text(sc, name)
+          if (isDangerousVariable(nameText)) {
+            this.reason("dangerous-env", `${keyword ?? "assignment"} of ${nameText}`, offset, sink)
+          }
+          this.subscriptIndex(c, sc, d, offset, sink)
+        } else {
+          const name = this.text(sc, c)
+          if (isDangerousVariable(name)) {
+            this.reason(
+              "dangerous-env",
+              `${keyword === undefined ? "assigns" : `${keyword} assigns`} ${name}`,
+              offset,
+              sink
+            )
+          }
+        }
+      } else if (c.field === "value" || (c.named && c.type !== "variable_name")) {
+        if (c.type === "array") {
+          for (const e of c.children) if (e.named) this.word(e, sc, d)
+        } else this.word(c, sc, d)
+      }
+    }
+  }
+
+  private subscriptIndex(sub: SyntaxNode, sc: Scope, d: number, offset: number, sink: Array<Reason> | undefined): void {
+    for (const c of sub.children) {
+      if (c.field !== "index") continue
+      const t = this.text(sc, c)
+      if (c.type === "number" || t === "@" || t === "*" || /^\d+$/.test(t)) continue
+      this.reason("arithmetic-variable", `array subscript [${t}] is evaluated as arithmetic`, offset, sink)
+      this.word(c, sc, d)
+    }
+  }
+
+  // -- redirections ----------------------------------------------------------
+
+  private redirect(r: SyntaxNode, owners: ReadonlyArray<Found>, sc: Scope, d: number): void {
+    const offset = this.off(sc, r)
+    if (r.type === "file_redirect") {
+      let op: string | undefined
+      for (const c of r.children) {
+        if (!c.named && c.field !== "destination") {
+          op = c.type
+          break
+        }
+      }
+      for (const c of r.children) {
+        if (c.field !== "destination") continue
+        const tok = this.word(c, sc, d)
+        if (op === undefined || INPUT_OPS.has(op)) continue
+        if (c.type === "process_substitution") continue
+        if (op === ">&" && tok.value !== undefined && (/^\d+$/.test(tok.value) || tok.value === "-")) continue
+        if (OUTPUT_OPS.has(op) || op === ">&") {
+          if (tok.value !== undefined && SAFE_SINKS.has(tok.value)) continue
+          if (owners.length === 0) {
+            this.reason("output-redirection", `output redirection ${op} ${tok.text} writes a file`, offset)
+          } else for (const f of owners) f.outputs.push(tok.text)
+        } else {
+          this.reason("unmodeled", `unmodeled redirection operator ${op}`, offset)
+        }
+      }
+      return
+    }
+    if (r.type === "heredoc_redirect" || r.type === "herestring_redirect") {
+      const kind = r.type === "heredoc_redirect" ? "here-document" : "here-string"
+      for (const c of r.children) {
+        if (!c.named) continue
+        switch (c.type) {
+          case "heredoc_start":
+          case "heredoc_end":
+          case "heredoc_content":
+            break
+          case "heredoc_body":
+            for (const part of c.children) {
+              if (part.named && part.type !== "heredoc_content") this.word(part, sc, d)
+            }
+            break
+          case "file_redirect":
+          case "heredoc_redirect":
+          case "herestring_redirect":
+            this.redirect(c, owners, sc, d)
+            break
+          default:
+            if (r.type === "herestring_redirect") this.word(c, sc, d)
+            else this.stmt(c, sc, d + 1)
+        }
+      }
+      for (const f of owners) {
+        if (f.shell) {
+          this.reason("heredoc-to-shell", `${kind} fed to ${f.argv[0]?.text ?? "a shell"}`, f.offset, f.reasons)
+        }
+      }
+      return
+    }
+    this.reason("unmodeled", `unmodeled redirection: ${r.type}`, offset)
+  }
+
+  // -- words -----------------------------------------------------------------
+
+  /** Evaluates a word as bash would before running the command; walks any substitution inside. */
+  private word(n: SyntaxNode, sc: Scope, d: number): Tok {
+    if (!this.tick()) return dyn(this.text(sc, n), "analysis stopped")
+    const text = this.text(sc, n)
+    switch (n.type) {
+      case "word": {
+        const u = unquoteWord(text)
+        if (u.meta)
+          this.reason(
+            "unmodeled",
+            `unexpected shell metacharacter in word ${JSON.stringify(clip(text))}`,
+            this.off(sc, n)
+          )
+        if (u.brace) return dyn(text, "brace expansion")
+        if (u.pattern !== undefined) return { value: undefined, text, pattern: u.pattern, why: "glob" }
+        return lit(u.value, text)
+      }
+      case "number":
+      case "regex":
+      case "special_variable_name":
+      case "variable_name":
+        return lit(text, text)
+      case "raw_string":
+        return lit(text.slice(1, -1), text)
+      case "ansi_c_string":
+        return lit(decodeAnsiC(text.slice(2, -1)), text)
+      case "string":
+      case "translated_string":
+      case "concatenation":
+      case "command_name":
+        return this.parts(n, sc, d, text)
+      case "simple_expansion":
+        return dyn(text, "variable")
+      case "expansion":
+        this.expansion(n, sc, d)
+        return dyn(text, "parameter expansion")
+      case "command_substitution":
+      case "process_substitution":
+        for (const c of n.children) {
+          if (c.named && c.type !== "comment") {
+            if (REDIRECTS.has(c.type)) this.redirect(c, [], sc, d)
+            else this.stmt(c, sc, d + 1)
+          }
+        }
+        return dyn(text, n.type === "command_substitution" ? "command substitution" : "process substitution")
+      case "arithmetic_expansion":
+        this.arithmetic(n, sc, d, "arithmetic expansion")
+        return dyn(text, "arithmetic expansion")
+      case "brace_expression":
+        return dyn(text, "brace expansion")
+      case "extglob_pattern":
+        return dyn(text, "glob")
+      case "array":
+        for (const c of n.children) if (c.named) this.word(c, sc, d)
+        return dyn(text, "array")
+      case "$":
+        return lit("$", text)
+      default:
+        if (!n.named) return lit(text, text)
+        this.reason("unmodeled", `unmodeled word: ${n.type}`, this.off(sc, n))
+        return dyn(text, n.type)
+    }
+  }
+
+  /** Concatenated pieces: `"a"'b'c$d`. Literal only when every piece is. */
+  private parts(n: SyntaxNode, sc: Scope, d: number, text: string): Tok {
+    let value = ""
+    let pattern = ""
+    let glob = false
+    let why: string | undefined
+    let unquoted = ""
+    const quoted = n.type === "string" || n.type === "translated_string"
+    for (const c of n.children) {
+      if (quoted && !c.named) {
+        if (c.type === "$") {
+          value += "$"
+          pattern += "\\$"
+        }
+        continue
+      }
+      if (c.type === "string_content") {
+        const u = unquoteDouble(this.text(sc, c))
+        if (u.meta) {
+          this.reason("unmodeled", `unexpected expansion in string ${JSON.stringify(clip(text))}`, this.off(sc, c))
+        }
+        value += u.value
+        pattern += regexEscape(u.value)
+        continue
+      }
+      // Brace expansion can span pieces (`{a,"b"}`): check the unquoted text with quoted pieces masked.
+      if (!quoted) unquoted += c.type === "word" ? this.text(sc, c) : "_"
+      const t = this.word(c, sc, d)
+      if (t.value !== undefined) {
+        value += t.value
+        pattern += regexEscape(t.value)
+      } else if (t.pattern !== undefined) {
+        glob = true
+        pattern += t.pattern
+      } else why ??= t.why
+    }
+    if (why !== undefined) return dyn(text, why)
+    if (!quoted && unquoted.includes("{") && unquoteWord(unquoted).brace) return dyn(text, "brace expansion")
+    if (glob) return { value: undefined, text, pattern, why: "glob" }
+    return lit(value, text)
+  }
+
+  /** `${...}`: flags indirect, substring, subscript, prompt and assigning forms. */
+  private expansion(n: SyntaxNode, sc: Scope, d: number): void {
+    const offset = this.off(sc, n)
+    const text = this.text(sc, n)
+    let name: string | undefined
+    let afterColon = false
+    const kids = n.children
+    for (let i = 0; i < kids.length; i++) {
+      const c = kids[i]!
+      if (c.field === "operator") {
+        const op = this.text(sc, c)
+        if (op === "!" && name === undefined) {
+          this.reason("unsafe-expansion", `indirect expansion ${text} evaluates a variable's value as a name`, offset)
+        } else if (op === ":") {
+          afterColon = true
+        } else if ((op === "=" || op === ":=") && name !== undefined && isDangerousVariable(name)) {
+          this.reason("dangerous-env", `${text} assigns ${name}`, offset)
+        } else if (op === "@") {
+          const next = kids[i + 1]
+          const t = next === undefined ? "" : this.text(sc, next)
+          if (
+            t !== "Q" &&
+            t !== "E" &&
+            t !== "A" &&
+            t !== "a" &&
+            t !== "u" &&
+            t !== "U" &&
+            t !== "L" &&
+            t !== "K" &&
+            t !== "k"
+          ) {
+            this.reason("unsafe-expansion", `${text} expands the value as a prompt string`, offset)
+          }
+        } else afterColon = false
+        continue
+      }
+      if (!c.named) continue
+      if (c.type === "variable_name" || c.type === "special_variable_name") {
+        if (name === undefined) name = this.text(sc, c)
+        else if (afterColon) {
+          this.reason("arithmetic-variable", `substring offset in ${text} is evaluated as arithmetic`, offset)
+        }
+        continue
+      }
+      if (c.type === "subscript") {
+        const nm = c.children.find((x) => x.field === "name")
+        name ??= nm === undefined ? undefined : this.text(sc, nm)
+        this.subscriptIndex(c, sc, d, offset, undefined)
+        continue
+      }
+      if (afterColon && c.type !== "number") {
+        this.reason("arithmetic-variable", `substring offset in ${text} is evaluated as arithmetic`, offset)
+      }
+      this.word(c, sc, d)
+    }
+  }
+
+  /** Arithmetic: fine on literals only; a variable's value would be evaluated as an expression. */
+  private arithmetic(n: SyntaxNode, sc: Scope, d: number, what: string): void {
+    let flagged = false
+    const visit = (x: SyntaxNode, depth: number): void => {
+      if (depth > this.limits.maxDepth) {
+        if (!flagged) {
+          flagged = true
+          this.reason("too-deep", `${what} nested too deeply`, this.off(sc, n))
+        }
+        return
+      }
+      if (!x.named) return
+      if (x.type === "number") return
+      if (ARITH_SAFE.has(x.type) || x === n) {
+        for (const c of x.children) visit(c, depth + 1)
+        return
+      }
+      if (x.type === "command_substitution" || x.type === "process_substitution") this.word(x, sc, d)
+      else if (x.type === "expansion") this.expansion(x, sc, d)
+      if (!flagged) {
+        flagged = true
+        this.reason(
+          "arithmetic-variable",
+          `${what} ${JSON.stringify(clip(this.text(sc, n)))} evaluates ${JSON.stringify(clip(this.text(sc, x)))}`,
+          this.off(sc, n)
+        )
+      }
+    }
+    visit(n, 0)
+  }
+}
+
+const clip = (s: string): string => (s.length > 60 ? `${s.slice(0, 57)}...` : s)
+
+/** The first ERROR or MISSING node, for the parse-error message. */
+const firstError = (root: SyntaxNode): SyntaxNode | undefined => {
+  const stack: Array<SyntaxNode> = [root]
+  while (stack.length > 0) {
+    const n = stack.pop()!
+    if (n.type === "ERROR" || n.missing) return n
+    for (let i = n.children.length - 1; i >= 0; i--) stack.push(n.children[i]!)
+  }
+  return undefined
+}
+
+/**
+ * Analyses one command string. Never throws on any input: whatever cannot
+ * be analysed within the limits becomes a reason.
+ */
+export const analyze = (syntax: BashSyntax, source: string, limits: Limits): Analysis => {
+  const walker = new Walker(syntax, limits, performance.now() + limits.timeBudgetMs)
+  walker.source(source, { src: source, pin: undefined, shells: 0 })
+  const founds = walker.founds
+  // Source order; ties (commands of one nested script) keep discovery order.
+  const sorted =
+    founds.length < 2
+      ? founds
+      : founds
+          .map((f, i) => [f, i] as const)
+          .sort((a, b) => a[0].offset - b[0].offset || a[1] - b[1])
+          .map(([f]) => f)
+  return { founds: sorted, reasons: walker.reasons }
+}

@@ -1,0 +1,264 @@
+/**
+ * The engine: layered rule files + the bash analysis = a decision with its
+ * explanation. Synchronous and pure apart from the parser it owns.
+ *
+ * @internal
+ */
+import type * as Tool from "@strata/protocol/Tool"
+import * as Either from "effect/Either"
+import type { CommandExplanation, Decision, Reason, RuleRef, Verdict } from "../Decision.js"
+import { applyApproval } from "../Decision.js"
+import { RuleFileError } from "../ExecPolicyError.js"
+import { analyze } from "./analyze.js"
+import { DEFINITE, matchRule, RuleIndex, rank, strictest } from "./matcher.js"
+import type { Reason as InternalReason, Limits, Tok } from "./model.js"
+import {
+  describeRule,
+  type Example,
+  exampleLine,
+  parseRuleFile,
+  type Rule,
+  type RuleFile,
+  renderPrefix
+} from "./rules.js"
+import type { BashSyntax } from "./syntax.js"
+
+/** A rule file's text and where it came from. */
+export interface RuleSource {
+  readonly file: string
+  readonly layer: Rule["layer"]
+  readonly text: string
+}
+
+const VERDICT_OF = ["allow", "ask", "deny"] as const
+
+/** Line starts of a string, for offset -> line/column. */
+const lineStarts = (s: string): Array<number> => {
+  const starts = [0]
+  for (let i = s.indexOf("\n"); i >= 0; i = s.indexOf("\n", i + 1)) starts.push(i + 1)
+  return starts
+}
+
+const position = (starts: ReadonlyArray<number>, offset: number): { line: number; column: number } => {
+  let lo = 0
+  let hi = starts.length - 1
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1
+    if (starts[mid]! <= offset) lo = mid
+    else hi = mid - 1
+  }
+  return { line: lo + 1, column: offset - starts[lo]! + 1 }
+}
+
+const ruleRefCache = new WeakMap<Rule, RuleRef>()
+const ruleRef = (rule: Rule): RuleRef => {
+  let ref = ruleRefCache.get(rule)
+  if (ref === undefined) {
+    ref = {
+      file: rule.file,
+      line: rule.line,
+      layer: rule.layer,
+      prefix: renderPrefix(rule.prefix),
+      decision: rule.decision,
+      ...(rule.justification === undefined ? {} : { justification: rule.justification }),
+      allow_redirection: rule.allowRedirection
+    }
+    ruleRefCache.set(rule, ref)
+  }
+  return ref
+}
+
+/** Options of one decision. */
+export interface DecideOptions {
+  readonly cwd?: string | undefined
+  readonly approval?: Tool.AskForApproval | undefined
+}
+
+/** The loaded policy: rules of every layer, the effective default, the parser. */
+export class Engine {
+  readonly index: RuleIndex
+  readonly defaultVerdict: Verdict
+
+  constructor(
+    readonly files: ReadonlyArray<RuleFile>,
+    private readonly syntax: BashSyntax,
+    readonly limits: Limits
+  ) {
+    this.index = new RuleIndex(files.flatMap((f) => f.rules))
+    let d: Verdict = "ask"
+    for (const f of files) if (f.default !== undefined) d = f.default
+    this.defaultVerdict = d
+  }
+
+  /** Parses the rule sources (lowest layer first), builds the engine, runs every rule's examples. */
+  static make(
+    sources: ReadonlyArray<RuleSource>,
+    syntax: BashSyntax,
+    limits: Limits
+  ): Either.Either<Engine, RuleFileError> {
+    const files: Array<RuleFile> = []
+    for (const s of sources) {
+      const parsed = parseRuleFile(s.text, s.file, s.layer)
+      if (Either.isLeft(parsed)) return Either.left(parsed.left)
+      files.push(parsed.right)
+    }
+    const engine = new Engine(files, syntax, limits)
+    const texts = new Map(sources.map((s) => [s.file, s.text]))
+    for (const f of files) {
+      for (const rule of f.rules) {
+        const failed = engine.verifyExamples(rule, texts.get(f.file))
+        if (failed !== undefined) return Either.left(failed)
+      }
+    }
+    return Either.right(engine)
+  }
+
+  /** Whether `rule` matches an example (a command string is parsed; any of its commands may match). */
+  private exampleMatches(rule: Rule, example: Example): boolean {
+    if (typeof example !== "string") {
+      const argv: Array<Tok> = example.map((w) => ({ value: w, text: w, pattern: undefined, why: undefined }))
+      return matchRule(rule, argv, 0) === DEFINITE
+    }
+    const analysis = analyze(this.syntax, example, this.limits)
+    for (const f of analysis.founds) {
+      if (matchRule(rule, f.argv, 0) === DEFINITE) return true
+      for (const w of f.wrappers) if (matchRule(rule, w, 0) === DEFINITE) return true
+    }
+    return false
+  }
+
+  private verifyExamples(rule: Rule, text: string | undefined): RuleFileError | undefined {
+    const show = (e: Example): string => (typeof e === "string" ? JSON.stringify(e) : JSON.stringify(e))
+    for (const ex of rule.match) {
+      if (!this.exampleMatches(rule, ex)) {
+        return new RuleFileError({
+          reason: "ExampleFailed",
+          file: rule.file,
+          line: exampleLine(text, rule, "match"),
+          rule: describeRule(rule.index, rule.prefix),
+          detail: `match example ${show(ex)} does not match the rule`
+        })
+      }
+    }
+    for (const ex of rule.notMatch) {
+      if (this.exampleMatches(rule, ex)) {
+        return new RuleFileError({
+          reason: "ExampleFailed",
+          file: rule.file,
+          line: exampleLine(text, rule, "not_match"),
+          rule: describeRule(rule.index, rule.prefix),
+          detail: `not_match example ${show(ex)} matches the rule`
+        })
+      }
+    }
+    return undefined
+  }
+
+  /** Decides a command string. Never throws: what cannot be analysed is `ask` with a reason. */
+  decide(command: string, options?: DecideOptions): Decision {
+    const analysis = analyze(this.syntax, command, this.limits)
+    let starts: Array<number> | undefined
+    const convert = (r: InternalReason): Reason => {
+      starts ??= lineStarts(command)
+      const p = position(starts, r.offset)
+      return { code: r.code, message: r.message, line: p.line, column: p.column }
+    }
+    const reasons: Array<Reason> = []
+    let policy = 0
+    for (const r of analysis.reasons) reasons.push(convert(r))
+    if (reasons.length > 0) policy = 1
+    const commands: Array<CommandExplanation> = []
+    const definite: Array<Rule> = []
+    const possible: Array<Rule> = []
+    for (const f of analysis.founds) {
+      definite.length = 0
+      possible.length = 0
+      this.index.match(f.argv, definite, possible)
+      let rule = strictest(definite)
+      let verdict: number
+      let source: CommandExplanation["source"]
+      if (rule !== undefined) {
+        verdict = rank(rule.decision)
+        source = "rule"
+      } else if (f.transparent) {
+        verdict = 0
+        source = "builtin"
+      } else {
+        verdict = rank(this.defaultVerdict)
+        source = "default"
+      }
+      const allowing = verdict === 0 && rule !== undefined ? definite.filter((r) => r.decision === "allow") : undefined
+      for (const w of f.wrappers) {
+        const wd: Array<Rule> = []
+        this.index.match(w, wd, [])
+        const wr = strictest(wd)
+        if (wr !== undefined && rank(wr.decision) > verdict) {
+          verdict = rank(wr.decision)
+          rule = wr
+          source = "rule"
+        }
+      }
+      const own: Array<Reason> = []
+      for (const r of f.reasons) own.push(convert(r))
+      if (verdict < 1) {
+        const seen = new Set<Rule>()
+        for (const p of possible) {
+          if (seen.has(p)) continue
+          seen.add(p)
+          const computed = f.argv.filter((t) => t.value === undefined && t.pattern === undefined).map((t) => t.text)
+          own.push(
+            convert({
+              code: "dynamic-argument",
+              message: `computed argument ${computed.join(" ")} may match ${p.decision} rule ${renderPrefix(p.prefix)} (${p.file}:${p.line})`,
+              offset: f.offset
+            })
+          )
+        }
+        if (f.outputs.length > 0 && !allowing?.some((r) => r.allowRedirection)) {
+          own.push(
+            convert({
+              code: "output-redirection",
+              message: `output redirection into ${f.outputs.join(", ")} ${
+                rule === undefined
+                  ? source === "builtin"
+                    ? "needs a rule with allow_redirection = true"
+                    : "with no rule allowing it"
+                  : `not allowed by rule ${renderPrefix(rule.prefix)} (${rule.file}:${rule.line}: no allow_redirection)`
+              }`,
+              offset: f.offset
+            })
+          )
+        }
+      }
+      const final = own.length > 0 && verdict < 1 ? 1 : verdict
+      if (final > policy) policy = final
+      for (const r of own) reasons.push(r)
+      starts ??= lineStarts(command)
+      const p = position(starts, f.offset)
+      commands.push({
+        text: f.text,
+        argv: f.argv.map((t) => (t.value === undefined ? t.text : t.value)),
+        line: p.line,
+        column: p.column,
+        via: f.via,
+        decision: VERDICT_OF[final]!,
+        source,
+        rule: rule === undefined ? null : ruleRef(rule),
+        reasons: own
+      })
+    }
+    if (reasons.length > 1) reasons.sort((a, b) => a.line - b.line || a.column - b.column)
+    const policyDecision = VERDICT_OF[policy]!
+    const decision: Decision = {
+      command,
+      decision: policyDecision,
+      policy_decision: policyDecision,
+      approval: "on-request",
+      ...(options?.cwd === undefined ? {} : { cwd: options.cwd }),
+      commands,
+      reasons
+    }
+    const approval = options?.approval ?? "on-request"
+    return approval === "on-request" ? decision : applyApproval(decision, approval)
+  }
+}

@@ -1,0 +1,130 @@
+/**
+ * Prefix matching of argv against rules, indexed by the program name.
+ *
+ * A literal word matches a rule word when equal. A word computed at run time
+ * never satisfies an `allow` rule; against a `deny` / `ask` rule a glob
+ * matches when its pattern can produce the rule's word, and any other
+ * computed word is a *possible* match (the command is then at least `ask`).
+ * Against `deny` / `ask` rules a path (`/bin/rm`) also matches by its last
+ * segment; `allow` rules need the exact name (`./ls` is not `ls`).
+ *
+ * @internal
+ */
+import type { Tok } from "./model.js"
+import type { Rule, Verdict } from "./rules.js"
+import { basename } from "./words.js"
+
+/** @internal */
+export const rank = (v: Verdict): number => (v === "deny" ? 2 : v === "ask" ? 1 : 0)
+
+/** @internal */
+export const NONE = 0
+/** @internal */
+export const DEFINITE = 1
+/** @internal */
+export const POSSIBLE = 2
+
+const globCache = new Map<string, RegExp>()
+const globRegex = (pattern: string): RegExp => {
+  let re = globCache.get(pattern)
+  if (re === undefined) {
+    try {
+      re = new RegExp(`^(?:${pattern})$`)
+    } catch {
+      re = /[\s\S]*/
+    }
+    if (globCache.size > 4096) globCache.clear()
+    globCache.set(pattern, re)
+  }
+  return re
+}
+
+const wordMatches = (tok: Tok, alts: ReadonlyArray<string>, strict: boolean): number => {
+  if (tok.value !== undefined) return alts.includes(tok.value) ? DEFINITE : NONE
+  if (!strict) return NONE
+  if (tok.pattern !== undefined) {
+    const re = globRegex(tok.pattern)
+    for (const a of alts) if (re.test(a)) return DEFINITE
+    return NONE
+  }
+  return POSSIBLE
+}
+
+/** Matches `argv` against `rule` from word `from` on. */
+export const matchRule = (rule: Rule, argv: ReadonlyArray<Tok>, from: number): number => {
+  const prefix = rule.prefix
+  if (argv.length < prefix.length && !argv.some((t) => t.value === undefined && t.pattern === undefined)) return NONE
+  const strict = rule.decision !== "allow"
+  let result = DEFINITE
+  for (let i = from; i < prefix.length; i++) {
+    const tok = argv[i]
+    if (tok === undefined) return strict && result === POSSIBLE ? POSSIBLE : NONE
+    const m = wordMatches(tok, prefix[i]!, strict)
+    if (m === NONE) return NONE
+    // A computed word may expand to several words: what follows cannot be placed.
+    if (m === POSSIBLE) return POSSIBLE
+    result = m
+  }
+  return result
+}
+
+/** Rules indexed for matching. */
+export class RuleIndex {
+  private readonly byFirst = new Map<string, Array<Rule>>()
+  private readonly strict: Array<Rule> = []
+
+  constructor(readonly rules: ReadonlyArray<Rule>) {
+    for (const rule of rules) {
+      for (const first of rule.prefix[0]!) {
+        const list = this.byFirst.get(first)
+        if (list === undefined) this.byFirst.set(first, [rule])
+        else list.push(rule)
+      }
+      if (rule.decision !== "allow") this.strict.push(rule)
+    }
+  }
+
+  /** Every rule matching `argv`: `definite` ones and, for deny/ask rules, `possible` ones. */
+  match(argv: ReadonlyArray<Tok>, definite: Array<Rule>, possible: Array<Rule>): void {
+    const head = argv[0]
+    if (head === undefined) return
+    if (head.value !== undefined) {
+      const exact = this.byFirst.get(head.value)
+      if (exact !== undefined) {
+        for (const rule of exact) {
+          const m = matchRule(rule, argv, 1)
+          if (m === DEFINITE) definite.push(rule)
+          else if (m === POSSIBLE) possible.push(rule)
+        }
+      }
+      if (head.value.includes("/")) {
+        const base = basename(head.value)
+        for (const rule of this.strict) {
+          if (!rule.prefix[0]!.includes(base) || rule.prefix[0]!.includes(head.value)) continue
+          const m = matchRule(rule, argv, 1)
+          if (m === DEFINITE) definite.push(rule)
+          else if (m === POSSIBLE) possible.push(rule)
+        }
+      }
+      return
+    }
+    if (head.pattern !== undefined) {
+      const re = globRegex(head.pattern)
+      const slash = head.pattern.lastIndexOf("\\/")
+      const baseRe = slash < 0 ? undefined : globRegex(head.pattern.slice(slash + 2))
+      for (const rule of this.strict) {
+        if (!rule.prefix[0]!.some((a) => re.test(a) || baseRe?.test(a))) continue
+        const m = matchRule(rule, argv, 1)
+        if (m === DEFINITE) definite.push(rule)
+        else if (m === POSSIBLE) possible.push(rule)
+      }
+    }
+  }
+}
+
+/** The strictest of `rules` (deny > ask > allow); among equals the last loaded, i.e. the highest layer. */
+export const strictest = (rules: ReadonlyArray<Rule>): Rule | undefined => {
+  let best: Rule | undefined
+  for (const r of rules) if (best === undefined || rank(r.decision) >= rank(best.decision)) best = r
+  return best
+}
