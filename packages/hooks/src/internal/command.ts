@@ -11,6 +11,13 @@ import { HookFailure } from "../HookError.js"
 import type * as HookEvent from "../HookEvent.js"
 import type * as HookOutput from "../HookOutput.js"
 
+// The WHATWG encoding API exists on Node, Bun and Deno; the build's `lib` has no DOM types.
+declare const TextDecoder: new (
+  label: string,
+  options?: { readonly fatal?: boolean }
+) => { decode(input: Uint8Array): string }
+declare const TextEncoder: new () => { encode(input: string): Uint8Array }
+
 /** What a command hook needs to run (a normalized `CommandHookSpec`). */
 export interface RunSpec {
   readonly id: string
@@ -247,6 +254,9 @@ export const run = (
     Effect.timeoutFail({
       duration: Duration.millis(spec.timeoutMs),
       onTimeout: () => fail("Timeout", `no answer within ${spec.timeoutMs} ms; the process group was killed`)
+    }),
+    Effect.withSpan("CommandHook.run", {
+      attributes: { hook: spec.id, hook_event_name: event.hook_event_name, command: spec.command }
     })
   )
 }

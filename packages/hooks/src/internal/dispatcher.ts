@@ -420,19 +420,33 @@ export const make: Effect.Effect<Service, never, Scope.Scope> = Effect.gen(funct
     return state
   })
 
-  const dispatch = Effect.fn("HookDispatcher.dispatch")(function* (
-    event: HookEvent.HookEvent,
-    options?: DispatchOptions
-  ) {
+  // Not `Effect.fn`: dispatch sits on the hottest path (every response delta).
+  // `Effect.fn` (a span made current plus a captured stack trace) cost about
+  // 6 µs per call with no hook registered, `withSpan` about 5 µs. An event
+  // without hooks returns at once, untraced; a chain of hooks is recorded as a
+  // "HookDispatcher.dispatch" span under the caller's span (`useSpan`, about
+  // 2 µs: the span is not made the parent of the hooks' own spans).
+  const dispatch = (<E extends HookEvent.HookEvent>(event: E, options?: DispatchOptions) => {
     const list = index.get(event.hook_event_name)
     if (list === undefined) {
-      if (observers > 0) {
-        yield* publish({ _tag: "EventDispatched", event, decision: "none", hooks: 0, errors: 0, duration_ms: 0 })
-      }
-      return emptyResult(event)
+      const result = emptyResult(event)
+      if (observers === 0) return Effect.succeed(result)
+      return Effect.as(
+        publish({ _tag: "EventDispatched", event, decision: "none", hooks: 0, errors: 0, duration_ms: 0 }),
+        result
+      )
     }
-    return toResult(yield* chain(event, list, options))
-  }) as Service["dispatch"]
+    return Effect.useSpan(
+      "HookDispatcher.dispatch",
+      { attributes: { hook_event_name: event.hook_event_name }, captureStackTrace: false },
+      (span) =>
+        Effect.map(chain(event, list, options), (state) => {
+          span.attribute("hooks", state.hooks)
+          span.attribute("decision", state.decision)
+          return toResult<E>(state)
+        })
+    )
+  }) satisfies Service["dispatch"]
 
   const subscribe: Service["subscribe"] = Effect.acquireRelease(
     Effect.sync(() => {
