@@ -130,10 +130,22 @@ export interface Options {
  * @category constructors
  */
 export const defaults: {
-  readonly timeouts: Required<Timeouts>
-  readonly ollamaTimeouts: Required<Timeouts>
+  readonly timeouts: ResolvedTimeouts
+  readonly ollamaTimeouts: ResolvedTimeouts
   readonly retry: RetryPolicy
 } = internal.defaults
+
+/**
+ * Timeouts with every value set, in milliseconds.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ResolvedTimeouts {
+  readonly connect_ms: number
+  readonly first_token_ms: number
+  readonly idle_ms: number
+}
 
 /**
  * Builds the service from the registry and an `HttpClient`.

@@ -5,8 +5,7 @@
  *
  * @since 0.1.0
  */
-import type { Model as ProtocolModel, Prompt } from "@strata/protocol"
-import type { ProtocolError } from "@strata/protocol"
+import type { Prompt, ProtocolError, Model as ProtocolModel } from "@strata/protocol"
 import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"

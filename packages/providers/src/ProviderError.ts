@@ -67,7 +67,7 @@ export class ModelRegistryError extends Schema.TaggedError<ModelRegistryError>("
         return `${at}Unknown provider "${this.name}"${from}; known providers: ${known}`
       case "NoModel":
         return `No model selected: ${this.detail ?? "nothing names a model"}; known models: ${known}`
-      case "InvalidConfig":
+      default:
         return `Invalid model config at ${this.path ?? "(root)"}: ${this.detail ?? "invalid"}`
     }
   }

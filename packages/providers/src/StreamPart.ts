@@ -11,8 +11,9 @@
  *
  * @since 0.1.0
  */
-import { Common, Ids, Model } from "@strata/protocol"
+
 import type { Event, Ids as IdsT } from "@strata/protocol"
+import { Common, Ids, Model } from "@strata/protocol"
 import * as Schema from "effect/Schema"
 import { FallbackClass, ProviderErrorReason } from "./ProviderError.js"
 

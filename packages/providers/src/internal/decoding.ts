@@ -1,8 +1,8 @@
 import type { Model as ProtocolModel } from "@strata/protocol"
 import type { Model } from "../ModelRegistry.js"
-import { cost } from "./modelRegistry.js"
 import type { StreamPart } from "../StreamPart.js"
 import { parseArguments, toolCallId } from "./http.js"
+import { cost } from "./modelRegistry.js"
 
 /** Builds the terminal `finish` part, with the cost at the model's prices when usage was reported. */
 export const finishPart = (

@@ -1,5 +1,5 @@
-import { Ids } from "@strata/protocol"
 import type { Ids as IdsT } from "@strata/protocol"
+import { Ids } from "@strata/protocol"
 import type { Model } from "../ModelRegistry.js"
 import { ProviderError, type ProviderErrorReason } from "../ProviderError.js"
 
@@ -92,10 +92,12 @@ export const errorBody = (text: string): { message: string; type: string; code: 
 
 /** Maps an error `type` / `code` that arrives inside a stream (Anthropic `error` event, OpenRouter chunk). */
 export const classifyErrorType = (type: string, code: string, message: string): ProviderErrorReason => {
-  const t = `${type} ${code}`.toLowerCase()
+  // Ollama's in-stream errors carry only a message.
+  const t = `${type} ${code} ${type === "" && code === "" ? message : ""}`.toLowerCase()
   if (t.includes("insufficient_quota") || t.includes("billing")) return "QuotaExceeded"
-  if (t.includes("rate_limit") || t.includes("429")) return "RateLimited"
-  if (t.includes("overloaded") || t.includes("529") || t.includes("503")) return "Overloaded"
+  if (t.includes("rate_limit") || t.includes("rate limit") || t.includes("429")) return "RateLimited"
+  if (t.includes("overloaded") || t.includes("server busy") || t.includes("529") || t.includes("503"))
+    return "Overloaded"
   if (contextTooLong.test(message) || t.includes("context_length")) return "ContextTooLong"
   if (t.includes("authentication") || t.includes("permission") || t.includes("401") || t.includes("403"))
     return "Unauthorized"

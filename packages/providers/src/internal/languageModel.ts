@@ -11,8 +11,7 @@ import * as Redacted from "effect/Redacted"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type * as Chat from "../Chat.js"
-import type { Request, Response, RetryPolicy, Service } from "../LanguageModel.js"
-import type { Options } from "../LanguageModel.js"
+import type { Options, Request, ResolvedTimeouts, Response, RetryPolicy, Service } from "../LanguageModel.js"
 import type { Model } from "../ModelRegistry.js"
 import { ModelRegistry } from "../ModelRegistry.js"
 import { fallbackClass, isRetryable, type ModelRegistryError, type ProviderError } from "../ProviderError.js"
@@ -29,11 +28,6 @@ export const defaults = {
 
 type Part = StreamPart.StreamPart
 
-interface ResolvedTimeouts {
-  readonly connect_ms: number
-  readonly first_token_ms: number
-  readonly idle_ms: number
-}
 type Pull = Effect.Effect<Chunk.Chunk<Part>, Option.Option<ProviderError>>
 
 interface Opened {
@@ -112,11 +106,16 @@ export const make = (options?: Options) =>
       const text = new TextDecoder()
       let ended = false
       let flowing = false
+      // An error found after some parts of the same network chunk: those parts go out first.
+      let pending: ProviderError | undefined
       const idleError = Option.some(providerError(ctx, "Timeout", { phase: "idle" }))
       const timedBytes = Effect.timeoutFail(bytes, { duration: idleMs, onTimeout: () => idleError })
-      const fail = (error: ProviderError) => {
+      const fail = (error: ProviderError, out: Array<Part> = []): Pull => {
         ended = true
-        return Effect.fail(Option.some(error))
+        if (out.length === 0) return Effect.fail(Option.some(error))
+        pending = error
+        flowing = true
+        return Effect.succeed(Chunk.unsafeFromArray(out))
       }
       const emit = (out: Array<Part>): Pull => {
         if (out.length === 0) return ended ? Effect.fail(Option.none()) : pull
@@ -128,13 +127,13 @@ export const make = (options?: Options) =>
         const tail = text.decode()
         const error = (tail === "" ? undefined : decoder.push(tail, out)) ?? decoder.end(out)
         ended = true
-        return error !== undefined ? fail(error) : emit(out)
+        return error !== undefined ? fail(error, out) : emit(out)
       }
       const onChunk = (chunk: Chunk.Chunk<Uint8Array>): Pull => {
         const out: Array<Part> = []
         for (const bytes of chunk) {
           const error = decoder.push(text.decode(bytes, { stream: true }), out)
-          if (error !== undefined) return fail(error)
+          if (error !== undefined) return fail(error, out)
           if (decoder.done()) {
             ended = true
             break
@@ -147,11 +146,16 @@ export const make = (options?: Options) =>
         const e = error.value
         return fail(e._tag === "ProviderError" ? e : fromHttpError(ctx, e))
       }
-      const pull: Pull = Effect.suspend(() =>
-        ended
+      const pull: Pull = Effect.suspend(() => {
+        if (pending !== undefined) {
+          const error = pending
+          pending = undefined
+          return Effect.fail(Option.some(error))
+        }
+        return ended
           ? Effect.fail(Option.none())
           : Effect.matchEffect(flowing ? timedBytes : bytes, { onFailure, onSuccess: onChunk })
-      )
+      })
       return pull
     }
 

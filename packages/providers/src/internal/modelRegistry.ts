@@ -1,4 +1,4 @@
-import type { Model as ProtocolModel, Prompt } from "@strata/protocol"
+import type { Prompt, Model as ProtocolModel } from "@strata/protocol"
 import { ProtocolError } from "@strata/protocol"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"

@@ -42,7 +42,7 @@ export const messages = (input: ReadonlyArray<Chat.Message>): Array<unknown> => 
         }
         return out
       }
-      case "tool": {
+      default: {
         const name = m.name ?? names.get(m.tool_call_id)
         return name === undefined
           ? { role: "tool", content: m.content }

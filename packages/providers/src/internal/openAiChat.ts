@@ -47,7 +47,7 @@ export const messages = (input: ReadonlyArray<Chat.Message>): Array<unknown> =>
               }))
             }
       }
-      case "tool":
+      default:
         return { role: "tool", tool_call_id: m.tool_call_id, content: m.content }
     }
   })

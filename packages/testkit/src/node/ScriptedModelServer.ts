@@ -97,7 +97,10 @@ const routes: ReadonlyArray<readonly [string, Wire]> = [
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
-const presentedKey = (wire: Wire, headers: http.IncomingHttpHeaders): string | undefined => {
+const presentedKey = (
+  wire: Wire,
+  headers: Readonly<Record<string, string | ReadonlyArray<string> | undefined>>
+): string | undefined => {
   if (wire === "anthropic") {
     const key = headers["x-api-key"]
     return typeof key === "string" ? key : undefined
@@ -160,7 +163,7 @@ export const start = async (options: Options = {}): Promise<ScriptedModelServer>
       if (fault.retryAfter !== undefined) headers["retry-after"] = String(fault.retryAfter)
       if (fault.retryAfterMs !== undefined) headers["retry-after-ms"] = String(fault.retryAfterMs)
       res.writeHead(fault.status, headers)
-      res.end(renderErrorBody(wire, fault.kind ?? kindOfStatus(fault.status)))
+      res.end(renderErrorBody(wire, fault.kind ?? kindOfStatus(fault.status), presentedKey(wire, request.headers)))
       finish("faulted")
       return
     }
@@ -189,6 +192,8 @@ export const start = async (options: Options = {}): Promise<ScriptedModelServer>
         }
       }
       if (chunk.content && afterDeltas !== undefined && deltas === afterDeltas && fault !== undefined) {
+        // What was written before the fault reaches the client first.
+        await new Promise<void>((resolve) => res.write("", () => resolve()))
         switch (fault.type) {
           case "disconnect":
             finish("faulted")
