@@ -121,7 +121,9 @@ export const make = (backend: Backend, options: StateStore.StoreOptions = {}): S
         const id = yield* Ids.validate("ThreadId", threadId, "threadId")
         yield* checkInt(`threads/${id}`, "fromSeq", opts.fromSeq, 1)
         yield* checkInt(`threads/${id}`, "limit", opts.limit, 0)
-        return backend.read(id, opts.fromSeq ?? 1, opts.limit ?? Number.POSITIVE_INFINITY)
+        return opts.limit === 0
+          ? Stream.empty
+          : backend.read(id, opts.fromSeq ?? 1, opts.limit ?? Number.POSITIVE_INFINITY)
       })
     ).pipe(Stream.withSpan("StateStore.readEvents", { attributes: { threadId } }))
 
