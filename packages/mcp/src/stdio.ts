@@ -10,12 +10,16 @@
  * const live = McpManager.layer(config).pipe(Layer.provide(McpStdio.layer))
  * ```
  *
- * On shutdown the SDK closes the child's stdin, then sends SIGTERM after 2 s
- * and SIGKILL after 2 s more, so no child outlives the manager's scope.
+ * On shutdown the child's stdin is closed, SIGTERM follows after a grace
+ * period (500 ms by default) and the SDK's SIGKILL 2 s later, so no child
+ * outlives the manager's scope.
  *
  * @since 0.1.0
  */
+
+import * as process from "node:process"
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { McpError } from "./McpError.js"
@@ -24,38 +28,96 @@ import { type StdioHandle, StdioTransport } from "./McpTransport.js"
 const STDERR_TAIL = 4096
 
 /**
- * The stdio transport: spawns `command` with `args`, `cwd` and `env` (added
- * to the SDK's minimal inherited environment), pipes stderr into a 4 KiB
- * tail used in error messages.
+ * The SDK transport with a shorter shutdown: when the child has not exited
+ * `graceMs` after its stdin was closed, it gets SIGTERM (the SDK alone waits
+ * 2 s before SIGTERM and 2 s more before SIGKILL, which it still does).
+ */
+class StdioClientTransportWithGrace extends StdioClientTransport {
+  constructor(
+    params: ConstructorParameters<typeof StdioClientTransport>[0],
+    private readonly graceMs: number
+  ) {
+    super(params)
+  }
+  override async close(): Promise<void> {
+    const pid = this.pid
+    const timer =
+      pid === null
+        ? undefined
+        : setTimeout(() => {
+            try {
+              process.kill(pid, "SIGTERM")
+            } catch {
+              // already gone
+            }
+          }, this.graceMs)
+    try {
+      await super.close()
+    } finally {
+      if (timer !== undefined) clearTimeout(timer)
+    }
+  }
+}
+
+/**
+ * Options of {@link layerWith}: `shutdownGrace` is how long a child may take
+ * to exit after its stdin is closed before it gets SIGTERM (default 500 ms).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  readonly shutdownGrace?: Duration.DurationInput | undefined
+}
+
+/**
+ * The stdio transport with options.
  *
  * @since 0.1.0
  * @category layers
  */
-export const layer: Layer.Layer<StdioTransport> = Layer.succeed(StdioTransport, {
-  make: (config) =>
-    Effect.try({
-      try: (): StdioHandle => {
-        const transport = new StdioClientTransport({
-          command: config.command,
-          args: [...config.args],
-          env: { ...config.env },
-          ...(config.cwd === undefined ? {} : { cwd: config.cwd }),
-          stderr: "pipe"
-        })
-        let tail = ""
-        transport.stderr?.on("data", (chunk: Uint8Array | string) => {
-          tail += typeof chunk === "string" ? chunk : new TextDecoder().decode(chunk)
-          if (tail.length > STDERR_TAIL) tail = tail.slice(tail.length - STDERR_TAIL)
-        })
-        return { transport, pid: () => transport.pid ?? undefined, stderr: () => tail }
-      },
-      catch: (cause) =>
-        new McpError({
-          reason: "Transport",
-          server: config.name,
-          operation: "initialize",
-          detail: `cannot create the stdio transport: ${String(cause)}`,
-          cause
-        })
-    })
-})
+export const layerWith = (options: Options): Layer.Layer<StdioTransport> => {
+  const graceMs = Duration.toMillis(Duration.decode(options.shutdownGrace ?? "500 millis"))
+  return Layer.succeed(StdioTransport, {
+    make: (config) =>
+      Effect.try({
+        try: (): StdioHandle => {
+          const transport = new StdioClientTransportWithGrace(
+            {
+              command: config.command,
+              args: [...config.args],
+              env: { ...config.env },
+              ...(config.cwd === undefined ? {} : { cwd: config.cwd }),
+              stderr: "pipe"
+            },
+            graceMs
+          )
+          let tail = ""
+          transport.stderr?.on("data", (chunk: Uint8Array | string) => {
+            tail += typeof chunk === "string" ? chunk : new TextDecoder().decode(chunk)
+            if (tail.length > STDERR_TAIL) tail = tail.slice(tail.length - STDERR_TAIL)
+          })
+          return { transport, pid: () => transport.pid ?? undefined, stderr: () => tail }
+        },
+        catch: (cause) =>
+          new McpError({
+            reason: "Transport",
+            server: config.name,
+            operation: "initialize",
+            detail: `cannot create the stdio transport: ${String(cause)}`,
+            cause
+          })
+      })
+  })
+}
+
+/**
+ * The stdio transport: spawns `command` with `args`, `cwd` and `env` (added
+ * to the SDK's minimal inherited environment), pipes stderr into a 4 KiB
+ * tail used in error messages, SIGTERMs a child that has not exited 500 ms
+ * after its stdin closed.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer: Layer.Layer<StdioTransport> = layerWith({})

@@ -481,14 +481,15 @@ export const make = (config: McpConfig): Effect.Effect<Service, never, Scope.Sco
       Effect.suspend(() => {
         const conn = makeConn(h, kind, transport, pid, stderr)
         const startupMs = Duration.toMillis(h.config.startup_timeout)
-        return request(h, conn, "initialize", undefined, startupMs, (options) =>
+        // The SDK's own timer is a backstop; connectAndInstall's timeout is the one that fires.
+        return request(h, conn, "initialize", undefined, startupMs + 1000, (options) =>
           conn.client.connect(transport, options)
         ).pipe(
           Effect.zipRight(
             Effect.suspend(() =>
               conn.client.getServerCapabilities()?.tools === undefined
                 ? Effect.succeed<ReadonlyArray<SdkTool>>([])
-                : listTools(h, conn, startupMs)
+                : listTools(h, conn, startupMs + 1000)
             )
           ),
           Effect.map((tools) => {
