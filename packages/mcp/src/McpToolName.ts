@@ -133,10 +133,8 @@ export const assign = (tools: ReadonlyArray<ToolRef>): ReadonlyArray<string> => 
       taken.add(base)
       continue
     }
-    const exact = group.filter((i) => {
-      const ref = tools[i]!
-      return sanitize(ref.server) === ref.server && sanitize(ref.tool) === ref.tool
-    })
+    // The server part is the same for every tool of a server, so only the tool part counts.
+    const exact = group.filter((i) => sanitize(tools[i]!.tool) === tools[i]!.tool)
     // Unique (server, tool) pairs: at most one exact member per server; across servers
     // (names only collide after truncation) the first in code-point order keeps the base.
     const keeper = exact.sort((a, b) => compare(tools[a]!, tools[b]!))[0]

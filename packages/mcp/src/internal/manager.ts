@@ -24,7 +24,7 @@ import * as PubSub from "effect/PubSub"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type { McpConfig, ServerConfig } from "../McpConfig.js"
-import { McpError, McpStartupError } from "../McpError.js"
+import { McpError, type McpErrorReason, McpStartupError } from "../McpError.js"
 import { type McpEvent, McpEvents } from "../McpEvents.js"
 import type {
   CallOptions,
@@ -63,7 +63,7 @@ interface Conn {
   refreshAgain: boolean
   connectedAt: number
   /** Fails the calls in flight on this connection (garbage output). */
-  readonly inflight: Set<(error: McpError) => void>
+  readonly inflight: Set<(reason: McpErrorReason, detail: string) => void>
 }
 
 interface Task {
@@ -289,12 +289,22 @@ export const make = (config: McpConfig): Effect.Effect<Service, never, Scope.Sco
       Effect.async<A, McpError>((resume) => {
         const controller = new AbortController()
         let done = false
-        const fail = (error: McpError) => {
+        const fail = (reason: McpErrorReason, detail: string) => {
           if (done) return
           done = true
           conn.inflight.delete(fail)
-          controller.abort(error.detail)
-          resume(Effect.fail(error))
+          controller.abort(detail)
+          resume(
+            Effect.fail(
+              new McpError({
+                reason,
+                server: h.config.name,
+                operation,
+                ...(tool === undefined ? {} : { tool }),
+                detail
+              })
+            )
+          )
         }
         conn.inflight.add(fail)
         let promise: Promise<A>
@@ -357,9 +367,7 @@ export const make = (config: McpConfig): Effect.Effect<Service, never, Scope.Sco
       Effect.suspend(() => {
         const detail = `server wrote invalid JSON-RPC to stdout: ${describe(error)}`
         if (!conn.ready || h.conn !== conn) return Effect.logDebug(`MCP ${h.config.name}: ${detail}`)
-        const failures = [...conn.inflight]
-        const err = new McpError({ reason: "Protocol", server: h.config.name, operation: "stdio", detail })
-        for (const fail of failures) fail(err)
+        for (const fail of [...conn.inflight]) fail("Protocol", detail)
         return setStatus(h, h.status, detail)
       })
 
@@ -546,7 +554,7 @@ export const make = (config: McpConfig): Effect.Effect<Service, never, Scope.Sco
         h.kind = conn.kind
         reindex()
         if (conn.dirty) runFork(refresh(h, conn))
-        return Effect.as(Effect.zipRight(setStatus(h, "ready"), emitTools(h)), conn)
+        return Effect.as(Effect.zipRight(emitTools(h), setStatus(h, "ready")), conn)
       })
 
     /** Opens and installs a connection within the startup timeout; atomic with respect to interruption. */
