@@ -4,7 +4,7 @@
 
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as NodeContext from "@effect/platform-node/NodeContext"
-import { describe, expect, it } from "@effect/vitest"
+import { describe, expect, it, type Vitest } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as McpConfig from "../src/McpConfig.js"
@@ -17,7 +17,7 @@ const text = (out: { content: ReadonlyArray<{ type: string }> }) =>
 
 /** The manager as a layer, started, for one describe block. */
 const started = (servers: Record<string, unknown>) =>
-  Layer.effect(
+  Layer.scoped(
     McpManager.McpManager,
     Effect.gen(function* () {
       const mcp = yield* McpManager.make(McpConfig.make(servers))
@@ -28,7 +28,7 @@ const started = (servers: Record<string, unknown>) =>
   ).pipe(Layer.provide(McpStdio.layer))
 
 /** The same checks over every transport server-everything speaks. */
-const everythingSuite = (name: string) => {
+const everythingSuite = (it: Vitest.MethodsNonLive<McpManager.McpManager>, name: string) => {
   it.effect(`${name}: bridges the tools with their input schemas`, () =>
     Effect.gen(function* () {
       const mcp = yield* McpManager.McpManager
@@ -94,7 +94,7 @@ describe("server-everything over stdio", () => {
   it.layer(started({ everything: { command: process.execPath, args: [everythingBin, "stdio"] } }), {
     timeout: 30_000
   })((it) => {
-    everythingSuite("stdio")
+    everythingSuite(it, "stdio")
     it.effect("status reports the stdio transport", () =>
       Effect.gen(function* () {
         const [status] = yield* (yield* McpManager.McpManager).status
@@ -112,7 +112,7 @@ const overHttp = (mode: "streamableHttp" | "sse", path: string) =>
 
 describe("server-everything over streamable HTTP", () => {
   it.layer(overHttp("streamableHttp", "/mcp"), { timeout: 30_000 })((it) => {
-    everythingSuite("streamable HTTP")
+    everythingSuite(it, "streamable HTTP")
     it.effect("status reports streamable HTTP", () =>
       Effect.gen(function* () {
         const [status] = yield* (yield* McpManager.McpManager).status
