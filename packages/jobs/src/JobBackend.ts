@@ -6,10 +6,10 @@
  *
  * Contract:
  * - `put(record, expectedRevision)` writes only if the stored revision equals
- *   `expectedRevision` (`null`: the job must not exist yet), stores
- *   `revision = expectedRevision + 1` (0 for a new job) and returns the stored
- *   record; otherwise it fails with `RevisionConflict`. A successful `put` is
- *   durable when it returns.
+ *   `expectedRevision` (0: the job must not exist yet), stores
+ *   `revision = expectedRevision + 1` and returns the stored record; otherwise
+ *   it fails with `RevisionConflict`. A successful `put` is durable when it
+ *   returns. (The same semantics as `StateStore.putJob`.)
  * - `list` returns every job; `get` one.
  *
  * @since 0.1.0
@@ -17,6 +17,7 @@
 
 import type { JobId } from "@strata/protocol/Ids"
 import type { JobRecord } from "@strata/protocol/Job"
+import * as StateStore from "@strata/storage/StateStore"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -33,12 +34,12 @@ export class RevisionConflict extends Schema.TaggedError<RevisionConflict>("@str
   "RevisionConflict",
   {
     jobId: Schema.String,
-    expected: Schema.NullOr(Schema.Number),
-    actual: Schema.NullOr(Schema.Number)
+    expected: Schema.Number,
+    actual: Schema.optional(Schema.Number)
   }
 ) {
   override get message(): string {
-    return `Job ${this.jobId}: revision conflict (expected ${this.expected}, found ${this.actual})`
+    return `Job ${this.jobId}: revision conflict (expected revision ${this.expected}${this.actual === undefined ? "" : `, found ${this.actual}`}): another writer changed it`
   }
 }
 
@@ -72,7 +73,7 @@ export interface Service {
   readonly get: (id: JobId) => Effect.Effect<Option.Option<JobRecord>, JobBackendError>
   readonly put: (
     record: JobRecord,
-    expectedRevision: number | null
+    expectedRevision: number
   ) => Effect.Effect<JobRecord, RevisionConflict | JobBackendError>
 }
 
@@ -98,11 +99,11 @@ export const makeMemory = (): Service => {
     put: (record, expectedRevision) =>
       Effect.suspend(() => {
         const current = records.get(record.id)
-        const actual = current === undefined ? null : current.revision
+        const actual = current === undefined ? 0 : current.revision
         if (actual !== expectedRevision) {
           return Effect.fail(new RevisionConflict({ jobId: record.id, expected: expectedRevision, actual }))
         }
-        const stored = { ...record, revision: expectedRevision === null ? 0 : expectedRevision + 1 }
+        const stored = { ...record, revision: expectedRevision + 1 }
         records.set(record.id, stored)
         return Effect.succeed(stored)
       })
@@ -114,3 +115,43 @@ export const makeMemory = (): Service => {
  * @category layers
  */
 export const layerMemory: Layer.Layer<JobBackend> = Layer.sync(JobBackend, makeMemory)
+
+/**
+ * The local backend: job records persisted through `@strata/storage`'s
+ * `StateStore` (memory, files, Redis or PostgreSQL), with its
+ * compare-and-set `putJob`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeStateStore = (store: StateStore.Service): Service => {
+  const backendError = (operation: string, jobId?: string) => (cause: { readonly message: string }) =>
+    new JobBackendError({ operation, cause, ...(jobId === undefined ? {} : { jobId }) })
+  return {
+    name: `state-store:${store.backend}`,
+    list: store.listJobs().pipe(Effect.mapError(backendError("list"))),
+    get: (id) => store.getJob(id).pipe(Effect.mapError(backendError("get", id))),
+    put: (record, expectedRevision) =>
+      store
+        .putJob(record, { expectedRevision })
+        .pipe(
+          Effect.catchAll(
+            (error): Effect.Effect<never, RevisionConflict | JobBackendError> =>
+              error._tag === "StorageError" && error.reason === "Conflict"
+                ? Effect.fail(new RevisionConflict({ jobId: record.id, expected: expectedRevision }))
+                : Effect.fail(backendError("put", record.id)(error))
+          )
+        )
+  }
+}
+
+/**
+ * The local backend over the `StateStore` in context.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerStateStore: Layer.Layer<JobBackend, never, StateStore.StateStore> = Layer.effect(
+  JobBackend,
+  Effect.map(StateStore.StateStore, makeStateStore)
+)

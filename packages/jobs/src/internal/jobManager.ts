@@ -1,5 +1,6 @@
 /** @internal */
 
+import { HookDispatcher } from "@strata/hooks/HookDispatcher"
 import { randomUUID } from "@strata/protocol/Common"
 import * as Ids from "@strata/protocol/Ids"
 import type { JobRecord, JobStatus } from "@strata/protocol/Job"
@@ -11,6 +12,7 @@ import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as FiberSet from "effect/FiberSet"
+import * as Option from "effect/Option"
 import * as PubSub from "effect/PubSub"
 import * as Queue from "effect/Queue"
 import * as Random from "effect/Random"
@@ -38,6 +40,9 @@ const errorMessage = (cause: Cause.Cause<unknown>): string => {
 export const make = (options: JM.Options = {}): Effect.Effect<JM.Service, JM.JobError, JobBackend | Scope.Scope> =>
   Effect.gen(function* () {
     const backend = yield* JobBackend
+    // Optional: when a HookDispatcher is in context, every transition is also
+    // dispatched to hooks as a JobLifecycle observer event.
+    const hooks = yield* Effect.serviceOption(HookDispatcher)
     const instanceId = options.instanceId ?? `jobs-${randomUUID()}`
     const concurrency = Math.max(1, options.concurrency ?? 4)
     const jobs = new Map<string, JobRecord>()
@@ -71,17 +76,12 @@ export const make = (options: JM.Options = {}): Effect.Effect<JM.Service, JM.Job
     // Persists `next` (computed from the cached record) and publishes the transition.
     const commit = (previous: JobRecord | undefined, next: JobRecord) =>
       Effect.gen(function* () {
-        const stored = yield* backend.put(next, previous === undefined ? null : previous.revision)
+        const stored = yield* backend.put(next, previous === undefined ? 0 : previous.revision)
         jobs.set(stored.id, stored)
         const entry = stored.history[stored.history.length - 1]!
-        yield* PubSub.publish(hub, {
-          event: "job_update" as const,
-          job_id: stored.id,
-          name: stored.name,
-          status: stored.status,
-          progress: stored.progress,
-          entry
-        })
+        const update = { job_id: stored.id, name: stored.name, status: stored.status, progress: stored.progress, entry }
+        yield* PubSub.publish(hub, { event: "job_update" as const, ...update })
+        if (Option.isSome(hooks)) yield* hooks.value.notify({ hook_event_name: "JobLifecycle", ...update })
         return stored
       })
 
@@ -164,16 +164,20 @@ export const make = (options: JM.Options = {}): Effect.Effect<JM.Service, JM.Job
         })
       )
 
-    const startRun = (job: JobRecord, handler: JM.JobHandler) =>
+    // Starts a run of a queued job; with `adopt`, runs a job that is already
+    // `running` with no fiber (resumed after being paused by recovery).
+    const startRun = (job: JobRecord, handler: JM.JobHandler, adopt = false) =>
       Effect.gen(function* () {
-        const started = yield* lock(job.id)(
-          Effect.suspend(() => {
-            const current = jobs.get(job.id)
-            return current?.status === "queued"
-              ? toStatus(job.id, "running", "running", { owner: instanceId })
-              : Effect.succeed(undefined)
-          })
-        )
+        const started = adopt
+          ? jobs.get(job.id)
+          : yield* lock(job.id)(
+              Effect.suspend(() => {
+                const current = jobs.get(job.id)
+                return current?.status === "queued"
+                  ? toStatus(job.id, "running", "running", { owner: instanceId })
+                  : Effect.succeed(undefined)
+              })
+            )
         if (started === undefined) return
         const paused = yield* SubscriptionRef.make(false)
         pauses.set(job.id, paused)
@@ -368,9 +372,19 @@ export const make = (options: JM.Options = {}): Effect.Effect<JM.Service, JM.Job
       pauseJob: Effect.fn("JobManager.pauseJob")((id, detail) =>
         lock(id)(toStatus(id, "paused", "paused", { detail }).pipe(Effect.tap(() => pauseRef(id, true))))
       ),
-      resumeJob: Effect.fn("JobManager.resumeJob")((id, detail) =>
-        lock(id)(toStatus(id, "running", "resumed", { detail }).pipe(Effect.tap(() => pauseRef(id, false))))
-      ),
+      resumeJob: Effect.fn("JobManager.resumeJob")(function* (id, detail) {
+        const resumed = yield* lock(id)(
+          toStatus(id, "running", "resumed", { detail, owner: instanceId }).pipe(Effect.tap(() => pauseRef(id, false)))
+        )
+        // A job paused by crash recovery has no run in flight: start one.
+        const handler = handlers.get(resumed.name)
+        if (handler !== undefined && !active.has(id)) {
+          active.add(id)
+          yield* SubscriptionRef.update(idle, (n) => n + 1)
+          yield* startRun(resumed, handler, true)
+        }
+        return resumed
+      }),
       jobHistory: (id) => Effect.map(find(id), (job) => job.history),
       getJob: (id) => find(id),
       listJobs: Effect.sync(() =>
