@@ -8,3 +8,5 @@
 export * as Config from "./Config.js"
 /** @since 0.1.0 */
 export * as ConfigError from "./ConfigError.js"
+/** @since 0.1.0 */
+export * as ThreadManager from "./ThreadManager.js"

@@ -255,7 +255,8 @@ export const ThreadRequest = Schema.Union(
 export type ThreadRequest = typeof ThreadRequest.Type
 
 /**
- * The statuses a thread response carries, as the seed's.
+ * The statuses a thread response carries, as the seed's (whose `unarchive`
+ * answers `unarchived`).
  *
  * @since 0.1.0
  * @category schemas
@@ -268,6 +269,7 @@ export const ThreadResponseStatus = Schema.Literal(
   "missing",
   "ok",
   "archived",
+  "unarchived",
   "accepted"
 ).annotations({ identifier: "ThreadResponseStatus" })
 /** @since 0.1.0 @category models */

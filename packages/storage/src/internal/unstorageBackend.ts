@@ -217,4 +217,4 @@ export const make = (
 
 /** A backend over a fresh unstorage memory driver. */
 export const makeMemory = (options: StateStore.StoreOptions = {}): Effect.Effect<Backend> =>
-  Effect.orDie(make(createStorage(), "memory", options))
+  Effect.suspend(() => Effect.orDie(make(createStorage(), "memory", options)))
