@@ -70,6 +70,9 @@ export const EnvName = Schema.String.pipe(
   )
 ).annotations({ identifier: "EnvName" })
 
+// A web platform global on Node, Bun and Deno; declared here because the build has no DOM lib.
+declare const URL: new (input: string) => { readonly protocol: string }
+
 /**
  * An absolute http(s) URL.
  *

@@ -117,6 +117,12 @@ export interface Turn {
   readonly chunkSize?: number | undefined
   /** Pause between chunks, in ms (default: none, all chunks written at once). */
   readonly delayMs?: number | undefined
+  /**
+   * Write each chunk in its own turn of the event loop, after the previous
+   * one was handed to the socket (so the client sees about one chunk per
+   * read, as with a real provider), without a fixed delay.
+   */
+  readonly paced?: boolean | undefined
   readonly fault?: Fault | undefined
   /** Only requests this accepts take the turn. */
   readonly match?: ((request: RecordedRequest) => boolean) | undefined

@@ -5,6 +5,7 @@ import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Config from "effect/Config"
 import * as Effect from "effect/Effect"
+import * as ExecutionStrategy from "effect/ExecutionStrategy"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
@@ -20,6 +21,11 @@ import type { Call, Decoder } from "../WireFormat.js"
 import { forKind } from "../WireFormat.js"
 import { classifyStatus, type ErrorContext, providerError } from "./http.js"
 
+// A web platform global on Node, Bun and Deno; declared here because the build has no DOM lib.
+declare const TextDecoder: new () => {
+  decode(input?: Uint8Array, options?: { readonly stream?: boolean }): string
+}
+
 export const defaults = {
   timeouts: { connect_ms: 30_000, first_token_ms: 120_000, idle_ms: 60_000 },
   ollamaTimeouts: { connect_ms: 300_000, first_token_ms: 300_000, idle_ms: 60_000 },
@@ -29,6 +35,11 @@ export const defaults = {
 type Part = StreamPart.StreamPart
 
 type Pull = Effect.Effect<Chunk.Chunk<Part>, Option.Option<ProviderError>>
+
+interface Watch {
+  last: number
+  timedOut: boolean
+}
 
 interface Opened {
   readonly first: Chunk.Chunk<Part>
@@ -96,33 +107,33 @@ export const make = (options?: Options) =>
       )
     }
 
-    /** Reads the body into parts; idle timeout only once output flows (the first-token timeout covers the start). */
+    /**
+     * Reads the body into parts. `watch.last` is stamped on every body chunk:
+     * the idle watchdog reads it, so a chunk costs a clock read, not a timer.
+     */
     const makePull = (
       bytes: Effect.Effect<Chunk.Chunk<Uint8Array>, Option.Option<HttpClientError.ResponseError>>,
       decoder: Decoder,
       ctx: ErrorContext,
-      idleMs: number
-    ) => {
+      watch: Watch
+    ): Pull => {
       const text = new TextDecoder()
       let ended = false
-      let flowing = false
       // An error found after some parts of the same network chunk: those parts go out first.
       let pending: ProviderError | undefined
-      const idleError = Option.some(providerError(ctx, "Timeout", { phase: "idle" }))
-      const timedBytes = Effect.timeoutFail(bytes, { duration: idleMs, onTimeout: () => idleError })
       const fail = (error: ProviderError, out: Array<Part> = []): Pull => {
         ended = true
         if (out.length === 0) return Effect.fail(Option.some(error))
         pending = error
-        flowing = true
         return Effect.succeed(Chunk.unsafeFromArray(out))
       }
       const emit = (out: Array<Part>): Pull => {
         if (out.length === 0) return ended ? Effect.fail(Option.none()) : pull
-        flowing = true
         return Effect.succeed(Chunk.unsafeFromArray(out))
       }
+      const idle = () => providerError(ctx, "Timeout", { phase: "idle" })
       const onEnd = (): Pull => {
+        if (watch.timedOut) return fail(idle())
         const out: Array<Part> = []
         const tail = text.decode()
         const error = (tail === "" ? undefined : decoder.push(tail, out)) ?? decoder.end(out)
@@ -130,6 +141,7 @@ export const make = (options?: Options) =>
         return error !== undefined ? fail(error, out) : emit(out)
       }
       const onChunk = (chunk: Chunk.Chunk<Uint8Array>): Pull => {
+        watch.last = Date.now()
         const out: Array<Part> = []
         for (const bytes of chunk) {
           const error = decoder.push(text.decode(bytes, { stream: true }), out)
@@ -141,10 +153,9 @@ export const make = (options?: Options) =>
         }
         return emit(out)
       }
-      const onFailure = (error: Option.Option<HttpClientError.ResponseError | ProviderError>): Pull => {
-        if (Option.isNone(error)) return onEnd()
-        const e = error.value
-        return fail(e._tag === "ProviderError" ? e : fromHttpError(ctx, e))
+      const onFailure = (error: Option.Option<HttpClientError.ResponseError>): Pull => {
+        if (watch.timedOut) return fail(idle())
+        return Option.isNone(error) ? onEnd() : fail(fromHttpError(ctx, error.value))
       }
       const pull: Pull = Effect.suspend(() => {
         if (pending !== undefined) {
@@ -152,11 +163,25 @@ export const make = (options?: Options) =>
           pending = undefined
           return Effect.fail(Option.some(error))
         }
-        return ended
-          ? Effect.fail(Option.none())
-          : Effect.matchEffect(flowing ? timedBytes : bytes, { onFailure, onSuccess: onChunk })
+        return ended ? Effect.fail(Option.none()) : Effect.matchEffect(bytes, { onFailure, onSuccess: onChunk })
       })
       return pull
+    }
+
+    /**
+     * The idle timeout: one sleeping fiber per stream that wakes when the
+     * deadline since the last chunk could have passed, and aborts the request
+     * (closing its scope) when it has. The pending read then fails and
+     * `makePull` reports `Timeout` (idle).
+     */
+    const watchdog = (watch: Watch, idleMs: number, request: Scope.CloseableScope): Effect.Effect<void> => {
+      const loop: Effect.Effect<void> = Effect.suspend(() => {
+        const wait = watch.last + idleMs - Date.now()
+        if (wait > 0) return Effect.zipRight(Effect.sleep(wait), loop)
+        watch.timedOut = true
+        return Scope.close(request, Exit.void)
+      })
+      return loop
     }
 
     const open = (request: Request, model: Model, attempt: number): Effect.Effect<Opened, ProviderError, Scope.Scope> =>
@@ -170,7 +195,11 @@ export const make = (options?: Options) =>
         const wire = forKind(model.provider.kind)
         const timeouts = timeoutsFor(model)
         const startedAt = Date.now()
+        // The request lives in its own scope: closing it aborts the fetch (the idle watchdog does).
+        const requestScope = yield* Scope.make()
+        yield* Effect.addFinalizer(() => Scope.close(requestScope, Exit.void))
         const response = yield* client.execute(wire.request(call)).pipe(
+          Scope.extend(requestScope),
           Effect.mapError((e) => fromHttpError(ctx, e)),
           Effect.timeoutFail({
             duration: timeouts.connect_ms,
@@ -185,80 +214,30 @@ export const make = (options?: Options) =>
           return yield* classifyStatus(ctx, response.status, response.headers, body)
         }
         const bytes = yield* Stream.toPull(response.stream)
-        const pull = makePull(bytes, wire.decoder(call), ctx, timeouts.idle_ms)
-        const firstTokenError = providerError(ctx, "Timeout", { phase: "first_token" })
+        const watch: Watch = { last: Date.now(), timedOut: false }
+        const pull = makePull(bytes, wire.decoder(call), ctx, watch)
         const first = yield* pull.pipe(
           Effect.mapError(Option.getOrElse(() => providerError(ctx, "Disconnected", { detail: "empty response" }))),
           Effect.timeoutFail({
             duration: Math.max(1, timeouts.first_token_ms - (Date.now() - startedAt)),
-            onTimeout: () => firstTokenError
+            onTimeout: () => providerError(ctx, "Timeout", { phase: "first_token" })
           })
         )
+        // Output flows from here: the idle timeout takes over from the first-token timeout.
+        watch.last = Date.now()
+        yield* Effect.forkScoped(watchdog(watch, timeouts.idle_ms, requestScope))
         const start: Part = { type: "start", model: model.id, provider: model.provider.id, attempt: attempt + 1 }
         return { first: Chunk.prepend(first, start), pull }
       })
 
-    const run = (
-      request: Request,
-      chain: ReadonlyArray<Model>,
-      index: number,
-      attempt: number
-    ): Stream.Stream<Part, ProviderError> =>
-      Stream.unwrapScoped(
-        Effect.gen(function* () {
-          const model = chain[index]!
-          const scope = yield* Scope.make()
-          const exit = yield* Effect.exit(Scope.extend(open(request, model, attempt), scope))
-          if (Exit.isSuccess(exit)) {
-            yield* Effect.addFinalizer((outer) => Scope.close(scope, outer))
-            return Stream.concat(Stream.fromChunk(exit.value.first), Stream.repeatEffectChunkOption(exit.value.pull))
-          }
-          yield* Scope.close(scope, Exit.void)
-          const failure = Cause.failureOption(exit.cause)
-          if (Option.isNone(failure)) return Stream.failCause(exit.cause)
-          const error = failure.value
-          const maxRetries = model.provider.max_retries ?? policy.max_retries
-          if (isRetryable(error) && attempt < maxRetries) {
-            const delay = retryDelay(error, attempt, policy)
-            if (delay !== undefined) {
-              yield* Effect.logWarning("model call failed, retrying").pipe(
-                Effect.annotateLogs({ model: model.id, attempt: attempt + 1, delay_ms: delay, error: error.message })
-              )
-              const part: Part = {
-                type: "retry",
-                model: model.id,
-                attempt: attempt + 2,
-                delay_ms: delay,
-                reason: error.reason,
-                message: error.message
-              }
-              return Stream.concat(
-                Stream.make(part),
-                Stream.unwrap(Effect.as(Effect.sleep(delay), run(request, chain, index, attempt + 1)))
-              )
-            }
-          }
-          const cls = fallbackClass(error)
-          const next = chain[index + 1]
-          if (cls !== undefined && next !== undefined && chain[0]!.fallback_on.includes(cls)) {
-            yield* Effect.logWarning("model call failed, falling back").pipe(
-              Effect.annotateLogs({ from: model.id, to: next.id, reason: cls, error: error.message })
-            )
-            const part: Part = {
-              type: "model_fallback",
-              from: model.id,
-              to: next.id,
-              reason: cls,
-              message: error.message
-            }
-            return Stream.concat(Stream.make(part), run(request, chain, index + 1, 0))
-          }
-          return Stream.fail(error)
-        })
-      )
-
+    /**
+     * One call with its retries and fallbacks, as a single pull: while no
+     * attempt is open, a pull opens the next one (emitting `retry` /
+     * `model_fallback` parts on the way); once one is open, pulls read its
+     * body. One stream layer in total keeps the per-chunk cost low.
+     */
     const stream = (request: Request): Stream.Stream<Part, ProviderError | ModelRegistryError> =>
-      Stream.unwrap(
+      Stream.unwrapScoped(
         Effect.gen(function* () {
           const model = typeof request.model === "string" ? yield* registry.model(request.model) : request.model
           const tools = request.tools?.length ?? 0
@@ -266,11 +245,90 @@ export const make = (options?: Options) =>
           const chain = registry
             .fallbackChain(model)
             .filter((m, i) => i === 0 || unsupported(m, request.messages, tools) === undefined)
-          return run(request, chain, 0, 0).pipe(
-            Stream.withSpan("LanguageModel.stream", {
-              attributes: { "strata.model": model.id, "strata.provider": model.provider.id }
-            })
-          )
+          const fallbackOn = model.fallback_on
+          const span = yield* Effect.makeSpanScoped("LanguageModel.stream", {
+            attributes: { "strata.model": model.id, "strata.provider": model.provider.id }
+          })
+          const outer = yield* Effect.scope
+          let index = 0
+          let attempt = 0
+          let delay = 0
+          let body: Pull | undefined
+
+          const failed = (candidate: Model, error: ProviderError): Pull => {
+            const maxRetries = candidate.provider.max_retries ?? policy.max_retries
+            if (isRetryable(error) && attempt < maxRetries) {
+              const ms = retryDelay(error, attempt, policy)
+              if (ms !== undefined) {
+                attempt++
+                delay = ms
+                const part: Part = {
+                  type: "retry",
+                  model: candidate.id,
+                  attempt: attempt + 1,
+                  delay_ms: ms,
+                  reason: error.reason,
+                  message: error.message
+                }
+                return Effect.logWarning("model call failed, retrying").pipe(
+                  Effect.annotateLogs({ model: candidate.id, attempt, delay_ms: ms, error: error.message }),
+                  Effect.as(Chunk.of(part))
+                )
+              }
+            }
+            const cls = fallbackClass(error)
+            const next = chain[index + 1]
+            if (cls !== undefined && next !== undefined && fallbackOn.includes(cls)) {
+              index++
+              attempt = 0
+              delay = 0
+              const part: Part = {
+                type: "model_fallback",
+                from: candidate.id,
+                to: next.id,
+                reason: cls,
+                message: error.message
+              }
+              return Effect.logWarning("model call failed, falling back").pipe(
+                Effect.annotateLogs({ from: candidate.id, to: next.id, reason: cls, error: error.message }),
+                Effect.as(Chunk.of(part))
+              )
+            }
+            return Effect.fail(Option.some(error))
+          }
+
+          const openNext: Pull = Effect.suspend(() => {
+            const candidate = chain[index]!
+            return Effect.flatMap(Scope.fork(outer, ExecutionStrategy.sequential), (scope) =>
+              Effect.flatMap(
+                Effect.exit(Effect.withParentSpan(Scope.extend(open(request, candidate, attempt), scope), span)),
+                (exit): Pull => {
+                  if (Exit.isSuccess(exit)) {
+                    body = exit.value.pull
+                    return Effect.succeed(exit.value.first)
+                  }
+                  return Effect.zipRight(
+                    Scope.close(scope, Exit.void),
+                    Option.match(Cause.failureOption(exit.cause), {
+                      onNone: () => Effect.failCause(Cause.map(exit.cause, Option.some)),
+                      onSome: (error) => failed(candidate, error)
+                    })
+                  )
+                }
+              )
+            )
+          })
+
+          const pull: Pull = Effect.suspend(() => {
+            if (body !== undefined) return body
+            if (delay > 0) {
+              const ms = delay
+              delay = 0
+              return Effect.zipRight(Effect.sleep(ms), openNext)
+            }
+            return openNext
+          })
+          return Stream.repeatEffectChunkOption(pull)
         })
       )
 

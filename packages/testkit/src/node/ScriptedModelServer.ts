@@ -218,7 +218,11 @@ export const start = async (options: Options = {}): Promise<ScriptedModelServer>
         }
       }
       if (chunk.content) deltas++
-      res.write(chunk.data)
+      if (turn.paced === true) {
+        await new Promise<void>((resolve) => res.write(chunk.data, () => setImmediate(resolve)))
+      } else {
+        res.write(chunk.data)
+      }
       if (delay > 0) await sleep(delay)
     }
     if (clientGone) return
