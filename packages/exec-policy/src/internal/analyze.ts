@@ -9,7 +9,7 @@
  */
 import type { Found, Limits, Reason, ReasonCode, Tok } from "./model.js"
 import type { BashSyntax, SyntaxNode } from "./syntax.js"
-import { basename, decodeAnsiC, regexEscape, unquoteDouble, unquoteWord } from "./words.js"
+import { basename, decodeAnsiC, escapeAll, regexEscape, unquoteDouble, unquoteWord } from "./words.js"
 
 /** The high-resolution clock every supported runtime has (not in the ES lib). */
 declare const performance: { now(): number }
@@ -27,6 +27,30 @@ export interface Analysis {
 
 /** Shells whose `-c` script is parsed and analysed too. */
 const SHELLS: ReadonlySet<string> = new Set(["bash", "sh", "zsh", "dash", "ksh", "mksh", "ash", "rbash"])
+
+/** Reserved words: as a command name they mean the grammar misread the structure. */
+const RESERVED: ReadonlySet<string> = new Set([
+  "{",
+  "}",
+  "!",
+  "[[",
+  "]]",
+  "if",
+  "then",
+  "elif",
+  "else",
+  "fi",
+  "case",
+  "esac",
+  "for",
+  "select",
+  "while",
+  "until",
+  "do",
+  "done",
+  "in",
+  "function"
+])
 
 /** Builtins that run a string or a file as shell code. */
 const EVAL_LIKE: ReadonlySet<string> = new Set(["eval", "source", ".", "trap"])
@@ -581,7 +605,14 @@ class Walker {
     const start = this.founds.length
     let last: Array<Found> = []
     for (const c of n.children) {
-      if (!c.named || c.type === "comment") continue
+      if (!c.named) {
+        // The grammar accepts case terminators anywhere; bash rejects them outside `case`.
+        if ((c.type === ";;" || c.type === ";&" || c.type === ";;&") && n.type !== "case_item") {
+          this.reason("parse-error", `unexpected ${c.type} outside a case statement`, this.off(sc, c))
+        }
+        continue
+      }
+      if (c.type === "comment") continue
       if (c.field === "value") this.word(c, sc, d)
       else last = this.stmt(c, sc, d + 1)
     }
@@ -590,6 +621,7 @@ class Walker {
 
   private forStatement(n: SyntaxNode, sc: Scope, d: number): Array<Found> {
     const start = this.founds.length
+    this.adjacency(n, sc)
     for (const c of n.children) {
       if (!c.named || c.type === "comment") continue
       if (c.field === "variable") {
@@ -667,29 +699,68 @@ class Walker {
     const pre: Array<Reason> = []
     const argv: Array<Tok> = []
     const redirects: Array<SyntaxNode> = []
+    let last: SyntaxNode | undefined
+    const push = (c: SyntaxNode, t: Tok) => {
+      // Two words with nothing between them are one word to bash; the grammar
+      // sometimes splits them (`'a'\b`, `l's'\of`): join them back.
+      if (last !== undefined && last.end === c.start && argv.length > 0) {
+        argv[argv.length - 1] = joinTok(argv[argv.length - 1]!, t, sc.src.slice(last.start, c.end))
+        last = { ...last, end: c.end }
+      } else {
+        argv.push(t)
+        last = c
+      }
+    }
     for (const c of n.children) {
       switch (c.type) {
         case "variable_assignment":
           this.assignment(c, sc, d, pre)
+          last = undefined
           break
         case "command_name":
-          argv.push(this.word(c.children.length === 1 ? c.children[0]! : c, sc, d))
+          push(c, this.word(c.children.length === 1 ? c.children[0]! : c, sc, d))
           break
         case "file_redirect":
         case "heredoc_redirect":
         case "herestring_redirect":
           redirects.push(c)
+          last = undefined
           break
         case "comment":
           break
         default:
-          if (c.field === "argument" || c.named) argv.push(this.word(c, sc, d))
+          if (c.field === "argument" || c.named) push(c, this.word(c, sc, d))
           else this.reason("unmodeled", `unmodeled token in command: ${JSON.stringify(c.type)}`, this.off(sc, c))
       }
     }
+    this.adjacency(n, sc)
     const tail = this.resolve(argv, this.text(sc, n), offset, sc, d, pre, [], [])
     for (const r of redirects) this.redirect(r, tail, sc, d)
     return tail
+  }
+
+  /**
+   * Two words with nothing between them are one word to bash; the grammar
+   * sometimes splits them (`'a'\b`). Where it does, the argv is not bash's: ask.
+   */
+  private adjacency(n: SyntaxNode, sc: Scope): void {
+    let prev: SyntaxNode | undefined
+    for (const c of n.children) {
+      const wordish =
+        c.field === "value" ||
+        c.field === "destination" ||
+        c.type === "command_name" ||
+        c.type === "variable_assignment"
+      if (wordish && prev !== undefined && prev.end === c.start) {
+        this.reason(
+          "unmodeled",
+          `the parser split one word in two at ${JSON.stringify(clip(this.text(sc, c)))}`,
+          this.off(sc, c)
+        )
+        return
+      }
+      prev = wordish ? c : undefined
+    }
   }
 
   private found(
@@ -748,6 +819,15 @@ class Walker {
         return [this.found(cur, text, offset, via, wrappers, extra)]
       }
       const name = head.value
+      if (RESERVED.has(name) && head.text === name) {
+        this.reason(
+          "parse-error",
+          `reserved word ${JSON.stringify(name)} where a command name should be`,
+          offset,
+          extra
+        )
+        return [this.found(cur, text, offset, via, wrappers, extra)]
+      }
       const base = basename(name)
       const wrapper = WRAPPERS.get(base)
       if (wrapper !== undefined || base === "xargs") {
@@ -800,6 +880,7 @@ class Walker {
           this.source(script.value, { src: script.value, pin: offset, shells: sc.shells + 1 })
           const created = this.founds.slice(start)
           for (const f of created) {
+            f.shell = true
             f.via = [...via, `${base} -c`, ...f.via]
             f.wrappers = [...wrappers, cur, ...f.wrappers]
             for (const r of extra) f.reasons.push(r)
@@ -925,6 +1006,7 @@ class Walker {
 
   private declaration(n: SyntaxNode, sc: Scope, d: number): Array<Found> {
     const offset = this.off(sc, n)
+    this.adjacencyAll(n, sc)
     const keyword = n.children[0]?.type ?? "declare"
     const argv: Array<Tok> = [lit(keyword, keyword)]
     const reasons: Array<Reason> = []
@@ -952,7 +1034,24 @@ class Walker {
     return [f]
   }
 
+  /** As `adjacency`, for nodes whose word children carry no field. */
+  private adjacencyAll(n: SyntaxNode, sc: Scope): void {
+    let prev: SyntaxNode | undefined
+    for (const c of n.children) {
+      if (c.named && prev?.named && prev.end === c.start) {
+        this.reason(
+          "unmodeled",
+          `the parser split one word in two at ${JSON.stringify(clip(this.text(sc, c)))}`,
+          this.off(sc, c)
+        )
+        return
+      }
+      prev = c
+    }
+  }
+
   private unset(n: SyntaxNode, sc: Scope, d: number): Array<Found> {
+    this.adjacencyAll(n, sc)
     const argv: Array<Tok> = [lit("unset", "unset")]
     for (const c of n.children.slice(1)) {
       if (!c.named || c.type === "comment") continue
@@ -1070,6 +1169,7 @@ class Walker {
   private redirect(r: SyntaxNode, owners: ReadonlyArray<Found>, sc: Scope, d: number): void {
     const offset = this.off(sc, r)
     if (r.type === "file_redirect") {
+      this.adjacency(r, sc)
       let op: string | undefined
       for (const c of r.children) {
         if (!c.named && c.field !== "destination") {
@@ -1096,6 +1196,9 @@ class Walker {
     }
     if (r.type === "heredoc_redirect" || r.type === "herestring_redirect") {
       const kind = r.type === "heredoc_redirect" ? "here-document" : "here-string"
+      const start = r.children.find((c) => c.type === "heredoc_start")
+      // `<<'EOF'`, `<<"EOF"`, `<<\EOF`: the body is literal text.
+      const quotedDelimiter = start !== undefined && /['"\\]/.test(this.text(sc, start))
       for (const c of r.children) {
         if (!c.named) continue
         switch (c.type) {
@@ -1104,8 +1207,15 @@ class Walker {
           case "heredoc_content":
             break
           case "heredoc_body":
-            for (const part of c.children) {
-              if (part.named && part.type !== "heredoc_content") this.word(part, sc, d)
+            if (!quotedDelimiter) {
+              const pieces = c.children.length === 0 ? [c] : c.children
+              for (const part of pieces) {
+                if (part.type === "heredoc_content" || part === c) {
+                  if (unquoteDouble(this.text(sc, part)).meta) {
+                    this.reason("unmodeled", "here-document holds an expansion the parser did not read", offset)
+                  }
+                } else if (part.named) this.word(part, sc, d)
+              }
             }
             break
           case "file_redirect":
@@ -1136,6 +1246,7 @@ class Walker {
     const text = this.text(sc, n)
     switch (n.type) {
       case "word": {
+        this.continuation(n, sc)
         const u = unquoteWord(text)
         if (u.meta)
           this.reason(
@@ -1168,13 +1279,17 @@ class Walker {
         return dyn(text, "parameter expansion")
       case "command_substitution":
       case "process_substitution":
+        this.continuation(n, sc)
         for (const c of n.children) {
           if (c.named && c.type !== "comment") {
             if (REDIRECTS.has(c.type)) this.redirect(c, [], sc, d)
             else this.stmt(c, sc, d + 1)
           }
         }
-        return dyn(text, n.type === "command_substitution" ? "command substitution" : "process substitution")
+        // A process substitution is a /dev/fd path, never a path a rule names.
+        return n.type === "command_substitution"
+          ? dyn(text, "command substitution")
+          : { value: undefined, text, pattern: "\\/dev\\/fd\\/[0-9]+", why: "process substitution" }
       case "arithmetic_expansion":
         this.arithmetic(n, sc, d, "arithmetic expansion")
         return dyn(text, "arithmetic expansion")
@@ -1196,44 +1311,76 @@ class Walker {
 
   /** Concatenated pieces: `"a"'b'c$d`. Literal only when every piece is. */
   private parts(n: SyntaxNode, sc: Scope, d: number, text: string): Tok {
-    let value = ""
-    let pattern = ""
-    let glob = false
     let why: string | undefined
-    let unquoted = ""
-    const quoted = n.type === "string" || n.type === "translated_string"
+    if (n.type === "string" || n.type === "translated_string") {
+      let value = ""
+      for (const c of n.children) {
+        if (!c.named) {
+          if (c.type === "$") value += "$"
+          continue
+        }
+        if (c.type === "string_content") {
+          const u = unquoteDouble(this.text(sc, c))
+          if (u.meta) {
+            this.reason("unmodeled", `unexpected expansion in string ${JSON.stringify(clip(text))}`, this.off(sc, c))
+          }
+          value += u.value
+          continue
+        }
+        const t = this.word(c, sc, d)
+        if (t.value !== undefined) value += t.value
+        else why ??= t.why
+      }
+      return why === undefined ? lit(value, text) : dyn(text, why)
+    }
+    // Unquoted pieces are re-read as one word, quoted pieces escaped, so that
+    // globs and brace expansions that span pieces (`/etc/[s]hadow`, `{a,"b"}`)
+    // are seen as bash sees them.
+    let synthetic = ""
     for (const c of n.children) {
-      if (quoted && !c.named) {
-        if (c.type === "$") {
-          value += "$"
-          pattern += "\\$"
+      if (c.type === "word") {
+        const raw = this.text(sc, c)
+        this.continuation(c, sc)
+        if (unquoteWord(raw).meta) {
+          this.reason(
+            "unmodeled",
+            `unexpected shell metacharacter in word ${JSON.stringify(clip(text))}`,
+            this.off(sc, c)
+          )
         }
+        synthetic += raw
         continue
       }
-      if (c.type === "string_content") {
-        const u = unquoteDouble(this.text(sc, c))
-        if (u.meta) {
-          this.reason("unmodeled", `unexpected expansion in string ${JSON.stringify(clip(text))}`, this.off(sc, c))
-        }
-        value += u.value
-        pattern += regexEscape(u.value)
+      if (!c.named) {
+        synthetic += escapeAll(c.type === "$" ? "$" : this.text(sc, c))
         continue
       }
-      // Brace expansion can span pieces (`{a,"b"}`): check the unquoted text with quoted pieces masked.
-      if (!quoted) unquoted += c.type === "word" ? this.text(sc, c) : "_"
       const t = this.word(c, sc, d)
-      if (t.value !== undefined) {
-        value += t.value
-        pattern += regexEscape(t.value)
-      } else if (t.pattern !== undefined) {
-        glob = true
-        pattern += t.pattern
-      } else why ??= t.why
+      if (t.value !== undefined) synthetic += escapeAll(t.value)
+      else why ??= t.why
     }
     if (why !== undefined) return dyn(text, why)
-    if (!quoted && unquoted.includes("{") && unquoteWord(unquoted).brace) return dyn(text, "brace expansion")
-    if (glob) return { value: undefined, text, pattern, why: "glob" }
-    return lit(value, text)
+    const u = unquoteWord(synthetic, true)
+    if (u.brace) return dyn(text, "brace expansion")
+    if (u.pattern !== undefined) return { value: undefined, text, pattern: u.pattern, why: "glob" }
+    return lit(u.value, text)
+  }
+
+  /**
+   * The grammar reads `\<newline>` as a word break; bash removes it and
+   * joins the two halves (`l\<newline>s` is `ls`). Where they differ, ask.
+   */
+  private continuation(n: SyntaxNode, sc: Scope): void {
+    const src = sc.src
+    const e = n.end
+    if (
+      src.charCodeAt(e) === 92 &&
+      src.charCodeAt(e + 1) === 10 &&
+      e + 2 < src.length &&
+      !/[\s;&|<>()]/.test(src[e + 2]!)
+    ) {
+      this.reason("unmodeled", "a line continuation joins two words here", this.off(sc, e))
+    }
   }
 
   /** `${...}`: flags indirect, substring, subscript, prompt and assigning forms. */
@@ -1323,6 +1470,17 @@ class Walker {
     }
     visit(n, 0)
   }
+}
+
+/** Joins two pieces of one word the grammar split apart. */
+const joinTok = (a: Tok, b: Tok, text: string): Tok => {
+  if (a.value !== undefined && b.value !== undefined) return lit(a.value + b.value, text)
+  const pa = a.value !== undefined ? regexEscape(a.value) : a.pattern
+  const pb = b.value !== undefined ? regexEscape(b.value) : b.pattern
+  if (pa !== undefined && pb !== undefined && a.why !== "process substitution" && b.why !== "process substitution") {
+    return { value: undefined, text, pattern: pa + pb, why: "glob" }
+  }
+  return dyn(text, a.why ?? b.why ?? "computed at run time")
 }
 
 const clip = (s: string): string => (s.length > 60 ? `${s.slice(0, 57)}...` : s)

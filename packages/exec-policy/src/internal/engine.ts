@@ -10,7 +10,7 @@ import type { CommandExplanation, Decision, Reason, RuleRef, Verdict } from "../
 import { applyApproval } from "../Decision.js"
 import { RuleFileError } from "../ExecPolicyError.js"
 import { analyze } from "./analyze.js"
-import { DEFINITE, matchRule, RuleIndex, rank, strictest } from "./matcher.js"
+import { DEFINITE, matchArgv, RuleIndex, rank, strictest } from "./matcher.js"
 import type { Reason as InternalReason, Limits, Tok } from "./model.js"
 import {
   describeRule,
@@ -117,12 +117,12 @@ export class Engine {
   private exampleMatches(rule: Rule, example: Example): boolean {
     if (typeof example !== "string") {
       const argv: Array<Tok> = example.map((w) => ({ value: w, text: w, pattern: undefined, why: undefined }))
-      return matchRule(rule, argv, 0) === DEFINITE
+      return matchArgv(rule, argv) === DEFINITE
     }
     const analysis = analyze(this.syntax, example, this.limits)
     for (const f of analysis.founds) {
-      if (matchRule(rule, f.argv, 0) === DEFINITE) return true
-      for (const w of f.wrappers) if (matchRule(rule, w, 0) === DEFINITE) return true
+      if (matchArgv(rule, f.argv) === DEFINITE) return true
+      for (const w of f.wrappers) if (matchArgv(rule, w) === DEFINITE) return true
     }
     return false
   }

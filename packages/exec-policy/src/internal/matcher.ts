@@ -68,6 +68,24 @@ export const matchRule = (rule: Rule, argv: ReadonlyArray<Tok>, from: number): n
   return result
 }
 
+/** Matches the program name of `argv` against the rule's first word, as the index does. */
+const headMatches = (rule: Rule, head: Tok): boolean => {
+  const alts = rule.prefix[0]!
+  if (head.value !== undefined) {
+    if (alts.includes(head.value)) return true
+    return rule.decision !== "allow" && head.value.includes("/") && alts.includes(basename(head.value))
+  }
+  // A computed program name (a glob included) is forced to `ask`; it is not matched.
+  return false
+}
+
+/** Matches a whole argv (program name included) against one rule. */
+export const matchArgv = (rule: Rule, argv: ReadonlyArray<Tok>): number => {
+  const head = argv[0]
+  if (head === undefined || !headMatches(rule, head)) return NONE
+  return matchRule(rule, argv, 1)
+}
+
 /** Rules indexed for matching. */
 export class RuleIndex {
   private readonly byFirst = new Map<string, Array<Rule>>()
@@ -107,17 +125,6 @@ export class RuleIndex {
         }
       }
       return
-    }
-    if (head.pattern !== undefined) {
-      const re = globRegex(head.pattern)
-      const slash = head.pattern.lastIndexOf("\\/")
-      const baseRe = slash < 0 ? undefined : globRegex(head.pattern.slice(slash + 2))
-      for (const rule of this.strict) {
-        if (!rule.prefix[0]!.some((a) => re.test(a) || baseRe?.test(a))) continue
-        const m = matchRule(rule, argv, 1)
-        if (m === DEFINITE) definite.push(rule)
-        else if (m === POSSIBLE) possible.push(rule)
-      }
     }
   }
 }

@@ -62,8 +62,8 @@ export interface Found {
   readonly reasons: Array<Reason>
   /** A declaration builtin (`export`, `declare`, ...): decided by a rule if one matches, else allowed. */
   readonly transparent: boolean
-  /** The command is a shell (a here-document fed to it is code). */
-  readonly shell: boolean
+  /** The command is, or runs inside, a shell reading code (a here-document fed to it is code). */
+  shell: boolean
 }
 
 /** Limits that keep a decision bounded in time and memory. */
@@ -80,8 +80,8 @@ export interface Limits {
 
 /** @internal */
 export const defaultLimits: Limits = {
-  maxInputLength: 65_536,
+  maxInputLength: 32_768,
   maxDepth: 200,
   maxShellDepth: 8,
-  timeBudgetMs: 50
+  timeBudgetMs: 100
 }

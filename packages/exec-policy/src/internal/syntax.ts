@@ -32,6 +32,7 @@ export type ParseResult =
   | { readonly _tag: "Cancelled" }
 
 let runtimeInit: Promise<void> | undefined
+const languages = new WeakMap<Uint8Array, Promise<Language>>()
 
 /**
  * Initializes the web-tree-sitter runtime once per process. `wasm` may carry
@@ -65,11 +66,16 @@ export class BashSyntax {
     this.fields = language.fields
   }
 
-  /** Loads the grammar from the bytes of `tree-sitter-bash.wasm`. */
+  /** Loads the grammar from the bytes of `tree-sitter-bash.wasm` (once per byte array). */
   static async load(grammar: Uint8Array, runtimeWasm?: Uint8Array): Promise<BashSyntax> {
     await initRuntime(runtimeWasm)
-    const language = await Language.load(grammar)
-    return new BashSyntax(language)
+    let language = languages.get(grammar)
+    if (language === undefined) {
+      language = Language.load(grammar)
+      languages.set(grammar, language)
+      language.catch(() => languages.delete(grammar))
+    }
+    return new BashSyntax(await language)
   }
 
   /** The grammar's ABI version, for diagnostics. */

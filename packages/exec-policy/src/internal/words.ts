@@ -23,6 +23,9 @@ const isGlobChar = (c: string): boolean => c === "*" || c === "?" || c === "["
 
 const META = new Set(["$", "`", ";", "&", "|", "<", ">", "(", ")", " ", "\t", "\n", "\r"])
 
+/** Backslash-escapes every character, so that `unquoteWord(s, true)` reads `s` back literally. */
+export const escapeAll = (s: string): string => s.replace(/[\s\S]/g, "\\$&")
+
 /** Escapes a literal string for use inside a regular expression. */
 export const regexEscape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")
 
@@ -30,7 +33,7 @@ export const regexEscape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\/]
  * Reads an unquoted word: `\x` is `x`, `\<newline>` disappears, `*`, `?` and
  * `[...]` are glob characters, `{a,b}` is a brace expansion.
  */
-export const unquoteWord = (raw: string): UnquotedWord => {
+export const unquoteWord = (raw: string, escapedNewlineIsLiteral = false): UnquotedWord => {
   let value = ""
   let pattern = ""
   let glob = false
@@ -45,7 +48,7 @@ export const unquoteWord = (raw: string): UnquotedWord => {
       if (i + 1 < n) {
         const next = raw[i + 1]!
         i++
-        if (next === "\n") continue
+        if (next === "\n" && !escapedNewlineIsLiteral) continue
         value += next
         pattern += regexEscape(next)
       } else {
@@ -71,7 +74,8 @@ export const unquoteWord = (raw: string): UnquotedWord => {
         continue
       }
       glob = true
-      pattern += c === "*" ? "[\\s\\S]*" : "[\\s\\S]"
+      // In pathname expansion `*` and `?` never match a `/`.
+      pattern += c === "*" ? "[^/]*" : "[^/]"
       value += c
       continue
     }
