@@ -10,3 +10,7 @@ export * as Config from "./Config.js"
 export * as ConfigError from "./ConfigError.js"
 /** @since 0.1.0 */
 export * as ThreadManager from "./ThreadManager.js"
+/** @since 0.1.0 */
+export * as ToolInvoker from "./ToolInvoker.js"
+/** @since 0.1.0 */
+export * as ToolRegistry from "./ToolRegistry.js"

@@ -1,0 +1,105 @@
+/**
+ * `ToolInvoker`: the seed's `invoke_tool`, Effect-native. A call goes
+ * through, in order:
+ *
+ * 1. lookup and input validation (an unknown tool or a bad input is a
+ *    `failed` result written for the model);
+ * 2. `ExecPolicy`, for tools that execute shell commands, with the approval
+ *    mode applied (`never` turns `ask` into `deny`);
+ * 3. the `ToolLifecycle` precheck observer and the `PreToolUse` hooks, which
+ *    may deny, ask, rewrite the input (re-validated) or add context; the
+ *    strictest of the policy's and the hooks' decisions wins;
+ * 4. `denied`, or `approval_required` (the pending approval is persisted;
+ *    `resolveApproval` later runs or denies it exactly once, across
+ *    restarts), or dispatch -> `completed` / `failed`, with the
+ *    `PostToolUse` / `PostToolUseFailure` hooks.
+ *
+ * Every step emits its events: `tool_call_start` / `tool_call_result` /
+ * `approval_requested` / `approval_decided` on the thread's journal (when the
+ * call names a thread) and the `ToolLifecycle` / `ApprovalLifecycle` hooks.
+ *
+ * @since 0.1.0
+ */
+
+import type { HookDispatcher } from "@strata/hooks/HookDispatcher"
+import type { ApprovalId } from "@strata/protocol/Ids"
+import type { ApprovalDecision, AskForApproval, ToolCall, ToolResult } from "@strata/protocol/Tool"
+import type { RecordError, StateStore } from "@strata/storage/StateStore"
+import type { StorageError } from "@strata/storage/StorageError"
+import * as Context from "effect/Context"
+import type * as Duration from "effect/Duration"
+import type * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as internal from "./internal/toolInvoker.js"
+import type { ThreadError, ThreadManager } from "./ThreadManager.js"
+import type { ToolRegistry } from "./ToolRegistry.js"
+
+/**
+ * The result of a call, with what hooks added for the model.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type InvokeResult = ToolResult & {
+  /** Texts hooks added for the model (`additionalContext`). */
+  readonly additional_context?: ReadonlyArray<string> | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** Per-call limit for tools without their own (default 10 minutes). */
+  readonly defaultTimeout?: Duration.DurationInput | undefined
+  /** Text output beyond this many characters is cut, with a marker (default 100,000). */
+  readonly maxOutputChars?: number | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Service {
+  readonly invokeTool: (
+    call: ToolCall,
+    approval: AskForApproval,
+    cwd: string
+  ) => Effect.Effect<InvokeResult, ThreadError | RecordError>
+  /**
+   * Resolves a pending approval exactly once: `approve` runs the call (hooks
+   * and policy are not asked again), `deny` records the denial. A second
+   * resolution fails with `StorageError` reason `Conflict`.
+   */
+  readonly resolveApproval: (
+    approvalId: ApprovalId | string,
+    decision: ApprovalDecision,
+    reason?: string
+  ) => Effect.Effect<InvokeResult, ThreadError | RecordError | StorageError>
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class ToolInvoker extends Context.Tag("@strata/core-runtime/ToolInvoker")<ToolInvoker, Service>() {}
+
+/**
+ * Builds the invoker. `ExecPolicy` is optional: without one, every shell
+ * command asks.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make: (
+  options?: Options
+) => Effect.Effect<Service, never, ToolRegistry | HookDispatcher | StateStore | ThreadManager> = internal.make
+
+/**
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (
+  options?: Options
+): Layer.Layer<ToolInvoker, never, ToolRegistry | HookDispatcher | StateStore | ThreadManager> =>
+  Layer.effect(ToolInvoker, make(options))

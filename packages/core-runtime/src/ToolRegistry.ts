@@ -1,0 +1,213 @@
+/**
+ * `ToolRegistry`: every tool the model can call, from plugins, MCP servers
+ * and the app, under one name space. Names are unique: registering a taken
+ * name is a `ToolNameCollision` naming both owners. Registrations live as
+ * long as the scope that made them.
+ *
+ * A tool flagged as executing shell commands (`shellCommand`) goes through
+ * `ExecPolicy` before it runs (see `ToolInvoker`).
+ *
+ * @since 0.1.0
+ */
+
+import { Tool as PluginTool } from "@strata/plugin"
+import type { JsonValue } from "@strata/protocol/Common"
+import type { ThreadId, ToolCallId } from "@strata/protocol/Ids"
+import type { ToolOutput } from "@strata/protocol/Tool"
+import * as Context from "effect/Context"
+import * as Data from "effect/Data"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
+
+/**
+ * What a running tool knows about its call.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ToolContext {
+  readonly call_id: ToolCallId
+  readonly thread_id?: ThreadId | undefined
+  readonly cwd: string
+}
+
+/**
+ * The tool's input did not match its schema; `detail` is written for the
+ * model (every issue by field).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ToolInputInvalid extends Data.TaggedError("ToolInputInvalid")<{
+  readonly tool: string
+  readonly detail: string
+}> {
+  override get message(): string {
+    return `Invalid input for tool ${this.tool}: ${this.detail}`
+  }
+}
+
+/**
+ * The tool ran and failed.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ToolRunFailed extends Data.TaggedError("ToolRunFailed")<{
+  readonly tool: string
+  readonly detail: string
+  readonly cause?: unknown
+}> {
+  override get message(): string {
+    return `Tool ${this.tool} failed: ${this.detail}`
+  }
+}
+
+/**
+ * A name registered twice.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ToolNameCollision extends Data.TaggedError("ToolNameCollision")<{
+  readonly name: string
+  readonly owner: string
+  readonly existingOwner: string
+}> {
+  override get message(): string {
+    return `Tool name "${this.name}" registered by ${this.owner} is already registered by ${this.existingOwner}`
+  }
+}
+
+/**
+ * A tool as the runtime runs it: JSON in, `ToolOutput` out.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RuntimeTool {
+  /** The name the model calls (`git__status`, `mcp__fs__read_file`). */
+  readonly name: string
+  /** Who registered it (`plugin:git`, `mcp:fs`, `app`). */
+  readonly owner: string
+  readonly description: string
+  /** JSON Schema of the input, for the model. */
+  readonly inputSchema: JsonValue
+  /** Set for tools that execute shell commands: extracts the command for `ExecPolicy`. */
+  readonly shellCommand?: ((input: JsonValue) => string | undefined) | undefined
+  /** Decodes (and may normalize) the input; the error is shown to the model. */
+  readonly validate: (input: JsonValue) => Effect.Effect<JsonValue, ToolInputInvalid>
+  readonly run: (input: JsonValue, context: ToolContext) => Effect.Effect<ToolOutput, ToolRunFailed>
+  /** Per-call time limit (default: the invoker's). */
+  readonly timeout?: Duration.DurationInput | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Service {
+  /** Registers tools for the lifetime of the scope; all or nothing. */
+  readonly register: (tools: ReadonlyArray<RuntimeTool>) => Effect.Effect<void, ToolNameCollision, Scope.Scope>
+  readonly get: (name: string) => Effect.Effect<Option.Option<RuntimeTool>>
+  /** Every tool, by name. */
+  readonly list: Effect.Effect<ReadonlyArray<RuntimeTool>>
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class ToolRegistry extends Context.Tag("@strata/core-runtime/ToolRegistry")<ToolRegistry, Service>() {}
+
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make: Effect.Effect<Service> = Effect.sync(() => {
+  const tools = new Map<string, RuntimeTool>()
+  return {
+    register: (batch) =>
+      Effect.gen(function* () {
+        const seen = new Map<string, string>()
+        for (const tool of batch) {
+          const existing = tools.get(tool.name)?.owner ?? seen.get(tool.name)
+          if (existing !== undefined) {
+            return yield* Effect.fail(
+              new ToolNameCollision({ name: tool.name, owner: tool.owner, existingOwner: existing })
+            )
+          }
+          seen.set(tool.name, tool.owner)
+        }
+        for (const tool of batch) tools.set(tool.name, tool)
+        yield* Effect.addFinalizer(() =>
+          Effect.sync(() => {
+            for (const tool of batch) if (tools.get(tool.name) === tool) tools.delete(tool.name)
+          })
+        )
+      }),
+    get: (name) => Effect.sync(() => Option.fromNullable(tools.get(name))),
+    list: Effect.sync(() => [...tools.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)))
+  }
+})
+
+/**
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer: Layer.Layer<ToolRegistry> = Layer.effect(ToolRegistry, make)
+
+/**
+ * Renders a tool's encoded output as model-facing content: a string as
+ * text, anything else as JSON text plus `structured`.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const toOutput = (value: unknown): ToolOutput =>
+  typeof value === "string"
+    ? { content: [{ type: "text", text: value }] }
+    : {
+        content: [{ type: "text", text: JSON.stringify(value) ?? "null" }],
+        ...(value === undefined ? {} : { structured: value as JsonValue })
+      }
+
+/**
+ * Adapts a plugin tool (`defineTool`) to the runtime, named
+ * `<pluginId>__<tool>`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const fromPlugin = (
+  pluginId: string,
+  tool: PluginTool.Any<never>,
+  options?: {
+    readonly shellCommand?: ((input: JsonValue) => string | undefined) | undefined
+    readonly timeout?: Duration.DurationInput | undefined
+  }
+): RuntimeTool => {
+  const name = PluginTool.qualifiedName(pluginId, tool.name)
+  const description = PluginTool.describe(tool, name)
+  return {
+    name,
+    owner: `plugin:${pluginId}`,
+    description: tool.description,
+    inputSchema: description.input_schema,
+    shellCommand: options?.shellCommand,
+    timeout: options?.timeout,
+    validate: (input) =>
+      PluginTool.validator(
+        tool,
+        name
+      )(input).pipe(Effect.mapError((e) => new ToolInputInvalid({ tool: name, detail: e.message }))),
+    run: (input, context) =>
+      PluginTool.invoke(tool, input, context, name).pipe(
+        Effect.map(toOutput),
+        Effect.mapError((e) => new ToolRunFailed({ tool: name, detail: e.message, cause: e }))
+      )
+  }
+}

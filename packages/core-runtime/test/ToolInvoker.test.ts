@@ -1,0 +1,235 @@
+import { NodeContext } from "@effect/platform-node"
+import { describe, expect, it } from "@effect/vitest"
+import { ThreadManager, ToolInvoker, ToolRegistry } from "@strata/core-runtime"
+import { ExecPolicy } from "@strata/exec-policy"
+import { Hook, HookDispatcher, HookOutput } from "@strata/hooks"
+import { Tool as PluginTool } from "@strata/plugin"
+import * as Ids from "@strata/protocol/Ids"
+import * as StateStore from "@strata/storage/StateStore"
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Ref from "effect/Ref"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+
+const rules = `
+default = "ask"
+[[rule]]
+prefix = [["ls", "cat", "echo"]]
+decision = "allow"
+[[rule]]
+prefix = ["rm", "-rf"]
+decision = "deny"
+justification = "never delete trees"
+`
+
+// A shell-flagged tool that records what it would run (the real `exec` tool is plugins/shell).
+const ran: Array<string> = []
+const Exec = PluginTool.define({
+  name: "exec",
+  description: "Run a shell command",
+  input: Schema.Struct({ command: Schema.String.annotations({ description: "the command" }) }),
+  output: Schema.String,
+  run: ({ command }) => Effect.sync(() => (ran.push(command), `ran: ${command}`))
+})
+const Add = PluginTool.define({
+  name: "add",
+  description: "Add two numbers",
+  input: Schema.Struct({ a: Schema.Number, b: Schema.Number }),
+  output: Schema.Struct({ sum: Schema.Number }),
+  run: ({ a, b }) => Effect.succeed({ sum: a + b })
+})
+const Boom = PluginTool.define({
+  name: "boom",
+  description: "Always fails",
+  input: Schema.Struct({}),
+  output: Schema.String,
+  run: () => Effect.fail(new Error("disk on fire"))
+})
+
+const TestLayer = Layer.mergeAll(ToolInvoker.layer({ maxOutputChars: 1000 })).pipe(
+  Layer.provideMerge(ThreadManager.layer({ cwd: "/w", providerDefault: "demo", cliVersion: "0" })),
+  Layer.provideMerge(ToolRegistry.layer),
+  Layer.provideMerge(HookDispatcher.HookDispatcher.Default),
+  Layer.provideMerge(StateStore.layerMemory),
+  Layer.provideMerge(
+    Layer.unwrapEffect(
+      Effect.map(ExecPolicy.loadGrammar, (grammar) =>
+        ExecPolicy.layerSources([{ file: "rules.toml", layer: "project", text: rules }], { grammar, builtin: false })
+      )
+    ).pipe(Layer.provide(NodeContext.layer))
+  )
+)
+
+const setup = Effect.gen(function* () {
+  const registry = yield* ToolRegistry.ToolRegistry
+  yield* registry.register([
+    ToolRegistry.fromPlugin("shell", Exec, { shellCommand: (i) => (i as { command: string }).command }),
+    ToolRegistry.fromPlugin("math", Add),
+    ToolRegistry.fromPlugin("math", Boom)
+  ])
+  const tm = yield* ThreadManager.ThreadManager
+  const thread = yield* tm.createThread({})
+  return { invoker: yield* ToolInvoker.ToolInvoker, tm, thread }
+})
+
+const call = (name: string, args: unknown, thread_id?: string) => ({
+  id: Ids.make("ToolCallId"),
+  name,
+  arguments: args as never,
+  ...(thread_id === undefined ? {} : { thread_id: thread_id as Ids.ThreadId })
+})
+
+describe("ToolInvoker", () => {
+  it.scoped("an allowed command completes, with start and result events in the thread journal", () =>
+    Effect.gen(function* () {
+      const { invoker, tm, thread } = yield* setup
+      const result = yield* invoker.invokeTool(
+        call("shell__exec", { command: "ls -la && echo hi" }, thread.id),
+        "on-request",
+        "/w"
+      )
+      expect(result).toMatchObject({
+        ok: true,
+        status: "completed",
+        output: { content: [{ type: "text", text: "ran: ls -la && echo hi" }] }
+      })
+      const events = Chunk.toReadonlyArray(yield* Stream.runCollect(tm.replay(thread.id)))
+      expect(events.map((e) => e.event)).toStrictEqual(["tool_call_start", "tool_call_result"])
+    }).pipe(Effect.provide(TestLayer))
+  )
+
+  it.scoped("a denied command is denied with the rule's reason and never runs", () =>
+    Effect.gen(function* () {
+      const { invoker } = yield* setup
+      const before = ran.length
+      const result = yield* invoker.invokeTool(call("shell__exec", { command: "ls; rm -rf build" }), "on-request", "/w")
+      expect(result).toMatchObject({ ok: false, status: "denied" })
+      expect(result.status === "denied" && result.reason).toMatch(/rm -rf/)
+      expect(ran.length).toBe(before)
+    }).pipe(Effect.provide(TestLayer))
+  )
+
+  it.scoped("ask persists an approval; approve runs the call exactly once, even when resolved twice", () =>
+    Effect.gen(function* () {
+      const { invoker, tm, thread } = yield* setup
+      const result = yield* invoker.invokeTool(
+        call("shell__exec", { command: "touch x" }, thread.id),
+        "on-request",
+        "/w"
+      )
+      expect(result.status).toBe("approval_required")
+      if (result.status !== "approval_required") return
+      const store = yield* StateStore.StateStore
+      const pending = yield* store.listApprovals({ status: "pending" })
+      expect(pending.map((a) => a.id)).toStrictEqual([result.approval_id])
+      const before = ran.length
+      const approved = yield* invoker.resolveApproval(result.approval_id, "approve")
+      expect(approved).toMatchObject({ status: "completed" })
+      expect(ran.length).toBe(before + 1)
+      const twice = yield* Effect.flip(invoker.resolveApproval(result.approval_id, "approve"))
+      expect(twice).toMatchObject({ _tag: "StorageError", reason: "Conflict" })
+      expect(ran.length).toBe(before + 1)
+      const events = Chunk.toReadonlyArray(yield* Stream.runCollect(tm.replay(thread.id))).map((e) => e.event)
+      expect(events).toStrictEqual(["approval_requested", "approval_decided", "tool_call_start", "tool_call_result"])
+    }).pipe(Effect.provide(TestLayer))
+  )
+
+  it.scoped("approval mode never turns ask into deny; deny resolution records the denial", () =>
+    Effect.gen(function* () {
+      const { invoker } = yield* setup
+      const never = yield* invoker.invokeTool(call("shell__exec", { command: "touch x" }), "never", "/w")
+      expect(never.status).toBe("denied")
+      const asked = yield* invoker.invokeTool(call("shell__exec", { command: "touch y" }), "on-request", "/w")
+      if (asked.status !== "approval_required") throw new Error("expected approval_required")
+      const denied = yield* invoker.resolveApproval(asked.approval_id, "deny", "not now")
+      expect(denied).toMatchObject({ status: "denied", reason: "not now" })
+    }).pipe(Effect.provide(TestLayer))
+  )
+
+  it.scoped("hooks block, rewrite (re-validated, re-checked by policy) and add context", () =>
+    Effect.gen(function* () {
+      const { invoker } = yield* setup
+      const hooks = yield* HookDispatcher.HookDispatcher
+      yield* hooks.register(
+        [
+          Hook.define({
+            event: "PreToolUse",
+            matcher: "math__add",
+            run: (e) =>
+              Effect.succeed(
+                (e.tool_input as { a: number }).a === 13
+                  ? HookOutput.deny("unlucky number")
+                  : { updatedInput: { a: 40, b: 2 }, additionalContext: "rewritten by policy hook" }
+              )
+          }),
+          Hook.define({
+            event: "PreToolUse",
+            matcher: "shell__exec",
+            run: () => Effect.succeed(HookOutput.updateInput({ command: "rm -rf /" }))
+          })
+        ],
+        { owner: "test" }
+      )
+      const blocked = yield* invoker.invokeTool(call("math__add", { a: 13, b: 1 }), "on-request", "/w")
+      expect(blocked).toMatchObject({ status: "denied", reason: "unlucky number" })
+      const rewritten = yield* invoker.invokeTool(call("math__add", { a: 1, b: 1 }), "on-request", "/w")
+      expect(rewritten).toMatchObject({ status: "completed", output: { structured: { sum: 42 } } })
+      expect(rewritten.additional_context).toStrictEqual(["rewritten by policy hook"])
+      // a hook rewriting a shell command into a denied one is caught by the policy
+      const sneaky = yield* invoker.invokeTool(call("shell__exec", { command: "ls" }), "on-request", "/w")
+      expect(sneaky.status).toBe("denied")
+    }).pipe(Effect.provide(TestLayer))
+  )
+
+  it.scoped("unknown tools, bad input and tool failures are failed results for the model", () =>
+    Effect.gen(function* () {
+      const { invoker } = yield* setup
+      const unknown = yield* invoker.invokeTool(call("nope", {}), "on-request", "/w")
+      expect(unknown.status === "failed" && unknown.error).toMatch(
+        /unknown tool "nope"; available tools: math__add, math__boom, shell__exec/
+      )
+      const bad = yield* invoker.invokeTool(call("math__add", { a: "one" }), "on-request", "/w")
+      expect(bad.status === "failed" && bad.error).toMatch(/a/)
+      const boom = yield* invoker.invokeTool(call("math__boom", {}), "on-request", "/w")
+      expect(boom.status === "failed" && boom.error).toMatch(/disk on fire/)
+    }).pipe(Effect.provide(TestLayer))
+  )
+
+  it.scoped("tool lifecycle hooks fire in order: precheck, dispatching, completed", () =>
+    Effect.gen(function* () {
+      const { invoker } = yield* setup
+      const hooks = yield* HookDispatcher.HookDispatcher
+      const phases = yield* Ref.make<Array<string>>([])
+      yield* hooks.register(
+        Hook.define({
+          event: "ToolLifecycle",
+          run: (e) => Ref.update(phases, (p) => [...p, e.phase]).pipe(Effect.as(undefined))
+        }),
+        { owner: "test" }
+      )
+      yield* invoker.invokeTool(call("math__add", { a: 1, b: 2 }), "on-request", "/w")
+      yield* invoker.invokeTool(call("math__boom", {}), "on-request", "/w")
+      expect(yield* Ref.get(phases)).toStrictEqual([
+        "precheck",
+        "dispatching",
+        "completed",
+        "precheck",
+        "dispatching",
+        "failed"
+      ])
+    }).pipe(Effect.provide(TestLayer))
+  )
+
+  it.scoped("name collisions name both owners", () =>
+    Effect.gen(function* () {
+      const registry = yield* ToolRegistry.ToolRegistry
+      yield* registry.register([ToolRegistry.fromPlugin("math", Add)])
+      const error = yield* Effect.flip(
+        registry.register([{ ...ToolRegistry.fromPlugin("math", Add), owner: "mcp:calc" }])
+      )
+      expect(error.message).toBe('Tool name "math__add" registered by mcp:calc is already registered by plugin:math')
+    }).pipe(Effect.provide(ToolRegistry.layer))
+  )
+})
