@@ -84,15 +84,17 @@ export interface HookDefinition<S extends EventSelector = EventSelector, E = unk
 }
 
 /**
- * Any hook definition the dispatcher can run (no requirements left): every
- * `HookDefinition<S, E, never>` is assignable to it.
+ * Any hook definition whose `run` requires at most `R`: every
+ * `HookDefinition<S, E, R>` is assignable to it. The dispatcher runs
+ * `Any<never>` (requirements provided); a plugin's hooks are `Any<R>` until
+ * its layer provides `R`.
  *
  * @since 0.1.0
  * @category models
  */
-export interface Any extends HookOptions {
+export interface Any<R = never> extends HookOptions {
   readonly event: EventSelector
-  run(event: never): Effect.Effect<HookOutput.HookOutput | void, unknown, never>
+  run(event: never): Effect.Effect<HookOutput.HookOutput | void, unknown, R>
 }
 
 /**

@@ -1,0 +1,216 @@
+/**
+ * Plugins: what a third party ships to extend Strata. A plugin is a value
+ * built with `define` (exported as `definePlugin`): an id, a version, tools,
+ * hooks and, optionally, a layer providing the services its tools and hooks
+ * need.
+ *
+ * Lifecycle: `validate` checks an untrusted value (a module's default export)
+ * and computes its manifest; `build` builds its layer in a scope and returns
+ * its tools, namespaced `plugin__tool`, ready for the `ToolRegistry`, and its
+ * hooks, ready for the `HookDispatcher`; `install` also registers the hooks.
+ *
+ * @since 0.1.0
+ */
+
+import type { Hook, HookDispatcher } from "@strata/hooks"
+import { HookEvent } from "@strata/hooks"
+import { Common } from "@strata/protocol"
+import type * as Effect from "effect/Effect"
+import type * as Layer from "effect/Layer"
+import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
+import * as internal from "./internal/plugin.js"
+import type { PluginLoadError, ToolFailure, ToolInputError, ToolOutputError } from "./PluginError.js"
+import type * as Tool from "./Tool.js"
+
+/**
+ * What a plugin id may be: lowercase letters and digits in `-`-separated
+ * words (`git`, `sample-guard`), at most 32 characters.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const ID_PATTERN: RegExp = /^[a-z0-9]+(?:-[a-z0-9]+)*$/
+
+/**
+ * How a plugin names itself: `id`, or `name` (accepted as the id).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type PluginIdentity =
+  | { readonly id: string; readonly name?: string | undefined }
+  | { readonly name: string; readonly id?: undefined }
+
+/**
+ * A plugin, as its author writes it. `id` (or `name`) namespaces its tools;
+ * `layer` provides the services (`R`) its tools and hooks require.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type PluginDefinition<R = never> = PluginIdentity & {
+  readonly version: string
+  readonly description?: string | undefined
+  readonly tools?: ReadonlyArray<Tool.Any<R>> | undefined
+  readonly hooks?: ReadonlyArray<Hook.Any<R>> | undefined
+  readonly layer?: Layer.Layer<R, unknown, never> | undefined
+}
+
+/**
+ * Defines a plugin; the identity, typed so that what its tools and hooks
+ * require (`R`) must be provided by its `layer`: a plugin whose tools need a
+ * service has to ship the layer that provides it.
+ *
+ * @example
+ * ```ts
+ * export default definePlugin({
+ *   id: "git",
+ *   version: "0.1.0",
+ *   tools: [GitStatus],
+ *   hooks: [defineHook({ event: "PreToolUse", matcher: "exec", run: (e) => ... })],
+ *   layer: GitClient.layer
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const define = <R = never>(
+  plugin: PluginDefinition<R> & ([R] extends [never] ? unknown : { readonly layer: Layer.Layer<R, unknown, never> })
+): PluginDefinition<R> => plugin
+
+/**
+ * A tool in a plugin's manifest: its qualified name (`plugin__tool`), its
+ * local name, its description and JSON Schemas.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const ToolManifest = Schema.Struct({
+  name: Schema.String,
+  local_name: Schema.String,
+  description: Schema.String,
+  input_schema: Common.JsonValue,
+  output_schema: Common.JsonValue
+}).annotations({ identifier: "ToolManifest" })
+/** @since 0.1.0 @category models */
+export type ToolManifest = typeof ToolManifest.Type
+
+/**
+ * A hook in a plugin's manifest: its id (`plugin/name`), events, matcher and
+ * priority.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const HookManifest = Schema.Struct({
+  id: Schema.String,
+  events: Schema.Union(Schema.Literal("*"), Schema.Array(HookEvent.HookEventName)),
+  matcher: Schema.optional(Schema.String),
+  priority: Schema.Number
+}).annotations({ identifier: "HookManifest" })
+/** @since 0.1.0 @category models */
+export type HookManifest = typeof HookManifest.Type
+
+/**
+ * Everything a plugin registers, as data: what `strata plugins` lists and
+ * what a reviewer reads before enabling a plugin.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const PluginManifest = Schema.Struct({
+  id: Schema.String,
+  version: Schema.String,
+  description: Schema.optional(Schema.String),
+  tools: Schema.Array(ToolManifest),
+  hooks: Schema.Array(HookManifest),
+  has_layer: Schema.Boolean
+}).annotations({ identifier: "PluginManifest" })
+/** @since 0.1.0 @category models */
+export type PluginManifest = typeof PluginManifest.Type
+
+/**
+ * A validated plugin: its definition, its manifest and where it came from
+ * (`source`: the config spec, or `inline`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Plugin {
+  readonly id: string
+  readonly version: string
+  readonly source: string
+  readonly manifest: PluginManifest
+  readonly definition: PluginDefinition<any>
+}
+
+/**
+ * Checks an untrusted value (a module's export) and computes its manifest.
+ * Fails with `PluginLoadError` (`InvalidPlugin`, `path` naming the field):
+ * bad id or version, a tool without a valid name, description, schemas or
+ * `run`, an input field without a description, a schema that has no JSON
+ * Schema form, a duplicate tool name, a hook on an unknown event or with an
+ * invalid matcher, a `layer` that is not a Layer.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const validate: (value: unknown, source?: string) => Effect.Effect<Plugin, PluginLoadError> = internal.validate
+
+/**
+ * A plugin's tool, ready for the `ToolRegistry`: `invoke` decodes the raw
+ * input, runs the tool with the plugin's services and returns the encoded
+ * output; `validateInput` is the re-validation for `PreToolUse` rewrites.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RegisteredTool {
+  readonly name: string
+  readonly localName: string
+  readonly owner: string
+  readonly definition: Tool.Any<any>
+  readonly description: Tool.Description
+  readonly invoke: (
+    input: unknown,
+    context: Tool.ToolContext
+  ) => Effect.Effect<unknown, ToolInputError | ToolOutputError | ToolFailure>
+  readonly validateInput: (input: Common.JsonValue) => Effect.Effect<Common.JsonValue, ToolInputError>
+}
+
+/**
+ * A built plugin: its tools and hooks with the plugin's services provided.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface BuiltPlugin {
+  readonly id: string
+  readonly version: string
+  readonly source: string
+  readonly manifest: PluginManifest
+  readonly tools: ReadonlyArray<RegisteredTool>
+  readonly hooks: ReadonlyArray<Hook.Any>
+}
+
+/**
+ * Builds a plugin's layer for the lifetime of the scope and returns its tools
+ * and hooks with the layer's services provided. Fails with `LayerFailed`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const build: (plugin: Plugin) => Effect.Effect<BuiltPlugin, PluginLoadError, Scope.Scope> = internal.build
+
+/**
+ * Builds a plugin and registers its hooks with the dispatcher (owner: the
+ * plugin id), both for the lifetime of the scope.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const install: (
+  plugin: Plugin
+) => Effect.Effect<BuiltPlugin, PluginLoadError, HookDispatcher.HookDispatcher | Scope.Scope> = internal.install

@@ -1,0 +1,48 @@
+/**
+ * `@strata/plugin`: the plugin author's SDK. `definePlugin`, `defineTool`
+ * and `defineHook` build a plugin as a value; `Plugin`, `Tool` and
+ * `PluginLoader` are what the runtime uses to validate, load and run them.
+ *
+ * A plugin needs no other Strata package: the hook events and outputs are
+ * re-exported here.
+ *
+ * @since 0.1.0
+ */
+import { Hook } from "@strata/hooks"
+import * as Plugin from "./Plugin.js"
+import * as Tool from "./Tool.js"
+
+/** @since 0.1.0 */
+export { HookEvent, HookOutput } from "@strata/hooks"
+/** @since 0.1.0 */
+export * as Plugin from "./Plugin.js"
+/** @since 0.1.0 */
+export * as PluginError from "./PluginError.js"
+/** @since 0.1.0 */
+export * as PluginLoader from "./PluginLoader.js"
+/** @since 0.1.0 */
+export * as Tool from "./Tool.js"
+
+/**
+ * Defines a plugin (`Plugin.define`).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const definePlugin: typeof Plugin.define = Plugin.define
+
+/**
+ * Defines a tool (`Tool.define`).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const defineTool: typeof Tool.define = Tool.define
+
+/**
+ * Defines a hook (`Hook.define` of `@strata/hooks`).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const defineHook: typeof Hook.define = Hook.define

@@ -1,0 +1,152 @@
+import { describe, expect, it } from "@effect/vitest"
+import { HookDispatcher } from "@strata/hooks"
+import { Ids } from "@strata/protocol"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Schema from "effect/Schema"
+import { defineHook, definePlugin, defineTool, HookEvent, HookOutput, Plugin } from "../src/index.js"
+
+class Greeting extends Context.Tag("test/Greeting")<Greeting, { readonly word: string }>() {}
+
+const Greet = defineTool({
+  name: "greet",
+  description: "Greet someone",
+  input: Schema.Struct({ who: Schema.String.annotations({ description: "who to greet" }) }),
+  output: Schema.String,
+  run: ({ who }) => Effect.map(Greeting, ({ word }) => `${word}, ${who}`)
+})
+
+const greeter = definePlugin({
+  id: "greeter",
+  version: "1.0.0",
+  description: "Greets",
+  tools: [Greet],
+  hooks: [
+    defineHook({
+      event: "UserPromptSubmit",
+      run: (e) => Effect.map(Greeting, ({ word }) => HookOutput.addContext(`${word} ${e.prompt}`))
+    }),
+    defineHook({ event: ["PreToolUse", "PostToolUse"], name: "audit", matcher: "greeter__*", run: () => Effect.void })
+  ],
+  layer: Layer.succeed(Greeting, { word: "Hello" })
+})
+
+const invalid = (value: unknown) => Effect.flip(Plugin.validate(value, "./p.js"))
+
+const tool = (overrides: Record<string, unknown>) => ({ ...Greet, ...overrides })
+
+describe("Plugin", () => {
+  it.effect("validate computes the manifest: namespaced tools with JSON Schemas, hook ids", () =>
+    Effect.gen(function* () {
+      const plugin = yield* Plugin.validate(greeter)
+      expect(plugin.id).toBe("greeter")
+      expect(plugin.source).toBe("inline")
+      expect(plugin.manifest).toMatchObject({
+        id: "greeter",
+        version: "1.0.0",
+        description: "Greets",
+        has_layer: true,
+        tools: [{ name: "greeter__greet", local_name: "greet", description: "Greet someone" }],
+        hooks: [
+          { id: "greeter/UserPromptSubmit#1", events: ["UserPromptSubmit"], priority: 0 },
+          { id: "greeter/audit", events: ["PreToolUse", "PostToolUse"], matcher: "greeter__*", priority: 0 }
+        ]
+      })
+      expect(plugin.manifest.tools[0]!.input_schema).toMatchObject({
+        properties: { who: { description: "who to greet" } }
+      })
+      // the manifest is plain, serializable data
+      expect(Schema.decodeUnknownSync(Plugin.PluginManifest)(JSON.parse(JSON.stringify(plugin.manifest)))).toEqual(
+        plugin.manifest
+      )
+      // `name` is accepted as the id
+      expect((yield* Plugin.validate({ name: "by-name", version: "1" })).id).toBe("by-name")
+    })
+  )
+
+  it.effect("validate rejects invalid plugins with InvalidPlugin naming the field", () =>
+    Effect.gen(function* () {
+      const cases: Array<[unknown, string | undefined, string]> = [
+        [42, undefined, "does not export a plugin"],
+        [{ id: "Bad_Id", version: "1" }, "id", "lowercase"],
+        [{ id: "a__b", version: "1" }, "id", "lowercase"],
+        [{ id: "ok" }, "version", "version"],
+        [{ id: "ok", version: "1", tools: {} }, "tools", "array"],
+        [{ id: "ok", version: "1", tools: [tool({ name: "a__b" })] }, "tools[0].name", "never"],
+        [{ id: "ok", version: "1", tools: [tool({ description: " " })] }, "tools[0].description", "description"],
+        [{ id: "ok", version: "1", tools: [tool({ input: { type: "object" } })] }, "tools[0].input", "Schema"],
+        [{ id: "ok", version: "1", tools: [tool({ run: undefined })] }, "tools[0].run", "run"],
+        [
+          { id: "ok", version: "1", tools: [tool({ input: Schema.Struct({ who: Schema.String }) })] },
+          "tools[0].input.who",
+          "no description"
+        ],
+        [{ id: "ok", version: "1", tools: [tool({ input: Schema.String })] }, "tools[0].input", "Struct"],
+        [{ id: "ok", version: "1", tools: [Greet, Greet] }, "tools[1].name", "defined twice"],
+        [{ id: "ok", version: "1", tools: [tool({ name: "x".repeat(70) })] }, "tools[0].name", "longer than 64"],
+        [
+          { id: "ok", version: "1", hooks: [{ event: "PreToolUze", run: () => Effect.void }] },
+          "hooks[0].event",
+          "PreToolUze"
+        ],
+        [{ id: "ok", version: "1", hooks: [{ event: "Stop" }] }, "hooks[0].run", "run"],
+        [
+          { id: "ok", version: "1", hooks: [{ event: "PreToolUse", matcher: "/(/", run: () => Effect.void }] },
+          "hooks[0].matcher",
+          "regular expression"
+        ],
+        [{ id: "ok", version: "1", layer: {} }, "layer", "Layer"]
+      ]
+      for (const [value, path, text] of cases) {
+        const error = yield* invalid(value)
+        expect(error.reason, JSON.stringify(path)).toBe("InvalidPlugin")
+        expect(error.path, text).toBe(path)
+        expect(error.message, String(path)).toContain(text)
+        expect(error.message).toContain('"./p.js"')
+      }
+    })
+  )
+
+  it.scoped(
+    "install builds the layer, provides it to tools and hooks, and registers the hooks under the plugin id",
+    () =>
+      Effect.gen(function* () {
+        const plugin = yield* Plugin.validate(greeter)
+        const built = yield* Plugin.install(plugin)
+        const [greet] = built.tools
+        expect(greet!.name).toBe("greeter__greet")
+        expect(greet!.owner).toBe("greeter")
+        expect(yield* greet!.invoke({ who: "Ada" }, { call_id: Ids.unsafeMake("ToolCallId", "c1") })).toBe("Hello, Ada")
+        const hooks = yield* HookDispatcher.HookDispatcher
+        expect((yield* hooks.hooks).map((h) => h.id)).toEqual(plugin.manifest.hooks.map((h) => h.id))
+        const result = yield* hooks.dispatch(HookEvent.UserPromptSubmit.make({ prompt: "world" }))
+        expect(result.additionalContext).toEqual(["Hello world"])
+      }).pipe(Effect.provide(HookDispatcher.HookDispatcher.Default))
+  )
+
+  it.scoped("a layer that fails gives LayerFailed naming the plugin", () =>
+    Effect.gen(function* () {
+      const plugin = yield* Plugin.validate({
+        id: "needs-key",
+        version: "1",
+        layer: Layer.effectDiscard(Effect.fail(new Error("API key missing")))
+      })
+      const error = yield* Effect.flip(Plugin.build(plugin))
+      expect(error.reason).toBe("LayerFailed")
+      expect(error.message).toBe(
+        'Plugin "needs-key" failed to load (LayerFailed): the plugin\'s layer failed to build: API key missing'
+      )
+    })
+  )
+
+  it.scoped("installing the same plugin twice collides on its hook names, naming the owner", () =>
+    Effect.gen(function* () {
+      const plugin = yield* Plugin.validate(greeter)
+      yield* Plugin.install(plugin)
+      const error = yield* Effect.flip(Plugin.install(plugin))
+      expect(error.reason).toBe("Collision")
+      expect(error.message).toContain("greeter/")
+    }).pipe(Effect.provide(HookDispatcher.HookDispatcher.Default))
+  )
+})
