@@ -66,6 +66,10 @@ export interface Service {
   ) => Effect.Effect<ReadonlyArray<EventFrame>, ThreadError>
   /** The thread's messages, oldest first; the last `limit` when given. */
   readonly history: (threadId: string, limit?: number) => Effect.Effect<ReadonlyArray<Message>, ThreadError>
+  /** The thread's messages with the sequence number of the event that added each. */
+  readonly entries: (
+    threadId: string
+  ) => Effect.Effect<ReadonlyArray<{ readonly message: Message; readonly seq: number }>, ThreadError>
   /** Every persisted event of a thread, in order (the full log, for resume). */
   readonly replay: (threadId: string) => Stream.Stream<EventFrame, ThreadError>
   /** Events appended from now on, on every thread. */

@@ -14,3 +14,5 @@ export * as ThreadManager from "./ThreadManager.js"
 export * as ToolInvoker from "./ToolInvoker.js"
 /** @since 0.1.0 */
 export * as ToolRegistry from "./ToolRegistry.js"
+/** @since 0.1.0 */
+export * as Turn from "./Turn.js"

@@ -272,6 +272,8 @@ export const make = (options: TM.Options) =>
         handle(request).pipe(Effect.withSpan("ThreadManager.handle", { attributes: { kind: request.kind } })),
       append,
       history,
+      entries: (threadId) =>
+        Effect.map(allMessages(threadId), (ms) => ms.map((m) => ({ message: stripSeq(m), seq: m.seq }))),
       replay,
       live: Stream.fromPubSub(hub),
       get: (threadId) => store.getThread(threadId),

@@ -1,0 +1,145 @@
+/**
+ * The turn loop: what `Runtime.handlePrompt` runs. It resolves the model
+ * (request > CLI overrides > config > provider default), appends the user
+ * message, streams the model's answer (every event persisted in the thread's
+ * journal before it is published), runs the tool calls through `ToolInvoker`
+ * (in parallel when the model asks for several), feeds the results back, and
+ * loops until the model stops or `max_turns`. A call that needs approval
+ * pauses the turn (`awaiting_approval`); `continueTurn` picks it up once
+ * every pending approval of the thread is resolved. Interrupting the fiber
+ * cancels the stream and the running tools and records `interrupted`.
+ *
+ * Usage and cost are summed per turn (on `turn_ended`) and per thread (in the
+ * "latest" checkpoint, saved at the end of every turn). Before each model
+ * call a context-window guard estimates the prompt's size and, over budget,
+ * runs the compaction strategy (after the `PreCompact` hook); the default
+ * strategy summarizes older messages with the same model and records a
+ * `compaction` event.
+ *
+ * @since 0.1.0
+ */
+
+import type { HookDispatcher } from "@strata/hooks/HookDispatcher"
+import type { Message } from "@strata/protocol/Message"
+import type { CliRuntimeOverrides, PromptRequest, PromptResponse } from "@strata/protocol/Prompt"
+import type { LanguageModel } from "@strata/providers/LanguageModel"
+import type { Model, ModelRegistry } from "@strata/providers/ModelRegistry"
+import type { ModelRegistryError, ProviderError } from "@strata/providers/ProviderError"
+import type { RecordError, StateStore } from "@strata/storage/StateStore"
+import * as Context from "effect/Context"
+import * as Data from "effect/Data"
+import type * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as internal from "./internal/turn.js"
+import type { ThreadError, ThreadManager } from "./ThreadManager.js"
+import type { ToolInvoker } from "./ToolInvoker.js"
+import type { ToolRegistry } from "./ToolRegistry.js"
+
+/**
+ * A turn could not run: the thread is missing, a hook refused the prompt,
+ * or the context cannot be made to fit.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class TurnError extends Data.TaggedError("TurnError")<{
+  readonly reason: "ThreadNotFound" | "PromptBlocked" | "ContextTooLong" | "NothingToContinue"
+  readonly threadId: string
+  readonly detail: string
+}> {
+  override get message(): string {
+    return `Turn on thread ${this.threadId}: ${this.detail}`
+  }
+}
+
+/**
+ * Shrinks a conversation that no longer fits the model's context window.
+ * Returns the summary that replaces the messages up to `throughSeq`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface CompactionStrategy {
+  readonly name: string
+  readonly compact: (input: {
+    readonly model: Model
+    readonly messages: ReadonlyArray<Message>
+  }) => Effect.Effect<string, ProviderError | ModelRegistryError, LanguageModel>
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** System prompt for every model call. */
+  readonly systemPrompt?: string | undefined
+  /** Model calls per prompt, tool rounds included (default 20). */
+  readonly maxTurns?: number | undefined
+  /** The config's model (third in resolution order). */
+  readonly configModel?: string | undefined
+  readonly compaction?: CompactionStrategy | undefined
+  /** Fraction of the context window the prompt may fill before compaction (default 0.8). */
+  readonly compactAt?: number | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type TurnFailure = TurnError | ThreadError | RecordError | ProviderError | ModelRegistryError
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Service {
+  readonly handlePrompt: (
+    request: PromptRequest,
+    overrides?: CliRuntimeOverrides
+  ) => Effect.Effect<PromptResponse, TurnFailure>
+  /** Continues a turn that paused on approvals, once none is pending. */
+  readonly continueTurn: (
+    threadId: string,
+    overrides?: CliRuntimeOverrides
+  ) => Effect.Effect<PromptResponse, TurnFailure>
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class TurnRunner extends Context.Tag("@strata/core-runtime/TurnRunner")<TurnRunner, Service>() {}
+
+/**
+ * The default compaction strategy: asks the same model for a summary of the
+ * older messages.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const summarize: CompactionStrategy = internal.summarize
+
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make: (
+  options?: Options
+) => Effect.Effect<
+  Service,
+  never,
+  ThreadManager | ToolRegistry | ToolInvoker | HookDispatcher | StateStore | ModelRegistry | LanguageModel
+> = internal.make
+
+/**
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (
+  options?: Options
+): Layer.Layer<
+  TurnRunner,
+  never,
+  ThreadManager | ToolRegistry | ToolInvoker | HookDispatcher | StateStore | ModelRegistry | LanguageModel
+> => Layer.effect(TurnRunner, make(options))

@@ -1,0 +1,570 @@
+/** @internal */
+
+import { HookDispatcher } from "@strata/hooks/HookDispatcher"
+import { type JsonValue, randomUUID } from "@strata/protocol/Common"
+import type { Event, EventFrame } from "@strata/protocol/Event"
+import * as Ids from "@strata/protocol/Ids"
+import type { Message } from "@strata/protocol/Message"
+import type { FinishReason, TurnOutcome, Usage } from "@strata/protocol/Model"
+import type { CliRuntimeOverrides, PromptRequest, PromptResponse } from "@strata/protocol/Prompt"
+import type { ToolCall } from "@strata/protocol/Tool"
+import type * as Chat from "@strata/providers/Chat"
+import { LanguageModel } from "@strata/providers/LanguageModel"
+import { type Model, ModelRegistry } from "@strata/providers/ModelRegistry"
+import * as StreamPart from "@strata/providers/StreamPart"
+import { StateStore } from "@strata/storage/StateStore"
+import * as Chunk from "effect/Chunk"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Ref from "effect/Ref"
+import * as Stream from "effect/Stream"
+import { ThreadManager } from "../ThreadManager.js"
+import { type InvokeResult, ToolInvoker } from "../ToolInvoker.js"
+import { ToolRegistry } from "../ToolRegistry.js"
+import * as T from "../Turn.js"
+
+const zeroUsage = (): Usage => ({ input_tokens: 0, output_tokens: 0, cached_tokens: 0, cost_usd: 0 })
+const addUsage = (a: Usage, b: Usage): Usage => ({
+  input_tokens: a.input_tokens + b.input_tokens,
+  output_tokens: a.output_tokens + b.output_tokens,
+  cached_tokens: (a.cached_tokens ?? 0) + (b.cached_tokens ?? 0),
+  cost_usd: (a.cost_usd ?? 0) + (b.cost_usd ?? 0)
+})
+
+/** What the model reads for a tool result. */
+export const renderResult = (result: InvokeResult): { content: string; is_error: boolean } => {
+  const context = result.additional_context?.length ? `\n\n${result.additional_context.join("\n")}` : ""
+  switch (result.status) {
+    case "completed": {
+      const text = result.output.content
+        .map((part) =>
+          part.type === "text"
+            ? part.text
+            : part.type === "resource"
+              ? (part.text ?? `[resource ${part.uri}]`)
+              : `[${part.type} ${part.mime_type}]`
+        )
+        .join("\n")
+      return { content: text + context, is_error: result.output.is_error === true }
+    }
+    case "failed":
+      return { content: `Error: ${result.error}${context}`, is_error: true }
+    case "denied":
+      return { content: `Denied: ${result.reason}${context}`, is_error: true }
+    case "approval_required":
+      return { content: `Waiting for approval: ${result.reason}`, is_error: true }
+  }
+}
+
+/** Turns a thread's history into the provider-neutral chat messages. */
+export const toChat = (messages: ReadonlyArray<Message>, systemPrompt: string | undefined): Array<Chat.Message> => {
+  const out: Array<Chat.Message> = []
+  if (systemPrompt) out.push({ role: "system", content: systemPrompt })
+  for (const m of messages) {
+    switch (m.role) {
+      case "system":
+        out.push({ role: "system", content: m.content })
+        break
+      case "user":
+        out.push({ role: "user", content: m.content })
+        break
+      case "assistant":
+        out.push({
+          role: "assistant",
+          content: m.content,
+          ...(m.reasoning === undefined ? {} : { reasoning: m.reasoning }),
+          ...(m.tool_calls === undefined || m.tool_calls.length === 0
+            ? {}
+            : { tool_calls: m.tool_calls.map((c) => ({ id: c.id, name: c.name, arguments: c.arguments })) })
+        })
+        break
+      case "tool":
+        out.push({ role: "tool", tool_call_id: m.tool_call_id ?? "", content: m.content })
+        break
+    }
+  }
+  return out
+}
+
+const estimateTokens = (value: unknown) => Math.ceil((JSON.stringify(value)?.length ?? 0) / 4)
+
+/** @internal */
+export const summarize: T.CompactionStrategy = {
+  name: "summarize",
+  compact: ({ model, messages }) =>
+    Effect.gen(function* () {
+      const lm = yield* LanguageModel
+      const transcript = messages
+        .map(
+          (m) =>
+            `${m.role}${m.tool_calls?.length ? ` (calls ${m.tool_calls.map((c) => c.name).join(", ")})` : ""}: ${m.content}`
+        )
+        .join("\n")
+      const response = yield* lm.generate({
+        model,
+        messages: [
+          {
+            role: "system",
+            content:
+              "Summarize the conversation below for yourself: the goal, what was done, decisions, open questions and facts needed to continue. Be concise."
+          },
+          { role: "user", content: transcript }
+        ]
+      })
+      return response.text
+    })
+}
+
+/** @internal */
+export const make = (options: T.Options = {}) =>
+  Effect.gen(function* () {
+    const threads = yield* ThreadManager
+    const registry = yield* ToolRegistry
+    const invoker = yield* ToolInvoker
+    const hooks = yield* HookDispatcher
+    const store = yield* StateStore
+    const models = yield* ModelRegistry
+    const lm = yield* LanguageModel
+    const compaction = options.compaction ?? summarize
+    const compactAt = options.compactAt ?? 0.8
+
+    const now = Clock.currentTimeMillis
+
+    const toolDefinitions = Effect.map(registry.list, (tools) =>
+      tools.map(
+        (t): Chat.ToolDefinition => ({
+          name: t.name,
+          description: t.description,
+          parameters: (typeof t.inputSchema === "object" && t.inputSchema !== null && !Array.isArray(t.inputSchema)
+            ? t.inputSchema
+            : { type: "object" }) as Chat.ToolDefinition["parameters"]
+        })
+      )
+    )
+
+    // Keeps the prompt inside the model's window: compacts older messages
+    // (keeping the last few) when the estimate passes `compactAt` of it.
+    const guardContext = (threadId: string, model: Model, tools: ReadonlyArray<Chat.ToolDefinition>) =>
+      Effect.gen(function* () {
+        const limit = Math.floor(model.context_window * compactAt)
+        const size = (ms: ReadonlyArray<Message>) =>
+          estimateTokens(toChat(ms, options.systemPrompt)) + estimateTokens(tools)
+        let entries = yield* threads.entries(threadId)
+        if (size(entries.map((e) => e.message)) <= limit) return entries.map((e) => e.message)
+        const keep = Math.min(4, entries.length)
+        const older = entries.slice(0, entries.length - keep)
+        if (older.length === 0) {
+          return yield* new T.TurnError({
+            reason: "ContextTooLong",
+            threadId,
+            detail: `the last messages alone (~${size(entries.map((e) => e.message))} tokens) exceed ${limit} tokens of ${model.id}'s ${model.context_window}-token window`
+          })
+        }
+        yield* hooks.dispatch({ hook_event_name: "PreCompact", thread_id: threadId as Ids.ThreadId, trigger: "auto" })
+        const summary = yield* compaction
+          .compact({ model, messages: older.map((e) => e.message) })
+          .pipe(Effect.provideService(LanguageModel, lm))
+        yield* threads.append(threadId, [
+          { event: "compaction", summary, through_seq: older[older.length - 1]!.seq, strategy: compaction.name }
+        ])
+        entries = yield* threads.entries(threadId)
+        const after = entries.map((e) => e.message)
+        if (size(after) > limit) {
+          return yield* new T.TurnError({
+            reason: "ContextTooLong",
+            threadId,
+            detail: `still ~${size(after)} tokens after compaction (limit ${limit} for ${model.id})`
+          })
+        }
+        return after
+      })
+
+    const run = (
+      threadId: string,
+      resolvedModel: Model,
+      setup: {
+        readonly prompt?: string | undefined
+        readonly approval: PromptRequest["approval_policy"] & {}
+        readonly cwd: string
+        readonly maxTurns: number
+      }
+    ) =>
+      Effect.gen(function* () {
+        const frames = yield* Ref.make<Array<EventFrame>>([])
+        const append = (events: ReadonlyArray<Event>) =>
+          Effect.tap(threads.append(threadId, events), (fs) => Ref.update(frames, (all) => [...all, ...fs]))
+        const unanswered = yield* Ref.make<Array<{ id: string; name: string }>>([])
+        const turnId = `turn-${randomUUID()}`
+        let usage = zeroUsage()
+        let model = resolvedModel
+        let outcome: TurnOutcome = "completed"
+        let finish: FinishReason | undefined
+        let output = ""
+        let reason: string | undefined
+
+        const body = Effect.gen(function* () {
+          if (setup.prompt !== undefined) {
+            const submitted = yield* hooks.dispatch({
+              hook_event_name: "UserPromptSubmit",
+              thread_id: threadId as Ids.ThreadId,
+              session_id: threadId,
+              cwd: setup.cwd,
+              prompt: setup.prompt
+            })
+            if (submitted.decision === "deny" || !submitted.continue) {
+              return yield* new T.TurnError({
+                reason: "PromptBlocked",
+                threadId,
+                detail: submitted.reason ?? submitted.stopReason ?? "a UserPromptSubmit hook blocked the prompt"
+              })
+            }
+            const prompt =
+              submitted.event.hook_event_name === "UserPromptSubmit" ? submitted.event.prompt : setup.prompt
+            const at = yield* now
+            const messages: Array<Event> = [
+              {
+                event: "message_appended",
+                message: { id: Ids.make("MessageId"), role: "user", content: prompt, created_at: at }
+              }
+            ]
+            for (const text of submitted.additionalContext) {
+              messages.push({
+                event: "message_appended",
+                message: { id: Ids.make("MessageId"), role: "system", content: text, created_at: at }
+              })
+            }
+            yield* append(messages)
+            yield* threads.touch(threadId, (t) => ({ ...t, status: "running", preview: prompt.slice(0, 120) }))
+          }
+          yield* append([{ event: "turn_started", turn_id: turnId, model: model.id }])
+          let calls = 0
+          let stopHookActive = false
+          while (true) {
+            if (calls >= setup.maxTurns) {
+              outcome = "max_turns"
+              reason = `stopped after ${setup.maxTurns} model calls (max_turns)`
+              break
+            }
+            calls++
+            const tools = yield* toolDefinitions
+            const history = yield* guardContext(threadId, model, tools)
+            const responseId = Ids.make("ResponseId")
+            yield* append([{ event: "response_start", response_id: responseId, model: model.id }])
+            yield* hooks.notify({
+              hook_event_name: "ResponseStart",
+              thread_id: threadId as Ids.ThreadId,
+              response_id: responseId,
+              model: model.id
+            })
+            let text = ""
+            let reasoning = ""
+            const toolCalls: Array<StreamPart.ToolCall> = []
+            const toolErrors: Array<StreamPart.ToolCallError> = []
+            let callUsage: Usage = zeroUsage()
+            let answeredBy = model.id
+            yield* lm.stream({ model, messages: toChat(history, options.systemPrompt), tools }).pipe(
+              Stream.groupedWithin(128, "20 millis"),
+              Stream.runForEach((chunk) =>
+                Effect.gen(function* () {
+                  const events: Array<Event> = []
+                  for (const part of Chunk.toReadonlyArray(chunk)) {
+                    switch (part.type) {
+                      case "text_delta":
+                        text += part.text
+                        break
+                      case "reasoning_delta":
+                        reasoning += part.text
+                        break
+                      case "tool_call":
+                        toolCalls.push(part)
+                        break
+                      case "tool_call_error":
+                        toolErrors.push(part)
+                        break
+                      case "finish":
+                        finish = part.reason
+                        callUsage = part.usage
+                        answeredBy = part.model
+                        break
+                    }
+                    const event = StreamPart.toEvent(part, responseId)
+                    if (event !== undefined && event.event !== "response_end") events.push(event)
+                  }
+                  if (events.length > 0) {
+                    yield* append(events)
+                    for (const e of events) {
+                      if (e.event === "response_delta") {
+                        yield* hooks.notify({
+                          hook_event_name: "ResponseDelta",
+                          thread_id: threadId as Ids.ThreadId,
+                          response_id: responseId,
+                          delta: e.delta,
+                          channel: e.channel
+                        })
+                      }
+                    }
+                  }
+                })
+              )
+            )
+            if (answeredBy !== model.id) model = yield* models.model(answeredBy).pipe(Effect.orElseSucceed(() => model))
+            usage = addUsage(usage, callUsage)
+            const messageId = Ids.make("MessageId")
+            const calledTools = [
+              ...toolCalls.map((c) => ({ id: c.id, name: c.name, arguments: c.arguments })),
+              ...toolErrors.map((c) => ({ id: c.id, name: c.name, arguments: c.raw_arguments as JsonValue }))
+            ]
+            yield* append([
+              {
+                event: "message_appended",
+                message: {
+                  id: messageId,
+                  role: "assistant",
+                  content: text,
+                  created_at: yield* now,
+                  model: answeredBy,
+                  ...(reasoning === "" ? {} : { reasoning }),
+                  ...(calledTools.length === 0 ? {} : { tool_calls: calledTools })
+                }
+              },
+              {
+                event: "response_end",
+                response_id: responseId,
+                message_id: messageId,
+                ...(finish === undefined ? {} : { finish_reason: finish }),
+                usage: callUsage
+              }
+            ])
+            yield* hooks.notify({
+              hook_event_name: "ResponseEnd",
+              thread_id: threadId as Ids.ThreadId,
+              response_id: responseId,
+              ...(finish === undefined ? {} : { finish_reason: finish }),
+              usage: callUsage
+            })
+            output = text
+            if (calledTools.length === 0) {
+              const stop = yield* hooks.dispatch({
+                hook_event_name: "Stop",
+                thread_id: threadId as Ids.ThreadId,
+                session_id: threadId,
+                cwd: setup.cwd,
+                stop_hook_active: stopHookActive,
+                last_assistant_message: text
+              })
+              if (stop.decision === "deny" && !stopHookActive) {
+                // A Stop hook says "not yet": its reason goes to the model.
+                stopHookActive = true
+                yield* append([
+                  {
+                    event: "message_appended",
+                    message: {
+                      id: Ids.make("MessageId"),
+                      role: "user",
+                      content: stop.reason ?? "Continue.",
+                      created_at: yield* now
+                    }
+                  }
+                ])
+                continue
+              }
+              outcome = "completed"
+              break
+            }
+            yield* Ref.set(
+              unanswered,
+              calledTools.map((c) => ({ id: c.id, name: c.name }))
+            )
+            // Tool calls whose arguments were not valid JSON go back as errors.
+            for (const bad of toolErrors) {
+              yield* append([
+                {
+                  event: "message_appended",
+                  message: {
+                    id: Ids.make("MessageId"),
+                    role: "tool",
+                    tool_call_id: bad.id,
+                    content: `Error: ${bad.message}. Send the call again with valid JSON arguments.`,
+                    created_at: yield* now
+                  }
+                }
+              ])
+              yield* Ref.update(unanswered, (u) => u.filter((c) => c.id !== bad.id))
+            }
+            const results = yield* Effect.forEach(
+              toolCalls,
+              (c) =>
+                invoker.invokeTool(
+                  {
+                    id: c.id,
+                    name: c.name,
+                    arguments: c.arguments,
+                    thread_id: threadId as Ids.ThreadId
+                  } satisfies ToolCall,
+                  setup.approval,
+                  setup.cwd
+                ),
+              { concurrency: "unbounded" }
+            )
+            let pending = 0
+            for (const result of results) {
+              if (result.status === "approval_required") {
+                pending++
+                continue
+              }
+              const rendered = renderResult(result)
+              yield* append([
+                {
+                  event: "message_appended",
+                  message: {
+                    id: Ids.make("MessageId"),
+                    role: "tool",
+                    tool_call_id: result.call_id,
+                    content: rendered.content,
+                    created_at: yield* now
+                  }
+                }
+              ])
+              yield* Ref.update(unanswered, (u) => u.filter((c) => c.id !== result.call_id))
+            }
+            if (pending > 0) {
+              outcome = "awaiting_approval"
+              reason = `${pending} tool call${pending === 1 ? "" : "s"} waiting for approval`
+              yield* Ref.set(unanswered, [])
+              break
+            }
+          }
+        })
+
+        const finishTurn = Effect.gen(function* () {
+          yield* append([
+            {
+              event: "turn_ended",
+              turn_id: turnId,
+              outcome,
+              usage,
+              ...(reason === undefined ? {} : { reason })
+            }
+          ])
+          const previous = yield* store.loadCheckpoint(threadId, "latest")
+          const before = Option.match(previous, {
+            onNone: () => zeroUsage(),
+            onSome: (c) => ((c.state as { usage_total?: Usage } | null)?.usage_total ?? zeroUsage()) as Usage
+          })
+          yield* store.saveCheckpoint(threadId, "latest", {
+            turn_id: turnId,
+            model: model.id,
+            outcome,
+            usage: usage as unknown as JsonValue,
+            usage_total: addUsage(before, usage) as unknown as JsonValue,
+            last_seq: yield* store.lastSeq(threadId)
+          })
+          yield* threads.touch(threadId, (t) => ({ ...t, status: outcome === "awaiting_approval" ? "paused" : "idle" }))
+        })
+
+        yield* body.pipe(
+          Effect.onInterrupt(() =>
+            Effect.gen(function* () {
+              outcome = "interrupted"
+              reason = "interrupted"
+              // Every tool call in the history gets an answer, so the next
+              // model call sees a consistent conversation.
+              for (const c of yield* Ref.get(unanswered)) {
+                yield* append([
+                  {
+                    event: "message_appended",
+                    message: {
+                      id: Ids.make("MessageId"),
+                      role: "tool",
+                      tool_call_id: c.id as Ids.ToolCallId,
+                      content: "Error: interrupted by the user before this call finished",
+                      created_at: yield* now
+                    }
+                  }
+                ])
+              }
+              yield* finishTurn
+            }).pipe(Effect.ignore)
+          ),
+          Effect.tapErrorCause(() =>
+            Effect.suspend(() => {
+              outcome = "failed"
+              return finishTurn.pipe(Effect.ignore)
+            })
+          )
+        )
+        yield* finishTurn
+        const response: PromptResponse = {
+          thread_id: threadId as Ids.ThreadId,
+          output,
+          model: model.id,
+          outcome,
+          ...(finish === undefined ? {} : { finish_reason: finish }),
+          usage,
+          events: yield* Ref.get(frames)
+        }
+        return response
+      }).pipe(Effect.withSpan("Runtime.turn", { attributes: { thread_id: threadId, model: resolvedModel.id } }))
+
+    const threadOrFail = (threadId: string) =>
+      Effect.flatMap(threads.get(threadId), (t) =>
+        Option.isNone(t)
+          ? Effect.fail(new T.TurnError({ reason: "ThreadNotFound", threadId, detail: "no such thread" }))
+          : Effect.succeed(t.value)
+      )
+
+    const resolve = (model: string | undefined, overrides: CliRuntimeOverrides | undefined) =>
+      Effect.map(models.resolve({ model: model ?? options.configModel }, overrides ?? {}), (r) => r.model)
+
+    const handlePrompt: T.Service["handlePrompt"] = (request, overrides) =>
+      Effect.gen(function* () {
+        const model = yield* Effect.suspend(() =>
+          request.model !== undefined
+            ? resolve(request.model, undefined)
+            : overrides?.model !== undefined
+              ? resolve(undefined, overrides)
+              : resolve(undefined, overrides)
+        )
+        const thread =
+          request.thread_id === undefined
+            ? yield* threads.createThread({
+                cwd: request.cwd ?? overrides?.cwd,
+                model_provider: model.provider.id,
+                source: "api"
+              })
+            : yield* threadOrFail(request.thread_id)
+        return yield* run(thread.id, model, {
+          prompt: request.prompt,
+          approval: request.approval_policy ?? overrides?.approval_policy ?? "on-request",
+          cwd: request.cwd ?? overrides?.cwd ?? thread.cwd,
+          maxTurns: request.max_turns ?? overrides?.max_turns ?? options.maxTurns ?? 20
+        })
+      })
+
+    const continueTurn: T.Service["continueTurn"] = (threadId, overrides) =>
+      Effect.gen(function* () {
+        const thread = yield* threadOrFail(threadId)
+        const pending = yield* store.listApprovals({ status: "pending", threadId })
+        if (pending.length > 0) {
+          return yield* new T.TurnError({
+            reason: "NothingToContinue",
+            threadId,
+            detail: `${pending.length} approval${pending.length === 1 ? " is" : "s are"} still pending`
+          })
+        }
+        const latest = yield* store.loadCheckpoint(threadId, "latest")
+        const lastModel = Option.match(latest, {
+          onNone: () => undefined,
+          onSome: (c) => (c.state as { model?: string } | null)?.model
+        })
+        const model = yield* resolve(lastModel, overrides)
+        return yield* run(thread.id, model, {
+          approval: overrides?.approval_policy ?? "on-request",
+          cwd: overrides?.cwd ?? thread.cwd,
+          maxTurns: overrides?.max_turns ?? options.maxTurns ?? 20
+        })
+      })
+
+    return { handlePrompt, continueTurn } satisfies T.Service
+  })

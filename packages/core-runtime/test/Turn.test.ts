@@ -1,0 +1,250 @@
+import { NodeContext } from "@effect/platform-node"
+import { describe, expect, it } from "@effect/vitest"
+import { ThreadManager, ToolInvoker, ToolRegistry, Turn } from "@strata/core-runtime"
+import { ExecPolicy } from "@strata/exec-policy"
+import { HookDispatcher } from "@strata/hooks"
+import { Tool as PluginTool } from "@strata/plugin"
+import { LanguageModel, ModelRegistry } from "@strata/providers"
+import * as StateStore from "@strata/storage/StateStore"
+import * as ScriptedModelServer from "@strata/testkit/node/ScriptedModelServer"
+import type { Turn as ScriptedTurn } from "@strata/testkit/ScriptedModel"
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+
+const Add = PluginTool.define({
+  name: "add",
+  description: "Add two numbers",
+  input: Schema.Struct({ a: Schema.Number, b: Schema.Number }),
+  output: Schema.Struct({ sum: Schema.Number }),
+  run: ({ a, b }) => Effect.succeed({ sum: a + b })
+})
+const Exec = PluginTool.define({
+  name: "exec",
+  description: "Run a shell command",
+  input: Schema.Struct({ command: Schema.String }),
+  output: Schema.String,
+  run: ({ command }) => Effect.succeed(`$ ${command}\nok`)
+})
+const Sleep = PluginTool.define({
+  name: "sleep",
+  description: "Sleeps forever",
+  input: Schema.Struct({}),
+  output: Schema.String,
+  run: () => Effect.never
+})
+
+const rules = `default = "ask"\n[[rule]]\nprefix = [["ls", "echo"]]\ndecision = "allow"\n[[rule]]\nprefix = ["rm"]\ndecision = "deny"\n`
+
+const runtimeLayer = (server: ScriptedModelServer.ScriptedModelServer, store = StateStore.layerMemory) =>
+  Turn.layer({ systemPrompt: "You are a test agent.", maxTurns: 6 }).pipe(
+    Layer.provideMerge(ToolInvoker.layer()),
+    Layer.provideMerge(ThreadManager.layer({ cwd: "/w", providerDefault: "local", cliVersion: "0" })),
+    Layer.provideMerge(ToolRegistry.layer),
+    Layer.provideMerge(HookDispatcher.HookDispatcher.Default),
+    Layer.provideMerge(LanguageModel.layerFetch()),
+    Layer.provideMerge(
+      ModelRegistry.layer({
+        provider_default: "local",
+        providers: { local: { kind: "openai-compatible", base_url: server.baseUrl("openai-compatible") } },
+        models: [
+          {
+            id: "scripted",
+            provider: "local",
+            context_window: 8000,
+            max_output_tokens: 1000,
+            price_per_mtok: { input: 1, output: 2 }
+          }
+        ]
+      })
+    ),
+    Layer.provideMerge(store),
+    Layer.provideMerge(
+      Layer.unwrapEffect(
+        Effect.map(ExecPolicy.loadGrammar, (grammar) =>
+          ExecPolicy.layerSources([{ file: "rules.toml", layer: "project", text: rules }], { grammar, builtin: false })
+        )
+      ).pipe(Layer.provide(NodeContext.layer))
+    )
+  )
+
+const withRuntime = <A, E>(
+  turns: ReadonlyArray<ScriptedTurn>,
+  f: (
+    server: ScriptedModelServer.ScriptedModelServer
+  ) => Effect.Effect<A, E, Layer.Layer.Success<ReturnType<typeof runtimeLayer>>>
+) =>
+  Effect.gen(function* () {
+    const server = yield* ScriptedModelServer.make({ turns })
+    return yield* Effect.gen(function* () {
+      const registry = yield* ToolRegistry.ToolRegistry
+      yield* registry.register([
+        ToolRegistry.fromPlugin("math", Add),
+        ToolRegistry.fromPlugin("shell", Exec, { shellCommand: (i) => (i as { command: string }).command }),
+        ToolRegistry.fromPlugin("time", Sleep)
+      ])
+      return yield* f(server)
+    }).pipe(Effect.provide(runtimeLayer(server)))
+  }).pipe(Effect.scoped)
+
+const kinds = (frames: ReadonlyArray<{ event: string }>) => frames.map((f) => f.event)
+
+describe("Turn", () => {
+  it.live("a multi-tool turn: parallel calls, results fed back, usage and cost summed", () =>
+    withRuntime(
+      [
+        {
+          text: "Let me compute.",
+          toolCalls: [
+            { name: "math__add", arguments: { a: 2, b: 3 } },
+            { name: "shell__exec", arguments: { command: "ls -la" } }
+          ],
+          usage: { input_tokens: 100, output_tokens: 20 }
+        },
+        { text: "2 + 3 = 5 and the listing is fine.", usage: { input_tokens: 150, output_tokens: 10 } }
+      ],
+      (server) =>
+        Effect.gen(function* () {
+          const turns = yield* Turn.TurnRunner
+          const response = yield* turns.handlePrompt({ prompt: "add 2 and 3, then list files" })
+          expect(response).toMatchObject({
+            outcome: "completed",
+            output: "2 + 3 = 5 and the listing is fine.",
+            model: "scripted"
+          })
+          expect(response.usage).toMatchObject({ input_tokens: 250, output_tokens: 30 })
+          expect(response.usage?.cost_usd).toBeCloseTo((250 * 1 + 30 * 2) / 1e6, 12)
+          // the second request carried both tool results back to the model
+          const second = server.requests[1]!
+          const toolMessages = second.messages.filter((m) => m.role === "tool")
+          expect(toolMessages.map((m) => m.content).sort()).toStrictEqual(["$ ls -la\nok", '{"sum":5}'].sort())
+          expect(second.messages[0]).toMatchObject({ role: "system", content: "You are a test agent." })
+          const tm = yield* ThreadManager.ThreadManager
+          const history = yield* tm.history(response.thread_id)
+          expect(history.map((m) => m.role)).toStrictEqual(["user", "assistant", "tool", "tool", "assistant"])
+          const all = Chunk.toReadonlyArray(yield* Stream.runCollect(tm.replay(response.thread_id)))
+          expect(all.map((f) => f.seq)).toStrictEqual(all.map((_, i) => i + 1))
+          expect(kinds(all)).toContain("tool_call_start")
+          expect(kinds(all).filter((k) => k === "tool_call_result")).toHaveLength(2)
+          expect(kinds(all).at(-1)).toBe("turn_ended")
+          const store = yield* StateStore.StateStore
+          const latest = yield* store.loadCheckpoint(response.thread_id, "latest")
+          expect(latest._tag === "Some" && latest.value.state).toMatchObject({
+            outcome: "completed",
+            model: "scripted"
+          })
+        })
+    )
+  )
+
+  it.live("a denied command goes back to the model as an error; the turn goes on", () =>
+    withRuntime(
+      [
+        { toolCalls: [{ name: "shell__exec", arguments: { command: "rm -rf /" } }] },
+        { text: "I was not allowed to do that." }
+      ],
+      (server) =>
+        Effect.gen(function* () {
+          const turns = yield* Turn.TurnRunner
+          const response = yield* turns.handlePrompt({ prompt: "wipe it" })
+          expect(response.outcome).toBe("completed")
+          const tool = server.requests[1]!.messages.find((m) => m.role === "tool")!
+          expect(tool.content).toMatch(/^Denied: /)
+        })
+    )
+  )
+
+  it.live("an approval pauses the turn; resolving it and continuing finishes the turn", () =>
+    withRuntime(
+      [
+        { toolCalls: [{ name: "shell__exec", arguments: { command: "touch notes.txt" } }] },
+        { text: "Created the file." }
+      ],
+      (server) =>
+        Effect.gen(function* () {
+          const turns = yield* Turn.TurnRunner
+          const paused = yield* turns.handlePrompt({ prompt: "create notes.txt" })
+          expect(paused.outcome).toBe("awaiting_approval")
+          const store = yield* StateStore.StateStore
+          const [approval] = yield* store.listApprovals({ status: "pending", threadId: paused.thread_id })
+          expect(approval?.command).toBe("touch notes.txt")
+          const blocked = yield* Effect.flip(turns.continueTurn(paused.thread_id))
+          expect(blocked).toMatchObject({ _tag: "TurnError", reason: "NothingToContinue" })
+          const invoker = yield* ToolInvoker.ToolInvoker
+          const result = yield* invoker.resolveApproval(approval!.id, "approve")
+          expect(result.status).toBe("completed")
+          const tm = yield* ThreadManager.ThreadManager
+          yield* tm.append(paused.thread_id, [
+            {
+              event: "message_appended",
+              message: {
+                id: "msg-tool-1" as never,
+                role: "tool",
+                tool_call_id: result.call_id,
+                content: "$ touch notes.txt\nok",
+                created_at: Date.now()
+              }
+            }
+          ])
+          const done = yield* turns.continueTurn(paused.thread_id)
+          expect(done).toMatchObject({ outcome: "completed", output: "Created the file." })
+          expect(server.requests).toHaveLength(2)
+        })
+    )
+  )
+
+  it.live("invalid JSON arguments from the model are reported back as a tool error", () =>
+    withRuntime(
+      [{ toolCalls: [{ name: "math__add", rawArguments: '{"a": 1, "b":' }] }, { text: "Sorry, fixed." }],
+      (server) =>
+        Effect.gen(function* () {
+          const turns = yield* Turn.TurnRunner
+          const response = yield* turns.handlePrompt({ prompt: "add" })
+          expect(response.outcome).toBe("completed")
+          const tool = server.requests[1]!.messages.find((m) => m.role === "tool")!
+          expect(tool.content).toMatch(/valid JSON/)
+        })
+    )
+  )
+
+  it.live("interrupting a turn cancels running tools and leaves a consistent thread", () =>
+    withRuntime([{ toolCalls: [{ name: "time__sleep", arguments: {} }] }, { text: "after interrupt" }], () =>
+      Effect.gen(function* () {
+        const turns = yield* Turn.TurnRunner
+        const tm = yield* ThreadManager.ThreadManager
+        const thread = yield* tm.createThread({})
+        const fiber = yield* Effect.fork(turns.handlePrompt({ prompt: "sleep", thread_id: thread.id }))
+        // wait until the tool is running
+        yield* tm.live.pipe(
+          Stream.filter((f) => f.event === "tool_call_start"),
+          Stream.take(1),
+          Stream.runDrain
+        )
+        yield* Fiber.interrupt(fiber)
+        const frames = Chunk.toReadonlyArray(yield* Stream.runCollect(tm.replay(thread.id)))
+        expect(frames.at(-1)).toMatchObject({ event: "turn_ended", outcome: "interrupted" })
+        const history = yield* tm.history(thread.id)
+        expect(history.map((m) => m.role)).toStrictEqual(["user", "assistant", "tool"])
+        expect(history[2]!.content).toMatch(/interrupted/)
+        // the thread goes on: the next prompt sees a valid conversation
+        const next = yield* turns.handlePrompt({ prompt: "continue", thread_id: thread.id })
+        expect(next.output).toBe("after interrupt")
+      })
+    )
+  )
+
+  it.live("max_turns stops a model that keeps calling tools", () =>
+    withRuntime(
+      Array.from({ length: 4 }, () => ({ toolCalls: [{ name: "math__add", arguments: { a: 1, b: 1 } }] })),
+      () =>
+        Effect.gen(function* () {
+          const turns = yield* Turn.TurnRunner
+          const response = yield* turns.handlePrompt({ prompt: "loop", max_turns: 3 })
+          expect(response.outcome).toBe("max_turns")
+        })
+    )
+  )
+})
