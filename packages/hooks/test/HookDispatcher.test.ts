@@ -274,6 +274,25 @@ describe("HookDispatcher", () => {
     }).pipe(Effect.provide(layer))
   )
 
+  it.live("an asynchronous hook that answers within its timeout is waited for", () =>
+    Effect.gen(function* () {
+      const hooks = yield* HookDispatcher.HookDispatcher
+      yield* hooks.register([
+        Hook.define({
+          event: "PreToolUse",
+          timeout: "5 seconds",
+          run: () => Effect.as(Effect.sleep("20 millis"), HookOutput.ask("slow but sure"))
+        }),
+        Hook.define({
+          event: "PreToolUse",
+          run: () => Effect.promise(() => Promise.resolve(HookOutput.addContext("p")))
+        })
+      ])
+      const result = yield* hooks.dispatch(preToolUse("exec"))
+      expect(result).toMatchObject({ decision: "ask", reason: "slow but sure", additionalContext: ["p"], errors: [] })
+    }).pipe(Effect.provide(layer), Effect.scoped)
+  )
+
   it.scoped("on_error = allow on PreToolUse lets the call through", () =>
     Effect.gen(function* () {
       const hooks = yield* HookDispatcher.HookDispatcher

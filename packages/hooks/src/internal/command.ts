@@ -200,13 +200,13 @@ const GRACE = Duration.seconds(1)
  * child that traps SIGTERM or a grandchild holding the pipes cannot outlive
  * the hook.
  */
-const killGroup = (process: CommandExecutor.Process) =>
-  process
+const killGroup = (child: CommandExecutor.Process) =>
+  child
     .kill("SIGTERM")
     .pipe(
       Effect.timeout(GRACE),
       Effect.ignore,
-      Effect.zipRight(process.kill("SIGKILL").pipe(Effect.timeout(GRACE), Effect.ignore))
+      Effect.zipRight(child.kill("SIGKILL").pipe(Effect.timeout(GRACE), Effect.ignore))
     )
 
 /** Runs one command hook: spawn, feed the event, collect capped output, interpret; kill on timeout or interruption. */
@@ -226,7 +226,7 @@ export const run = (
   const input = new TextEncoder().encode(stdinJson(event, projectDir))
   return Effect.scoped(
     Effect.gen(function* () {
-      const process = yield* executor
+      const child = yield* executor
         .start(command)
         .pipe(
           Effect.mapError((e) =>
@@ -235,13 +235,13 @@ export const run = (
         )
       let finished = false
       // Added after `start`, so it runs before the executor's own release, which only sends SIGTERM and waits.
-      yield* Effect.addFinalizer(() => (finished ? Effect.void : killGroup(process)))
-      yield* Stream.run(Stream.succeed(input), process.stdin).pipe(Effect.ignore, Effect.forkScoped)
+      yield* Effect.addFinalizer(() => (finished ? Effect.void : killGroup(child)))
+      yield* Stream.run(Stream.succeed(input), child.stdin).pipe(Effect.ignore, Effect.forkScoped)
       const [stdout, stderr, code] = yield* Effect.all(
         [
-          collect(process.stdout, spec.maxOutputBytes, "stdout"),
-          collect(process.stderr, spec.maxOutputBytes, "stderr"),
-          process.exitCode.pipe(
+          collect(child.stdout, spec.maxOutputBytes, "stdout"),
+          collect(child.stderr, spec.maxOutputBytes, "stderr"),
+          child.exitCode.pipe(
             Effect.mapError((e) => fail("Crashed", `the process died: ${e.message.replace(/^.*?: /, "")}`, e))
           )
         ],
