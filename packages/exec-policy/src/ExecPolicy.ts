@@ -129,6 +129,7 @@ export interface Service {
   /**
    * Decides a command string. Never fails: input that cannot be parsed or
    * analysed within the limits is `ask`, with the reason in the decision.
+   * Not traced (a hot path); trace the operation that calls it.
    */
   readonly check: (command: string, options?: CheckOptions) => Effect.Effect<Decision>
   /** The synchronous form of `check`, for hot loops (batch mode, benchmarks). */
@@ -233,9 +234,9 @@ const loadSyntax = (grammar: Uint8Array): Effect.Effect<BashSyntax, ParserError>
 const fromEngine = (engine: Engine): Service => {
   const checkSync = (command: string, options?: CheckOptions): Decision => engine.decide(command, options)
   return {
-    check: Effect.fn("ExecPolicy.check")((command: string, options?: CheckOptions) =>
-      Effect.sync(() => engine.decide(command, options))
-    ),
+    // Not wrapped in a span: a decision takes tens of microseconds and a span
+    // would add about ten; trace the caller (the tool invocation) instead.
+    check: (command: string, options?: CheckOptions) => Effect.sync(() => engine.decide(command, options)),
     checkSync,
     files: engine.files.map((f) => ({ file: f.file, layer: f.layer, rules: f.rules.length, default: f.default })),
     defaultDecision: engine.defaultVerdict

@@ -159,6 +159,7 @@ export class Engine {
     const analysis = analyze(this.syntax, command, this.limits)
     let starts: Array<number> | undefined
     const convert = (r: InternalReason): Reason => {
+      if (r.offset === 0) return { code: r.code, message: r.message, line: 1, column: 1 }
       starts ??= lineStarts(command)
       const p = position(starts, r.offset)
       return { code: r.code, message: r.message, line: p.line, column: p.column }
@@ -233,8 +234,11 @@ export class Engine {
       const final = own.length > 0 && verdict < 1 ? 1 : verdict
       if (final > policy) policy = final
       for (const r of own) reasons.push(r)
-      starts ??= lineStarts(command)
-      const p = position(starts, f.offset)
+      let p = { line: 1, column: 1 }
+      if (f.offset > 0) {
+        starts ??= lineStarts(command)
+        p = position(starts, f.offset)
+      }
       commands.push({
         text: f.text,
         argv: f.argv.map((t) => (t.value === undefined ? t.text : t.value)),

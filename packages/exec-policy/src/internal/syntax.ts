@@ -56,6 +56,7 @@ export class BashSyntax {
   private readonly parser: Parser
   private readonly types: ReadonlyArray<string>
   private readonly fields: ReadonlyArray<string | null>
+  private readonly namedTypes: ReadonlyArray<boolean>
   private readonly language: Language
 
   private constructor(language: Language) {
@@ -64,6 +65,8 @@ export class BashSyntax {
     this.parser.setLanguage(language)
     this.types = language.types
     this.fields = language.fields
+    // One table lookup per node instead of a call into WASM.
+    this.namedTypes = language.types.map((_, id) => language.nodeTypeIsNamed(id))
   }
 
   /** Loads the grammar from the bytes of `tree-sitter-bash.wasm` (once per byte array). */
@@ -101,7 +104,7 @@ export class BashSyntax {
     try {
       const rootNode = tree.rootNode
       const hasError = rootNode.hasError
-      const root = this.copy(tree.walk())
+      const root = this.copy(tree.walk(), hasError)
       return { _tag: "Parsed", root, hasError }
     } finally {
       tree.delete()
@@ -109,16 +112,19 @@ export class BashSyntax {
   }
 
   /** Copies the tree out through a cursor, iteratively (deep input cannot overflow the stack). */
-  private copy(cursor: ReturnType<import("web-tree-sitter").Tree["walk"]>): SyntaxNode {
+  private copy(cursor: ReturnType<import("web-tree-sitter").Tree["walk"]>, hasError: boolean): SyntaxNode {
     const types = this.types
     const fields = this.fields
+    const namedTypes = this.namedTypes
     const make = (): SyntaxNode => {
       const fieldId = cursor.currentFieldId
+      const typeId = cursor.nodeTypeId
       return {
-        type: types[cursor.nodeTypeId] ?? "ERROR",
+        type: types[typeId] ?? "ERROR",
         field: fieldId === 0 ? undefined : (fields[fieldId] ?? undefined),
-        named: cursor.nodeIsNamed,
-        missing: cursor.nodeIsMissing,
+        named: namedTypes[typeId] ?? true,
+        // A missing node always comes with an error in the tree.
+        missing: hasError && cursor.nodeIsMissing,
         start: cursor.startIndex,
         end: cursor.endIndex,
         children: []

@@ -33,7 +33,11 @@ export const regexEscape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\/]
  * Reads an unquoted word: `\x` is `x`, `\<newline>` disappears, `*`, `?` and
  * `[...]` are glob characters, `{a,b}` is a brace expansion.
  */
+const PLAIN = /^[A-Za-z0-9_.,:/@%+=-]*$/
+
 export const unquoteWord = (raw: string, escapedNewlineIsLiteral = false): UnquotedWord => {
+  // Most words have nothing to unquote or expand.
+  if (PLAIN.test(raw)) return { value: raw, pattern: undefined, brace: false, tilde: false, meta: false }
   let value = ""
   let pattern = ""
   let glob = false
