@@ -7,8 +7,11 @@
  */
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import type { HookConfigError } from "./HookError.js"
 import type * as HookEvent from "./HookEvent.js"
 import type * as HookOutput from "./HookOutput.js"
+import * as internal from "./internal/hook.js"
 import type * as Matcher from "./Matcher.js"
 
 /**
@@ -132,3 +135,18 @@ export interface HookInfo {
   readonly timeoutMs: number
   readonly onError: HookOutput.OnError | undefined
 }
+
+/**
+ * Checks an untrusted hook definition (from a plugin) the way the dispatcher
+ * does at registration: events, matcher, priority, timeout, `onError`, name.
+ * Returns what the dispatcher would list for it, its id being
+ * `owner/name`, or `owner/Event#index` without a name. Fails with a
+ * `HookConfigError` naming `path`.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const check = (
+  definition: unknown,
+  options: { readonly path: string; readonly owner: string; readonly index: number }
+): Either.Either<HookInfo, HookConfigError> => Either.map(internal.check(definition, options), (c) => c.info)

@@ -27,6 +27,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
+import { messageOf } from "./internal/plugin.js"
 import * as Plugin from "./Plugin.js"
 import { PluginLoadError } from "./PluginError.js"
 
@@ -95,8 +96,6 @@ export interface InstallResult {
 const isFile = (spec: string) => /^(\.{1,2}\/|\/|file:)/.test(spec)
 
 const defaultImport = (specifier: string): Promise<unknown> => import(specifier)
-
-const messageOf = (e: unknown) => (e instanceof Error ? e.message : String(e))
 
 /**
  * Whether an import failed because the plugin itself is missing. A plugin

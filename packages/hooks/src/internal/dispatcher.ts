@@ -17,10 +17,11 @@ import type { DispatchOptions, DispatchResult, HookErrorInfo, RegisterOptions, S
 import { HookConfigError, HookFailure } from "../HookError.js"
 import * as HookEvent from "../HookEvent.js"
 import * as HookOutput from "../HookOutput.js"
-import * as Matcher from "../Matcher.js"
+import type * as Matcher from "../Matcher.js"
+import * as hookInternal from "./hook.js"
 
 /** @internal */
-export const DEFAULT_TIMEOUT_MS = 10_000
+export const DEFAULT_TIMEOUT_MS = hookInternal.DEFAULT_TIMEOUT_MS
 
 /** Extra time a command hook gets past its own timeout before the dispatcher gives up on it. */
 const COMMAND_BACKSTOP_MS = 5_000
@@ -38,82 +39,14 @@ const isHookOutput = Schema.is(HookOutput.HookOutput)
 const configError = (path: string, reason: HookConfigError["reason"], detail: string, source?: string) =>
   new HookConfigError({ reason, path, detail, ...(source === undefined ? {} : { source }) })
 
-const validate = (
-  def: Hook.Any,
-  path: string,
-  owner: string,
-  seq: number
-): Either.Either<Omit<Entry, "seq"> & { readonly name: string | undefined }, HookConfigError> => {
-  if (typeof def !== "object" || def === null || typeof def.run !== "function") {
-    return Either.left(configError(path, "InvalidConfig", "a hook needs a run function", owner))
-  }
-  const events = def.event
-  let selected: ReadonlyArray<HookEvent.HookEventName> | "*"
-  if (events === "*") selected = "*"
-  else {
-    const list = typeof events === "string" ? [events] : Array.isArray(events) ? events : undefined
-    if (list === undefined || list.length === 0) {
-      return Either.left(
-        configError(`${path}.event`, "UnknownEvent", 'event must be an event name, a list or "*"', owner)
-      )
-    }
-    const unknown = list.find((n) => !HookEvent.isHookEventName(n))
-    if (unknown !== undefined) {
-      return Either.left(
-        configError(
-          `${path}.event`,
-          "UnknownEvent",
-          `unknown event ${JSON.stringify(unknown)} (expected one of ${HookEvent.names.join(", ")})`,
-          owner
-        )
-      )
-    }
-    selected = list
-  }
-  const matcher = Matcher.compile(def.matcher, { dialect: def.matcherDialect, path: `${path}.matcher` })
-  if (Either.isLeft(matcher)) {
-    return Either.left(configError(matcher.left.path, "InvalidMatcher", matcher.left.detail, owner))
-  }
-  const priority = def.priority ?? 0
-  if (typeof priority !== "number" || !Number.isFinite(priority)) {
-    return Either.left(configError(`${path}.priority`, "InvalidConfig", "priority must be a finite number", owner))
-  }
-  let timeout: Duration.Duration
-  try {
-    timeout = def.timeout === undefined ? Duration.millis(DEFAULT_TIMEOUT_MS) : Duration.decode(def.timeout)
-  } catch {
-    return Either.left(configError(`${path}.timeout`, "InvalidConfig", "timeout is not a duration", owner))
-  }
-  const timeoutMs = Duration.toMillis(timeout)
-  if (!(timeoutMs > 0) || !Number.isFinite(timeoutMs)) {
-    return Either.left(configError(`${path}.timeout`, "InvalidConfig", "timeout must be positive and finite", owner))
-  }
-  if (def.onError !== undefined && def.onError !== "allow" && def.onError !== "deny") {
-    return Either.left(configError(`${path}.onError`, "InvalidConfig", 'onError must be "allow" or "deny"', owner))
-  }
-  if (def.name !== undefined && (typeof def.name !== "string" || def.name === "")) {
-    return Either.left(configError(`${path}.name`, "InvalidConfig", "name must be a non-empty string", owner))
-  }
-  const kind = def.kind ?? "in-process"
-  const label = selected === "*" ? "*" : selected.join(",")
-  const id = `${owner}/${def.name ?? `${label}#${seq}`}`
-  return Either.right({
-    name: def.name,
-    info: {
-      id,
-      owner,
-      kind,
-      events: selected,
-      matcher: matcher.right.source,
-      priority,
-      timeoutMs,
-      onError: def.onError
-    },
-    matcher: matcher.right,
-    deadline: kind === "command" ? Duration.millis(timeoutMs + COMMAND_BACKSTOP_MS) : timeout,
+const toEntry = (def: Hook.Any, path: string, owner: string, seq: number): Either.Either<Entry, HookConfigError> =>
+  Either.map(hookInternal.check(def, { path, owner, index: seq }), ({ info, matcher }) => ({
+    info,
+    seq,
+    matcher,
+    deadline: Duration.millis(info.kind === "command" ? info.timeoutMs + COMMAND_BACKSTOP_MS : info.timeoutMs),
     run: (event) => def.run(event as never)
-  })
-}
+  }))
 
 const messageOf = (error: unknown): string => {
   if (typeof error === "object" && error !== null && "message" in error && typeof error.message === "string") {
@@ -249,9 +182,9 @@ export const make: Effect.Effect<Service, never, Scope.Scope> = Effect.gen(funct
     const seen = new Map<string, string>(entries.map((e) => [e.info.id, e.info.owner]))
     for (let i = 0; i < list.length; i++) {
       const n = seq + i + 1
-      const checked = validate(list[i]!, `hooks[${i}]`, owner, n)
+      const checked = toEntry(list[i]!, `hooks[${i}]`, owner, n)
       if (Either.isLeft(checked)) return yield* checked.left
-      const { name: _name, ...entry } = checked.right
+      const entry = checked.right
       const previous = seen.get(entry.info.id)
       if (previous !== undefined) {
         return yield* configError(
@@ -262,7 +195,7 @@ export const make: Effect.Effect<Service, never, Scope.Scope> = Effect.gen(funct
         )
       }
       seen.set(entry.info.id, owner)
-      added.push({ ...entry, seq: n })
+      added.push(entry)
     }
     seq += list.length
     yield* Effect.acquireRelease(

@@ -1,4 +1,4 @@
-import { type Hook, HookDispatcher, HookEvent, Matcher } from "@strata/hooks"
+import { Hook, HookDispatcher } from "@strata/hooks"
 import type { Common } from "@strata/protocol"
 import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
@@ -18,7 +18,8 @@ type Fail = (detail: string, path?: string) => Either.Either<never, PluginLoadEr
 
 const isObject = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null
 
-const messageOf = (e: unknown) => (e instanceof Error ? e.message : String(e))
+/** @internal */
+export const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e))
 
 /** Resolves a local `$ref` (`#/$defs/X`) of a JSON Schema document. */
 const deref = (root: Record<string, unknown>, node: unknown): Record<string, unknown> | undefined => {
@@ -82,48 +83,20 @@ const checkTool = (
   })
 }
 
-const hookLabel = (events: Hook.EventSelector) => (typeof events === "string" ? events : events.join(","))
-
 const checkHook = (
   hook: unknown,
   i: number,
   id: string,
   fail: Fail
 ): Either.Either<Plugin.HookManifest, PluginLoadError> => {
-  const at = `hooks[${i}]`
-  if (!isObject(hook)) return fail("a hook must be an object made with defineHook", at)
-  if (typeof hook.run !== "function") return fail("a hook needs a run function", `${at}.run`)
-  const event = hook.event
-  const list = event === "*" ? [] : typeof event === "string" ? [event] : Array.isArray(event) ? event : undefined
-  if (list === undefined || (event !== "*" && list.length === 0)) {
-    return fail('event must be an event name, a list of names or "*"', `${at}.event`)
-  }
-  const unknown = list.find((n) => !HookEvent.isHookEventName(n))
-  if (unknown !== undefined) {
-    return fail(
-      `unknown hook event ${JSON.stringify(unknown)} (expected one of ${HookEvent.names.join(", ")})`,
-      `${at}.event`
-    )
-  }
-  if (hook.matcher !== undefined && typeof hook.matcher !== "string")
-    return fail("matcher must be a string", `${at}.matcher`)
-  const matcher = Matcher.compile(hook.matcher as string | undefined, {
-    dialect: hook.matcherDialect as Matcher.Dialect | undefined,
-    path: `${at}.matcher`
-  })
-  if (Either.isLeft(matcher)) return fail(matcher.left.detail, matcher.left.path)
-  if (hook.priority !== undefined && (typeof hook.priority !== "number" || !Number.isFinite(hook.priority))) {
-    return fail("priority must be a finite number", `${at}.priority`)
-  }
-  if (hook.name !== undefined && (typeof hook.name !== "string" || hook.name === "")) {
-    return fail("name must be a non-empty string", `${at}.name`)
-  }
-  const events = event as Hook.EventSelector
+  const checked = Hook.check(hook, { path: `hooks[${i}]`, owner: id, index: i + 1 })
+  if (Either.isLeft(checked)) return fail(checked.left.detail, checked.left.path)
+  const info = checked.right
   return Either.right({
-    id: `${id}/${(hook.name as string | undefined) ?? `${hookLabel(events)}#${i + 1}`}`,
-    events: events === "*" ? "*" : (list as ReadonlyArray<HookEvent.HookEventName>),
-    ...(hook.matcher === undefined ? {} : { matcher: hook.matcher as string }),
-    priority: (hook.priority as number | undefined) ?? 0
+    id: info.id,
+    events: info.events,
+    ...(info.matcher === undefined ? {} : { matcher: info.matcher }),
+    priority: info.priority
   })
 }
 
