@@ -7,7 +7,6 @@
 // Prints figures and ratios; asserts nothing.
 import { LanguageModel, ModelRegistry } from "@strata/providers"
 import * as Server from "@strata/testkit/node/ScriptedModelServer"
-import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Stream from "effect/Stream"

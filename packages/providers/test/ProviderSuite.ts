@@ -255,6 +255,20 @@ export const run = (kind: Kind, caps: Capabilities) =>
         expect(server.requests).toHaveLength(3)
       }))
 
+    test("a server that never answers hits the connect timeout, and the attempt is retried", () =>
+      Effect.gen(function* () {
+        const { lm, server } = yield* harness(kind, {
+          maxRetries: 1,
+          timeouts: { connect_ms: 200 },
+          turns: [Turn.fault(Fault.hang()), Turn.text("second attempt")]
+        })
+        const response = yield* lm.generate({ model: "primary", messages: user("hi") })
+        expect(response.retries).toMatchObject([{ reason: "Timeout" }])
+        expect(response.retries[0]!.message).toContain("timed out (connect)")
+        expect(response.text).toBe("second attempt")
+        expect(yield* Effect.promise(() => server.outcome(0))).toBe("aborted")
+      }))
+
     test("a slow first token times out (keep-alives do not count as output)", () =>
       Effect.gen(function* () {
         const { lm, server } = yield* harness(kind, {

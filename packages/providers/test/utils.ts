@@ -1,4 +1,5 @@
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
+import type * as HttpClient from "@effect/platform/HttpClient"
 import type { ModelConfig, StreamPart } from "@strata/providers"
 import { LanguageModel, ModelRegistry } from "@strata/providers"
 import type { ScriptedModel } from "@strata/testkit"
@@ -29,6 +30,8 @@ export interface HarnessOptions {
   readonly timeouts?: ModelConfig.Timeouts
   readonly layer?: LanguageModel.Options
   readonly apiKeyEnv?: string
+  /** The HTTP client (default: FetchHttpClient). */
+  readonly httpClient?: Layer.Layer<HttpClient.HttpClient>
 }
 
 export interface Harness {
@@ -85,7 +88,11 @@ export const harness = (kind: Kind, options: HarnessOptions = {}): Effect.Effect
       retry: { initial_delay_ms: 5, max_delay_ms: 20, jitter: false },
       timeouts: { connect_ms: 10_000, first_token_ms: 10_000, idle_ms: 10_000 },
       ...options.layer
-    }).pipe(Effect.provide(Layer.merge(Layer.succeed(ModelRegistry.ModelRegistry, registry), FetchHttpClient.layer)))
+    }).pipe(
+      Effect.provide(
+        Layer.merge(Layer.succeed(ModelRegistry.ModelRegistry, registry), options.httpClient ?? FetchHttpClient.layer)
+      )
+    )
     return { server, registry, lm }
   })
 

@@ -60,6 +60,8 @@ export interface ScriptedUsage {
 /**
  * A fault, injected into a turn.
  *
+ * - `hang`: never answer (no status line, no headers) until the client
+ *   goes away.
  * - `status`: answer with this HTTP status and the wire's error body for
  *   `kind`, with `retry-after` (seconds) / `retry-after-ms` headers if given.
  * - `disconnect`: destroy the socket after `afterDeltas` content chunks.
@@ -78,6 +80,7 @@ export interface ScriptedUsage {
  * @category models
  */
 export type Fault =
+  | { readonly type: "hang" }
   | {
       readonly type: "status"
       readonly status: number
@@ -190,6 +193,7 @@ export const Turn = {
  * @category constructors
  */
 export const Fault = {
+  hang: (): Fault => ({ type: "hang" }),
   rateLimited: (options: { readonly retryAfter?: number; readonly retryAfterMs?: number } = {}): Fault => ({
     type: "status",
     status: 429,

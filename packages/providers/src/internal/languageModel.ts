@@ -1,5 +1,6 @@
 import * as HttpClient from "@effect/platform/HttpClient"
 import type * as HttpClientError from "@effect/platform/HttpClientError"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import type { Model as ProtocolModel } from "@strata/protocol"
 import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
@@ -15,7 +16,13 @@ import type * as Chat from "../Chat.js"
 import type { Options, Request, ResolvedTimeouts, Response, RetryPolicy, Service } from "../LanguageModel.js"
 import type { Model } from "../ModelRegistry.js"
 import { ModelRegistry } from "../ModelRegistry.js"
-import { fallbackClass, isRetryable, type ModelRegistryError, type ProviderError } from "../ProviderError.js"
+import {
+  fallbackClass,
+  isRetryable,
+  type ModelRegistryError,
+  type ProviderError,
+  type TimeoutPhase
+} from "../ProviderError.js"
 import type * as StreamPart from "../StreamPart.js"
 import type { Call, Decoder } from "../WireFormat.js"
 import { forKind } from "../WireFormat.js"
@@ -36,9 +43,29 @@ type Part = StreamPart.StreamPart
 
 type Pull = Effect.Effect<Chunk.Chunk<Part>, Option.Option<ProviderError>>
 
+/**
+ * The timeouts of one attempt, kept by one sleeping fiber (the watchdog)
+ * instead of a timer per read: `phase` moves from `connect` (until the
+ * headers) to `first_token` (until the first part) to `idle` (since `last`,
+ * stamped on every body chunk).
+ */
 interface Watch {
+  phase: TimeoutPhase
   last: number
-  timedOut: boolean
+  timedOut: TimeoutPhase | undefined
+  readonly startedAt: number
+  readonly timeouts: ResolvedTimeouts
+}
+
+const deadline = (watch: Watch): number => {
+  switch (watch.phase) {
+    case "connect":
+      return watch.startedAt + Math.min(watch.timeouts.connect_ms, watch.timeouts.first_token_ms)
+    case "first_token":
+      return watch.startedAt + watch.timeouts.first_token_ms
+    case "idle":
+      return watch.last + watch.timeouts.idle_ms
+  }
 }
 
 interface Opened {
@@ -78,6 +105,53 @@ const fromHttpError = (ctx: ErrorContext, error: HttpClientError.HttpClientError
     : providerError(ctx, "Disconnected", { detail: `response body failed: ${text}` })
 }
 
+interface WebReader {
+  read(): Promise<{ readonly done: boolean; readonly value?: Uint8Array | undefined }>
+}
+interface WebBody {
+  getReader(): WebReader
+}
+
+/**
+ * The web `ReadableStream` body of a fetch-based response, when there is one.
+ * `@effect/platform` exposes a body only as an Effect `Stream`; pulling it
+ * through `Stream.toPull` costs several microseconds per chunk, a direct
+ * `reader.read()` one promise. Feature-detected on the response of
+ * `FetchHttpClient` (its `source` is the web `Response`); any other client,
+ * or a later platform version without it, falls back to `response.stream`.
+ */
+const webBody = (response: HttpClientResponse.HttpClientResponse): WebBody | undefined => {
+  const body = (response as unknown as { readonly source?: { readonly body?: unknown } }).source?.body
+  return typeof body === "object" && body !== null && typeof (body as WebBody).getReader === "function"
+    ? (body as WebBody)
+    : undefined
+}
+
+/**
+ * Reads one chunk. `response` is held so the response object (and the abort
+ * controller it is registered with) lives as long as its body is read.
+ * Aborting the request (closing its scope) rejects a pending read.
+ */
+const readerPull = (
+  reader: WebReader,
+  response: HttpClientResponse.HttpClientResponse
+): Effect.Effect<Chunk.Chunk<Uint8Array>, Option.Option<unknown>> =>
+  Effect.async((resume) => {
+    void response
+    reader.read().then(
+      (r) => resume(r.done || r.value === undefined ? Effect.fail(Option.none()) : Effect.succeed(Chunk.of(r.value))),
+      (cause: unknown) => resume(Effect.fail(Option.some(cause)))
+    )
+  })
+
+const fromBodyError = (ctx: ErrorContext, cause: unknown): ProviderError => {
+  if (typeof cause === "object" && cause !== null && "_tag" in cause && cause._tag === "ResponseError") {
+    return fromHttpError(ctx, cause as HttpClientError.ResponseError)
+  }
+  const message = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause)
+  return providerError(ctx, "Disconnected", { detail: `response body failed: ${message}` })
+}
+
 export const make = (options?: Options) =>
   Effect.gen(function* () {
     const registry = yield* ModelRegistry
@@ -109,10 +183,10 @@ export const make = (options?: Options) =>
 
     /**
      * Reads the body into parts. `watch.last` is stamped on every body chunk:
-     * the idle watchdog reads it, so a chunk costs a clock read, not a timer.
+     * the watchdog reads it, so a chunk costs a clock read, not a timer.
      */
     const makePull = (
-      bytes: Effect.Effect<Chunk.Chunk<Uint8Array>, Option.Option<HttpClientError.ResponseError>>,
+      bytes: Effect.Effect<Chunk.Chunk<Uint8Array>, Option.Option<unknown>>,
       decoder: Decoder,
       ctx: ErrorContext,
       watch: Watch
@@ -131,9 +205,9 @@ export const make = (options?: Options) =>
         if (out.length === 0) return ended ? Effect.fail(Option.none()) : pull
         return Effect.succeed(Chunk.unsafeFromArray(out))
       }
-      const idle = () => providerError(ctx, "Timeout", { phase: "idle" })
+      const timeout = (phase: TimeoutPhase) => providerError(ctx, "Timeout", { phase })
       const onEnd = (): Pull => {
-        if (watch.timedOut) return fail(idle())
+        if (watch.timedOut !== undefined) return fail(timeout(watch.timedOut))
         const out: Array<Part> = []
         const tail = text.decode()
         const error = (tail === "" ? undefined : decoder.push(tail, out)) ?? decoder.end(out)
@@ -153,9 +227,9 @@ export const make = (options?: Options) =>
         }
         return emit(out)
       }
-      const onFailure = (error: Option.Option<HttpClientError.ResponseError>): Pull => {
-        if (watch.timedOut) return fail(idle())
-        return Option.isNone(error) ? onEnd() : fail(fromHttpError(ctx, error.value))
+      const onFailure = (error: Option.Option<unknown>): Pull => {
+        if (watch.timedOut !== undefined) return fail(timeout(watch.timedOut))
+        return Option.isNone(error) ? onEnd() : fail(fromBodyError(ctx, error.value))
       }
       const pull: Pull = Effect.suspend(() => {
         if (pending !== undefined) {
@@ -169,16 +243,20 @@ export const make = (options?: Options) =>
     }
 
     /**
-     * The idle timeout: one sleeping fiber per stream that wakes when the
-     * deadline since the last chunk could have passed, and aborts the request
-     * (closing its scope) when it has. The pending read then fails and
-     * `makePull` reports `Timeout` (idle).
+     * Sleeps until the current phase's deadline could have passed; when it
+     * has, aborts the request by closing its scope. The pending operation
+     * (the fetch, or a body read) then fails and is reported as `Timeout` of
+     * that phase. A phase change can bring the deadline closer, so no sleep
+     * is longer than a quarter of the shortest timeout: a deadline is noticed
+     * at most that late.
      */
-    const watchdog = (watch: Watch, idleMs: number, request: Scope.CloseableScope): Effect.Effect<void> => {
+    const watchdog = (watch: Watch, request: Scope.CloseableScope): Effect.Effect<void> => {
+      const t = watch.timeouts
+      const quantum = Math.max(5, Math.min(t.connect_ms, t.first_token_ms, t.idle_ms) / 4)
       const loop: Effect.Effect<void> = Effect.suspend(() => {
-        const wait = watch.last + idleMs - Date.now()
-        if (wait > 0) return Effect.zipRight(Effect.sleep(wait), loop)
-        watch.timedOut = true
+        const wait = deadline(watch) - Date.now()
+        if (wait > 0) return Effect.zipRight(Effect.sleep(Math.min(wait, quantum)), loop)
+        watch.timedOut = watch.phase
         return Scope.close(request, Exit.void)
       })
       return loop
@@ -194,38 +272,36 @@ export const make = (options?: Options) =>
         const call: Call = { model, messages: request.messages, tools, options: request.options ?? {}, apiKey }
         const wire = forKind(model.provider.kind)
         const timeouts = timeoutsFor(model)
-        const startedAt = Date.now()
-        // The request lives in its own scope: closing it aborts the fetch (the idle watchdog does).
+        // The request lives in its own scope: closing it aborts the fetch (the watchdog does).
         const requestScope = yield* Scope.make()
         yield* Effect.addFinalizer(() => Scope.close(requestScope, Exit.void))
+        const now = Date.now()
+        const watch: Watch = { phase: "connect", last: now, timedOut: undefined, startedAt: now, timeouts }
+        yield* Effect.forkScoped(watchdog(watch, requestScope))
+        const timedOut = (e: ProviderError) =>
+          watch.timedOut === undefined ? e : providerError(ctx, "Timeout", { phase: watch.timedOut })
         const response = yield* client.execute(wire.request(call)).pipe(
           Scope.extend(requestScope),
-          Effect.mapError((e) => fromHttpError(ctx, e)),
-          Effect.timeoutFail({
-            duration: timeouts.connect_ms,
-            onTimeout: () => providerError(ctx, "Timeout", { phase: "connect" })
-          })
+          Effect.mapError((e) => timedOut(fromHttpError(ctx, e)))
         )
         if (response.status < 200 || response.status >= 300) {
-          const body = yield* response.text.pipe(
-            Effect.timeout(timeouts.idle_ms),
-            Effect.orElseSucceed(() => "")
-          )
-          return yield* classifyStatus(ctx, response.status, response.headers, body)
+          watch.phase = "idle"
+          watch.last = Date.now()
+          const text = yield* Effect.orElseSucceed(response.text, () => "")
+          return yield* classifyStatus(ctx, response.status, response.headers, text)
         }
-        const bytes = yield* Stream.toPull(response.stream)
-        const watch: Watch = { last: Date.now(), timedOut: false }
+        watch.phase = "first_token"
+        const body = webBody(response)
+        const bytes =
+          body === undefined ? yield* Stream.toPull(response.stream) : readerPull(body.getReader(), response)
         const pull = makePull(bytes, wire.decoder(call), ctx, watch)
-        const first = yield* pull.pipe(
-          Effect.mapError(Option.getOrElse(() => providerError(ctx, "Disconnected", { detail: "empty response" }))),
-          Effect.timeoutFail({
-            duration: Math.max(1, timeouts.first_token_ms - (Date.now() - startedAt)),
-            onTimeout: () => providerError(ctx, "Timeout", { phase: "first_token" })
-          })
+        const first = yield* Effect.mapError(
+          pull,
+          Option.getOrElse(() => timedOut(providerError(ctx, "Disconnected", { detail: "empty response" })))
         )
-        // Output flows from here: the idle timeout takes over from the first-token timeout.
+        // Output flows from here: the idle timeout takes over.
+        watch.phase = "idle"
         watch.last = Date.now()
-        yield* Effect.forkScoped(watchdog(watch, timeouts.idle_ms, requestScope))
         const start: Part = { type: "start", model: model.id, provider: model.provider.id, attempt: attempt + 1 }
         return { first: Chunk.prepend(first, start), pull }
       })

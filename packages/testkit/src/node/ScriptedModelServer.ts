@@ -158,6 +158,11 @@ export const start = async (options: Options = {}): Promise<ScriptedModelServer>
       }
     })
 
+    if (fault?.type === "hang") {
+      await new Promise<void>((resolve) => res.on("close", () => resolve()))
+      return
+    }
+
     if (fault?.type === "status") {
       const headers: Record<string, string> = { "content-type": "application/json" }
       if (fault.retryAfter !== undefined) headers["retry-after"] = String(fault.retryAfter)
