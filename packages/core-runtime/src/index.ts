@@ -9,6 +9,12 @@ export * as Config from "./Config.js"
 /** @since 0.1.0 */
 export * as ConfigError from "./ConfigError.js"
 /** @since 0.1.0 */
+export * as Runtime from "./Runtime.js"
+/** @since 0.1.0 */
+export * as RuntimeConfig from "./RuntimeConfig.js"
+/** @since 0.1.0 */
+export * as RuntimeLayer from "./RuntimeLayer.js"
+/** @since 0.1.0 */
 export * as ThreadManager from "./ThreadManager.js"
 /** @since 0.1.0 */
 export * as ToolInvoker from "./ToolInvoker.js"

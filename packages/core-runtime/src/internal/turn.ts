@@ -2,7 +2,7 @@
 
 import { HookDispatcher } from "@strata/hooks/HookDispatcher"
 import { type JsonValue, randomUUID } from "@strata/protocol/Common"
-import type { Event, EventFrame } from "@strata/protocol/Event"
+import type { Event } from "@strata/protocol/Event"
 import * as Ids from "@strata/protocol/Ids"
 import type { Message } from "@strata/protocol/Message"
 import type { FinishReason, TurnOutcome, Usage } from "@strata/protocol/Model"
@@ -191,9 +191,10 @@ export const make = (options: T.Options = {}) =>
       }
     ) =>
       Effect.gen(function* () {
-        const frames = yield* Ref.make<Array<EventFrame>>([])
-        const append = (events: ReadonlyArray<Event>) =>
-          Effect.tap(threads.append(threadId, events), (fs) => Ref.update(frames, (all) => [...all, ...fs]))
+        // Every event of this turn, the tools' and approvals' included, is read
+        // back from the journal for the response.
+        const firstSeq = (yield* store.lastSeq(threadId)) + 1
+        const append = (events: ReadonlyArray<Event>) => threads.append(threadId, events)
         const unanswered = yield* Ref.make<Array<{ id: string; name: string }>>([])
         const turnId = `turn-${randomUUID()}`
         let usage = zeroUsage()
@@ -502,7 +503,7 @@ export const make = (options: T.Options = {}) =>
           outcome,
           ...(finish === undefined ? {} : { finish_reason: finish }),
           usage,
-          events: yield* Ref.get(frames)
+          events: Chunk.toReadonlyArray(yield* Stream.runCollect(store.readEvents(threadId, { fromSeq: firstSeq })))
         }
         return response
       }).pipe(Effect.withSpan("Runtime.turn", { attributes: { thread_id: threadId, model: resolvedModel.id } }))

@@ -1,0 +1,116 @@
+/**
+ * The schema of Strata's configuration (`config.toml`): the runtime's own
+ * keys plus each package's section, decoded with that package's schema.
+ *
+ * ```toml
+ * model = "deepseek-chat"           # the config model (3rd in resolution order)
+ * provider_default = "deepseek"
+ * approval_policy = "on-request"
+ * max_turns = 20
+ * system_prompt = "You are ..."
+ *
+ * [storage]                         # memory | fs | redis | postgres
+ * kind = "fs"
+ * dir = ".strata"
+ *
+ * [policy]
+ * rules = ["rules.toml"]            # project rule files, after the built-in ones
+ *
+ * [providers.deepseek]              # @strata/providers
+ * kind = "deepseek"
+ * api_key_env = "DEEPSEEK_API_KEY"
+ *
+ * [[models]]
+ * id = "deepseek-chat"
+ * provider = "deepseek"
+ * context_window = 64000
+ * max_output_tokens = 8000
+ *
+ * [mcp_servers.fs]                  # @strata/mcp
+ * command = "npx"
+ * args = ["@modelcontextprotocol/server-filesystem", "."]
+ *
+ * [[hooks.PreToolUse]]              # @strata/hooks (command hooks)
+ * matcher = "shell__exec"
+ * command = "./scripts/guard.sh"
+ *
+ * plugins = ["@acme/strata-git", { spec = "./local-plugin.js", required = false }]
+ *
+ * [jobs]
+ * concurrency = 4
+ * ```
+ *
+ * @since 0.1.0
+ */
+
+import { CommandHooksConfig } from "@strata/hooks/CommandHook"
+import { HttpServerInput, RestartPolicy, StdioServerInput } from "@strata/mcp/McpConfig"
+import { PluginSpec } from "@strata/plugin/PluginLoader"
+import { AskForApproval } from "@strata/protocol/Tool"
+import { ModelConfig, ProviderConfig } from "@strata/providers/ModelConfig"
+import * as Schema from "effect/Schema"
+
+const PositiveInt = Schema.Number.pipe(Schema.int(), Schema.positive())
+
+/**
+ * Where state lives.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const StorageConfig = Schema.Union(
+  Schema.Struct({ kind: Schema.Literal("memory") }),
+  Schema.Struct({ kind: Schema.Literal("fs"), dir: Schema.optionalWith(Schema.String, { default: () => ".strata" }) }),
+  Schema.Struct({
+    kind: Schema.Literal("redis"),
+    url: Schema.optionalWith(Schema.String, { default: () => "redis://127.0.0.1:6379" }),
+    prefix: Schema.optional(Schema.String)
+  }),
+  Schema.Struct({
+    kind: Schema.Literal("postgres"),
+    url: Schema.optionalWith(Schema.String, { default: () => "postgres://postgres@127.0.0.1:5432/test" }),
+    schema: Schema.optional(Schema.String)
+  })
+).annotations({ identifier: "StorageConfig" })
+/** @since 0.1.0 @category models */
+export type StorageConfig = typeof StorageConfig.Type
+
+/**
+ * @since 0.1.0
+ * @category schemas
+ */
+export const RuntimeConfig = Schema.Struct({
+  model: Schema.optional(Schema.String),
+  provider_default: Schema.optional(Schema.String),
+  approval_policy: Schema.optionalWith(AskForApproval, { default: () => "on-request" as const }),
+  max_turns: Schema.optionalWith(PositiveInt, { default: () => 20 }),
+  system_prompt: Schema.optional(Schema.String),
+  storage: Schema.optionalWith(StorageConfig, { default: () => ({ kind: "fs" as const, dir: ".strata" }) }),
+  policy: Schema.optionalWith(
+    Schema.Struct({
+      rules: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] }),
+      builtin: Schema.optionalWith(Schema.Boolean, { default: () => true })
+    }),
+    { default: () => ({ rules: [], builtin: true }) }
+  ),
+  providers: Schema.optionalWith(Schema.Record({ key: Schema.String, value: ProviderConfig }), { default: () => ({}) }),
+  models: Schema.optionalWith(Schema.Array(ModelConfig), { default: () => [] }),
+  // Checked here in its encoded form (shape and types, for located errors);
+  // @strata/mcp decodes it (durations, defaults) when the manager is built.
+  mcp_servers: Schema.optionalWith(
+    Schema.Record({ key: Schema.String, value: Schema.encodedSchema(Schema.Union(StdioServerInput, HttpServerInput)) }),
+    { default: () => ({}) }
+  ),
+  mcp: Schema.optional(Schema.Struct({ restart: Schema.optional(Schema.encodedSchema(RestartPolicy)) })),
+  hooks: Schema.optionalWith(CommandHooksConfig, { default: () => ({}) }),
+  /** Claude Code settings / hooks.json files whose hooks are loaded too. */
+  claude_hooks: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] }),
+  plugins: Schema.optionalWith(Schema.Array(PluginSpec), { default: () => [] }),
+  jobs: Schema.optionalWith(Schema.Struct({ concurrency: Schema.optionalWith(PositiveInt, { default: () => 4 }) }), {
+    default: () => ({ concurrency: 4 })
+  })
+}).annotations({ identifier: "RuntimeConfig" })
+/** @since 0.1.0 @category models */
+export type RuntimeConfig = typeof RuntimeConfig.Type
+/** @since 0.1.0 @category models */
+export type RuntimeConfigEncoded = typeof RuntimeConfig.Encoded
