@@ -513,6 +513,7 @@ class Walker {
         this.off(sc, bad ?? root)
       )
     }
+    for (const c of parsed.comments) this.comment(c, sc)
     if (sc.pin === undefined && !root.children.some((c) => c.named && c.type !== "comment")) {
       this.reason("empty", "empty command: nothing to run", 0)
       return
@@ -550,6 +551,10 @@ class Walker {
         if (n.children[0]?.type === "((") {
           this.arithmetic(n, sc, d, "arithmetic command")
           return []
+        }
+        // `{}` is a word to bash, not an empty group.
+        if (!n.children.some((c) => c.named && c.type !== "comment")) {
+          this.reason("parse-error", "an empty { } group is not valid bash", this.off(sc, n))
         }
         return this.block(n, sc, d, true)
       case "for_statement":
@@ -597,6 +602,18 @@ class Walker {
         if (!n.named) return []
         this.reason("unmodeled", `unmodeled construct: ${n.type}`, this.off(sc, n))
         return []
+    }
+  }
+
+  /**
+   * In bash `#` starts a comment only at the start of a word; the grammar
+   * also reads one glued to a word (`{}#x`). Where they differ, ask.
+   */
+  private comment(n: SyntaxNode, sc: Scope): void {
+    if (n.start === 0) return
+    const before = sc.src[n.start - 1]!
+    if (!/[\s;&|()<>]/.test(before)) {
+      this.reason("unmodeled", `"#" glued to a word is not a comment to bash`, this.off(sc, n))
     }
   }
 

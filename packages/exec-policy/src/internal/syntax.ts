@@ -28,7 +28,13 @@ export interface SyntaxNode {
 
 /** The outcome of a parse: the tree, or why there is none. */
 export type ParseResult =
-  | { readonly _tag: "Parsed"; readonly root: SyntaxNode; readonly hasError: boolean }
+  | {
+      readonly _tag: "Parsed"
+      readonly root: SyntaxNode
+      readonly hasError: boolean
+      /** Every comment node, wherever it sits. */
+      readonly comments: ReadonlyArray<SyntaxNode>
+    }
   | { readonly _tag: "Cancelled" }
 
 let runtimeInit: Promise<void> | undefined
@@ -104,22 +110,27 @@ export class BashSyntax {
     try {
       const rootNode = tree.rootNode
       const hasError = rootNode.hasError
-      const root = this.copy(tree.walk(), hasError)
-      return { _tag: "Parsed", root, hasError }
+      const comments: Array<SyntaxNode> = []
+      const root = this.copy(tree.walk(), hasError, comments)
+      return { _tag: "Parsed", root, hasError, comments }
     } finally {
       tree.delete()
     }
   }
 
   /** Copies the tree out through a cursor, iteratively (deep input cannot overflow the stack). */
-  private copy(cursor: ReturnType<import("web-tree-sitter").Tree["walk"]>, hasError: boolean): SyntaxNode {
+  private copy(
+    cursor: ReturnType<import("web-tree-sitter").Tree["walk"]>,
+    hasError: boolean,
+    comments: Array<SyntaxNode>
+  ): SyntaxNode {
     const types = this.types
     const fields = this.fields
     const namedTypes = this.namedTypes
     const make = (): SyntaxNode => {
       const fieldId = cursor.currentFieldId
       const typeId = cursor.nodeTypeId
-      return {
+      const node: SyntaxNode = {
         type: types[typeId] ?? "ERROR",
         field: fieldId === 0 ? undefined : (fields[fieldId] ?? undefined),
         named: namedTypes[typeId] ?? true,
@@ -129,6 +140,8 @@ export class BashSyntax {
         end: cursor.endIndex,
         children: []
       }
+      if (node.type === "comment") comments.push(node)
+      return node
     }
     try {
       const root = make()
