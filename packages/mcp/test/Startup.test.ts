@@ -96,6 +96,27 @@ describe("startAll", () => {
     })
   )
 
+  it.scopedLive("stop() during startup cancels that server; a second startAll shares the first's work", () =>
+    Effect.gen(function* () {
+      const mcp = yield* manager({
+        slow: fixtureServer(["--init-delay", "20000"]),
+        fast: fixtureServer(["--init-delay", "300"])
+      })
+      const queue = yield* mcp.subscribe
+      const first = yield* Effect.fork(mcp.startAll)
+      const second = yield* Effect.fork(mcp.startAll)
+      yield* takeUntil(
+        queue,
+        (e) => e._tag === "StatusChanged" && e.status.server_name === "slow" && e.status.status === "starting"
+      )
+      yield* mcp.stop("slow")
+      const [a, b] = [yield* Fiber.join(first), yield* Fiber.join(second)]
+      expect(a).toEqual({ ready: ["fast"], failed: [], cancelled: ["slow"] })
+      expect(b).toEqual(a)
+      expect((yield* mcp.status).map((s) => s.status)).toEqual(["stopped", "ready"])
+    })
+  )
+
   it.scopedLive("a startup timeout fails that server with a Timeout error naming it", () =>
     Effect.gen(function* () {
       const mcp = yield* manager({ sleepy: fixtureServer(["--init-delay", "20000"], { startup_timeout: "300ms" }) })

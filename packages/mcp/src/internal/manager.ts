@@ -18,6 +18,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
+import * as FiberId from "effect/FiberId"
 import * as FiberSet from "effect/FiberSet"
 import * as Option from "effect/Option"
 import * as PubSub from "effect/PubSub"
@@ -624,22 +625,37 @@ export const make = (config: McpConfig): Effect.Effect<Service, never, Scope.Sco
         return task
       })
 
+    /**
+     * Runs `effect` as the server's lifecycle task (interrupting the previous one, unless
+     * `share` and a task with the same key is running: then it is joined) and awaits its exit.
+     * With `propagateInterrupt`, interrupting the caller interrupts the task. A `guard` that
+     * is false under the lock (the server was stopped meanwhile) starts nothing: interrupted.
+     */
     const runTask = <A>(
       h: Handle,
       key: string,
       effect: Effect.Effect<A, McpError>,
-      options: { readonly share: boolean }
+      options: {
+        readonly share: boolean
+        readonly propagateInterrupt: boolean
+        readonly guard?: () => boolean
+      }
     ): Effect.Effect<Exit.Exit<A, McpError>> =>
       Effect.gen(function* () {
         const task = yield* h.lock.withPermits(1)(
-          options.share && h.task?.key === key && h.task.fiber !== undefined
-            ? Effect.succeed(h.task)
-            : startTaskLocked(h, key, effect)
+          Effect.suspend(() =>
+            options.share && h.task?.key === key && h.task.fiber !== undefined
+              ? Effect.succeed(h.task)
+              : options.guard === undefined || options.guard()
+                ? startTaskLocked(h, key, effect)
+                : Effect.succeed(undefined)
+          )
         )
+        if (task === undefined) return Exit.interrupt(FiberId.none)
         const fiber = task.fiber as Fiber.RuntimeFiber<A, McpError>
-        return yield* options.share
-          ? Fiber.await(fiber)
-          : Effect.onInterrupt(Fiber.await(fiber), () => Fiber.interrupt(fiber))
+        return yield* options.propagateInterrupt
+          ? Effect.onInterrupt(Fiber.await(fiber), () => Fiber.interrupt(fiber))
+          : Fiber.await(fiber)
       })
 
     const supervise = (h: Handle): Effect.Effect<void> =>
@@ -688,7 +704,7 @@ export const make = (config: McpConfig): Effect.Effect<Service, never, Scope.Sco
             yield* setStatus(h, "restarting", "session not found: re-initializing")
             return yield* connectAndInstall(h).pipe(Effect.tapError((e) => setStatus(h, "failed", e.message)))
           }),
-          { share: true }
+          { share: true, propagateInterrupt: false }
         )
       )
 
@@ -1013,7 +1029,8 @@ export const make = (config: McpConfig): Effect.Effect<Service, never, Scope.Sco
             h,
             "start",
             connectAndInstall(h).pipe(Effect.tapError((e) => setStatus(h, "failed", e.message))),
-            { share: false }
+            // Two concurrent startAll calls share one startup per server.
+            { share: true, propagateInterrupt: true, guard: () => h.status === "starting" }
           )
           if (Exit.isSuccess(exit)) {
             results.set(name, { status: "ready" })
@@ -1067,7 +1084,7 @@ export const make = (config: McpConfig): Effect.Effect<Service, never, Scope.Sco
           yield* setStatus(h, "restarting")
           return yield* connectAndInstall(h).pipe(Effect.tapError((e) => setStatus(h, "failed", e.message)))
         }),
-        { share: false }
+        { share: false, propagateInterrupt: true }
       )
       if (Exit.isFailure(exit)) {
         const error = Cause.squash(exit.cause)
