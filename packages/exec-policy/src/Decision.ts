@@ -197,6 +197,44 @@ export const applyApproval = (d: Decision, approval: Tool.AskForApproval): Decis
   return decision === d.decision && approval === d.approval ? d : { ...d, decision, approval }
 }
 
+const quoteArgv = (argv: ReadonlyArray<string>): string => JSON.stringify(argv.join(" "))
+
+const ruleText = (r: RuleRef): string =>
+  `${r.decision} rule ${r.prefix} (${r.file}:${r.line}${r.justification === undefined ? "" : `: ${r.justification}`})`
+
+/**
+ * One line saying why a command got its decision, for a tool result or an
+ * approval prompt: the first denied command and its rule, else the first
+ * reason that forced `ask`, else the first command that asks.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const summary = (d: Decision): string => {
+  const mode = d.decision !== d.policy_decision ? ` (approval mode ${d.approval})` : ""
+  if (d.policy_decision === "allow") {
+    return d.decision === "allow"
+      ? d.commands.length === 0
+        ? "allowed: runs no program"
+        : `allowed: ${d.commands.map((c) => quoteArgv(c.argv)).join(", ")} matched allow rules`
+      : `asks${mode}: not every command was allowed by a rule`
+  }
+  const verb = d.decision === "deny" ? "denied" : "asks"
+  const denied = d.commands.find((c) => c.decision === "deny")
+  if (denied !== undefined && denied.rule !== null) {
+    return `${verb}${mode}: ${quoteArgv(denied.argv)} matches ${ruleText(denied.rule)}`
+  }
+  const reason = d.reasons[0]
+  if (reason !== undefined) return `${verb}${mode}: ${reason.message}`
+  const asking = d.commands.find((c) => c.decision !== "allow")
+  if (asking !== undefined) {
+    return `${verb}${mode}: ${quoteArgv(asking.argv)} ${
+      asking.rule === null ? "matches no rule (default)" : `matches ${ruleText(asking.rule)}`
+    }`
+  }
+  return `${verb}${mode}`
+}
+
 /**
  * Renders a decision for people: the verdict, then each simple command
  * with its rule (file:line) or why it was decided so, then the reasons.

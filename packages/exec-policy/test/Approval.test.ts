@@ -63,6 +63,21 @@ describe("approval modes", () => {
     })
   )
 
+  it.effect("summary says why, in one line", () =>
+    Effect.gen(function* () {
+      const policy = yield* fromText(rules, "p.toml")
+      expect(Decision.summary(yield* policy.check("ls && rm -rf /"))).toBe(
+        'denied: "rm -rf /" matches deny rule ["rm", "-rf"] (p.toml:6)'
+      )
+      expect(Decision.summary(yield* policy.check("touch x"))).toBe('asks: "touch x" matches no rule (default)')
+      expect(Decision.summary(yield* policy.check("ls > out"))).toContain("asks: output redirection into out")
+      expect(Decision.summary(yield* policy.check("git push", { approval: "never" }))).toBe(
+        'denied (approval mode never): "git push" matches ask rule ["git", "push"] (p.toml:9)'
+      )
+      expect(Decision.summary(yield* policy.check("ls"))).toBe('allowed: "ls" matched allow rules')
+    })
+  )
+
   it.effect("applyApproval is the same function, usable on a stored decision", () =>
     Effect.gen(function* () {
       const policy = yield* fromText(rules)
