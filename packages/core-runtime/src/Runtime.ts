@@ -71,7 +71,13 @@ type JobsService = JobManager["Type"]
  * @category models
  */
 export interface Service {
+  /** Dispatches a thread request; `start`, `resume` and `fork` also dispatch `SessionStart`. */
   readonly handleThread: (request: ThreadRequest) => Effect.Effect<ThreadResponse, ThreadError>
+  /** Ends an interactive session on a thread (dispatches `SessionEnd`). */
+  readonly endSession: (
+    threadId: string,
+    reason: "clear" | "logout" | "prompt_input_exit" | "other"
+  ) => Effect.Effect<void, ThreadError>
   readonly handlePrompt: (
     request: PromptRequest,
     overrides?: CliRuntimeOverrides
@@ -81,6 +87,8 @@ export interface Service {
     approval: AskForApproval,
     cwd: string
   ) => Effect.Effect<InvokeResult, ThreadError | RecordError>
+  /** Compacts a thread's older messages into a summary now (dispatches `PreCompact`). */
+  readonly compactThread: (threadId: string, keep?: number) => Effect.Effect<string | undefined, TurnFailure>
   readonly resolveApproval: (
     approvalId: string,
     decision: ApprovalDecision,

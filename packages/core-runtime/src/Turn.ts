@@ -98,6 +98,12 @@ export interface Service {
     request: PromptRequest,
     overrides?: CliRuntimeOverrides
   ) => Effect.Effect<PromptResponse, TurnFailure>
+  /**
+   * Compacts a thread now (a manual `/compact`): the messages before the last
+   * `keep` (default 4) are replaced by a summary. Returns the summary, or
+   * `undefined` when there is nothing to compact.
+   */
+  readonly compactThread: (threadId: string, keep?: number) => Effect.Effect<string | undefined, TurnFailure>
   /** Continues a turn that paused on approvals, once none is pending. */
   readonly continueTurn: (
     threadId: string,

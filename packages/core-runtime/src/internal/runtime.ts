@@ -141,9 +141,56 @@ export const make = (options: R.Options = {}) =>
       }
     })
 
+    // SessionStart on start / resume / fork; its context goes to the model.
+    const handleThread: R.Service["handleThread"] = (request) =>
+      Effect.gen(function* () {
+        const response = yield* threads.handle(request)
+        const source =
+          request.kind === "start" || request.kind === "fork"
+            ? "startup"
+            : request.kind === "resume"
+              ? "resume"
+              : undefined
+        if (source === undefined || response.thread === undefined) return response
+        const started = yield* hooks.dispatch({
+          hook_event_name: "SessionStart",
+          thread_id: response.thread.id,
+          session_id: response.thread.id,
+          cwd: response.thread.cwd,
+          source,
+          ...(response.model === undefined ? {} : { model: response.model })
+        })
+        if (started.additionalContext.length > 0) {
+          yield* threads.append(
+            response.thread.id,
+            started.additionalContext.map((text) => ({
+              event: "message_appended" as const,
+              message: { id: Ids.make("MessageId"), role: "system" as const, content: text, created_at: Date.now() }
+            }))
+          )
+        }
+        return response
+      })
+
+    const endSession: R.Service["endSession"] = (threadId, reason) =>
+      Effect.gen(function* () {
+        const thread = yield* threads.get(threadId)
+        if (Option.isNone(thread)) return
+        yield* hooks.notify({
+          hook_event_name: "SessionEnd",
+          thread_id: thread.value.id,
+          session_id: thread.value.id,
+          cwd: thread.value.cwd,
+          reason
+        })
+        yield* threads.touch(threadId, (t) => ({ ...t, status: t.status === "running" ? "idle" : t.status }))
+      })
+
     const service: R.Service = {
-      handleThread: (request) => threads.handle(request),
+      handleThread,
+      endSession,
       handlePrompt: (request, overrides) => turns.handlePrompt(request, overrides),
+      compactThread: (threadId, keep) => turns.compactThread(threadId, keep),
       invokeTool: (call, approval, cwd) => invoker.invokeTool(call, approval, cwd),
       resolveApproval,
       mcpStartup,

@@ -279,6 +279,35 @@ export const make = (options: TI.Options = {}) =>
         if (verdict === "ask") {
           const approvalId = Ids.make("ApprovalId")
           const why = reason ?? "approval required"
+          // A PermissionRequest hook may answer for the person.
+          const permission = yield* hooks.dispatch(
+            {
+              hook_event_name: "PermissionRequest",
+              ...common(call, cwd),
+              tool_name: call.name,
+              tool_input: input,
+              tool_use_id: call.id,
+              reason: why
+            },
+            { validateInput: (i) => tool.validate(i) }
+          )
+          if (permission.decision === "deny") {
+            const result: TI.InvokeResult = {
+              ok: false,
+              status: "denied",
+              call_id: call.id,
+              tool_name: call.name,
+              reason: permission.reason ?? "denied by a PermissionRequest hook"
+            }
+            yield* journal(call, [{ event: "tool_call_result", call_id: call.id, tool_name: call.name, result }])
+            return result
+          }
+          if (permission.decision === "allow") {
+            return yield* dispatch(call, tool, permission.updatedInput ?? input, cwd, [
+              ...context,
+              ...permission.additionalContext
+            ])
+          }
           yield* store.putApproval({
             id: approvalId,
             thread_id: call.thread_id ?? null,
@@ -308,6 +337,13 @@ export const make = (options: TI.Options = {}) =>
             tool_name: call.name,
             ...(command === undefined ? {} : { command }),
             reason: why
+          })
+          yield* hooks.notify({
+            hook_event_name: "Notification",
+            ...common(call, cwd),
+            message: `Strata needs your approval to run ${call.name}${command === undefined ? "" : `: ${command}`}`,
+            title: "Approval needed",
+            notification_type: "permission_prompt"
           })
           const result: TI.InvokeResult = {
             ok: false,

@@ -143,6 +143,36 @@ export const make = (options: T.Options = {}) =>
       )
     )
 
+    // Replaces `older` (the oldest messages) with a summary, after PreCompact.
+    const compactNow = (
+      threadId: string,
+      model: Model,
+      older: ReadonlyArray<{ readonly message: Message; readonly seq: number }>,
+      trigger: "auto" | "manual"
+    ) =>
+      Effect.gen(function* () {
+        yield* hooks.dispatch({
+          hook_event_name: "PreCompact",
+          thread_id: threadId as Ids.ThreadId,
+          session_id: threadId,
+          trigger
+        })
+        const summary = yield* compaction
+          .compact({ model, messages: older.map((e) => e.message) })
+          .pipe(Effect.provideService(LanguageModel, lm))
+        yield* threads.append(threadId, [
+          { event: "compaction", summary, through_seq: older[older.length - 1]!.seq, strategy: compaction.name }
+        ])
+        yield* hooks.notify({
+          hook_event_name: "SessionStart",
+          thread_id: threadId as Ids.ThreadId,
+          session_id: threadId,
+          source: "compact",
+          model: model.id
+        })
+        return summary
+      })
+
     // Keeps the prompt inside the model's window: compacts older messages
     // (keeping the last few) when the estimate passes `compactAt` of it.
     const guardContext = (threadId: string, model: Model, tools: ReadonlyArray<Chat.ToolDefinition>) =>
@@ -161,13 +191,7 @@ export const make = (options: T.Options = {}) =>
             detail: `the last messages alone (~${size(entries.map((e) => e.message))} tokens) exceed ${limit} tokens of ${model.id}'s ${model.context_window}-token window`
           })
         }
-        yield* hooks.dispatch({ hook_event_name: "PreCompact", thread_id: threadId as Ids.ThreadId, trigger: "auto" })
-        const summary = yield* compaction
-          .compact({ model, messages: older.map((e) => e.message) })
-          .pipe(Effect.provideService(LanguageModel, lm))
-        yield* threads.append(threadId, [
-          { event: "compaction", summary, through_seq: older[older.length - 1]!.seq, strategy: compaction.name }
-        ])
+        yield* compactNow(threadId, model, older, "auto")
         entries = yield* threads.entries(threadId)
         const after = entries.map((e) => e.message)
         if (size(after) > limit) {
@@ -567,5 +591,20 @@ export const make = (options: T.Options = {}) =>
         })
       })
 
-    return { handlePrompt, continueTurn } satisfies T.Service
+    const compactThread: T.Service["compactThread"] = (threadId, keep = 4) =>
+      Effect.gen(function* () {
+        yield* threadOrFail(threadId)
+        const entries = yield* threads.entries(threadId)
+        const older = entries.slice(0, Math.max(0, entries.length - keep))
+        if (older.length === 0) return undefined
+        const latest = yield* store.loadCheckpoint(threadId, "latest")
+        const lastModel = Option.match(latest, {
+          onNone: () => undefined,
+          onSome: (c) => (c.state as { model?: string } | null)?.model
+        })
+        const model = yield* resolve(lastModel, undefined)
+        return yield* compactNow(threadId, model, older, "manual")
+      })
+
+    return { handlePrompt, continueTurn, compactThread } satisfies T.Service
   })
