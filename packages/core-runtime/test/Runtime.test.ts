@@ -26,7 +26,11 @@ const Exec = PluginTool.define({
   description: "Run a shell command",
   input: Schema.Struct({ command: Schema.String }),
   output: Schema.String,
-  run: ({ command }) => Effect.sync(() => (ran.push(command), `ran ${command}`))
+  run: ({ command }) =>
+    Effect.sync(() => {
+      ran.push(command)
+      return `ran ${command}`
+    })
 })
 const Add = PluginTool.define({
   name: "add",

@@ -31,7 +31,11 @@ const Exec = PluginTool.define({
   description: "Run a shell command",
   input: Schema.Struct({ command: Schema.String.annotations({ description: "the command" }) }),
   output: Schema.String,
-  run: ({ command }) => Effect.sync(() => (ran.push(command), `ran: ${command}`))
+  run: ({ command }) =>
+    Effect.sync(() => {
+      ran.push(command)
+      return `ran: ${command}`
+    })
 })
 const Add = PluginTool.define({
   name: "add",

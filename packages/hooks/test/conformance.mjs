@@ -28,7 +28,16 @@ test("hooks run by priority then registration; the strictest decision wins", () 
       const hooks = yield* HookDispatcher.HookDispatcher
       const log = []
       const hook = (name, output, priority = 0) =>
-        Hook.define({ event: "PreToolUse", name, priority, run: () => Effect.sync(() => (log.push(name), output)) })
+        Hook.define({
+          event: "PreToolUse",
+          name,
+          priority,
+          run: () =>
+            Effect.sync(() => {
+              log.push(name)
+              return output
+            })
+        })
       yield* hooks.register([hook("a", HookOutput.allow()), hook("b", HookOutput.ask("check"), 5), hook("c")])
       const result = yield* hooks.dispatch(pre("ls"))
       assert.deepEqual(log, ["b", "a", "c"])
