@@ -1,12 +1,16 @@
 // Per-chunk overhead and time-to-first-token overhead of the provider stream,
 // against a raw `fetch` + hand-written SSE parse of the same local server
-// stream, in the same process and run. Runs on the built output:
+// stream, in the same run. The scripted server runs in a child process
+// (bench/server.mjs), so the CPU time measured here is the client's alone;
+// wall time is shown too, but on a shared machine it moves with the load.
+// Runs on the built output:
 //
 //   npm run build -w @strata/testkit -w @strata/providers && npm run bench -w @strata/providers
 //
 // Prints figures and ratios; asserts nothing.
+import { spawn } from "node:child_process"
 import { LanguageModel, ModelRegistry } from "@strata/providers"
-import * as Server from "@strata/testkit/node/ScriptedModelServer"
+import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Stream from "effect/Stream"
@@ -17,18 +21,18 @@ const TTFT_RUNS = Number(process.env.BENCH_TTFT_RUNS ?? 200)
 
 process.env.STRATA_BENCH_KEY = "sk-bench"
 
-const server = await Server.start({
-  turns: [
-    { text: "x".repeat(CHUNKS * 4), chunkSize: 4, repeat: true, match: (r) => r.model === "bulk" },
-    { text: "x".repeat(CHUNKS * 4), chunkSize: 4, repeat: true, paced: true, match: (r) => r.model === "paced" },
-    { text: "hello world", chunkSize: 4, repeat: true, match: (r) => r.model === "short" }
-  ]
+const child = spawn(process.execPath, [new URL("./server.mjs", import.meta.url).pathname], {
+  env: { ...process.env, BENCH_CHUNKS: String(CHUNKS) },
+  stdio: ["ignore", "pipe", "inherit"]
 })
+const serverUrl = await new Promise((resolve) => child.stdout.once("data", (d) => resolve(String(d).trim())))
+const baseUrl = (kind) => (kind === "anthropic" ? serverUrl : `${serverUrl}/v1`)
+const url = (kind) => (kind === "anthropic" ? `${serverUrl}/v1/messages` : `${serverUrl}/v1/chat/completions`)
 
 const kinds = ["openai-compatible", "anthropic"]
 const config = {
   providers: Object.fromEntries(
-    kinds.map((kind) => [kind, { kind, base_url: server.baseUrl(kind), api_key_env: "STRATA_BENCH_KEY" }])
+    kinds.map((kind) => [kind, { kind, base_url: baseUrl(kind), api_key_env: "STRATA_BENCH_KEY" }])
   ),
   models: kinds.flatMap((kind) =>
     ["bulk", "paced", "short"].map((name) => ({
@@ -42,9 +46,6 @@ const config = {
 }
 const runtime = ManagedRuntime.make(LanguageModel.layerFetch().pipe(Layer.provide(ModelRegistry.layer(config))))
 const lm = await runtime.runPromise(LanguageModel.LanguageModel)
-
-const url = (kind) =>
-  kind === "anthropic" ? `${server.baseUrl(kind)}/v1/messages` : `${server.baseUrl(kind)}/chat/completions`
 
 /** The baseline: fetch, decode, split events, JSON.parse, pick the delta text. */
 const raw = async (kind, model, onFirst) => {
@@ -68,8 +69,8 @@ const raw = async (kind, model, onFirst) => {
     const { done, value } = await reader.read()
     if (done) break
     buffer += decoder.decode(value, { stream: true })
-    let end
-    while ((end = buffer.indexOf("\n\n")) !== -1) {
+    let end = buffer.indexOf("\n\n")
+    while (end !== -1) {
       const block = buffer.slice(0, end)
       buffer = buffer.slice(end + 2)
       for (const line of block.split("\n")) {
@@ -84,102 +85,117 @@ const raw = async (kind, model, onFirst) => {
           text += piece.length
         }
       }
+      end = buffer.indexOf("\n\n")
     }
   }
   return { deltas, text }
 }
 
-const provider = (kind, model, onFirst) =>
-  runtime.runPromise(
-    Stream.runFold(
+// The cheapest idiomatic consumer (a loop per chunk), as the raw side loops per event.
+const provider = (kind, model, onFirst) => {
+  const acc = { deltas: 0, text: 0 }
+  return runtime.runPromise(
+    Stream.runForEachChunk(
       lm.stream({ model: `${kind}/${model}`, messages: [{ role: "user", content: "hi" }] }),
-      { deltas: 0, text: 0 },
-      (acc, part) => {
-        if (part.type === "text_delta") {
-          if (acc.deltas === 0) onFirst?.()
-          acc.deltas++
-          acc.text += part.text.length
-        }
-        return acc
-      }
-    )
+      (chunk) =>
+        Effect.sync(() => {
+          for (const part of chunk) {
+            if (part.type === "text_delta") {
+              if (acc.deltas === 0) onFirst?.()
+              acc.deltas++
+              acc.text += part.text.length
+            }
+          }
+        })
+    ).pipe(Effect.as(acc))
   )
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b)
-  return s[Math.floor(s.length / 2)]
 }
 
-const time = async (f) => {
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
+
+const measure = async (f, onFirstAt) => {
+  const cpu = process.cpuUsage()
   const start = performance.now()
-  const result = await f()
-  return { ms: performance.now() - start, result }
+  let first = 0
+  const result = await f(() => {
+    first = performance.now() - start
+  })
+  const wall = performance.now() - start
+  const used = process.cpuUsage(cpu)
+  void onFirstAt
+  return { wall, first, cpu: (used.user + used.system) / 1000, result }
 }
 
-const perChunk = async (kind, model) => {
-  for (let i = 0; i < 3; i++) {
-    await raw(kind, model)
-    await provider(kind, model)
+/** Runs both sides interleaved (alternating who goes first, so drift hits both alike); medians. */
+const compare = async (runs, rawCall, providerCall) => {
+  for (let i = 0; i < Math.min(20, runs); i++) {
+    await measure(rawCall)
+    await measure(providerCall)
   }
-  const rawMs = []
-  const provMs = []
-  for (let i = 0; i < RUNS; i++) {
-    // Interleaved, alternating who goes first, so drift hits both alike.
-    const pair = i % 2 === 0 ? [raw, provider] : [provider, raw]
-    for (const f of pair) {
-      const { ms, result } = await time(() => f(kind, model))
-      if (result.deltas !== CHUNKS) throw new Error(`${f.name}: expected ${CHUNKS} deltas, got ${result.deltas}`)
-      ;(f === raw ? rawMs : provMs).push(ms)
+  const r = { wall: [], first: [], cpu: [] }
+  const p = { wall: [], first: [], cpu: [] }
+  for (let i = 0; i < runs; i++) {
+    const order =
+      i % 2 === 0
+        ? [
+            [rawCall, r],
+            [providerCall, p]
+          ]
+        : [
+            [providerCall, p],
+            [rawCall, r]
+          ]
+    for (const [f, into] of order) {
+      const m = await measure(f)
+      if (m.result.deltas === 0) throw new Error("no deltas")
+      into.wall.push(m.wall)
+      into.first.push(m.first)
+      into.cpu.push(m.cpu)
     }
   }
-  const r = (median(rawMs) * 1000) / CHUNKS
-  const p = (median(provMs) * 1000) / CHUNKS
-  console.log(
-    `  ${kind.padEnd(18)} ${model.padEnd(6)} raw fetch+SSE ${r.toFixed(2).padStart(6)} µs/chunk   provider stream ${p
-      .toFixed(2)
-      .padStart(6)} µs/chunk   ratio ${(p / r).toFixed(2)}x`
-  )
-  return p / r
+  return { r, p }
 }
 
-const ttft = async (kind) => {
-  const measure = async (f) => {
-    let first = 0
-    const start = performance.now()
-    await f(kind, "short", () => {
-      first = performance.now() - start
-    })
-    return first
-  }
-  for (let i = 0; i < 20; i++) {
-    await measure(raw)
-    await measure(provider)
-  }
-  const rawMs = []
-  const provMs = []
-  for (let i = 0; i < TTFT_RUNS; i++) {
-    rawMs.push(await measure(raw))
-    provMs.push(await measure(provider))
-  }
-  const r = median(rawMs)
-  const p = median(provMs)
-  console.log(
-    `  ${kind.padEnd(18)} raw ${(r * 1000).toFixed(0).padStart(5)} µs   provider ${(p * 1000)
-      .toFixed(0)
-      .padStart(5)} µs   overhead ${((p - r) * 1000).toFixed(0).padStart(4)} µs   ratio ${(p / r).toFixed(2)}x`
-  )
-}
+const us = (ms) => ms * 1000
+const fix = (n, w = 6) => n.toFixed(2).padStart(w)
 
 console.log(
   `@strata/providers stream bench (node ${process.version}, ${CHUNKS} text deltas per stream, median of ${RUNS})`
 )
-console.log("per-chunk cost, whole stream / deltas (bulk: server writes all at once; paced: one chunk per write)")
+console.log("per-chunk cost = whole stream / deltas; bulk: the server writes all at once, paced: one event per write")
+const summary = []
 for (const kind of kinds) {
-  await perChunk(kind, "bulk")
-  await perChunk(kind, "paced")
+  for (const model of ["bulk", "paced"]) {
+    const { r, p } = await compare(
+      RUNS,
+      (onFirst) => raw(kind, model, onFirst),
+      (onFirst) => provider(kind, model, onFirst)
+    )
+    const cpuR = us(median(r.cpu)) / CHUNKS
+    const cpuP = us(median(p.cpu)) / CHUNKS
+    const wallR = us(median(r.wall)) / CHUNKS
+    const wallP = us(median(p.wall)) / CHUNKS
+    summary.push({ kind, model, cpu: cpuP / cpuR, wall: wallP / wallR })
+    console.log(
+      `  ${kind.padEnd(18)} ${model.padEnd(6)} cpu  raw ${fix(cpuR)}  provider ${fix(cpuP)} µs/chunk  ratio ${(cpuP / cpuR).toFixed(2)}x (+${(cpuP - cpuR).toFixed(2)} µs)` +
+        `   wall  raw ${fix(wallR)}  provider ${fix(wallP)} µs/chunk  ratio ${(wallP / wallR).toFixed(2)}x`
+    )
+  }
 }
-console.log(`time to first token (3-delta answer, median of ${TTFT_RUNS})`)
-for (const kind of kinds) await ttft(kind)
+console.log(`time to first token (a 3-delta answer, median of ${TTFT_RUNS})`)
+for (const kind of kinds) {
+  const { r, p } = await compare(
+    TTFT_RUNS,
+    (onFirst) => raw(kind, "short", onFirst),
+    (onFirst) => provider(kind, "short", onFirst)
+  )
+  const fr = us(median(r.first))
+  const fp = us(median(p.first))
+  console.log(
+    `  ${kind.padEnd(18)} first token  raw ${fr.toFixed(0).padStart(5)} µs  provider ${fp.toFixed(0).padStart(5)} µs  overhead ${(fp - fr).toFixed(0).padStart(5)} µs  ratio ${(fp / fr).toFixed(2)}x` +
+      `   cpu per call  raw ${us(median(r.cpu)).toFixed(0).padStart(5)} µs  provider ${us(median(p.cpu)).toFixed(0).padStart(5)} µs`
+  )
+}
 
 await runtime.dispose()
-await server.close()
+child.kill("SIGTERM")

@@ -112,6 +112,17 @@ interface WebBody {
   getReader(): WebReader
 }
 
+type BodySource =
+  | {
+      readonly _tag: "Reader"
+      readonly reader: WebReader
+      readonly response: HttpClientResponse.HttpClientResponse
+    }
+  | {
+      readonly _tag: "Stream"
+      readonly pull: Effect.Effect<Chunk.Chunk<Uint8Array>, Option.Option<HttpClientError.ResponseError>>
+    }
+
 /**
  * The web `ReadableStream` body of a fetch-based response, when there is one.
  * `@effect/platform` exposes a body only as an Effect `Stream`; pulling it
@@ -126,23 +137,6 @@ const webBody = (response: HttpClientResponse.HttpClientResponse): WebBody | und
     ? (body as WebBody)
     : undefined
 }
-
-/**
- * Reads one chunk. `response` is held so the response object (and the abort
- * controller it is registered with) lives as long as its body is read.
- * Aborting the request (closing its scope) rejects a pending read.
- */
-const readerPull = (
-  reader: WebReader,
-  response: HttpClientResponse.HttpClientResponse
-): Effect.Effect<Chunk.Chunk<Uint8Array>, Option.Option<unknown>> =>
-  Effect.async((resume) => {
-    void response
-    reader.read().then(
-      (r) => resume(r.done || r.value === undefined ? Effect.fail(Option.none()) : Effect.succeed(Chunk.of(r.value))),
-      (cause: unknown) => resume(Effect.fail(Option.some(cause)))
-    )
-  })
 
 const fromBodyError = (ctx: ErrorContext, cause: unknown): ProviderError => {
   if (typeof cause === "object" && cause !== null && "_tag" in cause && cause._tag === "ResponseError") {
@@ -183,14 +177,12 @@ export const make = (options?: Options) =>
 
     /**
      * Reads the body into parts. `watch.last` is stamped on every body chunk:
-     * the watchdog reads it, so a chunk costs a clock read, not a timer.
+     * the watchdog reads it, so a chunk costs a clock read, not a timer. A web
+     * body is read in a plain promise loop that resumes the fiber only once
+     * there are parts (keep-alives and partial events cost no Effect step);
+     * any other body through the response's Effect stream.
      */
-    const makePull = (
-      bytes: Effect.Effect<Chunk.Chunk<Uint8Array>, Option.Option<unknown>>,
-      decoder: Decoder,
-      ctx: ErrorContext,
-      watch: Watch
-    ): Pull => {
+    const makePull = (source: BodySource, decoder: Decoder, ctx: ErrorContext, watch: Watch): Pull => {
       const text = new TextDecoder()
       let ended = false
       // An error found after some parts of the same network chunk: those parts go out first.
@@ -214,22 +206,50 @@ export const make = (options?: Options) =>
         ended = true
         return error !== undefined ? fail(error, out) : emit(out)
       }
-      const onChunk = (chunk: Chunk.Chunk<Uint8Array>): Pull => {
-        watch.last = Date.now()
-        const out: Array<Part> = []
-        for (const bytes of chunk) {
-          const error = decoder.push(text.decode(bytes, { stream: true }), out)
-          if (error !== undefined) return fail(error, out)
-          if (decoder.done()) {
-            ended = true
-            break
-          }
-        }
-        return emit(out)
-      }
       const onFailure = (error: Option.Option<unknown>): Pull => {
         if (watch.timedOut !== undefined) return fail(timeout(watch.timedOut))
         return Option.isNone(error) ? onEnd() : fail(fromBodyError(ctx, error.value))
+      }
+      /** Decodes one body chunk into `out`; sets `ended` at the terminal event. */
+      const decode = (bytes: Uint8Array, out: Array<Part>): ProviderError | undefined => {
+        watch.last = Date.now()
+        const error = decoder.push(text.decode(bytes, { stream: true }), out)
+        if (decoder.done()) ended = true
+        return error
+      }
+
+      let read: Pull
+      if (source._tag === "Reader") {
+        const { reader, response } = source
+        read = Effect.async<Chunk.Chunk<Part>, Option.Option<ProviderError>>((resume) => {
+          // Held so the response (and the abort controller registered with it) lives while its body is read.
+          void response
+          const step = (): void => {
+            reader.read().then(
+              (r) => {
+                if (r.done || r.value === undefined) return resume(onFailure(Option.none()))
+                const out: Array<Part> = []
+                const error = decode(r.value, out)
+                if (error !== undefined) return resume(fail(error, out))
+                if (out.length === 0 && !ended) return step()
+                resume(emit(out))
+              },
+              (cause: unknown) => resume(onFailure(Option.some(cause)))
+            )
+          }
+          step()
+        })
+      } else {
+        const onChunk = (chunk: Chunk.Chunk<Uint8Array>): Pull => {
+          const out: Array<Part> = []
+          for (const bytes of chunk) {
+            const error = decode(bytes, out)
+            if (error !== undefined) return fail(error, out)
+            if (ended) break
+          }
+          return emit(out)
+        }
+        read = Effect.matchEffect(source.pull, { onFailure, onSuccess: onChunk })
       }
       const pull: Pull = Effect.suspend(() => {
         if (pending !== undefined) {
@@ -237,7 +257,7 @@ export const make = (options?: Options) =>
           pending = undefined
           return Effect.fail(Option.some(error))
         }
-        return ended ? Effect.fail(Option.none()) : Effect.matchEffect(bytes, { onFailure, onSuccess: onChunk })
+        return ended ? Effect.fail(Option.none()) : read
       })
       return pull
     }
@@ -292,9 +312,11 @@ export const make = (options?: Options) =>
         }
         watch.phase = "first_token"
         const body = webBody(response)
-        const bytes =
-          body === undefined ? yield* Stream.toPull(response.stream) : readerPull(body.getReader(), response)
-        const pull = makePull(bytes, wire.decoder(call), ctx, watch)
+        const source: BodySource =
+          body === undefined
+            ? { _tag: "Stream", pull: yield* Stream.toPull(response.stream) }
+            : { _tag: "Reader", reader: body.getReader(), response }
+        const pull = makePull(source, wire.decoder(call), ctx, watch)
         const first = yield* Effect.mapError(
           pull,
           Option.getOrElse(() => timedOut(providerError(ctx, "Disconnected", { detail: "empty response" })))
@@ -315,7 +337,11 @@ export const make = (options?: Options) =>
     const stream = (request: Request): Stream.Stream<Part, ProviderError | ModelRegistryError> =>
       Stream.unwrapScoped(
         Effect.gen(function* () {
-          const model = typeof request.model === "string" ? yield* registry.model(request.model) : request.model
+          // A plain lookup on the hot path; the traced `registry.model` only to report an unknown id.
+          const model =
+            typeof request.model !== "string"
+              ? request.model
+              : (registry.models.find((m) => m.id === request.model) ?? (yield* registry.model(request.model)))
           const tools = request.tools?.length ?? 0
           // Fallbacks that cannot serve the request (no tools, no images) are skipped.
           const chain = registry
@@ -323,7 +349,8 @@ export const make = (options?: Options) =>
             .filter((m, i) => i === 0 || unsupported(m, request.messages, tools) === undefined)
           const fallbackOn = model.fallback_on
           const span = yield* Effect.makeSpanScoped("LanguageModel.stream", {
-            attributes: { "strata.model": model.id, "strata.provider": model.provider.id }
+            attributes: { "strata.model": model.id, "strata.provider": model.provider.id },
+            captureStackTrace: false
           })
           const outer = yield* Effect.scope
           let index = 0
