@@ -114,9 +114,8 @@ const layerPlugins = (config: RuntimeConfig, cwd: string, extra: ReadonlyArray<T
       for (const plugin of installed.plugins) {
         yield* registry.register(
           plugin.tools.map((tool) => {
-            const shellCommand = (
-              tool.definition as { readonly shellCommand?: ToolRegistry.RuntimeTool["shellCommand"] }
-            ).shellCommand
+            // Plugin tools that run shell commands go through the exec policy.
+            const shellCommand = tool.definition.shellCommand as ToolRegistry.RuntimeTool["shellCommand"]
             return {
               name: tool.name,
               owner: `plugin:${plugin.id}`,

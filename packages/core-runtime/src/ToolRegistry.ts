@@ -197,7 +197,7 @@ export const fromPlugin = (
     owner: `plugin:${pluginId}`,
     description: tool.description,
     inputSchema: description.input_schema,
-    shellCommand: options?.shellCommand,
+    shellCommand: options?.shellCommand ?? (tool.shellCommand as RuntimeTool["shellCommand"]),
     timeout: options?.timeout,
     validate: (input) =>
       PluginTool.validator(

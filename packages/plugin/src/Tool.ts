@@ -40,6 +40,12 @@ export interface ToolDefinition<I = any, II = any, O = any, OI = any, E = never,
   readonly description: string
   readonly input: Schema.Schema<I, II>
   readonly output: Schema.Schema<O, OI>
+  /**
+   * Marks a tool that executes shell commands: returns the command line an
+   * input would run. The runtime checks it with `ExecPolicy` (and asks or
+   * denies) before the tool runs.
+   */
+  readonly shellCommand?: ((input: I) => string | undefined) | undefined
   run(input: I, context: ToolContext): Effect.Effect<O, E, R>
 }
 
@@ -54,6 +60,7 @@ export interface Any<R = never> {
   readonly description: string
   readonly input: Schema.Schema<any, any>
   readonly output: Schema.Schema<any, any>
+  readonly shellCommand?: ((input: never) => string | undefined) | undefined
   run(input: never, context: ToolContext): Effect.Effect<unknown, unknown, R>
 }
 
