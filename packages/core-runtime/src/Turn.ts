@@ -104,6 +104,12 @@ export interface Service {
    * `undefined` when there is nothing to compact.
    */
   readonly compactThread: (threadId: string, keep?: number) => Effect.Effect<string | undefined, TurnFailure>
+  /**
+   * Closes a turn left open by a process that died (answers its unanswered
+   * tool calls, records `turn_ended: interrupted`). Returns whether there was
+   * one. Runs before every turn on an existing thread, and on resume.
+   */
+  readonly repair: (threadId: string) => Effect.Effect<boolean, TurnFailure>
   /** Continues a turn that paused on approvals, once none is pending. */
   readonly continueTurn: (
     threadId: string,

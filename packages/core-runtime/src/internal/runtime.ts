@@ -144,6 +144,7 @@ export const make = (options: R.Options = {}) =>
     // SessionStart on start / resume / fork; its context goes to the model.
     const handleThread: R.Service["handleThread"] = (request) =>
       Effect.gen(function* () {
+        if (request.kind === "resume") yield* turns.repair(request.thread_id).pipe(Effect.orElseSucceed(() => false))
         const response = yield* threads.handle(request)
         const source =
           request.kind === "start" || request.kind === "fork"

@@ -532,6 +532,51 @@ export const make = (options: T.Options = {}) =>
         return response
       }).pipe(Effect.withSpan("Runtime.turn", { attributes: { thread_id: threadId, model: resolvedModel.id } }))
 
+    // A turn whose process died leaves a `turn_started` with no `turn_ended`,
+    // and maybe tool calls with no answer. Close it, so the conversation the
+    // model sees next is consistent.
+    const repair = (threadId: string) =>
+      Effect.gen(function* () {
+        const frames = Chunk.toReadonlyArray(yield* Stream.runCollect(store.readEvents(threadId)))
+        let open: string | undefined
+        for (const f of frames) {
+          if (f.event === "turn_started") open = f.turn_id
+          else if (f.event === "turn_ended") open = undefined
+        }
+        if (open === undefined) return false
+        const answered = new Set<string>()
+        let calls: ReadonlyArray<{ readonly id: string }> = []
+        for (const f of frames) {
+          if (f.event !== "message_appended") continue
+          if (f.message.role === "assistant") calls = f.message.tool_calls ?? []
+          else if (f.message.role === "tool" && f.message.tool_call_id) answered.add(f.message.tool_call_id)
+        }
+        const pending = new Set(
+          (yield* store.listApprovals({ status: "pending", threadId })).map((a) => a.call.id as string)
+        )
+        const at = yield* now
+        const events: Array<Event> = calls
+          .filter((c) => !answered.has(c.id) && !pending.has(c.id))
+          .map((c) => ({
+            event: "message_appended" as const,
+            message: {
+              id: Ids.make("MessageId"),
+              role: "tool" as const,
+              tool_call_id: c.id as Ids.ToolCallId,
+              content: "Error: the process running this call stopped before it finished",
+              created_at: at
+            }
+          }))
+        events.push({
+          event: "turn_ended",
+          turn_id: open,
+          outcome: "interrupted",
+          reason: "the process stopped during the turn"
+        })
+        yield* threads.append(threadId, events)
+        return true
+      })
+
     const threadOrFail = (threadId: string) =>
       Effect.flatMap(threads.get(threadId), (t) =>
         Option.isNone(t)
@@ -559,6 +604,7 @@ export const make = (options: T.Options = {}) =>
                 source: "api"
               })
             : yield* threadOrFail(request.thread_id)
+        if (request.thread_id !== undefined) yield* repair(thread.id)
         return yield* run(thread.id, model, {
           prompt: request.prompt,
           approval: request.approval_policy ?? overrides?.approval_policy ?? "on-request",
@@ -578,6 +624,7 @@ export const make = (options: T.Options = {}) =>
             detail: `${pending.length} approval${pending.length === 1 ? " is" : "s are"} still pending`
           })
         }
+        yield* repair(thread.id)
         const latest = yield* store.loadCheckpoint(threadId, "latest")
         const lastModel = Option.match(latest, {
           onNone: () => undefined,
@@ -606,5 +653,5 @@ export const make = (options: T.Options = {}) =>
         return yield* compactNow(threadId, model, older, "manual")
       })
 
-    return { handlePrompt, continueTurn, compactThread } satisfies T.Service
+    return { handlePrompt, continueTurn, compactThread, repair } satisfies T.Service
   })
