@@ -38,6 +38,9 @@
  *
  * [jobs]
  * concurrency = 4
+ *
+ * [telemetry]
+ * otlp_endpoint = "http://127.0.0.1:4318"   # export traces (OTLP/HTTP JSON)
  * ```
  *
  * @since 0.1.0
@@ -106,6 +109,13 @@ export const RuntimeConfig = Schema.Struct({
   /** Claude Code settings / hooks.json files whose hooks are loaded too. */
   claude_hooks: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] }),
   plugins: Schema.optionalWith(Schema.Array(PluginSpec), { default: () => [] }),
+  telemetry: Schema.optional(
+    Schema.Struct({
+      otlp_endpoint: Schema.optional(Schema.String),
+      service_name: Schema.optional(Schema.String),
+      headers: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.String }))
+    })
+  ),
   jobs: Schema.optionalWith(Schema.Struct({ concurrency: Schema.optionalWith(PositiveInt, { default: () => 4 }) }), {
     default: () => ({ concurrency: 4 })
   })

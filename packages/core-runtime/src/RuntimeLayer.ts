@@ -30,6 +30,7 @@ import type { RuntimeConfig, StorageConfig } from "./RuntimeConfig.js"
 import * as ThreadManager from "./ThreadManager.js"
 import * as ToolInvoker from "./ToolInvoker.js"
 import * as ToolRegistry from "./ToolRegistry.js"
+import * as Tracing from "./Tracing.js"
 import * as Turn from "./Turn.js"
 
 /**
@@ -196,6 +197,16 @@ export const layer = (
     Layer.provideMerge(layerCommandHooks(config, options.cwd)),
     Layer.provideMerge(Layer.mergeAll(ToolRegistry.layer, threads, jobs, mcp, LanguageModel.layerFetch())),
     Layer.provideMerge(Layer.mergeAll(HookDispatcher.Default, policy, models)),
-    Layer.provideMerge(storage)
+    Layer.provideMerge(storage),
+    Layer.provideMerge(
+      config.telemetry?.otlp_endpoint === undefined
+        ? Layer.empty
+        : Tracing.layerOtlp({
+            endpoint: config.telemetry.otlp_endpoint,
+            serviceName: config.telemetry.service_name,
+            serviceVersion: options.cliVersion,
+            headers: config.telemetry.headers
+          })
+    )
   )
 }

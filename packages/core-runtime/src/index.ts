@@ -21,4 +21,6 @@ export * as ToolInvoker from "./ToolInvoker.js"
 /** @since 0.1.0 */
 export * as ToolRegistry from "./ToolRegistry.js"
 /** @since 0.1.0 */
+export * as Tracing from "./Tracing.js"
+/** @since 0.1.0 */
 export * as Turn from "./Turn.js"

@@ -331,7 +331,18 @@ export const make = (options: T.Options = {}) =>
                     }
                   }
                 })
-              )
+              ),
+              Effect.tap(() =>
+                Effect.annotateCurrentSpan({
+                  "strata.model": answeredBy,
+                  "strata.input_tokens": callUsage.input_tokens,
+                  "strata.output_tokens": callUsage.output_tokens,
+                  "strata.cost_usd": callUsage.cost_usd ?? 0
+                })
+              ),
+              Effect.withSpan("Runtime.modelCall", {
+                attributes: { "strata.model": model.id, "strata.response_id": responseId }
+              })
             )
             if (answeredBy !== model.id) model = yield* models.model(answeredBy).pipe(Effect.orElseSucceed(() => model))
             usage = addUsage(usage, callUsage)
@@ -486,6 +497,12 @@ export const make = (options: T.Options = {}) =>
             last_seq: yield* store.lastSeq(threadId)
           })
           yield* threads.touch(threadId, (t) => ({ ...t, status: outcome === "awaiting_approval" ? "paused" : "idle" }))
+          yield* Effect.annotateCurrentSpan({
+            "strata.outcome": outcome,
+            "strata.input_tokens": usage.input_tokens,
+            "strata.output_tokens": usage.output_tokens,
+            "strata.cost_usd": usage.cost_usd ?? 0
+          })
         })
 
         yield* body.pipe(
