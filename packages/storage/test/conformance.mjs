@@ -199,7 +199,8 @@ test("fs: data survives a reopen; a torn tail is truncated", () =>
     const size = (await Effect.runPromise(fs.stat(file))).size
     const bytes = await Effect.runPromise(fs.readFile(file))
     // The first half of a copy of the last frame: what a crash mid-append leaves.
-    const last = 16 + new DataView(bytes.buffer, bytes.byteOffset).getUint32(4, true)
+    // The first frame's length: 31 + its payload length (8 hex digits at offset 13).
+    const last = 31 + Number.parseInt(new TextDecoder().decode(bytes.subarray(13, 21)), 16)
     const torn = bytes.subarray(last, last + Math.floor((bytes.length - last) / 2))
     await Effect.runPromise(fs.writeFile(file, new Uint8Array([...bytes, ...torn])))
     await withStore(StateStore.layerFileSystem(dir), (store) =>

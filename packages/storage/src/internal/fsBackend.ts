@@ -36,7 +36,7 @@ import { withSeq } from "./backend.js"
 import { checkSeq, makeFrameDecoder } from "./codec.js"
 import * as FsLock from "./fsLock.js"
 import * as Journal from "./journal.js"
-import { makeStripedLock } from "./locks.js"
+import { makeBatcher, makeStripedLock } from "./locks.js"
 
 const FORMAT = "strata-fs-store"
 const CHUNK = 4 * 1024 * 1024
@@ -65,7 +65,7 @@ interface JournalState {
   lastSeq: number
   index: Array<number>
   corrupt: CorruptJournal | undefined
-  pending: Array<Pending>
+  submit: (pending: Pending) => Effect.Effect<void>
 }
 
 /** Builds the backend; holds the directory's lock for the life of the scope. */
@@ -84,6 +84,7 @@ export const make = (
 
     yield* fs.makeDirectory(root, { recursive: true }).pipe(Effect.mapError(io(root, "creating the store directory")))
     yield* FsLock.acquire(root, path.join(root, "LOCK"))
+    const scope = yield* Effect.scope
 
     // Directory fsync makes renames and new files durable. Some platforms
     // cannot open a directory; there it is skipped (and said so, once).
@@ -97,8 +98,23 @@ export const make = (
         )
       )
     )
-    const syncDir = (dir: string): Effect.Effect<void, StorageError> =>
-      dirSync ? Effect.mapError(syncDirRaw(dir), io(dir, "fsync of the directory")) : Effect.void
+    // Group commit for directories: an fsync that starts after a rename
+    // covers it, so the renames waiting when a sync starts share it.
+    const dirSyncers = new Map<string, (d: Deferred.Deferred<void, StorageError>) => Effect.Effect<void>>()
+    const syncDir = (dir: string): Effect.Effect<void, StorageError> => {
+      if (!dirSync) return Effect.void
+      let submit = dirSyncers.get(dir)
+      if (submit === undefined) {
+        submit = makeBatcher(scope, (waiting: Array<Deferred.Deferred<void, StorageError>>) =>
+          Effect.flatMap(Effect.exit(Effect.mapError(syncDirRaw(dir), io(dir, "fsync of the directory"))), (exit) =>
+            Effect.forEach(waiting, (d) => Deferred.done(d, exit), { discard: true })
+          )
+        )
+        dirSyncers.set(dir, submit)
+      }
+      const enqueue = submit
+      return Effect.flatMap(Deferred.make<void, StorageError>(), (d) => Effect.zipRight(enqueue(d), Deferred.await(d)))
+    }
 
     const known = new Set<string>([root])
     const ensureDir = (dir: string): Effect.Effect<void, StorageError> =>
@@ -308,8 +324,9 @@ export const make = (
           lastSeq: 0,
           index: [],
           corrupt: undefined,
-          pending: []
+          submit: () => Effect.void
         }
+        s.submit = makeBatcher(scope, drainJournal(s))
         journals.set(threadId, s)
       }
       return s
@@ -412,30 +429,29 @@ export const make = (
         return first
       })
 
+    // Group commit: appends queue up while a write is in flight and the next
+    // write takes them all (one write, one fsync); each caller is released
+    // by its own Deferred once the batch holding it is durable. An append
+    // whose caller is interrupted after it was queued may still be written.
+    const drainJournal = (j: JournalState) => (batch: Array<Pending>) =>
+      Effect.gen(function* () {
+        const exit = yield* Effect.exit(j.mutex.withPermits(1)(writeBatch(j, batch)))
+        let first = Exit.isSuccess(exit) ? exit.value : 0
+        for (const p of batch) {
+          if (Exit.isSuccess(exit)) {
+            yield* Deferred.succeed(p.deferred, first)
+            first += p.bodies.length
+          } else {
+            yield* Deferred.failCause(p.deferred, exit.cause)
+          }
+        }
+      })
+
     const append = (threadId: string, bodies: ReadonlyArray<string>): Effect.Effect<number, JournalError> =>
       Effect.gen(function* () {
         const j = journal(threadId)
         const deferred = yield* Deferred.make<number, JournalError>()
-        j.pending.push({ bodies, deferred })
-        // Group commit: whoever holds the mutex writes everything pending.
-        yield* j.mutex.withPermits(1)(
-          Effect.uninterruptible(
-            Effect.gen(function* () {
-              if (yield* Deferred.isDone(deferred)) return
-              const batch = j.pending.splice(0)
-              const exit = yield* Effect.exit(writeBatch(j, batch))
-              let first = Exit.isSuccess(exit) ? exit.value : 0
-              for (const p of batch) {
-                if (Exit.isSuccess(exit)) {
-                  yield* Deferred.succeed(p.deferred, first)
-                  first += p.bodies.length
-                } else {
-                  yield* Deferred.failCause(p.deferred, exit.cause)
-                }
-              }
-            })
-          )
-        )
+        yield* j.submit({ bodies, deferred })
         return yield* Deferred.await(deferred)
       })
 
@@ -462,6 +478,14 @@ export const make = (
         const frames: Array<Event.EventFrame> = []
         let failure: JournalError | undefined
         let next = seq
+        // A journal is ASCII: the whole range decodes in one call and each
+        // payload is a slice of it, as a JSONL reader slices lines. Should a
+        // foreign writer have left non-ASCII bytes, the lengths differ and
+        // each payload is decoded on its own instead.
+        const text = textDecoder.decode(buf.subarray(start, end))
+        const sliced = text.length === end - start
+        const payload = (ps: number, pe: number): string =>
+          sliced ? text.slice(ps - start, pe - start) : textDecoder.decode(buf.subarray(ps, pe))
         const result = Journal.forEachFrame(buf, start, end, verify, (version, frameSeq, ps, pe, off) => {
           if (frameSeq !== next) {
             failure = new CorruptJournal({
@@ -473,7 +497,7 @@ export const make = (
             return false
           }
           if (next >= fromSeq) {
-            const frame = decode(j.threadId, version, textDecoder.decode(buf.subarray(ps, pe)), j.file, base + off)
+            const frame = decode(j.threadId, version, payload(ps, pe), j.file, base + off)
             if (frame instanceof CorruptJournal || frame instanceof UnsupportedSchemaVersion) {
               failure = frame
               return false
@@ -508,8 +532,25 @@ export const make = (
       readonly need: number
     }
 
+    /** Reads `length` bytes at `offset` (a journal's committed part never changes). */
+    const readRange = (file: string, offset: number, length: number) =>
+      Effect.scoped(
+        Effect.gen(function* () {
+          const f = yield* fs.open(file, { flag: "r" })
+          yield* f.seek(offset, "start")
+          const buf = new Uint8Array(length)
+          let filled = 0
+          while (filled < length) {
+            const n = Number(yield* f.read(buf.subarray(filled)))
+            if (n === 0) break
+            filled += n
+          }
+          return buf.subarray(0, filled)
+        })
+      ).pipe(Effect.mapError(io(file, "reading the journal")))
+
     const read = (threadId: string, fromSeq: number, limit: number): Stream.Stream<Event.EventFrame, JournalError> =>
-      Stream.unwrapScoped(
+      Stream.unwrap(
         Effect.gen(function* () {
           const j = journal(threadId)
           const fresh = j.opened ? undefined : yield* j.mutex.withPermits(1)(open(j))
@@ -535,18 +576,19 @@ export const make = (
             )
           }
 
-          const file = yield* fs.open(j.file, { flag: "r" }).pipe(Effect.mapError(io(j.file, "opening the journal")))
-          return Stream.paginateChunkEffect(start, (c) =>
+          // Every checksum of the committed part was verified when this
+          // process opened the journal (or wrote the frame); the part is
+          // append-only and the directory is ours (LOCK), so reads trust it.
+          // A later reopen verifies everything again.
+          const chunk = (c: Cursor) =>
             Effect.gen(function* () {
               const want = Math.min(Math.max(CHUNK, c.need), size - c.offset)
-              yield* file.seek(c.offset, "start")
-              const got = yield* file.readAlloc(want).pipe(Effect.mapError(io(j.file, "reading the journal")))
-              const buf = Option.getOrElse(got, () => new Uint8Array(0))
-              if (buf.length < Math.min(want, Journal.HEADER)) {
+              const buf = yield* readRange(j.file, c.offset, want)
+              if (buf.length < want) {
                 return yield* new CorruptJournal({
                   threadId,
                   file: j.file,
-                  offset: c.offset,
+                  offset: c.offset + buf.length,
                   detail: "journal is shorter than its committed size"
                 })
               }
@@ -559,13 +601,48 @@ export const make = (
                 fromSeq,
                 last,
                 Number.POSITIVE_INFINITY,
-                true,
+                false,
                 c.offset
               )
               const need = r.offset === 0 ? Journal.frameLength(buf, 0) : 0
+              if (r.offset === 0 && (need === 0 || need <= buf.length)) {
+                return yield* new CorruptJournal({
+                  threadId,
+                  file: j.file,
+                  offset: c.offset,
+                  detail: "unreadable frame header"
+                })
+              }
               const next: Cursor = { offset: c.offset + r.offset, seq: r.seq, need }
-              return [Chunk.unsafeFromArray(r.frames), done(next) ? Option.none() : Option.some(next)] as const
+              return [Chunk.unsafeFromArray(r.frames), next] as const
             })
+          if (start.offset === 0 && size <= CHUNK) {
+            // The common case (a resume): one readFile, no paging machinery.
+            const whole = yield* fs.readFile(j.file).pipe(Effect.mapError(io(j.file, "reading the journal")))
+            if (whole.length < size) {
+              return yield* new CorruptJournal({
+                threadId,
+                file: j.file,
+                offset: whole.length,
+                detail: "journal is shorter than its committed size"
+              })
+            }
+            const r = yield* decodeFrames(
+              j,
+              whole,
+              0,
+              size,
+              start.seq,
+              fromSeq,
+              last,
+              Number.POSITIVE_INFINITY,
+              false,
+              0
+            )
+            return Stream.fromChunk(Chunk.unsafeFromArray(r.frames))
+          }
+          return Stream.paginateChunkEffect(start, (c) =>
+            Effect.map(chunk(c), ([frames, next]) => [frames, done(next) ? Option.none() : Option.some(next)] as const)
           )
         })
       )

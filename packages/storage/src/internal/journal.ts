@@ -1,16 +1,23 @@
 /**
- * The file-system journal format: a sequence of framed records.
+ * The file-system journal format: a sequence of framed records, all 7-bit
+ * ASCII, one per line.
  *
  * ```
- * offset size
- *  0     2    magic "SJ" (0x53 0x4a)
- *  2     1    schema version of the payload
- *  3     1    flags: bit 0 = COMMIT (last frame of one append call)
- *  4     4    payload length in bytes (u32 little endian, 1..MAX_PAYLOAD)
- *  8     4    sequence number (u32 little endian)
- * 12     4    CRC-32 of bytes 2..12 followed by the payload
- * 16     n    payload: the event frame as UTF-8 JSON
+ * offset  size
+ *  0      2    magic "SJ"
+ *  2      8    CRC-32 of bytes 10 .. 31+n (the rest of the frame), 8 lower-case hex digits
+ * 10      2    schema version of the payload, 2 hex digits
+ * 12      1    flags, 1 hex digit: bit 0 = COMMIT (last frame of one append call)
+ * 13      8    payload length n in bytes, 8 hex digits (1 .. MAX_PAYLOAD)
+ * 21      8    sequence number, 8 hex digits
+ * 29      1    " "
+ * 30      n    payload: the event frame as JSON, non-ASCII characters \u-escaped
+ * 30+n    1    "\n"
  * ```
+ *
+ * Being ASCII, a whole chunk of journal decodes to a string in one call and
+ * each payload is a slice of it, which is what makes reading a journal about
+ * as fast as reading JSONL (and `cut -c31- journal` is JSONL).
  *
  * On open the journal is scanned. The committed journal ends after the last
  * valid frame with the COMMIT flag. Whatever follows is a torn tail (an
@@ -20,16 +27,53 @@
  */
 import { crc32 } from "./crc32.js"
 
-export const HEADER = 16
-export const MAGIC0 = 0x53
-export const MAGIC1 = 0x4a
+export const HEADER = 30
+/** Header plus the trailing newline. */
+export const OVERHEAD = HEADER + 1
 export const FLAG_COMMIT = 1
 export const MAX_PAYLOAD = 64 * 1024 * 1024
 export const MAX_SEQ = 0xffffffff
 /** One index entry every STRIDE frames. */
 export const STRIDE = 256
 
+const S = 0x53
+const J = 0x4a
+const SPACE = 0x20
+const NEWLINE = 0x0a
+
 const encoder = new TextEncoder()
+
+const NON_ASCII = /[\u0080-\uffff]/g
+const escapeChar = (c: string) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`
+
+/**
+ * The same JSON text with every non-ASCII character written as a `\uXXXX`
+ * escape (surrogate pairs as two escapes): `JSON.parse` reads it back
+ * identically, and its UTF-8 bytes are its characters.
+ */
+export const asciiJson = (json: string): string =>
+  /[^\u0000-\u007f]/.test(json) ? json.replace(NON_ASCII, escapeChar) : json
+
+const HEX = "0123456789abcdef"
+
+const writeHex = (out: Uint8Array, off: number, value: number, digits: number) => {
+  for (let i = digits - 1; i >= 0; i--) {
+    out[off + i] = HEX.charCodeAt(value % 16)
+    value = Math.floor(value / 16)
+  }
+}
+
+/** The value of `digits` lower-case hex digits at `off`, or -1. */
+const readHex = (buf: Uint8Array, off: number, digits: number): number => {
+  let v = 0
+  for (let i = 0; i < digits; i++) {
+    const c = buf[off + i]!
+    const d = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : -1
+    if (d < 0) return -1
+    v = v * 16 + d
+  }
+  return v
+}
 
 /** Encodes frames (and their offsets); `commit(i)` marks the frames that end an append call. */
 export const encodeFrames = (
@@ -38,48 +82,54 @@ export const encodeFrames = (
   version: number,
   commit: (i: number) => boolean
 ): { readonly bytes: Uint8Array; readonly offsets: ReadonlyArray<number> } => {
-  const bytes = payloads.map((p) => encoder.encode(p))
+  const bytes = payloads.map((p) => encoder.encode(asciiJson(p)))
   let total = 0
-  for (const b of bytes) total += HEADER + b.length
+  for (const b of bytes) total += OVERHEAD + b.length
   const out = new Uint8Array(total)
-  const view = new DataView(out.buffer)
   const offsets = new Array<number>(bytes.length)
   let off = 0
   for (let i = 0; i < bytes.length; i++) {
     const b = bytes[i]!
     offsets[i] = off
-    out[off] = MAGIC0
-    out[off + 1] = MAGIC1
-    out[off + 2] = version
-    out[off + 3] = commit(i) ? FLAG_COMMIT : 0
-    view.setUint32(off + 4, b.length, true)
-    view.setUint32(off + 8, firstSeq + i, true)
+    out[off] = S
+    out[off + 1] = J
+    writeHex(out, off + 10, version, 2)
+    writeHex(out, off + 12, commit(i) ? FLAG_COMMIT : 0, 1)
+    writeHex(out, off + 13, b.length, 8)
+    writeHex(out, off + 21, firstSeq + i, 8)
+    out[off + 29] = SPACE
     out.set(b, off + HEADER)
-    view.setUint32(off + 12, crc32(out, off + HEADER, off + HEADER + b.length, crc32(out, off + 2, off + 12)), true)
-    off += HEADER + b.length
+    out[off + HEADER + b.length] = NEWLINE
+    writeHex(out, off + 2, crc32(out, off + 10, off + OVERHEAD + b.length), 8)
+    off += OVERHEAD + b.length
   }
   return { bytes: out, offsets }
 }
 
-/** Why a frame at some offset is not valid, or its end offset when it is. */
-const checkFrame = (buf: Uint8Array, view: DataView, off: number, verifyCrc: boolean): number | string => {
-  const n = buf.length
-  if (n - off < HEADER) return "truncated header"
-  if (buf[off] !== MAGIC0 || buf[off + 1] !== MAGIC1) return "bad magic"
-  const len = view.getUint32(off + 4, true)
-  if (len === 0 || len > MAX_PAYLOAD) return `bad length ${len}`
-  const end = off + HEADER + len
-  if (end > n) return "truncated payload"
-  if (verifyCrc && crc32(buf, off + HEADER, end, crc32(buf, off + 2, off + 12)) !== view.getUint32(off + 12, true)) {
-    return "checksum mismatch"
+/** Why the frame at `off` is not valid, or its end offset when it is. */
+const checkFrame = (buf: Uint8Array, end: number, off: number, verifyCrc: boolean): number | string => {
+  if (end - off < OVERHEAD) return "truncated header"
+  if (buf[off] !== S || buf[off + 1] !== J) return "bad magic"
+  const len = readHex(buf, off + 13, 8)
+  if (len <= 0 || len > MAX_PAYLOAD || buf[off + 29] !== SPACE) return "bad header"
+  const next = off + OVERHEAD + len
+  if (next > end) return "truncated payload"
+  if (buf[next - 1] !== NEWLINE) return "bad frame end"
+  if (verifyCrc) {
+    const crc = readHex(buf, off + 2, 8)
+    if (crc < 0 || crc !== crc32(buf, off + 10, next)) return "checksum mismatch"
   }
-  return end
+  return next
 }
 
+const seqAt = (buf: Uint8Array, off: number) => readHex(buf, off + 21, 8)
+const flagsAt = (buf: Uint8Array, off: number) => readHex(buf, off + 12, 1)
+const versionAt = (buf: Uint8Array, off: number) => readHex(buf, off + 10, 2)
+
 /** Whether any valid frame starts after `from`. */
-const validFrameAfter = (buf: Uint8Array, view: DataView, from: number): boolean => {
-  for (let i = buf.indexOf(MAGIC0, from); i !== -1 && i + HEADER <= buf.length; i = buf.indexOf(MAGIC0, i + 1)) {
-    if (buf[i + 1] === MAGIC1 && typeof checkFrame(buf, view, i, true) === "number") return true
+const validFrameAfter = (buf: Uint8Array, from: number): boolean => {
+  for (let i = buf.indexOf(S, from); i !== -1 && i + OVERHEAD <= buf.length; i = buf.indexOf(S, i + 1)) {
+    if (buf[i + 1] === J && typeof checkFrame(buf, buf.length, i, true) === "number") return true
   }
   return false
 }
@@ -97,7 +147,6 @@ export interface ScanResult {
 
 /** Scans a whole journal (see the module comment). */
 export const scan = (buf: Uint8Array): ScanResult => {
-  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength)
   const index: Array<number> = []
   let off = 0
   let seq = 0
@@ -112,17 +161,17 @@ export const scan = (buf: Uint8Array): ScanResult => {
     corrupt: { offset, detail }
   })
   while (off < buf.length) {
-    const end = checkFrame(buf, view, off, true)
-    if (typeof end === "string") {
-      if (validFrameAfter(buf, view, off + 1)) return damaged(off, end)
+    const next = checkFrame(buf, buf.length, off, true)
+    if (typeof next === "string") {
+      if (validFrameAfter(buf, off + 1)) return damaged(off, next)
       break
     }
-    const frameSeq = view.getUint32(off + 8, true)
+    const frameSeq = seqAt(buf, off)
     if (frameSeq !== seq + 1) return damaged(off, `expected seq ${seq + 1}, found ${frameSeq}`)
     if (seq % STRIDE === 0) index.push(off)
     seq++
-    const flags = buf[off + 3]!
-    off = end
+    const flags = flagsAt(buf, off)
+    off = next
     if (flags & FLAG_COMMIT) {
       size = off
       lastSeq = seq
@@ -133,11 +182,11 @@ export const scan = (buf: Uint8Array): ScanResult => {
 }
 
 /**
- * Calls `onFrame` for every frame of `buf[start, end)` (which must hold
- * whole frames, e.g. the committed part of a journal), checking each
+ * Calls `onFrame` for every frame of `buf[start, end)`, checking each
  * checksum when `verifyCrc`. Returns the offset reached: `end` when every
  * frame was whole and valid, less when a frame is cut at `end` (read more),
- * or the reason the frame at that offset is bad.
+ * or the reason the frame at that offset is bad. `onFrame` returns false to
+ * stop.
  */
 export const forEachFrame = (
   buf: Uint8Array,
@@ -146,21 +195,21 @@ export const forEachFrame = (
   verifyCrc: boolean,
   onFrame: (version: number, seq: number, payloadStart: number, payloadEnd: number, offset: number) => boolean
 ): { readonly offset: number; readonly error?: string } => {
-  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength)
-  const slice = end === buf.length ? buf : buf.subarray(0, end)
   let off = start
   while (off < end) {
-    const next = checkFrame(slice, view, off, verifyCrc)
+    const next = checkFrame(buf, end, off, verifyCrc)
     if (typeof next === "string") {
       if (next === "truncated header" || next === "truncated payload") return { offset: off }
       return { offset: off, error: next }
     }
-    if (!onFrame(buf[off + 2]!, view.getUint32(off + 8, true), off + HEADER, next, off)) return { offset: next }
+    if (!onFrame(versionAt(buf, off), seqAt(buf, off), off + HEADER, next - 1, off)) return { offset: next }
     off = next
   }
   return { offset: off }
 }
 
-/** The payload length of the frame at `off` (its header must be in `buf`). */
-export const frameLength = (buf: Uint8Array, off: number): number =>
-  HEADER + new DataView(buf.buffer, buf.byteOffset, buf.byteLength).getUint32(off + 4, true)
+/** The whole length of the frame at `off` (its header must be in `buf`), or 0 when unreadable. */
+export const frameLength = (buf: Uint8Array, off: number): number => {
+  const len = readHex(buf, off + 13, 8)
+  return len < 0 ? 0 : OVERHEAD + len
+}

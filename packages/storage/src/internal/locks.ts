@@ -3,6 +3,7 @@
  * number of semaphores stays bounded however many keys a store sees.
  */
 import * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
 
 const hash = (s: string): number => {
   let h = 0x811c9dc5
@@ -15,4 +16,40 @@ export const makeStripedLock = (stripes = 64) => {
   const semaphores = Array.from({ length: stripes }, () => Effect.unsafeMakeSemaphore(1))
   return <A, E, R>(key: string, effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
     semaphores[hash(key) % stripes]!.withPermits(1)(effect)
+}
+
+/**
+ * Group commit. `submit` queues a request; one worker fiber (forked in
+ * `scope` when none runs) hands everything queued to `drain`, again and
+ * again until the queue is empty. Callers wait on their own completion
+ * signal (a Deferred inside the request), never on a lock, so a request
+ * that a batch already covered is released at once.
+ */
+export const makeBatcher = <Req>(
+  scope: Scope.Scope,
+  drain: (batch: Array<Req>) => Effect.Effect<void>
+): ((request: Req) => Effect.Effect<void>) => {
+  const queue: Array<Req> = []
+  let running = false
+  const loop: Effect.Effect<void> = Effect.suspend(() => {
+    if (queue.length === 0) {
+      running = false
+      return Effect.void
+    }
+    return Effect.zipRight(drain(queue.splice(0)), loop)
+  })
+  const worker = Effect.uninterruptible(loop).pipe(
+    Effect.onExit(() =>
+      Effect.sync(() => {
+        running = false
+      })
+    )
+  )
+  return (request) =>
+    Effect.suspend(() => {
+      queue.push(request)
+      if (running) return Effect.void
+      running = true
+      return Effect.asVoid(Effect.forkIn(worker, scope))
+    })
 }
