@@ -124,6 +124,7 @@ for (const [storeName, storage] of Object.entries(stores)) {
             const status = yield* rt.appStatus
             expect(status.mcp_servers.map((s) => [s.server_name, s.status])).toStrictEqual([["everything", "ready"]])
             expect(status.threads.total).toBe(1)
+            expect(status.runtime.name).toBe("node")
             expect(status.provider_default).toBe("local")
             expect(yield* rt.providerDefault).toBe("local")
             yield* rt.saveThreadCheckpoint(response.thread_id, "mine", { step: 3 })
@@ -140,6 +141,29 @@ for (const [storeName, storage] of Object.entries(stores)) {
               "tool",
               "assistant"
             ])
+            // invokeTool through the facade: a denied command and an allowed one
+            const denied = yield* rt.invokeTool(
+              { id: "call-deny" as never, name: "shell__exec", arguments: { command: "rm -rf /" } },
+              "never",
+              dir
+            )
+            expect(denied.status).toBe("denied")
+            const allowed = yield* rt.invokeTool(
+              { id: "call-ok" as never, name: "shell__exec", arguments: { command: "ls -la" } },
+              "on-request",
+              dir
+            )
+            expect(allowed.status).toBe("completed")
+            // fork at a message
+            const msgs = read.data.history!
+            const fork = yield* rt.handleThread({
+              kind: "fork",
+              thread_id: response.thread_id,
+              at_message_id: msgs[1]!.id
+            })
+            expect(fork.status).toBe("forked")
+            expect(fork.data.history?.map((m) => m.role)).toStrictEqual(["user", "assistant"])
+            expect(fork.thread?.forked_from?.thread_id).toBe(response.thread_id)
             const job = yield* rt.enqueueJob("index")
             yield* rt.setJobRunning(job.id)
             yield* rt.updateJobProgress(job.id, 50, "half")
