@@ -82,6 +82,8 @@ export const makeRedis = (
         lazyConnect: true,
         connectTimeout: timeout,
         maxRetriesPerRequest: 3,
+        // Commands issued in the same tick share one write to the socket.
+        enableAutoPipelining: true,
         // Fail the first connection fast; reconnect with backoff afterwards.
         retryStrategy: (times) => Math.min(times * 100, 2000)
       })
