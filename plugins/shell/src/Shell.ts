@@ -1,0 +1,247 @@
+/**
+ * The `exec` tool: runs a shell command line with `/bin/sh -c` through
+ * `@effect/platform`'s `Command`.
+ *
+ * - It is marked with `shellCommand`, so the runtime checks the command
+ *   with `ExecPolicy` (allow / ask / deny) before the tool runs.
+ * - The child runs in its own process group; on timeout the whole group is
+ *   killed (`SIGKILL`), so `sleep 100 &` children die too.
+ * - stdout and stderr are merged and capped at `maxOutputBytes`; the rest is
+ *   drained and counted, and the output ends with a marker saying how much
+ *   was dropped.
+ * - `workdir` is resolved against the workspace root (the tool context's
+ *   `cwd`) and must stay inside it (symlinks included).
+ *
+ * @since 0.1.0
+ */
+import * as Command from "@effect/platform/Command"
+import type * as CommandExecutor from "@effect/platform/CommandExecutor"
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Path from "@effect/platform/Path"
+import { defineTool } from "@strata/plugin"
+import * as Context from "effect/Context"
+import * as Data from "effect/Data"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+
+/**
+ * Limits of the `exec` tool.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** Default per-command timeout (default 60 s). */
+  readonly timeout: Duration.DurationInput
+  /** Largest timeout a call may ask for (default 10 min). */
+  readonly maxTimeout: Duration.DurationInput
+  /** Output kept per call, in bytes (default 30,000). */
+  readonly maxOutputBytes: number
+  /** The shell (default `/bin/sh`). */
+  readonly shell: string
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class ShellOptions extends Context.Tag("@strata/plugin-shell/ShellOptions")<ShellOptions, Options>() {}
+
+/**
+ * The default limits.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const defaults: Options = {
+  timeout: "60 seconds",
+  maxTimeout: "10 minutes",
+  maxOutputBytes: 30_000,
+  shell: "/bin/sh"
+}
+
+/**
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerOptions = (options: Partial<Options> = {}): Layer.Layer<ShellOptions> =>
+  Layer.succeed(ShellOptions, { ...defaults, ...options })
+
+/**
+ * The command could not run: `reason` says why (`OutsideWorkspace`,
+ * `NoWorkspace`, `SpawnFailed`).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ShellError extends Data.TaggedError("ShellError")<{
+  readonly reason: "OutsideWorkspace" | "NoWorkspace" | "SpawnFailed"
+  readonly detail: string
+}> {
+  override get message(): string {
+    return `exec: ${this.detail}`
+  }
+}
+
+/**
+ * The marker appended when output was cut.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const truncationMarker = (dropped: number): string => `\n[output truncated: ${dropped} more bytes not shown]`
+
+/**
+ * The directory a command runs in: `workdir` resolved against `root`, which
+ * must stay inside `root` once symlinks are resolved.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const confine = Effect.fn("Shell.confine")(function* (root: string, workdir: string | undefined) {
+  const fs = yield* FileSystem.FileSystem
+  const path = yield* Path.Path
+  const realRoot = yield* fs
+    .realPath(root)
+    .pipe(
+      Effect.mapError(() => new ShellError({ reason: "NoWorkspace", detail: `workspace root ${root} does not exist` }))
+    )
+  const target = path.resolve(realRoot, workdir ?? ".")
+  const real = yield* fs
+    .realPath(target)
+    .pipe(
+      Effect.mapError(
+        () => new ShellError({ reason: "OutsideWorkspace", detail: `workdir ${workdir ?? "."} does not exist` })
+      )
+    )
+  const rel = path.relative(realRoot, real)
+  if (rel.startsWith("..") || path.isAbsolute(rel)) {
+    return yield* new ShellError({
+      reason: "OutsideWorkspace",
+      detail: `workdir ${workdir ?? "."} is outside the workspace ${realRoot}`
+    })
+  }
+  return real
+})
+
+/**
+ * What a command did.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const ExecResult = Schema.Struct({
+  exit_code: Schema.NullOr(Schema.Number),
+  output: Schema.String,
+  timed_out: Schema.Boolean,
+  truncated: Schema.Boolean
+})
+/** @since 0.1.0 @category models */
+export type ExecResult = typeof ExecResult.Type
+
+/**
+ * Runs one command line in `cwd` with the limits; kills the process group on
+ * timeout.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const run = Effect.fn("Shell.run")(function* (
+  command: string,
+  cwd: string,
+  limits: { readonly timeout: Duration.DurationInput; readonly maxOutputBytes: number; readonly shell: string }
+) {
+  return yield* Effect.scoped(
+    Effect.gen(function* () {
+      const proc = yield* Command.make(limits.shell, "-c", command).pipe(
+        Command.workingDirectory(cwd),
+        Command.feed(""),
+        Command.start,
+        Effect.mapError((e) => new ShellError({ reason: "SpawnFailed", detail: e.message }))
+      )
+      const kept: Array<Uint8Array> = []
+      let size = 0
+      let dropped = 0
+      const collect = Stream.merge(proc.stdout, proc.stderr).pipe(
+        Stream.runForEach((chunk) =>
+          Effect.sync(() => {
+            const room = limits.maxOutputBytes - size
+            if (room >= chunk.length) {
+              kept.push(chunk)
+              size += chunk.length
+            } else {
+              if (room > 0) kept.push(chunk.subarray(0, room))
+              size += Math.max(room, 0)
+              dropped += chunk.length - Math.max(room, 0)
+            }
+          })
+        ),
+        Effect.zipRight(proc.exitCode),
+        Effect.orElseSucceed(() => null)
+      )
+      const exit = yield* Effect.timeoutOption(collect, limits.timeout)
+      if (Option.isNone(exit)) yield* proc.kill("SIGKILL").pipe(Effect.ignore)
+      const bytes = new Uint8Array(size)
+      let at = 0
+      for (const chunk of kept) {
+        bytes.set(chunk, at)
+        at += chunk.length
+      }
+      let output = new TextDecoder().decode(bytes)
+      if (dropped > 0) output += truncationMarker(dropped)
+      if (Option.isNone(exit)) output += `\n[timed out after ${Duration.format(Duration.decode(limits.timeout))}]`
+      return {
+        exit_code: Option.isSome(exit) ? (exit.value as number | null) : null,
+        output,
+        timed_out: Option.isNone(exit),
+        truncated: dropped > 0
+      } satisfies ExecResult
+    })
+  )
+})
+
+/**
+ * The `exec` tool (exposed as `shell__exec`).
+ *
+ * @since 0.1.0
+ * @category tools
+ */
+export const Exec = defineTool({
+  name: "exec",
+  description:
+    "Run a shell command line in the workspace with /bin/sh -c. Returns the exit code and the combined stdout/stderr (capped). Commands are checked by the execution policy; some need a person's approval.",
+  input: Schema.Struct({
+    command: Schema.String.pipe(Schema.minLength(1)).annotations({ description: "The shell command line to run" }),
+    workdir: Schema.optional(
+      Schema.String.annotations({ description: "Directory to run in, relative to the workspace root (default: root)" })
+    ),
+    timeout_ms: Schema.optional(
+      Schema.Number.pipe(Schema.int(), Schema.positive()).annotations({ description: "Time limit in milliseconds" })
+    )
+  }),
+  output: ExecResult,
+  shellCommand: (input) => input.command,
+  run: (input, context) =>
+    Effect.gen(function* () {
+      const options = yield* ShellOptions
+      if (context.cwd === undefined) {
+        return yield* new ShellError({ reason: "NoWorkspace", detail: "no workspace root (the call has no cwd)" })
+      }
+      const dir = yield* confine(context.cwd, input.workdir)
+      const max = Duration.toMillis(Duration.decode(options.maxTimeout))
+      const timeout = input.timeout_ms === undefined ? options.timeout : Math.min(input.timeout_ms, max)
+      return yield* run(input.command, dir, { ...options, timeout })
+    })
+})
+
+/**
+ * What the tool needs from the platform.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Platform = CommandExecutor.CommandExecutor | FileSystem.FileSystem | Path.Path

@@ -1,0 +1,90 @@
+// The exec tool against real processes in real temp directories.
+import { readFileSync } from "node:fs"
+import { FileSystem } from "@effect/platform/FileSystem"
+import { NodeContext } from "@effect/platform-node"
+import { describe, expect, it } from "@effect/vitest"
+import { Tool } from "@strata/plugin"
+import type { Ids } from "@strata/protocol"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import { Shell } from "../src/index.js"
+import shellPlugin from "../src/node.js"
+
+const callId = "call_1" as Ids.ToolCallId
+const layer = Layer.merge(NodeContext.layer, Shell.layerOptions({ maxOutputBytes: 1000 }))
+const exec = (cwd: string, input: unknown) =>
+  Tool.invoke(Shell.Exec, input, { call_id: callId, cwd }).pipe(Effect.map((o) => o as Shell.ExecResult))
+
+const tempDir = Effect.flatMap(FileSystem, (fs) => fs.makeTempDirectoryScoped({ prefix: "strata-shell-" }))
+
+describe("exec", () => {
+  it.scopedLive("runs a command in the workspace and returns its exit code and merged output", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      const fs = yield* FileSystem
+      yield* fs.writeFileString(`${dir}/hello.txt`, "hi")
+      const result = yield* exec(dir, { command: "ls; echo oops >&2; exit 3" })
+      expect(result.exit_code).toBe(3)
+      expect(result.output).toContain("hello.txt")
+      expect(result.output).toContain("oops")
+      expect(result.timed_out).toBe(false)
+    }).pipe(Effect.provide(layer))
+  )
+
+  it.scopedLive("caps the output with a marker saying how much was dropped", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      const result = yield* exec(dir, { command: "head -c 5000 /dev/zero | tr '\\0' x" })
+      expect(result.truncated).toBe(true)
+      expect(result.output.startsWith("x".repeat(1000))).toBe(true)
+      expect(result.output).toContain("[output truncated: 4000 more bytes not shown]")
+    }).pipe(Effect.provide(layer))
+  )
+
+  it.scopedLive("a timeout kills the whole process group, background children included", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      const fs = yield* FileSystem
+      const result = yield* exec(dir, {
+        command: "(sleep 30; touch late.txt) & echo $! > child.pid; sleep 30",
+        timeout_ms: 300
+      })
+      expect(result.timed_out).toBe(true)
+      expect(result.exit_code).toBeNull()
+      const pid = Number((yield* fs.readFileString(`${dir}/child.pid`)).trim())
+      // The background subshell belonged to the killed group: it dies (gone, or a zombie
+      // waiting to be reaped) instead of living on for 30 s.
+      const dead = () => {
+        try {
+          return readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.startsWith("Z") ?? true
+        } catch {
+          return true
+        }
+      }
+      for (let i = 0; i < 100 && !dead(); i++) yield* Effect.sleep("50 millis")
+      const alive = !dead()
+      expect(alive).toBe(false)
+    }).pipe(Effect.provide(layer))
+  )
+
+  it.scopedLive("workdir is confined to the workspace: .., absolute paths and escaping symlinks are refused", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      const outside = yield* tempDir
+      const fs = yield* FileSystem
+      yield* fs.makeDirectory(`${dir}/sub`)
+      yield* fs.symlink(outside, `${dir}/escape`)
+      const inSub = yield* exec(dir, { command: "pwd", workdir: "sub" })
+      expect(inSub.output.trim().endsWith("/sub")).toBe(true)
+      for (const workdir of ["..", outside, "escape"]) {
+        const error = yield* Effect.flip(exec(dir, { command: "pwd", workdir }))
+        expect(error.message).toContain("outside the workspace")
+      }
+    }).pipe(Effect.provide(layer))
+  )
+
+  it("marks the tool as running shell commands, so the runtime applies the exec policy", () => {
+    expect(Shell.Exec.shellCommand?.({ command: "touch x" })).toBe("touch x")
+    expect(shellPlugin.tools?.map((t) => t.name)).toStrictEqual(["exec"])
+  })
+})
