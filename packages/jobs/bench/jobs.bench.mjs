@@ -12,6 +12,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 
 const JOBS = Number(process.env.JOBS ?? 400)
+const CONCURRENCY = Number(process.env.CONCURRENCY ?? 64)
 const TRANSITIONS_PER_JOB = 8 // created, running, progress x5, completed
 
 const work = (ctx) =>
@@ -52,7 +53,7 @@ const program = Effect.gen(function* () {
   const dir = mkdtempSync(join(tmpdir(), "strata-jobs-bench-"))
   try {
     console.log(`@strata/jobs bench: ${JOBS} jobs, each enqueue -> running -> progress x5 -> completed`)
-    const mem = yield* measure("memory StateStore", StateStore.layerMemory, 8)
+    const mem = yield* measure("memory StateStore", StateStore.layerMemory, CONCURRENCY)
     const fs = yield* measure(
       "fs StateStore (fsync'd)",
       StateStore.layerFileSystem(dir).pipe(Layer.provide(NodeContext.layer)),
@@ -61,7 +62,7 @@ const program = Effect.gen(function* () {
     const redis = yield* measure(
       "redis StateStore (127.0.0.1:6379)",
       layerRedis({ url: "redis://127.0.0.1:6379", prefix: `strata-jobs-bench:${Date.now()}` }),
-      8
+      CONCURRENCY
     )
     const directMs = yield* direct
     const perJobMem = 1000 / (mem / TRANSITIONS_PER_JOB)
