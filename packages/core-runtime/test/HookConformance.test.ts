@@ -5,38 +5,16 @@ import { createRequire } from "node:module"
 import { NodeContext } from "@effect/platform-node"
 import { Runtime, RuntimeConfig, RuntimeLayer, ToolRegistry } from "@strata/core-runtime"
 import * as McpStdio from "@strata/mcp/stdio"
-import { Tool as PluginTool } from "@strata/plugin"
 import * as ScriptedModelServer from "@strata/testkit/node/ScriptedModelServer"
 import type { Turn as ScriptedTurn } from "@strata/testkit/ScriptedModel"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import * as HookConformanceSuite from "../../hooks/test/HookConformanceSuite.js"
+import { Add, Boom, makeExec } from "./tools.js"
 
 const require = createRequire(import.meta.url)
 const everythingBin = require.resolve("@modelcontextprotocol/server-everything/dist/index.js")
-
-const Add = PluginTool.define({
-  name: "add",
-  description: "Add two numbers",
-  input: Schema.Struct({ a: Schema.Number, b: Schema.Number }),
-  output: Schema.Struct({ sum: Schema.Number }),
-  run: ({ a, b }) => Effect.succeed({ sum: a + b })
-})
-const Boom = PluginTool.define({
-  name: "boom",
-  description: "Always fails",
-  input: Schema.Struct({}),
-  output: Schema.String,
-  run: () => Effect.fail(new Error("boom"))
-})
-const Exec = PluginTool.define({
-  name: "exec",
-  description: "Run a shell command",
-  input: Schema.Struct({ command: Schema.String }),
-  output: Schema.String,
-  run: ({ command }) => Effect.succeed(`ran ${command}`)
-})
 
 const script: ReadonlyArray<ScriptedTurn> = [
   {
@@ -73,11 +51,7 @@ const layer = Layer.unwrapScoped(
     return RuntimeLayer.layer(config, {
       cwd: process.cwd(),
       cliVersion: "test",
-      tools: [
-        ToolRegistry.fromPlugin("math", Add),
-        ToolRegistry.fromPlugin("math", Boom),
-        ToolRegistry.fromPlugin("shell", Exec, { shellCommand: (i) => (i as { command: string }).command })
-      ]
+      tools: [ToolRegistry.fromPlugin("math", Add), ToolRegistry.fromPlugin("math", Boom), makeExec().runtimeTool]
     })
   })
 ).pipe(Layer.provideMerge(Layer.mergeAll(NodeContext.layer, McpStdio.layer)))

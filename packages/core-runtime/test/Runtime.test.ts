@@ -9,40 +9,19 @@ import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Runtime, RuntimeConfig, RuntimeLayer, ToolRegistry } from "@strata/core-runtime"
 import * as McpStdio from "@strata/mcp/stdio"
-import { Tool as PluginTool } from "@strata/plugin"
 import * as ScriptedModelServer from "@strata/testkit/node/ScriptedModelServer"
 import type { Turn as ScriptedTurn } from "@strata/testkit/ScriptedModel"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
+import { Add, makeExec } from "./tools.js"
 
 const require = createRequire(import.meta.url)
 const everythingBin = require.resolve("@modelcontextprotocol/server-everything/dist/index.js")
 const rewriteHook = fileURLToPath(new URL("./fixtures/rewrite-hook.sh", import.meta.url))
 
-const ran: Array<string> = []
-const Exec = PluginTool.define({
-  name: "exec",
-  description: "Run a shell command",
-  input: Schema.Struct({ command: Schema.String }),
-  output: Schema.String,
-  run: ({ command }) =>
-    Effect.sync(() => {
-      ran.push(command)
-      return `ran ${command}`
-    })
-})
-const Add = PluginTool.define({
-  name: "add",
-  description: "Add two numbers",
-  input: Schema.Struct({ a: Schema.Number, b: Schema.Number }),
-  output: Schema.Struct({ sum: Schema.Number }),
-  run: ({ a, b }) => Effect.succeed({ sum: a + b })
-})
-const appTools = [
-  ToolRegistry.fromPlugin("shell", Exec, { shellCommand: (i) => (i as { command: string }).command }),
-  ToolRegistry.fromPlugin("math", Add)
-]
+const { ran, runtimeTool: execTool } = makeExec()
+const appTools = [execTool, ToolRegistry.fromPlugin("math", Add)]
 
 const configFor = (server: ScriptedModelServer.ScriptedModelServer, storage: unknown, withMcp: boolean) =>
   Schema.decodeUnknownSync(RuntimeConfig.RuntimeConfig)({

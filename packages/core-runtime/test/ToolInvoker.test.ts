@@ -3,15 +3,14 @@ import { describe, expect, it } from "@effect/vitest"
 import { ThreadManager, ToolInvoker, ToolRegistry } from "@strata/core-runtime"
 import { ExecPolicy } from "@strata/exec-policy"
 import { Hook, HookDispatcher, HookOutput } from "@strata/hooks"
-import { Tool as PluginTool } from "@strata/plugin"
 import * as Ids from "@strata/protocol/Ids"
 import * as StateStore from "@strata/storage/StateStore"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Ref from "effect/Ref"
-import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
+import { Add, Boom, makeExec } from "./tools.js"
 
 const rules = `
 default = "ask"
@@ -25,32 +24,7 @@ justification = "never delete trees"
 `
 
 // A shell-flagged tool that records what it would run (the real `exec` tool is plugins/shell).
-const ran: Array<string> = []
-const Exec = PluginTool.define({
-  name: "exec",
-  description: "Run a shell command",
-  input: Schema.Struct({ command: Schema.String.annotations({ description: "the command" }) }),
-  output: Schema.String,
-  run: ({ command }) =>
-    Effect.sync(() => {
-      ran.push(command)
-      return `ran: ${command}`
-    })
-})
-const Add = PluginTool.define({
-  name: "add",
-  description: "Add two numbers",
-  input: Schema.Struct({ a: Schema.Number, b: Schema.Number }),
-  output: Schema.Struct({ sum: Schema.Number }),
-  run: ({ a, b }) => Effect.succeed({ sum: a + b })
-})
-const Boom = PluginTool.define({
-  name: "boom",
-  description: "Always fails",
-  input: Schema.Struct({}),
-  output: Schema.String,
-  run: () => Effect.fail(new Error("disk on fire"))
-})
+const { ran, runtimeTool: execTool } = makeExec()
 
 const TestLayer = Layer.mergeAll(ToolInvoker.layer({ maxOutputChars: 1000 })).pipe(
   Layer.provideMerge(ThreadManager.layer({ cwd: "/w", providerDefault: "demo", cliVersion: "0" })),
@@ -68,11 +42,7 @@ const TestLayer = Layer.mergeAll(ToolInvoker.layer({ maxOutputChars: 1000 })).pi
 
 const setup = Effect.gen(function* () {
   const registry = yield* ToolRegistry.ToolRegistry
-  yield* registry.register([
-    ToolRegistry.fromPlugin("shell", Exec, { shellCommand: (i) => (i as { command: string }).command }),
-    ToolRegistry.fromPlugin("math", Add),
-    ToolRegistry.fromPlugin("math", Boom)
-  ])
+  yield* registry.register([execTool, ToolRegistry.fromPlugin("math", Add), ToolRegistry.fromPlugin("math", Boom)])
   const tm = yield* ThreadManager.ThreadManager
   const thread = yield* tm.createThread({})
   return { invoker: yield* ToolInvoker.ToolInvoker, tm, thread }

@@ -6,11 +6,11 @@ import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Runtime, RuntimeConfig, RuntimeLayer, ToolRegistry } from "@strata/core-runtime"
 import * as McpStdio from "@strata/mcp/stdio"
-import { Tool as PluginTool } from "@strata/plugin"
 import * as ScriptedModelServer from "@strata/testkit/node/ScriptedModelServer"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
+import { Add } from "./tools.js"
 
 interface OtlpSpan {
   readonly name: string
@@ -43,14 +43,6 @@ const collector = Effect.acquireRelease(
   }),
   (c) => Effect.sync(c.close)
 )
-
-const Add = PluginTool.define({
-  name: "add",
-  description: "Add two numbers",
-  input: Schema.Struct({ a: Schema.Number, b: Schema.Number }),
-  output: Schema.Struct({ sum: Schema.Number }),
-  run: ({ a, b }) => Effect.succeed({ sum: a + b })
-})
 
 const attr = (span: OtlpSpan | undefined, key: string) => {
   const value = span?.attributes.find((a) => a.key === key)?.value

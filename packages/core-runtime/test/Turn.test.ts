@@ -3,7 +3,6 @@ import { describe, expect, it } from "@effect/vitest"
 import { ThreadManager, ToolInvoker, ToolRegistry, Turn } from "@strata/core-runtime"
 import { ExecPolicy } from "@strata/exec-policy"
 import { HookDispatcher } from "@strata/hooks"
-import { Tool as PluginTool } from "@strata/plugin"
 import { LanguageModel, ModelRegistry } from "@strata/providers"
 import * as StateStore from "@strata/storage/StateStore"
 import * as ScriptedModelServer from "@strata/testkit/node/ScriptedModelServer"
@@ -12,30 +11,8 @@ import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
-import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
-
-const Add = PluginTool.define({
-  name: "add",
-  description: "Add two numbers",
-  input: Schema.Struct({ a: Schema.Number, b: Schema.Number }),
-  output: Schema.Struct({ sum: Schema.Number }),
-  run: ({ a, b }) => Effect.succeed({ sum: a + b })
-})
-const Exec = PluginTool.define({
-  name: "exec",
-  description: "Run a shell command",
-  input: Schema.Struct({ command: Schema.String }),
-  output: Schema.String,
-  run: ({ command }) => Effect.succeed(`$ ${command}\nok`)
-})
-const Sleep = PluginTool.define({
-  name: "sleep",
-  description: "Sleeps forever",
-  input: Schema.Struct({}),
-  output: Schema.String,
-  run: () => Effect.never
-})
+import { Add, makeExec, Sleep } from "./tools.js"
 
 const rules = `default = "ask"\n[[rule]]\nprefix = [["ls", "echo"]]\ndecision = "allow"\n[[rule]]\nprefix = ["rm"]\ndecision = "deny"\n`
 
@@ -83,7 +60,7 @@ const withRuntime = <A, E>(
       const registry = yield* ToolRegistry.ToolRegistry
       yield* registry.register([
         ToolRegistry.fromPlugin("math", Add),
-        ToolRegistry.fromPlugin("shell", Exec, { shellCommand: (i) => (i as { command: string }).command }),
+        makeExec().runtimeTool,
         ToolRegistry.fromPlugin("time", Sleep)
       ])
       return yield* f(server)
@@ -120,7 +97,7 @@ describe("Turn", () => {
           // the second request carried both tool results back to the model
           const second = server.requests[1]!
           const toolMessages = second.messages.filter((m) => m.role === "tool")
-          expect(toolMessages.map((m) => m.content).sort()).toStrictEqual(["$ ls -la\nok", '{"sum":5}'].sort())
+          expect(toolMessages.map((m) => m.content).sort()).toStrictEqual(["ran: ls -la", '{"sum":5}'].sort())
           expect(second.messages[0]).toMatchObject({ role: "system", content: "You are a test agent." })
           const tm = yield* ThreadManager.ThreadManager
           const history = yield* tm.history(response.thread_id)
