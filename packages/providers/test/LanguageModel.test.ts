@@ -3,6 +3,7 @@ import { Ids } from "@strata/protocol"
 import { LanguageModel, StreamPart } from "@strata/providers"
 import { Fault, Turn } from "@strata/testkit/ScriptedModel"
 import * as Effect from "effect/Effect"
+import * as Stream from "effect/Stream"
 import { collectParts, harness, text, withKey } from "./utils.js"
 
 const user = [{ role: "user" as const, content: "hi" }]
@@ -47,6 +48,27 @@ describe("LanguageModel", () => {
       ])
       expect((parts[0] as StreamPart.Retry).message).toContain("request failed")
       expect(text(parts)).toBe("backup answers")
+    }).pipe(Effect.withConfigProvider(withKey))
+  )
+
+  it.scopedLive("idle time is time spent waiting on the server, not on a slow consumer", () =>
+    Effect.gen(function* () {
+      const { lm } = yield* harness("anthropic", {
+        timeouts: { idle_ms: 250 },
+        turns: [Turn.text("abcdefghijkl", { chunkSize: 4, delayMs: 30 })]
+      })
+      let paused = false
+      const seen: Array<string> = []
+      yield* lm.stream({ model: "primary", messages: user }).pipe(
+        Stream.runForEach((part) => {
+          if (part.type === "text_delta") seen.push(part.text)
+          if (part.type !== "text_delta" || paused) return Effect.void
+          paused = true
+          // Longer than idle_ms, while the server keeps streaming.
+          return Effect.sleep("600 millis")
+        })
+      )
+      expect(seen.join("")).toBe("abcdefghijkl")
     }).pipe(Effect.withConfigProvider(withKey))
   )
 

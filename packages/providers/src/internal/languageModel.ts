@@ -46,12 +46,16 @@ type Pull = Effect.Effect<Chunk.Chunk<Part>, Option.Option<ProviderError>>
 /**
  * The timeouts of one attempt, kept by one sleeping fiber (the watchdog)
  * instead of a timer per read: `phase` moves from `connect` (until the
- * headers) to `first_token` (until the first part) to `idle` (since `last`,
- * stamped on every body chunk).
+ * headers) to `first_token` (until the first part) to `idle`. Idle time is
+ * time spent waiting on a body read (`reading`, since `last`): a consumer
+ * that stops pulling for a while does not time the stream out.
  */
 interface Watch {
   phase: TimeoutPhase
   last: number
+  reading: boolean
+  /** Settles a pending web-body read at once when the watchdog fires. */
+  wake: (() => void) | undefined
   timedOut: TimeoutPhase | undefined
   readonly startedAt: number
   readonly timeouts: ResolvedTimeouts
@@ -64,7 +68,7 @@ const deadline = (watch: Watch): number => {
     case "first_token":
       return watch.startedAt + watch.timeouts.first_token_ms
     case "idle":
-      return watch.last + watch.timeouts.idle_ms
+      return watch.reading ? watch.last + watch.timeouts.idle_ms : Number.POSITIVE_INFINITY
   }
 }
 
@@ -176,8 +180,8 @@ export const make = (options?: Options) =>
     }
 
     /**
-     * Reads the body into parts. `watch.last` is stamped on every body chunk:
-     * the watchdog reads it, so a chunk costs a clock read, not a timer. A web
+     * Reads the body into parts. `watch.last` is stamped when a read starts
+     * and the watchdog reads it, so a read costs a clock read, not a timer. A web
      * body is read in a plain promise loop that resumes the fiber only once
      * there are parts (keep-alives and partial events cost no Effect step);
      * any other body through the response's Effect stream.
@@ -212,7 +216,7 @@ export const make = (options?: Options) =>
       }
       /** Decodes one body chunk into `out`; sets `ended` at the terminal event. */
       const decode = (bytes: Uint8Array, out: Array<Part>): ProviderError | undefined => {
-        watch.last = Date.now()
+        watch.reading = false
         const error = decoder.push(text.decode(bytes, { stream: true }), out)
         if (decoder.done()) ended = true
         return error
@@ -224,17 +228,30 @@ export const make = (options?: Options) =>
         read = Effect.async<Chunk.Chunk<Part>, Option.Option<ProviderError>>((resume) => {
           // Held so the response (and the abort controller registered with it) lives while its body is read.
           void response
+          let settled = false
+          const settle = (pull: Pull): void => {
+            if (settled) return
+            settled = true
+            watch.wake = undefined
+            resume(pull)
+          }
+          // Node 20's fetch can leave a read pending forever when it is aborted after the
+          // server finished sending: the watchdog settles the read itself.
+          watch.wake = () => settle(onFailure(Option.none()))
           const step = (): void => {
+            watch.last = Date.now()
+            watch.reading = true
             reader.read().then(
               (r) => {
-                if (r.done || r.value === undefined) return resume(onFailure(Option.none()))
+                if (settled) return
+                if (r.done || r.value === undefined) return settle(onFailure(Option.none()))
                 const out: Array<Part> = []
                 const error = decode(r.value, out)
-                if (error !== undefined) return resume(fail(error, out))
+                if (error !== undefined) return settle(fail(error, out))
                 if (out.length === 0 && !ended) return step()
-                resume(emit(out))
+                settle(emit(out))
               },
-              (cause: unknown) => resume(onFailure(Option.some(cause)))
+              (cause: unknown) => settle(onFailure(Option.some(cause)))
             )
           }
           step()
@@ -249,7 +266,12 @@ export const make = (options?: Options) =>
           }
           return emit(out)
         }
-        read = Effect.matchEffect(source.pull, { onFailure, onSuccess: onChunk })
+        const bytes = Effect.suspend(() => {
+          watch.last = Date.now()
+          watch.reading = true
+          return source.pull
+        })
+        read = Effect.matchEffect(bytes, { onFailure, onSuccess: onChunk })
       }
       const pull: Pull = Effect.suspend(() => {
         if (pending !== undefined) {
@@ -257,7 +279,9 @@ export const make = (options?: Options) =>
           pending = undefined
           return Effect.fail(Option.some(error))
         }
-        return ended ? Effect.fail(Option.none()) : read
+        if (ended) return Effect.fail(Option.none())
+        // After the watchdog aborted the request, a read might never settle: fail at once.
+        return watch.timedOut !== undefined ? fail(timeout(watch.timedOut)) : read
       })
       return pull
     }
@@ -277,7 +301,10 @@ export const make = (options?: Options) =>
         const wait = deadline(watch) - Date.now()
         if (wait > 0) return Effect.zipRight(Effect.sleep(Math.min(wait, quantum)), loop)
         watch.timedOut = watch.phase
-        return Scope.close(request, Exit.void)
+        return Effect.zipRight(
+          Scope.close(request, Exit.void),
+          Effect.sync(() => watch.wake?.())
+        )
       })
       return loop
     }
@@ -296,7 +323,15 @@ export const make = (options?: Options) =>
         const requestScope = yield* Scope.make()
         yield* Effect.addFinalizer(() => Scope.close(requestScope, Exit.void))
         const now = Date.now()
-        const watch: Watch = { phase: "connect", last: now, timedOut: undefined, startedAt: now, timeouts }
+        const watch: Watch = {
+          phase: "connect",
+          last: now,
+          reading: false,
+          wake: undefined,
+          timedOut: undefined,
+          startedAt: now,
+          timeouts
+        }
         yield* Effect.forkScoped(watchdog(watch, requestScope))
         const timedOut = (e: ProviderError) =>
           watch.timedOut === undefined ? e : providerError(ctx, "Timeout", { phase: watch.timedOut })
@@ -307,6 +342,7 @@ export const make = (options?: Options) =>
         if (response.status < 200 || response.status >= 300) {
           watch.phase = "idle"
           watch.last = Date.now()
+          watch.reading = true
           const text = yield* Effect.orElseSucceed(response.text, () => "")
           return yield* classifyStatus(ctx, response.status, response.headers, text)
         }
@@ -323,7 +359,6 @@ export const make = (options?: Options) =>
         )
         // Output flows from here: the idle timeout takes over.
         watch.phase = "idle"
-        watch.last = Date.now()
         const start: Part = { type: "start", model: model.id, provider: model.provider.id, attempt: attempt + 1 }
         return { first: Chunk.prepend(first, start), pull }
       })
