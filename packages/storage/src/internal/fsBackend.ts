@@ -24,9 +24,10 @@ import * as Event from "@strata/protocol/Event"
 import * as Chunk from "effect/Chunk"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
+import * as ExecutionStrategy from "effect/ExecutionStrategy"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
-import type * as Scope from "effect/Scope"
+import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type * as StateStore from "../StateStore.js"
 import { CorruptJournal, describe, StorageError, UnsupportedSchemaVersion } from "../StorageError.js"
@@ -41,6 +42,8 @@ import { makeBatcher, makeStripedLock } from "./locks.js"
 const FORMAT = "strata-fs-store"
 const CHUNK = 4 * 1024 * 1024
 const FRAMES_PER_CHUNK = 4096
+/** Journals kept open for appending (least recently used are closed). */
+const MAX_OPEN_JOURNALS = 128
 
 /** `Thread-A` -> `~thread-~a`: ids never contain `~`, so this is reversible. */
 export const encodeName = (id: string): string => id.replace(/[A-Z]/g, (c) => `~${c.toLowerCase()}`)
@@ -66,6 +69,8 @@ interface JournalState {
   index: Array<number>
   corrupt: CorruptJournal | undefined
   submit: (pending: Pending) => Effect.Effect<void>
+  /** The journal opened for appending, kept between batches. */
+  handle: { readonly file: FileSystem.File; readonly scope: Scope.CloseableScope } | undefined
 }
 
 /** Builds the backend; holds the directory's lock for the life of the scope. */
@@ -88,7 +93,15 @@ export const make = (
 
     // Directory fsync makes renames and new files durable. Some platforms
     // cannot open a directory; there it is skipped (and said so, once).
-    const syncDirRaw = (dir: string) => Effect.scoped(Effect.flatMap(fs.open(dir, { flag: "r" }), (f) => f.sync))
+    // The record directories are synced often (every job transition): their
+    // handles stay open for the life of the store. Others are opened per sync.
+    const dirHandles = new Map<string, FileSystem.File>()
+    const syncDirRaw = (dir: string) => {
+      const cached = dirHandles.get(dir)
+      return cached !== undefined
+        ? cached.sync
+        : Effect.scoped(Effect.flatMap(fs.open(dir, { flag: "r" }), (f) => f.sync))
+    }
     const dirSync = yield* syncDirRaw(root).pipe(
       Effect.as(true),
       Effect.catchAll((e) =>
@@ -198,6 +211,11 @@ export const make = (
     const jobsDir = path.join(root, "jobs")
     const approvalsDir = path.join(root, "approvals")
     yield* Effect.forEach([threadsDir, jobsDir, approvalsDir], ensureDir, { discard: true })
+    if (dirSync) {
+      for (const dir of [threadsDir, jobsDir, approvalsDir]) {
+        dirHandles.set(dir, yield* fs.open(dir, { flag: "r" }).pipe(Effect.mapError(io(dir, "opening the directory"))))
+      }
+    }
 
     // Temp files left by a crash mid-write are never read; sweep the flat
     // record directories (no writer can be running: we hold the lock).
@@ -231,6 +249,11 @@ export const make = (
       }
     }
 
+    // The revision of every record this process has read or written. The
+    // directory is ours (LOCK), so this view is authoritative and a
+    // compare-and-set need not read the file first.
+    const revisions = new Map<string, number>()
+
     const readRecord = (file: string, id: string): Effect.Effect<Option.Option<StoredRecord>, StorageError> =>
       fs.readFileString(file).pipe(
         Effect.map(Option.some),
@@ -255,6 +278,7 @@ export const make = (
               if (typeof revision !== "number" || !Number.isSafeInteger(revision) || revision < 1) {
                 return Effect.fail(new StorageError({ reason: "Corrupt", key: file, detail: "record has no revision" }))
               }
+              revisions.set(file, revision)
               return Effect.succeed(Option.some({ key: id, revision, doc }))
             }
           })
@@ -270,10 +294,16 @@ export const make = (
       return recordLock(
         file,
         Effect.gen(function* () {
-          const current = yield* readRecord(file, id)
-          const actual = Option.match(current, { onNone: () => 0, onSome: (r) => r.revision })
+          const known = revisions.get(file)
+          const actual =
+            known !== undefined
+              ? known
+              : Option.match(yield* readRecord(file, id), { onNone: () => 0, onSome: (r) => r.revision })
           if (expected !== undefined && expected !== actual) return { ok: false, actual } satisfies PutResult
+          // Unknown until the write is known to have landed (or not).
+          revisions.delete(file)
           yield* atomicWrite(file, `{"revision":${actual + 1},${doc.slice(1)}`)
+          revisions.set(file, actual + 1)
           return { ok: true, revision: actual + 1 } satisfies PutResult
         })
       )
@@ -324,7 +354,8 @@ export const make = (
           lastSeq: 0,
           index: [],
           corrupt: undefined,
-          submit: () => Effect.void
+          submit: () => Effect.void,
+          handle: undefined
         }
         s.submit = makeBatcher(scope, drainJournal(s))
         journals.set(threadId, s)
@@ -377,6 +408,37 @@ export const make = (
             return buf.subarray(0, result.size)
           })
 
+    // Open journals, least recently used first (a Map keeps insertion order).
+    const openJournals = new Map<string, JournalState>()
+    const closeHandle = (j: JournalState): Effect.Effect<void> =>
+      Effect.suspend(() => {
+        const h = j.handle
+        j.handle = undefined
+        openJournals.delete(j.threadId)
+        return h === undefined ? Effect.void : Scope.close(h.scope, Exit.void)
+      })
+
+    /** The journal's append handle (call under its mutex). */
+    const appendHandle = (j: JournalState): Effect.Effect<FileSystem.File, StorageError> =>
+      Effect.gen(function* () {
+        openJournals.delete(j.threadId)
+        openJournals.set(j.threadId, j)
+        if (j.handle !== undefined) return j.handle.file
+        // Close the least recently used idle journals beyond the limit (a
+        // busy one is skipped: its mutex is held by its own writer).
+        for (const other of [...openJournals.values()]) {
+          if (openJournals.size <= MAX_OPEN_JOURNALS) break
+          if (other !== j) yield* other.mutex.withPermitsIfAvailable(1)(closeHandle(other))
+        }
+        const handleScope = yield* Scope.fork(scope, ExecutionStrategy.sequential)
+        const file = yield* Scope.extend(fs.open(j.file, { flag: "a" }), handleScope).pipe(
+          Effect.tapError(() => Scope.close(handleScope, Exit.void)),
+          Effect.mapError(io(j.file, "opening the journal"))
+        )
+        j.handle = { file, scope: handleScope }
+        return file
+      })
+
     const writeBatch = (j: JournalState, batch: ReadonlyArray<Pending>): Effect.Effect<number, JournalError> =>
       Effect.gen(function* () {
         yield* open(j)
@@ -398,21 +460,20 @@ export const make = (
         const { bytes, offsets } = Journal.encodeFrames(payloads, first, SCHEMA_VERSION, (i) => commits.has(i))
         const created = !j.exists
         if (created) yield* ensureDir(path.dirname(j.file))
-        const write = Effect.scoped(
-          Effect.gen(function* () {
-            const f = yield* fs.open(j.file, { flag: "a" })
-            yield* f.writeAll(bytes)
-            yield* f.sync
-          })
-        ).pipe(Effect.mapError(io(j.file, "appending")))
-        yield* write.pipe(
+        const handle = yield* appendHandle(j)
+        yield* Effect.zipRight(handle.writeAll(bytes), handle.sync).pipe(
+          Effect.mapError(io(j.file, "appending")),
           Effect.tapError(() =>
-            // Roll back a partial write; if even that fails, rescan on next use.
-            fs.truncate(j.file, j.size).pipe(
-              Effect.catchAll(() =>
-                Effect.sync(() => {
-                  j.opened = false
-                })
+            // Drop the handle and roll back a partial write; if even that
+            // fails, rescan on next use.
+            Effect.zipRight(
+              closeHandle(j),
+              fs.truncate(j.file, j.size).pipe(
+                Effect.catchAll(() =>
+                  Effect.sync(() => {
+                    j.opened = false
+                  })
+                )
               )
             )
           )
@@ -652,6 +713,8 @@ export const make = (
       return j.mutex.withPermits(1)(
         Effect.gen(function* () {
           const dir = threadDir(threadId)
+          yield* closeHandle(j)
+          for (const file of revisions.keys()) if (file.startsWith(`${dir}${path.sep}`)) revisions.delete(file)
           yield* fs.remove(dir, { recursive: true }).pipe(
             Effect.catchIf(
               (e) => isReason(e, "NotFound"),
