@@ -1,12 +1,20 @@
 /**
- * The `strata` command line: the root command composes one subcommand per
- * area (`policy` for now). Add a command by writing `src/commands/<area>.ts`
- * and listing it here.
+ * The `strata` command line: the root command runs the interactive session
+ * (`chat`); each area is a subcommand in `src/commands/<area>.ts`.
  *
  * @since 0.1.0
  */
 import * as Command from "@effect/cli/Command"
+import { approvals } from "./commands/approvals.js"
+import { chat, resume, session } from "./commands/chat.js"
+import { config } from "./commands/config.js"
+import { jobs } from "./commands/jobs.js"
+import { mcp } from "./commands/mcp.js"
+import { plugins } from "./commands/plugins.js"
 import { policy } from "./commands/policy.js"
+import { approval, model, run as runCommand } from "./commands/run.js"
+import { status } from "./commands/status.js"
+import { threads } from "./commands/threads.js"
 import { version } from "./version.js"
 
 /**
@@ -15,9 +23,11 @@ import { version } from "./version.js"
  * @since 0.1.0
  * @category commands
  */
-export const strata = Command.make("strata").pipe(
-  Command.withDescription("Strata: compose and run agent runtimes"),
-  Command.withSubcommands([policy])
+export const strata = Command.make("strata", { approval, model }, (options) => session(options)).pipe(
+  Command.withDescription(
+    "Strata: a terminal agent. With no command, an interactive session. Exit codes: 0 ok, 1 error, 2 bad usage, 3 awaiting approval, 4 max turns, 130 interrupted."
+  ),
+  Command.withSubcommands([chat, runCommand, resume, threads, approvals, jobs, mcp, policy, config, plugins, status])
 )
 
 /**

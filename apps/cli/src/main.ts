@@ -1,31 +1,57 @@
 /**
  * The process entry of `strata` (`bin/strata.js` imports it): runs the
- * command line with the platform layers; a failure prints one line to
- * stderr and exits with code 1.
+ * command line with the platform layers. A failure prints one line to
+ * stderr, what went wrong and what to do, and exits with code 1 (2 for bad
+ * usage); `--verbose` (anywhere on the command line) prints the full cause.
  *
  * @since 0.1.0
  */
 import * as ValidationError from "@effect/cli/ValidationError"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
-import * as Console from "effect/Console"
+import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import { run } from "./cli.js"
+import { CliError } from "./common.js"
 import * as Layers from "./layers.js"
 
-const program = run(process.argv).pipe(
-  Effect.catchAll((error) =>
-    // @effect/cli has already printed what was wrong with the arguments.
-    ValidationError.isValidationError(error)
-      ? Effect.sync(() => {
-          process.exitCode = 2
-        })
-      : Console.error(`strata: ${error.message}`).pipe(
-          Effect.zipRight(
-            Effect.sync(() => {
-              process.exitCode = 1
-            })
-          )
-        )
+const verbose = process.argv.includes("--verbose")
+const argv = process.argv.filter((a) => a !== "--verbose")
+
+const messageOf = (error: unknown): string => {
+  if (typeof error === "object" && error !== null && "message" in error && typeof error.message === "string") {
+    return error.message.split("\n")[0] ?? ""
+  }
+  return String(error)
+}
+
+/** A hint for well-known failures, so the one line says what to do. */
+const hintFor = (error: unknown): string => {
+  if (error instanceof CliError) return ""
+  const tag = typeof error === "object" && error !== null && "_tag" in error ? String(error._tag) : ""
+  if (tag === "ConfigError") return " (fix the file, or check it with: strata config validate)"
+  if (tag === "RuleFileError") return " (fix the rule file, or check it with: strata policy check --rules FILE -- ls)"
+  if (tag.startsWith("Plugin")) return " (check the plugins list in .strata/config.toml: strata plugins list)"
+  return " (run again with --verbose for details)"
+}
+
+const program = run(argv).pipe(
+  Effect.catchAllCause((cause) =>
+    Effect.sync(() => {
+      const failure = Cause.failureOption(cause)
+      if (failure._tag === "Some" && ValidationError.isValidationError(failure.value)) {
+        // @effect/cli has already printed what was wrong with the arguments.
+        process.exitCode = 2
+        return
+      }
+      if (Cause.isInterruptedOnly(cause)) {
+        process.exitCode = 130
+        return
+      }
+      const error = failure._tag === "Some" ? failure.value : Cause.squash(cause)
+      process.stderr.write(`strata: ${messageOf(error)}${hintFor(error)}\n`)
+      if (verbose) process.stderr.write(`${Cause.pretty(cause)}\n`)
+      process.exitCode = error instanceof CliError ? (error.code ?? 1) : 1
+    })
   ),
   Effect.provide(Layers.layer)
 )

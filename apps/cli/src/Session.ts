@@ -1,0 +1,176 @@
+/**
+ * One turn as the terminal sees it: the prompt goes to the runtime while the
+ * thread's events are streamed to the screen (or as JSON lines) as they are
+ * persisted, in order; `ask` decisions go to `decide` (a person at a prompt,
+ * or a non-interactive rule), and the paused turn continues once they are
+ * answered.
+ *
+ * Exit codes (`exitCode`): 0 completed, 3 awaiting approval, 4 max turns,
+ * 130 interrupted, 1 failed.
+ *
+ * @since 0.1.0
+ */
+import { Runtime, ThreadManager } from "@strata/core-runtime"
+import type { EventFrame } from "@strata/protocol/Event"
+import type { ThreadId } from "@strata/protocol/Ids"
+import type { TurnOutcome } from "@strata/protocol/Model"
+import type { PromptResponse } from "@strata/protocol/Prompt"
+import type { AskForApproval } from "@strata/protocol/Tool"
+import { StateStore } from "@strata/storage/StateStore"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Stream from "effect/Stream"
+
+/**
+ * The process exit code for how a turn ended.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const exitCode = (outcome: TurnOutcome): number => {
+  switch (outcome) {
+    case "completed":
+      return 0
+    case "awaiting_approval":
+      return 3
+    case "max_turns":
+      return 4
+    case "interrupted":
+      return 130
+    default:
+      return 1
+  }
+}
+
+/**
+ * A pending approval as the session sees it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface PendingApproval {
+  readonly approval_id: string
+  readonly tool_name: string
+  readonly command?: string | undefined
+  readonly reason: string
+}
+
+/**
+ * An answer to an approval: approve or deny it now, or leave it pending
+ * (the turn stays paused; `strata approvals` can answer later).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Answer = { readonly decision: "approve" | "deny"; readonly reason?: string | undefined } | "leave"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface TurnOptions {
+  readonly prompt: string
+  readonly threadId?: string | undefined
+  readonly approval?: AskForApproval | undefined
+  readonly onFrame: (frame: EventFrame) => Effect.Effect<void>
+  readonly decide: (approval: PendingApproval) => Effect.Effect<Answer>
+}
+
+/**
+ * Starts a new thread (dispatches `SessionStart`); returns its id.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const startThread = Effect.gen(function* () {
+  const rt = yield* Runtime.Runtime
+  const started = yield* rt.handleThread({ kind: "start" })
+  return started.thread_id as ThreadId
+})
+
+const pendingOf = (response: PromptResponse, answered: ReadonlySet<string>): ReadonlyArray<PendingApproval> => {
+  const decided = new Set(answered)
+  for (const f of response.events) if (f.event === "approval_decided") decided.add(f.approval_id)
+  return response.events.flatMap((f) =>
+    f.event === "approval_requested" && !decided.has(f.approval_id)
+      ? [{ approval_id: f.approval_id, tool_name: f.tool_name, command: f.command, reason: f.reason }]
+      : []
+  )
+}
+
+/**
+ * Runs one turn on a thread (a new one when none is given), streaming its
+ * events in order; resolves approvals with `decide` until the turn ends or
+ * an approval is left pending.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const runTurn = Effect.fn("Session.runTurn")(function* (options: TurnOptions) {
+  const rt = yield* Runtime.Runtime
+  const threads = yield* ThreadManager.ThreadManager
+  const store = yield* StateStore
+  const threadId = options.threadId ?? (yield* startThread)
+  let last = yield* store.lastSeq(threadId)
+  const lock = yield* Effect.makeSemaphore(1)
+  // Frames are shown once each, in sequence order: a gap (a frame published
+  // before the subscription started) is filled from the journal.
+  const show = (frame: EventFrame) =>
+    lock.withPermits(1)(
+      Effect.gen(function* () {
+        if (frame.seq <= last) return
+        if (frame.seq > last + 1) {
+          const missing = yield* threads.replay(threadId).pipe(
+            Stream.filter((f) => f.seq > last && f.seq < frame.seq),
+            Stream.runCollect,
+            Effect.orElseSucceed(() => [] as Array<EventFrame>)
+          )
+          for (const f of missing) yield* options.onFrame(f)
+        }
+        last = frame.seq
+        yield* options.onFrame(frame)
+      })
+    )
+  const catchUp = threads.replay(threadId).pipe(
+    Stream.runForEach(show),
+    Effect.catchAll(() => Effect.void)
+  )
+  const live = yield* threads.live.pipe(
+    Stream.filter((f) => f.thread_id === threadId),
+    Stream.runForEach(show),
+    Effect.fork
+  )
+  yield* Effect.yieldNow()
+  const finish = <A>(value: A) => Effect.as(Effect.zipRight(catchUp, Fiber.interrupt(live)), value)
+  let response = yield* rt
+    .handlePrompt({
+      prompt: options.prompt,
+      thread_id: threadId as ThreadId,
+      ...(options.approval === undefined ? {} : { approval_policy: options.approval })
+    })
+    .pipe(Effect.onInterrupt(() => Effect.zipRight(catchUp, Fiber.interrupt(live))))
+  const answered = new Set<string>()
+  while (response.outcome === "awaiting_approval") {
+    yield* catchUp
+    const pending = pendingOf(response, answered)
+    if (pending.length === 0) break
+    let continued: PromptResponse | undefined
+    let left = false
+    for (const approval of pending) {
+      const answer = yield* options.decide(approval)
+      if (answer === "leave") {
+        left = true
+        continue
+      }
+      const outcome = yield* rt.resolveApproval(approval.approval_id, answer.decision, {
+        reason: answer.reason,
+        ...(options.approval === undefined ? {} : { overrides: { approval_policy: options.approval } })
+      })
+      answered.add(approval.approval_id)
+      if (outcome.turn !== undefined) continued = outcome.turn
+    }
+    if (left || continued === undefined) break
+    response = continued
+  }
+  return yield* finish(response)
+})

@@ -1,0 +1,233 @@
+/**
+ * `strata` / `strata chat`: the interactive session. Each line you type is a
+ * turn; the answer streams as it arrives, tool calls show as they run, and
+ * when the policy asks, you answer: `y` approve once, `a` approve always for
+ * this command's prefix (this session), `n` deny. Ctrl-C interrupts the
+ * running turn (not the program); Ctrl-C at the prompt twice, Ctrl-D or
+ * `/exit` quits. `/new` starts a new thread.
+ *
+ * `strata resume [THREAD] [--last]` continues a thread.
+ *
+ * When stdin is not a terminal (`npm start` in CI), `strata` runs one demo
+ * turn instead, answering approvals with "deny" (no one to ask), and exits 0.
+ *
+ * @since 0.1.0
+ */
+import * as readline from "node:readline/promises"
+import * as Args from "@effect/cli/Args"
+import * as Command from "@effect/cli/Command"
+import * as Options from "@effect/cli/Options"
+import { Runtime as StrataRuntime } from "@strata/core-runtime"
+import type { ThreadId } from "@strata/protocol/Ids"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
+import * as Runtime from "effect/Runtime"
+import { CliError, exit, processOptions } from "../common.js"
+import * as Distribution from "../Distribution.js"
+import * as Render from "../Render.js"
+import * as Session from "../Session.js"
+import { approval, banner, model } from "./run.js"
+
+/**
+ * The prompt of the non-interactive demo turn.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const DEMO_PROMPT = "Show me what you can do in this workspace."
+
+/** A command's approval prefix: its first word (`touch`, `git`+subcommand). */
+const prefixOf = (command: string) => {
+  const words = command.trim().split(/\s+/)
+  return words[0] === "git" || words[0] === "npm" ? words.slice(0, 2).join(" ") : (words[0] ?? "")
+}
+
+const interactive = (setup: Distribution.Setup, startThread: string | undefined, approvalMode: string | undefined) =>
+  Effect.gen(function* () {
+    const runtime = yield* Effect.runtime<never>()
+    const sink = Render.processSink()
+    const rl = readline.createInterface({ input: process.stdin, output: process.stdout, terminal: true })
+    const always = new Set<string>()
+    let threadId = startThread
+    let current: Fiber.RuntimeFiber<unknown, unknown> | undefined
+    let quitArmed = false
+    rl.on("SIGINT", () => {
+      if (current !== undefined) {
+        const fiber = current
+        current = undefined
+        sink.out(`\n${Render.dim(sink, "(interrupting the turn)")}\n`)
+        Runtime.runFork(runtime)(Fiber.interrupt(fiber))
+        return
+      }
+      if (quitArmed) {
+        rl.close()
+        return
+      }
+      quitArmed = true
+      sink.out(`\n${Render.dim(sink, "(Ctrl-C again, Ctrl-D or /exit to quit)")}\n`)
+      rl.prompt()
+    })
+    let closed = false
+    rl.on("close", () => {
+      closed = true
+    })
+    sink.out(Render.dim(sink, banner(setup)))
+    sink.out(
+      Render.dim(
+        sink,
+        `${threadId === undefined ? "new session" : `resuming ${threadId}`} · /exit to quit, /new for a new thread, Ctrl-C interrupts a turn\n`
+      )
+    )
+    if (setup.choice.kind === "demo") sink.out(Render.dim(sink, `try: ${DEMO_PROMPT}\n`))
+    const decide = (pending: Session.PendingApproval) =>
+      Effect.promise(async (signal): Promise<Session.Answer> => {
+        const command = pending.command ?? pending.tool_name
+        const prefix = prefixOf(command)
+        if (pending.command !== undefined && always.has(prefix)) {
+          sink.out(Render.dim(sink, `  ⎿ approved (always for "${prefix}" in this session)\n`))
+          return { decision: "approve", reason: `always for ${prefix}` }
+        }
+        sink.out(`\n${Render.bold(sink, "approval needed")}: ${command}\n  ${Render.dim(sink, pending.reason)}\n`)
+        for (;;) {
+          const answer = (await rl.question(`  approve? [y] once  [a] always for "${prefix}"  [n] deny › `, { signal }))
+            .trim()
+            .toLowerCase()
+          if (answer === "y" || answer === "yes") return { decision: "approve", reason: "approved at the prompt" }
+          if (answer === "a") {
+            always.add(prefix)
+            return { decision: "approve", reason: `always for ${prefix}` }
+          }
+          if (answer === "n" || answer === "no") return { decision: "deny", reason: "denied at the prompt" }
+        }
+      })
+    for (;;) {
+      if (closed) break
+      const line = yield* Effect.promise(() => rl.question("› ").catch(() => undefined))
+      if (line === undefined || closed) break
+      quitArmed = false
+      const text = line.trim()
+      if (text === "") continue
+      if (text === "/exit" || text === "/quit") break
+      if (text === "/new") {
+        threadId = undefined
+        sink.out(Render.dim(sink, "(new thread)\n"))
+        continue
+      }
+      const id = threadId ?? (yield* Session.startThread)
+      threadId = id
+      const fiber = yield* Effect.fork(
+        Session.runTurn({
+          prompt: text,
+          threadId: id,
+          approval: approvalMode as never,
+          onFrame: Render.text(sink),
+          decide
+        })
+      )
+      current = fiber
+      const exitValue = yield* Fiber.await(fiber)
+      current = undefined
+      if (exitValue._tag === "Failure") {
+        const interrupted = exitValue.cause._tag === "Interrupt" || String(exitValue.cause).includes("Interrupt")
+        sink.out(interrupted ? `${Render.dim(sink, "(turn interrupted)")}\n` : `error: ${String(exitValue.cause)}\n`)
+      } else if (exitValue.value.outcome === "awaiting_approval") {
+        sink.out(Render.dim(sink, "(the turn is paused on an approval: strata approvals list)\n"))
+      }
+    }
+    rl.close()
+    if (threadId !== undefined) {
+      const rt = yield* StrataRuntime.Runtime
+      yield* rt.endSession(threadId, "prompt_input_exit").pipe(Effect.ignore)
+      sink.out(Render.dim(sink, `thread ${threadId} · resume with: strata resume ${threadId}\n`))
+    }
+  })
+
+const demoTurn = (setup: Distribution.Setup, approvalMode: string | undefined) =>
+  Effect.gen(function* () {
+    const sink = Render.processSink()
+    sink.out(banner(setup))
+    sink.out(Render.dim(sink, "stdin is not a terminal: running one demo turn; approvals are denied (no one to ask)\n"))
+    sink.out(`› ${DEMO_PROMPT}\n`)
+    const response = yield* Session.runTurn({
+      prompt: DEMO_PROMPT,
+      approval: approvalMode as never,
+      onFrame: Render.text(sink),
+      decide: (pending) =>
+        Effect.sync(() => {
+          sink.out(`\napproval needed: ${pending.command ?? pending.tool_name} (${pending.reason}) → deny\n`)
+          return { decision: "deny", reason: "no terminal to ask (stdin is not a TTY)" } as const
+        })
+    })
+    sink.out(
+      Render.dim(
+        sink,
+        `\nthread ${response.thread_id} (${response.outcome}) · run \`strata\` in a terminal for a chat, \`strata --help\` for every command\n`
+      )
+    )
+    yield* exit(Session.exitCode(response.outcome))
+  })
+
+/**
+ * The root command's session: interactive in a terminal, one demo turn
+ * otherwise.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const session = (options: {
+  readonly threadId?: string | undefined
+  readonly approval: Option.Option<string>
+  readonly model: Option.Option<string>
+}) =>
+  Distribution.session(
+    processOptions(Option.isSome(options.model) ? { model: options.model.value } : undefined),
+    (setup) =>
+      process.stdin.isTTY === true
+        ? interactive(setup, options.threadId, Option.getOrUndefined(options.approval))
+        : demoTurn(setup, Option.getOrUndefined(options.approval))
+  )
+
+/**
+ * @since 0.1.0
+ * @category commands
+ */
+export const chat = Command.make("chat", { approval, model }, (options) => session(options)).pipe(
+  Command.withDescription("Start an interactive session (the default command)")
+)
+
+const last = Options.boolean("last").pipe(Options.withDescription("Resume the most recently updated thread"))
+const threadArg = Args.text({ name: "thread" }).pipe(Args.optional)
+
+/**
+ * @since 0.1.0
+ * @category commands
+ */
+export const resume = Command.make("resume", { thread: threadArg, last, approval, model }, (options) =>
+  Distribution.session(processOptions(), () =>
+    Effect.gen(function* () {
+      const rt = yield* StrataRuntime.Runtime
+      let id = Option.getOrUndefined(options.thread)
+      if (id === undefined) {
+        if (!options.last) {
+          return yield* new CliError({ detail: "which thread?", hint: "give a thread id, or --last" })
+        }
+        const list = yield* rt.handleThread({ kind: "list", limit: 1000 })
+        const latest = [...list.threads].sort((a, b) => b.updated_at - a.updated_at)[0]
+        if (latest === undefined) return yield* new CliError({ detail: "no thread yet", hint: "start one with strata" })
+        id = latest.id
+      }
+      const resumed = yield* rt.handleThread({ kind: "resume", thread_id: id as ThreadId })
+      if (resumed.status === "missing") {
+        return yield* new CliError({ detail: `no thread ${id}`, hint: "see strata threads list" })
+      }
+      const history = resumed.data.history ?? []
+      const sink = Render.processSink()
+      for (const message of history.slice(-6)) {
+        const content = message.content.trim()
+        if (content !== "") sink.out(Render.dim(sink, `${message.role}: ${content.slice(0, 200)}\n`))
+      }
+      return id
+    })
+  ).pipe(Effect.flatMap((id) => session({ threadId: id, approval: options.approval, model: options.model })))
+).pipe(Command.withDescription("Continue a thread interactively: strata resume THREAD, or --last"))
