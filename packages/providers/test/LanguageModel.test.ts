@@ -54,8 +54,8 @@ describe("LanguageModel", () => {
   it.scopedLive("idle time is time spent waiting on the server, not on a slow consumer", () =>
     Effect.gen(function* () {
       const { lm } = yield* harness("anthropic", {
-        timeouts: { idle_ms: 250 },
-        turns: [Turn.text("abcdefghijkl", { chunkSize: 4, delayMs: 30 })]
+        timeouts: { idle_ms: 500 },
+        turns: [Turn.text("abcdefghijkl", { chunkSize: 4, delayMs: 20 })]
       })
       let paused = false
       const seen: Array<string> = []
@@ -65,7 +65,7 @@ describe("LanguageModel", () => {
           if (part.type !== "text_delta" || paused) return Effect.void
           paused = true
           // Longer than idle_ms, while the server keeps streaming.
-          return Effect.sleep("600 millis")
+          return Effect.sleep("1200 millis")
         })
       )
       expect(seen.join("")).toBe("abcdefghijkl")

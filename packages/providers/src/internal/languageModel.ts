@@ -109,9 +109,16 @@ const fromHttpError = (ctx: ErrorContext, error: HttpClientError.HttpClientError
     : providerError(ctx, "Disconnected", { detail: `response body failed: ${text}` })
 }
 
-interface WebReader {
-  read(): Promise<{ readonly done: boolean; readonly value?: Uint8Array | undefined }>
+interface ReadResult {
+  readonly done: boolean
+  readonly value?: Uint8Array | undefined
 }
+interface WebReader {
+  read(): Promise<ReadResult>
+}
+
+const NOT_READY_VALUE: unique symbol = Symbol("NotReady")
+const NOT_READY = Promise.resolve(NOT_READY_VALUE)
 interface WebBody {
   getReader(): WebReader
 }
@@ -202,12 +209,17 @@ export const make = (options?: Options) =>
         return Effect.succeed(Chunk.unsafeFromArray(out))
       }
       const timeout = (phase: TimeoutPhase) => providerError(ctx, "Timeout", { phase })
-      const onEnd = (): Pull => {
-        if (watch.timedOut !== undefined) return fail(timeout(watch.timedOut))
-        const out: Array<Part> = []
+      /** The body ended: flushes the decoder into `out`. */
+      const endInto = (out: Array<Part>): ProviderError | undefined => {
         const tail = text.decode()
         const error = (tail === "" ? undefined : decoder.push(tail, out)) ?? decoder.end(out)
         ended = true
+        return error
+      }
+      const onEnd = (): Pull => {
+        if (watch.timedOut !== undefined) return fail(timeout(watch.timedOut))
+        const out: Array<Part> = []
+        const error = endInto(out)
         return error !== undefined ? fail(error, out) : emit(out)
       }
       const onFailure = (error: Option.Option<unknown>): Pull => {
@@ -225,9 +237,12 @@ export const make = (options?: Options) =>
       let read: Pull
       if (source._tag === "Reader") {
         const { reader, response } = source
+        // A read started while delivering, kept for the next pull (see `greedy`).
+        let inflight: Promise<ReadResult> | undefined
         read = Effect.async<Chunk.Chunk<Part>, Option.Option<ProviderError>>((resume) => {
           // Held so the response (and the abort controller registered with it) lives while its body is read.
           void response
+          const out: Array<Part> = []
           let settled = false
           const settle = (pull: Pull): void => {
             if (settled) return
@@ -235,24 +250,47 @@ export const make = (options?: Options) =>
             watch.wake = undefined
             resume(pull)
           }
+          const failWith = (error: ProviderError) => settle(fail(error, out))
           // Node 20's fetch can leave a read pending forever when it is aborted after the
           // server finished sending: the watchdog settles the read itself.
-          watch.wake = () => settle(onFailure(Option.none()))
+          watch.wake = () => failWith(timeout(watch.timedOut ?? "idle"))
+          const onRejected = (cause: unknown) =>
+            failWith(watch.timedOut !== undefined ? timeout(watch.timedOut) : fromBodyError(ctx, cause))
+          const onResult = (r: ReadResult): void => {
+            if (settled) return
+            if (r.done || r.value === undefined) {
+              if (watch.timedOut !== undefined) return failWith(timeout(watch.timedOut))
+              const error = endInto(out)
+              return settle(error !== undefined ? fail(error, out) : emit(out))
+            }
+            const error = decode(r.value, out)
+            if (error !== undefined) return failWith(error)
+            if (ended) return settle(emit(out))
+            if (out.length === 0) return step()
+            greedy()
+          }
           const step = (): void => {
             watch.last = Date.now()
             watch.reading = true
-            reader.read().then(
-              (r) => {
-                if (settled) return
-                if (r.done || r.value === undefined) return settle(onFailure(Option.none()))
-                const out: Array<Part> = []
-                const error = decode(r.value, out)
-                if (error !== undefined) return settle(fail(error, out))
-                if (out.length === 0 && !ended) return step()
+            const next = inflight ?? reader.read()
+            inflight = undefined
+            next.then(onResult, onRejected)
+          }
+          // Chunks the body has already queued are taken now, so a burst costs one fiber
+          // resume, not one per chunk. Racing an already-resolved promise tells whether the
+          // read settled at once; if not, it is kept for the next pull and what we have goes out.
+          const greedy = (): void => {
+            const next = reader.read()
+            Promise.race([next, NOT_READY]).then((r) => {
+              if (r === NOT_READY_VALUE) {
+                // The rejection, if any, is handled by the next pull.
+                next.catch(() => {})
+                inflight = next
                 settle(emit(out))
-              },
-              (cause: unknown) => settle(onFailure(Option.some(cause)))
-            )
+              } else {
+                onResult(r as ReadResult)
+              }
+            }, onRejected)
           }
           step()
         })
