@@ -7,6 +7,10 @@
  * `touch strata-demo.txt` (the policy says `ask`: a person approves or
  * denies), then reports what happened. Every tool call is real.
  *
+ * A prompt `run: <command>` makes the demo model run that command with
+ * `shell__exec` (under the same policy): a way to try the policy and
+ * approvals by hand.
+ *
  * @since 0.1.0
  */
 import * as ScriptedModelServer from "@strata/testkit/node/ScriptedModelServer"
@@ -63,6 +67,16 @@ export const respond = (request: RecordedRequest): Turn => {
     call !== undefined && typeof call.arguments === "object" && call.arguments !== null
       ? (call.arguments as { command?: unknown }).command
       : undefined
+  if (last?.role === "user") {
+    const asked = /^run:\s*(.+)$/s.exec(last.content.trim())
+    if (asked !== null) {
+      return {
+        text: `Running \`${asked[1]}\`.`,
+        toolCalls: [{ name: "shell__exec", arguments: { command: asked[1] } }],
+        usage
+      }
+    }
+  }
   if (last?.role !== "tool" || call === undefined) {
     return {
       text: "I am the built-in demo model: no provider is configured, so my answers are scripted, but the tools I call are real. First, a command the policy allows: listing the workspace.",
@@ -81,6 +95,9 @@ export const respond = (request: RecordedRequest): Turn => {
     }
   }
   const denied = /denied|not approved/i.test(last.content)
+  if (typeof command === "string" && command !== `touch ${DEMO_FILE}`) {
+    return { text: denied ? `\`${command}\` was denied.` : `Ran \`${command}\`.`, usage }
+  }
   return {
     text: `${
       denied ? "The approval was denied, so the workspace is unchanged." : `Done: ${DEMO_FILE} exists now.`

@@ -24,7 +24,22 @@ const newest = (dir: string): number => {
 
 /** Builds, in dependency order, every package whose dist is missing or older than its src. */
 export const ensureBuilt = (): void => {
-  for (const dir of ["packages/protocol", "packages/exec-policy", "apps/cli"]) {
+  for (const dir of [
+    "packages/protocol",
+    "packages/exec-policy",
+    "packages/storage",
+    "packages/hooks",
+    "packages/plugin",
+    "packages/providers",
+    "packages/mcp",
+    "packages/jobs",
+    "packages/testkit",
+    "packages/core-runtime",
+    "plugins/shell",
+    "plugins/fs",
+    "plugins/audit-log",
+    "apps/cli"
+  ]) {
     const pkg = path.join(repoRoot, dir)
     const built = path.join(pkg, "dist", "index.js")
     if (existsSync(built) && statSync(built).mtimeMs >= newest(path.join(pkg, "src"))) continue

@@ -19,6 +19,7 @@ import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import { Runtime as StrataRuntime } from "@strata/core-runtime"
 import type { ThreadId } from "@strata/protocol/Ids"
+import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Option from "effect/Option"
@@ -69,9 +70,34 @@ const interactive = (setup: Distribution.Setup, startThread: string | undefined,
       rl.prompt()
     })
     let closed = false
+    // Lines typed while a turn runs are kept for the next prompt (type-ahead).
+    const typed: Array<string> = []
+    let waiter: ((line: string | undefined) => void) | undefined
+    rl.on("line", (line) => {
+      const w = waiter
+      waiter = undefined
+      if (w !== undefined) w(line)
+      else typed.push(line)
+    })
     rl.on("close", () => {
       closed = true
+      const w = waiter
+      waiter = undefined
+      w?.(undefined)
     })
+    const nextLine = (prompt: string, signal?: AbortSignal) =>
+      new Promise<string | undefined>((resolve) => {
+        if (closed) return resolve(undefined)
+        rl.setPrompt(prompt)
+        rl.prompt()
+        const queued = typed.shift()
+        if (queued !== undefined) return resolve(queued)
+        waiter = resolve
+        signal?.addEventListener("abort", () => {
+          if (waiter === resolve) waiter = undefined
+          resolve(undefined)
+        })
+      })
     sink.out(Render.dim(sink, banner(setup)))
     sink.out(
       Render.dim(
@@ -103,7 +129,7 @@ const interactive = (setup: Distribution.Setup, startThread: string | undefined,
       })
     for (;;) {
       if (closed) break
-      const line = yield* Effect.promise(() => rl.question("› ").catch(() => undefined))
+      const line = yield* Effect.promise(() => nextLine("› "))
       if (line === undefined || closed) break
       quitArmed = false
       const text = line.trim()
@@ -129,8 +155,12 @@ const interactive = (setup: Distribution.Setup, startThread: string | undefined,
       const exitValue = yield* Fiber.await(fiber)
       current = undefined
       if (exitValue._tag === "Failure") {
-        const interrupted = exitValue.cause._tag === "Interrupt" || String(exitValue.cause).includes("Interrupt")
-        sink.out(interrupted ? `${Render.dim(sink, "(turn interrupted)")}\n` : `error: ${String(exitValue.cause)}\n`)
+        const interrupted = Cause.isInterruptedOnly(exitValue.cause)
+        sink.out(
+          interrupted
+            ? `${Render.dim(sink, "(turn interrupted)")}\n`
+            : `error: ${Cause.squash(exitValue.cause) instanceof Error ? (Cause.squash(exitValue.cause) as Error).message : Cause.pretty(exitValue.cause)}\n`
+        )
       } else if (exitValue.value.outcome === "awaiting_approval") {
         sink.out(Render.dim(sink, "(the turn is paused on an approval: strata approvals list)\n"))
       }

@@ -1,0 +1,180 @@
+/**
+ * `strata` as a person runs it, as real child processes on the built-in demo
+ * model (`STRATA_DEMO=1`: the testkit's scripted server in-process) in a
+ * fresh working directory: `run` with its exit codes and `--json`, an
+ * approval left pending and answered later by `strata approvals`, the
+ * non-interactive session `npm start` runs, threads, config errors.
+ */
+import * as path from "node:path"
+import * as Command from "@effect/platform/Command"
+import * as FileSystem from "@effect/platform/FileSystem"
+import { NodeContext } from "@effect/platform-node"
+import { beforeAll, describe, expect, it } from "@effect/vitest"
+import * as Effect from "effect/Effect"
+import * as Stream from "effect/Stream"
+import { bin, ensureBuilt } from "./build.js"
+
+interface Run {
+  readonly stdout: string
+  readonly stderr: string
+  readonly code: number
+}
+
+/** Runs `strata` in `dir` with HOME = dir, so no user config applies. */
+const strata = (dir: string, args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const proc = yield* Command.make(process.execPath, bin, ...args).pipe(
+        Command.workingDirectory(dir),
+        Command.env({ HOME: dir, XDG_CONFIG_HOME: "", STRATA_DEMO: "1", NO_COLOR: "1", ...env }),
+        Command.feed(""),
+        Command.start
+      )
+      const text = (s: Stream.Stream<Uint8Array, unknown>) => s.pipe(Stream.decodeText(), Stream.mkString)
+      const [stdout, stderr, code] = yield* Effect.all([text(proc.stdout), text(proc.stderr), proc.exitCode], {
+        concurrency: 3
+      })
+      return { stdout, stderr, code: Number(code) } satisfies Run
+    })
+  ).pipe(Effect.provide(NodeContext.layer))
+
+const workspace = Effect.gen(function* () {
+  const fs = yield* FileSystem.FileSystem
+  const dir = yield* fs.makeTempDirectoryScoped({ prefix: "strata-cli-" })
+  yield* fs.writeFileString(path.join(dir, "notes.md"), "# notes\n")
+  return dir
+}).pipe(Effect.provide(NodeContext.layer))
+
+const jsonLines = (s: string) =>
+  s
+    .split("\n")
+    .filter((l) => l !== "")
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+
+beforeAll(() => ensureBuilt(), 300_000)
+
+describe("strata run", () => {
+  it.scopedLive(
+    "streams the answer and a real tool call; a pending approval exits 3 and `strata approvals approve` continues the turn",
+    () =>
+      Effect.gen(function* () {
+        const fs = yield* FileSystem.FileSystem
+        const dir = yield* workspace
+        const first = yield* strata(dir, ["run", "show me around"])
+        expect(first.stderr).toContain("demo model: no provider configured")
+        expect(first.stdout).toContain("⏺ shell__exec(ls)")
+        expect(first.stdout).toContain("exit 0, 1 line: notes.md")
+        expect(first.stderr).toMatch(/approval pending approval-\S+: touch strata-demo\.txt/)
+        expect(first.code).toBe(3)
+        expect(yield* fs.exists(path.join(dir, "strata-demo.txt"))).toBe(false)
+
+        const pending = JSON.parse((yield* strata(dir, ["approvals", "list", "--json"])).stdout) as Array<{
+          id: string
+          command: string
+        }>
+        expect(pending.map((a) => a.command)).toStrictEqual(["touch strata-demo.txt"])
+        const approved = yield* strata(dir, ["approvals", "approve", pending[0]!.id])
+        expect(approved.stdout).toContain("turn completed: Done: strata-demo.txt exists now.")
+        expect(approved.code).toBe(0)
+        expect(yield* fs.exists(path.join(dir, "strata-demo.txt"))).toBe(true)
+        // Answering twice is an error in one line, exit 1.
+        const twice = yield* strata(dir, ["approvals", "approve", pending[0]!.id])
+        expect(twice.code).toBe(1)
+        expect(twice.stderr.trim().split("\n")).toHaveLength(1)
+        // Every tool call and approval is in the audit log.
+        const audit = jsonLines(yield* fs.readFileString(path.join(dir, ".strata", "audit.jsonl")))
+        expect(audit.map((e) => `${e.event}:${e.phase ?? e.decision}`)).toEqual(
+          expect.arrayContaining(["tool_call:completed", "decision:ask", "approval:requested", "approval:approved"])
+        )
+      }).pipe(Effect.provide(NodeContext.layer)),
+    90_000
+  )
+
+  it.scopedLive(
+    "--json writes every event as a JSON line and a run_result; --approval never denies; --yes approves",
+    () =>
+      Effect.gen(function* () {
+        const fs = yield* FileSystem.FileSystem
+        const dir = yield* workspace
+        const never = yield* strata(dir, ["run", "--json", "--approval", "never", "go"])
+        const events = jsonLines(never.stdout)
+        expect(never.code).toBe(0)
+        expect(events.map((e) => e.event)).toEqual(
+          expect.arrayContaining([
+            "turn_started",
+            "response_delta",
+            "tool_call_start",
+            "tool_call_result",
+            "turn_ended"
+          ])
+        )
+        const result = events[events.length - 1]!
+        expect(result).toMatchObject({ event: "run_result", outcome: "completed", exit_code: 0 })
+        expect(String(result.output)).toContain("denied")
+        // The frames arrive in sequence order, each once.
+        const seqs = events.filter((e) => e.event !== "run_result").map((e) => e.seq as number)
+        expect(seqs).toStrictEqual([...seqs].sort((a, b) => a - b))
+        expect(new Set(seqs).size).toBe(seqs.length)
+        expect(yield* fs.exists(path.join(dir, "strata-demo.txt"))).toBe(false)
+
+        const yes = yield* strata(dir, ["run", "--yes", "go"])
+        expect(yes.code).toBe(0)
+        expect(yes.stdout).toContain("Done: strata-demo.txt exists now.")
+        expect(yield* fs.exists(path.join(dir, "strata-demo.txt"))).toBe(true)
+
+        const threads = JSON.parse((yield* strata(dir, ["threads", "list", "--json"])).stdout) as Array<{ id: string }>
+        expect(threads).toHaveLength(2)
+        const shown = JSON.parse((yield* strata(dir, ["threads", "show", threads[0]!.id, "--json"])).stdout) as {
+          history: Array<{ role: string }>
+        }
+        expect(shown.history.map((m) => m.role)).toStrictEqual([
+          "user",
+          "assistant",
+          "tool",
+          "assistant",
+          "tool",
+          "assistant"
+        ])
+      }).pipe(Effect.provide(NodeContext.layer)),
+    90_000
+  )
+
+  it.scopedLive(
+    "without a terminal, `strata` runs one demo turn, denies the approval (no one to ask) and exits 0",
+    () =>
+      Effect.gen(function* () {
+        const dir = yield* workspace
+        const session = yield* strata(dir, [])
+        expect(session.code).toBe(0)
+        expect(session.stdout).toContain("demo model: no provider configured")
+        expect(session.stdout).toContain("approval needed: touch strata-demo.txt")
+        expect(session.stdout).toContain("The approval was denied, so the workspace is unchanged.")
+      }).pipe(Effect.provide(NodeContext.layer)),
+    60_000
+  )
+
+  it.scopedLive(
+    "errors are one line saying what to do: a bad config names file, line and field; a missing thread",
+    () =>
+      Effect.gen(function* () {
+        const fs = yield* FileSystem.FileSystem
+        const dir = yield* workspace
+        yield* fs.makeDirectory(path.join(dir, ".strata"))
+        yield* fs.writeFileString(path.join(dir, ".strata", "config.toml"), 'model = "x"\nmax_turns = "many"\n')
+        const bad = yield* strata(dir, ["config", "validate"])
+        expect(bad.code).toBe(1)
+        expect(bad.stderr.trim().split("\n")).toHaveLength(1)
+        expect(bad.stderr).toMatch(/config\.toml:2.*max_turns/)
+        expect(bad.stderr).toContain("strata config validate")
+        yield* fs.writeFileString(path.join(dir, ".strata", "config.toml"), "max_turns = 5\n")
+        const ok = yield* strata(dir, ["config", "validate", "--json"])
+        expect(JSON.parse(ok.stdout)).toMatchObject({ ok: true })
+        const missing = yield* strata(dir, ["threads", "show", "thread-nope"])
+        expect(missing.code).toBe(1)
+        expect(missing.stderr.trim()).toBe("strata: no thread thread-nope (see strata threads list)")
+        const usage = yield* strata(dir, ["run"])
+        expect(usage.code).toBe(2)
+      }).pipe(Effect.provide(NodeContext.layer)),
+    60_000
+  )
+})
