@@ -1,0 +1,103 @@
+// Cross-runtime conformance for `strata`: the built CLI run as a child process
+// by the runtime running this file (Node, Bun or Deno): `--version`,
+// `strata run` on the built-in demo model (a real tool call, a policy
+// decision, an approval) with its exit codes and `--json`, and
+// `strata policy check`.
+//
+//   npx turbo run build --filter=@strata/cli...
+//   node apps/cli/test/conformance.mjs
+//   ./node_modules/.bin/bun apps/cli/test/conformance.mjs
+//   ./node_modules/.bin/deno run -A apps/cli/test/conformance.mjs
+import assert from "node:assert/strict"
+import { spawnSync } from "node:child_process"
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { run, runtime, test } from "../../../scripts/conformance.mjs"
+
+const bin = decodeURIComponent(new URL("../bin/strata.js", import.meta.url).pathname)
+const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"))
+const prefix = runtime() === "deno" ? ["run", "-A"] : []
+
+const strata = (dir, args) => {
+  const r = spawnSync(process.execPath, [...prefix, bin, ...args], {
+    cwd: dir,
+    env: { ...process.env, HOME: dir, XDG_CONFIG_HOME: "", STRATA_DEMO: "1", NO_COLOR: "1" },
+    encoding: "utf8",
+    input: "",
+    timeout: 120_000
+  })
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr }
+}
+
+const workspace = () => {
+  const dir = mkdtempSync(join(tmpdir(), "strata-conformance-"))
+  writeFileSync(join(dir, "notes.md"), "# notes\n")
+  return dir
+}
+
+test(`strata --version on ${runtime()}`, () => {
+  const dir = workspace()
+  try {
+    const r = strata(dir, ["--version"])
+    assert.equal(r.code, 0, r.stderr)
+    assert.equal(r.stdout.trim(), pkg.version)
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test(`strata run on the demo model: a pending approval exits 3, --yes completes (${runtime()})`, () => {
+  const dir = workspace()
+  try {
+    const paused = strata(dir, ["run", "show me around"])
+    assert.equal(paused.code, 3, paused.stderr)
+    assert.match(paused.stderr, /demo model: no provider configured/)
+    assert.match(paused.stdout, /⏺ shell__exec\(ls\)/)
+    assert.match(paused.stdout, /exit 0, 1 line: notes\.md/)
+    assert.match(paused.stderr, /approval pending approval-\S+: touch strata-demo\.txt/)
+    assert.equal(existsSync(join(dir, "strata-demo.txt")), false)
+    const done = strata(dir, ["run", "--yes", "again"])
+    assert.equal(done.code, 0, done.stderr)
+    assert.match(done.stdout, /Done: strata-demo\.txt exists now\./)
+    assert.equal(existsSync(join(dir, "strata-demo.txt")), true)
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test(`strata run --json --approval never: JSON lines, the approval denied (${runtime()})`, () => {
+  const dir = workspace()
+  try {
+    const r = strata(dir, ["run", "--json", "--approval", "never", "go"])
+    assert.equal(r.code, 0, r.stderr)
+    const events = r.stdout
+      .split("\n")
+      .filter((l) => l !== "")
+      .map((l) => JSON.parse(l))
+    assert.ok(events.some((e) => e.event === "tool_call_start" && e.tool_name === "shell__exec"))
+    assert.ok(events.some((e) => e.event === "tool_call_result" && e.result.status === "denied"))
+    const last = events[events.length - 1]
+    assert.equal(last.event, "run_result")
+    assert.equal(last.outcome, "completed")
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test(`strata policy check (${runtime()})`, () => {
+  const dir = workspace()
+  try {
+    const rules = join(dir, "rules.toml")
+    writeFileSync(rules, 'default = "ask"\n[[rule]]\nprefix = ["git", "status"]\ndecision = "allow"\n')
+    const allow = strata(dir, ["policy", "check", "--rules", rules, "--json", "--", "git", "status"])
+    assert.equal(allow.code, 0, allow.stderr)
+    assert.equal(JSON.parse(allow.stdout).decision, "allow")
+    const ask = strata(dir, ["policy", "check", "--rules", rules, "--", "git status && rm -rf x"])
+    assert.match(ask.stdout, /^ask: /)
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+await run("@strata/cli")
