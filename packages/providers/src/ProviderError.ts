@@ -35,7 +35,7 @@ export type ModelRegistryErrorReason = typeof ModelRegistryErrorReason.Type
  * @since 0.1.0
  * @category models
  */
-export const ResolutionSource = Schema.Literal("request", "cli", "config", "provider_default", "fallback")
+export const ResolutionSource = Schema.Literal("request", "cli", "config", "provider_default")
 /** @since 0.1.0 @category models */
 export type ResolutionSource = typeof ResolutionSource.Type
 

@@ -259,9 +259,9 @@ export const make = (options?: Options) =>
           const onResult = (r: ReadResult): void => {
             if (settled) return
             if (r.done || r.value === undefined) {
-              if (watch.timedOut !== undefined) return failWith(timeout(watch.timedOut))
-              const error = endInto(out)
-              return settle(error !== undefined ? fail(error, out) : emit(out))
+              const error = watch.timedOut !== undefined ? timeout(watch.timedOut) : endInto(out)
+              settle(error !== undefined ? fail(error, out) : emit(out))
+              return
             }
             const error = decode(r.value, out)
             if (error !== undefined) return failWith(error)
