@@ -4,6 +4,7 @@
 // so that parallel test runs do not build over each other.
 import { execFileSync } from "node:child_process"
 import * as NFS from "node:fs"
+import * as NOS from "node:os"
 import * as NPath from "node:path"
 import { fileURLToPath } from "node:url"
 
@@ -20,7 +21,8 @@ const newest = (dir) => {
 }
 
 const withLock = (f) => {
-  const lock = NPath.join(pkg, "dist.build-lock")
+  // Outside the checkout, one per package path.
+  const lock = NPath.join(NOS.tmpdir(), `strata-build-${Buffer.from(pkg).toString("hex").slice(-48)}.lock`)
   for (let i = 0; ; i++) {
     try {
       NFS.mkdirSync(lock)
