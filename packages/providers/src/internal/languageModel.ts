@@ -264,10 +264,10 @@ export const make = (options?: Options) =>
               return
             }
             const error = decode(r.value, out)
-            if (error !== undefined) return failWith(error)
-            if (ended) return settle(emit(out))
-            if (out.length === 0) return step()
-            greedy()
+            if (error !== undefined) failWith(error)
+            else if (ended) settle(emit(out))
+            else if (out.length === 0) step()
+            else greedy()
           }
           const step = (): void => {
             watch.last = Date.now()
