@@ -1,0 +1,30 @@
+// A whole Strata distribution: memory storage, one plugin (file tools), one model.
+import { NodeContext, NodeRuntime } from "@effect/platform-node"
+import { Runtime, RuntimeConfig, RuntimeLayer } from "@strata/core-runtime"
+import * as McpStdio from "@strata/mcp/stdio"
+import * as ScriptedModelServer from "@strata/testkit/node/ScriptedModelServer"
+import { Console, Effect, Layer, Schema } from "effect"
+
+const demo = ScriptedModelServer.make({
+  respond: (r) =>
+    r.messages.at(-1)?.role === "tool"
+      ? { text: `The workspace holds: ${r.messages.at(-1)?.content}` }
+      : { toolCalls: [{ name: "fs__glob", arguments: { pattern: "*" } }] }
+})
+const program = Effect.gen(function* () {
+  const url = process.env.MODEL_URL ?? (yield* demo).baseUrl("openai-compatible")
+  const config = Schema.decodeUnknownSync(RuntimeConfig.RuntimeConfig)({
+    model: process.env.MODEL ?? "demo",
+    storage: { kind: "memory" },
+    plugins: ["@strata/plugin-fs/node"],
+    providers: { main: { kind: "openai-compatible", base_url: url } },
+    models: [{ id: process.env.MODEL ?? "demo", provider: "main", context_window: 32000, max_output_tokens: 4000 }]
+  })
+  const layer = RuntimeLayer.layer(config, { cwd: process.cwd(), cliVersion: "0.1.0" })
+  const prompt = process.argv.slice(2).join(" ") || "What is in this directory?"
+  const response = yield* Effect.flatMap(Runtime.Runtime, (rt) => rt.handlePrompt({ prompt })).pipe(
+    Effect.provide(layer.pipe(Layer.provide(McpStdio.layer)))
+  )
+  yield* Console.log(response.output)
+}).pipe(Effect.scoped, Effect.provide(NodeContext.layer))
+NodeRuntime.runMain(program)
