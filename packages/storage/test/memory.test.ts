@@ -1,4 +1,22 @@
+import { assert, describe, it } from "@effect/vitest"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 import * as StateStore from "../src/StateStore.js"
 import * as StateStoreSuite from "./StateStoreSuite.js"
 
 StateStoreSuite.run("memory", StateStore.layerMemory)
+
+describe("memory store", () => {
+  // Regression: layerMemory once built every store on one shared unstorage
+  // instance (the storage was created when the module loaded).
+  it.effect("every build of layerMemory is a fresh, empty store", () =>
+    Effect.gen(function* () {
+      const a = Context.get(yield* Layer.build(StateStore.layerMemory), StateStore.StateStore)
+      const b = Context.get(yield* Layer.build(StateStore.layerMemory), StateStore.StateStore)
+      yield* a.appendEvents("shared-id", [{ event: "turn_started", turn_id: "t", model: "m" }])
+      assert.strictEqual(yield* a.lastSeq("shared-id"), 1)
+      assert.strictEqual(yield* b.lastSeq("shared-id"), 0)
+    }).pipe(Effect.scoped)
+  )
+})
