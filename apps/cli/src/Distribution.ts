@@ -136,32 +136,30 @@ export const probeOllama = (url = "http://127.0.0.1:11434"): Effect.Effect<strin
   })
 
 /**
- * Loads the config and chooses the model (starting the demo server, for the
- * lifetime of the scope, when it is the choice).
+ * The model a session would use, decided from the loaded config and the
+ * environment: the configured provider when its key variable is set (or it
+ * needs none), else a local Ollama, else the demo model. Starts nothing.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const setup = Effect.fn("Distribution.setup")(function* (options: Options) {
-  const first = yield* loadConfig(options)
+export const chooseModel = Effect.fn("Distribution.chooseModel")(function* (
+  options: Options,
+  config: RuntimeConfig.RuntimeConfig
+) {
   const forceDemo = options.env.STRATA_DEMO === "1"
   let skipped: string | undefined
-  const selected = configured(first.value)
+  const selected = configured(config)
   if (!forceDemo && selected !== undefined) {
     const keyEnv = selected.provider.api_key_env ?? defaultApiKeyEnv[selected.provider.kind]
-    const model = first.value.model ?? selected.provider.default_model
+    const model = config.model ?? selected.provider.default_model
     if ((keyEnv === undefined || (options.env[keyEnv] ?? "") !== "") && model !== undefined) {
       return {
-        cwd: options.cwd,
-        loaded: first,
-        config: first.value,
-        choice: {
-          kind: "configured",
-          provider: selected.id,
-          model,
-          banner: `model: ${model} (provider ${selected.id})`
-        }
-      } satisfies Setup
+        kind: "configured",
+        provider: selected.id,
+        model,
+        banner: `model: ${model} (provider ${selected.id})`
+      } satisfies ModelChoice
     }
     skipped =
       model === undefined
@@ -170,44 +168,55 @@ export const setup = Effect.fn("Distribution.setup")(function* (options: Options
   }
   const ollama = forceDemo ? undefined : yield* probeOllama()
   if (ollama !== undefined) {
-    const loaded = yield* loadConfig(options, {
-      provider_default: "ollama",
-      model: ollama,
-      providers: { ollama: { kind: "ollama" } },
-      models: [{ id: ollama, provider: "ollama", context_window: 32768, max_output_tokens: 4096 }]
-    })
     return {
-      cwd: options.cwd,
-      loaded,
-      config: loaded.value,
-      choice: {
-        kind: "ollama",
-        provider: "ollama",
-        model: ollama,
-        banner: `model: ${ollama} (local Ollama on 127.0.0.1:11434)`,
-        skipped
-      }
-    } satisfies Setup
-  }
-  const server = yield* Demo.start
-  const loaded = yield* loadConfig(options, {
-    provider_default: "demo",
-    model: Demo.MODEL,
-    providers: { demo: { kind: "openai-compatible", base_url: server.baseUrl("openai-compatible") } },
-    models: [{ id: Demo.MODEL, provider: "demo", context_window: 32000, max_output_tokens: 2000 }]
-  })
-  return {
-    cwd: options.cwd,
-    loaded,
-    config: loaded.value,
-    choice: {
-      kind: "demo",
-      provider: "demo",
-      model: Demo.MODEL,
-      banner: "demo model: no provider configured (scripted answers, real tools)",
+      kind: "ollama",
+      provider: "ollama",
+      model: ollama,
+      banner: `model: ${ollama} (local Ollama on 127.0.0.1:11434)`,
       skipped
+    } satisfies ModelChoice
+  }
+  return {
+    kind: "demo",
+    provider: "demo",
+    model: Demo.MODEL,
+    banner: "demo model: no provider configured (scripted answers, real tools)",
+    skipped
+  } satisfies ModelChoice
+})
+
+/**
+ * Loads the config and chooses the model (starting the demo server, for the
+ * lifetime of the scope, when it is the choice).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const setup = Effect.fn("Distribution.setup")(function* (options: Options) {
+  const first = yield* loadConfig(options)
+  const choice = yield* chooseModel(options, first.value)
+  if (choice.kind === "configured") {
+    return { cwd: options.cwd, loaded: first, config: first.value, choice } satisfies Setup
+  }
+  let overlay: Record<string, unknown>
+  if (choice.kind === "ollama") {
+    overlay = {
+      provider_default: "ollama",
+      model: choice.model,
+      providers: { ollama: { kind: "ollama" } },
+      models: [{ id: choice.model, provider: "ollama", context_window: 32768, max_output_tokens: 4096 }]
     }
-  } satisfies Setup
+  } else {
+    const server = yield* Demo.start
+    overlay = {
+      provider_default: "demo",
+      model: Demo.MODEL,
+      providers: { demo: { kind: "openai-compatible", base_url: server.baseUrl("openai-compatible") } },
+      models: [{ id: Demo.MODEL, provider: "demo", context_window: 32000, max_output_tokens: 2000 }]
+    }
+  }
+  const loaded = yield* loadConfig(options, overlay)
+  return { cwd: options.cwd, loaded, config: loaded.value, choice } satisfies Setup
 })
 
 /**
