@@ -8,7 +8,8 @@
  *   `@strata/plugin-audit-log` first, then the config's `plugins`.
  * - Exec policy: the distribution's `policy/strata.toml` (a few read-only
  *   commands allowed, everything else asks) after the built-in layer, then
- *   the config's rule files.
+ *   the config's rule files (`[policy] rules`); `builtin = false` drops both
+ *   built-in layers.
  * - Model, in order: the configured provider when its API key variable is
  *   set (or it needs none); else a local Ollama if one answers on
  *   127.0.0.1:11434; else the built-in demo model (`Demo`), announced as
@@ -230,15 +231,20 @@ export const setup = Effect.fn("Distribution.setup")(function* (options: Options
 export const layer = (
   setup: Setup
 ): Layer.Layer<Runtime.Runtime | Runtime.Requirements, unknown, FileSystem.FileSystem | Path.Path> => {
+  // The distribution's policy file comes right after the built-in layer, so
+  // the config's rule files (and their `default`) are above it.
   const config: RuntimeConfig.RuntimeConfig = {
     ...setup.config,
-    plugins: [...builtinPlugins, ...setup.config.plugins]
+    plugins: [...builtinPlugins, ...setup.config.plugins],
+    policy: {
+      ...setup.config.policy,
+      rules: [...(setup.config.policy.builtin ? [policyFile] : []), ...setup.config.policy.rules]
+    }
   }
   return RuntimeLayer.layer(config, {
     cwd: setup.cwd,
     cliVersion: version,
-    versions: { "@strata/cli": version },
-    rules: setup.config.policy.builtin ? [policyFile] : []
+    versions: { "@strata/cli": version }
   }).pipe(Layer.provide(Layer.mergeAll(NodeContext.layer, McpStdio.layer)))
 }
 
