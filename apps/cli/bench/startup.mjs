@@ -52,7 +52,7 @@ if (hyperfine) {
   )
   if (r.status !== 0) throw new Error("hyperfine failed")
   const { results: rows } = JSON.parse(await (await import("node:fs/promises")).readFile(out, "utf8"))
-  cases.forEach(([name], i) => results.set(name, rows[i].median * 1000))
+  for (const [i, [name]] of cases.entries()) results.set(name, rows[i].median * 1000)
 } else {
   for (const c of cases) results.set(c[0], time(c))
 }
