@@ -13,7 +13,7 @@ import { HookFailureReason } from "./HookError.js"
 import { HookEvent, HookEventName } from "./HookEvent.js"
 import { Decision, DispatchDecision, OnError } from "./HookOutput.js"
 
-const Millis = Schema.Number.pipe(Schema.nonNegative())
+const Millis = Schema.Number.pipe(Schema.nonNegative(), Schema.finite())
 
 const hookFields = {
   hook_event_name: HookEventName,

@@ -245,7 +245,7 @@ export const ToolLifecycle = hookEvent("ToolLifecycle", {
   arguments: Schema.optional(Common.JsonValue),
   output: Schema.optional(Tool.ToolOutput),
   error: Schema.optional(Schema.String),
-  duration_ms: Schema.optional(Schema.Number.pipe(Schema.nonNegative()))
+  duration_ms: Schema.optional(Schema.Number.pipe(Schema.nonNegative(), Schema.finite()))
 })
 /** @since 0.1.0 @category models */
 export type ToolLifecycle = typeof ToolLifecycle.Type

@@ -102,7 +102,7 @@ export const HookOutcome = event("hook_outcome", {
   decision: optional(Schema.Literal("allow", "deny", "ask")),
   reason: optional(Schema.String),
   error: optional(Schema.String),
-  duration_ms: optional(Schema.Number.pipe(Schema.nonNegative()))
+  duration_ms: optional(Schema.Number.pipe(Schema.nonNegative(), Schema.finite()))
 })
 /** @since 0.1.0 @category schemas */
 export const ModelFallback = event("model_fallback", {

@@ -19,7 +19,7 @@ export const Usage = Schema.Struct({
   output_tokens: Schema.Number.pipe(Schema.int(), Schema.nonNegative()),
   cached_tokens: optional(Schema.Number.pipe(Schema.int(), Schema.nonNegative())),
   reasoning_tokens: optional(Schema.Number.pipe(Schema.int(), Schema.nonNegative())),
-  cost_usd: optional(Schema.Number.pipe(Schema.nonNegative()))
+  cost_usd: optional(Schema.Number.pipe(Schema.nonNegative(), Schema.finite()))
 }).annotations({ identifier: "Usage" })
 /** @since 0.1.0 @category models */
 export type Usage = typeof Usage.Type

@@ -23,7 +23,7 @@ describe("Schemas", () => {
           // and the wire form is stable: encoding the decoded value gives the same JSON
           expect(JSON.parse(JSON.stringify(encode(decode(wire))))).toStrictEqual(wire)
         }),
-        { numRuns: 60 }
+        { numRuns: Number(process.env.STRATA_FUZZ_RUNS ?? 60) }
       )
     })
   }
