@@ -263,6 +263,7 @@ export const make = (options: T.Options = {}) =>
             yield* threads.touch(threadId, (t) => ({ ...t, status: "running", preview: prompt.slice(0, 120) }))
           }
           yield* append([{ event: "turn_started", turn_id: turnId, model: model.id }])
+          if (setup.prompt === undefined) yield* threads.touch(threadId, (t) => ({ ...t, status: "running" }))
           let calls = 0
           let stopHookActive = false
           while (true) {
@@ -554,6 +555,10 @@ export const make = (options: T.Options = {}) =>
     // model sees next is consistent.
     const repair = (threadId: string) =>
       Effect.gen(function* () {
+        // A turn marks its thread `running` until it ends: only then can one be
+        // open, and only then is the journal read.
+        const thread = yield* threads.get(threadId)
+        if (Option.isNone(thread) || thread.value.status !== "running") return false
         const frames = Chunk.toReadonlyArray(yield* Stream.runCollect(store.readEvents(threadId)))
         let open: string | undefined
         for (const f of frames) {
