@@ -5,6 +5,7 @@
  * approval left pending and answered later by `strata approvals`, the
  * non-interactive session `npm start` runs, threads, config errors.
  */
+import { createRequire } from "node:module"
 import * as path from "node:path"
 import * as Command from "@effect/platform/Command"
 import * as FileSystem from "@effect/platform/FileSystem"
@@ -50,6 +51,8 @@ const jsonLines = (s: string) =>
     .split("\n")
     .filter((l) => l !== "")
     .map((l) => JSON.parse(l) as Record<string, unknown>)
+
+const everything = createRequire(import.meta.url).resolve("@modelcontextprotocol/server-everything/dist/index.js")
 
 beforeAll(() => ensureBuilt(), 300_000)
 
@@ -174,6 +177,36 @@ describe("strata run", () => {
         expect(missing.stderr.trim()).toBe("strata: no thread thread-nope (see strata threads list)")
         const usage = yield* strata(dir, ["run"])
         expect(usage.code).toBe(2)
+      }).pipe(Effect.provide(NodeContext.layer)),
+    60_000
+  )
+
+  it.scopedLive(
+    "mcp: a real stdio server from the config starts, with its progress, and restarts; plugins and status list it all",
+    () =>
+      Effect.gen(function* () {
+        const fs = yield* FileSystem.FileSystem
+        const dir = yield* workspace
+        yield* fs.makeDirectory(path.join(dir, ".strata"))
+        yield* fs.writeFileString(
+          path.join(dir, ".strata", "config.toml"),
+          `[mcp_servers.everything]\ncommand = ${JSON.stringify(process.execPath)}\nargs = [${JSON.stringify(everything)}, "stdio"]\n`
+        )
+        const started = yield* strata(dir, ["mcp", "status"])
+        expect(started.code).toBe(0)
+        expect(started.stderr).toContain("everything: starting")
+        expect(started.stderr).toContain("everything: ready")
+        expect(started.stdout).toMatch(/everything\s+ready\s+stdio\s+\d+ tools/)
+        const restarted = JSON.parse((yield* strata(dir, ["mcp", "restart", "everything", "--json"])).stdout)
+        expect(restarted).toMatchObject({ server_name: "everything", status: "ready" })
+        const status = JSON.parse((yield* strata(dir, ["status", "--json"])).stdout)
+        expect(status).toMatchObject({
+          mcp_servers: ["everything"],
+          storage: { kind: "fs", dir: ".strata" },
+          model: { kind: "demo" }
+        })
+        const plugins = JSON.parse((yield* strata(dir, ["plugins", "list", "--json"])).stdout)
+        expect(plugins.plugins.map((p: { id: string }) => p.id)).toStrictEqual(["shell", "fs", "audit-log"])
       }).pipe(Effect.provide(NodeContext.layer)),
     60_000
   )

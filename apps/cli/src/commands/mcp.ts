@@ -39,7 +39,13 @@ const status = Command.make("status", { json }, (o) =>
       const manager = yield* McpManager
       const progress = yield* manager.events.pipe(
         Stream.runForEach((event) =>
-          o.json ? Effect.void : Effect.sync(() => process.stderr.write(`  ${JSON.stringify(event)}\n`))
+          o.json || event._tag !== "StartupUpdate"
+            ? Effect.void
+            : Effect.sync(() =>
+                process.stderr.write(
+                  `  ${event.update.server_name}: ${event.update.status}${event.update.error === undefined ? "" : ` (${event.update.error})`}\n`
+                )
+              )
         ),
         Effect.fork
       )
