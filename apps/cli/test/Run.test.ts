@@ -138,6 +138,23 @@ describe("strata run", () => {
           "tool",
           "assistant"
         ])
+
+        // fork at the first assistant message, rename, archive, export
+        const at = (shown.history as Array<{ id: string; role: string }>).find((m) => m.role === "assistant")!.id
+        const forked = JSON.parse(
+          (yield* strata(dir, ["threads", "fork", threads[0]!.id, "--at", at, "--json"])).stdout
+        )
+        const forkShown = JSON.parse((yield* strata(dir, ["threads", "show", forked.id, "--json"])).stdout) as {
+          history: Array<{ role: string }>
+        }
+        expect(forkShown.history.map((m) => m.role)).toStrictEqual(["user", "assistant"])
+        expect((yield* strata(dir, ["threads", "rename", forked.id, "my fork"])).stdout).toContain('"my fork"')
+        expect((yield* strata(dir, ["threads", "archive", forked.id])).code).toBe(0)
+        const visible = JSON.parse((yield* strata(dir, ["threads", "list", "--json"])).stdout) as Array<{ id: string }>
+        expect(visible.map((t) => t.id)).not.toContain(forked.id)
+        const exported = yield* strata(dir, ["threads", "export", threads[0]!.id])
+        expect(exported.code).toBe(0)
+        expect(jsonLines(exported.stdout).length).toBeGreaterThan(5)
       }).pipe(Effect.provide(NodeContext.layer)),
     90_000
   )
