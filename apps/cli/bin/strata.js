@@ -1,22 +1,32 @@
 #!/usr/bin/env node
 // The `strata` launcher. `--version` is answered here, before any module of
-// the command line is loaded; everything else runs the built entry: the
-// bundle (dist/strata.bundle.mjs, one file) when it is at least as new as
-// dist/main.js, else dist/main.js itself.
+// the command line is loaded; `status [--json]` by its own small bundle
+// (dist/bundle/status.mjs, no command-line parser, no runtime); everything
+// else runs the built entry: the bundle (dist/bundle/strata.mjs)
+// when it is at least as new as dist/main.js, else dist/main.js itself.
 const args = process.argv.slice(2)
+const { readFileSync, statSync } = await import("node:fs")
+const mtime = (name) => {
+  try {
+    return statSync(new URL(`../dist/${name}`, import.meta.url)).mtimeMs
+  } catch {
+    return -1
+  }
+}
+const fresh = (bundle, entry) => {
+  const b = mtime(bundle)
+  return b >= 0 && b >= mtime(entry)
+}
 if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
-  const { readFileSync } = await import("node:fs")
   const { version } = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"))
   process.stdout.write(`${version}\n`)
+} else if (
+  args[0] === "status" &&
+  args.slice(1).every((a) => a === "--json") &&
+  fresh("bundle/status.mjs", "Status.js") &&
+  (await (await import("../dist/bundle/status.mjs")).run())
+) {
+  // answered by the fast path
 } else {
-  const { statSync } = await import("node:fs")
-  const mtime = (name) => {
-    try {
-      return statSync(new URL(`../dist/${name}`, import.meta.url)).mtimeMs
-    } catch {
-      return -1
-    }
-  }
-  const bundle = mtime("strata.bundle.mjs")
-  await import(bundle >= 0 && bundle >= mtime("main.js") ? "../dist/strata.bundle.mjs" : "../dist/main.js")
+  await import(fresh("bundle/strata.mjs", "main.js") ? "../dist/bundle/strata.mjs" : "../dist/main.js")
 }

@@ -1,14 +1,13 @@
 // Bundles dist/main.js (after tsc) into one tree-shaken, minified file,
-// dist/strata.bundle.mjs, which bin/strata.js prefers when it is up to date:
+// dist/bundle/strata.mjs (and the `status` fast path, dist/bundle/status.mjs),
+// which bin/strata.js prefers when they are up to date:
 // loading one file instead of hundreds of modules is most of `strata`'s cold
 // start. Left outside the bundle: the tree-sitter packages (they find their
 // .wasm next to themselves), the plugins (loaded by spec at run time), and
 // the Redis / PostgreSQL clients (imported only for those stores).
 import { build } from "esbuild"
 
-await build({
-  entryPoints: [new URL("../dist/main.js", import.meta.url).pathname],
-  outfile: new URL("../dist/strata.bundle.mjs", import.meta.url).pathname,
+const common = {
   bundle: true,
   minify: true,
   platform: "node",
@@ -20,4 +19,18 @@ await build({
   banner: {
     js: "import { createRequire as __strataRequire } from 'node:module'; const require = __strataRequire(import.meta.url);"
   }
+}
+const dist = (name) => new URL(`../dist/${name}`, import.meta.url).pathname
+
+// Two entries split into shared chunks: `strata.mjs` (the whole command line)
+// and `status.mjs` (`strata status` without the command-line parser, see
+// src/statusMain.ts); modules imported lazily (the store, for status) stay in
+// their own chunks and load only when used.
+await build({
+  ...common,
+  entryPoints: { strata: dist("main.js"), status: dist("statusMain.js") },
+  outdir: dist("bundle"),
+  outExtension: { ".js": ".mjs" },
+  splitting: true,
+  chunkNames: "chunk-[hash]"
 })

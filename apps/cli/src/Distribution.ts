@@ -17,29 +17,35 @@
  *
  * @since 0.1.0
  */
+import { existsSync } from "node:fs"
+import { fileURLToPath } from "node:url"
 import type * as FileSystem from "@effect/platform/FileSystem"
 import type * as Path from "@effect/platform/Path"
 import * as NodeContext from "@effect/platform-node/NodeContext"
-import { Config, type Runtime, RuntimeConfig, RuntimeLayer } from "@strata/core-runtime"
+import type { Config, Runtime, RuntimeConfig } from "@strata/core-runtime"
+import { RuntimeLayer } from "@strata/core-runtime"
 import * as McpStdio from "@strata/mcp/stdio"
-import { defaultApiKeyEnv } from "@strata/providers/ModelConfig"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
+import { builtinPlugins, chooseModel, loadConfig, type ModelChoice, type Options } from "./Choice.js"
 import * as Demo from "./Demo.js"
 import { version } from "./version.js"
 
-/**
- * The plugins every `strata` session loads, before the config's.
- *
- * @since 0.1.0
- * @category constants
- */
-export const builtinPlugins: ReadonlyArray<string> = [
-  "@strata/plugin-shell/node",
-  "@strata/plugin-fs/node",
-  "@strata/plugin-audit-log/node"
-]
+export {
+  /** @since 0.1.0 */
+  builtinPlugins,
+  /** @since 0.1.0 */
+  chooseModel,
+  /** @since 0.1.0 */
+  loadConfig,
+  /** @since 0.1.0 */
+  type ModelChoice,
+  /** @since 0.1.0 */
+  type Options,
+  /** @since 0.1.0 */
+  probeOllama
+} from "./Choice.js"
 
 /**
  * The distribution's policy file.
@@ -47,23 +53,11 @@ export const builtinPlugins: ReadonlyArray<string> = [
  * @since 0.1.0
  * @category constants
  */
-export const policyFile: string = decodeURIComponent(new URL("../policy/strata.toml", import.meta.url).pathname)
-
-/**
- * Which model a session talks to, and why.
- *
- * @since 0.1.0
- * @category models
- */
-export interface ModelChoice {
-  readonly kind: "configured" | "ollama" | "demo"
-  readonly provider: string
-  readonly model: string
-  /** One line for the banner. */
-  readonly banner: string
-  /** Why a configured provider was not used, if one was skipped. */
-  readonly skipped?: string | undefined
-}
+export const policyFile: string =
+  ["../policy/strata.toml", "../../policy/strata.toml"]
+    .map((relative) => fileURLToPath(new URL(relative, import.meta.url)))
+    // from dist/ (tsc output) or dist/bundle/ (the esbuild bundle)
+    .find((file) => existsSync(file)) ?? fileURLToPath(new URL("../policy/strata.toml", import.meta.url))
 
 /**
  * Everything a command needs to build the runtime.
@@ -77,114 +71,6 @@ export interface Setup {
   readonly config: RuntimeConfig.RuntimeConfig
   readonly choice: ModelChoice
 }
-
-/**
- * Options common to the commands.
- *
- * @since 0.1.0
- * @category models
- */
-export interface Options {
-  readonly cwd: string
-  readonly env: Readonly<Record<string, string | undefined>>
-  /** Values from the command line (`--model`, ...), the highest layer. */
-  readonly cli?: Record<string, unknown> | undefined
-}
-
-/**
- * Loads the layered configuration.
- *
- * @since 0.1.0
- * @category constructors
- */
-export const loadConfig = (options: Options, overlay: Record<string, unknown> = {}) =>
-  Effect.flatMap(
-    Config.standardSources({
-      cwd: options.cwd,
-      home: options.env.HOME,
-      env: options.env,
-      cli: { ...overlay, ...options.cli }
-    }),
-    (sources) => Config.load(RuntimeConfig.RuntimeConfig, sources)
-  )
-
-/** The provider the config selects, if any. */
-const configured = (config: RuntimeConfig.RuntimeConfig) => {
-  const fromModel = config.model === undefined ? undefined : config.models.find((m) => m.id === config.model)?.provider
-  const id = config.provider_default ?? fromModel ?? Object.keys(config.providers)[0]
-  const provider = id === undefined ? undefined : config.providers[id]
-  return id === undefined || provider === undefined ? undefined : { id, provider }
-}
-
-/**
- * The first model of a local Ollama, if one answers quickly on
- * 127.0.0.1:11434.
- *
- * @since 0.1.0
- * @category constructors
- */
-export const probeOllama = (url = "http://127.0.0.1:11434"): Effect.Effect<string | undefined> =>
-  Effect.promise(async () => {
-    try {
-      const response = await fetch(`${url}/api/tags`, { signal: AbortSignal.timeout(300) })
-      if (!response.ok) return undefined
-      const body = (await response.json()) as { models?: Array<{ name?: unknown }> }
-      const name = body.models?.[0]?.name
-      return typeof name === "string" ? name : undefined
-    } catch {
-      return undefined
-    }
-  })
-
-/**
- * The model a session would use, decided from the loaded config and the
- * environment: the configured provider when its key variable is set (or it
- * needs none), else a local Ollama, else the demo model. Starts nothing.
- *
- * @since 0.1.0
- * @category constructors
- */
-export const chooseModel = Effect.fn("Distribution.chooseModel")(function* (
-  options: Options,
-  config: RuntimeConfig.RuntimeConfig
-) {
-  const forceDemo = options.env.STRATA_DEMO === "1"
-  let skipped: string | undefined
-  const selected = configured(config)
-  if (!forceDemo && selected !== undefined) {
-    const keyEnv = selected.provider.api_key_env ?? defaultApiKeyEnv[selected.provider.kind]
-    const model = config.model ?? selected.provider.default_model
-    if ((keyEnv === undefined || (options.env[keyEnv] ?? "") !== "") && model !== undefined) {
-      return {
-        kind: "configured",
-        provider: selected.id,
-        model,
-        banner: `model: ${model} (provider ${selected.id})`
-      } satisfies ModelChoice
-    }
-    skipped =
-      model === undefined
-        ? `provider ${selected.id} is configured but no model is (set model = "...")`
-        : `provider ${selected.id} is configured but $${keyEnv} is not set`
-  }
-  const ollama = forceDemo ? undefined : yield* probeOllama()
-  if (ollama !== undefined) {
-    return {
-      kind: "ollama",
-      provider: "ollama",
-      model: ollama,
-      banner: `model: ${ollama} (local Ollama on 127.0.0.1:11434)`,
-      skipped
-    } satisfies ModelChoice
-  }
-  return {
-    kind: "demo",
-    provider: "demo",
-    model: Demo.MODEL,
-    banner: "demo model: no provider configured (scripted answers, real tools)",
-    skipped
-  } satisfies ModelChoice
-})
 
 /**
  * Loads the config and chooses the model (starting the demo server, for the

@@ -1,0 +1,147 @@
+/**
+ * The light part of the distribution, shared by every command and by the
+ * `strata status` fast path: the layered config and the model choice
+ * (which starts nothing).
+ *
+ * @since 0.1.0
+ */
+import * as Config from "@strata/core-runtime/Config"
+import * as RuntimeConfig from "@strata/core-runtime/RuntimeConfig"
+import { defaultApiKeyEnv } from "@strata/providers/ModelConfig"
+import * as Effect from "effect/Effect"
+
+/**
+ * The plugins every `strata` session loads, before the config's.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const builtinPlugins: ReadonlyArray<string> = [
+  "@strata/plugin-shell/node",
+  "@strata/plugin-fs/node",
+  "@strata/plugin-audit-log/node"
+]
+
+/**
+ * Which model a session talks to, and why.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ModelChoice {
+  readonly kind: "configured" | "ollama" | "demo"
+  readonly provider: string
+  readonly model: string
+  /** One line for the banner. */
+  readonly banner: string
+  /** Why a configured provider was not used, if one was skipped. */
+  readonly skipped?: string | undefined
+}
+
+/**
+ * Options common to the commands.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  readonly cwd: string
+  readonly env: Readonly<Record<string, string | undefined>>
+  /** Values from the command line (`--model`, ...), the highest layer. */
+  readonly cli?: Record<string, unknown> | undefined
+}
+
+/**
+ * Loads the layered configuration.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const loadConfig = (options: Options, overlay: Record<string, unknown> = {}) =>
+  Effect.flatMap(
+    Config.standardSources({
+      cwd: options.cwd,
+      home: options.env.HOME,
+      env: options.env,
+      cli: { ...overlay, ...options.cli }
+    }),
+    (sources) => Config.load(RuntimeConfig.RuntimeConfig, sources)
+  )
+
+/** The provider the config selects, if any. */
+const configured = (config: RuntimeConfig.RuntimeConfig) => {
+  const fromModel = config.model === undefined ? undefined : config.models.find((m) => m.id === config.model)?.provider
+  const id = config.provider_default ?? fromModel ?? Object.keys(config.providers)[0]
+  const provider = id === undefined ? undefined : config.providers[id]
+  return id === undefined || provider === undefined ? undefined : { id, provider }
+}
+
+/**
+ * The first model of a local Ollama, if one answers quickly on
+ * 127.0.0.1:11434.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const probeOllama = (url = "http://127.0.0.1:11434"): Effect.Effect<string | undefined> =>
+  Effect.promise(async () => {
+    try {
+      const response = await fetch(`${url}/api/tags`, { signal: AbortSignal.timeout(300) })
+      if (!response.ok) return undefined
+      const body = (await response.json()) as { models?: Array<{ name?: unknown }> }
+      const name = body.models?.[0]?.name
+      return typeof name === "string" ? name : undefined
+    } catch {
+      return undefined
+    }
+  })
+
+/**
+ * The model a session would use, decided from the loaded config and the
+ * environment: the configured provider when its key variable is set (or it
+ * needs none), else a local Ollama, else the demo model. Starts nothing.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const chooseModel = Effect.fn("Distribution.chooseModel")(function* (
+  options: Options,
+  config: RuntimeConfig.RuntimeConfig
+) {
+  const forceDemo = options.env.STRATA_DEMO === "1"
+  let skipped: string | undefined
+  const selected = configured(config)
+  if (!forceDemo && selected !== undefined) {
+    const keyEnv = selected.provider.api_key_env ?? defaultApiKeyEnv[selected.provider.kind]
+    const model = config.model ?? selected.provider.default_model
+    if ((keyEnv === undefined || (options.env[keyEnv] ?? "") !== "") && model !== undefined) {
+      return {
+        kind: "configured",
+        provider: selected.id,
+        model,
+        banner: `model: ${model} (provider ${selected.id})`
+      } satisfies ModelChoice
+    }
+    skipped =
+      model === undefined
+        ? `provider ${selected.id} is configured but no model is (set model = "...")`
+        : `provider ${selected.id} is configured but $${keyEnv} is not set`
+  }
+  const ollama = forceDemo ? undefined : yield* probeOllama()
+  if (ollama !== undefined) {
+    return {
+      kind: "ollama",
+      provider: "ollama",
+      model: ollama,
+      banner: `model: ${ollama} (local Ollama on 127.0.0.1:11434)`,
+      skipped
+    } satisfies ModelChoice
+  }
+  return {
+    kind: "demo",
+    provider: "demo",
+    model: "demo",
+    banner: "demo model: no provider configured (scripted answers, real tools)",
+    skipped
+  } satisfies ModelChoice
+})

@@ -1,0 +1,81 @@
+/**
+ * What `strata status` reports: version, working directory, config files,
+ * storage, the model a session would use (and why), plugins, threads and MCP
+ * servers. It reads the config and the store only: no runtime is built, no
+ * plugin loaded, no server started. Shared by the `status` command and the
+ * launcher's fast path (`src/statusMain.ts`), which answers `strata status`
+ * without loading the command-line parser.
+ *
+ * @since 0.1.0
+ */
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Path from "@effect/platform/Path"
+import type { StorageConfig } from "@strata/core-runtime/RuntimeConfig"
+import * as Effect from "effect/Effect"
+import * as Choice from "./Choice.js"
+import { version } from "./version.js"
+
+const runtimeName = () => ("Bun" in globalThis ? "bun" : "Deno" in globalThis ? "deno" : "node")
+
+/** Threads in the store; a file store that does not exist yet has none. */
+const countThreads = (cwd: string, storage: StorageConfig) =>
+  Effect.gen(function* () {
+    const path = yield* Path.Path
+    const fs = yield* FileSystem.FileSystem
+    if (storage.kind === "fs" && !(yield* fs.exists(path.resolve(cwd, storage.dir)))) {
+      return { total: 0, archived: 0 }
+    }
+    const [{ layerStorage }, { StateStore }] = yield* Effect.promise(() =>
+      Promise.all([import("@strata/core-runtime/RuntimeLayer"), import("@strata/storage/StateStore")])
+    )
+    return yield* Effect.flatMap(StateStore, (store) => store.listThreads()).pipe(
+      Effect.map((page) => ({
+        total: page.threads.length,
+        archived: page.threads.filter((t) => t.archived === true || t.status === "archived").length
+      })),
+      Effect.provide(layerStorage(storage, cwd))
+    )
+  })
+
+/**
+ * The report.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const report = Effect.fn("Status.report")(function* (options: Choice.Options) {
+  const loaded = yield* Choice.loadConfig(options)
+  const choice = yield* Choice.chooseModel(options, loaded.value)
+  const storage = loaded.value.storage
+  return {
+    version,
+    cwd: options.cwd,
+    runtime: { name: runtimeName(), version: process.versions.bun ?? process.versions.deno ?? process.versions.node },
+    config_sources: [...new Set([...loaded.origins.values()].map((origin) => origin.source))].filter(
+      (s) => s !== "defaults" && s !== "cli"
+    ),
+    storage,
+    model: choice,
+    plugins: [...Choice.builtinPlugins, ...loaded.value.plugins],
+    threads: yield* countThreads(options.cwd, storage),
+    mcp_servers: Object.keys(loaded.value.mcp_servers)
+  }
+})
+
+/**
+ * The report as text.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const format = (v: Effect.Effect.Success<ReturnType<typeof report>>): string =>
+  [
+    `strata ${v.version} on ${v.runtime.name} ${v.runtime.version}`,
+    `  cwd       ${v.cwd}`,
+    `  config    ${v.config_sources.length === 0 ? "defaults only (no config file)" : v.config_sources.join(", ")}`,
+    `  storage   ${v.storage.kind}${"dir" in v.storage ? ` (${v.storage.dir})` : ""}`,
+    `  model     ${v.model.banner}${v.model.skipped === undefined ? "" : ` (${v.model.skipped})`}`,
+    `  plugins   ${v.plugins.join(", ")}`,
+    `  threads   ${v.threads.total} (${v.threads.archived} archived)`,
+    `  mcp       ${v.mcp_servers.length === 0 ? "no servers configured" : v.mcp_servers.join(", ")}`
+  ].join("\n")
