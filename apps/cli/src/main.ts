@@ -31,6 +31,19 @@ const hintFor = (error: unknown): string => {
   if (tag === "ConfigError") return " (fix the file, or check it with: strata config validate)"
   if (tag === "RuleFileError") return " (fix the rule file, or check it with: strata policy check --rules FILE -- ls)"
   if (tag.startsWith("Plugin")) return " (check the plugins list in .strata/config.toml: strata plugins list)"
+  if (/not found|no such|does not exist|NotFound|no configured/i.test(messageOf(error))) {
+    const list: Record<string, string> = {
+      run: "strata threads list",
+      resume: "strata threads list",
+      threads: "strata threads list",
+      approvals: "strata approvals list",
+      jobs: "strata jobs list",
+      mcp: "strata mcp list"
+    }
+    const area = argv.slice(2).find((a) => !a.startsWith("-"))
+    const where = area === undefined ? undefined : list[area]
+    if (where !== undefined) return ` (see ${where})`
+  }
   return " (run again with --verbose for details)"
 }
 
