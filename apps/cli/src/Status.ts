@@ -25,15 +25,18 @@ const countThreads = (cwd: string, storage: StorageConfig) =>
     if (storage.kind === "fs" && !(yield* fs.exists(path.resolve(cwd, storage.dir)))) {
       return { total: 0, archived: 0 }
     }
-    const [{ layerStorage }, { StateStore }] = yield* Effect.promise(() =>
-      Promise.all([import("@strata/core-runtime/RuntimeLayer"), import("@strata/storage/StateStore")])
-    )
-    return yield* Effect.flatMap(StateStore, (store) => store.listThreads()).pipe(
+    // Imported when needed: the file store directly, the others through the runtime's selector.
+    const StateStore = yield* Effect.promise(() => import("@strata/storage/StateStore"))
+    const layer =
+      storage.kind === "fs"
+        ? StateStore.layerFileSystem(path.resolve(cwd, storage.dir))
+        : (yield* Effect.promise(() => import("@strata/core-runtime/RuntimeLayer"))).layerStorage(storage, cwd)
+    return yield* Effect.flatMap(StateStore.StateStore, (store) => store.listThreads()).pipe(
       Effect.map((page) => ({
         total: page.threads.length,
         archived: page.threads.filter((t) => t.archived === true || t.status === "archived").length
       })),
-      Effect.provide(layerStorage(storage, cwd))
+      Effect.provide(layer)
     )
   })
 
