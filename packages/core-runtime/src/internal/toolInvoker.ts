@@ -270,6 +270,17 @@ export const make = (options: TI.Options = {}) =>
             tool_name: call.name,
             reason: reason ?? "denied"
           }
+          // As the seed: a call refused without asking is an approval denied.
+          yield* hooks.notify({
+            hook_event_name: "ApprovalLifecycle",
+            ...common(call, cwd),
+            phase: "denied",
+            approval_id: Ids.make("ApprovalId"),
+            call_id: call.id,
+            tool_name: call.name,
+            ...(command === undefined ? {} : { command }),
+            reason: result.reason
+          })
           yield* journal(call, [
             { event: "tool_call_result", call_id: call.id, tool_name: call.name, result },
             { event: "error", code: "tool_denied", message: result.reason }
