@@ -193,6 +193,17 @@ describe("ToolInvoker", () => {
         "dispatching",
         "failed"
       ])
+      // a call the policy refuses outright is reported as a denied approval (as the seed)
+      const approvals = yield* Ref.make<Array<string>>([])
+      yield* hooks.register(
+        Hook.define({
+          event: "ApprovalLifecycle",
+          run: (e) => Ref.update(approvals, (a) => [...a, `${e.phase}:${e.command}`]).pipe(Effect.as(undefined))
+        }),
+        { owner: "test" }
+      )
+      yield* invoker.invokeTool(call("shell__exec", { command: "rm -rf /" }), "on-request", "/w")
+      expect(yield* Ref.get(approvals)).toStrictEqual(["denied:rm -rf /"])
     }).pipe(Effect.provide(TestLayer))
   )
 
