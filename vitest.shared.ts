@@ -1,3 +1,4 @@
+import { fileURLToPath } from "node:url"
 import { defineConfig } from "vitest/config"
 
 /**
@@ -16,6 +17,8 @@ export default defineConfig({
   },
   test: {
     include: ["test/**/*.test.ts"],
+    // a known seed for every property test (STRATA_FUZZ_SEED replays one)
+    setupFiles: [fileURLToPath(new URL("./scripts/vitest-setup.ts", import.meta.url))],
     testTimeout: 30_000,
     hookTimeout: 30_000
   }

@@ -49,6 +49,7 @@
 import { CommandHooksConfig } from "@strata/hooks/CommandHook"
 import { HttpServerInput, RestartPolicy, StdioServerInput } from "@strata/mcp/McpConfig"
 import { PluginSpec } from "@strata/plugin/PluginLoader"
+import * as Common from "@strata/protocol/Common"
 import { AskForApproval } from "@strata/protocol/Tool"
 import { ModelConfig, ProviderConfig } from "@strata/providers/ModelConfig"
 import * as Schema from "effect/Schema"
@@ -96,12 +97,12 @@ export const RuntimeConfig = Schema.Struct({
     }),
     { default: () => ({ rules: [], builtin: true }) }
   ),
-  providers: Schema.optionalWith(Schema.Record({ key: Schema.String, value: ProviderConfig }), { default: () => ({}) }),
+  providers: Schema.optionalWith(Common.Record({ key: Schema.String, value: ProviderConfig }), { default: () => ({}) }),
   models: Schema.optionalWith(Schema.Array(ModelConfig), { default: () => [] }),
   // Checked here in its encoded form (shape and types, for located errors);
   // @strata/mcp decodes it (durations, defaults) when the manager is built.
   mcp_servers: Schema.optionalWith(
-    Schema.Record({ key: Schema.String, value: Schema.encodedSchema(Schema.Union(StdioServerInput, HttpServerInput)) }),
+    Common.Record({ key: Schema.String, value: Schema.encodedSchema(Schema.Union(StdioServerInput, HttpServerInput)) }),
     { default: () => ({}) }
   ),
   mcp: Schema.optional(Schema.Struct({ restart: Schema.optional(Schema.encodedSchema(RestartPolicy)) })),
@@ -113,7 +114,7 @@ export const RuntimeConfig = Schema.Struct({
     Schema.Struct({
       otlp_endpoint: Schema.optional(Schema.String),
       service_name: Schema.optional(Schema.String),
-      headers: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.String }))
+      headers: Schema.optional(Common.Record({ key: Schema.String, value: Schema.String }))
     })
   ),
   jobs: Schema.optionalWith(Schema.Struct({ concurrency: Schema.optionalWith(PositiveInt, { default: () => 4 }) }), {

@@ -108,6 +108,25 @@ describe("Config", () => {
     }).pipe(Effect.provide(NodeContext.layer))
   )
 
+  it.effect("a `__proto__` key in any table is refused with file and line; no prototype changes", () =>
+    Effect.gen(function* () {
+      for (const [text, line, path] of [
+        ['[__proto__]\npolluted = "yes"\n', 1, "__proto__"],
+        [
+          'model = "m"\n[mcp_servers.fs]\ncommand = "npx"\n[mcp_servers.fs.__proto__]\npolluted = 1\n',
+          4,
+          "mcp_servers.fs.__proto__"
+        ],
+        ["[[hooks.PreToolUse]]\n__proto__ = { polluted = 1 }\n", 2, "hooks.PreToolUse[0].__proto__"]
+      ] as const) {
+        const error = yield* Effect.flip(Config.load(TestSchema, [{ _tag: "Text", name: "evil.toml", text }]))
+        expect(error).toMatchObject({ reason: "InvalidValue", file: "evil.toml", line, path })
+        expect(error.message).toContain('the key "__proto__" is not allowed')
+      }
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined()
+    }).pipe(Effect.provide(NodeContext.layer))
+  )
+
   it.effect("array-of-tables entries are located by index", () =>
     Effect.gen(function* () {
       const text = '[[rule]]\nprefix = ["ls"]\ndecision = "allow"\n\n[[rule]]\nprefix = ["rm"]\ndecision = "maybe"\n'

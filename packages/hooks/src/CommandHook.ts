@@ -30,7 +30,7 @@
 
 import * as CommandExecutor from "@effect/platform/CommandExecutor"
 import * as FileSystem from "@effect/platform/FileSystem"
-import { ProtocolError } from "@strata/protocol"
+import { Common, ProtocolError } from "@strata/protocol"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
@@ -83,7 +83,7 @@ export const CommandHookConfig = Schema.Struct({
   priority: Schema.optional(Schema.Number.pipe(Schema.finite())),
   shell: Schema.optional(Schema.String.pipe(Schema.minLength(1))),
   max_output_bytes: Schema.optional(Schema.Number.pipe(Schema.int(), Schema.positive())),
-  env: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.String }))
+  env: Schema.optional(Common.Record({ key: Schema.String, value: Schema.String }))
 }).annotations({ identifier: "CommandHookConfig" })
 /** @since 0.1.0 @category models */
 export type CommandHookConfig = typeof CommandHookConfig.Type
@@ -94,7 +94,7 @@ export type CommandHookConfig = typeof CommandHookConfig.Type
  * @since 0.1.0
  * @category schemas
  */
-export const CommandHooksConfig = Schema.Record({
+export const CommandHooksConfig = Common.Record({
   key: Schema.String,
   value: Schema.Array(CommandHookConfig)
 }).annotations({ identifier: "CommandHooksConfig" })
@@ -109,7 +109,7 @@ export type CommandHooksConfig = typeof CommandHooksConfig.Type
  * @category schemas
  */
 export const ClaudeSettings = Schema.Struct({
-  hooks: Schema.Record({
+  hooks: Common.Record({
     key: Schema.String,
     value: Schema.Array(
       Schema.Struct({

@@ -19,6 +19,7 @@
  * @since 0.1.0
  */
 
+import { Record as SafeRecord } from "@strata/protocol/Common"
 import { formatPath } from "@strata/protocol/ProtocolError"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -96,7 +97,7 @@ export const StdioServerInput = Schema.Struct({
   type: Schema.optionalWith(Schema.Literal("stdio"), { exact: true }),
   command: Schema.String.pipe(Schema.minLength(1, { message: () => "expected a non-empty command" })),
   args: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] }),
-  env: Schema.optionalWith(Schema.Record({ key: Schema.String, value: Schema.String }), { default: () => ({}) }),
+  env: Schema.optionalWith(SafeRecord({ key: Schema.String, value: Schema.String }), { default: () => ({}) }),
   cwd: Schema.optionalWith(Schema.String.pipe(Schema.minLength(1)), { exact: true }),
   ...common
 }).annotations({ identifier: "StdioServerInput" })
@@ -124,7 +125,7 @@ const HttpUrl = Schema.String.pipe(
 export const HttpServerInput = Schema.Struct({
   type: Schema.optionalWith(Schema.Literal("http", "streamable-http", "sse"), { exact: true }),
   url: HttpUrl,
-  headers: Schema.optionalWith(Schema.Record({ key: Schema.String, value: Schema.String }), { default: () => ({}) }),
+  headers: Schema.optionalWith(SafeRecord({ key: Schema.String, value: Schema.String }), { default: () => ({}) }),
   ...common
 }).annotations({ identifier: "HttpServerInput" })
 

@@ -4,7 +4,7 @@
  * @since 0.1.0
  */
 import * as Schema from "effect/Schema"
-import { optional } from "./Common.js"
+import { optional, Record as SafeRecord } from "./Common.js"
 import { JobRecord } from "./Job.js"
 import { McpServerStatus } from "./Mcp.js"
 
@@ -18,7 +18,7 @@ import { McpServerStatus } from "./Mcp.js"
  */
 export const AppStatus = Schema.Struct({
   ok: Schema.Boolean,
-  versions: Schema.Record({ key: Schema.String, value: Schema.String }),
+  versions: SafeRecord({ key: Schema.String, value: Schema.String }),
   runtime: Schema.Struct({ name: Schema.Literal("node", "bun", "deno", "unknown"), version: Schema.String }),
   provider_default: optional(Schema.String),
   jobs: Schema.Array(JobRecord),

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from "node:fs"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "@effect/vitest"
-import { Event, Job, ProtocolError, Schemas, Thread } from "@strata/protocol"
+import { App, Common, Event, Job, ProtocolError, Schemas, Thread } from "@strata/protocol"
 import * as Arbitrary from "effect/Arbitrary"
 import * as Either from "effect/Either"
 import * as FastCheck from "effect/FastCheck"
@@ -132,5 +132,53 @@ describe("EventFrame", () => {
       attempt: 0
     })
     expect(Either.isLeft(decoded) && decoded.left.path).toBe("progress")
+  })
+})
+
+describe("untrusted JSON", () => {
+  const hostile = [
+    '{"__proto__":{"polluted":true}}',
+    '{"a":{"__proto__":{"polluted":true}}}',
+    '{"a":[1,{"b":{"__proto__":"x"}}]}',
+    '{"__proto__":"x"}'
+  ]
+
+  it("refuses a `__proto__` key anywhere in a JSON value, naming the path, and never changes a prototype", () => {
+    for (const text of hostile) {
+      const decoded = ProtocolError.decodeUnknownEither(Common.JsonValue)(JSON.parse(text))
+      expect(Either.isLeft(decoded), text).toBe(true)
+      if (Either.isLeft(decoded)) {
+        expect(
+          decoded.left.issues.some((i) => i.path.endsWith("__proto__")),
+          text
+        ).toBe(true)
+        expect(
+          decoded.left.issues.some((i) => i.message.includes("__proto__")),
+          text
+        ).toBe(true)
+      }
+      // nor on the way out
+      expect(Either.isLeft(Schema.encodeUnknownEither(Common.JsonValue)(JSON.parse(text))), text).toBe(true)
+    }
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined()
+  })
+
+  it("refuses it in every record of the wire types (AppStatus versions)", () => {
+    const decoded = ProtocolError.decodeUnknownEither(App.AppStatus)(
+      JSON.parse(
+        '{"ok":true,"versions":{"__proto__":"1"},"runtime":{"name":"node","version":"20"},"jobs":[],"mcp_servers":[],"threads":{"total":0,"archived":0}}'
+      )
+    )
+    expect(Either.isLeft(decoded)).toBe(true)
+    if (Either.isLeft(decoded)) expect(decoded.left.path).toBe("versions.__proto__")
+  })
+
+  it("keeps `constructor` and `prototype` keys as plain data", () => {
+    const value = Schema.decodeUnknownSync(Common.JsonObject)(
+      JSON.parse('{"constructor":{"prototype":{"x":1}},"prototype":2,"toString":"s"}')
+    )
+    expect(Object.getPrototypeOf(value)).toBe(Object.prototype)
+    expect(Object.keys(value)).toStrictEqual(["constructor", "prototype", "toString"])
+    expect(JSON.stringify(value)).toBe('{"constructor":{"prototype":{"x":1}},"prototype":2,"toString":"s"}')
   })
 })

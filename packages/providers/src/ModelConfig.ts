@@ -22,6 +22,7 @@
  *
  * @since 0.1.0
  */
+import * as Common from "@strata/protocol/Common"
 import * as Schema from "effect/Schema"
 import { FallbackClass } from "./ProviderError.js"
 
@@ -123,7 +124,7 @@ export const ProviderConfig = Schema.Struct({
   base_url: Schema.optional(HttpUrl),
   api_key_env: Schema.optional(EnvName),
   default_model: Schema.optional(NonEmpty),
-  headers: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.String })),
+  headers: Schema.optional(Common.Record({ key: Schema.String, value: Schema.String })),
   timeouts: Schema.optional(Timeouts),
   max_retries: Schema.optional(Schema.Number.pipe(Schema.int(), Schema.between(0, 10)))
 }).annotations({ identifier: "ProviderConfig" })
@@ -197,7 +198,7 @@ export type ModelConfig = typeof ModelConfig.Type
 export const RegistryConfig = Schema.Struct({
   provider_default: Schema.optional(ProviderId),
   model: Schema.optional(NonEmpty),
-  providers: Schema.Record({ key: ProviderId, value: ProviderConfig }),
+  providers: Common.Record({ key: ProviderId, value: ProviderConfig }),
   models: Schema.optionalWith(Schema.Array(ModelConfig), { default: () => [] })
 }).annotations({ identifier: "RegistryConfig" })
 /** @since 0.1.0 @category models */

@@ -1,6 +1,7 @@
 /** @internal */
 import { FileSystem } from "@effect/platform/FileSystem"
 import { Path } from "@effect/platform/Path"
+import * as Common from "@strata/protocol/Common"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
@@ -215,6 +216,17 @@ const readSource = (source: C.Source) =>
             )
         }
         const value = yield* parseToml(name, text)
+        const unsafe = Common.findProtoKey(value)
+        if (unsafe !== undefined) {
+          const line = locate(text, unsafe.map(String))
+          return yield* new ConfigError({
+            reason: "InvalidValue",
+            file: name,
+            ...(line === undefined ? {} : { line }),
+            path: pathKey(unsafe),
+            detail: `the key "__proto__" is not allowed (it would change the object's prototype)`
+          })
+        }
         return {
           value,
           name,

@@ -1,4 +1,5 @@
 /** @internal */
+import { findProtoKey } from "@strata/protocol/Common"
 import type { ContentPart, ToolOutput } from "@strata/protocol/Tool"
 
 type Json = null | boolean | number | string | ReadonlyArray<Json> | { readonly [k: string]: Json }
@@ -10,7 +11,10 @@ export const toJson = (value: unknown): Json => {
   if (Array.isArray(value)) return value.map(toJson)
   if (typeof value === "object") {
     const out: Record<string, Json> = {}
-    for (const [k, v] of Object.entries(value as Record<string, unknown>)) if (v !== undefined) out[k] = toJson(v)
+    // defineProperty: a `__proto__` key stays an own property, never a prototype change
+    for (const [k, v] of Object.entries(value as Record<string, unknown>))
+      if (v !== undefined)
+        Object.defineProperty(out, k, { value: toJson(v), enumerable: true, writable: true, configurable: true })
     return out
   }
   return null
@@ -67,6 +71,17 @@ export const contentPart = (block: unknown): ContentPart => {
  * @internal
  */
 export const toolOutput = (result: Record<string, unknown>): ToolOutput => {
+  const unsafe = result.structuredContent === undefined ? undefined : findProtoKey(result.structuredContent)
+  if (unsafe !== undefined)
+    return {
+      content: [
+        {
+          type: "text",
+          text: `the MCP server's structured result was refused: the key "__proto__" is not allowed (at structuredContent.${unsafe.join(".")})`
+        }
+      ],
+      is_error: true
+    }
   const content = Array.isArray(result.content)
     ? result.content.map(contentPart)
     : "toolResult" in result
