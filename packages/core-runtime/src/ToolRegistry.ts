@@ -32,6 +32,10 @@ export interface ToolContext {
   readonly call_id: ToolCallId
   readonly thread_id?: ThreadId | undefined
   readonly cwd: string
+  /** The protected-path check, as `@strata/plugin`'s `ToolContext.protectedPath`. */
+  readonly protectedPath?: ((absolutePath: string) => string | undefined) | undefined
+  /** A person approved this call. */
+  readonly approved?: boolean | undefined
 }
 
 /**
@@ -98,6 +102,8 @@ export interface RuntimeTool {
   readonly inputSchema: JsonValue
   /** Set for tools that execute shell commands: extracts the command for `ExecPolicy`. */
   readonly shellCommand?: ((input: JsonValue) => string | undefined) | undefined
+  /** The files an input reads and writes, checked against the protected paths before the tool runs. */
+  readonly fileAccess?: ((input: JsonValue) => ReadonlyArray<PluginTool.FileAccess>) | undefined
   /** Decodes (and may normalize) the input; the error is shown to the model. */
   readonly validate: (input: JsonValue) => Effect.Effect<JsonValue, ToolInputInvalid>
   readonly run: (input: JsonValue, context: ToolContext) => Effect.Effect<ToolOutput, ToolRunFailed>
@@ -198,6 +204,7 @@ export const fromPlugin = (
     description: tool.description,
     inputSchema: description.input_schema,
     shellCommand: options?.shellCommand ?? (tool.shellCommand as RuntimeTool["shellCommand"]),
+    fileAccess: tool.fileAccess as RuntimeTool["fileAccess"],
     timeout: options?.timeout,
     validate: (input) =>
       PluginTool.validator(

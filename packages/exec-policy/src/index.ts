@@ -12,3 +12,5 @@ export * as Decision from "./Decision.js"
 export * as ExecPolicy from "./ExecPolicy.js"
 /** @since 0.1.0 */
 export * as ExecPolicyError from "./ExecPolicyError.js"
+/** @since 0.2.0 */
+export * as ProtectedPaths from "./ProtectedPaths.js"

@@ -25,6 +25,28 @@ export interface ToolContext {
   readonly call_id: Ids.ToolCallId
   readonly thread_id?: Ids.ThreadId | undefined
   readonly cwd?: string | undefined
+  /**
+   * The runtime's protected paths (its own control files): returns the
+   * pattern that covers an absolute path, or `undefined`. The runtime checks
+   * a tool's declared `fileAccess` before the call; a tool that resolves
+   * paths itself checks the final real path again before it writes, and
+   * refuses unless `approved`.
+   */
+  readonly protectedPath?: ((absolutePath: string) => string | undefined) | undefined
+  /** A person approved this call (it was asked about and allowed). */
+  readonly approved?: boolean | undefined
+}
+
+/**
+ * One file a tool call reads or writes, as the call names it (relative to
+ * the workspace root, the context's `cwd`, or absolute).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface FileAccess {
+  readonly path: string
+  readonly access: "read" | "write"
 }
 
 /**
@@ -46,6 +68,14 @@ export interface ToolDefinition<I = any, II = any, O = any, OI = any, E = never,
    * denies) before the tool runs.
    */
   readonly shellCommand?: ((input: I) => string | undefined) | undefined
+  /**
+   * Declares the files an input reads and writes (a move or delete is a
+   * write of both paths). The runtime checks them against its protected
+   * paths (its own control files: `.strata/`, `.git/config`, `.git/hooks/`,
+   * `.claude/settings*.json`, …) before the tool runs and asks or refuses;
+   * every tool that touches files declares them.
+   */
+  readonly fileAccess?: ((input: I) => ReadonlyArray<FileAccess>) | undefined
   run(input: I, context: ToolContext): Effect.Effect<O, E, R>
 }
 
@@ -61,6 +91,7 @@ export interface Any<R = never> {
   readonly input: Schema.Schema<any, any>
   readonly output: Schema.Schema<any, any>
   readonly shellCommand?: ((input: never) => string | undefined) | undefined
+  readonly fileAccess?: ((input: never) => ReadonlyArray<FileAccess>) | undefined
   run(input: never, context: ToolContext): Effect.Effect<unknown, unknown, R>
 }
 

@@ -1,6 +1,9 @@
 /**
- * The `exec` tool: runs a shell command line with `/bin/sh -c` through
- * `@effect/platform`'s `Command`.
+ * The `exec` tool: runs a shell command line with bash (`bash --noprofile
+ * --norc -c`, non-interactive) through `@effect/platform`'s `Command`. Bash is
+ * the dialect `ExecPolicy` parses: the shell that runs is the shell that was
+ * checked, never `/bin/sh` (dash on Debian reads `$'…'` and `&>` differently).
+ * `BASH_ENV` and `ENV` are emptied so no start-up file runs.
  *
  * - It is marked with `shellCommand`, so the runtime checks the command
  *   with `ExecPolicy` (allow / ask / deny) before the tool runs.
@@ -41,8 +44,12 @@ export interface Options {
   readonly maxTimeout: Duration.DurationInput
   /** Output kept per call, in bytes (default 30,000). */
   readonly maxOutputBytes: number
-  /** The shell (default `/bin/sh`). */
-  readonly shell: string
+  /**
+   * The bash binary (default: the first of `/bin/bash`, `/usr/bin/bash`,
+   * `/usr/local/bin/bash`, `/opt/homebrew/bin/bash` that exists). It must be
+   * bash: the policy parses bash.
+   */
+  readonly shell?: string | undefined
 }
 
 /**
@@ -60,9 +67,41 @@ export class ShellOptions extends Context.Tag("@strata/plugin-shell/ShellOptions
 export const defaults: Options = {
   timeout: "60 seconds",
   maxTimeout: "10 minutes",
-  maxOutputBytes: 30_000,
-  shell: "/bin/sh"
+  maxOutputBytes: 30_000
 }
+
+/**
+ * Where bash is looked for when `shell` is not set.
+ *
+ * @since 0.2.0
+ * @category utils
+ */
+export const bashCandidates: ReadonlyArray<string> = [
+  "/bin/bash",
+  "/usr/bin/bash",
+  "/usr/local/bin/bash",
+  "/opt/homebrew/bin/bash"
+]
+
+/**
+ * The bash to run: `configured` when set (it must exist), else the first of
+ * {@link bashCandidates}. Fails with `ShellError` `BashMissing` naming where
+ * it looked.
+ *
+ * @since 0.2.0
+ * @category utils
+ */
+export const findBash = Effect.fn("Shell.findBash")(function* (configured?: string | undefined) {
+  const fs = yield* FileSystem.FileSystem
+  const candidates = configured === undefined ? bashCandidates : [configured]
+  for (const candidate of candidates) {
+    if (yield* fs.exists(candidate).pipe(Effect.orElseSucceed(() => false))) return candidate
+  }
+  return yield* new ShellError({
+    reason: "BashMissing",
+    detail: `bash is required to run commands (the policy checks bash syntax) and was not found at ${candidates.join(", ")}`
+  })
+})
 
 /**
  * @since 0.1.0
@@ -73,13 +112,13 @@ export const layerOptions = (options: Partial<Options> = {}): Layer.Layer<ShellO
 
 /**
  * The command could not run: `reason` says why (`OutsideWorkspace`,
- * `NoWorkspace`, `SpawnFailed`).
+ * `NoWorkspace`, `SpawnFailed`, `BashMissing`).
  *
  * @since 0.1.0
  * @category errors
  */
 export class ShellError extends Data.TaggedError("ShellError")<{
-  readonly reason: "OutsideWorkspace" | "NoWorkspace" | "SpawnFailed"
+  readonly reason: "OutsideWorkspace" | "NoWorkspace" | "SpawnFailed" | "BashMissing"
   readonly detail: string
 }> {
   override get message(): string {
@@ -157,8 +196,10 @@ export const run = Effect.fn("Shell.run")(function* (
 ) {
   return yield* Effect.scoped(
     Effect.gen(function* () {
-      const proc = yield* Command.make(limits.shell, "-c", command).pipe(
+      const proc = yield* Command.make(limits.shell, "--noprofile", "--norc", "-c", command).pipe(
         Command.workingDirectory(cwd),
+        // non-interactive bash sources $BASH_ENV (and sh mode $ENV) before the command
+        Command.env({ BASH_ENV: "", ENV: "" }),
         Command.feed(""),
         Command.start,
         Effect.mapError((e) => new ShellError({ reason: "SpawnFailed", detail: e.message }))
@@ -213,7 +254,7 @@ export const run = Effect.fn("Shell.run")(function* (
 export const Exec = defineTool({
   name: "exec",
   description:
-    "Run a shell command line in the workspace with /bin/sh -c. Returns the exit code and the combined stdout/stderr (capped). Commands are checked by the execution policy; some need a person's approval.",
+    "Run a bash command line in the workspace (bash -c, non-interactive). Returns the exit code and the combined stdout/stderr (capped). Commands are checked by the execution policy; some need a person's approval.",
   input: Schema.Struct({
     command: Schema.String.pipe(Schema.minLength(1)).annotations({ description: "The shell command line to run" }),
     workdir: Schema.optional(
@@ -234,7 +275,8 @@ export const Exec = defineTool({
       const dir = yield* confine(context.cwd, input.workdir)
       const max = Duration.toMillis(Duration.decode(options.maxTimeout))
       const timeout = input.timeout_ms === undefined ? options.timeout : Math.min(input.timeout_ms, max)
-      return yield* run(input.command, dir, { ...options, timeout })
+      const shell = yield* findBash(options.shell)
+      return yield* run(input.command, dir, { ...options, shell, timeout })
     })
 })
 

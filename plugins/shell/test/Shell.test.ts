@@ -31,6 +31,49 @@ describe("exec", () => {
     }).pipe(Effect.provide(layer))
   )
 
+  it.scopedLive("runs bash, the dialect the policy parses, without start-up files ($BASH_ENV, $ENV)", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      const fs = yield* FileSystem
+      yield* fs.writeFileString(`${dir}/startup.sh`, `touch ${dir}/startup-ran\n`)
+      const saved = { BASH_ENV: process.env.BASH_ENV, ENV: process.env.ENV }
+      process.env.BASH_ENV = `${dir}/startup.sh`
+      process.env.ENV = `${dir}/startup.sh`
+      const result = yield* exec(dir, {
+        command: "echo \"$BASH_VERSION\"; printf '%s|' $'a\\tb'; echo x &> both.txt"
+      }).pipe(
+        Effect.ensuring(
+          Effect.sync(() => {
+            for (const [k, v] of Object.entries(saved)) {
+              if (v === undefined) delete process.env[k]
+              else process.env[k] = v
+            }
+          })
+        )
+      )
+      expect(result.exit_code).toBe(0)
+      expect(result.output).toMatch(/^\d+\.\d+/)
+      // $'…' is ANSI-C quoting in bash (dash prints "$a\tb")
+      expect(result.output).toContain("a\tb|")
+      // &> redirects both streams in bash (dash runs `echo x &` then `> both.txt`)
+      expect((yield* fs.readFileString(`${dir}/both.txt`)).trim()).toBe("x")
+      expect(yield* fs.exists(`${dir}/startup-ran`)).toBe(false)
+    }).pipe(Effect.provide(layer))
+  )
+
+  it.scopedLive("a configured shell that does not exist is a clear error, never a fallback to another shell", () =>
+    Effect.gen(function* () {
+      const dir = yield* tempDir
+      const error = yield* Effect.flip(
+        Tool.invoke(Shell.Exec, { command: "echo hi" }, { call_id: callId, cwd: dir }).pipe(
+          Effect.provide(Layer.merge(NodeContext.layer, Shell.layerOptions({ shell: "/nonexistent/bash" })))
+        )
+      )
+      expect(error.message).toContain("bash is required")
+      expect(error.message).toContain("/nonexistent/bash")
+    }).pipe(Effect.provide(NodeContext.layer))
+  )
+
   it.scopedLive("caps the output with a marker saying how much was dropped", () =>
     Effect.gen(function* () {
       const dir = yield* tempDir
