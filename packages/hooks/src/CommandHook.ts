@@ -17,8 +17,16 @@
  * - any other exit code, death by signal, malformed JSON, binary output,
  *   output over `max_output_bytes` (default 1 MiB), or no exit within
  *   `timeout` (default 10 s): a hook failure, reported as a `HookError`
- *   activity and resolved by `on_error` (default `deny` on `PreToolUse`,
- *   `allow` elsewhere).
+ *   activity and resolved by `on_error`. For hooks from Strata's `[hooks]`
+ *   table the default is `deny` on `PreToolUse` (fail closed) and `allow`
+ *   elsewhere; hooks from Claude Code settings files follow Claude Code: a
+ *   failure other than exit 2 is a non-blocking error (`allow`), shown to
+ *   the user (the `HookError` activity), and the call goes on.
+ *
+ * Hooks from Claude Code settings files see Claude Code's tool names and
+ * input fields (`Bash` with `command`, `Read` / `Write` / `Edit` with
+ * `file_path`, ...; see `ClaudeCode`), and their `updatedInput` is mapped
+ * back to the Strata tool's input.
  *
  * The command runs as `<shell> -c <command>` (shell `sh` by default) in its
  * own process group; on timeout, on failure and when the dispatch is
@@ -35,13 +43,14 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
+import * as ClaudeCode from "./ClaudeCode.js"
 import type * as Hook from "./Hook.js"
 import { HookDispatcher } from "./HookDispatcher.js"
 import { HookConfigError } from "./HookError.js"
 import * as HookEvent from "./HookEvent.js"
 import { OnError } from "./HookOutput.js"
 import * as internal from "./internal/command.js"
-import type * as Matcher from "./Matcher.js"
+import * as Matcher from "./Matcher.js"
 
 /**
  * The default cap on stdout and on stderr: 1 MiB each.
@@ -64,7 +73,7 @@ export const DEFAULT_TIMEOUT_SECONDS = 10
  *
  * ```toml
  * [[hooks.PreToolUse]]
- * matcher = "exec|write_file"   # Matcher, Strata dialect
+ * matcher = "shell__exec|fs__write_file"   # Matcher, Strata dialect
  * command = "./hooks/guard.sh"
  * timeout = 5                   # seconds, default 10
  * on_error = "deny"             # default: deny on PreToolUse, allow elsewhere
@@ -296,7 +305,8 @@ export const fromClaudeSettings = (
             matcher: group.matcher,
             dialect: "claude",
             timeoutMs: (hook.timeout ?? DEFAULT_TIMEOUT_SECONDS) * 1000,
-            onError: undefined,
+            // Claude Code: only exit 2 blocks; other failures are non-blocking errors.
+            onError: "allow",
             priority: 0,
             shell: "sh",
             maxOutputBytes: DEFAULT_MAX_OUTPUT_BYTES,
@@ -375,9 +385,59 @@ export const toHook = (
     priority: spec.priority,
     timeout: spec.timeoutMs,
     onError: spec.onError,
-    run: (event) => internal.run(executor, run, event)
+    run:
+      spec.dialect === "claude"
+        ? (event) =>
+            Effect.map(internal.run(executor, run, ClaudeCode.toClaudeEvent(event)), (output) => {
+              // Claude's fields back to the Strata tool's input.
+              const tool = (event as { readonly tool_name?: unknown }).tool_name
+              return output?.updatedInput === undefined || typeof tool !== "string"
+                ? output
+                : { ...output, updatedInput: ClaudeCode.fromClaudeInput(tool, output.updatedInput) }
+            })
+        : (event) => internal.run(executor, run, event)
   }
 }
+
+/**
+ * A command hook on a tool event whose matcher matches none of the given
+ * tool names: most likely a mistake (`matcher = "exec"` where the tool is
+ * `shell__exec`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface UnmatchedHook {
+  readonly spec: CommandHookSpec
+  readonly message: string
+}
+
+/**
+ * The hooks on tool events (`PreToolUse`, `PostToolUse`,
+ * `PostToolUseFailure`, `PermissionRequest`) whose matcher matches none of
+ * `toolNames`. A matcher that names MCP tools (`mcp__...`) is not reported:
+ * their tools are known only once the servers run.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const unmatched = (
+  specs: ReadonlyArray<CommandHookSpec>,
+  toolNames: ReadonlyArray<string>
+): ReadonlyArray<UnmatchedHook> =>
+  specs.flatMap((spec) => {
+    if (HookEvent.catalog[spec.event].matchOn !== "tool_name") return []
+    if (spec.matcher?.includes("mcp__")) return []
+    const matcher = Matcher.compile(spec.matcher, { dialect: spec.dialect })
+    if (Either.isLeft(matcher) || matcher.right.matchesAll) return []
+    if (toolNames.some((name) => matcher.right.test(name))) return []
+    return [
+      {
+        spec,
+        message: `${spec.path}: matcher ${JSON.stringify(spec.matcher)} matches no tool (tools: ${toolNames.join(", ")})`
+      }
+    ]
+  })
 
 /**
  * Registers command hooks with the dispatcher for the lifetime of the scope.

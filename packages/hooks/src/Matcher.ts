@@ -12,11 +12,14 @@
  * Claude dialect (`hooks.json`), as Claude Code reads it: absent, `""` or `"*"`
  * match everything; a string of letters, digits, `_` and `|` is a list of
  * exact names; anything else is a regular expression matched against the
- * whole name (`Notebook.*`, `mcp__memory__.*`).
+ * whole name (`Notebook.*`, `mcp__memory__.*`). A Claude matcher is tested
+ * against the tool's Strata name and its Claude Code name (`ClaudeCode`:
+ * `Bash` matches `shell__exec`, `Edit|Write` matches `fs__edit`).
  *
  * @since 0.1.0
  */
 import * as Either from "effect/Either"
+import { claudeName } from "./ClaudeCode.js"
 import { HookConfigError } from "./HookError.js"
 
 /**
@@ -92,11 +95,16 @@ export const compile = (
   const path = options.path ?? "matcher"
   if (pattern === undefined || pattern === "" || pattern === "*") return Either.right(all)
   if (options.dialect === "claude") {
+    // Tested on the Strata name and on its Claude Code name.
+    const either = (m: Matcher): Matcher => ({
+      ...m,
+      test: (t) => t !== undefined && (m.test(t) || m.test(claudeName(t)))
+    })
     if (/^[A-Za-z0-9_|]+$/.test(pattern)) {
       const names = new Set(pattern.split("|"))
-      return Either.right({ source: pattern, matchesAll: false, test: (t) => t !== undefined && names.has(t) })
+      return Either.right(either({ source: pattern, matchesAll: false, test: (t) => t !== undefined && names.has(t) }))
     }
-    return tryRegex(pattern, `^(?:${pattern})$`, "", path)
+    return Either.map(tryRegex(pattern, `^(?:${pattern})$`, "", path), either)
   }
   const regex = /^\/(.+)\/([imsu]*)$/.exec(pattern)
   if (regex !== null) return tryRegex(pattern, regex[1]!, regex[2]!, path)

@@ -6,6 +6,8 @@
  */
 
 /** @since 0.1.0 */
+export * as ClaudeCode from "./ClaudeCode.js"
+/** @since 0.1.0 */
 export * as CommandHook from "./CommandHook.js"
 /** @since 0.1.0 */
 export * as Hook from "./Hook.js"

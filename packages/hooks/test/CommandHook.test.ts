@@ -10,7 +10,7 @@ import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
-import { CommandHook, Hook, HookDispatcher, HookEvent, HookOutput } from "../src/index.js"
+import { ClaudeCode, CommandHook, Hook, HookDispatcher, HookEvent, HookOutput } from "../src/index.js"
 
 const TestLayer = Layer.mergeAll(HookDispatcher.HookDispatcher.Default, NodeContext.layer)
 
@@ -522,4 +522,113 @@ describe("command hooks (real processes)", () => {
       yield* Deferred.succeed(seen, undefined)
     }).pipe(Effect.provide(TestLayer))
   )
+
+  it.scopedLive(
+    "Claude-format hooks see Claude's tool names and fields; exit 1 does not block; updatedInput maps back",
+    () =>
+      Effect.gen(function* () {
+        const fs = yield* FileSystem.FileSystem
+        const dir = yield* fs.makeTempDirectoryScoped()
+        const seen = `${dir}/seen.jsonl`
+        // Records what it read; rewrites the file path in Claude's field name.
+        const rewrite = `cat >> ${seen}; echo >> ${seen}; echo '{"hookSpecificOutput":{"hookEventName":"PreToolUse","updatedInput":{"file_path":"safe.txt","content":"x"}}}'`
+        yield* fs.writeFileString(
+          `${dir}/settings.json`,
+          JSON.stringify({
+            hooks: {
+              PreToolUse: [
+                { matcher: "Bash", hooks: [{ type: "command", command: `cat >> ${seen}; echo >> ${seen}; echo broken >&2; exit 1` }] },
+                { matcher: "Write", hooks: [{ type: "command", command: rewrite }] }
+              ]
+            }
+          })
+        )
+        const hooks = yield* HookDispatcher.HookDispatcher
+        yield* CommandHook.register(yield* CommandHook.loadClaudeSettings(`${dir}/settings.json`), { cwd: dir })
+        const bash = yield* hooks.dispatch(preToolUse("ls -la", "shell__exec"))
+        expect(bash.decision).toBe("none")
+        expect(bash.errors.map((e) => [e.reason, e.on_error, e.message])).toEqual([
+          ["NonZeroExit", "allow", "exit code 1: broken"]
+        ])
+        const write = yield* hooks.dispatch(
+          HookEvent.PreToolUse.make({
+            tool_name: "fs__write_file",
+            tool_input: { path: "a.txt", content: "x" },
+            tool_use_id: callId
+          })
+        )
+        expect(write.updatedInput).toEqual({ path: "safe.txt", content: "x" })
+        const inputs = (yield* fs.readFileString(seen))
+          .trim()
+          .split("\n")
+          .map((l) => JSON.parse(l) as { tool_name: string; tool_input: unknown })
+        expect(inputs.map((i) => [i.tool_name, i.tool_input])).toEqual([
+          ["Bash", { command: "ls -la" }],
+          ["Write", { file_path: "a.txt", content: "x" }]
+        ])
+      }).pipe(Effect.provide(TestLayer))
+  )
+
+  it("ClaudeCode maps every tool both ways; MultiEdit is a patch", () => {
+    const cases: Array<[string, Common.JsonValue, string, Common.JsonValue]> = [
+      ["shell__exec", { command: "ls", timeout_ms: 5 }, "Bash", { command: "ls", timeout: 5 }],
+      ["fs__read_file", { path: "a", offset: 2 }, "Read", { file_path: "a", offset: 2 }],
+      ["fs__write_file", { path: "a", content: "c" }, "Write", { file_path: "a", content: "c" }],
+      [
+        "fs__edit",
+        { path: "a", old_string: "o", new_string: "n" },
+        "Edit",
+        { file_path: "a", old_string: "o", new_string: "n" }
+      ],
+      ["fs__glob", { pattern: "*.ts", path: "src" }, "Glob", { pattern: "*.ts", path: "src" }],
+      ["fs__grep", { pattern: "x", ignore_case: true }, "Grep", { pattern: "x", "-i": true }],
+      ["plugin__tool", { a: 1 }, "plugin__tool", { a: 1 }]
+    ]
+    for (const [strata, input, claude, claudeInput] of cases) {
+      expect(ClaudeCode.claudeName(strata)).toBe(claude)
+      expect(ClaudeCode.strataName(claude)).toBe(strata)
+      expect(ClaudeCode.toClaudeInput(strata, input)).toEqual(claudeInput)
+      expect(ClaudeCode.fromClaudeInput(strata, claudeInput)).toEqual(input)
+    }
+    const patch = "--- a/src/x.ts\n+++ b/src/x.ts\n@@ -1,2 +1,2 @@\n keep\n-old\n+new\n"
+    const multi = ClaudeCode.toClaudeInput("fs__apply_patch", { patch }) as Record<string, unknown>
+    expect(ClaudeCode.claudeName("fs__apply_patch")).toBe("MultiEdit")
+    expect(multi).toMatchObject({
+      file_path: "src/x.ts",
+      edits: [{ old_string: "keep\nold", new_string: "keep\nnew" }]
+    })
+    expect(ClaudeCode.fromClaudeInput("fs__apply_patch", multi)).toEqual({ patch })
+    expect(
+      ClaudeCode.fromClaudeInput("fs__apply_patch", {
+        file_path: "b.txt",
+        edits: [{ old_string: "a", new_string: "b" }]
+      })
+    ).toEqual({ patch: "--- a/b.txt\n+++ b/b.txt\n@@ -1,1 +1,1 @@\n-a\n+b\n" })
+  })
+
+  it("unmatched names the hooks on tool events whose matcher matches no tool", () => {
+    const specs = Either.getOrThrow(
+      CommandHook.fromConfig({
+        PreToolUse: [{ matcher: "exec", command: "a" }, { matcher: "shell__exec", command: "b" }, { command: "c" }],
+        PostToolUse: [{ matcher: "mcp__*", command: "d" }],
+        SessionStart: [{ matcher: "nothing", command: "e" }]
+      })
+    )
+    const claude = Either.getOrThrow(
+      CommandHook.fromClaudeSettings({
+        hooks: {
+          PreToolUse: [
+            { matcher: "Bash", hooks: [{ type: "command", command: "f" }] },
+            { matcher: "Task", hooks: [{ type: "command", command: "g" }] }
+          ]
+        }
+      })
+    )
+    expect(
+      CommandHook.unmatched([...specs, ...claude], ["shell__exec", "fs__read_file"]).map((u) => u.message)
+    ).toEqual([
+      'hooks.PreToolUse[0]: matcher "exec" matches no tool (tools: shell__exec, fs__read_file)',
+      'hooks.PreToolUse[1].hooks[0]: matcher "Task" matches no tool (tools: shell__exec, fs__read_file)'
+    ])
+  })
 })

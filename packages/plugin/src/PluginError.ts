@@ -44,6 +44,10 @@ export class PluginLoadError extends Schema.TaggedError<PluginLoadError>("@strat
     detail: Schema.String,
     path: Schema.optional(Schema.String),
     other: Schema.optional(Schema.String),
+    /** Where an import failed (a syntax error, a throw at import time). */
+    file: Schema.optional(Schema.String),
+    line: Schema.optional(Schema.Number),
+    column: Schema.optional(Schema.Number),
     cause: Schema.optional(Schema.Defect)
   }
 ) {

@@ -2,24 +2,35 @@
  * Loading plugins from config:
  *
  * ```toml
- * plugins = ["@strata/plugin-sample-guard", "./plugins/local-plugin.js"]
+ * plugins = ["@acme/strata-word-count", "./plugins/local-plugin.js"]
  * # or, to go on without a plugin that fails:
  * [[plugins]]
  * spec = "./plugins/experimental.js"
  * required = false
  * ```
  *
- * A spec starting with `./`, `../`, `/` or `file:` is a file, resolved against
- * the config's directory (`baseDir`); anything else is a package name,
- * imported as the runtime resolves it (pass `importModule` to resolve from
- * elsewhere). The module's default export (or its `plugin` export) is the
- * plugin. A plugin that fails to load, validate or build gives a
- * `PluginLoadError` naming it; with `required = false` it is skipped (and
- * reported in `skipped`) and the others load. Plugin ids and tool names must
- * be unique: a collision is an error naming both owners.
+ * Specs are resolved from the project root (`baseDir`, the directory holding
+ * `.strata/`), as Node resolves an import there:
+ * - a spec starting with `./`, `../` or `/` (or a `file:` URL) is a file or
+ *   a package folder, relative to the project root (not to the config file);
+ * - anything else is a package name (`@acme/strata-git`, `@acme/strata-git/node`)
+ *   looked up in `node_modules` from the project root upwards. A package not
+ *   installed there is imported as the runtime resolves it from Strata's own
+ *   install (how the first-party plugins load).
+ * A package folder's `package.json` `exports` (conditions `import`, `node`,
+ * `default`) or else `main` (else `index.js`) names the module. The module's
+ * default export (or its `plugin` export) is the plugin.
+ *
+ * A plugin that fails to load, validate or build gives a `PluginLoadError`
+ * naming it (a syntax error or a throw at import names `file:line:column`);
+ * with `required = false` it is skipped (and reported in `skipped`) and the
+ * others load. Plugin ids and tool names must be unique: a collision is an
+ * error naming both owners. `inspect` loads every plugin and reports each
+ * one's result, for listings.
  *
  * @since 0.1.0
  */
+import type * as FileSystem from "@effect/platform/FileSystem"
 import * as Path from "@effect/platform/Path"
 import type { HookDispatcher } from "@strata/hooks"
 import { ProtocolError } from "@strata/protocol"
@@ -28,6 +39,7 @@ import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import { messageOf } from "./internal/plugin.js"
+import { resolvePackage, resolveRelative } from "./internal/resolve.js"
 import * as Plugin from "./Plugin.js"
 import { PluginLoadError } from "./PluginError.js"
 
@@ -46,8 +58,22 @@ export const PluginSpec = Schema.Union(
 export type PluginSpec = typeof PluginSpec.Type
 
 /**
- * Options of `load`: the directory relative specs are resolved against, and
- * how a module is imported (default: the runtime's dynamic `import()`).
+ * Where an import failed: the file, line and column (1-based).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SourceLocation {
+  readonly file: string
+  readonly line: number
+  readonly column?: number | undefined
+}
+
+/**
+ * Options of `load`: the project root specs are resolved from, how a module
+ * is imported (default: the runtime's dynamic `import()`), and how to find
+ * the line and column of a syntax error when the runtime's error does not
+ * carry them (Node's does not; `node --check` does: the CLI passes one).
  *
  * @since 0.1.0
  * @category models
@@ -55,6 +81,7 @@ export type PluginSpec = typeof PluginSpec.Type
 export interface LoadOptions {
   readonly baseDir: string
   readonly importModule?: ((specifier: string) => Promise<unknown>) | undefined
+  readonly locateSyntaxError?: ((file: string) => Effect.Effect<SourceLocation | undefined>) | undefined
 }
 
 /**
@@ -93,7 +120,7 @@ export interface InstallResult {
   readonly skipped: ReadonlyArray<PluginLoadError>
 }
 
-const isFile = (spec: string) => /^(\.{1,2}\/|\/|file:)/.test(spec)
+const isRelative = (spec: string) => /^(\.{1,2}\/|\/|file:)/.test(spec)
 
 const defaultImport = (specifier: string): Promise<unknown> => import(specifier)
 
@@ -114,33 +141,111 @@ const notFound = (error: unknown, names: ReadonlyArray<string>) => {
   return missing && names.some((n) => head.includes(n))
 }
 
+const fromUrl = (s: string) => (s.startsWith("file://") ? decodeURIComponent(s.slice("file://".length)) : s)
+
+/**
+ * The location an import error carries, if any: Bun's build messages
+ * (`errors[].position`), Deno's `at file:///x.js:3:8`, or the first stack
+ * frame inside the plugin's folder (a throw at import time).
+ */
+const locationOf = (error: unknown, within: string): SourceLocation | undefined => {
+  if (typeof error !== "object" || error === null) return undefined
+  const errors = (error as { errors?: unknown }).errors
+  if (Array.isArray(errors)) {
+    for (const e of errors) {
+      type At = { file?: unknown; line?: unknown; column?: unknown }
+      // Bun: `position` (1-based column); esbuild (Vite): `location` (0-based column).
+      const bun = (e as { position?: At } | null)?.position
+      const esbuild = (e as { location?: At } | null)?.location
+      const p = bun ?? esbuild
+      if (p !== undefined && typeof p.file === "string" && typeof p.line === "number") {
+        const column = typeof p.column === "number" ? p.column + (bun === undefined ? 1 : 0) : undefined
+        return { file: p.file, line: p.line, ...(column === undefined ? {} : { column }) }
+      }
+    }
+  }
+  const text = `${messageOf(error)}\n${(error as { stack?: unknown }).stack ?? ""}`
+  for (const m of text.matchAll(/(file:\/\/[^\s()]+?|\/[^\s():]+?):(\d+):(\d+)/g)) {
+    const file = fromUrl(m[1]!)
+    if (file.startsWith(within)) return { file, line: Number(m[2]), column: Number(m[3]) }
+  }
+  return undefined
+}
+
+/** One line for an import error; whether it is a syntax error (each runtime words it its own way). */
+const describe = (error: unknown): { readonly syntax: boolean; readonly text: string } => {
+  const errors = typeof error === "object" && error !== null ? (error as { errors?: unknown }).errors : undefined
+  const inner = Array.isArray(errors) && errors.length > 0 ? errors[0] : undefined
+  const name = error instanceof Error ? error.name : ""
+  const text =
+    typeof inner === "object" && inner !== null && typeof (inner as { text?: unknown }).text === "string"
+      ? (inner as { text: string }).text
+      : messageOf(inner ?? error)
+  const line = (text.split("\n")[0] ?? "").trim()
+  // Node: a SyntaxError; Deno: "SyntaxError: ..." in a TypeError; Bun: build messages in an AggregateError.
+  const syntax = name === "SyntaxError" || line.startsWith("SyntaxError: ") || inner !== undefined
+  if (syntax) return { syntax, text: `SyntaxError: ${line.replace(/^SyntaxError: /, "")}` }
+  return { syntax, text: name !== "" && name !== "Error" && !line.startsWith(name) ? `${name}: ${line}` : line }
+}
+
+const where = (l: SourceLocation) => `${l.file}:${l.line}${l.column === undefined ? "" : `:${l.column}`}`
+
 const importPlugin = (spec: string, options: LoadOptions) =>
   Effect.gen(function* () {
     const path = yield* Path.Path
-    let specifier = spec
     const names = [spec]
-    if (isFile(spec) && !spec.startsWith("file:")) {
-      const absolute = path.resolve(options.baseDir, spec)
+    let specifier = spec
+    let file: string | undefined
+    let within: string | undefined
+    const resolution = isRelative(spec)
+      ? yield* resolveRelative(spec.startsWith("file:") ? fromUrl(spec) : spec, options.baseDir)
+      : yield* resolvePackage(spec, options.baseDir)
+    if (resolution._tag === "Unresolvable") {
+      return yield* new PluginLoadError({ plugin: spec, reason: "NotFound", detail: resolution.detail })
+    }
+    if (resolution._tag === "File") {
+      file = resolution.file
+      within = resolution.packageDir ?? path.dirname(resolution.file)
       specifier = (yield* path
-        .toFileUrl(absolute)
+        .toFileUrl(resolution.file)
         .pipe(
           Effect.mapError(
             (e) => new PluginLoadError({ plugin: spec, reason: "NotFound", detail: `invalid path: ${e.message}` })
           )
         )).href
-      names.push(absolute, specifier)
+      names.push(resolution.file, specifier)
     }
     const importModule = options.importModule ?? defaultImport
     const module = yield* Effect.tryPromise({
       try: () => importModule(specifier),
-      catch: (error) =>
-        new PluginLoadError({
-          plugin: spec,
-          reason: notFound(error, names) ? "NotFound" : "ImportFailed",
-          detail: messageOf(error).split("\n")[0] ?? "",
-          cause: error
+      catch: (error) => error
+    }).pipe(
+      Effect.catchAll((error) =>
+        Effect.gen(function* () {
+          if (notFound(error, names)) {
+            const looked = resolution._tag === "NotInProject" ? ` (looked in ${resolution.looked.join(", ")})` : ""
+            return yield* new PluginLoadError({
+              plugin: spec,
+              reason: "NotFound",
+              detail: `${(messageOf(error).split("\n")[0] ?? "").trim()}${looked}`,
+              cause: error
+            })
+          }
+          let location = within === undefined ? undefined : locationOf(error, within)
+          const described = describe(error)
+          if (location === undefined && described.syntax && file !== undefined && options.locateSyntaxError) {
+            location = yield* options.locateSyntaxError(file)
+          }
+          return yield* new PluginLoadError({
+            plugin: spec,
+            reason: "ImportFailed",
+            detail: `${location === undefined ? (file === undefined ? "" : `${file}: `) : `${where(location)}: `}${described.text}`,
+            ...(location === undefined ? {} : { file: location.file, line: location.line, column: location.column }),
+            cause: error
+          })
         })
-    })
+      )
+    )
     const exported =
       typeof module === "object" && module !== null
         ? ((module as Record<string, unknown>).default ?? (module as Record<string, unknown>).plugin)
@@ -158,6 +263,42 @@ const importPlugin = (spec: string, options: LoadOptions) =>
 const collision = (spec: string, detail: string, other: string) =>
   new PluginLoadError({ plugin: spec, reason: "Collision", detail, other })
 
+const decodeSpecs = (specs: unknown) => {
+  const decoded = ProtocolError.decodeUnknownEither(Schema.Array(PluginSpec))(specs)
+  if (Either.isRight(decoded)) return Effect.succeed(decoded.right)
+  return Effect.fail(
+    new PluginLoadError({
+      plugin: "<config>",
+      reason: "InvalidPlugin",
+      detail: decoded.left.message,
+      path: `plugins${decoded.left.path === "" ? "" : decoded.left.path.startsWith("[") ? decoded.left.path : `.${decoded.left.path}`}`
+    })
+  )
+}
+
+/** Imports and validates one plugin; checks its id and tools against the ones loaded before it (and records them). */
+const loadOne = (
+  spec: string,
+  options: LoadOptions,
+  seen: { readonly ids: Map<string, string>; readonly tools: Map<string, string> }
+) =>
+  Effect.gen(function* () {
+    const plugin = yield* importPlugin(spec, options)
+    const owner = seen.ids.get(plugin.id)
+    if (owner !== undefined) {
+      return yield* collision(spec, `plugin id "${plugin.id}" is used by both ${owner} and ${spec}`, owner)
+    }
+    for (const tool of plugin.manifest.tools) {
+      const first = seen.tools.get(tool.name)
+      if (first !== undefined) {
+        return yield* collision(spec, `tool "${tool.name}" is registered by both ${first} and ${spec}`, first)
+      }
+    }
+    seen.ids.set(plugin.id, spec)
+    for (const tool of plugin.manifest.tools) seen.tools.set(tool.name, spec)
+    return plugin
+  })
+
 /**
  * Loads and validates the plugins named in config. Fails with the first
  * error of a required plugin; optional ones that fail are skipped.
@@ -166,49 +307,58 @@ const collision = (spec: string, detail: string, other: string) =>
  * @category constructors
  */
 export const load = Effect.fn("PluginLoader.load")(function* (specs: unknown, options: LoadOptions) {
-  const decoded = ProtocolError.decodeUnknownEither(Schema.Array(PluginSpec))(specs)
-  if (Either.isLeft(decoded)) {
-    return yield* new PluginLoadError({
-      plugin: "<config>",
-      reason: "InvalidPlugin",
-      detail: decoded.left.message,
-      path: `plugins${decoded.left.path === "" ? "" : decoded.left.path.startsWith("[") ? decoded.left.path : `.${decoded.left.path}`}`
-    })
-  }
+  const decoded = yield* decodeSpecs(specs)
   const plugins: Array<Loaded> = []
   const skipped: Array<PluginLoadError> = []
-  const ids = new Map<string, string>()
-  const tools = new Map<string, string>()
-  for (const entry of decoded.right) {
+  const seen = { ids: new Map<string, string>(), tools: new Map<string, string>() }
+  for (const entry of decoded) {
     const spec = typeof entry === "string" ? entry : entry.spec
     const required = typeof entry === "string" ? true : entry.required !== false
-    const result = yield* Effect.either(
-      Effect.gen(function* () {
-        const plugin = yield* importPlugin(spec, options)
-        const owner = ids.get(plugin.id)
-        if (owner !== undefined) {
-          return yield* collision(spec, `plugin id "${plugin.id}" is used by both ${owner} and ${spec}`, owner)
-        }
-        for (const tool of plugin.manifest.tools) {
-          const first = tools.get(tool.name)
-          if (first !== undefined) {
-            return yield* collision(spec, `tool "${tool.name}" is registered by both ${first} and ${spec}`, first)
-          }
-        }
-        return plugin
-      })
-    )
+    const result = yield* Effect.either(loadOne(spec, options, seen))
     if (Either.isLeft(result)) {
       if (required) return yield* result.left
       skipped.push(result.left)
       continue
     }
-    const plugin = result.right
-    ids.set(plugin.id, spec)
-    for (const tool of plugin.manifest.tools) tools.set(tool.name, spec)
-    plugins.push({ spec, required, plugin })
+    plugins.push({ spec, required, plugin: result.right })
   }
   return { plugins, skipped } satisfies LoadResult
+})
+
+/**
+ * One plugin as `inspect` reports it: loaded, or the error that stopped it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Inspected =
+  | { readonly _tag: "Loaded"; readonly spec: string; readonly required: boolean; readonly plugin: Plugin.Plugin }
+  | { readonly _tag: "Failed"; readonly spec: string; readonly required: boolean; readonly error: PluginLoadError }
+
+/**
+ * Loads every plugin named in config and reports each one, in config order,
+ * without failing on the broken ones (for `strata plugins list`). Id and
+ * tool name collisions are reported on the later plugin. Fails only when the
+ * list itself is not a list of specs.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const inspect = Effect.fn("PluginLoader.inspect")(function* (specs: unknown, options: LoadOptions) {
+  const decoded = yield* decodeSpecs(specs)
+  const out: Array<Inspected> = []
+  const seen = { ids: new Map<string, string>(), tools: new Map<string, string>() }
+  for (const entry of decoded) {
+    const spec = typeof entry === "string" ? entry : entry.spec
+    const required = typeof entry === "string" ? true : entry.required !== false
+    const result = yield* Effect.either(loadOne(spec, options, seen))
+    out.push(
+      Either.isRight(result)
+        ? { _tag: "Loaded", spec, required, plugin: result.right }
+        : { _tag: "Failed", spec, required, error: result.left }
+    )
+  }
+  return out as ReadonlyArray<Inspected>
 })
 
 /**
@@ -222,7 +372,11 @@ export const load = Effect.fn("PluginLoader.load")(function* (specs: unknown, op
 export const install = (
   specs: unknown,
   options: LoadOptions
-): Effect.Effect<InstallResult, PluginLoadError, Path.Path | HookDispatcher.HookDispatcher | Scope.Scope> =>
+): Effect.Effect<
+  InstallResult,
+  PluginLoadError,
+  FileSystem.FileSystem | Path.Path | HookDispatcher.HookDispatcher | Scope.Scope
+> =>
   Effect.gen(function* () {
     const loaded = yield* load(specs, options)
     const plugins: Array<Plugin.BuiltPlugin> = []

@@ -1,3 +1,5 @@
+import { execFileSync } from "node:child_process"
+import * as FileSystem from "@effect/platform/FileSystem"
 import * as Path from "@effect/platform/Path"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import { describe, expect, it } from "@effect/vitest"
@@ -98,5 +100,110 @@ describe("PluginLoader", () => {
       const required = yield* Effect.flip(PluginLoader.install(["./bad-layer.mjs"], { baseDir: dir }))
       expect(required.reason).toBe("LayerFailed")
     }).pipe(Effect.provide(Layer.mergeAll(NodeContext.layer, HookDispatcher.HookDispatcher.Default)))
+  )
+
+  it.scoped("resolves package names from the project's node_modules, honouring exports and main", () =>
+    Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const path = yield* Path.Path
+      const fixtures = yield* baseDir
+      const project = yield* fs.makeTempDirectoryScoped({ prefix: "strata-plugin-project-" })
+      const local = yield* fs.readFileString(path.join(fixtures, "local-plugin.mjs"))
+      // The fixture imports @strata/plugin and effect: this project links them, as a workspace would.
+      const write = (file: string, text: string) =>
+        Effect.zipRight(
+          fs.makeDirectory(path.dirname(path.join(project, file)), { recursive: true }),
+          fs.writeFileString(path.join(project, file), text)
+        )
+      const link = (name: string) =>
+        Effect.zipRight(
+          fs.makeDirectory(path.dirname(path.join(project, "node_modules", name)), { recursive: true }),
+          fs.symlink(
+            path.dirname(
+              execFileSync(process.execPath, ["-p", `require.resolve("${name}/package.json")`], {
+                cwd: fixtures,
+                encoding: "utf8"
+              }).trim()
+            ),
+            path.join(project, "node_modules", name)
+          )
+        )
+      yield* link("effect")
+      yield* link("@strata/plugin")
+      const pkg = (name: string, manifest: object, files: Record<string, string>) =>
+        Effect.gen(function* () {
+          yield* write(`node_modules/${name}/package.json`, JSON.stringify({ name, type: "module", ...manifest }))
+          for (const [file, text] of Object.entries(files)) yield* write(`node_modules/${name}/${file}`, text)
+        })
+      const plugin = (id: string) =>
+        local.replace('id: "local"', `id: "${id}"`).replace('name: "echo"', `name: "${id}_echo"`)
+      yield* pkg(
+        "@acme/exports",
+        { exports: { ".": { require: "./nope.cjs", import: "./lib/plugin.js" }, "./extra/*": "./lib/extra/*.js" } },
+        { "lib/plugin.js": plugin("exported"), "lib/extra/more.js": plugin("more") }
+      )
+      yield* pkg("acme-main", { main: "lib/entry.js" }, { "lib/entry.js": plugin("main") })
+      yield* pkg("acme-index", {}, { "index.js": plugin("index") })
+      yield* pkg("acme-unbuilt", { exports: "./dist/index.js" }, {})
+      yield* write("plugins/folder/package.json", JSON.stringify({ type: "module", main: "./src/p.js" }))
+      yield* write("plugins/folder/src/p.js", plugin("folder"))
+      const result = yield* PluginLoader.load(
+        ["@acme/exports", "@acme/exports/extra/more", "acme-main", "acme-index", "./plugins/folder"],
+        { baseDir: project }
+      )
+      expect(result.plugins.map((p) => p.plugin.id)).toEqual(["exported", "more", "main", "index", "folder"])
+      const unbuilt = yield* Effect.flip(PluginLoader.load(["acme-unbuilt"], { baseDir: project }))
+      expect(unbuilt.reason).toBe("NotFound")
+      expect(unbuilt.message).toContain("does not exist (is the package built?)")
+      const unexported = yield* Effect.flip(PluginLoader.load(["@acme/exports/private"], { baseDir: project }))
+      expect(unexported.message).toContain('"exports" has no entry for "./private"')
+    }).pipe(Effect.provide(NodeContext.layer))
+  )
+
+  it.scoped("a syntax error or a throw at import names file:line:column; inspect reports every plugin", () =>
+    Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const path = yield* Path.Path
+      const fixtures = yield* baseDir
+      const dir = yield* fs.makeTempDirectoryScoped({ prefix: "strata-plugin-syntax-" })
+      yield* fs.writeFileString(path.join(dir, "bad.mjs"), 'export default {\n  id: "x",\n  oops oops\n}\n')
+      yield* fs.writeFileString(path.join(dir, "throws.mjs"), "const a = 1\n\nthrow new Error('boom')\n")
+      // What the CLI passes on Node: `node --check` prints file:line and a caret under the column.
+      const locateSyntaxError = (file: string) =>
+        Effect.sync(() => {
+          try {
+            execFileSync(process.execPath, ["--check", file], { stdio: "pipe" })
+            return undefined
+          } catch (e) {
+            const lines = String((e as { stderr?: unknown }).stderr).split("\n")
+            const line = Number(/:(\d+)$/.exec(lines[0] ?? "")?.[1])
+            const caret = (lines[2] ?? "").indexOf("^")
+            return { file, line, ...(caret < 0 ? {} : { column: caret + 1 }) }
+          }
+        })
+      // Vitest imports through Vite's transform, whose parse errors differ from Node's: this importer rejects
+      // as Node's import() does on a syntax error (a SyntaxError without a location). The end-to-end test
+      // in apps/cli runs the real Node import.
+      const FakeNodeImport = () => Promise.reject(new SyntaxError("Unexpected identifier 'oops'"))
+      const syntax = yield* Effect.flip(
+        PluginLoader.load([path.join(dir, "bad.mjs")], {
+          baseDir: dir,
+          locateSyntaxError,
+          importModule: FakeNodeImport
+        })
+      )
+      expect(syntax.reason).toBe("ImportFailed")
+      expect(syntax.message).toContain(`${path.join(dir, "bad.mjs")}:3:8: SyntaxError: Unexpected identifier 'oops'`)
+      expect([syntax.line, syntax.column]).toEqual([3, 8])
+      const thrown = yield* Effect.flip(PluginLoader.load(["./throws.mjs"], { baseDir: dir }))
+      expect(thrown.message).toContain(`${path.join(dir, "throws.mjs")}:3:7: boom`)
+      const listed = yield* PluginLoader.inspect(["./throws.mjs", path.join(fixtures, "local-plugin.mjs")], {
+        baseDir: dir
+      })
+      expect(listed.map((p) => [p.spec.replace(fixtures, "<fixtures>"), p._tag])).toEqual([
+        ["./throws.mjs", "Failed"],
+        ["<fixtures>local-plugin.mjs", "Loaded"]
+      ])
+    }).pipe(Effect.provide(NodeContext.layer))
   )
 })
