@@ -34,6 +34,8 @@
  * matcher = "shell__exec"
  * command = "./scripts/guard.sh"
  *
+ * claude_hooks = [".claude/settings.json"]  # Claude Code settings files (default: project + user)
+ *
  * plugins = ["@acme/strata-git", { spec = "./local-plugin.js", required = false }]
  *
  * [jobs]
@@ -80,6 +82,19 @@ export const StorageConfig = Schema.Union(
 export type StorageConfig = typeof StorageConfig.Type
 
 /**
+ * The Claude Code settings files read by default, as Claude Code reads them:
+ * the project's shared and local settings, then the user's.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultClaudeHooks: ReadonlyArray<string> = [
+  ".claude/settings.json",
+  ".claude/settings.local.json",
+  "~/.claude/settings.json"
+]
+
+/**
  * @since 0.1.0
  * @category schemas
  */
@@ -107,8 +122,12 @@ export const RuntimeConfig = Schema.Struct({
   ),
   mcp: Schema.optional(Schema.Struct({ restart: Schema.optional(Schema.encodedSchema(RestartPolicy)) })),
   hooks: Schema.optionalWith(CommandHooksConfig, { default: () => ({}) }),
-  /** Claude Code settings / hooks.json files whose hooks are loaded too. */
-  claude_hooks: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] }),
+  /**
+   * Claude Code settings / hooks.json files whose `hooks` are loaded too
+   * (relative to the project root, `~/` to the home directory; files that
+   * do not exist are skipped). `[]` loads none.
+   */
+  claude_hooks: Schema.optionalWith(Schema.Array(Schema.String), { default: () => defaultClaudeHooks }),
   plugins: Schema.optionalWith(Schema.Array(PluginSpec), { default: () => [] }),
   telemetry: Schema.optional(
     Schema.Struct({

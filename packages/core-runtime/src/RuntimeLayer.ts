@@ -2,6 +2,22 @@
  * `Runtime.layer(config)` in one place: every package's layer composed from
  * the decoded `RuntimeConfig`, storage chosen by `config.storage`.
  *
+ * What the composed runtime does with the config, beyond building services:
+ * - MCP: the configured servers start with the runtime, in parallel, in the
+ *   background (each bounded by its `startup_timeout`); a prompt waits for
+ *   the startup to finish before its first model call, so the model is
+ *   offered the servers' `mcp__server__tool` tools. A `required` server that
+ *   does not start fails the layer (`McpStartupError`). `mcp: "manual"`
+ *   leaves starting them to `Runtime.mcpStartup` (management commands).
+ * - `approval_policy`: the approval mode of every prompt and continued turn
+ *   that does not name one (a request's `approval_policy` and the CLI
+ *   overrides come first).
+ * - The exec policy: `RuntimePolicy` (built-in, the distribution's files,
+ *   user, project, `[policy] rules`, `rules`).
+ * - Hooks: `[hooks]`, and the Claude Code settings files `claude_hooks`
+ *   names (default `.claude/settings.json`, `.claude/settings.local.json`,
+ *   `~/.claude/settings.json`; files that do not exist are skipped).
+ *
  * The result needs the platform: `FileSystem`, `Path` and `CommandExecutor`
  * (`NodeContext.layer`, which also runs on Bun and Deno) and a `StdioTransport`
  * for MCP stdio servers (`@strata/mcp/stdio`). Apps provide them.
@@ -9,24 +25,29 @@
  * @since 0.1.0
  */
 import type { CommandExecutor } from "@effect/platform/CommandExecutor"
-import type { FileSystem } from "@effect/platform/FileSystem"
+import { type FileSystem, FileSystem as FileSystemTag } from "@effect/platform/FileSystem"
 import { Path } from "@effect/platform/Path"
-import * as ExecPolicy from "@strata/exec-policy/ExecPolicy"
+import type * as ExecPolicy from "@strata/exec-policy/ExecPolicy"
 import * as CommandHook from "@strata/hooks/CommandHook"
 import { HookDispatcher } from "@strata/hooks/HookDispatcher"
 import * as JobBackend from "@strata/jobs/JobBackend"
 import * as JobManager from "@strata/jobs/JobManager"
+import { McpStartupError } from "@strata/mcp/McpError"
 import * as McpManager from "@strata/mcp/McpManager"
 import type { StdioTransport } from "@strata/mcp/McpTransport"
 import * as PluginLoader from "@strata/plugin/PluginLoader"
+import type { McpStartupCompleteEvent } from "@strata/protocol/Mcp"
+import type { CliRuntimeOverrides } from "@strata/protocol/Prompt"
 import * as LanguageModel from "@strata/providers/LanguageModel"
 import * as ModelRegistry from "@strata/providers/ModelRegistry"
 import * as StateStore from "@strata/storage/StateStore"
+import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Runtime from "./Runtime.js"
 import type { RuntimeConfig, StorageConfig } from "./RuntimeConfig.js"
+import * as RuntimePolicy from "./RuntimePolicy.js"
 import * as ThreadManager from "./ThreadManager.js"
 import * as ToolInvoker from "./ToolInvoker.js"
 import * as ToolRegistry from "./ToolRegistry.js"
@@ -44,6 +65,18 @@ export interface Options {
   readonly versions?: Readonly<Record<string, string>> | undefined
   /** Extra rule files (the CLI's `--rules`), after the config's. */
   readonly rules?: ReadonlyArray<string> | undefined
+  /** The distribution's own rule files, right above the built-in defaults (see `RuntimePolicy`). */
+  readonly distributionRules?: ReadonlyArray<string> | undefined
+  /** The home directory (user policy files, `~/` in config paths); default: `env.HOME`. */
+  readonly home?: string | undefined
+  /** The process environment (`HOME`, `XDG_CONFIG_HOME` for the user policy files). */
+  readonly env?: Readonly<Record<string, string | undefined>> | undefined
+  /**
+   * `"start"` (default): the configured MCP servers start with the runtime
+   * and prompts wait for them; `"manual"`: nothing starts until
+   * `Runtime.mcpStartup` (for commands that do not run turns).
+   */
+  readonly mcp?: "start" | "manual" | undefined
   /** Extra tools registered by the app (built-in tools of a distribution). */
   readonly tools?: ReadonlyArray<ToolRegistry.RuntimeTool> | undefined
 }
@@ -86,20 +119,104 @@ export const layerStorage = (
   }
 }
 
+/**
+ * The command hooks of a config: `[hooks]`, then the Claude Code settings
+ * files `claude_hooks` names (relative to the project root, `~/` to the home
+ * directory; files that do not exist are skipped; events Strata does not have
+ * are ignored). Each spec's `path` names its file for Claude's.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const commandHooks = Effect.fn("RuntimeLayer.commandHooks")(function* (
+  config: RuntimeConfig,
+  options: { readonly cwd: string; readonly home?: string | undefined }
+) {
+  const path = yield* Path
+  const fs = yield* FileSystemTag
+  const specs = [
+    ...(yield* Either.match(CommandHook.fromConfig(config.hooks, { source: "config" }), {
+      onLeft: Effect.fail,
+      onRight: Effect.succeed
+    }))
+  ]
+  const files: Array<string> = []
+  for (const file of config.claude_hooks) {
+    const absolute =
+      options.home !== undefined && options.home !== "" && file.startsWith("~/")
+        ? path.join(options.home, file.slice(2))
+        : path.resolve(options.cwd, file)
+    if (file.startsWith("~/") && (options.home === undefined || options.home === "")) continue
+    if (!(yield* fs.exists(absolute).pipe(Effect.orElseSucceed(() => false)))) continue
+    files.push(absolute)
+    const claude = yield* CommandHook.loadClaudeSettings(absolute, { ignoreUnknownEvents: true })
+    specs.push(
+      ...claude.map((spec) => ({ ...spec, name: `${absolute}#${spec.path}`, path: `${absolute}: ${spec.path}` }))
+    )
+  }
+  return { specs: specs as ReadonlyArray<CommandHook.CommandHookSpec>, files: files as ReadonlyArray<string> }
+})
+
 /** Command hooks from `[hooks]` and Claude Code settings files, registered for the layer's lifetime. */
-const layerCommandHooks = (config: RuntimeConfig, cwd: string) =>
+const layerCommandHooks = (config: RuntimeConfig, options: Options) =>
   Layer.scopedDiscard(
     Effect.gen(function* () {
-      const path = yield* Path
-      const specs = [
-        ...(yield* Either.match(CommandHook.fromConfig(config.hooks, { source: "config" }), {
-          onLeft: Effect.fail,
-          onRight: Effect.succeed
-        }))
-      ]
-      for (const file of config.claude_hooks)
-        specs.push(...(yield* CommandHook.loadClaudeSettings(path.resolve(cwd, file))))
-      if (specs.length > 0) yield* CommandHook.register(specs, { cwd, owner: "config" })
+      const { specs } = yield* commandHooks(config, { cwd: options.cwd, home: homeOf(options) })
+      if (specs.length > 0) yield* CommandHook.register(specs, { cwd: options.cwd, owner: "config" })
+    })
+  )
+
+const homeOf = (options: Options) =>
+  options.home !== undefined && options.home !== "" ? options.home : options.env?.HOME
+
+/**
+ * The `Runtime` facade of a session: MCP servers started with it (prompts
+ * wait for the startup), the config's `approval_policy` as the default mode.
+ */
+const layerSession = (config: RuntimeConfig, options: Options) =>
+  Layer.scoped(
+    Runtime.Runtime,
+    Effect.gen(function* () {
+      const rt = yield* Runtime.make({ versions: options.versions })
+      const manager = yield* McpManager.McpManager
+      let ready: Effect.Effect<void> = Effect.void
+      const servers = manager.config.servers.filter((s) => s.enabled)
+      if (options.mcp !== "manual" && servers.length > 0) {
+        const done = yield* Deferred.make<McpStartupCompleteEvent | undefined>()
+        yield* rt.mcpStartup.pipe(
+          Effect.tapErrorCause((cause) => Effect.logWarning("MCP startup failed", cause)),
+          Effect.option,
+          Effect.flatMap((summary) => Deferred.succeed(done, summary._tag === "Some" ? summary.value : undefined)),
+          Effect.forkScoped
+        )
+        ready = Effect.asVoid(Deferred.await(done))
+        const required = servers.filter((s) => s.required).map((s) => s.name)
+        if (required.length > 0) {
+          const summary = yield* Deferred.await(done)
+          const missing = required.filter((name) => !summary?.ready.includes(name))
+          if (missing.length > 0) {
+            return yield* new McpStartupError({
+              servers: missing,
+              summary: summary ?? { ready: [], failed: [], cancelled: missing }
+            })
+          }
+        }
+      }
+      const withApproval = (overrides: CliRuntimeOverrides | undefined): CliRuntimeOverrides =>
+        overrides?.approval_policy !== undefined ? overrides : { ...overrides, approval_policy: config.approval_policy }
+      return {
+        ...rt,
+        handlePrompt: (request, overrides) =>
+          Effect.zipRight(
+            ready,
+            rt.handlePrompt(request, request.approval_policy === undefined ? withApproval(overrides) : overrides)
+          ),
+        resolveApproval: (approvalId, decision, opts) =>
+          Effect.zipRight(
+            ready,
+            rt.resolveApproval(approvalId, decision, { ...opts, overrides: withApproval(opts?.overrides) })
+          )
+      } satisfies Runtime.Service
     })
   )
 
@@ -158,14 +275,13 @@ export const layer = (
   FileSystem | Path | CommandExecutor | StdioTransport
 > => {
   const storage = layerStorage(config.storage, options.cwd)
-  const policy = Layer.unwrapEffect(
-    Effect.map(Path, (path) =>
-      ExecPolicy.layer({
-        files: [...config.policy.rules, ...(options.rules ?? [])].map((f) => path.resolve(options.cwd, f)),
-        builtin: config.policy.builtin
-      })
-    )
-  )
+  const policy = RuntimePolicy.layer(config.policy, {
+    cwd: options.cwd,
+    home: options.home,
+    env: options.env,
+    distribution: options.distributionRules,
+    rules: options.rules
+  })
   const models = ModelRegistry.layer({
     ...(config.provider_default === undefined ? {} : { provider_default: config.provider_default }),
     ...(config.model === undefined ? {} : { model: config.model }),
@@ -188,13 +304,13 @@ export const layer = (
         ThreadManager.layer({ cwd: options.cwd, providerDefault: provider.id, cliVersion: options.cliVersion })
     )
   )
-  return Runtime.layerFacade({ versions: options.versions }).pipe(
+  return layerSession(config, options).pipe(
     Layer.provideMerge(
       Turn.layer({ systemPrompt: config.system_prompt, maxTurns: config.max_turns, configModel: config.model })
     ),
     Layer.provideMerge(ToolInvoker.layer()),
     Layer.provideMerge(layerPlugins(config, options.cwd, options.tools ?? [])),
-    Layer.provideMerge(layerCommandHooks(config, options.cwd)),
+    Layer.provideMerge(layerCommandHooks(config, options)),
     Layer.provideMerge(Layer.mergeAll(ToolRegistry.layer, threads, jobs, mcp, LanguageModel.layerFetch())),
     Layer.provideMerge(Layer.mergeAll(HookDispatcher.Default, policy, models)),
     Layer.provideMerge(storage),

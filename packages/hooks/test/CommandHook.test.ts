@@ -537,7 +537,10 @@ describe("command hooks (real processes)", () => {
           JSON.stringify({
             hooks: {
               PreToolUse: [
-                { matcher: "Bash", hooks: [{ type: "command", command: `cat >> ${seen}; echo >> ${seen}; echo broken >&2; exit 1` }] },
+                {
+                  matcher: "Bash",
+                  hooks: [{ type: "command", command: `cat >> ${seen}; echo >> ${seen}; echo broken >&2; exit 1` }]
+                },
                 { matcher: "Write", hooks: [{ type: "command", command: rewrite }] }
               ]
             }

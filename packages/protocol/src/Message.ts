@@ -19,6 +19,9 @@ export type Role = typeof Role.Type
 
 /**
  * A tool call requested by the model inside an assistant message.
+ * `raw_arguments` holds the arguments exactly as the model sent them when
+ * they were not valid JSON (the call was answered with an error); they are
+ * sent back to the model as they were.
  *
  * @since 0.1.0
  * @category schemas
@@ -26,7 +29,8 @@ export type Role = typeof Role.Type
 export const MessageToolCall = Schema.Struct({
   id: ToolCallId,
   name: Schema.String,
-  arguments: JsonValue
+  arguments: JsonValue,
+  raw_arguments: optional(Schema.String)
 }).annotations({ identifier: "MessageToolCall" })
 
 /**
@@ -43,7 +47,9 @@ export const Message = Schema.Struct({
   tool_calls: optional(Schema.Array(MessageToolCall)),
   tool_call_id: optional(ToolCallId),
   model: optional(Schema.String),
-  reasoning: optional(Schema.String)
+  reasoning: optional(Schema.String),
+  /** On a tool message: the call failed, was denied or is waiting (the provider is told, e.g. Anthropic's `is_error`). */
+  is_error: optional(Schema.Boolean)
 }).annotations({ identifier: "Message" })
 /** @since 0.1.0 @category models */
 export type Message = typeof Message.Type

@@ -42,8 +42,11 @@ export const UserMessage = Schema.Struct({
 
 /**
  * A tool call inside an assistant message, as the model made it earlier. For
- * a call that came back as a `tool_call_error`, send `arguments: {}` and
- * report the error in the matching tool message.
+ * a call that came back as a `tool_call_error`, put the text the model sent
+ * in `raw_arguments` (and `arguments: {}`) and report the error in the
+ * matching tool message (`is_error: true`): wire formats whose tool calls
+ * carry arguments as a string (OpenAI's) send it back as it was; those that
+ * carry an object (Anthropic, Ollama) send `{}`.
  *
  * @since 0.1.0
  * @category schemas
@@ -51,7 +54,8 @@ export const UserMessage = Schema.Struct({
 export const AssistantToolCall = Schema.Struct({
   id: Schema.String,
   name: Schema.String,
-  arguments: Common.JsonValue
+  arguments: Common.JsonValue,
+  raw_arguments: Schema.optional(Schema.String)
 }).annotations({ identifier: "Chat.AssistantToolCall" })
 /** @since 0.1.0 @category models */
 export type AssistantToolCall = typeof AssistantToolCall.Type
@@ -131,7 +135,9 @@ export type ToolChoice = typeof ToolChoice.Type
 
 /**
  * Call options. `max_output_tokens` defaults to the model's
- * `max_output_tokens` where the wire requires one (Anthropic, Ollama).
+ * `max_output_tokens`; every wire sends it (OpenAI format: `max_tokens`, or
+ * `max_completion_tokens` for OpenAI's own API; Anthropic: `max_tokens`;
+ * Ollama: `options.num_predict`).
  * `reasoning` asks a reasoning-capable model to think (Anthropic: a budget,
  * default 1024 tokens; Ollama: `think`); it is ignored for models without
  * the `reasoning` capability.

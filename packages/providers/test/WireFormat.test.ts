@@ -289,4 +289,51 @@ describe("requests in each wire format", () => {
     expect(b.messages[2].tool_calls).toEqual([{ function: { name: "get_weather", arguments: { city: "Oslo" } } }])
     expect(b.messages[3]).toEqual({ role: "tool", content: "-3C", tool_name: "get_weather" })
   })
+
+  it("the output limit goes out from max_output_tokens, in the field each provider reads", () => {
+    // No call option: the model's max_output_tokens (1024).
+    expect(body("deepseek").max_tokens).toBe(1024)
+    expect(body("openrouter").max_tokens).toBe(1024)
+    expect(body("openai")).toMatchObject({ max_completion_tokens: 1024 })
+    expect(body("openai").max_tokens).toBeUndefined()
+    expect(body("openai", { max_output_tokens: 7 }).max_completion_tokens).toBe(7)
+    expect(body("anthropic").max_tokens).toBe(1024)
+    expect(body("ollama").options.num_predict).toBe(1024)
+    // An OpenAI-compatible server elsewhere (vLLM, llama.cpp, LM Studio) reads max_tokens.
+    const local = {
+      ...model("openai"),
+      provider: { ...model("openai").provider, base_url: "http://127.0.0.1:8000/v1" }
+    }
+    const request = WireFormat.openAiChat.request({ ...call("openai"), model: local })
+    const sent = JSON.parse(new TextDecoder().decode((request.body as { body: Uint8Array }).body))
+    expect([sent.max_tokens, sent.max_completion_tokens]).toEqual([1024, undefined])
+  })
+
+  it("invalid tool arguments go back as the model sent them (OpenAI) or as {} (Anthropic), with is_error", () => {
+    const broken = [
+      { role: "user" as const, content: "go" },
+      {
+        role: "assistant" as const,
+        content: "",
+        tool_calls: [{ id: "call_9", name: "get_weather", arguments: {}, raw_arguments: '{"city": "Oslo"' }]
+      },
+      { role: "tool" as const, tool_call_id: "call_9", content: "Error: not valid JSON", is_error: true }
+    ]
+    const sent = (id: string) =>
+      JSON.parse(
+        new TextDecoder().decode(
+          (
+            WireFormat.forKind(model(id).provider.kind).request({ ...call(id), messages: broken }).body as {
+              body: Uint8Array
+            }
+          ).body
+        )
+      )
+    expect(sent("deepseek").messages[1].tool_calls[0].function.arguments).toBe('{"city": "Oslo"')
+    const anthropic = sent("anthropic")
+    expect(anthropic.messages[1].content).toEqual([{ type: "tool_use", id: "call_9", name: "get_weather", input: {} }])
+    expect(anthropic.messages[2].content).toEqual([
+      { type: "tool_result", tool_use_id: "call_9", content: "Error: not valid JSON", is_error: true }
+    ])
+  })
 })

@@ -76,11 +76,23 @@ export const toChat = (messages: ReadonlyArray<Message>, systemPrompt: string | 
           ...(m.reasoning === undefined ? {} : { reasoning: m.reasoning }),
           ...(m.tool_calls === undefined || m.tool_calls.length === 0
             ? {}
-            : { tool_calls: m.tool_calls.map((c) => ({ id: c.id, name: c.name, arguments: c.arguments })) })
+            : {
+                tool_calls: m.tool_calls.map((c) => ({
+                  id: c.id,
+                  name: c.name,
+                  arguments: c.arguments,
+                  ...(c.raw_arguments === undefined ? {} : { raw_arguments: c.raw_arguments })
+                }))
+              })
         })
         break
       case "tool":
-        out.push({ role: "tool", tool_call_id: m.tool_call_id ?? "", content: m.content })
+        out.push({
+          role: "tool",
+          tool_call_id: m.tool_call_id ?? "",
+          content: m.content,
+          ...(m.is_error === true ? { is_error: true } : {})
+        })
         break
     }
   }
@@ -227,6 +239,16 @@ export const make = (options: T.Options = {}) =>
         let finish: FinishReason | undefined
         let output = ""
         let reason: string | undefined
+        // A response started but not ended (the stream failed or was interrupted): closed before turn_ended.
+        let openResponse: Ids.ResponseId | undefined
+        const closeResponse = (finishReason: FinishReason) =>
+          openResponse === undefined
+            ? Effect.void
+            : Effect.suspend(() => {
+                const id = openResponse!
+                openResponse = undefined
+                return append([{ event: "response_end", response_id: id, finish_reason: finishReason }])
+              })
 
         const body = Effect.gen(function* () {
           if (setup.prompt !== undefined) {
@@ -277,6 +299,7 @@ export const make = (options: T.Options = {}) =>
             const history = yield* guardContext(threadId, model, tools)
             const responseId = Ids.make("ResponseId")
             yield* append([{ event: "response_start", response_id: responseId, model: model.id }])
+            openResponse = responseId
             yield* hooks.notify({
               hook_event_name: "ResponseStart",
               thread_id: threadId as Ids.ThreadId,
@@ -350,7 +373,7 @@ export const make = (options: T.Options = {}) =>
             const messageId = Ids.make("MessageId")
             const calledTools = [
               ...toolCalls.map((c) => ({ id: c.id, name: c.name, arguments: c.arguments })),
-              ...toolErrors.map((c) => ({ id: c.id, name: c.name, arguments: c.raw_arguments as JsonValue }))
+              ...toolErrors.map((c) => ({ id: c.id, name: c.name, arguments: {}, raw_arguments: c.raw_arguments }))
             ]
             yield* append([
               {
@@ -373,6 +396,7 @@ export const make = (options: T.Options = {}) =>
                 usage: callUsage
               }
             ])
+            openResponse = undefined
             yield* hooks.notify({
               hook_event_name: "ResponseEnd",
               thread_id: threadId as Ids.ThreadId,
@@ -422,7 +446,8 @@ export const make = (options: T.Options = {}) =>
                     id: Ids.make("MessageId"),
                     role: "tool",
                     tool_call_id: bad.id,
-                    content: `Error: ${bad.message}. Send the call again with valid JSON arguments.`,
+                    content: `Error: ${bad.message}`,
+                    is_error: true,
                     created_at: yield* now
                   }
                 }
@@ -459,6 +484,7 @@ export const make = (options: T.Options = {}) =>
                     role: "tool",
                     tool_call_id: result.call_id,
                     content: rendered.content,
+                    ...(rendered.is_error ? { is_error: true } : {}),
                     created_at: yield* now
                   }
                 }
@@ -511,6 +537,7 @@ export const make = (options: T.Options = {}) =>
             Effect.gen(function* () {
               outcome = "interrupted"
               reason = "interrupted"
+              yield* closeResponse("cancelled")
               // Every tool call in the history gets an answer, so the next
               // model call sees a consistent conversation.
               for (const c of yield* Ref.get(unanswered)) {
@@ -522,6 +549,7 @@ export const make = (options: T.Options = {}) =>
                       role: "tool",
                       tool_call_id: c.id as Ids.ToolCallId,
                       content: "Error: interrupted by the user before this call finished",
+                      is_error: true,
                       created_at: yield* now
                     }
                   }
@@ -533,7 +561,7 @@ export const make = (options: T.Options = {}) =>
           Effect.tapErrorCause(() =>
             Effect.suspend(() => {
               outcome = "failed"
-              return finishTurn.pipe(Effect.ignore)
+              return closeResponse("error").pipe(Effect.zipRight(finishTurn), Effect.ignore)
             })
           )
         )
@@ -586,6 +614,7 @@ export const make = (options: T.Options = {}) =>
               role: "tool" as const,
               tool_call_id: c.id as Ids.ToolCallId,
               content: "Error: the process running this call stopped before it finished",
+              is_error: true,
               created_at: at
             }
           }))

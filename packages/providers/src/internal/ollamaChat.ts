@@ -58,7 +58,7 @@ export const body = (call: Call): Record<string, unknown> => {
     // The point of the native API: the configured window applies.
     num_ctx: call.model.context_window
   }
-  if (o.max_output_tokens !== undefined) options.num_predict = o.max_output_tokens
+  options.num_predict = o.max_output_tokens ?? call.model.max_output_tokens
   if (o.temperature !== undefined) options.temperature = o.temperature
   if (o.top_p !== undefined) options.top_p = o.top_p
   if (o.stop !== undefined && o.stop.length > 0) options.stop = o.stop

@@ -43,7 +43,8 @@ export const messages = (input: ReadonlyArray<Chat.Message>): Array<unknown> =>
               tool_calls: calls.map((c) => ({
                 id: c.id,
                 type: "function",
-                function: { name: c.name, arguments: JSON.stringify(c.arguments) }
+                // Arguments that were not valid JSON go back as the model sent them.
+                function: { name: c.name, arguments: c.raw_arguments ?? JSON.stringify(c.arguments) }
               }))
             }
       }
@@ -54,6 +55,18 @@ export const messages = (input: ReadonlyArray<Chat.Message>): Array<unknown> =>
 
 const toolChoice = (choice: Chat.ToolChoice) =>
   typeof choice === "string" ? choice : { type: "function", function: { name: choice.name } }
+
+/**
+ * The field the output limit goes in: OpenAI's own API wants
+ * `max_completion_tokens` (`max_tokens` is deprecated there and refused by
+ * its reasoning models); DeepSeek, OpenRouter and the OpenAI-compatible
+ * servers (vLLM, llama.cpp, LM Studio, Ollama's /v1) read `max_tokens`.
+ */
+export const maxTokensField = (call: Call): "max_tokens" | "max_completion_tokens" => {
+  if (call.model.provider.kind !== "openai-compatible") return "max_tokens"
+  const host = /^https?:\/\/([^/:]+)/i.exec(call.model.provider.base_url)?.[1]?.toLowerCase() ?? ""
+  return host === "api.openai.com" || host.endsWith(".openai.azure.com") ? "max_completion_tokens" : "max_tokens"
+}
 
 export const body = (call: Call): Record<string, unknown> => {
   const o = call.options
@@ -70,7 +83,7 @@ export const body = (call: Call): Record<string, unknown> => {
     }))
     if (o.tool_choice !== undefined) out.tool_choice = toolChoice(o.tool_choice)
   }
-  if (o.max_output_tokens !== undefined) out.max_tokens = o.max_output_tokens
+  out[maxTokensField(call)] = o.max_output_tokens ?? call.model.max_output_tokens
   if (o.temperature !== undefined) out.temperature = o.temperature
   if (o.top_p !== undefined) out.top_p = o.top_p
   if (o.stop !== undefined && o.stop.length > 0) out.stop = o.stop

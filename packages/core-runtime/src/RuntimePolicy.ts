@@ -1,0 +1,195 @@
+/**
+ * The one place the exec policy of a session is put together: `strata run`,
+ * the chat, `strata policy check` and `RuntimeLayer.layer` all call
+ * {@link make}, so a command decides the same way everywhere. The layers,
+ * lowest first (the strictest matching rule of any layer wins; the highest
+ * layer that sets `default` sets it):
+ *
+ * 1. `built-in`: Strata's defaults (`default = "ask"`, no rule);
+ * 2. `distribution`: the distribution's own rule files (for `strata`,
+ *    `apps/cli/policy/strata.toml`);
+ * 3. `user`: `$XDG_CONFIG_HOME/strata/policy.toml` (else
+ *    `~/.config/strata/policy.toml`), then `~/.strata/policy.toml`, each
+ *    when it exists;
+ * 4. `project`: `.strata/policy.toml` in the project root, when it exists;
+ * 5. `config`: the files `[policy] rules` names (relative to the project
+ *    root, `~/` to the home directory; each must exist);
+ * 6. `command line`: `--rules` files (each must exist).
+ *
+ * `[policy] builtin = false` drops layers 1 and 2; `isolated` drops 3 to 5.
+ *
+ * @since 0.1.0
+ */
+import * as FileSystem from "@effect/platform/FileSystem"
+import { Path } from "@effect/platform/Path"
+import type { RuleLayer } from "@strata/exec-policy/Decision"
+import * as ExecPolicy from "@strata/exec-policy/ExecPolicy"
+import { type ParserError, RuleFileError } from "@strata/exec-policy/ExecPolicyError"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type { RuntimeConfig } from "./RuntimeConfig.js"
+
+/**
+ * Where a session's rule files come from, besides its config.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /** The project root: `.strata/policy.toml` and relative `[policy] rules` resolve against it. */
+  readonly cwd: string
+  /** The home directory (`~/.strata/policy.toml`, `~/` in rule paths); default: `env.HOME`. */
+  readonly home?: string | undefined
+  /** The environment (`XDG_CONFIG_HOME`, `HOME`). */
+  readonly env?: Readonly<Record<string, string | undefined>> | undefined
+  /** The distribution's rule files, right above the built-in defaults. */
+  readonly distribution?: ReadonlyArray<string> | undefined
+  /** Command-line rule files (`--rules`), the highest layer. */
+  readonly rules?: ReadonlyArray<string> | undefined
+  /** Skip the user, project and config layers (`strata policy check --isolated`). */
+  readonly isolated?: boolean | undefined
+}
+
+/**
+ * One layer of the policy: its name, its file (none for the built-in
+ * defaults), whether the file must exist, and whether it was loaded.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface PolicyLayer {
+  readonly name: "built-in" | "distribution" | "user" | "project" | "config" | "command line"
+  readonly file: string | undefined
+  readonly required: boolean
+  readonly loaded: boolean
+}
+
+/**
+ * The policy of a session and the layers it was made of, lowest first.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Made {
+  readonly policy: ExecPolicy.Service
+  readonly layers: ReadonlyArray<PolicyLayer>
+}
+
+const execLayer: { readonly [N in PolicyLayer["name"]]: RuleLayer } = {
+  "built-in": "builtin",
+  distribution: "builtin",
+  user: "user",
+  project: "project",
+  config: "project",
+  "command line": "cli"
+}
+
+/**
+ * The layers a session's policy is made of, lowest first (files not read
+ * yet: `loaded` is false).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const layers = (
+  policy: RuntimeConfig["policy"],
+  options: Options
+): Effect.Effect<ReadonlyArray<PolicyLayer>, never, Path> =>
+  Effect.gen(function* () {
+    const path = yield* Path
+    const env = options.env ?? {}
+    const nonEmpty = (s: string | undefined) => (s === undefined || s === "" ? undefined : s)
+    const home = nonEmpty(options.home) ?? nonEmpty(env.HOME)
+    const expand = (file: string) =>
+      home !== undefined && (file === "~" || file.startsWith("~/"))
+        ? path.join(home, file.slice(1))
+        : path.resolve(options.cwd, file)
+    const out: Array<PolicyLayer> = []
+    const add = (name: PolicyLayer["name"], file: string | undefined, required: boolean) =>
+      out.push({ name, file, required, loaded: false })
+    if (policy.builtin) {
+      add("built-in", undefined, false)
+      for (const file of options.distribution ?? []) add("distribution", path.resolve(file), true)
+    }
+    if (options.isolated !== true) {
+      // An empty XDG_CONFIG_HOME counts as unset (XDG Base Directory specification).
+      const xdg = nonEmpty(env.XDG_CONFIG_HOME) ?? (home === undefined ? undefined : path.join(home, ".config"))
+      if (xdg !== undefined) add("user", path.join(xdg, "strata", "policy.toml"), false)
+      if (home !== undefined) add("user", path.join(home, ".strata", "policy.toml"), false)
+      add("project", path.join(options.cwd, ".strata", "policy.toml"), false)
+      for (const file of policy.rules) add("config", expand(file), true)
+    }
+    for (const file of options.rules ?? []) add("command line", path.resolve(options.cwd, file), true)
+    return out
+  })
+
+/**
+ * Builds the policy: reads every layer's file (skipping optional ones that
+ * do not exist), checks every rule and its examples. Fails with the
+ * `RuleFileError` naming file, line and column, or a `ParserError`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = Effect.fn("RuntimePolicy.make")(function* (policy: RuntimeConfig["policy"], options: Options) {
+  const fs = yield* FileSystem.FileSystem
+  const planned = yield* layers(policy, options)
+  const sources: Array<ExecPolicy.RuleSource> = []
+  const made: Array<PolicyLayer> = []
+  for (const layer of planned) {
+    if (layer.file === undefined) {
+      made.push({ ...layer, loaded: true })
+      continue
+    }
+    const file = layer.file
+    const text = yield* fs.readFileString(file).pipe(
+      Effect.map((t): string | undefined => t),
+      Effect.catchAll((error) => {
+        const notFound = error._tag === "SystemError" && error.reason === "NotFound"
+        if (notFound && !layer.required) return Effect.succeed(undefined)
+        return Effect.fail(
+          new RuleFileError({
+            reason: notFound ? "NotFound" : "Unreadable",
+            file,
+            detail: notFound
+              ? `no such rule file (the ${layer.name} layer)`
+              : `cannot read the rule file: ${error.message}`,
+            cause: error
+          })
+        )
+      })
+    )
+    made.push({ ...layer, loaded: text !== undefined })
+    if (text !== undefined) sources.push({ file, layer: execLayer[layer.name], text })
+  }
+  const service: ExecPolicy.Service = yield* ExecPolicy.makeFromSources(sources, {
+    grammar: yield* ExecPolicy.loadGrammar,
+    builtin: policy.builtin
+  })
+  return { policy: service, layers: made } satisfies Made
+})
+
+/**
+ * The policy as a layer (see {@link make}).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (
+  policy: RuntimeConfig["policy"],
+  options: Options
+): Layer.Layer<ExecPolicy.ExecPolicy, RuleFileError | ParserError, FileSystem.FileSystem | Path> =>
+  Layer.effect(
+    ExecPolicy.ExecPolicy,
+    Effect.map(make(policy, options), (m) => m.policy)
+  )
+
+/**
+ * The layers as lines for a person: `built-in`, `distribution <file>`,
+ * `user <file> (absent)`, ...
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const describe = (made: ReadonlyArray<PolicyLayer>): ReadonlyArray<string> =>
+  made.map((l) => `${l.name}${l.file === undefined ? " (defaults)" : ` ${l.file}`}${l.loaded ? "" : " (absent)"}`)
