@@ -36,6 +36,11 @@ export interface ModelChoice {
   readonly banner: string
   /** Why a configured provider was not used, if one was skipped. */
   readonly skipped?: string | undefined
+  /**
+   * Why the configured provider cannot be used (its key variable is unset,
+   * no model is set): a session refuses to start, naming the variable.
+   */
+  readonly unavailable?: string | undefined
 }
 
 /**
@@ -98,8 +103,11 @@ export const probeOllama = (url = "http://127.0.0.1:11434"): Effect.Effect<strin
 
 /**
  * The model a session would use, decided from the loaded config and the
- * environment: the configured provider when its key variable is set (or it
- * needs none), else a local Ollama, else the demo model. Starts nothing.
+ * environment: the configured provider (with `unavailable` saying why when
+ * its key variable is unset or no model is set: a session then refuses to
+ * start rather than quietly using another model); with no provider
+ * configured, a local Ollama, else the demo model. `STRATA_DEMO=1` forces
+ * the demo model. Starts nothing.
  *
  * @since 0.1.0
  * @category constructors
@@ -109,23 +117,23 @@ export const chooseModel = Effect.fn("Distribution.chooseModel")(function* (
   config: RuntimeConfig.RuntimeConfig
 ) {
   const forceDemo = options.env.STRATA_DEMO === "1"
-  let skipped: string | undefined
   const selected = configured(config)
   if (!forceDemo && selected !== undefined) {
     const keyEnv = selected.provider.api_key_env ?? defaultApiKeyEnv[selected.provider.kind]
     const model = config.model ?? selected.provider.default_model
-    if ((keyEnv === undefined || (options.env[keyEnv] ?? "") !== "") && model !== undefined) {
-      return {
-        kind: "configured",
-        provider: selected.id,
-        model,
-        banner: `model: ${model} (provider ${selected.id})`
-      } satisfies ModelChoice
-    }
-    skipped =
+    const unavailable =
       model === undefined
-        ? `provider ${selected.id} is configured but no model is (set model = "...")`
-        : `provider ${selected.id} is configured but $${keyEnv} is not set`
+        ? `provider ${selected.id} is configured but no model is: set model = "..." in .strata/config.toml (or default_model in [providers.${selected.id}])`
+        : keyEnv !== undefined && (options.env[keyEnv] ?? "") === ""
+          ? `model ${model} (provider ${selected.id}) needs an API key in $${keyEnv}, which is not set: export ${keyEnv}=..., or run the demo model with STRATA_DEMO=1`
+          : undefined
+    return {
+      kind: "configured",
+      provider: selected.id,
+      model: model ?? "",
+      banner: `model: ${model ?? "(none)"} (provider ${selected.id})`,
+      ...(unavailable === undefined ? {} : { unavailable, skipped: unavailable })
+    } satisfies ModelChoice as ModelChoice
   }
   const ollama = forceDemo ? undefined : yield* probeOllama()
   if (ollama !== undefined) {
@@ -133,15 +141,13 @@ export const chooseModel = Effect.fn("Distribution.chooseModel")(function* (
       kind: "ollama",
       provider: "ollama",
       model: ollama,
-      banner: `model: ${ollama} (local Ollama on 127.0.0.1:11434)`,
-      skipped
-    } satisfies ModelChoice
+      banner: `model: ${ollama} (local Ollama on 127.0.0.1:11434)`
+    } satisfies ModelChoice as ModelChoice
   }
   return {
     kind: "demo",
     provider: "demo",
     model: "demo",
-    banner: "demo model: no provider configured (scripted answers, real tools)",
-    skipped
-  } satisfies ModelChoice
+    banner: "demo model: no provider configured (scripted answers, real tools)"
+  } satisfies ModelChoice as ModelChoice
 })

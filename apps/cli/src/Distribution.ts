@@ -6,17 +6,24 @@
  *   storage defaults to files under `.strata/`.
  * - Plugins: `@strata/plugin-shell`, `@strata/plugin-fs` and
  *   `@strata/plugin-audit-log` first, then the config's `plugins`.
- * - Exec policy: the distribution's `policy/strata.toml` (a few read-only
- *   commands allowed, everything else asks) after the built-in layer, then
- *   the config's rule files (`[policy] rules`); `builtin = false` drops both
+ * - Exec policy (`RuntimePolicy`, the same for every command): built-in <
+ *   the distribution's `policy/strata.toml` (a few read-only commands
+ *   allowed, everything else asks) < user (`~/.config/strata/policy.toml`,
+ *   `~/.strata/policy.toml`) < project (`.strata/policy.toml`) < the
+ *   config's `[policy] rules` < `--rules`; `builtin = false` drops both
  *   built-in layers.
- * - Model, in order: the configured provider when its API key variable is
- *   set (or it needs none); else a local Ollama if one answers on
- *   127.0.0.1:11434; else the built-in demo model (`Demo`), announced as
- *   such. `STRATA_DEMO=1` forces the demo model.
+ * - Model: the configured provider (a session refuses to start, naming the
+ *   variable, when its API key variable is unset); with no provider
+ *   configured, a local Ollama if one answers on 127.0.0.1:11434, else the
+ *   built-in demo model (`Demo`), announced as such. `STRATA_DEMO=1` forces
+ *   the demo model.
+ * - MCP servers: started by the first prompt (`on-demand`; the chat starts
+ *   them with the session, `strata mcp` by hand), so management commands
+ *   never spawn them.
  *
  * @since 0.1.0
  */
+import { execFile } from "node:child_process"
 import { existsSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import type * as FileSystem from "@effect/platform/FileSystem"
@@ -24,11 +31,15 @@ import type * as Path from "@effect/platform/Path"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import type { Config, Runtime, RuntimeConfig } from "@strata/core-runtime"
 import { RuntimeLayer } from "@strata/core-runtime"
+import type * as RuntimePolicy from "@strata/core-runtime/RuntimePolicy"
+import * as CommandHook from "@strata/hooks/CommandHook"
 import * as McpStdio from "@strata/mcp/stdio"
+import * as PluginLoader from "@strata/plugin/PluginLoader"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import { builtinPlugins, chooseModel, loadConfig, type ModelChoice, type Options } from "./Choice.js"
+import { CliError } from "./common.js"
 import * as Demo from "./Demo.js"
 import { version } from "./version.js"
 
@@ -67,10 +78,56 @@ export const policyFile: string =
  */
 export interface Setup {
   readonly cwd: string
+  readonly env: Readonly<Record<string, string | undefined>>
   readonly loaded: Config.Loaded<RuntimeConfig.RuntimeConfig>
   readonly config: RuntimeConfig.RuntimeConfig
   readonly choice: ModelChoice
 }
+
+/**
+ * Where the exec policy's files come from for a working directory and
+ * environment: what `RuntimeLayer` and `strata policy check` both hand to
+ * `RuntimePolicy`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const policyOptions = (
+  options: Pick<Options, "cwd" | "env">,
+  extra: { readonly rules?: ReadonlyArray<string> | undefined; readonly isolated?: boolean | undefined } = {}
+): RuntimePolicy.Options => ({
+  cwd: options.cwd,
+  env: options.env,
+  distribution: [policyFile],
+  ...extra
+})
+
+/**
+ * Finds the line and column of a plugin's syntax error with `node --check`
+ * (Node's import error carries neither; Bun's and Deno's do).
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const locateSyntaxError: NonNullable<PluginLoader.LoadOptions["locateSyntaxError"]> = (file) =>
+  "Bun" in globalThis || "Deno" in globalThis
+    ? Effect.succeed(undefined)
+    : Effect.async((resume) => {
+        execFile(process.execPath, ["--check", file], { timeout: 10_000 }, (error, _stdout, stderr) => {
+          if (error === null) return resume(Effect.succeed(undefined))
+          // "<file>:<line>" / the source line / a caret under the column
+          const lines = String(stderr).split("\n")
+          const line = Number(/:(\d+)\s*$/.exec(lines[0] ?? "")?.[1])
+          const caret = (lines[2] ?? "").indexOf("^")
+          resume(
+            Effect.succeed(
+              Number.isInteger(line) && line > 0
+                ? { file, line, ...(caret < 0 ? {} : { column: caret + 1 }) }
+                : undefined
+            )
+          )
+        })
+      })
 
 /**
  * Loads the config and chooses the model (starting the demo server, for the
@@ -82,8 +139,9 @@ export interface Setup {
 export const setup = Effect.fn("Distribution.setup")(function* (options: Options) {
   const first = yield* loadConfig(options)
   const choice = yield* chooseModel(options, first.value)
+  if (choice.unavailable !== undefined) return yield* new CliError({ detail: choice.unavailable })
   if (choice.kind === "configured") {
-    return { cwd: options.cwd, loaded: first, config: first.value, choice } satisfies Setup
+    return { cwd: options.cwd, env: options.env, loaded: first, config: first.value, choice } satisfies Setup
   }
   let overlay: Record<string, unknown>
   if (choice.kind === "ollama") {
@@ -103,8 +161,16 @@ export const setup = Effect.fn("Distribution.setup")(function* (options: Options
     }
   }
   const loaded = yield* loadConfig(options, overlay)
-  return { cwd: options.cwd, loaded, config: loaded.value, choice } satisfies Setup
+  return { cwd: options.cwd, env: options.env, loaded, config: loaded.value, choice } satisfies Setup
 })
+
+/**
+ * When a session's MCP servers start (see `RuntimeLayer.Options.mcp`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type McpMode = "start" | "on-demand" | "manual"
 
 /**
  * The runtime of a session: every service composed from the config, with
@@ -115,36 +181,68 @@ export const setup = Effect.fn("Distribution.setup")(function* (options: Options
  * @category layers
  */
 export const layer = (
-  setup: Setup
+  setup: Setup,
+  options: { readonly mcp?: McpMode | undefined } = {}
 ): Layer.Layer<Runtime.Runtime | Runtime.Requirements, unknown, FileSystem.FileSystem | Path.Path> => {
-  // The distribution's policy file comes right after the built-in layer, so
-  // the config's rule files (and their `default`) are above it.
   const config: RuntimeConfig.RuntimeConfig = {
     ...setup.config,
-    plugins: [...builtinPlugins, ...setup.config.plugins],
-    policy: {
-      ...setup.config.policy,
-      rules: [...(setup.config.policy.builtin ? [policyFile] : []), ...setup.config.policy.rules]
-    }
+    plugins: [...builtinPlugins, ...setup.config.plugins]
   }
+  const policy = policyOptions(setup)
   return RuntimeLayer.layer(config, {
     cwd: setup.cwd,
     cliVersion: version,
-    versions: { "@strata/cli": version }
+    versions: { "@strata/cli": version },
+    env: setup.env,
+    distributionRules: policy.distribution,
+    mcp: options.mcp ?? "on-demand",
+    locateSyntaxError
   }).pipe(Layer.provide(Layer.mergeAll(NodeContext.layer, McpStdio.layer)))
 }
 
 /**
- * The session's setup and runtime together, for a command body.
+ * The session's setup and runtime together, for a command body. MCP servers
+ * start on demand (the first prompt) unless `mcp` says otherwise.
  *
  * @since 0.1.0
  * @category constructors
  */
 export const session = <A, E, R>(
   options: Options,
-  body: (setup: Setup) => Effect.Effect<A, E, R>
+  body: (setup: Setup) => Effect.Effect<A, E, R>,
+  layerOptions: { readonly mcp?: McpMode | undefined } = {}
 ): Effect.Effect<
   A,
   unknown,
   Exclude<Exclude<R, Runtime.Runtime | Runtime.Requirements>, Scope.Scope> | FileSystem.FileSystem | Path.Path
-> => Effect.scoped(Effect.flatMap(setup(options), (s) => Effect.provide(body(s), layer(s))))
+> => Effect.scoped(Effect.flatMap(setup(options), (s) => Effect.provide(body(s), layer(s, layerOptions))))
+
+/**
+ * The tools a session offers (its plugins' tools; MCP tools are known only
+ * once their servers run), loaded without starting anything.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const toolNames = (setup: Pick<Setup, "cwd" | "config">) =>
+  Effect.map(
+    PluginLoader.inspect([...builtinPlugins, ...setup.config.plugins], { baseDir: setup.cwd, locateSyntaxError }),
+    (plugins) => plugins.flatMap((p) => (p._tag === "Loaded" ? p.plugin.manifest.tools.map((t) => t.name) : []))
+  )
+
+/**
+ * Warnings about the config's command hooks (`[hooks]` and Claude Code
+ * settings files): a matcher on a tool event that matches no tool the
+ * session offers (`matcher = "exec"` where the tool is `shell__exec`).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const hookWarnings = Effect.fn("Distribution.hookWarnings")(function* (
+  setup: Pick<Setup, "cwd" | "config" | "env">,
+  tools?: ReadonlyArray<string>
+) {
+  const { specs } = yield* RuntimeLayer.commandHooks(setup.config, { cwd: setup.cwd, home: setup.env.HOME })
+  const names = tools ?? (yield* toolNames(setup))
+  return CommandHook.unmatched(specs, names).map((u) => u.message)
+})

@@ -148,7 +148,8 @@ export const runTurn = Effect.fn("Session.runTurn")(function* (options: TurnOpti
       thread_id: threadId as ThreadId,
       ...(options.approval === undefined ? {} : { approval_policy: options.approval })
     })
-    .pipe(Effect.onInterrupt(() => Effect.zipRight(catchUp, Fiber.interrupt(live))))
+    // Failed or interrupted: what the turn recorded on its way out (response_end, turn_ended) is shown too.
+    .pipe(Effect.onError(() => Effect.zipRight(catchUp, Fiber.interrupt(live))))
   const answered = new Set<string>()
   while (response.outcome === "awaiting_approval") {
     yield* catchUp

@@ -3,6 +3,9 @@
  * command line with the platform layers. A failure prints one line to
  * stderr, what went wrong and what to do, and exits with code 1 (2 for bad
  * usage); `--verbose` (anywhere on the command line) prints the full cause.
+ * SIGINT / SIGTERM interrupt the command (its finalizers run) and exit 130.
+ * Log lines (warnings from the runtime, the store, retries) go to stderr,
+ * as JSON lines with `--json`: stdout carries only a command's output.
  *
  * @since 0.1.0
  */
@@ -10,6 +13,8 @@ import * as ValidationError from "@effect/cli/ValidationError"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Logger from "effect/Logger"
 import { run } from "./cli.js"
 import { CliError } from "./common.js"
 import * as Layers from "./layers.js"
@@ -47,6 +52,13 @@ const hintFor = (error: unknown): string => {
   return " (run again with --verbose for details)"
 }
 
+/** Calls `k` once what was written to `stream` has been handed over (at once when nothing is pending or it is closed). */
+const flush = (stream: NodeJS.WriteStream, k: () => void) => {
+  if (stream.writableEnded || stream.destroyed || stream.writableLength === 0) return k()
+  stream.on("error", () => {})
+  stream.write("", () => k())
+}
+
 const program = run(argv).pipe(
   Effect.catchAllCause((cause) =>
     Effect.sync(() => {
@@ -66,7 +78,24 @@ const program = run(argv).pipe(
       process.exitCode = error instanceof CliError ? (error.code ?? 1) : 1
     })
   ),
-  Effect.provide(Layers.layer)
+  Effect.provide(Layers.layer),
+  Effect.provide(
+    Logger.replace(
+      Logger.defaultLogger,
+      argv.includes("--json") ? Logger.withConsoleError(Logger.jsonLogger) : Logger.prettyLogger({ stderr: true })
+    )
+  )
 )
 
-NodeRuntime.runMain(program, { disableErrorReporting: true })
+NodeRuntime.runMain(program, {
+  disableErrorReporting: true,
+  disablePrettyLogger: true,
+  // Interrupted (Ctrl-C, SIGTERM): 130; otherwise the code the command set
+  // (process.exitCode: the process ends by itself). Pending output is flushed
+  // first: process.exit would drop what a pipe has not taken yet.
+  teardown: (exit, onExit) => {
+    const code = Exit.isFailure(exit) ? (Cause.isInterruptedOnly(exit.cause) ? 130 : 1) : 0
+    if (code !== 0) process.exitCode = code
+    flush(process.stdout, () => flush(process.stderr, () => onExit(code)))
+  }
+})

@@ -58,7 +58,10 @@ describe("strata policy check --jsonl", () => {
       Effect.gen(function* () {
         const input = readFileSync(path.join(dir, "cases.jsonl"), "utf8")
         const cases = lines(input)
-        const run = yield* strata(["policy", "check", "--rules", path.join(dir, "sample-rules.toml"), "--jsonl"], input)
+        const run = yield* strata(
+          ["policy", "check", "--rules", path.join(dir, "sample-rules.toml"), "--isolated", "--jsonl"],
+          input
+        )
         expect(run.stderr).toBe("")
         expect(run.code).toBe(0)
         const out = lines(run.stdout)
@@ -73,7 +76,7 @@ describe("strata policy check --jsonl", () => {
       const input = readFileSync(path.join(fixtures, "strata-cases.jsonl"), "utf8")
       const cases = lines(input)
       const run = yield* strata(
-        ["policy", "check", "--rules", path.join(fixtures, "strata-rules.toml"), "--jsonl"],
+        ["policy", "check", "--rules", path.join(fixtures, "strata-rules.toml"), "--isolated", "--jsonl"],
         input
       )
       expect(run.code).toBe(0)
@@ -95,7 +98,7 @@ describe("strata policy check --jsonl", () => {
         '{"command": "ls"}'
       ].join("\n")
       const run = yield* strata(
-        ["policy", "check", "--rules", path.join(fixtures, "sample-rules.toml"), "--jsonl"],
+        ["policy", "check", "--rules", path.join(fixtures, "sample-rules.toml"), "--isolated", "--jsonl"],
         input
       )
       expect(run.code).toBe(0)
@@ -121,7 +124,7 @@ describe("strata policy check --jsonl", () => {
       )
       const input = commands.map((command, i) => JSON.stringify({ id: i, command })).join("\n")
       const run = yield* strata(
-        ["policy", "check", "--rules", path.join(fixtures, "sample-rules.toml"), "--jsonl"],
+        ["policy", "check", "--rules", path.join(fixtures, "sample-rules.toml"), "--isolated", "--jsonl"],
         input
       )
       const out = lines(run.stdout)

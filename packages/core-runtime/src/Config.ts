@@ -103,13 +103,57 @@ export const load: <A, I>(
 ) => Effect.Effect<Loaded<A>, ConfigError, FileSystem> = internal.load
 
 /**
- * Renders a loaded configuration as TOML-like lines, each value followed by
- * its origin: what `strata config show` prints.
+ * Renders the values the layers set (the raw merged object) as TOML-like
+ * lines, each value followed by its origin. See {@link showEffective} for
+ * every effective value, defaults included.
  *
  * @since 0.1.0
  * @category utils
  */
 export const show: (loaded: Loaded<unknown>) => string = internal.show
+
+/**
+ * One effective value: its dotted key, its value (encoded, as it would be
+ * written in TOML) and where it came from (`{ source: "defaults" }` for a
+ * default).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Entry {
+  readonly key: string
+  readonly value: unknown
+  readonly origin: Origin
+}
+
+/**
+ * Every effective value of a loaded configuration, defaults included, each
+ * with its origin; arrays are single values.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const effective: <A, I>(schema: Schema.Schema<A, I, never>, loaded: Loaded<A>) => ReadonlyArray<Entry> =
+  internal.effective
+
+/**
+ * An origin as `strata config show` writes it: `default`, `<file>:<line>`,
+ * `env <VARIABLE>` or `cli`.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const originText: (origin: Origin | undefined) => string = internal.originText
+
+/**
+ * Renders every effective value (see {@link effective}) as TOML-like lines,
+ * `key = value  # origin`: what `strata config show` prints.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const showEffective: <A, I>(schema: Schema.Schema<A, I, never>, loaded: Loaded<A>) => string =
+  internal.showEffective
 
 /**
  * Parses a TOML document, with errors that carry line and column.

@@ -45,6 +45,8 @@ import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Scope from "effect/Scope"
 import * as Runtime from "./Runtime.js"
 import type { RuntimeConfig, StorageConfig } from "./RuntimeConfig.js"
 import * as RuntimePolicy from "./RuntimePolicy.js"
@@ -72,11 +74,17 @@ export interface Options {
   /** The process environment (`HOME`, `XDG_CONFIG_HOME` for the user policy files). */
   readonly env?: Readonly<Record<string, string | undefined>> | undefined
   /**
-   * `"start"` (default): the configured MCP servers start with the runtime
-   * and prompts wait for them; `"manual"`: nothing starts until
-   * `Runtime.mcpStartup` (for commands that do not run turns).
+   * When the configured MCP servers start: `"start"` (default) with the
+   * runtime, in the background (a `required` server that does not start
+   * fails the layer); `"on-demand"` with the first prompt or continued turn
+   * (a `required` server that does not start is a defect there); `"manual"`
+   * only through `Runtime.mcpStartup`. In the first two, prompts wait for
+   * the startup (bounded by each server's `startup_timeout`), so the model
+   * is offered the servers' tools.
    */
-  readonly mcp?: "start" | "manual" | undefined
+  readonly mcp?: "start" | "on-demand" | "manual" | undefined
+  /** Finds the line and column of a plugin's syntax error (see `PluginLoader.LoadOptions`). */
+  readonly locateSyntaxError?: PluginLoader.LoadOptions["locateSyntaxError"]
   /** Extra tools registered by the app (built-in tools of a distribution). */
   readonly tools?: ReadonlyArray<ToolRegistry.RuntimeTool> | undefined
 }
@@ -179,27 +187,46 @@ const layerSession = (config: RuntimeConfig, options: Options) =>
     Effect.gen(function* () {
       const rt = yield* Runtime.make({ versions: options.versions })
       const manager = yield* McpManager.McpManager
-      let ready: Effect.Effect<void> = Effect.void
+      const scope = yield* Effect.scope
+      const mode = options.mcp ?? "start"
       const servers = manager.config.servers.filter((s) => s.enabled)
-      if (options.mcp !== "manual" && servers.length > 0) {
+      let ready: Effect.Effect<void> = Effect.void
+      if (mode !== "manual" && servers.length > 0) {
         const done = yield* Deferred.make<McpStartupCompleteEvent | undefined>()
-        yield* rt.mcpStartup.pipe(
-          Effect.tapErrorCause((cause) => Effect.logWarning("MCP startup failed", cause)),
-          Effect.option,
-          Effect.flatMap((summary) => Deferred.succeed(done, summary._tag === "Some" ? summary.value : undefined)),
-          Effect.forkScoped
+        // Started once, in the layer's scope: the servers and their tools live as long as the runtime.
+        const launch = yield* Effect.once(
+          rt.mcpStartup.pipe(
+            Scope.extend(scope),
+            Effect.tapErrorCause((cause) => Effect.logWarning("MCP startup failed", cause)),
+            Effect.option,
+            Effect.flatMap((summary) => Deferred.succeed(done, Option.getOrUndefined(summary))),
+            Effect.forkIn(scope)
+          )
         )
-        ready = Effect.asVoid(Deferred.await(done))
         const required = servers.filter((s) => s.required).map((s) => s.name)
-        if (required.length > 0) {
+        const missingRequired = Effect.gen(function* () {
           const summary = yield* Deferred.await(done)
           const missing = required.filter((name) => !summary?.ready.includes(name))
-          if (missing.length > 0) {
-            return yield* new McpStartupError({
-              servers: missing,
-              summary: summary ?? { ready: [], failed: [], cancelled: missing }
-            })
+          return missing.length === 0
+            ? undefined
+            : new McpStartupError({
+                servers: missing,
+                summary: summary ?? { ready: [], failed: [], cancelled: missing }
+              })
+        })
+        if (mode === "start") {
+          yield* launch
+          if (required.length > 0) {
+            const error = yield* missingRequired
+            if (error !== undefined) return yield* error
           }
+          ready = Effect.asVoid(Deferred.await(done))
+        } else {
+          // On demand: the first prompt starts them; a required server that does not start is a defect there.
+          ready = Effect.zipRight(
+            launch,
+            Effect.flatMap(missingRequired, (error) => (error === undefined ? Effect.void : Effect.die(error)))
+          )
         }
       }
       const withApproval = (overrides: CliRuntimeOverrides | undefined): CliRuntimeOverrides =>
@@ -221,13 +248,18 @@ const layerSession = (config: RuntimeConfig, options: Options) =>
   )
 
 /** Plugins from config: hooks registered, tools added to the registry. */
-const layerPlugins = (config: RuntimeConfig, cwd: string, extra: ReadonlyArray<ToolRegistry.RuntimeTool>) =>
+const layerPlugins = (
+  config: RuntimeConfig,
+  cwd: string,
+  extra: ReadonlyArray<ToolRegistry.RuntimeTool>,
+  locateSyntaxError: Options["locateSyntaxError"]
+) =>
   Layer.scopedDiscard(
     Effect.gen(function* () {
       const registry = yield* ToolRegistry.ToolRegistry
       if (extra.length > 0) yield* registry.register(extra)
       if (config.plugins.length === 0) return
-      const installed = yield* PluginLoader.install(config.plugins, { baseDir: cwd })
+      const installed = yield* PluginLoader.install(config.plugins, { baseDir: cwd, locateSyntaxError })
       for (const skipped of installed.skipped) yield* Effect.logWarning(`plugin skipped: ${skipped.message}`)
       for (const plugin of installed.plugins) {
         yield* registry.register(
@@ -309,7 +341,7 @@ export const layer = (
       Turn.layer({ systemPrompt: config.system_prompt, maxTurns: config.max_turns, configModel: config.model })
     ),
     Layer.provideMerge(ToolInvoker.layer()),
-    Layer.provideMerge(layerPlugins(config, options.cwd, options.tools ?? [])),
+    Layer.provideMerge(layerPlugins(config, options.cwd, options.tools ?? [], options.locateSyntaxError)),
     Layer.provideMerge(layerCommandHooks(config, options)),
     Layer.provideMerge(Layer.mergeAll(ToolRegistry.layer, threads, jobs, mcp, LanguageModel.layerFetch())),
     Layer.provideMerge(Layer.mergeAll(HookDispatcher.Default, policy, models)),

@@ -16,7 +16,9 @@
  *    root, `~/` to the home directory; each must exist);
  * 6. `command line`: `--rules` files (each must exist).
  *
- * `[policy] builtin = false` drops layers 1 and 2; `isolated` drops 3 to 5.
+ * `[policy] builtin = false` drops layers 1 and 2; `isolated` keeps only
+ * layers 1 and 6 (the built-in defaults and the command line's files: a
+ * rule file checked on its own).
  *
  * @since 0.1.0
  */
@@ -46,7 +48,7 @@ export interface Options {
   readonly distribution?: ReadonlyArray<string> | undefined
   /** Command-line rule files (`--rules`), the highest layer. */
   readonly rules?: ReadonlyArray<string> | undefined
-  /** Skip the user, project and config layers (`strata policy check --isolated`). */
+  /** Only the built-in defaults and `rules` (`strata policy check --isolated`). */
   readonly isolated?: boolean | undefined
 }
 
@@ -109,7 +111,9 @@ export const layers = (
       out.push({ name, file, required, loaded: false })
     if (policy.builtin) {
       add("built-in", undefined, false)
-      for (const file of options.distribution ?? []) add("distribution", path.resolve(file), true)
+      if (options.isolated !== true) {
+        for (const file of options.distribution ?? []) add("distribution", path.resolve(file), true)
+      }
     }
     if (options.isolated !== true) {
       // An empty XDG_CONFIG_HOME counts as unset (XDG Base Directory specification).

@@ -8,8 +8,17 @@
  *
  * `strata resume [THREAD] [--last]` continues a thread.
  *
- * When stdin is not a terminal (`npm start` in CI), `strata` runs one demo
- * turn instead, answering approvals with "deny" (no one to ask), and exits 0.
+ * MCP servers start with the session, in the background; their progress
+ * shows as `mcp: <server> starting` / `ready (N tools)` / `failed: ...`, and
+ * a prompt sent before they are up waits for them (at most each server's
+ * `startup_timeout`). Hooks whose matcher matches no tool are warned about
+ * at the start; a hook that fails without blocking is shown as a warning.
+ *
+ * When stdin is not a terminal, each line read from it is a prompt (on the
+ * resumed thread for `strata resume THREAD`), approvals are answered "deny"
+ * (no one to ask), and the exit code is the last turn's. With nothing on
+ * stdin, `strata` runs one demo turn (`npm start` in CI) and exits 0;
+ * `strata resume THREAD` shows the thread's last messages and exits 0.
  *
  * @since 0.1.0
  */
@@ -26,6 +35,7 @@ import * as Option from "effect/Option"
 import * as Runtime from "effect/Runtime"
 import { CliError, exit, processOptions } from "../common.js"
 import * as Distribution from "../Distribution.js"
+import * as Notices from "../Notices.js"
 import * as Render from "../Render.js"
 import * as Session from "../Session.js"
 import { approval, banner, model } from "./run.js"
@@ -99,6 +109,10 @@ const interactive = (setup: Distribution.Setup, startThread: string | undefined,
         })
       })
     sink.out(Render.dim(sink, banner(setup)))
+    for (const warning of yield* Distribution.hookWarnings(setup)) {
+      Notices.warn({ sink, json: false, write: sink.out }, { source: "config", message: warning })
+    }
+    yield* Notices.watch({ sink, json: false, write: sink.out })
     sink.out(
       Render.dim(
         sink,
@@ -173,29 +187,68 @@ const interactive = (setup: Distribution.Setup, startThread: string | undefined,
     }
   })
 
-const demoTurn = (setup: Distribution.Setup, approvalMode: string | undefined) =>
+/** Answers an approval when no one is there to ask. */
+const denyUnattended = (sink: Render.Sink) => (pending: Session.PendingApproval) =>
+  Effect.sync(() => {
+    sink.out(`\napproval needed: ${pending.command ?? pending.tool_name} (${pending.reason}) → deny\n`)
+    return { decision: "deny", reason: "no terminal to ask (stdin is not a TTY)" } as const
+  })
+
+/** The prompts piped on stdin: its non-empty lines. */
+const stdinLines = Effect.promise(async () => {
+  const chunks: Array<Buffer> = []
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
+  return Buffer.concat(chunks)
+    .toString("utf8")
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l !== "")
+})
+
+const unattended = (setup: Distribution.Setup, resumed: string | undefined, approvalMode: string | undefined) =>
   Effect.gen(function* () {
     const sink = Render.processSink()
     sink.out(banner(setup))
-    sink.out(Render.dim(sink, "stdin is not a terminal: running one demo turn; approvals are denied (no one to ask)\n"))
-    sink.out(`› ${DEMO_PROMPT}\n`)
-    const response = yield* Session.runTurn({
-      prompt: DEMO_PROMPT,
-      approval: approvalMode as never,
-      onFrame: Render.text(sink),
-      decide: (pending) =>
-        Effect.sync(() => {
-          sink.out(`\napproval needed: ${pending.command ?? pending.tool_name} (${pending.reason}) → deny\n`)
-          return { decision: "deny", reason: "no terminal to ask (stdin is not a TTY)" } as const
-        })
-    })
+    yield* Notices.watch({ sink, json: false })
+    const prompts = yield* stdinLines
+    if (prompts.length === 0 && resumed !== undefined) {
+      sink.out(Render.dim(sink, `thread ${resumed}: nothing to send (stdin is empty and not a terminal)\n`))
+      return
+    }
+    const demo = prompts.length === 0
     sink.out(
       Render.dim(
         sink,
-        `\nthread ${response.thread_id} (${response.outcome}) · run \`strata\` in a terminal for a chat, \`strata --help\` for every command\n`
+        demo
+          ? "stdin is not a terminal: running one demo turn; approvals are denied (no one to ask)\n"
+          : `stdin is not a terminal: ${prompts.length} prompt${prompts.length === 1 ? "" : "s"} from stdin${resumed === undefined ? "" : ` on ${resumed}`}; approvals are denied (no one to ask)\n`
       )
     )
-    yield* exit(Session.exitCode(response.outcome))
+    let threadId = resumed
+    let code = 0
+    for (const prompt of demo ? [DEMO_PROMPT] : prompts) {
+      sink.out(`› ${prompt}\n`)
+      const response = yield* Session.runTurn({
+        prompt,
+        threadId,
+        approval: approvalMode as never,
+        onFrame: Render.text(sink),
+        decide: denyUnattended(sink)
+      })
+      threadId = response.thread_id
+      code = Session.exitCode(response.outcome)
+      if (demo) {
+        sink.out(
+          Render.dim(
+            sink,
+            `\nthread ${response.thread_id} (${response.outcome}) · run \`strata\` in a terminal for a chat, \`strata --help\` for every command\n`
+          )
+        )
+      }
+    }
+    if (!demo && threadId !== undefined)
+      sink.out(Render.dim(sink, `thread ${threadId} · resume with: strata resume ${threadId}\n`))
+    yield* exit(code)
   })
 
 /**
@@ -213,9 +266,12 @@ export const session = (options: {
   Distribution.session(
     processOptions(Option.isSome(options.model) ? { model: options.model.value } : undefined),
     (setup) =>
-      process.stdin.isTTY === true
-        ? interactive(setup, options.threadId, Option.getOrUndefined(options.approval))
-        : demoTurn(setup, Option.getOrUndefined(options.approval))
+      Effect.if(process.stdin.isTTY === true, {
+        onTrue: () => interactive(setup, options.threadId, Option.getOrUndefined(options.approval)),
+        onFalse: () => unattended(setup, options.threadId, Option.getOrUndefined(options.approval))
+      }),
+    // The servers warm up while the person types.
+    { mcp: process.stdin.isTTY === true ? "start" : "on-demand" }
   )
 
 /**

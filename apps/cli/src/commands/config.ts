@@ -1,12 +1,14 @@
 /**
- * `strata config show | validate`: the layered configuration with the origin
- * of every value, and a check that names the file, line and field of the
- * first problem.
+ * `strata config show | validate`: the effective configuration, every value
+ * with where it came from (`default`, `<file>:<line>`, `env VARIABLE`,
+ * `cli`), and a check that names the file, line and field of the first
+ * problem, then warns about unknown keys, hooks whose matcher matches no
+ * tool, and the Claude Code settings files it loads hooks from.
  *
  * @since 0.1.0
  */
 import * as Command from "@effect/cli/Command"
-import { Config } from "@strata/core-runtime"
+import { Config, RuntimeConfig, RuntimeLayer } from "@strata/core-runtime"
 import * as Effect from "effect/Effect"
 import { json, print, processOptions } from "../common.js"
 import * as Distribution from "../Distribution.js"
@@ -14,33 +16,51 @@ import * as Distribution from "../Distribution.js"
 const show = Command.make("show", { json }, (o) =>
   Effect.gen(function* () {
     const loaded = yield* Distribution.loadConfig(processOptions())
+    const entries = Config.effective(RuntimeConfig.RuntimeConfig, loaded)
     yield* print(
       o.json,
       {
         config: loaded.value,
+        values: Object.fromEntries(
+          entries.map((e) => [e.key, { value: e.value, origin: Config.originText(e.origin) }])
+        ),
         origins: Object.fromEntries(loaded.origins),
         warnings: loaded.warnings
       },
       () =>
         [
-          Config.show(loaded as Config.Loaded<unknown>),
+          Config.showEffective(RuntimeConfig.RuntimeConfig, loaded),
           ...loaded.warnings.map((w) => `warning: ${w.path}: ${w.message}`)
         ].join("\n")
     )
   })
-).pipe(Command.withDescription("Show the effective configuration, each value with where it came from"))
+).pipe(
+  Command.withDescription("Show every effective setting, each with where it came from (default, file:line, env, cli)")
+)
 
 const validate = Command.make("validate", { json }, (o) =>
   Effect.gen(function* () {
-    const loaded = yield* Distribution.loadConfig(processOptions())
-    yield* print(o.json, { ok: true, warnings: loaded.warnings }, (v) =>
+    const options = processOptions()
+    const loaded = yield* Distribution.loadConfig(options)
+    const setup = { cwd: options.cwd, env: options.env, config: loaded.value }
+    const hooks = yield* RuntimeLayer.commandHooks(loaded.value, { cwd: options.cwd, home: options.env.HOME })
+    const warnings = [
+      ...loaded.warnings.map((w) => `${w.path}: ${w.message}`),
+      ...(yield* Distribution.hookWarnings(setup))
+    ]
+    yield* print(o.json, { ok: true, warnings, claude_settings: hooks.files }, (v) =>
       [
         `config ok${v.warnings.length === 0 ? "" : ` (${v.warnings.length} warning${v.warnings.length === 1 ? "" : "s"})`}`,
-        ...v.warnings.map((w) => `warning: ${w.path}: ${w.message}`)
+        ...v.claude_settings.map((f) => `hooks from ${f}`),
+        ...v.warnings.map((w) => `warning: ${w}`)
       ].join("\n")
     )
   })
-).pipe(Command.withDescription("Check the configuration files; errors name the file, line and field"))
+).pipe(
+  Command.withDescription(
+    "Check the configuration files (errors name the file, line and field); warn about unknown keys and hooks that match no tool"
+  )
+)
 
 /**
  * @since 0.1.0

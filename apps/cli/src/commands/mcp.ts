@@ -33,37 +33,40 @@ const list = Command.make("list", { json }, (o) =>
 ).pipe(Command.withDescription("List the configured MCP servers"))
 
 const status = Command.make("status", { json }, (o) =>
-  Distribution.session(processOptions(), () =>
-    Effect.gen(function* () {
-      const rt = yield* Runtime.Runtime
-      const manager = yield* McpManager
-      const progress = yield* manager.events.pipe(
-        Stream.runForEach((event) =>
-          o.json || event._tag !== "StartupUpdate"
-            ? Effect.void
-            : Effect.sync(() =>
-                process.stderr.write(
-                  `  ${event.update.server_name}: ${event.update.status}${event.update.error === undefined ? "" : ` (${event.update.error})`}\n`
+  Distribution.session(
+    processOptions(),
+    () =>
+      Effect.gen(function* () {
+        const rt = yield* Runtime.Runtime
+        const manager = yield* McpManager
+        const progress = yield* manager.events.pipe(
+          Stream.runForEach((event) =>
+            o.json || event._tag !== "StartupUpdate"
+              ? Effect.void
+              : Effect.sync(() =>
+                  process.stderr.write(
+                    `  ${event.update.server_name}: ${event.update.status}${event.update.error === undefined ? "" : ` (${event.update.error})`}\n`
+                  )
                 )
-              )
-        ),
-        Effect.fork
-      )
-      const summary = yield* Effect.scoped(rt.mcpStartup)
-      yield* Effect.yieldNow()
-      yield* Fiber.interrupt(progress)
-      const servers = yield* manager.status
-      yield* print(o.json, { summary, servers }, (v) =>
-        v.servers.length === 0
-          ? "no MCP servers configured"
-          : v.servers
-              .map(
-                (s) =>
-                  `${s.server_name}  ${s.status.padEnd(9)} ${s.transport}  ${s.tools} tools${s.error === undefined ? "" : `  ${s.error}`}`
-              )
-              .join("\n")
-      )
-    })
+          ),
+          Effect.fork
+        )
+        const summary = yield* Effect.scoped(rt.mcpStartup)
+        yield* Effect.yieldNow()
+        yield* Fiber.interrupt(progress)
+        const servers = yield* manager.status
+        yield* print(o.json, { summary, servers }, (v) =>
+          v.servers.length === 0
+            ? "no MCP servers configured"
+            : v.servers
+                .map(
+                  (s) =>
+                    `${s.server_name}  ${s.status.padEnd(9)} ${s.transport}  ${s.tools} tools${s.error === undefined ? "" : `  ${s.error}`}`
+                )
+                .join("\n")
+        )
+      }),
+    { mcp: "manual" }
   )
 ).pipe(Command.withDescription("Start every MCP server and show its status"))
 
@@ -71,12 +74,15 @@ const restart = Command.make(
   "restart",
   { json, server: Args.text({ name: "server" }).pipe(Args.withDescription("The server name")) },
   (o) =>
-    Distribution.session(processOptions(), () =>
-      Effect.gen(function* () {
-        const manager = yield* McpManager
-        const result = yield* manager.restart(o.server)
-        yield* print(o.json, result, (s) => `${s.server_name} ${s.status} (${s.tools} tools)`)
-      })
+    Distribution.session(
+      processOptions(),
+      () =>
+        Effect.gen(function* () {
+          const manager = yield* McpManager
+          const result = yield* manager.restart(o.server)
+          yield* print(o.json, result, (s) => `${s.server_name} ${s.status} (${s.tools} tools)`)
+        }),
+      { mcp: "manual" }
     )
 ).pipe(Command.withDescription("Restart one MCP server"))
 

@@ -1,13 +1,17 @@
 /**
- * `strata plugins list`: the built-in and configured plugins, with their
- * tools and hooks.
+ * `strata plugins list`: every plugin a session loads (built-in, then the
+ * config's), with its tools and hooks; a plugin that fails to load is listed
+ * with its error (`file:line:column` for a syntax error) and marked
+ * `broken` (exit code 1 when it is required: a session would not start).
+ * Specs resolve from the project root:
+ * relative paths against it, package names from its `node_modules`.
  *
  * @since 0.1.0
  */
 import * as Command from "@effect/cli/Command"
 import { PluginLoader } from "@strata/plugin"
 import * as Effect from "effect/Effect"
-import { json, print, processOptions } from "../common.js"
+import { exit, json, print, processOptions } from "../common.js"
 import * as Distribution from "../Distribution.js"
 
 const list = Command.make("list", { json }, (o) =>
@@ -15,23 +19,46 @@ const list = Command.make("list", { json }, (o) =>
     const options = processOptions()
     const loaded = yield* Distribution.loadConfig(options)
     const specs = [...Distribution.builtinPlugins, ...loaded.value.plugins]
-    const result = yield* PluginLoader.load(specs, { baseDir: options.cwd })
-    const plugins = result.plugins.map((p) => ({
-      spec: p.spec,
-      builtin: Distribution.builtinPlugins.includes(p.spec),
-      ...p.plugin.manifest
-    }))
-    yield* print(o.json, { plugins, skipped: result.skipped.map((e) => e.message) }, (v) =>
-      [
-        ...v.plugins.map(
-          (p) =>
-            `${p.id} ${p.version}${p.builtin ? " (built-in)" : ""}  ${p.spec}\n    tools: ${p.tools.map((t) => t.name).join(", ") || "-"}\n    hooks: ${p.hooks.map((h) => `${h.id} (${[h.events].flat().join(",")})`).join(", ") || "-"}`
-        ),
-        ...v.skipped.map((s) => `skipped: ${s}`)
-      ].join("\n")
+    const result = yield* PluginLoader.inspect(specs, {
+      baseDir: options.cwd,
+      locateSyntaxError: Distribution.locateSyntaxError
+    })
+    const plugins = result.map((p) =>
+      p._tag === "Loaded"
+        ? {
+            spec: p.spec,
+            status: "loaded" as const,
+            builtin: Distribution.builtinPlugins.includes(p.spec),
+            required: p.required,
+            ...p.plugin.manifest
+          }
+        : {
+            spec: p.spec,
+            status: "broken" as const,
+            builtin: Distribution.builtinPlugins.includes(p.spec),
+            required: p.required,
+            error: {
+              reason: p.error.reason,
+              message: p.error.message,
+              file: p.error.file,
+              line: p.error.line,
+              column: p.error.column
+            }
+          }
     )
+    yield* print(o.json, { plugins }, (v) =>
+      v.plugins
+        .map((p) =>
+          p.status === "broken"
+            ? `${p.spec}  BROKEN${p.required ? "" : " (optional, skipped)"}\n    ${p.error.message}`
+            : `${p.id} ${p.version}${p.builtin ? " (built-in)" : ""}  ${p.spec}\n    tools: ${p.tools.map((t) => t.name).join(", ") || "-"}\n    hooks: ${p.hooks.map((h) => `${h.id} (${[h.events].flat().join(",")})`).join(", ") || "-"}`
+        )
+        .join("\n")
+    )
+    // A broken required plugin: a session would not start.
+    if (plugins.some((p) => p.status === "broken" && p.required)) yield* exit(1)
   })
-).pipe(Command.withDescription("List the plugins a session loads, with their tools and hooks"))
+).pipe(Command.withDescription("List the plugins a session loads, with their tools and hooks; broken ones are marked"))
 
 /**
  * @since 0.1.0

@@ -11,26 +11,34 @@
  * that is not valid JSON (or has no `command` string) gets
  * `{"id": null, "error": "..."}` and the stream goes on.
  *
- * Rule files are layered: built-in < user (`$XDG_CONFIG_HOME/strata/policy.toml`,
- * else `~/.config/strata/policy.toml`) < project (`./.strata/policy.toml`) <
- * each `--rules` in order. `--isolated` skips the user and project files.
+ * The policy is the one `strata run` and the chat use (`RuntimePolicy`, the
+ * same function builds both): built-in < the distribution's
+ * `policy/strata.toml` < user (`$XDG_CONFIG_HOME/strata/policy.toml`, else
+ * `~/.config/strata/policy.toml`; `~/.strata/policy.toml`) < project
+ * (`./.strata/policy.toml`) < the config's `[policy] rules` < each `--rules`
+ * in order; `[policy] builtin = false` drops the first two. `--isolated`
+ * keeps only the built-in defaults and `--rules` (a rule file checked on its
+ * own; the config is not read). The text output names every
+ * layer (`layers: built-in, distribution <file>, user <file> (absent), ...`);
+ * `--json` adds `layers`.
  *
  * @since 0.1.0
  */
 import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
-import * as Path from "@effect/platform/Path"
 import * as NodeSink from "@effect/platform-node/NodeSink"
 import * as NodeStream from "@effect/platform-node/NodeStream"
-import { Decision, ExecPolicy } from "@strata/exec-policy"
+import * as RuntimePolicy from "@strata/core-runtime/RuntimePolicy"
+import { Decision } from "@strata/exec-policy"
 import * as Chunk from "effect/Chunk"
-import * as Config from "effect/Config"
 import * as Console from "effect/Console"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
+import { processOptions } from "../common.js"
+import * as Distribution from "../Distribution.js"
 
 const rules = Options.file("rules").pipe(
   Options.repeated,
@@ -45,7 +53,7 @@ const approval = Options.choice("approval", ["untrusted", "on-failure", "on-requ
   Options.withDescription("Approval mode applied after the rules decided")
 )
 const isolated = Options.boolean("isolated").pipe(
-  Options.withDescription("Ignore the user and project rule files (built-in defaults and --rules only)")
+  Options.withDescription("Only the built-in defaults and --rules: no distribution, user, project or config rules")
 )
 const cwd = Options.text("cwd").pipe(
   Options.optional,
@@ -56,19 +64,15 @@ const command = Args.text({ name: "command" }).pipe(
   Args.withDescription("The command to decide (after --); its words are joined with spaces")
 )
 
-/** The user and project rule files, unless `--isolated`. */
-const layeredFiles = (skip: boolean) =>
+/**
+ * The session's policy and its layers: what `strata run` would use, from
+ * the same config (`[policy]`), plus `--rules`. `--isolated` reads no config.
+ */
+const sessionPolicy = (rulesFiles: ReadonlyArray<string>, isolated: boolean) =>
   Effect.gen(function* () {
-    if (skip) return {}
-    const path = yield* Path.Path
-    // An empty variable counts as unset (XDG Base Directory specification).
-    const xdg = Option.filter(yield* Config.string("XDG_CONFIG_HOME").pipe(Config.option), (s) => s !== "")
-    const home = Option.filter(yield* Config.string("HOME").pipe(Config.option), (s) => s !== "")
-    const configDir = Option.isSome(xdg) ? Option.some(xdg.value) : Option.map(home, (h) => path.join(h, ".config"))
-    return {
-      user: Option.getOrUndefined(Option.map(configDir, (d) => path.join(d, "strata", "policy.toml"))),
-      project: path.resolve(".strata", "policy.toml")
-    }
+    const options = processOptions()
+    const config = isolated ? { rules: [], builtin: true } : (yield* Distribution.loadConfig(options)).value.policy
+    return yield* RuntimePolicy.make(config, Distribution.policyOptions(options, { rules: rulesFiles, isolated }))
   })
 
 /**
@@ -111,15 +115,19 @@ const check = Command.make("check", { rules, json, jsonl, approval, isolated, cw
     if (!options.jsonl && options.command.length === 0) {
       return yield* new UsageError({ detail: "nothing to check: give a command after --, or use --jsonl" })
     }
-    const layers = yield* layeredFiles(options.isolated)
-    const policy = yield* ExecPolicy.make({ ...layers, files: options.rules })
+    const made = yield* sessionPolicy(options.rules, options.isolated)
+    const policy = made.policy
     const checkOptions = {
       approval: options.approval,
       ...(Option.isSome(options.cwd) ? { cwd: options.cwd.value } : {})
     }
     if (!options.jsonl) {
       const decision = yield* policy.check(single, checkOptions)
-      yield* Console.log(options.json ? JSON.stringify(decision, null, 2) : Decision.format(decision))
+      yield* Console.log(
+        options.json
+          ? JSON.stringify({ ...decision, layers: made.layers }, null, 2)
+          : `${Decision.format(decision)}\nlayers: ${RuntimePolicy.describe(made.layers).join(", ")}`
+      )
       return
     }
     yield* NodeStream.stdin.pipe(

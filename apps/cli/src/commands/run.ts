@@ -1,25 +1,40 @@
 /**
  * `strata run "<prompt>"`: one non-interactive turn. The answer streams to
- * stdout as it arrives (the banner and approval notes go to stderr);
- * `--json` writes every event frame as a JSON line, then one
- * `{"event":"run_result", ...}` line.
+ * stdout as it arrives (the banner, MCP progress, hook warnings and approval
+ * notes go to stderr).
  *
- * Approvals: `--approval never` turns every `ask` into a denial;
- * `--yes` approves every `ask`; otherwise a pending approval ends the run
- * with exit code 3 (answer it later with `strata approvals approve|deny`).
+ * `--json`: stdout carries only JSON lines: every event frame of the turn
+ * (each with `thread_id` and `seq`, in order; a `response_start` always has
+ * its `response_end`), `{"event":"warning",...}` lines (a hook that failed
+ * without blocking), and last, always, one
+ * `{"event":"run_result","thread_id","outcome","output","model","usage","exit_code"}`
+ * line, also when the run fails (`outcome: "failed"`, `error: { type,
+ * reason?, message }`) or is interrupted (`outcome: "interrupted"`, exit
+ * code 130). Logs go to stderr (JSON lines).
+ *
+ * Approvals: the mode is `--approval`, else the config's `approval_policy`
+ * (`STRATA_APPROVAL_POLICY` > `.strata/config.toml` > `~/.strata/config.toml`
+ * > `on-request`); `never` turns every `ask` into a denial; `--yes` approves
+ * every `ask` (a `deny` of the policy is never asked); otherwise a pending
+ * approval ends the run with exit code 3 (answer it later with
+ * `strata approvals approve|deny`).
  *
  * Exit codes: 0 completed, 3 awaiting approval, 4 max turns, 130
- * interrupted, 1 failed or error, 2 bad usage.
+ * interrupted (Ctrl-C, SIGTERM), 1 failed or error, 2 bad usage.
  *
  * @since 0.1.0
  */
 import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
+import type { PromptResponse } from "@strata/protocol/Prompt"
+import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import { exit, json, processOptions } from "../common.js"
 import * as Distribution from "../Distribution.js"
+import * as Notices from "../Notices.js"
 import * as Render from "../Render.js"
 import * as Session from "../Session.js"
 
@@ -65,53 +80,84 @@ export const banner = (setup: Distribution.Setup): string =>
   `strata · ${setup.choice.banner}${setup.choice.skipped === undefined ? "" : ` · ${setup.choice.skipped}`}\n`
 
 /**
+ * The `error` of a failed run's `run_result`: the error's tag, its
+ * `reason` when it has one, and its message.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const errorObject = (cause: Cause.Cause<unknown>): { type: string; reason?: string; message: string } => {
+  const error = Cause.squash(cause) as { _tag?: unknown; reason?: unknown; message?: unknown } | undefined
+  const type = typeof error?._tag === "string" ? error._tag : error instanceof Error ? error.name : "Error"
+  const message =
+    typeof error?.message === "string" && error.message !== "" ? error.message.split("\n")[0]! : Cause.pretty(cause)
+  return { type, ...(typeof error?.reason === "string" ? { reason: error.reason } : {}), message }
+}
+
+/**
  * @since 0.1.0
  * @category commands
  */
 export const run = Command.make("run", { prompt, json, approval, yes, thread, model }, (options) =>
-  Distribution.session(
-    processOptions(Option.isSome(options.model) ? { model: options.model.value } : undefined),
-    (setup) =>
-      Effect.gen(function* () {
-        const sink = Render.processSink()
-        const text = options.prompt.join(" ").trim()
-        if (text === "") {
-          sink.err('strata run: nothing to run: give a prompt, e.g. strata run "list the files"\n')
-          return yield* exit(2)
-        }
-        if (!options.json) sink.err(Render.dim(sink, banner(setup)))
-        const response = yield* Session.runTurn({
-          prompt: text,
-          threadId: Option.getOrUndefined(options.thread),
-          approval: Option.getOrUndefined(options.approval),
-          onFrame: options.json ? Render.json(sink) : Render.text(sink),
-          decide: (pending) =>
-            Effect.sync(() => {
-              if (options.yes) return { decision: "approve", reason: "--yes" } as const
-              if (!options.json) {
-                sink.err(
-                  `approval pending ${pending.approval_id}: ${pending.command ?? pending.tool_name} (${pending.reason})\n` +
-                    `  answer with: strata approvals approve ${pending.approval_id}  |  strata approvals deny ${pending.approval_id}\n`
-                )
-              }
-              return "leave" as const
-            })
+  Effect.suspend(() => {
+    const sink = Render.processSink()
+    const text = options.prompt.join(" ").trim()
+    if (text === "") {
+      sink.err('strata run: nothing to run: give a prompt, e.g. strata run "list the files"\n')
+      return exit(2)
+    }
+    let threadId = Option.getOrUndefined(options.thread)
+    let response: PromptResponse | undefined
+    const body = Distribution.session(
+      processOptions(Option.isSome(options.model) ? { model: options.model.value } : undefined),
+      (setup) =>
+        Effect.gen(function* () {
+          if (!options.json) sink.err(Render.dim(sink, banner(setup)))
+          yield* Notices.watch({ sink, json: options.json })
+          threadId ??= yield* Session.startThread
+          response = yield* Session.runTurn({
+            prompt: text,
+            threadId,
+            approval: Option.getOrUndefined(options.approval),
+            onFrame: options.json ? Render.json(sink) : Render.text(sink),
+            decide: (pending) =>
+              Effect.sync(() => {
+                if (options.yes) return { decision: "approve", reason: "--yes" } as const
+                if (!options.json) {
+                  sink.err(
+                    `approval pending ${pending.approval_id}: ${pending.command ?? pending.tool_name} (${pending.reason})\n` +
+                      `  answer with: strata approvals approve ${pending.approval_id}  |  strata approvals deny ${pending.approval_id}\n`
+                  )
+                }
+                return "leave" as const
+              })
+          })
+          yield* exit(Session.exitCode(response.outcome))
         })
-        const code = Session.exitCode(response.outcome)
-        if (options.json) {
+    )
+    if (!options.json) return body
+    // Exactly one run_result line, however the run ends.
+    return body.pipe(
+      Effect.onExit((result) =>
+        Effect.sync(() => {
+          const interrupted = Exit.isFailure(result) && Cause.isInterruptedOnly(result.cause)
+          const outcome =
+            response?.outcome ?? (interrupted ? "interrupted" : Exit.isFailure(result) ? "failed" : "completed")
+          const code = Exit.isSuccess(result) ? Session.exitCode(outcome) : interrupted ? 130 : 1
           sink.out(
             `${JSON.stringify({
               event: "run_result",
-              thread_id: response.thread_id,
-              outcome: response.outcome,
-              output: response.output,
-              model: response.model,
-              usage: response.usage,
-              exit_code: code
+              thread_id: response?.thread_id ?? threadId ?? null,
+              outcome,
+              output: response?.output ?? "",
+              model: response?.model ?? null,
+              usage: response?.usage ?? null,
+              exit_code: code,
+              ...(Exit.isFailure(result) && !interrupted ? { error: errorObject(result.cause) } : {})
             })}\n`
           )
-        }
-        yield* exit(code)
-      })
-  )
+        })
+      )
+    )
+  })
 ).pipe(Command.withDescription("Run one turn non-interactively; the exit code says how it ended"))

@@ -381,3 +381,47 @@ export const show = (loaded: C.Loaded<unknown>): string => {
   walk(loaded.raw, [])
   return lines.join("\n")
 }
+
+/** @internal */
+export const originText = (origin: C.Origin | undefined): string =>
+  origin === undefined || origin.source === "defaults"
+    ? "default"
+    : origin.source === "env"
+      ? `env ${origin.variable ?? ""}`.trim()
+      : origin.source === "cli"
+        ? "cli"
+        : `${origin.source}${origin.line ? `:${origin.line}` : ""}`
+
+/** @internal */
+export const effective = <A, I>(schema: Schema.Schema<A, I, never>, loaded: C.Loaded<A>): ReadonlyArray<C.Entry> => {
+  const encoded = Schema.encodeEither(schema)(loaded.value)
+  const root = Either.isRight(encoded) ? encoded.right : loaded.raw
+  const out: Array<C.Entry> = []
+  const walk = (node: unknown, path: Array<string>) => {
+    if (isPlainObject(node) && Object.keys(node).length > 0) {
+      for (const [k, v] of Object.entries(node)) walk(v, [...path, k])
+      return
+    }
+    if (node === undefined) return
+    const key = pathKey(path)
+    let origin = loaded.origins.get(key)
+    // A value set below this key (an inline table kept whole) names its source.
+    if (origin === undefined) {
+      for (const [k, o] of loaded.origins) {
+        if (k.startsWith(`${key}.`) || k.startsWith(`${key}[`)) {
+          origin = o
+          break
+        }
+      }
+    }
+    out.push({ key, value: node, origin: origin ?? { source: "defaults" } })
+  }
+  walk(root, [])
+  return out
+}
+
+/** @internal */
+export const showEffective = <A, I>(schema: Schema.Schema<A, I, never>, loaded: C.Loaded<A>): string =>
+  effective(schema, loaded)
+    .map((e) => `${e.key} = ${render(e.value)}  # ${originText(e.origin)}`)
+    .join("\n")
