@@ -133,6 +133,11 @@ export interface Turn {
   readonly repeat?: boolean | undefined
   /** Replay these body chunks verbatim (a recorded transcript) instead of rendering. */
   readonly raw?: ReadonlyArray<string> | undefined
+  /**
+   * The answer starts once this resolves (nothing is written before): a test
+   * holds the model until something outside happened (a server restarted).
+   */
+  readonly waitFor?: (() => Promise<unknown>) | undefined
 }
 
 /**

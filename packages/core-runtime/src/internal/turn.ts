@@ -295,7 +295,8 @@ export const make = (options: T.Options = {}) =>
               break
             }
             calls++
-            const tools = yield* toolDefinitions
+            // A model without the tools capability is offered none (rather than refused).
+            const tools = model.capabilities.tools ? yield* toolDefinitions : []
             const history = yield* guardContext(threadId, model, tools)
             const responseId = Ids.make("ResponseId")
             yield* append([{ event: "response_start", response_id: responseId, model: model.id }])
@@ -312,7 +313,9 @@ export const make = (options: T.Options = {}) =>
             const toolErrors: Array<StreamPart.ToolCallError> = []
             let callUsage: Usage = zeroUsage()
             let answeredBy = model.id
-            yield* lm.stream({ model, messages: toChat(history, options.systemPrompt), tools }).pipe(
+            // A reasoning model is asked to reason (Anthropic: thinking with a budget; Ollama: think).
+            const think = model.capabilities.reasoning ? { options: { reasoning: true } } : {}
+            yield* lm.stream({ model, messages: toChat(history, options.systemPrompt), tools, ...think }).pipe(
               Stream.groupedWithin(128, "20 millis"),
               Stream.runForEach((chunk) =>
                 Effect.gen(function* () {

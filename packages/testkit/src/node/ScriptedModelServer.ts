@@ -143,6 +143,7 @@ export const start = async (options: Options = {}): Promise<ScriptedModelServer>
   }
 
   const serve = async (wire: Wire, turn: Turn, request: RecordedRequest, res: http.ServerResponse) => {
+    if (turn.waitFor !== undefined) await turn.waitFor()
     const fault = turn.fault
     let settled = false
     let clientGone = false
