@@ -6,7 +6,7 @@
  * own keys; every other key (records and lists included: `providers`,
  * `plugins`) needs a marker of its own.
  */
-import * as SchemaAST from "effect/SchemaAST"
+import type * as SchemaAST from "effect/SchemaAST"
 
 export interface SchemaKey {
   readonly key: string

@@ -1,0 +1,252 @@
+/**
+ * The end-to-end harness: the built `strata` (`bin/strata.js`) run as a child
+ * process in a fresh project directory with its own HOME, against real parts:
+ * the testkit's scripted model servers (OpenAI / Anthropic / Ollama wire
+ * formats on 127.0.0.1), real MCP servers, real hook scripts, plugins
+ * installed with npm.
+ *
+ * Every test that proves a config key takes effect says so with a comment
+ * `// covers: <dotted.key>` (records and list elements as `*`); see
+ * `Coverage.test.ts`.
+ */
+import { spawn } from "node:child_process"
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { createRequire } from "node:module"
+import { tmpdir } from "node:os"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import * as ScriptedModelServer from "@strata/testkit/node/ScriptedModelServer"
+import type { Turn } from "@strata/testkit/ScriptedModel"
+import { bin, repoRoot } from "../build.js"
+
+export { bin, repoRoot }
+
+/** Where the e2e fixtures are. */
+export const fixtures = path.join(path.dirname(fileURLToPath(import.meta.url)), "fixtures")
+
+const require = createRequire(import.meta.url)
+
+/** `@modelcontextprotocol/server-everything`'s entry (a real MCP server from npm). */
+export const everything = require.resolve("@modelcontextprotocol/server-everything/dist/index.js")
+
+/** How a run ended. */
+export interface Run {
+  readonly stdout: string
+  readonly stderr: string
+  readonly code: number | null
+  readonly signal: NodeJS.Signals | null
+}
+
+export interface RunOptions {
+  readonly env?: Readonly<Record<string, string>> | undefined
+  readonly stdin?: string | undefined
+  /** Sends `signal` once stdout (or stderr) contains `text`. */
+  readonly signalWhen?: { readonly text: string; readonly signal: NodeJS.Signals } | undefined
+  readonly timeoutMs?: number | undefined
+}
+
+/** A fresh project directory and home directory; removed by `cleanup`. */
+export interface Project {
+  readonly dir: string
+  readonly home: string
+  /** Writes a file under the project (directories created). */
+  readonly write: (file: string, text: string) => string
+  /** Writes a file under the home directory. */
+  readonly writeHome: (file: string, text: string) => string
+  /** Writes `.strata/config.toml`. */
+  readonly config: (toml: string) => void
+  readonly read: (file: string) => string
+  readonly exists: (file: string) => boolean
+  /** Runs `strata` in the project, HOME = the home directory, no inherited STRATA_* variables. */
+  readonly strata: (args: ReadonlyArray<string>, options?: RunOptions) => Promise<Run>
+  readonly cleanup: () => void
+}
+
+const writeUnder = (root: string, file: string, text: string) => {
+  const full = path.join(root, file)
+  mkdirSync(path.dirname(full), { recursive: true })
+  writeFileSync(full, text)
+  return full
+}
+
+/** Runs the built `strata` as a child process. */
+export const runStrata = (
+  cwd: string,
+  home: string,
+  args: ReadonlyArray<string>,
+  options: RunOptions = {}
+): Promise<Run> =>
+  new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [bin, ...args], {
+      cwd,
+      env: {
+        PATH: process.env.PATH ?? "/usr/bin:/bin",
+        HOME: home,
+        XDG_CONFIG_HOME: "",
+        NO_COLOR: "1",
+        ...options.env
+      },
+      stdio: ["pipe", "pipe", "pipe"]
+    })
+    let stdout = ""
+    let stderr = ""
+    let signalled = false
+    const check = () => {
+      const when = options.signalWhen
+      if (when !== undefined && !signalled && (stdout.includes(when.text) || stderr.includes(when.text))) {
+        signalled = true
+        child.kill(when.signal)
+      }
+    }
+    child.stdout.on("data", (d) => {
+      stdout += d
+      check()
+    })
+    child.stderr.on("data", (d) => {
+      stderr += d
+      check()
+    })
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL")
+      reject(
+        new Error(
+          `strata ${args.join(" ")} did not finish within ${options.timeoutMs ?? 90_000} ms:\n${stdout}\n${stderr}`
+        )
+      )
+    }, options.timeoutMs ?? 90_000)
+    child.on("error", reject)
+    child.on("close", (code, signal) => {
+      clearTimeout(timer)
+      resolve({ stdout, stderr, code, signal })
+    })
+    child.stdin.on("error", () => {})
+    child.stdin.end(options.stdin ?? "")
+  })
+
+/** A fresh project. */
+export const project = (files: Readonly<Record<string, string>> = {}): Project => {
+  const root = mkdtempSync(path.join(tmpdir(), "strata-e2e-"))
+  const dir = path.join(root, "project")
+  const home = path.join(root, "home")
+  mkdirSync(dir)
+  mkdirSync(home)
+  for (const [file, text] of Object.entries(files)) writeUnder(dir, file, text)
+  return {
+    dir,
+    home,
+    write: (file, text) => writeUnder(dir, file, text),
+    writeHome: (file, text) => writeUnder(home, file, text),
+    config: (toml) => {
+      writeUnder(dir, ".strata/config.toml", toml)
+    },
+    read: (file) => readFileSync(path.join(dir, file), "utf8"),
+    exists: (file) => existsSync(path.join(dir, file)),
+    strata: (args, options) => runStrata(dir, home, args, options),
+    cleanup: () => rmSync(root, { recursive: true, force: true })
+  }
+}
+
+/** Runs `body` with a fresh project, removed afterwards. */
+export const withProject = async <A>(body: (p: Project) => Promise<A>, files?: Readonly<Record<string, string>>) => {
+  const p = project(files)
+  try {
+    return await body(p)
+  } finally {
+    p.cleanup()
+  }
+}
+
+/** A scripted model server for the duration of `body`. */
+export const withModel = async <A>(
+  options: ScriptedModelServer.Options,
+  body: (server: ScriptedModelServer.ScriptedModelServer) => Promise<A>
+) => {
+  const server = await ScriptedModelServer.start(options)
+  try {
+    return await body(server)
+  } finally {
+    await server.close()
+  }
+}
+
+/** A TOML string. */
+export const q = (s: string) => JSON.stringify(s)
+
+/**
+ * A provider and one model on a scripted server: `model = "<id>"`, the
+ * provider table and the model entry. `extra` lines go into the provider
+ * table, `modelExtra` into the model entry.
+ */
+export const providerToml = (
+  server: ScriptedModelServer.ScriptedModelServer,
+  options: {
+    readonly kind?: "openai-compatible" | "anthropic" | "ollama" | "deepseek" | "openrouter"
+    readonly provider?: string
+    readonly model?: string
+    readonly selectModel?: boolean
+    readonly extra?: string
+    readonly modelExtra?: string
+    readonly maxOutputTokens?: number
+  } = {}
+) => {
+  const kind = options.kind ?? "openai-compatible"
+  const provider = options.provider ?? "local"
+  const model = options.model ?? "scripted"
+  return [
+    ...(options.selectModel === false ? [] : [`model = ${q(model)}`]),
+    `[providers.${provider}]`,
+    `kind = ${q(kind)}`,
+    `base_url = ${q(server.baseUrl(kind))}`,
+    ...(options.extra === undefined ? [] : [options.extra]),
+    "[[models]]",
+    `id = ${q(model)}`,
+    `provider = ${q(provider)}`,
+    "context_window = 32000",
+    `max_output_tokens = ${options.maxOutputTokens ?? 1000}`,
+    ...(options.modelExtra === undefined ? [] : [options.modelExtra]),
+    ""
+  ].join("\n")
+}
+
+/** The JSON lines of an output (every line must parse). */
+export const jsonLines = (text: string): Array<Record<string, unknown>> =>
+  text
+    .split("\n")
+    .filter((l) => l !== "")
+    .map((l) => {
+      try {
+        return JSON.parse(l) as Record<string, unknown>
+      } catch {
+        throw new Error(`not a JSON line: ${l}`)
+      }
+    })
+
+/** Waits until `check` holds (polling), failing with `what` after `limitMs`. */
+export const eventually = async (check: () => boolean, what: string, limitMs = 30_000) => {
+  const deadline = Date.now() + limitMs
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`never happened: ${what}`)
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
+/** The number of lines of a file (0 when it does not exist). */
+export const lineCount = (file: string) =>
+  existsSync(file)
+    ? readFileSync(file, "utf8")
+        .split("\n")
+        .filter((l) => l !== "").length
+    : 0
+
+/** Appends a line to a file. */
+export const appendLine = (file: string, line: string) => appendFileSync(file, `${line}\n`)
+
+/** A scripted turn that calls one tool. */
+export const call = (name: string, args: unknown, extra: Omit<Turn, "toolCalls"> = {}): Turn => ({
+  ...extra,
+  toolCalls: [{ name, arguments: args }]
+})
+
+/** The text of the last tool message a request carried. */
+export const lastToolResult = (request: { readonly messages: ReadonlyArray<{ role: string; content: string }> }) =>
+  [...request.messages].reverse().find((m) => m.role === "tool")?.content ?? ""
