@@ -57,7 +57,8 @@ export const schemaKeys = (root: SchemaAST.AST): ReadonlyArray<SchemaKey> => {
         for (const t of ast.types) walk(t, path, depth + 1)
         return
       case "Refinement":
-        return walk(ast.from, path, depth + 1)
+        walk(ast.from, path, depth + 1)
+        return
       case "Transformation":
         // Both sides: optional-with-default fields are transformations whose `from` holds the struct.
         walk(ast.from, path, depth + 1)
