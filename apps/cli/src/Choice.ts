@@ -76,7 +76,8 @@ export const loadConfig = (options: Options, overlay: Record<string, unknown> = 
 /** The provider the config selects, if any. */
 const configured = (config: RuntimeConfig.RuntimeConfig) => {
   const fromModel = config.model === undefined ? undefined : config.models.find((m) => m.id === config.model)?.provider
-  const id = config.provider_default ?? fromModel ?? Object.keys(config.providers)[0]
+  // The model's own provider first: provider_default only says which provider serves when no model is named.
+  const id = fromModel ?? config.provider_default ?? Object.keys(config.providers)[0]
   const provider = id === undefined ? undefined : config.providers[id]
   return id === undefined || provider === undefined ? undefined : { id, provider }
 }

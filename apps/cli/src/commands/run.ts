@@ -86,12 +86,21 @@ export const banner = (setup: Distribution.Setup): string =>
  * @since 0.1.0
  * @category utils
  */
-export const errorObject = (cause: Cause.Cause<unknown>): { type: string; reason?: string; message: string } => {
-  const error = Cause.squash(cause) as { _tag?: unknown; reason?: unknown; message?: unknown } | undefined
+export const errorObject = (
+  cause: Cause.Cause<unknown>
+): { type: string; reason?: string; phase?: string; message: string } => {
+  const error = Cause.squash(cause) as
+    | { _tag?: unknown; reason?: unknown; phase?: unknown; message?: unknown }
+    | undefined
   const type = typeof error?._tag === "string" ? error._tag : error instanceof Error ? error.name : "Error"
   const message =
     typeof error?.message === "string" && error.message !== "" ? error.message.split("\n")[0]! : Cause.pretty(cause)
-  return { type, ...(typeof error?.reason === "string" ? { reason: error.reason } : {}), message }
+  return {
+    type,
+    ...(typeof error?.reason === "string" ? { reason: error.reason } : {}),
+    ...(typeof error?.phase === "string" ? { phase: error.phase } : {}),
+    message
+  }
 }
 
 /**

@@ -338,7 +338,8 @@ export const make = (options?: Options) =>
       const loop: Effect.Effect<void> = Effect.suspend(() => {
         const wait = deadline(watch) - Date.now()
         if (wait > 0) return Effect.zipRight(Effect.sleep(Math.min(wait, quantum)), loop)
-        watch.timedOut = watch.phase
+        // Before the headers, the shorter budget ran out: first_token_ms counts from the request too.
+        watch.timedOut = watch.phase === "connect" && t.first_token_ms < t.connect_ms ? "first_token" : watch.phase
         return Effect.zipRight(
           Scope.close(request, Exit.void),
           Effect.sync(() => watch.wake?.())
