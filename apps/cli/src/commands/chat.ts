@@ -209,6 +209,9 @@ const unattended = (setup: Distribution.Setup, resumed: string | undefined, appr
   Effect.gen(function* () {
     const sink = Render.processSink()
     sink.out(banner(setup))
+    for (const warning of yield* Distribution.hookWarnings(setup)) {
+      Notices.warn({ sink, json: false }, { source: "config", message: warning })
+    }
     yield* Notices.watch({ sink, json: false })
     const prompts = yield* stdinLines
     if (prompts.length === 0 && resumed !== undefined) {
