@@ -24,7 +24,7 @@
  * @since 0.1.0
  */
 import { execFile } from "node:child_process"
-import { existsSync } from "node:fs"
+import { existsSync, readFileSync } from "node:fs"
 import { fileURLToPath } from "node:url"
 import type * as FileSystem from "@effect/platform/FileSystem"
 import type * as Path from "@effect/platform/Path"
@@ -103,8 +103,9 @@ export const policyOptions = (
 })
 
 /**
- * Finds the line and column of a plugin's syntax error with `node --check`
- * (Node's import error carries neither; Bun's and Deno's do).
+ * Finds the line and column of a plugin's syntax error by checking the file
+ * as an ES module with `node --input-type=module --check` (Node's import
+ * error carries neither; Bun's and Deno's do).
  *
  * @since 0.1.0
  * @category utils
@@ -113,20 +114,25 @@ export const locateSyntaxError: NonNullable<PluginLoader.LoadOptions["locateSynt
   "Bun" in globalThis || "Deno" in globalThis
     ? Effect.succeed(undefined)
     : Effect.async((resume) => {
-        execFile(process.execPath, ["--check", file], { timeout: 10_000 }, (error, _stdout, stderr) => {
-          if (error === null) return resume(Effect.succeed(undefined))
-          // "<file>:<line>" / the source line / a caret under the column
-          const lines = String(stderr).split("\n")
-          const line = Number(/:(\d+)\s*$/.exec(lines[0] ?? "")?.[1])
-          const caret = (lines[2] ?? "").indexOf("^")
-          resume(
-            Effect.succeed(
-              Number.isInteger(line) && line > 0
-                ? { file, line, ...(caret < 0 ? {} : { column: caret + 1 }) }
-                : undefined
+        const child = execFile(
+          process.execPath,
+          ["--input-type=module", "--check"],
+          { timeout: 10_000 },
+          (error, _stdout, stderr) => {
+            if (error === null) return resume(Effect.succeed(undefined))
+            // "[stdin]:<line>" / the source line / a caret under the column
+            const lines = String(stderr).split("\n")
+            const line = Number(/:(\d+)\s*$/.exec(lines[0] ?? "")?.[1])
+            const caret = (lines[2] ?? "").indexOf("^")
+            resume(
+              Effect.succeed(
+                Number.isInteger(line) && line > 0 ? { file, line, ...(caret < 0 ? {} : { column: caret + 1 }) } : undefined
+              )
             )
-          )
-        })
+          }
+        )
+        child.stdin?.on("error", () => {})
+        child.stdin?.end(readFileSync(file))
       })
 
 /**
