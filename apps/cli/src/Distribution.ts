@@ -126,7 +126,9 @@ export const locateSyntaxError: NonNullable<PluginLoader.LoadOptions["locateSynt
             const caret = (lines[2] ?? "").indexOf("^")
             resume(
               Effect.succeed(
-                Number.isInteger(line) && line > 0 ? { file, line, ...(caret < 0 ? {} : { column: caret + 1 }) } : undefined
+                Number.isInteger(line) && line > 0
+                  ? { file, line, ...(caret < 0 ? {} : { column: caret + 1 }) }
+                  : undefined
               )
             )
           }

@@ -29,7 +29,11 @@ describe.concurrent("[hooks]", { timeout: 240_000 }, () => {
   it("command, matcher, env, name, on_error, timeout, max_output_bytes, priority", async () => {
     await withProject(async (p) => {
       const log = path.join(p.dir, "order.log")
-      script(p, "hooks/guard.sh", 'input=$(cat)\ncase "$input" in *"$GUARD_WORD"*) echo "no $GUARD_WORD here" >&2; exit 2;; esac')
+      script(
+        p,
+        "hooks/guard.sh",
+        'input=$(cat)\ncase "$input" in *"$GUARD_WORD"*) echo "no $GUARD_WORD here" >&2; exit 2;; esac'
+      )
       // covers: hooks
       // covers: hooks.*.*.command
       // covers: hooks.*.*.matcher
@@ -57,7 +61,7 @@ describe.concurrent("[hooks]", { timeout: 240_000 }, () => {
           "",
           "[[hooks.PreToolUse]]",
           "timeout = 0.5",
-          `command = ${q('grep -q slowpoke && sleep 20; exit 0')}`,
+          `command = ${q("grep -q slowpoke && sleep 20; exit 0")}`,
           "",
           "[[hooks.PreToolUse]]",
           "max_output_bytes = 100",
@@ -77,24 +81,37 @@ describe.concurrent("[hooks]", { timeout: 240_000 }, () => {
       expect(ok.code, ok.stderr).toBe(0)
       expect(toolResult(ok.stdout).status).toBe("completed")
       // on_error = "allow": the failure is a warning naming the hook, the call went on
-      expect(jsonLines(ok.stdout).filter((e) => e.event === "warning").map((e) => e.message)).toEqual([
+      expect(
+        jsonLines(ok.stdout)
+          .filter((e) => e.event === "warning")
+          .map((e) => e.message)
+      ).toEqual([
         expect.stringContaining("PreToolUse hook config/flaky failed (NonZeroExit): exit code 1: flaky hook broke")
       ])
       // priority: the higher runs first
       expect(p.read("order.log")).toBe("high\nlow\n")
 
       const touch = await p.strata(["run", "--yes", "--json", "run: touch made.txt"], demo)
-      expect(toolResult(touch.stdout)).toMatchObject({ status: "denied", reason: expect.stringContaining("no touch here") })
+      expect(toolResult(touch.stdout)).toMatchObject({
+        status: "denied",
+        reason: expect.stringContaining("no touch here")
+      })
       expect(p.exists("made.txt")).toBe(false)
 
       const slow = await p.strata(["run", "--yes", "--json", "run: echo slowpoke"], demo)
       expect(toolResult(slow.stdout)).toMatchObject({ status: "denied", reason: expect.stringContaining("Timeout") })
       const flood = await p.strata(["run", "--yes", "--json", "run: echo flood"], demo)
-      expect(toolResult(flood.stdout)).toMatchObject({ status: "denied", reason: expect.stringContaining("OutputTooLarge") })
+      expect(toolResult(flood.stdout)).toMatchObject({
+        status: "denied",
+        reason: expect.stringContaining("OutputTooLarge")
+      })
       // Without on_error, a failing PreToolUse hook denies (fail closed).
       p.config(`[[hooks.PreToolUse]]\ncommand = ${q("exit 1")}\n`)
       const closed = await p.strata(["run", "--yes", "--json", "run: echo ok"], demo)
-      expect(toolResult(closed.stdout)).toMatchObject({ status: "denied", reason: expect.stringContaining("NonZeroExit") })
+      expect(toolResult(closed.stdout)).toMatchObject({
+        status: "denied",
+        reason: expect.stringContaining("NonZeroExit")
+      })
     })
   })
 
@@ -137,7 +154,10 @@ describe.concurrent("Claude Code hooks run unchanged", { timeout: 240_000 }, () 
         })
       )
       const rewrite = JSON.stringify({
-        hookSpecificOutput: { hookEventName: "PreToolUse", updatedInput: { file_path: "safe/out.txt", content: "rewritten" } }
+        hookSpecificOutput: {
+          hookEventName: "PreToolUse",
+          updatedInput: { file_path: "safe/out.txt", content: "rewritten" }
+        }
       })
       p.write(
         ".claude/settings.local.json",
@@ -155,7 +175,11 @@ describe.concurrent("Claude Code hooks run unchanged", { timeout: 240_000 }, () 
       p.writeHome(
         ".claude/settings.json",
         JSON.stringify({
-          hooks: { PostToolUse: [{ matcher: "Bash", hooks: [{ type: "command", command: "echo 'post hook broke' >&2; exit 1" }] }] }
+          hooks: {
+            PostToolUse: [
+              { matcher: "Bash", hooks: [{ type: "command", command: "echo 'post hook broke' >&2; exit 1" }] }
+            ]
+          }
         })
       )
       const turns = () => [
@@ -173,7 +197,9 @@ describe.concurrent("Claude Code hooks run unchanged", { timeout: 240_000 }, () 
           .read("claude.log")
           .split("\n")
           .filter((l) => l.trim() !== "")
-          .map((l) => JSON.parse(l) as { tool_name: string; tool_input: Record<string, unknown>; hook_event_name: string })
+          .map(
+            (l) => JSON.parse(l) as { tool_name: string; tool_input: Record<string, unknown>; hook_event_name: string }
+          )
         expect(seen.map((e) => [e.hook_event_name, e.tool_name, e.tool_input])).toEqual([
           ["PreToolUse", "Bash", { command: "echo hi" }],
           ["PreToolUse", "Write", { file_path: "out.txt", content: "original" }],
@@ -183,7 +209,11 @@ describe.concurrent("Claude Code hooks run unchanged", { timeout: 240_000 }, () 
         expect(p.exists("out.txt")).toBe(false)
         expect(p.read("safe/out.txt")).toBe("rewritten")
         const results = jsonLines(run.stdout).filter((e) => e.event === "tool_call_result")
-        expect(results.map((e) => (e.result as { status: string }).status)).toEqual(["completed", "completed", "denied"])
+        expect(results.map((e) => (e.result as { status: string }).status)).toEqual([
+          "completed",
+          "completed",
+          "denied"
+        ])
         expect((results[2]!.result as { reason: string }).reason).toContain("claude says no")
         // exit 1 of a Claude hook: a warning shown, the call not blocked
         const warnings = jsonLines(run.stdout).filter((e) => e.event === "warning")
@@ -200,13 +230,22 @@ describe.concurrent("Claude Code hooks run unchanged", { timeout: 240_000 }, () 
 
   it("a matcher that matches no tool is warned about: config validate, chat start", async () => {
     await withProject(async (p) => {
-      p.write(".claude/settings.json", JSON.stringify({ hooks: { PreToolUse: [{ matcher: "Task", hooks: [{ type: "command", command: "exit 0" }] }] } }))
-      p.config('[[hooks.PreToolUse]]\nmatcher = "exec"\ncommand = "exit 0"\n\n[[hooks.PreToolUse]]\nmatcher = "shell__exec|Read"\ncommand = "exit 0"\n')
+      p.write(
+        ".claude/settings.json",
+        JSON.stringify({
+          hooks: { PreToolUse: [{ matcher: "Task", hooks: [{ type: "command", command: "exit 0" }] }] }
+        })
+      )
+      p.config(
+        '[[hooks.PreToolUse]]\nmatcher = "exec"\ncommand = "exit 0"\n\n[[hooks.PreToolUse]]\nmatcher = "shell__exec|Read"\ncommand = "exit 0"\n'
+      )
       const validate = await p.strata(["config", "validate"])
       expect(validate.code, validate.stderr).toBe(0)
       expect(validate.stdout).toContain('warning: hooks.PreToolUse[0]: matcher "exec" matches no tool')
       expect(validate.stdout).toContain(`hooks from ${path.join(p.dir, ".claude/settings.json")}`)
-      expect(validate.stdout).toContain(`${path.join(p.dir, ".claude/settings.json")}: hooks.PreToolUse[0].hooks[0]: matcher "Task" matches no tool`)
+      expect(validate.stdout).toContain(
+        `${path.join(p.dir, ".claude/settings.json")}: hooks.PreToolUse[0].hooks[0]: matcher "Task" matches no tool`
+      )
       expect(validate.stdout).not.toContain("shell__exec|Read")
       const chat = await p.strata(["chat"], { ...demo, stdin: "run: echo hi\n" })
       expect(chat.code, chat.stderr).toBe(0)

@@ -14,7 +14,11 @@ import { call, fixtures, jsonLines, lastToolResult, providerToml, repoRoot, with
 beforeAll(() => ensureBuilt(), 300_000)
 
 const npm = (cwd: string, args: ReadonlyArray<string>) =>
-  execFileSync("npm", [...args], { cwd, encoding: "utf8", env: { ...process.env, npm_config_update_notifier: "false" } })
+  execFileSync("npm", [...args], {
+    cwd,
+    encoding: "utf8",
+    env: { ...process.env, npm_config_update_notifier: "false" }
+  })
 
 const localPlugin = `import { definePlugin, defineTool } from "@strata/plugin"
 import * as Effect from "effect/Effect"
@@ -40,7 +44,13 @@ describe("plugins from the project", { timeout: 240_000 }, () => {
     await withProject(async (p) => {
       // The plugin package, packed as it would be published, installed into the project with its
       // peers (@strata/plugin and effect) linked from this workspace.
-      const tarball = npm(p.dir, ["pack", "--silent", "--pack-destination", p.dir, path.join(fixtures, "word-count")]).trim()
+      const tarball = npm(p.dir, [
+        "pack",
+        "--silent",
+        "--pack-destination",
+        p.dir,
+        path.join(fixtures, "word-count")
+      ]).trim()
       p.write("package.json", JSON.stringify({ name: "e2e-project", version: "1.0.0", private: true }))
       npm(p.dir, [
         "install",
@@ -104,7 +114,9 @@ describe("plugins from the project", { timeout: 240_000 }, () => {
       p.config('plugins = ["./plugins/broken.js"]\n')
       const required = await p.strata(["run", "hi"], { env: { STRATA_DEMO: "1" } })
       expect(required.code).toBe(1)
-      expect(required.stderr).toMatch(new RegExp(`${path.join(p.dir, "plugins/broken.js").replace(/[.]/g, "\\.")}:3:\\d+: SyntaxError`))
+      expect(required.stderr).toMatch(
+        new RegExp(`${path.join(p.dir, "plugins/broken.js").replace(/[.]/g, "\\.")}:3:\\d+: SyntaxError`)
+      )
       expect((await p.strata(["plugins", "list"])).code).toBe(1)
     })
   })
