@@ -45,7 +45,7 @@ describe.concurrent("--json and exit codes", { timeout: 180_000 }, () => {
   it("SIGINT interrupts the turn: exit 130, a run_result with outcome interrupted, every response ended", async () => {
     await withProject(async (p) => {
       await withModel(
-        { turns: [{ text: "a very long answer ".repeat(400), chunkSize: 4, delayMs: 20 }] },
+        { turns: [{ text: "a very long answer ".repeat(400), chunkSize: 4, delayMs: 20, repeat: true }] },
         async (server) => {
           p.config(providerToml(server))
           const run = await p.strata(["run", "--json", "talk"], {
