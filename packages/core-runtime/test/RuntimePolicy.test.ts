@@ -1,0 +1,70 @@
+// RuntimePolicy: the layers of a session's exec policy, read from real files in a temp
+// project and home, and Config.effective: every effective value with its origin.
+import { FileSystem } from "@effect/platform/FileSystem"
+import { Path } from "@effect/platform/Path"
+import { NodeContext } from "@effect/platform-node"
+import { describe, expect, it } from "@effect/vitest"
+import { Config, RuntimeConfig } from "@strata/core-runtime"
+import * as RuntimePolicy from "@strata/core-runtime/RuntimePolicy"
+import * as Effect from "effect/Effect"
+
+describe("RuntimePolicy", () => {
+  it.scoped("layers: built-in < distribution < user (XDG, ~/.strata) < project < config < command line", () =>
+    Effect.gen(function* () {
+      const fs = yield* FileSystem
+      const path = yield* Path
+      const root = yield* fs.makeTempDirectoryScoped({ prefix: "strata-policy-" })
+      const home = path.join(root, "home")
+      const cwd = path.join(root, "project")
+      const write = (file: string, text: string) =>
+        Effect.zipRight(fs.makeDirectory(path.dirname(file), { recursive: true }), fs.writeFileString(file, text))
+      yield* write(path.join(home, ".config/strata/policy.toml"), '[[rule]]\nprefix = ["touch"]\ndecision = "deny"\n')
+      yield* write(path.join(cwd, ".strata/policy.toml"), '[[rule]]\nprefix = ["cp"]\ndecision = "allow"\n')
+      yield* write(path.join(cwd, "team.toml"), '[[rule]]\nprefix = ["rm"]\ndecision = "deny"\n')
+      yield* write(path.join(root, "dist.toml"), '[[rule]]\nprefix = ["ls"]\ndecision = "allow"\n')
+      yield* write(path.join(home, "mine.toml"), '[[rule]]\nprefix = ["cat"]\ndecision = "allow"\n')
+      const options = { cwd, env: { HOME: home, XDG_CONFIG_HOME: "" }, distribution: [path.join(root, "dist.toml")] }
+      const made = yield* RuntimePolicy.make({ rules: ["team.toml", "~/mine.toml"], builtin: true }, options)
+      expect(made.layers.map((l) => [l.name, l.file?.replace(root, "<root>"), l.loaded])).toEqual([
+        ["built-in", undefined, true],
+        ["distribution", "<root>/dist.toml", true],
+        ["user", "<root>/home/.config/strata/policy.toml", true],
+        ["user", "<root>/home/.strata/policy.toml", false],
+        ["project", "<root>/project/.strata/policy.toml", true],
+        ["config", "<root>/project/team.toml", true],
+        ["config", "<root>/home/mine.toml", true]
+      ])
+      const decide = (command: string) => made.policy.checkSync(command).decision
+      expect([decide("ls"), decide("touch x"), decide("cp a b"), decide("rm x"), decide("cat x"), decide("mv a b")]).toEqual([
+        "allow",
+        "deny",
+        "allow",
+        "deny",
+        "allow",
+        "ask"
+      ])
+      const bare = yield* RuntimePolicy.make({ rules: [], builtin: false }, { ...options, isolated: true })
+      expect(bare.layers).toEqual([])
+      expect(bare.policy.checkSync("touch x").decision).toBe("ask")
+      const missing = yield* Effect.flip(RuntimePolicy.make({ rules: ["nope.toml"], builtin: true }, options))
+      expect(missing.message).toContain("nope.toml")
+    }).pipe(Effect.provide(NodeContext.layer))
+  )
+})
+
+describe("Config.effective", () => {
+  it.effect("every effective value with its origin, defaults included", () =>
+    Effect.gen(function* () {
+      const loaded = yield* Config.load(RuntimeConfig.RuntimeConfig, [
+        { _tag: "Text", name: "project.toml", text: "max_turns = 7\n[jobs]\nconcurrency = 2\n" },
+        { _tag: "Env", env: { STRATA_MODEL: "m" } }
+      ])
+      const entries = new Map(Config.effective(RuntimeConfig.RuntimeConfig, loaded).map((e) => [e.key, e]))
+      expect(Config.originText(entries.get("max_turns")!.origin)).toBe("project.toml:1")
+      expect(Config.originText(entries.get("jobs.concurrency")!.origin)).toBe("project.toml:3")
+      expect(Config.originText(entries.get("model")!.origin)).toBe("env STRATA_MODEL")
+      expect(entries.get("approval_policy")).toMatchObject({ value: "on-request", origin: { source: "defaults" } })
+      expect(Config.showEffective(RuntimeConfig.RuntimeConfig, loaded)).toContain('storage.kind = "fs"  # default')
+    }).pipe(Effect.provide(NodeContext.layer))
+  )
+})
