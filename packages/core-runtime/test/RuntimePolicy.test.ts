@@ -35,14 +35,14 @@ describe("RuntimePolicy", () => {
         ["config", "<root>/home/mine.toml", true]
       ])
       const decide = (command: string) => made.policy.checkSync(command).decision
-      expect([decide("ls"), decide("touch x"), decide("cp a b"), decide("rm x"), decide("cat x"), decide("mv a b")]).toEqual([
-        "allow",
-        "deny",
-        "allow",
-        "deny",
-        "allow",
-        "ask"
-      ])
+      expect([
+        decide("ls"),
+        decide("touch x"),
+        decide("cp a b"),
+        decide("rm x"),
+        decide("cat x"),
+        decide("mv a b")
+      ]).toEqual(["allow", "deny", "allow", "deny", "allow", "ask"])
       const bare = yield* RuntimePolicy.make({ rules: [], builtin: false }, { ...options, isolated: true })
       expect(bare.layers).toEqual([])
       expect(bare.policy.checkSync("touch x").decision).toBe("ask")

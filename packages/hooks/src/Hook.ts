@@ -107,7 +107,7 @@ export interface Any<R = never> extends HookOptions {
  * ```ts
  * const noRm = Hook.define({
  *   event: "PreToolUse",
- *   matcher: "exec",
+ *   matcher: "shell__exec",
  *   run: (e) => Effect.succeed(JSON.stringify(e.tool_input).includes("rm -rf") ? HookOutput.deny("no rm -rf") : undefined)
  * })
  * ```

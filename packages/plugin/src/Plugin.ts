@@ -68,7 +68,7 @@ export type PluginDefinition<R = never> = PluginIdentity & {
  *   id: "git",
  *   version: "0.1.0",
  *   tools: [GitStatus],
- *   hooks: [defineHook({ event: "PreToolUse", matcher: "exec", run: (e) => ... })],
+ *   hooks: [defineHook({ event: "PreToolUse", matcher: "shell__exec", run: (e) => ... })],
  *   layer: GitClient.layer
  * })
  * ```

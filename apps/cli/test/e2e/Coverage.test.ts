@@ -58,7 +58,9 @@ describe("every config key has an end-to-end test", () => {
     const missing = keys.filter((k) => !k.section && !found.has(k.key)).map((k) => k.key)
     const known = new Set(keys.map((k) => k.key))
     const unknown = [...found].filter(([key]) => !known.has(key)).map(([key, where]) => `${key} (${where.join(", ")})`)
-    expect(missing, `keys without an end-to-end test (add one with // covers: <key>):\n${missing.join("\n")}`).toEqual([])
+    expect(missing, `keys without an end-to-end test (add one with // covers: <key>):\n${missing.join("\n")}`).toEqual(
+      []
+    )
     expect(unknown, `markers naming no key of RuntimeConfig:\n${unknown.join("\n")}`).toEqual([])
   })
 })
