@@ -3,13 +3,19 @@ import { FileSystem } from "@effect/platform/FileSystem"
 import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Tool } from "@strata/plugin"
+import * as NodeWorkspace from "@strata/plugin/NodeWorkspace"
 import type { Ids } from "@strata/protocol"
 import * as Effect from "effect/Effect"
-import { FsTools } from "../src/index.js"
+import * as Layer from "effect/Layer"
+import { FsConfig, FsTools } from "../src/index.js"
 import fsPlugin from "../src/node.js"
 
+const Tools = Layer.merge(NodeWorkspace.layer({ durable: false }), FsConfig.layer())
 const call = (tool: Tool.Any<FsTools.Platform>, cwd: string, input: unknown) =>
-  Tool.invoke(tool, input, { call_id: "call_1" as Ids.ToolCallId, cwd }).pipe(Effect.map((o) => o as string))
+  Tool.invoke(tool, input, { call_id: "call_1" as Ids.ToolCallId, cwd }).pipe(
+    Effect.map((o) => o as string),
+    Effect.provide(Tools)
+  )
 const failure = (tool: Tool.Any<FsTools.Platform>, cwd: string, input: unknown) =>
   Effect.map(Effect.flip(call(tool, cwd, input)), (e) => e.message)
 
@@ -104,6 +110,12 @@ describe("fs tools", () => {
         "+++ /dev/null",
         ""
       ].join("\n")
+      expect(FsTools.patchAccess(patch)).toStrictEqual([
+        { path: "src/a.ts", access: "read" },
+        { path: "src/a.ts", access: "write" },
+        { path: "docs/new.md", access: "write" },
+        { path: "README.md", access: "write" }
+      ])
       expect(yield* call(FsTools.ApplyPatch, dir, { patch })).toBe(
         "patched src/a.ts\ncreated docs/new.md\ndeleted README.md"
       )
@@ -137,7 +149,7 @@ describe("fs tools", () => {
       expect(yield* call(FsTools.Grep, dir, { pattern: "HELLO", ignore_case: true, glob: "*.md" })).toBe(
         "README.md:2: hello world"
       )
-      expect(yield* failure(FsTools.Grep, dir, { pattern: "(" })).toContain("invalid regular expression")
+      expect(yield* failure(FsTools.Grep, dir, { pattern: "(" })).toContain('invalid pattern "("')
     }).pipe(Effect.provide(NodeContext.layer))
   )
 

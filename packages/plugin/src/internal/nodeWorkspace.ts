@@ -1,0 +1,700 @@
+/// <reference types="node" />
+/**
+ * The `Workspace` port on `node:fs` (Node, Bun, Deno). See
+ * `NodeWorkspace.ts` for the guarantee; this file is the mechanism.
+ *
+ * Every path is walked one component at a time from an open descriptor of
+ * the workspace root. In `descriptor` mode (Linux with /proc), a component
+ * is opened as `/proc/self/fd/<parent>/<name>`: the kernel resolves the
+ * magic link straight to the parent's open directory, so the lookup is an
+ * `openat(parent, name)` and no rename or symlink swap of an ancestor can
+ * redirect it; `O_NOFOLLOW` refuses a symlink in the last position. Symlinks
+ * met on the way are read and resolved by hand, only while they stay inside
+ * the root. In `path` mode (no /proc) the same walk runs on path strings and
+ * re-checks each opened descriptor against the path (device and inode, and
+ * the real path): a race is detected, but a narrow window remains.
+ */
+import * as fs from "node:fs"
+import type * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import type * as Scope from "effect/Scope"
+import * as W from "../Workspace.js"
+
+type Mode = "descriptor" | "path"
+type Errno = NodeJS.ErrnoException
+
+const C = fs.constants
+const NOFOLLOW = C.O_NOFOLLOW ?? 0
+const DIRECTORY = C.O_DIRECTORY ?? 0
+const NONBLOCK = C.O_NONBLOCK ?? 0
+const MAX_HOPS = 40
+const SAMPLE = 5
+
+const call = <A>(f: (cb: (error: Errno | null, value: A) => void) => void): Effect.Effect<A, Errno> =>
+  Effect.async<A, Errno>((resume) => {
+    f((error, value) => resume(error ? Effect.fail(error) : Effect.succeed(value)))
+  })
+
+const open = (path: string, flags: number, mode = 0o666) =>
+  call<number>((cb) => fs.open(path, flags, mode, cb))
+const close = (fd: number) => Effect.orElseSucceed(call<void>((cb) => fs.close(fd, (e) => cb(e, undefined))), () => {})
+const fstat = (fd: number) => call<fs.Stats>((cb) => fs.fstat(fd, cb))
+const lstat = (path: string) => call<fs.Stats>((cb) => fs.lstat(path, cb))
+const readlink = (path: string) => call<string>((cb) => fs.readlink(path, cb))
+const realpath = (path: string) => call<string>((cb) => fs.realpath(path, cb))
+const mkdir = (path: string) => call<void>((cb) => fs.mkdir(path, 0o777, (e) => cb(e, undefined)))
+const rename = (from: string, to: string) => call<void>((cb) => fs.rename(from, to, (e) => cb(e, undefined)))
+const unlink = (path: string) => call<void>((cb) => fs.unlink(path, (e) => cb(e, undefined)))
+const fsync = (fd: number) => call<void>((cb) => fs.fsync(fd, (e) => cb(e, undefined)))
+const fchmod = (fd: number, mode: number) => call<void>((cb) => fs.fchmod(fd, mode, (e) => cb(e, undefined)))
+const readdir = (path: string) => call<Array<fs.Dirent>>((cb) => fs.readdir(path, { withFileTypes: true }, cb))
+const write = (fd: number, bytes: Uint8Array, offset: number) =>
+  call<number>((cb) => fs.write(fd, bytes, offset, bytes.length - offset, null, cb))
+const read = (fd: number, buffer: Uint8Array, offset: number) =>
+  call<number>((cb) => fs.read(fd, buffer, offset, buffer.length - offset, null, cb))
+
+/** An open descriptor, closed when the scope closes (opening is uninterruptible, so none leaks). */
+const openScoped = (path: string, flags: number, mode?: number): Effect.Effect<number, Errno, Scope.Scope> =>
+  Effect.acquireRelease(open(path, flags, mode), close)
+
+const code = (e: unknown): string | undefined =>
+  typeof e === "object" && e !== null && "code" in e ? String((e as Errno).code) : undefined
+
+const fail = (
+  reason: W.WorkspaceErrorReason,
+  path: string,
+  detail: string,
+  extra: { readonly real?: string; readonly pattern?: string; readonly cause?: unknown } = {}
+) => Effect.fail(new W.WorkspaceError({ reason, path, detail, ...extra }))
+
+/** A foreign error as a `WorkspaceError` naming the path. */
+const ioError =
+  (named: string) =>
+  (e: Errno | W.WorkspaceError): W.WorkspaceError => {
+    if (e instanceof W.WorkspaceError) return e
+    const shown = W.escape(named)
+    switch (code(e)) {
+      case "ENOENT":
+        return new W.WorkspaceError({
+          reason: "NotFound",
+          path: named,
+          detail: `${shown}: no such file in the workspace`,
+          cause: e
+        })
+      case "ENOTDIR":
+        return new W.WorkspaceError({
+          reason: "NotADirectory",
+          path: named,
+          detail: `${shown}: a part of the path is not a directory`,
+          cause: e
+        })
+      case "EISDIR":
+        return new W.WorkspaceError({ reason: "IsADirectory", path: named, detail: `${shown} is a directory`, cause: e })
+      default:
+        return new W.WorkspaceError({
+          reason: "IoError",
+          path: named,
+          detail: `${shown}: ${e.message.replace(/^[A-Z]+: /, "")}`,
+          cause: e
+        })
+    }
+  }
+
+/** The workspace root: its descriptor, the path as given, its real path. */
+interface Root {
+  readonly fd: number
+  readonly given: string
+  readonly real: string
+}
+
+/** An open directory inside the root: its descriptor and its path relative to the real root. */
+interface Dir {
+  readonly fd: number
+  readonly rel: ReadonlyArray<string>
+}
+
+const joinRel = (rel: ReadonlyArray<string>) => rel.join("/")
+
+/** How the implementation reaches files: one value per mode. */
+interface Mechanism {
+  readonly mode: Mode
+  /** The path that reaches `name` in `dir` (an `openat` through /proc, or a path). */
+  readonly at: (root: Root, dir: Dir, name: string) => string
+  /** The path that reaches `dir` itself. */
+  readonly dirPath: (root: Root, dir: Dir) => string
+  /** The real path of what `fd` is open on, expected to be `expected` (checked in path mode). */
+  readonly realOf: (fd: number, expected: string) => Effect.Effect<string, Errno | W.WorkspaceError>
+}
+
+const sameFile = (a: fs.Stats, b: fs.Stats) => a.dev === b.dev && a.ino === b.ino
+
+const descriptorMechanism: Mechanism = {
+  mode: "descriptor",
+  at: (_root, dir, name) => `/proc/self/fd/${dir.fd}/${name}`,
+  dirPath: (_root, dir) => `/proc/self/fd/${dir.fd}`,
+  realOf: (fd) => readlink(`/proc/self/fd/${fd}`)
+}
+
+const pathMechanism: Mechanism = {
+  mode: "path",
+  at: (root, dir, name) => (dir.rel.length === 0 ? `${root.real}/${name}` : `${root.real}/${joinRel(dir.rel)}/${name}`),
+  dirPath: (root, dir) => (dir.rel.length === 0 ? root.real : `${root.real}/${joinRel(dir.rel)}`),
+  realOf: (fd, expected) =>
+    Effect.gen(function* () {
+      // The descriptor must be the file now at `expected`, and `expected`
+      // must have no symlink in it: a swap in between is detected.
+      const [opened, now, real] = yield* Effect.all([fstat(fd), lstat(expected), realpath(expected)])
+      if (!sameFile(opened, now) || real !== expected) {
+        return yield* fail("Changed", expected, `${W.escape(expected)} changed while it was opened; try again`)
+      }
+      return expected
+    })
+}
+
+/** Whether /proc/self/fd resolves descriptors here (Linux with /proc mounted). */
+export const probeDescriptorMode: Effect.Effect<boolean> = Effect.scoped(
+  Effect.gen(function* () {
+    const fd = yield* openScoped("/", C.O_RDONLY | DIRECTORY)
+    const link = yield* readlink(`/proc/self/fd/${fd}`)
+    const through = yield* lstat(`/proc/self/fd/${fd}/.`)
+    return link === "/" && through.isDirectory()
+  })
+).pipe(Effect.orElseSucceed(() => false))
+
+const isDeleted = (real: string) => real.endsWith(" (deleted)")
+
+const randomName = () => {
+  const bytes = new Uint8Array(9)
+  globalThis.crypto.getRandomValues(bytes)
+  return `.strata-${Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("")}.tmp`
+}
+
+const summary = () => {
+  const sample: Array<string> = []
+  let count = 0
+  return {
+    add: (path: string) => {
+      count++
+      if (sample.length < SAMPLE) sample.push(path)
+    },
+    get: (): W.Skipped => ({ count, sample: [...sample] })
+  }
+}
+
+/**
+ * Builds the port on a mechanism.
+ */
+export const make = (mode: Mode, defaults: { readonly durable?: boolean | undefined } = {}): Context.Tag.Service<typeof W.Workspace> => {
+  const m = mode === "descriptor" ? descriptorMechanism : pathMechanism
+
+  const openRoot = (confined: W.Confined) =>
+    Effect.gen(function* () {
+      const fd = yield* openScoped(confined.root, C.O_RDONLY | DIRECTORY).pipe(
+        Effect.mapError(
+          (e) =>
+            new W.WorkspaceError({
+              reason: "NoWorkspace",
+              path: confined.relative,
+              detail: `workspace root ${confined.root} cannot be opened: ${e.message}`,
+              cause: e
+            })
+        )
+      )
+      const real =
+        m.mode === "descriptor"
+          ? yield* m.realOf(fd, confined.root)
+          : yield* Effect.flatMap(realpath(confined.root), (r) => m.realOf(fd, r))
+      return { fd, given: confined.root, real } satisfies Root
+    })
+
+  const outside = (named: string, detail: string, real?: string) =>
+    fail("OutsideWorkspace", named, detail, real === undefined ? {} : { real })
+
+  /** Where a symlink at `dir/name` leads, as segments from the real root, followed by `rest`. */
+  const followLink = (root: Root, dir: Dir, name: string, rest: ReadonlyArray<string>, named: string) =>
+    Effect.gen(function* () {
+      const target = yield* readlink(m.at(root, dir, name))
+      const base = dir.rel.length === 0 ? root.real : `${root.real}/${joinRel(dir.rel)}`
+      const abs = W.normalize(target.startsWith("/") ? target : `${base}/${target}`)!
+      const given = W.normalize(root.given)!
+      let segments: Array<string>
+      if (W.isInside(root.real, abs)) segments = abs.slice(root.real.length).split("/").filter(Boolean)
+      else if (W.isInside(given, abs)) segments = abs.slice(given.length).split("/").filter(Boolean)
+      else {
+        return yield* outside(
+          named,
+          `${W.escape(named)} is outside the workspace (${root.real}): ${W.escape([...dir.rel, name].join("/"))} is a symlink to ${W.escape(target)}`,
+          abs
+        )
+      }
+      return [...segments, ...rest]
+    })
+
+  /**
+   * Opens the directory that holds the last segment (the root for a single
+   * segment), resolving symlinks on the way; `create` makes missing
+   * directories. Returns the directory and the final name (`undefined` for
+   * the root itself).
+   */
+  const parentOf = (
+    root: Root,
+    start: ReadonlyArray<string>,
+    named: string,
+    create: boolean
+  ): Effect.Effect<
+    { readonly dir: Dir; readonly name: string | undefined; readonly segments: ReadonlyArray<string> },
+    Errno | W.WorkspaceError,
+    Scope.Scope
+  > =>
+    Effect.gen(function* () {
+      let segments = start
+      let hops = 0
+      restart: for (;;) {
+        let dir: Dir = { fd: root.fd, rel: [] }
+        for (let i = 0; i < segments.length - 1; i++) {
+          const name = segments[i]!
+          const flags = C.O_RDONLY | DIRECTORY | NOFOLLOW
+          let opened = yield* Effect.either(openScoped(m.at(root, dir, name), flags))
+          if (Either.isLeft(opened) && code(opened.left) === "ENOENT" && create) {
+            yield* mkdir(m.at(root, dir, name)).pipe(Effect.catchIf((e) => code(e) === "EEXIST", () => Effect.void))
+            opened = yield* Effect.either(openScoped(m.at(root, dir, name), flags))
+          }
+          if (Either.isLeft(opened)) {
+            const c = code(opened.left)
+            if (c !== "ELOOP" && c !== "ENOTDIR" && c !== "EMLINK") return yield* Effect.fail(opened.left)
+            const info = yield* lstat(m.at(root, dir, name))
+            if (!info.isSymbolicLink()) {
+              return yield* fail(
+                "NotADirectory",
+                named,
+                `${W.escape(named)}: ${W.escape([...dir.rel, name].join("/"))} is not a directory`
+              )
+            }
+            if (++hops > MAX_HOPS) return yield* fail("SymlinkLoop", named, `${W.escape(named)}: too many symlinks`)
+            segments = yield* followLink(root, dir, name, segments.slice(i + 1), named)
+            continue restart
+          }
+          const next: Dir = { fd: opened.right, rel: [...dir.rel, name] }
+          if (m.mode === "path") yield* m.realOf(next.fd, m.dirPath(root, next))
+          dir = next
+        }
+        return { dir, name: segments[segments.length - 1], segments }
+      }
+    })
+
+  /** The real path of an open directory, checked to be inside the root. */
+  const dirReal = (root: Root, dir: Dir, named: string) =>
+    Effect.gen(function* () {
+      if (dir.fd === root.fd) return root.real
+      const real = yield* m.realOf(dir.fd, m.dirPath(root, dir))
+      if (!W.isInside(root.real, real) || isDeleted(real)) {
+        return yield* fail("Changed", named, `${W.escape(named)}: a directory on the way moved during the call`, {
+          real
+        })
+      }
+      return real
+    })
+
+  const relativeTo = (root: Root, real: string) => (real === root.real ? "." : real.slice(root.real.length + 1))
+
+  const refuseProtected = (
+    root: Root,
+    policy: W.AccessPolicy,
+    access: "read" | "write",
+    named: W.Confined,
+    real: string
+  ) => {
+    const pattern = W.protectedBy(policy, access, {
+      root: root.given,
+      realRoot: root.real,
+      named: named.absolute,
+      real
+    })
+    if (pattern === undefined) return Effect.void
+    const how =
+      real === named.absolute
+        ? access === "write"
+          ? "a person must approve changing it"
+          : "it was not named directly"
+        : `it is reached through a symlink or moved directory (as ${W.escape(named.relative)}); name the real path directly`
+    return fail(
+      "Protected",
+      named.relative,
+      `${W.escape(named.relative)}: ${real} is a protected path (${pattern}): ${how}`,
+      { real, pattern }
+    )
+  }
+
+  /** Opens a regular file for reading in `dir`, checked (type, links, real path, protection). */
+  const openFileIn = (
+    root: Root,
+    dir: Dir,
+    name: string,
+    named: W.Confined,
+    policy: W.AccessPolicy,
+    baseNamed: W.Confined = named
+  ) =>
+    Effect.gen(function* () {
+      // O_NONBLOCK: a FIFO swapped in opens without waiting for a writer.
+      const fd = yield* openScoped(m.at(root, dir, name), C.O_RDONLY | NOFOLLOW | NONBLOCK)
+      const info = yield* fstat(fd)
+      const shown = W.escape(named.relative)
+      if (info.isDirectory()) return yield* fail("IsADirectory", named.relative, `${shown} is a directory`)
+      if (!info.isFile()) return yield* fail("NotAFile", named.relative, `${shown} is not a regular file`)
+      if (info.nlink > 1 && policy.allowHardlinks !== true) {
+        return yield* fail(
+          "HardLinked",
+          named.relative,
+          `${shown} has ${info.nlink} hard links (another name shares its content); refused unless allow_hardlinks is set`
+        )
+      }
+      const expected = `${yield* dirReal(root, dir, named.relative)}/${name}`
+      const real = yield* m.realOf(fd, expected)
+      if (!W.isInside(root.real, real) || isDeleted(real)) {
+        return yield* fail("Changed", named.relative, `${shown} moved during the call; try again`, { real })
+      }
+      yield* refuseProtected(root, policy, "read", baseNamed, real)
+      return { fd, info, real }
+    })
+
+  const readAll = (fd: number, size: number, maxBytes: number | undefined, named: string) =>
+    Effect.gen(function* () {
+      if (maxBytes !== undefined && size > maxBytes) {
+        return yield* fail("TooLarge", named, `${W.escape(named)} is ${size} bytes, over the limit of ${maxBytes}`)
+      }
+      const chunks: Array<Uint8Array> = []
+      let total = 0
+      for (;;) {
+        const buffer = new Uint8Array(Math.max(65536, Math.min(size - total + 1, 16 << 20)))
+        const n = yield* read(fd, buffer, 0)
+        if (n === 0) break
+        total += n
+        if (maxBytes !== undefined && total > maxBytes) {
+          return yield* fail("TooLarge", named, `${W.escape(named)} grew over the limit of ${maxBytes} bytes`)
+        }
+        chunks.push(buffer.subarray(0, n))
+      }
+      if (chunks.length === 1) return chunks[0]!
+      const out = new Uint8Array(total)
+      let at = 0
+      for (const chunk of chunks) {
+        out.set(chunk, at)
+        at += chunk.length
+      }
+      return out
+    })
+
+  const confined = (root: string | undefined, path: string) =>
+    Either.match(W.confine(root, path), { onLeft: Effect.fail, onRight: Effect.succeed })
+
+  /** Runs `f` on the final component, following a final symlink (inside the root) by restarting. */
+  const resolveFinal = <A>(
+    root: Root,
+    named: W.Confined,
+    create: boolean,
+    f: (dir: Dir, name: string) => Effect.Effect<A | "symlink", Errno | W.WorkspaceError, Scope.Scope>
+  ) =>
+    Effect.gen(function* () {
+      let segments = named.segments
+      for (let hops = 0; ; hops++) {
+        if (hops > MAX_HOPS) return yield* fail("SymlinkLoop", named.relative, `${named.relative}: too many symlinks`)
+        const parent = yield* parentOf(root, segments, named.relative, create)
+        if (parent.name === undefined) {
+          return yield* fail("IsADirectory", named.relative, `${W.escape(named.relative)} is a directory`)
+        }
+        const result = yield* f(parent.dir, parent.name)
+        if (result !== "symlink") return result
+        segments = yield* followLink(root, parent.dir, parent.name, [], named.relative)
+      }
+    })
+
+  const readFile: Context.Tag.Service<typeof W.Workspace>["readFile"] = (rootPath, path, options = {}) =>
+    Effect.scoped(
+      Effect.gen(function* () {
+        const named = yield* confined(rootPath, path)
+        const root = yield* openRoot(named)
+        return yield* resolveFinal(root, named, false, (dir, name) =>
+          Effect.gen(function* () {
+            const opened = yield* Effect.either(openFileIn(root, dir, name, named, options))
+            if (Either.isLeft(opened)) {
+              if (code(opened.left) === "ELOOP") return "symlink" as const
+              return yield* Effect.fail(opened.left)
+            }
+            const bytes = yield* readAll(opened.right.fd, opened.right.info.size, options.maxBytes, named.relative)
+            return { bytes, real: opened.right.real, relative: relativeTo(root, opened.right.real) }
+          })
+        )
+      })
+    ).pipe(Effect.mapError(ioError(path)), Effect.withSpan("Workspace.readFile"))
+
+  const writeFile: Context.Tag.Service<typeof W.Workspace>["writeFile"] = (rootPath, path, data, options = {}) =>
+    Effect.scoped(
+      Effect.gen(function* () {
+        const named = yield* confined(rootPath, path)
+        const root = yield* openRoot(named)
+        const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data
+        const shown = W.escape(named.relative)
+        return yield* resolveFinal(root, named, options.createParents ?? true, (dir, name) =>
+          Effect.gen(function* () {
+            const target = m.at(root, dir, name)
+            const before = yield* lstat(target).pipe(
+              Effect.map((s): fs.Stats | undefined => s),
+              Effect.catchIf(
+                (e) => code(e) === "ENOENT",
+                () => Effect.succeed(undefined)
+              )
+            )
+            if (before?.isSymbolicLink()) return "symlink" as const
+            if (before?.isDirectory()) return yield* fail("IsADirectory", named.relative, `${shown} is a directory`)
+            if (before !== undefined && !before.isFile()) {
+              return yield* fail("NotAFile", named.relative, `${shown} is not a regular file`)
+            }
+            if (before !== undefined && before.nlink > 1 && options.allowHardlinks !== true) {
+              return yield* fail(
+                "HardLinked",
+                named.relative,
+                `${shown} has ${before.nlink} hard links (another name shares its content); refused unless allow_hardlinks is set`
+              )
+            }
+            const real = `${yield* dirReal(root, dir, named.relative)}/${name}`
+            yield* refuseProtected(root, options, "write", named, real)
+            const mode = before === undefined ? 0o666 : before.mode & 0o777
+            const temp = randomName()
+            const written = yield* Effect.uninterruptible(
+              Effect.gen(function* () {
+                const fd = yield* openScoped(m.at(root, dir, temp), C.O_WRONLY | C.O_CREAT | C.O_EXCL | NOFOLLOW, mode)
+                const replace = Effect.gen(function* () {
+                  for (let at = 0; at < bytes.length; ) at += yield* write(fd, bytes, at)
+                  if (before !== undefined) yield* fchmod(fd, mode)
+                  if (options.durable ?? defaults.durable ?? true) yield* fsync(fd)
+                  // Both names are looked up in the same open directory: the
+                  // rename cannot be redirected to another directory.
+                  yield* rename(m.at(root, dir, temp), target)
+                })
+                yield* replace.pipe(Effect.tapError(() => Effect.ignore(unlink(m.at(root, dir, temp)))))
+                // Where the file is now, through its own descriptor.
+                const after = yield* m.realOf(fd, real)
+                const moved =
+                  !W.isInside(root.real, after) ||
+                  isDeleted(after) ||
+                  (after !== real &&
+                    W.protectedBy(options, "write", {
+                      root: root.given,
+                      realRoot: root.real,
+                      named: named.absolute,
+                      real: after
+                    }) !== undefined)
+                if (moved) {
+                  // The directory moved during the write: take our file back out.
+                  const ours = yield* fstat(fd)
+                  const there = yield* Effect.either(lstat(target))
+                  if (Either.isRight(there) && sameFile(ours, there.right)) yield* Effect.ignore(unlink(target))
+                  return yield* fail(
+                    "Changed",
+                    named.relative,
+                    `${shown}: the directory moved during the write (the file landed at ${W.escape(after)}); it was removed, nothing was written`,
+                    { real: after }
+                  )
+                }
+                return after
+              })
+            )
+            return { real: written, relative: relativeTo(root, written), created: before === undefined }
+          })
+        )
+      })
+    ).pipe(Effect.mapError(ioError(path)), Effect.withSpan("Workspace.writeFile"))
+
+  const remove: Context.Tag.Service<typeof W.Workspace>["remove"] = (rootPath, path, options = {}) =>
+    Effect.scoped(
+      Effect.gen(function* () {
+        const named = yield* confined(rootPath, path)
+        const root = yield* openRoot(named)
+        const parent = yield* parentOf(root, named.segments, named.relative, false)
+        const shown = W.escape(named.relative)
+        if (parent.name === undefined) return yield* fail("IsADirectory", named.relative, `${shown} is a directory`)
+        const target = m.at(root, parent.dir, parent.name)
+        const info = yield* lstat(target)
+        if (info.isDirectory()) return yield* fail("IsADirectory", named.relative, `${shown} is a directory`)
+        const real = `${yield* dirReal(root, parent.dir, named.relative)}/${parent.name}`
+        yield* refuseProtected(root, options, "write", named, real)
+        // unlink never follows a symlink and never touches another name of a hard link.
+        yield* unlink(target)
+        return { real, relative: relativeTo(root, real), created: false }
+      })
+    ).pipe(Effect.mapError(ioError(path)), Effect.withSpan("Workspace.remove"))
+
+  const stat: Context.Tag.Service<typeof W.Workspace>["stat"] = (rootPath, path) =>
+    Effect.scoped(
+      Effect.gen(function* () {
+        const named = yield* confined(rootPath, path)
+        const root = yield* openRoot(named)
+        const parent = yield* parentOf(root, named.segments, named.relative, false)
+        if (parent.name === undefined) {
+          const info = yield* fstat(root.fd)
+          return { real: root.real, relative: ".", type: "directory", size: info.size, links: info.nlink } as const
+        }
+        const info = yield* lstat(m.at(root, parent.dir, parent.name))
+        const real = `${yield* dirReal(root, parent.dir, named.relative)}/${parent.name}`
+        const type = info.isSymbolicLink()
+          ? "symlink"
+          : info.isDirectory()
+            ? "directory"
+            : info.isFile()
+              ? "file"
+              : "other"
+        return { real, relative: relativeTo(root, real), type, size: info.size, links: info.nlink } as const
+      })
+    ).pipe(Effect.mapError(ioError(path)), Effect.withSpan("Workspace.stat"))
+
+  const walk: Context.Tag.Service<typeof W.Workspace>["walk"] = (rootPath, path, options) =>
+    Effect.scoped(
+      Effect.gen(function* () {
+        const named = yield* confined(rootPath, path)
+        const root = yield* openRoot(named)
+        // The base directory, following symlinks that stay inside.
+        let base: Dir = { fd: root.fd, rel: [] }
+        if (named.segments.length > 0) {
+          base = yield* resolveFinal(root, named, false, (dir, name) =>
+            Effect.gen(function* () {
+              const opened = yield* Effect.either(
+                openScoped(m.at(root, dir, name), C.O_RDONLY | DIRECTORY | NOFOLLOW)
+              )
+              if (Either.isLeft(opened)) {
+                if (code(opened.left) === "ELOOP" || code(opened.left) === "ENOTDIR") {
+                  const info = yield* lstat(m.at(root, dir, name))
+                  if (info.isSymbolicLink()) return "symlink" as const
+                  return yield* fail("NotADirectory", named.relative, `${W.escape(named.relative)} is not a directory`)
+                }
+                return yield* Effect.fail(opened.left)
+              }
+              return { fd: opened.right, rel: [...dir.rel, name] } satisfies Dir
+            })
+          )
+        }
+        const baseReal = yield* dirReal(root, base, named.relative)
+        yield* refuseProtected(root, options, "read", named, baseReal)
+        const tooDeep = summary()
+        const symlinks = summary()
+        const protectedPaths = summary()
+        const unreadable = summary()
+        let entries = 0
+        let files = 0
+        let cut = false
+        let stopped = false
+        const visit = (dir: Dir, real: string, depth: number): Effect.Effect<void, Errno | W.WorkspaceError> =>
+          Effect.gen(function* () {
+            const listed = yield* Effect.either(readdir(m.dirPath(root, dir)))
+            if (Either.isLeft(listed)) {
+              unreadable.add(joinRel(dir.rel) || ".")
+              return
+            }
+            const names = listed.right.map((d) => ({ name: d.name, dirent: d }))
+            names.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+            for (const { name, dirent } of names) {
+              if (cut || stopped) return
+              if (options.skip?.has(name)) continue
+              if (entries >= options.maxEntries) {
+                cut = true
+                return
+              }
+              entries++
+              const rel = [...dir.rel, name]
+              const relText = joinRel(rel)
+              const entryReal = `${real}/${name}`
+              let kind: "file" | "directory" | "symlink" | "other" = dirent.isSymbolicLink()
+                ? "symlink"
+                : dirent.isDirectory()
+                  ? "directory"
+                  : dirent.isFile()
+                    ? "file"
+                    : "other"
+              if (kind === "other" && !dirent.isFIFO() && !dirent.isSocket() && !dirent.isBlockDevice()) {
+                // DT_UNKNOWN on some file systems: ask.
+                const info = yield* Effect.either(lstat(m.at(root, dir, name)))
+                if (Either.isRight(info)) {
+                  kind = info.right.isSymbolicLink()
+                    ? "symlink"
+                    : info.right.isDirectory()
+                      ? "directory"
+                      : info.right.isFile()
+                        ? "file"
+                        : "other"
+                }
+              }
+              if (kind === "symlink") {
+                symlinks.add(relText)
+                continue
+              }
+              if (kind === "other") continue
+              const pattern = W.protectedBy(options, "read", {
+                root: root.given,
+                realRoot: root.real,
+                named: named.absolute,
+                real: entryReal
+              })
+              if (pattern !== undefined) {
+                protectedPaths.add(relText)
+                continue
+              }
+              if (kind === "directory") {
+                if (depth + 1 > options.maxDepth) {
+                  tooDeep.add(relText)
+                  continue
+                }
+                yield* Effect.scoped(
+                  Effect.gen(function* () {
+                    const opened = yield* Effect.either(
+                      openScoped(m.at(root, dir, name), C.O_RDONLY | DIRECTORY | NOFOLLOW)
+                    )
+                    // Swapped for a symlink or a file since it was listed: not followed.
+                    if (Either.isLeft(opened)) return
+                    const child: Dir = { fd: opened.right, rel }
+                    const childReal = yield* Effect.either(dirReal(root, child, relText))
+                    if (Either.isLeft(childReal)) return
+                    yield* visit(child, childReal.right, depth + 1)
+                  })
+                )
+                continue
+              }
+              files++
+              const file: W.WalkFile = {
+                relative: relText,
+                local: rel.slice(base.rel.length).join("/"),
+                read: (maxBytes) =>
+                  Effect.scoped(
+                    Effect.gen(function* () {
+                      const fileNamed: W.Confined = {
+                        root: named.root,
+                        segments: rel,
+                        relative: relText,
+                        absolute: `${named.root === "/" ? "" : named.root}/${relText}`
+                      }
+                      const opened = yield* openFileIn(root, dir, name, fileNamed, options, named)
+                      return yield* readAll(opened.fd, opened.info.size, maxBytes, relText)
+                    })
+                  ).pipe(Effect.mapError(ioError(relText)))
+              }
+              if (!(yield* options.onFile(file))) {
+                stopped = true
+                return
+              }
+            }
+          })
+        yield* visit(base, baseReal, 0)
+        return {
+          files,
+          entries,
+          cutAtEntries: cut,
+          stopped,
+          tooDeep: tooDeep.get(),
+          symlinks: symlinks.get(),
+          protected: protectedPaths.get(),
+          unreadable: unreadable.get()
+        } satisfies W.WalkResult
+      })
+    ).pipe(Effect.mapError(ioError(path)), Effect.withSpan("Workspace.walk"))
+
+  return { guarantee: mode, readFile, writeFile, remove, stat, walk }
+}
