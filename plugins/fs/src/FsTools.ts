@@ -39,7 +39,8 @@ const MAX_READ = 32 << 20
 /** The largest file grep searches (bytes); bigger ones are skipped and counted. */
 const MAX_GREP_FILE = 16 << 20
 const MAX_RESULTS = 500
-const SKIP = new Set([".git", "node_modules"])
+// `.strata` holds the runtime's journals, approvals and audit log: searched only when named.
+const SKIP = new Set([".git", "node_modules", ".strata"])
 
 const show = Workspace.escape
 
@@ -333,7 +334,7 @@ const fromEither = <A>(e: Either.Either<A, FsToolError>) => Either.match(e, { on
 export const Glob = defineTool({
   name: "glob",
   description:
-    "List the files of the workspace matching a glob pattern (`**/*.ts`, `src/*.{js,ts}`), sorted; .git and node_modules are skipped, symlinks are not followed.",
+    "List the files of the workspace matching a glob pattern (`**/*.ts`, `src/*.{js,ts}`), sorted; .git, node_modules and .strata are skipped, symlinks are not followed.",
   input: Schema.Struct({
     pattern: Schema.String.pipe(Schema.minLength(1)).annotations({ description: "The glob pattern" }),
     path: Schema.optional(PathField)
