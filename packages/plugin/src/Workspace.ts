@@ -395,6 +395,12 @@ export interface WalkOptions extends AccessPolicy {
   readonly maxDepth: number
   readonly maxEntries: number
   readonly skip?: ReadonlySet<string> | undefined
+  /**
+   * How many files of a directory `onFile` may handle at once (default 1:
+   * strictly one after the other, in sorted order). With more, calls start
+   * in sorted order and may finish in any order.
+   */
+  readonly concurrency?: number | undefined
   /** Called for each regular file, in sorted order; `false` stops the walk. */
   readonly onFile: (file: WalkFile) => Effect.Effect<boolean, WorkspaceError>
 }

@@ -367,6 +367,16 @@ export const Glob = defineTool({
 
 const hasNul = (bytes: Uint8Array) => bytes.subarray(0, 8000).includes(0)
 
+/** The order of a walk: path segments compared one by one. */
+const walkOrder = (a: string, b: string) => {
+  const x = a.split("/")
+  const y = b.split("/")
+  for (let i = 0; i < Math.min(x.length, y.length); i++) {
+    if (x[i] !== y[i]) return x[i]! < y[i]! ? -1 : 1
+  }
+  return x.length - y.length
+}
+
 /** Bytes of text searched between two yields to the scheduler. */
 const SLICE = 256 << 10
 
@@ -393,15 +403,18 @@ export const Grep = defineTool({
       const access = yield* policy(context)
       const re = yield* fromEither(Search.regex(input.pattern, { ignoreCase: input.ignore_case }))
       const only = input.glob === undefined ? undefined : yield* fromEither(Search.glob(input.glob))
-      const hits: Array<string> = []
+      // Hits per file; files are searched a few at a time and put back in walk order at the end.
+      const byFile = new Map<string, Array<string>>()
+      let total = 0
       let skippedLarge = 0
       let skippedLinked = 0
-      let budget = SLICE
       const search = (relative: string, bytes: Uint8Array) =>
         Effect.gen(function* () {
           if (hasNul(bytes)) return
           const lines = new TextDecoder().decode(bytes).split("\n")
-          for (let k = 0; k < lines.length; k++) {
+          const found: Array<string> = []
+          let budget = SLICE
+          for (let k = 0; k < lines.length && total <= MAX_RESULTS; k++) {
             const line = lines[k]!
             budget -= line.length + 1
             if (budget <= 0) {
@@ -410,10 +423,11 @@ export const Grep = defineTool({
               yield* Effect.yieldNow()
             }
             if (re.test(line)) {
-              hits.push(`${show(relative)}:${k + 1}: ${line.length > 300 ? `${line.slice(0, 300)}…` : line}`)
-              if (hits.length > MAX_RESULTS) return
+              found.push(`${show(relative)}:${k + 1}: ${line.length > 300 ? `${line.slice(0, 300)}…` : line}`)
+              total++
             }
           }
+          if (found.length > 0) byFile.set(relative, found)
         })
       const notes: Array<string> = []
       const searchFile = Effect.gen(function* () {
@@ -426,8 +440,10 @@ export const Grep = defineTool({
           maxDepth: config.maxDepth,
           maxEntries: config.maxEntries,
           skip: SKIP,
+          concurrency: 8,
           onFile: (file) =>
             Effect.gen(function* () {
+              if (total > MAX_RESULTS) return false
               const name = file.relative.split("/").pop()!
               if (only !== undefined && !only.test(file.local) && !only.test(name)) return true
               const bytes = yield* file.read(MAX_GREP_FILE).pipe(
@@ -439,7 +455,7 @@ export const Grep = defineTool({
                 })
               )
               if (bytes !== undefined) yield* search(file.relative, bytes)
-              return hits.length <= MAX_RESULTS
+              return total <= MAX_RESULTS
             })
         })
         notes.push(...walkNotes(result, config))
@@ -452,6 +468,7 @@ export const Grep = defineTool({
       if (skippedLinked > 0) {
         notes.push(`[${skippedLinked} file(s) with several hard links not searched (fs.allow_hardlinks)]`)
       }
+      const hits = [...byFile.keys()].sort(walkOrder).flatMap((file) => byFile.get(file)!)
       if (hits.length === 0) return [`no match for ${input.pattern}`, ...notes].join("\n")
       const shown = hits.slice(0, MAX_RESULTS)
       if (hits.length > MAX_RESULTS) shown.push("[more matches not shown]")

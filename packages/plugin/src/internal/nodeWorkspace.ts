@@ -365,15 +365,23 @@ export const make = (mode: Mode, defaults: { readonly durable?: boolean | undefi
       }
       const chunks: Array<Uint8Array> = []
       let total = 0
+      // Sized from fstat: one read for a file that did not grow; a short read of a regular file is its end.
+      let want = size + 1
       for (;;) {
-        const buffer = new Uint8Array(Math.max(65536, Math.min(size - total + 1, 16 << 20)))
-        const n = yield* read(fd, buffer, 0)
-        if (n === 0) break
-        total += n
+        const buffer = new Uint8Array(want)
+        let got = 0
+        while (got < want) {
+          const n = yield* read(fd, buffer, got)
+          if (n === 0) break
+          got += n
+        }
+        total += got
         if (maxBytes !== undefined && total > maxBytes) {
           return yield* fail("TooLarge", named, `${W.escape(named)} grew over the limit of ${maxBytes} bytes`)
         }
-        chunks.push(buffer.subarray(0, n))
+        chunks.push(buffer.subarray(0, got))
+        if (got < want) break
+        want = Math.min(Math.max(want * 2, 65536), 16 << 20)
       }
       if (chunks.length === 1) return chunks[0]!
       const out = new Uint8Array(total)
@@ -583,6 +591,7 @@ export const make = (mode: Mode, defaults: { readonly durable?: boolean | undefi
         let files = 0
         let cut = false
         let stopped = false
+        const concurrency = Math.max(1, options.concurrency ?? 1)
         const visit = (dir: Dir, real: string, depth: number): Effect.Effect<void, Errno | W.WorkspaceError> =>
           Effect.gen(function* () {
             const listed = yield* Effect.either(readdir(m.dirPath(root, dir)))
@@ -592,6 +601,16 @@ export const make = (mode: Mode, defaults: { readonly durable?: boolean | undefi
             }
             const names = listed.right.map((d) => ({ name: d.name, dirent: d }))
             names.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+            // Files are handed to onFile in batches (concurrently when asked), in order of dispatch.
+            const batch: Array<W.WalkFile> = []
+            const flush = Effect.suspend(() => {
+              const files = batch.splice(0)
+              return Effect.forEach(files, options.onFile, { concurrency }).pipe(
+                Effect.map((goOn) => {
+                  if (goOn.includes(false)) stopped = true
+                })
+              )
+            })
             for (const { name, dirent } of names) {
               if (cut || stopped) return
               if (options.skip?.has(name)) continue
@@ -639,6 +658,8 @@ export const make = (mode: Mode, defaults: { readonly durable?: boolean | undefi
                 continue
               }
               if (kind === "directory") {
+                yield* flush
+                if (stopped) return
                 if (depth + 1 > options.maxDepth) {
                   tooDeep.add(relText)
                   continue
@@ -676,11 +697,10 @@ export const make = (mode: Mode, defaults: { readonly durable?: boolean | undefi
                     })
                   ).pipe(Effect.mapError(ioError(relText)))
               }
-              if (!(yield* options.onFile(file))) {
-                stopped = true
-                return
-              }
+              batch.push(file)
+              if (batch.length >= concurrency) yield* flush
             }
+            yield* flush
           })
         yield* visit(base, baseReal, 0)
         return {
