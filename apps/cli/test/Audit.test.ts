@@ -36,7 +36,10 @@ describe("strata audit verify", () => {
           const ok = yield* strata(dir, ["audit", "verify"])
           expect(ok.code).toBe(0)
           expect(ok.stdout).toContain(`audit log ok: ${lines.length} lines`)
-          const okJson = JSON.parse((yield* strata(dir, ["audit", "verify", "--json"])).stdout) as Record<string, unknown>
+          const okJson = JSON.parse((yield* strata(dir, ["audit", "verify", "--json"])).stdout) as Record<
+            string,
+            unknown
+          >
           expect(okJson).toMatchObject({ ok: true, lines: lines.length, anchored: true, file: log })
 
           const original = fs.readFileSync(log, "utf8")

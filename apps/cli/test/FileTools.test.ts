@@ -16,11 +16,13 @@ import { strata } from "./strataProcess.js"
 beforeAll(() => ensureBuilt(), 300_000)
 
 /** A model that makes one tool call, then says what came back. */
-const oneCall = (name: string, args: Record<string, unknown>) => (request: RecordedRequest): Turn => {
-  const last = request.messages[request.messages.length - 1]
-  if (last?.role !== "tool") return { text: "calling", toolCalls: [{ name, arguments: args }] }
-  return { text: `tool said: ${last.content}` }
-}
+const oneCall =
+  (name: string, args: Record<string, unknown>) =>
+  (request: RecordedRequest): Turn => {
+    const last = request.messages[request.messages.length - 1]
+    if (last?.role !== "tool") return { text: "calling", toolCalls: [{ name, arguments: args }] }
+    return { text: `tool said: ${last.content}` }
+  }
 
 const workspace = (fsSection: string, port: string) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "strata-fs-e2e-"))

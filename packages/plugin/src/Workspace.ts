@@ -4,7 +4,7 @@
  *
  * - Lexical checks, pure and portable: {@link confine} (a path stays under
  *   the workspace root, `..` folded), {@link checkName} (no newline or
- *   control character in a name), {@link escape} (a name made safe to print
+ *   control character in a name), {@link printable} (a name made safe to print
  *   on one line of tool output).
  * - The {@link Workspace} port: reads, writes, deletes and walks that are
  *   safe against a model racing the tool (it can create symlinks and hard
@@ -27,7 +27,7 @@
  *   run: (input, context) =>
  *     Effect.flatMap(Workspace.Workspace, (ws) =>
  *       ws.writeFile(context.cwd, input.path, "hello\n", Workspace.policyOf(context))
- *     ).pipe(Effect.map((written) => `wrote ${Workspace.escape(written.relative)}`))
+ *     ).pipe(Effect.map((written) => `wrote ${Workspace.printable(written.relative)}`))
  * })
  * ```
  *
@@ -129,7 +129,7 @@ export const checkName = (path: string): Either.Either<string, WorkspaceError> =
     new WorkspaceError({
       reason: "InvalidName",
       path,
-      detail: `${escape(path)}: names with newlines or control characters are refused (${hex(bad.code)} at character ${bad.index + 1})`
+      detail: `${printable(path)}: names with newlines or control characters are refused (${hex(bad.code)} at character ${bad.index + 1})`
     })
   )
 }
@@ -142,7 +142,7 @@ export const checkName = (path: string): Either.Either<string, WorkspaceError> =
  * @since 0.2.0
  * @category utils
  */
-export const escape = (name: string): string => {
+export const printable = (name: string): string => {
   if (unsafeCharacter(name) === undefined) return name
   return JSON.stringify(name).replace(
     /[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/gu,
@@ -208,7 +208,7 @@ export const confine = (root: string | undefined, input: string): Either.Either<
       new WorkspaceError({
         reason: "NoWorkspace",
         path: input,
-        detail: `${escape(input)}: no workspace root (the call has no absolute working directory)`
+        detail: `${printable(input)}: no workspace root (the call has no absolute working directory)`
       })
     )
   }
@@ -370,7 +370,7 @@ export interface WriteOptions extends AccessPolicy {
  * open (with the walk's hard-link policy: `HardLinked`, `TooLarge` and
  * `NotAFile` are worth skipping, not stopping for); `relative` is its path
  * from the workspace's real root, `local` from the walk's start directory
- * (print them with {@link escape}).
+ * (print them with {@link printable}).
  *
  * @since 0.2.0
  * @category models

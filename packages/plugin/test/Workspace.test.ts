@@ -64,11 +64,11 @@ describe("Workspace (pure helpers)", () => {
     expect(Either.isRight(Workspace.checkName("ok name-ü.ts"))).toBe(true)
   })
 
-  it("escape keeps clean names and turns others into one safe line", () => {
-    expect(Workspace.escape("src/a.ts")).toBe("src/a.ts")
-    expect(Workspace.escape("a\nb")).toBe('"a\\nb"')
-    expect(Workspace.escape("x\u202ey")).toBe('"x\\u202ey"')
-    expect(Workspace.escape("evil\nsrc/a.ts:1: fake").includes("\n")).toBe(false)
+  it("printable keeps clean names and turns others into one safe line", () => {
+    expect(Workspace.printable("src/a.ts")).toBe("src/a.ts")
+    expect(Workspace.printable("a\nb")).toBe('"a\\nb"')
+    expect(Workspace.printable("x\u202ey")).toBe('"x\\u202ey"')
+    expect(Workspace.printable("evil\nsrc/a.ts:1: fake").includes("\n")).toBe(false)
   })
 
   it("protectedBy: reads allowed only when named directly, writes only approved and named", () => {
@@ -115,30 +115,32 @@ for (const mode of ["descriptor", "path"] as const) {
       })
     )
 
-    it.effect("a write replaces atomically, keeps the mode, writes through an inside symlink, never into a hard link", () =>
-      Effect.gen(function* () {
-        using f = fixture()
-        const script = path.join(f.ws, "run.sh")
-        nodeFs.writeFileSync(script, "old\n", { mode: 0o755 })
-        const before = nodeFs.statSync(script).ino
-        expect((yield* ws.writeFile(f.ws, "run.sh", "new\n")).created).toBe(false)
-        expect(nodeFs.readFileSync(script, "utf8")).toBe("new\n")
-        expect(nodeFs.statSync(script).mode & 0o777).toBe(0o755)
-        expect(nodeFs.statSync(script).ino).not.toBe(before)
-        nodeFs.symlinkSync("run.sh", path.join(f.ws, "link.sh"))
-        yield* ws.writeFile(f.ws, "link.sh", "via link\n")
-        expect(nodeFs.lstatSync(path.join(f.ws, "link.sh")).isSymbolicLink()).toBe(true)
-        expect(nodeFs.readFileSync(script, "utf8")).toBe("via link\n")
-        // A hard link to an outside file: refused both ways, unless allowed.
-        nodeFs.linkSync(path.join(f.out, "secret"), path.join(f.ws, "hard"))
-        expect(yield* reasonOf(ws.readFile(f.ws, "hard"))).toBe("HardLinked")
-        expect(yield* reasonOf(ws.writeFile(f.ws, "hard", "x"))).toBe("HardLinked")
-        expect(text((yield* ws.readFile(f.ws, "hard", { allowHardlinks: true })).bytes)).toBe("SECRET\n")
-        // Allowed, the write replaces the name: the other link keeps its content.
-        yield* ws.writeFile(f.ws, "hard", "mine\n", { allowHardlinks: true })
-        expect(nodeFs.readFileSync(path.join(f.out, "secret"), "utf8")).toBe("SECRET\n")
-        expect(nodeFs.readdirSync(f.ws).filter((n) => n.startsWith(".strata-"))).toStrictEqual([])
-      })
+    it.effect(
+      "a write replaces atomically, keeps the mode, writes through an inside symlink, never into a hard link",
+      () =>
+        Effect.gen(function* () {
+          using f = fixture()
+          const script = path.join(f.ws, "run.sh")
+          nodeFs.writeFileSync(script, "old\n", { mode: 0o755 })
+          const before = nodeFs.statSync(script).ino
+          expect((yield* ws.writeFile(f.ws, "run.sh", "new\n")).created).toBe(false)
+          expect(nodeFs.readFileSync(script, "utf8")).toBe("new\n")
+          expect(nodeFs.statSync(script).mode & 0o777).toBe(0o755)
+          expect(nodeFs.statSync(script).ino).not.toBe(before)
+          nodeFs.symlinkSync("run.sh", path.join(f.ws, "link.sh"))
+          yield* ws.writeFile(f.ws, "link.sh", "via link\n")
+          expect(nodeFs.lstatSync(path.join(f.ws, "link.sh")).isSymbolicLink()).toBe(true)
+          expect(nodeFs.readFileSync(script, "utf8")).toBe("via link\n")
+          // A hard link to an outside file: refused both ways, unless allowed.
+          nodeFs.linkSync(path.join(f.out, "secret"), path.join(f.ws, "hard"))
+          expect(yield* reasonOf(ws.readFile(f.ws, "hard"))).toBe("HardLinked")
+          expect(yield* reasonOf(ws.writeFile(f.ws, "hard", "x"))).toBe("HardLinked")
+          expect(text((yield* ws.readFile(f.ws, "hard", { allowHardlinks: true })).bytes)).toBe("SECRET\n")
+          // Allowed, the write replaces the name: the other link keeps its content.
+          yield* ws.writeFile(f.ws, "hard", "mine\n", { allowHardlinks: true })
+          expect(nodeFs.readFileSync(path.join(f.out, "secret"), "utf8")).toBe("SECRET\n")
+          expect(nodeFs.readdirSync(f.ws).filter((n) => n.startsWith(".strata-"))).toStrictEqual([])
+        })
     )
 
     it.effect("unsafe names, directories, FIFOs and sizes are refused with the reason", () =>
@@ -171,7 +173,9 @@ for (const mode of ["descriptor", "path"] as const) {
         expect(e.reason).toBe("Protected")
         expect(e.pattern).toBe(`${f.ws}/.strata/`)
         expect(e.message).toContain(`${f.ws}/.strata/config.toml is a protected path`)
-        expect(yield* reasonOf(ws.writeFile(f.ws, "notes.txt", "evil", { ...policy, approved: true }))).toBe("Protected")
+        expect(yield* reasonOf(ws.writeFile(f.ws, "notes.txt", "evil", { ...policy, approved: true }))).toBe(
+          "Protected"
+        )
         expect(yield* reasonOf(ws.writeFile(f.ws, "cfg/hooks.toml", "evil", policy))).toBe("Protected")
         expect(yield* reasonOf(ws.writeFile(f.ws, ".strata/config.toml", "evil", policy))).toBe("Protected")
         expect(yield* reasonOf(ws.remove(f.ws, ".strata/config.toml", policy))).toBe("Protected")

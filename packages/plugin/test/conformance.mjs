@@ -88,7 +88,12 @@ test("NodeWorkspace: descriptor-anchored on Linux, confined, refuses hard links 
     writeFileSync(join(dir, "c.txt"), "c")
     const seen = []
     await Effect.runPromise(
-      ws.walk(dir, ".", { maxDepth: 5, maxEntries: 100, allowHardlinks: true, onFile: (f) => Effect.sync(() => seen.push(f.relative)).pipe(Effect.as(true)) })
+      ws.walk(dir, ".", {
+        maxDepth: 5,
+        maxEntries: 100,
+        allowHardlinks: true,
+        onFile: (f) => Effect.sync(() => seen.push(f.relative)).pipe(Effect.as(true))
+      })
     )
     assert.deepEqual(seen, ["a/b.txt", "c.txt", "hard"])
   } finally {

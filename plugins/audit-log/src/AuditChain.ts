@@ -132,14 +132,26 @@ export const verify = (text: string, head?: Head | undefined): Effect.Effect<Ver
   Effect.gen(function* () {
     if (text === "") {
       if (head !== undefined && head.seq > 0) {
-        return broken(1, "Truncated", `${head.seq} chained lines`, "an empty log", `the log is empty but its head file records ${head.seq} lines`)
+        return broken(
+          1,
+          "Truncated",
+          `${head.seq} chained lines`,
+          "an empty log",
+          `the log is empty but its head file records ${head.seq} lines`
+        )
       }
       return { ok: true, lines: 0, chained: 0, legacy: 0, head: GENESIS, anchored: head !== undefined }
     }
     const lines = text.split("\n")
     const last = lines.pop()!
     if (last !== "") {
-      return broken(lines.length + 1, "Torn", "a line ending in a newline", short(last), "the last line is incomplete (a torn write or a truncation)")
+      return broken(
+        lines.length + 1,
+        "Torn",
+        "a line ending in a newline",
+        short(last),
+        "the last line is incomplete (a torn write or a truncation)"
+      )
     }
     let prev = GENESIS
     let seq = 0
@@ -151,17 +163,30 @@ export const verify = (text: string, head?: Head | undefined): Effect.Effect<Ver
       const entry = parse(raw)
       if (entry === undefined) return broken(n, "InvalidJson", "a JSON object", short(raw), "not a JSON object")
       if (!("seq" in entry) && !("prev" in entry)) {
-        if (seq > 0) return broken(n, "Legacy", `seq ${seq + 1}`, "no seq/prev", "a line without chain fields inside the chain")
+        if (seq > 0)
+          return broken(n, "Legacy", `seq ${seq + 1}`, "no seq/prev", "a line without chain fields inside the chain")
         legacy++
         prev = yield* hash(raw)
         hashes.push(prev)
         continue
       }
       if (entry.seq !== seq + 1) {
-        return broken(n, "Seq", String(seq + 1), JSON.stringify(entry.seq ?? null), `seq should be ${seq + 1}, found ${JSON.stringify(entry.seq ?? null)} (a line was deleted, inserted or moved)`)
+        return broken(
+          n,
+          "Seq",
+          String(seq + 1),
+          JSON.stringify(entry.seq ?? null),
+          `seq should be ${seq + 1}, found ${JSON.stringify(entry.seq ?? null)} (a line was deleted, inserted or moved)`
+        )
       }
       if (entry.prev !== prev) {
-        return broken(n, "Prev", prev, JSON.stringify(entry.prev ?? null), `prev should be ${prev} (the hash of line ${n - 1 === 0 ? "0: genesis" : n - 1}), found ${JSON.stringify(entry.prev ?? null)} (a line was changed)`)
+        return broken(
+          n,
+          "Prev",
+          prev,
+          JSON.stringify(entry.prev ?? null),
+          `prev should be ${prev} (the hash of line ${n - 1 === 0 ? "0: genesis" : n - 1}), found ${JSON.stringify(entry.prev ?? null)} (a line was changed)`
+        )
       }
       seq++
       prev = yield* hash(raw)
@@ -169,12 +194,24 @@ export const verify = (text: string, head?: Head | undefined): Effect.Effect<Ver
     }
     if (head !== undefined) {
       if (head.seq > seq) {
-        return broken(lines.length + 1, "Truncated", `${head.seq} chained lines (head ${head.hash})`, `${seq} chained lines`, `the log ends early: its head file records line ${head.seq} of the chain, the log has ${seq}`)
+        return broken(
+          lines.length + 1,
+          "Truncated",
+          `${head.seq} chained lines (head ${head.hash})`,
+          `${seq} chained lines`,
+          `the log ends early: its head file records line ${head.seq} of the chain, the log has ${seq}`
+        )
       }
       const at = legacy + head.seq
       const recorded = head.seq === 0 ? GENESIS : hashes[at - 1]
       if (recorded !== head.hash) {
-        return broken(at, "Prev", head.hash, recorded ?? "nothing", `the head file records hash ${head.hash} for chain line ${head.seq}, the log has ${recorded}`)
+        return broken(
+          at,
+          "Prev",
+          head.hash,
+          recorded ?? "nothing",
+          `the head file records hash ${head.hash} for chain line ${head.seq}, the log has ${recorded}`
+        )
       }
     }
     return { ok: true, lines: lines.length, chained: seq, legacy, head: prev, anchored: head !== undefined }
@@ -190,7 +227,11 @@ export const parseHead = (text: string): Head | undefined => {
   const value = parse(text.trim())
   if (value === undefined) return undefined
   const { seq, hash: h } = value
-  return typeof seq === "number" && Number.isInteger(seq) && seq >= 0 && typeof h === "string" && /^[0-9a-f]{64}$/.test(h)
+  return typeof seq === "number" &&
+    Number.isInteger(seq) &&
+    seq >= 0 &&
+    typeof h === "string" &&
+    /^[0-9a-f]{64}$/.test(h)
     ? { seq, hash: h }
     : undefined
 }

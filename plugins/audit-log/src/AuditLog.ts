@@ -217,14 +217,16 @@ export const layer = (options: Options = {}): Layer.Layer<AuditLog, never, FileS
  */
 export const verifyFile = Effect.fn("AuditLog.verifyFile")(function* (file: string) {
   const fs = yield* FileSystem.FileSystem
-  if (!(yield* fs.exists(file).pipe(Effect.mapError((e) => `cannot read ${file}: ${e.message}`)))) return yield* Effect.fail(`no audit log at ${file}`)
+  if (!(yield* fs.exists(file).pipe(Effect.mapError((e) => `cannot read ${file}: ${e.message}`))))
+    return yield* Effect.fail(`no audit log at ${file}`)
   const text = yield* fs.readFileString(file).pipe(Effect.mapError((e) => `cannot read ${file}: ${e.message}`))
   const head = headFile(file)
   let recorded: AuditChain.Head | undefined
   if (yield* fs.exists(head).pipe(Effect.mapError((e) => `cannot read ${head}: ${e.message}`))) {
     const headText = yield* fs.readFileString(head).pipe(Effect.mapError((e) => `cannot read ${head}: ${e.message}`))
     recorded = AuditChain.parseHead(headText)
-    if (recorded === undefined) return yield* Effect.fail(`${head} is not a head file ({"seq": n, "hash": "<sha-256>"})`)
+    if (recorded === undefined)
+      return yield* Effect.fail(`${head} is not a head file ({"seq": n, "hash": "<sha-256>"})`)
   }
   return yield* AuditChain.verify(text, recorded)
 })

@@ -176,7 +176,11 @@ describe("audit-log hash chain", () => {
       // The last two lines cut off: the head file still records line 6.
       expect(yield* tamper(join(lines.slice(0, 4)))).toMatchObject({ ok: false, line: 5, reason: "Truncated" })
       // Cut in the middle of a line.
-      expect(yield* tamper(original.slice(0, original.length - 10))).toMatchObject({ ok: false, line: 6, reason: "Torn" })
+      expect(yield* tamper(original.slice(0, original.length - 10))).toMatchObject({
+        ok: false,
+        line: 6,
+        reason: "Torn"
+      })
       // The last line edited: only the head file can tell.
       expect(yield* tamper(join([...lines.slice(0, 5), lines[5]!.replace('"n":5', '"n":50')]))).toMatchObject({
         ok: false,

@@ -28,11 +28,21 @@ test(`the chain is written, resumed and verified on ${runtime()}`, async () => {
     const file = join(dir, "audit.jsonl")
     await append(file, 3)
     await append(file, 2)
-    assert.deepEqual(await verify(file), { ok: true, lines: 5, chained: 5, legacy: 0, head: (await verify(file)).head, anchored: true })
+    assert.deepEqual(await verify(file), {
+      ok: true,
+      lines: 5,
+      chained: 5,
+      legacy: 0,
+      head: (await verify(file)).head,
+      anchored: true
+    })
     const lines = readFileSync(file, "utf8").trimEnd().split("\n")
     assert.equal(JSON.parse(lines[0]).prev, AuditChain.GENESIS)
     // The SHA-256 of "abc", a known vector: the same digest on every runtime.
-    assert.equal(await Effect.runPromise(AuditChain.hash("abc")), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+    assert.equal(
+      await Effect.runPromise(AuditChain.hash("abc")),
+      "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    )
     writeFileSync(file, `${lines.map((l, i) => (i === 1 ? l.replace('"n":1', '"n":9') : l)).join("\n")}\n`)
     const broken = await verify(file)
     assert.equal(broken.ok, false)

@@ -31,7 +31,10 @@ for (let f = 0; f < FILES; f++) {
   mkdirSync(dir, { recursive: true })
   const lines = []
   for (let l = 0; l < LINES; l++) {
-    lines.push(Array.from({ length: 8 }, () => words[rand(words.length)]).join(" ") + (rand(1000) === 7 && rand(20) === 3 ? " needle(42)" : ""))
+    lines.push(
+      Array.from({ length: 8 }, () => words[rand(words.length)]).join(" ") +
+        (rand(1000) === 7 && rand(20) === 3 ? " needle(42)" : "")
+    )
   }
   writeFileSync(join(dir, `file${f}.ts`), `${lines.join("\n")}\n`)
 }
@@ -41,7 +44,12 @@ const layer = Layer.merge(NodeWorkspace.layer({ durable: false }), FsConfig.laye
 const tool = (pattern) =>
   Effect.runPromise(
     Tool.invoke(FsTools.Grep, { pattern }, { call_id: "bench", cwd: root }).pipe(Effect.provide(layer))
-  ).then((out) => String(out).split("\n").filter((l) => /^pkg/.test(l)).length)
+  ).then(
+    (out) =>
+      String(out)
+        .split("\n")
+        .filter((l) => /^pkg/.test(l)).length
+  )
 
 const plain = async (pattern) => {
   const re = new RegExp(pattern)
@@ -65,7 +73,10 @@ try {
   execFileSync("rg", ["--version"], { stdio: "ignore" })
   rg = async (pattern) => {
     try {
-      return execFileSync("rg", ["--no-heading", "-n", "-j1", pattern, root], { maxBuffer: 1 << 28 }).toString().split("\n").filter(Boolean).length
+      return execFileSync("rg", ["--no-heading", "-n", "-j1", pattern, root], { maxBuffer: 1 << 28 })
+        .toString()
+        .split("\n")
+        .filter(Boolean).length
     } catch (e) {
       if (e.status === 1) return 0
       throw e
@@ -85,13 +96,20 @@ const time = async (f) => {
   return { ms: samples[Math.floor(RUNS / 2)], result }
 }
 
-console.log(`grep bench: ${FILES} files, ${(bytes / 1e6).toFixed(1)} MB, median of ${RUNS} runs, ${typeof Deno !== "undefined" ? "deno" : typeof Bun !== "undefined" ? "bun" : "node"}`)
+console.log(
+  `grep bench: ${FILES} files, ${(bytes / 1e6).toFixed(1)} MB, median of ${RUNS} runs, ${typeof Deno !== "undefined" ? "deno" : typeof Bun !== "undefined" ? "bun" : "node"}`
+)
 for (const pattern of ["needle\\(\\d+\\)", "some[A-Z]\\w+ argument TODO$", "^export .* TODO$"]) {
   const base = await time(() => plain(pattern))
   const ours = await time(() => tool(pattern))
   const cap = Math.min(base.result, 500)
-  if (ours.result !== cap) throw new Error(`grep found ${ours.result} lines, the plain scan ${base.result} (shown: ${cap})`)
-  const line = [`  /${pattern}/`, `plain RegExp scan ${base.ms.toFixed(0)} ms`, `fs grep ${ours.ms.toFixed(0)} ms (x${(ours.ms / base.ms).toFixed(2)})`]
+  if (ours.result !== cap)
+    throw new Error(`grep found ${ours.result} lines, the plain scan ${base.result} (shown: ${cap})`)
+  const line = [
+    `  /${pattern}/`,
+    `plain RegExp scan ${base.ms.toFixed(0)} ms`,
+    `fs grep ${ours.ms.toFixed(0)} ms (x${(ours.ms / base.ms).toFixed(2)})`
+  ]
   if (rg) {
     const r = await time(() => rg(pattern))
     line.push(`ripgrep -j1 ${r.ms.toFixed(0)} ms (x${(r.ms / base.ms).toFixed(2)})`)
@@ -101,5 +119,7 @@ for (const pattern of ["needle\\(\\d+\\)", "some[A-Z]\\w+ argument TODO$", "^exp
 // The pattern a backtracking engine cannot survive, on one 30-character line.
 writeFileSync(join(root, "evil.txt"), `${"a".repeat(30)}!\n`)
 const evil = await time(() => tool("^(a+)+$"))
-console.log(`  /^(a+)+$/ on a tree with a 30-character line of a's: fs grep ${evil.ms.toFixed(0)} ms; the plain RegExp scan is not run (exponential: minutes at 30 characters)`)
+console.log(
+  `  /^(a+)+$/ on a tree with a 30-character line of a's: fs grep ${evil.ms.toFixed(0)} ms; the plain RegExp scan is not run (exponential: minutes at 30 characters)`
+)
 rmSync(root, { recursive: true, force: true })

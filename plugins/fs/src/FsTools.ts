@@ -42,7 +42,7 @@ const MAX_RESULTS = 500
 // `.strata` holds the runtime's journals, approvals and audit log: searched only when named.
 const SKIP = new Set([".git", "node_modules", ".strata"])
 
-const show = Workspace.escape
+const show = Workspace.printable
 
 const policy = (context: ToolContext) =>
   Effect.map(FsConfig, (config) => Workspace.policyOf(context, { allowHardlinks: config.allowHardlinks }))
@@ -236,7 +236,11 @@ export const ApplyPatch = defineTool({
         if (file.to === undefined) {
           const from = file.from!
           if ((yield* current(from)) === undefined) {
-            return yield* new FsToolError({ reason: "InvalidPatch", path: from, detail: `${show(from)}: deleted twice` })
+            return yield* new FsToolError({
+              reason: "InvalidPatch",
+              path: from,
+              detail: `${show(from)}: deleted twice`
+            })
           }
           pending.set(from, undefined)
           changes.push({ kind: "remove", path: from, verb: "deleted" })
@@ -320,12 +324,15 @@ const walkNotes = (result: Workspace.WalkResult, config: { maxDepth: number; max
     notes.push(`[${result.protected.count} protected path(s) skipped: ${sample(result.protected)}]`)
   }
   if (result.unreadable.count > 0) {
-    notes.push(`[${result.unreadable.count} unreadable director${result.unreadable.count === 1 ? "y" : "ies"}: ${sample(result.unreadable)}]`)
+    notes.push(
+      `[${result.unreadable.count} unreadable director${result.unreadable.count === 1 ? "y" : "ies"}: ${sample(result.unreadable)}]`
+    )
   }
   return notes
 }
 
-const fromEither = <A>(e: Either.Either<A, FsToolError>) => Either.match(e, { onLeft: Effect.fail, onRight: Effect.succeed })
+const fromEither = <A>(e: Either.Either<A, FsToolError>) =>
+  Either.match(e, { onLeft: Effect.fail, onRight: Effect.succeed })
 
 /**
  * @since 0.1.0
@@ -463,7 +470,13 @@ export const Grep = defineTool({
       const target = yield* ws.stat(context.cwd, input.path ?? ".")
       if (target.type === "directory") yield* searchTree
       else if (target.type === "file") yield* searchFile
-      else yield* searchFile.pipe(Effect.catchIf((e) => e._tag === "WorkspaceError" && e.reason === "IsADirectory", () => searchTree))
+      else
+        yield* searchFile.pipe(
+          Effect.catchIf(
+            (e) => e._tag === "WorkspaceError" && e.reason === "IsADirectory",
+            () => searchTree
+          )
+        )
       if (skippedLarge > 0) notes.push(`[${skippedLarge} file(s) over ${MAX_GREP_FILE >> 20} MiB not searched]`)
       if (skippedLinked > 0) {
         notes.push(`[${skippedLinked} file(s) with several hard links not searched (fs.allow_hardlinks)]`)

@@ -61,7 +61,9 @@ const unsupported = (pattern: string): string | undefined => {
 }
 
 const invalid = (pattern: string, detail: string) =>
-  Either.left(new FsToolError({ reason: "InvalidPattern", detail: `invalid pattern ${JSON.stringify(pattern)}: ${detail}` }))
+  Either.left(
+    new FsToolError({ reason: "InvalidPattern", detail: `invalid pattern ${JSON.stringify(pattern)}: ${detail}` })
+  )
 
 /**
  * Compiles a regular expression (JavaScript syntax where RE2 has it:
@@ -153,6 +155,9 @@ export const glob = (pattern: string): Either.Either<Matcher, FsToolError> => {
     const compiled = RE2JS.compile(globToRegex(pattern), RE2JS.DOTALL)
     return Either.right({ test: (input) => compiled.test(input) })
   } catch (e) {
-    return invalid(pattern, `not a valid glob: ${(e instanceof Error ? e.message : String(e)).replace(/^error parsing regexp: /, "")}`)
+    return invalid(
+      pattern,
+      `not a valid glob: ${(e instanceof Error ? e.message : String(e)).replace(/^error parsing regexp: /, "")}`
+    )
   }
 }

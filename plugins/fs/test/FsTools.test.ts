@@ -202,8 +202,12 @@ describe("fs tools", () => {
       // A backtracking RegExp needs ~1.7^n steps for this line: it would never return.
       yield* fs.writeFileString(`${dir}/evil.txt`, `${"a".repeat(50_000)}!\n`)
       expect(yield* call(FsTools.Grep, dir, { pattern: "^(a+)+$", path: "evil.txt" })).toBe("no match for ^(a+)+$")
-      expect(yield* call(FsTools.Grep, dir, { pattern: "(a|aa)*!$", path: "evil.txt" })).toMatch(/^evil\.txt:1: a{300}…$/)
-      expect(yield* call(FsTools.Glob, dir, { pattern: `${"*a".repeat(40)}*b` })).toBe(`no files match ${"*a".repeat(40)}*b`)
+      expect(yield* call(FsTools.Grep, dir, { pattern: "(a|aa)*!$", path: "evil.txt" })).toMatch(
+        /^evil\.txt:1: a{300}…$/
+      )
+      expect(yield* call(FsTools.Glob, dir, { pattern: `${"*a".repeat(40)}*b` })).toBe(
+        `no files match ${"*a".repeat(40)}*b`
+      )
       for (const [pattern, said] of [
         ["(a)\\1", "backreference \\1 is not supported"],
         ["(?<n>a)\\k<n>", "named backreference"],
@@ -248,9 +252,7 @@ describe("fs tools", () => {
           Effect.provide(Layer.merge(NodeWorkspace.layer({ durable: false }), FsConfig.layer(max)))
         )
       const shallow = yield* limited({ maxDepth: 2 }, FsTools.Glob, { pattern: "**/*.ts" })
-      expect(shallow).toBe(
-        "src/a.ts\n[walk cut: 1 directory deeper than 2 levels not entered (fs.max_depth): x/y/z]"
-      )
+      expect(shallow).toBe("src/a.ts\n[walk cut: 1 directory deeper than 2 levels not entered (fs.max_depth): x/y/z]")
       const few = yield* limited({ maxEntries: 2 }, FsTools.Grep, { pattern: "export" })
       expect(few).toContain("[walk cut: stopped after 2 entries (fs.max_entries = 2); results are incomplete")
     }).pipe(Effect.provide(NodeContext.layer))

@@ -53,7 +53,11 @@ const snapshot = (dir: string): Map<string, string> => {
     for (const e of nodeFs.readdirSync(d, { withFileTypes: true })) {
       const full = path.join(d, e.name)
       if (e.isDirectory()) visit(full)
-      else out.set(path.relative(dir, full), e.isSymbolicLink() ? `-> ${nodeFs.readlinkSync(full)}` : nodeFs.readFileSync(full, "utf8"))
+      else
+        out.set(
+          path.relative(dir, full),
+          e.isSymbolicLink() ? `-> ${nodeFs.readlinkSync(full)}` : nodeFs.readFileSync(full, "utf8")
+        )
     }
   }
   visit(dir)
@@ -242,7 +246,10 @@ describe.skipIf(process.platform !== "linux")("file tools under a racing process
             () => ({ tool: FsTools.ReadFile, input: { path: "e/config.toml" } }),
             (i) => ({ tool: FsTools.WriteFile, input: { path: "e/config.toml", content: `normal ${i}\n` } }),
             (i) => ({ tool: FsTools.WriteFile, input: { path: `e/new${i % 20}.toml`, content: "x\n" } }),
-            () => ({ tool: FsTools.Edit, input: { path: "e/config.toml", old_string: "normal", new_string: "normal" } }),
+            () => ({
+              tool: FsTools.Edit,
+              input: { path: "e/config.toml", old_string: "normal", new_string: "normal" }
+            }),
             () => ({ tool: FsTools.Grep, input: { pattern: "PROTECTE[D]|normal", path: "." } }),
             () => ({ tool: FsTools.Grep, input: { pattern: "PROTECTE[D]|normal", path: "e" } })
           ]

@@ -6,7 +6,16 @@
 //   node plugins/fs/test/conformance.mjs   (also bun, deno run -A)
 import assert from "node:assert/strict"
 import { spawn } from "node:child_process"
-import { linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
+import {
+  linkSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync
+} from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Tool } from "@strata/plugin"
@@ -71,7 +80,12 @@ test(`hard links, control characters and protected paths are refused on ${runtim
     writeFileSync(join(dir, ".strata", "config.toml"), "PROTECTED\n")
     symlinkSync(".strata/config.toml", join(dir, "cfg"))
     const protectedPath = (p) => (p.startsWith(`${dir}/.strata`) ? `${dir}/.strata/` : undefined)
-    const refused = await failure(FsTools.WriteFile, dir, { path: "cfg", content: "evil" }, { protectedPath, approved: true })
+    const refused = await failure(
+      FsTools.WriteFile,
+      dir,
+      { path: "cfg", content: "evil" },
+      { protectedPath, approved: true }
+    )
     assert.match(refused, /is a protected path/)
     assert.equal(readFileSync(join(dir, ".strata", "config.toml"), "utf8"), "PROTECTED\n")
   } finally {
@@ -95,9 +109,13 @@ test(`a racing process flipping a directory with a symlink out: zero escapes on 
   if (process.platform !== "linux") return
   const dir = temp("strata-fs-conf-race-")
   const outside = temp("strata-fs-out-")
-  const racer = spawn("python3", [new URL("./race/racer.py", import.meta.url).pathname, "exchange", join(dir, "d"), join(dir, "l")], {
-    stdio: ["pipe", "pipe", "inherit"]
-  })
+  const racer = spawn(
+    "python3",
+    [new URL("./race/racer.py", import.meta.url).pathname, "exchange", join(dir, "d"), join(dir, "l")],
+    {
+      stdio: ["pipe", "pipe", "inherit"]
+    }
+  )
   try {
     mkdirSync(join(dir, "d"))
     writeFileSync(join(dir, "d", "f"), "inside\n")

@@ -36,9 +36,12 @@ const call = <A>(f: (cb: (error: Errno | null, value: A) => void) => void): Effe
     f((error, value) => resume(error ? Effect.fail(error) : Effect.succeed(value)))
   })
 
-const open = (path: string, flags: number, mode = 0o666) =>
-  call<number>((cb) => fs.open(path, flags, mode, cb))
-const close = (fd: number) => Effect.orElseSucceed(call<void>((cb) => fs.close(fd, (e) => cb(e, undefined))), () => {})
+const open = (path: string, flags: number, mode = 0o666) => call<number>((cb) => fs.open(path, flags, mode, cb))
+const close = (fd: number) =>
+  Effect.orElseSucceed(
+    call<void>((cb) => fs.close(fd, (e) => cb(e, undefined))),
+    () => {}
+  )
 const fstat = (fd: number) => call<fs.Stats>((cb) => fs.fstat(fd, cb))
 const lstat = (path: string) => call<fs.Stats>((cb) => fs.lstat(path, cb))
 const readlink = (path: string) => call<string>((cb) => fs.readlink(path, cb))
@@ -73,7 +76,7 @@ const ioError =
   (named: string) =>
   (e: Errno | W.WorkspaceError): W.WorkspaceError => {
     if (e instanceof W.WorkspaceError) return e
-    const shown = W.escape(named)
+    const shown = W.printable(named)
     switch (code(e)) {
       case "ENOENT":
         return new W.WorkspaceError({
@@ -90,7 +93,12 @@ const ioError =
           cause: e
         })
       case "EISDIR":
-        return new W.WorkspaceError({ reason: "IsADirectory", path: named, detail: `${shown} is a directory`, cause: e })
+        return new W.WorkspaceError({
+          reason: "IsADirectory",
+          path: named,
+          detail: `${shown} is a directory`,
+          cause: e
+        })
       default:
         return new W.WorkspaceError({
           reason: "IoError",
@@ -146,7 +154,7 @@ const pathMechanism: Mechanism = {
       // must have no symlink in it: a swap in between is detected.
       const [opened, now, real] = yield* Effect.all([fstat(fd), lstat(expected), realpath(expected)])
       if (!sameFile(opened, now) || real !== expected) {
-        return yield* fail("Changed", expected, `${W.escape(expected)} changed while it was opened; try again`)
+        return yield* fail("Changed", expected, `${W.printable(expected)} changed while it was opened; try again`)
       }
       return expected
     })
@@ -185,7 +193,10 @@ const summary = () => {
 /**
  * Builds the port on a mechanism.
  */
-export const make = (mode: Mode, defaults: { readonly durable?: boolean | undefined } = {}): Context.Tag.Service<typeof W.Workspace> => {
+export const make = (
+  mode: Mode,
+  defaults: { readonly durable?: boolean | undefined } = {}
+): Context.Tag.Service<typeof W.Workspace> => {
   const m = mode === "descriptor" ? descriptorMechanism : pathMechanism
 
   const openRoot = (confined: W.Confined) =>
@@ -224,7 +235,7 @@ export const make = (mode: Mode, defaults: { readonly durable?: boolean | undefi
       else {
         return yield* outside(
           named,
-          `${W.escape(named)} is outside the workspace (${root.real}): ${W.escape([...dir.rel, name].join("/"))} is a symlink to ${W.escape(target)}`,
+          `${W.printable(named)} is outside the workspace (${root.real}): ${W.printable([...dir.rel, name].join("/"))} is a symlink to ${W.printable(target)}`,
           abs
         )
       }
@@ -257,7 +268,12 @@ export const make = (mode: Mode, defaults: { readonly durable?: boolean | undefi
           const flags = C.O_RDONLY | DIRECTORY | NOFOLLOW
           let opened = yield* Effect.either(openScoped(m.at(root, dir, name), flags))
           if (Either.isLeft(opened) && code(opened.left) === "ENOENT" && create) {
-            yield* mkdir(m.at(root, dir, name)).pipe(Effect.catchIf((e) => code(e) === "EEXIST", () => Effect.void))
+            yield* mkdir(m.at(root, dir, name)).pipe(
+              Effect.catchIf(
+                (e) => code(e) === "EEXIST",
+                () => Effect.void
+              )
+            )
             opened = yield* Effect.either(openScoped(m.at(root, dir, name), flags))
           }
           if (Either.isLeft(opened)) {
@@ -268,10 +284,10 @@ export const make = (mode: Mode, defaults: { readonly durable?: boolean | undefi
               return yield* fail(
                 "NotADirectory",
                 named,
-                `${W.escape(named)}: ${W.escape([...dir.rel, name].join("/"))} is not a directory`
+                `${W.printable(named)}: ${W.printable([...dir.rel, name].join("/"))} is not a directory`
               )
             }
-            if (++hops > MAX_HOPS) return yield* fail("SymlinkLoop", named, `${W.escape(named)}: too many symlinks`)
+            if (++hops > MAX_HOPS) return yield* fail("SymlinkLoop", named, `${W.printable(named)}: too many symlinks`)
             segments = yield* followLink(root, dir, name, segments.slice(i + 1), named)
             continue restart
           }
@@ -289,7 +305,7 @@ export const make = (mode: Mode, defaults: { readonly durable?: boolean | undefi
       if (dir.fd === root.fd) return root.real
       const real = yield* m.realOf(dir.fd, m.dirPath(root, dir))
       if (!W.isInside(root.real, real) || isDeleted(real)) {
-        return yield* fail("Changed", named, `${W.escape(named)}: a directory on the way moved during the call`, {
+        return yield* fail("Changed", named, `${W.printable(named)}: a directory on the way moved during the call`, {
           real
         })
       }
@@ -317,11 +333,11 @@ export const make = (mode: Mode, defaults: { readonly durable?: boolean | undefi
         ? access === "write"
           ? "a person must approve changing it"
           : "it was not named directly"
-        : `it is reached through a symlink or moved directory (as ${W.escape(named.relative)}); name the real path directly`
+        : `it is reached through a symlink or moved directory (as ${W.printable(named.relative)}); name the real path directly`
     return fail(
       "Protected",
       named.relative,
-      `${W.escape(named.relative)}: ${real} is a protected path (${pattern}): ${how}`,
+      `${W.printable(named.relative)}: ${real} is a protected path (${pattern}): ${how}`,
       { real, pattern }
     )
   }
@@ -339,7 +355,7 @@ export const make = (mode: Mode, defaults: { readonly durable?: boolean | undefi
       // O_NONBLOCK: a FIFO swapped in opens without waiting for a writer.
       const fd = yield* openScoped(m.at(root, dir, name), C.O_RDONLY | NOFOLLOW | NONBLOCK)
       const info = yield* fstat(fd)
-      const shown = W.escape(named.relative)
+      const shown = W.printable(named.relative)
       if (info.isDirectory()) return yield* fail("IsADirectory", named.relative, `${shown} is a directory`)
       if (!info.isFile()) return yield* fail("NotAFile", named.relative, `${shown} is not a regular file`)
       if (info.nlink > 1 && policy.allowHardlinks !== true) {
@@ -361,7 +377,7 @@ export const make = (mode: Mode, defaults: { readonly durable?: boolean | undefi
   const readAll = (fd: number, size: number, maxBytes: number | undefined, named: string) =>
     Effect.gen(function* () {
       if (maxBytes !== undefined && size > maxBytes) {
-        return yield* fail("TooLarge", named, `${W.escape(named)} is ${size} bytes, over the limit of ${maxBytes}`)
+        return yield* fail("TooLarge", named, `${W.printable(named)} is ${size} bytes, over the limit of ${maxBytes}`)
       }
       const chunks: Array<Uint8Array> = []
       let total = 0
@@ -377,7 +393,7 @@ export const make = (mode: Mode, defaults: { readonly durable?: boolean | undefi
         }
         total += got
         if (maxBytes !== undefined && total > maxBytes) {
-          return yield* fail("TooLarge", named, `${W.escape(named)} grew over the limit of ${maxBytes} bytes`)
+          return yield* fail("TooLarge", named, `${W.printable(named)} grew over the limit of ${maxBytes} bytes`)
         }
         chunks.push(buffer.subarray(0, got))
         if (got < want) break
@@ -409,7 +425,7 @@ export const make = (mode: Mode, defaults: { readonly durable?: boolean | undefi
         if (hops > MAX_HOPS) return yield* fail("SymlinkLoop", named.relative, `${named.relative}: too many symlinks`)
         const parent = yield* parentOf(root, segments, named.relative, create)
         if (parent.name === undefined) {
-          return yield* fail("IsADirectory", named.relative, `${W.escape(named.relative)} is a directory`)
+          return yield* fail("IsADirectory", named.relative, `${W.printable(named.relative)} is a directory`)
         }
         const result = yield* f(parent.dir, parent.name)
         if (result !== "symlink") return result
@@ -442,7 +458,7 @@ export const make = (mode: Mode, defaults: { readonly durable?: boolean | undefi
         const named = yield* confined(rootPath, path)
         const root = yield* openRoot(named)
         const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data
-        const shown = W.escape(named.relative)
+        const shown = W.printable(named.relative)
         return yield* resolveFinal(root, named, options.createParents ?? true, (dir, name) =>
           Effect.gen(function* () {
             const target = m.at(root, dir, name)
@@ -501,7 +517,7 @@ export const make = (mode: Mode, defaults: { readonly durable?: boolean | undefi
                   return yield* fail(
                     "Changed",
                     named.relative,
-                    `${shown}: the directory moved during the write (the file landed at ${W.escape(after)}); it was removed, nothing was written`,
+                    `${shown}: the directory moved during the write (the file landed at ${W.printable(after)}); it was removed, nothing was written`,
                     { real: after }
                   )
                 }
@@ -520,7 +536,7 @@ export const make = (mode: Mode, defaults: { readonly durable?: boolean | undefi
         const named = yield* confined(rootPath, path)
         const root = yield* openRoot(named)
         const parent = yield* parentOf(root, named.segments, named.relative, false)
-        const shown = W.escape(named.relative)
+        const shown = W.printable(named.relative)
         if (parent.name === undefined) return yield* fail("IsADirectory", named.relative, `${shown} is a directory`)
         const target = m.at(root, parent.dir, parent.name)
         const info = yield* lstat(target)
@@ -566,14 +582,16 @@ export const make = (mode: Mode, defaults: { readonly durable?: boolean | undefi
         if (named.segments.length > 0) {
           base = yield* resolveFinal(root, named, false, (dir, name) =>
             Effect.gen(function* () {
-              const opened = yield* Effect.either(
-                openScoped(m.at(root, dir, name), C.O_RDONLY | DIRECTORY | NOFOLLOW)
-              )
+              const opened = yield* Effect.either(openScoped(m.at(root, dir, name), C.O_RDONLY | DIRECTORY | NOFOLLOW))
               if (Either.isLeft(opened)) {
                 if (code(opened.left) === "ELOOP" || code(opened.left) === "ENOTDIR") {
                   const info = yield* lstat(m.at(root, dir, name))
                   if (info.isSymbolicLink()) return "symlink" as const
-                  return yield* fail("NotADirectory", named.relative, `${W.escape(named.relative)} is not a directory`)
+                  return yield* fail(
+                    "NotADirectory",
+                    named.relative,
+                    `${W.printable(named.relative)} is not a directory`
+                  )
                 }
                 return yield* Effect.fail(opened.left)
               }
@@ -606,9 +624,11 @@ export const make = (mode: Mode, defaults: { readonly durable?: boolean | undefi
             const flush = Effect.suspend(() => {
               const files = batch.splice(0)
               return Effect.forEach(files, options.onFile, { concurrency }).pipe(
-                Effect.map((goOn) => {
-                  if (goOn.includes(false)) stopped = true
-                })
+                Effect.tap((goOn) =>
+                  Effect.sync(() => {
+                    if (goOn.includes(false)) stopped = true
+                  })
+                )
               )
             })
             for (const { name, dirent } of names) {
