@@ -44,7 +44,14 @@ import type { Storage } from "unstorage"
 import * as fsBackend from "./internal/fsBackend.js"
 import * as store from "./internal/store.js"
 import * as unstorageBackend from "./internal/unstorageBackend.js"
-import type { CorruptJournal, StorageError, UnsupportedSchemaVersion } from "./StorageError.js"
+import type {
+  CorruptJournal,
+  LeaseHolder,
+  LeaseLost,
+  StorageError,
+  ThreadBusy,
+  UnsupportedSchemaVersion
+} from "./StorageError.js"
 import type * as StorageSchema from "./StorageSchema.js"
 
 /**
@@ -166,6 +173,72 @@ export interface ImportResult {
 }
 
 /**
+ * The right to write a thread, held by one writer at a time across every
+ * process sharing the store (`acquireThreadLease`). `token` is a fencing
+ * token: strictly increasing per thread, so a write carrying an older token
+ * than the current one is refused with `LeaseLost` and writes nothing.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface ThreadLease {
+  readonly threadId: Ids.ThreadId
+  /** The fencing token: strictly increasing per thread, across processes. */
+  readonly token: number
+  readonly owner: string
+  /**
+   * Completes if the lease is lost while held: a renewal found a newer
+   * token (the lease expired and another writer took it), or renewals kept
+   * failing until the lease expired. Never completes otherwise.
+   */
+  readonly lost: Effect.Effect<void>
+  /** When the lease expires unless renewed again (ms since the epoch), as of the last renewal. */
+  readonly expiresAt: Effect.Effect<number>
+}
+
+/**
+ * @since 0.2.0
+ * @category models
+ */
+export interface AcquireLeaseOptions {
+  /** Who holds it (shown to a second writer in `ThreadBusy`): 1..256 characters. */
+  readonly owner: string
+  /** How long the lease lives without renewal (default 30 seconds; 100 ms .. 1 hour). */
+  readonly ttlMs?: number | undefined
+  /**
+   * Renew the lease in the background every `ttlMs / 3` while the scope is
+   * open (default true). With false the lease lapses after `ttlMs`.
+   */
+  readonly autoRenew?: boolean | undefined
+}
+
+/**
+ * The lease a write is fenced with.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface WriteOptions {
+  /**
+   * When given, the write happens only if this is still the thread's current
+   * lease; otherwise it fails with `LeaseLost` and writes nothing. Without
+   * it the write is not fenced (atomic as always, but a lease holder does
+   * not keep it out).
+   */
+  readonly lease?: ThreadLease | undefined
+}
+
+/**
+ * The current holder of a thread's lease, with its token.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface LeaseInfo extends LeaseHolder {
+  readonly token: number
+}
+
+/**
  * Options every backend takes.
  *
  * @since 0.1.0
@@ -199,10 +272,14 @@ export interface Service {
    * schema fails the whole call with `InvalidInput`, nothing appended. The
    * thread's metadata need not exist.
    */
-  readonly appendEvents: (
-    threadId: string,
-    events: ReadonlyArray<Event.Event>
-  ) => Effect.Effect<ReadonlyArray<Event.EventFrame>, JournalError>
+  readonly appendEvents: {
+    (threadId: string, events: ReadonlyArray<Event.Event>): Effect.Effect<ReadonlyArray<Event.EventFrame>, JournalError>
+    (
+      threadId: string,
+      events: ReadonlyArray<Event.Event>,
+      options: WriteOptions
+    ): Effect.Effect<ReadonlyArray<Event.EventFrame>, JournalError | LeaseLost>
+  }
 
   /** Streams a thread's events in sequence order; empty for an unknown thread. */
   readonly readEvents: (threadId: string, options?: ReadEventsOptions) => Stream.Stream<Event.EventFrame, JournalError>
@@ -220,23 +297,48 @@ export interface Service {
    * write, so `update` must be pure) and sets `updated_at` to now. The id
    * cannot change. `NotFound` when the thread does not exist.
    */
-  readonly updateThread: (
-    threadId: string,
-    update: (thread: Thread.Thread) => Thread.Thread
-  ) => Effect.Effect<Thread.Thread, RecordError>
+  readonly updateThread: {
+    (threadId: string, update: (thread: Thread.Thread) => Thread.Thread): Effect.Effect<Thread.Thread, RecordError>
+    (
+      threadId: string,
+      update: (thread: Thread.Thread) => Thread.Thread,
+      options: WriteOptions
+    ): Effect.Effect<Thread.Thread, RecordError | LeaseLost>
+  }
 
   /** Lists thread metadata, newest first, a page at a time. */
   readonly listThreads: (options?: ListThreadsOptions) => Effect.Effect<ThreadPage, RecordError>
+
+  /**
+   * Takes the thread's lease: the one writer of the thread, across every
+   * process sharing the store, until the scope closes (then it is released).
+   * While the scope is open it is renewed in the background. A second writer
+   * fails with `ThreadBusy` naming the holder; a lease whose holder crashed
+   * is taken over once it expires (on the file-system store also as soon as
+   * its process is found dead). Readers are never affected. Pass the lease
+   * to `appendEvents`, `updateThread` and `saveCheckpoint` to fence them.
+   */
+  readonly acquireThreadLease: (
+    threadId: string,
+    options: AcquireLeaseOptions
+  ) => Effect.Effect<ThreadLease, ThreadBusy | JournalError, Scope.Scope>
+
+  /** The thread's current lease holder, if a live (unexpired, unreleased) lease exists. Writes nothing. */
+  readonly threadLease: (threadId: string) => Effect.Effect<Option.Option<LeaseInfo>, JournalError>
 
   /** Removes a thread's metadata, journal and checkpoints. */
   readonly deleteThread: (threadId: string) => Effect.Effect<void, RecordError>
 
   /** Saves (or replaces) a named checkpoint; it becomes the thread's latest. */
-  readonly saveCheckpoint: (
-    threadId: string,
-    checkpointId: string,
-    state: JsonValue
-  ) => Effect.Effect<StorageSchema.CheckpointInfo, RecordError>
+  readonly saveCheckpoint: {
+    (threadId: string, checkpointId: string, state: JsonValue): Effect.Effect<StorageSchema.CheckpointInfo, RecordError>
+    (
+      threadId: string,
+      checkpointId: string,
+      state: JsonValue,
+      options: WriteOptions
+    ): Effect.Effect<StorageSchema.CheckpointInfo, RecordError | LeaseLost>
+  }
 
   /** Loads a named checkpoint, or with `"latest"` the most recently saved one. */
   readonly loadCheckpoint: (

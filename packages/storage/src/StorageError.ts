@@ -103,6 +103,60 @@ export class UnsupportedSchemaVersion extends Schema.TaggedError<UnsupportedSche
 }
 
 /**
+ * Who holds a thread lease: the `owner` string it was acquired with, the
+ * holder's process id and host when the store knows them, and when the
+ * lease expires unless renewed (milliseconds since the epoch).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export const LeaseHolder = Schema.Struct({
+  owner: Schema.String,
+  pid: Schema.optional(Schema.Number),
+  host: Schema.optional(Schema.String),
+  expiresAt: Schema.Number
+}).annotations({ identifier: "LeaseHolder" })
+/** @since 0.2.0 @category models */
+export type LeaseHolder = typeof LeaseHolder.Type
+
+/**
+ * Another writer holds the thread's lease (`acquireThreadLease`). Readers
+ * are never refused; only a second writer is. `holder` says who, so a person
+ * can decide whether to wait or stop that process.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class ThreadBusy extends Schema.TaggedError<ThreadBusy>("@strata/storage/ThreadBusy")("ThreadBusy", {
+  threadId: Schema.String,
+  holder: LeaseHolder
+}) {
+  override get message(): string {
+    const h = this.holder
+    const where = h.pid === undefined ? "" : ` (process ${h.pid}${h.host === undefined ? "" : ` on ${h.host}`})`
+    return `Thread ${this.threadId} is busy: ${h.owner}${where} holds its lease until ${new Date(h.expiresAt).toISOString()}`
+  }
+}
+
+/**
+ * A write carried a thread lease that is no longer the current one: a newer
+ * token was issued (the lease expired and another writer took it) or the
+ * lease was released. Nothing was written.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class LeaseLost extends Schema.TaggedError<LeaseLost>("@strata/storage/LeaseLost")("LeaseLost", {
+  threadId: Schema.String,
+  token: Schema.Number,
+  detail: Schema.String
+}) {
+  override get message(): string {
+    return `Lease ${this.token} on thread ${this.threadId} is lost (${this.detail}); nothing was written`
+  }
+}
+
+/**
  * Builds a `StorageError`.
  *
  * @since 0.1.0
@@ -142,7 +196,11 @@ export const describe = (cause: unknown): string => {
  * @since 0.1.0
  * @category refinements
  */
-export const isStorageFailure = (u: unknown): u is StorageError | CorruptJournal | UnsupportedSchemaVersion =>
+export const isStorageFailure = (
+  u: unknown
+): u is StorageError | CorruptJournal | UnsupportedSchemaVersion | ThreadBusy | LeaseLost =>
   Predicate.isTagged(u, "StorageError") ||
   Predicate.isTagged(u, "CorruptJournal") ||
-  Predicate.isTagged(u, "UnsupportedSchemaVersion")
+  Predicate.isTagged(u, "UnsupportedSchemaVersion") ||
+  Predicate.isTagged(u, "ThreadBusy") ||
+  Predicate.isTagged(u, "LeaseLost")

@@ -6,7 +6,10 @@
  * (Redis, PostgreSQL) only need a fresh key prefix / schema per run. The
  * layer is built without the test services: the real clock runs.
  */
-import { assert, describe, layer as itLayer } from "@effect/vitest"
+import { spawn } from "node:child_process"
+import * as NPath from "node:path"
+import { fileURLToPath } from "node:url"
+import { assert, beforeAll, describe, layer as itLayer } from "@effect/vitest"
 import type * as Event from "@strata/protocol/Event"
 import * as Ids from "@strata/protocol/Ids"
 import type * as Job from "@strata/protocol/Job"
@@ -15,11 +18,14 @@ import type * as Tool from "@strata/protocol/Tool"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
 import type * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { StateStore } from "../src/StateStore.js"
 import type { NewApproval } from "../src/StorageSchema.js"
+import { ensureBuilt } from "./crash/build.mjs"
 
 export interface SuiteOptions<R = never> {
   /**
@@ -32,7 +38,73 @@ export interface SuiteOptions<R = never> {
     readonly appendEventWithVersion: (threadId: string, seq: number, version: number) => Effect.Effect<void, unknown, R>
     readonly putJobWithVersion: (jobId: string, version: number) => Effect.Effect<void, unknown, R>
   }
+  /**
+   * The store as `test/fixtures/lease-child.mjs` opens it (`{ kind, ... }`),
+   * when other processes can share it. Enables the cross-process lease tests.
+   */
+  readonly child?: {
+    readonly store: Record<string, unknown>
+    /** Whether the store sees at once that a killed holder's process is gone (fs). */
+    readonly detectsDeadProcess: boolean
+  }
 }
+
+const leaseChild = NPath.join(NPath.dirname(fileURLToPath(import.meta.url)), "fixtures", "lease-child.mjs")
+
+/** A lease-holding child process: its output lines as they come, and its exit. */
+const spawnLeaseChild = (store: Record<string, unknown>, thread: string, ttlMs: number) =>
+  Effect.acquireRelease(
+    Effect.sync(() => {
+      const child = spawn(process.execPath, [leaseChild, JSON.stringify(store), thread, String(ttlMs)], {
+        stdio: ["ignore", "pipe", "pipe"]
+      })
+      const lines: Array<string> = []
+      let stderr = ""
+      child.stdout.setEncoding("utf8")
+      let pending = ""
+      child.stdout.on("data", (d: string) => {
+        pending += d
+        for (let nl = pending.indexOf("\n"); nl !== -1; nl = pending.indexOf("\n")) {
+          lines.push(pending.slice(0, nl))
+          pending = pending.slice(nl + 1)
+        }
+      })
+      child.stderr.on("data", (d) => {
+        stderr += d
+      })
+      const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)))
+      /** Waits for a line starting with `prefix` (fails after 30 s or when the child exits first). */
+      const waitFor = (prefix: string) =>
+        Effect.promise(async () => {
+          for (let i = 0; i < 3000; i++) {
+            const line = lines.find((l) => l.startsWith(prefix))
+            if (line !== undefined) return line
+            if (child.exitCode !== null && child.stdout.readableEnded) break
+            await new Promise((r) => setTimeout(r, 10))
+          }
+          throw new Error(`lease child: no "${prefix}" line; output ${JSON.stringify(lines)}; stderr ${stderr}`)
+        })
+      return { child, lines, waitFor, exited }
+    }),
+    ({ child }) => Effect.sync(() => child.kill("SIGKILL"))
+  )
+
+/** Acquires the lease, retrying while busy (a holder waiting to expire), for up to 30 s. */
+const acquireEventually = (thread: string, owner: string) =>
+  Effect.gen(function* () {
+    const store = yield* StateStore
+    for (let i = 0; ; i++) {
+      const scope = yield* Scope.make()
+      const attempt = yield* Effect.either(Scope.extend(store.acquireThreadLease(thread, { owner }), scope))
+      if (attempt._tag === "Right") {
+        yield* Effect.addFinalizer(() => Scope.close(scope, Exit.void))
+        return attempt.right
+      }
+      yield* Scope.close(scope, Exit.void)
+      if (attempt.left._tag !== "ThreadBusy" || i > 600) return yield* Effect.fail(attempt.left)
+      yield* Effect.sleep("50 millis")
+    }
+  })
 
 // ---------------------------------------------------------------------------
 // fixtures
@@ -343,6 +415,169 @@ export const run = <E, R = never>(name: string, layer: Layer.Layer<StateStore, E
           assert.strictEqual(again[0]!.seq, 1)
         })
       )
+    })
+
+    describe("thread leases", () => {
+      it.scoped("one writer at a time: a second gets ThreadBusy naming the holder; readers are unaffected", () =>
+        Effect.gen(function* () {
+          const store = yield* StateStore
+          const id = threadId()
+          yield* store.createThread(makeThread(id, 1))
+          yield* store.appendEvents(id, [turn(1)])
+          const first = yield* Effect.scoped(
+            Effect.gen(function* () {
+              const lease = yield* store.acquireThreadLease(id, { owner: "writer-a" })
+              assert.strictEqual(lease.threadId, id)
+              assert.strictEqual(lease.owner, "writer-a")
+              assert.isTrue(Number.isSafeInteger(lease.token) && lease.token > 0)
+              const busy = yield* Effect.flip(store.acquireThreadLease(id, { owner: "writer-b" }))
+              assert.strictEqual(busy._tag, "ThreadBusy")
+              if (busy._tag === "ThreadBusy") {
+                assert.strictEqual(busy.threadId, id)
+                assert.strictEqual(busy.holder.owner, "writer-a")
+                assert.isAbove(busy.holder.expiresAt, Date.now())
+                assert.include(busy.message, "writer-a")
+              }
+              const held = Option.getOrThrow(yield* store.threadLease(id))
+              assert.deepStrictEqual([held.owner, held.token], ["writer-a", lease.token])
+              // Readers and other threads are unaffected.
+              assert.strictEqual((yield* collect(store.readEvents(id))).length, 1)
+              assert.isTrue(Option.isSome(yield* store.getThread(id)))
+              const other = yield* store.acquireThreadLease(threadId(), { owner: "writer-b" })
+              assert.isAbove(other.token, 0)
+              // The holder writes with its lease.
+              const [frame] = yield* store.appendEvents(id, [turn(2)], { lease })
+              assert.strictEqual(frame!.seq, 2)
+              const renamed = yield* store.updateThread(id, (t) => ({ ...t, name: "leased" }), { lease })
+              assert.strictEqual(renamed.name, "leased")
+              yield* store.saveCheckpoint(id, "c", { at: 2 }, { lease })
+              return lease
+            })
+          )
+          // Released with its scope: the next writer gets a higher token.
+          assert.isTrue(Option.isNone(yield* store.threadLease(id)))
+          const next = yield* store.acquireThreadLease(id, { owner: "writer-b" })
+          assert.isAbove(next.token, first.token)
+          const stale = yield* Effect.flip(store.appendEvents(id, [turn(3)], { lease: first }))
+          assert.strictEqual(stale._tag, "LeaseLost")
+          assert.strictEqual(yield* store.lastSeq(id), 2)
+        })
+      )
+
+      it.scoped("an expired lease is taken over; the stale token is refused with LeaseLost and writes nothing", () =>
+        Effect.gen(function* () {
+          const store = yield* StateStore
+          const id = threadId()
+          yield* store.createThread(makeThread(id, 1, { name: "before" }))
+          const stale = yield* store.acquireThreadLease(id, { owner: "paused", ttlMs: 200, autoRenew: false })
+          yield* store.appendEvents(id, [turn(1)], { lease: stale })
+          yield* Effect.sleep("350 millis")
+          // Nobody holds it now: readers see no holder, a writer takes over.
+          assert.isTrue(Option.isNone(yield* store.threadLease(id)))
+          const fresh = yield* store.acquireThreadLease(id, { owner: "next" })
+          assert.isAbove(fresh.token, stale.token)
+          const refused: ReadonlyArray<Effect.Effect<unknown, { readonly _tag: string }>> = [
+            store.appendEvents(id, [turn(2)], { lease: stale }),
+            store.updateThread(id, (t) => ({ ...t, name: "stale write" }), { lease: stale }),
+            store.saveCheckpoint(id, "stale", { x: 1 }, { lease: stale })
+          ]
+          for (const attempt of refused) {
+            const err = yield* Effect.flip(attempt)
+            assert.strictEqual(err._tag, "LeaseLost")
+            const lost = err as unknown as { token: number; message: string }
+            assert.strictEqual(lost.token, stale.token)
+            assert.include(lost.message, id)
+          }
+          assert.strictEqual(yield* store.lastSeq(id), 1)
+          assert.strictEqual(Option.getOrThrow(yield* store.getThread(id)).name, "before")
+          assert.isTrue(Option.isNone(yield* store.loadCheckpoint(id, "stale")))
+          // Concurrent appends with the current lease all land, in order.
+          yield* Effect.forEach([2, 3, 4, 5], (n) => store.appendEvents(id, [turn(n)], { lease: fresh }), {
+            concurrency: "unbounded",
+            discard: true
+          })
+          assert.strictEqual(yield* store.lastSeq(id), 5)
+          const wrong = yield* Effect.flip(store.appendEvents(threadId(), [turn(1)], { lease: fresh }))
+          assert.strictEqual(wrong._tag === "StorageError" && wrong.reason, "InvalidInput")
+          const bad = yield* Effect.flip(store.acquireThreadLease(id, { owner: "" }))
+          assert.strictEqual(bad._tag === "StorageError" && bad.reason, "InvalidInput")
+          const badTtl = yield* Effect.flip(store.acquireThreadLease(threadId(), { owner: "x", ttlMs: 5 }))
+          assert.strictEqual(badTtl._tag === "StorageError" && badTtl.reason, "InvalidInput")
+        })
+      )
+
+      it.scoped("a held lease is renewed in the background and outlives its ttl", () =>
+        Effect.gen(function* () {
+          const store = yield* StateStore
+          const id = threadId()
+          const lease = yield* store.acquireThreadLease(id, { owner: "long", ttlMs: 150 })
+          const first = yield* lease.expiresAt
+          yield* Effect.sleep("450 millis")
+          assert.isAbove(yield* lease.expiresAt, first)
+          const busy = yield* Effect.flip(store.acquireThreadLease(id, { owner: "other" }))
+          assert.strictEqual(busy._tag, "ThreadBusy")
+          yield* store.appendEvents(id, [turn(1)], { lease })
+          assert.isFalse(yield* Effect.map(Effect.either(Effect.timeout(lease.lost, "1 millis")), Either.isRight))
+        })
+      )
+
+      const child = options.child
+      if (child !== undefined) {
+        beforeAll(() => ensureBuilt(), 180_000)
+
+        it.scoped(
+          `a child process holding a lease is SIGKILLed; the next writer takes over${child.detectsDeadProcess ? " at once" : " after expiry"}`,
+          () =>
+            Effect.gen(function* () {
+              const store = yield* StateStore
+              const id = threadId()
+              // On fs the lease outlives the test: only the dead process frees it.
+              const proc = yield* spawnLeaseChild(child.store, id, child.detectsDeadProcess ? 600_000 : 1500)
+              const held = Number((yield* proc.waitFor("held ")).split(" ")[1])
+              const busy = yield* Effect.flip(store.acquireThreadLease(id, { owner: "parent" }))
+              assert.strictEqual(busy._tag, "ThreadBusy")
+              if (busy._tag === "ThreadBusy") {
+                assert.strictEqual(busy.holder.owner, "child")
+                assert.strictEqual(busy.holder.pid, proc.child.pid)
+              }
+              proc.child.kill("SIGKILL")
+              yield* Effect.promise(() => proc.exited)
+              const lease = child.detectsDeadProcess
+                ? yield* store.acquireThreadLease(id, { owner: "parent" })
+                : yield* acquireEventually(id, "parent")
+              assert.isAbove(lease.token, held)
+              yield* store.appendEvents(id, [delta("parent")], { lease })
+              const texts = (yield* collect(store.readEvents(id))).map((f) =>
+                f.event === "response_delta" ? f.delta : ""
+              )
+              assert.deepStrictEqual(texts, ["child", "parent"])
+            }),
+          60_000
+        )
+
+        it.scoped(
+          "a stopped child loses its lease to another writer; its later write is refused",
+          () =>
+            Effect.gen(function* () {
+              const store = yield* StateStore
+              const id = threadId()
+              const proc = yield* spawnLeaseChild(child.store, id, 1000)
+              const held = Number((yield* proc.waitFor("held ")).split(" ")[1])
+              proc.child.kill("SIGSTOP")
+              const lease = yield* acquireEventually(id, "parent")
+              assert.isAbove(lease.token, held)
+              yield* store.appendEvents(id, [delta("parent")], { lease })
+              proc.child.kill("SIGCONT")
+              yield* proc.waitFor("lost")
+              assert.strictEqual(yield* proc.waitFor("refused"), "refused LeaseLost")
+              const texts = (yield* collect(store.readEvents(id))).map((f) =>
+                f.event === "response_delta" ? f.delta : ""
+              )
+              assert.deepStrictEqual(texts, ["child", "parent"])
+            }),
+          60_000
+        )
+      }
     })
 
     describe("checkpoints", () => {

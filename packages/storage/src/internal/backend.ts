@@ -9,7 +9,8 @@ import type * as Event from "@strata/protocol/Event"
 import type * as Effect from "effect/Effect"
 import type * as Option from "effect/Option"
 import type * as Stream from "effect/Stream"
-import type { CorruptJournal, StorageError, UnsupportedSchemaVersion } from "../StorageError.js"
+import type { LeaseInfo } from "../StateStore.js"
+import type { CorruptJournal, LeaseLost, StorageError, UnsupportedSchemaVersion } from "../StorageError.js"
 import type { RecordKind } from "../StorageSchema.js"
 
 /** Where a record lives. Checkpoints are scoped to their thread. */
@@ -27,10 +28,44 @@ export interface StoredRecord {
   readonly doc: unknown
 }
 
-/** The outcome of a compare-and-set write. */
+/**
+ * The outcome of a compare-and-set write. `lost`: the write was fenced with
+ * a lease token that is no longer the thread's current one.
+ */
 export type PutResult =
   | { readonly ok: true; readonly revision: number }
-  | { readonly ok: false; readonly actual: number }
+  | { readonly ok: false; readonly actual: number; readonly lost?: boolean }
+
+/** A write fenced by a thread lease. */
+export interface Fence {
+  readonly threadId: string
+  readonly token: number
+}
+
+/** What a writer asks for. The backend adds what it knows of the process (pid, host). */
+export interface LeaseRequest {
+  readonly owner: string
+  readonly ttlMs: number
+}
+
+export type LeaseAcquired =
+  | { readonly ok: true; readonly token: number; readonly expiresAt: number }
+  | { readonly ok: false; readonly holder: LeaseInfo }
+
+/**
+ * Thread leases. A lease is live while it is neither released nor expired
+ * (and, where the backend can tell, its process is alive). Tokens are
+ * strictly increasing per thread. A fenced write passes while the current
+ * lease record carries its token and is not released (an expired lease
+ * nobody took yet still passes).
+ */
+export interface Leases {
+  readonly acquire: (threadId: string, request: LeaseRequest) => Effect.Effect<LeaseAcquired, StorageError>
+  /** Extends the lease; `none` when the token is no longer current (lost). */
+  readonly renew: (threadId: string, token: number, ttlMs: number) => Effect.Effect<Option.Option<number>, StorageError>
+  readonly release: (threadId: string, token: number) => Effect.Effect<void, StorageError>
+  readonly current: (threadId: string) => Effect.Effect<Option.Option<LeaseInfo>, StorageError>
+}
 
 export type JournalError = StorageError | CorruptJournal | UnsupportedSchemaVersion
 
@@ -40,8 +75,14 @@ export interface Backend {
    * Appends `bodies` (each the JSON of an event frame without its `seq`) to
    * the thread's journal, atomically and durably, and returns the sequence
    * number given to the first. The backend writes `{"seq":N,` + body.slice(1).
+   * With `fence` (a lease token) it writes only while that token is the
+   * thread's current lease, atomically with the check, else `LeaseLost`.
    */
-  readonly append: (threadId: string, bodies: ReadonlyArray<string>) => Effect.Effect<number, JournalError>
+  readonly append: (
+    threadId: string,
+    bodies: ReadonlyArray<string>,
+    fence?: number | undefined
+  ) => Effect.Effect<number, JournalError | LeaseLost>
   /** Reads frames with `seq >= fromSeq`, at most `limit` of them, in order. */
   readonly read: (threadId: string, fromSeq: number, limit: number) => Stream.Stream<Event.EventFrame, JournalError>
   /** The last sequence number given in the thread (0 when empty). */
@@ -52,19 +93,22 @@ export interface Backend {
   ) => Effect.Effect<Option.Option<StoredRecord>, StorageError | UnsupportedSchemaVersion>
   /**
    * Writes `doc` (the JSON wrapper) when the stored revision equals
-   * `expected` (0 = absent); `undefined` writes unconditionally.
+   * `expected` (0 = absent); `undefined` writes unconditionally. With
+   * `fence`, only while the lease token is current (else `lost`).
    */
   readonly putRecord: (
     collection: Collection,
     key: string,
     doc: string,
-    expected: number | undefined
+    expected: number | undefined,
+    fence?: Fence | undefined
   ) => Effect.Effect<PutResult, StorageError>
   readonly listRecords: (
     collection: Collection
   ) => Effect.Effect<ReadonlyArray<StoredRecord>, StorageError | UnsupportedSchemaVersion>
-  /** Removes a thread's journal, checkpoints and metadata. */
+  /** Removes a thread's journal, checkpoints and metadata (its lease counter stays). */
   readonly removeThread: (threadId: string) => Effect.Effect<void, StorageError>
+  readonly leases: Leases
 }
 
 /** Decodes one stored event frame: version check, migrations, JSON parse. */

@@ -30,14 +30,17 @@ import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type * as StateStore from "../StateStore.js"
-import { CorruptJournal, describe, StorageError, UnsupportedSchemaVersion } from "../StorageError.js"
+import { CorruptJournal, describe, LeaseLost, StorageError, UnsupportedSchemaVersion } from "../StorageError.js"
 import { SCHEMA_VERSION } from "../StorageSchema.js"
-import type { Backend, Collection, JournalError, PutResult, StoredRecord } from "./backend.js"
+import type { Backend, Collection, Fence, JournalError, PutResult, StoredRecord } from "./backend.js"
 import { withSeq } from "./backend.js"
 import { checkSeq, makeFrameDecoder } from "./codec.js"
+import * as FileLock from "./fileLock.js"
+import * as FsLease from "./fsLease.js"
 import * as FsLock from "./fsLock.js"
 import * as Journal from "./journal.js"
 import { makeBatcher, makeStripedLock } from "./locks.js"
+import * as ProcessInfo from "./processInfo.js"
 
 const FORMAT = "strata-fs-store"
 const CHUNK = 4 * 1024 * 1024
@@ -55,7 +58,8 @@ const isReason = (e: unknown, reason: string): boolean =>
 
 interface Pending {
   readonly bodies: ReadonlyArray<string>
-  readonly deferred: Deferred.Deferred<number, JournalError>
+  readonly fence: number | undefined
+  readonly deferred: Deferred.Deferred<number, JournalError | LeaseLost>
 }
 
 interface JournalState {
@@ -154,8 +158,8 @@ export const make = (
     const tmpSuffix = (globalThis as unknown as { crypto: { randomUUID(): string } }).crypto.randomUUID().slice(0, 8)
     const encoder = new TextEncoder()
 
-    /** temp file + fsync + rename + fsync of the directory. */
-    const atomicWrite = (file: string, text: string): Effect.Effect<void, StorageError> => {
+    /** temp file + fsync + rename + fsync of the directory (without the fsyncs when not `durable`). */
+    const atomicWrite = (file: string, text: string, durable = true): Effect.Effect<void, StorageError> => {
       const dir = path.dirname(file)
       const tmp = `${file}.tmp-${tmpSuffix}-${tmpCounter++}`
       return Effect.gen(function* () {
@@ -164,11 +168,11 @@ export const make = (
           Effect.gen(function* () {
             const f = yield* fs.open(tmp, { flag: "w" })
             yield* f.writeAll(encoder.encode(text))
-            yield* f.sync
+            if (durable) yield* f.sync
           })
         ).pipe(Effect.mapError(io(file, "writing")))
         yield* fs.rename(tmp, file).pipe(Effect.mapError(io(file, "renaming")))
-        yield* syncDir(dir)
+        if (durable) yield* syncDir(dir)
       }).pipe(Effect.tapError(() => Effect.ignore(fs.remove(tmp))))
     }
 
@@ -289,7 +293,25 @@ export const make = (
 
     const getRecord = (c: Collection, id: string) => readRecord(recordFile(c, id), id)
 
-    const putRecord = (c: Collection, id: string, doc: string, expected: number | undefined) => {
+    const putRecord = (
+      c: Collection,
+      id: string,
+      doc: string,
+      expected: number | undefined,
+      fence?: Fence
+    ): Effect.Effect<PutResult, StorageError> =>
+      fence === undefined
+        ? putUnfenced(c, id, doc, expected)
+        : underLock(
+            fence.threadId,
+            Effect.flatMap(leases.read(fence.threadId), (lease) =>
+              leases.holds(lease, fence.token)
+                ? putUnfenced(c, id, doc, expected)
+                : Effect.succeed<PutResult>({ ok: false, actual: 0, lost: true })
+            )
+          )
+
+    const putUnfenced = (c: Collection, id: string, doc: string, expected: number | undefined) => {
       const file = recordFile(c, id)
       return recordLock(
         file,
@@ -362,6 +384,27 @@ export const make = (
       }
       return s
     }
+
+    // -------------------------------------------------------------------------
+    // thread locks and leases
+
+    const self = yield* ProcessInfo.current(fs)
+    const fileLocks = FileLock.make(fs, self)
+    const threadLock = (threadId: string) => path.join(threadDir(threadId), "lock")
+    /** Holds the thread's lock file (call under its in-process mutex). */
+    const withThreadFile = <A, E>(threadId: string, effect: Effect.Effect<A, E>) =>
+      Effect.zipRight(ensureDir(threadDir(threadId)), fileLocks.withLock(threadLock(threadId), effect))
+    const underLock = <A, E>(threadId: string, effect: Effect.Effect<A, E>) =>
+      journal(threadId).mutex.withPermits(1)(withThreadFile(threadId, effect))
+    const leases = FsLease.make({
+      fs,
+      self,
+      leaseFile: (threadId) => path.join(threadDir(threadId), "lease"),
+      underLock,
+      writeFile: atomicWrite
+    })
+    const lostError = (threadId: string, token: number) =>
+      new LeaseLost({ threadId, token, detail: "a newer lease was issued, or this one was released" })
 
     /**
      * Scans the journal on first use (call under the mutex): finds its end,
@@ -494,9 +537,27 @@ export const make = (
     // write takes them all (one write, one fsync); each caller is released
     // by its own Deferred once the batch holding it is durable. An append
     // whose caller is interrupted after it was queued may still be written.
-    const drainJournal = (j: JournalState) => (batch: Array<Pending>) =>
+    const drainJournal = (j: JournalState) => (all: Array<Pending>) =>
       Effect.gen(function* () {
-        const exit = yield* Effect.exit(j.mutex.withPermits(1)(writeBatch(j, batch)))
+        // Fenced appends are checked against the lease under the thread's
+        // lock, in the same critical section as the write.
+        let batch = all
+        const exit = yield* Effect.exit(
+          j.mutex.withPermits(1)(
+            withThreadFile(
+              j.threadId,
+              Effect.gen(function* () {
+                if (batch.some((p) => p.fence !== undefined)) {
+                  const lease = yield* leases.read(j.threadId)
+                  const refused = batch.filter((p) => p.fence !== undefined && !leases.holds(lease, p.fence))
+                  for (const p of refused) yield* Deferred.fail(p.deferred, lostError(j.threadId, p.fence!))
+                  batch = batch.filter((p) => !refused.includes(p))
+                }
+                return batch.length === 0 ? 0 : yield* writeBatch(j, batch)
+              })
+            )
+          )
+        )
         let first = Exit.isSuccess(exit) ? exit.value : 0
         for (const p of batch) {
           if (Exit.isSuccess(exit)) {
@@ -508,11 +569,15 @@ export const make = (
         }
       })
 
-    const append = (threadId: string, bodies: ReadonlyArray<string>): Effect.Effect<number, JournalError> =>
+    const append = (
+      threadId: string,
+      bodies: ReadonlyArray<string>,
+      fence?: number
+    ): Effect.Effect<number, JournalError | LeaseLost> =>
       Effect.gen(function* () {
         const j = journal(threadId)
-        const deferred = yield* Deferred.make<number, JournalError>()
-        yield* j.submit({ bodies, deferred })
+        const deferred = yield* Deferred.make<number, JournalError | LeaseLost>()
+        yield* j.submit({ bodies, fence, deferred })
         return yield* Deferred.await(deferred)
       })
 
@@ -708,29 +773,40 @@ export const make = (
         })
       )
 
+    // The lease file stays: its token is the thread's lease counter.
     const removeThread = (threadId: string) => {
       const j = journal(threadId)
+      const dir = threadDir(threadId)
       return j.mutex.withPermits(1)(
-        Effect.gen(function* () {
-          const dir = threadDir(threadId)
-          yield* closeHandle(j)
-          for (const file of revisions.keys()) if (file.startsWith(`${dir}${path.sep}`)) revisions.delete(file)
-          yield* fs.remove(dir, { recursive: true }).pipe(
-            Effect.catchIf(
-              (e) => isReason(e, "NotFound"),
-              () => Effect.void
-            ),
-            Effect.mapError(io(dir, "removing the thread"))
-          )
-          yield* syncDir(threadsDir)
-          for (const k of known) if (k === dir || k.startsWith(`${dir}${path.sep}`)) known.delete(k)
-          Object.assign(j, { opened: true, exists: false, size: 0, lastSeq: 0, index: [], corrupt: undefined })
-        })
+        withThreadFile(
+          threadId,
+          Effect.gen(function* () {
+            yield* closeHandle(j)
+            for (const file of revisions.keys()) if (file.startsWith(`${dir}${path.sep}`)) revisions.delete(file)
+            const names = yield* listNames(dir)
+            yield* Effect.forEach(
+              names.filter((n) => n !== "lease" && n !== "lock"),
+              (n) =>
+                fs.remove(path.join(dir, n), { recursive: true }).pipe(
+                  Effect.catchIf(
+                    (e) => isReason(e, "NotFound"),
+                    () => Effect.void
+                  ),
+                  Effect.mapError(io(dir, "removing the thread"))
+                ),
+              { discard: true }
+            )
+            yield* syncDir(dir)
+            for (const k of known) if (k.startsWith(`${dir}${path.sep}`)) known.delete(k)
+            Object.assign(j, { opened: true, exists: false, size: 0, lastSeq: 0, index: [], corrupt: undefined })
+          })
+        )
       )
     }
 
     return {
       name: "fs",
+      leases,
       append,
       read,
       lastSeq,

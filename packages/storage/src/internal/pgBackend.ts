@@ -6,6 +6,7 @@
  * journal_heads (thread_id text primary key, last_seq bigint)
  * journal       (thread_id text, seq bigint, schema_version int, frame text, primary key (thread_id, seq))
  * records       (collection text, key text, revision bigint, doc text, primary key (collection, key))
+ * leases        (thread_id text primary key, token bigint, owner text, pid int, host text, expires_at bigint)
  * ```
  *
  * An append is one statement: bump the thread's head row (which locks it, so
@@ -13,6 +14,13 @@
  * frames with their seqs. It is acknowledged after the commit, which with
  * the default `synchronous_commit = on` means the WAL is fsynced. Record
  * writes are conditional `INSERT` / `UPDATE ... WHERE revision = $expected`.
+ *
+ * A thread's lease is its row in `leases` (kept after release: its `token`
+ * is the thread's counter). Taking it is one upsert that bumps the token
+ * only when the row has expired (`expires_at`, milliseconds by the server's
+ * clock; 0 once released). A fenced write locks the lease row `FOR SHARE`
+ * in the same statement and writes only while the token is still there, so
+ * a takeover (which updates the row) and a stale write serialize.
  */
 import * as Event from "@strata/protocol/Event"
 import * as Chunk from "effect/Chunk"
@@ -21,10 +29,13 @@ import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import type { Pool, PoolClient, QueryResultRow } from "pg"
 import type * as StateStore from "../StateStore.js"
-import { CorruptJournal, describe, StorageError, UnsupportedSchemaVersion } from "../StorageError.js"
+import type { LeaseInfo } from "../StateStore.js"
+import { CorruptJournal, LeaseLost, StorageError, UnsupportedSchemaVersion } from "../StorageError.js"
 import { SCHEMA_VERSION } from "../StorageSchema.js"
-import type { Backend, Collection, PutResult, StoredRecord } from "./backend.js"
+import type { Backend, Collection, Fence, Leases, PutResult, StoredRecord } from "./backend.js"
 import { checkSeq, makeFrameDecoder } from "./codec.js"
+import { tryPromise } from "./io.js"
+import { basic } from "./processInfo.js"
 
 const PAGE = 1000
 
@@ -37,39 +48,21 @@ export const make = (
   Effect.gen(function* () {
     const s = `"${schema}"`
     const query = <R extends QueryResultRow>(key: string, text: string, values: ReadonlyArray<unknown> = []) =>
-      Effect.tryPromise({
-        try: () => pool.query<R>(text, values as Array<unknown>),
-        catch: (cause) =>
-          new StorageError({
-            reason: "Unavailable",
-            key,
-            detail: `PostgreSQL query failed: ${describe(cause)}`,
-            cause
-          })
-      })
+      tryPromise(key, "PostgreSQL query", () => pool.query<R>(text, values as Array<unknown>))
     const transaction = <A>(key: string, f: (client: PoolClient) => Promise<A>) =>
-      Effect.tryPromise({
-        try: async () => {
-          const client = await pool.connect()
-          try {
-            await client.query("BEGIN")
-            const a = await f(client)
-            await client.query("COMMIT")
-            return a
-          } catch (e) {
-            await client.query("ROLLBACK").catch(() => {})
-            throw e
-          } finally {
-            client.release()
-          }
-        },
-        catch: (cause) =>
-          new StorageError({
-            reason: "Unavailable",
-            key,
-            detail: `PostgreSQL transaction failed: ${describe(cause)}`,
-            cause
-          })
+      tryPromise(key, "PostgreSQL transaction", async () => {
+        const client = await pool.connect()
+        try {
+          await client.query("BEGIN")
+          const a = await f(client)
+          await client.query("COMMIT")
+          return a
+        } catch (e) {
+          await client.query("ROLLBACK").catch(() => {})
+          throw e
+        } finally {
+          client.release()
+        }
       })
 
     yield* transaction(schema, async (c) => {
@@ -87,6 +80,10 @@ export const make = (
       await c.query(
         `CREATE TABLE IF NOT EXISTS ${s}.records (collection text NOT NULL, key text NOT NULL, ` +
           "revision bigint NOT NULL, doc text NOT NULL, PRIMARY KEY (collection, key))"
+      )
+      await c.query(
+        `CREATE TABLE IF NOT EXISTS ${s}.leases (thread_id text PRIMARY KEY, token bigint NOT NULL, ` +
+          "owner text NOT NULL, pid int, host text, expires_at bigint NOT NULL)"
       )
       await c.query(
         `INSERT INTO ${s}.store_meta (key, value) VALUES ('schemaVersion', $1) ON CONFLICT (key) DO NOTHING`,
@@ -109,6 +106,12 @@ export const make = (
     const decode = makeFrameDecoder(options.migrations ?? [], Event.EventFrame)
     const collectionName = (c: Collection) => (c.kind === "checkpoint" ? `checkpoint:${c.threadId}` : c.kind)
 
+    // Milliseconds since the epoch by the server's clock.
+    const NOW = "(extract(epoch from clock_timestamp()) * 1000)::bigint"
+    // The lease row of a fenced write, locked against a takeover until commit.
+    const fenced = (thread: string, token: string) =>
+      `(SELECT 1 FROM ${s}.leases WHERE thread_id = ${thread} AND token = ${token} AND expires_at > 0 FOR SHARE)`
+
     const appendSql =
       `WITH h AS (INSERT INTO ${s}.journal_heads AS jh (thread_id, last_seq) VALUES ($1, $2) ` +
       "ON CONFLICT (thread_id) DO UPDATE SET last_seq = jh.last_seq + EXCLUDED.last_seq RETURNING last_seq), " +
@@ -117,15 +120,37 @@ export const make = (
       "FROM h, unnest($4::text[]) WITH ORDINALITY AS b(body, ord) RETURNING 1) " +
       "SELECT (SELECT last_seq FROM h) - $2 + 1 AS first, (SELECT count(*) FROM ins) AS n"
 
-    const append = (threadId: string, bodies: ReadonlyArray<string>) =>
-      Effect.map(
-        query<{ first: string }>(`${schema}.journal/${threadId}`, appendSql, [
-          threadId,
-          bodies.length,
-          SCHEMA_VERSION,
-          bodies
-        ]),
-        (r) => Number(r.rows[0]!.first)
+    // The same statement, run only while the lease token ($5) is current.
+    const fencedAppendSql =
+      `WITH l AS ${fenced("$1", "$5")}, ` +
+      `h AS (INSERT INTO ${s}.journal_heads AS jh (thread_id, last_seq) SELECT $1, $2 FROM l ` +
+      "ON CONFLICT (thread_id) DO UPDATE SET last_seq = jh.last_seq + EXCLUDED.last_seq RETURNING last_seq), " +
+      `ins AS (INSERT INTO ${s}.journal (thread_id, seq, schema_version, frame) ` +
+      `SELECT $1, h.last_seq - $2 + b.ord, $3, '{"seq":' || (h.last_seq - $2 + b.ord) || ',' || substr(b.body, 2) ` +
+      "FROM h, unnest($4::text[]) WITH ORDINALITY AS b(body, ord) RETURNING 1) " +
+      "SELECT (SELECT last_seq FROM h) - $2 + 1 AS first, (SELECT count(*) FROM ins) AS n"
+
+    const append = (threadId: string, bodies: ReadonlyArray<string>, fence?: number) =>
+      Effect.flatMap(
+        query<{ first: string | null }>(
+          `${schema}.journal/${threadId}`,
+          fence === undefined ? appendSql : fencedAppendSql,
+          fence === undefined
+            ? [threadId, bodies.length, SCHEMA_VERSION, bodies]
+            : [threadId, bodies.length, SCHEMA_VERSION, bodies, fence]
+        ),
+        (r) => {
+          const first = r.rows[0]?.first
+          return first === null || first === undefined
+            ? Effect.fail(
+                new LeaseLost({
+                  threadId,
+                  token: fence ?? 0,
+                  detail: "a newer lease was issued, or this one was released"
+                })
+              )
+            : Effect.succeed(Number(first))
+        }
       )
 
     const lastSeq = (threadId: string) =>
@@ -199,37 +224,54 @@ export const make = (
       )
     }
 
-    const putRecord = (c: Collection, id: string, doc: string, expected: number | undefined) => {
+    const putRecord = (c: Collection, id: string, doc: string, expected: number | undefined, fence?: Fence) => {
       const coll = collectionName(c)
       const key = `${schema}.records/${coll}/${id}`
+      // $1 collection, $2 key, $3 doc, then the expected revision and the fence, numbered as they come.
+      const values: Array<unknown> = [coll, id, doc]
+      const param = (v: unknown) => {
+        values.push(v)
+        return `$${values.length}`
+      }
+      const revision = expected !== undefined && expected !== 0 ? param(expected) : ""
+      const guard = fence === undefined ? "" : `EXISTS ${fenced(param(fence.threadId), param(fence.token))}`
+      const source = `SELECT $1, $2, 1, $3${guard === "" ? "" : ` WHERE ${guard}`}`
       const written =
         expected === undefined
           ? query<{ revision: string }>(
               key,
-              `INSERT INTO ${s}.records AS r (collection, key, revision, doc) VALUES ($1, $2, 1, $3) ` +
+              `INSERT INTO ${s}.records AS r (collection, key, revision, doc) ${source} ` +
                 "ON CONFLICT (collection, key) DO UPDATE SET revision = r.revision + 1, doc = EXCLUDED.doc RETURNING revision",
-              [coll, id, doc]
+              values
             )
           : expected === 0
             ? query<{ revision: string }>(
                 key,
-                `INSERT INTO ${s}.records (collection, key, revision, doc) VALUES ($1, $2, 1, $3) ` +
+                `INSERT INTO ${s}.records (collection, key, revision, doc) ${source} ` +
                   "ON CONFLICT (collection, key) DO NOTHING RETURNING revision",
-                [coll, id, doc]
+                values
               )
             : query<{ revision: string }>(
                 key,
                 `UPDATE ${s}.records SET revision = revision + 1, doc = $3 ` +
-                  "WHERE collection = $1 AND key = $2 AND revision = $4 RETURNING revision",
-                [coll, id, doc, expected]
+                  `WHERE collection = $1 AND key = $2 AND revision = ${revision}${guard === "" ? "" : ` AND ${guard}`} RETURNING revision`,
+                values
               )
       return Effect.flatMap(written, (r) =>
         r.rows[0] !== undefined
           ? Effect.succeed<PutResult>({ ok: true, revision: Number(r.rows[0].revision) })
-          : Effect.map(
-              getRecord(c, id),
-              (o): PutResult => ({ ok: false, actual: Option.isSome(o) ? o.value.revision : 0 })
-            )
+          : Effect.gen(function* () {
+              const actual = Option.match(yield* getRecord(c, id), { onNone: () => 0, onSome: (o) => o.revision })
+              if (fence !== undefined) {
+                const held = yield* query(
+                  key,
+                  `SELECT 1 FROM ${s}.leases WHERE thread_id = $1 AND token = $2 AND expires_at > 0`,
+                  [fence.threadId, fence.token]
+                )
+                if (held.rows.length === 0) return { ok: false, actual, lost: true } satisfies PutResult
+              }
+              return { ok: false, actual } satisfies PutResult
+            })
       )
     }
 
@@ -265,8 +307,76 @@ export const make = (
         ])
       })
 
+    const self = basic()
+    const leaseKey = (threadId: string) => `${schema}.leases/${threadId}`
+    const leases: Leases = {
+      acquire: (threadId, request) =>
+        Effect.gen(function* () {
+          for (let attempt = 0; attempt < 3; attempt++) {
+            const taken = yield* query<{ token: string; expires_at: string }>(
+              leaseKey(threadId),
+              `INSERT INTO ${s}.leases AS l (thread_id, token, owner, pid, host, expires_at) ` +
+                `VALUES ($1, 1, $2, $3, NULL, ${NOW} + $4) ON CONFLICT (thread_id) DO UPDATE SET ` +
+                "token = l.token + 1, owner = EXCLUDED.owner, pid = EXCLUDED.pid, host = EXCLUDED.host, " +
+                `expires_at = EXCLUDED.expires_at WHERE l.expires_at <= ${NOW} RETURNING token, expires_at`,
+              [threadId, request.owner, self.pid > 0 ? self.pid : null, request.ttlMs]
+            )
+            const row = taken.rows[0]
+            if (row !== undefined)
+              return { ok: true, token: Number(row.token), expiresAt: Number(row.expires_at) } as const
+            const held = yield* current(threadId)
+            if (Option.isSome(held)) return { ok: false, holder: held.value } as const
+            // Released or expired in between: try again.
+          }
+          return yield* new StorageError({
+            reason: "Conflict",
+            key: leaseKey(threadId),
+            detail: "the lease changed hands three times while taking it"
+          })
+        }),
+      renew: (threadId, token, ttlMs) =>
+        Effect.map(
+          query<{ expires_at: string }>(
+            leaseKey(threadId),
+            `UPDATE ${s}.leases SET expires_at = ${NOW} + $3 WHERE thread_id = $1 AND token = $2 AND expires_at > 0 ` +
+              "RETURNING expires_at",
+            [threadId, token, ttlMs]
+          ),
+          (r) => (r.rows[0] === undefined ? Option.none() : Option.some(Number(r.rows[0].expires_at)))
+        ),
+      release: (threadId, token) =>
+        Effect.asVoid(
+          query(leaseKey(threadId), `UPDATE ${s}.leases SET expires_at = 0 WHERE thread_id = $1 AND token = $2`, [
+            threadId,
+            token
+          ])
+        ),
+      current: (threadId) => current(threadId)
+    }
+    function current(threadId: string) {
+      return Effect.map(
+        query<{ token: string; owner: string; pid: number | null; host: string | null; expires_at: string }>(
+          leaseKey(threadId),
+          `SELECT token, owner, pid, host, expires_at FROM ${s}.leases WHERE thread_id = $1 AND expires_at > ${NOW}`,
+          [threadId]
+        ),
+        (r) => {
+          const row = r.rows[0]
+          if (row === undefined) return Option.none<LeaseInfo>()
+          return Option.some<LeaseInfo>({
+            token: Number(row.token),
+            owner: row.owner,
+            ...(row.pid === null ? {} : { pid: row.pid }),
+            ...(row.host === null ? {} : { host: row.host }),
+            expiresAt: Number(row.expires_at)
+          })
+        }
+      )
+    }
+
     return {
       name: "postgres",
+      leases,
       append,
       read,
       lastSeq,

@@ -12,6 +12,8 @@ import * as Thread from "@strata/protocol/Thread"
 import type * as Tool from "@strata/protocol/Tool"
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
@@ -19,9 +21,9 @@ import * as Ref from "effect/Ref"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import type * as StateStore from "../StateStore.js"
-import { StorageError, UnsupportedSchemaVersion } from "../StorageError.js"
+import { LeaseLost, StorageError, ThreadBusy, UnsupportedSchemaVersion } from "../StorageError.js"
 import * as StorageSchema from "../StorageSchema.js"
-import type { Backend, Collection, StoredRecord } from "./backend.js"
+import type { Backend, Collection, Fence, StoredRecord } from "./backend.js"
 import { decodeRecord, encodeRecord } from "./codec.js"
 
 const THREADS: Collection = { kind: "thread" }
@@ -50,6 +52,27 @@ const compareThreads = (a: Thread.Thread, b: Thread.Thread): number =>
   b.created_at - a.created_at || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0)
 
 const CURSOR = /^(\d{1,16}):([A-Za-z0-9._-]{1,128})$/
+
+const DEFAULT_TTL_MS = 30_000
+const MIN_TTL_MS = 100
+const MAX_TTL_MS = 3_600_000
+const MAX_OWNER = 256
+
+/** The fence of a write, checked against the thread it writes. */
+const fenceOf = (
+  threadId: string,
+  options: StateStore.WriteOptions | undefined
+): Effect.Effect<Fence | undefined, StorageError> => {
+  const lease = options?.lease
+  if (lease === undefined) return Effect.succeed(undefined)
+  if (lease.threadId !== threadId) {
+    return fail("InvalidInput", `threads/${threadId}`, `the lease given is for thread ${lease.threadId}`)
+  }
+  return Effect.succeed({ threadId, token: lease.token })
+}
+
+const lostError = (fence: Fence, detail = "a newer lease was issued, or this one was released") =>
+  new LeaseLost({ threadId: fence.threadId, token: fence.token, detail })
 
 /** Builds a `StateStore` service over a backend. */
 export const make = (backend: Backend, options: StateStore.StoreOptions = {}): StateStore.Service => {
@@ -94,9 +117,11 @@ export const make = (backend: Backend, options: StateStore.StoreOptions = {}): S
 
   const appendEvents = Effect.fn("StateStore.appendEvents")(function* (
     threadId: string,
-    events: ReadonlyArray<Event.Event>
+    events: ReadonlyArray<Event.Event>,
+    options?: StateStore.WriteOptions
   ) {
     const id = yield* Ids.validate("ThreadId", threadId, "threadId")
+    const fence = yield* fenceOf(id, options)
     if (events.length === 0) return []
     const timestamp = yield* Clock.currentTimeMillis
     const bodies = new Array<string>(events.length)
@@ -111,7 +136,7 @@ export const make = (backend: Backend, options: StateStore.StoreOptions = {}): S
       }
       bodies[i] = JSON.stringify({ thread_id: id, timestamp, ...encoded.right })
     }
-    const first = yield* backend.append(id, bodies)
+    const first = yield* backend.append(id, bodies, fence?.token)
     return events.map((event, i): Event.EventFrame => ({ ...event, thread_id: id, seq: first + i, timestamp }))
   })
 
@@ -150,9 +175,11 @@ export const make = (backend: Backend, options: StateStore.StoreOptions = {}): S
 
   const updateThread = Effect.fn("StateStore.updateThread")(function* (
     threadId: string,
-    update: (thread: Thread.Thread) => Thread.Thread
+    update: (thread: Thread.Thread) => Thread.Thread,
+    options?: StateStore.WriteOptions
   ) {
     const id = yield* Ids.validate("ThreadId", threadId, "threadId")
+    const fence = yield* fenceOf(id, options)
     for (let attempt = 0; attempt < MAX_CAS_RETRIES; attempt++) {
       const current = yield* getDecoded(THREADS, id, decodeThread)
       if (Option.isNone(current)) return yield* fail("NotFound", `threads/${id}`, "thread does not exist")
@@ -160,8 +187,9 @@ export const make = (backend: Backend, options: StateStore.StoreOptions = {}): S
       const now = yield* Clock.currentTimeMillis
       const next: Thread.Thread = { ...update(thread), id, updated_at: Math.max(now, thread.updated_at) }
       const doc = yield* encodeRecord("thread", Thread.Thread, `threads/${id}`, next)
-      const put = yield* backend.putRecord(THREADS, id, doc, revision)
+      const put = yield* backend.putRecord(THREADS, id, doc, revision, fence)
       if (put.ok) return next
+      if (put.lost === true && fence !== undefined) return yield* lostError(fence)
     }
     return yield* fail("Conflict", `threads/${id}`, `too many concurrent updates (${MAX_CAS_RETRIES} attempts)`)
   })
@@ -195,15 +223,76 @@ export const make = (backend: Backend, options: StateStore.StoreOptions = {}): S
   })
 
   // ---------------------------------------------------------------------------
+  // threads: leases
+
+  const acquireThreadLease = Effect.fn("StateStore.acquireThreadLease")(function* (
+    threadId: string,
+    options: StateStore.AcquireLeaseOptions
+  ) {
+    const id = yield* Ids.validate("ThreadId", threadId, "threadId")
+    const key = `threads/${id}/lease`
+    const owner = options.owner
+    if (typeof owner !== "string" || owner.length === 0 || owner.length > MAX_OWNER) {
+      return yield* fail("InvalidInput", key, `owner must be 1..${MAX_OWNER} characters`)
+    }
+    const ttlMs = options.ttlMs ?? DEFAULT_TTL_MS
+    if (!Number.isSafeInteger(ttlMs) || ttlMs < MIN_TTL_MS || ttlMs > MAX_TTL_MS) {
+      return yield* fail("InvalidInput", key, `ttlMs must be an integer in ${MIN_TTL_MS}..${MAX_TTL_MS} (got ${ttlMs})`)
+    }
+    const acquired = yield* backend.leases.acquire(id, { owner, ttlMs })
+    if (!acquired.ok) {
+      const { token: _, ...holder } = acquired.holder
+      return yield* new ThreadBusy({ threadId: id, holder })
+    }
+    const token = acquired.token
+    let expiresAt = acquired.expiresAt
+    const lost = yield* Deferred.make<void>()
+    // Finalizers run last-added first: the renewal stops before the release.
+    yield* Effect.addFinalizer(() => Effect.ignore(backend.leases.release(id, token)))
+    if (options.autoRenew ?? true) {
+      const every = Duration.millis(Math.max(Math.floor(ttlMs / 3), 10))
+      const renewal: Effect.Effect<void> = Effect.gen(function* () {
+        for (;;) {
+          yield* Effect.sleep(every)
+          const renewed = yield* Effect.either(backend.leases.renew(id, token, ttlMs))
+          if (renewed._tag === "Right") {
+            if (Option.isNone(renewed.right)) return yield* Deferred.succeed(lost, undefined)
+            expiresAt = renewed.right.value
+          } else if ((yield* Clock.currentTimeMillis) >= expiresAt) {
+            // The store stayed unreachable until the lease expired: another
+            // writer may hold it now.
+            return yield* Deferred.succeed(lost, undefined)
+          }
+        }
+      }).pipe(Effect.asVoid)
+      yield* Effect.forkScoped(renewal)
+    }
+    return {
+      threadId: id,
+      token,
+      owner,
+      lost: Deferred.await(lost),
+      expiresAt: Effect.sync(() => expiresAt)
+    } satisfies StateStore.ThreadLease
+  })
+
+  const threadLease = Effect.fn("StateStore.threadLease")(function* (threadId: string) {
+    const id = yield* Ids.validate("ThreadId", threadId, "threadId")
+    return yield* backend.leases.current(id)
+  })
+
+  // ---------------------------------------------------------------------------
   // checkpoints
 
   const saveCheckpoint = Effect.fn("StateStore.saveCheckpoint")(function* (
     threadId: string,
     checkpointId: string,
-    state: StateStore.JsonValue
+    state: StateStore.JsonValue,
+    options?: StateStore.WriteOptions
   ) {
     const tid = yield* Ids.validate("ThreadId", threadId, "threadId")
     const cid = yield* Ids.validate("CheckpointId", checkpointId, "checkpointId")
+    const fence = yield* fenceOf(tid, options)
     const saved_at = yield* Clock.currentTimeMillis
     // Strictly increasing within this store, and following the clock across
     // restarts, so "latest" is well defined.
@@ -211,7 +300,8 @@ export const make = (backend: Backend, options: StateStore.StoreOptions = {}): S
     const checkpoint: StorageSchema.Checkpoint = { thread_id: tid, id: cid, state, saved_at, order }
     const key = `threads/${tid}/checkpoints/${cid}`
     const doc = yield* encodeRecord("checkpoint", StorageSchema.Checkpoint, key, checkpoint)
-    yield* backend.putRecord(checkpoints(tid), cid, doc, undefined)
+    const put = yield* backend.putRecord(checkpoints(tid), cid, doc, undefined, fence)
+    if (!put.ok && fence !== undefined) return yield* lostError(fence)
     return { thread_id: tid, id: cid, saved_at, order } satisfies StorageSchema.CheckpointInfo
   })
 
@@ -537,7 +627,8 @@ export const make = (backend: Backend, options: StateStore.StoreOptions = {}): S
     if (Option.isSome(existing) || seq > 0) return yield* fail("Conflict", `threads/${id}`, "thread already exists")
     if (frames.length > 0) {
       const bodies = frames.map(({ seq: _, ...frame }) => JSON.stringify({ ...frame, thread_id: id }))
-      const first = yield* backend.append(id, bodies)
+      // Not fenced: a LeaseLost cannot happen here.
+      const first = yield* Effect.catchTag(backend.append(id, bodies), "LeaseLost", Effect.die)
       if (first !== 1) {
         return yield* fail("Conflict", `threads/${id}`, "events were appended to the thread while importing")
       }
@@ -558,17 +649,20 @@ export const make = (backend: Backend, options: StateStore.StoreOptions = {}): S
     return { threadId: id, events: frames.length, checkpoints: saved.length } satisfies StateStore.ImportResult
   })
 
+  // Without a lease the writes cannot fail with LeaseLost: the overloads say so.
   return {
     backend: backend.name,
-    appendEvents,
+    appendEvents: appendEvents as StateStore.Service["appendEvents"],
     readEvents,
     lastSeq,
     createThread,
     getThread,
-    updateThread,
+    updateThread: updateThread as StateStore.Service["updateThread"],
     listThreads,
     deleteThread,
-    saveCheckpoint,
+    acquireThreadLease,
+    threadLease,
+    saveCheckpoint: saveCheckpoint as StateStore.Service["saveCheckpoint"],
     loadCheckpoint,
     listCheckpoints,
     putJob,

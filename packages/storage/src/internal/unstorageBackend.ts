@@ -12,11 +12,13 @@ import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import { createStorage, type Storage } from "unstorage"
 import type * as StateStore from "../StateStore.js"
-import { CorruptJournal, fromUnknown, StorageError, UnsupportedSchemaVersion } from "../StorageError.js"
+import { CorruptJournal, LeaseLost, StorageError, UnsupportedSchemaVersion } from "../StorageError.js"
 import { SCHEMA_VERSION } from "../StorageSchema.js"
-import type { Backend, Collection, PutResult, StoredRecord } from "./backend.js"
+import type { Backend, Collection, Fence, PutResult, StoredRecord } from "./backend.js"
 import { withSeq } from "./backend.js"
 import { checkSeq, makeFrameDecoder, parseTaggedRecord, tagRevision, tagVersion, untagVersion } from "./codec.js"
+import * as InProcessLeases from "./inProcessLeases.js"
+import { tryPromise as use } from "./io.js"
 import { makeStripedLock } from "./locks.js"
 
 const PAGE = 256
@@ -26,9 +28,6 @@ const pad = (seq: number) => String(seq).padStart(12, "0")
 const journalKey = (threadId: string, seq: number) => `j:${threadId}:${pad(seq)}`
 
 const recordPrefix = (c: Collection): string => (c.kind === "checkpoint" ? `r:checkpoint:${c.threadId}` : `r:${c.kind}`)
-
-const use = <A>(key: string, action: string, f: () => Promise<A>): Effect.Effect<A, StorageError> =>
-  Effect.tryPromise({ try: f, catch: fromUnknown(key, action) })
 
 interface JournalState {
   readonly mutex: Effect.Semaphore
@@ -67,6 +66,9 @@ export const make = (
       return s
     }
     const recordLock = makeStripedLock()
+    const { leases, holds } = InProcessLeases.make()
+    const lostError = (threadId: string, token: number) =>
+      new LeaseLost({ threadId, token, detail: "a newer lease was issued, or this one was released" })
 
     const scanHead = (threadId: string) =>
       Effect.map(
@@ -93,10 +95,11 @@ export const make = (
       return s.head !== undefined ? Effect.succeed(s.head) : s.mutex.withPermits(1)(head(threadId, s))
     }
 
-    const append = (threadId: string, bodies: ReadonlyArray<string>) => {
+    const append = (threadId: string, bodies: ReadonlyArray<string>, fence?: number) => {
       const s = journal(threadId)
       return s.mutex.withPermits(1)(
         Effect.gen(function* () {
+          if (fence !== undefined && !holds(threadId, fence)) return yield* lostError(threadId, fence)
           const h = yield* head(threadId, s)
           const items = bodies.map((body, i) => ({
             key: journalKey(threadId, h + 1 + i),
@@ -165,13 +168,16 @@ export const make = (
       )
     }
 
-    const putRecord = (c: Collection, id: string, doc: string, expected: number | undefined) => {
+    const putRecord = (c: Collection, id: string, doc: string, expected: number | undefined, fence?: Fence) => {
       const key = `${recordPrefix(c)}:${id}`
       return recordLock(
         key,
         Effect.gen(function* () {
           const current = yield* getRecord(c, id)
           const actual = Option.match(current, { onNone: () => 0, onSome: (r) => r.revision })
+          if (fence !== undefined && !holds(fence.threadId, fence.token)) {
+            return { ok: false, actual, lost: true } satisfies PutResult
+          }
           if (expected !== undefined && expected !== actual) return { ok: false, actual } satisfies PutResult
           yield* use(key, "write", () => storage.setItem(key, tagRevision(actual + 1, doc)))
           return { ok: true, revision: actual + 1 } satisfies PutResult
@@ -212,7 +218,7 @@ export const make = (
       )
     }
 
-    return { name, append, read, lastSeq, getRecord, putRecord, listRecords, removeThread } satisfies Backend
+    return { name, append, read, lastSeq, getRecord, putRecord, listRecords, removeThread, leases } satisfies Backend
   })
 
 /** A backend over a fresh unstorage memory driver. */

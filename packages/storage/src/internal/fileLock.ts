@@ -1,0 +1,241 @@
+/**
+ * Short-lived cross-process locks on the file system: a lock file created
+ * exclusively (`O_EXCL`), holding who took it (pid, process start time,
+ * boot id, host, a random token). Held for the few milliseconds of a write;
+ * a writer that finds it taken waits for it.
+ *
+ * A lock left behind by a process that died (a crash, `SIGKILL`) is stale
+ * and taken over: when its process is gone, which includes a pid reused by a
+ * process that started at another time (see `processInfo.ts`), or when it has
+ * no readable content and is older than two seconds (a crash between creating
+ * and writing it). Taking over renames it aside and checks that the file
+ * moved is the one judged stale, so two processes racing for it cannot both
+ * win.
+ */
+import type * as FileSystem from "@effect/platform/FileSystem"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import { fromUnknown, StorageError } from "../StorageError.js"
+import { describeProcess, isGone, type ProcessId } from "./processInfo.js"
+
+/** What a lock file holds. */
+export interface LockContent extends ProcessId {
+  readonly token: string
+  /** When it was taken (ms since the epoch). */
+  readonly at: number
+}
+
+const encoder = new TextEncoder()
+
+export const randomToken = (): string =>
+  (globalThis as unknown as { crypto: { randomUUID(): string } }).crypto.randomUUID()
+
+const isReason = (e: unknown, reason: string): boolean =>
+  typeof e === "object" && e !== null && (e as { reason?: string }).reason === reason
+
+/** Parses a lock file's content; `undefined` when it is not one. */
+export const parseLock = (text: string): LockContent | undefined => {
+  try {
+    const v = JSON.parse(text) as Partial<LockContent>
+    if (typeof v.pid !== "number" || typeof v.token !== "string") return undefined
+    return {
+      pid: v.pid,
+      token: v.token,
+      at: typeof v.at === "number" ? v.at : 0,
+      ...(typeof v.start === "string" ? { start: v.start } : {}),
+      ...(typeof v.boot === "string" ? { boot: v.boot } : {}),
+      ...(typeof v.host === "string" ? { host: v.host } : {})
+    }
+  } catch {
+    return undefined
+  }
+}
+
+/** The tokens of the locks this process holds (shared by every store in the process). */
+const heldTokens = (): Set<string> => {
+  const g = globalThis as { [k: symbol]: Set<string> | undefined }
+  const key = Symbol.for("@strata/storage/heldLockTokens")
+  let s = g[key]
+  if (s === undefined) g[key] = s = new Set()
+  return s
+}
+
+/** What a caller learns about a lock it could not take. */
+export interface Held {
+  readonly holder: LockContent | undefined
+}
+
+export type Judgement = "held" | "stale" | "unknown"
+
+/**
+ * Judges the lock file whose content is `text` (and modification time
+ * `mtime`): held by a live process, stale, or unknown (unreadable and young:
+ * look again).
+ */
+export const judge = (
+  fs: FileSystem.FileSystem,
+  self: ProcessId,
+  text: string,
+  mtime: number | undefined,
+  now: number
+): Effect.Effect<Judgement> =>
+  Effect.suspend(() => {
+    const holder = parseLock(text)
+    if (holder === undefined) {
+      return Effect.succeed(mtime !== undefined && now - mtime > 2000 ? "stale" : "unknown")
+    }
+    if (heldTokens().has(holder.token)) return Effect.succeed("held")
+    return Effect.map(isGone(fs, self, holder), (gone) => (gone ? "stale" : "held"))
+  })
+
+/**
+ * Moves a stale lock aside and removes it, if it is still the file that was
+ * judged (same content). True when the lock file is gone now (removed by us
+ * or meanwhile by its holder); false when a fresh lock took its place.
+ */
+export const removeStale = (
+  fs: FileSystem.FileSystem,
+  file: string,
+  judged: string
+): Effect.Effect<boolean, StorageError> =>
+  Effect.gen(function* () {
+    const aside = `${file}.stale-${randomToken()}`
+    const moved = yield* fs.rename(file, aside).pipe(
+      Effect.as(true),
+      Effect.catchIf(
+        (e) => isReason(e, "NotFound"),
+        () => Effect.succeed(false)
+      ),
+      Effect.mapError(fromUnknown(file, "moving a stale lock"))
+    )
+    if (!moved) return true
+    const movedText = yield* fs.readFileString(aside).pipe(Effect.orElseSucceed(() => ""))
+    if (movedText !== judged) {
+      // A fresh lock another process just took: put it back.
+      const back = yield* fs.link(aside, file).pipe(
+        Effect.as(true),
+        Effect.orElseSucceed(() => false)
+      )
+      yield* Effect.ignore(fs.remove(aside))
+      return !back
+    }
+    yield* Effect.ignore(fs.remove(aside))
+    return true
+  })
+
+/**
+ * Tries once to create the lock file exclusively with `content`. True when
+ * taken; false when it exists.
+ */
+export const tryCreate = (
+  fs: FileSystem.FileSystem,
+  file: string,
+  content: LockContent
+): Effect.Effect<boolean, StorageError> =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const f = yield* fs.open(file, { flag: "wx" })
+      yield* f.writeAll(encoder.encode(JSON.stringify(content)))
+      return true
+    })
+  ).pipe(
+    Effect.catchIf(
+      (e) => isReason(e, "AlreadyExists"),
+      () => Effect.succeed(false)
+    ),
+    Effect.mapError(fromUnknown(file, "creating a lock file"))
+  )
+
+/** Reads a lock file: its text and modification time, or undefined when it is gone. */
+export const readLock = (
+  fs: FileSystem.FileSystem,
+  file: string
+): Effect.Effect<{ readonly text: string; readonly mtime: number | undefined } | undefined, StorageError> =>
+  Effect.gen(function* () {
+    const text = yield* fs.readFileString(file).pipe(
+      Effect.catchIf(
+        (e) => isReason(e, "NotFound"),
+        () => Effect.succeed(undefined)
+      ),
+      Effect.mapError(fromUnknown(file, "reading a lock file"))
+    )
+    if (text === undefined) return undefined
+    const info = yield* Effect.option(fs.stat(file))
+    const mtime =
+      info._tag === "Some" && info.value.mtime._tag === "Some" ? info.value.mtime.value.getTime() : undefined
+    return { text, mtime }
+  })
+
+/** Says who holds a lock, for messages. */
+export const describeHolder = (holder: LockContent | undefined): string =>
+  holder === undefined
+    ? "a process that is still writing its lock"
+    : `${describeProcess(holder)} since ${new Date(holder.at).toISOString()}`
+
+export interface FileLocks {
+  /**
+   * Runs `effect` while holding the lock file `file`. Waits (up to the
+   * configured time) while a live process holds it; then fails with
+   * `StorageError` reason `Locked`, naming the holder.
+   */
+  readonly withLock: <A, E, R>(file: string, effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | StorageError, R>
+}
+
+/** Locks taken by this process, identified as `self`. */
+export const make = (
+  fs: FileSystem.FileSystem,
+  self: ProcessId,
+  options: { readonly waitMs?: number } = {}
+): FileLocks => {
+  const waitMs = options.waitMs ?? 10_000
+  const held = heldTokens()
+
+  const acquire = (file: string): Effect.Effect<string, StorageError> =>
+    Effect.gen(function* () {
+      const token = randomToken()
+      const started = yield* Clock.currentTimeMillis
+      let delay = 1
+      for (;;) {
+        const content: LockContent = { ...self, token, at: yield* Clock.currentTimeMillis }
+        held.add(token)
+        if (yield* Effect.tapError(tryCreate(fs, file, content), () => Effect.sync(() => held.delete(token)))) {
+          return token
+        }
+        held.delete(token)
+        const found = yield* readLock(fs, file)
+        if (found === undefined) continue
+        const now = yield* Clock.currentTimeMillis
+        const verdict = yield* judge(fs, self, found.text, found.mtime, now)
+        if (verdict === "stale") {
+          yield* removeStale(fs, file, found.text)
+          continue
+        }
+        if (now - started > waitMs) {
+          return yield* new StorageError({
+            reason: "Locked",
+            key: file,
+            detail:
+              `held by ${describeHolder(parseLock(found.text))} for over ${waitMs} ms; ` +
+              `if no Strata process is running there, remove ${file}`
+          })
+        }
+        yield* Effect.sleep(delay)
+        delay = Math.min(delay * 2, 50)
+      }
+    })
+
+  const release = (file: string, token: string) =>
+    Effect.suspend(() => {
+      held.delete(token)
+      return Effect.ignore(fs.remove(file))
+    })
+
+  return {
+    withLock: (file, effect) =>
+      Effect.acquireUseRelease(
+        acquire(file),
+        () => effect,
+        (token) => release(file, token)
+      )
+  }
+}
