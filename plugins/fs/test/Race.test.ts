@@ -22,9 +22,11 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { FsConfig, FsTools } from "../src/index.js"
 
-const OPS = Number(process.env.STRATA_RACE_OPS ?? 250)
+const OPS = Number(process.env.STRATA_RACE_OPS ?? 200)
 const racer = path.join(path.dirname(fileURLToPath(import.meta.url)), "race", "racer.py")
-const Tools = Layer.merge(NodeWorkspace.layer({ durable: false }), FsConfig.layer())
+// STRATA_RACE_MODE=path runs the same races against the path-re-check fallback (what macOS gets).
+const MODE = process.env.STRATA_RACE_MODE === "path" ? ("path" as const) : undefined
+const Tools = Layer.merge(NodeWorkspace.layer({ durable: false, mode: MODE }), FsConfig.layer())
 
 interface Racer {
   readonly child: ChildProcess
@@ -134,7 +136,7 @@ const leaks = (outcomes: ReadonlyArray<Outcome>) =>
 
 const report = (name: string, flips: number, outcomes: ReadonlyArray<Outcome>, escapes: number) =>
   console.log(
-    `race ${name}: ${outcomes.length} operations, ${outcomes.filter((o) => o.ok).length} succeeded, ${outcomes.filter((o) => !o.ok).length} refused, ${flips} flips, ${escapes} escapes`
+    `race ${name} (${MODE ?? "default"} mechanism): ${outcomes.length} operations, ${outcomes.filter((o) => o.ok).length} succeeded, ${outcomes.filter((o) => !o.ok).length} refused, ${flips} flips, ${escapes} escapes`
   )
 
 describe.skipIf(process.platform !== "linux")("file tools under a racing process", () => {
