@@ -23,6 +23,7 @@ import * as Layer from "effect/Layer"
 import { FsConfig, FsTools } from "../src/index.js"
 
 const OPS = Number(process.env.STRATA_RACE_OPS ?? 200)
+const TIMEOUT = Math.max(120_000, OPS * 100)
 const racer = path.join(path.dirname(fileURLToPath(import.meta.url)), "race", "racer.py")
 // STRATA_RACE_MODE=path runs the same races against the path-re-check fallback (what macOS gets).
 const MODE = process.env.STRATA_RACE_MODE === "path" ? ("path" as const) : undefined
@@ -164,7 +165,7 @@ describe.skipIf(process.platform !== "linux")("file tools under a racing process
           cleanup()
         }
       }),
-    120_000
+    TIMEOUT
   )
 
   it.live(
@@ -188,7 +189,7 @@ describe.skipIf(process.platform !== "linux")("file tools under a racing process
           cleanup()
         }
       }),
-    120_000
+    TIMEOUT
   )
 
   it.live(
@@ -226,7 +227,7 @@ describe.skipIf(process.platform !== "linux")("file tools under a racing process
           cleanup()
         }
       }),
-    120_000
+    TIMEOUT
   )
 
   it.live(
@@ -269,6 +270,6 @@ describe.skipIf(process.platform !== "linux")("file tools under a racing process
           cleanup()
         }
       }),
-    120_000
+    TIMEOUT
   )
 })
