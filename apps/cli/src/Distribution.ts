@@ -5,7 +5,9 @@
  *   `STRATA_*` environment < command line), decoded as `RuntimeConfig`;
  *   storage defaults to files under `.strata/`.
  * - Plugins: `@strata/plugin-shell`, `@strata/plugin-fs` and
- *   `@strata/plugin-audit-log` first, then the config's `plugins`.
+ *   `@strata/plugin-audit-log` first, then the config's `plugins`. Plugins
+ *   read their own config sections (`[fs]`) through Effect's `Config`: the
+ *   layered config is the `ConfigProvider`, the environment after it.
  * - Exec policy (`RuntimePolicy`, the same for every command): built-in <
  *   the distribution's `policy/strata.toml` (a few read-only commands
  *   allowed, everything else asks) < user (`~/.config/strata/policy.toml`,
@@ -35,6 +37,7 @@ import type * as RuntimePolicy from "@strata/core-runtime/RuntimePolicy"
 import * as CommandHook from "@strata/hooks/CommandHook"
 import * as McpStdio from "@strata/mcp/stdio"
 import * as PluginLoader from "@strata/plugin/PluginLoader"
+import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
@@ -205,7 +208,16 @@ export const layer = (
     distributionRules: policy.distribution,
     mcp: options.mcp ?? "on-demand",
     locateSyntaxError
-  }).pipe(Layer.provide(Layer.mergeAll(NodeContext.layer, McpStdio.layer)))
+  }).pipe(
+    Layer.provide(Layer.mergeAll(NodeContext.layer, McpStdio.layer)),
+    // Plugins read their own sections (`[fs]`, ...) of the layered config
+    // through Effect's Config; everything else still comes from the environment.
+    Layer.provide(
+      Layer.setConfigProvider(
+        ConfigProvider.fromJson(setup.loaded.raw).pipe(ConfigProvider.orElse(() => ConfigProvider.fromEnv()))
+      )
+    )
+  )
 }
 
 /**

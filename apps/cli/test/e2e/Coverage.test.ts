@@ -1,17 +1,19 @@
 /**
  * Every key of the runtime config schema (`RuntimeConfig`, nested keys of
- * sections included, record keys and list elements as `*`) has an
- * end-to-end test through the built `strata` that proves it changes
- * behaviour, marked `// covers: <dotted.key>` anywhere under apps/cli/test/.
- * This test fails naming every key without a marker, and every marker that
- * names no key (a renamed or removed key).
+ * sections included, record keys and list elements as `*`), and every key
+ * of the sections the built-in plugins read through Effect's `Config`
+ * (`[fs]`), has an end-to-end test through the built `strata` that proves
+ * it changes behaviour, marked `// covers: <dotted.key>` anywhere under
+ * apps/cli/test/. This test fails naming every key without a marker, and
+ * every marker that names no key (a renamed or removed key).
  */
 import { readdirSync, readFileSync } from "node:fs"
 import * as path from "node:path"
 import * as RuntimeConfig from "@strata/core-runtime/RuntimeConfig"
 import { describe, expect, it } from "vitest"
+import { builtinPlugins } from "../../src/Choice.js"
 import { appDir } from "../build.js"
-import { schemaKeys } from "./schemaKeys.js"
+import { configKeys, exportedConfigs, type SchemaKey, schemaKeys } from "./schemaKeys.js"
 
 const testDir = path.join(appDir, "test")
 
@@ -34,8 +36,19 @@ const markers = () => {
   return found
 }
 
-describe("every config key has an end-to-end test", () => {
-  const keys = schemaKeys(RuntimeConfig.RuntimeConfig.ast)
+/** The keys of the built-in plugins' own sections (their packages' exported `Config`s). */
+const pluginKeys = async (): Promise<ReadonlyArray<SchemaKey>> => {
+  const packages = [...new Set(builtinPlugins.map((spec) => spec.split("/").slice(0, 2).join("/")))]
+  const keys: Array<SchemaKey> = []
+  for (const name of packages) {
+    const module = (await import(name)) as Record<string, unknown>
+    for (const config of exportedConfigs(module)) for (const key of configKeys(config)) keys.push({ key, section: false })
+  }
+  return keys
+}
+
+describe("every config key has an end-to-end test", async () => {
+  const keys = [...schemaKeys(RuntimeConfig.RuntimeConfig.ast), ...(await pluginKeys())]
 
   it("the schema walk finds the keys of nested sections, records and lists", () => {
     const names = keys.map((k) => k.key)
@@ -50,6 +63,7 @@ describe("every config key has an end-to-end test", () => {
       ])
     )
     expect(keys.find((k) => k.key === "mcp.restart")?.section).toBe(true)
+    expect(names).toEqual(expect.arrayContaining(["fs.max_depth"]))
     expect(keys.find((k) => k.key === "providers")?.section).toBe(false)
   })
 

@@ -74,3 +74,34 @@ export const schemaKeys = (root: SchemaAST.AST): ReadonlyArray<SchemaKey> => {
   walk(root, [], 0)
   return [...keys].map(([key, section]) => ({ key, section })).sort((a, b) => a.key.localeCompare(b.key))
 }
+
+/**
+ * The keys an Effect `Config` reads (a plugin's own section, `[fs]`), found
+ * by running it against a provider that records every path asked for and
+ * has no value (defaults apply).
+ */
+export const configKeys = (config: Config.Config<unknown>): ReadonlyArray<string> => {
+  const seen = new Set<string>()
+  const provider = ConfigProvider.fromFlat(
+    ConfigProvider.makeFlat({
+      load: (path) => {
+        seen.add(path.join("."))
+        return Effect.fail(ConfigError.MissingData([...path], "recording the keys"))
+      },
+      enumerateChildren: () => Effect.succeed(HashSet.empty()),
+      patch: PathPatch.empty
+    })
+  )
+  Effect.runSync(Effect.either(Effect.withConfigProvider(config, provider)))
+  return [...seen].sort()
+}
+
+/** The `Config` values a module exports (one namespace deep: `FsConfig.config`). */
+export const exportedConfigs = (module: Record<string, unknown>): ReadonlyArray<Config.Config<unknown>> =>
+  Object.values(module).flatMap((value) =>
+    Config.isConfig(value)
+      ? [value as Config.Config<unknown>]
+      : typeof value === "object" && value !== null
+        ? Object.values(value).filter((v): v is Config.Config<unknown> => Config.isConfig(v))
+        : []
+  )
