@@ -49,7 +49,12 @@ export const Message = Schema.Struct({
   model: optional(Schema.String),
   reasoning: optional(Schema.String),
   /** On a tool message: the call failed, was denied or is waiting (the provider is told, e.g. Anthropic's `is_error`). */
-  is_error: optional(Schema.Boolean)
+  is_error: optional(Schema.Boolean),
+  /**
+   * On a tool message: the images the tool returned (base64). A model with
+   * the `images` capability is sent them; others read `[image <mime>]`.
+   */
+  images: optional(Schema.Array(Schema.Struct({ data: Schema.String, mime_type: Schema.String })))
 }).annotations({ identifier: "Message" })
 /** @since 0.1.0 @category models */
 export type Message = typeof Message.Type

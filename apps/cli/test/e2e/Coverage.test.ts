@@ -42,7 +42,8 @@ const pluginKeys = async (): Promise<ReadonlyArray<SchemaKey>> => {
   const keys: Array<SchemaKey> = []
   for (const name of packages) {
     const module = (await import(name)) as Record<string, unknown>
-    for (const config of exportedConfigs(module)) for (const key of configKeys(config)) keys.push({ key, section: false })
+    for (const config of exportedConfigs(module))
+      for (const key of configKeys(config)) keys.push({ key, section: false })
   }
   return keys
 }

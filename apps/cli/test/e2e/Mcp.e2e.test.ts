@@ -155,6 +155,40 @@ describe.concurrent("MCP servers start with the session", { timeout: 180_000 }, 
     })
   })
 
+  it("images a tool returns reach a model with the images capability, and only such a model", async () => {
+    await withProject(async (p) => {
+      await withModel(
+        {
+          turns: [
+            call(
+              "mcp__e2e__image",
+              {},
+              { repeat: true, match: (r) => r.messages.at(-1)?.role === "user" && r.messages.length <= 2 }
+            ),
+            { text: "seen", repeat: true }
+          ]
+        },
+        async (server) => {
+          // covers: models.*.capabilities.images
+          const model = (images: boolean) =>
+            providerToml(server, {
+              model: images ? "eyes" : "blind",
+              selectModel: false,
+              provider: images ? "a" : "b",
+              modelExtra: `capabilities = { images = ${images} }`
+            })
+          p.config([model(true), model(false), stdioServer("e2e")].join("\n"))
+          const sent = (index: number) => JSON.stringify(server.requests[index]!.body.messages)
+          expect((await p.strata(["run", "--model", "eyes", "look"])).code).toBe(0)
+          expect(sent(1)).toContain("data:image/png;base64,iVBORw0KGgo")
+          expect((await p.strata(["run", "--model", "blind", "look"])).code).toBe(0)
+          expect(sent(3)).not.toContain("iVBORw0KGgo")
+          expect(sent(3)).toContain("[image image/png]")
+        }
+      )
+    })
+  })
+
   it("HTTP servers: url, headers, and type (a server that speaks only streamable HTTP fails as `sse`)", async () => {
     const child = spawn(process.execPath, [path.join(fixtures, "mcp-http.mjs")], {
       stdio: ["ignore", "pipe", "inherit"]

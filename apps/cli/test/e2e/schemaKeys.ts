@@ -6,6 +6,12 @@
  * own keys; every other key (records and lists included: `providers`,
  * `plugins`) needs a marker of its own.
  */
+import * as Config from "effect/Config"
+import * as ConfigError from "effect/ConfigError"
+import * as ConfigProvider from "effect/ConfigProvider"
+import * as PathPatch from "effect/ConfigProviderPathPatch"
+import * as Effect from "effect/Effect"
+import * as HashSet from "effect/HashSet"
 import type * as SchemaAST from "effect/SchemaAST"
 
 export interface SchemaKey {

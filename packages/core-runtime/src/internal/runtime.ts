@@ -116,6 +116,8 @@ export const make = (options: R.Options = {}) =>
               role: "tool",
               tool_call_id: result.call_id,
               content: rendered.content,
+              ...(rendered.is_error ? { is_error: true } : {}),
+              ...(rendered.images === undefined ? {} : { images: rendered.images }),
               created_at: Date.now()
             }
           }

@@ -33,10 +33,15 @@ const addUsage = (a: Usage, b: Usage): Usage => ({
 })
 
 /** What the model reads for a tool result. */
-export const renderResult = (result: InvokeResult): { content: string; is_error: boolean } => {
+export const renderResult = (
+  result: InvokeResult
+): { content: string; is_error: boolean; images?: ReadonlyArray<{ data: string; mime_type: string }> } => {
   const context = result.additional_context?.length ? `\n\n${result.additional_context.join("\n")}` : ""
   switch (result.status) {
     case "completed": {
+      const images = result.output.content.flatMap((part) =>
+        part.type === "image" ? [{ data: part.data, mime_type: part.mime_type }] : []
+      )
       const text = result.output.content
         .map((part) =>
           part.type === "text"
@@ -46,7 +51,11 @@ export const renderResult = (result: InvokeResult): { content: string; is_error:
               : `[${part.type} ${part.mime_type}]`
         )
         .join("\n")
-      return { content: text + context, is_error: result.output.is_error === true }
+      return {
+        content: text + context,
+        is_error: result.output.is_error === true,
+        ...(images.length === 0 ? {} : { images })
+      }
     }
     case "failed":
       return { content: `Error: ${result.error}${context}`, is_error: true }
@@ -57,11 +66,32 @@ export const renderResult = (result: InvokeResult): { content: string; is_error:
   }
 }
 
-/** Turns a thread's history into the provider-neutral chat messages. */
-export const toChat = (messages: ReadonlyArray<Message>, systemPrompt: string | undefined): Array<Chat.Message> => {
+/**
+ * Turns a thread's history into the provider-neutral chat messages. For a
+ * model with the `images` capability, the images tool calls returned follow
+ * their tool results as one user message (every wire takes images there).
+ */
+export const toChat = (
+  messages: ReadonlyArray<Message>,
+  systemPrompt: string | undefined,
+  options: { readonly images?: boolean | undefined } = {}
+): Array<Chat.Message> => {
   const out: Array<Chat.Message> = []
   if (systemPrompt) out.push({ role: "system", content: systemPrompt })
+  let images: Array<Chat.UserContent> = []
+  const flushImages = () => {
+    if (images.length === 0) return
+    out.push({
+      role: "user",
+      content: [{ type: "text", text: "The images the tool calls above returned:" }, ...images]
+    })
+    images = []
+  }
   for (const m of messages) {
+    if (m.role !== "tool") flushImages()
+    else if (options.images === true) {
+      for (const image of m.images ?? []) images.push({ type: "image", data: image.data, mime_type: image.mime_type })
+    }
     switch (m.role) {
       case "system":
         out.push({ role: "system", content: m.content })
@@ -96,6 +126,7 @@ export const toChat = (messages: ReadonlyArray<Message>, systemPrompt: string | 
         break
     }
   }
+  flushImages()
   return out
 }
 
@@ -191,7 +222,7 @@ export const make = (options: T.Options = {}) =>
       Effect.gen(function* () {
         const limit = Math.floor(model.context_window * compactAt)
         const size = (ms: ReadonlyArray<Message>) =>
-          estimateTokens(toChat(ms, options.systemPrompt)) + estimateTokens(tools)
+          estimateTokens(toChat(ms, options.systemPrompt, model.capabilities)) + estimateTokens(tools)
         let entries = yield* threads.entries(threadId)
         if (size(entries.map((e) => e.message)) <= limit) return entries.map((e) => e.message)
         const keep = Math.min(4, entries.length)
@@ -315,7 +346,8 @@ export const make = (options: T.Options = {}) =>
             let answeredBy = model.id
             // A reasoning model is asked to reason (Anthropic: thinking with a budget; Ollama: think).
             const think = model.capabilities.reasoning ? { options: { reasoning: true } } : {}
-            yield* lm.stream({ model, messages: toChat(history, options.systemPrompt), tools, ...think }).pipe(
+            const messages = toChat(history, options.systemPrompt, model.capabilities)
+            yield* lm.stream({ model, messages, tools, ...think }).pipe(
               Stream.groupedWithin(128, "20 millis"),
               Stream.runForEach((chunk) =>
                 Effect.gen(function* () {
@@ -488,6 +520,7 @@ export const make = (options: T.Options = {}) =>
                     tool_call_id: result.call_id,
                     content: rendered.content,
                     ...(rendered.is_error ? { is_error: true } : {}),
+                    ...(rendered.images === undefined ? {} : { images: rendered.images }),
                     created_at: yield* now
                   }
                 }
