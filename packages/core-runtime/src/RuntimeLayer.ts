@@ -35,6 +35,8 @@ import * as JobManager from "@strata/jobs/JobManager"
 import { McpStartupError } from "@strata/mcp/McpError"
 import * as McpManager from "@strata/mcp/McpManager"
 import type { StdioTransport } from "@strata/mcp/McpTransport"
+import type * as PluginJob from "@strata/plugin/Job"
+import { ToolFailure } from "@strata/plugin/PluginError"
 import * as PluginLoader from "@strata/plugin/PluginLoader"
 import type { McpStartupCompleteEvent } from "@strata/protocol/Mcp"
 import type { CliRuntimeOverrides } from "@strata/protocol/Prompt"
@@ -247,7 +249,31 @@ const layerSession = (config: RuntimeConfig, options: Options) =>
     })
   )
 
-/** Plugins from config: hooks registered, tools added to the registry. */
+const terminal = new Set(["completed", "failed", "cancelled"])
+
+/** What a plugin's tools get as `context.jobs`: its own job kinds, started and awaited. */
+const pluginJobsOf = (jobs: JobManager.JobManager["Type"], pluginId: string): PluginJob.Jobs => ({
+  enqueue: (kind, input) =>
+    jobs.enqueueJob(`${pluginId}__${kind}`, input).pipe(
+      Effect.map((record) => ({ id: record.id })),
+      Effect.mapError((e) => new ToolFailure({ detail: `cannot start job ${pluginId}__${kind}: ${e.message}` }))
+    ),
+  await: (id) => {
+    const poll: Effect.Effect<PluginJob.Ended, ToolFailure> = Effect.suspend(() =>
+      jobs.getJob(id).pipe(
+        Effect.mapError((e) => new ToolFailure({ detail: e.message })),
+        Effect.flatMap((job) =>
+          terminal.has(job.status)
+            ? Effect.succeed({ id, status: job.status as PluginJob.Ended["status"], detail: job.detail })
+            : Effect.zipRight(Effect.sleep("50 millis"), poll)
+        )
+      )
+    )
+    return poll
+  }
+})
+
+/** Plugins from config: hooks registered, tools added to the registry, job kinds given to the job manager. */
 const layerPlugins = (
   config: RuntimeConfig,
   cwd: string,
@@ -261,7 +287,27 @@ const layerPlugins = (
       if (config.plugins.length === 0) return
       const installed = yield* PluginLoader.install(config.plugins, { baseDir: cwd, locateSyntaxError })
       for (const skipped of installed.skipped) yield* Effect.logWarning(`plugin skipped: ${skipped.message}`)
+      const jobs = yield* JobManager.JobManager
       for (const plugin of installed.plugins) {
+        for (const job of plugin.jobs) {
+          yield* jobs.registerHandler({
+            kind: job.kind,
+            run: (ctx) =>
+              job.run({
+                id: ctx.job.id,
+                input: ctx.input,
+                attempt: ctx.attempt,
+                progress: (value, detail) => Effect.orDie(ctx.progress(value, detail)),
+                checkpoint: ctx.checkpoint
+              }),
+            ...(job.timeout === undefined ? {} : { timeout: job.timeout }),
+            ...(job.maxAttempts === undefined ? {} : { maxAttempts: job.maxAttempts }),
+            ...(job.idempotent === undefined ? {} : { idempotent: job.idempotent })
+          })
+        }
+      }
+      for (const plugin of installed.plugins) {
+        const pluginJobs = pluginJobsOf(jobs, plugin.id)
         yield* registry.register(
           plugin.tools.map((tool) => {
             // Plugin tools that run shell commands go through the exec policy.
@@ -279,7 +325,7 @@ const layerPlugins = (
                     Effect.mapError((e) => new ToolRegistry.ToolInputInvalid({ tool: tool.name, detail: e.message }))
                   ),
               run: (input, context) =>
-                tool.invoke(input, context).pipe(
+                tool.invoke(input, { ...context, jobs: pluginJobs }).pipe(
                   Effect.map(ToolRegistry.toOutput),
                   Effect.mapError(
                     (e) => new ToolRegistry.ToolRunFailed({ tool: tool.name, detail: e.message, cause: e })

@@ -600,7 +600,7 @@ describe("command hooks (real processes)", () => {
       file_path: "src/x.ts",
       edits: [{ old_string: "keep\nold", new_string: "keep\nnew" }]
     })
-    expect(ClaudeCode.fromClaudeInput("fs__apply_patch", multi)).toEqual({ patch })
+    expect(ClaudeCode.fromClaudeInput("fs__apply_patch", multi as Common.JsonValue)).toEqual({ patch })
     expect(
       ClaudeCode.fromClaudeInput("fs__apply_patch", {
         file_path: "b.txt",

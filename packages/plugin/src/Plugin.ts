@@ -20,6 +20,7 @@ import type * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as internal from "./internal/plugin.js"
+import type * as Job from "./Job.js"
 import type { PluginLoadError, ToolFailure, ToolInputError, ToolOutputError } from "./PluginError.js"
 import type * as Tool from "./Tool.js"
 
@@ -54,6 +55,8 @@ export type PluginDefinition<R = never> = PluginIdentity & {
   readonly description?: string | undefined
   readonly tools?: ReadonlyArray<Tool.Any<R>> | undefined
   readonly hooks?: ReadonlyArray<Hook.Any<R>> | undefined
+  /** Background job kinds (`defineJob`), registered as `<id>__<kind>`; its tools start them (`context.jobs`). */
+  readonly jobs?: ReadonlyArray<Job.Definition<R>> | undefined
   readonly layer?: Layer.Layer<R, unknown, never> | undefined
 }
 
@@ -114,6 +117,21 @@ export const HookManifest = Schema.Struct({
 export type HookManifest = typeof HookManifest.Type
 
 /**
+ * A job kind in a plugin's manifest: its qualified name (`plugin__kind`),
+ * its local kind and description.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const JobManifest = Schema.Struct({
+  name: Schema.String,
+  kind: Schema.String,
+  description: Schema.optional(Schema.String)
+}).annotations({ identifier: "JobManifest" })
+/** @since 0.1.0 @category models */
+export type JobManifest = typeof JobManifest.Type
+
+/**
  * Everything a plugin registers, as data: what `strata plugins` lists and
  * what a reviewer reads before enabling a plugin.
  *
@@ -126,6 +144,7 @@ export const PluginManifest = Schema.Struct({
   description: Schema.optional(Schema.String),
   tools: Schema.Array(ToolManifest),
   hooks: Schema.Array(HookManifest),
+  jobs: Schema.Array(JobManifest),
   has_layer: Schema.Boolean
 }).annotations({ identifier: "PluginManifest" })
 /** @since 0.1.0 @category models */
@@ -181,6 +200,17 @@ export interface RegisteredTool {
 }
 
 /**
+ * A plugin's job kind, ready for the job manager: `kind` qualified
+ * (`plugin__kind`), `run` with the plugin's services provided.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RegisteredJob extends Omit<Job.Definition<never>, "run"> {
+  readonly run: (job: Job.JobRun) => Effect.Effect<unknown, unknown, Scope.Scope>
+}
+
+/**
  * A built plugin: its tools and hooks with the plugin's services provided.
  *
  * @since 0.1.0
@@ -193,6 +223,7 @@ export interface BuiltPlugin {
   readonly manifest: PluginManifest
   readonly tools: ReadonlyArray<RegisteredTool>
   readonly hooks: ReadonlyArray<Hook.Any>
+  readonly jobs: ReadonlyArray<RegisteredJob>
 }
 
 /**

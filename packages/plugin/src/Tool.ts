@@ -13,6 +13,7 @@ import * as Effect from "effect/Effect"
 import * as JSONSchema from "effect/JSONSchema"
 import type * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
+import type * as Job from "./Job.js"
 import { ToolFailure, ToolInputError, ToolOutputError } from "./PluginError.js"
 
 /**
@@ -35,6 +36,8 @@ export interface ToolContext {
   readonly protectedPath?: ((absolutePath: string) => string | undefined) | undefined
   /** A person approved this call (it was asked about and allowed). */
   readonly approved?: boolean | undefined
+  /** Starts this plugin's background jobs (`defineJob`) and waits for them; absent without a job manager. */
+  readonly jobs?: Job.Jobs | undefined
 }
 
 /**

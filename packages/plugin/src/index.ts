@@ -1,6 +1,6 @@
 /**
- * `@strata/plugin`: the plugin author's SDK. `definePlugin`, `defineTool`
- * and `defineHook` build a plugin as a value; `Plugin`, `Tool` and
+ * `@strata/plugin`: the plugin author's SDK. `definePlugin`, `defineTool`,
+ * `defineHook` and `defineJob` build a plugin as a value; `Plugin`, `Tool` and
  * `PluginLoader` are what the runtime uses to validate, load and run them.
  *
  * A plugin needs no other Strata package: the hook events and outputs are
@@ -9,11 +9,14 @@
  * @since 0.1.0
  */
 import { Hook } from "@strata/hooks"
+import * as Job from "./Job.js"
 import * as Plugin from "./Plugin.js"
 import * as Tool from "./Tool.js"
 
 /** @since 0.1.0 */
 export { HookEvent, HookOutput } from "@strata/hooks"
+/** @since 0.1.0 */
+export * as Job from "./Job.js"
 /** @since 0.1.0 */
 export * as Plugin from "./Plugin.js"
 /** @since 0.1.0 */
@@ -48,3 +51,11 @@ export const defineTool: typeof Tool.define = Tool.define
  * @category constructors
  */
 export const defineHook: typeof Hook.define = Hook.define
+
+/**
+ * Defines a background job kind (`Job.define`).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const defineJob: typeof Job.define = Job.define

@@ -5,7 +5,7 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
-import { defineHook, definePlugin, defineTool, HookEvent, HookOutput, Plugin } from "../src/index.js"
+import { defineHook, definePlugin, defineTool, HookEvent, HookOutput, Job, Plugin } from "../src/index.js"
 
 class Greeting extends Context.Tag("test/Greeting")<Greeting, { readonly word: string }>() {}
 
@@ -148,5 +148,29 @@ describe("Plugin", () => {
       expect(error.reason).toBe("Collision")
       expect(error.message).toContain("greeter/")
     }).pipe(Effect.provide(HookDispatcher.HookDispatcher.Default))
+  )
+})
+
+describe("job kinds", () => {
+  it.scoped("are validated, named <plugin>__<kind> in the manifest, and built with the plugin's services", () =>
+    Effect.gen(function* () {
+      const Count = Context.GenericTag<{ readonly n: number }>("test/Count")
+      const withJob = Plugin.define({
+        id: "jobs-demo",
+        version: "1.0.0",
+        jobs: [Job.define({ kind: "tick", description: "ticks", run: () => Effect.map(Count, (c) => c.n) })],
+        layer: Layer.succeed(Count, { n: 7 })
+      })
+      const plugin = yield* Plugin.validate(withJob)
+      expect(plugin.manifest.jobs).toEqual([{ name: "jobs-demo__tick", kind: "tick", description: "ticks" }])
+      const built = yield* Plugin.build(plugin)
+      expect(built.jobs.map((j) => j.kind)).toEqual(["jobs-demo__tick"])
+      const run = { id: "job-1", input: undefined, attempt: 1, progress: () => Effect.void, checkpoint: Effect.void }
+      expect(yield* built.jobs[0]!.run(run)).toBe(7)
+      const bad = yield* Effect.flip(
+        Plugin.validate({ id: "x", version: "1", jobs: [{ kind: "Bad Kind", run: () => Effect.void }] })
+      )
+      expect([bad.reason, bad.path]).toEqual(["InvalidPlugin", "jobs[0].kind"])
+    })
   )
 })

@@ -28,7 +28,8 @@ const markers = () => {
   const found = new Map<string, Array<string>>()
   for (const file of files(testDir)) {
     const text = readFileSync(file, "utf8")
-    for (const m of text.matchAll(/\/\/ covers: ([A-Za-z0-9_.*]+)/g)) {
+    // A comment line of its own: `// covers: <dotted.key>`.
+    for (const m of text.matchAll(/^[ \t]*\/\/ covers: ([A-Za-z0-9_.*]+)[ \t]*$/gm)) {
       const where = `${path.relative(appDir, file)}:${text.slice(0, m.index).split("\n").length}`
       found.set(m[1]!, [...(found.get(m[1]!) ?? []), where])
     }

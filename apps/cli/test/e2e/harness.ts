@@ -10,7 +10,16 @@
  * `Coverage.test.ts`.
  */
 import { spawn } from "node:child_process"
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync
+} from "node:fs"
 import { createRequire } from "node:module"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
@@ -227,6 +236,20 @@ export const eventually = async (check: () => boolean, what: string, limitMs = 3
   while (!check()) {
     if (Date.now() > deadline) throw new Error(`never happened: ${what}`)
     await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
+/**
+ * Links workspace packages into the project's node_modules (as `npm install
+ * <folder>` does): a local plugin file imports `@strata/plugin` and `effect`
+ * from the project, as a real project's would.
+ */
+export const linkWorkspace = (p: Project, names: ReadonlyArray<string>) => {
+  for (const name of names) {
+    const target = path.dirname(require.resolve(`${name}/package.json`, { paths: [repoRoot] }))
+    const link = path.join(p.dir, "node_modules", name)
+    mkdirSync(path.dirname(link), { recursive: true })
+    symlinkSync(target, link)
   }
 }
 

@@ -126,7 +126,7 @@ export const validate = (value: unknown, source = "inline"): Effect.Effect<Plugi
       return fail("description must be a string", "description")
     }
     if (value.layer !== undefined && !Layer.isLayer(value.layer)) return fail("layer must be an effect Layer", "layer")
-    for (const key of ["tools", "hooks"] as const) {
+    for (const key of ["tools", "hooks", "jobs"] as const) {
       if (value[key] !== undefined && !Array.isArray(value[key])) return fail(`${key} must be an array`, key)
     }
     const tools: Array<Plugin.ToolManifest> = []
@@ -155,12 +155,33 @@ export const validate = (value: unknown, source = "inline"): Effect.Effect<Plugi
       }
       hooks.push(checked.right)
     }
+    const jobs: Array<Plugin.JobManifest> = []
+    const rawJobs = (value.jobs ?? []) as ReadonlyArray<unknown>
+    for (let i = 0; i < rawJobs.length; i++) {
+      const job = rawJobs[i]
+      if (!isObject(job)) return fail("a job must be an object (use defineJob)", `jobs[${i}]`)
+      if (typeof job.kind !== "string" || !/^[a-z0-9_-]{1,48}$/.test(job.kind)) {
+        return fail(`job kind ${JSON.stringify(job.kind)} must be 1..48 of [a-z0-9_-]`, `jobs[${i}].kind`)
+      }
+      if (typeof job.run !== "function") return fail("a job needs a run function", `jobs[${i}].run`)
+      if (job.description !== undefined && typeof job.description !== "string") {
+        return fail("description must be a string", `jobs[${i}].description`)
+      }
+      const name = `${id}__${job.kind}`
+      if (jobs.some((j) => j.name === name)) return fail(`job kind "${job.kind}" is defined twice`, `jobs[${i}].kind`)
+      jobs.push({
+        name,
+        kind: job.kind,
+        ...(typeof job.description === "string" ? { description: job.description } : {})
+      })
+    }
     const manifest: Plugin.PluginManifest = {
       id,
       version: value.version,
       ...(typeof value.description === "string" ? { description: value.description } : {}),
       tools,
       hooks,
+      jobs,
       has_layer: value.layer !== undefined
     }
     return Either.right({
@@ -215,7 +236,20 @@ export const build = (plugin: Plugin.Plugin) =>
       name: plugin.manifest.hooks[i]!.id.slice(plugin.id.length + 1),
       run: (event: never) => provide(hook.run(event))
     }))
-    return { id: plugin.id, version: plugin.version, source: plugin.source, manifest: plugin.manifest, tools, hooks }
+    const jobs: Array<Plugin.RegisteredJob> = (definition.jobs ?? []).map((job, i) => ({
+      ...job,
+      kind: plugin.manifest.jobs[i]!.name,
+      run: (run) => provide(job.run(run))
+    }))
+    return {
+      id: plugin.id,
+      version: plugin.version,
+      source: plugin.source,
+      manifest: plugin.manifest,
+      tools,
+      hooks,
+      jobs
+    }
   }).pipe(Effect.withSpan("Plugin.build", { attributes: { plugin: plugin.id } }))
 
 /** @internal */
