@@ -12,25 +12,48 @@ import { Config, RuntimeConfig, RuntimeLayer } from "@strata/core-runtime"
 import * as Effect from "effect/Effect"
 import { json, print, processOptions } from "../common.js"
 import * as Distribution from "../Distribution.js"
+import * as PluginSettings from "../PluginSettings.js"
+
+/** The value at a dotted path of the merged config, if set. */
+const at = (raw: Record<string, unknown>, key: string): unknown =>
+  key
+    .split(".")
+    .reduce<unknown>(
+      (node, k) => (typeof node === "object" && node !== null ? (node as Record<string, unknown>)[k] : undefined),
+      raw
+    )
 
 const show = Command.make("show", { json }, (o) =>
   Effect.gen(function* () {
     const loaded = yield* Distribution.loadConfig(processOptions())
     const entries = Config.effective(RuntimeConfig.RuntimeConfig, loaded)
+    // The sections the plugins read themselves ([fs]): set values with their origin, else the plugin's default.
+    const plugin = yield* PluginSettings.settings
+    const pluginValues = plugin.map((s) => {
+      const value = at(loaded.raw, s.key)
+      return value === undefined
+        ? { key: s.key, value: undefined, origin: `default (${s.plugin})` }
+        : { key: s.key, value, origin: Config.originText(loaded.origins.get(s.key)) }
+    })
+    const warnings = loaded.warnings.filter((w) => !PluginSettings.isPluginPath(plugin, w.path))
     yield* print(
       o.json,
       {
         config: loaded.value,
-        values: Object.fromEntries(
-          entries.map((e) => [e.key, { value: e.value, origin: Config.originText(e.origin) }])
-        ),
+        values: Object.fromEntries([
+          ...entries.map((e) => [e.key, { value: e.value, origin: Config.originText(e.origin) }] as const),
+          ...pluginValues.map((v) => [v.key, { value: v.value ?? null, origin: v.origin }] as const)
+        ]),
         origins: Object.fromEntries(loaded.origins),
-        warnings: loaded.warnings
+        warnings
       },
       () =>
         [
           Config.showEffective(RuntimeConfig.RuntimeConfig, loaded),
-          ...loaded.warnings.map((w) => `warning: ${w.path}: ${w.message}`)
+          ...pluginValues.map((v) =>
+            v.value === undefined ? `${v.key}  # ${v.origin}` : `${v.key} = ${JSON.stringify(v.value)}  # ${v.origin}`
+          ),
+          ...warnings.map((w) => `warning: ${w.path}: ${w.message}`)
         ].join("\n")
     )
   })
@@ -44,8 +67,11 @@ const validate = Command.make("validate", { json }, (o) =>
     const loaded = yield* Distribution.loadConfig(options)
     const setup = { cwd: options.cwd, env: options.env, config: loaded.value }
     const hooks = yield* RuntimeLayer.commandHooks(loaded.value, { cwd: options.cwd, home: options.env.HOME })
+    const plugin = yield* PluginSettings.settings
     const warnings = [
-      ...loaded.warnings.map((w) => `${w.path}: ${w.message}`),
+      ...loaded.warnings
+        .filter((w) => !PluginSettings.isPluginPath(plugin, w.path))
+        .map((w) => `${w.path}: ${w.message}`),
       ...(yield* Distribution.hookWarnings(setup))
     ]
     yield* print(o.json, { ok: true, warnings, claude_settings: hooks.files }, (v) =>

@@ -10,10 +10,11 @@
 import { readdirSync, readFileSync } from "node:fs"
 import * as path from "node:path"
 import * as RuntimeConfig from "@strata/core-runtime/RuntimeConfig"
+import * as Effect from "effect/Effect"
 import { describe, expect, it } from "vitest"
-import { builtinPlugins } from "../../src/Choice.js"
+import * as PluginSettings from "../../src/PluginSettings.js"
 import { appDir } from "../build.js"
-import { configKeys, exportedConfigs, type SchemaKey, schemaKeys } from "./schemaKeys.js"
+import { schemaKeys } from "./schemaKeys.js"
 
 const testDir = path.join(appDir, "test")
 
@@ -37,20 +38,9 @@ const markers = () => {
   return found
 }
 
-/** The keys of the built-in plugins' own sections (their packages' exported `Config`s). */
-const pluginKeys = async (): Promise<ReadonlyArray<SchemaKey>> => {
-  const packages = [...new Set(builtinPlugins.map((spec) => spec.split("/").slice(0, 2).join("/")))]
-  const keys: Array<SchemaKey> = []
-  for (const name of packages) {
-    const module = (await import(name)) as Record<string, unknown>
-    for (const config of exportedConfigs(module))
-      for (const key of configKeys(config)) keys.push({ key, section: false })
-  }
-  return keys
-}
-
 describe("every config key has an end-to-end test", async () => {
-  const keys = [...schemaKeys(RuntimeConfig.RuntimeConfig.ast), ...(await pluginKeys())]
+  const plugins = await Effect.runPromise(PluginSettings.settings)
+  const keys = [...schemaKeys(RuntimeConfig.RuntimeConfig.ast), ...plugins.map((s) => ({ key: s.key, section: false }))]
 
   it("the schema walk finds the keys of nested sections, records and lists", () => {
     const names = keys.map((k) => k.key)

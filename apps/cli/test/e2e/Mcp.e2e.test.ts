@@ -109,7 +109,14 @@ describe.concurrent("MCP servers start with the session", { timeout: 180_000 }, 
         const run = await p.strata(["run", "hi"])
         expect(run.code, run.stderr).toBe(0)
         expect(toolNames(server.requests[0]!).sort()).toEqual(
-          ["mcp__most__cwd", "mcp__most__echo", "mcp__most__env", "mcp__only__echo", "mcp__only__env"].sort()
+          [
+            "mcp__most__cwd",
+            "mcp__most__echo",
+            "mcp__most__env",
+            "mcp__most__image",
+            "mcp__only__echo",
+            "mcp__only__env"
+          ].sort()
         )
       })
     })

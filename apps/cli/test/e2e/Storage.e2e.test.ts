@@ -145,12 +145,17 @@ describe.concurrent("strata config show", { timeout: 120_000 }, () => {
       expect(defaults.stdout).toContain("max_turns = 20  # default")
       expect(defaults.stdout).toContain('storage.kind = "fs"  # default')
       expect(defaults.stdout).toContain("jobs.concurrency = 4  # default")
-      p.config("max_turns = 7\n\n[jobs]\nconcurrency = 2\n")
+      expect(defaults.stdout).toContain("fs.max_depth  # default (@strata/plugin-fs)")
+      p.config("max_turns = 7\n\n[jobs]\nconcurrency = 2\n\n[fs]\nmax_depth = 3\n")
       const layered = await p.strata(["config", "show"], { env: { STRATA_SYSTEM_PROMPT: "from env" } })
       expect(layered.stdout).toContain(`max_turns = 7  # ${p.dir}/.strata/config.toml:1`)
       expect(layered.stdout).toContain(`jobs.concurrency = 2  # ${p.dir}/.strata/config.toml:4`)
       expect(layered.stdout).toContain('system_prompt = "from env"  # env STRATA_SYSTEM_PROMPT')
       expect(layered.stdout).toContain('approval_policy = "on-request"  # default')
+      // a plugin's own section is shown, not called unknown
+      expect(layered.stdout).toContain(`fs.max_depth = 3  # ${p.dir}/.strata/config.toml:7`)
+      expect(layered.stdout).not.toContain("unknown key")
+      expect((await p.strata(["config", "validate"])).stdout).toBe("config ok\n")
       const json = JSON.parse((await p.strata(["config", "show", "--json"])).stdout) as {
         values: Record<string, { value: unknown; origin: string }>
       }

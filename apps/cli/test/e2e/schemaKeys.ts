@@ -6,12 +6,6 @@
  * own keys; every other key (records and lists included: `providers`,
  * `plugins`) needs a marker of its own.
  */
-import * as Config from "effect/Config"
-import * as ConfigError from "effect/ConfigError"
-import * as ConfigProvider from "effect/ConfigProvider"
-import * as PathPatch from "effect/ConfigProviderPathPatch"
-import * as Effect from "effect/Effect"
-import * as HashSet from "effect/HashSet"
 import type * as SchemaAST from "effect/SchemaAST"
 
 export interface SchemaKey {
@@ -80,34 +74,3 @@ export const schemaKeys = (root: SchemaAST.AST): ReadonlyArray<SchemaKey> => {
   walk(root, [], 0)
   return [...keys].map(([key, section]) => ({ key, section })).sort((a, b) => a.key.localeCompare(b.key))
 }
-
-/**
- * The keys an Effect `Config` reads (a plugin's own section, `[fs]`), found
- * by running it against a provider that records every path asked for and
- * has no value (defaults apply).
- */
-export const configKeys = (config: Config.Config<unknown>): ReadonlyArray<string> => {
-  const seen = new Set<string>()
-  const provider = ConfigProvider.fromFlat(
-    ConfigProvider.makeFlat({
-      load: (path) => {
-        seen.add(path.join("."))
-        return Effect.fail(ConfigError.MissingData([...path], "recording the keys"))
-      },
-      enumerateChildren: () => Effect.succeed(HashSet.empty()),
-      patch: PathPatch.empty
-    })
-  )
-  Effect.runSync(Effect.either(Effect.withConfigProvider(config, provider)))
-  return [...seen].sort()
-}
-
-/** The `Config` values a module exports (one namespace deep: `FsConfig.config`). */
-export const exportedConfigs = (module: Record<string, unknown>): ReadonlyArray<Config.Config<unknown>> =>
-  Object.values(module).flatMap((value) =>
-    Config.isConfig(value)
-      ? [value as Config.Config<unknown>]
-      : typeof value === "object" && value !== null
-        ? Object.values(value).filter((v): v is Config.Config<unknown> => Config.isConfig(v))
-        : []
-  )
