@@ -7,8 +7,9 @@
  *   background (each bounded by its `startup_timeout`); a prompt waits for
  *   the startup to finish before its first model call, so the model is
  *   offered the servers' `mcp__server__tool` tools. A `required` server that
- *   does not start fails the layer (`McpStartupError`). `mcp: "manual"`
- *   leaves starting them to `Runtime.mcpStartup` (management commands).
+ *   does not start fails the layer (`McpStartupError`). `mcp: "on-demand"`
+ *   starts them with the first prompt instead, `mcp: "manual"` leaves it to
+ *   `Runtime.mcpStartup` (commands that run no turn).
  * - `approval_policy`: the approval mode of every prompt and continued turn
  *   that does not name one (a request's `approval_policy` and the CLI
  *   overrides come first).
