@@ -43,7 +43,7 @@ export interface SuiteOptions<R = never> {
    * when other processes can share it. Enables the cross-process lease tests.
    */
   readonly child?: {
-    readonly store: Record<string, unknown>
+    readonly store: () => Record<string, unknown>
     /** Whether the store sees at once that a killed holder's process is gone (fs). */
     readonly detectsDeadProcess: boolean
   }
@@ -532,7 +532,7 @@ export const run = <E, R = never>(name: string, layer: Layer.Layer<StateStore, E
               const store = yield* StateStore
               const id = threadId()
               // On fs the lease outlives the test: only the dead process frees it.
-              const proc = yield* spawnLeaseChild(child.store, id, child.detectsDeadProcess ? 600_000 : 1500)
+              const proc = yield* spawnLeaseChild(child.store(), id, child.detectsDeadProcess ? 600_000 : 1500)
               const held = Number((yield* proc.waitFor("held ")).split(" ")[1])
               const busy = yield* Effect.flip(store.acquireThreadLease(id, { owner: "parent" }))
               assert.strictEqual(busy._tag, "ThreadBusy")
@@ -561,7 +561,7 @@ export const run = <E, R = never>(name: string, layer: Layer.Layer<StateStore, E
             Effect.gen(function* () {
               const store = yield* StateStore
               const id = threadId()
-              const proc = yield* spawnLeaseChild(child.store, id, 1000)
+              const proc = yield* spawnLeaseChild(child.store(), id, 1000)
               const held = Number((yield* proc.waitFor("held ")).split(" ")[1])
               proc.child.kill("SIGSTOP")
               const lease = yield* acquireEventually(id, "parent")

@@ -20,7 +20,7 @@ afterAll(async () => {
 })
 
 StateStoreSuite.run("postgres", layerPostgres({ connectionString, schema }), {
-  child: { store: { kind: "postgres", connectionString, schema }, detectsDeadProcess: false },
+  child: { store: () => ({ kind: "postgres", connectionString, schema }), detectsDeadProcess: false },
   raw: {
     appendEventWithVersion: (thread, seq, version) =>
       Effect.promise(async () => {

@@ -25,7 +25,7 @@ afterAll(async () => {
 })
 
 StateStoreSuite.run("redis", layerRedis({ url, prefix }), {
-  child: { store: { kind: "redis", url, prefix }, detectsDeadProcess: false },
+  child: { store: () => ({ kind: "redis", url, prefix }), detectsDeadProcess: false },
   raw: {
     appendEventWithVersion: (thread, seq, version) =>
       Effect.promise(() =>

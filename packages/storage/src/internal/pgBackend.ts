@@ -32,7 +32,7 @@ import type * as StateStore from "../StateStore.js"
 import type { LeaseInfo } from "../StateStore.js"
 import { CorruptJournal, LeaseLost, StorageError, UnsupportedSchemaVersion } from "../StorageError.js"
 import { SCHEMA_VERSION } from "../StorageSchema.js"
-import type { Backend, Collection, Fence, Leases, PutResult, StoredRecord } from "./backend.js"
+import type { Backend, Collection, Damaged, Fence, Leases, PutResult, StoredRecord } from "./backend.js"
 import { checkSeq, makeFrameDecoder } from "./codec.js"
 import { tryPromise } from "./io.js"
 import { basic } from "./processInfo.js"
@@ -102,6 +102,22 @@ export const make = (
         supported: SCHEMA_VERSION
       })
     }
+
+    const settings = yield* query<{ name: string; setting: string }>(
+      schema,
+      "SELECT name, setting FROM pg_settings WHERE name IN ('synchronous_commit', 'fsync')"
+    )
+    const setting = (name: string) => settings.rows.find((r) => r.name === name)?.setting ?? "unknown"
+    const durable = setting("fsync") === "on" && setting("synchronous_commit") !== "off"
+    const durability: StateStore.Durability = durable
+      ? {
+          level: "durable",
+          detail: `a write is acknowledged at commit (synchronous_commit ${setting("synchronous_commit")}, fsync ${setting("fsync")})`
+        }
+      : {
+          level: "volatile",
+          detail: `PostgreSQL runs with synchronous_commit ${setting("synchronous_commit")}, fsync ${setting("fsync")}: acknowledged writes can be lost in a crash; set synchronous_commit = on and fsync = on`
+        }
 
     const decode = makeFrameDecoder(options.migrations ?? [], Event.EventFrame)
     const collectionName = (c: Collection) => (c.kind === "checkpoint" ? `checkpoint:${c.threadId}` : c.kind)
@@ -286,13 +302,14 @@ export const make = (
         ),
         (r) =>
           Effect.suspend(() => {
-            const out: Array<StoredRecord> = []
+            const records: Array<StoredRecord> = []
+            const damaged: Array<Damaged> = []
             for (const row of r.rows) {
               const parsed = parseDoc(`${key}/${row.key}`, row.key, row.revision, row.doc)
-              if (parsed instanceof StorageError) return Effect.fail(parsed)
-              out.push(parsed)
+              if (parsed instanceof StorageError) damaged.push({ key: row.key, error: parsed })
+              else records.push(parsed)
             }
-            return Effect.succeed(out)
+            return Effect.succeed({ records, damaged })
           })
       )
     }
@@ -376,6 +393,7 @@ export const make = (
 
     return {
       name: "postgres",
+      durability,
       leases,
       append,
       read,

@@ -28,7 +28,7 @@ import type * as StateStore from "../StateStore.js"
 import type { LeaseInfo } from "../StateStore.js"
 import { CorruptJournal, LeaseLost, StorageError, UnsupportedSchemaVersion } from "../StorageError.js"
 import { SCHEMA_VERSION } from "../StorageSchema.js"
-import type { Backend, Collection, Fence, Leases, PutResult, StoredRecord } from "./backend.js"
+import type { Backend, Collection, Damaged, Fence, Leases, PutResult, StoredRecord } from "./backend.js"
 import { checkSeq, makeFrameDecoder, parseTaggedRecord, tagVersion, untagVersion } from "./codec.js"
 import { tryPromise } from "./io.js"
 import { basic } from "./processInfo.js"
@@ -109,6 +109,7 @@ interface Scripted extends Redis {
 export const make = (
   client: Redis,
   prefix: string,
+  durability: StateStore.Durability,
   options: StateStore.StoreOptions = {}
 ): Effect.Effect<Backend, StorageError | UnsupportedSchemaVersion> =>
   Effect.gen(function* () {
@@ -244,13 +245,14 @@ export const make = (
         use(key, "HGETALL", () => client.hgetall(key)),
         (all) =>
           Effect.suspend(() => {
-            const out: Array<StoredRecord> = []
+            const records: Array<StoredRecord> = []
+            const damaged: Array<Damaged> = []
             for (const [id, value] of Object.entries(all)) {
               const parsed = parseTaggedRecord(id, `${key}/${id}`, value)
-              if (parsed instanceof StorageError) return Effect.fail(parsed)
-              out.push(parsed)
+              if (parsed instanceof StorageError) damaged.push({ key: id, error: parsed })
+              else records.push(parsed)
             }
-            return Effect.succeed(out)
+            return Effect.succeed({ records, damaged })
           })
       )
     }
@@ -320,6 +322,7 @@ export const make = (
 
     return {
       name: "redis",
+      durability,
       append,
       read,
       lastSeq,

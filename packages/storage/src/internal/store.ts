@@ -74,10 +74,60 @@ const fenceOf = (
 const lostError = (fence: Fence, detail = "a newer lease was issued, or this one was released") =>
   new LeaseLost({ threadId: fence.threadId, token: fence.token, detail })
 
+/** Fails when a free-text field is over its limit. */
+const checkText = (
+  key: string,
+  field: string,
+  value: string | undefined,
+  max: number
+): Effect.Effect<void, StorageError> =>
+  value === undefined || value.length <= max
+    ? Effect.void
+    : fail("InvalidInput", key, `${field} is ${value.length} characters, over the limit of ${max}`)
+
+const checkThreadText = (key: string, t: Thread.Thread) =>
+  Effect.all(
+    [
+      checkText(key, "name", t.name, StorageSchema.LIMITS.threadName),
+      checkText(key, "preview", t.preview, StorageSchema.LIMITS.preview),
+      checkText(key, "cwd", t.cwd, StorageSchema.LIMITS.path),
+      checkText(key, "model_provider", t.model_provider, StorageSchema.LIMITS.label),
+      checkText(key, "cli_version", t.cli_version, StorageSchema.LIMITS.label)
+    ],
+    { discard: true }
+  )
+
+const checkJobText = (key: string, j: Job.JobRecord) =>
+  Effect.gen(function* () {
+    yield* checkText(key, "name", j.name, StorageSchema.LIMITS.jobName)
+    yield* checkText(key, "detail", j.detail ?? undefined, StorageSchema.LIMITS.detail)
+    for (const [i, h] of j.history.entries()) {
+      yield* checkText(key, `history[${i}].phase`, h.phase, StorageSchema.LIMITS.label)
+      yield* checkText(key, `history[${i}].detail`, h.detail ?? undefined, StorageSchema.LIMITS.detail)
+    }
+  })
+
+/**
+ * Builds a `StateStore` service over a backend, refusing one that is not
+ * durable when `durability: "strict"` is asked for.
+ */
+export const build = (
+  backend: Backend,
+  options: StateStore.StoreOptions = {}
+): Effect.Effect<StateStore.Service, StorageError> =>
+  options.durability === "strict" && backend.durability.level !== "durable"
+    ? fail("NotDurable", backend.name, `durability = "strict" refuses this store: ${backend.durability.detail}`)
+    : Effect.succeed(make(backend, options))
+
 /** Builds a `StateStore` service over a backend. */
 export const make = (backend: Backend, options: StateStore.StoreOptions = {}): StateStore.Service => {
   const migrations = options.migrations ?? []
+  const readOnly = options.readOnly === true
   let lastOrder = 0
+
+  /** Refuses a write to a read-only store, before any I/O. */
+  const writable = (key: string): Effect.Effect<void, StorageError> =>
+    readOnly ? fail("ReadOnly", key, "the store was opened read-only") : Effect.void
 
   const decode =
     <A, I>(kind: StorageSchema.RecordKind, schema: Schema.Schema<A, I, never>, prefix: string) =>
@@ -109,8 +159,32 @@ export const make = (backend: Backend, options: StateStore.StoreOptions = {}): S
       })
     )
 
-  const listDecoded = <A, E, R>(collection: Collection, f: (s: StoredRecord) => Effect.Effect<A, E, R>) =>
-    Effect.flatMap(backend.listRecords(collection), (all) => Effect.forEach(all, f))
+  /** The records that decode; the others go to `damaged` (bad JSON, failed schema, newer version). */
+  const listAll = <A, R>(
+    collection: Collection,
+    f: (s: StoredRecord) => Effect.Effect<A, StorageError | UnsupportedSchemaVersion, R>
+  ) =>
+    Effect.flatMap(backend.listRecords(collection), (listing) =>
+      Effect.map(
+        Effect.forEach(listing.records, (r) => Effect.either(f(r))),
+        (decoded) => {
+          const values: Array<A> = []
+          const damaged: Array<{ readonly key: string; readonly error: StorageError | UnsupportedSchemaVersion }> = [
+            ...listing.damaged
+          ]
+          decoded.forEach((d, i) => {
+            if (Either.isRight(d)) values.push(d.right)
+            else damaged.push({ key: listing.records[i]!.key, error: d.left })
+          })
+          return { values, damaged }
+        }
+      )
+    )
+
+  const listDecoded = <A, R>(
+    collection: Collection,
+    f: (s: StoredRecord) => Effect.Effect<A, StorageError | UnsupportedSchemaVersion, R>
+  ) => Effect.map(listAll(collection, f), (all) => all.values)
 
   // ---------------------------------------------------------------------------
   // threads: journal
@@ -122,6 +196,7 @@ export const make = (backend: Backend, options: StateStore.StoreOptions = {}): S
   ) {
     const id = yield* Ids.validate("ThreadId", threadId, "threadId")
     const fence = yield* fenceOf(id, options)
+    yield* writable(`threads/${id}`)
     if (events.length === 0) return []
     const timestamp = yield* Clock.currentTimeMillis
     const bodies = new Array<string>(events.length)
@@ -162,6 +237,8 @@ export const make = (backend: Backend, options: StateStore.StoreOptions = {}): S
 
   const createThread = Effect.fn("StateStore.createThread")(function* (thread: Thread.Thread) {
     const id = yield* Ids.validate("ThreadId", thread.id, "thread.id")
+    yield* writable(`threads/${id}`)
+    yield* checkThreadText(`threads/${id}`, thread)
     const doc = yield* encodeRecord("thread", Thread.Thread, `threads/${id}`, thread)
     const put = yield* backend.putRecord(THREADS, id, doc, 0)
     if (!put.ok) return yield* fail("Conflict", `threads/${id}`, "thread already exists")
@@ -181,11 +258,13 @@ export const make = (backend: Backend, options: StateStore.StoreOptions = {}): S
     const id = yield* Ids.validate("ThreadId", threadId, "threadId")
     const fence = yield* fenceOf(id, options)
     for (let attempt = 0; attempt < MAX_CAS_RETRIES; attempt++) {
+      yield* writable(`threads/${id}`)
       const current = yield* getDecoded(THREADS, id, decodeThread)
       if (Option.isNone(current)) return yield* fail("NotFound", `threads/${id}`, "thread does not exist")
       const [thread, revision] = current.value
       const now = yield* Clock.currentTimeMillis
       const next: Thread.Thread = { ...update(thread), id, updated_at: Math.max(now, thread.updated_at) }
+      yield* checkThreadText(`threads/${id}`, next)
       const doc = yield* encodeRecord("thread", Thread.Thread, `threads/${id}`, next)
       const put = yield* backend.putRecord(THREADS, id, doc, revision, fence)
       if (put.ok) return next
@@ -219,6 +298,7 @@ export const make = (backend: Backend, options: StateStore.StoreOptions = {}): S
 
   const deleteThread = Effect.fn("StateStore.deleteThread")(function* (threadId: string) {
     const id = yield* Ids.validate("ThreadId", threadId, "threadId")
+    yield* writable(`threads/${id}`)
     yield* backend.removeThread(id)
   })
 
@@ -231,6 +311,7 @@ export const make = (backend: Backend, options: StateStore.StoreOptions = {}): S
   ) {
     const id = yield* Ids.validate("ThreadId", threadId, "threadId")
     const key = `threads/${id}/lease`
+    yield* writable(key)
     const owner = options.owner
     if (typeof owner !== "string" || owner.length === 0 || owner.length > MAX_OWNER) {
       return yield* fail("InvalidInput", key, `owner must be 1..${MAX_OWNER} characters`)
@@ -293,6 +374,7 @@ export const make = (backend: Backend, options: StateStore.StoreOptions = {}): S
     const tid = yield* Ids.validate("ThreadId", threadId, "threadId")
     const cid = yield* Ids.validate("CheckpointId", checkpointId, "checkpointId")
     const fence = yield* fenceOf(tid, options)
+    yield* writable(`threads/${tid}/checkpoints/${cid}`)
     const saved_at = yield* Clock.currentTimeMillis
     // Strictly increasing within this store, and following the clock across
     // restarts, so "latest" is well defined.
@@ -345,9 +427,11 @@ export const make = (backend: Backend, options: StateStore.StoreOptions = {}): S
   const putJob = Effect.fn("StateStore.putJob")(function* (record: Job.JobRecord, opts: StateStore.PutJobOptions = {}) {
     const id = yield* Ids.validate("JobId", record.id, "record.id")
     const key = `jobs/${id}`
+    yield* writable(key)
     const expected = opts.expectedRevision ?? record.revision
     yield* checkInt(key, "expectedRevision", expected, 0)
     const next: Job.JobRecord = { ...record, revision: expected + 1 }
+    yield* checkJobText(key, next)
     const doc = yield* encodeRecord("job", Job.JobRecord, key, next)
     const put = yield* backend.putRecord(JOBS, id, doc, expected)
     if (!put.ok) return yield* conflict(key, expected, put.actual)
@@ -375,6 +459,7 @@ export const make = (backend: Backend, options: StateStore.StoreOptions = {}): S
     const id = yield* Ids.validate("JobId", jobId, "jobId")
     const key = `jobs/${id}`
     yield* checkInt(key, "expectedRevision", opts.expectedRevision, 0)
+    yield* writable(key)
     for (let attempt = 0; attempt < MAX_CAS_RETRIES; attempt++) {
       const current = yield* getDecoded(JOBS, id, decodeJob)
       if (Option.isNone(current)) return yield* fail("NotFound", key, "job does not exist")
@@ -388,6 +473,7 @@ export const make = (backend: Backend, options: StateStore.StoreOptions = {}): S
         updated_at: Math.max(job.updated_at, entry.at),
         revision: revision + 1
       }
+      yield* checkJobText(key, next)
       const doc = yield* encodeRecord("job", Job.JobRecord, key, next)
       const put = yield* backend.putRecord(JOBS, id, doc, revision)
       if (put.ok) return next
@@ -404,7 +490,11 @@ export const make = (backend: Backend, options: StateStore.StoreOptions = {}): S
     if (approval.thread_id !== null) yield* Ids.validate("ThreadId", approval.thread_id, "approval.thread_id")
     yield* Ids.validate("ToolCallId", approval.call.id, "approval.call.id")
     const key = `approvals/${id}`
+    yield* writable(key)
     const created_at = yield* Clock.currentTimeMillis
+    yield* checkText(key, "reason", approval.reason, StorageSchema.LIMITS.detail)
+    yield* checkText(key, "command", approval.command, StorageSchema.LIMITS.command)
+    yield* checkText(key, "cwd", approval.cwd, StorageSchema.LIMITS.path)
     const record: StorageSchema.ApprovalRecord = { ...approval, status: "pending", created_at, revision: 1 }
     const doc = yield* encodeRecord("approval", StorageSchema.ApprovalRecord, key, record)
     const put = yield* backend.putRecord(APPROVALS, id, doc, 0)
@@ -437,9 +527,11 @@ export const make = (backend: Backend, options: StateStore.StoreOptions = {}): S
   ) {
     const id = yield* Ids.validate("ApprovalId", approvalId, "approvalId")
     const key = `approvals/${id}`
+    yield* writable(key)
     if (decision !== "approve" && decision !== "deny") {
       return yield* fail("InvalidInput", key, `decision must be "approve" or "deny" (got ${JSON.stringify(decision)})`)
     }
+    yield* checkText(key, "reason", opts.reason, StorageSchema.LIMITS.detail)
     for (let attempt = 0; attempt < MAX_CAS_RETRIES; attempt++) {
       const current = yield* getDecoded(APPROVALS, id, decodeApproval)
       if (Option.isNone(current)) return yield* fail("NotFound", key, "approval does not exist")
@@ -567,6 +659,7 @@ export const make = (backend: Backend, options: StateStore.StoreOptions = {}): S
     opts: StateStore.ImportOptions = {}
   ) {
     const target = opts.threadId === undefined ? undefined : yield* Ids.validate("ThreadId", opts.threadId, "threadId")
+    yield* writable("import")
     const texts: ReadonlyArray<string> =
       typeof jsonl === "string"
         ? jsonl.split("\n")
@@ -649,9 +742,22 @@ export const make = (backend: Backend, options: StateStore.StoreOptions = {}): S
     return { threadId: id, events: frames.length, checkpoints: saved.length } satisfies StateStore.ImportResult
   })
 
+  const listDamaged = Effect.fn("StateStore.listDamaged")(function* (kind: StateStore.DamagedRecord["kind"]) {
+    const all =
+      kind === "thread"
+        ? yield* listAll(THREADS, decodeThread)
+        : kind === "job"
+          ? yield* listAll(JOBS, decodeJob)
+          : yield* listAll(APPROVALS, decodeApproval)
+    return all.damaged.map((d): StateStore.DamagedRecord => ({ kind, id: d.key, error: d.error }))
+  })
+
   // Without a lease the writes cannot fail with LeaseLost: the overloads say so.
   return {
     backend: backend.name,
+    durability: backend.durability,
+    readOnly,
+    listDamaged,
     appendEvents: appendEvents as StateStore.Service["appendEvents"],
     readEvents,
     lastSeq,
