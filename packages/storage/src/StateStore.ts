@@ -5,7 +5,8 @@
  *
  * - {@link layerMemory}: unstorage's memory driver, for tests.
  * - {@link layerFileSystem}: Strata's own crash-safe files (framed,
- *   checksummed journals; atomic record writes), for a laptop.
+ *   checksummed journals; atomic record writes), for a laptop; shared by
+ *   the processes that open the same directory.
  * - {@link layerUnstorage}: any unstorage driver, with that driver's
  *   guarantees (no crash safety beyond it; records are serialized within one
  *   process only).
@@ -486,7 +487,14 @@ export class StateStore extends Context.Tag("@strata/storage/StateStore")<StateS
  * @since 0.1.0
  * @category models
  */
-export interface FileSystemOptions extends StoreOptions {}
+export interface FileSystemOptions extends StoreOptions {
+  /**
+   * How long a writer waits for another process's write lock on a thread
+   * (held only for the write itself) before failing with `StorageError`
+   * reason `Locked`, naming the holder. Default 10 seconds.
+   */
+  readonly lockWaitMs?: number | undefined
+}
 
 /**
  * Builds a `StateStore` over unstorage's memory driver.
@@ -534,10 +542,10 @@ export const layerUnstorage = (
 
 /**
  * Builds the crash-safe file-system store in `directory` (created if
- * needed). It takes the directory's `LOCK` file for the life of the scope:
- * a second process opening the same directory fails at once with a
- * `StorageError` of reason `Locked` naming the holder's pid (a lock left by
- * a dead process is taken over).
+ * needed; with `readOnly` nothing is created or written). Any number of
+ * processes may open the same directory: a write holds the thread's (or
+ * record's) lock file only while it writes, and a lock left by a dead
+ * process is taken over. Use thread leases to keep one writer per thread.
  *
  * @since 0.1.0
  * @category constructors

@@ -74,6 +74,17 @@ StateStoreSuite.run("fs", suiteLayer, {
     putJobWithVersion: (jobId, version) =>
       Effect.sync(() =>
         appendJobFrame(suiteDir, jobId, 1, { schemaVersion: version, kind: "job", record: makeJob(jobId, 1) })
+      ),
+    corruptEvent: (thread, seq) =>
+      Effect.sync(() => {
+        const file = journalPath(suiteDir, thread)
+        const bytes = NFS.readFileSync(file)
+        bytes[frameOffsets(bytes)[seq - 1]! + Journal.HEADER + 5]! ^= 0x04
+        NFS.writeFileSync(file, bytes)
+      }),
+    corruptThread: (thread) =>
+      Effect.sync(() =>
+        NFS.writeFileSync(NPath.join(suiteDir, "threads", encodeName(thread), "thread.json"), '{"revision":1,"sch')
       )
   },
   child: { store: () => ({ kind: "fs", dir: suiteDir }), detectsDeadProcess: true }

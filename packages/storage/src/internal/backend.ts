@@ -6,9 +6,9 @@
  * top of it, in `store.ts`.
  */
 import type * as Event from "@strata/protocol/Event"
-import type * as Effect from "effect/Effect"
-import type * as Option from "effect/Option"
-import type * as Stream from "effect/Stream"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
 import type { Durability, LeaseInfo } from "../StateStore.js"
 import type { CorruptJournal, LeaseLost, StorageError, UnsupportedSchemaVersion } from "../StorageError.js"
 import type { RecordKind } from "../StorageSchema.js"
@@ -141,3 +141,28 @@ export const kindOf = (collection: Collection): RecordKind => collection.kind
 
 /** `{"seq":N,` + the rest of the body: the stored form of a frame. */
 export const withSeq = (seq: number, body: string): string => `{"seq":${seq},${body.slice(1)}`
+
+/**
+ * A store that holds nothing and is never written: what a read-only store
+ * reads when its backend has not been set up yet (no tables, no marker).
+ */
+export const emptyBackend = (name: string, durability: Durability): Backend => {
+  const never = Effect.dieMessage(`${name}: a read-only store was written to`)
+  return {
+    name,
+    durability,
+    append: () => never,
+    read: () => Stream.empty,
+    lastSeq: () => Effect.succeed(0),
+    getRecord: () => Effect.succeed(Option.none()),
+    putRecord: () => never,
+    listRecords: () => Effect.succeed({ records: [], damaged: [] }),
+    removeThread: () => never,
+    leases: {
+      acquire: () => never,
+      renew: () => never,
+      release: () => never,
+      current: () => Effect.succeed(Option.none())
+    }
+  }
+}

@@ -101,7 +101,7 @@ export const make = (
     }
 
     const self = yield* ProcessInfo.current(fs)
-    const locks = FileLock.make(fs, self)
+    const locks = FileLock.make(fs, self, options.lockWaitMs === undefined ? {} : { waitMs: options.lockWaitMs })
     const threadDir = (threadId: string) => path.join(threadsDir, encodeName(threadId))
     const journals = FsJournal.make({
       files,

@@ -137,7 +137,7 @@ export const make = (deps: {
     }
     const { size, ino } = info.value
     const known = view
-    if (known !== undefined && known.exists && known.ino === ino && known.size === size) return known
+    if (known?.exists && known.ino === ino && known.size === size) return known
     const fresh = known === undefined || !known.exists || known.ino !== ino || size < known.committedEnd
     const entries = new Map(fresh ? [] : known.entries)
     let live = fresh ? 0 : known.live

@@ -290,7 +290,7 @@ export const make = (deps: Deps): Journals => {
 
   /** Where a scan of the file must start, given what is known (`undefined`: it has not changed). */
   const scanStart = (known: View | undefined, size: number, ino: number | undefined): Journal.Scan | undefined => {
-    if (known !== undefined && known.exists && known.ino === ino && known.size === size) return undefined
+    if (known?.exists && known.ino === ino && known.size === size) return undefined
     if (known === undefined || !known.exists || known.ino !== ino || size < known.committedEnd || known.corrupt) {
       return Journal.startScan()
     }

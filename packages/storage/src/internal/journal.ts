@@ -144,6 +144,29 @@ const headerPrefixOk = (buf: Uint8Array, off: number, end: number): boolean => {
  * prefix cut short at `end`, or bad.
  */
 export const checkFrame = (buf: Uint8Array, off: number, end: number, verifyCrc: boolean): FrameCheck => {
+  const next = frameEnd(buf, off, end, verifyCrc)
+  return next > 0 ? { _tag: "Frame", end: next } : classify(buf, off, end, verifyCrc)
+}
+
+/**
+ * The end of the whole valid frame at `off`, or -1 when there is none (the
+ * common case, without allocating: see `classify` for why not).
+ */
+const frameEnd = (buf: Uint8Array, off: number, end: number, verifyCrc: boolean): number => {
+  if (end - off < OVERHEAD || buf[off] !== S || buf[off + 1] !== J || buf[off + 29] !== SPACE) return -1
+  const len = readHex(buf, off + 13, 8)
+  if (len <= 0 || len > MAX_PAYLOAD) return -1
+  const next = off + OVERHEAD + len
+  if (next > end || buf[next - 1] !== NEWLINE) return -1
+  if (verifyCrc) {
+    const crc = readHex(buf, off + 2, 8)
+    if (crc < 0 || crc !== crc32(buf, off + 10, next)) return -1
+  }
+  return next
+}
+
+/** Why there is no whole valid frame at `off`: a well-formed prefix cut short at `end`, or bad. */
+const classify = (buf: Uint8Array, off: number, end: number, verifyCrc: boolean): FrameCheck => {
   if (!headerPrefixOk(buf, off, end)) return { _tag: "Bad", detail: "not a frame header" }
   if (end - off < HEADER) return { _tag: "Partial", length: OVERHEAD }
   const len = readHex(buf, off + 13, 8)
@@ -157,10 +180,7 @@ export const checkFrame = (buf: Uint8Array, off: number, end: number, verifyCrc:
       : { _tag: "Bad", detail: "the frame ends before its stated length" }
   }
   if (buf[next - 1] !== NEWLINE) return { _tag: "Bad", detail: "the frame does not end where its length says" }
-  if (verifyCrc) {
-    const crc = readHex(buf, off + 2, 8)
-    if (crc < 0 || crc !== crc32(buf, off + 10, next)) return { _tag: "Bad", detail: "checksum mismatch" }
-  }
+  if (verifyCrc) return { _tag: "Bad", detail: "checksum mismatch" }
   return { _tag: "Frame", end: next }
 }
 
@@ -168,9 +188,14 @@ export const seqAt = (buf: Uint8Array, off: number) => readHex(buf, off + 21, 8)
 export const flagsAt = (buf: Uint8Array, off: number) => readHex(buf, off + 12, 1)
 export const versionAt = (buf: Uint8Array, off: number) => readHex(buf, off + 10, 2)
 
-/** Whether `buf[from, to)` is all zero bytes. */
+/** Whether `buf[from, to)` is all zero bytes (four at a time where aligned). */
 export const isZeros = (buf: Uint8Array, from: number, to: number): boolean => {
-  for (let i = from; i < to; i++) if (buf[i] !== 0) return false
+  let i = from
+  while (i < to && (buf.byteOffset + i) % 4 !== 0) if (buf[i++] !== 0) return false
+  const words = Math.floor((to - i) / 4)
+  const w = new Uint32Array(buf.buffer, buf.byteOffset + i, words)
+  for (let k = 0; k < words; k++) if (w[k] !== 0) return false
+  for (let j = i + words * 4; j < to; j++) if (buf[j] !== 0) return false
   return true
 }
 
@@ -238,14 +263,18 @@ export const scanWindow = (
   const end = buf.length
   let off = scan.offset - base
   while (off < end) {
-    const check = checkFrame(buf, off, end, verifyCrc)
-    if (check._tag === "Partial") {
-      scan.offset = base + off
-      return { _tag: "More", length: check.length }
-    }
-    if (check._tag === "Bad") {
-      scan.offset = base + off
-      return check
+    let next = frameEnd(buf, off, end, verifyCrc)
+    if (next < 0) {
+      const check = classify(buf, off, end, verifyCrc)
+      if (check._tag === "Partial") {
+        scan.offset = base + off
+        return { _tag: "More", length: check.length }
+      }
+      if (check._tag === "Bad") {
+        scan.offset = base + off
+        return check
+      }
+      next = check.end
     }
     const frameSeq = seqAt(buf, off)
     if (frameSeq !== scan.seq + 1) {
@@ -254,9 +283,9 @@ export const scanWindow = (
     }
     if (scan.seq % STRIDE === 0) scan.pendingIndex.push(base + off)
     scan.seq = frameSeq
-    onFrame?.(versionAt(buf, off), frameSeq, off + HEADER, check.end - 1, base + off)
+    onFrame?.(versionAt(buf, off), frameSeq, off + HEADER, next - 1, base + off)
     const commit = (flagsAt(buf, off) & FLAG_COMMIT) !== 0
-    off = check.end
+    off = next
     if (commit) {
       scan.committedEnd = base + off
       scan.committedSeq = frameSeq

@@ -33,6 +33,7 @@ import type { LeaseInfo } from "../StateStore.js"
 import { CorruptJournal, LeaseLost, StorageError, UnsupportedSchemaVersion } from "../StorageError.js"
 import { SCHEMA_VERSION } from "../StorageSchema.js"
 import type { Backend, Collection, Damaged, Fence, Leases, PutResult, StoredRecord } from "./backend.js"
+import { emptyBackend } from "./backend.js"
 import { checkSeq, makeFrameDecoder } from "./codec.js"
 import { tryPromise } from "./io.js"
 import { basic } from "./processInfo.js"
@@ -65,31 +66,38 @@ export const make = (
         }
       })
 
-    yield* transaction(schema, async (c) => {
-      // Serializes concurrent first starts on the same schema.
-      await c.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`strata-storage:${schema}`])
-      await c.query(`CREATE SCHEMA IF NOT EXISTS ${s}`)
-      await c.query(`CREATE TABLE IF NOT EXISTS ${s}.store_meta (key text PRIMARY KEY, value text NOT NULL)`)
-      await c.query(
-        `CREATE TABLE IF NOT EXISTS ${s}.journal_heads (thread_id text PRIMARY KEY, last_seq bigint NOT NULL)`
-      )
-      await c.query(
-        `CREATE TABLE IF NOT EXISTS ${s}.journal (thread_id text NOT NULL, seq bigint NOT NULL, ` +
-          "schema_version int NOT NULL, frame text NOT NULL, PRIMARY KEY (thread_id, seq))"
-      )
-      await c.query(
-        `CREATE TABLE IF NOT EXISTS ${s}.records (collection text NOT NULL, key text NOT NULL, ` +
-          "revision bigint NOT NULL, doc text NOT NULL, PRIMARY KEY (collection, key))"
-      )
-      await c.query(
-        `CREATE TABLE IF NOT EXISTS ${s}.leases (thread_id text PRIMARY KEY, token bigint NOT NULL, ` +
-          "owner text NOT NULL, pid int, host text, expires_at bigint NOT NULL)"
-      )
-      await c.query(
-        `INSERT INTO ${s}.store_meta (key, value) VALUES ('schemaVersion', $1) ON CONFLICT (key) DO NOTHING`,
-        [String(SCHEMA_VERSION)]
-      )
-    })
+    if (options.readOnly === true) {
+      // A read-only store creates nothing: no tables yet reads as an empty store.
+      const exists = yield* query<{ t: string | null }>(schema, "SELECT to_regclass($1) AS t", [`${s}.store_meta`])
+      if (exists.rows[0]?.t === null || exists.rows[0]?.t === undefined) {
+        return emptyBackend("postgres", { level: "unknown", detail: `PostgreSQL schema ${schema} does not exist yet` })
+      }
+    } else
+      yield* transaction(schema, async (c) => {
+        // Serializes concurrent first starts on the same schema.
+        await c.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`strata-storage:${schema}`])
+        await c.query(`CREATE SCHEMA IF NOT EXISTS ${s}`)
+        await c.query(`CREATE TABLE IF NOT EXISTS ${s}.store_meta (key text PRIMARY KEY, value text NOT NULL)`)
+        await c.query(
+          `CREATE TABLE IF NOT EXISTS ${s}.journal_heads (thread_id text PRIMARY KEY, last_seq bigint NOT NULL)`
+        )
+        await c.query(
+          `CREATE TABLE IF NOT EXISTS ${s}.journal (thread_id text NOT NULL, seq bigint NOT NULL, ` +
+            "schema_version int NOT NULL, frame text NOT NULL, PRIMARY KEY (thread_id, seq))"
+        )
+        await c.query(
+          `CREATE TABLE IF NOT EXISTS ${s}.records (collection text NOT NULL, key text NOT NULL, ` +
+            "revision bigint NOT NULL, doc text NOT NULL, PRIMARY KEY (collection, key))"
+        )
+        await c.query(
+          `CREATE TABLE IF NOT EXISTS ${s}.leases (thread_id text PRIMARY KEY, token bigint NOT NULL, ` +
+            "owner text NOT NULL, pid int, host text, expires_at bigint NOT NULL)"
+        )
+        await c.query(
+          `INSERT INTO ${s}.store_meta (key, value) VALUES ('schemaVersion', $1) ON CONFLICT (key) DO NOTHING`,
+          [String(SCHEMA_VERSION)]
+        )
+      })
     const meta = yield* query<{ value: string }>(
       `${schema}.store_meta`,
       `SELECT value FROM ${s}.store_meta WHERE key = 'schemaVersion'`

@@ -128,7 +128,10 @@ export const make = (
     const formatKey = `${prefix}:format`
     const format = yield* use(formatKey, "GET", () => client.get(formatKey))
     if (format === null) {
-      yield* use(formatKey, "SET", () => client.set(formatKey, tagVersion(SCHEMA_VERSION, "strata-store"), "NX"))
+      // A read-only store writes nothing: a missing marker reads as an empty store.
+      if (options.readOnly !== true) {
+        yield* use(formatKey, "SET", () => client.set(formatKey, tagVersion(SCHEMA_VERSION, "strata-store"), "NX"))
+      }
     } else {
       const tagged = untagVersion(format)
       if (tagged === undefined || tagged.json !== "strata-store") {
