@@ -3,7 +3,7 @@
  * journals, thread metadata, checkpoints, jobs and pending approvals — with
  * one contract over several backends, chosen by layer:
  *
- * - {@link layerMemory}: unstorage's memory driver, for tests.
+ * - {@link layerMemory}: in this process's memory, for tests.
  * - {@link layerFileSystem}: Strata's own crash-safe files (framed,
  *   checksummed journals; atomic record writes), for a laptop; shared by
  *   the processes that open the same directory.
@@ -43,6 +43,7 @@ import type * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
 import type { Storage } from "unstorage"
 import * as fsBackend from "./internal/fsBackend.js"
+import * as memoryBackend from "./internal/memoryBackend.js"
 import * as store from "./internal/store.js"
 import * as unstorageBackend from "./internal/unstorageBackend.js"
 import type {
@@ -497,16 +498,16 @@ export interface FileSystemOptions extends StoreOptions {
 }
 
 /**
- * Builds a `StateStore` over unstorage's memory driver.
+ * Builds a `StateStore` in this process's memory (plain maps; nothing survives the process).
  *
  * @since 0.1.0
  * @category constructors
  */
 export const makeMemory = (options: StoreOptions = {}): Effect.Effect<Service, StorageError> =>
-  Effect.flatMap(unstorageBackend.makeMemory(options), (backend) => store.build(backend, options))
+  Effect.suspend(() => store.build(memoryBackend.make(options), options))
 
 /**
- * A fresh in-memory store, for tests. Built on unstorage's memory driver.
+ * A fresh in-memory store, for tests (see {@link makeMemory}).
  *
  * @since 0.1.0
  * @category layers

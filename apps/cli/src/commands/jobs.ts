@@ -8,6 +8,7 @@
 import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import { Runtime } from "@strata/core-runtime"
+import { JobManager } from "@strata/jobs/JobManager"
 import type { JobHistoryEntry, JobRecord } from "@strata/protocol/Job"
 import { StateStore } from "@strata/storage/StateStore"
 import * as Effect from "effect/Effect"
@@ -115,6 +116,18 @@ const transition = (name: "cancel" | "pause" | "resume") =>
     Distribution.session(processOptions(), () =>
       Effect.gen(function* () {
         const rt = yield* Runtime.Runtime
+        if (name === "resume") {
+          // A resumed job runs only where a handler for its kind is registered:
+          // say so rather than mark it running with nobody to run it.
+          const found = yield* (yield* StateStore).getJob(o.job)
+          const manager = yield* JobManager
+          if (Option.isSome(found) && !manager.handles(found.value.name)) {
+            return yield* new CliError({
+              detail: `job ${o.job} is of kind "${found.value.name}", which no handler in this process runs; it stays ${found.value.status}`,
+              hint: "resume it from the process that runs that kind of job"
+            })
+          }
+        }
         const job =
           name === "cancel"
             ? yield* rt.cancelJob(o.job)

@@ -89,6 +89,10 @@ export const checkSeq = (
     ? frame
     : new CorruptJournal({ threadId, file, offset, detail: `expected seq ${expected}, found ${String(frame.seq)}` })
 
+/** The stored document of an already valid record. */
+export const wrapRecord = (kind: RecordKind, record: unknown): string =>
+  JSON.stringify({ schemaVersion: SCHEMA_VERSION, kind, record })
+
 /** Wraps a record in its stored document. */
 export const encodeRecord = <A, I>(
   kind: RecordKind,
@@ -114,7 +118,9 @@ export const decodeRecord = <A, I>(
   kind: RecordKind,
   schema: Schema.Schema<A, I, never>,
   key: string,
-  stored: StoredRecord
+  stored: StoredRecord,
+  /** A faster check that accepts only values the schema decodes to themselves. */
+  fast?: (u: unknown) => u is A
 ): Effect.Effect<A, StorageError | UnsupportedSchemaVersion> =>
   Effect.suspend((): Effect.Effect<A, StorageError | UnsupportedSchemaVersion> => {
     const doc = stored.doc
@@ -136,6 +142,7 @@ export const decodeRecord = <A, I>(
       }
       for (const step of steps) record = step(record)
     }
+    if (fast?.(record)) return Effect.succeed(record)
     return Either.match(Schema.decodeUnknownEither(schema)(record), {
       onLeft: (e) =>
         Effect.fail(

@@ -132,13 +132,9 @@ export const tryCreate = (
   file: string,
   content: LockContent
 ): Effect.Effect<boolean, StorageError> =>
-  Effect.scoped(
-    Effect.gen(function* () {
-      const f = yield* fs.open(file, { flag: "wx" })
-      yield* f.writeAll(encoder.encode(JSON.stringify(content)))
-      return true
-    })
-  ).pipe(
+  // One call (open with O_EXCL, write, close): this runs for every write.
+  fs.writeFile(file, encoder.encode(JSON.stringify(content)), { flag: "wx" }).pipe(
+    Effect.as(true),
     Effect.catchIf(
       (e) => isReason(e, "AlreadyExists"),
       () => Effect.succeed(false)

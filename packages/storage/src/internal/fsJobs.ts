@@ -18,11 +18,14 @@
  * Job files of the previous layout (`jobs/<id>.json`) are still read; the
  * journal wins for a job it holds.
  */
+
+import type * as FileSystem from "@effect/platform/FileSystem"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
+import * as ExecutionStrategy from "effect/ExecutionStrategy"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
-import type * as Scope from "effect/Scope"
+import * as Scope from "effect/Scope"
 import { StorageError } from "../StorageError.js"
 import type { PutResult, StoredRecord } from "./backend.js"
 import type { FileLocks } from "./fileLock.js"
@@ -226,7 +229,31 @@ export const make = (deps: {
       })
       const { bytes } = Journal.encodeFrames(payloads, 1, 1, () => true)
       yield* files.atomicWrite(file, textDecoder.decode(bytes))
+      yield* closeHandle
       view = undefined
+    })
+
+  // The append handle, kept open while it is on the journal's current file.
+  let handle:
+    | { readonly file: FileSystem.File; readonly scope: Scope.CloseableScope; readonly ino: number | undefined }
+    | undefined
+  const closeHandle = Effect.suspend(() => {
+    const h = handle
+    handle = undefined
+    return h === undefined ? Effect.void : Scope.close(h.scope, Exit.void)
+  })
+  const appendHandle = (v: View) =>
+    Effect.gen(function* () {
+      if (handle !== undefined && v.exists && handle.ino === v.ino) return handle.file
+      yield* closeHandle
+      const scope = yield* Scope.fork(deps.scope, ExecutionStrategy.sequential)
+      const f = yield* Scope.extend(fs.open(file, { flag: "a" }), scope).pipe(
+        Effect.tapError(() => Scope.close(scope, Exit.void)),
+        Effect.mapError(io(file, "opening the job journal"))
+      )
+      const info = yield* Effect.option(f.stat)
+      handle = { file: f, scope, ino: Option.isSome(info) ? Option.getOrUndefined(info.value.ino) : undefined }
+      return f
     })
 
   const writeBatch = (batch: ReadonlyArray<Put>) =>
@@ -261,20 +288,18 @@ export const make = (deps: {
       const { bytes, offsets } = Journal.encodeFrames(payloads, first, 1, (i) => i === payloads.length - 1)
       const created = !v.exists
       if (created) yield* files.ensureDir(dir)
-      yield* Effect.scoped(
-        Effect.gen(function* () {
-          const f = yield* fs.open(file, { flag: "a" })
-          yield* f.writeAll(bytes)
-          yield* f.sync
-        })
-      ).pipe(
+      const f = yield* appendHandle(v)
+      yield* Effect.zipRight(f.writeAll(bytes), f.sync).pipe(
         Effect.mapError(io(file, "appending to the job journal")),
         Effect.tapError(() =>
-          fs.truncate(file, v.committedEnd).pipe(
-            Effect.catchAll(() =>
-              Effect.sync(() => {
-                view = undefined
-              })
+          Effect.zipRight(
+            closeHandle,
+            fs.truncate(file, v.committedEnd).pipe(
+              Effect.catchAll(() =>
+                Effect.sync(() => {
+                  view = undefined
+                })
+              )
             )
           )
         )
@@ -288,11 +313,10 @@ export const make = (deps: {
         live += size - (entries.get(id)?.bytes ?? 0)
         entries.set(id, { revision, doc: JSON.parse(stored), bytes: size })
       }
-      const info = yield* stat
       const next: View = {
         ...v,
         size: v.committedEnd + bytes.length,
-        ino: Option.isSome(info) ? info.value.ino : undefined,
+        ino: handle?.ino,
         exists: true,
         committedEnd: v.committedEnd + bytes.length,
         lastSeq: v.lastSeq + payloads.length,

@@ -20,11 +20,13 @@ import * as Option from "effect/Option"
 import * as Ref from "effect/Ref"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
+import type { YieldWrap } from "effect/Utils"
 import type * as StateStore from "../StateStore.js"
 import { LeaseLost, StorageError, ThreadBusy, UnsupportedSchemaVersion } from "../StorageError.js"
 import * as StorageSchema from "../StorageSchema.js"
 import type { Backend, Collection, Fence, StoredRecord } from "./backend.js"
-import { decodeRecord, encodeRecord } from "./codec.js"
+import { decodeRecord, encodeRecord, wrapRecord } from "./codec.js"
+import { isJobRecord } from "./jobCodec.js"
 
 const THREADS: Collection = { kind: "thread" }
 const JOBS: Collection = { kind: "job" }
@@ -74,38 +76,46 @@ const fenceOf = (
 const lostError = (fence: Fence, detail = "a newer lease was issued, or this one was released") =>
   new LeaseLost({ threadId: fence.threadId, token: fence.token, detail })
 
+/** Why a free-text field is over its limit, or undefined. */
+const overLimit = (field: string, value: string | null | undefined, max: number): string | undefined =>
+  typeof value === "string" && value.length > max
+    ? `${field} is ${value.length} characters, over the limit of ${max}`
+    : undefined
+
 /** Fails when a free-text field is over its limit. */
 const checkText = (
   key: string,
   field: string,
   value: string | undefined,
   max: number
-): Effect.Effect<void, StorageError> =>
-  value === undefined || value.length <= max
-    ? Effect.void
-    : fail("InvalidInput", key, `${field} is ${value.length} characters, over the limit of ${max}`)
+): Effect.Effect<void, StorageError> => {
+  const why = overLimit(field, value, max)
+  return why === undefined ? Effect.void : fail("InvalidInput", key, why)
+}
 
-const checkThreadText = (key: string, t: Thread.Thread) =>
-  Effect.all(
-    [
-      checkText(key, "name", t.name, StorageSchema.LIMITS.threadName),
-      checkText(key, "preview", t.preview, StorageSchema.LIMITS.preview),
-      checkText(key, "cwd", t.cwd, StorageSchema.LIMITS.path),
-      checkText(key, "model_provider", t.model_provider, StorageSchema.LIMITS.label),
-      checkText(key, "cli_version", t.cli_version, StorageSchema.LIMITS.label)
-    ],
-    { discard: true }
-  )
+const checkThreadText = (key: string, t: Thread.Thread): Effect.Effect<void, StorageError> => {
+  const why =
+    overLimit("name", t.name, StorageSchema.LIMITS.threadName) ??
+    overLimit("preview", t.preview, StorageSchema.LIMITS.preview) ??
+    overLimit("cwd", t.cwd, StorageSchema.LIMITS.path) ??
+    overLimit("model_provider", t.model_provider, StorageSchema.LIMITS.label) ??
+    overLimit("cli_version", t.cli_version, StorageSchema.LIMITS.label)
+  return why === undefined ? Effect.void : fail("InvalidInput", key, why)
+}
 
-const checkJobText = (key: string, j: Job.JobRecord) =>
-  Effect.gen(function* () {
-    yield* checkText(key, "name", j.name, StorageSchema.LIMITS.jobName)
-    yield* checkText(key, "detail", j.detail ?? undefined, StorageSchema.LIMITS.detail)
-    for (const [i, h] of j.history.entries()) {
-      yield* checkText(key, `history[${i}].phase`, h.phase, StorageSchema.LIMITS.label)
-      yield* checkText(key, `history[${i}].detail`, h.detail ?? undefined, StorageSchema.LIMITS.detail)
-    }
-  })
+// Plain loops: this runs on every job transition.
+const checkJobText = (key: string, j: Job.JobRecord): Effect.Effect<void, StorageError> => {
+  let why =
+    overLimit("name", j.name, StorageSchema.LIMITS.jobName) ??
+    overLimit("detail", j.detail, StorageSchema.LIMITS.detail)
+  for (let i = 0; why === undefined && i < j.history.length; i++) {
+    const h = j.history[i]!
+    why =
+      overLimit(`history[${i}].phase`, h.phase, StorageSchema.LIMITS.label) ??
+      overLimit(`history[${i}].detail`, h.detail, StorageSchema.LIMITS.detail)
+  }
+  return why === undefined ? Effect.void : fail("InvalidInput", key, why)
+}
 
 /**
  * Builds a `StateStore` service over a backend, refusing one that is not
@@ -118,6 +128,18 @@ export const build = (
   options.durability === "strict" && backend.durability.level !== "durable"
     ? fail("NotDurable", backend.name, `durability = "strict" refuses this store: ${backend.durability.detail}`)
     : Effect.succeed(make(backend, options))
+
+/**
+ * `Effect.fn` for the hottest operations (every event, every job
+ * transition): the same span, without capturing a stack trace per call.
+ */
+const traced = <Args extends Array<any>, Eff extends YieldWrap<Effect.Effect<any, any, any>>, A>(
+  name: string,
+  body: (...args: Args) => Generator<Eff, A, never>
+) => {
+  const run = Effect.fnUntraced(body)
+  return (...args: Args) => Effect.withSpan(run(...args), name)
+}
 
 /** Builds a `StateStore` service over a backend. */
 export const make = (backend: Backend, options: StateStore.StoreOptions = {}): StateStore.Service => {
@@ -139,7 +161,7 @@ export const make = (backend: Backend, options: StateStore.StoreOptions = {}): S
     decode("checkpoint", StorageSchema.Checkpoint, `threads/${threadId}/checkpoints`)
   // The store owns revisions: the record's `revision` is the stored one.
   const decodeJob = (stored: StoredRecord) =>
-    Effect.map(decode("job", Job.JobRecord, "jobs")(stored), (job) =>
+    Effect.map(decodeRecord(migrations, "job", Job.JobRecord, `jobs/${stored.key}`, stored, isJobRecord), (job) =>
       job.revision === stored.revision ? job : { ...job, revision: stored.revision }
     )
   const decodeApproval = (stored: StoredRecord) =>
@@ -189,31 +211,31 @@ export const make = (backend: Backend, options: StateStore.StoreOptions = {}): S
   // ---------------------------------------------------------------------------
   // threads: journal
 
-  const appendEvents = Effect.fn("StateStore.appendEvents")(function* (
-    threadId: string,
-    events: ReadonlyArray<Event.Event>,
-    options?: StateStore.WriteOptions
-  ) {
-    const id = yield* Ids.validate("ThreadId", threadId, "threadId")
-    const fence = yield* fenceOf(id, options)
-    yield* writable(`threads/${id}`)
-    if (events.length === 0) return []
-    const timestamp = yield* Clock.currentTimeMillis
-    const bodies = new Array<string>(events.length)
-    for (let i = 0; i < events.length; i++) {
-      const encoded = encodeEvent(events[i]!)
-      if (Either.isLeft(encoded)) {
-        return yield* fail(
-          "InvalidInput",
-          `threads/${id}/events[${i}]`,
-          ProtocolError.fromParseError(Event.Event, encoded.left).message
-        )
+  // Hot path: a span without the call-site capture of `Effect.fn` (a stack trace per call).
+  const appendEvents = traced(
+    "StateStore.appendEvents",
+    function* (threadId: string, events: ReadonlyArray<Event.Event>, options?: StateStore.WriteOptions) {
+      const id = yield* Ids.validate("ThreadId", threadId, "threadId")
+      const fence = yield* fenceOf(id, options)
+      yield* writable(`threads/${id}`)
+      if (events.length === 0) return []
+      const timestamp = yield* Clock.currentTimeMillis
+      const bodies = new Array<string>(events.length)
+      for (let i = 0; i < events.length; i++) {
+        const encoded = encodeEvent(events[i]!)
+        if (Either.isLeft(encoded)) {
+          return yield* fail(
+            "InvalidInput",
+            `threads/${id}/events[${i}]`,
+            ProtocolError.fromParseError(Event.Event, encoded.left).message
+          )
+        }
+        bodies[i] = JSON.stringify({ thread_id: id, timestamp, ...encoded.right })
       }
-      bodies[i] = JSON.stringify({ thread_id: id, timestamp, ...encoded.right })
+      const first = yield* backend.append(id, bodies, fence?.token)
+      return events.map((event, i): Event.EventFrame => ({ ...event, thread_id: id, seq: first + i, timestamp }))
     }
-    const first = yield* backend.append(id, bodies, fence?.token)
-    return events.map((event, i): Event.EventFrame => ({ ...event, thread_id: id, seq: first + i, timestamp }))
-  })
+  )
 
   const readEvents = (threadId: string, opts: StateStore.ReadEventsOptions = {}) =>
     Stream.unwrap(
@@ -424,7 +446,12 @@ export const make = (backend: Backend, options: StateStore.StoreOptions = {}): S
           : `expected revision ${expected}, found ${actual}`
     )
 
-  const putJob = Effect.fn("StateStore.putJob")(function* (record: Job.JobRecord, opts: StateStore.PutJobOptions = {}) {
+  // Job records take the fast check (see jobCodec.ts); the schema makes the error.
+  const encodeJob = (key: string, job: Job.JobRecord) =>
+    isJobRecord(job) ? Effect.succeed(wrapRecord("job", job)) : encodeRecord("job", Job.JobRecord, key, job)
+
+  // Hot path: a span without the call-site capture of `Effect.fn` (a stack trace per call).
+  const putJob = traced("StateStore.putJob", function* (record: Job.JobRecord, opts: StateStore.PutJobOptions = {}) {
     const id = yield* Ids.validate("JobId", record.id, "record.id")
     const key = `jobs/${id}`
     yield* writable(key)
@@ -432,7 +459,7 @@ export const make = (backend: Backend, options: StateStore.StoreOptions = {}): S
     yield* checkInt(key, "expectedRevision", expected, 0)
     const next: Job.JobRecord = { ...record, revision: expected + 1 }
     yield* checkJobText(key, next)
-    const doc = yield* encodeRecord("job", Job.JobRecord, key, next)
+    const doc = yield* encodeJob(key, next)
     const put = yield* backend.putRecord(JOBS, id, doc, expected)
     if (!put.ok) return yield* conflict(key, expected, put.actual)
     return next
@@ -451,36 +478,36 @@ export const make = (backend: Backend, options: StateStore.StoreOptions = {}): S
       .sort((a, b) => a.created_at - b.created_at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
   })
 
-  const appendJobHistory = Effect.fn("StateStore.appendJobHistory")(function* (
-    jobId: string,
-    entry: Job.JobHistoryEntry,
-    opts: StateStore.PutJobOptions = {}
-  ) {
-    const id = yield* Ids.validate("JobId", jobId, "jobId")
-    const key = `jobs/${id}`
-    yield* checkInt(key, "expectedRevision", opts.expectedRevision, 0)
-    yield* writable(key)
-    for (let attempt = 0; attempt < MAX_CAS_RETRIES; attempt++) {
-      const current = yield* getDecoded(JOBS, id, decodeJob)
-      if (Option.isNone(current)) return yield* fail("NotFound", key, "job does not exist")
-      const [job, revision] = current.value
-      if (opts.expectedRevision !== undefined && opts.expectedRevision !== revision) {
-        return yield* conflict(key, opts.expectedRevision, revision)
+  // Hot path: a span without the call-site capture of `Effect.fn` (a stack trace per call).
+  const appendJobHistory = traced(
+    "StateStore.appendJobHistory",
+    function* (jobId: string, entry: Job.JobHistoryEntry, opts: StateStore.PutJobOptions = {}) {
+      const id = yield* Ids.validate("JobId", jobId, "jobId")
+      const key = `jobs/${id}`
+      yield* checkInt(key, "expectedRevision", opts.expectedRevision, 0)
+      yield* writable(key)
+      for (let attempt = 0; attempt < MAX_CAS_RETRIES; attempt++) {
+        const current = yield* getDecoded(JOBS, id, decodeJob)
+        if (Option.isNone(current)) return yield* fail("NotFound", key, "job does not exist")
+        const [job, revision] = current.value
+        if (opts.expectedRevision !== undefined && opts.expectedRevision !== revision) {
+          return yield* conflict(key, opts.expectedRevision, revision)
+        }
+        const next: Job.JobRecord = {
+          ...job,
+          history: [...job.history, entry],
+          updated_at: Math.max(job.updated_at, entry.at),
+          revision: revision + 1
+        }
+        yield* checkJobText(key, next)
+        const doc = yield* encodeJob(key, next)
+        const put = yield* backend.putRecord(JOBS, id, doc, revision)
+        if (put.ok) return next
+        if (opts.expectedRevision !== undefined) return yield* conflict(key, opts.expectedRevision, put.actual)
       }
-      const next: Job.JobRecord = {
-        ...job,
-        history: [...job.history, entry],
-        updated_at: Math.max(job.updated_at, entry.at),
-        revision: revision + 1
-      }
-      yield* checkJobText(key, next)
-      const doc = yield* encodeRecord("job", Job.JobRecord, key, next)
-      const put = yield* backend.putRecord(JOBS, id, doc, revision)
-      if (put.ok) return next
-      if (opts.expectedRevision !== undefined) return yield* conflict(key, opts.expectedRevision, put.actual)
+      return yield* fail("Conflict", key, `too many concurrent updates (${MAX_CAS_RETRIES} attempts)`)
     }
-    return yield* fail("Conflict", key, `too many concurrent updates (${MAX_CAS_RETRIES} attempts)`)
-  })
+  )
 
   // ---------------------------------------------------------------------------
   // approvals

@@ -10,7 +10,7 @@ import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
-import { createStorage, type Storage } from "unstorage"
+import type { Storage } from "unstorage"
 import type * as StateStore from "../StateStore.js"
 import { CorruptJournal, LeaseLost, StorageError, UnsupportedSchemaVersion } from "../StorageError.js"
 import { SCHEMA_VERSION } from "../StorageSchema.js"
@@ -244,7 +244,3 @@ export const make = (
       leases
     } satisfies Backend
   })
-
-/** A backend over a fresh unstorage memory driver. */
-export const makeMemory = (options: StateStore.StoreOptions = {}): Effect.Effect<Backend> =>
-  Effect.suspend(() => Effect.orDie(make(createStorage(), "memory", options)))
