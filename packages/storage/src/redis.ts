@@ -132,7 +132,15 @@ export const makeRedis = (
             "set appendonly yes and appendfsync always"
         }
     const strict = options.durability === "strict" || options.requireDurable === true
-    if (!isDurable && !strict) yield* warnOnce(url, `@strata/storage: warning: ${durability.detail}`)
+    if (!isDurable && strict) {
+      // Before anything is written (the store's marker included).
+      return yield* new StorageError({
+        reason: "NotDurable",
+        key: url,
+        detail: `durability = "strict" refuses this store: ${durability.detail}`
+      })
+    }
+    if (!isDurable) yield* warnOnce(url, `@strata/storage: warning: ${durability.detail}`)
     const backend = yield* redisBackend.make(client, prefix, durability, options)
     return yield* store.build(backend, strict ? { ...options, durability: "strict" } : options)
   })

@@ -66,6 +66,30 @@ export const make = (
         }
       })
 
+    const settings = yield* query<{ name: string; setting: string }>(
+      schema,
+      "SELECT name, setting FROM pg_settings WHERE name IN ('synchronous_commit', 'fsync')"
+    )
+    const setting = (name: string) => settings.rows.find((r) => r.name === name)?.setting ?? "unknown"
+    const durable = setting("fsync") === "on" && setting("synchronous_commit") !== "off"
+    const durability: StateStore.Durability = durable
+      ? {
+          level: "durable",
+          detail: `a write is acknowledged at commit (synchronous_commit ${setting("synchronous_commit")}, fsync ${setting("fsync")})`
+        }
+      : {
+          level: "volatile",
+          detail: `PostgreSQL runs with synchronous_commit ${setting("synchronous_commit")}, fsync ${setting("fsync")}: acknowledged writes can be lost in a crash; set synchronous_commit = on and fsync = on`
+        }
+    if (options.durability === "strict" && !durable) {
+      // Before anything is created.
+      return yield* new StorageError({
+        reason: "NotDurable",
+        key: schema,
+        detail: `durability = "strict" refuses this store: ${durability.detail}`
+      })
+    }
+
     if (options.readOnly === true) {
       // A read-only store creates nothing: no tables yet reads as an empty store.
       const exists = yield* query<{ t: string | null }>(schema, "SELECT to_regclass($1) AS t", [`${s}.store_meta`])
@@ -110,22 +134,6 @@ export const make = (
         supported: SCHEMA_VERSION
       })
     }
-
-    const settings = yield* query<{ name: string; setting: string }>(
-      schema,
-      "SELECT name, setting FROM pg_settings WHERE name IN ('synchronous_commit', 'fsync')"
-    )
-    const setting = (name: string) => settings.rows.find((r) => r.name === name)?.setting ?? "unknown"
-    const durable = setting("fsync") === "on" && setting("synchronous_commit") !== "off"
-    const durability: StateStore.Durability = durable
-      ? {
-          level: "durable",
-          detail: `a write is acknowledged at commit (synchronous_commit ${setting("synchronous_commit")}, fsync ${setting("fsync")})`
-        }
-      : {
-          level: "volatile",
-          detail: `PostgreSQL runs with synchronous_commit ${setting("synchronous_commit")}, fsync ${setting("fsync")}: acknowledged writes can be lost in a crash; set synchronous_commit = on and fsync = on`
-        }
 
     const decode = makeFrameDecoder(options.migrations ?? [], Event.EventFrame)
     const collectionName = (c: Collection) => (c.kind === "checkpoint" ? `checkpoint:${c.threadId}` : c.kind)
