@@ -4,6 +4,7 @@
  *
  * ```
  * <dir>/strata-store.json                      { format, schemaVersion }
+ * <dir>/locks/<pid>-<token>                    who this process is; locks are hard links to it (fileLock.ts)
  * <dir>/threads/<thread>/journal               framed, checksummed events (journal.ts, fsJournal.ts)
  * <dir>/threads/<thread>/lock                  the thread's write lock, held for a write (fileLock.ts)
  * <dir>/threads/<thread>/lease                 the thread's lease and token counter (fsLease.ts)
@@ -101,7 +102,7 @@ export const make = (
     }
 
     const self = yield* ProcessInfo.current(fs)
-    const locks = FileLock.make(fs, self, options.lockWaitMs === undefined ? {} : { waitMs: options.lockWaitMs })
+    const locks = yield* FileLock.make(fs, self, { waitMs: options.lockWaitMs, holders: path.join(root, "locks") })
     const threadDir = (threadId: string) => path.join(threadsDir, encodeName(threadId))
     const journals = FsJournal.make({
       files,

@@ -39,7 +39,8 @@ const COMPACT_RATIO = 4
 
 interface Entry {
   readonly revision: number
-  readonly doc: unknown
+  /** The document, or its JSON text (parsed when first read: writes are many, reads few). */
+  doc: unknown
   /** Bytes of its frame in the journal (0 for a legacy file). */
   readonly bytes: number
 }
@@ -51,7 +52,8 @@ interface View {
   readonly committedEnd: number
   readonly lastSeq: number
   readonly tail: number
-  readonly entries: ReadonlyMap<string, Entry>
+  /** Owned by this module and updated in place by writes (never shared with a caller). */
+  readonly entries: Map<string, Entry>
   readonly live: number
   readonly corrupt: StorageError | undefined
 }
@@ -142,7 +144,7 @@ export const make = (deps: {
     const known = view
     if (known?.exists && known.ino === ino && known.size === size) return known
     const fresh = known === undefined || !known.exists || known.ino !== ino || size < known.committedEnd
-    const entries = new Map(fresh ? [] : known.entries)
+    const entries = fresh ? new Map<string, Entry>() : known.entries
     let live = fresh ? 0 : known.live
     const from = fresh ? 0 : known.committedEnd
     const bytes = yield* Effect.scoped(
@@ -197,7 +199,11 @@ export const make = (deps: {
     return next
   })
 
-  const record = (id: string, e: Entry): StoredRecord => ({ key: id, revision: e.revision, doc: e.doc })
+  const docOf = (e: Entry): unknown => {
+    if (typeof e.doc === "string") e.doc = JSON.parse(e.doc)
+    return e.doc
+  }
+  const record = (id: string, e: Entry): StoredRecord => ({ key: id, revision: e.revision, doc: docOf(e) })
 
   const damagedLegacy = (id: string) =>
     new StorageError({ reason: "Corrupt", key: path.join(dir, `${id}.json`), detail: "not valid JSON" })
@@ -225,7 +231,7 @@ export const make = (deps: {
       const ids = [...v.entries.keys()]
       const payloads = ids.map((id) => {
         const e = v.entries.get(id)!
-        return JSON.stringify({ id, revision: e.revision, doc: e.doc })
+        return JSON.stringify({ id, revision: e.revision, doc: docOf(e) })
       })
       const { bytes } = Journal.encodeFrames(payloads, 1, 1, () => true)
       yield* files.atomicWrite(file, textDecoder.decode(bytes))
@@ -305,13 +311,13 @@ export const make = (deps: {
         )
       )
       if (created) yield* files.syncDir(dir)
-      const entries = new Map(v.entries)
+      const entries = v.entries
       let live = v.live
       for (let i = 0; i < written.length; i++) {
         const [id, revision, stored] = written[i]!
         const size = (i + 1 < offsets.length ? offsets[i + 1]! : bytes.length) - offsets[i]!
         live += size - (entries.get(id)?.bytes ?? 0)
-        entries.set(id, { revision, doc: JSON.parse(stored), bytes: size })
+        entries.set(id, { revision, doc: stored, bytes: size })
       }
       const next: View = {
         ...v,
