@@ -77,6 +77,28 @@ export const makeFrameDecoder = (
   }
 }
 
+/**
+ * Decodes the stored entry at `seq` of a key-value journal (Redis, SQL,
+ * unstorage, memory): the frame decoder, then the check that the frame's own
+ * seq is the one its position implies. `offset` is the entry index.
+ */
+export const decodeEntry = (
+  decode: FrameDecoder,
+  threadId: string,
+  version: number,
+  json: string,
+  key: string,
+  seq: number
+): Event.EventFrame | CorruptJournal | UnsupportedSchemaVersion => {
+  const frame = decode(threadId, version, json, key, seq - 1)
+  if (frame instanceof CorruptJournal || frame instanceof UnsupportedSchemaVersion) return frame
+  return checkSeq(frame, seq, threadId, key, seq - 1)
+}
+
+/** Whether a decoded entry is an error. */
+export const isEntryError = (u: unknown): u is CorruptJournal | UnsupportedSchemaVersion =>
+  u instanceof CorruptJournal || u instanceof UnsupportedSchemaVersion
+
 /** Checks a decoded frame's sequence number against the one its position implies. */
 export const checkSeq = (
   frame: Event.EventFrame,

@@ -9,11 +9,11 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import type * as StateStore from "../StateStore.js"
-import { CorruptJournal, LeaseLost, StorageError, UnsupportedSchemaVersion } from "../StorageError.js"
+import { LeaseLost, StorageError } from "../StorageError.js"
 import { SCHEMA_VERSION } from "../StorageSchema.js"
 import type { Backend, Collection, Damaged, Fence, PutResult, StoredRecord } from "./backend.js"
 import { withSeq } from "./backend.js"
-import { checkSeq, makeFrameDecoder } from "./codec.js"
+import { decodeEntry, isEntryError, makeFrameDecoder } from "./codec.js"
 import * as InProcessLeases from "./inProcessLeases.js"
 
 const PAGE = 1024
@@ -65,11 +65,9 @@ export const make = (options: StateStore.StoreOptions = {}): Backend => {
           const out: Array<Event.EventFrame> = []
           const to = Math.min(last, from + PAGE - 1)
           for (let seq = from; seq <= to; seq++) {
-            const frame = decode(threadId, SCHEMA_VERSION, j[seq - 1]!, threadId, seq - 1)
-            if (frame instanceof CorruptJournal || frame instanceof UnsupportedSchemaVersion) return Effect.fail(frame)
-            const checked = checkSeq(frame, seq, threadId, threadId, seq - 1)
-            if (checked instanceof CorruptJournal) return Effect.fail(checked)
-            out.push(checked)
+            const frame = decodeEntry(decode, threadId, SCHEMA_VERSION, j[seq - 1]!, threadId, seq)
+            if (isEntryError(frame)) return Effect.fail(frame)
+            out.push(frame)
           }
           return Effect.succeed([Chunk.unsafeFromArray(out), to < last ? Option.some(to + 1) : Option.none()] as const)
         })

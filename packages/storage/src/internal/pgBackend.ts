@@ -34,7 +34,7 @@ import { CorruptJournal, LeaseLost, StorageError, UnsupportedSchemaVersion } fro
 import { SCHEMA_VERSION } from "../StorageSchema.js"
 import type { Backend, Collection, Damaged, Fence, Leases, PutResult, StoredRecord } from "./backend.js"
 import { emptyBackend } from "./backend.js"
-import { checkSeq, makeFrameDecoder } from "./codec.js"
+import { decodeEntry, isEntryError, makeFrameDecoder } from "./codec.js"
 import { tryPromise } from "./io.js"
 import { basic } from "./processInfo.js"
 
@@ -216,12 +216,9 @@ export const make = (
                     new CorruptJournal({ threadId, file: key, offset: seq - 1, detail: `entry ${seq} is missing` })
                   )
                 }
-                const frame = decode(threadId, row.schema_version, row.frame, key, seq - 1)
-                if (frame instanceof CorruptJournal || frame instanceof UnsupportedSchemaVersion)
-                  return Effect.fail(frame)
-                const checked = checkSeq(frame, seq, threadId, key, seq - 1)
-                if (checked instanceof CorruptJournal) return Effect.fail(checked)
-                out.push(checked)
+                const frame = decodeEntry(decode, threadId, row.schema_version, row.frame, key, seq)
+                if (isEntryError(frame)) return Effect.fail(frame)
+                out.push(frame)
               }
               const next = from + r.rows.length
               const more = r.rows.length === PAGE && next <= last

@@ -29,7 +29,7 @@ import type { LeaseInfo } from "../StateStore.js"
 import { CorruptJournal, LeaseLost, StorageError, UnsupportedSchemaVersion } from "../StorageError.js"
 import { SCHEMA_VERSION } from "../StorageSchema.js"
 import type { Backend, Collection, Damaged, Fence, Leases, PutResult, StoredRecord } from "./backend.js"
-import { checkSeq, makeFrameDecoder, parseTaggedRecord, tagVersion, untagVersion } from "./codec.js"
+import { decodeEntry, isEntryError, makeFrameDecoder, parseTaggedRecord, tagVersion, untagVersion } from "./codec.js"
 import { tryPromise } from "./io.js"
 import { basic } from "./processInfo.js"
 
@@ -192,12 +192,9 @@ export const make = (
                     })
                   )
                 }
-                const frame = decode(threadId, tagged.version, tagged.json, key, seq - 1)
-                if (frame instanceof CorruptJournal || frame instanceof UnsupportedSchemaVersion)
-                  return Effect.fail(frame)
-                const checked = checkSeq(frame, seq, threadId, key, seq - 1)
-                if (checked instanceof CorruptJournal) return Effect.fail(checked)
-                out.push(checked)
+                const frame = decodeEntry(decode, threadId, tagged.version, tagged.json, key, seq)
+                if (isEntryError(frame)) return Effect.fail(frame)
+                out.push(frame)
               }
               const next = from + entries.length
               const more = entries.length === to - from + 1 && next <= last

@@ -10,23 +10,22 @@ import * as Job from "@strata/protocol/Job"
 import * as ProtocolError from "@strata/protocol/ProtocolError"
 import * as Thread from "@strata/protocol/Thread"
 import type * as Tool from "@strata/protocol/Tool"
-import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
-import * as Ref from "effect/Ref"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
-import type { YieldWrap } from "effect/Utils"
 import type * as StateStore from "../StateStore.js"
-import { LeaseLost, StorageError, ThreadBusy, UnsupportedSchemaVersion } from "../StorageError.js"
+import { type StorageError, ThreadBusy, type UnsupportedSchemaVersion } from "../StorageError.js"
 import * as StorageSchema from "../StorageSchema.js"
-import type { Backend, Collection, Fence, StoredRecord } from "./backend.js"
+import type { Backend, Collection, StoredRecord } from "./backend.js"
 import { decodeRecord, encodeRecord, wrapRecord } from "./codec.js"
+import * as ExportImport from "./exportImport.js"
 import { isJobRecord } from "./jobCodec.js"
+import { checkInt, checkJobText, checkText, checkThreadText, fail, fenceOf, lostError, traced } from "./storeChecks.js"
 
 const THREADS: Collection = { kind: "thread" }
 const JOBS: Collection = { kind: "job" }
@@ -37,19 +36,6 @@ const MAX_CAS_RETRIES = 16
 
 const encodeEvent = Schema.encodeEither(Event.Event)
 
-const fail = (reason: StorageError["reason"], key: string, detail: string) =>
-  Effect.fail(new StorageError({ reason, key, detail }))
-
-const checkInt = (
-  key: string,
-  name: string,
-  value: number | undefined,
-  min: number
-): Effect.Effect<void, StorageError> =>
-  value === undefined || (Number.isSafeInteger(value) && value >= min)
-    ? Effect.void
-    : fail("InvalidInput", key, `${name} must be an integer >= ${min} (got ${String(value)})`)
-
 const compareThreads = (a: Thread.Thread, b: Thread.Thread): number =>
   b.created_at - a.created_at || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0)
 
@@ -59,63 +45,6 @@ const DEFAULT_TTL_MS = 30_000
 const MIN_TTL_MS = 100
 const MAX_TTL_MS = 3_600_000
 const MAX_OWNER = 256
-
-/** The fence of a write, checked against the thread it writes. */
-const fenceOf = (
-  threadId: string,
-  options: StateStore.WriteOptions | undefined
-): Effect.Effect<Fence | undefined, StorageError> => {
-  const lease = options?.lease
-  if (lease === undefined) return Effect.succeed(undefined)
-  if (lease.threadId !== threadId) {
-    return fail("InvalidInput", `threads/${threadId}`, `the lease given is for thread ${lease.threadId}`)
-  }
-  return Effect.succeed({ threadId, token: lease.token })
-}
-
-const lostError = (fence: Fence, detail = "a newer lease was issued, or this one was released") =>
-  new LeaseLost({ threadId: fence.threadId, token: fence.token, detail })
-
-/** Why a free-text field is over its limit, or undefined. */
-const overLimit = (field: string, value: string | null | undefined, max: number): string | undefined =>
-  typeof value === "string" && value.length > max
-    ? `${field} is ${value.length} characters, over the limit of ${max}`
-    : undefined
-
-/** Fails when a free-text field is over its limit. */
-const checkText = (
-  key: string,
-  field: string,
-  value: string | undefined,
-  max: number
-): Effect.Effect<void, StorageError> => {
-  const why = overLimit(field, value, max)
-  return why === undefined ? Effect.void : fail("InvalidInput", key, why)
-}
-
-const checkThreadText = (key: string, t: Thread.Thread): Effect.Effect<void, StorageError> => {
-  const why =
-    overLimit("name", t.name, StorageSchema.LIMITS.threadName) ??
-    overLimit("preview", t.preview, StorageSchema.LIMITS.preview) ??
-    overLimit("cwd", t.cwd, StorageSchema.LIMITS.path) ??
-    overLimit("model_provider", t.model_provider, StorageSchema.LIMITS.label) ??
-    overLimit("cli_version", t.cli_version, StorageSchema.LIMITS.label)
-  return why === undefined ? Effect.void : fail("InvalidInput", key, why)
-}
-
-// Plain loops: this runs on every job transition.
-const checkJobText = (key: string, j: Job.JobRecord): Effect.Effect<void, StorageError> => {
-  let why =
-    overLimit("name", j.name, StorageSchema.LIMITS.jobName) ??
-    overLimit("detail", j.detail, StorageSchema.LIMITS.detail)
-  for (let i = 0; why === undefined && i < j.history.length; i++) {
-    const h = j.history[i]!
-    why =
-      overLimit(`history[${i}].phase`, h.phase, StorageSchema.LIMITS.label) ??
-      overLimit(`history[${i}].detail`, h.detail, StorageSchema.LIMITS.detail)
-  }
-  return why === undefined ? Effect.void : fail("InvalidInput", key, why)
-}
 
 /**
  * Builds a `StateStore` service over a backend, refusing one that is not
@@ -128,18 +57,6 @@ export const build = (
   options.durability === "strict" && backend.durability.level !== "durable"
     ? fail("NotDurable", backend.name, `durability = "strict" refuses this store: ${backend.durability.detail}`)
     : Effect.succeed(make(backend, options))
-
-/**
- * `Effect.fn` for the hottest operations (every event, every job
- * transition): the same span, without capturing a stack trace per call.
- */
-const traced = <Args extends Array<any>, Eff extends YieldWrap<Effect.Effect<any, any, any>>, A>(
-  name: string,
-  body: (...args: Args) => Generator<Eff, A, never>
-) => {
-  const run = Effect.fnUntraced(body)
-  return (...args: Args) => Effect.withSpan(run(...args), name)
-}
 
 /** Builds a `StateStore` service over a backend. */
 export const make = (backend: Backend, options: StateStore.StoreOptions = {}): StateStore.Service => {
@@ -581,192 +498,16 @@ export const make = (backend: Backend, options: StateStore.StoreOptions = {}): S
     return yield* fail("Conflict", key, `too many concurrent updates (${MAX_CAS_RETRIES} attempts)`)
   })
 
-  // ---------------------------------------------------------------------------
-  // export / import
-
-  const exportThread = (threadId: string) =>
-    Stream.unwrap(
-      Effect.gen(function* () {
-        const id = yield* Ids.validate("ThreadId", threadId, "threadId")
-        const thread = yield* getDecoded(THREADS, id, decodeThread)
-        const header: StorageSchema.ExportLine = {
-          type: "thread",
-          schemaVersion: StorageSchema.SCHEMA_VERSION,
-          thread_id: id,
-          thread: Option.match(thread, { onNone: () => null, onSome: ([t]) => t })
-        }
-        const count = yield* Ref.make(0)
-        const events = backend.read(id, 1, Number.POSITIVE_INFINITY).pipe(
-          Stream.mapChunks((frames) =>
-            Chunk.map(
-              frames,
-              (frame) => `${JSON.stringify({ type: "event", schemaVersion: StorageSchema.SCHEMA_VERSION, frame })}\n`
-            )
-          ),
-          Stream.tap(() => Ref.update(count, (n) => n + 1))
-        )
-        const rest = Stream.unwrap(
-          Effect.gen(function* () {
-            const all = yield* listDecoded(checkpoints(id), decodeCheckpoint(id))
-            const sorted = [...all].sort((a, b) => a.order - b.order)
-            const lines = sorted.map(
-              (checkpoint) =>
-                `${JSON.stringify({ type: "checkpoint", schemaVersion: StorageSchema.SCHEMA_VERSION, checkpoint })}\n`
-            )
-            const n = yield* Ref.get(count)
-            lines.push(`${JSON.stringify({ type: "end", events: n, checkpoints: sorted.length })}\n`)
-            return Stream.fromIterable(lines)
-          })
-        )
-        return Stream.concat(Stream.make(`${JSON.stringify(header)}\n`), Stream.concat(events, rest))
-      })
-    ).pipe(Stream.withSpan("StateStore.exportThread", { attributes: { threadId } }))
-
-  const decodeLine = Schema.decodeUnknownEither(StorageSchema.ExportLine)
-
-  const parseLine = (
-    text: string,
-    lineNo: number
-  ): Effect.Effect<StorageSchema.ExportLine, StorageError | UnsupportedSchemaVersion> =>
-    Effect.suspend((): Effect.Effect<StorageSchema.ExportLine, StorageError | UnsupportedSchemaVersion> => {
-      const key = `import line ${lineNo}`
-      let raw: unknown
-      try {
-        raw = JSON.parse(text)
-      } catch (e) {
-        return fail("InvalidInput", key, `not valid JSON (${String(e)})`)
-      }
-      if (typeof raw === "object" && raw !== null && "schemaVersion" in raw && typeof raw.schemaVersion === "number") {
-        const version = raw.schemaVersion
-        if (version > StorageSchema.SCHEMA_VERSION) {
-          return Effect.fail(
-            new UnsupportedSchemaVersion({ key, found: version, supported: StorageSchema.SCHEMA_VERSION })
-          )
-        }
-        if (version < StorageSchema.SCHEMA_VERSION) {
-          const r = raw as Record<string, unknown>
-          let upgraded: Record<string, unknown> = { ...r, schemaVersion: StorageSchema.SCHEMA_VERSION }
-          for (let v = version; v < StorageSchema.SCHEMA_VERSION; v++) {
-            const m = migrations.find((m) => m.from === v)
-            const f =
-              r.type === "event"
-                ? m?.event === undefined
-                  ? undefined
-                  : { ...upgraded, frame: m.event(upgraded.frame) }
-                : r.type === "checkpoint"
-                  ? m?.record === undefined
-                    ? undefined
-                    : { ...upgraded, checkpoint: m.record("checkpoint", upgraded.checkpoint) }
-                  : r.type === "thread"
-                    ? m?.record === undefined
-                      ? undefined
-                      : {
-                          ...upgraded,
-                          thread: upgraded.thread === null ? null : m.record("thread", upgraded.thread)
-                        }
-                    : upgraded
-            if (f === undefined) {
-              return Effect.fail(
-                new UnsupportedSchemaVersion({ key, found: version, supported: StorageSchema.SCHEMA_VERSION })
-              )
-            }
-            upgraded = f
-          }
-          raw = upgraded
-        }
-      }
-      return Either.match(decodeLine(raw), {
-        onLeft: (e) => fail("InvalidInput", key, ProtocolError.fromParseError(StorageSchema.ExportLine, e).message),
-        onRight: Effect.succeed
-      })
-    })
-
-  const importThread = Effect.fn("StateStore.importThread")(function* <E>(
-    jsonl: string | Stream.Stream<string, E>,
-    opts: StateStore.ImportOptions = {}
-  ) {
-    const target = opts.threadId === undefined ? undefined : yield* Ids.validate("ThreadId", opts.threadId, "threadId")
-    yield* writable("import")
-    const texts: ReadonlyArray<string> =
-      typeof jsonl === "string"
-        ? jsonl.split("\n")
-        : Chunk.toReadonlyArray(yield* Stream.runCollect(Stream.splitLines(jsonl)))
-    const lines: Array<StorageSchema.ExportLine> = []
-    let lastLineNo = 0
-    for (let i = 0; i < texts.length; i++) {
-      const text = texts[i]!.trim()
-      if (text === "") continue
-      lines.push(yield* parseLine(text, i + 1))
-      lastLineNo = i + 1
-    }
-    const head = lines[0]
-    if (head === undefined || head.type !== "thread") {
-      return yield* fail("InvalidInput", "import line 1", `the first line must be a "thread" line`)
-    }
-    const end = lines[lines.length - 1]
-    if (end === undefined || end.type !== "end") {
-      return yield* fail(
-        "InvalidInput",
-        `import line ${lastLineNo}`,
-        `the last line must be an "end" line (truncated export?)`
-      )
-    }
-    const source = head.thread_id
-    const id = target ?? source
-    const frames: Array<Event.EventFrame> = []
-    const saved: Array<StorageSchema.Checkpoint> = []
-    for (const line of lines.slice(1, -1)) {
-      if (line.type === "event") {
-        const expected = frames.length + 1
-        if (line.frame.thread_id !== source || line.frame.seq !== expected) {
-          return yield* fail(
-            "InvalidInput",
-            `import event ${expected}`,
-            `expected seq ${expected} of thread ${source}, found seq ${line.frame.seq} of ${String(line.frame.thread_id)}`
-          )
-        }
-        frames.push(line.frame)
-      } else if (line.type === "checkpoint") {
-        if (line.checkpoint.thread_id !== source) {
-          return yield* fail("InvalidInput", `import checkpoint ${line.checkpoint.id}`, `belongs to another thread`)
-        }
-        saved.push(line.checkpoint)
-      } else {
-        return yield* fail("InvalidInput", "import", `unexpected "${line.type}" line in the middle of the export`)
-      }
-    }
-    if (end.events !== frames.length || end.checkpoints !== saved.length) {
-      return yield* fail(
-        "InvalidInput",
-        "import",
-        `the end line counts ${end.events} events and ${end.checkpoints} checkpoints, found ${frames.length} and ${saved.length}`
-      )
-    }
-    const existing = yield* backend.getRecord(THREADS, id)
-    const seq = yield* backend.lastSeq(id)
-    if (Option.isSome(existing) || seq > 0) return yield* fail("Conflict", `threads/${id}`, "thread already exists")
-    if (frames.length > 0) {
-      const bodies = frames.map(({ seq: _, ...frame }) => JSON.stringify({ ...frame, thread_id: id }))
-      // Not fenced: a LeaseLost cannot happen here.
-      const first = yield* Effect.catchTag(backend.append(id, bodies), "LeaseLost", Effect.die)
-      if (first !== 1) {
-        return yield* fail("Conflict", `threads/${id}`, "events were appended to the thread while importing")
-      }
-    }
-    for (const c of saved) {
-      const checkpoint = { ...c, thread_id: id }
-      const key = `threads/${id}/checkpoints/${c.id}`
-      const doc = yield* encodeRecord("checkpoint", StorageSchema.Checkpoint, key, checkpoint)
-      yield* backend.putRecord(checkpoints(id), c.id, doc, undefined)
-    }
-    // The metadata last: a thread is listed only once fully imported.
-    if (head.thread !== null) {
-      const thread = { ...head.thread, id }
-      const doc = yield* encodeRecord("thread", Thread.Thread, `threads/${id}`, thread)
-      const put = yield* backend.putRecord(THREADS, id, doc, 0)
-      if (!put.ok) return yield* fail("Conflict", `threads/${id}`, "thread already exists")
-    }
-    return { threadId: id, events: frames.length, checkpoints: saved.length } satisfies StateStore.ImportResult
+  const { exportThread, importThread } = ExportImport.make({
+    backend,
+    migrations,
+    writable,
+    readThread: (id) =>
+      Effect.map(
+        getDecoded(THREADS, id, decodeThread),
+        Option.map(([t]) => t)
+      ),
+    readCheckpoints: (id) => listDecoded(checkpoints(id), decodeCheckpoint(id))
   })
 
   const listDamaged = Effect.fn("StateStore.listDamaged")(function* (kind: StateStore.DamagedRecord["kind"]) {

@@ -16,7 +16,15 @@ import { CorruptJournal, LeaseLost, StorageError, UnsupportedSchemaVersion } fro
 import { SCHEMA_VERSION } from "../StorageSchema.js"
 import type { Backend, Collection, Damaged, Fence, PutResult, StoredRecord } from "./backend.js"
 import { withSeq } from "./backend.js"
-import { checkSeq, makeFrameDecoder, parseTaggedRecord, tagRevision, tagVersion, untagVersion } from "./codec.js"
+import {
+  decodeEntry,
+  isEntryError,
+  makeFrameDecoder,
+  parseTaggedRecord,
+  tagRevision,
+  tagVersion,
+  untagVersion
+} from "./codec.js"
 import * as InProcessLeases from "./inProcessLeases.js"
 import { tryPromise as use } from "./io.js"
 import { makeStripedLock } from "./locks.js"
@@ -130,12 +138,9 @@ export const make = (
                   value === null || value === undefined ? "entry is missing" : "entry is not a journal record"
                 return Effect.fail(new CorruptJournal({ threadId, file: key, offset: seq - 1, detail }))
               }
-              const frame = decode(threadId, tagged.version, tagged.json, key, seq - 1)
-              if (frame instanceof CorruptJournal || frame instanceof UnsupportedSchemaVersion)
-                return Effect.fail(frame)
-              const checked = checkSeq(frame, seq, threadId, key, seq - 1)
-              if (checked instanceof CorruptJournal) return Effect.fail(checked)
-              out.push(checked)
+              const frame = decodeEntry(decode, threadId, tagged.version, tagged.json, key, seq)
+              if (isEntryError(frame)) return Effect.fail(frame)
+              out.push(frame)
             }
             return Effect.succeed(Chunk.unsafeFromArray(out))
           })
