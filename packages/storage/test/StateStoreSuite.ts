@@ -517,9 +517,11 @@ export const run = <E, R = never>(name: string, layer: Layer.Layer<StateStore, E
         Effect.gen(function* () {
           const store = yield* StateStore
           const id = threadId()
-          const lease = yield* store.acquireThreadLease(id, { owner: "long", ttlMs: 150 })
+          // A ttl far above scheduling noise on a loaded machine: a lease whose
+          // holder is starved for longer than its ttl is lost, by design.
+          const lease = yield* store.acquireThreadLease(id, { owner: "long", ttlMs: 1500 })
           const first = yield* lease.expiresAt
-          yield* Effect.sleep("450 millis")
+          yield* Effect.sleep("3200 millis")
           assert.isAbove(yield* lease.expiresAt, first)
           const busy = yield* Effect.flip(store.acquireThreadLease(id, { owner: "other" }))
           assert.strictEqual(busy._tag, "ThreadBusy")
@@ -539,7 +541,7 @@ export const run = <E, R = never>(name: string, layer: Layer.Layer<StateStore, E
               const store = yield* StateStore
               const id = threadId()
               // On fs the lease outlives the test: only the dead process frees it.
-              const proc = yield* spawnLeaseChild(child.store(), id, child.detectsDeadProcess ? 600_000 : 1500)
+              const proc = yield* spawnLeaseChild(child.store(), id, child.detectsDeadProcess ? 600_000 : 4000)
               const held = Number((yield* proc.waitFor("held ")).split(" ")[1])
               const busy = yield* Effect.flip(store.acquireThreadLease(id, { owner: "parent" }))
               assert.strictEqual(busy._tag, "ThreadBusy")
