@@ -5,7 +5,9 @@
  *   `STRATA_*` environment < command line), decoded as `RuntimeConfig`;
  *   storage defaults to files under `.strata/`.
  * - Plugins: `@strata/plugin-shell`, `@strata/plugin-fs` and
- *   `@strata/plugin-audit-log` first, then the config's `plugins`.
+ *   `@strata/plugin-audit-log` first, then the config's `plugins`. Plugins
+ *   read their own config sections (`[fs]`) through Effect's `Config`: the
+ *   layered config is the `ConfigProvider`, the environment after it.
  * - Exec policy: the distribution's `policy/strata.toml` (a few read-only
  *   commands allowed, everything else asks) after the built-in layer, then
  *   the config's rule files (`[policy] rules`); `builtin = false` drops both
@@ -25,6 +27,7 @@ import * as NodeContext from "@effect/platform-node/NodeContext"
 import type { Config, Runtime, RuntimeConfig } from "@strata/core-runtime"
 import { RuntimeLayer } from "@strata/core-runtime"
 import * as McpStdio from "@strata/mcp/stdio"
+import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
@@ -131,7 +134,16 @@ export const layer = (
     cwd: setup.cwd,
     cliVersion: version,
     versions: { "@strata/cli": version }
-  }).pipe(Layer.provide(Layer.mergeAll(NodeContext.layer, McpStdio.layer)))
+  }).pipe(
+    Layer.provide(Layer.mergeAll(NodeContext.layer, McpStdio.layer)),
+    // Plugins read their own sections (`[fs]`, ...) of the layered config
+    // through Effect's Config; everything else still comes from the environment.
+    Layer.provide(
+      Layer.setConfigProvider(
+        ConfigProvider.fromJson(setup.loaded.raw).pipe(ConfigProvider.orElse(() => ConfigProvider.fromEnv()))
+      )
+    )
+  )
 }
 
 /**

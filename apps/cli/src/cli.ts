@@ -6,6 +6,7 @@
  */
 import * as Command from "@effect/cli/Command"
 import { approvals } from "./commands/approvals.js"
+import { audit } from "./commands/audit.js"
 import { chat, resume, session } from "./commands/chat.js"
 import { config } from "./commands/config.js"
 import { jobs } from "./commands/jobs.js"
@@ -27,7 +28,20 @@ export const strata = Command.make("strata", { approval, model }, (options) => s
   Command.withDescription(
     "Strata: a terminal agent. With no command, an interactive session. Exit codes: 0 ok, 1 error, 2 bad usage, 3 awaiting approval, 4 max turns, 130 interrupted."
   ),
-  Command.withSubcommands([chat, runCommand, resume, threads, approvals, jobs, mcp, policy, config, plugins, status])
+  Command.withSubcommands([
+    chat,
+    runCommand,
+    resume,
+    threads,
+    approvals,
+    jobs,
+    mcp,
+    policy,
+    config,
+    plugins,
+    status,
+    audit
+  ])
 )
 
 /**

@@ -22,6 +22,8 @@ export * as PluginError from "./PluginError.js"
 export * as PluginLoader from "./PluginLoader.js"
 /** @since 0.1.0 */
 export * as Tool from "./Tool.js"
+/** @since 0.2.0 */
+export * as Workspace from "./Workspace.js"
 
 /**
  * Defines a plugin (`Plugin.define`).

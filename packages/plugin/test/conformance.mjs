@@ -67,4 +67,38 @@ test("validation names the bad field", () =>
     })
   ))
 
+test("NodeWorkspace: descriptor-anchored on Linux, confined, refuses hard links and unsafe names", async () => {
+  const { mkdtempSync, writeFileSync, symlinkSync, linkSync, rmSync } = await import("node:fs")
+  const { tmpdir } = await import("node:os")
+  const { join } = await import("node:path")
+  const NodeWorkspace = await import("@strata/plugin/NodeWorkspace")
+  const dir = mkdtempSync(join(tmpdir(), "strata-ws-conf-"))
+  try {
+    const ws = await Effect.runPromise(NodeWorkspace.make({ durable: false }))
+    if (process.platform === "linux") assert.equal(ws.guarantee, "descriptor")
+    await Effect.runPromise(ws.writeFile(dir, "a/b.txt", "hello\n"))
+    const read = await Effect.runPromise(ws.readFile(dir, "a/b.txt"))
+    assert.equal(new TextDecoder().decode(read.bytes), "hello\n")
+    symlinkSync(tmpdir(), join(dir, "out"))
+    const reason = (effect) => Effect.runPromise(Effect.flip(effect)).then((e) => e.reason)
+    assert.equal(await reason(ws.readFile(dir, "out/x")), "OutsideWorkspace")
+    linkSync(join(dir, "a", "b.txt"), join(dir, "hard"))
+    assert.equal(await reason(ws.writeFile(dir, "hard", "x")), "HardLinked")
+    assert.equal(await reason(ws.writeFile(dir, "x\ny", "x")), "InvalidName")
+    writeFileSync(join(dir, "c.txt"), "c")
+    const seen = []
+    await Effect.runPromise(
+      ws.walk(dir, ".", {
+        maxDepth: 5,
+        maxEntries: 100,
+        allowHardlinks: true,
+        onFile: (f) => Effect.sync(() => seen.push(f.relative)).pipe(Effect.as(true))
+      })
+    )
+    assert.deepEqual(seen, ["a/b.txt", "c.txt", "hard"])
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
 await run("@strata/plugin")

@@ -1,9 +1,11 @@
 /**
  * The audit log: one JSON line per tool call phase, approval request and
  * decision, and permission request (with the policy's reason), appended to
- * a JSONL file.
+ * a JSONL file, each line chained to the one before by its hash (see
+ * `AuditChain`; `strata audit verify` checks the chain).
  *
- * Each line: `{"time": ISO-8601, "event": <hook event>, "phase"?: ...,
+ * Each line: `{"seq": n, "prev": <sha-256 of the line before>, "time":
+ * ISO-8601, "event": <hook event>, "phase"?: ...,
  * "thread_id"?, "call_id"?, "tool_name"?, "arguments"?, "command"?,
  * "reason"?, "error"?, "duration_ms"?, "approval_id"?}`.
  *
@@ -20,6 +22,7 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as AuditChain from "./AuditChain.js"
 
 /**
  * @since 0.1.0
@@ -46,7 +49,31 @@ export interface Service {
 export class AuditLog extends Context.Tag("@strata/plugin-audit-log/AuditLog")<AuditLog, Service>() {}
 
 /**
- * The writer: entries are appended one at a time, in order.
+ * The head file beside a log.
+ *
+ * @since 0.2.0
+ * @category utils
+ */
+export const headFile = (file: string): string => `${file}.head`
+
+const LOCK_STALE_MS = 30_000
+const LOCK_WAIT_MS = 10_000
+
+/** The last line of a log and how the chain goes on after it. */
+interface Tip {
+  readonly size: number
+  readonly seq: number
+  readonly hash: string
+  /** The file ends without a newline (a torn write): the next line must start one. */
+  readonly torn: boolean
+}
+
+/**
+ * The writer: entries are appended one at a time, in order, each chained to
+ * the line before (see `AuditChain`). The chain's tip is read back from the
+ * file under a lock file (`<log>.lock`), so a restarted process, or several
+ * processes sharing one log, go on with the same chain; nothing already
+ * written is ever rewritten.
  *
  * @since 0.1.0
  * @category layers
@@ -63,22 +90,146 @@ export const layer = (options: Options = {}): Layer.Layer<AuditLog, never, FileS
       )
       const configured = options.file ?? Option.getOrUndefined(Option.filter(fromEnv, (s) => s !== ""))
       const lock = yield* Effect.makeSemaphore(1)
+      const tips = new Map<string, Tip>()
       const fileFor = (cwd: string | undefined) =>
         path.resolve(cwd ?? ".", configured ?? path.join(".strata", "audit.jsonl"))
+
+      /** Another process's lock is waited for; one older than 30 s (a crashed writer) is broken. */
+      const withFileLock = <A, E, R>(file: string, body: Effect.Effect<A, E, R>) => {
+        const lockFile = `${file}.lock`
+        const take = Effect.gen(function* () {
+          const started = Date.now()
+          for (;;) {
+            const taken = yield* fs.writeFileString(lockFile, `${new Date().toISOString()}\n`, { flag: "wx" }).pipe(
+              Effect.as(true),
+              Effect.catchIf(
+                (e) => e._tag === "SystemError" && e.reason === "AlreadyExists",
+                () => Effect.succeed(false)
+              )
+            )
+            if (taken) return
+            const info = yield* fs.stat(lockFile).pipe(Effect.option)
+            const mtime = Option.flatMap(info, (i) => i.mtime)
+            if (Option.isSome(mtime) && Date.now() - mtime.value.getTime() > LOCK_STALE_MS) {
+              yield* fs.remove(lockFile).pipe(Effect.ignore)
+              continue
+            }
+            if (Date.now() - started > LOCK_WAIT_MS) {
+              return yield* Effect.fail(new Error(`${lockFile} is held by another writer`))
+            }
+            yield* Effect.sleep(5 + Math.floor(Math.random() * 15))
+          }
+        })
+        return Effect.acquireUseRelease(
+          take,
+          () => body,
+          () => fs.remove(lockFile).pipe(Effect.ignore)
+        )
+      }
+
+      /** Reads the chain's tip from the end of the file (growing the window until a whole line fits). */
+      const readTip = (file: string) =>
+        Effect.scoped(
+          Effect.gen(function* () {
+            const exists = yield* fs.exists(file)
+            if (!exists) return { size: 0, seq: 0, hash: AuditChain.GENESIS, torn: false } satisfies Tip
+            const size = Number((yield* fs.stat(file)).size)
+            const cached = tips.get(file)
+            if (cached !== undefined && cached.size === size) return cached
+            if (size === 0) return { size: 0, seq: 0, hash: AuditChain.GENESIS, torn: false } satisfies Tip
+            const handle = yield* fs.open(file, { flag: "r" })
+            let window = Math.min(size, 65536)
+            for (;;) {
+              yield* handle.seek(size - window, "start")
+              const bytes = new Uint8Array(window)
+              let got = 0
+              while (got < window) {
+                const n = Number(yield* handle.read(bytes.subarray(got)))
+                if (n === 0) break
+                got += n
+              }
+              const torn = bytes[got - 1] !== 0x0a
+              const end = torn ? got : got - 1
+              const start = bytes.lastIndexOf(0x0a, end - 1)
+              if (start === -1 && window < size) {
+                window = Math.min(size, window * 4)
+                continue
+              }
+              const line = new TextDecoder().decode(bytes.subarray(start + 1, end))
+              let seq = 0
+              try {
+                const parsed = JSON.parse(line) as { seq?: unknown }
+                if (typeof parsed.seq === "number" && !torn) seq = parsed.seq
+              } catch {}
+              return { size, seq, hash: yield* AuditChain.hash(line), torn } satisfies Tip
+            }
+          })
+        )
+
+      const appendLine = (file: string, entry: Record<string, unknown>) =>
+        Effect.gen(function* () {
+          if (Option.isSome(yield* fs.readLink(file).pipe(Effect.option))) {
+            return yield* Effect.fail(new Error(`${file} is a symlink; the audit log is not written through one`))
+          }
+          const tip = yield* readTip(file)
+          const { seq: _s, prev: _p, ...rest } = entry
+          const line = JSON.stringify({
+            seq: tip.seq + 1,
+            prev: tip.hash,
+            time: new Date().toISOString(),
+            ...rest
+          })
+          const text = `${tip.torn ? "\n" : ""}${line}\n`
+          yield* fs.writeFileString(file, text, { flag: "a" })
+          const next: Tip = {
+            size: tip.size + new TextEncoder().encode(text).length,
+            seq: tip.seq + 1,
+            hash: yield* AuditChain.hash(line),
+            torn: false
+          }
+          const head = headFile(file)
+          const temp = `${head}.${next.seq}.tmp`
+          yield* fs.writeFileString(temp, `${JSON.stringify({ seq: next.seq, hash: next.hash })}\n`)
+          yield* fs.rename(temp, head)
+          tips.set(file, next)
+        })
+
       return {
         append: (cwd, entry) =>
           lock.withPermits(1)(
             Effect.gen(function* () {
               const file = fileFor(cwd)
               yield* fs.makeDirectory(path.dirname(file), { recursive: true })
-              yield* fs.writeFileString(file, `${JSON.stringify({ time: new Date().toISOString(), ...entry })}\n`, {
-                flag: "a"
-              })
+              yield* withFileLock(file, appendLine(file, entry))
             }).pipe(Effect.catchAll((e) => Effect.logWarning(`audit-log: cannot write: ${e.message}`)))
           )
       }
     })
   )
+
+/**
+ * Verifies the log at `file` and its head file (see `AuditChain.verify`).
+ * Fails with a one-line reason when the log cannot be read or its head file
+ * is not one.
+ *
+ * @since 0.2.0
+ * @category utils
+ */
+export const verifyFile = Effect.fn("AuditLog.verifyFile")(function* (file: string) {
+  const fs = yield* FileSystem.FileSystem
+  if (!(yield* fs.exists(file).pipe(Effect.mapError((e) => `cannot read ${file}: ${e.message}`))))
+    return yield* Effect.fail(`no audit log at ${file}`)
+  const text = yield* fs.readFileString(file).pipe(Effect.mapError((e) => `cannot read ${file}: ${e.message}`))
+  const head = headFile(file)
+  let recorded: AuditChain.Head | undefined
+  if (yield* fs.exists(head).pipe(Effect.mapError((e) => `cannot read ${head}: ${e.message}`))) {
+    const headText = yield* fs.readFileString(head).pipe(Effect.mapError((e) => `cannot read ${head}: ${e.message}`))
+    recorded = AuditChain.parseHead(headText)
+    if (recorded === undefined)
+      return yield* Effect.fail(`${head} is not a head file ({"seq": n, "hash": "<sha-256>"})`)
+  }
+  return yield* AuditChain.verify(text, recorded)
+})
 
 const defined = (record: Record<string, unknown>) =>
   Object.fromEntries(Object.entries(record).filter(([, v]) => v !== undefined))

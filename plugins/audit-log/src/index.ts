@@ -13,6 +13,8 @@ import type { PluginDefinition } from "@strata/plugin/Plugin"
 import * as Layer from "effect/Layer"
 import * as AuditLog from "./AuditLog.js"
 
+/** @since 0.2.0 */
+export * as AuditChain from "./AuditChain.js"
 /** @since 0.1.0 */
 export * as AuditLog from "./AuditLog.js"
 

@@ -7,7 +7,7 @@ import { Plugin } from "@strata/plugin"
 import type { Ids } from "@strata/protocol"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { make } from "../src/index.js"
+import { AuditChain, AuditLog, make } from "../src/index.js"
 import nodePlugin from "../src/node.js"
 
 const TestLayer = Layer.mergeAll(HookDispatcher.HookDispatcher.Default, NodeContext.layer)
@@ -97,5 +97,119 @@ describe("audit-log", () => {
       expect(lines.length).toBe(20)
       expect(new Set(lines.map((l) => l.error)).size).toBe(20)
     }).pipe(Effect.provide(TestLayer))
+  )
+})
+
+const appendAll = (file: string, n: number, from = 0) =>
+  Effect.gen(function* () {
+    const log = yield* AuditLog.AuditLog
+    for (let i = from; i < from + n; i++) yield* log.append(undefined, { event: "tool_call", phase: "completed", n: i })
+  }).pipe(Effect.provide(AuditLog.layer({ file }).pipe(Layer.provide(NodeContext.layer))))
+
+const verifyAt = (file: string) => AuditLog.verifyFile(file).pipe(Effect.provide(NodeContext.layer))
+
+describe("audit-log hash chain", () => {
+  it.scoped("each line carries seq and the hash of the line before; a restarted writer goes on with the chain", () =>
+    Effect.gen(function* () {
+      const fs = yield* FileSystem
+      const dir = yield* fs.makeTempDirectoryScoped({ prefix: "strata-audit-chain-" })
+      const file = `${dir}/audit.jsonl`
+      yield* appendAll(file, 3)
+      // A new layer is a new process: it reads the chain's tip back from the file.
+      yield* appendAll(file, 2, 3)
+      const text = yield* fs.readFileString(file)
+      const lines = text.trim().split("\n")
+      expect(lines.map((l) => (JSON.parse(l) as { seq: number }).seq)).toStrictEqual([1, 2, 3, 4, 5])
+      expect((JSON.parse(lines[0]!) as { prev: string }).prev).toBe(AuditChain.GENESIS)
+      expect((JSON.parse(lines[3]!) as { prev: string }).prev).toBe(yield* AuditChain.hash(lines[2]!))
+      expect(yield* verifyAt(file)).toMatchObject({ ok: true, lines: 5, chained: 5, anchored: true })
+      expect(AuditChain.parseHead(yield* fs.readFileString(`${file}.head`))).toStrictEqual({
+        seq: 5,
+        hash: yield* AuditChain.hash(lines[4]!)
+      })
+    }).pipe(Effect.provide(NodeContext.layer))
+  )
+
+  it.scoped("edits, deletions, insertions, reorderings and truncations are reported at the first broken line", () =>
+    Effect.gen(function* () {
+      const fs = yield* FileSystem
+      const dir = yield* fs.makeTempDirectoryScoped({ prefix: "strata-audit-chain-" })
+      const file = `${dir}/audit.jsonl`
+      yield* appendAll(file, 6)
+      const original = yield* fs.readFileString(file)
+      const lines = original.trimEnd().split("\n")
+      const tamper = (text: string) =>
+        Effect.gen(function* () {
+          yield* fs.writeFileString(file, text)
+          return yield* verifyAt(file)
+        })
+      const join = (ls: ReadonlyArray<string>) => `${ls.join("\n")}\n`
+      // An edited line: the next line's prev no longer matches.
+      const edited = yield* tamper(join(lines.map((l, i) => (i === 2 ? l.replace('"n":2', '"n":20') : l))))
+      expect(edited).toMatchObject({
+        ok: false,
+        line: 4,
+        reason: "Prev",
+        found: JSON.stringify(yield* AuditChain.hash(lines[2]!))
+      })
+      // A deleted line: seq jumps.
+      expect(yield* tamper(join(lines.filter((_, i) => i !== 1)))).toMatchObject({
+        ok: false,
+        line: 2,
+        reason: "Seq",
+        expected: "2",
+        found: "3"
+      })
+      // Two lines swapped.
+      expect(yield* tamper(join([lines[0]!, lines[2]!, lines[1]!, ...lines.slice(3)]))).toMatchObject({
+        ok: false,
+        line: 2,
+        reason: "Seq"
+      })
+      // A forged line inserted with a plausible seq.
+      const forged = JSON.stringify({ seq: 3, prev: yield* AuditChain.hash(lines[1]!), event: "forged" })
+      expect(yield* tamper(join([...lines.slice(0, 2), forged, ...lines.slice(2)]))).toMatchObject({
+        ok: false,
+        line: 4,
+        reason: "Seq"
+      })
+      // The last two lines cut off: the head file still records line 6.
+      expect(yield* tamper(join(lines.slice(0, 4)))).toMatchObject({ ok: false, line: 5, reason: "Truncated" })
+      // Cut in the middle of a line.
+      expect(yield* tamper(original.slice(0, original.length - 10))).toMatchObject({
+        ok: false,
+        line: 6,
+        reason: "Torn"
+      })
+      // The last line edited: only the head file can tell.
+      expect(yield* tamper(join([...lines.slice(0, 5), lines[5]!.replace('"n":5', '"n":50')]))).toMatchObject({
+        ok: false,
+        line: 6,
+        reason: "Prev"
+      })
+      // Not JSON at all.
+      expect(yield* tamper(join([lines[0]!, "garbage", ...lines.slice(1)]))).toMatchObject({
+        ok: false,
+        line: 2,
+        reason: "InvalidJson"
+      })
+      expect(yield* tamper(original)).toMatchObject({ ok: true, lines: 6 })
+    }).pipe(Effect.provide(NodeContext.layer))
+  )
+
+  it.scopedLive("lines from before the chain may only come first; writers sharing a file keep one chain", () =>
+    Effect.gen(function* () {
+      const fs = yield* FileSystem
+      const dir = yield* fs.makeTempDirectoryScoped({ prefix: "strata-audit-chain-" })
+      const file = `${dir}/audit.jsonl`
+      yield* fs.writeFileString(file, '{"time":"2026-01-01T00:00:00Z","event":"tool_call"}\n')
+      // Two writers (each its own lock-free in-process state, as two processes) at once.
+      yield* Effect.all([appendAll(file, 15), appendAll(file, 15, 100)], { concurrency: 2 })
+      expect(yield* verifyAt(file)).toMatchObject({ ok: true, lines: 31, chained: 30, legacy: 1 })
+      const text = yield* fs.readFileString(file)
+      yield* fs.writeFileString(file, `${text}{"event":"unchained"}\n`)
+      expect(yield* verifyAt(file)).toMatchObject({ ok: false, line: 32, reason: "Legacy" })
+      expect(yield* Effect.flip(verifyAt(`${dir}/missing.jsonl`))).toContain("no audit log at")
+    }).pipe(Effect.provide(NodeContext.layer))
   )
 })

@@ -1,0 +1,33 @@
+/**
+ * Runs the built `strata` as a child process in a directory, with HOME set
+ * to it (no user config applies): what the end-to-end tests of the file
+ * tools and the audit log use.
+ */
+import * as Command from "@effect/platform/Command"
+import { NodeContext } from "@effect/platform-node"
+import * as Effect from "effect/Effect"
+import * as Stream from "effect/Stream"
+import { bin } from "./build.js"
+
+export interface Run {
+  readonly stdout: string
+  readonly stderr: string
+  readonly code: number
+}
+
+export const strata = (dir: string, args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
+  Effect.scoped(
+    Effect.gen(function* () {
+      const proc = yield* Command.make(process.execPath, bin, ...args).pipe(
+        Command.workingDirectory(dir),
+        Command.env({ HOME: dir, XDG_CONFIG_HOME: "", NO_COLOR: "1", STRATA_AUDIT_LOG: "", ...env }),
+        Command.feed(""),
+        Command.start
+      )
+      const text = (s: Stream.Stream<Uint8Array, unknown>) => s.pipe(Stream.decodeText(), Stream.mkString)
+      const [stdout, stderr, code] = yield* Effect.all([text(proc.stdout), text(proc.stderr), proc.exitCode], {
+        concurrency: 3
+      })
+      return { stdout, stderr, code: Number(code) } satisfies Run
+    })
+  ).pipe(Effect.provide(NodeContext.layer))
