@@ -219,10 +219,10 @@ export const make = (deps: Deps): Journals => {
       else sink.pending.push(checked)
     }
     const onCommit = () => {
-      if (sink.pending.length > 0) {
-        for (const f of sink.pending) sink.ready.push(f)
-        sink.pending = []
-      }
+      if (sink.pending.length === 0) return
+      if (sink.ready.length === 0) sink.ready = sink.pending
+      else for (const f of sink.pending) sink.ready.push(f)
+      sink.pending = []
     }
     return { onFrame, onCommit }
   }

@@ -76,11 +76,18 @@ const writeHex = (out: Uint8Array, off: number, value: number, digits: number) =
 }
 
 /** The value of `digits` lower-case hex digits at `off`, or -1. */
+/** The value of each byte as a lower-case hex digit, or -1. */
+const HEX_VALUE = (() => {
+  const t = new Int8Array(256).fill(-1)
+  for (let c = 48; c <= 57; c++) t[c] = c - 48
+  for (let c = 97; c <= 102; c++) t[c] = c - 87
+  return t
+})()
+
 const readHex = (buf: Uint8Array, off: number, digits: number): number => {
   let v = 0
   for (let i = 0; i < digits; i++) {
-    const c = buf[off + i]!
-    const d = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : -1
+    const d = HEX_VALUE[buf[off + i]!]!
     if (d < 0) return -1
     v = v * 16 + d
   }
