@@ -66,7 +66,8 @@ const threadDir = (store: string, id: string) =>
 
 beforeAll(() => ensureBuilt(), 300_000)
 
-describe("read-only commands", () => {
+// Each test runs `strata` a dozen times: minutes on a loaded machine.
+describe("read-only commands", { timeout: 240_000 }, () => {
   it.scopedLive(
     "threads list/show/export, status, approvals list and jobs list/show leave every file byte-identical; damage is shown marked",
     () =>

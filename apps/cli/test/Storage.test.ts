@@ -67,7 +67,7 @@ afterAll(async () => {
   await redis.quit()
 })
 
-describe("storage settings", () => {
+describe("storage settings", { timeout: 240_000 }, () => {
   it.scopedLive(
     "a Redis that does not fsync every write: warned once on stderr, shown by status, refused when strict",
     () =>
