@@ -156,7 +156,7 @@ export const make = (deps: Deps): Journals => {
     new CorruptJournal({ threadId: s.threadId, file: s.file, offset, detail })
 
   /** Reads up to `length` bytes at `offset` (fewer at the end of the file). */
-  const readAt = (f: FileSystem.File, offset: number, length: number) =>
+  const readAt = (f: FileSystem.File, offset: number, length: number): Effect.Effect<Uint8Array, unknown> =>
     Effect.gen(function* () {
       yield* f.seek(offset, "start")
       const buf = new Uint8Array(length)
@@ -169,11 +169,33 @@ export const make = (deps: Deps): Journals => {
       return filled === length ? buf : buf.subarray(0, filled)
     })
 
+  /**
+   * Where a scan reads from: a journal of up to one window is read whole
+   * (one call, the common case of a resume); a bigger one through a handle,
+   * window by window.
+   */
+  interface Source {
+    readonly readAt: (offset: number, length: number) => Effect.Effect<Uint8Array, unknown>
+  }
+
+  const openSource = (s: State, size: number): Effect.Effect<Source, StorageError, Scope.Scope> =>
+    size <= CHUNK
+      ? Effect.map(
+          fs.readFile(s.file).pipe(Effect.mapError(io(s.file, "reading the journal"))),
+          (buf): Source => ({
+            readAt: (offset, length) => Effect.succeed(buf.subarray(offset, Math.min(offset + length, buf.length)))
+          })
+        )
+      : Effect.map(
+          fs.open(s.file, { flag: "r" }).pipe(Effect.mapError(io(s.file, "opening the journal"))),
+          (f): Source => ({ readAt: (offset, length) => readAt(f, offset, length) })
+        )
+
   /** Whether every byte of the file from `from` to `size` is zero. */
-  const zerosFrom = (f: FileSystem.File, from: number, size: number) =>
+  const zerosFrom = (f: Source, from: number, size: number) =>
     Effect.gen(function* () {
       for (let at = from; at < size; at += CHUNK) {
-        const buf = yield* readAt(f, at, Math.min(CHUNK, size - at))
+        const buf = yield* f.readAt(at, Math.min(CHUNK, size - at))
         if (!Journal.isZeros(buf, 0, buf.length)) return false
       }
       return true
@@ -243,7 +265,7 @@ export const make = (deps: Deps): Journals => {
    */
   const step = (
     s: State,
-    f: FileSystem.File,
+    f: Source,
     c: Cursor,
     verify: boolean,
     sink: Sink | undefined,
@@ -256,7 +278,7 @@ export const make = (deps: Deps): Journals => {
         return
       }
       const want = Math.min(Math.max(CHUNK, c.need), c.to - at)
-      const buf = yield* readAt(f, at, want).pipe(Effect.mapError(io(s.file, "reading the journal")))
+      const buf = yield* f.readAt(at, want).pipe(Effect.mapError(io(s.file, "reading the journal")))
       const size = at + buf.length // the file may have shrunk under a reader
       const callbacks = sink === undefined ? undefined : decoder(s, sink, buf)
       const stop = Journal.scanWindow(c.scan, buf, at, verify, callbacks?.onFrame, callbacks?.onCommit)
@@ -321,7 +343,7 @@ export const make = (deps: Deps): Journals => {
       if (scan === undefined) return s.view!
       const verdict = yield* Effect.scoped(
         Effect.gen(function* () {
-          const f = yield* fs.open(s.file, { flag: "r" }).pipe(Effect.mapError(io(s.file, "opening the journal")))
+          const f = yield* openSource(s, size)
           const c: Cursor = { scan, to: size, need: 0, done: undefined }
           while (c.done === undefined) yield* step(s, f, c, true, undefined, Number.POSITIVE_INFINITY)
           return c.done
@@ -341,7 +363,7 @@ export const make = (deps: Deps): Journals => {
    */
   const frames = (
     s: State,
-    f: FileSystem.File,
+    f: Source,
     cursor: Cursor,
     verify: boolean,
     sink: Sink,
@@ -394,7 +416,7 @@ export const make = (deps: Deps): Journals => {
         if (scan !== undefined && scan.offset === 0) {
           // Not read before in this process (or replaced): verify and decode
           // in one pass, to the end of the file, which makes the view.
-          const f = yield* fs.open(s.file, { flag: "r" }).pipe(Effect.mapError(io(s.file, "opening the journal")))
+          const f = yield* openSource(s, size)
           const cursor: Cursor = { scan, to: size, need: 0, done: undefined }
           return frames(s, f, cursor, true, sink, Number.POSITIVE_INFINITY, (verdict) => {
             s.view = viewOf(s, verdict, size, ino)
@@ -407,7 +429,7 @@ export const make = (deps: Deps): Journals => {
         if (fromSeq > view.lastSeq) return Stream.empty
         const k = Math.min(Math.floor((fromSeq - 1) / Journal.STRIDE), view.index.length - 1)
         const from = k < 0 ? { end: 0, seq: 0, index: [] } : { end: view.index[k]!, seq: k * Journal.STRIDE, index: [] }
-        const f = yield* fs.open(s.file, { flag: "r" }).pipe(Effect.mapError(io(s.file, "opening the journal")))
+        const f = yield* openSource(s, size)
         const cursor: Cursor = { scan: Journal.startScan(from), to: view.committedEnd, need: 0, done: undefined }
         return frames(s, f, cursor, false, sink, Math.min(last, view.lastSeq), () => {})
       })
