@@ -19,6 +19,10 @@
  *   frame, up to 64 MiB) and decoded window by window, so a journal of any
  *   size streams in bounded memory. The first read of a journal in a
  *   process verifies every checksum while it decodes.
+ *
+ * (Somewhat over 600 lines: the view, the windowed scan and read, and the
+ * group-committed write all work on one journal's state; the frame format
+ * itself is in `journal.ts`, files and locks in `fsFiles.ts` / `fileLock.ts`.)
  */
 import type * as FileSystem from "@effect/platform/FileSystem"
 import type * as Event from "@strata/protocol/Event"
