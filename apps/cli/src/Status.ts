@@ -1,14 +1,13 @@
 /**
  * What `strata status` reports: version, working directory, config files,
  * storage, the model a session would use (and why), plugins, threads and MCP
- * servers. It reads the config and the store only: no runtime is built, no
- * plugin loaded, no server started. Shared by the `status` command and the
+ * servers. It reads the config and the store (opened read-only: nothing is
+ * written) only: no runtime is built, no plugin loaded, no server started. Shared by the `status` command and the
  * launcher's fast path (`src/statusMain.ts`), which answers `strata status`
  * without loading the command-line parser.
  *
  * @since 0.1.0
  */
-import * as FileSystem from "@effect/platform/FileSystem"
 import * as Path from "@effect/platform/Path"
 import type { StorageConfig } from "@strata/core-runtime/RuntimeConfig"
 import * as Effect from "effect/Effect"
@@ -17,27 +16,38 @@ import { version } from "./version.js"
 
 const runtimeName = () => ("Bun" in globalThis ? "bun" : "Deno" in globalThis ? "deno" : "node")
 
-/** Threads in the store; a file store that does not exist yet has none. */
-const countThreads = (cwd: string, storage: StorageConfig) =>
+/**
+ * What the store holds and how durable it is, read with the store opened
+ * read-only (nothing is written, a file store that does not exist yet is
+ * not created).
+ */
+const storeFacts = (cwd: string, storage: StorageConfig) =>
   Effect.gen(function* () {
     const path = yield* Path.Path
-    const fs = yield* FileSystem.FileSystem
-    if (storage.kind === "fs" && !(yield* fs.exists(path.resolve(cwd, storage.dir)))) {
-      return { total: 0, archived: 0 }
-    }
     // Imported when needed: the file store directly, the others through the runtime's selector.
     const StateStore = yield* Effect.promise(() => import("@strata/storage/StateStore"))
     const layer =
       storage.kind === "fs"
-        ? StateStore.layerFileSystem(path.resolve(cwd, storage.dir))
-        : (yield* Effect.promise(() => import("@strata/core-runtime/RuntimeLayer"))).layerStorage(storage, cwd)
-    return yield* Effect.flatMap(StateStore.StateStore, (store) => store.listThreads()).pipe(
-      Effect.map((page) => ({
-        total: page.threads.length,
-        archived: page.threads.filter((t) => t.archived === true || t.status === "archived").length
-      })),
-      Effect.provide(layer)
-    )
+        ? StateStore.layerFileSystem(path.resolve(cwd, storage.dir), {
+            readOnly: true,
+            ...(storage.durability === undefined ? {} : { durability: storage.durability })
+          })
+        : (yield* Effect.promise(() => import("@strata/core-runtime/RuntimeLayer"))).layerStorage(storage, cwd, {
+            readOnly: true
+          })
+    return yield* Effect.flatMap(StateStore.StateStore, (store) =>
+      Effect.map(
+        Effect.all({ page: store.listThreads(), damaged: store.listDamaged("thread") }),
+        ({ page, damaged }) => ({
+          threads: {
+            total: page.threads.length,
+            archived: page.threads.filter((t) => t.archived === true || t.status === "archived").length,
+            damaged: damaged.length
+          },
+          durability: store.durability
+        })
+      )
+    ).pipe(Effect.provide(layer))
   })
 
 /**
@@ -50,6 +60,7 @@ export const report = Effect.fn("Status.report")(function* (options: Choice.Opti
   const loaded = yield* Choice.loadConfig(options)
   const choice = yield* Choice.chooseModel(options, loaded.value)
   const storage = loaded.value.storage
+  const facts = yield* storeFacts(options.cwd, storage)
   return {
     version,
     cwd: options.cwd,
@@ -58,9 +69,10 @@ export const report = Effect.fn("Status.report")(function* (options: Choice.Opti
       (s) => s !== "defaults" && s !== "cli"
     ),
     storage,
+    durability: facts.durability,
     model: choice,
     plugins: [...Choice.builtinPlugins, ...loaded.value.plugins],
-    threads: yield* countThreads(options.cwd, storage),
+    threads: facts.threads,
     mcp_servers: Object.keys(loaded.value.mcp_servers)
   }
 })
@@ -76,9 +88,9 @@ export const format = (v: Effect.Effect.Success<ReturnType<typeof report>>): str
     `strata ${v.version} on ${v.runtime.name} ${v.runtime.version}`,
     `  cwd       ${v.cwd}`,
     `  config    ${v.config_sources.length === 0 ? "defaults only (no config file)" : v.config_sources.join(", ")}`,
-    `  storage   ${v.storage.kind}${"dir" in v.storage ? ` (${v.storage.dir})` : ""}`,
+    `  storage   ${v.storage.kind}${"dir" in v.storage ? ` (${v.storage.dir})` : ""}, ${v.durability.level === "durable" ? "durable" : `NOT durable: ${v.durability.detail}`}`,
     `  model     ${v.model.banner}${v.model.skipped === undefined ? "" : ` (${v.model.skipped})`}`,
     `  plugins   ${v.plugins.join(", ")}`,
-    `  threads   ${v.threads.total} (${v.threads.archived} archived)`,
+    `  threads   ${v.threads.total} (${v.threads.archived} archived${v.threads.damaged > 0 ? `, ${v.threads.damaged} damaged: see strata threads list` : ""})`,
     `  mcp       ${v.mcp_servers.length === 0 ? "no servers configured" : v.mcp_servers.join(", ")}`
   ].join("\n")

@@ -59,23 +59,37 @@ import * as Schema from "effect/Schema"
 const PositiveInt = Schema.Number.pipe(Schema.int(), Schema.positive())
 
 /**
+ * `durability = "strict"` refuses a store that can lose acknowledged writes
+ * in a crash (Redis without `appendfsync always`, PostgreSQL with
+ * `synchronous_commit` or `fsync` off, the memory store); `"relaxed"` (the
+ * default) opens it and warns once on stderr.
+ */
+const durability = { durability: Schema.optional(Schema.Literal("strict", "relaxed")) }
+
+/**
  * Where state lives.
  *
  * @since 0.1.0
  * @category schemas
  */
 export const StorageConfig = Schema.Union(
-  Schema.Struct({ kind: Schema.Literal("memory") }),
-  Schema.Struct({ kind: Schema.Literal("fs"), dir: Schema.optionalWith(Schema.String, { default: () => ".strata" }) }),
+  Schema.Struct({ kind: Schema.Literal("memory"), ...durability }),
+  Schema.Struct({
+    kind: Schema.Literal("fs"),
+    dir: Schema.optionalWith(Schema.String, { default: () => ".strata" }),
+    ...durability
+  }),
   Schema.Struct({
     kind: Schema.Literal("redis"),
     url: Schema.optionalWith(Schema.String, { default: () => "redis://127.0.0.1:6379" }),
-    prefix: Schema.optional(Schema.String)
+    prefix: Schema.optional(Schema.String),
+    ...durability
   }),
   Schema.Struct({
     kind: Schema.Literal("postgres"),
     url: Schema.optionalWith(Schema.String, { default: () => "postgres://postgres@127.0.0.1:5432/test" }),
-    schema: Schema.optional(Schema.String)
+    schema: Schema.optional(Schema.String),
+    ...durability
   })
 ).annotations({ identifier: "StorageConfig" })
 /** @since 0.1.0 @category models */

@@ -94,25 +94,39 @@ export interface Options {
 
 /**
  * The store a config selects. Redis and PostgreSQL are imported lazily, so a
- * distribution on files never loads their clients.
+ * distribution on files never loads their clients. `readOnly` opens it for
+ * commands that only look (nothing is written, nothing repaired).
  *
  * @since 0.1.0
  * @category layers
  */
 export const layerStorage = (
   storage: StorageConfig,
-  cwd: string
+  cwd: string,
+  options: { readonly readOnly?: boolean | undefined } = {}
 ): Layer.Layer<StateStore.StateStore, unknown, FileSystem | Path> => {
+  const common = {
+    ...(storage.durability === undefined ? {} : { durability: storage.durability }),
+    ...(options.readOnly === true ? { readOnly: true } : {})
+  }
   switch (storage.kind) {
     case "memory":
-      return StateStore.layerMemory
+      return storage.durability === "strict"
+        ? Layer.effect(StateStore.StateStore, StateStore.makeMemory(common))
+        : StateStore.layerMemory
     case "fs":
-      return Layer.unwrapEffect(Effect.map(Path, (path) => StateStore.layerFileSystem(path.resolve(cwd, storage.dir))))
+      return Layer.unwrapEffect(
+        Effect.map(Path, (path) => StateStore.layerFileSystem(path.resolve(cwd, storage.dir), common))
+      )
     case "redis":
       return Layer.unwrapEffect(
         Effect.promise(() => import("@strata/storage/redis")).pipe(
           Effect.map((redis) =>
-            redis.layerRedis({ url: storage.url, ...(storage.prefix === undefined ? {} : { prefix: storage.prefix }) })
+            redis.layerRedis({
+              url: storage.url,
+              ...(storage.prefix === undefined ? {} : { prefix: storage.prefix }),
+              ...common
+            })
           )
         )
       )
@@ -122,7 +136,8 @@ export const layerStorage = (
           Effect.map((sql) =>
             sql.layerPostgres({
               connectionString: storage.url,
-              ...(storage.schema === undefined ? {} : { schema: storage.schema })
+              ...(storage.schema === undefined ? {} : { schema: storage.schema }),
+              ...common
             })
           )
         )

@@ -106,7 +106,11 @@ export interface Options {
   readonly concurrency?: number | undefined
   /** Identifies this process as the owner of the jobs it runs. */
   readonly instanceId?: string | undefined
-  /** Recover jobs left `running` by a dead process on start (default true). */
+  /**
+   * Recover jobs left `running` by a manager that is gone when the handler
+   * of their kind is registered (default true). Jobs of kinds this manager
+   * has no handler for are never touched.
+   */
   readonly recoverOnStart?: boolean | undefined
 }
 
@@ -153,8 +157,14 @@ export interface Service {
   readonly getJob: (id: string) => Effect.Effect<JobRecord, JobNotFound>
   /** Every job, most recently updated first (as the seed). */
   readonly listJobs: Effect.Effect<ReadonlyArray<JobRecord>>
-  /** Registers a handler; queued jobs of its kind start running. */
+  /**
+   * Registers a handler; queued jobs of its kind start running, and (unless
+   * `recoverOnStart: false`) jobs of its kind left `running` by a manager
+   * that is gone are recovered per its policy.
+   */
   readonly registerHandler: (handler: JobHandler) => Effect.Effect<void, JobConfigError>
+  /** Whether a handler for this kind is registered here (a resumed job of another kind would not run). */
+  readonly handles: (kind: string) => boolean
   /** Every persisted transition, from now on. */
   readonly events: Stream.Stream<JobEvent>
   /** Resolves when no handler run is in flight and no job of a registered kind is queued. */

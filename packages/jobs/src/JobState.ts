@@ -19,6 +19,7 @@
  */
 
 import type { JobHistoryEntry, JobRecord, JobRetry, JobStatus } from "@strata/protocol/Job"
+import { LIMITS } from "@strata/storage/StorageSchema"
 import * as Either from "effect/Either"
 import { InvalidTransition } from "./JobError.js"
 
@@ -145,6 +146,16 @@ export interface TransitionOptions {
   readonly jitter?: number | undefined
 }
 
+/**
+ * A detail cut to the store's limit (a failing handler's message can be a
+ * whole stack trace); the cut is marked.
+ *
+ * @since 0.2.0
+ * @category utils
+ */
+export const clipDetail = (detail: string | null | undefined): string | null | undefined =>
+  typeof detail === "string" && detail.length > LIMITS.detail ? `${detail.slice(0, LIMITS.detail - 1)}…` : detail
+
 const appendHistory = (history: ReadonlyArray<JobHistoryEntry>, entry: JobHistoryEntry) => {
   const next = [...history, entry]
   if (next.length <= MAX_HISTORY) return next
@@ -183,7 +194,7 @@ export const transition = (
     retry = { ...retry, next_backoff_ms: 0, next_retry_at: null }
   }
   const progress = to === "completed" ? 100 : (options.progress ?? job.progress)
-  const detail = options.detail === undefined ? job.detail : options.detail
+  const detail = options.detail === undefined ? job.detail : (clipDetail(options.detail) ?? null)
   return Either.right({
     ...job,
     status: to,
@@ -219,7 +230,7 @@ export const progress = (
       new InvalidTransition({ jobId: job.id, from: job.status, to: job.status, operation: "progress" })
     )
   }
-  const detail = options.detail === undefined ? job.detail : options.detail
+  const detail = options.detail === undefined ? job.detail : (clipDetail(options.detail) ?? null)
   return Either.right({
     ...job,
     progress: value,

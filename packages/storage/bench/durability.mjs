@@ -40,6 +40,6 @@ console.log(
 console.log("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
 for (const r of rows) {
   console.log(
-    `| ${label[r.kind]} | ${r.rounds} | ${r.killedMidRun} | ${r.acked} | ${r.lost} | ${r.duplicated} | ${r.misplaced} | ${r.kind === "fs" ? `0 (${r.tornTailsRepaired} torn tails truncated on open)` : r.tornRecords} | ${r.unreadableRounds} | ${r.tornCheckpoints} |`
+    `| ${label[r.kind]} | ${r.rounds} | ${r.killedMidRun} | ${r.acked} | ${r.lost} | ${r.duplicated} | ${r.misplaced} | ${r.kind === "fs" ? "0 (a torn tail is skipped by readers, truncated by the next append)" : r.tornRecords} | ${r.unreadableRounds} | ${r.tornCheckpoints} |`
   )
 }

@@ -3,9 +3,10 @@
  * journals, thread metadata, checkpoints, jobs and pending approvals — with
  * one contract over several backends, chosen by layer:
  *
- * - {@link layerMemory}: unstorage's memory driver, for tests.
+ * - {@link layerMemory}: in this process's memory, for tests.
  * - {@link layerFileSystem}: Strata's own crash-safe files (framed,
- *   checksummed journals; atomic record writes), for a laptop.
+ *   checksummed journals; atomic record writes), for a laptop; shared by
+ *   the processes that open the same directory.
  * - {@link layerUnstorage}: any unstorage driver, with that driver's
  *   guarantees (no crash safety beyond it; records are serialized within one
  *   process only).
@@ -42,6 +43,7 @@ import type * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
 import type { Storage } from "unstorage"
 import * as fsBackend from "./internal/fsBackend.js"
+import * as memoryBackend from "./internal/memoryBackend.js"
 import * as store from "./internal/store.js"
 import * as unstorageBackend from "./internal/unstorageBackend.js"
 import type {
@@ -247,6 +249,50 @@ export interface LeaseInfo extends LeaseHolder {
 export interface StoreOptions {
   /** Upgrades for records and events written with an older schema version. */
   readonly migrations?: ReadonlyArray<StorageSchema.Migration>
+  /**
+   * Open the store for reading only: every write fails with `StorageError`
+   * reason `ReadOnly` before any I/O, and the store itself writes nothing
+   * (the file-system store creates no directory or lock and repairs
+   * nothing). For commands that only look.
+   */
+  readonly readOnly?: boolean | undefined
+  /**
+   * `"strict"`: refuse to open a store that does not make every
+   * acknowledged write survive a crash of its server or process (Redis
+   * without `appendfsync always`, PostgreSQL with `synchronous_commit` or
+   * `fsync` off, the memory store, unstorage drivers) with `StorageError`
+   * reason `NotDurable`. Default `"relaxed"`: open it and say so once
+   * (see `Service.durability`).
+   */
+  readonly durability?: "strict" | "relaxed" | undefined
+}
+
+/**
+ * How durable an acknowledged write is on this store, as far as it can
+ * tell: `durable` (survives a crash of the process and of the server),
+ * `volatile` (can be lost), `unknown` (up to a driver Strata cannot see into).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Durability {
+  readonly level: "durable" | "volatile" | "unknown"
+  /** One line for a person: what was found and what to change. */
+  readonly detail: string
+}
+
+/**
+ * A record that cannot be read back (bad JSON, a failed schema check, a
+ * newer schema version). Lists leave it out and report it here, so the
+ * damage stays with that record.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface DamagedRecord {
+  readonly kind: "thread" | "job" | "approval"
+  readonly id: string
+  readonly error: StorageError | UnsupportedSchemaVersion
 }
 
 /**
@@ -261,6 +307,12 @@ export interface StoreOptions {
 export interface Service {
   /** The backend's name: `memory`, `fs`, `unstorage`, `redis` or `postgres`. */
   readonly backend: string
+
+  /** How durable an acknowledged write is on this store. */
+  readonly durability: Durability
+
+  /** Whether the store was opened read-only. */
+  readonly readOnly: boolean
 
   /**
    * Appends events to a thread's journal and returns them framed. The store
@@ -306,7 +358,10 @@ export interface Service {
     ): Effect.Effect<Thread.Thread, RecordError | LeaseLost>
   }
 
-  /** Lists thread metadata, newest first, a page at a time. */
+  /**
+   * Lists thread metadata, newest first, a page at a time. A thread whose
+   * metadata cannot be read is left out (see `listDamaged`).
+   */
   readonly listThreads: (options?: ListThreadsOptions) => Effect.Effect<ThreadPage, RecordError>
 
   /**
@@ -360,7 +415,7 @@ export interface Service {
 
   readonly getJob: (jobId: string) => Effect.Effect<Option.Option<Job.JobRecord>, RecordError>
 
-  /** Every job (optionally only some statuses), oldest first. */
+  /** Every job (optionally only some statuses), oldest first; damaged ones are left out (see `listDamaged`). */
   readonly listJobs: (options?: ListJobsOptions) => Effect.Effect<ReadonlyArray<Job.JobRecord>, RecordError>
 
   /**
@@ -381,7 +436,7 @@ export interface Service {
 
   readonly getApproval: (approvalId: string) => Effect.Effect<Option.Option<StorageSchema.ApprovalRecord>, RecordError>
 
-  /** Approvals, oldest first, optionally by status and thread. */
+  /** Approvals, oldest first, optionally by status and thread; damaged ones are left out (see `listDamaged`). */
   readonly listApprovals: (
     options?: ListApprovalsOptions
   ) => Effect.Effect<ReadonlyArray<StorageSchema.ApprovalRecord>, RecordError>
@@ -396,6 +451,9 @@ export interface Service {
     decision: Tool.ApprovalDecision,
     options?: ResolveApprovalOptions
   ) => Effect.Effect<StorageSchema.ApprovalRecord, RecordError>
+
+  /** The records of a kind that cannot be read back, with why. Writes nothing. */
+  readonly listDamaged: (kind: DamagedRecord["kind"]) => Effect.Effect<ReadonlyArray<DamagedRecord>, RecordError>
 
   /**
    * A thread as JSONL lines (each ending in `\n`): a `thread` line (metadata
@@ -430,24 +488,31 @@ export class StateStore extends Context.Tag("@strata/storage/StateStore")<StateS
  * @since 0.1.0
  * @category models
  */
-export interface FileSystemOptions extends StoreOptions {}
+export interface FileSystemOptions extends StoreOptions {
+  /**
+   * How long a writer waits for another process's write lock on a thread
+   * (held only for the write itself) before failing with `StorageError`
+   * reason `Locked`, naming the holder. Default 10 seconds.
+   */
+  readonly lockWaitMs?: number | undefined
+}
 
 /**
- * Builds a `StateStore` over unstorage's memory driver.
+ * Builds a `StateStore` in this process's memory (plain maps; nothing survives the process).
  *
  * @since 0.1.0
  * @category constructors
  */
-export const makeMemory = (options: StoreOptions = {}): Effect.Effect<Service> =>
-  Effect.map(unstorageBackend.makeMemory(options), (backend) => store.make(backend, options))
+export const makeMemory = (options: StoreOptions = {}): Effect.Effect<Service, StorageError> =>
+  Effect.suspend(() => store.build(memoryBackend.make(options), options))
 
 /**
- * A fresh in-memory store, for tests. Built on unstorage's memory driver.
+ * A fresh in-memory store, for tests (see {@link makeMemory}).
  *
  * @since 0.1.0
  * @category layers
  */
-export const layerMemory: Layer.Layer<StateStore> = Layer.effect(StateStore, makeMemory())
+export const layerMemory: Layer.Layer<StateStore> = Layer.effect(StateStore, Effect.orDie(makeMemory()))
 
 /**
  * Builds a `StateStore` over any unstorage `Storage`. The journal is one key
@@ -462,7 +527,7 @@ export const makeUnstorage = (
   storage: Storage,
   options: StoreOptions = {}
 ): Effect.Effect<Service, StorageError | UnsupportedSchemaVersion> =>
-  Effect.map(unstorageBackend.make(storage, "unstorage", options), (backend) => store.make(backend, options))
+  Effect.flatMap(unstorageBackend.make(storage, "unstorage", options), (backend) => store.build(backend, options))
 
 /**
  * A store over any unstorage `Storage` (see {@link makeUnstorage}).
@@ -478,10 +543,10 @@ export const layerUnstorage = (
 
 /**
  * Builds the crash-safe file-system store in `directory` (created if
- * needed). It takes the directory's `LOCK` file for the life of the scope:
- * a second process opening the same directory fails at once with a
- * `StorageError` of reason `Locked` naming the holder's pid (a lock left by
- * a dead process is taken over).
+ * needed; with `readOnly` nothing is created or written). Any number of
+ * processes may open the same directory: a write holds the thread's (or
+ * record's) lock file only while it writes, and a lock left by a dead
+ * process is taken over. Use thread leases to keep one writer per thread.
  *
  * @since 0.1.0
  * @category constructors
@@ -490,7 +555,7 @@ export const makeFileSystem = (
   directory: string,
   options: FileSystemOptions = {}
 ): Effect.Effect<Service, StorageError | UnsupportedSchemaVersion, FileSystem | Path | Scope.Scope> =>
-  Effect.map(fsBackend.make(directory, options), (backend) => store.make(backend, options))
+  Effect.flatMap(fsBackend.make(directory, options), (backend) => store.build(backend, options))
 
 /**
  * The crash-safe file-system store (see {@link makeFileSystem}).

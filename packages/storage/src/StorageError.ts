@@ -18,7 +18,11 @@ import * as Schema from "effect/Schema"
  * - `Unavailable`: the backend could not be reached or an I/O call failed.
  * - `Locked`: another process holds the store (file-system store only).
  * - `InvalidInput`: the caller passed a value the store refuses (an event
- *   that does not match its schema, a bad cursor, a malformed import line).
+ *   that does not match its schema, a bad cursor, a malformed import line,
+ *   a free-text field over its limit).
+ * - `ReadOnly`: a write to a store opened read-only.
+ * - `NotDurable`: the store cannot give the durability asked for
+ *   (`durability: "strict"`).
  *
  * @since 0.1.0
  * @category models
@@ -29,7 +33,9 @@ export const StorageErrorReason = Schema.Literal(
   "Corrupt",
   "Unavailable",
   "Locked",
-  "InvalidInput"
+  "InvalidInput",
+  "ReadOnly",
+  "NotDurable"
 ).annotations({ identifier: "StorageErrorReason" })
 /** @since 0.1.0 @category models */
 export type StorageErrorReason = typeof StorageErrorReason.Type

@@ -25,6 +25,30 @@ import * as Schema from "effect/Schema"
  */
 export const SCHEMA_VERSION = 1
 
+/**
+ * The longest free-text values a store accepts (characters). A longer one
+ * fails with `StorageError` reason `InvalidInput` naming the field.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const LIMITS = {
+  /** A thread's name. */
+  threadName: 256,
+  /** A thread's preview. */
+  preview: 1024,
+  /** Short labels: provider names, versions, job history phases. */
+  label: 256,
+  /** A path (a thread's or approval's cwd). */
+  path: 4096,
+  /** A job's name. */
+  jobName: 256,
+  /** Details, reasons and messages (job detail, approval reason). */
+  detail: 8192,
+  /** A command waiting for approval. */
+  command: 65536
+} as const
+
 const exact = <S extends Schema.Schema.All>(schema: S) => Schema.optionalWith(schema, { exact: true })
 const Count = Schema.Number.pipe(Schema.int(), Schema.nonNegative())
 

@@ -12,6 +12,7 @@
  *
  * @since 0.1.0
  */
+import * as Console from "effect/Console"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -20,7 +21,7 @@ import type * as Scope from "effect/Scope"
 import type { Redis } from "ioredis"
 import * as redisBackend from "./internal/redisBackend.js"
 import * as store from "./internal/store.js"
-import type { Service, StoreOptions } from "./StateStore.js"
+import type { Durability, Service, StoreOptions } from "./StateStore.js"
 import { StateStore } from "./StateStore.js"
 import { describe, StorageError, type UnsupportedSchemaVersion } from "./StorageError.js"
 
@@ -39,13 +40,29 @@ export interface RedisOptions extends StoreOptions {
   readonly connectTimeout?: Duration.DurationInput
   /**
    * Refuse a server whose persistence does not fsync every write
-   * (`appendonly yes` and `appendfsync always`). Default false: the store
-   * logs a warning once instead.
+   * (`appendonly yes` and `appendfsync always`): the same as
+   * `durability: "strict"`. Default false: the store says so on stderr once
+   * per process instead (and in `durability`).
    */
   readonly requireDurable?: boolean
 }
 
 const PREFIX = /^[A-Za-z0-9._:-]{1,64}$/
+
+/**
+ * Says `message` on stderr once per process and server: a long-running
+ * process or a CLI opening the store several times warns once, and stdout
+ * (where `--json` output goes) stays clean.
+ */
+const warnOnce = (url: string, message: string): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    const g = globalThis as { [k: symbol]: Set<string> | undefined }
+    const key = Symbol.for("@strata/storage/redisWarned")
+    const warned = (g[key] ??= new Set())
+    if (warned.has(url)) return Effect.void
+    warned.add(url)
+    return Console.error(message)
+  })
 
 /**
  * Builds the Redis store. The client it creates is closed with the scope.
@@ -103,24 +120,29 @@ export const makeRedis = (
       return { aof, fsync }
     }).pipe(Effect.option)
     const isDurable = Option.isSome(durable) && durable.value.aof === "yes" && durable.value.fsync === "always"
-    if (!isDurable) {
-      const seen = Option.isSome(durable)
-        ? `appendonly ${durable.value.aof}, appendfsync ${durable.value.fsync}`
-        : "persistence settings unreadable"
-      if (options.requireDurable === true) {
-        return yield* new StorageError({
-          reason: "Unavailable",
-          key: url,
-          detail: `Redis does not fsync every write (${seen}); set appendonly yes and appendfsync always`
-        })
-      }
-      yield* Effect.logWarning(
-        `@strata/storage: Redis at ${url} does not fsync every write (${seen}); acknowledged writes can be lost if Redis crashes`
-      )
+    const seen = Option.isSome(durable)
+      ? `appendonly ${durable.value.aof}, appendfsync ${durable.value.fsync}`
+      : "persistence settings unreadable"
+    const durability: Durability = isDurable
+      ? { level: "durable", detail: `Redis at ${url} fsyncs every write (${seen})` }
+      : {
+          level: "volatile",
+          detail:
+            `Redis at ${url} does not fsync every write (${seen}): acknowledged writes can be lost if Redis crashes; ` +
+            "set appendonly yes and appendfsync always"
+        }
+    const strict = options.durability === "strict" || options.requireDurable === true
+    if (!isDurable && strict) {
+      // Before anything is written (the store's marker included).
+      return yield* new StorageError({
+        reason: "NotDurable",
+        key: url,
+        detail: `durability = "strict" refuses this store: ${durability.detail}`
+      })
     }
-
-    const backend = yield* redisBackend.make(client, prefix, options)
-    return store.make(backend, options)
+    if (!isDurable) yield* warnOnce(url, `@strata/storage: warning: ${durability.detail}`)
+    const backend = yield* redisBackend.make(client, prefix, durability, options)
+    return yield* store.build(backend, strict ? { ...options, durability: "strict" } : options)
   })
 
 /**

@@ -78,7 +78,7 @@ export const makePostgres = (
       pool = created
     }
     const backend = yield* pgBackend.make(pool, schema, options)
-    return store.make(backend, options)
+    return yield* store.build(backend, options)
   })
 
 /**

@@ -14,7 +14,6 @@ import { StateStore } from "@strata/storage"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import { run, runtime, test } from "../../../scripts/conformance.mjs"
@@ -242,13 +241,34 @@ test("fs: garbage in the middle is a CorruptJournal naming file and offset; othe
     )
   }))
 
-test("fs: a second store on the same directory is refused while the first is open", () =>
+test("fs: two stores on one directory share it; a read-only one writes nothing", () =>
   withTempDir((dir) =>
     Effect.runPromise(
       Effect.gen(function* () {
-        yield* Layer.build(StateStore.layerFileSystem(dir))
-        const e = yield* Effect.flip(Layer.build(StateStore.layerFileSystem(dir)))
-        assert.equal(e.reason, "Locked")
+        const a = yield* StateStore.makeFileSystem(dir)
+        const b = yield* StateStore.makeFileSystem(dir)
+        const id = fresh("t")
+        yield* Effect.forEach([0, 1, 2, 3, 4, 5], (i) => (i % 2 === 0 ? a : b).appendEvents(id, [turn(i)]), {
+          concurrency: "unbounded",
+          discard: true
+        })
+        assert.deepEqual(
+          (yield* collect(b.readEvents(id))).map((f) => f.seq),
+          [1, 2, 3, 4, 5, 6]
+        )
+        yield* Effect.scoped(
+          Effect.gen(function* () {
+            yield* a.acquireThreadLease(id, { owner: "a" })
+            const busy = yield* Effect.flip(b.acquireThreadLease(id, { owner: "b" }))
+            assert.equal(busy._tag, "ThreadBusy")
+          })
+        )
+        const missing = `${dir}/not-created`
+        const ro = yield* StateStore.makeFileSystem(missing, { readOnly: true })
+        assert.equal((yield* ro.listThreads()).threads.length, 0)
+        assert.equal((yield* Effect.flip(ro.appendEvents(id, [turn(1)]))).reason, "ReadOnly")
+        const fs = yield* FileSystem.FileSystem
+        assert.equal(yield* fs.exists(missing), false)
       }).pipe(Effect.scoped, Effect.provide(NodeContext.layer))
     )
   ))

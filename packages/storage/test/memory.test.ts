@@ -19,4 +19,30 @@ describe("memory store", () => {
       assert.strictEqual(yield* b.lastSeq("shared-id"), 0)
     }).pipe(Effect.scoped)
   )
+
+  it.effect("durability: the memory store says it is volatile, and strict refuses it", () =>
+    Effect.gen(function* () {
+      const store = yield* StateStore.makeMemory()
+      assert.strictEqual(store.durability.level, "volatile")
+      const strict = yield* Effect.flip(StateStore.makeMemory({ durability: "strict" }))
+      assert.strictEqual(strict.reason, "NotDurable")
+      assert.include(strict.message, "keeps nothing")
+    })
+  )
+
+  it.effect("readOnly refuses every write before it happens", () =>
+    Effect.gen(function* () {
+      const store = yield* StateStore.makeMemory({ readOnly: true })
+      for (const attempt of [
+        store.appendEvents("t", [{ event: "turn_started", turn_id: "t", model: "m" }]),
+        store.saveCheckpoint("t", "c", {}),
+        store.deleteThread("t"),
+        store.resolveApproval("a", "approve")
+      ] as ReadonlyArray<Effect.Effect<unknown, { readonly _tag: string; readonly reason?: string }>>) {
+        const err = yield* Effect.flip(attempt)
+        assert.strictEqual(err.reason, "ReadOnly")
+      }
+      assert.strictEqual(yield* store.lastSeq("t"), 0)
+    })
+  )
 })

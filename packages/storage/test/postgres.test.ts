@@ -20,7 +20,7 @@ afterAll(async () => {
 })
 
 StateStoreSuite.run("postgres", layerPostgres({ connectionString, schema }), {
-  child: { store: { kind: "postgres", connectionString, schema }, detectsDeadProcess: false },
+  child: { store: () => ({ kind: "postgres", connectionString, schema }), detectsDeadProcess: false },
   raw: {
     appendEventWithVersion: (thread, seq, version) =>
       Effect.promise(async () => {
@@ -41,6 +41,20 @@ StateStoreSuite.run("postgres", layerPostgres({ connectionString, schema }), {
           jobId,
           JSON.stringify({ schemaVersion: version, kind: "job", record: makeJob(jobId, 1) })
         ])
+      ),
+    corruptEvent: (thread, seq) =>
+      Effect.promise(() =>
+        pool.query(
+          `UPDATE "${schema}".journal SET frame = substr(frame, 1, length(frame) / 2) WHERE thread_id = $1 AND seq = $2`,
+          [thread, seq]
+        )
+      ),
+    corruptThread: (thread) =>
+      Effect.promise(() =>
+        pool.query(
+          `UPDATE "${schema}".records SET doc = '{"schemaVersion":1,"ki' WHERE collection = 'thread' AND key = $1`,
+          [thread]
+        )
       )
   }
 })

@@ -25,7 +25,7 @@ afterAll(async () => {
 })
 
 StateStoreSuite.run("redis", layerRedis({ url, prefix }), {
-  child: { store: { kind: "redis", url, prefix }, detectsDeadProcess: false },
+  child: { store: () => ({ kind: "redis", url, prefix }), detectsDeadProcess: false },
   raw: {
     appendEventWithVersion: (thread, seq, version) =>
       Effect.promise(() =>
@@ -41,7 +41,15 @@ StateStoreSuite.run("redis", layerRedis({ url, prefix }), {
           jobId,
           `1 ${JSON.stringify({ schemaVersion: version, kind: "job", record: makeJob(jobId, 1) })}`
         )
-      )
+      ),
+    // Without checksums a store sees damage that breaks the JSON: half an entry.
+    corruptEvent: (thread, seq) =>
+      Effect.promise(async () => {
+        const key = `${prefix}:j:${thread}`
+        const entry = (await raw.lindex(key, seq - 1))!
+        await raw.lset(key, seq - 1, entry.slice(0, Math.floor(entry.length / 2)))
+      }),
+    corruptThread: (thread) => Effect.promise(() => raw.hset(`${prefix}:r:thread`, thread, '1 {"schemaVersion":1,"ki'))
   }
 })
 

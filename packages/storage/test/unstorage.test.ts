@@ -26,7 +26,14 @@ const raw = (storage: Storage) => ({
         `r:job:${jobId}`,
         `1 ${JSON.stringify({ schemaVersion: version, kind: "job", record: makeJob(jobId, 1) })}`
       )
-    )
+    ),
+  corruptEvent: (threadId: string, seq: number) =>
+    Effect.promise(async () => {
+      const key = `j:${threadId}:${String(seq).padStart(12, "0")}`
+      const entry = String(await storage.getItem(key))
+      await storage.setItem(key, entry.slice(0, Math.floor(entry.length / 2)))
+    }),
+  corruptThread: (threadId: string) => Effect.promise(() => storage.setItem(`r:thread:${threadId}`, '1 {"schemaVer'))
 })
 
 const memory = createStorage()
@@ -44,6 +51,8 @@ const fsLayer = Layer.unwrapScoped(
 StateStoreSuite.run("unstorage fs driver", fsLayer, {
   raw: {
     appendEventWithVersion: (t, s, v) => Effect.suspend(() => raw(fsStorage!).appendEventWithVersion(t, s, v)),
-    putJobWithVersion: (j, v) => Effect.suspend(() => raw(fsStorage!).putJobWithVersion(j, v))
+    putJobWithVersion: (j, v) => Effect.suspend(() => raw(fsStorage!).putJobWithVersion(j, v)),
+    corruptEvent: (t, s) => Effect.suspend(() => raw(fsStorage!).corruptEvent(t, s)),
+    corruptThread: (t) => Effect.suspend(() => raw(fsStorage!).corruptThread(t))
   }
 })

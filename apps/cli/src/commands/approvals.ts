@@ -12,28 +12,33 @@ import { StateStore } from "@strata/storage/StateStore"
 import * as Effect from "effect/Effect"
 import { ago, exit, json, print, processOptions } from "../common.js"
 import * as Distribution from "../Distribution.js"
+import * as ReadOnly from "../ReadOnly.js"
 import * as Session from "../Session.js"
 
 const all = Options.boolean("all").pipe(Options.withDescription("Include resolved approvals"))
 
 const list = Command.make("list", { json, all }, (o) =>
-  Distribution.session(processOptions(), () =>
+  ReadOnly.session(
+    processOptions(),
     Effect.gen(function* () {
       const store = yield* StateStore
       const approvals = yield* store.listApprovals(o.all ? {} : { status: "pending" })
-      yield* print(o.json, approvals, (as) =>
-        as.length === 0
+      const damaged = yield* store.listDamaged("approval")
+      if (o.json) return yield* print(true, [...approvals, ...damaged.map(ReadOnly.damagedJson)], () => "")
+      yield* print(false, approvals, (as) =>
+        as.length === 0 && damaged.length === 0
           ? "no pending approvals"
-          : as
-              .map(
+          : [
+              ...as.map(
                 (a) =>
                   `${a.id}  ${a.status.padEnd(8)} ${ago(a.created_at).padStart(8)}  ${a.command ?? a.call.name}  (${a.reason})`
-              )
-              .join("\n")
+              ),
+              ...damaged.map(ReadOnly.damagedLine)
+            ].join("\n")
       )
     })
   )
-).pipe(Command.withDescription("List pending approvals"))
+).pipe(Command.withDescription("List pending approvals (damaged ones marked); writes nothing"))
 
 const answer = (decision: "approve" | "deny") =>
   Command.make(

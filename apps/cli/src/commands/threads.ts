@@ -3,10 +3,14 @@
  *
  * @since 0.1.0
  */
+import * as NFS from "node:fs"
+import * as NOS from "node:os"
+import * as NPath from "node:path"
 import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import { Runtime } from "@strata/core-runtime"
+import { ThreadManager } from "@strata/core-runtime/ThreadManager"
 import type { MessageId, ThreadId } from "@strata/protocol/Ids"
 import type { ThreadResponse } from "@strata/protocol/Thread"
 import { StateStore } from "@strata/storage/StateStore"
@@ -15,6 +19,7 @@ import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import { ago, CliError, json, print, processOptions } from "../common.js"
 import * as Distribution from "../Distribution.js"
+import * as ReadOnly from "../ReadOnly.js"
 
 const threadId = Args.text({ name: "thread" }).pipe(Args.withDescription("The thread id"))
 
@@ -29,28 +34,35 @@ const found = (response: ThreadResponse, id: string) =>
 const all = Options.boolean("all").pipe(Options.withDescription("Include archived threads"))
 
 const list = Command.make("list", { json, all }, (o) =>
-  request((rt) =>
+  ReadOnly.session(
+    processOptions(),
     Effect.gen(function* () {
-      const response = yield* rt.handleThread({ kind: "list", include_archived: o.all, limit: 1000 })
-      const threads = [...response.threads].sort((a, b) => b.updated_at - a.updated_at)
-      yield* print(o.json, threads, (ts) =>
-        ts.length === 0
+      const store = yield* StateStore
+      const page = yield* store.listThreads({ ...(o.all ? {} : { archived: false }), limit: 1000 })
+      const damaged = yield* store.listDamaged("thread")
+      const threads = [...page.threads].sort((a, b) => b.updated_at - a.updated_at)
+      if (o.json) return yield* print(true, [...threads, ...damaged.map(ReadOnly.damagedJson)], () => "")
+      yield* print(false, threads, (ts) =>
+        ts.length === 0 && damaged.length === 0
           ? "no threads yet (start one with strata)"
-          : ts
-              .map(
+          : [
+              ...ts.map(
                 (t) =>
                   `${t.id}  ${ago(t.updated_at).padStart(8)}  ${t.status.padEnd(9)} ${t.archived === true ? "[archived] " : ""}${t.name ?? t.preview.slice(0, 60)}`
-              )
-              .join("\n")
+              ),
+              ...damaged.map(ReadOnly.damagedLine)
+            ].join("\n")
       )
     })
   )
-).pipe(Command.withDescription("List threads, most recent first"))
+).pipe(Command.withDescription("List threads, most recent first (damaged ones marked); writes nothing"))
 
 const show = Command.make("show", { json, thread: threadId }, (o) =>
-  request((rt) =>
+  ReadOnly.session(
+    processOptions(),
     Effect.gen(function* () {
-      const response = yield* found(yield* rt.handleThread({ kind: "read", thread_id: o.thread as ThreadId }), o.thread)
+      const threads = yield* ThreadManager
+      const response = yield* found(yield* threads.handle({ kind: "read", thread_id: o.thread as ThreadId }), o.thread)
       yield* print(o.json, { thread: response.thread, history: response.data.history ?? [] }, (v) =>
         [
           `${v.thread?.id}  ${v.thread?.status}  ${v.thread?.name ?? ""}`,
@@ -62,7 +74,7 @@ const show = Command.make("show", { json, thread: threadId }, (o) =>
       )
     })
   )
-).pipe(Command.withDescription("Show a thread's messages"))
+).pipe(Command.withDescription("Show a thread's messages; writes nothing"))
 
 const at = Options.text("at").pipe(
   Options.optional,
@@ -110,19 +122,56 @@ const archiveLike = (kind: "archive" | "unarchive") =>
     )
   ).pipe(Command.withDescription(kind === "archive" ? "Archive a thread" : "Bring an archived thread back"))
 
-const exportCommand = Command.make("export", { thread: threadId }, (o) =>
-  Distribution.session(processOptions(), () =>
+const output = Options.file("output").pipe(
+  Options.withAlias("o"),
+  Options.optional,
+  Options.withDescription("Write to this file (replaced only once the export is complete) instead of stdout")
+)
+
+const exportCommand = Command.make("export", { thread: threadId, output }, (o) =>
+  ReadOnly.session(
+    processOptions(),
     Effect.gen(function* () {
       const store = yield* StateStore
       if (Option.isNone(yield* store.getThread(o.thread))) {
         return yield* new CliError({ detail: `no thread ${o.thread}`, hint: "see strata threads list" })
       }
-      yield* store
-        .exportThread(o.thread)
-        .pipe(Stream.runForEach((line) => Effect.sync(() => process.stdout.write(line))))
+      // Written to a temp file first: a damaged thread fails the export
+      // before anything reaches the destination (or stdout).
+      const target = Option.getOrUndefined(o.output)
+      const dir = target === undefined ? NOS.tmpdir() : NPath.dirname(NPath.resolve(target))
+      const temp = NPath.join(dir, `.strata-export-${process.pid}-${Date.now()}.jsonl.tmp`)
+      yield* Effect.acquireUseRelease(
+        Effect.sync(() => NFS.openSync(temp, "wx", 0o600)),
+        (fd) =>
+          Effect.gen(function* () {
+            yield* store
+              .exportThread(o.thread)
+              .pipe(Stream.runForEach((line) => Effect.sync(() => NFS.writeSync(fd, line))))
+            yield* Effect.sync(() => NFS.fsyncSync(fd))
+            if (target !== undefined) {
+              yield* Effect.sync(() => NFS.renameSync(temp, NPath.resolve(target)))
+              return
+            }
+            yield* Effect.async<void>((resume) => {
+              const input = NFS.createReadStream(temp)
+              input.on("end", () => resume(Effect.void))
+              input.pipe(process.stdout, { end: false })
+            })
+          }),
+        (fd) =>
+          Effect.sync(() => {
+            NFS.closeSync(fd)
+            NFS.rmSync(temp, { force: true })
+          })
+      )
     })
   )
-).pipe(Command.withDescription("Write a thread as JSON lines (metadata, every event, checkpoints) to stdout"))
+).pipe(
+  Command.withDescription(
+    "Write a thread as JSON lines (metadata, every event, checkpoints) to stdout or --output; nothing is written if the thread is damaged"
+  )
+)
 
 /**
  * @since 0.1.0

@@ -256,6 +256,46 @@ export const make = (options: JM.Options = {}): Effect.Effect<JM.Service, JM.Job
 
     yield* Queue.take(wake).pipe(Effect.zipRight(dispatch), Effect.forever, Effect.forkScoped)
 
+    // Jobs left `running` by a manager that is gone, of one kind: this
+    // manager runs that kind, so its recovery policy decides. Kinds nobody
+    // here runs are left alone (a process that only looks, or runs other
+    // kinds, must not decide for them).
+    const recover = (handler: JM.JobHandler) =>
+      Effect.gen(function* () {
+        for (const job of [...jobs.values()]) {
+          if (job.name !== handler.kind || job.status !== "running" || job.owner === instanceId) continue
+          const policy: JM.RecoveryPolicy = handler.recovery ?? (handler.idempotent ? "requeue" : "pause")
+          const detail = `interrupted: the process running it (${job.owner ?? "unknown"}) is gone`
+          yield* lock(job.id)<JobRecord, JM.JobError | InvalidTransition | JobNotFound, never>(
+            policy === "requeue"
+              ? toStatus(job.id, "queued", "interrupted", { detail })
+              : policy === "pause"
+                ? toStatus(job.id, "paused", "interrupted", { detail })
+                : mutate(job.id, (j, now) =>
+                    JobState.transition(j, "failed", { phase: "interrupted", now, detail }).pipe(
+                      // `fail` means failed for good: no retry is scheduled.
+                      Either.map((next) => ({
+                        ...next,
+                        retry: {
+                          ...next.retry,
+                          attempt: next.retry.max_attempts,
+                          next_backoff_ms: 0,
+                          next_retry_at: null
+                        }
+                      }))
+                    )
+                  )
+          ).pipe(
+            Effect.catchTags({
+              InvalidTransition: (e) => Effect.logWarning(e.message),
+              JobNotFound: (e) => Effect.logWarning(e.message)
+            })
+          )
+        }
+      })
+
+    const recoverOnRegister = options.recoverOnStart ?? true
+
     const registerHandler = (handler: JM.JobHandler) =>
       Effect.gen(function* () {
         if (handler.kind.length === 0)
@@ -271,49 +311,17 @@ export const make = (options: JM.Options = {}): Effect.Effect<JM.Service, JM.Job
           )
         }
         handlers.set(handler.kind, handler)
+        if (recoverOnRegister) {
+          yield* recover(handler).pipe(
+            Effect.catchAll((e) => Effect.logWarning(`jobs of kind ${handler.kind}: recovery failed: ${e.message}`))
+          )
+        }
         for (const job of jobs.values())
           if (job.name === handler.kind && job.status === "failed") yield* scheduleRetry(job)
         yield* Queue.offer(wake, undefined)
       })
 
-    const recover = Effect.gen(function* () {
-      for (const job of [...jobs.values()]) {
-        if (job.status === "failed" && handlers.has(job.name)) continue // scheduled by registerHandler
-        if (job.status === "failed") yield* scheduleRetry(job)
-        if (job.status !== "running" || job.owner === instanceId) continue
-        const handler = handlers.get(job.name)
-        const policy: JM.RecoveryPolicy = handler?.recovery ?? (handler?.idempotent ? "requeue" : "pause")
-        const detail = `interrupted: the process running it (${job.owner ?? "unknown"}) is gone`
-        yield* lock(job.id)<JobRecord, JM.JobError | InvalidTransition | JobNotFound, never>(
-          policy === "requeue"
-            ? toStatus(job.id, "queued", "interrupted", { detail })
-            : policy === "pause"
-              ? toStatus(job.id, "paused", "interrupted", { detail })
-              : mutate(job.id, (j, now) =>
-                  JobState.transition(j, "failed", { phase: "interrupted", now, detail }).pipe(
-                    // `fail` means failed for good: no retry is scheduled.
-                    Either.map((next) => ({
-                      ...next,
-                      retry: {
-                        ...next.retry,
-                        attempt: next.retry.max_attempts,
-                        next_backoff_ms: 0,
-                        next_retry_at: null
-                      }
-                    }))
-                  )
-                )
-        ).pipe(
-          Effect.catchTags({
-            InvalidTransition: (e) => Effect.logWarning(e.message),
-            JobNotFound: (e) => Effect.logWarning(e.message)
-          })
-        )
-      }
-    })
-
     for (const handler of options.handlers ?? []) yield* registerHandler(handler).pipe(Effect.orDie)
-    if (options.recoverOnStart ?? true) yield* recover
     yield* Queue.offer(wake, undefined)
 
     const service: JM.Service = {
@@ -391,6 +399,7 @@ export const make = (options: JM.Options = {}): Effect.Effect<JM.Service, JM.Job
         [...jobs.values()].sort((a, b) => b.updated_at - a.updated_at || (a.id < b.id ? -1 : 1))
       ),
       registerHandler,
+      handles: (kind) => handlers.has(kind),
       events: Stream.fromPubSub(hub),
       awaitIdle: idle.changes.pipe(
         Stream.filter((n) => n === 0 && ![...jobs.values()].some((j) => j.status === "queued" && handlers.has(j.name))),

@@ -6,10 +6,10 @@
  * top of it, in `store.ts`.
  */
 import type * as Event from "@strata/protocol/Event"
-import type * as Effect from "effect/Effect"
-import type * as Option from "effect/Option"
-import type * as Stream from "effect/Stream"
-import type { LeaseInfo } from "../StateStore.js"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Stream from "effect/Stream"
+import type { Durability, LeaseInfo } from "../StateStore.js"
 import type { CorruptJournal, LeaseLost, StorageError, UnsupportedSchemaVersion } from "../StorageError.js"
 import type { RecordKind } from "../StorageSchema.js"
 
@@ -26,6 +26,18 @@ export interface StoredRecord {
   readonly revision: number
   /** The parsed wrapper `{ schemaVersion, kind, record }`. */
   readonly doc: unknown
+}
+
+/** A record that could not be read back, and why. */
+export interface Damaged {
+  readonly key: string
+  readonly error: StorageError | UnsupportedSchemaVersion
+}
+
+/** What `listRecords` found. */
+export interface Listing {
+  readonly records: ReadonlyArray<StoredRecord>
+  readonly damaged: ReadonlyArray<Damaged>
 }
 
 /**
@@ -71,6 +83,8 @@ export type JournalError = StorageError | CorruptJournal | UnsupportedSchemaVers
 
 export interface Backend {
   readonly name: string
+  /** How durable an acknowledged write is here. */
+  readonly durability: Durability
   /**
    * Appends `bodies` (each the JSON of an event frame without its `seq`) to
    * the thread's journal, atomically and durably, and returns the sequence
@@ -103,9 +117,12 @@ export interface Backend {
     expected: number | undefined,
     fence?: Fence | undefined
   ) => Effect.Effect<PutResult, StorageError>
-  readonly listRecords: (
-    collection: Collection
-  ) => Effect.Effect<ReadonlyArray<StoredRecord>, StorageError | UnsupportedSchemaVersion>
+  /**
+   * Every record of a collection. A record that cannot be read back (bad
+   * JSON, no revision) is listed in `damaged` instead; the others are
+   * returned as usual.
+   */
+  readonly listRecords: (collection: Collection) => Effect.Effect<Listing, StorageError | UnsupportedSchemaVersion>
   /** Removes a thread's journal, checkpoints and metadata (its lease counter stays). */
   readonly removeThread: (threadId: string) => Effect.Effect<void, StorageError>
   readonly leases: Leases
@@ -124,3 +141,28 @@ export const kindOf = (collection: Collection): RecordKind => collection.kind
 
 /** `{"seq":N,` + the rest of the body: the stored form of a frame. */
 export const withSeq = (seq: number, body: string): string => `{"seq":${seq},${body.slice(1)}`
+
+/**
+ * A store that holds nothing and is never written: what a read-only store
+ * reads when its backend has not been set up yet (no tables, no marker).
+ */
+export const emptyBackend = (name: string, durability: Durability): Backend => {
+  const never = Effect.dieMessage(`${name}: a read-only store was written to`)
+  return {
+    name,
+    durability,
+    append: () => never,
+    read: () => Stream.empty,
+    lastSeq: () => Effect.succeed(0),
+    getRecord: () => Effect.succeed(Option.none()),
+    putRecord: () => never,
+    listRecords: () => Effect.succeed({ records: [], damaged: [] }),
+    removeThread: () => never,
+    leases: {
+      acquire: () => never,
+      renew: () => never,
+      release: () => never,
+      current: () => Effect.succeed(Option.none())
+    }
+  }
+}

@@ -77,6 +77,28 @@ export const makeFrameDecoder = (
   }
 }
 
+/**
+ * Decodes the stored entry at `seq` of a key-value journal (Redis, SQL,
+ * unstorage, memory): the frame decoder, then the check that the frame's own
+ * seq is the one its position implies. `offset` is the entry index.
+ */
+export const decodeEntry = (
+  decode: FrameDecoder,
+  threadId: string,
+  version: number,
+  json: string,
+  key: string,
+  seq: number
+): Event.EventFrame | CorruptJournal | UnsupportedSchemaVersion => {
+  const frame = decode(threadId, version, json, key, seq - 1)
+  if (frame instanceof CorruptJournal || frame instanceof UnsupportedSchemaVersion) return frame
+  return checkSeq(frame, seq, threadId, key, seq - 1)
+}
+
+/** Whether a decoded entry is an error. */
+export const isEntryError = (u: unknown): u is CorruptJournal | UnsupportedSchemaVersion =>
+  u instanceof CorruptJournal || u instanceof UnsupportedSchemaVersion
+
 /** Checks a decoded frame's sequence number against the one its position implies. */
 export const checkSeq = (
   frame: Event.EventFrame,
@@ -88,6 +110,10 @@ export const checkSeq = (
   frame.seq === expected
     ? frame
     : new CorruptJournal({ threadId, file, offset, detail: `expected seq ${expected}, found ${String(frame.seq)}` })
+
+/** The stored document of an already valid record. */
+export const wrapRecord = (kind: RecordKind, record: unknown): string =>
+  JSON.stringify({ schemaVersion: SCHEMA_VERSION, kind, record })
 
 /** Wraps a record in its stored document. */
 export const encodeRecord = <A, I>(
@@ -114,7 +140,9 @@ export const decodeRecord = <A, I>(
   kind: RecordKind,
   schema: Schema.Schema<A, I, never>,
   key: string,
-  stored: StoredRecord
+  stored: StoredRecord,
+  /** A faster check that accepts only values the schema decodes to themselves. */
+  fast?: (u: unknown) => u is A
 ): Effect.Effect<A, StorageError | UnsupportedSchemaVersion> =>
   Effect.suspend((): Effect.Effect<A, StorageError | UnsupportedSchemaVersion> => {
     const doc = stored.doc
@@ -136,6 +164,7 @@ export const decodeRecord = <A, I>(
       }
       for (const step of steps) record = step(record)
     }
+    if (fast?.(record)) return Effect.succeed(record)
     return Either.match(Schema.decodeUnknownEither(schema)(record), {
       onLeft: (e) =>
         Effect.fail(

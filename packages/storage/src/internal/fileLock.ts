@@ -1,20 +1,24 @@
 /**
- * Short-lived cross-process locks on the file system: a lock file created
- * exclusively (`O_EXCL`), holding who took it (pid, process start time,
- * boot id, host, a random token). Held for the few milliseconds of a write;
- * a writer that finds it taken waits for it.
+ * Short-lived cross-process locks on the file system, held for the few
+ * milliseconds of a write; a writer that finds a lock taken waits for it.
+ *
+ * A lock file is a hard link to its holder's file, which says who holds it
+ * (pid, process start time, boot id, host, a random token): taking a lock is
+ * one `link` (atomic, and it fails if the lock exists), so a lock is never
+ * seen without its content; releasing it is one `unlink`.
  *
  * A lock left behind by a process that died (a crash, `SIGKILL`) is stale
  * and taken over: when its process is gone, which includes a pid reused by a
  * process that started at another time (see `processInfo.ts`), or when it has
- * no readable content and is older than two seconds (a crash between creating
- * and writing it). Taking over renames it aside and checks that the file
- * moved is the one judged stale, so two processes racing for it cannot both
- * win.
+ * no readable content and is older than two seconds (a lock file written by
+ * hand or by an older version). Taking over renames it aside and checks that
+ * the file moved is the one judged stale, so two processes racing for it
+ * cannot both win.
  */
 import type * as FileSystem from "@effect/platform/FileSystem"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
+import type * as Scope from "effect/Scope"
 import { fromUnknown, StorageError } from "../StorageError.js"
 import { describeProcess, isGone, type ProcessId } from "./processInfo.js"
 
@@ -123,29 +127,6 @@ export const removeStale = (
     return true
   })
 
-/**
- * Tries once to create the lock file exclusively with `content`. True when
- * taken; false when it exists.
- */
-export const tryCreate = (
-  fs: FileSystem.FileSystem,
-  file: string,
-  content: LockContent
-): Effect.Effect<boolean, StorageError> =>
-  Effect.scoped(
-    Effect.gen(function* () {
-      const f = yield* fs.open(file, { flag: "wx" })
-      yield* f.writeAll(encoder.encode(JSON.stringify(content)))
-      return true
-    })
-  ).pipe(
-    Effect.catchIf(
-      (e) => isReason(e, "AlreadyExists"),
-      () => Effect.succeed(false)
-    ),
-    Effect.mapError(fromUnknown(file, "creating a lock file"))
-  )
-
 /** Reads a lock file: its text and modification time, or undefined when it is gone. */
 export const readLock = (
   fs: FileSystem.FileSystem,
@@ -170,7 +151,7 @@ export const readLock = (
 export const describeHolder = (holder: LockContent | undefined): string =>
   holder === undefined
     ? "a process that is still writing its lock"
-    : `${describeProcess(holder)} since ${new Date(holder.at).toISOString()}`
+    : `${describeProcess(holder)} (running since ${new Date(holder.at).toISOString()})`
 
 export interface FileLocks {
   /**
@@ -181,61 +162,98 @@ export interface FileLocks {
   readonly withLock: <A, E, R>(file: string, effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | StorageError, R>
 }
 
-/** Locks taken by this process, identified as `self`. */
+/**
+ * Locks taken by this process, identified as `self`. A lock is a hard link
+ * to this store's holder file (`<holders>/<pid>-<token>`, written once, with
+ * who we are): taking it is one `link` (atomic, fails if it exists, and the
+ * lock is never seen without its content), releasing it one `unlink`. The
+ * holder file goes with the scope; those of processes that are gone are
+ * swept when a store opens.
+ */
 export const make = (
   fs: FileSystem.FileSystem,
   self: ProcessId,
-  options: { readonly waitMs?: number } = {}
-): FileLocks => {
-  const waitMs = options.waitMs ?? 10_000
-  const held = heldTokens()
+  options: { readonly waitMs?: number | undefined; readonly holders: string }
+): Effect.Effect<FileLocks, never, Scope.Scope> =>
+  Effect.gen(function* () {
+    const waitMs = options.waitMs ?? 10_000
+    const held = heldTokens()
+    const token = randomToken()
+    const content: LockContent = { ...self, token, at: yield* Clock.currentTimeMillis }
+    const holderFile = `${options.holders}/${self.pid}-${token}`
 
-  const acquire = (file: string): Effect.Effect<string, StorageError> =>
-    Effect.gen(function* () {
-      const token = randomToken()
-      const started = yield* Clock.currentTimeMillis
-      let delay = 1
-      for (;;) {
-        const content: LockContent = { ...self, token, at: yield* Clock.currentTimeMillis }
-        held.add(token)
-        if (yield* Effect.tapError(tryCreate(fs, file, content), () => Effect.sync(() => held.delete(token)))) {
-          return token
-        }
-        held.delete(token)
+    // Holder files of processes that are gone (best effort).
+    const sweep = Effect.gen(function* () {
+      const names = yield* fs.readDirectory(options.holders)
+      for (const name of names) {
+        const file = `${options.holders}/${name}`
         const found = yield* readLock(fs, file)
         if (found === undefined) continue
-        const now = yield* Clock.currentTimeMillis
-        const verdict = yield* judge(fs, self, found.text, found.mtime, now)
-        if (verdict === "stale") {
-          yield* removeStale(fs, file, found.text)
-          continue
-        }
-        if (now - started > waitMs) {
-          return yield* new StorageError({
-            reason: "Locked",
-            key: file,
-            detail:
-              `held by ${describeHolder(parseLock(found.text))} for over ${waitMs} ms; ` +
-              `if no Strata process is running there, remove ${file}`
-          })
-        }
-        yield* Effect.sleep(delay)
-        delay = Math.min(delay * 2, 50)
+        const verdict = yield* judge(fs, self, found.text, found.mtime, Date.now())
+        if (verdict === "stale") yield* fs.remove(file)
       }
-    })
+    }).pipe(Effect.ignore)
 
-  const release = (file: string, token: string) =>
-    Effect.suspend(() => {
-      held.delete(token)
-      return Effect.ignore(fs.remove(file))
-    })
+    const created = yield* Effect.cached(
+      Effect.gen(function* () {
+        yield* fs.makeDirectory(options.holders, { recursive: true })
+        yield* sweep
+        yield* fs.writeFile(holderFile, encoder.encode(JSON.stringify(content)))
+        held.add(token)
+      }).pipe(Effect.mapError(fromUnknown(holderFile, "writing the lock holder file")))
+    )
+    yield* Effect.addFinalizer(() =>
+      Effect.suspend(() => {
+        held.delete(token)
+        return Effect.ignore(fs.remove(holderFile))
+      })
+    )
 
-  return {
-    withLock: (file, effect) =>
-      Effect.acquireUseRelease(
-        acquire(file),
-        () => effect,
-        (token) => release(file, token)
+    const tryLink = (file: string) =>
+      fs.link(holderFile, file).pipe(
+        Effect.as(true),
+        Effect.catchIf(
+          (e) => isReason(e, "AlreadyExists"),
+          () => Effect.succeed(false)
+        ),
+        Effect.mapError(fromUnknown(file, "taking a lock"))
       )
-  }
-}
+
+    const acquire = (file: string): Effect.Effect<void, StorageError> =>
+      Effect.gen(function* () {
+        yield* created
+        const started = yield* Clock.currentTimeMillis
+        let delay = 1
+        for (;;) {
+          if (yield* tryLink(file)) return
+          const found = yield* readLock(fs, file)
+          if (found === undefined) continue
+          const now = yield* Clock.currentTimeMillis
+          const verdict = yield* judge(fs, self, found.text, found.mtime, now)
+          if (verdict === "stale") {
+            yield* removeStale(fs, file, found.text)
+            continue
+          }
+          if (now - started > waitMs) {
+            return yield* new StorageError({
+              reason: "Locked",
+              key: file,
+              detail:
+                `held by ${describeHolder(parseLock(found.text))} for over ${waitMs} ms; ` +
+                `if no Strata process is running there, remove ${file}`
+            })
+          }
+          yield* Effect.sleep(delay)
+          delay = Math.min(delay * 2, 50)
+        }
+      })
+
+    return {
+      withLock: (file, effect) =>
+        Effect.acquireUseRelease(
+          acquire(file),
+          () => effect,
+          () => Effect.ignore(fs.remove(file))
+        )
+    } satisfies FileLocks
+  })

@@ -19,11 +19,23 @@
  * each payload is a slice of it, which is what makes reading a journal about
  * as fast as reading JSONL (and `cut -c31- journal` is JSONL).
  *
- * On open the journal is scanned. The committed journal ends after the last
- * valid frame with the COMMIT flag. Whatever follows is a torn tail (an
- * append cut short by a crash, never acknowledged) when no valid frame can be
- * found after it, and is truncated; when a valid frame does follow, the
- * damage is in the middle and the scan reports it (never dropping data).
+ * The committed journal ends after the last valid frame with the COMMIT
+ * flag. What may follow it is a *torn tail*, left by an append that never
+ * finished (never acknowledged):
+ *
+ * - whole, valid frames without a COMMIT after them (an unfinished append);
+ * - then at most a strict prefix of a frame: its header bytes as far as they
+ *   go are well formed and it is cut short before its end (a payload never
+ *   holds a raw newline, so a prefix has none; a frame whose bytes run past
+ *   a newline has a length that lies);
+ * - or zero bytes (what a power cut can leave after a file was extended).
+ *
+ * Anything else is corruption: a whole frame with a bad checksum (a flipped
+ * byte anywhere in a frame, the last committed one included), a bad magic,
+ * a header that is not hex, bytes that are no frame. Corruption is reported
+ * as `CorruptJournal` at the offset of the first bad frame and never
+ * repaired; only a torn tail is truncated, and only by a writer holding the
+ * thread's lock (readers ignore it).
  */
 import { crc32 } from "./crc32.js"
 
@@ -64,11 +76,18 @@ const writeHex = (out: Uint8Array, off: number, value: number, digits: number) =
 }
 
 /** The value of `digits` lower-case hex digits at `off`, or -1. */
+/** The value of each byte as a lower-case hex digit, or -1. */
+const HEX_VALUE = (() => {
+  const t = new Int8Array(256).fill(-1)
+  for (let c = 48; c <= 57; c++) t[c] = c - 48
+  for (let c = 97; c <= 102; c++) t[c] = c - 87
+  return t
+})()
+
 const readHex = (buf: Uint8Array, off: number, digits: number): number => {
   let v = 0
   for (let i = 0; i < digits; i++) {
-    const c = buf[off + i]!
-    const d = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87 : -1
+    const d = HEX_VALUE[buf[off + i]!]!
     if (d < 0) return -1
     v = v * 16 + d
   }
@@ -106,110 +125,214 @@ export const encodeFrames = (
   return { bytes: out, offsets }
 }
 
-/** Why the frame at `off` is not valid, or its end offset when it is. */
-const checkFrame = (buf: Uint8Array, end: number, off: number, verifyCrc: boolean): number | string => {
-  if (end - off < OVERHEAD) return "truncated header"
-  if (buf[off] !== S || buf[off + 1] !== J) return "bad magic"
+/** What is at `off` in `buf[.., end)`. */
+export type FrameCheck =
+  | { readonly _tag: "Frame"; readonly end: number }
+  /** Cut short at `end`: a well-formed prefix of a frame `length` bytes long (`OVERHEAD` when the header is cut). */
+  | { readonly _tag: "Partial"; readonly length: number }
+  | { readonly _tag: "Bad"; readonly detail: string }
+
+const isHex = (c: number | undefined) => c !== undefined && ((c >= 48 && c <= 57) || (c >= 97 && c <= 102))
+
+/** Whether the header bytes in `buf[off, min(end, off + HEADER))` are well formed as far as they go. */
+const headerPrefixOk = (buf: Uint8Array, off: number, end: number): boolean => {
+  const stop = Math.min(end, off + HEADER)
+  for (let i = off; i < stop; i++) {
+    const at = i - off
+    const c = buf[i]
+    if (at === 0 ? c !== S : at === 1 ? c !== J : at === 29 ? c !== SPACE : !isHex(c)) return false
+  }
+  return true
+}
+
+/**
+ * Checks the frame at `off`, looking at no byte at or after `end`: a whole
+ * valid frame (with its checksum verified when `verifyCrc`), a well-formed
+ * prefix cut short at `end`, or bad.
+ */
+export const checkFrame = (buf: Uint8Array, off: number, end: number, verifyCrc: boolean): FrameCheck => {
+  const next = frameEnd(buf, off, end, verifyCrc)
+  return next > 0 ? { _tag: "Frame", end: next } : classify(buf, off, end, verifyCrc)
+}
+
+/**
+ * The end of the whole valid frame at `off`, or -1 when there is none (the
+ * common case, without allocating: see `classify` for why not).
+ */
+const frameEnd = (buf: Uint8Array, off: number, end: number, verifyCrc: boolean): number => {
+  if (end - off < OVERHEAD || buf[off] !== S || buf[off + 1] !== J || buf[off + 29] !== SPACE) return -1
   const len = readHex(buf, off + 13, 8)
-  if (len <= 0 || len > MAX_PAYLOAD || buf[off + 29] !== SPACE) return "bad header"
+  if (len <= 0 || len > MAX_PAYLOAD) return -1
   const next = off + OVERHEAD + len
-  if (next > end) return "truncated payload"
-  if (buf[next - 1] !== NEWLINE) return "bad frame end"
+  if (next > end || buf[next - 1] !== NEWLINE) return -1
   if (verifyCrc) {
     const crc = readHex(buf, off + 2, 8)
-    if (crc < 0 || crc !== crc32(buf, off + 10, next)) return "checksum mismatch"
+    if (crc < 0 || crc !== crc32(buf, off + 10, next)) return -1
   }
   return next
 }
 
-const seqAt = (buf: Uint8Array, off: number) => readHex(buf, off + 21, 8)
-const flagsAt = (buf: Uint8Array, off: number) => readHex(buf, off + 12, 1)
-const versionAt = (buf: Uint8Array, off: number) => readHex(buf, off + 10, 2)
-
-/** Whether any valid frame starts after `from`. */
-const validFrameAfter = (buf: Uint8Array, from: number): boolean => {
-  for (let i = buf.indexOf(S, from); i !== -1 && i + OVERHEAD <= buf.length; i = buf.indexOf(S, i + 1)) {
-    if (buf[i + 1] === J && typeof checkFrame(buf, buf.length, i, true) === "number") return true
+/** Why there is no whole valid frame at `off`: a well-formed prefix cut short at `end`, or bad. */
+const classify = (buf: Uint8Array, off: number, end: number, verifyCrc: boolean): FrameCheck => {
+  if (!headerPrefixOk(buf, off, end)) return { _tag: "Bad", detail: "not a frame header" }
+  if (end - off < HEADER) return { _tag: "Partial", length: OVERHEAD }
+  const len = readHex(buf, off + 13, 8)
+  if (len <= 0 || len > MAX_PAYLOAD) return { _tag: "Bad", detail: `bad payload length ${len}` }
+  const next = off + OVERHEAD + len
+  if (next > end) {
+    // A prefix has no newline: one inside means the length field lies.
+    const nl = buf.subarray(off + HEADER, end).indexOf(NEWLINE)
+    return nl === -1
+      ? { _tag: "Partial", length: OVERHEAD + len }
+      : { _tag: "Bad", detail: "the frame ends before its stated length" }
   }
-  return false
+  if (buf[next - 1] !== NEWLINE) return { _tag: "Bad", detail: "the frame does not end where its length says" }
+  if (verifyCrc) return { _tag: "Bad", detail: "checksum mismatch" }
+  return { _tag: "Frame", end: next }
 }
 
-export interface ScanResult {
-  /** End of the committed journal. */
-  readonly size: number
-  readonly lastSeq: number
-  /** `index[k]` is the offset of the frame with seq `k * STRIDE + 1`. */
-  readonly index: ReadonlyArray<number>
-  /** Bytes after `size` (a torn tail or an unfinished append), to truncate. */
-  readonly tail: number
-  readonly corrupt?: { readonly offset: number; readonly detail: string }
-}
+export const seqAt = (buf: Uint8Array, off: number) => readHex(buf, off + 21, 8)
+export const flagsAt = (buf: Uint8Array, off: number) => readHex(buf, off + 12, 1)
+export const versionAt = (buf: Uint8Array, off: number) => readHex(buf, off + 10, 2)
 
-/** Scans a whole journal (see the module comment). */
-export const scan = (buf: Uint8Array): ScanResult => {
-  const index: Array<number> = []
-  let off = 0
-  let seq = 0
-  let size = 0
-  let lastSeq = 0
-  let committedIndex = 0
-  const damaged = (offset: number, detail: string): ScanResult => ({
-    size,
-    lastSeq,
-    index: index.slice(0, committedIndex),
-    tail: 0,
-    corrupt: { offset, detail }
-  })
-  while (off < buf.length) {
-    const next = checkFrame(buf, buf.length, off, true)
-    if (typeof next === "string") {
-      if (validFrameAfter(buf, off + 1)) return damaged(off, next)
-      break
-    }
-    const frameSeq = seqAt(buf, off)
-    if (frameSeq !== seq + 1) return damaged(off, `expected seq ${seq + 1}, found ${frameSeq}`)
-    if (seq % STRIDE === 0) index.push(off)
-    seq++
-    const flags = flagsAt(buf, off)
-    off = next
-    if (flags & FLAG_COMMIT) {
-      size = off
-      lastSeq = seq
-      committedIndex = index.length
-    }
-  }
-  return { size, lastSeq, index: index.slice(0, committedIndex), tail: buf.length - size }
-}
-
-/**
- * Calls `onFrame` for every frame of `buf[start, end)`, checking each
- * checksum when `verifyCrc`. Returns the offset reached: `end` when every
- * frame was whole and valid, less when a frame is cut at `end` (read more),
- * or the reason the frame at that offset is bad. `onFrame` returns false to
- * stop.
- */
-export const forEachFrame = (
-  buf: Uint8Array,
-  start: number,
-  end: number,
-  verifyCrc: boolean,
-  onFrame: (version: number, seq: number, payloadStart: number, payloadEnd: number, offset: number) => boolean
-): { readonly offset: number; readonly error?: string } => {
-  let off = start
-  while (off < end) {
-    const next = checkFrame(buf, end, off, verifyCrc)
-    if (typeof next === "string") {
-      if (next === "truncated header" || next === "truncated payload") return { offset: off }
-      return { offset: off, error: next }
-    }
-    if (!onFrame(versionAt(buf, off), seqAt(buf, off), off + HEADER, next - 1, off)) return { offset: next }
-    off = next
-  }
-  return { offset: off }
+/** Whether `buf[from, to)` is all zero bytes (four at a time where aligned). */
+export const isZeros = (buf: Uint8Array, from: number, to: number): boolean => {
+  let i = from
+  while (i < to && (buf.byteOffset + i) % 4 !== 0) if (buf[i++] !== 0) return false
+  const words = Math.floor((to - i) / 4)
+  const w = new Uint32Array(buf.buffer, buf.byteOffset + i, words)
+  for (let k = 0; k < words; k++) if (w[k] !== 0) return false
+  for (let j = i + words * 4; j < to; j++) if (buf[j] !== 0) return false
+  return true
 }
 
 /** The whole length of the frame at `off` (its header must be in `buf`), or 0 when unreadable. */
 export const frameLength = (buf: Uint8Array, off: number): number => {
   const len = readHex(buf, off + 13, 8)
   return len < 0 ? 0 : OVERHEAD + len
+}
+
+/**
+ * The state of a scan, carried from one window of the file to the next.
+ * Offsets are absolute (from the start of the file).
+ */
+export interface Scan {
+  /** The next frame starts here. */
+  offset: number
+  /** The seq of the last whole frame seen (committed or not). */
+  seq: number
+  /** End and last seq of the committed journal. */
+  committedEnd: number
+  committedSeq: number
+  /** `index[k]` is the offset of the frame with seq `k * STRIDE + 1` (committed frames only). */
+  readonly index: Array<number>
+  /** Index entries of frames seen after the last COMMIT. */
+  pendingIndex: Array<number>
+}
+
+export const startScan = (from?: {
+  readonly end: number
+  readonly seq: number
+  readonly index: ReadonlyArray<number>
+}): Scan => ({
+  offset: from?.end ?? 0,
+  seq: from?.seq ?? 0,
+  committedEnd: from?.end ?? 0,
+  committedSeq: from?.seq ?? 0,
+  index: [...(from?.index ?? [])],
+  pendingIndex: []
+})
+
+/** Why a scan stopped inside a window. */
+export type Stop =
+  /** Every byte of the window was a whole frame. */
+  | { readonly _tag: "End" }
+  /** The frame at `scan.offset` continues past the window: read at least `length` bytes from there. */
+  | { readonly _tag: "More"; readonly length: number }
+  /** The bytes at `scan.offset` are not a frame (a torn tail if only zeros follow, else corruption). */
+  | { readonly _tag: "Bad"; readonly detail: string }
+
+/**
+ * Advances `scan` over the whole frames of `buf`, which holds the file's
+ * bytes from `base` on (`buf[0]` is at `base`, and `scan.offset >= base`).
+ * `onFrame(version, seq, payloadStart, payloadEnd, offset)` gets every whole
+ * valid frame (offsets relative to `buf`, `offset` absolute), committed or
+ * not; `onCommit(seq)` follows each frame with the COMMIT flag.
+ */
+export const scanWindow = (
+  scan: Scan,
+  buf: Uint8Array,
+  base: number,
+  verifyCrc: boolean,
+  onFrame?: (version: number, seq: number, payloadStart: number, payloadEnd: number, offset: number) => void,
+  onCommit?: (seq: number) => void
+): Stop => {
+  const end = buf.length
+  let off = scan.offset - base
+  while (off < end) {
+    let next = frameEnd(buf, off, end, verifyCrc)
+    if (next < 0) {
+      const check = classify(buf, off, end, verifyCrc)
+      if (check._tag === "Partial") {
+        scan.offset = base + off
+        return { _tag: "More", length: check.length }
+      }
+      if (check._tag === "Bad") {
+        scan.offset = base + off
+        return check
+      }
+      next = check.end
+    }
+    const frameSeq = seqAt(buf, off)
+    if (frameSeq !== scan.seq + 1) {
+      scan.offset = base + off
+      return { _tag: "Bad", detail: `expected seq ${scan.seq + 1}, found ${frameSeq}` }
+    }
+    if (scan.seq % STRIDE === 0) scan.pendingIndex.push(base + off)
+    scan.seq = frameSeq
+    onFrame?.(versionAt(buf, off), frameSeq, off + HEADER, next - 1, base + off)
+    const commit = (flagsAt(buf, off) & FLAG_COMMIT) !== 0
+    off = next
+    if (commit) {
+      scan.committedEnd = base + off
+      scan.committedSeq = frameSeq
+      for (const i of scan.pendingIndex) scan.index.push(i)
+      scan.pendingIndex = []
+      onCommit?.(frameSeq)
+    }
+  }
+  scan.offset = base + off
+  return { _tag: "End" }
+}
+
+/** The verdict on a whole journal (or on its bytes after a known committed part). */
+export interface Verdict {
+  /** End and last seq of the committed journal. */
+  readonly committedEnd: number
+  readonly committedSeq: number
+  readonly index: ReadonlyArray<number>
+  /** Bytes after the committed end that are a torn tail (to be truncated by a writer). */
+  readonly tail: number
+  /** The first bad frame, when the bytes are not a journal with a torn tail. */
+  readonly corrupt?: { readonly offset: number; readonly detail: string }
+}
+
+/**
+ * The verdict on a scan that reached the end of the file (`size` bytes):
+ * `stop` is how the last window ended, `zerosToEnd` whether every byte from
+ * `scan.offset` to the end is zero (only asked for a bad frame).
+ */
+export const verdict = (scan: Scan, stop: Stop, size: number, zerosToEnd: () => boolean): Verdict => {
+  const ok = { committedEnd: scan.committedEnd, committedSeq: scan.committedSeq, index: scan.index }
+  if (stop._tag === "Bad" && !zerosToEnd()) {
+    return { ...ok, tail: 0, corrupt: { offset: scan.offset, detail: stop.detail } }
+  }
+  return { ...ok, tail: size - scan.committedEnd }
+}
+
+/** Scans a whole journal held in memory (see the module comment). */
+export const scanBuffer = (buf: Uint8Array): Verdict => {
+  const scan = startScan()
+  const stop = scanWindow(scan, buf, 0, true)
+  return verdict(scan, stop, buf.length, () => isZeros(buf, scan.offset, buf.length))
 }

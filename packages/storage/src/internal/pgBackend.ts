@@ -32,8 +32,9 @@ import type * as StateStore from "../StateStore.js"
 import type { LeaseInfo } from "../StateStore.js"
 import { CorruptJournal, LeaseLost, StorageError, UnsupportedSchemaVersion } from "../StorageError.js"
 import { SCHEMA_VERSION } from "../StorageSchema.js"
-import type { Backend, Collection, Fence, Leases, PutResult, StoredRecord } from "./backend.js"
-import { checkSeq, makeFrameDecoder } from "./codec.js"
+import type { Backend, Collection, Damaged, Fence, Leases, PutResult, StoredRecord } from "./backend.js"
+import { emptyBackend } from "./backend.js"
+import { decodeEntry, isEntryError, makeFrameDecoder } from "./codec.js"
 import { tryPromise } from "./io.js"
 import { basic } from "./processInfo.js"
 
@@ -65,31 +66,62 @@ export const make = (
         }
       })
 
-    yield* transaction(schema, async (c) => {
-      // Serializes concurrent first starts on the same schema.
-      await c.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`strata-storage:${schema}`])
-      await c.query(`CREATE SCHEMA IF NOT EXISTS ${s}`)
-      await c.query(`CREATE TABLE IF NOT EXISTS ${s}.store_meta (key text PRIMARY KEY, value text NOT NULL)`)
-      await c.query(
-        `CREATE TABLE IF NOT EXISTS ${s}.journal_heads (thread_id text PRIMARY KEY, last_seq bigint NOT NULL)`
-      )
-      await c.query(
-        `CREATE TABLE IF NOT EXISTS ${s}.journal (thread_id text NOT NULL, seq bigint NOT NULL, ` +
-          "schema_version int NOT NULL, frame text NOT NULL, PRIMARY KEY (thread_id, seq))"
-      )
-      await c.query(
-        `CREATE TABLE IF NOT EXISTS ${s}.records (collection text NOT NULL, key text NOT NULL, ` +
-          "revision bigint NOT NULL, doc text NOT NULL, PRIMARY KEY (collection, key))"
-      )
-      await c.query(
-        `CREATE TABLE IF NOT EXISTS ${s}.leases (thread_id text PRIMARY KEY, token bigint NOT NULL, ` +
-          "owner text NOT NULL, pid int, host text, expires_at bigint NOT NULL)"
-      )
-      await c.query(
-        `INSERT INTO ${s}.store_meta (key, value) VALUES ('schemaVersion', $1) ON CONFLICT (key) DO NOTHING`,
-        [String(SCHEMA_VERSION)]
-      )
-    })
+    const settings = yield* query<{ name: string; setting: string }>(
+      schema,
+      "SELECT name, setting FROM pg_settings WHERE name IN ('synchronous_commit', 'fsync')"
+    )
+    const setting = (name: string) => settings.rows.find((r) => r.name === name)?.setting ?? "unknown"
+    const durable = setting("fsync") === "on" && setting("synchronous_commit") !== "off"
+    const durability: StateStore.Durability = durable
+      ? {
+          level: "durable",
+          detail: `a write is acknowledged at commit (synchronous_commit ${setting("synchronous_commit")}, fsync ${setting("fsync")})`
+        }
+      : {
+          level: "volatile",
+          detail: `PostgreSQL runs with synchronous_commit ${setting("synchronous_commit")}, fsync ${setting("fsync")}: acknowledged writes can be lost in a crash; set synchronous_commit = on and fsync = on`
+        }
+    if (options.durability === "strict" && !durable) {
+      // Before anything is created.
+      return yield* new StorageError({
+        reason: "NotDurable",
+        key: schema,
+        detail: `durability = "strict" refuses this store: ${durability.detail}`
+      })
+    }
+
+    if (options.readOnly === true) {
+      // A read-only store creates nothing: no tables yet reads as an empty store.
+      const exists = yield* query<{ t: string | null }>(schema, "SELECT to_regclass($1) AS t", [`${s}.store_meta`])
+      if (exists.rows[0]?.t === null || exists.rows[0]?.t === undefined) {
+        return emptyBackend("postgres", { level: "unknown", detail: `PostgreSQL schema ${schema} does not exist yet` })
+      }
+    } else
+      yield* transaction(schema, async (c) => {
+        // Serializes concurrent first starts on the same schema.
+        await c.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`strata-storage:${schema}`])
+        await c.query(`CREATE SCHEMA IF NOT EXISTS ${s}`)
+        await c.query(`CREATE TABLE IF NOT EXISTS ${s}.store_meta (key text PRIMARY KEY, value text NOT NULL)`)
+        await c.query(
+          `CREATE TABLE IF NOT EXISTS ${s}.journal_heads (thread_id text PRIMARY KEY, last_seq bigint NOT NULL)`
+        )
+        await c.query(
+          `CREATE TABLE IF NOT EXISTS ${s}.journal (thread_id text NOT NULL, seq bigint NOT NULL, ` +
+            "schema_version int NOT NULL, frame text NOT NULL, PRIMARY KEY (thread_id, seq))"
+        )
+        await c.query(
+          `CREATE TABLE IF NOT EXISTS ${s}.records (collection text NOT NULL, key text NOT NULL, ` +
+            "revision bigint NOT NULL, doc text NOT NULL, PRIMARY KEY (collection, key))"
+        )
+        await c.query(
+          `CREATE TABLE IF NOT EXISTS ${s}.leases (thread_id text PRIMARY KEY, token bigint NOT NULL, ` +
+            "owner text NOT NULL, pid int, host text, expires_at bigint NOT NULL)"
+        )
+        await c.query(
+          `INSERT INTO ${s}.store_meta (key, value) VALUES ('schemaVersion', $1) ON CONFLICT (key) DO NOTHING`,
+          [String(SCHEMA_VERSION)]
+        )
+      })
     const meta = yield* query<{ value: string }>(
       `${schema}.store_meta`,
       `SELECT value FROM ${s}.store_meta WHERE key = 'schemaVersion'`
@@ -184,12 +216,9 @@ export const make = (
                     new CorruptJournal({ threadId, file: key, offset: seq - 1, detail: `entry ${seq} is missing` })
                   )
                 }
-                const frame = decode(threadId, row.schema_version, row.frame, key, seq - 1)
-                if (frame instanceof CorruptJournal || frame instanceof UnsupportedSchemaVersion)
-                  return Effect.fail(frame)
-                const checked = checkSeq(frame, seq, threadId, key, seq - 1)
-                if (checked instanceof CorruptJournal) return Effect.fail(checked)
-                out.push(checked)
+                const frame = decodeEntry(decode, threadId, row.schema_version, row.frame, key, seq)
+                if (isEntryError(frame)) return Effect.fail(frame)
+                out.push(frame)
               }
               const next = from + r.rows.length
               const more = r.rows.length === PAGE && next <= last
@@ -286,13 +315,14 @@ export const make = (
         ),
         (r) =>
           Effect.suspend(() => {
-            const out: Array<StoredRecord> = []
+            const records: Array<StoredRecord> = []
+            const damaged: Array<Damaged> = []
             for (const row of r.rows) {
               const parsed = parseDoc(`${key}/${row.key}`, row.key, row.revision, row.doc)
-              if (parsed instanceof StorageError) return Effect.fail(parsed)
-              out.push(parsed)
+              if (parsed instanceof StorageError) damaged.push({ key: row.key, error: parsed })
+              else records.push(parsed)
             }
-            return Effect.succeed(out)
+            return Effect.succeed({ records, damaged })
           })
       )
     }
@@ -376,6 +406,7 @@ export const make = (
 
     return {
       name: "postgres",
+      durability,
       leases,
       append,
       read,

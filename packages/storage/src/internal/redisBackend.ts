@@ -28,8 +28,8 @@ import type * as StateStore from "../StateStore.js"
 import type { LeaseInfo } from "../StateStore.js"
 import { CorruptJournal, LeaseLost, StorageError, UnsupportedSchemaVersion } from "../StorageError.js"
 import { SCHEMA_VERSION } from "../StorageSchema.js"
-import type { Backend, Collection, Fence, Leases, PutResult, StoredRecord } from "./backend.js"
-import { checkSeq, makeFrameDecoder, parseTaggedRecord, tagVersion, untagVersion } from "./codec.js"
+import type { Backend, Collection, Damaged, Fence, Leases, PutResult, StoredRecord } from "./backend.js"
+import { decodeEntry, isEntryError, makeFrameDecoder, parseTaggedRecord, tagVersion, untagVersion } from "./codec.js"
 import { tryPromise } from "./io.js"
 import { basic } from "./processInfo.js"
 
@@ -109,6 +109,7 @@ interface Scripted extends Redis {
 export const make = (
   client: Redis,
   prefix: string,
+  durability: StateStore.Durability,
   options: StateStore.StoreOptions = {}
 ): Effect.Effect<Backend, StorageError | UnsupportedSchemaVersion> =>
   Effect.gen(function* () {
@@ -127,7 +128,10 @@ export const make = (
     const formatKey = `${prefix}:format`
     const format = yield* use(formatKey, "GET", () => client.get(formatKey))
     if (format === null) {
-      yield* use(formatKey, "SET", () => client.set(formatKey, tagVersion(SCHEMA_VERSION, "strata-store"), "NX"))
+      // A read-only store writes nothing: a missing marker reads as an empty store.
+      if (options.readOnly !== true) {
+        yield* use(formatKey, "SET", () => client.set(formatKey, tagVersion(SCHEMA_VERSION, "strata-store"), "NX"))
+      }
     } else {
       const tagged = untagVersion(format)
       if (tagged === undefined || tagged.json !== "strata-store") {
@@ -188,12 +192,9 @@ export const make = (
                     })
                   )
                 }
-                const frame = decode(threadId, tagged.version, tagged.json, key, seq - 1)
-                if (frame instanceof CorruptJournal || frame instanceof UnsupportedSchemaVersion)
-                  return Effect.fail(frame)
-                const checked = checkSeq(frame, seq, threadId, key, seq - 1)
-                if (checked instanceof CorruptJournal) return Effect.fail(checked)
-                out.push(checked)
+                const frame = decodeEntry(decode, threadId, tagged.version, tagged.json, key, seq)
+                if (isEntryError(frame)) return Effect.fail(frame)
+                out.push(frame)
               }
               const next = from + entries.length
               const more = entries.length === to - from + 1 && next <= last
@@ -244,13 +245,14 @@ export const make = (
         use(key, "HGETALL", () => client.hgetall(key)),
         (all) =>
           Effect.suspend(() => {
-            const out: Array<StoredRecord> = []
+            const records: Array<StoredRecord> = []
+            const damaged: Array<Damaged> = []
             for (const [id, value] of Object.entries(all)) {
               const parsed = parseTaggedRecord(id, `${key}/${id}`, value)
-              if (parsed instanceof StorageError) return Effect.fail(parsed)
-              out.push(parsed)
+              if (parsed instanceof StorageError) damaged.push({ key: id, error: parsed })
+              else records.push(parsed)
             }
-            return Effect.succeed(out)
+            return Effect.succeed({ records, damaged })
           })
       )
     }
@@ -320,6 +322,7 @@ export const make = (
 
     return {
       name: "redis",
+      durability,
       append,
       read,
       lastSeq,

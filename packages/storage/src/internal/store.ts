@@ -10,21 +10,22 @@ import * as Job from "@strata/protocol/Job"
 import * as ProtocolError from "@strata/protocol/ProtocolError"
 import * as Thread from "@strata/protocol/Thread"
 import type * as Tool from "@strata/protocol/Tool"
-import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
-import * as Ref from "effect/Ref"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import type * as StateStore from "../StateStore.js"
-import { LeaseLost, StorageError, ThreadBusy, UnsupportedSchemaVersion } from "../StorageError.js"
+import { type StorageError, ThreadBusy, type UnsupportedSchemaVersion } from "../StorageError.js"
 import * as StorageSchema from "../StorageSchema.js"
-import type { Backend, Collection, Fence, StoredRecord } from "./backend.js"
-import { decodeRecord, encodeRecord } from "./codec.js"
+import type { Backend, Collection, StoredRecord } from "./backend.js"
+import { decodeRecord, encodeRecord, wrapRecord } from "./codec.js"
+import * as ExportImport from "./exportImport.js"
+import { isJobRecord } from "./jobCodec.js"
+import { checkInt, checkJobText, checkText, checkThreadText, fail, fenceOf, lostError, traced } from "./storeChecks.js"
 
 const THREADS: Collection = { kind: "thread" }
 const JOBS: Collection = { kind: "job" }
@@ -34,19 +35,6 @@ const checkpoints = (threadId: string): Collection => ({ kind: "checkpoint", thr
 const MAX_CAS_RETRIES = 16
 
 const encodeEvent = Schema.encodeEither(Event.Event)
-
-const fail = (reason: StorageError["reason"], key: string, detail: string) =>
-  Effect.fail(new StorageError({ reason, key, detail }))
-
-const checkInt = (
-  key: string,
-  name: string,
-  value: number | undefined,
-  min: number
-): Effect.Effect<void, StorageError> =>
-  value === undefined || (Number.isSafeInteger(value) && value >= min)
-    ? Effect.void
-    : fail("InvalidInput", key, `${name} must be an integer >= ${min} (got ${String(value)})`)
 
 const compareThreads = (a: Thread.Thread, b: Thread.Thread): number =>
   b.created_at - a.created_at || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0)
@@ -58,26 +46,27 @@ const MIN_TTL_MS = 100
 const MAX_TTL_MS = 3_600_000
 const MAX_OWNER = 256
 
-/** The fence of a write, checked against the thread it writes. */
-const fenceOf = (
-  threadId: string,
-  options: StateStore.WriteOptions | undefined
-): Effect.Effect<Fence | undefined, StorageError> => {
-  const lease = options?.lease
-  if (lease === undefined) return Effect.succeed(undefined)
-  if (lease.threadId !== threadId) {
-    return fail("InvalidInput", `threads/${threadId}`, `the lease given is for thread ${lease.threadId}`)
-  }
-  return Effect.succeed({ threadId, token: lease.token })
-}
-
-const lostError = (fence: Fence, detail = "a newer lease was issued, or this one was released") =>
-  new LeaseLost({ threadId: fence.threadId, token: fence.token, detail })
+/**
+ * Builds a `StateStore` service over a backend, refusing one that is not
+ * durable when `durability: "strict"` is asked for.
+ */
+export const build = (
+  backend: Backend,
+  options: StateStore.StoreOptions = {}
+): Effect.Effect<StateStore.Service, StorageError> =>
+  options.durability === "strict" && backend.durability.level !== "durable"
+    ? fail("NotDurable", backend.name, `durability = "strict" refuses this store: ${backend.durability.detail}`)
+    : Effect.succeed(make(backend, options))
 
 /** Builds a `StateStore` service over a backend. */
 export const make = (backend: Backend, options: StateStore.StoreOptions = {}): StateStore.Service => {
   const migrations = options.migrations ?? []
+  const readOnly = options.readOnly === true
   let lastOrder = 0
+
+  /** Refuses a write to a read-only store, before any I/O. */
+  const writable = (key: string): Effect.Effect<void, StorageError> =>
+    readOnly ? fail("ReadOnly", key, "the store was opened read-only") : Effect.void
 
   const decode =
     <A, I>(kind: StorageSchema.RecordKind, schema: Schema.Schema<A, I, never>, prefix: string) =>
@@ -89,7 +78,7 @@ export const make = (backend: Backend, options: StateStore.StoreOptions = {}): S
     decode("checkpoint", StorageSchema.Checkpoint, `threads/${threadId}/checkpoints`)
   // The store owns revisions: the record's `revision` is the stored one.
   const decodeJob = (stored: StoredRecord) =>
-    Effect.map(decode("job", Job.JobRecord, "jobs")(stored), (job) =>
+    Effect.map(decodeRecord(migrations, "job", Job.JobRecord, `jobs/${stored.key}`, stored, isJobRecord), (job) =>
       job.revision === stored.revision ? job : { ...job, revision: stored.revision }
     )
   const decodeApproval = (stored: StoredRecord) =>
@@ -109,36 +98,61 @@ export const make = (backend: Backend, options: StateStore.StoreOptions = {}): S
       })
     )
 
-  const listDecoded = <A, E, R>(collection: Collection, f: (s: StoredRecord) => Effect.Effect<A, E, R>) =>
-    Effect.flatMap(backend.listRecords(collection), (all) => Effect.forEach(all, f))
+  /** The records that decode; the others go to `damaged` (bad JSON, failed schema, newer version). */
+  const listAll = <A, R>(
+    collection: Collection,
+    f: (s: StoredRecord) => Effect.Effect<A, StorageError | UnsupportedSchemaVersion, R>
+  ) =>
+    Effect.flatMap(backend.listRecords(collection), (listing) =>
+      Effect.map(
+        Effect.forEach(listing.records, (r) => Effect.either(f(r))),
+        (decoded) => {
+          const values: Array<A> = []
+          const damaged: Array<{ readonly key: string; readonly error: StorageError | UnsupportedSchemaVersion }> = [
+            ...listing.damaged
+          ]
+          decoded.forEach((d, i) => {
+            if (Either.isRight(d)) values.push(d.right)
+            else damaged.push({ key: listing.records[i]!.key, error: d.left })
+          })
+          return { values, damaged }
+        }
+      )
+    )
+
+  const listDecoded = <A, R>(
+    collection: Collection,
+    f: (s: StoredRecord) => Effect.Effect<A, StorageError | UnsupportedSchemaVersion, R>
+  ) => Effect.map(listAll(collection, f), (all) => all.values)
 
   // ---------------------------------------------------------------------------
   // threads: journal
 
-  const appendEvents = Effect.fn("StateStore.appendEvents")(function* (
-    threadId: string,
-    events: ReadonlyArray<Event.Event>,
-    options?: StateStore.WriteOptions
-  ) {
-    const id = yield* Ids.validate("ThreadId", threadId, "threadId")
-    const fence = yield* fenceOf(id, options)
-    if (events.length === 0) return []
-    const timestamp = yield* Clock.currentTimeMillis
-    const bodies = new Array<string>(events.length)
-    for (let i = 0; i < events.length; i++) {
-      const encoded = encodeEvent(events[i]!)
-      if (Either.isLeft(encoded)) {
-        return yield* fail(
-          "InvalidInput",
-          `threads/${id}/events[${i}]`,
-          ProtocolError.fromParseError(Event.Event, encoded.left).message
-        )
+  // Hot path: a span without the call-site capture of `Effect.fn` (a stack trace per call).
+  const appendEvents = traced(
+    "StateStore.appendEvents",
+    function* (threadId: string, events: ReadonlyArray<Event.Event>, options?: StateStore.WriteOptions) {
+      const id = yield* Ids.validate("ThreadId", threadId, "threadId")
+      const fence = yield* fenceOf(id, options)
+      yield* writable(`threads/${id}`)
+      if (events.length === 0) return []
+      const timestamp = yield* Clock.currentTimeMillis
+      const bodies = new Array<string>(events.length)
+      for (let i = 0; i < events.length; i++) {
+        const encoded = encodeEvent(events[i]!)
+        if (Either.isLeft(encoded)) {
+          return yield* fail(
+            "InvalidInput",
+            `threads/${id}/events[${i}]`,
+            ProtocolError.fromParseError(Event.Event, encoded.left).message
+          )
+        }
+        bodies[i] = JSON.stringify({ thread_id: id, timestamp, ...encoded.right })
       }
-      bodies[i] = JSON.stringify({ thread_id: id, timestamp, ...encoded.right })
+      const first = yield* backend.append(id, bodies, fence?.token)
+      return events.map((event, i): Event.EventFrame => ({ ...event, thread_id: id, seq: first + i, timestamp }))
     }
-    const first = yield* backend.append(id, bodies, fence?.token)
-    return events.map((event, i): Event.EventFrame => ({ ...event, thread_id: id, seq: first + i, timestamp }))
-  })
+  )
 
   const readEvents = (threadId: string, opts: StateStore.ReadEventsOptions = {}) =>
     Stream.unwrap(
@@ -162,6 +176,8 @@ export const make = (backend: Backend, options: StateStore.StoreOptions = {}): S
 
   const createThread = Effect.fn("StateStore.createThread")(function* (thread: Thread.Thread) {
     const id = yield* Ids.validate("ThreadId", thread.id, "thread.id")
+    yield* writable(`threads/${id}`)
+    yield* checkThreadText(`threads/${id}`, thread)
     const doc = yield* encodeRecord("thread", Thread.Thread, `threads/${id}`, thread)
     const put = yield* backend.putRecord(THREADS, id, doc, 0)
     if (!put.ok) return yield* fail("Conflict", `threads/${id}`, "thread already exists")
@@ -181,11 +197,13 @@ export const make = (backend: Backend, options: StateStore.StoreOptions = {}): S
     const id = yield* Ids.validate("ThreadId", threadId, "threadId")
     const fence = yield* fenceOf(id, options)
     for (let attempt = 0; attempt < MAX_CAS_RETRIES; attempt++) {
+      yield* writable(`threads/${id}`)
       const current = yield* getDecoded(THREADS, id, decodeThread)
       if (Option.isNone(current)) return yield* fail("NotFound", `threads/${id}`, "thread does not exist")
       const [thread, revision] = current.value
       const now = yield* Clock.currentTimeMillis
       const next: Thread.Thread = { ...update(thread), id, updated_at: Math.max(now, thread.updated_at) }
+      yield* checkThreadText(`threads/${id}`, next)
       const doc = yield* encodeRecord("thread", Thread.Thread, `threads/${id}`, next)
       const put = yield* backend.putRecord(THREADS, id, doc, revision, fence)
       if (put.ok) return next
@@ -219,6 +237,7 @@ export const make = (backend: Backend, options: StateStore.StoreOptions = {}): S
 
   const deleteThread = Effect.fn("StateStore.deleteThread")(function* (threadId: string) {
     const id = yield* Ids.validate("ThreadId", threadId, "threadId")
+    yield* writable(`threads/${id}`)
     yield* backend.removeThread(id)
   })
 
@@ -231,6 +250,7 @@ export const make = (backend: Backend, options: StateStore.StoreOptions = {}): S
   ) {
     const id = yield* Ids.validate("ThreadId", threadId, "threadId")
     const key = `threads/${id}/lease`
+    yield* writable(key)
     const owner = options.owner
     if (typeof owner !== "string" || owner.length === 0 || owner.length > MAX_OWNER) {
       return yield* fail("InvalidInput", key, `owner must be 1..${MAX_OWNER} characters`)
@@ -293,6 +313,7 @@ export const make = (backend: Backend, options: StateStore.StoreOptions = {}): S
     const tid = yield* Ids.validate("ThreadId", threadId, "threadId")
     const cid = yield* Ids.validate("CheckpointId", checkpointId, "checkpointId")
     const fence = yield* fenceOf(tid, options)
+    yield* writable(`threads/${tid}/checkpoints/${cid}`)
     const saved_at = yield* Clock.currentTimeMillis
     // Strictly increasing within this store, and following the clock across
     // restarts, so "latest" is well defined.
@@ -342,13 +363,20 @@ export const make = (backend: Backend, options: StateStore.StoreOptions = {}): S
           : `expected revision ${expected}, found ${actual}`
     )
 
-  const putJob = Effect.fn("StateStore.putJob")(function* (record: Job.JobRecord, opts: StateStore.PutJobOptions = {}) {
+  // Job records take the fast check (see jobCodec.ts); the schema makes the error.
+  const encodeJob = (key: string, job: Job.JobRecord) =>
+    isJobRecord(job) ? Effect.succeed(wrapRecord("job", job)) : encodeRecord("job", Job.JobRecord, key, job)
+
+  // Hot path: a span without the call-site capture of `Effect.fn` (a stack trace per call).
+  const putJob = traced("StateStore.putJob", function* (record: Job.JobRecord, opts: StateStore.PutJobOptions = {}) {
     const id = yield* Ids.validate("JobId", record.id, "record.id")
     const key = `jobs/${id}`
+    yield* writable(key)
     const expected = opts.expectedRevision ?? record.revision
     yield* checkInt(key, "expectedRevision", expected, 0)
     const next: Job.JobRecord = { ...record, revision: expected + 1 }
-    const doc = yield* encodeRecord("job", Job.JobRecord, key, next)
+    yield* checkJobText(key, next)
+    const doc = yield* encodeJob(key, next)
     const put = yield* backend.putRecord(JOBS, id, doc, expected)
     if (!put.ok) return yield* conflict(key, expected, put.actual)
     return next
@@ -367,34 +395,36 @@ export const make = (backend: Backend, options: StateStore.StoreOptions = {}): S
       .sort((a, b) => a.created_at - b.created_at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
   })
 
-  const appendJobHistory = Effect.fn("StateStore.appendJobHistory")(function* (
-    jobId: string,
-    entry: Job.JobHistoryEntry,
-    opts: StateStore.PutJobOptions = {}
-  ) {
-    const id = yield* Ids.validate("JobId", jobId, "jobId")
-    const key = `jobs/${id}`
-    yield* checkInt(key, "expectedRevision", opts.expectedRevision, 0)
-    for (let attempt = 0; attempt < MAX_CAS_RETRIES; attempt++) {
-      const current = yield* getDecoded(JOBS, id, decodeJob)
-      if (Option.isNone(current)) return yield* fail("NotFound", key, "job does not exist")
-      const [job, revision] = current.value
-      if (opts.expectedRevision !== undefined && opts.expectedRevision !== revision) {
-        return yield* conflict(key, opts.expectedRevision, revision)
+  // Hot path: a span without the call-site capture of `Effect.fn` (a stack trace per call).
+  const appendJobHistory = traced(
+    "StateStore.appendJobHistory",
+    function* (jobId: string, entry: Job.JobHistoryEntry, opts: StateStore.PutJobOptions = {}) {
+      const id = yield* Ids.validate("JobId", jobId, "jobId")
+      const key = `jobs/${id}`
+      yield* checkInt(key, "expectedRevision", opts.expectedRevision, 0)
+      yield* writable(key)
+      for (let attempt = 0; attempt < MAX_CAS_RETRIES; attempt++) {
+        const current = yield* getDecoded(JOBS, id, decodeJob)
+        if (Option.isNone(current)) return yield* fail("NotFound", key, "job does not exist")
+        const [job, revision] = current.value
+        if (opts.expectedRevision !== undefined && opts.expectedRevision !== revision) {
+          return yield* conflict(key, opts.expectedRevision, revision)
+        }
+        const next: Job.JobRecord = {
+          ...job,
+          history: [...job.history, entry],
+          updated_at: Math.max(job.updated_at, entry.at),
+          revision: revision + 1
+        }
+        yield* checkJobText(key, next)
+        const doc = yield* encodeJob(key, next)
+        const put = yield* backend.putRecord(JOBS, id, doc, revision)
+        if (put.ok) return next
+        if (opts.expectedRevision !== undefined) return yield* conflict(key, opts.expectedRevision, put.actual)
       }
-      const next: Job.JobRecord = {
-        ...job,
-        history: [...job.history, entry],
-        updated_at: Math.max(job.updated_at, entry.at),
-        revision: revision + 1
-      }
-      const doc = yield* encodeRecord("job", Job.JobRecord, key, next)
-      const put = yield* backend.putRecord(JOBS, id, doc, revision)
-      if (put.ok) return next
-      if (opts.expectedRevision !== undefined) return yield* conflict(key, opts.expectedRevision, put.actual)
+      return yield* fail("Conflict", key, `too many concurrent updates (${MAX_CAS_RETRIES} attempts)`)
     }
-    return yield* fail("Conflict", key, `too many concurrent updates (${MAX_CAS_RETRIES} attempts)`)
-  })
+  )
 
   // ---------------------------------------------------------------------------
   // approvals
@@ -404,7 +434,11 @@ export const make = (backend: Backend, options: StateStore.StoreOptions = {}): S
     if (approval.thread_id !== null) yield* Ids.validate("ThreadId", approval.thread_id, "approval.thread_id")
     yield* Ids.validate("ToolCallId", approval.call.id, "approval.call.id")
     const key = `approvals/${id}`
+    yield* writable(key)
     const created_at = yield* Clock.currentTimeMillis
+    yield* checkText(key, "reason", approval.reason, StorageSchema.LIMITS.detail)
+    yield* checkText(key, "command", approval.command, StorageSchema.LIMITS.command)
+    yield* checkText(key, "cwd", approval.cwd, StorageSchema.LIMITS.path)
     const record: StorageSchema.ApprovalRecord = { ...approval, status: "pending", created_at, revision: 1 }
     const doc = yield* encodeRecord("approval", StorageSchema.ApprovalRecord, key, record)
     const put = yield* backend.putRecord(APPROVALS, id, doc, 0)
@@ -437,9 +471,11 @@ export const make = (backend: Backend, options: StateStore.StoreOptions = {}): S
   ) {
     const id = yield* Ids.validate("ApprovalId", approvalId, "approvalId")
     const key = `approvals/${id}`
+    yield* writable(key)
     if (decision !== "approve" && decision !== "deny") {
       return yield* fail("InvalidInput", key, `decision must be "approve" or "deny" (got ${JSON.stringify(decision)})`)
     }
+    yield* checkText(key, "reason", opts.reason, StorageSchema.LIMITS.detail)
     for (let attempt = 0; attempt < MAX_CAS_RETRIES; attempt++) {
       const current = yield* getDecoded(APPROVALS, id, decodeApproval)
       if (Option.isNone(current)) return yield* fail("NotFound", key, "approval does not exist")
@@ -462,196 +498,34 @@ export const make = (backend: Backend, options: StateStore.StoreOptions = {}): S
     return yield* fail("Conflict", key, `too many concurrent updates (${MAX_CAS_RETRIES} attempts)`)
   })
 
-  // ---------------------------------------------------------------------------
-  // export / import
+  const { exportThread, importThread } = ExportImport.make({
+    backend,
+    migrations,
+    writable,
+    readThread: (id) =>
+      Effect.map(
+        getDecoded(THREADS, id, decodeThread),
+        Option.map(([t]) => t)
+      ),
+    readCheckpoints: (id) => listDecoded(checkpoints(id), decodeCheckpoint(id))
+  })
 
-  const exportThread = (threadId: string) =>
-    Stream.unwrap(
-      Effect.gen(function* () {
-        const id = yield* Ids.validate("ThreadId", threadId, "threadId")
-        const thread = yield* getDecoded(THREADS, id, decodeThread)
-        const header: StorageSchema.ExportLine = {
-          type: "thread",
-          schemaVersion: StorageSchema.SCHEMA_VERSION,
-          thread_id: id,
-          thread: Option.match(thread, { onNone: () => null, onSome: ([t]) => t })
-        }
-        const count = yield* Ref.make(0)
-        const events = backend.read(id, 1, Number.POSITIVE_INFINITY).pipe(
-          Stream.mapChunks((frames) =>
-            Chunk.map(
-              frames,
-              (frame) => `${JSON.stringify({ type: "event", schemaVersion: StorageSchema.SCHEMA_VERSION, frame })}\n`
-            )
-          ),
-          Stream.tap(() => Ref.update(count, (n) => n + 1))
-        )
-        const rest = Stream.unwrap(
-          Effect.gen(function* () {
-            const all = yield* listDecoded(checkpoints(id), decodeCheckpoint(id))
-            const sorted = [...all].sort((a, b) => a.order - b.order)
-            const lines = sorted.map(
-              (checkpoint) =>
-                `${JSON.stringify({ type: "checkpoint", schemaVersion: StorageSchema.SCHEMA_VERSION, checkpoint })}\n`
-            )
-            const n = yield* Ref.get(count)
-            lines.push(`${JSON.stringify({ type: "end", events: n, checkpoints: sorted.length })}\n`)
-            return Stream.fromIterable(lines)
-          })
-        )
-        return Stream.concat(Stream.make(`${JSON.stringify(header)}\n`), Stream.concat(events, rest))
-      })
-    ).pipe(Stream.withSpan("StateStore.exportThread", { attributes: { threadId } }))
-
-  const decodeLine = Schema.decodeUnknownEither(StorageSchema.ExportLine)
-
-  const parseLine = (
-    text: string,
-    lineNo: number
-  ): Effect.Effect<StorageSchema.ExportLine, StorageError | UnsupportedSchemaVersion> =>
-    Effect.suspend((): Effect.Effect<StorageSchema.ExportLine, StorageError | UnsupportedSchemaVersion> => {
-      const key = `import line ${lineNo}`
-      let raw: unknown
-      try {
-        raw = JSON.parse(text)
-      } catch (e) {
-        return fail("InvalidInput", key, `not valid JSON (${String(e)})`)
-      }
-      if (typeof raw === "object" && raw !== null && "schemaVersion" in raw && typeof raw.schemaVersion === "number") {
-        const version = raw.schemaVersion
-        if (version > StorageSchema.SCHEMA_VERSION) {
-          return Effect.fail(
-            new UnsupportedSchemaVersion({ key, found: version, supported: StorageSchema.SCHEMA_VERSION })
-          )
-        }
-        if (version < StorageSchema.SCHEMA_VERSION) {
-          const r = raw as Record<string, unknown>
-          let upgraded: Record<string, unknown> = { ...r, schemaVersion: StorageSchema.SCHEMA_VERSION }
-          for (let v = version; v < StorageSchema.SCHEMA_VERSION; v++) {
-            const m = migrations.find((m) => m.from === v)
-            const f =
-              r.type === "event"
-                ? m?.event === undefined
-                  ? undefined
-                  : { ...upgraded, frame: m.event(upgraded.frame) }
-                : r.type === "checkpoint"
-                  ? m?.record === undefined
-                    ? undefined
-                    : { ...upgraded, checkpoint: m.record("checkpoint", upgraded.checkpoint) }
-                  : r.type === "thread"
-                    ? m?.record === undefined
-                      ? undefined
-                      : {
-                          ...upgraded,
-                          thread: upgraded.thread === null ? null : m.record("thread", upgraded.thread)
-                        }
-                    : upgraded
-            if (f === undefined) {
-              return Effect.fail(
-                new UnsupportedSchemaVersion({ key, found: version, supported: StorageSchema.SCHEMA_VERSION })
-              )
-            }
-            upgraded = f
-          }
-          raw = upgraded
-        }
-      }
-      return Either.match(decodeLine(raw), {
-        onLeft: (e) => fail("InvalidInput", key, ProtocolError.fromParseError(StorageSchema.ExportLine, e).message),
-        onRight: Effect.succeed
-      })
-    })
-
-  const importThread = Effect.fn("StateStore.importThread")(function* <E>(
-    jsonl: string | Stream.Stream<string, E>,
-    opts: StateStore.ImportOptions = {}
-  ) {
-    const target = opts.threadId === undefined ? undefined : yield* Ids.validate("ThreadId", opts.threadId, "threadId")
-    const texts: ReadonlyArray<string> =
-      typeof jsonl === "string"
-        ? jsonl.split("\n")
-        : Chunk.toReadonlyArray(yield* Stream.runCollect(Stream.splitLines(jsonl)))
-    const lines: Array<StorageSchema.ExportLine> = []
-    let lastLineNo = 0
-    for (let i = 0; i < texts.length; i++) {
-      const text = texts[i]!.trim()
-      if (text === "") continue
-      lines.push(yield* parseLine(text, i + 1))
-      lastLineNo = i + 1
-    }
-    const head = lines[0]
-    if (head === undefined || head.type !== "thread") {
-      return yield* fail("InvalidInput", "import line 1", `the first line must be a "thread" line`)
-    }
-    const end = lines[lines.length - 1]
-    if (end === undefined || end.type !== "end") {
-      return yield* fail(
-        "InvalidInput",
-        `import line ${lastLineNo}`,
-        `the last line must be an "end" line (truncated export?)`
-      )
-    }
-    const source = head.thread_id
-    const id = target ?? source
-    const frames: Array<Event.EventFrame> = []
-    const saved: Array<StorageSchema.Checkpoint> = []
-    for (const line of lines.slice(1, -1)) {
-      if (line.type === "event") {
-        const expected = frames.length + 1
-        if (line.frame.thread_id !== source || line.frame.seq !== expected) {
-          return yield* fail(
-            "InvalidInput",
-            `import event ${expected}`,
-            `expected seq ${expected} of thread ${source}, found seq ${line.frame.seq} of ${String(line.frame.thread_id)}`
-          )
-        }
-        frames.push(line.frame)
-      } else if (line.type === "checkpoint") {
-        if (line.checkpoint.thread_id !== source) {
-          return yield* fail("InvalidInput", `import checkpoint ${line.checkpoint.id}`, `belongs to another thread`)
-        }
-        saved.push(line.checkpoint)
-      } else {
-        return yield* fail("InvalidInput", "import", `unexpected "${line.type}" line in the middle of the export`)
-      }
-    }
-    if (end.events !== frames.length || end.checkpoints !== saved.length) {
-      return yield* fail(
-        "InvalidInput",
-        "import",
-        `the end line counts ${end.events} events and ${end.checkpoints} checkpoints, found ${frames.length} and ${saved.length}`
-      )
-    }
-    const existing = yield* backend.getRecord(THREADS, id)
-    const seq = yield* backend.lastSeq(id)
-    if (Option.isSome(existing) || seq > 0) return yield* fail("Conflict", `threads/${id}`, "thread already exists")
-    if (frames.length > 0) {
-      const bodies = frames.map(({ seq: _, ...frame }) => JSON.stringify({ ...frame, thread_id: id }))
-      // Not fenced: a LeaseLost cannot happen here.
-      const first = yield* Effect.catchTag(backend.append(id, bodies), "LeaseLost", Effect.die)
-      if (first !== 1) {
-        return yield* fail("Conflict", `threads/${id}`, "events were appended to the thread while importing")
-      }
-    }
-    for (const c of saved) {
-      const checkpoint = { ...c, thread_id: id }
-      const key = `threads/${id}/checkpoints/${c.id}`
-      const doc = yield* encodeRecord("checkpoint", StorageSchema.Checkpoint, key, checkpoint)
-      yield* backend.putRecord(checkpoints(id), c.id, doc, undefined)
-    }
-    // The metadata last: a thread is listed only once fully imported.
-    if (head.thread !== null) {
-      const thread = { ...head.thread, id }
-      const doc = yield* encodeRecord("thread", Thread.Thread, `threads/${id}`, thread)
-      const put = yield* backend.putRecord(THREADS, id, doc, 0)
-      if (!put.ok) return yield* fail("Conflict", `threads/${id}`, "thread already exists")
-    }
-    return { threadId: id, events: frames.length, checkpoints: saved.length } satisfies StateStore.ImportResult
+  const listDamaged = Effect.fn("StateStore.listDamaged")(function* (kind: StateStore.DamagedRecord["kind"]) {
+    const all =
+      kind === "thread"
+        ? yield* listAll(THREADS, decodeThread)
+        : kind === "job"
+          ? yield* listAll(JOBS, decodeJob)
+          : yield* listAll(APPROVALS, decodeApproval)
+    return all.damaged.map((d): StateStore.DamagedRecord => ({ kind, id: d.key, error: d.error }))
   })
 
   // Without a lease the writes cannot fail with LeaseLost: the overloads say so.
   return {
     backend: backend.name,
+    durability: backend.durability,
+    readOnly,
+    listDamaged,
     appendEvents: appendEvents as StateStore.Service["appendEvents"],
     readEvents,
     lastSeq,

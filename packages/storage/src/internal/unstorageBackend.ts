@@ -10,13 +10,21 @@ import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
-import { createStorage, type Storage } from "unstorage"
+import type { Storage } from "unstorage"
 import type * as StateStore from "../StateStore.js"
 import { CorruptJournal, LeaseLost, StorageError, UnsupportedSchemaVersion } from "../StorageError.js"
 import { SCHEMA_VERSION } from "../StorageSchema.js"
-import type { Backend, Collection, Fence, PutResult, StoredRecord } from "./backend.js"
+import type { Backend, Collection, Damaged, Fence, PutResult, StoredRecord } from "./backend.js"
 import { withSeq } from "./backend.js"
-import { checkSeq, makeFrameDecoder, parseTaggedRecord, tagRevision, tagVersion, untagVersion } from "./codec.js"
+import {
+  decodeEntry,
+  isEntryError,
+  makeFrameDecoder,
+  parseTaggedRecord,
+  tagRevision,
+  tagVersion,
+  untagVersion
+} from "./codec.js"
 import * as InProcessLeases from "./inProcessLeases.js"
 import { tryPromise as use } from "./io.js"
 import { makeStripedLock } from "./locks.js"
@@ -130,12 +138,9 @@ export const make = (
                   value === null || value === undefined ? "entry is missing" : "entry is not a journal record"
                 return Effect.fail(new CorruptJournal({ threadId, file: key, offset: seq - 1, detail }))
               }
-              const frame = decode(threadId, tagged.version, tagged.json, key, seq - 1)
-              if (frame instanceof CorruptJournal || frame instanceof UnsupportedSchemaVersion)
-                return Effect.fail(frame)
-              const checked = checkSeq(frame, seq, threadId, key, seq - 1)
-              if (checked instanceof CorruptJournal) return Effect.fail(checked)
-              out.push(checked)
+              const frame = decodeEntry(decode, threadId, tagged.version, tagged.json, key, seq)
+              if (isEntryError(frame)) return Effect.fail(frame)
+              out.push(frame)
             }
             return Effect.succeed(Chunk.unsafeFromArray(out))
           })
@@ -156,7 +161,7 @@ export const make = (
         })
       )
 
-    const getRecord = (c: Collection, id: string) => {
+    const readRecord = (c: Collection, id: string) => {
       const key = `${recordPrefix(c)}:${id}`
       return Effect.flatMap(
         use(key, "read", () => storage.getItem(key)),
@@ -168,12 +173,16 @@ export const make = (
       )
     }
 
+    // A driver may write in place (the fs driver truncates, then writes): a
+    // read never overlaps a write of the same record in this process.
+    const getRecord = (c: Collection, id: string) => recordLock(`${recordPrefix(c)}:${id}`, readRecord(c, id))
+
     const putRecord = (c: Collection, id: string, doc: string, expected: number | undefined, fence?: Fence) => {
       const key = `${recordPrefix(c)}:${id}`
       return recordLock(
         key,
         Effect.gen(function* () {
-          const current = yield* getRecord(c, id)
+          const current = yield* readRecord(c, id)
           const actual = Option.match(current, { onNone: () => 0, onSome: (r) => r.revision })
           if (fence !== undefined && !holds(fence.threadId, fence.token)) {
             return { ok: false, actual, lost: true } satisfies PutResult
@@ -192,14 +201,16 @@ export const make = (
           (k) => k.lastIndexOf(":") === prefix.length
         )
         const items = yield* use(prefix, "read", () => storage.getItems(keys))
-        const out: Array<StoredRecord> = []
+        const records: Array<StoredRecord> = []
+        const damaged: Array<Damaged> = []
         for (const item of items) {
           if (item.value === null || item.value === undefined) continue
-          const parsed = parseTaggedRecord(item.key.slice(prefix.length + 1), item.key, item.value)
-          if (parsed instanceof StorageError) return yield* parsed
-          out.push(parsed)
+          const id = item.key.slice(prefix.length + 1)
+          const parsed = parseTaggedRecord(id, item.key, item.value)
+          if (parsed instanceof StorageError) damaged.push({ key: id, error: parsed })
+          else records.push(parsed)
         }
-        return out
+        return { records, damaged }
       })
     }
 
@@ -218,9 +229,23 @@ export const make = (
       )
     }
 
-    return { name, append, read, lastSeq, getRecord, putRecord, listRecords, removeThread, leases } satisfies Backend
+    const durability: StateStore.Durability =
+      name === "memory"
+        ? { level: "volatile", detail: "the memory store keeps nothing once the process ends" }
+        : {
+            level: "unknown",
+            detail: "an unstorage driver: acknowledged writes are as durable as the driver makes them"
+          }
+    return {
+      name,
+      durability,
+      append,
+      read,
+      lastSeq,
+      getRecord,
+      putRecord,
+      listRecords,
+      removeThread,
+      leases
+    } satisfies Backend
   })
-
-/** A backend over a fresh unstorage memory driver. */
-export const makeMemory = (options: StateStore.StoreOptions = {}): Effect.Effect<Backend> =>
-  Effect.suspend(() => Effect.orDie(make(createStorage(), "memory", options)))

@@ -52,3 +52,18 @@ export declare const crashRounds: (options: {
   readonly modes?: (round: number) => "seq" | "concurrent"
   readonly log?: (round: Record<string, unknown>) => void
 }) => Promise<{ readonly totals: CrashTotals; readonly details: Array<Record<string, unknown>> }>
+
+export declare const readBack: (
+  kind: "fs" | "unstorage-fs",
+  dir: string,
+  threadId: string
+) => Promise<{
+  readonly frames: Array<{ readonly seq: number; readonly delta: string }> | undefined
+  readonly error: string | undefined
+  readonly checkpoint: { readonly ok: boolean; readonly upTo?: number; readonly error?: string }
+}>
+
+export declare const verify: (
+  acks: ReadonlyArray<Ack>,
+  frames: ReadonlyArray<{ readonly seq: number; readonly delta: string }>
+) => { readonly lost: number; readonly duplicated: number; readonly misplaced: number; readonly gaps: number }
