@@ -2,9 +2,12 @@
 // dist/bundle/strata.mjs (and the `status` fast path, dist/bundle/status.mjs),
 // which bin/strata.js prefers when they are up to date:
 // loading one file instead of hundreds of modules is most of `strata`'s cold
-// start. Left outside the bundle: the tree-sitter packages (they find their
-// .wasm next to themselves), the plugins (loaded by spec at run time), and
-// the Redis / PostgreSQL clients (imported only for those stores).
+// start. The built-in plugins are in it (src/Distribution.ts imports them by
+// name, so they share the bundle's one copy of Effect); plugins a config
+// names are loaded by spec at run time. Left outside the bundle: the
+// tree-sitter packages (they find their .wasm next to themselves) and the
+// Redis / PostgreSQL clients (imported only for those stores).
+import { rmSync } from "node:fs"
 import { build } from "esbuild"
 
 const common = {
@@ -14,7 +17,7 @@ const common = {
   format: "esm",
   target: "node20",
   logLevel: "warning",
-  external: ["web-tree-sitter", "tree-sitter-bash", "@strata/plugin-*", "ioredis", "pg", "pg-*"],
+  external: ["web-tree-sitter", "tree-sitter-bash", "ioredis", "pg", "pg-*"],
   // Bundled CommonJS dependencies call require(); give them one.
   banner: {
     js: "import { createRequire as __strataRequire } from 'node:module'; const require = __strataRequire(import.meta.url);"
@@ -26,6 +29,8 @@ const dist = (name) => new URL(`../dist/${name}`, import.meta.url).pathname
 // and `status.mjs` (`strata status` without the command-line parser, see
 // src/statusMain.ts); modules imported lazily (the store, for status) stay in
 // their own chunks and load only when used.
+// Chunks are named by their hash: clear the old ones first.
+rmSync(dist("bundle"), { recursive: true, force: true })
 await build({
   ...common,
   entryPoints: { strata: dist("main.js"), status: dist("statusMain.js") },

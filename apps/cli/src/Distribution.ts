@@ -62,6 +62,20 @@ export {
 } from "./Choice.js"
 
 /**
+ * The built-in plugins' modules, imported from inside the distribution (the
+ * bundle carries them, sharing its one copy of Effect and the SDK) instead
+ * of being looked up in `node_modules` by spec.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const pluginModules: Readonly<Record<string, () => Promise<unknown>>> = {
+  "@strata/plugin-shell/node": () => import("@strata/plugin-shell/node"),
+  "@strata/plugin-fs/node": () => import("@strata/plugin-fs/node"),
+  "@strata/plugin-audit-log/node": () => import("@strata/plugin-audit-log/node")
+}
+
+/**
  * The distribution's policy file.
  *
  * @since 0.1.0
@@ -207,7 +221,8 @@ export const layer = (
     env: setup.env,
     distributionRules: policy.distribution,
     mcp: options.mcp ?? "on-demand",
-    locateSyntaxError
+    locateSyntaxError,
+    pluginModules
   }).pipe(
     Layer.provide(Layer.mergeAll(NodeContext.layer, McpStdio.layer)),
     // Plugins read their own sections (`[fs]`, ...) of the layered config
@@ -246,7 +261,11 @@ export const session = <A, E, R>(
  */
 export const toolNames = (setup: Pick<Setup, "cwd" | "config">) =>
   Effect.map(
-    PluginLoader.inspect([...builtinPlugins, ...setup.config.plugins], { baseDir: setup.cwd, locateSyntaxError }),
+    PluginLoader.inspect([...builtinPlugins, ...setup.config.plugins], {
+      baseDir: setup.cwd,
+      locateSyntaxError,
+      modules: pluginModules
+    }),
     (plugins) => plugins.flatMap((p) => (p._tag === "Loaded" ? p.plugin.manifest.tools.map((t) => t.name) : []))
   )
 

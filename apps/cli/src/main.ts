@@ -18,9 +18,14 @@ import * as Logger from "effect/Logger"
 import { run } from "./cli.js"
 import { CliError } from "./common.js"
 import * as Layers from "./layers.js"
+import * as Profile from "./Profile.js"
 
 const verbose = process.argv.includes("--verbose")
-const argv = process.argv.filter((a) => a !== "--verbose")
+const profile = Profile.requested(process.argv, process.env)
+  ? Profile.make(performance.timeOrigin, () => performance.now())
+  : undefined
+profile?.mark("modules loaded")
+const argv = process.argv.filter((a) => a !== "--verbose" && a !== "--profile-startup")
 
 const messageOf = (error: unknown): string => {
   if (typeof error === "object" && error !== null && "message" in error && typeof error.message === "string") {
@@ -59,7 +64,9 @@ const flush = (stream: NodeJS.WriteStream, k: () => void) => {
   stream.write("", () => k())
 }
 
-const program = run(argv).pipe(
+const command = profile === undefined ? run(argv) : Effect.withTracer(run(argv), profile.tracer)
+
+const program = command.pipe(
   Effect.catchAllCause((cause) =>
     Effect.sync(() => {
       const failure = Cause.failureOption(cause)
@@ -96,6 +103,10 @@ NodeRuntime.runMain(program, {
   teardown: (exit, onExit) => {
     const code = Exit.isFailure(exit) ? (Cause.isInterruptedOnly(exit.cause) ? 130 : 1) : 0
     if (code !== 0) process.exitCode = code
+    if (profile !== undefined) {
+      const usage = typeof process.resourceUsage === "function" ? process.resourceUsage() : undefined
+      process.stderr.write(profile.report({ peakRssBytes: usage === undefined ? undefined : usage.maxRSS * 1024 }))
+    }
     flush(process.stdout, () => flush(process.stderr, () => onExit(code)))
   }
 })

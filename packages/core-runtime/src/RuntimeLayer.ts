@@ -88,6 +88,8 @@ export interface Options {
   readonly mcp?: "start" | "on-demand" | "manual" | undefined
   /** Finds the line and column of a plugin's syntax error (see `PluginLoader.LoadOptions`). */
   readonly locateSyntaxError?: PluginLoader.LoadOptions["locateSyntaxError"]
+  /** Plugins the distribution bundles, by spec (see `PluginLoader.LoadOptions.modules`). */
+  readonly pluginModules?: PluginLoader.LoadOptions["modules"]
   /** Extra tools registered by the app (built-in tools of a distribution). */
   readonly tools?: ReadonlyArray<ToolRegistry.RuntimeTool> | undefined
 }
@@ -294,14 +296,15 @@ const layerPlugins = (
   config: RuntimeConfig,
   cwd: string,
   extra: ReadonlyArray<ToolRegistry.RuntimeTool>,
-  locateSyntaxError: Options["locateSyntaxError"]
+  locateSyntaxError: Options["locateSyntaxError"],
+  modules: Options["pluginModules"]
 ) =>
   Layer.scopedDiscard(
     Effect.gen(function* () {
       const registry = yield* ToolRegistry.ToolRegistry
       if (extra.length > 0) yield* registry.register(extra)
       if (config.plugins.length === 0) return
-      const installed = yield* PluginLoader.install(config.plugins, { baseDir: cwd, locateSyntaxError })
+      const installed = yield* PluginLoader.install(config.plugins, { baseDir: cwd, locateSyntaxError, modules })
       for (const skipped of installed.skipped) yield* Effect.logWarning(`plugin skipped: ${skipped.message}`)
       const jobs = yield* JobManager.JobManager
       for (const plugin of installed.plugins) {
@@ -403,7 +406,7 @@ export const layer = (
       Turn.layer({ systemPrompt: config.system_prompt, maxTurns: config.max_turns, configModel: config.model })
     ),
     Layer.provideMerge(ToolInvoker.layer()),
-    Layer.provideMerge(layerPlugins(config, options.cwd, options.tools ?? [], options.locateSyntaxError)),
+    Layer.provideMerge(layerPlugins(config, options.cwd, options.tools ?? [], options.locateSyntaxError, options.pluginModules)),
     Layer.provideMerge(layerCommandHooks(config, options)),
     Layer.provideMerge(Layer.mergeAll(ToolRegistry.layer, threads, jobs, mcp, LanguageModel.layerFetch())),
     Layer.provideMerge(Layer.mergeAll(HookDispatcher.Default, policy, models)),

@@ -82,6 +82,14 @@ export interface LoadOptions {
   readonly baseDir: string
   readonly importModule?: ((specifier: string) => Promise<unknown>) | undefined
   readonly locateSyntaxError?: ((file: string) => Effect.Effect<SourceLocation | undefined>) | undefined
+  /**
+   * Plugins the distribution ships inside itself, by spec: a spec found here
+   * is imported through its function (a bundled module, no lookup in
+   * `node_modules`), so a bundled distribution loads its built-in plugins
+   * without loading a second copy of their dependencies. Any other spec is
+   * resolved as usual.
+   */
+  readonly modules?: Readonly<Record<string, () => Promise<unknown>>> | undefined
 }
 
 /**
@@ -192,6 +200,15 @@ const where = (l: SourceLocation) => `${l.file}:${l.line}${l.column === undefine
 
 const importPlugin = (spec: string, options: LoadOptions) =>
   Effect.gen(function* () {
+    const bundled = options.modules !== undefined && Object.hasOwn(options.modules, spec) ? options.modules[spec] : undefined
+    if (bundled !== undefined) {
+      const module = yield* Effect.tryPromise({
+        try: bundled,
+        catch: (error) =>
+          new PluginLoadError({ plugin: spec, reason: "ImportFailed", detail: describe(error).text, cause: error })
+      })
+      return yield* fromModule(spec, module)
+    }
     const path = yield* Path.Path
     const names = [spec]
     let specifier = spec
@@ -246,19 +263,26 @@ const importPlugin = (spec: string, options: LoadOptions) =>
         })
       )
     )
-    const exported =
-      typeof module === "object" && module !== null
-        ? ((module as Record<string, unknown>).default ?? (module as Record<string, unknown>).plugin)
-        : undefined
-    if (exported === undefined) {
-      return yield* new PluginLoadError({
+    return yield* fromModule(spec, module)
+  }).pipe(Effect.withSpan("PluginLoader.import", { attributes: { spec } }))
+
+/** The plugin a module exports (`default`, or `plugin`), validated. */
+const fromModule = (spec: string, module: unknown) => {
+  const exported =
+    typeof module === "object" && module !== null
+      ? ((module as Record<string, unknown>).default ?? (module as Record<string, unknown>).plugin)
+      : undefined
+  if (exported === undefined) {
+    return Effect.fail(
+      new PluginLoadError({
         plugin: spec,
         reason: "InvalidPlugin",
         detail: "the module has no default export (export default definePlugin({ ... }))"
       })
-    }
-    return yield* Plugin.validate(exported, spec)
-  }).pipe(Effect.withSpan("PluginLoader.import", { attributes: { spec } }))
+    )
+  }
+  return Plugin.validate(exported, spec)
+}
 
 const collision = (spec: string, detail: string, other: string) =>
   new PluginLoadError({ plugin: spec, reason: "Collision", detail, other })

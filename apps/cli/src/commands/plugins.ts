@@ -21,7 +21,8 @@ const list = Command.make("list", { json }, (o) =>
     const specs = [...Distribution.builtinPlugins, ...loaded.value.plugins]
     const result = yield* PluginLoader.inspect(specs, {
       baseDir: options.cwd,
-      locateSyntaxError: Distribution.locateSyntaxError
+      locateSyntaxError: Distribution.locateSyntaxError,
+      modules: Distribution.pluginModules
     })
     const plugins = result.map((p) =>
       p._tag === "Loaded"
