@@ -185,7 +185,8 @@ console.log(`strata run start-up (median of ${runs} runs; model server: testkit 
 for (const rt of ["node", "bun", "deno"]) {
   const base = baseline.get(rt)
   console.log(`  ${rt} empty script ${ms(base)}`)
-  for (const c of cases(rt)) console.log(`  ${c.name.padEnd(30)} ${ms(all.get(c.name))}  ${(all.get(c.name) / base).toFixed(2)}x`)
+  for (const c of cases(rt))
+    console.log(`  ${c.name.padEnd(30)} ${ms(all.get(c.name))}  ${(all.get(c.name) / base).toFixed(2)}x`)
 }
 const node = baseline.get("node")
 const text = all.get("node: text turn")
@@ -194,9 +195,13 @@ console.log(
   `  text turn / node -e 0            ${(text / node).toFixed(2)}x; without the model's time ${((text - model) / node).toFixed(2)}x  (target <= 5x)`
 )
 console.log(`  demo turn / node -e 0            ${(all.get("node: demo turn") / node).toFixed(2)}x  (target <= 8x)`)
-console.log(`  status, 100 threads / node -e 0  ${(all.get("node: status (100 threads)") / node).toFixed(2)}x  (target <= 3x)`)
+console.log(
+  `  status, 100 threads / node -e 0  ${(all.get("node: status (100 threads)") / node).toFixed(2)}x  (target <= 3x)`
+)
 const mib = (x) => (x === undefined ? "n/a (no /usr/bin/time)" : `${x.toFixed(1)} MiB`)
-console.log(`  peak RSS: node -e 0 ${mib(rssBaseline)}, text turn ${mib(rssText)} (target <= 100 MiB), demo turn ${mib(rssDemo)}`)
+console.log(
+  `  peak RSS: node -e 0 ${mib(rssBaseline)}, text turn ${mib(rssText)} (target <= 100 MiB), demo turn ${mib(rssDemo)}`
+)
 
 // The start-up profile of one text turn.
 const profiled = spawnSync(process.execPath, [bin, "run", "--json", "--profile-startup", "hi"], {

@@ -35,7 +35,7 @@ import type { Config, Runtime, RuntimeConfig } from "@strata/core-runtime"
 import { RuntimeLayer } from "@strata/core-runtime"
 import type * as RuntimePolicy from "@strata/core-runtime/RuntimePolicy"
 import * as CommandHook from "@strata/hooks/CommandHook"
-import * as McpStdio from "@strata/mcp/stdio"
+import { StdioTransport } from "@strata/mcp/McpTransport"
 import * as PluginLoader from "@strata/plugin/PluginLoader"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
@@ -74,6 +74,21 @@ export const pluginModules: Readonly<Record<string, () => Promise<unknown>>> = {
   "@strata/plugin-fs/node": () => import("@strata/plugin-fs/node"),
   "@strata/plugin-audit-log/node": () => import("@strata/plugin-audit-log/node")
 }
+
+/**
+ * The stdio transport for MCP servers, loaded when the first stdio server
+ * starts: a session without MCP servers never loads the MCP SDK.
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const mcpStdioOnDemand: Layer.Layer<StdioTransport> = Layer.succeed(StdioTransport, {
+  make: (config) =>
+    Effect.promise(() => import("@strata/mcp/stdio")).pipe(
+      Effect.flatMap((stdio) => Effect.provide(StdioTransport, stdio.layer)),
+      Effect.flatMap((transport) => transport.make(config))
+    )
+})
 
 /**
  * The distribution's policy file.
@@ -224,7 +239,7 @@ export const layer = (
     locateSyntaxError,
     pluginModules
   }).pipe(
-    Layer.provide(Layer.mergeAll(NodeContext.layer, McpStdio.layer)),
+    Layer.provide(Layer.mergeAll(NodeContext.layer, mcpStdioOnDemand)),
     // Plugins read their own sections (`[fs]`, ...) of the layered config
     // through Effect's Config; everything else still comes from the environment.
     Layer.provide(

@@ -20,7 +20,8 @@ import * as Tracer from "effect/Tracer"
  * @category utils
  */
 export const requested = (argv: ReadonlyArray<string>, env: Readonly<Record<string, string | undefined>>): boolean =>
-  argv.includes("--profile-startup") || (env.STRATA_PROFILE_STARTUP ?? "") !== "" && env.STRATA_PROFILE_STARTUP !== "0"
+  argv.includes("--profile-startup") ||
+  ((env.STRATA_PROFILE_STARTUP ?? "") !== "" && env.STRATA_PROFILE_STARTUP !== "0")
 
 /**
  * One recorded phase.
@@ -66,9 +67,16 @@ export const make = (origin: number, now: () => number): Recorder => {
   const since = (nanos: bigint) => Number(nanos) / 1e6 - origin
   const depthOf = new WeakMap<object, number>()
   const tracer = Tracer.make({
-    span(name, parent, context, links, startTime, kind) {
+    span(name, parent, context, links, startTime, kind, options) {
       const parentDepth = Option.isSome(parent) ? (depthOf.get(parent.value) ?? 0) : -1
-      const phase: Phase = { name, depth: parentDepth + 1, start: since(startTime), end: undefined }
+      // The plugin or spec a span is about is part of its name in the report.
+      const about = options?.attributes?.plugin ?? options?.attributes?.spec
+      const phase: Phase = {
+        name: typeof about === "string" ? `${name} ${about}` : name,
+        depth: parentDepth + 1,
+        start: since(startTime),
+        end: undefined
+      }
       phases.push(phase)
       const attributes = new Map<string, unknown>()
       const spanLinks = [...links]
@@ -132,12 +140,16 @@ export const make = (origin: number, now: () => number): Recorder => {
       for (const { phase, count, total } of seen.values()) {
         const took = phase.end === undefined ? "    open" : fmt(phase.end - phase.start)
         const repeat = count > 1 ? `  (x${count}, ${total.toFixed(1)} ms in all)` : ""
-        rows.push({ at: phase.start, text: `${fmt(phase.start)}  ${took}  ${"  ".repeat(phase.depth)}${phase.name}${repeat}` })
+        rows.push({
+          at: phase.start,
+          text: `${fmt(phase.start)}  ${took}  ${"  ".repeat(phase.depth)}${phase.name}${repeat}`
+        })
       }
       rows.sort((a, b) => a.at - b.at)
       lines.push(...rows.map((r) => r.text))
       const firstModelCall = phases.find((p) => p.name === "Runtime.modelCall")
-      if (firstModelCall !== undefined) lines.push(`first request to the model at ${firstModelCall.start.toFixed(1)} ms`)
+      if (firstModelCall !== undefined)
+        lines.push(`first request to the model at ${firstModelCall.start.toFixed(1)} ms`)
       lines.push(`ended at ${now().toFixed(1)} ms`)
       if (peakRssBytes !== undefined) lines.push(`peak RSS ${(peakRssBytes / 1024 / 1024).toFixed(1)} MiB`)
       return `${lines.join("\n")}\n`

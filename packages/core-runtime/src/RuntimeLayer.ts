@@ -406,7 +406,9 @@ export const layer = (
       Turn.layer({ systemPrompt: config.system_prompt, maxTurns: config.max_turns, configModel: config.model })
     ),
     Layer.provideMerge(ToolInvoker.layer()),
-    Layer.provideMerge(layerPlugins(config, options.cwd, options.tools ?? [], options.locateSyntaxError, options.pluginModules)),
+    Layer.provideMerge(
+      layerPlugins(config, options.cwd, options.tools ?? [], options.locateSyntaxError, options.pluginModules)
+    ),
     Layer.provideMerge(layerCommandHooks(config, options)),
     Layer.provideMerge(Layer.mergeAll(ToolRegistry.layer, threads, jobs, mcp, LanguageModel.layerFetch())),
     Layer.provideMerge(Layer.mergeAll(HookDispatcher.Default, policy, models)),

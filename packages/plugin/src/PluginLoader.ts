@@ -200,7 +200,8 @@ const where = (l: SourceLocation) => `${l.file}:${l.line}${l.column === undefine
 
 const importPlugin = (spec: string, options: LoadOptions) =>
   Effect.gen(function* () {
-    const bundled = options.modules !== undefined && Object.hasOwn(options.modules, spec) ? options.modules[spec] : undefined
+    const bundled =
+      options.modules !== undefined && Object.hasOwn(options.modules, spec) ? options.modules[spec] : undefined
     if (bundled !== undefined) {
       const module = yield* Effect.tryPromise({
         try: bundled,

@@ -1,16 +1,8 @@
 /** @internal */
-import { Client } from "@modelcontextprotocol/sdk/client/index.js"
-import { SSEClientTransport } from "@modelcontextprotocol/sdk/client/sse.js"
-import { StreamableHTTPClientTransport, StreamableHTTPError } from "@modelcontextprotocol/sdk/client/streamableHttp.js"
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js"
 import type { RequestOptions } from "@modelcontextprotocol/sdk/shared/protocol.js"
 import type { Transport } from "@modelcontextprotocol/sdk/shared/transport.js"
-import {
-  ElicitRequestSchema,
-  ErrorCode,
-  McpError as SdkMcpError,
-  type Tool as SdkTool,
-  ToolListChangedNotificationSchema
-} from "@modelcontextprotocol/sdk/types.js"
+import type { Tool as SdkTool } from "@modelcontextprotocol/sdk/types.js"
 import type * as Mcp from "@strata/protocol/Mcp"
 import type { ContentPart, ToolOutput } from "@strata/protocol/Tool"
 import * as Cause from "effect/Cause"
@@ -43,6 +35,18 @@ import { contentPart, resourceContents, toolOutput } from "./content.js"
 
 type Status = Mcp.McpServerStatus["status"]
 type Kind = Mcp.McpServerStatus["transport"]
+
+/** The SDK, once the first connection loaded it (see `./sdk.ts`). */
+let sdk: typeof import("./sdk.js") | undefined
+const loadSdk: Effect.Effect<typeof import("./sdk.js")> = Effect.suspend(() =>
+  sdk !== undefined
+    ? Effect.succeed(sdk)
+    : Effect.promise(() => import("./sdk.js")).pipe(
+        Effect.tap((m) => {
+          sdk = m
+        })
+      )
+)
 
 /** One live (or starting) client connection to a server. */
 interface Conn {
@@ -166,7 +170,8 @@ const toMcpError = (
 ): McpError => {
   if (cause instanceof McpError) return cause
   const base = { server, operation, ...(tool === undefined ? {} : { tool }), cause }
-  if (cause instanceof SdkMcpError) {
+  if (sdk !== undefined && cause instanceof sdk.SdkMcpError) {
+    const { ErrorCode } = sdk
     if (cause.code === ErrorCode.RequestTimeout) {
       return new McpError({
         ...base,
@@ -185,7 +190,7 @@ const toMcpError = (
     }
     return new McpError({ ...base, reason: "ServerError", code: cause.code, detail: cause.message })
   }
-  if (cause instanceof StreamableHTTPError) {
+  if (sdk !== undefined && cause instanceof sdk.StreamableHTTPError) {
     return new McpError({
       ...base,
       reason: "Transport",
@@ -386,7 +391,12 @@ export const make = (config: McpConfig): Effect.Effect<Service, never, Scope.Sco
           conn.closing = true
           conn.ready = false
           const t = conn.transport
-          if (terminate && t instanceof StreamableHTTPClientTransport && t.sessionId !== undefined) {
+          if (
+            terminate &&
+            sdk !== undefined &&
+            t instanceof sdk.StreamableHTTPClientTransport &&
+            t.sessionId !== undefined
+          ) {
             yield* Effect.tryPromise(() => t.terminateSession()).pipe(Effect.timeout("1 second"), Effect.ignore)
           }
           yield* Effect.tryPromise(() => conn.client.close()).pipe(Effect.ignore)
@@ -453,6 +463,7 @@ export const make = (config: McpConfig): Effect.Effect<Service, never, Scope.Sco
       pid: () => number | undefined,
       stderr: () => string
     ): Conn => {
+      const { Client, ElicitRequestSchema, ToolListChangedNotificationSchema } = sdk!
       const client = new Client(CLIENT_INFO, {
         capabilities: Option.isSome(elicitation) ? { elicitation: { form: { applyDefaults: true } } } : {}
       })
@@ -539,7 +550,7 @@ export const make = (config: McpConfig): Effect.Effect<Service, never, Scope.Sco
       })
 
     const open = (h: Handle): Effect.Effect<Conn, McpError> =>
-      Effect.suspend(() => {
+      Effect.flatMap(loadSdk, ({ SSEClientTransport, StreamableHTTPClientTransport }) => {
         const cfg = h.config
         if (cfg.transport === "stdio") {
           return Effect.flatMap(stdio.make(cfg), (s) => connectWith(h, "stdio", s.transport, s.pid, s.stderr))
