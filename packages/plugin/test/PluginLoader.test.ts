@@ -29,6 +29,40 @@ describe("PluginLoader", () => {
     }).pipe(Effect.provide(NodeContext.layer))
   )
 
+  it.effect("modules: a spec the distribution bundles is imported through its function, not looked up", () =>
+    Effect.gen(function* () {
+      const dir = yield* baseDir
+      const imported: Array<string> = []
+      const modules = {
+        // not in node_modules anywhere: only the map can answer it
+        "@acme/bundled-only": () => {
+          imported.push("@acme/bundled-only")
+          return import("./fixtures/local-plugin.mjs")
+        },
+        "@acme/broken": () => Promise.reject(new Error("bundle chunk missing")),
+        "@acme/empty": () => Promise.resolve({})
+      }
+      const result = yield* PluginLoader.load(
+        ["@acme/bundled-only", { spec: "@acme/broken", required: false }, { spec: "@acme/empty", required: false }],
+        { baseDir: dir, modules }
+      )
+      expect(imported).toEqual(["@acme/bundled-only"])
+      expect(result.plugins.map((p) => [p.spec, p.plugin.id])).toEqual([["@acme/bundled-only", "local"]])
+      expect(result.skipped.map((e) => [e.plugin, e.reason])).toEqual([
+        ["@acme/broken", "ImportFailed"],
+        ["@acme/empty", "InvalidPlugin"]
+      ])
+      expect(result.skipped[0]!.message).toContain("bundle chunk missing")
+      // a spec not in the map still resolves from the project
+      const other = yield* PluginLoader.load(["./named-export.mjs"], { baseDir: dir, modules })
+      expect(other.plugins.map((p) => p.plugin.id)).toEqual(["named"])
+      // inherited keys of the map are not specs
+      const inherited = Object.create({ "@acme/inherited": () => import("./fixtures/local-plugin.mjs") })
+      const proto = yield* Effect.either(PluginLoader.load(["@acme/inherited"], { baseDir: dir, modules: inherited }))
+      expect(proto._tag === "Left" && proto.left.reason).toBe("NotFound")
+    }).pipe(Effect.provide(NodeContext.layer))
+  )
+
   it.effect("a plugin that fails to load gives a typed error naming it", () =>
     Effect.gen(function* () {
       const cases: Array<[string, string, string]> = [
