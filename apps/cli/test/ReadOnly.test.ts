@@ -7,37 +7,14 @@
 import { createHash } from "node:crypto"
 import * as NFS from "node:fs"
 import * as path from "node:path"
-import * as Command from "@effect/platform/Command"
 import * as FileSystem from "@effect/platform/FileSystem"
 import { NodeContext } from "@effect/platform-node"
 import { beforeAll, describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
-import * as Stream from "effect/Stream"
-import { bin, ensureBuilt } from "./build.js"
+import { ensureBuilt } from "./build.js"
+import { type Run, strataDemo } from "./strataProcess.js"
 
-interface Run {
-  readonly stdout: string
-  readonly stderr: string
-  readonly code: number
-}
-
-/** Runs `strata` in `dir` with HOME = dir, so no user config applies. */
-const strata = (dir: string, args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
-  Effect.scoped(
-    Effect.gen(function* () {
-      const proc = yield* Command.make(process.execPath, bin, ...args).pipe(
-        Command.workingDirectory(dir),
-        Command.env({ HOME: dir, XDG_CONFIG_HOME: "", STRATA_DEMO: "1", NO_COLOR: "1", ...env }),
-        Command.feed(""),
-        Command.start
-      )
-      const text = (s: Stream.Stream<Uint8Array, unknown>) => s.pipe(Stream.decodeText(), Stream.mkString)
-      const [stdout, stderr, code] = yield* Effect.all([text(proc.stdout), text(proc.stderr), proc.exitCode], {
-        concurrency: 3
-      })
-      return { stdout, stderr, code: Number(code) } satisfies Run
-    })
-  ).pipe(Effect.provide(NodeContext.layer))
+const strata = strataDemo
 
 const workspace = Effect.gen(function* () {
   const fs = yield* FileSystem.FileSystem

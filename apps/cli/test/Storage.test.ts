@@ -6,39 +6,17 @@
  */
 import * as NFS from "node:fs"
 import * as path from "node:path"
-import * as Command from "@effect/platform/Command"
 import * as FileSystem from "@effect/platform/FileSystem"
 import { NodeContext } from "@effect/platform-node"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import * as StateStore from "@strata/storage/StateStore"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import * as Stream from "effect/Stream"
 import { Redis } from "ioredis"
-import { bin, ensureBuilt } from "./build.js"
+import { ensureBuilt } from "./build.js"
+import { strataDemo } from "./strataProcess.js"
 
-interface Run {
-  readonly stdout: string
-  readonly stderr: string
-  readonly code: number
-}
-
-const strata = (dir: string, args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
-  Effect.scoped(
-    Effect.gen(function* () {
-      const proc = yield* Command.make(process.execPath, bin, ...args).pipe(
-        Command.workingDirectory(dir),
-        Command.env({ HOME: dir, XDG_CONFIG_HOME: "", STRATA_DEMO: "1", NO_COLOR: "1", ...env }),
-        Command.feed(""),
-        Command.start
-      )
-      const text = (s: Stream.Stream<Uint8Array, unknown>) => s.pipe(Stream.decodeText(), Stream.mkString)
-      const [stdout, stderr, code] = yield* Effect.all([text(proc.stdout), text(proc.stderr), proc.exitCode], {
-        concurrency: 3
-      })
-      return { stdout, stderr, code: Number(code) } satisfies Run
-    })
-  ).pipe(Effect.provide(NodeContext.layer))
+const strata = strataDemo
 
 const workspace = (config?: string) =>
   Effect.gen(function* () {

@@ -15,19 +15,28 @@ export interface Run {
   readonly code: number
 }
 
-export const strata = (dir: string, args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
-  Effect.scoped(
-    Effect.gen(function* () {
-      const proc = yield* Command.make(process.execPath, bin, ...args).pipe(
-        Command.workingDirectory(dir),
-        Command.env({ HOME: dir, XDG_CONFIG_HOME: "", NO_COLOR: "1", STRATA_AUDIT_LOG: "", ...env }),
-        Command.feed(""),
-        Command.start
-      )
-      const text = (s: Stream.Stream<Uint8Array, unknown>) => s.pipe(Stream.decodeText(), Stream.mkString)
-      const [stdout, stderr, code] = yield* Effect.all([text(proc.stdout), text(proc.stderr), proc.exitCode], {
-        concurrency: 3
+/** A runner whose environment starts from `defaults` (then HOME = dir, no XDG config, no colour, then `env`). */
+export const runner =
+  (defaults: Readonly<Record<string, string>>) =>
+  (dir: string, args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
+    Effect.scoped(
+      Effect.gen(function* () {
+        const proc = yield* Command.make(process.execPath, bin, ...args).pipe(
+          Command.workingDirectory(dir),
+          Command.env({ ...defaults, HOME: dir, XDG_CONFIG_HOME: "", NO_COLOR: "1", ...env }),
+          Command.feed(""),
+          Command.start
+        )
+        const text = (s: Stream.Stream<Uint8Array, unknown>) => s.pipe(Stream.decodeText(), Stream.mkString)
+        const [stdout, stderr, code] = yield* Effect.all([text(proc.stdout), text(proc.stderr), proc.exitCode], {
+          concurrency: 3
+        })
+        return { stdout, stderr, code: Number(code) } satisfies Run
       })
-      return { stdout, stderr, code: Number(code) } satisfies Run
-    })
-  ).pipe(Effect.provide(NodeContext.layer))
+    ).pipe(Effect.provide(NodeContext.layer))
+
+/** `strata` with the audit log's variable cleared (the file tools' and audit log's tests). */
+export const strata = runner({ STRATA_AUDIT_LOG: "" })
+
+/** `strata` on the built-in demo model (`STRATA_DEMO=1`). */
+export const strataDemo = runner({ STRATA_DEMO: "1" })
