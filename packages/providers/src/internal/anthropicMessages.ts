@@ -10,9 +10,8 @@ import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type { Model as ProtocolModel } from "@strata/protocol"
 import * as Redacted from "effect/Redacted"
 import type * as Chat from "../Chat.js"
-import type { ProviderError } from "../ProviderError.js"
-import type { StreamPart } from "../StreamPart.js"
 import type { Call, Decoder, WireFormat } from "../WireFormat.js"
+import * as Decoding from "./decoding.js"
 import { emitToolCall, finishPart, nonNegInt } from "./decoding.js"
 import { classifyErrorType, type ErrorContext, providerError } from "./http.js"
 import { SseParser } from "./sse.js"
@@ -170,9 +169,7 @@ export const decoder = (call: Call): Decoder => {
   let output = 0
   let sawUsage = false
   let finish: ProtocolModel.FinishReason | undefined
-  let done = false
-  let failure: ProviderError | undefined
-  let out: Array<StreamPart> = []
+  const state = Decoding.initial()
 
   const readUsage = (u: unknown) => {
     if (!isObject(u)) return
@@ -194,21 +191,21 @@ export const decoder = (call: Call): Decoder => {
       : undefined
 
   const complete = () => {
-    out.push(finishPart(call.model, finish ?? "stop", usage()))
-    done = true
+    state.out.push(finishPart(call.model, finish ?? "stop", usage()))
+    state.done = true
   }
 
   const onEvent = (event: { readonly data: string }) => {
-    if (done || failure !== undefined) return
+    if (state.done || state.failure !== undefined) return
     let data: Record<string, unknown>
     try {
       data = JSON.parse(event.data)
     } catch {
-      failure = providerError(ctx, "InvalidResponse", { detail: `malformed event: ${event.data.slice(0, 120)}` })
+      state.failure = providerError(ctx, "InvalidResponse", { detail: `malformed event: ${event.data.slice(0, 120)}` })
       return
     }
     if (!isObject(data)) {
-      failure = providerError(ctx, "InvalidResponse", { detail: `unexpected event: ${event.data.slice(0, 120)}` })
+      state.failure = providerError(ctx, "InvalidResponse", { detail: `unexpected event: ${event.data.slice(0, 120)}` })
       return
     }
     switch (data.type) {
@@ -226,24 +223,25 @@ export const decoder = (call: Call): Decoder => {
           json: ""
         })
         if (type === "text" && typeof block.text === "string" && block.text !== "")
-          out.push({ type: "text_delta", text: block.text })
+          state.out.push({ type: "text_delta", text: block.text })
         if (type === "thinking" && typeof block.thinking === "string" && block.thinking !== "")
-          out.push({ type: "reasoning_delta", text: block.thinking })
+          state.out.push({ type: "reasoning_delta", text: block.thinking })
         return
       }
       case "content_block_delta": {
         const delta = isObject(data.delta) ? data.delta : {}
         switch (delta.type) {
           case "text_delta":
-            if (typeof delta.text === "string" && delta.text !== "") out.push({ type: "text_delta", text: delta.text })
+            if (typeof delta.text === "string" && delta.text !== "")
+              state.out.push({ type: "text_delta", text: delta.text })
             return
           case "thinking_delta":
             if (typeof delta.thinking === "string" && delta.thinking !== "")
-              out.push({ type: "reasoning_delta", text: delta.thinking })
+              state.out.push({ type: "reasoning_delta", text: delta.thinking })
             return
           case "signature_delta":
             if (typeof delta.signature === "string")
-              out.push({ type: "reasoning_signature", signature: delta.signature })
+              state.out.push({ type: "reasoning_signature", signature: delta.signature })
             return
           case "input_json_delta": {
             const block = blocks.get(Number(data.index))
@@ -258,7 +256,7 @@ export const decoder = (call: Call): Decoder => {
         const index = Number(data.index)
         const block = blocks.get(index)
         blocks.delete(index)
-        if (block !== undefined && block.type === "tool_use") emitToolCall(out, block.id, block.name, block.json)
+        if (block !== undefined && block.type === "tool_use") emitToolCall(state.out, block.id, block.name, block.json)
         return
       }
       case "message_delta":
@@ -272,7 +270,9 @@ export const decoder = (call: Call): Decoder => {
       case "error": {
         const error = isObject(data.error) ? data.error : {}
         const message = typeof error.message === "string" ? error.message : "error event"
-        failure = providerError(ctx, classifyErrorType(String(error.type ?? ""), "", message), { detail: message })
+        state.failure = providerError(ctx, classifyErrorType(String(error.type ?? ""), "", message), {
+          detail: message
+        })
         return
       }
       default:
@@ -281,24 +281,17 @@ export const decoder = (call: Call): Decoder => {
     }
   }
 
-  return {
-    push: (text, into) => {
-      out = into
-      sse.push(text, onEvent)
-      return failure
-    },
-    end: (into) => {
-      out = into
-      sse.end()
-      if (failure !== undefined || done) return failure
+  return Decoding.decoder(state, {
+    feed: (text) => sse.push(text, onEvent),
+    flush: () => sse.end(),
+    unfinished: () => {
       if (finish === undefined) {
         return providerError(ctx, "Disconnected", { detail: "the stream ended before message_stop" })
       }
       complete()
       return undefined
-    },
-    done: () => done
-  }
+    }
+  })
 }
 
 export const wireFormat: WireFormat = { name: "anthropic-messages", request, decoder }

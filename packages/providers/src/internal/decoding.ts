@@ -1,6 +1,8 @@
 import type { Model as ProtocolModel } from "@strata/protocol"
 import type { Model } from "../ModelRegistry.js"
+import type { ProviderError } from "../ProviderError.js"
 import type { StreamPart } from "../StreamPart.js"
+import type { Decoder } from "../WireFormat.js"
 import { parseArguments, toolCallId } from "./http.js"
 import { cost } from "./modelRegistry.js"
 
@@ -52,3 +54,42 @@ export const emitToolCall = (
 
 export const nonNegInt = (u: unknown): number | undefined =>
   typeof u === "number" && Number.isFinite(u) && u >= 0 ? Math.round(u) : undefined
+
+/** What every wire decoder keeps between chunks: where parts go, whether it finished, why it failed. */
+export interface State {
+  out: Array<StreamPart>
+  done: boolean
+  failure: ProviderError | undefined
+}
+
+/** A fresh decoder state. */
+export const initial = (): State => ({ out: [], done: false, failure: undefined })
+
+/**
+ * The `Decoder` around a wire's parser: `feed` parses a chunk of text (its
+ * events push parts to `state.out`, or set `state.done` / `state.failure`),
+ * `flush` parses what is left at the end of the body, and `unfinished` says
+ * what a body that ended before the wire's last event means (an error, or
+ * the turn completed as it stands).
+ */
+export const decoder = (
+  state: State,
+  wire: {
+    readonly feed: (text: string) => void
+    readonly flush: () => void
+    readonly unfinished: () => ProviderError | undefined
+  }
+): Decoder => ({
+  push: (text, into) => {
+    state.out = into
+    wire.feed(text)
+    return state.failure
+  },
+  end: (into) => {
+    state.out = into
+    wire.flush()
+    if (state.failure !== undefined || state.done) return state.failure
+    return wire.unfinished()
+  },
+  done: () => state.done
+})

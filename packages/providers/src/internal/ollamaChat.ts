@@ -12,9 +12,8 @@ import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type { Model as ProtocolModel } from "@strata/protocol"
 import * as Redacted from "effect/Redacted"
 import type * as Chat from "../Chat.js"
-import type { ProviderError } from "../ProviderError.js"
-import type { StreamPart } from "../StreamPart.js"
 import type { Call, Decoder, WireFormat } from "../WireFormat.js"
+import * as Decoding from "./decoding.js"
 import { emitToolCall, finishPart, nonNegInt } from "./decoding.js"
 import { classifyErrorType, type ErrorContext, providerError } from "./http.js"
 import { LineSplitter } from "./sse.js"
@@ -115,34 +114,32 @@ export const decoder = (call: Call): Decoder => {
   }
   const lines = new LineSplitter()
   let emittedCalls = false
-  let done = false
-  let failure: ProviderError | undefined
-  let out: Array<StreamPart> = []
+  const state = Decoding.initial()
 
   const onLine = (line: string) => {
-    if (done || failure !== undefined) return
+    if (state.done || state.failure !== undefined) return
     let chunk: unknown
     try {
       chunk = JSON.parse(line)
     } catch {
-      failure = providerError(ctx, "InvalidResponse", { detail: `malformed line: ${line.slice(0, 120)}` })
+      state.failure = providerError(ctx, "InvalidResponse", { detail: `malformed line: ${line.slice(0, 120)}` })
       return
     }
     if (!isObject(chunk)) {
-      failure = providerError(ctx, "InvalidResponse", { detail: `unexpected line: ${line.slice(0, 120)}` })
+      state.failure = providerError(ctx, "InvalidResponse", { detail: `unexpected line: ${line.slice(0, 120)}` })
       return
     }
     if (chunk.error !== undefined) {
       const message = typeof chunk.error === "string" ? chunk.error : JSON.stringify(chunk.error)
-      failure = providerError(ctx, classifyErrorType("", "", message), { detail: message })
+      state.failure = providerError(ctx, classifyErrorType("", "", message), { detail: message })
       return
     }
     const message = isObject(chunk.message) ? chunk.message : undefined
     if (message !== undefined) {
       if (typeof message.thinking === "string" && message.thinking !== "")
-        out.push({ type: "reasoning_delta", text: message.thinking })
+        state.out.push({ type: "reasoning_delta", text: message.thinking })
       if (typeof message.content === "string" && message.content !== "")
-        out.push({ type: "text_delta", text: message.content })
+        state.out.push({ type: "text_delta", text: message.content })
       if (Array.isArray(message.tool_calls)) {
         for (const tc of message.tool_calls) {
           if (!isObject(tc)) continue
@@ -150,7 +147,7 @@ export const decoder = (call: Call): Decoder => {
           const args = fn.arguments
           const raw = typeof args === "string" ? args : args === undefined ? "" : JSON.stringify(args)
           emitToolCall(
-            out,
+            state.out,
             typeof tc.id === "string" ? tc.id : undefined,
             typeof fn.name === "string" ? fn.name : "",
             raw
@@ -166,25 +163,16 @@ export const decoder = (call: Call): Decoder => {
         input === undefined && output === undefined
           ? undefined
           : { input_tokens: input ?? 0, output_tokens: output ?? 0 }
-      out.push(finishPart(call.model, doneReason(chunk.done_reason, emittedCalls), usage))
-      done = true
+      state.out.push(finishPart(call.model, doneReason(chunk.done_reason, emittedCalls), usage))
+      state.done = true
     }
   }
 
-  return {
-    push: (text, into) => {
-      out = into
-      lines.push(text, onLine)
-      return failure
-    },
-    end: (into) => {
-      out = into
-      lines.end(onLine)
-      if (failure !== undefined || done) return failure
-      return providerError(ctx, "Disconnected", { detail: "the stream ended before done: true" })
-    },
-    done: () => done
-  }
+  return Decoding.decoder(state, {
+    feed: (text) => lines.push(text, onLine),
+    flush: () => lines.end(onLine),
+    unfinished: () => providerError(ctx, "Disconnected", { detail: "the stream ended before done: true" })
+  })
 }
 
 export const wireFormat: WireFormat = { name: "ollama-chat", request, decoder }

@@ -10,9 +10,8 @@ import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type { Model as ProtocolModel } from "@strata/protocol"
 import * as Redacted from "effect/Redacted"
 import type * as Chat from "../Chat.js"
-import type { ProviderError } from "../ProviderError.js"
-import type { StreamPart } from "../StreamPart.js"
 import type { Call, Decoder, WireFormat } from "../WireFormat.js"
+import * as Decoding from "./decoding.js"
 import { emitToolCall, finishPart, nonNegInt } from "./decoding.js"
 import { classifyErrorType, type ErrorContext, providerError } from "./http.js"
 import { SseParser } from "./sse.js"
@@ -153,14 +152,12 @@ export const decoder = (call: Call): Decoder => {
   let emittedCalls = false
   let finish: ProtocolModel.FinishReason | undefined
   let usage: ProtocolModel.Usage | undefined
-  let done = false
-  let failure: ProviderError | undefined
-  let out: Array<StreamPart> = []
+  const state = Decoding.initial()
 
   const flushCalls = () => {
     for (const c of pending) {
       if (c === undefined) continue
-      emitToolCall(out, c.id, c.name, c.args)
+      emitToolCall(state.out, c.id, c.name, c.args)
       emittedCalls = true
     }
     pending = []
@@ -170,12 +167,12 @@ export const decoder = (call: Call): Decoder => {
     flushCalls()
     const reason =
       finish === undefined || (finish === "stop" && emittedCalls) ? (emittedCalls ? "tool_calls" : "stop") : finish
-    out.push(finishPart(call.model, reason, usage))
-    done = true
+    state.out.push(finishPart(call.model, reason, usage))
+    state.done = true
   }
 
   const onEvent = (event: { readonly data: string }) => {
-    if (done || failure !== undefined) return
+    if (state.done || state.failure !== undefined) return
     const data = event.data
     if (data === "[DONE]") {
       complete()
@@ -185,19 +182,23 @@ export const decoder = (call: Call): Decoder => {
     try {
       chunk = JSON.parse(data)
     } catch {
-      failure = providerError(ctx, "InvalidResponse", { detail: `malformed chunk: ${data.slice(0, 120)}` })
+      state.failure = providerError(ctx, "InvalidResponse", { detail: `malformed chunk: ${data.slice(0, 120)}` })
       return
     }
     if (typeof chunk !== "object" || chunk === null) {
-      failure = providerError(ctx, "InvalidResponse", { detail: `unexpected chunk: ${data.slice(0, 120)}` })
+      state.failure = providerError(ctx, "InvalidResponse", { detail: `unexpected chunk: ${data.slice(0, 120)}` })
       return
     }
     const error = chunk.error as Record<string, unknown> | undefined
     if (error !== undefined && error !== null) {
       const message = typeof error.message === "string" ? error.message : JSON.stringify(error)
-      failure = providerError(ctx, classifyErrorType(String(error.type ?? ""), String(error.code ?? ""), message), {
-        detail: message
-      })
+      state.failure = providerError(
+        ctx,
+        classifyErrorType(String(error.type ?? ""), String(error.code ?? ""), message),
+        {
+          detail: message
+        }
+      )
       return
     }
     const u = chunk.usage
@@ -211,9 +212,9 @@ export const decoder = (call: Call): Decoder => {
       if (typeof delta === "object" && delta !== null) {
         const reasoning = delta.reasoning_content ?? delta.reasoning
         if (typeof reasoning === "string" && reasoning.length > 0)
-          out.push({ type: "reasoning_delta", text: reasoning })
+          state.out.push({ type: "reasoning_delta", text: reasoning })
         const content = delta.content
-        if (typeof content === "string" && content.length > 0) out.push({ type: "text_delta", text: content })
+        if (typeof content === "string" && content.length > 0) state.out.push({ type: "text_delta", text: content })
         const calls = delta.tool_calls
         if (Array.isArray(calls)) {
           for (let i = 0; i < calls.length; i++) {
@@ -239,24 +240,17 @@ export const decoder = (call: Call): Decoder => {
     }
   }
 
-  return {
-    push: (text, into) => {
-      out = into
-      sse.push(text, onEvent)
-      return failure
-    },
-    end: (into) => {
-      out = into
-      sse.end()
-      if (failure !== undefined || done) return failure
+  return Decoding.decoder(state, {
+    feed: (text) => sse.push(text, onEvent),
+    flush: () => sse.end(),
+    unfinished: () => {
       if (finish === undefined) {
         return providerError(ctx, "Disconnected", { detail: "the stream ended before a finish_reason or [DONE]" })
       }
       complete()
       return undefined
-    },
-    done: () => done
-  }
+    }
+  })
 }
 
 export const wireFormat: WireFormat = { name: "openai-chat", request, decoder }
