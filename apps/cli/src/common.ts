@@ -18,6 +18,20 @@ import type * as Distribution from "./Distribution.js"
 export const json = Options.boolean("json").pipe(Options.withDescription("Print JSON instead of text"))
 
 /**
+ * `--approval`: the approval mode (else the config's `approval_policy`,
+ * else `on-request`), for every command that runs or decides a turn.
+ *
+ * @since 0.2.0
+ * @category options
+ */
+export const approval = Options.choice("approval", ["untrusted", "on-failure", "on-request", "never"]).pipe(
+  Options.optional,
+  Options.withDescription(
+    "Approval mode: never (ask becomes deny), on-request (default), on-failure, untrusted; default: the config's approval_policy"
+  )
+)
+
+/**
  * The session options of this process: its working directory and
  * environment.
  *

@@ -37,7 +37,7 @@ import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
-import { processOptions } from "../common.js"
+import { approval, processOptions } from "../common.js"
 import * as Distribution from "../Distribution.js"
 
 const rules = Options.file("rules").pipe(
@@ -47,10 +47,6 @@ const rules = Options.file("rules").pipe(
 const json = Options.boolean("json").pipe(Options.withDescription("Print the decision as JSON"))
 const jsonl = Options.boolean("jsonl").pipe(
   Options.withDescription('Batch mode: read {"id","command"} lines on stdin, write one decision line per input')
-)
-const approval = Options.choice("approval", ["untrusted", "on-failure", "on-request", "never"]).pipe(
-  Options.withDefault("on-request" as const),
-  Options.withDescription("Approval mode applied after the rules decided")
 )
 const isolated = Options.boolean("isolated").pipe(
   Options.withDescription("Only the built-in defaults and --rules: no distribution, user, project or config rules")
@@ -71,8 +67,11 @@ const command = Args.text({ name: "command" }).pipe(
 const sessionPolicy = (rulesFiles: ReadonlyArray<string>, isolated: boolean) =>
   Effect.gen(function* () {
     const options = processOptions()
-    const config = isolated ? { rules: [], builtin: true } : (yield* Distribution.loadConfig(options)).value.policy
-    return yield* RuntimePolicy.make(config, Distribution.policyOptions(options, { rules: rulesFiles, isolated }))
+    const loaded = isolated ? undefined : (yield* Distribution.loadConfig(options)).value
+    const config = loaded === undefined ? { rules: [], builtin: true } : loaded.policy
+    const made = yield* RuntimePolicy.make(config, Distribution.policyOptions(options, { rules: rulesFiles, isolated }))
+    // the approval mode `run` would use without --approval
+    return { ...made, approval: loaded?.approval_policy ?? ("on-request" as const) }
   })
 
 /**
@@ -118,7 +117,7 @@ const check = Command.make("check", { rules, json, jsonl, approval, isolated, cw
     const made = yield* sessionPolicy(options.rules, options.isolated)
     const policy = made.policy
     const checkOptions = {
-      approval: options.approval,
+      approval: Option.getOrElse(options.approval, () => made.approval),
       ...(Option.isSome(options.cwd) ? { cwd: options.cwd.value } : {})
     }
     if (!options.jsonl) {

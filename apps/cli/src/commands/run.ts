@@ -32,6 +32,7 @@ import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
+import * as common from "../common.js"
 import { exit, json, processOptions } from "../common.js"
 import * as Distribution from "../Distribution.js"
 import * as Notices from "../Notices.js"
@@ -39,15 +40,12 @@ import * as Render from "../Render.js"
 import * as Session from "../Session.js"
 
 /**
- * `--approval`: the approval mode of the turn.
+ * `--approval` (see `common.ts`), exported here for the commands that took it from `run`.
  *
  * @since 0.1.0
  * @category options
  */
-export const approval = Options.choice("approval", ["untrusted", "on-failure", "on-request", "never"]).pipe(
-  Options.optional,
-  Options.withDescription("Approval mode: never (ask becomes deny), on-request (default), on-failure, untrusted")
-)
+export const approval = common.approval
 
 /**
  * `--model`: the model for this session (first in model resolution).

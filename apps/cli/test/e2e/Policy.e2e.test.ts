@@ -128,4 +128,18 @@ describe.concurrent("approval_policy", { timeout: 180_000 }, () => {
       expect(shown.stdout).toContain('approval_policy = "never"  # env STRATA_APPROVAL_POLICY')
     })
   })
+
+  it("policy check applies the approval mode run would use: the config's, unless --approval", async () => {
+    await withProject(async (p) => {
+      expect((await check(p, "touch made.txt")).decision).toBe("ask")
+      p.config('approval_policy = "never"\n')
+      // the ask becomes a denial, as in run
+      expect((await check(p, "touch made.txt")).decision).toBe("deny")
+      const flag = await p.strata(["policy", "check", "--json", "--approval", "on-request", "--", "touch made.txt"])
+      expect(JSON.parse(flag.stdout).decision).toBe("ask")
+      const run = await p.strata(["run", "run: touch made.txt"], demo)
+      expect(run.code).toBe(0)
+      expect(p.exists("made.txt")).toBe(false)
+    })
+  })
 })
