@@ -317,97 +317,6 @@ export const JobLifecycle = hookEvent("JobLifecycle", {
 export type JobLifecycle = typeof JobLifecycle.Type
 
 /**
- * Every hook event.
- *
- * @since 0.1.0
- * @category schemas
- */
-export const HookEvent = Schema.Union(
-  SessionStart,
-  SessionEnd,
-  UserPromptSubmit,
-  PreToolUse,
-  PostToolUse,
-  PostToolUseFailure,
-  PermissionRequest,
-  Stop,
-  PreCompact,
-  Notification,
-  ResponseStart,
-  ResponseDelta,
-  ResponseEnd,
-  ToolLifecycle,
-  ApprovalLifecycle,
-  McpStartupUpdate,
-  McpStartupComplete,
-  JobLifecycle
-).annotations({ identifier: "HookEvent" })
-/** @since 0.1.0 @category models */
-export type HookEvent = typeof HookEvent.Type
-/** @since 0.1.0 @category models */
-export type HookEventEncoded = typeof HookEvent.Encoded
-
-/**
- * The name of every hook event.
- *
- * @since 0.1.0
- * @category models
- */
-export type HookEventName = HookEvent["hook_event_name"]
-
-/**
- * The event named `N`.
- *
- * @since 0.1.0
- * @category models
- */
-export type EventOf<N extends HookEventName> = Extract<HookEvent, { readonly hook_event_name: N }>
-
-/**
- * Every event name, in declaration order.
- *
- * @since 0.1.0
- * @category schemas
- */
-export const HookEventName = Schema.Literal(
-  "SessionStart",
-  "SessionEnd",
-  "UserPromptSubmit",
-  "PreToolUse",
-  "PostToolUse",
-  "PostToolUseFailure",
-  "PermissionRequest",
-  "Stop",
-  "PreCompact",
-  "Notification",
-  "ResponseStart",
-  "ResponseDelta",
-  "ResponseEnd",
-  "ToolLifecycle",
-  "ApprovalLifecycle",
-  "McpStartupUpdate",
-  "McpStartupComplete",
-  "JobLifecycle"
-).annotations({ identifier: "HookEventName" })
-
-/**
- * Every event name, in declaration order.
- *
- * @since 0.1.0
- * @category utils
- */
-export const names: ReadonlyArray<HookEventName> = HookEventName.literals
-
-/**
- * Whether `name` is a hook event name.
- *
- * @since 0.1.0
- * @category refinements
- */
-export const isHookEventName = (name: unknown): name is HookEventName =>
-  typeof name === "string" && Object.hasOwn(catalog, name)
-
-/**
  * The package whose code path dispatches an event. The hook conformance suite
  * is rerun by each owner with its real code path.
  *
@@ -434,7 +343,7 @@ export type Owner = "core-runtime" | "jobs" | "mcp"
  * @category models
  */
 export interface EventSpec {
-  readonly name: HookEventName
+  readonly name: string
   readonly observer: boolean
   readonly decides: boolean
   readonly matchOn?: string
@@ -444,15 +353,128 @@ export interface EventSpec {
   readonly owner: Owner
 }
 
-const spec = (
-  name: HookEventName,
+/** An event's entry: its schema (whose tag must be `name`) and how the dispatcher treats it. */
+const spec = <const N extends string, S extends Schema.Schema.AnyNoContext>(
+  name: N,
+  schema: S & (Schema.Schema.Type<S> extends { readonly hook_event_name: N } ? unknown : never),
   owner: Owner,
   options: Omit<EventSpec, "name" | "owner" | "defaultOnError" | "observer" | "decides"> & {
     readonly observer?: boolean
     readonly decides?: boolean
     readonly defaultOnError?: "allow" | "deny"
   } = {}
-): EventSpec => ({ name, owner, observer: false, decides: false, defaultOnError: "allow", ...options })
+): EventSpec & { readonly name: N; readonly schema: S } => ({
+  name,
+  schema,
+  owner,
+  observer: false,
+  decides: false,
+  defaultOnError: "allow",
+  ...options
+})
+
+/**
+ * THE list of hook events: adding an event is one entry here (its schema
+ * above); the union schema, the name list and the dispatcher's catalog are
+ * derived from it. The key must be the event's name (checked at load).
+ */
+const events = {
+  SessionStart: spec("SessionStart", SessionStart, "core-runtime", { matchOn: "source" }),
+  SessionEnd: spec("SessionEnd", SessionEnd, "core-runtime", { matchOn: "reason" }),
+  UserPromptSubmit: spec("UserPromptSubmit", UserPromptSubmit, "core-runtime", { rewrites: "prompt", decides: true }),
+  PreToolUse: spec("PreToolUse", PreToolUse, "core-runtime", {
+    matchOn: "tool_name",
+    decides: true,
+    rewrites: "tool_input",
+    defaultOnError: "deny"
+  }),
+  PostToolUse: spec("PostToolUse", PostToolUse, "core-runtime", { matchOn: "tool_name", decides: true }),
+  PostToolUseFailure: spec("PostToolUseFailure", PostToolUseFailure, "core-runtime", { matchOn: "tool_name" }),
+  PermissionRequest: spec("PermissionRequest", PermissionRequest, "core-runtime", {
+    matchOn: "tool_name",
+    rewrites: "tool_input",
+    decides: true
+  }),
+  Stop: spec("Stop", Stop, "core-runtime", { decides: true }),
+  PreCompact: spec("PreCompact", PreCompact, "core-runtime", { matchOn: "trigger" }),
+  Notification: spec("Notification", Notification, "core-runtime", { matchOn: "notification_type" }),
+  ResponseStart: spec("ResponseStart", ResponseStart, "core-runtime", { observer: true }),
+  ResponseDelta: spec("ResponseDelta", ResponseDelta, "core-runtime", { observer: true }),
+  ResponseEnd: spec("ResponseEnd", ResponseEnd, "core-runtime", { observer: true }),
+  ToolLifecycle: spec("ToolLifecycle", ToolLifecycle, "core-runtime", {
+    observer: true,
+    matchOn: "tool_name",
+    phases: ToolPhase.literals
+  }),
+  ApprovalLifecycle: spec("ApprovalLifecycle", ApprovalLifecycle, "core-runtime", {
+    observer: true,
+    matchOn: "tool_name",
+    phases: ApprovalPhase.literals
+  }),
+  McpStartupUpdate: spec("McpStartupUpdate", McpStartupUpdate, "mcp", { observer: true, matchOn: "server_name" }),
+  McpStartupComplete: spec("McpStartupComplete", McpStartupComplete, "mcp", { observer: true }),
+  JobLifecycle: spec("JobLifecycle", JobLifecycle, "jobs", { observer: true, matchOn: "name" })
+}
+
+for (const [key, entry] of Object.entries(events)) {
+  if (entry.name !== key) throw new Error(`hook event catalog: the entry "${key}" is the event "${entry.name}"`)
+}
+
+type Events = typeof events
+
+/**
+ * Every hook event.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type HookEvent = { [K in keyof Events]: Schema.Schema.Type<Events[K]["schema"]> }[keyof Events]
+/** @since 0.1.0 @category models */
+export type HookEventEncoded = { [K in keyof Events]: Schema.Schema.Encoded<Events[K]["schema"]> }[keyof Events]
+
+/**
+ * Every hook event (the union of the catalog's schemas, in catalog order).
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const HookEvent: Schema.Schema<HookEvent, HookEventEncoded> = Schema.Union(
+  ...Object.values(events).map((e) => e.schema as Schema.Schema<HookEvent, HookEventEncoded>)
+).annotations({ identifier: "HookEvent" })
+
+/**
+ * The name of every hook event.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type HookEventName = keyof Events
+
+/**
+ * The event named `N`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type EventOf<N extends HookEventName> = Extract<HookEvent, { readonly hook_event_name: N }>
+
+/**
+ * Every event name, in declaration order.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const names: ReadonlyArray<HookEventName> = Object.keys(events) as Array<HookEventName>
+
+/**
+ * Every event name, in declaration order.
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const HookEventName: Schema.Schema<HookEventName> = Schema.Literal(
+  ...(names as readonly [HookEventName, ...Array<HookEventName>])
+).annotations({ identifier: "HookEventName" })
 
 /**
  * How the dispatcher treats each event; see {@link EventSpec}.
@@ -460,43 +482,16 @@ const spec = (
  * @since 0.1.0
  * @category utils
  */
-export const catalog: { readonly [N in HookEventName]: EventSpec } = {
-  SessionStart: spec("SessionStart", "core-runtime", { matchOn: "source" }),
-  SessionEnd: spec("SessionEnd", "core-runtime", { matchOn: "reason" }),
-  UserPromptSubmit: spec("UserPromptSubmit", "core-runtime", { rewrites: "prompt", decides: true }),
-  PreToolUse: spec("PreToolUse", "core-runtime", {
-    matchOn: "tool_name",
-    decides: true,
-    rewrites: "tool_input",
-    defaultOnError: "deny"
-  }),
-  PostToolUse: spec("PostToolUse", "core-runtime", { matchOn: "tool_name", decides: true }),
-  PostToolUseFailure: spec("PostToolUseFailure", "core-runtime", { matchOn: "tool_name" }),
-  PermissionRequest: spec("PermissionRequest", "core-runtime", {
-    matchOn: "tool_name",
-    rewrites: "tool_input",
-    decides: true
-  }),
-  Stop: spec("Stop", "core-runtime", { decides: true }),
-  PreCompact: spec("PreCompact", "core-runtime", { matchOn: "trigger" }),
-  Notification: spec("Notification", "core-runtime", { matchOn: "notification_type" }),
-  ResponseStart: spec("ResponseStart", "core-runtime", { observer: true }),
-  ResponseDelta: spec("ResponseDelta", "core-runtime", { observer: true }),
-  ResponseEnd: spec("ResponseEnd", "core-runtime", { observer: true }),
-  ToolLifecycle: spec("ToolLifecycle", "core-runtime", {
-    observer: true,
-    matchOn: "tool_name",
-    phases: ToolPhase.literals
-  }),
-  ApprovalLifecycle: spec("ApprovalLifecycle", "core-runtime", {
-    observer: true,
-    matchOn: "tool_name",
-    phases: ApprovalPhase.literals
-  }),
-  McpStartupUpdate: spec("McpStartupUpdate", "mcp", { observer: true, matchOn: "server_name" }),
-  McpStartupComplete: spec("McpStartupComplete", "mcp", { observer: true }),
-  JobLifecycle: spec("JobLifecycle", "jobs", { observer: true, matchOn: "name" })
-}
+export const catalog: { readonly [N in HookEventName]: EventSpec & { readonly name: N } } = events
+
+/**
+ * Whether `name` is a hook event name.
+ *
+ * @since 0.1.0
+ * @category refinements
+ */
+export const isHookEventName = (name: unknown): name is HookEventName =>
+  typeof name === "string" && Object.hasOwn(catalog, name)
 
 /**
  * Every kind of event the conformance suite expects to see: the event name,

@@ -14,6 +14,9 @@ const baseDir = Effect.flatMap(Path.Path, (path) => path.fromFileUrl(new URL("./
 
 const load = (specs: unknown) => Effect.flatMap(baseDir, (dir) => PluginLoader.load(specs, { baseDir: dir }))
 
+/** A fixture plugin module's URL (a variable, so the type checker does not look for its types). */
+const localPlugin = new URL("./fixtures/local-plugin.mjs", import.meta.url).href
+
 describe("PluginLoader", () => {
   it.effect("loads a local file relative to the base dir and a package by name", () =>
     Effect.gen(function* () {
@@ -37,7 +40,7 @@ describe("PluginLoader", () => {
         // not in node_modules anywhere: only the map can answer it
         "@acme/bundled-only": () => {
           imported.push("@acme/bundled-only")
-          return import("./fixtures/local-plugin.mjs")
+          return import(localPlugin)
         },
         "@acme/broken": () => Promise.reject(new Error("bundle chunk missing")),
         "@acme/empty": () => Promise.resolve({})
@@ -57,7 +60,7 @@ describe("PluginLoader", () => {
       const other = yield* PluginLoader.load(["./named-export.mjs"], { baseDir: dir, modules })
       expect(other.plugins.map((p) => p.plugin.id)).toEqual(["named"])
       // inherited keys of the map are not specs
-      const inherited = Object.create({ "@acme/inherited": () => import("./fixtures/local-plugin.mjs") })
+      const inherited = Object.create({ "@acme/inherited": () => import(localPlugin) })
       const proto = yield* Effect.either(PluginLoader.load(["@acme/inherited"], { baseDir: dir, modules: inherited }))
       expect(proto._tag === "Left" && proto.left.reason).toBe("NotFound")
     }).pipe(Effect.provide(NodeContext.layer))
