@@ -14,6 +14,7 @@ import { mcp } from "./commands/mcp.js"
 import { plugins } from "./commands/plugins.js"
 import { policy } from "./commands/policy.js"
 import { approval, model, run as runCommand } from "./commands/run.js"
+import { serve } from "./commands/serve.js"
 import { status } from "./commands/status.js"
 import { threads } from "./commands/threads.js"
 import { version } from "./version.js"
@@ -40,7 +41,8 @@ export const strata = Command.make("strata", { approval, model }, (options) => s
     config,
     plugins,
     status,
-    audit
+    audit,
+    serve
   ])
 )
 
