@@ -5,6 +5,7 @@
  * @since 0.1.0
  */
 import * as Command from "@effect/cli/Command"
+import { acpCommand } from "./commands/acp.js"
 import { approvals } from "./commands/approvals.js"
 import { audit } from "./commands/audit.js"
 import { chat, resume, session } from "./commands/chat.js"
@@ -42,7 +43,8 @@ export const strata = Command.make("strata", { approval, model }, (options) => s
     plugins,
     status,
     audit,
-    serve
+    serve,
+    acpCommand
   ])
 )
 

@@ -2,6 +2,9 @@
  * @since 0.2.0
  */
 /** @since 0.2.0 */
+
+/** @since 0.2.0 */
+export * as Acp from "./Acp.js"
 export * as Auth from "./Auth.js"
 /** @since 0.2.0 */
 export * as Http from "./Http.js"
