@@ -162,25 +162,38 @@ export const make = Effect.gen(function* () {
     )
 
   /** Runs `effect` as the thread's turn in the server's scope; a second while one runs is a Conflict. */
-  const runTurn = <A, E>(threadId: string, effect: Effect.Effect<A, E>) =>
-    lock.withPermits(1)(
-      Effect.gen(function* () {
-        const current = turns.get(threadId)
-        if (current !== undefined && Option.isNone(yield* Fiber.poll(current))) {
-          return yield* new RpcError({ type: "Conflict", detail: `a turn is already running on thread ${threadId}` })
-        }
-        const fiber = yield* effect.pipe(
-          Effect.tapErrorCause((cause) => Effect.logDebug(`turn on ${threadId} ended`, cause)),
-          Effect.ensuring(
-            Effect.sync(() => {
-              if (turns.get(threadId) === fiber) turns.delete(threadId)
-            })
-          ),
-          (turn) => Effect.sync(() => fork(turn))
-        )
-        turns.set(threadId, fiber as Fiber.RuntimeFiber<unknown, unknown>)
-        return fiber
-      })
+  const runTurn = <A, E>(
+    threadId: string,
+    effect: Effect.Effect<A, E>,
+    options: { readonly afterCurrent?: boolean } = {}
+  ) =>
+    Effect.zipRight(
+      // An approval can be answered as soon as it is published, while the turn that asked is still pausing.
+      options.afterCurrent === true
+        ? Effect.suspend(() => {
+            const current = turns.get(threadId)
+            return current === undefined ? Effect.void : Effect.asVoid(Fiber.await(current))
+          })
+        : Effect.void,
+      lock.withPermits(1)(
+        Effect.gen(function* () {
+          const current = turns.get(threadId)
+          if (current !== undefined && Option.isNone(yield* Fiber.poll(current))) {
+            return yield* new RpcError({ type: "Conflict", detail: `a turn is already running on thread ${threadId}` })
+          }
+          const fiber = yield* effect.pipe(
+            Effect.tapErrorCause((cause) => Effect.logDebug(`turn on ${threadId} ended`, cause)),
+            Effect.ensuring(
+              Effect.sync(() => {
+                if (turns.get(threadId) === fiber) turns.delete(threadId)
+              })
+            ),
+            (turn) => Effect.sync(() => fork(turn))
+          )
+          turns.set(threadId, fiber as Fiber.RuntimeFiber<unknown, unknown>)
+          return fiber
+        })
+      )
     )
 
   const methods: {
@@ -192,7 +205,8 @@ export const make = Effect.gen(function* () {
       Effect.gen(function* () {
         const started = yield* thread({ kind: "start", ...pick(p, ["model", "model_provider", "cwd"]) })
         if (p.name === undefined) return started
-        return yield* thread({ kind: "set_name", thread_id: started.thread_id as ThreadId, name: p.name })
+        const named = yield* thread({ kind: "set_name", thread_id: started.thread_id as ThreadId, name: p.name })
+        return { ...started, ...(named.thread === undefined ? {} : { thread: named.thread }) }
       }),
     "thread/resume": (p) =>
       Effect.zipRight(
@@ -291,7 +305,7 @@ export const make = Effect.gen(function* () {
         const threadId = record.value.thread_id
         const resolve = rt.resolveApproval(p.approval_id, p.decision, { reason })
         // The continued turn runs as the thread's turn; the answer comes once the decision is recorded.
-        const fiber = threadId === null ? fork(resolve) : yield* runTurn(threadId, resolve)
+        const fiber = threadId === null ? fork(resolve) : yield* runTurn(threadId, resolve, { afterCurrent: true })
         const decided = yield* Effect.raceFirst(
           Effect.map(Fiber.await(fiber), (exit) => ({ exit })),
           Effect.gen(function* () {
