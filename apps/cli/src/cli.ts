@@ -5,6 +5,7 @@
  * @since 0.1.0
  */
 import * as Command from "@effect/cli/Command"
+import { acpCommand } from "./commands/acp.js"
 import { approvals } from "./commands/approvals.js"
 import { audit } from "./commands/audit.js"
 import { chat, resume, session } from "./commands/chat.js"
@@ -14,6 +15,7 @@ import { mcp } from "./commands/mcp.js"
 import { plugins } from "./commands/plugins.js"
 import { policy } from "./commands/policy.js"
 import { approval, model, run as runCommand } from "./commands/run.js"
+import { serve } from "./commands/serve.js"
 import { status } from "./commands/status.js"
 import { threads } from "./commands/threads.js"
 import { version } from "./version.js"
@@ -40,7 +42,9 @@ export const strata = Command.make("strata", { approval, model }, (options) => s
     config,
     plugins,
     status,
-    audit
+    audit,
+    serve,
+    acpCommand
   ])
 )
 

@@ -35,6 +35,8 @@ export const ensureBuilt = (): void => {
     "packages/jobs",
     "packages/testkit",
     "packages/core-runtime",
+    "packages/client",
+    "packages/server",
     "plugins/shell",
     "plugins/fs",
     "plugins/audit-log",

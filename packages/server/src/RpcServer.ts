@@ -1,0 +1,543 @@
+/**
+ * The transport-agnostic core of `strata serve`: JSON-RPC 2.0 methods over
+ * the `Runtime` facade (see `@strata/protocol/Rpc` for the table), and the
+ * event streams. The HTTP layer (`Http`) and the stdio transport put it on a
+ * wire; they add authentication and limits, never behaviour.
+ *
+ * - Every request is decoded with the method's params schema; a bad request
+ *   is a typed JSON-RPC error naming the field (`data.path`), never a crash.
+ *   Params with an own `__proto__` key anywhere are refused the same way.
+ * - `turn/start` runs the turn in the server's scope (one running turn per
+ *   thread: a second is a `Conflict`) and answers at once with the thread's
+ *   sequence number before the turn; `turn/interrupt` interrupts it.
+ * - `approval/resolve` answers an approval through the facade; the paused
+ *   turn continues in the server. Every attached client sees the
+ *   `approval_decided` frame on its stream.
+ * - `threadEvents(thread, after)`: the thread's persisted frames after
+ *   `after`, then the live ones, each exactly once, in sequence order (a
+ *   frame published while the journal was read is neither lost nor
+ *   repeated: a gap is filled from the journal).
+ *
+ * @since 0.2.0
+ */
+import { Runtime, ThreadManager } from "@strata/core-runtime"
+import { findProtoKey } from "@strata/protocol/Common"
+import type { EventFrame } from "@strata/protocol/Event"
+import type { ThreadId } from "@strata/protocol/Ids"
+import type { PromptResponse } from "@strata/protocol/Prompt"
+import * as Rpc from "@strata/protocol/Rpc"
+import type { ThreadRequest } from "@strata/protocol/Thread"
+import { StateStore } from "@strata/storage/StateStore"
+import type { ApprovalRecord } from "@strata/storage/StorageSchema"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as ParseResult from "effect/ParseResult"
+import * as EffectRuntime from "effect/Runtime"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import { fromFailure, RpcError } from "./RpcError.js"
+
+/**
+ * Who is calling: a token's name and scopes (`admin` implies every scope).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Principal {
+  readonly name: string
+  readonly scopes: ReadonlyArray<Rpc.Scope>
+}
+
+/**
+ * The principal of a transport that needs no token (stdio: whoever started
+ * the process owns it).
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const owner: Principal = { name: "owner", scopes: ["admin"] }
+
+/**
+ * Whether a principal holds a scope.
+ *
+ * @since 0.2.0
+ * @category utils
+ */
+export const allows = (principal: Principal, scope: Rpc.Scope): boolean =>
+  principal.scopes.includes("admin") || principal.scopes.includes(scope)
+
+/**
+ * @since 0.2.0
+ * @category models
+ */
+export interface Service {
+  /** Answers one parsed JSON-RPC message (`null` for a notification). */
+  readonly handle: (message: unknown, principal: Principal) => Effect.Effect<Rpc.Response | null>
+  /** Parses and answers a request body: one message or a batch. */
+  readonly handleText: (body: string, principal: Principal) => Effect.Effect<unknown>
+  /** Calls a method with decoded params, as the wire would (scope checked). */
+  readonly call: <M extends Rpc.MethodName>(
+    method: M,
+    params: Rpc.ParamsOf<M>,
+    principal?: Principal
+  ) => Effect.Effect<Rpc.ResultOf<M>, RpcError>
+  /** A thread's frames after `after`, then live ones: each once, in order. Fails `NotFound` for an unknown thread. */
+  readonly threadEvents: (threadId: string, after: number) => Effect.Effect<Stream.Stream<EventFrame>, RpcError>
+  /** Frames of every thread from now on. */
+  readonly allEvents: Stream.Stream<EventFrame>
+  /** The wire form of an approval (the exact call it asks about). */
+  readonly approval: (approvalId: string) => Effect.Effect<Rpc.Approval | undefined>
+  /** Threads whose turn is running in this server. */
+  readonly running: Effect.Effect<ReadonlyArray<string>>
+}
+
+/**
+ * @since 0.2.0
+ * @category tags
+ */
+export class RpcServer extends Context.Tag("@strata/server/RpcServer")<RpcServer, Service>() {}
+
+const toApproval = (r: ApprovalRecord): Rpc.Approval => ({
+  id: r.id,
+  thread_id: r.thread_id,
+  call: r.call,
+  ...(r.command === undefined ? {} : { command: r.command }),
+  ...(r.cwd === undefined ? {} : { cwd: r.cwd }),
+  reason: r.reason,
+  status: r.status,
+  created_at: r.created_at,
+  ...(r.resolved_at === undefined ? {} : { resolved_at: r.resolved_at }),
+  ...(r.resolution_reason === undefined ? {} : { resolution_reason: r.resolution_reason })
+})
+
+const pathOf = (issue: ParseResult.ParseError): string | undefined => {
+  const first = ParseResult.ArrayFormatter.formatErrorSync(issue)[0]
+  return first === undefined ? undefined : first.path.map(String).join(".")
+}
+
+const invalidParams = (method: string, error: ParseResult.ParseError) => {
+  const first = ParseResult.ArrayFormatter.formatErrorSync(error)[0]
+  const path = pathOf(error)
+  return new RpcError({
+    type: "InvalidParams",
+    detail: `${method}: invalid params${path ? ` at ${path}` : ""}: ${first?.message ?? "invalid"}`,
+    ...(path === undefined || path === "" ? {} : { path })
+  })
+}
+
+const isMethod = (name: string): name is Rpc.MethodName => Object.hasOwn(Rpc.Methods, name)
+
+/**
+ * Builds the server over the Runtime in context. Turns it starts run in the
+ * scope (closed: they are interrupted, and record `interrupted`).
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const make = Effect.gen(function* () {
+  const rt = yield* Runtime.Runtime
+  const threads = yield* ThreadManager.ThreadManager
+  const store = yield* StateStore
+  // Turns run with the server's own context and fiber refs, not the request's that started them.
+  const runtime = yield* Effect.runtime<never>()
+  const fork = EffectRuntime.runFork(runtime)
+  yield* Effect.addFinalizer(() =>
+    Effect.forEach([...turns.values()], (fiber) => Fiber.interrupt(fiber), { discard: true })
+  )
+  const turns = new Map<string, Fiber.RuntimeFiber<unknown, unknown>>()
+  const lock = yield* Effect.makeSemaphore(1)
+
+  const thread = (request: ThreadRequest) => rt.handleThread(request)
+
+  const requireThread = (threadId: string) =>
+    Effect.flatMap(threads.get(threadId), (found) =>
+      Option.isSome(found)
+        ? Effect.succeed(found.value)
+        : Effect.fail(new RpcError({ type: "NotFound", detail: `thread ${threadId} not found` }))
+    )
+
+  /** Runs `effect` as the thread's turn in the server's scope; a second while one runs is a Conflict. */
+  const runTurn = <A, E>(
+    threadId: string,
+    effect: Effect.Effect<A, E>,
+    options: { readonly afterCurrent?: boolean } = {}
+  ) =>
+    Effect.zipRight(
+      // An approval can be answered as soon as it is published, while the turn that asked is still pausing.
+      options.afterCurrent === true
+        ? Effect.suspend(() => {
+            const current = turns.get(threadId)
+            return current === undefined ? Effect.void : Effect.asVoid(Fiber.await(current))
+          })
+        : Effect.void,
+      lock.withPermits(1)(
+        Effect.gen(function* () {
+          const current = turns.get(threadId)
+          if (current !== undefined && Option.isNone(yield* Fiber.poll(current))) {
+            return yield* new RpcError({ type: "Conflict", detail: `a turn is already running on thread ${threadId}` })
+          }
+          const fiber = yield* effect.pipe(
+            Effect.tapErrorCause((cause) => Effect.logDebug(`turn on ${threadId} ended`, cause)),
+            Effect.ensuring(
+              Effect.sync(() => {
+                if (turns.get(threadId) === fiber) turns.delete(threadId)
+              })
+            ),
+            (turn) => Effect.sync(() => fork(turn))
+          )
+          turns.set(threadId, fiber as Fiber.RuntimeFiber<unknown, unknown>)
+          return fiber
+        })
+      )
+    )
+
+  const methods: {
+    readonly [M in Rpc.MethodName]: (params: Rpc.ParamsOf<M>, principal: Principal) => Effect.Effect<unknown, unknown>
+  } = {
+    "app/status": () => rt.appStatus,
+    "mcp/status": () => Effect.map(rt.appStatus, (s) => s.mcp_servers),
+    "thread/start": (p) =>
+      Effect.gen(function* () {
+        const started = yield* thread({ kind: "start", ...pick(p, ["model", "model_provider", "cwd"]) })
+        if (p.name === undefined) return started
+        const named = yield* thread({ kind: "set_name", thread_id: started.thread_id as ThreadId, name: p.name })
+        return { ...started, ...(named.thread === undefined ? {} : { thread: named.thread }) }
+      }),
+    "thread/resume": (p) =>
+      Effect.zipRight(
+        requireThread(p.thread_id),
+        thread({
+          kind: "resume",
+          thread_id: p.thread_id as ThreadId,
+          ...pick(p, ["model", "model_provider", "cwd"])
+        })
+      ),
+    "thread/fork": (p) =>
+      Effect.zipRight(
+        requireThread(p.thread_id),
+        thread({
+          kind: "fork",
+          thread_id: p.thread_id as ThreadId,
+          ...pick(p, ["at_message_id", "model", "model_provider", "cwd"])
+        } as ThreadRequest)
+      ),
+    "thread/list": (p) => thread({ kind: "list", ...pick(p, ["include_archived", "limit", "cursor"]) }),
+    "thread/read": (p) =>
+      Effect.zipRight(requireThread(p.thread_id), thread({ kind: "read", thread_id: p.thread_id as ThreadId })),
+    "thread/set_name": (p) =>
+      Effect.zipRight(
+        requireThread(p.thread_id),
+        thread({ kind: "set_name", thread_id: p.thread_id as ThreadId, name: p.name })
+      ),
+    "thread/archive": (p) =>
+      Effect.zipRight(requireThread(p.thread_id), thread({ kind: "archive", thread_id: p.thread_id as ThreadId })),
+    "thread/unarchive": (p) =>
+      Effect.zipRight(requireThread(p.thread_id), thread({ kind: "unarchive", thread_id: p.thread_id as ThreadId })),
+    "turn/start": (p) =>
+      Effect.gen(function* () {
+        const threadId =
+          p.thread_id === undefined
+            ? ((yield* thread({ kind: "start", ...pick(p, ["cwd"]) })).thread_id as ThreadId)
+            : (yield* requireThread(p.thread_id)).id
+        const after = yield* store.lastSeq(threadId)
+        const fiber = yield* runTurn(
+          threadId,
+          rt.handlePrompt({
+            thread_id: threadId,
+            prompt: p.prompt,
+            ...pick(p, ["model", "cwd", "approval_policy", "max_turns"])
+          })
+        )
+        if (p.wait !== true) return { thread_id: threadId, status: "running" as const, after_seq: after }
+        const exit = yield* Fiber.await(fiber)
+        if (Exit.isSuccess(exit)) return exit.value as PromptResponse
+        return yield* Effect.failCause(exit.cause)
+      }),
+    "turn/interrupt": (p) =>
+      Effect.gen(function* () {
+        yield* requireThread(p.thread_id)
+        const fiber = turns.get(p.thread_id)
+        if (fiber === undefined || Option.isSome(yield* Fiber.poll(fiber))) {
+          return { thread_id: p.thread_id as ThreadId, interrupted: false }
+        }
+        yield* Fiber.interrupt(fiber)
+        return { thread_id: p.thread_id as ThreadId, interrupted: true }
+      }),
+    "events/read": (p) =>
+      Effect.gen(function* () {
+        yield* requireThread(p.thread_id)
+        const after = p.after ?? 0
+        const limit = p.limit ?? 1000
+        const events = yield* threads.replay(p.thread_id).pipe(
+          Stream.filter((f) => f.seq > after),
+          Stream.take(limit),
+          Stream.runCollect
+        )
+        return { events: [...events], last_seq: yield* store.lastSeq(p.thread_id) }
+      }),
+    "approval/list": (p) =>
+      Effect.map(
+        store.listApprovals({
+          ...(p.thread_id === undefined ? {} : { threadId: p.thread_id }),
+          status: p.status ?? "pending"
+        }),
+        (records) => records.map(toApproval)
+      ),
+    "approval/resolve": (p, principal) =>
+      Effect.gen(function* () {
+        const record = yield* store.getApproval(p.approval_id)
+        if (Option.isNone(record)) {
+          return yield* new RpcError({ type: "NotFound", detail: `approval ${p.approval_id} not found` })
+        }
+        if (record.value.status !== "pending") {
+          return yield* new RpcError({
+            type: "Conflict",
+            detail: `approval ${p.approval_id} is already ${record.value.status}`
+          })
+        }
+        const reason =
+          p.reason ?? `${p.decision === "approve" ? "approved" : "denied"} over the wire by ${principal.name}`
+        const threadId = record.value.thread_id
+        const resolve = rt.resolveApproval(p.approval_id, p.decision, { reason })
+        // The continued turn runs as the thread's turn; the answer comes once the decision is recorded.
+        const fiber = threadId === null ? fork(resolve) : yield* runTurn(threadId, resolve, { afterCurrent: true })
+        const decided = yield* Effect.raceFirst(
+          Effect.map(Fiber.await(fiber), (exit) => ({ exit })),
+          Effect.gen(function* () {
+            while (true) {
+              const now = yield* store.getApproval(p.approval_id)
+              if (Option.isSome(now) && now.value.status !== "pending") return { record: now.value }
+              yield* Effect.sleep("10 millis")
+            }
+          })
+        )
+        if ("exit" in decided && Exit.isFailure(decided.exit)) return yield* Effect.failCause(decided.exit.cause)
+        const final = Option.getOrUndefined(yield* store.getApproval(p.approval_id)) ?? record.value
+        return {
+          approval: toApproval(final),
+          continued: threadId !== null && (yield* store.listApprovals({ status: "pending", threadId })).length === 0
+        }
+      }),
+    "jobs/list": () => rt.listJobs,
+    "jobs/get": (p) =>
+      Effect.flatMap(rt.listJobs, (jobs) => {
+        const job = jobs.find((j) => j.id === p.id)
+        return job === undefined
+          ? Effect.fail(new RpcError({ type: "NotFound", detail: `job ${p.id} not found` }))
+          : Effect.succeed(job)
+      }),
+    "jobs/history": (p) => rt.jobHistory(p.id),
+    "jobs/enqueue": (p) => rt.enqueueJob(p.name, p.input),
+    "jobs/cancel": (p) => rt.cancelJob(p.id),
+    "jobs/pause": (p) => rt.pauseJob(p.id, p.detail),
+    "jobs/resume": (p) => rt.resumeJob(p.id, p.detail),
+    "checkpoints/save": (p) =>
+      Effect.zipRight(requireThread(p.thread_id), rt.saveThreadCheckpoint(p.thread_id, p.checkpoint_id, p.state)),
+    "checkpoints/load": (p) =>
+      Effect.zipRight(
+        requireThread(p.thread_id),
+        Effect.map(rt.loadThreadCheckpoint(p.thread_id, p.checkpoint_id), (c) => ({
+          checkpoint: Option.getOrNull(c)
+        }))
+      )
+  }
+
+  const dispatch = (method: string, params: unknown, principal: Principal): Effect.Effect<unknown, RpcError> =>
+    Effect.gen(function* () {
+      if (!isMethod(method)) {
+        return yield* new RpcError({ type: "MethodNotFound", detail: `unknown method ${JSON.stringify(method)}` })
+      }
+      const spec = Rpc.Methods[method]
+      if (!allows(principal, spec.scope)) {
+        return yield* new RpcError({
+          type: "Forbidden",
+          detail: `${method} needs the ${spec.scope} scope; token ${principal.name} has ${principal.scopes.join(", ") || "none"}`
+        })
+      }
+      const raw = params === undefined ? {} : params
+      const proto = findProtoKey(raw)
+      if (proto !== undefined) {
+        const path = proto.map(String).join(".")
+        return yield* new RpcError({
+          type: "InvalidParams",
+          detail: `${method}: invalid params at ${path}: a "__proto__" key is not allowed`,
+          path
+        })
+      }
+      const decoded = Schema.decodeUnknownEither(spec.params as Schema.Schema<unknown, unknown>, {
+        onExcessProperty: "error"
+      })(raw)
+      if (Either.isLeft(decoded)) return yield* invalidParams(method, decoded.left)
+      const run = methods[method] as (p: unknown, principal: Principal) => Effect.Effect<unknown, unknown>
+      const result = yield* run(decoded.right, principal).pipe(
+        Effect.catchAllDefect((defect) =>
+          Effect.zipRight(
+            Effect.logError(`${method} died`, defect),
+            Effect.fail(new RpcError({ type: "InternalError", detail: `${method} failed unexpectedly` }))
+          )
+        ),
+        Effect.mapError(fromFailure)
+      )
+      // Encoded with the result schema: what leaves is exactly the documented shape.
+      return yield* Schema.encode(spec.result as Schema.Schema<unknown, unknown>)(result).pipe(
+        Effect.catchAll((e) =>
+          Effect.zipRight(
+            Effect.logError(`${method}: result does not match its schema`, e),
+            Effect.fail(new RpcError({ type: "InternalError", detail: `${method} produced an invalid result` }))
+          )
+        )
+      )
+    })
+
+  const answer = (id: Rpc.RequestId | null, result: Either.Either<unknown, RpcError>): Rpc.Response =>
+    Either.isRight(result)
+      ? { jsonrpc: "2.0", id, result: result.right }
+      : { jsonrpc: "2.0", id, error: result.left.toObject() }
+
+  const decodeRequest = Schema.decodeUnknownEither(Rpc.Request, { onExcessProperty: "error" })
+
+  const handle: Service["handle"] = (message, principal) =>
+    Effect.gen(function* () {
+      const decoded = decodeRequest(message)
+      if (Either.isLeft(decoded)) {
+        const id = readId(message)
+        const path = pathOf(decoded.left)
+        return answer(
+          id,
+          Either.left(
+            new RpcError({
+              type: "InvalidRequest",
+              detail: `not a JSON-RPC 2.0 request${path ? ` (at ${path})` : ""}`,
+              ...(path ? { path } : {})
+            })
+          )
+        )
+      }
+      const request = decoded.right
+      const result = yield* Effect.either(dispatch(request.method, request.params, principal))
+      if (request.id === undefined) return null
+      return answer(request.id, result)
+    }).pipe(Effect.withSpan("RpcServer.handle"))
+
+  const handleText: Service["handleText"] = (body, principal) =>
+    Effect.gen(function* () {
+      let parsed: unknown
+      try {
+        parsed = JSON.parse(body)
+      } catch (e) {
+        return answer(
+          null,
+          Either.left(new RpcError({ type: "ParseError", detail: `the body is not JSON: ${(e as Error).message}` }))
+        )
+      }
+      if (Array.isArray(parsed)) {
+        if (parsed.length === 0) {
+          return answer(null, Either.left(new RpcError({ type: "InvalidRequest", detail: "an empty batch" })))
+        }
+        if (parsed.length > 100) {
+          return answer(
+            null,
+            Either.left(new RpcError({ type: "InvalidRequest", detail: "a batch holds at most 100 requests" }))
+          )
+        }
+        const answers = yield* Effect.forEach(parsed, (m) => handle(m, principal))
+        const sent = answers.filter((a) => a !== null)
+        return sent.length === 0 ? null : sent
+      }
+      return yield* handle(parsed, principal)
+    })
+
+  const call: Service["call"] = (method, params, principal = owner) =>
+    dispatch(method, params, principal) as Effect.Effect<never, RpcError>
+
+  const threadEvents: Service["threadEvents"] = (threadId, after) =>
+    Effect.gen(function* () {
+      yield* requireThread(threadId).pipe(Effect.mapError(fromFailure))
+      return Stream.unwrapScoped(
+        Effect.gen(function* () {
+          let last = after
+          const fill = (upTo: number) =>
+            threads.replay(threadId).pipe(
+              Stream.filter((f) => f.seq > last && f.seq < upTo),
+              Stream.runCollect,
+              Effect.orElseSucceed(() => [] as Array<EventFrame>)
+            )
+          const live = threads.live.pipe(Stream.filter((f) => f.thread_id === threadId))
+          // Live frames first subscribed (buffered), then the journal from `after`, then live past what was sent.
+          const sequenced = (frames: ReadonlyArray<EventFrame>) =>
+            Effect.gen(function* () {
+              const out: Array<EventFrame> = []
+              for (const frame of frames) {
+                if (frame.seq <= last) continue
+                if (frame.seq > last + 1) {
+                  for (const missing of yield* fill(frame.seq)) {
+                    out.push(missing)
+                    last = missing.seq
+                  }
+                }
+                if (frame.seq <= last) continue
+                out.push(frame)
+                last = frame.seq
+              }
+              return out
+            })
+          const catchUp = Stream.fromEffect(fill(Number.MAX_SAFE_INTEGER)).pipe(
+            Stream.flatMap((frames) => Stream.fromIterable(frames)),
+            Stream.tap((f) =>
+              Effect.sync(() => {
+                last = Math.max(last, f.seq)
+              })
+            )
+          )
+          const queue = yield* Stream.toQueue(live, { strategy: "unbounded" })
+          yield* Effect.yieldNow()
+          const liveFrames = Stream.fromQueue(queue).pipe(
+            Stream.flattenTake,
+            Stream.mapEffect((frame) => sequenced([frame])),
+            Stream.flatMap((frames) => Stream.fromIterable(frames))
+          )
+          return Stream.concat(catchUp, liveFrames)
+        })
+      )
+    })
+
+  const approval: Service["approval"] = (approvalId) =>
+    Effect.map(store.getApproval(approvalId), (r) => (Option.isSome(r) ? toApproval(r.value) : undefined)).pipe(
+      Effect.orElseSucceed(() => undefined)
+    )
+
+  return {
+    handle,
+    handleText,
+    call,
+    threadEvents,
+    allEvents: threads.live,
+    approval,
+    running: Effect.sync(() => [...turns.keys()])
+  } satisfies Service
+})
+
+/**
+ * @since 0.2.0
+ * @category layers
+ */
+export const layer: Layer.Layer<RpcServer, never, Runtime.Runtime | ThreadManager.ThreadManager | StateStore> =
+  Layer.scoped(RpcServer, make)
+
+/** The `id` of a message that failed to decode, when it has a usable one. */
+const readId = (message: unknown): Rpc.RequestId | null => {
+  if (typeof message !== "object" || message === null || !("id" in message)) return null
+  const id = (message as { id: unknown }).id
+  return (typeof id === "string" && id.length <= 256) || (typeof id === "number" && Number.isInteger(id)) ? id : null
+}
+
+const pick = <T extends object, K extends keyof T>(value: T, keys: ReadonlyArray<K>): Partial<Pick<T, K>> => {
+  const out: Partial<Pick<T, K>> = {}
+  for (const key of keys) if (value[key] !== undefined) out[key] = value[key]
+  return out
+}
