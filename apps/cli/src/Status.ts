@@ -44,7 +44,8 @@ const storeFacts = (cwd: string, storage: StorageConfig) =>
             archived: page.threads.filter((t) => t.archived === true || t.status === "archived").length,
             damaged: damaged.length
           },
-          durability: store.durability
+          durability: store.durability,
+          capabilities: store.capabilities
         })
       )
     ).pipe(Effect.provide(layer))
@@ -70,12 +71,28 @@ export const report = Effect.fn("Status.report")(function* (options: Choice.Opti
     ),
     storage,
     durability: facts.durability,
+    capabilities: facts.capabilities,
     model: choice,
     plugins: [...Choice.builtinPlugins, ...loaded.value.plugins],
     threads: facts.threads,
     mcp_servers: Object.keys(loaded.value.mcp_servers)
   }
 })
+
+const WRITERS = {
+  "many-processes": "any number of writer processes",
+  "one-process": "one writer process at a time (the driver has no cross-process lock)",
+  "this-process": "this process only"
+} as const
+
+/** One line: what the store promises beyond durability. */
+const describeCapabilities = (c: Effect.Effect.Success<ReturnType<typeof storeFacts>>["capabilities"]): string =>
+  [
+    WRITERS[c.writers],
+    c.atomicAppend === "native" ? "atomic appends" : "appends committed by a marker",
+    c.leases === "cross-process" ? "leases across processes" : "leases in this process",
+    `listing: ${c.list}`
+  ].join("; ")
 
 /**
  * The report as text.
@@ -88,7 +105,8 @@ export const format = (v: Effect.Effect.Success<ReturnType<typeof report>>): str
     `strata ${v.version} on ${v.runtime.name} ${v.runtime.version}`,
     `  cwd       ${v.cwd}`,
     `  config    ${v.config_sources.length === 0 ? "defaults only (no config file)" : v.config_sources.join(", ")}`,
-    `  storage   ${v.storage.kind}${"dir" in v.storage ? ` (${v.storage.dir})` : ""}, ${v.durability.level === "durable" ? "durable" : `NOT durable: ${v.durability.detail}`}`,
+    `  storage   ${v.storage.kind}${"dir" in v.storage ? ` (${v.storage.dir})` : ""}${"driver" in v.storage ? ` (driver ${v.storage.driver})` : ""}, ${v.durability.level === "durable" ? "durable" : v.durability.level === "unknown" ? `durability unknown: ${v.durability.detail}` : `NOT durable: ${v.durability.detail}`}`,
+    `            ${describeCapabilities(v.capabilities)}`,
     `  model     ${v.model.banner}${v.model.skipped === undefined ? "" : ` (${v.model.skipped})`}`,
     `  plugins   ${v.plugins.join(", ")}`,
     `  threads   ${v.threads.total} (${v.threads.archived} archived${v.threads.damaged > 0 ? `, ${v.threads.damaged} damaged: see strata threads list` : ""})`,

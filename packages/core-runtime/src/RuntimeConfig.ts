@@ -9,9 +9,12 @@
  * max_turns = 20
  * system_prompt = "You are ..."
  *
- * [storage]                         # memory | fs | redis | postgres
+ * [storage]                         # memory | fs | redis | postgres | unstorage
  * kind = "fs"
  * dir = ".strata"
+ * # kind = "unstorage"              # any unstorage driver, by name
+ * # driver = "deno-kv"              # fs, fs-lite, redis, db0, s3, ... or a package / ./file.js
+ * # options = { path = "state.kv" } # passed to the driver (relative base / path: from the project)
  *
  * [policy]
  * rules = ["rules.toml"]            # project rule files, after the built-in ones
@@ -83,6 +86,20 @@ export const StorageConfig = Schema.Union(
     kind: Schema.Literal("redis"),
     url: Schema.optionalWith(Schema.String, { default: () => "redis://127.0.0.1:6379" }),
     prefix: Schema.optional(Schema.String),
+    ...durability
+  }),
+  Schema.Struct({
+    kind: Schema.Literal("unstorage"),
+    /**
+     * One of unstorage's drivers (`fs`, `fs-lite`, `redis`, `deno-kv`,
+     * `db0`, `s3`, ...), or a package name or `./file.js` whose default
+     * export is a driver factory. Loaded only when used.
+     */
+    driver: Schema.String.pipe(Schema.minLength(1)),
+    /** Passed to the driver's factory; a relative `base` or `path` is taken from the project root. */
+    options: Schema.optionalWith(Common.Record({ key: Schema.String, value: Schema.Unknown }), {
+      default: () => ({})
+    }),
     ...durability
   }),
   Schema.Struct({

@@ -94,6 +94,15 @@ export interface Options {
   readonly tools?: ReadonlyArray<ToolRegistry.RuntimeTool> | undefined
 }
 
+/** The option of unstorage drivers that names a local folder or file, taken from the project root when relative. */
+const FILE_OPTION: Readonly<Record<string, string>> = {
+  fs: "base",
+  "fs-lite": "base",
+  fsLite: "base",
+  "deno-kv": "path",
+  denoKV: "path"
+}
+
 /**
  * The store a config selects. Redis and PostgreSQL are imported lazily, so a
  * distribution on files never loads their clients. `readOnly` opens it for
@@ -131,6 +140,27 @@ export const layerStorage = (
             })
           )
         )
+      )
+    case "unstorage":
+      return Layer.unwrapEffect(
+        Effect.gen(function* () {
+          const path = yield* Path
+          const Unstorage = yield* Effect.promise(() => import("@strata/storage/Unstorage"))
+          // A driver file and the folder or file a local driver keeps its data in are the project's.
+          const local = (s: string) => !/^[a-z][a-z0-9+.-]*:/i.test(s) && !path.isAbsolute(s)
+          const options = { ...storage.options }
+          // Only where the option names a local folder or file (for redis, `base` is a key prefix).
+          const localKey = FILE_OPTION[storage.driver]
+          const v = localKey === undefined ? undefined : options[localKey]
+          if (localKey !== undefined && typeof v === "string" && v !== "" && local(v)) {
+            options[localKey] = path.resolve(cwd, v)
+          }
+          const driver =
+            storage.driver.startsWith("./") || storage.driver.startsWith("../")
+              ? (yield* Effect.orDie(path.toFileUrl(path.resolve(cwd, storage.driver)))).href
+              : storage.driver
+          return Unstorage.layerDriver({ driver, options, ...common })
+        })
       )
     case "postgres":
       return Layer.unwrapEffect(

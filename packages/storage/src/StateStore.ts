@@ -7,9 +7,9 @@
  * - {@link layerFileSystem}: Strata's own crash-safe files (framed,
  *   checksummed journals; atomic record writes), for a laptop; shared by
  *   the processes that open the same directory.
- * - {@link layerUnstorage}: any unstorage driver, with that driver's
- *   guarantees (no crash safety beyond it; records are serialized within one
- *   process only).
+ * - {@link layerUnstorage}: any unstorage driver (by name from config:
+ *   `@strata/storage/Unstorage`), crash-tolerant through commit markers,
+ *   one writer process at a time.
  * - `layerRedis` from `@strata/storage/redis` and `layerPostgres` from
  *   `@strata/storage/sql`, for a fleet.
  *
@@ -42,8 +42,10 @@ import type * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
 import type { Storage } from "unstorage"
+import * as BackendCapabilities from "./internal/capabilities.js"
 import * as fsBackend from "./internal/fsBackend.js"
 import * as memoryBackend from "./internal/memoryBackend.js"
+import { basic as basicProcess } from "./internal/processInfo.js"
 import * as store from "./internal/store.js"
 import * as unstorageBackend from "./internal/unstorageBackend.js"
 import type {
@@ -282,6 +284,35 @@ export interface Durability {
 }
 
 /**
+ * What a store promises, per backend: `strata status` shows it, and Strata
+ * refuses (or says it degrades) where a configuration asks for more.
+ *
+ * - `durableAck`: an acknowledged write survives a crash of the machine or
+ *   server (`yes`), only of this process (`process`: no fsync), nothing
+ *   (`no`: memory), or it depends on a server Strata cannot see into.
+ * - `atomicAppend`: how an append's events become visible at once:
+ *   natively (one frame, script or statement) or through a commit marker
+ *   written after them (key-value drivers).
+ * - `writers`: who may write at once: any number of processes, one
+ *   process at a time (enforced with a writer record, the driver having no
+ *   cross-process lock), or this process only (the data lives in it).
+ * - `leases`: whether thread leases hold across processes or in this one.
+ * - `list`: what listing a collection costs.
+ * - `ttl`: whether the backend expires keys itself.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface Capabilities {
+  readonly durableAck: "yes" | "process" | "no" | "unknown"
+  readonly atomicAppend: "native" | "commit-marker"
+  readonly writers: "many-processes" | "one-process" | "this-process"
+  readonly leases: "cross-process" | "in-process"
+  readonly list: string
+  readonly ttl: boolean
+}
+
+/**
  * A record that cannot be read back (bad JSON, a failed schema check, a
  * newer schema version). Lists leave it out and report it here, so the
  * damage stays with that record.
@@ -310,6 +341,9 @@ export interface Service {
 
   /** How durable an acknowledged write is on this store. */
   readonly durability: Durability
+
+  /** What this store promises (see {@link Capabilities}). */
+  readonly capabilities: Capabilities
 
   /** Whether the store was opened read-only. */
   readonly readOnly: boolean
@@ -515,19 +549,35 @@ export const makeMemory = (options: StoreOptions = {}): Effect.Effect<Service, S
 export const layerMemory: Layer.Layer<StateStore> = Layer.effect(StateStore, Effect.orDie(makeMemory()))
 
 /**
- * Builds a `StateStore` over any unstorage `Storage`. The journal is one key
- * per event; appends and record writes are serialized within this process
- * only, and crash safety is the driver's (the fs driver's is none: see the
- * README's durability table).
+ * Builds a `StateStore` over any unstorage `Storage` (the same as
+ * `Unstorage.make` from `@strata/storage/Unstorage`, which also loads a
+ * driver by name). An append is acknowledged once its commit marker is
+ * written, so a crash never leaves a torn entry in the committed journal;
+ * one process writes at a time (see the README).
  *
  * @since 0.1.0
  * @category constructors
  */
 export const makeUnstorage = (
   storage: Storage,
-  options: StoreOptions = {}
-): Effect.Effect<Service, StorageError | UnsupportedSchemaVersion> =>
-  Effect.flatMap(unstorageBackend.make(storage, "unstorage", options), (backend) => store.build(backend, options))
+  options: StoreOptions & { readonly driver?: string | undefined } = {}
+): Effect.Effect<Service, StorageError | UnsupportedSchemaVersion, Scope.Scope> =>
+  Effect.suspend(() => {
+    const mounted = storage.getMount("").driver.name
+    const driver = options.driver ?? (typeof mounted === "string" && mounted !== "" ? mounted : "custom")
+    const facts = BackendCapabilities.driverFacts(driver)
+    return Effect.flatMap(
+      unstorageBackend.make(storage, {
+        ...options,
+        driverName: driver,
+        driverDurability: facts.durability,
+        capabilities: BackendCapabilities.unstorage(facts),
+        processLocal: facts.processLocal,
+        identity: { self: basicProcess(), isGone: () => Effect.succeed(false) }
+      }),
+      (backend) => store.build(backend, options)
+    )
+  })
 
 /**
  * A store over any unstorage `Storage` (see {@link makeUnstorage}).
@@ -537,9 +587,9 @@ export const makeUnstorage = (
  */
 export const layerUnstorage = (
   storage: Storage,
-  options: StoreOptions = {}
+  options: StoreOptions & { readonly driver?: string | undefined } = {}
 ): Layer.Layer<StateStore, StorageError | UnsupportedSchemaVersion> =>
-  Layer.effect(StateStore, makeUnstorage(storage, options))
+  Layer.scoped(StateStore, makeUnstorage(storage, options))
 
 /**
  * Builds the crash-safe file-system store in `directory` (created if

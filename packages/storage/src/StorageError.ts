@@ -163,6 +163,31 @@ export class LeaseLost extends Schema.TaggedError<LeaseLost>("@strata/storage/Le
 }
 
 /**
+ * The unstorage driver a configuration names cannot be loaded: it is not
+ * one of unstorage's drivers and no installed package or file by that
+ * name exists, or it needs a package that is not installed (`package`), or
+ * it refused its options. `field` is the configuration key to change
+ * (`storage.driver`, `storage.options`).
+ *
+ * @since 0.3.0
+ * @category errors
+ */
+export class DriverUnavailable extends Schema.TaggedError<DriverUnavailable>("@strata/storage/DriverUnavailable")(
+  "DriverUnavailable",
+  {
+    driver: Schema.String,
+    field: Schema.String,
+    package: Schema.optional(Schema.String),
+    detail: Schema.String,
+    cause: Schema.optional(Schema.Defect)
+  }
+) {
+  override get message(): string {
+    return `${this.field}: unstorage driver "${this.driver}" cannot be used: ${this.detail}`
+  }
+}
+
+/**
  * Builds a `StorageError`.
  *
  * @since 0.1.0
@@ -204,8 +229,9 @@ export const describe = (cause: unknown): string => {
  */
 export const isStorageFailure = (
   u: unknown
-): u is StorageError | CorruptJournal | UnsupportedSchemaVersion | ThreadBusy | LeaseLost =>
+): u is StorageError | CorruptJournal | UnsupportedSchemaVersion | ThreadBusy | LeaseLost | DriverUnavailable =>
   Predicate.isTagged(u, "StorageError") ||
+  Predicate.isTagged(u, "DriverUnavailable") ||
   Predicate.isTagged(u, "CorruptJournal") ||
   Predicate.isTagged(u, "UnsupportedSchemaVersion") ||
   Predicate.isTagged(u, "ThreadBusy") ||

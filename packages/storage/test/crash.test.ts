@@ -83,3 +83,53 @@ describe("crash safety of the file-system store", () => {
     )
   }, 120_000)
 })
+
+describe("crash tolerance of Strata on unstorage's fs driver", () => {
+  it("survives 10 SIGKILLs at random points: every acknowledged event exactly once, the thread and checkpoint readable", async () => {
+    const { totals, details } = await crashRounds({
+      kind: "unstorage-fs",
+      dir: tempDir(),
+      rounds: 10,
+      count: 300,
+      modes: (round) => (round % 4 === 3 ? "concurrent" : "seq")
+    })
+    const summary = JSON.stringify(totals)
+    assert.isAtLeast(totals.killedMidRun, 8, summary)
+    assert.strictEqual(totals.childErrors, 0, summary)
+    for (const d of details) {
+      assert.isUndefined(d.error, `round ${String(d.round)} could not be read back`)
+      for (const k of ["lost", "duplicated", "misplaced", "gaps"]) {
+        assert.strictEqual(d[k], 0, `round ${String(d.round)}: ${k} (${JSON.stringify(d)})`)
+      }
+      assert.isUndefined(d.checkpointError, `round ${String(d.round)}`)
+    }
+    assert.strictEqual(totals.unreadable, 0, summary)
+    assert.strictEqual(totals.tornCheckpoints, 0, summary)
+  }, 240_000)
+
+  it("a second writer process is refused while the first one lives, naming it", async () => {
+    const dir = tempDir()
+    const [a, b] = await Promise.all([
+      runChild({ kind: "unstorage-fs", dir, threadId: "shared", round: 1, count: 300, mode: "seq" }),
+      new Promise((resolve) => setTimeout(resolve, 400)).then(() =>
+        runChild({ kind: "unstorage-fs", dir, threadId: "shared", round: 2, count: 10, mode: "seq" })
+      )
+    ])
+    // Whichever opened the store first writes; the other is refused (or, had
+    // the first finished already, writes after it). Never both at once.
+    const refused = [a, b].filter((r) => r.code !== 0)
+    assert.isAtMost(refused.length, 1, `${a.stderr}\n${b.stderr}`)
+    for (const r of refused) {
+      assert.strictEqual(r.acks.length, 0)
+      assert.include(r.stderr, "is this store's writer")
+    }
+    const back = await readBack("unstorage-fs", dir, "shared")
+    assert.isUndefined(back.error)
+    assert.deepStrictEqual(verify([...a.acks, ...b.acks], back.frames!), {
+      lost: 0,
+      duplicated: 0,
+      misplaced: 0,
+      gaps: 0
+    })
+  }, 120_000)
+})

@@ -9,7 +9,7 @@ import type * as Event from "@strata/protocol/Event"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
-import type { Durability, LeaseInfo } from "../StateStore.js"
+import type { Capabilities, Durability, LeaseInfo } from "../StateStore.js"
 import type { CorruptJournal, LeaseLost, StorageError, UnsupportedSchemaVersion } from "../StorageError.js"
 import type { RecordKind } from "../StorageSchema.js"
 
@@ -85,6 +85,8 @@ export interface Backend {
   readonly name: string
   /** How durable an acknowledged write is here. */
   readonly durability: Durability
+  /** What this backend promises (durability, atomicity, locking, leases, listing cost). */
+  readonly capabilities: Capabilities
   /**
    * Appends `bodies` (each the JSON of an event frame without its `seq`) to
    * the thread's journal, atomically and durably, and returns the sequence
@@ -146,11 +148,12 @@ export const withSeq = (seq: number, body: string): string => `{"seq":${seq},${b
  * A store that holds nothing and is never written: what a read-only store
  * reads when its backend has not been set up yet (no tables, no marker).
  */
-export const emptyBackend = (name: string, durability: Durability): Backend => {
+export const emptyBackend = (name: string, durability: Durability, capabilities: Capabilities): Backend => {
   const never = Effect.dieMessage(`${name}: a read-only store was written to`)
   return {
     name,
     durability,
+    capabilities,
     append: () => never,
     read: () => Stream.empty,
     lastSeq: () => Effect.succeed(0),

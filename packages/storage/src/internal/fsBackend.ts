@@ -24,6 +24,7 @@
  * Opened `readOnly`, the store writes nothing at all: no directory, marker,
  * lock or repair; writes are refused before any I/O (in `store.ts`).
  */
+
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Path from "@effect/platform/Path"
 import * as Event from "@strata/protocol/Event"
@@ -34,6 +35,7 @@ import type * as StateStore from "../StateStore.js"
 import { StorageError, UnsupportedSchemaVersion } from "../StorageError.js"
 import { SCHEMA_VERSION } from "../StorageSchema.js"
 import type { Backend, Collection, Damaged, Fence, PutResult, StoredRecord } from "./backend.js"
+import * as Capabilities from "./capabilities.js"
 import { makeFrameDecoder } from "./codec.js"
 import * as FileLock from "./fileLock.js"
 import * as Files from "./fsFiles.js"
@@ -251,6 +253,7 @@ export const make = (
     return {
       name: "fs",
       durability: { level: "durable", detail: "every acknowledged write is fsynced (file and directory)" },
+      capabilities: Capabilities.fs,
       leases,
       append: (threadId: string, bodies: ReadonlyArray<string>, fence?: number) =>
         journals.append(threadId, bodies, fence),

@@ -3,6 +3,7 @@
  * are kept as the JSON text every other backend stores, so nothing a caller
  * holds aliases what is stored; every operation completes synchronously.
  */
+
 import * as Event from "@strata/protocol/Event"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
@@ -13,6 +14,7 @@ import { LeaseLost, StorageError } from "../StorageError.js"
 import { SCHEMA_VERSION } from "../StorageSchema.js"
 import type { Backend, Collection, Damaged, Fence, PutResult, StoredRecord } from "./backend.js"
 import { withSeq } from "./backend.js"
+import * as Capabilities from "./capabilities.js"
 import { decodeEntry, isEntryError, makeFrameDecoder } from "./codec.js"
 import * as InProcessLeases from "./inProcessLeases.js"
 
@@ -114,6 +116,7 @@ export const make = (options: StateStore.StoreOptions = {}): Backend => {
   return {
     name: "memory",
     durability: { level: "volatile", detail: "the memory store keeps nothing once the process ends" },
+    capabilities: Capabilities.memory,
     append,
     read,
     lastSeq: (threadId) => Effect.sync(() => journals.get(threadId)?.length ?? 0),

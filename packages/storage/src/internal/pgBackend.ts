@@ -22,6 +22,7 @@
  * in the same statement and writes only while the token is still there, so
  * a takeover (which updates the row) and a stale write serialize.
  */
+
 import * as Event from "@strata/protocol/Event"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
@@ -34,6 +35,7 @@ import { CorruptJournal, LeaseLost, StorageError, UnsupportedSchemaVersion } fro
 import { SCHEMA_VERSION } from "../StorageSchema.js"
 import type { Backend, Collection, Damaged, Fence, Leases, PutResult, StoredRecord } from "./backend.js"
 import { emptyBackend } from "./backend.js"
+import * as Capabilities from "./capabilities.js"
 import { decodeEntry, isEntryError, makeFrameDecoder } from "./codec.js"
 import { tryPromise } from "./io.js"
 import { basic } from "./processInfo.js"
@@ -94,7 +96,11 @@ export const make = (
       // A read-only store creates nothing: no tables yet reads as an empty store.
       const exists = yield* query<{ t: string | null }>(schema, "SELECT to_regclass($1) AS t", [`${s}.store_meta`])
       if (exists.rows[0]?.t === null || exists.rows[0]?.t === undefined) {
-        return emptyBackend("postgres", { level: "unknown", detail: `PostgreSQL schema ${schema} does not exist yet` })
+        const none: StateStore.Durability = {
+          level: "unknown",
+          detail: `PostgreSQL schema ${schema} does not exist yet`
+        }
+        return emptyBackend("postgres", none, Capabilities.postgres(none))
       }
     } else
       yield* transaction(schema, async (c) => {
@@ -407,6 +413,7 @@ export const make = (
     return {
       name: "postgres",
       durability,
+      capabilities: Capabilities.postgres(durability),
       leases,
       append,
       read,

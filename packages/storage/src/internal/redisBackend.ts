@@ -17,6 +17,7 @@
  * with its token from `INCR`; renewal, release and fenced writes compare the
  * token inside their script. ioredis is loaded lazily, when the layer is built.
  */
+
 import * as Event from "@strata/protocol/Event"
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
@@ -29,6 +30,7 @@ import type { LeaseInfo } from "../StateStore.js"
 import { CorruptJournal, LeaseLost, StorageError, UnsupportedSchemaVersion } from "../StorageError.js"
 import { SCHEMA_VERSION } from "../StorageSchema.js"
 import type { Backend, Collection, Damaged, Fence, Leases, PutResult, StoredRecord } from "./backend.js"
+import * as Capabilities from "./capabilities.js"
 import { decodeEntry, isEntryError, makeFrameDecoder, parseTaggedRecord, tagVersion, untagVersion } from "./codec.js"
 import { tryPromise } from "./io.js"
 import { basic } from "./processInfo.js"
@@ -323,6 +325,7 @@ export const make = (
     return {
       name: "redis",
       durability,
+      capabilities: Capabilities.redis(durability),
       append,
       read,
       lastSeq,

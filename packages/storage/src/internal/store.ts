@@ -524,6 +524,7 @@ export const make = (backend: Backend, options: StateStore.StoreOptions = {}): S
   return {
     backend: backend.name,
     durability: backend.durability,
+    capabilities: backend.capabilities,
     readOnly,
     listDamaged,
     appendEvents: appendEvents as StateStore.Service["appendEvents"],

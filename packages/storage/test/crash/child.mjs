@@ -3,15 +3,19 @@
 // line per acknowledged event, so the parent knows exactly what was
 // acknowledged when it kills this process with SIGKILL.
 //
-//   node child.mjs <fs|unstorage-fs> <dir> <threadId> <count> <seq|concurrent> <round>
+//   node child.mjs <kind> <dir> <threadId> <count> <seq|concurrent> <round>
+//
+// kind: fs (Strata's file store), unstorage-fs / unstorage-redis (Strata on
+// unstorage's fs / redis driver, loaded by name), plain-fs / plain-redis
+// (the plain driver: one setItem per event, no commit marker; the baseline).
 //
 // Output lines: `ready`, `ack <seq> <marker>`, `saving <n>`, `saved <n>`, `done`.
 // Every 20 events it saves the "latest" checkpoint (256 KiB of state).
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import { StateStore } from "@strata/storage"
+import * as Unstorage from "@strata/storage/Unstorage"
 import * as Effect from "effect/Effect"
-import { createStorage } from "unstorage"
-import fsDriver from "unstorage/drivers/fs"
+import { driverOptions, plainStore } from "./plain.mjs"
 
 const [kind, dir, threadId, countArg, mode, round] = process.argv.slice(2)
 const count = Number(countArg)
@@ -22,7 +26,9 @@ const say = (line) => process.stdout.write(`${line}\n`)
 const layer =
   kind === "fs"
     ? StateStore.layerFileSystem(dir)
-    : StateStore.layerUnstorage(createStorage({ driver: fsDriver({ base: dir }) }))
+    : kind.startsWith("plain-")
+      ? plainStore(kind, dir)
+      : Unstorage.layerDriver(driverOptions(kind, dir))
 
 const event = (marker) => ({ event: "response_delta", response_id: "resp-1", delta: marker, channel: "text" })
 

@@ -16,7 +16,7 @@ export interface ChildRun {
 export declare const childScript: string
 
 export declare const runChild: (options: {
-  readonly kind: "fs" | "unstorage-fs"
+  readonly kind: "fs" | "unstorage-fs" | "unstorage-redis" | "plain-fs" | "plain-redis"
   readonly dir: string
   readonly threadId: string
   readonly round: number
@@ -45,7 +45,7 @@ export interface CrashTotals {
 }
 
 export declare const crashRounds: (options: {
-  readonly kind: "fs" | "unstorage-fs"
+  readonly kind: "fs" | "unstorage-fs" | "unstorage-redis" | "plain-fs" | "plain-redis"
   readonly dir: string
   readonly rounds: number
   readonly count?: number
@@ -54,7 +54,7 @@ export declare const crashRounds: (options: {
 }) => Promise<{ readonly totals: CrashTotals; readonly details: Array<Record<string, unknown>> }>
 
 export declare const readBack: (
-  kind: "fs" | "unstorage-fs",
+  kind: "fs" | "unstorage-fs" | "unstorage-redis" | "plain-fs" | "plain-redis",
   dir: string,
   threadId: string
 ) => Promise<{

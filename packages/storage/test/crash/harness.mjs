@@ -12,12 +12,12 @@ import * as NPath from "node:path"
 import { fileURLToPath } from "node:url"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import { StateStore } from "@strata/storage"
+import * as Unstorage from "@strata/storage/Unstorage"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
-import { createStorage } from "unstorage"
-import fsDriver from "unstorage/drivers/fs"
+import { driverOptions, readPlain } from "./plain.mjs"
 
 export const childScript = NPath.join(NPath.dirname(fileURLToPath(import.meta.url)), "child.mjs")
 
@@ -64,12 +64,13 @@ export const runChild = ({ kind, dir, threadId, round, count, mode, killAfterLin
   })
 
 const makeStore = (kind, dir) =>
-  kind === "fs"
-    ? StateStore.makeFileSystem(dir)
-    : StateStore.makeUnstorage(createStorage({ driver: fsDriver({ base: dir }) }))
+  kind === "fs" ? StateStore.makeFileSystem(dir) : Unstorage.makeDriver(driverOptions(kind, dir))
 
 /** Reopens the store and reads the thread and its latest checkpoint back. */
 export const readBack = (kind, dir, threadId) =>
+  kind.startsWith("plain-") ? readPlain(kind, dir, threadId) : readStore(kind, dir, threadId)
+
+const readStore = (kind, dir, threadId) =>
   Effect.runPromise(
     Effect.gen(function* () {
       const store = yield* makeStore(kind, dir)
@@ -103,28 +104,23 @@ export const verify = (acks, frames) => {
   return result
 }
 
-/** Raw inspection of an unstorage fs-driver store: the files, without the store. */
-export const inspectUnstorageFiles = (dir, threadId, acks) => {
+/**
+ * Raw inspection of a store on unstorage's fs driver: journal entry files
+ * that do not parse (torn by a kill), whether or not the store reads them.
+ */
+export const inspectUnstorageFiles = (dir, threadId) => {
   const journal = NPath.join(dir, "j", threadId)
   const files = NFS.existsSync(journal) ? NFS.readdirSync(journal) : []
-  const parse = (text) => {
+  let tornRecords = 0
+  for (const f of files) {
+    const text = NFS.readFileSync(NPath.join(journal, f), "utf8")
     try {
-      return JSON.parse(text.slice(text.indexOf(" ") + 1))
+      JSON.parse(text.startsWith("v") ? text.slice(text.indexOf(" ") + 1) : text)
     } catch {
-      return undefined
+      tornRecords++
     }
   }
-  let tornRecords = 0
-  for (const f of files) if (parse(NFS.readFileSync(NPath.join(journal, f), "utf8")) === undefined) tornRecords++
-  let lostAcked = 0
-  for (const { seq, marker } of acks) {
-    const file = NPath.join(journal, String(seq).padStart(12, "0"))
-    const frame = NFS.existsSync(file) ? parse(NFS.readFileSync(file, "utf8")) : undefined
-    if (frame?.delta !== marker) lostAcked++
-  }
-  const ckpt = NPath.join(dir, "r", "checkpoint", threadId, "latest")
-  const tornCheckpoint = NFS.existsSync(ckpt) && parse(NFS.readFileSync(ckpt, "utf8")) === undefined
-  return { tornRecords, lostAcked, tornCheckpoint }
+  return { tornRecords }
 }
 
 const journalFile = (dir, threadId) => NPath.join(dir, "threads", threadId, "journal")
@@ -186,14 +182,9 @@ export const crashRounds = async ({ kind, dir, rounds, count = 1000, modes = () 
         round_[k] = v[k]
       }
     }
-    if (kind !== "fs") {
-      const raw = inspectUnstorageFiles(dir, threadId, allAcks)
-      round_.tornRecords = raw.tornRecords
-      round_.rawLost = raw.lostAcked
-      if (raw.tornCheckpoint) totals.tornCheckpoints++
-    }
+    if (kind.endsWith("-fs")) round_.tornRecords = inspectUnstorageFiles(dir, threadId).tornRecords
     if (!back.checkpoint.ok) {
-      if (kind === "fs") totals.tornCheckpoints++
+      totals.tornCheckpoints++
       round_.checkpointError = back.checkpoint.error
     } else if (run.saved.length > 0 && (back.checkpoint.upTo ?? -1) < run.saved[run.saved.length - 1]) {
       totals.staleCheckpoints++
@@ -204,9 +195,6 @@ export const crashRounds = async ({ kind, dir, rounds, count = 1000, modes = () 
   // Final state: what a user would find after all the crashes.
   const last = details[details.length - 1]
   for (const k of ["lost", "duplicated", "misplaced", "gaps"]) totals[k] = last?.[k] ?? 0
-  if (kind !== "fs") {
-    totals.tornRecords = last?.tornRecords ?? 0
-    totals.lost = Math.max(totals.lost, last?.rawLost ?? 0)
-  }
+  if (kind.endsWith("-fs")) totals.tornRecords = last?.tornRecords ?? 0
   return { totals, details }
 }
