@@ -69,7 +69,10 @@ export const ReasonCode = Schema.Literal(
   "shell-stdin",
   "dynamic-script",
   "wrapper-option",
-  "dynamic-argument"
+  "dynamic-argument",
+  "startup-file",
+  "protected-path",
+  "dialect"
 ).annotations({ identifier: "ExecPolicy.ReasonCode" })
 /** @since 0.1.0 @category models */
 export type ReasonCode = typeof ReasonCode.Type

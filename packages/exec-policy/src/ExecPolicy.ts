@@ -39,6 +39,7 @@ import { ParserError, RuleFileError } from "./ExecPolicyError.js"
 import { Engine, type RuleSource as InternalRuleSource } from "./internal/engine.js"
 import { defaultLimits, type Limits as InternalLimits } from "./internal/model.js"
 import { BashSyntax } from "./internal/syntax.js"
+import type * as ProtectedPaths from "./ProtectedPaths.js"
 
 /**
  * Bounds on one decision. Input longer than `maxInputLength` characters is
@@ -104,6 +105,16 @@ export const builtinRules: RuleSource = {
 export interface CheckOptions {
   readonly cwd?: string | undefined
   readonly approval?: Tool.AskForApproval | undefined
+  /**
+   * The user's home directory: `~` and the user's protected config
+   * (`~/.config/strata/`, `~/.strata/`) are resolved against it.
+   */
+  readonly home?: string | undefined
+  /**
+   * Protected paths besides the defaults of `cwd` and `home`: a command
+   * that names one (argument, option value, redirection) is at least `ask`.
+   */
+  readonly protectedPaths?: ProtectedPaths.ProtectedPaths | undefined
 }
 
 /**
