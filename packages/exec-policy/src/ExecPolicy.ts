@@ -63,6 +63,25 @@ export type Limits = InternalLimits
 export const defaults: Limits = defaultLimits
 
 /**
+ * The shell language the engine models: bash, as the shell tool runs it
+ * (`bash --noprofile --norc -c`, non-interactive). Scripts given to other
+ * shells (`sh -c`, `zsh -c`) ask where their reading may differ.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const dialect = "bash" as const
+
+/**
+ * {@link dialect}, in words, for `strata policy check`.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const dialectDescription =
+  "bash (non-interactive, --noprofile --norc, as the shell tool runs it; scripts for sh/dash ask where they read differently, zsh/ksh scripts ask)"
+
+/**
  * A rule file given as text: its name (shown in explanations and errors),
  * its layer and its TOML.
  *

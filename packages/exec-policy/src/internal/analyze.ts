@@ -624,12 +624,47 @@ class Walker {
         this.off(sc, bad ?? root)
       )
     }
+    if (parsed.hasError) this.recover(src, sc)
     for (const c of parsed.comments) this.comment(c, sc)
     if (sc.pin === undefined && !root.children.some((c) => c.named && c.type !== "comment")) {
       this.reason("empty", "empty command: nothing to run", 0)
       return
     }
     this.stmt(root, sc, 0)
+  }
+
+  /**
+   * Input the grammar cannot parse asks; but a program a deny rule names must
+   * still be denied (`{curl,x}`, `cur[l] x` are parse errors to the grammar).
+   * A rough split on operators finds plain command words, each decided with
+   * a parse-error reason (so never `allow`).
+   */
+  private recover(src: string, sc: Scope): void {
+    const at = sc.pin ?? 0
+    for (const segment of src.split(/[;&|\n()`]+/)) {
+      const words = segment.trim().split(/[ \t]+/)
+      while (words.length > 0 && /^[A-Za-z_][A-Za-z0-9_]*=/.test(words[0]!)) words.shift()
+      const toks: Array<Tok> = []
+      for (const w of words) {
+        if (w === "" || /["'$\\<>]/.test(w)) break
+        const expanded = braceExpand(w)
+        if (expanded !== undefined && expanded.length > 1) {
+          for (const e of expanded) toks.push(lit(e, w))
+          continue
+        }
+        const u = unquoteWord(w)
+        toks.push(
+          u.pattern === undefined ? lit(u.value, w) : { value: undefined, text: w, pattern: u.pattern, why: "glob" }
+        )
+      }
+      if (toks.length === 0 || (toks[0]!.value !== undefined && RESERVED.has(toks[0]!.value))) continue
+      const reason: Reason = {
+        code: "parse-error",
+        message: `read roughly from input that does not parse: ${JSON.stringify(clip(segment.trim()))}`,
+        offset: at
+      }
+      this.found(toks, segment.trim(), at, ["parse-error recovery"], [], [reason])
+    }
   }
 
   // -- statements ------------------------------------------------------------
@@ -946,6 +981,12 @@ class Walker {
           offset,
           extra
         )
+        // `{curl,x}` is `curl x`: expanded, the words still meet deny rules (the reason keeps it at ask).
+        const expanded = head.why === "brace expansion" ? braceExpand(head.text) : undefined
+        if (expanded !== undefined && expanded.length > 0) {
+          cur = [...expanded.map((w) => lit(w, head.text)), ...cur.slice(1)]
+          continue
+        }
         return [this.found(cur, text, offset, via, wrappers, extra)]
       }
       const name = head.value
@@ -960,6 +1001,14 @@ class Walker {
       }
       const base = basename(name)
       const wrapper = WRAPPERS.get(base)
+      if (base === "env") {
+        const split = splitEnvS(cur)
+        if (split !== undefined) {
+          this.reason("wrapper-option", "env -S splits a string into a command line", offset, extra)
+          cur = split
+          continue
+        }
+      }
       if (wrapper !== undefined || base === "xargs") {
         let inner: ReadonlyArray<Tok>
         if (base === "xargs") {
@@ -1612,7 +1661,8 @@ class Walker {
       let value = ""
       for (const c of n.children) {
         if (!c.named) {
-          if (c.type === "$") value += "$"
+          // In `$"..."` the `$` is the translation marker, not text.
+          if (c.type === "$" && !(n.type === "translated_string" && c === n.children[0])) value += "$"
           continue
         }
         if (c.type === "string_content") {
@@ -1817,6 +1867,139 @@ class Walker {
     }
     visit(n, 0)
   }
+}
+
+/**
+ * Brace expansion of an unquoted word with no quoting or expansion in it
+ * (`{a,b}c`, `x{1..3}`), as bash does it; `undefined` when the word is not
+ * that simple or expands to more than 64 words.
+ */
+export const braceExpand = (w: string): Array<string> | undefined => {
+  if (!/^[A-Za-z0-9_.,/{}:+=@%~^-]*$/.test(w)) return undefined
+  const out: Array<string> = []
+  const go = (word: string, from: number): boolean => {
+    for (let i = from; i < word.length; i++) {
+      if (word[i] !== "{") continue
+      let depth = 0
+      let j = i
+      const commas: Array<number> = []
+      for (; j < word.length; j++) {
+        const ch = word[j]
+        if (ch === "{") depth++
+        else if (ch === "}") {
+          depth--
+          if (depth === 0) break
+        } else if (ch === "," && depth === 1) commas.push(j)
+      }
+      if (j >= word.length) break
+      const body = word.slice(i + 1, j)
+      let alts: Array<string> | undefined
+      if (commas.length > 0) {
+        alts = []
+        let at = i + 1
+        for (const c of [...commas, j]) {
+          alts.push(word.slice(at, c))
+          at = c + 1
+        }
+      } else {
+        const m = /^(-?\d+|[A-Za-z])\.\.(-?\d+|[A-Za-z])(?:\.\.(-?\d+))?$/.exec(body)
+        if (m !== null) {
+          const num = /\d/.test(m[1]!)
+          const a = num ? Number(m[1]) : m[1]!.charCodeAt(0)
+          const b = num ? Number(m[2]) : m[2]!.charCodeAt(0)
+          const step = Math.max(1, Math.abs(Number(m[3] ?? 1)))
+          if (Math.abs(b - a) / step > 64) return false
+          alts = []
+          for (let k = a; a <= b ? k <= b : k >= b; k += a <= b ? step : -step) {
+            alts.push(num ? String(k) : String.fromCharCode(k))
+          }
+        }
+      }
+      if (alts === undefined) continue
+      const pre = word.slice(0, i)
+      const post = word.slice(j + 1)
+      for (const alt of alts) if (!go(pre + alt + post, i)) return false
+      return true
+    }
+    out.push(word)
+    return out.length <= 64
+  }
+  return go(w, 0) ? out : undefined
+}
+
+/** ANSI-like escapes `env -S` understands inside its string. */
+const ENV_S_ESCAPES: Record<string, string> = {
+  _: " ",
+  t: "\t",
+  n: "\n",
+  r: "\r",
+  f: "\f",
+  v: "\v",
+  "\\": "\\",
+  '"': '"',
+  "'": "'",
+  "#": "#",
+  $: "$"
+}
+
+/**
+ * `env -S STRING` (also `-SSTRING`, `--split-string[=]STRING`): the argv
+ * with STRING split into words as env does, or `undefined` when there is no
+ * such option or the string is computed (`${VAR}` inside is computed too).
+ */
+const splitEnvS = (argv: ReadonlyArray<Tok>): Array<Tok> | undefined => {
+  for (let i = 1; i < argv.length; i++) {
+    const v = argv[i]!.value
+    if (v === undefined || v === "--" || !v.startsWith("-")) return undefined
+    let str: string | undefined
+    let used = 1
+    if (v === "-S" || v === "--split-string") {
+      str = argv[i + 1]?.value
+      used = 2
+    } else if (v.startsWith("--split-string=")) str = v.slice("--split-string=".length)
+    else if (v.startsWith("-S")) str = v.slice(2)
+    else continue
+    if (str === undefined) return undefined
+    const words: Array<Tok> = []
+    let cur: string | undefined
+    let dynamic = false
+    let q: string | undefined
+    for (let k = 0; k < str.length; k++) {
+      const ch = str[k]!
+      if (q === "'") {
+        if (ch === "'") q = undefined
+        else cur = (cur ?? "") + ch
+        continue
+      }
+      if (ch === "\\" && k + 1 < str.length) {
+        const e = str[++k]!
+        if (e === "c" && q === undefined) break
+        cur = (cur ?? "") + (ENV_S_ESCAPES[e] ?? e)
+        continue
+      }
+      if (q === '"') {
+        if (ch === '"') q = undefined
+        else if (ch === "$") dynamic = true
+        else cur = (cur ?? "") + ch
+        continue
+      }
+      if (ch === "'" || ch === '"') {
+        q = ch
+        cur ??= ""
+      } else if (ch === " " || ch === "\t" || ch === "\n") {
+        if (cur !== undefined) words.push(dynamic ? dyn(cur, "env -S variable") : lit(cur, cur))
+        cur = undefined
+        dynamic = false
+      } else if (ch === "#" && cur === undefined) break
+      else {
+        if (ch === "$") dynamic = true
+        cur = (cur ?? "") + ch
+      }
+    }
+    if (cur !== undefined) words.push(dynamic ? dyn(cur, "env -S variable") : lit(cur, cur))
+    return [...argv.slice(0, i), ...words, ...argv.slice(i + used)]
+  }
+  return undefined
 }
 
 /** A `name[subscript]` word whose subscript is evaluated as something other than a plain number. */
