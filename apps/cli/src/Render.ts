@@ -6,6 +6,7 @@
  *
  * @since 0.1.0
  */
+import { Decision } from "@strata/exec-policy"
 import type { EventFrame } from "@strata/protocol/Event"
 import * as Effect from "effect/Effect"
 
@@ -56,7 +57,8 @@ export const dim = (sink: Sink, text: string): string => paint(sink, "2", text)
 export const bold = (sink: Sink, text: string): string => paint(sink, "1", text)
 
 const oneLine = (text: string, max = 100) => {
-  const line = text.replace(/\s+/g, " ").trim()
+  // Control characters (\r, ANSI escapes, bidi overrides) are shown, never acted on by the terminal.
+  const line = Decision.escapeControls(text.replace(/[\t\n ]+/g, " ")).trim()
   return line.length > max ? `${line.slice(0, max - 1)}…` : line
 }
 

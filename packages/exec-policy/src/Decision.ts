@@ -69,7 +69,10 @@ export const ReasonCode = Schema.Literal(
   "shell-stdin",
   "dynamic-script",
   "wrapper-option",
-  "dynamic-argument"
+  "dynamic-argument",
+  "startup-file",
+  "protected-path",
+  "dialect"
 ).annotations({ identifier: "ExecPolicy.ReasonCode" })
 /** @since 0.1.0 @category models */
 export type ReasonCode = typeof ReasonCode.Type
@@ -197,7 +200,31 @@ export const applyApproval = (d: Decision, approval: Tool.AskForApproval): Decis
   return decision === d.decision && approval === d.approval ? d : { ...d, decision, approval }
 }
 
-const quoteArgv = (argv: ReadonlyArray<string>): string => JSON.stringify(argv.join(" "))
+const quoteArgv = (argv: ReadonlyArray<string>): string => JSON.stringify(escapeControls(argv.join(" ")))
+
+/** Characters a terminal acts on or hides: C0/C1 controls, DEL, bidi overrides, zero-width and odd spaces. */
+const CONTROLS =
+  /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u00a0\u1680\u180e\u2000-\u200f\u2028-\u202f\u205f-\u206f\u3000\ufeff]/g
+
+/**
+ * A command (or any text from a model) made safe to show a person: every
+ * character a terminal would act on or that hides text (`\r`, ANSI escape
+ * sequences, backspace, bidi overrides, zero-width and non-ASCII spaces) is
+ * written as a visible escape (`\r`, `\x1b`, `\u202e`). Tabs and newlines
+ * stay as they are.
+ *
+ * @since 0.2.0
+ * @category utils
+ */
+export const escapeControls = (text: string): string =>
+  text.replace(CONTROLS, (c) => {
+    const code = c.charCodeAt(0)
+    if (c === "\r") return "\\r"
+    if (c === "\v") return "\\v"
+    if (c === "\f") return "\\f"
+    if (c === "\b") return "\\b"
+    return code < 0x100 ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u${code.toString(16).padStart(4, "0")}`
+  })
 
 const ruleText = (r: RuleRef): string =>
   `${r.decision} rule ${r.prefix} (${r.file}:${r.line}${r.justification === undefined ? "" : `: ${r.justification}`})`
@@ -225,7 +252,7 @@ export const summary = (d: Decision): string => {
     return `${verb}${mode}: ${quoteArgv(denied.argv)} matches ${ruleText(denied.rule)}`
   }
   const reason = d.reasons[0]
-  if (reason !== undefined) return `${verb}${mode}: ${reason.message}`
+  if (reason !== undefined) return `${verb}${mode}: ${escapeControls(reason.message)}`
   const asking = d.commands.find((c) => c.decision !== "allow")
   if (asking !== undefined) {
     return `${verb}${mode}: ${quoteArgv(asking.argv)} ${
@@ -245,7 +272,7 @@ export const summary = (d: Decision): string => {
 export const format = (d: Decision): string => {
   const lines: Array<string> = []
   const mode = d.decision === d.policy_decision ? "" : ` (rules: ${d.policy_decision}; approval mode ${d.approval})`
-  lines.push(`${d.decision}${mode}: ${d.command}`)
+  lines.push(`${d.decision}${mode}: ${escapeControls(d.command)}`)
   for (const c of d.commands) {
     const via = c.via.length === 0 ? "" : ` via ${c.via.join(" > ")}`
     const why =
@@ -257,11 +284,11 @@ export const format = (d: Decision): string => {
           ? "declaration builtin, no rule needed"
           : "no rule matched: default"
     lines.push(`  ${c.decision.padEnd(5)} ${c.line}:${c.column} ${JSON.stringify(c.argv)}${via} - ${why}`)
-    for (const r of c.reasons) lines.push(`          ask: ${r.message} [${r.code}]`)
+    for (const r of c.reasons) lines.push(`          ask: ${escapeControls(r.message)} [${r.code}]`)
   }
   const own = new Set(d.commands.flatMap((c) => c.reasons))
   for (const r of d.reasons) {
-    if (!own.has(r)) lines.push(`  ask   ${r.line}:${r.column} ${r.message} [${r.code}]`)
+    if (!own.has(r)) lines.push(`  ask   ${r.line}:${r.column} ${escapeControls(r.message)} [${r.code}]`)
   }
   return lines.join("\n")
 }

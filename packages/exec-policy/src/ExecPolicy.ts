@@ -39,6 +39,7 @@ import { ParserError, RuleFileError } from "./ExecPolicyError.js"
 import { Engine, type RuleSource as InternalRuleSource } from "./internal/engine.js"
 import { defaultLimits, type Limits as InternalLimits } from "./internal/model.js"
 import { BashSyntax } from "./internal/syntax.js"
+import type * as ProtectedPaths from "./ProtectedPaths.js"
 
 /**
  * Bounds on one decision. Input longer than `maxInputLength` characters is
@@ -60,6 +61,25 @@ export type Limits = InternalLimits
  * @category constructors
  */
 export const defaults: Limits = defaultLimits
+
+/**
+ * The shell language the engine models: bash, as the shell tool runs it
+ * (`bash --noprofile --norc -c`, non-interactive). Scripts given to other
+ * shells (`sh -c`, `zsh -c`) ask where their reading may differ.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const dialect = "bash" as const
+
+/**
+ * {@link dialect}, in words, for `strata policy check`.
+ *
+ * @since 0.2.0
+ * @category constants
+ */
+export const dialectDescription =
+  "bash (non-interactive, --noprofile --norc, as the shell tool runs it; scripts for sh/dash ask where they read differently, zsh/ksh scripts ask)"
 
 /**
  * A rule file given as text: its name (shown in explanations and errors),
@@ -104,6 +124,16 @@ export const builtinRules: RuleSource = {
 export interface CheckOptions {
   readonly cwd?: string | undefined
   readonly approval?: Tool.AskForApproval | undefined
+  /**
+   * The user's home directory: `~` and the user's protected config
+   * (`~/.config/strata/`, `~/.strata/`) are resolved against it.
+   */
+  readonly home?: string | undefined
+  /**
+   * Protected paths besides the defaults of `cwd` and `home`: a command
+   * that names one (argument, option value, redirection) is at least `ask`.
+   */
+  readonly protectedPaths?: ProtectedPaths.ProtectedPaths | undefined
 }
 
 /**

@@ -49,12 +49,13 @@ export const policyLayer = (
 ): Layer.Layer<ExecPolicy.ExecPolicy, RuleFileError | ParserError> =>
   ExecPolicy.layerSources(
     files.map((f) => source(f)),
-    { grammar, limits }
+    // A loaded test machine must not turn decisions into `ask` (Limits.test.ts tests the budget).
+    { grammar, limits: { timeBudgetMs: 10_000, ...limits } }
   )
 
 /** The service from TOML text. */
 export const fromText = (text: string, file = "inline.toml") =>
-  ExecPolicy.makeFromSources([{ file, layer: "cli", text }], { grammar })
+  ExecPolicy.makeFromSources([{ file, layer: "cli", text }], { grammar, limits: { timeBudgetMs: 10_000 } })
 
 export const sampleRules = path.join(fixtures, "sample-rules.toml")
 export const strataRules = path.join(fixtures, "strata-rules.toml")

@@ -30,7 +30,7 @@ import * as Options from "@effect/cli/Options"
 import * as NodeSink from "@effect/platform-node/NodeSink"
 import * as NodeStream from "@effect/platform-node/NodeStream"
 import * as RuntimePolicy from "@strata/core-runtime/RuntimePolicy"
-import { Decision } from "@strata/exec-policy"
+import { Decision, ExecPolicy } from "@strata/exec-policy"
 import * as Chunk from "effect/Chunk"
 import * as Console from "effect/Console"
 import * as Data from "effect/Data"
@@ -116,16 +116,18 @@ const check = Command.make("check", { rules, json, jsonl, approval, isolated, cw
     }
     const made = yield* sessionPolicy(options.rules, options.isolated)
     const policy = made.policy
+    const home = process.env["HOME"]
     const checkOptions = {
       approval: Option.getOrElse(options.approval, () => made.approval),
-      ...(Option.isSome(options.cwd) ? { cwd: options.cwd.value } : {})
+      ...(Option.isSome(options.cwd) ? { cwd: options.cwd.value } : {}),
+      ...(home === undefined ? {} : { home })
     }
     if (!options.jsonl) {
       const decision = yield* policy.check(single, checkOptions)
       yield* Console.log(
         options.json
-          ? JSON.stringify({ ...decision, layers: made.layers }, null, 2)
-          : `${Decision.format(decision)}\nlayers: ${RuntimePolicy.describe(made.layers).join(", ")}`
+          ? JSON.stringify({ ...decision, dialect: ExecPolicy.dialect, layers: made.layers }, null, 2)
+          : `${Decision.format(decision)}\nlayers: ${RuntimePolicy.describe(made.layers).join(", ")}\ndialect: ${ExecPolicy.dialectDescription}`
       )
       return
     }
@@ -141,7 +143,7 @@ const check = Command.make("check", { rules, json, jsonl, approval, isolated, cw
           if ("error" in parsed) out += `${JSON.stringify({ id: parsed.id, error: parsed.error })}\n`
           else {
             const decision = policy.checkSync(parsed.command, checkOptions)
-            out += `${JSON.stringify({ id: parsed.id, ...decision })}\n`
+            out += `${JSON.stringify({ id: parsed.id, ...decision, dialect: ExecPolicy.dialect })}\n`
           }
         }
         return Chunk.of(out)

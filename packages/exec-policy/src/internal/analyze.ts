@@ -69,41 +69,91 @@ const DANGEROUS_EXACT: ReadonlySet<string> = new Set([
   "PROMPT_COMMAND",
   "SHELLOPTS",
   "PS4",
-  // Same effect through other names.
+  // Same effect through other names (bash manual, "Shell Variables").
   "BASHOPTS",
+  "POSIXLY_CORRECT",
+  "CDPATH",
+  "GLOBIGNORE",
+  "EXECIGNORE",
+  "INPUTRC",
+  "HISTFILE",
+  "FUNCNEST",
+  "TEXTDOMAIN",
+  "TEXTDOMAINDIR",
+  "SHELL",
+  "ZDOTDIR",
+  "OLDPWD",
+  "PWD",
+  // Where programs read their configuration: HOME (git's ~/.gitconfig, ~/.profile, ...), XDG dirs.
+  "HOME",
+  "LOCPATH",
   // Variables that make an allowed program run another program or load code.
   "PAGER",
   "MANPAGER",
-  "GIT_PAGER",
-  "GIT_EXTERNAL_DIFF",
-  "GIT_SSH",
-  "GIT_SSH_COMMAND",
-  "GIT_EDITOR",
-  "GIT_SEQUENCE_EDITOR",
-  "GIT_ASKPASS",
-  "GIT_EXEC_PATH",
-  "GIT_PROXY_COMMAND",
-  "SSH_ASKPASS",
+  "MANOPT",
+  "BROWSER",
   "EDITOR",
   "VISUAL",
+  "LESS",
   "LESSOPEN",
   "LESSCLOSE",
+  "LESSKEY",
+  "MORE",
   "NODE_OPTIONS",
+  "NODE_PATH",
   "PYTHONPATH",
   "PYTHONSTARTUP",
+  "PYTHONHOME",
+  "PYTHONBREAKPOINT",
+  "PYTHONINSPECT",
   "PERL5OPT",
   "PERL5LIB",
+  "PERL5DB",
   "PERLLIB",
   "RUBYOPT",
-  "RUBYLIB"
+  "RUBYLIB",
+  "CLASSPATH",
+  "JAVA_TOOL_OPTIONS",
+  "_JAVA_OPTIONS",
+  "GCONV_PATH",
+  "OPENSSL_CONF",
+  "OPENSSL_ENGINES",
+  "TAR_OPTIONS",
+  "RSYNC_RSH",
+  "RSYNC_CONNECT_PROG",
+  "CVS_RSH",
+  "AWKPATH",
+  "SUDO_ASKPASS",
+  "SSH_ASKPASS",
+  "KUBECONFIG",
+  "DOCKER_CONFIG",
+  "CARGO_HOME",
+  "RUSTC_WRAPPER",
+  "MAKEFLAGS",
+  "MFLAGS",
+  "CC",
+  "CXX"
 ])
 const DANGEROUS_PREFIXES: ReadonlyArray<string> = [
   "LD_",
   "DYLD_",
-  "BASH_FUNC_",
-  "GIT_CONFIG_",
+  "BASH_",
+  "PS",
+  "GIT_",
+  "XDG_",
   "npm_config_",
-  "NPM_CONFIG_"
+  "NPM_CONFIG_",
+  "PYTHON",
+  "PERL",
+  "RUBY",
+  "LUA_",
+  "JAVA_",
+  "SSH_",
+  "GCONV_",
+  "LESS",
+  "HIST",
+  "COMP_",
+  "NLSPATH"
 ]
 
 /**
@@ -377,16 +427,36 @@ const unwrapXargs = (argv: ReadonlyArray<Tok>): XargsParsed => {
   return { _tag: "Inner", inner, slotVar }
 }
 
-type ShellArgs =
+type ShellArgs = (
   | { readonly _tag: "Script"; readonly script: Tok }
   | { readonly _tag: "Stdin" }
   | { readonly _tag: "File" }
   | { readonly _tag: "Refuse"; readonly message: string }
+) & {
+  /** An option that makes the shell read start-up files (or a debugger profile) before the command. */
+  readonly startup?: string | undefined
+}
+
+/** Long options of bash that read no start-up file and change nothing the analysis models. */
+const SHELL_LONG_SAFE: ReadonlySet<string> = new Set([
+  "--noprofile",
+  "--norc",
+  "--noediting",
+  "--posix",
+  "--restricted",
+  "--verbose",
+  "--version",
+  "--help",
+  "--dump-strings",
+  "--dump-po-strings",
+  "--pretty-print"
+])
 
 /** Reads a shell's options: `-c SCRIPT`, a script file, or commands from stdin. */
 const shellArgs = (argv: ReadonlyArray<Tok>): ShellArgs => {
   let c = false
   let s = false
+  let startup: string | undefined
   let i = 1
   while (i < argv.length) {
     const t = argv[i]!
@@ -400,6 +470,7 @@ const shellArgs = (argv: ReadonlyArray<Tok>): ShellArgs => {
       break
     }
     if (v.startsWith("--")) {
+      if (!SHELL_LONG_SAFE.has(v)) startup ??= v
       i += v === "--rcfile" || v === "--init-file" ? 2 : 1
       continue
     }
@@ -409,7 +480,14 @@ const shellArgs = (argv: ReadonlyArray<Tok>): ShellArgs => {
         const ch = v[j]!
         if (ch === "c") c = true
         else if (ch === "s") s = true
-        else if (ch === "o" || ch === "O") takes++
+        else if ((ch === "i" || ch === "l") && v.startsWith("-")) startup ??= `-${ch}`
+        else if (ch === "o" || ch === "O") {
+          const opt = argv[i + 1 + takes]?.value
+          // `-O extdebug` at start-up reads the debugger profile; `-o` options
+          // that are not plain flags are refused below by the caller's checks.
+          if (opt === undefined || (ch === "O" && opt === "extdebug")) startup ??= `${v[0]}${ch} ${opt ?? "?"}`
+          takes++
+        }
       }
       i += 1 + takes
       continue
@@ -418,10 +496,32 @@ const shellArgs = (argv: ReadonlyArray<Tok>): ShellArgs => {
   }
   if (c) {
     const script = argv[i]
-    return script === undefined ? { _tag: "File" } : { _tag: "Script", script }
+    return script === undefined ? { _tag: "File", startup } : { _tag: "Script", script, startup }
   }
-  if (s || i >= argv.length) return { _tag: "Stdin" }
-  return { _tag: "File" }
+  if (s || i >= argv.length) return { _tag: "Stdin", startup }
+  return { _tag: "File", startup }
+}
+
+/** Characters that look like blanks but are word characters to bash (CR, VT, FF, Unicode spaces). */
+const NOT_BLANK = /[\r\v\f\u0085\u00a0\u1680\u180e\u2000-\u200b\u2028\u2029\u202f\u205f\u3000\ufeff]/
+
+/** Shells whose language the engine does not model at all. */
+const FOREIGN_SHELLS: ReadonlySet<string> = new Set(["zsh", "ksh", "mksh"])
+/** POSIX shells (dash on Debian) read these bash constructs differently. */
+const DASH_GAPS =
+  /\$'|\$"|&>|>&\s*[^\s\d-]|\|&|<<<|\[\[|\(\(|;;&|;&|\bfunction\b|\{[^}\s]*(,|\.\.)[^}]*\}|\$\{[^}]*[/:^,@]|\bselect\b|\bcoproc\b|\bdeclare\b|\blocal\b|\btypeset\b|\$\{!|\[[@*]\]/
+
+/**
+ * Why a script given to `base -c` may not mean to that shell what it means
+ * to bash (the parsed dialect), or `undefined`.
+ */
+const dialectGap = (base: string, script: string): string | undefined => {
+  if (FOREIGN_SHELLS.has(base)) return `${base} -c script: ${base} is not the bash dialect the engine parses`
+  if (base === "bash" || base === "rbash") return undefined
+  const m = DASH_GAPS.exec(script)
+  return m === null
+    ? undefined
+    : `${base} -c script uses ${JSON.stringify(m[0])}, which ${base} does not read as bash does`
 }
 
 // ---------------------------------------------------------------------------
@@ -452,6 +552,8 @@ class Walker {
   readonly founds: Array<Found> = []
   readonly reasons: Array<Reason> = []
   private ticks = 0
+  /** Inside double quotes (or an unquoted here-document body): single quotes in `${x:-…}` do not quote. */
+  private dq = 0
   private stopped = false
   private deepReported = false
 
@@ -501,6 +603,15 @@ class Walker {
       return
     }
     const root = parsed.root
+    const blank = NOT_BLANK.exec(src)
+    if (blank !== null) {
+      const code = blank[0].charCodeAt(0).toString(16).padStart(4, "0")
+      this.reason(
+        "unmodeled",
+        `character U+${code} is not a blank to bash: it is part of a word (the parser may read the word differently)`,
+        this.off(sc, blank.index)
+      )
+    }
     if (parsed.hasError) {
       const bad = firstError(root)
       const where =
@@ -513,12 +624,47 @@ class Walker {
         this.off(sc, bad ?? root)
       )
     }
+    if (parsed.hasError) this.recover(src, sc)
     for (const c of parsed.comments) this.comment(c, sc)
     if (sc.pin === undefined && !root.children.some((c) => c.named && c.type !== "comment")) {
       this.reason("empty", "empty command: nothing to run", 0)
       return
     }
     this.stmt(root, sc, 0)
+  }
+
+  /**
+   * Input the grammar cannot parse asks; but a program a deny rule names must
+   * still be denied (`{curl,x}`, `cur[l] x` are parse errors to the grammar).
+   * A rough split on operators finds plain command words, each decided with
+   * a parse-error reason (so never `allow`).
+   */
+  private recover(src: string, sc: Scope): void {
+    const at = sc.pin ?? 0
+    for (const segment of src.split(/[;&|\n()`]+/)) {
+      const words = segment.trim().split(/[ \t]+/)
+      while (words.length > 0 && /^[A-Za-z_][A-Za-z0-9_]*=/.test(words[0]!)) words.shift()
+      const toks: Array<Tok> = []
+      for (const w of words) {
+        if (w === "" || /["'$\\<>]/.test(w)) break
+        const expanded = braceExpand(w)
+        if (expanded !== undefined && expanded.length > 1) {
+          for (const e of expanded) toks.push(lit(e, w))
+          continue
+        }
+        const u = unquoteWord(w)
+        toks.push(
+          u.pattern === undefined ? lit(u.value, w) : { value: undefined, text: w, pattern: u.pattern, why: "glob" }
+        )
+      }
+      if (toks.length === 0 || (toks[0]!.value !== undefined && RESERVED.has(toks[0]!.value))) continue
+      const reason: Reason = {
+        code: "parse-error",
+        message: `read roughly from input that does not parse: ${JSON.stringify(clip(segment.trim()))}`,
+        offset: at
+      }
+      this.found(toks, segment.trim(), at, ["parse-error recovery"], [], [reason])
+    }
   }
 
   // -- statements ------------------------------------------------------------
@@ -761,6 +907,7 @@ class Walker {
    * sometimes splits them (`'a'\b`). Where it does, the argv is not bash's: ask.
    */
   private adjacency(n: SyntaxNode, sc: Scope): void {
+    this.lineBreaks(n, sc)
     let prev: SyntaxNode | undefined
     for (const c of n.children) {
       const wordish =
@@ -796,6 +943,7 @@ class Walker {
       via: [...via],
       wrappers: [...wrappers],
       outputs: [],
+      targets: [],
       reasons: [...reasons],
       transparent: flags?.transparent ?? false,
       shell: flags?.shell ?? false
@@ -833,6 +981,12 @@ class Walker {
           offset,
           extra
         )
+        // `{curl,x}` is `curl x`: expanded, the words still meet deny rules (the reason keeps it at ask).
+        const expanded = head.why === "brace expansion" ? braceExpand(head.text) : undefined
+        if (expanded !== undefined && expanded.length > 0) {
+          cur = [...expanded.map((w) => lit(w, head.text)), ...cur.slice(1)]
+          continue
+        }
         return [this.found(cur, text, offset, via, wrappers, extra)]
       }
       const name = head.value
@@ -847,6 +1001,14 @@ class Walker {
       }
       const base = basename(name)
       const wrapper = WRAPPERS.get(base)
+      if (base === "env") {
+        const split = splitEnvS(cur)
+        if (split !== undefined) {
+          this.reason("wrapper-option", "env -S splits a string into a command line", offset, extra)
+          cur = split
+          continue
+        }
+      }
       if (wrapper !== undefined || base === "xargs") {
         let inner: ReadonlyArray<Tok>
         if (base === "xargs") {
@@ -869,6 +1031,13 @@ class Walker {
           for (const v of u.names) {
             if (isDangerousVariable(v)) this.reason("dangerous-env", `${base} assigns ${v}`, offset, extra)
           }
+          if (base === "exec") {
+            for (const t of cur.slice(1, cur.length - u.inner.length)) {
+              if (t.value !== undefined && /^-[a-z]*a/.test(t.value)) {
+                this.reason("wrapper-option", "exec -a changes the name a program sees itself run as", offset, extra)
+              }
+            }
+          }
           inner = u.inner
         }
         via = [...via, base]
@@ -878,6 +1047,18 @@ class Walker {
       }
       if (SHELLS.has(base)) {
         const s = shellArgs(cur)
+        if (s.startup !== undefined) {
+          this.reason(
+            "startup-file",
+            `${base} ${s.startup} makes the shell read start-up files before the command`,
+            offset,
+            extra
+          )
+        }
+        if (s._tag === "Script" && s.script.value !== undefined) {
+          const divergent = dialectGap(base, s.script.value)
+          if (divergent !== undefined) this.reason("dialect", divergent, offset, extra)
+        }
         if (s._tag === "Script") {
           const script = s.script
           if (script.value === undefined) {
@@ -923,6 +1104,12 @@ class Walker {
         this.declarationWords(base, cur.slice(1), offset, extra)
         return [this.found(cur, text, offset, via, wrappers, extra, { transparent: true })]
       } else if (base === "read" || base === "mapfile" || base === "readarray" || base === "getopts") {
+        this.nameWords(
+          base,
+          cur.slice(1).filter((t) => t.value === undefined || !t.value.startsWith("-")),
+          offset,
+          extra
+        )
         for (const t of cur.slice(1)) {
           if (t.value !== undefined && isDangerousVariable(t.value)) {
             this.reason("dangerous-env", `${base} assigns ${t.value}`, offset, extra)
@@ -935,6 +1122,19 @@ class Walker {
         const target = v < 0 ? undefined : cur[v + 1]
         if (target !== undefined && (target.value === undefined || isDangerousVariable(target.value))) {
           this.reason("dangerous-env", `printf -v assigns ${target.text}`, offset, extra)
+        }
+        if (target !== undefined) this.nameWords("printf -v", [target], offset, extra)
+        for (const t of cur.slice(1)) {
+          // `printf -va[...]`, `printf -v -- x`: a name glued to the option.
+          if (t.value !== undefined && t.value.startsWith("-v") && t.value.length > 2) {
+            this.nameWords("printf -v", [lit(t.value.slice(2), t.text)], offset, extra)
+          }
+        }
+      } else if (base === "test" || base === "[" || base === "wait") {
+        for (let k = 1; k < cur.length; k++) {
+          const v = cur[k]!.value
+          if ((v === "-v" || v === "-p") && cur[k + 1] !== undefined)
+            this.nameWords(`${base} ${v}`, [cur[k + 1]!], offset, extra)
         }
       } else if (base === "find") {
         const main = this.found(cur, text, offset, via, wrappers, extra)
@@ -963,7 +1163,10 @@ class Walker {
       const v = argv[i]!.value
       if (v === "-fprint" || v === "-fprint0" || v === "-fls" || v === "-fprintf") {
         const target = argv[i + 1]
-        if (target !== undefined) main.outputs.push(target.text)
+        if (target !== undefined) {
+          main.outputs.push(target.text)
+          main.targets.push(target)
+        }
         continue
       }
       if (v !== "-exec" && v !== "-execdir" && v !== "-ok" && v !== "-okdir") continue
@@ -980,6 +1183,32 @@ class Walker {
       i = j
     }
     return out
+  }
+
+  /**
+   * Words a builtin takes as variable names (`unset`, `read`, `printf -v`,
+   * `test -v`): a subscript in one is evaluated (arithmetic, or expanded as
+   * a key), so `unset 'a[$(cmd)]'` runs `cmd`; a name computed at run time
+   * can be such a subscript.
+   */
+  private nameWords(keyword: string, words: ReadonlyArray<Tok>, offset: number, sink: Array<Reason>): void {
+    for (const t of words) {
+      if (t.value === undefined) {
+        this.reason(
+          "arithmetic-variable",
+          `${keyword} takes a variable name computed at run time (${clip(t.text)})`,
+          offset,
+          sink
+        )
+      } else if (unsafeSubscript(t.value)) {
+        this.reason(
+          "arithmetic-variable",
+          `${keyword} evaluates the subscript of ${JSON.stringify(clip(t.value))}`,
+          offset,
+          sink
+        )
+      }
+    }
   }
 
   private declarationWords(keyword: string, words: ReadonlyArray<Tok>, offset: number, sink: Array<Reason>): void {
@@ -1001,6 +1230,14 @@ class Walker {
       const eq = v.indexOf("=")
       const name = eq < 0 ? v : v.slice(0, eq)
       this.checkAssignedName(keyword, name, t.text, offset, sink)
+      if (eq >= 0 && keyword !== "export" && v.slice(eq + 1).startsWith("(")) {
+        this.reason(
+          "eval",
+          `${keyword} ${clip(t.text)}: "(...)" is parsed again as a compound array assignment`,
+          offset,
+          sink
+        )
+      }
     }
   }
 
@@ -1035,7 +1272,15 @@ class Walker {
         continue
       }
       if (c.type === "variable_assignment") {
-        this.assignment(c, sc, d, reasons, keyword)
+        const value = this.assignment(c, sc, d, reasons, keyword)
+        if (keyword !== "export" && value !== undefined && (value.value === undefined || value.value.startsWith("("))) {
+          this.reason(
+            "eval",
+            `${keyword} ${clip(this.text(sc, c))}: a value that is (or may expand to) "(...)" is parsed again as a compound array assignment`,
+            offset,
+            reasons
+          )
+        }
         argv.push(lit(this.text(sc, c), this.text(sc, c)))
       } else if (c.type === "variable_name") {
         const t = this.text(sc, c)
@@ -1051,8 +1296,47 @@ class Walker {
     return [f]
   }
 
+  /**
+   * A newline between two words of one simple command ends the command for
+   * bash; the grammar sometimes runs on into the next line
+   * (`a |& b | c<newline>d`). Where it does, ask.
+   */
+  private lineBreaks(n: SyntaxNode, sc: Scope): void {
+    let prev: SyntaxNode | undefined
+    for (const c of n.children) {
+      if (prev !== undefined && c.type !== "heredoc_body" && prev.type !== "heredoc_redirect") {
+        const gap = sc.src.slice(prev.end, c.start)
+        if (/(^|[^\\])\n/.test(gap)) {
+          this.reason(
+            "parse-error",
+            "the parser read one command across a line break; bash ends it there",
+            this.off(sc, c)
+          )
+          return
+        }
+      }
+      prev = c
+    }
+  }
+
+  /** `declare}`, `[[x`: a keyword glued to more characters is one word to bash, not the keyword. */
+  private gluedKeyword(n: SyntaxNode, sc: Scope): void {
+    const kw = n.children[0]
+    if (kw === undefined || kw.named) return
+    const next = sc.src[kw.end]
+    if (next !== undefined && !/[\s;&|()<>]/.test(next)) {
+      this.reason(
+        "unmodeled",
+        `${JSON.stringify(clip(this.text(sc, kw) + next))} is one word to bash, not the keyword`,
+        this.off(sc, n)
+      )
+    }
+  }
+
   /** As `adjacency`, for nodes whose word children carry no field. */
   private adjacencyAll(n: SyntaxNode, sc: Scope): void {
+    this.gluedKeyword(n, sc)
+    this.lineBreaks(n, sc)
     let prev: SyntaxNode | undefined
     for (const c of n.children) {
       if (c.named && prev?.named && prev.end === c.start) {
@@ -1074,12 +1358,16 @@ class Walker {
       if (!c.named || c.type === "comment") continue
       argv.push(c.type === "variable_name" ? lit(this.text(sc, c), this.text(sc, c)) : this.word(c, sc, d))
     }
-    return [this.found(argv, this.text(sc, n), this.off(sc, n), [], [], [], { transparent: true })]
+    const reasons: Array<Reason> = []
+    this.nameWords("unset", argv.slice(1), this.off(sc, n), reasons)
+    return [this.found(argv, this.text(sc, n), this.off(sc, n), [], [], reasons, { transparent: true })]
   }
 
   /** `[ ... ]` and `[[ ... ]]`: decided as a command named `[` / `[[`; arithmetic operands checked. */
   private test(n: SyntaxNode, sc: Scope, d: number): Array<Found> {
     const offset = this.off(sc, n)
+    this.gluedKeyword(n, sc)
+    if (n.children[0]?.type === "[") this.lineBreaks(n, sc)
     const opener = n.children[0]?.type ?? "[["
     const argv: Array<Tok> = [lit(opener, opener)]
     const reasons: Array<Reason> = []
@@ -1141,8 +1429,16 @@ class Walker {
     return [this.found(argv, this.text(sc, n), offset, [], [], reasons)]
   }
 
-  private assignment(n: SyntaxNode, sc: Scope, d: number, sink: Array<Reason> | undefined, keyword?: string): void {
+  /** Checks an assignment; returns its value (`undefined` for an array literal or no value). */
+  private assignment(
+    n: SyntaxNode,
+    sc: Scope,
+    d: number,
+    sink: Array<Reason> | undefined,
+    keyword?: string
+  ): Tok | undefined {
     const offset = this.off(sc, n)
+    let value: Tok | undefined
     for (const c of n.children) {
       if (c.field === "name") {
         if (c.type === "subscript") {
@@ -1166,9 +1462,10 @@ class Walker {
       } else if (c.field === "value" || (c.named && c.type !== "variable_name")) {
         if (c.type === "array") {
           for (const e of c.children) if (e.named) this.word(e, sc, d)
-        } else this.word(c, sc, d)
+        } else value = this.word(c, sc, d)
       }
     }
+    return value
   }
 
   private subscriptIndex(sub: SyntaxNode, sc: Scope, d: number, offset: number, sink: Array<Reason> | undefined): void {
@@ -1197,9 +1494,12 @@ class Walker {
       for (const c of r.children) {
         if (c.field !== "destination") continue
         const tok = this.word(c, sc, d)
-        if (op === undefined || INPUT_OPS.has(op)) continue
         if (c.type === "process_substitution") continue
-        if (op === ">&" && tok.value !== undefined && (/^\d+$/.test(tok.value) || tok.value === "-")) continue
+        if ((op === ">&" || op === "<&") && tok.value !== undefined && (/^\d+$/.test(tok.value) || tok.value === "-")) {
+          continue
+        }
+        for (const f of owners) f.targets.push(tok)
+        if (op === undefined || INPUT_OPS.has(op)) continue
         if (OUTPUT_OPS.has(op) || op === ">&") {
           if (tok.value !== undefined && SAFE_SINKS.has(tok.value)) continue
           if (owners.length === 0) {
@@ -1226,12 +1526,17 @@ class Walker {
           case "heredoc_body":
             if (!quotedDelimiter) {
               const pieces = c.children.length === 0 ? [c] : c.children
-              for (const part of pieces) {
-                if (part.type === "heredoc_content" || part === c) {
-                  if (unquoteDouble(this.text(sc, part)).meta) {
-                    this.reason("unmodeled", "here-document holds an expansion the parser did not read", offset)
-                  }
-                } else if (part.named) this.word(part, sc, d)
+              this.dq++
+              try {
+                for (const part of pieces) {
+                  if (part.type === "heredoc_content" || part === c) {
+                    if (unquoteDouble(this.text(sc, part)).meta) {
+                      this.reason("unmodeled", "here-document holds an expansion the parser did not read", offset)
+                    }
+                  } else if (part.named) this.word(part, sc, d)
+                }
+              } finally {
+                this.dq--
               }
             }
             break
@@ -1295,18 +1600,28 @@ class Walker {
         this.expansion(n, sc, d)
         return dyn(text, "parameter expansion")
       case "command_substitution":
-      case "process_substitution":
+      case "process_substitution": {
         this.continuation(n, sc)
-        for (const c of n.children) {
-          if (c.named && c.type !== "comment") {
-            if (REDIRECTS.has(c.type)) this.redirect(c, [], sc, d)
-            else this.stmt(c, sc, d + 1)
+        const savedDq = this.dq
+        this.dq = 0
+        try {
+          if (n.type === "command_substitution" && text.startsWith("`")) this.backtick(n, sc, savedDq > 0)
+          else {
+            for (const c of n.children) {
+              if (c.named && c.type !== "comment") {
+                if (REDIRECTS.has(c.type)) this.redirect(c, [], sc, d)
+                else this.stmt(c, sc, d + 1)
+              }
+            }
           }
+        } finally {
+          this.dq = savedDq
         }
         // A process substitution is a /dev/fd path, never a path a rule names.
         return n.type === "command_substitution"
           ? dyn(text, "command substitution")
           : { value: undefined, text, pattern: "\\/dev\\/fd\\/[0-9]+", why: "process substitution" }
+      }
       case "arithmetic_expansion":
         this.arithmetic(n, sc, d, "arithmetic expansion")
         return dyn(text, "arithmetic expansion")
@@ -1328,12 +1643,26 @@ class Walker {
 
   /** Concatenated pieces: `"a"'b'c$d`. Literal only when every piece is. */
   private parts(n: SyntaxNode, sc: Scope, d: number, text: string): Tok {
-    let why: string | undefined
     if (n.type === "string" || n.type === "translated_string") {
+      this.dq++
+      try {
+        return this.stringParts(n, sc, d, text)
+      } finally {
+        this.dq--
+      }
+    }
+    return this.unquotedParts(n, sc, d, text)
+  }
+
+  /** `"..."` / `$"..."`: literal when every piece is. */
+  private stringParts(n: SyntaxNode, sc: Scope, d: number, text: string): Tok {
+    let why: string | undefined
+    {
       let value = ""
       for (const c of n.children) {
         if (!c.named) {
-          if (c.type === "$") value += "$"
+          // In `$"..."` the `$` is the translation marker, not text.
+          if (c.type === "$" && !(n.type === "translated_string" && c === n.children[0])) value += "$"
           continue
         }
         if (c.type === "string_content") {
@@ -1348,8 +1677,17 @@ class Walker {
         if (t.value !== undefined) value += t.value
         else why ??= t.why
       }
+      if (n.type === "translated_string" && why === undefined) {
+        // `$"..."` is translated through the locale's message catalog: it may become another word.
+        return { value: undefined, text, pattern: regexEscape(value), why: "locale-translated string" }
+      }
       return why === undefined ? lit(value, text) : dyn(text, why)
     }
+  }
+
+  /** Unquoted concatenations: `a"b"'c'$d`. */
+  private unquotedParts(n: SyntaxNode, sc: Scope, d: number, text: string): Tok {
+    let why: string | undefined
     // Unquoted pieces are re-read as one word, quoted pieces escaped, so that
     // globs and brace expansions that span pieces (`/etc/[s]hadow`, `{a,"b"}`)
     // are seen as bash sees them.
@@ -1384,6 +1722,38 @@ class Walker {
   }
 
   /**
+   * A backtick substitution: bash finds its end at the first backquote not
+   * preceded by a backslash, removes the backslash before `$`, backquote and
+   * `\` (and `"` inside double quotes), and parses the result again, so
+   * `` \` `` opens a nested substitution and `\$(` is `$(`. The body is
+   * re-read exactly so, at any depth.
+   */
+  private backtick(n: SyntaxNode, sc: Scope, inDq: boolean): void {
+    const src = sc.src
+    let end = -1
+    for (let i = n.start + 1; i < src.length; i++) {
+      const ch = src.charCodeAt(i)
+      if (ch === 92) i++
+      else if (ch === 96) {
+        end = i
+        break
+      }
+    }
+    const at = this.off(sc, n)
+    if (end < 0 || end + 1 !== n.end) {
+      this.reason("unmodeled", "the parser and bash end this backtick substitution at different places", at)
+      return
+    }
+    const raw = src.slice(n.start + 1, end)
+    if (sc.shells + 1 > this.limits.maxShellDepth) {
+      this.reason("too-deep", `backtick substitutions nested more than ${this.limits.maxShellDepth} levels`, at)
+      return
+    }
+    const body = raw.replace(inDq ? /\\([\\`$"])/g : /\\([\\`$])/g, "$1")
+    this.source(body, { src: body, pin: at, shells: sc.shells + 1 })
+  }
+
+  /**
    * The grammar reads `\<newline>` as a word break; bash removes it and
    * joins the two halves (`l\<newline>s` is `ls`). Where they differ, ask.
    */
@@ -1404,6 +1774,16 @@ class Walker {
   private expansion(n: SyntaxNode, sc: Scope, d: number): void {
     const offset = this.off(sc, n)
     const text = this.text(sc, n)
+    if (this.dq > 0 && text.includes("'")) {
+      const ops = n.children.filter((c) => c.field === "operator").map((c) => this.text(sc, c))
+      if (!ops.every((op) => QUOTING_OPS.has(op))) {
+        this.reason(
+          "unsafe-expansion",
+          `single quotes inside the double-quoted ${clip(text)} are ordinary characters to bash: what they enclose is expanded`,
+          offset
+        )
+      }
+    }
     let name: string | undefined
     let afterColon = false
     const kids = n.children
@@ -1488,6 +1868,151 @@ class Walker {
     visit(n, 0)
   }
 }
+
+/**
+ * Brace expansion of an unquoted word with no quoting or expansion in it
+ * (`{a,b}c`, `x{1..3}`), as bash does it; `undefined` when the word is not
+ * that simple or expands to more than 64 words.
+ */
+export const braceExpand = (w: string): Array<string> | undefined => {
+  if (!/^[A-Za-z0-9_.,/{}:+=@%~^-]*$/.test(w)) return undefined
+  const out: Array<string> = []
+  const go = (word: string, from: number): boolean => {
+    for (let i = from; i < word.length; i++) {
+      if (word[i] !== "{") continue
+      let depth = 0
+      let j = i
+      const commas: Array<number> = []
+      for (; j < word.length; j++) {
+        const ch = word[j]
+        if (ch === "{") depth++
+        else if (ch === "}") {
+          depth--
+          if (depth === 0) break
+        } else if (ch === "," && depth === 1) commas.push(j)
+      }
+      if (j >= word.length) break
+      const body = word.slice(i + 1, j)
+      let alts: Array<string> | undefined
+      if (commas.length > 0) {
+        alts = []
+        let at = i + 1
+        for (const c of [...commas, j]) {
+          alts.push(word.slice(at, c))
+          at = c + 1
+        }
+      } else {
+        const m = /^(-?\d+|[A-Za-z])\.\.(-?\d+|[A-Za-z])(?:\.\.(-?\d+))?$/.exec(body)
+        if (m !== null) {
+          const num = /\d/.test(m[1]!)
+          const a = num ? Number(m[1]) : m[1]!.charCodeAt(0)
+          const b = num ? Number(m[2]) : m[2]!.charCodeAt(0)
+          const step = Math.max(1, Math.abs(Number(m[3] ?? 1)))
+          if (Math.abs(b - a) / step > 64) return false
+          alts = []
+          for (let k = a; a <= b ? k <= b : k >= b; k += a <= b ? step : -step) {
+            alts.push(num ? String(k) : String.fromCharCode(k))
+          }
+        }
+      }
+      if (alts === undefined) continue
+      const pre = word.slice(0, i)
+      const post = word.slice(j + 1)
+      for (const alt of alts) if (!go(pre + alt + post, i)) return false
+      return true
+    }
+    out.push(word)
+    return out.length <= 64
+  }
+  return go(w, 0) ? out : undefined
+}
+
+/** ANSI-like escapes `env -S` understands inside its string. */
+const ENV_S_ESCAPES: Record<string, string> = {
+  _: " ",
+  t: "\t",
+  n: "\n",
+  r: "\r",
+  f: "\f",
+  v: "\v",
+  "\\": "\\",
+  '"': '"',
+  "'": "'",
+  "#": "#",
+  $: "$"
+}
+
+/**
+ * `env -S STRING` (also `-SSTRING`, `--split-string[=]STRING`): the argv
+ * with STRING split into words as env does, or `undefined` when there is no
+ * such option or the string is computed (`${VAR}` inside is computed too).
+ */
+const splitEnvS = (argv: ReadonlyArray<Tok>): Array<Tok> | undefined => {
+  for (let i = 1; i < argv.length; i++) {
+    const v = argv[i]!.value
+    if (v === undefined || v === "--" || !v.startsWith("-")) return undefined
+    let str: string | undefined
+    let used = 1
+    if (v === "-S" || v === "--split-string") {
+      str = argv[i + 1]?.value
+      used = 2
+    } else if (v.startsWith("--split-string=")) str = v.slice("--split-string=".length)
+    else if (v.startsWith("-S")) str = v.slice(2)
+    else continue
+    if (str === undefined) return undefined
+    const words: Array<Tok> = []
+    let cur: string | undefined
+    let dynamic = false
+    let q: string | undefined
+    for (let k = 0; k < str.length; k++) {
+      const ch = str[k]!
+      if (q === "'") {
+        if (ch === "'") q = undefined
+        else cur = (cur ?? "") + ch
+        continue
+      }
+      if (ch === "\\" && k + 1 < str.length) {
+        const e = str[++k]!
+        if (e === "c" && q === undefined) break
+        cur = (cur ?? "") + (ENV_S_ESCAPES[e] ?? e)
+        continue
+      }
+      if (q === '"') {
+        if (ch === '"') q = undefined
+        else if (ch === "$") dynamic = true
+        else cur = (cur ?? "") + ch
+        continue
+      }
+      if (ch === "'" || ch === '"') {
+        q = ch
+        cur ??= ""
+      } else if (ch === " " || ch === "\t" || ch === "\n") {
+        if (cur !== undefined) words.push(dynamic ? dyn(cur, "env -S variable") : lit(cur, cur))
+        cur = undefined
+        dynamic = false
+      } else if (ch === "#" && cur === undefined) break
+      else {
+        if (ch === "$") dynamic = true
+        cur = (cur ?? "") + ch
+      }
+    }
+    if (cur !== undefined) words.push(dynamic ? dyn(cur, "env -S variable") : lit(cur, cur))
+    return [...argv.slice(0, i), ...words, ...argv.slice(i + used)]
+  }
+  return undefined
+}
+
+/** A `name[subscript]` word whose subscript is evaluated as something other than a plain number. */
+const unsafeSubscript = (v: string): boolean => {
+  const open = v.indexOf("[")
+  if (open < 0) return false
+  const close = v.lastIndexOf("]")
+  const index = close > open ? v.slice(open + 1, close) : v.slice(open + 1)
+  return !/^\s*(\d+|@|\*)?\s*$/.test(index) || close < open
+}
+
+/** `${…}` operators inside which quotes quote even between double quotes (patterns). */
+const QUOTING_OPS: ReadonlySet<string> = new Set(["#", "##", "%", "%%", "/", "//", "/#", "/%", "^", "^^", ",", ",,"])
 
 /** Joins two pieces of one word the grammar split apart. */
 const joinTok = (a: Tok, b: Tok, text: string): Tok => {

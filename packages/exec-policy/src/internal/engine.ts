@@ -9,9 +9,11 @@ import * as Either from "effect/Either"
 import type { CommandExplanation, Decision, Reason, RuleRef, Verdict } from "../Decision.js"
 import { applyApproval } from "../Decision.js"
 import { RuleFileError } from "../ExecPolicyError.js"
+import * as ProtectedPaths from "../ProtectedPaths.js"
 import { analyze } from "./analyze.js"
 import { DEFINITE, matchArgv, RuleIndex, rank, strictest } from "./matcher.js"
-import type { Reason as InternalReason, Limits, Tok } from "./model.js"
+import type { Found, Reason as InternalReason, Limits, Tok } from "./model.js"
+import { MOVERS, type ProtectContext, protectedFindings } from "./protect.js"
 import {
   describeRule,
   type Example,
@@ -22,6 +24,7 @@ import {
   renderPrefix
 } from "./rules.js"
 import type { BashSyntax } from "./syntax.js"
+import { basename } from "./words.js"
 
 /** A rule file's text and where it came from. */
 export interface RuleSource {
@@ -31,6 +34,9 @@ export interface RuleSource {
 }
 
 const VERDICT_OF = ["allow", "ask", "deny"] as const
+
+/** The high-resolution clock every supported runtime has (not in the ES lib). */
+declare const performance: { now(): number }
 
 /** Line starts of a string, for offset -> line/column. */
 const lineStarts = (s: string): Array<number> => {
@@ -68,10 +74,36 @@ const ruleRef = (rule: Rule): RuleRef => {
   return ref
 }
 
+const WARM_UP = [
+  "ls -la && git status | wc -l > /dev/null",
+  'echo `echo \\`x\\`` "${x:-$(y)}" <<< z; for i in a b; do cat <<E\n$i\nE\ndone',
+  "bash -c 'env A=1 timeout 1 xargs -0 echo {a,b} *.ts' 2>&1"
+]
+
 /** Options of one decision. */
 export interface DecideOptions {
   readonly cwd?: string | undefined
   readonly approval?: Tool.AskForApproval | undefined
+  /** The user's home directory, for `~` and the user's protected config. */
+  readonly home?: string | undefined
+  /** Protected paths besides the defaults of `cwd` and `home`. */
+  readonly protectedPaths?: ProtectedPaths.ProtectedPaths | undefined
+}
+
+const protectContext = (founds: ReadonlyArray<Found>, options: DecideOptions | undefined): ProtectContext => {
+  const cwd = options?.cwd !== undefined && options.cwd.startsWith("/") ? options.cwd : "/__cwd__"
+  const home = options?.home !== undefined && options.home.startsWith("/") ? options.home : "/__home__"
+  const defaults = ProtectedPaths.defaults({ workspace: cwd, home })
+  const paths =
+    options?.protectedPaths === undefined
+      ? defaults
+      : { patterns: [...defaults.patterns, ...options.protectedPaths.patterns] }
+  const moves = founds.some(
+    (f) =>
+      MOVERS.has(basename(f.argv[0]?.value ?? "")) ||
+      f.wrappers.some((w) => w.some((t) => t.value === undefined || t.value === "-C" || t.value.startsWith("--chdir")))
+  )
+  return { cwd, home, paths, moves }
 }
 
 /** The loaded policy: rules of every layer, the effective default, the parser. */
@@ -110,6 +142,9 @@ export class Engine {
         if (failed !== undefined) return Either.left(failed)
       }
     }
+    // Warm the parser and the analysis up, so that the first real decision is not
+    // the one that pays for compilation (a decision past its budget is `ask`).
+    for (const warm of WARM_UP) engine.decide(warm)
     return Either.right(engine)
   }
 
@@ -156,6 +191,7 @@ export class Engine {
 
   /** Decides a command string. Never throws: what cannot be analysed is `ask` with a reason. */
   decide(command: string, options?: DecideOptions): Decision {
+    const started = performance.now()
     const analysis = analyze(this.syntax, command, this.limits)
     let starts: Array<number> | undefined
     const convert = (r: InternalReason): Reason => {
@@ -168,6 +204,7 @@ export class Engine {
     let policy = 0
     for (const r of analysis.reasons) reasons.push(convert(r))
     if (reasons.length > 0) policy = 1
+    const protect = protectContext(analysis.founds, options)
     const commands: Array<CommandExplanation> = []
     const definite: Array<Rule> = []
     const possible: Array<Rule> = []
@@ -201,6 +238,9 @@ export class Engine {
       }
       const own: Array<Reason> = []
       for (const r of f.reasons) own.push(convert(r))
+      for (const message of protectedFindings(f, protect)) {
+        own.push(convert({ code: "protected-path", message, offset: f.offset }))
+      }
       if (verdict < 1) {
         const seen = new Set<Rule>()
         for (const p of possible) {
@@ -250,6 +290,17 @@ export class Engine {
         rule: rule === undefined ? null : ruleRef(rule),
         reasons: own
       })
+    }
+    // Whatever the load: a decision that ran past its budget is not trusted.
+    const elapsed = performance.now() - started
+    if (elapsed > this.limits.timeBudgetMs) {
+      reasons.push({
+        code: "time-budget",
+        message: `the decision took ${elapsed.toFixed(0)} ms, over its time budget of ${this.limits.timeBudgetMs} ms`,
+        line: 1,
+        column: 1
+      })
+      if (policy < 1) policy = 1
     }
     if (reasons.length > 1) reasons.sort((a, b) => a.line - b.line || a.column - b.column)
     const policyDecision = VERDICT_OF[policy]!

@@ -50,8 +50,43 @@ const wordMatches = (tok: Tok, alts: ReadonlyArray<string>, strict: boolean): nu
   return POSSIBLE
 }
 
+/** Whether a word is (or, computed, may be) one of the rule's `not_flags`. */
+const flagged = (rule: Rule, tok: Tok): boolean => {
+  const v = tok.value
+  if (v === undefined) return tok.pattern === undefined || /^\\?-/.test(tok.pattern)
+  if (!v.startsWith("-") || v === "-" || v === "--") return false
+  for (const f of rule.notFlags) {
+    if (f.startsWith("--")) {
+      if (!v.startsWith("--")) continue
+      const eq = v.indexOf("=")
+      const opt = eq < 0 ? v : v.slice(0, eq)
+      // git and GNU tools accept unambiguous abbreviations of long options.
+      if (opt === f || (opt.length >= 4 && f.startsWith(opt))) return true
+    } else if (!v.startsWith("--") && v.includes(f[1]!)) return true
+  }
+  return false
+}
+
 /** Matches `argv` against `rule` from word `from` on. */
 export const matchRule = (rule: Rule, argv: ReadonlyArray<Tok>, from: number): number => {
+  const m = matchPrefix(rule, argv, from)
+  if (m === NONE) return NONE
+  // For an allow rule a computed word may be a flag or an extra argument: no match. For
+  // deny/ask rules only a literal one unmatches them (a computed word keeps them in force).
+  const allow = rule.decision === "allow"
+  if (rule.exact && argv.length !== rule.prefix.length) {
+    if (allow || argv.every((t) => t.value !== undefined)) return NONE
+  }
+  if (rule.notFlags.length > 0) {
+    for (let i = 1; i < argv.length; i++) {
+      const t = argv[i]!
+      if (flagged(rule, t) && (allow || t.value !== undefined)) return NONE
+    }
+  }
+  return m
+}
+
+const matchPrefix = (rule: Rule, argv: ReadonlyArray<Tok>, from: number): number => {
   const prefix = rule.prefix
   if (argv.length < prefix.length && !argv.some((t) => t.value === undefined && t.pattern === undefined)) return NONE
   const strict = rule.decision !== "allow"
@@ -126,7 +161,26 @@ export class RuleIndex {
       }
       return
     }
+    // A glob or translated command name (`cur?`, `/usr/bin/cur[l]`, `$"curl"`) meets deny/ask rules it can expand to.
+    const re = headGlob(head)
+    if (re === undefined) return
+    for (const rule of this.strict) {
+      if (!rule.prefix[0]!.some((alt) => re.test(alt))) continue
+      const m = matchRule(rule, argv, 1)
+      if (m === DEFINITE) definite.push(rule)
+      else if (m === POSSIBLE) possible.push(rule)
+    }
   }
+}
+
+/** For a computed program name with a pattern: a regex of its last path segment. */
+const headGlob = (head: Tok): RegExp | undefined => {
+  const p = head.pattern
+  if (p === undefined) return undefined
+  const cut = p.lastIndexOf("\\/")
+  const last = cut < 0 ? p : p.slice(cut + 2)
+  // A "/" inside a bracket expression cannot be told apart here: fall back to the whole pattern.
+  return globRegex(/[[\]]/.test(p.slice(0, Math.max(cut, 0))) ? p : last)
 }
 
 /** The strictest of `rules` (deny > ask > allow); among equals the last loaded, i.e. the highest layer. */

@@ -39,6 +39,9 @@ export type ReasonCode =
   | "dynamic-script"
   | "wrapper-option"
   | "dynamic-argument"
+  | "startup-file"
+  | "protected-path"
+  | "dialect"
 
 /** A reason that forces `ask`, at an offset of the top-level command string. */
 export interface Reason {
@@ -59,6 +62,8 @@ export interface Found {
   wrappers: Array<ReadonlyArray<Tok>>
   /** Targets of output redirections into files that belong to this command. */
   readonly outputs: Array<string>
+  /** Every file a redirection of this command opens (read or write), for the protected-path check. */
+  readonly targets: Array<Tok>
   readonly reasons: Array<Reason>
   /** A declaration builtin (`export`, `declare`, ...): decided by a rule if one matches, else allowed. */
   readonly transparent: boolean

@@ -30,6 +30,14 @@ export interface Rule {
   readonly decision: Verdict
   readonly justification: string | undefined
   readonly allowRedirection: boolean
+  /**
+   * Options that keep the rule from matching, wherever they appear after the
+   * program name: `--output` (also `--output=x` and abbreviations such as
+   * `--out=x`), `-o` (also inside `-vo` and as `-ox`).
+   */
+  readonly notFlags: ReadonlyArray<string>
+  /** Only an argv exactly as long as the prefix matches (`git branch`, not `git branch new`). */
+  readonly exact: boolean
   readonly match: ReadonlyArray<Example>
   readonly notMatch: ReadonlyArray<Example>
 }
@@ -49,6 +57,8 @@ const RULE_KEYS: ReadonlySet<string> = new Set([
   "decision",
   "justification",
   "allow_redirection",
+  "not_flags",
+  "exact",
   "match",
   "not_match"
 ])
@@ -227,7 +237,7 @@ export const parseRuleFile = (text: string, file: string, layer: RuleLayer): Eit
     for (const key of Object.keys(raw)) {
       if (!RULE_KEYS.has(key)) {
         return fail(
-          `unknown key "${key}" (expected prefix, decision, justification, allow_redirection, match, not_match)`,
+          `unknown key "${key}" (expected prefix, decision, justification, allow_redirection, not_flags, exact, match, not_match)`,
           name,
           key
         )
@@ -249,6 +259,21 @@ export const parseRuleFile = (text: string, file: string, layer: RuleLayer): Eit
         name,
         "allow_redirection"
       )
+    }
+    const notFlags = raw["not_flags"]
+    if (
+      notFlags !== undefined &&
+      (!Array.isArray(notFlags) || !notFlags.every((f) => typeof f === "string" && /^-(-[^\s=]+|[^-\s])$/.test(f)))
+    ) {
+      return fail(
+        `"not_flags" must be an array of options such as "--output" or "-o", got ${JSON.stringify(notFlags)}`,
+        name,
+        "not_flags"
+      )
+    }
+    const exact = raw["exact"]
+    if (exact !== undefined && typeof exact !== "boolean") {
+      return fail(`"exact" must be true or false, got ${typeName(exact)}`, name, "exact")
     }
     const examples = (key: "match" | "not_match"): Either.Either<Array<Example>, RuleFileError> => {
       const value = raw[key]
@@ -281,6 +306,8 @@ export const parseRuleFile = (text: string, file: string, layer: RuleLayer): Eit
       decision: decision as Verdict,
       justification: justification as string | undefined,
       allowRedirection: allowRedirection === true,
+      notFlags: (notFlags as Array<string> | undefined) ?? [],
+      exact: exact === true,
       match: match.right,
       notMatch: notMatch.right
     })
