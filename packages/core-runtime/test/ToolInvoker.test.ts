@@ -272,7 +272,9 @@ describe("ToolInvoker", () => {
       const store = yield* StateStore.StateStore
       const asked = yield* invoker.invokeTool(call("shell__exec", { command: "touch notes.txt" }), "on-request", "/w")
       if (asked.status !== "approval_required") throw new Error("expected approval_required")
-      const record = (yield* store.getApproval(asked.approval_id)).pipe((o) => (o._tag === "Some" ? o.value : undefined))
+      const record = (yield* store.getApproval(asked.approval_id)).pipe((o) =>
+        o._tag === "Some" ? o.value : undefined
+      )
       expect(record?.metadata?.digest).toMatch(/^sha256:[0-9a-f]{64}$/)
       // a second, tampered copy of the request (same digest, other command), as an edited file would be
       const forged = Ids.make("ApprovalId")
