@@ -51,6 +51,8 @@ export interface RunOptions {
   readonly stdin?: string | undefined
   /** Sends `signal` once stdout (or stderr) contains `text`. */
   readonly signalWhen?: { readonly text: string; readonly signal: NodeJS.Signals } | undefined
+  /** Sends SIGKILL this many ms after the start (when the process still runs). */
+  readonly killAfterMs?: number | undefined
   readonly timeoutMs?: number | undefined
 }
 
@@ -123,9 +125,12 @@ export const runStrata = (
         )
       )
     }, options.timeoutMs ?? 90_000)
+    const killer =
+      options.killAfterMs === undefined ? undefined : setTimeout(() => child.kill("SIGKILL"), options.killAfterMs)
     child.on("error", reject)
     child.on("close", (code, signal) => {
       clearTimeout(timer)
+      if (killer !== undefined) clearTimeout(killer)
       resolve({ stdout, stderr, code, signal })
     })
     child.stdin.on("error", () => {})
