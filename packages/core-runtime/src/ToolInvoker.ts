@@ -67,6 +67,14 @@ export interface Options {
   readonly defaultTimeout?: Duration.DurationInput | undefined
   /** Text output beyond this many characters is cut, with a marker (default 100,000). */
   readonly maxOutputChars?: number | undefined
+  /**
+   * The trust of an MCP server (tools owned by `mcp:<server>`). An
+   * `untrusted` server's tools are `ask` in every approval mode (so `deny`
+   * under `never`) unless an exec-policy rule allows the tool by its name
+   * (`prefix = ["mcp__fs__read_file"]`); a rule that denies it denies.
+   * Without this option every MCP server is trusted.
+   */
+  readonly mcpTrust?: ((server: string) => "trusted" | "untrusted") | undefined
 }
 
 /**

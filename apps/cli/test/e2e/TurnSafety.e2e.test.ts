@@ -19,7 +19,7 @@ import { describe, expect, it } from "vitest"
 import { jsonLines, type Project, providerToml, q, withModel, withProject } from "./harness.js"
 
 const require = createRequire(import.meta.url)
-const rounds = Number(process.env.STRATA_CHAOS_ROUNDS ?? 6)
+const rounds = Number(process.env.STRATA_CHAOS_ROUNDS ?? 3)
 
 const rules = `
 [[rule]]
@@ -48,7 +48,8 @@ const respond = (request: RecordedRequest): Turn => {
     case 1:
       return {
         toolCalls: [
-          { name: "shell__exec", arguments: { command: `${mark(1)}; sleep 0.2` } },
+          // not allowed by a rule: asked, approved by --yes, run by the approval path
+          { name: "shell__exec", arguments: { command: `printf '%s\\n' ${request.index}-1 >> runs.log; sleep 0.2` } },
           { name: "shell__exec", arguments: { command: `${mark(2)}` } }
         ]
       }
@@ -96,12 +97,15 @@ describe("turn safety: every tool call answered exactly once", { timeout: 600_00
         const phases: Array<string> = []
         for (let round = 0; round < rounds; round++) {
           // a fresh thread each round, killed somewhere between start and end
-          const killAfter = Math.floor(Math.random() * 2600)
-          const killed = await p.strata(["run", "--json", "--yes", `work round ${round}`], { killAfterMs: killAfter })
+          // once the turn has started (its first frame is out), somewhere in its ~2 s
+          const killAfter = Math.floor(Math.random() * 2200)
+          const killed = await p.strata(["run", "--json", "--yes", `work round ${round}`], {
+            signalWhen: { text: '"thread_id"', signal: "SIGKILL", delayMs: killAfter }
+          })
           const threads = await threadsOf(p)
           const thread = threads[0]
           if (thread === undefined) {
-            phases.push("before any thread")
+            phases.push(`before any thread (${killed.signal ?? killed.code})`)
             continue
           }
           // resume: the next prompt on that thread must be accepted by the strict server
@@ -119,7 +123,9 @@ describe("turn safety: every tool call answered exactly once", { timeout: 600_00
           expect(results[0]).toMatchObject({ outcome: "completed", output: `answered: next after round ${round}` })
           const status = (await threadsOf(p)).find((t) => t.id === thread.id)?.status
           expect(status).not.toBe("running")
-          phases.push(killed.signal === "SIGKILL" ? `killed after ${killAfter} ms` : `finished (${killed.code})`)
+          const seen = killed.stdout.split("\n").filter((l) => l.startsWith("{"))
+          const last = seen.length === 0 ? "nothing" : (JSON.parse(seen[seen.length - 1]!).event as string)
+          phases.push(killed.signal === "SIGKILL" ? `killed after ${last}` : `finished (${killed.code})`)
         }
         expect(server.problems).toStrictEqual([])
         // no call ran twice: every marker once

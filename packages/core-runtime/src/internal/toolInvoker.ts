@@ -200,10 +200,34 @@ export const make = (options: TI.Options = {}) =>
         return result
       })
 
+    // An MCP tool: its server's trust, or a rule naming the tool.
+    const judgeMcp = (tool: RuntimeTool, approval: AskForApproval, cwd: string) =>
+      Effect.gen(function* (): Effect.fn.Return<V.Judgement> {
+        const server = tool.owner.slice("mcp:".length)
+        if (options.mcpTrust?.(server) === "trusted") return { verdict: "allow", source: "none" }
+        if (Option.isSome(policy)) {
+          const decision = yield* policy.value.check(tool.name, { cwd, approval })
+          const ruled = decision.commands.length === 1 ? decision.commands[0]!.rule : undefined
+          if (ruled !== undefined && ruled !== null && decision.decision !== "ask") {
+            return {
+              verdict: decision.decision,
+              source: "policy",
+              reason: `${tool.name}: ${decision.decision} by ${ruled.file}:${ruled.line}`
+            }
+          }
+        }
+        return {
+          verdict: "ask",
+          source: "policy",
+          reason: `MCP server "${server}" is untrusted (set trust = "trusted" on it, or allow ${tool.name} with a rule)`
+        }
+      })
+
     // The policy's judgement of one input: the exec policy for shell tools
     // (with the approval mode), nothing for the others.
     const judge = (tool: RuntimeTool, input: JsonValue, approval: AskForApproval, cwd: string) =>
       Effect.gen(function* (): Effect.fn.Return<V.Judgement> {
+        if (tool.owner.startsWith("mcp:") && options.mcpTrust !== undefined) return yield* judgeMcp(tool, approval, cwd)
         if (tool.shellCommand === undefined) return { verdict: "allow", source: "none" }
         const command = tool.shellCommand(input)
         if (command === undefined) {
