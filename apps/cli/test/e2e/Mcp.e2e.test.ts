@@ -111,7 +111,7 @@ describe.concurrent("MCP servers start with the session", { timeout: 180_000 }, 
           p.config(
             [providerToml(server), stdioServer("wild", [], 'trust = "untrusted"'), stdioServer("tame")].join("\n")
           )
-          p.write(".strata/rules.toml", '[[rule]]\nprefix = ["mcp__wild__env"]\ndecision = "allow"\n')
+          p.write(".strata/policy.toml", '[[rule]]\nprefix = ["mcp__wild__env"]\ndecision = "allow"\n')
           // the default (untrusted): asked, so the run pauses (exit 3) and nothing ran
           const asked = await p.strata(["run", "--json", "echo"])
           expect(asked.code, asked.stderr).toBe(3)

@@ -91,7 +91,7 @@ const config = (server: Parameters<typeof providerToml>[0], storage = '[storage]
 describe("turn safety: every tool call answered exactly once", { timeout: 600_000 }, () => {
   it(`SIGKILL at random points over ${rounds} rounds, then resume: the thread is valid, no call ran twice`, async () => {
     await withProject(async (p) => {
-      p.write(".strata/rules.toml", rules)
+      p.write(".strata/policy.toml", rules)
       await withModel({ respond, strict: true }, async (server) => {
         p.config(config(server))
         const phases: Array<string> = []
@@ -232,7 +232,7 @@ describe("turn safety: every tool call answered exactly once", { timeout: 600_00
 
   it("Ctrl-C while an approved call runs: the call is answered, the thread goes on", async () => {
     await withProject(async (p) => {
-      p.write(".strata/rules.toml", rules)
+      p.write(".strata/policy.toml", rules)
       await withModel(
         {
           strict: true,
