@@ -9,6 +9,15 @@
  * every pending approval of the thread is resolved. Interrupting the fiber
  * cancels the stream and the running tools and records `interrupted`.
  *
+ * The loop's decisions come from `TurnMachine` (pure); this module is its
+ * driver. Every operation that writes a thread (a turn, `continueTurn`,
+ * `resolveApproval`, `repair`, `compactThread`) holds the thread's lease
+ * (`ThreadBusy` for a second writer, in this process or another) and fences
+ * its writes with it. Interrupts, failures and a dead writer's leftovers
+ * are closed the same way, from the journal (`TurnMachine.closing`). A new
+ * prompt on a thread with pending approvals answers each as not approved
+ * before the new user message.
+ *
  * Usage and cost are summed per turn (on `turn_ended`) and per thread (in the
  * "latest" checkpoint, saved at the end of every turn). Before each model
  * call a context-window guard estimates the prompt's size and, over budget,
