@@ -41,6 +41,8 @@ const hintFor = (error: unknown): string => {
   if (tag === "ConfigError") return " (fix the file, or check it with: strata config validate)"
   if (tag === "RuleFileError") return " (fix the rule file, or check it with: strata policy check --rules FILE -- ls)"
   if (tag.startsWith("Plugin")) return " (check the plugins list in .strata/config.toml: strata plugins list)"
+  if (tag === "ThreadBusy") return " (another process is running a turn on this thread: wait for it or stop it)"
+  if (tag === "ApprovalTampered") return " (deny it with: strata approvals deny <id>, and ask again)"
   if (/not found|no such|does not exist|NotFound|no configured/i.test(messageOf(error))) {
     const list: Record<string, string> = {
       run: "strata threads list",

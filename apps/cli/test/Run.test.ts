@@ -184,7 +184,7 @@ describe("strata run", () => {
         yield* fs.makeDirectory(path.join(dir, ".strata"))
         yield* fs.writeFileString(
           path.join(dir, ".strata", "config.toml"),
-          `[mcp_servers.everything]\ncommand = ${JSON.stringify(process.execPath)}\nargs = [${JSON.stringify(everything)}, "stdio"]\n`
+          `[mcp_servers.everything]\ncommand = ${JSON.stringify(process.execPath)}\nargs = [${JSON.stringify(everything)}, "stdio"]\ntrust = "trusted"\n`
         )
         const started = yield* strata(dir, ["mcp", "status"])
         expect(started.code).toBe(0)

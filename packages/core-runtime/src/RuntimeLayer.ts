@@ -435,7 +435,15 @@ export const layer = (
     Layer.provideMerge(
       Turn.layer({ systemPrompt: config.system_prompt, maxTurns: config.max_turns, configModel: config.model })
     ),
-    Layer.provideMerge(ToolInvoker.layer()),
+    Layer.provideMerge(
+      ToolInvoker.layer({
+        // [mcp_servers.<name>] trust: untrusted (the default) or trusted
+        mcpTrust: (server) =>
+          Object.hasOwn(config.mcp_servers, server) && config.mcp_servers[server]?.trust === "trusted"
+            ? "trusted"
+            : "untrusted"
+      })
+    ),
     Layer.provideMerge(
       layerPlugins(config, options.cwd, options.tools ?? [], options.locateSyntaxError, options.pluginModules)
     ),

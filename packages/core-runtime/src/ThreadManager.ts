@@ -15,11 +15,13 @@
 import type { Event, EventFrame } from "@strata/protocol/Event"
 import type { Message } from "@strata/protocol/Message"
 import type { Thread, ThreadRequest, ThreadResponse } from "@strata/protocol/Thread"
-import type { JournalError, RecordError, StateStore } from "@strata/storage/StateStore"
+import type { JournalError, RecordError, StateStore, ThreadLease } from "@strata/storage/StateStore"
+import type { LeaseLost } from "@strata/storage/StorageError"
 import * as Context from "effect/Context"
 import type * as Effect from "effect/Effect"
+import * as FiberRef from "effect/FiberRef"
 import * as Layer from "effect/Layer"
-import type * as Option from "effect/Option"
+import * as Option from "effect/Option"
 import type * as Stream from "effect/Stream"
 import * as internal from "./internal/threadManager.js"
 
@@ -37,7 +39,20 @@ export const HISTORY_LIMIT = 500
  * @since 0.1.0
  * @category errors
  */
-export type ThreadError = JournalError | RecordError
+export type ThreadError = JournalError | RecordError | LeaseLost
+
+/**
+ * The thread lease the current fiber writes under (set by the turn runner
+ * while it holds a thread's lease). `append` and `touch` on that thread are
+ * fenced with it: once the lease is lost they fail with `LeaseLost` and
+ * write nothing.
+ *
+ * @since 0.2.0
+ * @category references
+ */
+export const CurrentLease: FiberRef.FiberRef<Option.Option<ThreadLease>> = FiberRef.unsafeMake(
+  Option.none<ThreadLease>()
+)
 
 /**
  * @since 0.1.0

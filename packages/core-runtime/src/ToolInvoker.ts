@@ -9,10 +9,22 @@
  * 3. the `ToolLifecycle` precheck observer and the `PreToolUse` hooks, which
  *    may deny, ask, rewrite the input (re-validated) or add context; the
  *    strictest of the policy's and the hooks' decisions wins;
- * 4. `denied`, or `approval_required` (the pending approval is persisted;
+ * 4. on `ask`, the `PermissionRequest` hooks, which may answer for the
+ *    person; a rewrite of theirs is judged again by the policy exactly like
+ *    a `PreToolUse` one (a hook never loosens the policy);
+ * 5. `denied`, or `approval_required` (the pending approval is persisted
+ *    with a SHA-256 digest of the exact call: tool, arguments, command,
+ *    directory, the policy's reason and the approval mode;
  *    `resolveApproval` later runs or denies it exactly once, across
- *    restarts), or dispatch -> `completed` / `failed`, with the
- *    `PostToolUse` / `PostToolUseFailure` hooks.
+ *    restarts, and refuses to run a record whose digest no longer matches),
+ *    or dispatch -> `completed` / `failed`, with the `PostToolUse` /
+ *    `PostToolUseFailure` hooks.
+ *
+ * The verdict is one path (`internal/verdict.ts`, pure): every rewrite is
+ * judged again, the strictest answer wins. Every call that reaches the
+ * invoker gets exactly one `ToolLifecycle` end phase: `completed`,
+ * `failed`, `denied` or `awaiting_approval`. A call refused without asking
+ * has no approval id (no approval existed).
  *
  * Every step emits its events: `tool_call_start` / `tool_call_result` /
  * `approval_requested` / `approval_decided` on the thread's journal (when the
@@ -27,6 +39,7 @@ import type { ApprovalDecision, AskForApproval, ToolCall, ToolResult } from "@st
 import type { RecordError, StateStore } from "@strata/storage/StateStore"
 import type { StorageError } from "@strata/storage/StorageError"
 import * as Context from "effect/Context"
+import * as Data from "effect/Data"
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -54,6 +67,32 @@ export interface Options {
   readonly defaultTimeout?: Duration.DurationInput | undefined
   /** Text output beyond this many characters is cut, with a marker (default 100,000). */
   readonly maxOutputChars?: number | undefined
+  /**
+   * The trust of an MCP server (tools owned by `mcp:<server>`). An
+   * `untrusted` server's tools are `ask` in every approval mode (so `deny`
+   * under `never`) unless an exec-policy rule allows the tool by its name
+   * (`prefix = ["mcp__fs__read_file"]`); a rule that denies it denies.
+   * Without this option every MCP server is trusted.
+   */
+  readonly mcpTrust?: ((server: string) => "trusted" | "untrusted") | undefined
+}
+
+/**
+ * A pending approval's record changed after it was requested (its digest no
+ * longer matches the call it holds, or it has none): approving it would run
+ * something no one was asked about. Nothing ran; the record stays pending
+ * and can still be denied.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export class ApprovalTampered extends Data.TaggedError("ApprovalTampered")<{
+  readonly approvalId: string
+  readonly detail: string
+}> {
+  override get message(): string {
+    return `Approval ${this.approvalId} was not run: ${this.detail}`
+  }
 }
 
 /**
@@ -69,13 +108,15 @@ export interface Service {
   /**
    * Resolves a pending approval exactly once: `approve` runs the call (hooks
    * and policy are not asked again), `deny` records the denial. A second
-   * resolution fails with `StorageError` reason `Conflict`.
+   * resolution fails with `StorageError` reason `Conflict`; approving a
+   * record that changed since it was requested fails with
+   * `ApprovalTampered` and runs nothing.
    */
   readonly resolveApproval: (
     approvalId: ApprovalId | string,
     decision: ApprovalDecision,
     reason?: string
-  ) => Effect.Effect<InvokeResult, ThreadError | RecordError | StorageError>
+  ) => Effect.Effect<InvokeResult, ThreadError | RecordError | StorageError | ApprovalTampered>
 }
 
 /**

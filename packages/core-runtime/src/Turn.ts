@@ -9,6 +9,15 @@
  * every pending approval of the thread is resolved. Interrupting the fiber
  * cancels the stream and the running tools and records `interrupted`.
  *
+ * The loop's decisions come from `TurnMachine` (pure); this module is its
+ * driver. Every operation that writes a thread (a turn, `continueTurn`,
+ * `resolveApproval`, `repair`, `compactThread`) holds the thread's lease
+ * (`ThreadBusy` for a second writer, in this process or another) and fences
+ * its writes with it. Interrupts, failures and a dead writer's leftovers
+ * are closed the same way, from the journal (`TurnMachine.closing`). A new
+ * prompt on a thread with pending approvals answers each as not approved
+ * before the new user message.
+ *
  * Usage and cost are summed per turn (on `turn_ended`) and per thread (in the
  * "latest" checkpoint, saved at the end of every turn). Before each model
  * call a context-window guard estimates the prompt's size and, over budget,
@@ -22,17 +31,19 @@
 import type { HookDispatcher } from "@strata/hooks/HookDispatcher"
 import type { Message } from "@strata/protocol/Message"
 import type { CliRuntimeOverrides, PromptRequest, PromptResponse } from "@strata/protocol/Prompt"
+import type { ApprovalDecision } from "@strata/protocol/Tool"
 import type { LanguageModel } from "@strata/providers/LanguageModel"
 import type { Model, ModelRegistry } from "@strata/providers/ModelRegistry"
 import type { ModelRegistryError, ProviderError } from "@strata/providers/ProviderError"
 import type { RecordError, StateStore } from "@strata/storage/StateStore"
+import type { StorageError, ThreadBusy } from "@strata/storage/StorageError"
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import type * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as internal from "./internal/turn.js"
 import type { ThreadError, ThreadManager } from "./ThreadManager.js"
-import type { ToolInvoker } from "./ToolInvoker.js"
+import type { ApprovalTampered, InvokeResult, ToolInvoker } from "./ToolInvoker.js"
 import type { ToolRegistry } from "./ToolRegistry.js"
 
 /**
@@ -43,7 +54,7 @@ import type { ToolRegistry } from "./ToolRegistry.js"
  * @category errors
  */
 export class TurnError extends Data.TaggedError("TurnError")<{
-  readonly reason: "ThreadNotFound" | "PromptBlocked" | "ContextTooLong" | "NothingToContinue"
+  readonly reason: "ThreadNotFound" | "PromptBlocked" | "ContextTooLong" | "NothingToContinue" | "CorruptState"
   readonly threadId: string
   readonly detail: string
 }> {
@@ -81,13 +92,25 @@ export interface Options {
   readonly compaction?: CompactionStrategy | undefined
   /** Fraction of the context window the prompt may fill before compaction (default 0.8). */
   readonly compactAt?: number | undefined
+  /** Who holds a thread's lease while a turn runs (shown to a second writer in `ThreadBusy`). */
+  readonly leaseOwner?: string | undefined
+  /** The thread lease's time to live without renewal (default the store's, 30 s). */
+  readonly leaseTtlMs?: number | undefined
 }
 
 /**
  * @since 0.1.0
  * @category models
  */
-export type TurnFailure = TurnError | ThreadError | RecordError | ProviderError | ModelRegistryError
+export type TurnFailure =
+  | TurnError
+  | ThreadError
+  | RecordError
+  | ProviderError
+  | ModelRegistryError
+  | ThreadBusy
+  | ApprovalTampered
+  | StorageError
 
 /**
  * @since 0.1.0
@@ -110,6 +133,23 @@ export interface Service {
    * one. Runs before every turn on an existing thread, and on resume.
    */
   readonly repair: (threadId: string) => Effect.Effect<boolean, TurnFailure>
+  /**
+   * The approval continuation: resolves a pending approval exactly once
+   * (see `ToolInvoker.resolveApproval`), puts the call's result into the
+   * conversation and, once none of the thread's approvals is pending (and
+   * `continueTurn` is not false), continues the paused turn. All under the
+   * thread's lease; an interrupt while the approved call runs answers it as
+   * interrupted.
+   */
+  readonly resolveApproval: (
+    approvalId: string,
+    decision: ApprovalDecision,
+    options?: {
+      readonly reason?: string | undefined
+      readonly overrides?: CliRuntimeOverrides | undefined
+      readonly continueTurn?: boolean | undefined
+    }
+  ) => Effect.Effect<{ readonly result: InvokeResult; readonly turn?: PromptResponse | undefined }, TurnFailure>
   /** Continues a turn that paused on approvals, once none is pending. */
   readonly continueTurn: (
     threadId: string,

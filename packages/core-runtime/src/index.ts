@@ -24,3 +24,4 @@ export * as ToolRegistry from "./ToolRegistry.js"
 export * as Tracing from "./Tracing.js"
 /** @since 0.1.0 */
 export * as Turn from "./Turn.js"
+export * as TurnMachine from "./TurnMachine.js"

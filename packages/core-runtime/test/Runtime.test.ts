@@ -29,7 +29,9 @@ const configFor = (server: ScriptedModelServer.ScriptedModelServer, storage: unk
     storage,
     providers: { local: { kind: "openai-compatible", base_url: server.baseUrl("openai-compatible") } },
     models: [{ id: "scripted", provider: "local", context_window: 32000, max_output_tokens: 1000 }],
-    mcp_servers: withMcp ? { everything: { command: process.execPath, args: [everythingBin, "stdio"] } } : {},
+    mcp_servers: withMcp
+      ? { everything: { command: process.execPath, args: [everythingBin, "stdio"], trust: "trusted" } }
+      : {},
     hooks: { PreToolUse: [{ matcher: "math__add", command: rewriteHook }] },
     plugins: ["@strata/plugin-sample-guard"],
     policy: { builtin: false }

@@ -1,8 +1,8 @@
 import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import { ThreadManager, ToolInvoker, ToolRegistry, Turn } from "@strata/core-runtime"
+import { ThreadManager, ToolInvoker, ToolRegistry, Turn, TurnMachine } from "@strata/core-runtime"
 import { ExecPolicy } from "@strata/exec-policy"
-import { HookDispatcher } from "@strata/hooks"
+import { Hook, HookDispatcher, HookOutput } from "@strata/hooks"
 import { LanguageModel, ModelRegistry } from "@strata/providers"
 import * as StateStore from "@strata/storage/StateStore"
 import * as ScriptedModelServer from "@strata/testkit/node/ScriptedModelServer"
@@ -55,7 +55,8 @@ const withRuntime = <A, E>(
   ) => Effect.Effect<A, E, Layer.Layer.Success<ReturnType<typeof runtimeLayer>>>
 ) =>
   Effect.gen(function* () {
-    const server = yield* ScriptedModelServer.make({ turns })
+    // strict: a request with an unanswered or misplaced tool result is an HTTP 400, as the real APIs do
+    const server = yield* ScriptedModelServer.make({ turns, strict: true })
     return yield* Effect.gen(function* () {
       const registry = yield* ToolRegistry.ToolRegistry
       yield* registry.register([
@@ -222,6 +223,138 @@ describe("Turn", () => {
           const response = yield* turns.handlePrompt({ prompt: "loop", max_turns: 3 })
           expect(response.outcome).toBe("max_turns")
         })
+    )
+  )
+
+  it.live("a new prompt while an approval is pending answers it as not approved, before the new message", () =>
+    withRuntime(
+      [{ toolCalls: [{ name: "shell__exec", arguments: { command: "touch notes.txt" } }] }, { text: "Moved on." }],
+      (server) =>
+        Effect.gen(function* () {
+          const turns = yield* Turn.TurnRunner
+          const store = yield* StateStore.StateStore
+          const paused = yield* turns.handlePrompt({ prompt: "create notes.txt" })
+          expect(paused.outcome).toBe("awaiting_approval")
+          const [approval] = yield* store.listApprovals({ status: "pending", threadId: paused.thread_id })
+          const next = yield* turns.handlePrompt({ prompt: "never mind", thread_id: paused.thread_id })
+          expect(next).toMatchObject({ outcome: "completed", output: "Moved on." })
+          // the strict server accepted the history: the pending call was answered first
+          const sent = server.requests[1]!.messages.filter((m) => m.role !== "system")
+          expect(sent.map((m) => m.role)).toStrictEqual(["user", "assistant", "tool", "user"])
+          expect(sent[2]!.content).toMatch(/not approved: the user sent a new prompt instead/)
+          // the record is resolved (denied): approving it later runs nothing
+          const record = yield* store.getApproval(approval!.id)
+          expect(record._tag === "Some" && record.value.status).toBe("denied")
+          const late = yield* Effect.flip(turns.resolveApproval(approval!.id, "approve"))
+          expect(late).toMatchObject({ _tag: "StorageError", reason: "Conflict" })
+          const tm = yield* ThreadManager.ThreadManager
+          const frames = Chunk.toReadonlyArray(yield* Stream.runCollect(tm.replay(paused.thread_id)))
+          expect(TurnMachine.violations(frames, { closed: true })).toStrictEqual([])
+          expect((yield* tm.get(paused.thread_id)).pipe((t) => t._tag === "Some" && t.value.status)).toBe("idle")
+        })
+    )
+  )
+
+  it.live("an interrupt while an approved call runs answers it; the thread stays valid", () =>
+    withRuntime([{ toolCalls: [{ name: "time__sleep", arguments: {} }] }, { text: "after" }], (server) =>
+      Effect.gen(function* () {
+        const hooks = yield* HookDispatcher.HookDispatcher
+        yield* hooks.register(
+          Hook.define({
+            event: "PreToolUse",
+            matcher: "time__sleep",
+            run: () => Effect.succeed(HookOutput.ask("slow"))
+          }),
+          { owner: "test" }
+        )
+        const turns = yield* Turn.TurnRunner
+        const store = yield* StateStore.StateStore
+        const tm = yield* ThreadManager.ThreadManager
+        const paused = yield* turns.handlePrompt({ prompt: "sleep" })
+        expect(paused.outcome).toBe("awaiting_approval")
+        const [approval] = yield* store.listApprovals({ status: "pending", threadId: paused.thread_id })
+        const fiber = yield* Effect.fork(turns.resolveApproval(approval!.id, "approve"))
+        yield* tm.live.pipe(
+          Stream.filter((f) => f.event === "tool_call_start"),
+          Stream.take(1),
+          Stream.runDrain
+        )
+        yield* Fiber.interrupt(fiber)
+        const history = yield* tm.history(paused.thread_id)
+        expect(history.map((m) => m.role)).toStrictEqual(["user", "assistant", "tool"])
+        expect(history[2]!.content).toMatch(/interrupted/)
+        expect((yield* tm.get(paused.thread_id)).pipe((t) => t._tag === "Some" && t.value.status)).toBe("idle")
+        const next = yield* turns.handlePrompt({ prompt: "go on", thread_id: paused.thread_id })
+        expect(next.output).toBe("after")
+        expect(server.problems).toStrictEqual([])
+      }).pipe(Effect.scoped)
+    )
+  )
+
+  it.live("a second writer on a thread gets ThreadBusy and writes nothing", () =>
+    withRuntime([{ text: "one" }], () =>
+      Effect.gen(function* () {
+        const turns = yield* Turn.TurnRunner
+        const store = yield* StateStore.StateStore
+        const tm = yield* ThreadManager.ThreadManager
+        const thread = yield* tm.createThread({})
+        const busy = yield* Effect.scoped(
+          Effect.gen(function* () {
+            yield* store.acquireThreadLease(thread.id, { owner: "the other runner" })
+            return yield* Effect.flip(turns.handlePrompt({ prompt: "hi", thread_id: thread.id }))
+          })
+        )
+        expect(busy).toMatchObject({ _tag: "ThreadBusy", threadId: thread.id })
+        expect(busy.message).toContain("the other runner")
+        expect(yield* store.lastSeq(thread.id)).toBe(0)
+        // once released, the turn runs
+        const done = yield* turns.handlePrompt({ prompt: "hi", thread_id: thread.id })
+        expect(done.output).toBe("one")
+      })
+    )
+  )
+
+  it.live("repair closes a turn a dead writer left in any phase, an approved call's included", () =>
+    withRuntime([{ text: "fine" }], () =>
+      Effect.gen(function* () {
+        const turns = yield* Turn.TurnRunner
+        const tm = yield* ThreadManager.ThreadManager
+        const thread = yield* tm.createThread({})
+        // as a writer killed while an approved call ran: the turn had ended awaiting approval
+        yield* tm.append(thread.id, [
+          { event: "message_appended", message: { id: "m1" as never, role: "user", content: "x", created_at: 0 } },
+          { event: "turn_started", turn_id: "t1", model: "scripted" },
+          { event: "response_start", response_id: "r1" as never, model: "scripted" },
+          {
+            event: "message_appended",
+            message: {
+              id: "m2" as never,
+              role: "assistant",
+              content: "",
+              created_at: 0,
+              tool_calls: [{ id: "c1" as never, name: "shell__exec", arguments: { command: "touch a" } }]
+            }
+          },
+          { event: "response_end", response_id: "r1" as never },
+          {
+            event: "approval_requested",
+            approval_id: "ap1" as never,
+            call_id: "c1" as never,
+            tool_name: "shell__exec",
+            reason: "ask"
+          },
+          { event: "turn_ended", turn_id: "t1", outcome: "awaiting_approval" },
+          { event: "approval_decided", approval_id: "ap1" as never, decision: "approved" },
+          { event: "tool_call_start", call_id: "c1" as never, tool_name: "shell__exec", arguments: {} }
+        ])
+        yield* tm.touch(thread.id, (t) => ({ ...t, status: "paused" }))
+        expect(yield* turns.repair(thread.id)).toBe(true)
+        expect(yield* turns.repair(thread.id)).toBe(false)
+        const frames = Chunk.toReadonlyArray(yield* Stream.runCollect(tm.replay(thread.id)))
+        expect(TurnMachine.violations(frames, { closed: true })).toStrictEqual([])
+        const next = yield* turns.handlePrompt({ prompt: "and now?", thread_id: thread.id })
+        expect(next.output).toBe("fine")
+      })
     )
   )
 })

@@ -222,12 +222,16 @@ export type ResponseEnd = typeof ResponseEnd.Type
 
 /**
  * The phases of a tool call, as the seed's lifecycle: `precheck` (before
- * policy and hooks decide), `dispatching`, then `completed` or `failed`.
+ * policy and hooks decide), `dispatching`, then `completed` or `failed`;
+ * or, after `precheck`, `denied` (by the policy, a hook or the approval
+ * mode: `error` says why), `awaiting_approval`, or `failed` (unknown tool,
+ * bad input). Every call that reaches the invoker ends in exactly one of
+ * `completed`, `failed`, `denied` or `awaiting_approval`.
  *
  * @since 0.1.0
  * @category schemas
  */
-export const ToolPhase = Schema.Literal("precheck", "dispatching", "completed", "failed")
+export const ToolPhase = Schema.Literal("precheck", "dispatching", "completed", "failed", "denied", "awaiting_approval")
 /** @since 0.1.0 @category models */
 export type ToolPhase = typeof ToolPhase.Type
 

@@ -52,6 +52,8 @@ const FakeRuntimeSession = (skip: ReadonlyArray<string> = []) =>
     )
     yield* emit(HookEvent.ApprovalLifecycle.make({ ...tool, approval_id, phase: "denied" }))
     yield* emit(HookEvent.ToolLifecycle.make({ ...tool, phase: "failed", error: "denied" }))
+    yield* emit(HookEvent.ToolLifecycle.make({ ...tool, phase: "denied", error: "by the policy" }))
+    yield* emit(HookEvent.ToolLifecycle.make({ ...tool, phase: "awaiting_approval" }))
     yield* emit(
       HookEvent.PostToolUseFailure.make({ tool_name: "exec", tool_input: {}, tool_use_id: call_id, error: "denied" })
     )

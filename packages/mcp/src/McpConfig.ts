@@ -78,6 +78,11 @@ export const Timeout = Schema.transformOrFail(Schema.Union(Schema.Number, Schema
 
 const common = {
   enabled: Schema.optionalWith(Schema.Boolean, { default: () => true }),
+  /**
+   * `untrusted` (default): its tools are asked about, unless an exec-policy
+   * rule allows the tool by name; `trusted`: they run without asking.
+   */
+  trust: Schema.optionalWith(Schema.Literal("untrusted", "trusted"), { default: () => "untrusted" as const }),
   required: Schema.optionalWith(Schema.Boolean, { default: () => false }),
   startup_timeout: Schema.optionalWith(Timeout, { default: () => Duration.seconds(10) }),
   tool_timeout: Schema.optionalWith(Timeout, { default: () => Duration.seconds(60) }),
@@ -309,6 +314,17 @@ export const decodeEither = (input: unknown, options?: DecodeOptions): Either.Ei
           server: name,
           field: "",
           detail: "a server name must not be empty"
+        })
+      )
+    }
+    if (name.includes("__")) {
+      // mcp__<server>__<tool> is split at "__": such a name would make two tools collide.
+      return Either.left(
+        new McpConfigError({
+          reason: "InvalidField",
+          server: name,
+          field: "",
+          detail: 'a server name must not contain "__" (tool names are mcp__<server>__<tool>)'
         })
       )
     }

@@ -429,7 +429,11 @@ export interface Service {
     ): Effect.Effect<StorageSchema.CheckpointInfo, RecordError | LeaseLost>
   }
 
-  /** Loads a named checkpoint, or with `"latest"` the most recently saved one. */
+  /**
+   * Loads a named checkpoint, or with `"latest"` the most recently saved
+   * one. `"latest"` fails with the error of a checkpoint of the thread that
+   * cannot be read (which one is the latest cannot be known then).
+   */
   readonly loadCheckpoint: (
     threadId: string,
     checkpointId: string | "latest"

@@ -710,3 +710,35 @@ export const normalize = (
   const tools = Array.isArray(body?.tools) ? body.tools.map((t: any) => String(t.function?.name ?? t.name)) : []
   return { model, messages, tools }
 }
+
+/**
+ * What a real provider API would reject (HTTP 400) in a request's
+ * messages: an assistant tool call without exactly one result placed after
+ * it and before the next user or assistant message, or a tool result for a
+ * call that is not open. Empty when the request is valid.
+ *
+ * @since 0.2.0
+ * @category normalization
+ */
+export const toolPairingProblems = (messages: ReadonlyArray<RecordedMessage>): Array<string> => {
+  const problems: Array<string> = []
+  let open = new Set<string>()
+  const answered = new Set<string>()
+  messages.forEach((m, i) => {
+    if (m.role === "tool") {
+      const id = m.tool_call_id ?? ""
+      if (answered.has(id)) problems.push(`messages[${i}]: a second result for tool call ${id}`)
+      else if (!open.has(id)) problems.push(`messages[${i}]: a result for ${id}, which is not an open tool call`)
+      open.delete(id)
+      answered.add(id)
+      return
+    }
+    if (m.role === "user" || m.role === "assistant") {
+      for (const id of open) problems.push(`messages[${i}]: ${m.role} message before the result of tool call ${id}`)
+      open = new Set()
+      for (const c of m.tool_calls ?? []) open.add(c.id ?? "")
+    }
+  })
+  for (const id of open) problems.push(`tool call ${id} has no result`)
+  return problems
+}

@@ -236,7 +236,7 @@ const defined = (record: Record<string, unknown>) =>
 
 /**
  * Logs every tool call phase (`precheck`, `dispatching`, `completed`,
- * `failed`).
+ * `failed`, `denied` with the reason in `error`, `awaiting_approval`).
  *
  * @since 0.1.0
  * @category hooks

@@ -46,6 +46,7 @@ describe.skipIf(!hasTmux && process.env.CI === undefined)("strata chat in a term
           `command = ${q(process.execPath)}`,
           `args = [${q(path.join(fixtures, "mcp-stdio.mjs"))}]`,
           'startup_timeout = "60s"',
+          'trust = "trusted"',
           "",
           "[[hooks.PreToolUse]]",
           'matcher = "exec"',

@@ -29,6 +29,8 @@ const stdioServer = (name: string, args: ReadonlyArray<string> = [], extra = "")
     `[mcp_servers.${name}]`,
     `command = ${q(process.execPath)}`,
     `args = ${JSON.stringify([path.join(fixtures, "mcp-stdio.mjs"), ...args])}`,
+    // These tests are about the servers, not about approvals (see the trust test).
+    extra.includes("trust") ? "" : 'trust = "trusted"',
     // Generous on a loaded machine; tests of the timeout set their own.
     extra.includes("startup_timeout") ? "" : 'startup_timeout = "60s"',
     extra,
@@ -60,7 +62,7 @@ describe.concurrent("MCP servers start with the session", { timeout: 180_000 }, 
           p.config(
             [
               providerToml(server),
-              `[mcp_servers.everything]\ncommand = ${q(process.execPath)}\nargs = [${q(everything)}, "stdio"]\nstartup_timeout = "60s"\n`,
+              `[mcp_servers.everything]\ncommand = ${q(process.execPath)}\nargs = [${q(everything)}, "stdio"]\nstartup_timeout = "60s"\ntrust = "trusted"\n`,
               stdioServer("e2e", [], 'env = { E2E_VAR = "from-config" }\ncwd = "sub"')
             ].join("\n")
           )
@@ -87,6 +89,48 @@ describe.concurrent("MCP servers start with the session", { timeout: 180_000 }, 
               (e) => `${(e.update as { server_name: string }).server_name}:${(e.update as { status: string }).status}`
             )
           ).toEqual(expect.arrayContaining(["everything:starting", "e2e:starting", "everything:ready", "e2e:ready"]))
+        }
+      )
+    })
+  })
+
+  it("trust: an untrusted server's tools are asked about unless a rule allows them; a trusted one's run; no __ in names", async () => {
+    await withProject(async (p) => {
+      await withModel(
+        {
+          turns: [
+            call("mcp__wild__echo", { text: "untrusted" }),
+            call("mcp__wild__env", { name: "HOME" }),
+            { text: "after rule" },
+            call("mcp__tame__echo", { text: "trusted" }),
+            { text: "after trusted" }
+          ]
+        },
+        async (server) => {
+          // covers: mcp_servers.*.trust
+          p.config(
+            [providerToml(server), stdioServer("wild", [], 'trust = "untrusted"'), stdioServer("tame")].join("\n")
+          )
+          p.write(".strata/policy.toml", '[[rule]]\nprefix = ["mcp__wild__env"]\ndecision = "allow"\n')
+          // the default (untrusted): asked, so the run pauses (exit 3) and nothing ran
+          const asked = await p.strata(["run", "--json", "echo"])
+          expect(asked.code, asked.stderr).toBe(3)
+          const requested = jsonLines(asked.stdout).find((e) => e.event === "approval_requested")!
+          expect(requested.reason).toMatch(/MCP server "wild" is untrusted/)
+          // a rule naming the tool allows it
+          const ruled = await p.strata(["run", "--json", "env"])
+          expect(ruled.code, ruled.stderr).toBe(0)
+          const ran = jsonLines(ruled.stdout).filter((e) => e.event === "tool_call_result")
+          expect(ran.map((e) => (e.result as { status: string }).status)).toEqual(["completed"])
+          // a trusted server's tool runs without asking
+          const trusted = await p.strata(["run", "--json", "trusted"])
+          expect(trusted.code, trusted.stderr).toBe(0)
+          expect(lastToolResult(server.requests[4]!)).toContain("trusted")
+          // a server name with "__" is refused, naming the server
+          p.config([providerToml(server), stdioServer("a__b")].join("\n"))
+          const bad = await p.strata(["run", "hi"])
+          expect(bad.code).not.toBe(0)
+          expect(bad.stderr).toMatch(/a__b.*must not contain "__"|must not contain "__".*a__b/s)
         }
       )
     })
@@ -216,8 +260,8 @@ describe.concurrent("MCP servers start with the session", { timeout: 180_000 }, 
           p.config(
             [
               providerToml(server),
-              `[mcp_servers.web]\nurl = ${q(url)}\ntype = "streamable-http"\nheaders = { x-e2e = "from-config" }\n`,
-              `[mcp_servers.legacy]\nurl = ${q(url)}\ntype = "sse"\nstartup_timeout = "5s"\n`
+              `[mcp_servers.web]\nurl = ${q(url)}\ntype = "streamable-http"\nheaders = { x-e2e = "from-config" }\ntrust = "trusted"\n`,
+              `[mcp_servers.legacy]\nurl = ${q(url)}\ntype = "sse"\nstartup_timeout = "5s"\ntrust = "trusted"\n`
             ].join("\n")
           )
           const run = await p.strata(["run", "headers"])

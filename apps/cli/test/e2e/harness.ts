@@ -49,8 +49,12 @@ export interface Run {
 export interface RunOptions {
   readonly env?: Readonly<Record<string, string>> | undefined
   readonly stdin?: string | undefined
-  /** Sends `signal` once stdout (or stderr) contains `text`. */
-  readonly signalWhen?: { readonly text: string; readonly signal: NodeJS.Signals } | undefined
+  /** Sends `signal` once stdout (or stderr) contains `text` (`delayMs` later when given). */
+  readonly signalWhen?:
+    | { readonly text: string; readonly signal: NodeJS.Signals; readonly delayMs?: number | undefined }
+    | undefined
+  /** Sends SIGKILL this many ms after the start (when the process still runs). */
+  readonly killAfterMs?: number | undefined
   readonly timeoutMs?: number | undefined
 }
 
@@ -104,7 +108,8 @@ export const runStrata = (
       const when = options.signalWhen
       if (when !== undefined && !signalled && (stdout.includes(when.text) || stderr.includes(when.text))) {
         signalled = true
-        child.kill(when.signal)
+        if (when.delayMs === undefined) child.kill(when.signal)
+        else setTimeout(() => child.kill(when.signal), when.delayMs)
       }
     }
     child.stdout.on("data", (d) => {
@@ -123,9 +128,12 @@ export const runStrata = (
         )
       )
     }, options.timeoutMs ?? 90_000)
+    const killer =
+      options.killAfterMs === undefined ? undefined : setTimeout(() => child.kill("SIGKILL"), options.killAfterMs)
     child.on("error", reject)
     child.on("close", (code, signal) => {
       clearTimeout(timer)
+      if (killer !== undefined) clearTimeout(killer)
       resolve({ stdout, stderr, code, signal })
     })
     child.stdin.on("error", () => {})

@@ -18,7 +18,6 @@ import { ThreadManager } from "../ThreadManager.js"
 import { ToolInvoker } from "../ToolInvoker.js"
 import { type RuntimeTool, ToolRegistry, ToolRunFailed } from "../ToolRegistry.js"
 import { TurnRunner } from "../Turn.js"
-import { renderResult } from "./turn.js"
 
 const detectRuntime = (): AppStatus["runtime"] => {
   const g = globalThis as {
@@ -101,31 +100,9 @@ export const make = (options: R.Options = {}) =>
     })
 
     const resolveApproval: R.Service["resolveApproval"] = (approvalId, decision, opts) =>
-      Effect.gen(function* () {
-        const result = yield* invoker.resolveApproval(approvalId, decision, opts?.reason)
-        const approval = yield* store.getApproval(approvalId)
-        const threadId = Option.flatMap(approval, (a) => Option.fromNullable(a.thread_id))
-        if (Option.isNone(threadId)) return { result }
-        // The answer goes into the conversation for the model.
-        const rendered = renderResult(result)
-        yield* threads.append(threadId.value, [
-          {
-            event: "message_appended",
-            message: {
-              id: Ids.make("MessageId"),
-              role: "tool",
-              tool_call_id: result.call_id,
-              content: rendered.content,
-              ...(rendered.is_error ? { is_error: true } : {}),
-              ...(rendered.images === undefined ? {} : { images: rendered.images }),
-              created_at: Date.now()
-            }
-          }
-        ])
-        const pending = yield* store.listApprovals({ status: "pending", threadId: threadId.value })
-        if (pending.length > 0 || options.continueAfterApproval === false) return { result }
-        const turn = yield* turns.continueTurn(threadId.value, opts?.overrides)
-        return { result, turn }
+      turns.resolveApproval(approvalId, decision, {
+        ...opts,
+        ...(options.continueAfterApproval === false ? { continueTurn: false } : {})
       })
 
     const appStatus: R.Service["appStatus"] = Effect.gen(function* () {

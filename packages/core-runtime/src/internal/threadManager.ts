@@ -9,10 +9,11 @@ import { StateStore } from "@strata/storage/StateStore"
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
+import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
 import * as PubSub from "effect/PubSub"
 import * as Stream from "effect/Stream"
-import type * as TM from "../ThreadManager.js"
+import * as TM from "../ThreadManager.js"
 
 const PREVIEW_MAX = 120
 
@@ -49,8 +50,16 @@ export const make = (options: TM.Options) =>
     const store = yield* StateStore
     const hub = yield* PubSub.unbounded<EventFrame>()
 
+    // Writes of a fiber that holds the thread's lease are fenced with it.
+    const leaseFor = (threadId: string) =>
+      Effect.map(FiberRef.get(TM.CurrentLease), (lease) =>
+        Option.isSome(lease) && lease.value.threadId === threadId ? { lease: lease.value } : undefined
+      )
+
     const append = (threadId: string, events: ReadonlyArray<Event>) =>
-      store.appendEvents(threadId, events).pipe(Effect.tap((frames) => PubSub.publishAll(hub, frames)))
+      Effect.flatMap(leaseFor(threadId), (fence) =>
+        fence === undefined ? store.appendEvents(threadId, events) : store.appendEvents(threadId, events, fence)
+      ).pipe(Effect.tap((frames) => PubSub.publishAll(hub, frames)))
 
     const replay = (threadId: string) => store.readEvents(threadId)
 
@@ -278,7 +287,10 @@ export const make = (options: TM.Options) =>
       live: Stream.fromPubSub(hub),
       get: (threadId) => store.getThread(threadId),
       createThread,
-      touch: (threadId, update) => store.updateThread(threadId, update)
+      touch: (threadId, update) =>
+        Effect.flatMap(leaseFor(threadId), (fence) =>
+          fence === undefined ? store.updateThread(threadId, update) : store.updateThread(threadId, update, fence)
+        )
     }
     return service
   })

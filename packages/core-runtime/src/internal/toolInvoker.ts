@@ -12,12 +12,10 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import { ThreadManager } from "../ThreadManager.js"
-import type * as TI from "../ToolInvoker.js"
+import * as TI from "../ToolInvoker.js"
 import { type RuntimeTool, ToolRegistry } from "../ToolRegistry.js"
-
-type Verdict = "allow" | "ask" | "deny"
-const rank: Record<Verdict, number> = { allow: 0, ask: 1, deny: 2 }
-const strictest = (a: Verdict, b: Verdict): Verdict => (rank[a] >= rank[b] ? a : b)
+import * as Digest from "./digest.js"
+import * as V from "./verdict.js"
 
 const truncate = (output: ToolOutput, max: number): ToolOutput => {
   let truncated = false
@@ -161,67 +159,125 @@ export const make = (options: TI.Options = {}) =>
 
     const stripContext = ({ additional_context: _ignored, ...result }: TI.InvokeResult) => result
 
+    const lifecycle = (
+      call: ToolCall,
+      cwd: string,
+      phase: "precheck" | "denied" | "awaiting_approval" | "failed",
+      extra: { readonly arguments?: JsonValue; readonly error?: string } = {}
+    ) =>
+      hooks.notify({
+        hook_event_name: "ToolLifecycle",
+        ...common(call, cwd),
+        phase,
+        call_id: call.id,
+        tool_name: call.name,
+        ...extra
+      })
+
+    // The result builders: every outcome that does not run the tool.
+    const fail = (call: ToolCall, cwd: string, error: string) =>
+      Effect.gen(function* () {
+        const result = failed(call, error)
+        yield* journal(call, [{ event: "tool_call_result", call_id: call.id, tool_name: call.name, result }])
+        yield* lifecycle(call, cwd, "failed", { error })
+        return result
+      })
+
+    const deny = (call: ToolCall, cwd: string, j: V.Judgement, byPerson = false) =>
+      Effect.gen(function* () {
+        const result: TI.InvokeResult = {
+          ok: false,
+          status: "denied",
+          call_id: call.id,
+          tool_name: call.name,
+          reason: j.reason ?? "denied"
+        }
+        yield* journal(call, [
+          { event: "tool_call_result", call_id: call.id, tool_name: call.name, result },
+          ...(byPerson ? [] : [{ event: "error" as const, code: "tool_denied", message: result.reason }])
+        ])
+        yield* lifecycle(call, cwd, "denied", { error: result.reason })
+        return result
+      })
+
+    // An MCP tool: its server's trust, or a rule naming the tool.
+    const judgeMcp = (tool: RuntimeTool, approval: AskForApproval, cwd: string) =>
+      Effect.gen(function* (): Effect.fn.Return<V.Judgement> {
+        const server = tool.owner.slice("mcp:".length)
+        if (options.mcpTrust?.(server) === "trusted") return { verdict: "allow", source: "none" }
+        if (Option.isSome(policy)) {
+          const decision = yield* policy.value.check(tool.name, { cwd, approval })
+          const ruled = decision.commands.length === 1 ? decision.commands[0]!.rule : undefined
+          if (ruled !== undefined && ruled !== null && decision.decision !== "ask") {
+            return {
+              verdict: decision.decision,
+              source: "policy",
+              reason: `${tool.name}: ${decision.decision} by ${ruled.file}:${ruled.line}`
+            }
+          }
+        }
+        return {
+          verdict: "ask",
+          source: "policy",
+          reason: `MCP server "${server}" is untrusted (set trust = "trusted" on it, or allow ${tool.name} with a rule)`
+        }
+      })
+
+    // The policy's judgement of one input: the exec policy for shell tools
+    // (with the approval mode), nothing for the others.
+    const judge = (tool: RuntimeTool, input: JsonValue, approval: AskForApproval, cwd: string) =>
+      Effect.gen(function* (): Effect.fn.Return<V.Judgement> {
+        if (tool.owner.startsWith("mcp:") && options.mcpTrust !== undefined) return yield* judgeMcp(tool, approval, cwd)
+        if (tool.shellCommand === undefined) return { verdict: "allow", source: "none" }
+        const command = tool.shellCommand(input)
+        if (command === undefined) {
+          return { verdict: "ask", source: "policy", reason: "the command could not be read from the tool input" }
+        }
+        if (Option.isNone(policy)) {
+          return {
+            verdict: approval === "never" ? "deny" : "ask",
+            source: "policy",
+            reason: "no execution policy is configured",
+            command
+          }
+        }
+        const decision = yield* policy.value.check(command, { cwd, approval })
+        const reason =
+          decision.reasons.map((r) => r.message).join("; ") ||
+          decision.commands
+            .filter((c) => c.decision !== "allow")
+            .map(
+              (c) => `${c.argv.join(" ")}: ${c.decision}${c.rule ? ` by ${c.rule.file}:${c.rule.line}` : " (no rule)"}`
+            )
+            .join("; ") ||
+          `policy decision: ${decision.decision}`
+        return { verdict: decision.decision, source: "policy", reason, command }
+      })
+
     const invokeTool = (call: ToolCall, approval: AskForApproval, cwd: string) =>
       Effect.gen(function* () {
         const found = yield* registry.get(call.name)
         if (Option.isNone(found)) {
           const known = (yield* registry.list).map((t) => t.name)
-          const result = failed(
+          return yield* fail(
             call,
+            cwd,
             `unknown tool "${call.name}"; available tools: ${known.length === 0 ? "none" : known.join(", ")}`
           )
-          yield* journal(call, [{ event: "tool_call_result", call_id: call.id, tool_name: call.name, result }])
-          return result
         }
         const tool = found.value
         const validated = yield* Effect.either(tool.validate(call.arguments))
-        if (validated._tag === "Left") {
-          const result = failed(call, validated.left.message)
-          yield* journal(call, [{ event: "tool_call_result", call_id: call.id, tool_name: call.name, result }])
-          return result
-        }
+        if (validated._tag === "Left") return yield* fail(call, cwd, validated.left.message)
         let input = validated.right
 
-        // 1. exec policy, for shell tools
-        let verdict: Verdict = "allow"
-        let reason: string | undefined
-        let command: string | undefined
-        if (tool.shellCommand !== undefined) {
-          command = tool.shellCommand(input)
-          if (command === undefined) {
-            verdict = "ask"
-            reason = "the command could not be read from the tool input"
-          } else if (Option.isNone(policy)) {
-            verdict = approval === "never" ? "deny" : "ask"
-            reason = "no execution policy is configured"
-          } else {
-            const decision = yield* policy.value.check(command, { cwd, approval })
-            verdict = decision.decision
-            reason =
-              decision.reasons.map((r) => r.message).join("; ") ||
-              decision.commands
-                .filter((c) => c.decision !== "allow")
-                .map(
-                  (c) =>
-                    `${c.argv.join(" ")}: ${c.decision}${c.rule ? ` by ${c.rule.file}:${c.rule.line}` : " (no rule)"}`
-                )
-                .join("; ") ||
-              `policy decision: ${decision.decision}`
-          }
-        }
-
-        // 2. precheck observer + PreToolUse hooks (which never loosen the policy)
-        yield* hooks.notify({
-          hook_event_name: "ToolLifecycle",
-          ...common(call, cwd),
-          phase: "precheck",
-          call_id: call.id,
-          tool_name: call.name,
-          arguments: input
-        })
+        // 1. the policy, 2. the PreToolUse hooks (whose rewrite is judged
+        // again by the policy: a hook never loosens it).
+        let policyJ = yield* judge(tool, input, approval, cwd)
+        yield* lifecycle(call, cwd, "precheck", { arguments: input })
+        let pre: V.HookAnswer | undefined
         let context: ReadonlyArray<string> = []
-        if (verdict !== "deny") {
-          const pre = yield* hooks.dispatch(
+        if (policyJ.verdict !== "deny") {
+          const answered = yield* hooks.dispatch(
             {
               hook_event_name: "PreToolUse",
               ...common(call, cwd),
@@ -231,146 +287,138 @@ export const make = (options: TI.Options = {}) =>
             },
             { validateInput: (i) => tool.validate(i) }
           )
-          context = pre.additionalContext
-          if (pre.updatedInput !== undefined) {
-            input = pre.updatedInput
-            // a rewritten shell command is checked again
-            if (tool.shellCommand !== undefined && Option.isSome(policy)) {
-              const rewritten = tool.shellCommand(input)
-              if (rewritten !== undefined && rewritten !== command) {
-                command = rewritten
-                const again = yield* policy.value.check(rewritten, { cwd, approval })
-                verdict = again.decision
-                reason =
-                  again.reasons.map((r) => r.message).join("; ") ||
-                  `policy decision on the rewritten command: ${again.decision}`
-              }
+          pre = answered
+          context = answered.additionalContext
+          if (answered.updatedInput !== undefined) {
+            input = answered.updatedInput
+            policyJ = yield* judge(tool, input, approval, cwd)
+            if (policyJ.reason !== undefined && policyJ.source === "policy") {
+              policyJ = { ...policyJ, reason: `${policyJ.reason} (on the input a PreToolUse hook rewrote)` }
             }
           }
-          if (pre.decision === "deny" || pre.decision === "ask") {
-            const before = verdict
-            verdict = strictest(verdict, pre.decision)
-            if (verdict !== before) reason = pre.reason ?? `a ${call.name} PreToolUse hook said ${pre.decision}`
-          }
-          if (!pre.continue) {
-            verdict = "deny"
-            reason = pre.stopReason ?? "a hook stopped the turn"
-          }
         }
-        if (verdict === "ask" && approval === "never") {
-          verdict = "deny"
-          reason = `${reason ?? "approval needed"} (approval mode "never": no one to ask)`
+        let verdict = V.beforeApproval(policyJ, pre, approval, call.name)
+        if (verdict.verdict === "deny") return yield* deny(call, cwd, verdict)
+        if (verdict.verdict === "allow") return yield* dispatch(call, tool, input, cwd, context)
+
+        // 3. ask: a PermissionRequest hook may answer for the person; its
+        // rewrite is judged again by the policy like a PreToolUse one.
+        const why = verdict.reason ?? "approval required"
+        const permission = yield* hooks.dispatch(
+          {
+            hook_event_name: "PermissionRequest",
+            ...common(call, cwd),
+            tool_name: call.name,
+            tool_input: input,
+            tool_use_id: call.id,
+            reason: why
+          },
+          { validateInput: (i) => tool.validate(i) }
+        )
+        const rewritten = permission.decision === "allow" ? permission.updatedInput : undefined
+        const recheck = rewritten === undefined ? undefined : yield* judge(tool, rewritten, approval, cwd)
+        verdict = V.afterPermission(verdict, permission, recheck)
+        if (rewritten !== undefined) input = rewritten
+        if (verdict.verdict === "deny") return yield* deny(call, cwd, verdict)
+        if (verdict.verdict === "allow") {
+          return yield* dispatch(call, tool, input, cwd, [...context, ...permission.additionalContext])
         }
 
-        if (verdict === "deny") {
-          const result: TI.InvokeResult = {
-            ok: false,
-            status: "denied",
+        // 4. a person decides: the pending approval, with a digest of the exact call.
+        const approvalId = Ids.make("ApprovalId")
+        const reason = verdict.reason ?? why
+        const command = verdict.command
+        const stored = { ...call, arguments: input }
+        const digest = yield* Digest.ofApproval({
+          call: stored,
+          reason,
+          ...(command === undefined ? {} : { command }),
+          cwd,
+          thread_id: call.thread_id ?? null,
+          approval_mode: approval
+        })
+        yield* store.putApproval({
+          id: approvalId,
+          thread_id: call.thread_id ?? null,
+          call: stored,
+          reason,
+          ...(command === undefined ? {} : { command }),
+          cwd,
+          metadata: { approval_mode: approval, digest }
+        })
+        yield* journal(call, [
+          {
+            event: "approval_requested",
+            approval_id: approvalId,
             call_id: call.id,
             tool_name: call.name,
-            reason: reason ?? "denied"
-          }
-          // As the seed: a call refused without asking is an approval denied.
-          yield* hooks.notify({
-            hook_event_name: "ApprovalLifecycle",
-            ...common(call, cwd),
-            phase: "denied",
-            approval_id: Ids.make("ApprovalId"),
-            call_id: call.id,
-            tool_name: call.name,
-            ...(command === undefined ? {} : { command }),
-            reason: result.reason
-          })
-          yield* journal(call, [
-            { event: "tool_call_result", call_id: call.id, tool_name: call.name, result },
-            { event: "error", code: "tool_denied", message: result.reason }
-          ])
-          return result
-        }
-        if (verdict === "ask") {
-          const approvalId = Ids.make("ApprovalId")
-          const why = reason ?? "approval required"
-          // A PermissionRequest hook may answer for the person.
-          const permission = yield* hooks.dispatch(
-            {
-              hook_event_name: "PermissionRequest",
-              ...common(call, cwd),
-              tool_name: call.name,
-              tool_input: input,
-              tool_use_id: call.id,
-              reason: why
-            },
-            { validateInput: (i) => tool.validate(i) }
-          )
-          if (permission.decision === "deny") {
-            const result: TI.InvokeResult = {
-              ok: false,
-              status: "denied",
-              call_id: call.id,
-              tool_name: call.name,
-              reason: permission.reason ?? "denied by a PermissionRequest hook"
-            }
-            yield* journal(call, [{ event: "tool_call_result", call_id: call.id, tool_name: call.name, result }])
-            return result
-          }
-          if (permission.decision === "allow") {
-            return yield* dispatch(call, tool, permission.updatedInput ?? input, cwd, [
-              ...context,
-              ...permission.additionalContext
-            ])
-          }
-          yield* store.putApproval({
-            id: approvalId,
-            thread_id: call.thread_id ?? null,
-            call: { ...call, arguments: input },
-            reason: why,
             ...(command === undefined ? {} : { command }),
             cwd,
-            metadata: { approval_mode: approval }
-          })
-          yield* journal(call, [
-            {
-              event: "approval_requested",
-              approval_id: approvalId,
-              call_id: call.id,
-              tool_name: call.name,
-              ...(command === undefined ? {} : { command }),
-              cwd,
-              reason: why
-            }
-          ])
-          yield* hooks.notify({
-            hook_event_name: "ApprovalLifecycle",
-            ...common(call, cwd),
-            phase: "requested",
-            approval_id: approvalId,
-            call_id: call.id,
-            tool_name: call.name,
-            ...(command === undefined ? {} : { command }),
-            reason: why
-          })
-          yield* hooks.notify({
-            hook_event_name: "Notification",
-            ...common(call, cwd),
-            message: `Strata needs your approval to run ${call.name}${command === undefined ? "" : `: ${command}`}`,
-            title: "Approval needed",
-            notification_type: "permission_prompt"
-          })
-          const result: TI.InvokeResult = {
-            ok: false,
-            status: "approval_required",
-            call_id: call.id,
-            tool_name: call.name,
-            approval_id: approvalId,
-            reason: why
+            reason
           }
-          return result
+        ])
+        yield* lifecycle(call, cwd, "awaiting_approval", { arguments: input })
+        yield* hooks.notify({
+          hook_event_name: "ApprovalLifecycle",
+          ...common(call, cwd),
+          phase: "requested",
+          approval_id: approvalId,
+          call_id: call.id,
+          tool_name: call.name,
+          ...(command === undefined ? {} : { command }),
+          reason
+        })
+        yield* hooks.notify({
+          hook_event_name: "Notification",
+          ...common(call, cwd),
+          message: `Strata needs your approval to run ${call.name}${command === undefined ? "" : `: ${command}`}`,
+          title: "Approval needed",
+          notification_type: "permission_prompt"
+        })
+        const result: TI.InvokeResult = {
+          ok: false,
+          status: "approval_required",
+          call_id: call.id,
+          tool_name: call.name,
+          approval_id: approvalId,
+          reason
         }
-        return yield* dispatch(call, tool, input, cwd, context)
+        return result
       }).pipe(Effect.withSpan("Runtime.invokeTool", { attributes: { tool: call.name, call_id: call.id } }))
+
+    // An approved call runs only if its record is the one that was asked
+    // about: the digest covers the tool, its arguments, the command, the
+    // directory, the policy's reason and the approval mode.
+    const verify = (approvalId: string) =>
+      Effect.gen(function* () {
+        const record = yield* store.getApproval(approvalId)
+        if (Option.isNone(record) || record.value.status !== "pending") return
+        const a = record.value
+        const recorded = a.metadata?.digest
+        const mode = a.metadata?.approval_mode
+        const expected = yield* Digest.ofApproval({
+          call: a.call,
+          reason: a.reason,
+          ...(a.command === undefined ? {} : { command: a.command }),
+          ...(a.cwd === undefined ? {} : { cwd: a.cwd }),
+          thread_id: a.thread_id,
+          approval_mode: typeof mode === "string" ? mode : undefined
+        })
+        if (recorded !== expected) {
+          return yield* new TI.ApprovalTampered({
+            approvalId: a.id,
+            detail:
+              typeof recorded === "string"
+                ? "its tool, arguments, command, directory or reason changed after it was requested"
+                : "it carries no digest of the call it asks about"
+          })
+        }
+      })
 
     const resolveApproval: TI.Service["resolveApproval"] = (approvalId, decision, why) =>
       Effect.gen(function* () {
+        // Denying a changed record is safe; running one is not.
+        if (decision === "approve") yield* verify(approvalId)
         const resolved = yield* store.resolveApproval(approvalId, decision, why === undefined ? {} : { reason: why })
         const call = resolved.call
         const cwd = resolved.cwd ?? "."
@@ -393,23 +441,10 @@ export const make = (options: TI.Options = {}) =>
           ...(resolved.command === undefined ? {} : { command: resolved.command }),
           ...(why === undefined ? {} : { reason: why })
         })
-        if (decision === "deny") {
-          const result: TI.InvokeResult = {
-            ok: false,
-            status: "denied",
-            call_id: call.id,
-            tool_name: call.name,
-            reason: why ?? "denied by the user"
-          }
-          yield* journal(call, [{ event: "tool_call_result", call_id: call.id, tool_name: call.name, result }])
-          return result
-        }
+        if (decision === "deny")
+          return yield* deny(call, cwd, { verdict: "deny", source: "none", reason: why ?? "denied by the user" }, true)
         const tool = yield* registry.get(call.name)
-        if (Option.isNone(tool)) {
-          const result = failed(call, `tool "${call.name}" is no longer registered`)
-          yield* journal(call, [{ event: "tool_call_result", call_id: call.id, tool_name: call.name, result }])
-          return result
-        }
+        if (Option.isNone(tool)) return yield* fail(call, cwd, `tool "${call.name}" is no longer registered`)
         return yield* dispatch(call, tool.value, call.arguments, cwd, [])
       }).pipe(Effect.withSpan("Runtime.resolveApproval", { attributes: { approval_id: approvalId, decision } }))
 

@@ -13,16 +13,19 @@ import { LanguageModel } from "@strata/providers/LanguageModel"
 import { type Model, ModelRegistry } from "@strata/providers/ModelRegistry"
 import * as StreamPart from "@strata/providers/StreamPart"
 import { StateStore } from "@strata/storage/StateStore"
+import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
+import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
-import * as Ref from "effect/Ref"
 import * as Stream from "effect/Stream"
+import * as TM from "../ThreadManager.js"
 import { ThreadManager } from "../ThreadManager.js"
 import { type InvokeResult, ToolInvoker } from "../ToolInvoker.js"
 import { ToolRegistry } from "../ToolRegistry.js"
 import * as T from "../Turn.js"
+import * as M from "../TurnMachine.js"
 
 const zeroUsage = (): Usage => ({ input_tokens: 0, output_tokens: 0, cached_tokens: 0, cost_usd: 0 })
 const addUsage = (a: Usage, b: Usage): Usage => ({
@@ -247,6 +250,82 @@ export const make = (options: T.Options = {}) =>
         return after
       })
 
+    // The turn's lease on its thread: one writer per thread across every
+    // process sharing the store. Re-entrant within one fiber (an approval
+    // resolved inside a session continues the turn under the same lease).
+    const withLease = <A, E, R>(threadId: string, effect: Effect.Effect<A, E, R>) =>
+      Effect.flatMap(FiberRef.get(TM.CurrentLease), (held) =>
+        Option.isSome(held) && held.value.threadId === threadId
+          ? effect
+          : Effect.scoped(
+              Effect.flatMap(
+                store.acquireThreadLease(threadId, {
+                  owner: options.leaseOwner ?? "strata turn",
+                  ...(options.leaseTtlMs === undefined ? {} : { ttlMs: options.leaseTtlMs })
+                }),
+                (lease) => Effect.locally(effect, TM.CurrentLease, Option.some(lease))
+              )
+            )
+      )
+
+    const journalState = (threadId: string) =>
+      Effect.map(Stream.runCollect(store.readEvents(threadId)), (frames) =>
+        M.fromJournal(Chunk.toReadonlyArray(frames))
+      )
+
+    // Closes whatever the journal has open (the one recovery path: a crashed
+    // writer's turn, an interrupted one, a failed one): calls that are not a
+    // live pending approval get an error result, an open turn ends.
+    const closeOpen = (
+      threadId: string,
+      why: string,
+      end?: {
+        readonly outcome: TurnOutcome
+        readonly usage: Usage
+        readonly reason: string
+        readonly finishReason: FinishReason
+      }
+    ) =>
+      Effect.gen(function* () {
+        const state = yield* journalState(threadId)
+        const pending = new Set(
+          (yield* store.listApprovals({ status: "pending", threadId })).map((a) => a.call.id as string)
+        )
+        const events = M.closing(state, {
+          livePending: pending,
+          at: yield* now,
+          why,
+          ...(end === undefined ? {} : { turnReason: end.reason, finishReason: end.finishReason })
+        }).map((e) =>
+          e.event === "turn_ended" && end !== undefined ? { ...e, outcome: end.outcome, usage: end.usage } : e
+        )
+        if (events.length > 0) yield* threads.append(threadId, events)
+        return events.length > 0
+      })
+
+    // The "latest" checkpoint, read before a turn starts anything: a corrupt
+    // one is a clear error, not a failure after the tools ran.
+    const usageBefore = (threadId: string) =>
+      store.loadCheckpoint(threadId, "latest").pipe(
+        Effect.mapError(
+          (cause) =>
+            new T.TurnError({
+              reason: "CorruptState",
+              threadId,
+              detail: `its latest checkpoint cannot be read (${cause.message}); nothing ran. Remove or restore it (strata threads) and try again`
+            })
+        ),
+        Effect.map((previous) =>
+          Option.match(previous, {
+            onNone: () => ({ usage: zeroUsage(), model: undefined as string | undefined }),
+            onSome: (c) => {
+              const state = c.state as { usage_total?: Usage; model?: string } | null
+              return { usage: (state?.usage_total ?? zeroUsage()) as Usage, model: state?.model }
+            }
+          })
+        )
+      )
+
     const run = (
       threadId: string,
       resolvedModel: Model,
@@ -255,31 +334,28 @@ export const make = (options: T.Options = {}) =>
         readonly approval: PromptRequest["approval_policy"] & {}
         readonly cwd: string
         readonly maxTurns: number
+        readonly before: Usage
       }
     ) =>
       Effect.gen(function* () {
         // Every event of this turn, the tools' and approvals' included, is read
         // back from the journal for the response.
         const firstSeq = (yield* store.lastSeq(threadId)) + 1
-        const append = (events: ReadonlyArray<Event>) => threads.append(threadId, events)
-        const unanswered = yield* Ref.make<Array<{ id: string; name: string }>>([])
         const turnId = `turn-${randomUUID()}`
+        // The machine's state, as the journal has it: what this driver writes is folded in.
+        let state = yield* journalState(threadId)
+        const append = (events: ReadonlyArray<Event>) =>
+          Effect.tap(threads.append(threadId, events), () =>
+            Effect.sync(() => {
+              for (const e of events) state = M.observe(state, e)
+            })
+          )
         let usage = zeroUsage()
         let model = resolvedModel
         let outcome: TurnOutcome = "completed"
         let finish: FinishReason | undefined
         let output = ""
         let reason: string | undefined
-        // A response started but not ended (the stream failed or was interrupted): closed before turn_ended.
-        let openResponse: Ids.ResponseId | undefined
-        const closeResponse = (finishReason: FinishReason) =>
-          openResponse === undefined
-            ? Effect.void
-            : Effect.suspend(() => {
-                const id = openResponse!
-                openResponse = undefined
-                return append([{ event: "response_end", response_id: id, finish_reason: finishReason }])
-              })
 
         const body = Effect.gen(function* () {
           if (setup.prompt !== undefined) {
@@ -317,21 +393,17 @@ export const make = (options: T.Options = {}) =>
           }
           yield* append([{ event: "turn_started", turn_id: turnId, model: model.id }])
           if (setup.prompt === undefined) yield* threads.touch(threadId, (t) => ({ ...t, status: "running" }))
-          let calls = 0
-          let stopHookActive = false
-          while (true) {
-            if (calls >= setup.maxTurns) {
-              outcome = "max_turns"
-              reason = `stopped after ${setup.maxTurns} model calls (max_turns)`
-              break
+          let step = M.next(state, { _tag: "Started" }, setup.maxTurns)
+          while (step._tag !== "End") {
+            if (step._tag === "ContinueAfterStopHook") {
+              step = M.next(state, { _tag: "Started" }, setup.maxTurns)
+              continue
             }
-            calls++
             // A model without the tools capability is offered none (rather than refused).
             const tools = model.capabilities.tools ? yield* toolDefinitions : []
             const history = yield* guardContext(threadId, model, tools)
             const responseId = Ids.make("ResponseId")
             yield* append([{ event: "response_start", response_id: responseId, model: model.id }])
-            openResponse = responseId
             yield* hooks.notify({
               hook_event_name: "ResponseStart",
               thread_id: threadId as Ids.ThreadId,
@@ -410,6 +482,7 @@ export const make = (options: T.Options = {}) =>
               ...toolCalls.map((c) => ({ id: c.id, name: c.name, arguments: c.arguments })),
               ...toolErrors.map((c) => ({ id: c.id, name: c.name, arguments: {}, raw_arguments: c.raw_arguments }))
             ]
+            // The assistant message and the end of its response are one write.
             yield* append([
               {
                 event: "message_appended",
@@ -431,7 +504,6 @@ export const make = (options: T.Options = {}) =>
                 usage: callUsage
               }
             ])
-            openResponse = undefined
             yield* hooks.notify({
               hook_event_name: "ResponseEnd",
               thread_id: threadId as Ids.ThreadId,
@@ -440,18 +512,19 @@ export const make = (options: T.Options = {}) =>
               usage: callUsage
             })
             output = text
-            if (calledTools.length === 0) {
+            step = M.next(state, { _tag: "ModelReplied", toolCalls: calledTools.length }, setup.maxTurns)
+            if (step._tag === "AskStopHook") {
               const stop = yield* hooks.dispatch({
                 hook_event_name: "Stop",
                 thread_id: threadId as Ids.ThreadId,
                 session_id: threadId,
                 cwd: setup.cwd,
-                stop_hook_active: stopHookActive,
+                stop_hook_active: state.stop_hook_active,
                 last_assistant_message: text
               })
-              if (stop.decision === "deny" && !stopHookActive) {
+              step = M.next(state, { _tag: "StopHook", deny: stop.decision === "deny" }, setup.maxTurns)
+              if (step._tag === "ContinueAfterStopHook") {
                 // A Stop hook says "not yet": its reason goes to the model.
-                stopHookActive = true
                 yield* append([
                   {
                     event: "message_appended",
@@ -463,15 +536,9 @@ export const make = (options: T.Options = {}) =>
                     }
                   }
                 ])
-                continue
               }
-              outcome = "completed"
-              break
+              continue
             }
-            yield* Ref.set(
-              unanswered,
-              calledTools.map((c) => ({ id: c.id, name: c.name }))
-            )
             // Tool calls whose arguments were not valid JSON go back as errors.
             for (const bad of toolErrors) {
               yield* append([
@@ -487,7 +554,6 @@ export const make = (options: T.Options = {}) =>
                   }
                 }
               ])
-              yield* Ref.update(unanswered, (u) => u.filter((c) => c.id !== bad.id))
             }
             const results = yield* Effect.forEach(
               toolCalls,
@@ -510,30 +576,12 @@ export const make = (options: T.Options = {}) =>
                 pending++
                 continue
               }
-              const rendered = renderResult(result)
-              yield* append([
-                {
-                  event: "message_appended",
-                  message: {
-                    id: Ids.make("MessageId"),
-                    role: "tool",
-                    tool_call_id: result.call_id,
-                    content: rendered.content,
-                    ...(rendered.is_error ? { is_error: true } : {}),
-                    ...(rendered.images === undefined ? {} : { images: rendered.images }),
-                    created_at: yield* now
-                  }
-                }
-              ])
-              yield* Ref.update(unanswered, (u) => u.filter((c) => c.id !== result.call_id))
+              yield* append([toolMessage(result, yield* now)])
             }
-            if (pending > 0) {
-              outcome = "awaiting_approval"
-              reason = `${pending} tool call${pending === 1 ? "" : "s"} waiting for approval`
-              yield* Ref.set(unanswered, [])
-              break
-            }
+            step = M.next(state, { _tag: "Dispatched", pending }, setup.maxTurns)
           }
+          outcome = step.outcome
+          reason = step.reason
         })
 
         const finishTurn = Effect.gen(function* () {
@@ -546,20 +594,7 @@ export const make = (options: T.Options = {}) =>
               ...(reason === undefined ? {} : { reason })
             }
           ])
-          const previous = yield* store.loadCheckpoint(threadId, "latest")
-          const before = Option.match(previous, {
-            onNone: () => zeroUsage(),
-            onSome: (c) => ((c.state as { usage_total?: Usage } | null)?.usage_total ?? zeroUsage()) as Usage
-          })
-          yield* store.saveCheckpoint(threadId, "latest", {
-            turn_id: turnId,
-            model: model.id,
-            outcome,
-            usage: usage as unknown as JsonValue,
-            usage_total: addUsage(before, usage) as unknown as JsonValue,
-            last_seq: yield* store.lastSeq(threadId)
-          })
-          yield* threads.touch(threadId, (t) => ({ ...t, status: outcome === "awaiting_approval" ? "paused" : "idle" }))
+          yield* saveLatest(threadId, { turnId, model: model.id, outcome, usage, before: setup.before })
           yield* Effect.annotateCurrentSpan({
             "strata.outcome": outcome,
             "strata.input_tokens": usage.input_tokens,
@@ -568,37 +603,24 @@ export const make = (options: T.Options = {}) =>
           })
         })
 
+        // Interrupted or failed: the one recovery path closes what is open
+        // (the response, unanswered calls, the turn), then the turn is saved.
+        const abort = (why: string, how: TurnOutcome, turnReason: string | undefined, finishReason: FinishReason) =>
+          Effect.gen(function* () {
+            outcome = how
+            reason = turnReason
+            yield* closeOpen(threadId, why, { outcome: how, usage, reason: turnReason ?? how, finishReason })
+            yield* saveLatest(threadId, { turnId, model: model.id, outcome: how, usage, before: setup.before })
+          }).pipe(Effect.ignore)
+
         yield* body.pipe(
           Effect.onInterrupt(() =>
-            Effect.gen(function* () {
-              outcome = "interrupted"
-              reason = "interrupted"
-              yield* closeResponse("cancelled")
-              // Every tool call in the history gets an answer, so the next
-              // model call sees a consistent conversation.
-              for (const c of yield* Ref.get(unanswered)) {
-                yield* append([
-                  {
-                    event: "message_appended",
-                    message: {
-                      id: Ids.make("MessageId"),
-                      role: "tool",
-                      tool_call_id: c.id as Ids.ToolCallId,
-                      content: "Error: interrupted by the user before this call finished",
-                      is_error: true,
-                      created_at: yield* now
-                    }
-                  }
-                ])
-              }
-              yield* finishTurn
-            }).pipe(Effect.ignore)
+            abort("interrupted by the user before this call finished", "interrupted", "interrupted", "cancelled")
           ),
-          Effect.tapErrorCause(() =>
-            Effect.suspend(() => {
-              outcome = "failed"
-              return closeResponse("error").pipe(Effect.zipRight(finishTurn), Effect.ignore)
-            })
+          Effect.tapErrorCause((cause) =>
+            Cause.isInterruptedOnly(cause)
+              ? Effect.void
+              : abort("the turn failed before this call finished", "failed", undefined, "error")
           )
         )
         yield* finishTurn
@@ -614,56 +636,86 @@ export const make = (options: T.Options = {}) =>
         return response
       }).pipe(Effect.withSpan("Runtime.turn", { attributes: { thread_id: threadId, model: resolvedModel.id } }))
 
-    // A turn whose process died leaves a `turn_started` with no `turn_ended`,
-    // and maybe tool calls with no answer. Close it, so the conversation the
-    // model sees next is consistent.
-    const repair = (threadId: string) =>
+    const toolMessage = (result: InvokeResult, at: number): Event => {
+      const rendered = renderResult(result)
+      return {
+        event: "message_appended",
+        message: {
+          id: Ids.make("MessageId"),
+          role: "tool",
+          tool_call_id: result.call_id,
+          content: rendered.content,
+          ...(rendered.is_error ? { is_error: true } : {}),
+          ...(rendered.images === undefined ? {} : { images: rendered.images }),
+          created_at: at
+        }
+      }
+    }
+
+    // The thread's "latest" checkpoint and its status after a turn.
+    const saveLatest = (
+      threadId: string,
+      end: {
+        readonly turnId: string
+        readonly model: string
+        readonly outcome: TurnOutcome
+        readonly usage: Usage
+        readonly before: Usage
+      }
+    ) =>
       Effect.gen(function* () {
-        // A turn marks its thread `running` until it ends: only then can one be
-        // open, and only then is the journal read.
-        const thread = yield* threads.get(threadId)
-        if (Option.isNone(thread) || thread.value.status !== "running") return false
-        const frames = Chunk.toReadonlyArray(yield* Stream.runCollect(store.readEvents(threadId)))
-        let open: string | undefined
-        for (const f of frames) {
-          if (f.event === "turn_started") open = f.turn_id
-          else if (f.event === "turn_ended") open = undefined
+        const lease = yield* FiberRef.get(TM.CurrentLease)
+        const state = {
+          turn_id: end.turnId,
+          model: end.model,
+          outcome: end.outcome,
+          usage: end.usage as unknown as JsonValue,
+          usage_total: addUsage(end.before, end.usage) as unknown as JsonValue,
+          last_seq: yield* store.lastSeq(threadId)
         }
-        if (open === undefined) return false
-        const answered = new Set<string>()
-        let calls: ReadonlyArray<{ readonly id: string }> = []
-        for (const f of frames) {
-          if (f.event !== "message_appended") continue
-          if (f.message.role === "assistant") calls = f.message.tool_calls ?? []
-          else if (f.message.role === "tool" && f.message.tool_call_id) answered.add(f.message.tool_call_id)
-        }
-        const pending = new Set(
-          (yield* store.listApprovals({ status: "pending", threadId })).map((a) => a.call.id as string)
-        )
-        const at = yield* now
-        const events: Array<Event> = calls
-          .filter((c) => !answered.has(c.id) && !pending.has(c.id))
-          .map((c) => ({
-            event: "message_appended" as const,
-            message: {
-              id: Ids.make("MessageId"),
-              role: "tool" as const,
-              tool_call_id: c.id as Ids.ToolCallId,
-              content: "Error: the process running this call stopped before it finished",
-              is_error: true,
-              created_at: at
-            }
-          }))
-        events.push({
-          event: "turn_ended",
-          turn_id: open,
-          outcome: "interrupted",
-          reason: "the process stopped during the turn"
-        })
-        yield* threads.append(threadId, events)
-        return true
+        if (Option.isSome(lease) && lease.value.threadId === threadId) {
+          yield* store.saveCheckpoint(threadId, "latest", state, { lease: lease.value })
+        } else yield* store.saveCheckpoint(threadId, "latest", state)
+        yield* settleStatus(threadId)
       })
 
+    // `running` only while a live owner holds the thread: a thread with
+    // approvals pending is `paused`, else `idle`.
+    const settleStatus = (threadId: string) =>
+      Effect.gen(function* () {
+        const pending = yield* store.listApprovals({ status: "pending", threadId })
+        yield* threads.touch(threadId, (t) => ({
+          ...t,
+          status: pending.length > 0 ? "paused" : t.status === "running" || t.status === "paused" ? "idle" : t.status
+        }))
+      })
+
+    // A writer that died leaves its turn open, maybe calls unanswered (in
+    // any phase, an approved call's included), maybe the thread `running`.
+    // Close it, so the conversation the model sees next is consistent.
+    const repairUnderLease = (threadId: string) =>
+      Effect.gen(function* () {
+        const thread = yield* threads.get(threadId)
+        if (Option.isNone(thread)) return false
+        const repaired = yield* closeOpen(threadId, "the process running this call stopped before it finished")
+        if (thread.value.status === "running") yield* settleStatus(threadId)
+        return repaired
+      })
+
+    const repair: T.Service["repair"] = (threadId) => withLease(threadId, repairUnderLease(threadId))
+
+    // A new prompt on a thread with pending approvals: each pending call is
+    // answered as not approved (recorded as denied, with this reason) before
+    // the new user message, so the conversation stays valid.
+    const SUPERSEDED = "not approved: the user sent a new prompt instead"
+    const supersedePending = (threadId: string) =>
+      Effect.gen(function* () {
+        const pending = yield* store.listApprovals({ status: "pending", threadId })
+        for (const approval of pending) {
+          const result = yield* invoker.resolveApproval(approval.id, "deny", SUPERSEDED)
+          yield* threads.append(threadId, [toolMessage(result, yield* now)])
+        }
+      })
     const threadOrFail = (threadId: string) =>
       Effect.flatMap(threads.get(threadId), (t) =>
         Option.isNone(t)
@@ -691,54 +743,102 @@ export const make = (options: T.Options = {}) =>
                 source: "api"
               })
             : yield* threadOrFail(request.thread_id)
-        if (request.thread_id !== undefined) yield* repair(thread.id)
-        return yield* run(thread.id, model, {
-          prompt: request.prompt,
-          approval: request.approval_policy ?? overrides?.approval_policy ?? "on-request",
-          cwd: request.cwd ?? overrides?.cwd ?? thread.cwd,
-          maxTurns: request.max_turns ?? overrides?.max_turns ?? options.maxTurns ?? 20
-        })
+        return yield* withLease(
+          thread.id,
+          Effect.gen(function* () {
+            const before = yield* usageBefore(thread.id)
+            yield* repairUnderLease(thread.id)
+            yield* supersedePending(thread.id)
+            return yield* run(thread.id, model, {
+              prompt: request.prompt,
+              approval: request.approval_policy ?? overrides?.approval_policy ?? "on-request",
+              cwd: request.cwd ?? overrides?.cwd ?? thread.cwd,
+              maxTurns: request.max_turns ?? overrides?.max_turns ?? options.maxTurns ?? 20,
+              before: before.usage
+            })
+          })
+        )
       })
 
     const continueTurn: T.Service["continueTurn"] = (threadId, overrides) =>
       Effect.gen(function* () {
         const thread = yield* threadOrFail(threadId)
-        const pending = yield* store.listApprovals({ status: "pending", threadId })
-        if (pending.length > 0) {
-          return yield* new T.TurnError({
-            reason: "NothingToContinue",
-            threadId,
-            detail: `${pending.length} approval${pending.length === 1 ? " is" : "s are"} still pending`
+        return yield* withLease(
+          thread.id,
+          Effect.gen(function* () {
+            const pending = yield* store.listApprovals({ status: "pending", threadId })
+            if (pending.length > 0) {
+              return yield* new T.TurnError({
+                reason: "NothingToContinue",
+                threadId,
+                detail: `${pending.length} approval${pending.length === 1 ? " is" : "s are"} still pending`
+              })
+            }
+            const before = yield* usageBefore(thread.id)
+            yield* repairUnderLease(thread.id)
+            const model = yield* resolve(before.model, overrides)
+            return yield* run(thread.id, model, {
+              approval: overrides?.approval_policy ?? "on-request",
+              cwd: overrides?.cwd ?? thread.cwd,
+              maxTurns: overrides?.max_turns ?? options.maxTurns ?? 20,
+              before: before.usage
+            })
           })
+        )
+      })
+
+    // The approval continuation: the answer runs (or denies) the call, its
+    // result goes into the conversation, and once nothing is pending the
+    // paused turn continues; all under the thread's lease. An interrupt while
+    // the approved call runs answers it `interrupted`.
+    const resolveApproval: T.Service["resolveApproval"] = (approvalId, decision, opts) =>
+      Effect.gen(function* () {
+        const record = yield* store.getApproval(approvalId)
+        const threadId = Option.flatMap(record, (a) => Option.fromNullable(a.thread_id))
+        if (Option.isNone(threadId)) {
+          return { result: yield* invoker.resolveApproval(approvalId, decision, opts?.reason) }
         }
-        yield* repair(thread.id)
-        const latest = yield* store.loadCheckpoint(threadId, "latest")
-        const lastModel = Option.match(latest, {
-          onNone: () => undefined,
-          onSome: (c) => (c.state as { model?: string } | null)?.model
-        })
-        const model = yield* resolve(lastModel, overrides)
-        return yield* run(thread.id, model, {
-          approval: overrides?.approval_policy ?? "on-request",
-          cwd: overrides?.cwd ?? thread.cwd,
-          maxTurns: overrides?.max_turns ?? options.maxTurns ?? 20
-        })
+        const id = threadId.value
+        return yield* withLease(
+          id,
+          Effect.gen(function* () {
+            const result = yield* invoker
+              .resolveApproval(approvalId, decision, opts?.reason)
+              .pipe(
+                Effect.onInterrupt(() =>
+                  closeOpen(id, "interrupted by the user before this call finished").pipe(
+                    Effect.zipRight(settleStatus(id)),
+                    Effect.ignore
+                  )
+                )
+              )
+            yield* threads.append(id, [toolMessage(result, yield* now)])
+            const pending = yield* store.listApprovals({ status: "pending", threadId: id })
+            if (pending.length > 0 || opts?.continueTurn === false) {
+              yield* settleStatus(id)
+              return { result }
+            }
+            const turn = yield* continueTurn(id, opts?.overrides)
+            return { result, turn }
+          })
+        )
       })
 
     const compactThread: T.Service["compactThread"] = (threadId, keep = 4) =>
       Effect.gen(function* () {
         yield* threadOrFail(threadId)
-        const entries = yield* threads.entries(threadId)
-        const older = entries.slice(0, Math.max(0, entries.length - keep))
-        if (older.length === 0) return undefined
-        const latest = yield* store.loadCheckpoint(threadId, "latest")
-        const lastModel = Option.match(latest, {
-          onNone: () => undefined,
-          onSome: (c) => (c.state as { model?: string } | null)?.model
-        })
-        const model = yield* resolve(lastModel, undefined)
-        return yield* compactNow(threadId, model, older, "manual")
+        return yield* withLease(
+          threadId,
+          Effect.gen(function* () {
+            const entries = yield* threads.entries(threadId)
+            const older = entries.slice(0, Math.max(0, entries.length - keep))
+            if (older.length === 0) return undefined
+            const before = yield* usageBefore(threadId)
+            const model = yield* resolve(before.model, undefined)
+            return yield* compactNow(threadId, model, older, "manual")
+          })
+        )
       })
 
-    return { handlePrompt, continueTurn, compactThread, repair } satisfies T.Service
+    return { handlePrompt, continueTurn, compactThread, repair, resolveApproval } satisfies T.Service
   })

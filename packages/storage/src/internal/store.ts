@@ -332,7 +332,9 @@ export const make = (backend: Backend, options: StateStore.StoreOptions = {}): S
   ) {
     const tid = yield* Ids.validate("ThreadId", threadId, "threadId")
     if (checkpointId === "latest") {
-      const all = yield* listDecoded(checkpoints(tid), decodeCheckpoint(tid))
+      // Which one is the latest cannot be known while one cannot be read.
+      const { values: all, damaged } = yield* listAll(checkpoints(tid), decodeCheckpoint(tid))
+      if (damaged.length > 0) return yield* Effect.fail(damaged[0]!.error)
       let best: StorageSchema.Checkpoint | undefined
       for (const c of all) if (best === undefined || c.order > best.order) best = c
       return Option.fromNullable(best)

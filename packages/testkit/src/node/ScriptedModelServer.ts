@@ -31,6 +31,7 @@ import {
   renderMalformed,
   renderStreamError,
   type Turn,
+  toolPairingProblems,
   type Wire
 } from "../ScriptedModel.js"
 
@@ -49,6 +50,12 @@ export interface Options {
   readonly apiKey?: string | undefined
   readonly host?: string | undefined
   readonly port?: number | undefined
+  /**
+   * Reject, as the real APIs do (HTTP 400), a request whose messages hold a
+   * tool call without exactly one result placed before the next user or
+   * assistant message, or a stray result (`toolPairingProblems`).
+   */
+  readonly strict?: boolean | undefined
 }
 
 /**
@@ -269,6 +276,20 @@ export const start = async (options: Options = {}): Promise<ScriptedModelServer>
         if (presented !== options.apiKey) {
           res.writeHead(401, { "content-type": "application/json" })
           res.end(renderErrorBody(wire, "unauthorized", presented))
+          outcomeSlot(index).resolve("faulted")
+          return
+        }
+      }
+      if (options.strict === true) {
+        const wrong = toolPairingProblems(record.messages)
+        if (wrong.length > 0) {
+          problems.push(`request #${index} rejected (strict): ${wrong.join("; ")}`)
+          res.writeHead(400, { "content-type": "application/json" })
+          res.end(
+            JSON.stringify({
+              error: { message: `invalid tool call history: ${wrong.join("; ")}`, type: "invalid_request_error" }
+            })
+          )
           outcomeSlot(index).resolve("faulted")
           return
         }
