@@ -27,6 +27,7 @@
  */
 import { execFile } from "node:child_process"
 import { existsSync, readFileSync } from "node:fs"
+import { resolve as pathResolve } from "node:path"
 import { fileURLToPath } from "node:url"
 import type * as FileSystem from "@effect/platform/FileSystem"
 import type * as Path from "@effect/platform/Path"
@@ -37,6 +38,8 @@ import type * as RuntimePolicy from "@strata/core-runtime/RuntimePolicy"
 import * as CommandHook from "@strata/hooks/CommandHook"
 import * as McpStdio from "@strata/mcp/stdio"
 import * as PluginLoader from "@strata/plugin/PluginLoader"
+import * as SandboxNode from "@strata/sandbox/node"
+import type * as Sandbox from "@strata/sandbox/Sandbox"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -194,7 +197,11 @@ export type McpMode = "start" | "on-demand" | "manual"
 export const layer = (
   setup: Setup,
   options: { readonly mcp?: McpMode | undefined } = {}
-): Layer.Layer<Runtime.Runtime | Runtime.Requirements, unknown, FileSystem.FileSystem | Path.Path> => {
+): Layer.Layer<
+  Runtime.Runtime | Runtime.Requirements | Sandbox.Sandbox,
+  unknown,
+  FileSystem.FileSystem | Path.Path
+> => {
   const config: RuntimeConfig.RuntimeConfig = {
     ...setup.config,
     plugins: [...builtinPlugins, ...setup.config.plugins]
@@ -209,7 +216,7 @@ export const layer = (
     mcp: options.mcp ?? "on-demand",
     locateSyntaxError
   }).pipe(
-    Layer.provide(Layer.mergeAll(NodeContext.layer, McpStdio.layer)),
+    Layer.provide(Layer.mergeAll(NodeContext.layer, McpStdio.layer, sandboxLayer(setup))),
     // Plugins read their own sections (`[fs]`, ...) of the layered config
     // through Effect's Config; everything else still comes from the environment.
     Layer.provide(
@@ -219,6 +226,22 @@ export const layer = (
     )
   )
 }
+
+/**
+ * The sandbox of a session (`@strata/sandbox/node`: bubblewrap on Linux
+ * when it starts, the strongest containment), from the config's `[sandbox]`
+ * and `[shell_environment_policy]`. With process-group containment, calls
+ * are recorded under the store's directory (file storage) so a restarted
+ * `strata` reaps what a killed one left.
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const sandboxLayer = (setup: Pick<Setup, "cwd" | "env" | "config">) =>
+  SandboxNode.layer({
+    ...RuntimeLayer.sandboxOptions(setup.config, { cwd: setup.cwd, env: setup.env }),
+    ...(setup.config.storage.kind === "fs" ? { stateDir: pathResolve(setup.cwd, setup.config.storage.dir) } : {})
+  })
 
 /**
  * The session's setup and runtime together, for a command body. MCP servers
@@ -234,7 +257,9 @@ export const session = <A, E, R>(
 ): Effect.Effect<
   A,
   unknown,
-  Exclude<Exclude<R, Runtime.Runtime | Runtime.Requirements>, Scope.Scope> | FileSystem.FileSystem | Path.Path
+  | Exclude<Exclude<R, Runtime.Runtime | Runtime.Requirements | Sandbox.Sandbox>, Scope.Scope>
+  | FileSystem.FileSystem
+  | Path.Path
 > => Effect.scoped(Effect.flatMap(setup(options), (s) => Effect.provide(body(s), layer(s, layerOptions))))
 
 /**

@@ -370,6 +370,46 @@ export const bwrapArgs = (options: {
 }
 
 /**
+ * What {@link make} would run here, without setting anything up (no cgroup
+ * created, nothing reaped): for `strata status`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const probe = (options: Options): Sandbox.Status => {
+  const config = options.config ?? Sandbox.defaultConfig
+  const bwrap = findBwrap(options)
+  const reason = config.mode === "off" ? undefined : probeBwrap(bwrap, config.network)
+  const sandboxed = config.mode !== "off" && reason === undefined
+  const parent = currentCgroupParent()
+  let containment: Sandbox.Containment = "process-group"
+  if (
+    process.platform === "linux" &&
+    parent !== undefined &&
+    fs.existsSync(nodePath.join(parent, "cgroup.procs")) &&
+    (() => {
+      try {
+        fs.accessSync(parent, fs.constants.W_OK)
+        return true
+      } catch {
+        return false
+      }
+    })()
+  )
+    containment = "cgroup"
+  else if (sandboxed || (bwrap !== undefined && probeBwrap(bwrap, true) === undefined)) containment = "pid-namespace"
+  return {
+    mode: sandboxed ? config.mode : "off",
+    configured: config.mode,
+    mechanism: sandboxed ? "bwrap" : "none",
+    network: sandboxed ? config.network : true,
+    containment,
+    reason,
+    required: config.required
+  }
+}
+
+/**
  * Probes what runs here and builds the service: bubblewrap when it can
  * start, the strongest containment.
  *
