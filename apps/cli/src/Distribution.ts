@@ -39,7 +39,7 @@ import * as CommandHook from "@strata/hooks/CommandHook"
 import * as McpStdio from "@strata/mcp/stdio"
 import * as PluginLoader from "@strata/plugin/PluginLoader"
 import * as SandboxNode from "@strata/sandbox/node"
-import type * as Sandbox from "@strata/sandbox/Sandbox"
+import * as Sandbox from "@strata/sandbox/Sandbox"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -216,7 +216,9 @@ export const layer = (
     mcp: options.mcp ?? "on-demand",
     locateSyntaxError
   }).pipe(
-    Layer.provide(Layer.mergeAll(NodeContext.layer, McpStdio.layer, sandboxLayer(setup))),
+    Layer.provide(
+      Layer.mergeAll(NodeContext.layer, mcpStdioLayer(setup).pipe(Layer.provideMerge(sandboxLayer(setup))))
+    ),
     // Plugins read their own sections (`[fs]`, ...) of the layered config
     // through Effect's Config; everything else still comes from the environment.
     Layer.provide(
@@ -242,6 +244,23 @@ export const sandboxLayer = (setup: Pick<Setup, "cwd" | "env" | "config">) =>
     ...RuntimeLayer.sandboxOptions(setup.config, { cwd: setup.cwd, env: setup.env }),
     ...(setup.config.storage.kind === "fs" ? { stateDir: pathResolve(setup.cwd, setup.config.storage.dir) } : {})
   })
+
+/**
+ * The stdio transport of MCP servers through the session's sandbox: the
+ * environment policy and containment always, the OS sandbox when
+ * `sandbox.mcp = true`.
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const mcpStdioLayer = (setup: Pick<Setup, "config">) =>
+  Layer.unwrapEffect(
+    Effect.map(Sandbox.Sandbox, (sandbox) =>
+      McpStdio.layerWith({
+        prepare: (spec) => sandbox.prepare({ ...spec, sandboxed: setup.config.sandbox.mcp })
+      })
+    )
+  )
 
 /**
  * The session's setup and runtime together, for a command body. MCP servers

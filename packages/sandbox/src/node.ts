@@ -43,7 +43,7 @@ import * as Sandbox from "./Sandbox.js"
 export interface Options extends Sandbox.Options {
   /** The home directory (`~/` in `hide`); default `env.HOME`. */
   readonly home?: string | undefined
-  /** The `bwrap` binary (default: found on `PATH`, else `/usr/bin/bwrap`). */
+  /** The `bwrap` binary (default: the first on the environment's `PATH`). */
   readonly bwrap?: string | undefined
   /** Where process-group containment records its calls (reaped after a crash). */
   readonly stateDir?: string | undefined
@@ -56,7 +56,7 @@ const TAG = "STRATA_SANDBOX_TAG"
 const findBwrap = (options: Options): string | undefined => {
   if (options.bwrap !== undefined) return fs.existsSync(options.bwrap) ? options.bwrap : undefined
   const path = options.env?.PATH ?? process.env.PATH ?? ""
-  for (const dir of [...path.split(":"), "/usr/bin", "/usr/local/bin"]) {
+  for (const dir of path.split(":")) {
     if (dir === "") continue
     const candidate = nodePath.join(dir, "bwrap")
     if (fs.existsSync(candidate)) return candidate
