@@ -160,6 +160,42 @@ const killCgroup = (dir: string) => {
   }
 }
 
+/**
+ * Ends a call's cgroup without blocking the event loop: `cgroup.kill` when
+ * something is left in it, then remove it once the kernel has emptied it.
+ */
+const releaseCgroup = (dir: string): Effect.Effect<void> =>
+  Effect.gen(function* () {
+    let procs = ""
+    try {
+      procs = fs.readFileSync(nodePath.join(dir, "cgroup.procs"), "utf8")
+    } catch {
+      return
+    }
+    if (procs.trim() !== "") {
+      try {
+        fs.writeFileSync(nodePath.join(dir, "cgroup.kill"), "1")
+      } catch {
+        for (const pid of procs.split("\n")) {
+          try {
+            if (pid !== "") process.kill(Number(pid), "SIGKILL")
+          } catch {
+            // gone
+          }
+        }
+      }
+    }
+    for (let i = 0; i < 1000; i++) {
+      try {
+        fs.rmdirSync(dir)
+        return
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === "ENOENT") return
+      }
+      yield* Effect.sleep(i < 20 ? "1 millis" : "10 millis")
+    }
+  })
+
 /** The cgroup v2 directory this process may create calls' cgroups under, reaping dead owners' ones. */
 const setupCgroup = (): CgroupBase | string => {
   if (process.platform !== "linux") return "cgroups are Linux only"
@@ -507,7 +543,7 @@ export const make = (options: Options): Effect.Effect<Sandbox.Service> =>
             // the launcher joins the call's cgroup before it becomes the command
             args = ["-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', dir, command, ...args]
             command = "/bin/sh"
-            release = Effect.sync(() => killCgroup(dir))
+            release = releaseCgroup(dir)
           } else if (containment === "process-group") {
             const record =
               options.stateDir === undefined

@@ -21,15 +21,15 @@ export const runPrepared = (prepared: Sandbox.Prepared) =>
         child.stderr.on("data", (d) => (output += d))
         child.on("error", reject)
         let code: number | null = null
-        let closed = 0
+        let pending = 3
         const done = () => {
-          if (++closed === 2) resolve({ code, output })
+          if (--pending === 0) resolve({ code, output })
         }
         child.stdout.on("close", done)
         child.stderr.on("close", done)
         child.on("exit", (c) => {
           code = c
-          Effect.runSync(prepared.release)
+          Effect.runPromise(prepared.release).then(done, reject)
         })
       })
   )
