@@ -27,6 +27,7 @@
  */
 import { execFile } from "node:child_process"
 import { existsSync, readFileSync } from "node:fs"
+import { resolve as pathResolve } from "node:path"
 import { fileURLToPath } from "node:url"
 import type * as FileSystem from "@effect/platform/FileSystem"
 import type * as Path from "@effect/platform/Path"
@@ -37,6 +38,8 @@ import type * as RuntimePolicy from "@strata/core-runtime/RuntimePolicy"
 import * as CommandHook from "@strata/hooks/CommandHook"
 import { StdioTransport } from "@strata/mcp/McpTransport"
 import * as PluginLoader from "@strata/plugin/PluginLoader"
+import * as SandboxNode from "@strata/sandbox/node"
+import * as Sandbox from "@strata/sandbox/Sandbox"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -74,21 +77,6 @@ export const pluginModules: Readonly<Record<string, () => Promise<unknown>>> = {
   "@strata/plugin-fs/node": () => import("@strata/plugin-fs/node"),
   "@strata/plugin-audit-log/node": () => import("@strata/plugin-audit-log/node")
 }
-
-/**
- * The stdio transport for MCP servers, loaded when the first stdio server
- * starts: a session without MCP servers never loads the MCP SDK.
- *
- * @since 0.2.0
- * @category layers
- */
-export const mcpStdioOnDemand: Layer.Layer<StdioTransport> = Layer.succeed(StdioTransport, {
-  make: (config) =>
-    Effect.promise(() => import("@strata/mcp/stdio")).pipe(
-      Effect.flatMap((stdio) => Effect.provide(StdioTransport, stdio.layer)),
-      Effect.flatMap((transport) => transport.make(config))
-    )
-})
 
 /**
  * The distribution's policy file.
@@ -223,7 +211,11 @@ export type McpMode = "start" | "on-demand" | "manual"
 export const layer = (
   setup: Setup,
   options: { readonly mcp?: McpMode | undefined } = {}
-): Layer.Layer<Runtime.Runtime | Runtime.Requirements, unknown, FileSystem.FileSystem | Path.Path> => {
+): Layer.Layer<
+  Runtime.Runtime | Runtime.Requirements | Sandbox.Sandbox,
+  unknown,
+  FileSystem.FileSystem | Path.Path
+> => {
   const config: RuntimeConfig.RuntimeConfig = {
     ...setup.config,
     plugins: [...builtinPlugins, ...setup.config.plugins]
@@ -239,7 +231,9 @@ export const layer = (
     locateSyntaxError,
     pluginModules
   }).pipe(
-    Layer.provide(Layer.mergeAll(NodeContext.layer, mcpStdioOnDemand)),
+    Layer.provide(
+      Layer.mergeAll(NodeContext.layer, mcpStdioLayer(setup).pipe(Layer.provideMerge(sandboxLayer(setup))))
+    ),
     // Plugins read their own sections (`[fs]`, ...) of the layered config
     // through Effect's Config; everything else still comes from the environment.
     Layer.provide(
@@ -249,6 +243,52 @@ export const layer = (
     )
   )
 }
+
+/**
+ * The sandbox of a session (`@strata/sandbox/node`: bubblewrap on Linux
+ * when it starts, the strongest containment), from the config's `[sandbox]`
+ * and `[shell_environment_policy]`. With process-group containment, calls
+ * are recorded under the store's directory (file storage) so a restarted
+ * `strata` reaps what a killed one left.
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const sandboxLayer = (setup: Pick<Setup, "cwd" | "env" | "config">) =>
+  SandboxNode.layer({
+    ...RuntimeLayer.sandboxOptions(setup.config, { cwd: setup.cwd, env: setup.env }),
+    ...(setup.config.storage.kind === "fs" ? { stateDir: pathResolve(setup.cwd, setup.config.storage.dir) } : {})
+  })
+
+/**
+ * The stdio transport of MCP servers through the session's sandbox: the
+ * environment policy and containment always, the OS sandbox when
+ * `sandbox.mcp = true`. `@strata/mcp/stdio` (and the MCP SDK) load when the
+ * first stdio server starts: a session without MCP servers never loads them.
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const mcpStdioLayer = (setup: Pick<Setup, "config">): Layer.Layer<StdioTransport, never, Sandbox.Sandbox> =>
+  Layer.effect(
+    StdioTransport,
+    Effect.map(Sandbox.Sandbox, (sandbox) =>
+      StdioTransport.of({
+        make: (config) =>
+          Effect.promise(() => import("@strata/mcp/stdio")).pipe(
+            Effect.flatMap((stdio) =>
+              Effect.provide(
+                StdioTransport,
+                stdio.layerWith({
+                  prepare: (spec) => sandbox.prepare({ ...spec, sandboxed: setup.config.sandbox.mcp })
+                })
+              )
+            ),
+            Effect.flatMap((transport) => transport.make(config))
+          )
+      })
+    )
+  )
 
 /**
  * The session's setup and runtime together, for a command body. MCP servers
@@ -264,7 +304,9 @@ export const session = <A, E, R>(
 ): Effect.Effect<
   A,
   unknown,
-  Exclude<Exclude<R, Runtime.Runtime | Runtime.Requirements>, Scope.Scope> | FileSystem.FileSystem | Path.Path
+  | Exclude<Exclude<R, Runtime.Runtime | Runtime.Requirements | Sandbox.Sandbox>, Scope.Scope>
+  | FileSystem.FileSystem
+  | Path.Path
 > => Effect.scoped(Effect.flatMap(setup(options), (s) => Effect.provide(body(s), layer(s, layerOptions))))
 
 /**

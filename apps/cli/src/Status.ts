@@ -10,6 +10,7 @@
  */
 import * as Path from "@effect/platform/Path"
 import type { StorageConfig } from "@strata/core-runtime/RuntimeConfig"
+import * as Sandbox from "@strata/sandbox/Sandbox"
 import * as Effect from "effect/Effect"
 import * as Choice from "./Choice.js"
 import { version } from "./version.js"
@@ -75,7 +76,14 @@ export const report = Effect.fn("Status.report")(function* (options: Choice.Opti
     model: choice,
     plugins: [...Choice.builtinPlugins, ...loaded.value.plugins],
     threads: facts.threads,
-    mcp_servers: Object.keys(loaded.value.mcp_servers)
+    mcp_servers: Object.keys(loaded.value.mcp_servers),
+    sandbox: yield* Effect.promise(async () => {
+      const [SandboxNode, RuntimeLayer] = await Promise.all([
+        import("@strata/sandbox/node"),
+        import("@strata/core-runtime/RuntimeLayer")
+      ])
+      return SandboxNode.probe(RuntimeLayer.sandboxOptions(loaded.value, { cwd: options.cwd, env: options.env }))
+    })
   }
 })
 
@@ -110,5 +118,6 @@ export const format = (v: Effect.Effect.Success<ReturnType<typeof report>>): str
     `  model     ${v.model.banner}${v.model.skipped === undefined ? "" : ` (${v.model.skipped})`}`,
     `  plugins   ${v.plugins.join(", ")}`,
     `  threads   ${v.threads.total} (${v.threads.archived} archived${v.threads.damaged > 0 ? `, ${v.threads.damaged} damaged: see strata threads list` : ""})`,
-    `  mcp       ${v.mcp_servers.length === 0 ? "no servers configured" : v.mcp_servers.join(", ")}`
+    `  mcp       ${v.mcp_servers.length === 0 ? "no servers configured" : v.mcp_servers.join(", ")}`,
+    `  sandbox   ${Sandbox.describe(v.sandbox)}`
   ].join("\n")

@@ -14,7 +14,7 @@ import { jobs } from "./commands/jobs.js"
 import { mcp } from "./commands/mcp.js"
 import { plugins } from "./commands/plugins.js"
 import { policy } from "./commands/policy.js"
-import { approval, model, run as runCommand } from "./commands/run.js"
+import { approval, model, run as runCommand, sandbox } from "./commands/run.js"
 import { serve } from "./commands/serve.js"
 import { status } from "./commands/status.js"
 import { threads } from "./commands/threads.js"
@@ -26,7 +26,7 @@ import { version } from "./version.js"
  * @since 0.1.0
  * @category commands
  */
-export const strata = Command.make("strata", { approval, model }, (options) => session(options)).pipe(
+export const strata = Command.make("strata", { approval, model, sandbox }, (options) => session(options)).pipe(
   Command.withDescription(
     "Strata: a terminal agent. With no command, an interactive session. Exit codes: 0 ok, 1 error, 2 bad usage, 3 awaiting approval, 4 max turns, 130 interrupted."
   ),

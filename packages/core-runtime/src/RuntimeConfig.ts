@@ -44,6 +44,19 @@
  * [jobs]
  * concurrency = 4
  *
+ * [sandbox]                         # @strata/sandbox: how tool processes run
+ * mode = "workspace-write"          # | "read-only" | "off" (bubblewrap on Linux)
+ * network = false
+ * writable_roots = []
+ * required = false                  # refuse to run tools when no sandbox can start
+ * mcp = false                       # stdio MCP servers sandboxed too
+ *
+ * [shell_environment_policy]        # the environment of commands and MCP servers
+ * inherit = "core"                  # none | core | all; secrets never unless included
+ * include = []
+ * exclude = []
+ * set = {}
+ *
  * [telemetry]
  * otlp_endpoint = "http://127.0.0.1:4318"   # export traces (OTLP/HTTP JSON)
  * ```
@@ -57,6 +70,8 @@ import { PluginSpec } from "@strata/plugin/PluginLoader"
 import * as Common from "@strata/protocol/Common"
 import { AskForApproval } from "@strata/protocol/Tool"
 import { ModelConfig, ProviderConfig } from "@strata/providers/ModelConfig"
+import { EnvPolicyConfig } from "@strata/sandbox/EnvPolicy"
+import { defaultConfig as defaultSandbox, SandboxConfig } from "@strata/sandbox/Sandbox"
 import * as Schema from "effect/Schema"
 
 const PositiveInt = Schema.Number.pipe(Schema.int(), Schema.positive())
@@ -167,6 +182,10 @@ export const RuntimeConfig = Schema.Struct({
       headers: Schema.optional(Common.Record({ key: Schema.String, value: Schema.String }))
     })
   ),
+  sandbox: Schema.optionalWith(SandboxConfig, { default: () => defaultSandbox }),
+  shell_environment_policy: Schema.optionalWith(EnvPolicyConfig, {
+    default: () => ({ inherit: "core" as const, include: [], exclude: [], set: {} })
+  }),
   jobs: Schema.optionalWith(Schema.Struct({ concurrency: Schema.optionalWith(PositiveInt, { default: () => 4 }) }), {
     default: () => ({ concurrency: 4 })
   })

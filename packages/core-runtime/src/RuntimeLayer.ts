@@ -29,6 +29,7 @@ import type { CommandExecutor } from "@effect/platform/CommandExecutor"
 import { type FileSystem, FileSystem as FileSystemTag } from "@effect/platform/FileSystem"
 import { Path } from "@effect/platform/Path"
 import type * as ExecPolicy from "@strata/exec-policy/ExecPolicy"
+import * as ProtectedPaths from "@strata/exec-policy/ProtectedPaths"
 import * as CommandHook from "@strata/hooks/CommandHook"
 import { HookDispatcher } from "@strata/hooks/HookDispatcher"
 import * as JobBackend from "@strata/jobs/JobBackend"
@@ -42,7 +43,10 @@ import * as PluginLoader from "@strata/plugin/PluginLoader"
 import type { McpStartupCompleteEvent } from "@strata/protocol/Mcp"
 import type { CliRuntimeOverrides } from "@strata/protocol/Prompt"
 import * as LanguageModel from "@strata/providers/LanguageModel"
+import { defaultApiKeyEnv } from "@strata/providers/ModelConfig"
 import * as ModelRegistry from "@strata/providers/ModelRegistry"
+import * as Redact from "@strata/sandbox/Redact"
+import * as Sandbox from "@strata/sandbox/Sandbox"
 import * as StateStore from "@strata/storage/StateStore"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
@@ -322,6 +326,58 @@ const pluginJobsOf = (jobs: JobManager.JobManager["Type"], pluginId: string): Pl
 })
 
 /** Plugins from config: hooks registered, tools added to the registry, job kinds given to the job manager. */
+/**
+ * What the `Sandbox` needs from the config: the `[sandbox]` and
+ * `[shell_environment_policy]` sections, the parent environment, the
+ * providers' key variables (never passed to a tool process) and the
+ * workspace's protected paths (read-only inside the sandbox). Apps hand it
+ * to their platform's sandbox layer (`@strata/sandbox/node`).
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const sandboxOptions = (
+  config: Pick<RuntimeConfig, "sandbox" | "shell_environment_policy" | "providers">,
+  options: Pick<Options, "cwd" | "env" | "home">
+): Sandbox.Options & { readonly home?: string | undefined } => {
+  const home = options.home ?? options.env?.HOME
+  const secretNames = [
+    ...new Set([
+      ...Object.values(config.providers).flatMap((p) => {
+        const name = p.api_key_env ?? defaultApiKeyEnv[p.kind]
+        return name === undefined ? [] : [name]
+      }),
+      ...Object.values(defaultApiKeyEnv).filter((n): n is string => n !== undefined)
+    ])
+  ]
+  return {
+    workspace: options.cwd,
+    config: config.sandbox,
+    envPolicy: config.shell_environment_policy,
+    env: options.env ?? {},
+    secretNames,
+    protectedPaths: ProtectedPaths.defaults({ workspace: options.cwd, home }).patterns,
+    ...(home === undefined ? {} : { home })
+  }
+}
+
+/**
+ * The `Sandbox` the app provided, else the portable one (environment policy
+ * and redaction, no OS sandbox; `sandbox.required` refuses every command).
+ */
+const layerSandbox = (config: RuntimeConfig, options: Options): Layer.Layer<Sandbox.Sandbox> =>
+  Layer.effect(
+    Sandbox.Sandbox,
+    Effect.map(Effect.serviceOption(Sandbox.Sandbox), (provided) =>
+      Option.getOrElse(provided, () =>
+        Sandbox.makeUnsandboxed({
+          ...sandboxOptions(config, options),
+          reason: "the distribution provides no sandbox layer"
+        })
+      )
+    )
+  )
+
 const layerPlugins = (
   config: RuntimeConfig,
   cwd: string,
@@ -332,6 +388,7 @@ const layerPlugins = (
   Layer.scopedDiscard(
     Effect.gen(function* () {
       const registry = yield* ToolRegistry.ToolRegistry
+      const sandbox = yield* Sandbox.Sandbox
       if (extra.length > 0) yield* registry.register(extra)
       if (config.plugins.length === 0) return
       const installed = yield* PluginLoader.install(config.plugins, { baseDir: cwd, locateSyntaxError, modules })
@@ -373,11 +430,13 @@ const layerPlugins = (
                   .pipe(
                     Effect.mapError((e) => new ToolRegistry.ToolInputInvalid({ tool: tool.name, detail: e.message }))
                   ),
+              // Processes start through the sandbox; what comes back is redacted of the parent's secrets.
               run: (input, context) =>
-                tool.invoke(input, { ...context, jobs: pluginJobs }).pipe(
-                  Effect.map(ToolRegistry.toOutput),
+                tool.invoke(input, { ...context, jobs: pluginJobs, sandbox }).pipe(
+                  Effect.map((value) => ToolRegistry.toOutput(Redact.deep(sandbox.redact, value))),
                   Effect.mapError(
-                    (e) => new ToolRegistry.ToolRunFailed({ tool: tool.name, detail: e.message, cause: e })
+                    (e) =>
+                      new ToolRegistry.ToolRunFailed({ tool: tool.name, detail: sandbox.redact(e.message), cause: e })
                   )
                 )
             } satisfies ToolRegistry.RuntimeTool
@@ -397,7 +456,7 @@ export const layer = (
   config: RuntimeConfig,
   options: Options
 ): Layer.Layer<
-  Runtime.Runtime | Runtime.Requirements | ExecPolicy.ExecPolicy | LanguageModel.LanguageModel,
+  Runtime.Runtime | Runtime.Requirements | ExecPolicy.ExecPolicy | LanguageModel.LanguageModel | Sandbox.Sandbox,
   unknown,
   FileSystem | Path | CommandExecutor | StdioTransport
 > => {
@@ -435,6 +494,7 @@ export const layer = (
     Layer.provideMerge(
       Turn.layer({ systemPrompt: config.system_prompt, maxTurns: config.max_turns, configModel: config.model })
     ),
+<<<<<<< HEAD
     Layer.provideMerge(
       ToolInvoker.layer({
         // [mcp_servers.<name>] trust: untrusted (the default) or trusted
@@ -447,6 +507,11 @@ export const layer = (
     Layer.provideMerge(
       layerPlugins(config, options.cwd, options.tools ?? [], options.locateSyntaxError, options.pluginModules)
     ),
+=======
+    Layer.provideMerge(ToolInvoker.layer()),
+    Layer.provideMerge(layerPlugins(config, options.cwd, options.tools ?? [], options.locateSyntaxError)),
+    Layer.provideMerge(layerSandbox(config, options)),
+>>>>>>> wave2/sandbox
     Layer.provideMerge(layerCommandHooks(config, options)),
     Layer.provideMerge(Layer.mergeAll(ToolRegistry.layer, threads, jobs, mcp, LanguageModel.layerFetch())),
     Layer.provideMerge(Layer.mergeAll(HookDispatcher.Default, policy, models)),

@@ -36,6 +36,8 @@ export interface ToolContext {
   readonly protectedPath?: ((absolutePath: string) => string | undefined) | undefined
   /** A person approved this call. */
   readonly approved?: boolean | undefined
+  /** A person approved running it outside the sandbox (as `@strata/plugin`'s `ToolContext.unsandboxed`). */
+  readonly unsandboxed?: boolean | undefined
 }
 
 /**

@@ -22,6 +22,7 @@ import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import type { StdioServerConfig } from "./McpConfig.js"
 import { McpError } from "./McpError.js"
 import { type StdioHandle, StdioTransport } from "./McpTransport.js"
 
@@ -35,7 +36,8 @@ const STDERR_TAIL = 4096
 class StdioClientTransportWithGrace extends StdioClientTransport {
   constructor(
     params: ConstructorParameters<typeof StdioClientTransport>[0],
-    private readonly graceMs: number
+    private readonly graceMs: number,
+    private readonly release: () => Promise<void>
   ) {
     super(params)
   }
@@ -55,6 +57,7 @@ class StdioClientTransportWithGrace extends StdioClientTransport {
       await super.close()
     } finally {
       if (timer !== undefined) clearTimeout(timer)
+      await this.release()
     }
   }
 }
@@ -68,6 +71,41 @@ class StdioClientTransportWithGrace extends StdioClientTransport {
  */
 export interface Options {
   readonly shutdownGrace?: Duration.DurationInput | undefined
+  /**
+   * Rewrites the process before it is spawned (the runtime's sandbox: the
+   * environment policy, the OS sandbox, containment): the server runs as
+   * `command` `args` in `cwd` with `env` (on top of the SDK's minimal
+   * inherited `HOME`, `PATH`, ...), and `release` runs when the
+   * transport closes (ending whatever the server started).
+   */
+  readonly prepare?: ((spec: ProcessSpec) => Effect.Effect<PreparedProcess, { readonly message: string }>) | undefined
+}
+
+/**
+ * A server process, as the config names it.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface ProcessSpec {
+  readonly command: string
+  readonly args: ReadonlyArray<string>
+  readonly cwd: string
+  readonly env: Readonly<Record<string, string>>
+}
+
+/**
+ * The process to spawn instead, and how to end what it started.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface PreparedProcess {
+  readonly command: string
+  readonly args: ReadonlyArray<string>
+  readonly cwd: string
+  readonly env: Readonly<Record<string, string>>
+  readonly release: Effect.Effect<void>
 }
 
 /**
@@ -78,36 +116,61 @@ export interface Options {
  */
 export const layerWith = (options: Options): Layer.Layer<StdioTransport> => {
   const graceMs = Duration.toMillis(Duration.decode(options.shutdownGrace ?? "500 millis"))
+  const spawnWith = (config: StdioServerConfig, spec: ProcessSpec, release: Effect.Effect<void>) =>
+    Effect.try({
+      try: (): StdioHandle => {
+        const transport = new StdioClientTransportWithGrace(
+          {
+            command: spec.command,
+            args: [...spec.args],
+            env: { ...spec.env },
+            cwd: spec.cwd,
+            stderr: "pipe"
+          },
+          graceMs,
+          () => Effect.runPromise(release)
+        )
+        let tail = ""
+        transport.stderr?.on("data", (chunk: Uint8Array | string) => {
+          tail += typeof chunk === "string" ? chunk : new TextDecoder().decode(chunk)
+          if (tail.length > STDERR_TAIL) tail = tail.slice(tail.length - STDERR_TAIL)
+        })
+        return { transport, pid: () => transport.pid ?? undefined, stderr: () => tail }
+      },
+      catch: (cause) =>
+        new McpError({
+          reason: "Transport",
+          server: config.name,
+          operation: "initialize",
+          detail: `cannot create the stdio transport: ${String(cause)}`,
+          cause
+        })
+    })
   return Layer.succeed(StdioTransport, {
-    make: (config) =>
-      Effect.try({
-        try: (): StdioHandle => {
-          const transport = new StdioClientTransportWithGrace(
-            {
-              command: config.command,
-              args: [...config.args],
-              env: { ...config.env },
-              ...(config.cwd === undefined ? {} : { cwd: config.cwd }),
-              stderr: "pipe"
-            },
-            graceMs
-          )
-          let tail = ""
-          transport.stderr?.on("data", (chunk: Uint8Array | string) => {
-            tail += typeof chunk === "string" ? chunk : new TextDecoder().decode(chunk)
-            if (tail.length > STDERR_TAIL) tail = tail.slice(tail.length - STDERR_TAIL)
-          })
-          return { transport, pid: () => transport.pid ?? undefined, stderr: () => tail }
-        },
-        catch: (cause) =>
-          new McpError({
-            reason: "Transport",
-            server: config.name,
-            operation: "initialize",
-            detail: `cannot create the stdio transport: ${String(cause)}`,
-            cause
-          })
-      })
+    make: (config) => {
+      const spec: ProcessSpec = {
+        command: config.command,
+        args: config.args,
+        cwd: config.cwd ?? process.cwd(),
+        env: config.env
+      }
+      if (options.prepare === undefined) return spawnWith(config, spec, Effect.void)
+      return options.prepare(spec).pipe(
+        Effect.mapError(
+          (cause) =>
+            new McpError({
+              reason: "Transport",
+              server: config.name,
+              operation: "initialize",
+              detail: `cannot start the server: ${cause.message}`,
+              cause
+            })
+        ),
+        Effect.flatMap((prepared) =>
+          spawnWith(config, prepared, prepared.release).pipe(Effect.tapError(() => prepared.release))
+        )
+      )
+    }
   })
 }
 

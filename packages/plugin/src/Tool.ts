@@ -9,6 +9,7 @@
  * @since 0.1.0
  */
 import { type Common, type Ids, ProtocolError } from "@strata/protocol"
+import type * as Sandbox from "@strata/sandbox/Sandbox"
 import * as Effect from "effect/Effect"
 import * as JSONSchema from "effect/JSONSchema"
 import type * as ParseResult from "effect/ParseResult"
@@ -38,6 +39,18 @@ export interface ToolContext {
   readonly approved?: boolean | undefined
   /** Starts this plugin's background jobs (`defineJob`) and waits for them; absent without a job manager. */
   readonly jobs?: Job.Jobs | undefined
+  /**
+   * How this call starts processes: every process a tool spawns goes through
+   * `sandbox.prepare` (environment policy, sandbox, containment) and is
+   * spawned exactly as prepared, with `release` when the call's command
+   * ends. Absent outside a runtime (a tool run on its own).
+   */
+  readonly sandbox?: Sandbox.Service | undefined
+  /**
+   * A person approved running this call outside the sandbox (after the
+   * sandbox refused it): prepare with `sandboxed: false`.
+   */
+  readonly unsandboxed?: boolean | undefined
 }
 
 /**

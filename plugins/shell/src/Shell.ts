@@ -7,8 +7,12 @@
  *
  * - It is marked with `shellCommand`, so the runtime checks the command
  *   with `ExecPolicy` (allow / ask / deny) before the tool runs.
- * - The child runs in its own process group; on timeout the whole group is
- *   killed (`SIGKILL`), so `sleep 100 &` children die too.
+ * - The process is prepared by the call's sandbox (`ToolContext.sandbox`):
+ *   the environment policy (no secrets), the OS sandbox when one runs
+ *   (bubblewrap on Linux: no writes outside the workspace, no network) and
+ *   containment: when the command exits (or times out), everything it
+ *   started ends too, `(sleep 300 &)` and `setsid` included. Without a
+ *   sandbox (the tool run on its own), its process group is killed.
  * - stdout and stderr are merged and capped at `maxOutputBytes`; the rest is
  *   drained and counted, and the output ends with a marker saying how much
  *   was dropped.
@@ -22,10 +26,12 @@ import type * as CommandExecutor from "@effect/platform/CommandExecutor"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Path from "@effect/platform/Path"
 import { defineTool } from "@strata/plugin"
+import type * as Sandbox from "@strata/sandbox/Sandbox"
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
@@ -168,7 +174,9 @@ export const confine = Effect.fn("Shell.confine")(function* (root: string, workd
 })
 
 /**
- * What a command did.
+ * What a command did. `sandbox_denial` is set when the command failed
+ * inside the sandbox with an error the sandbox causes (a read-only file
+ * system, no network): the line that shows it.
  *
  * @since 0.1.0
  * @category schemas
@@ -177,14 +185,26 @@ export const ExecResult = Schema.Struct({
   exit_code: Schema.NullOr(Schema.Number),
   output: Schema.String,
   timed_out: Schema.Boolean,
-  truncated: Schema.Boolean
+  truncated: Schema.Boolean,
+  sandboxed: Schema.optional(Schema.Boolean),
+  sandbox_denial: Schema.optional(Schema.String)
 })
 /** @since 0.1.0 @category models */
 export type ExecResult = typeof ExecResult.Type
 
 /**
- * Runs one command line in `cwd` with the limits; kills the process group on
- * timeout.
+ * How long the output of a command that has exited may still be drained
+ * (descendants that kept the pipes open are ended first when the call has a
+ * sandbox; without one, this bounds the wait).
+ */
+const DRAIN = Duration.millis(500)
+
+/**
+ * Runs one command line in `cwd` with the limits. With a `sandbox` (the
+ * call's `ToolContext.sandbox`), the process is prepared by it (environment
+ * policy, sandbox, containment) and everything the command started is ended
+ * when it exits; without one, the command's process group is killed when it
+ * exits. On timeout the whole group is killed.
  *
  * @since 0.1.0
  * @category constructors
@@ -192,14 +212,30 @@ export type ExecResult = typeof ExecResult.Type
 export const run = Effect.fn("Shell.run")(function* (
   command: string,
   cwd: string,
-  limits: { readonly timeout: Duration.DurationInput; readonly maxOutputBytes: number; readonly shell: string }
+  limits: { readonly timeout: Duration.DurationInput; readonly maxOutputBytes: number; readonly shell: string },
+  processes: { readonly sandbox?: Sandbox.Service | undefined; readonly unsandboxed?: boolean | undefined } = {}
 ) {
   return yield* Effect.scoped(
     Effect.gen(function* () {
-      const proc = yield* Command.make(limits.shell, "--noprofile", "--norc", "-c", command).pipe(
-        Command.workingDirectory(cwd),
-        // non-interactive bash sources $BASH_ENV (and sh mode $ENV) before the command
-        Command.env({ BASH_ENV: "", ENV: "" }),
+      const args = ["--noprofile", "--norc", "-c", command]
+      // non-interactive bash sources $BASH_ENV (and sh mode $ENV) before the command
+      const quiet = { BASH_ENV: "", ENV: "" }
+      const sandbox = processes.sandbox
+      const prepared =
+        sandbox === undefined
+          ? undefined
+          : yield* sandbox
+              .prepare({ command: limits.shell, args, cwd, env: quiet, sandboxed: processes.unsandboxed !== true })
+              .pipe(Effect.mapError((e) => new ShellError({ reason: "SpawnFailed", detail: e.message })))
+      if (prepared !== undefined) yield* Effect.addFinalizer(() => prepared.release)
+      const spawn =
+        prepared === undefined
+          ? Command.make(limits.shell, ...args).pipe(Command.workingDirectory(cwd), Command.env(quiet))
+          : Command.make(prepared.command, ...prepared.args).pipe(
+              Command.workingDirectory(prepared.cwd),
+              Command.env(prepared.env, { extendEnv: false })
+            )
+      const proc = yield* spawn.pipe(
         Command.feed(""),
         Command.start,
         Effect.mapError((e) => new ShellError({ reason: "SpawnFailed", detail: e.message }))
@@ -207,7 +243,7 @@ export const run = Effect.fn("Shell.run")(function* (
       const kept: Array<Uint8Array> = []
       let size = 0
       let dropped = 0
-      const collect = Stream.merge(proc.stdout, proc.stderr).pipe(
+      const collector = yield* Stream.merge(proc.stdout, proc.stderr).pipe(
         Stream.runForEach((chunk) =>
           Effect.sync(() => {
             const room = limits.maxOutputBytes - size
@@ -221,11 +257,14 @@ export const run = Effect.fn("Shell.run")(function* (
             }
           })
         ),
-        Effect.zipRight(proc.exitCode),
-        Effect.orElseSucceed(() => null)
+        Effect.ignore,
+        Effect.forkScoped
       )
-      const exit = yield* Effect.timeoutOption(collect, limits.timeout)
-      if (Option.isNone(exit)) yield* proc.kill("SIGKILL").pipe(Effect.ignore)
+      const exit = yield* Effect.timeoutOption(proc.exitCode.pipe(Effect.orElseSucceed(() => null)), limits.timeout)
+      // The call ends here: whatever the command started ends with it.
+      yield* proc.kill("SIGKILL").pipe(Effect.ignore)
+      if (prepared !== undefined) yield* prepared.release
+      yield* Fiber.join(collector).pipe(Effect.timeoutOption(DRAIN))
       const bytes = new Uint8Array(size)
       let at = 0
       for (const chunk of kept) {
@@ -235,11 +274,16 @@ export const run = Effect.fn("Shell.run")(function* (
       let output = new TextDecoder().decode(bytes)
       if (dropped > 0) output += truncationMarker(dropped)
       if (Option.isNone(exit)) output += `\n[timed out after ${Duration.format(Duration.decode(limits.timeout))}]`
+      const exitCode = Option.isSome(exit) ? (exit.value as number | null) : null
+      const denial =
+        prepared?.sandboxed === true && exitCode !== 0 && sandbox !== undefined ? sandbox.denial(output) : undefined
       return {
-        exit_code: Option.isSome(exit) ? (exit.value as number | null) : null,
+        exit_code: exitCode,
         output,
         timed_out: Option.isNone(exit),
-        truncated: dropped > 0
+        truncated: dropped > 0,
+        ...(prepared === undefined ? {} : { sandboxed: prepared.sandboxed }),
+        ...(denial === undefined ? {} : { sandbox_denial: denial })
       } satisfies ExecResult
     })
   )
@@ -276,7 +320,12 @@ export const Exec = defineTool({
       const max = Duration.toMillis(Duration.decode(options.maxTimeout))
       const timeout = input.timeout_ms === undefined ? options.timeout : Math.min(input.timeout_ms, max)
       const shell = yield* findBash(options.shell)
-      return yield* run(input.command, dir, { ...options, shell, timeout })
+      return yield* run(
+        input.command,
+        dir,
+        { ...options, shell, timeout },
+        { sandbox: context.sandbox, unsandboxed: context.unsandboxed }
+      )
     })
 })
 

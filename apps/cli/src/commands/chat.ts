@@ -28,6 +28,7 @@ import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import { Runtime as StrataRuntime } from "@strata/core-runtime"
 import type { ThreadId } from "@strata/protocol/Ids"
+import * as Sandbox from "@strata/sandbox/Sandbox"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
@@ -38,7 +39,7 @@ import * as Distribution from "../Distribution.js"
 import * as Notices from "../Notices.js"
 import * as Render from "../Render.js"
 import * as Session from "../Session.js"
-import { approval, banner, model } from "./run.js"
+import { approval, banner, cliConfig, model, sandbox } from "./run.js"
 
 /**
  * The prompt of the non-interactive demo turn.
@@ -109,6 +110,7 @@ const interactive = (setup: Distribution.Setup, startThread: string | undefined,
         })
       })
     sink.out(Render.dim(sink, banner(setup)))
+    sink.out(Render.dim(sink, `sandbox · ${Sandbox.describe((yield* Sandbox.Sandbox).status)}\n`))
     for (const warning of yield* Distribution.hookWarnings(setup)) {
       Notices.warn({ sink, json: false, write: sink.out }, { source: "config", message: warning })
     }
@@ -209,6 +211,7 @@ const unattended = (setup: Distribution.Setup, resumed: string | undefined, appr
   Effect.gen(function* () {
     const sink = Render.processSink()
     sink.out(banner(setup))
+    sink.out(`sandbox · ${Sandbox.describe((yield* Sandbox.Sandbox).status)}\n`)
     for (const warning of yield* Distribution.hookWarnings(setup)) {
       Notices.warn({ sink, json: false }, { source: "config", message: warning })
     }
@@ -265,9 +268,10 @@ export const session = (options: {
   readonly threadId?: string | undefined
   readonly approval: Option.Option<string>
   readonly model: Option.Option<string>
+  readonly sandbox?: Option.Option<string> | undefined
 }) =>
   Distribution.session(
-    processOptions(Option.isSome(options.model) ? { model: options.model.value } : undefined),
+    processOptions(cliConfig({ model: options.model, sandbox: options.sandbox ?? Option.none() })),
     (setup) =>
       Effect.if(process.stdin.isTTY === true, {
         onTrue: () => interactive(setup, options.threadId, Option.getOrUndefined(options.approval)),
@@ -281,7 +285,7 @@ export const session = (options: {
  * @since 0.1.0
  * @category commands
  */
-export const chat = Command.make("chat", { approval, model }, (options) => session(options)).pipe(
+export const chat = Command.make("chat", { approval, model, sandbox }, (options) => session(options)).pipe(
   Command.withDescription("Start an interactive session (the default command)")
 )
 
@@ -292,7 +296,7 @@ const threadArg = Args.text({ name: "thread" }).pipe(Args.optional)
  * @since 0.1.0
  * @category commands
  */
-export const resume = Command.make("resume", { thread: threadArg, last, approval, model }, (options) =>
+export const resume = Command.make("resume", { thread: threadArg, last, approval, model, sandbox }, (options) =>
   Distribution.session(processOptions(), () =>
     Effect.gen(function* () {
       const rt = yield* StrataRuntime.Runtime
@@ -318,5 +322,9 @@ export const resume = Command.make("resume", { thread: threadArg, last, approval
       }
       return id
     })
-  ).pipe(Effect.flatMap((id) => session({ threadId: id, approval: options.approval, model: options.model })))
+  ).pipe(
+    Effect.flatMap((id) =>
+      session({ threadId: id, approval: options.approval, model: options.model, sandbox: options.sandbox })
+    )
+  )
 ).pipe(Command.withDescription("Continue a thread interactively: strata resume THREAD, or --last"))

@@ -28,6 +28,7 @@ import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import type { PromptResponse } from "@strata/protocol/Prompt"
+import * as Sandbox from "@strata/sandbox/Sandbox"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -54,6 +55,43 @@ export const approval = common.approval
  * @category options
  */
 export const model = Options.text("model").pipe(Options.optional, Options.withDescription("The model to use"))
+
+/**
+ * `--sandbox`: the sandbox mode of this session (over `[sandbox] mode`).
+ *
+ * @since 0.2.0
+ * @category options
+ */
+export const sandbox = Options.choice("sandbox", ["workspace-write", "read-only", "off"]).pipe(
+  Options.optional,
+  Options.withDescription("Sandbox of tool commands: workspace-write (default where bubblewrap works), read-only, off")
+)
+
+/**
+ * The command-line layer of the config from `--model` and `--sandbox`.
+ *
+ * @since 0.2.0
+ * @category utils
+ */
+export const cliConfig = (options: {
+  readonly model: Option.Option<string>
+  readonly sandbox: Option.Option<string>
+}): Record<string, unknown> | undefined => {
+  const out: Record<string, unknown> = {}
+  if (Option.isSome(options.model)) out.model = options.model.value
+  if (Option.isSome(options.sandbox)) out.sandbox = { mode: options.sandbox.value }
+  return Object.keys(out).length === 0 ? undefined : out
+}
+
+/**
+ * A line for the banner when tool commands do not run sandboxed although the
+ * config asks for it: what runs instead, and why.
+ *
+ * @since 0.2.0
+ * @category utils
+ */
+export const sandboxNotice = (status: Sandbox.Status): string | undefined =>
+  status.configured !== "off" && status.mechanism === "none" ? `sandbox: ${Sandbox.describe(status)}\n` : undefined
 
 const yes = Options.boolean("yes").pipe(
   Options.withAlias("y"),
@@ -105,7 +143,7 @@ export const errorObject = (
  * @since 0.1.0
  * @category commands
  */
-export const run = Command.make("run", { prompt, json, approval, yes, thread, model }, (options) =>
+export const run = Command.make("run", { prompt, json, approval, yes, thread, model, sandbox }, (options) =>
   Effect.suspend(() => {
     const sink = Render.processSink()
     const text = options.prompt.join(" ").trim()
@@ -115,32 +153,32 @@ export const run = Command.make("run", { prompt, json, approval, yes, thread, mo
     }
     let threadId = Option.getOrUndefined(options.thread)
     let response: PromptResponse | undefined
-    const body = Distribution.session(
-      processOptions(Option.isSome(options.model) ? { model: options.model.value } : undefined),
-      (setup) =>
-        Effect.gen(function* () {
-          if (!options.json) sink.err(Render.dim(sink, banner(setup)))
-          yield* Notices.watch({ sink, json: options.json })
-          threadId ??= yield* Session.startThread
-          response = yield* Session.runTurn({
-            prompt: text,
-            threadId,
-            approval: Option.getOrUndefined(options.approval),
-            onFrame: options.json ? Render.json(sink) : Render.text(sink),
-            decide: (pending) =>
-              Effect.sync(() => {
-                if (options.yes) return { decision: "approve", reason: "--yes" } as const
-                if (!options.json) {
-                  sink.err(
-                    `approval pending ${pending.approval_id}: ${pending.command ?? pending.tool_name} (${pending.reason})\n` +
-                      `  answer with: strata approvals approve ${pending.approval_id}  |  strata approvals deny ${pending.approval_id}\n`
-                  )
-                }
-                return "leave" as const
-              })
-          })
-          yield* exit(Session.exitCode(response.outcome))
+    const body = Distribution.session(processOptions(cliConfig(options)), (setup) =>
+      Effect.gen(function* () {
+        if (!options.json) sink.err(Render.dim(sink, banner(setup)))
+        const notice = sandboxNotice((yield* Sandbox.Sandbox).status)
+        if (notice !== undefined && !options.json) sink.err(notice)
+        yield* Notices.watch({ sink, json: options.json })
+        threadId ??= yield* Session.startThread
+        response = yield* Session.runTurn({
+          prompt: text,
+          threadId,
+          approval: Option.getOrUndefined(options.approval),
+          onFrame: options.json ? Render.json(sink) : Render.text(sink),
+          decide: (pending) =>
+            Effect.sync(() => {
+              if (options.yes) return { decision: "approve", reason: "--yes" } as const
+              if (!options.json) {
+                sink.err(
+                  `approval pending ${pending.approval_id}: ${pending.command ?? pending.tool_name} (${pending.reason})\n` +
+                    `  answer with: strata approvals approve ${pending.approval_id}  |  strata approvals deny ${pending.approval_id}\n`
+                )
+              }
+              return "leave" as const
+            })
         })
+        yield* exit(Session.exitCode(response.outcome))
+      })
     )
     if (!options.json) return body
     // Exactly one run_result line, however the run ends.

@@ -1,0 +1,624 @@
+/**
+ * `@strata/sandbox/node`: the {@link Sandbox.Sandbox} on Node, Bun and Deno
+ * (through `node:*`), chosen at run time.
+ *
+ * - Sandbox: bubblewrap (`bwrap`) on Linux when it can start (probed once
+ *   with a real `bwrap ... true`): a new user, PID, IPC, UTS and (unless
+ *   `network = true`) network namespace; no capabilities;
+ *   `--die-with-parent`; `--new-session` (no terminal injection); the root
+ *   file system read-only; a fresh `/proc`, a minimal `/dev`, a private
+ *   `/tmp`; the workspace and `writable_roots` writable (`workspace-write`);
+ *   the protected paths that exist bound read-only over them; the `hide`
+ *   paths replaced by an empty tmpfs (directories) or an empty file.
+ *   Elsewhere (not Linux, no `bwrap`, no user namespaces) commands run
+ *   unsandboxed and the status says why; `required = true` refuses them.
+ * - Containment: cgroup v2 when this process may create a cgroup under its
+ *   own (each call gets one; `release` writes `cgroup.kill` and removes it);
+ *   else a PID namespace (bwrap, even with `mode = "off"`); else the
+ *   process group plus a tag in the environment (`STRATA_SANDBOX_TAG`): at
+ *   `release` every process whose environment carries the call's tag is
+ *   killed (a process that clears its environment escapes this last one).
+ * - Reaping: cgroups are named after the owning process
+ *   (`strata.<pid>/call-<n>`); at start, the cgroups of owners that are
+ *   gone are killed and removed, so a restarted Strata ends what a killed
+ *   one left. With process-group containment, each call's tag is recorded
+ *   in `stateDir` (when given) and reaped the same way.
+ *
+ * @since 0.1.0
+ */
+import { execFileSync } from "node:child_process"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as nodePath from "node:path"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Sandbox from "./Sandbox.js"
+
+/**
+ * Options of the Node implementation.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options extends Sandbox.Options {
+  /** The home directory (`~/` in `hide`); default `env.HOME`. */
+  readonly home?: string | undefined
+  /** The `bwrap` binary (default: the first on the environment's `PATH`). */
+  readonly bwrap?: string | undefined
+  /** Where process-group containment records its calls (reaped after a crash). */
+  readonly stateDir?: string | undefined
+  /** Force a containment mechanism (tests); default: the strongest that works. */
+  readonly containment?: Sandbox.Containment | undefined
+}
+
+const TAG = "STRATA_SANDBOX_TAG"
+
+const findBwrap = (options: Options): string | undefined => {
+  if (options.bwrap !== undefined) return fs.existsSync(options.bwrap) ? options.bwrap : undefined
+  const path = options.env?.PATH ?? process.env.PATH ?? ""
+  for (const dir of path.split(":")) {
+    if (dir === "") continue
+    const candidate = nodePath.join(dir, "bwrap")
+    if (fs.existsSync(candidate)) return candidate
+  }
+  return undefined
+}
+
+const errorText = (e: unknown): string => {
+  const err = e as { stderr?: Buffer | string; message?: string }
+  const stderr = err.stderr === undefined ? "" : String(err.stderr).trim()
+  return stderr !== "" ? stderr.split("\n")[0]! : (err.message ?? String(e)).split("\n")[0]!
+}
+
+/**
+ * Whether bubblewrap can start here, with the namespaces the sandbox uses:
+ * `undefined` when it can, else the reason.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const probeBwrap = (bwrap: string | undefined, network = false): string | undefined => {
+  if (process.platform !== "linux")
+    return `bubblewrap runs on Linux only (this is ${process.platform}; a sandbox-exec profile for macOS is not built yet)`
+  if (bwrap === undefined) return "bwrap is not installed (apt-get install bubblewrap)"
+  try {
+    execFileSync(
+      bwrap,
+      [
+        "--unshare-user",
+        "--unshare-pid",
+        ...(network ? [] : ["--unshare-net"]),
+        "--die-with-parent",
+        "--ro-bind",
+        "/",
+        "/",
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "--",
+        "/bin/sh",
+        "-c",
+        "exit 0"
+      ],
+      { stdio: ["ignore", "ignore", "pipe"], timeout: 10_000 }
+    )
+    return undefined
+  } catch (e) {
+    return `bwrap cannot start here: ${errorText(e)}`
+  }
+}
+
+interface CgroupBase {
+  readonly dir: string
+}
+
+const cgroupMount = (): string | undefined => {
+  try {
+    for (const line of fs.readFileSync("/proc/self/mounts", "utf8").split("\n")) {
+      const [, mountPoint, type] = line.split(" ")
+      if (type === "cgroup2" && mountPoint !== undefined) return mountPoint
+    }
+  } catch {
+    return undefined
+  }
+  return undefined
+}
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM"
+  }
+}
+
+const sleepSync = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms)
+
+const killCgroup = (dir: string) => {
+  try {
+    fs.writeFileSync(nodePath.join(dir, "cgroup.kill"), "1")
+  } catch {
+    // no cgroup.kill (kernel < 5.14): kill the members one by one
+    try {
+      for (const pid of fs.readFileSync(nodePath.join(dir, "cgroup.procs"), "utf8").split("\n")) {
+        if (pid !== "") process.kill(Number(pid), "SIGKILL")
+      }
+    } catch {
+      // gone
+    }
+  }
+  for (let i = 0; i < 200; i++) {
+    try {
+      fs.rmdirSync(dir)
+      return
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === "ENOENT") return
+      sleepSync(5)
+    }
+  }
+}
+
+/**
+ * Ends a call's cgroup without blocking the event loop: `cgroup.kill` when
+ * something is left in it, then remove it once the kernel has emptied it.
+ */
+const releaseCgroup = (dir: string): Effect.Effect<void> =>
+  Effect.gen(function* () {
+    let procs = ""
+    try {
+      procs = fs.readFileSync(nodePath.join(dir, "cgroup.procs"), "utf8")
+    } catch {
+      return
+    }
+    if (procs.trim() !== "") {
+      try {
+        fs.writeFileSync(nodePath.join(dir, "cgroup.kill"), "1")
+      } catch {
+        for (const pid of procs.split("\n")) {
+          try {
+            if (pid !== "") process.kill(Number(pid), "SIGKILL")
+          } catch {
+            // gone
+          }
+        }
+      }
+    }
+    for (let i = 0; i < 1000; i++) {
+      try {
+        fs.rmdirSync(dir)
+        return
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === "ENOENT") return
+      }
+      yield* Effect.sleep(i < 20 ? "1 millis" : "10 millis")
+    }
+  })
+
+/** The cgroup v2 directory this process may create calls' cgroups under, reaping dead owners' ones. */
+const setupCgroup = (): CgroupBase | string => {
+  if (process.platform !== "linux") return "cgroups are Linux only"
+  const mount = cgroupMount()
+  if (mount === undefined) return "no cgroup v2 file system is mounted"
+  let own: string | undefined
+  try {
+    own = fs
+      .readFileSync("/proc/self/cgroup", "utf8")
+      .split("\n")
+      .find((l) => l.startsWith("0::"))
+      ?.slice(3)
+  } catch {
+    return "cannot read /proc/self/cgroup"
+  }
+  if (own === undefined) return "this process is in no cgroup v2 hierarchy"
+  const parent = nodePath.join(mount, own)
+  // Reap what dead owners left (a Strata killed before it could release).
+  try {
+    for (const name of fs.readdirSync(parent)) {
+      const m = /^strata\.(\d+)$/.exec(name)
+      if (m === null || alive(Number(m[1]))) continue
+      const base = nodePath.join(parent, name)
+      for (const call of fs.readdirSync(base)) {
+        if (call.startsWith("call-")) killCgroup(nodePath.join(base, call))
+      }
+      try {
+        fs.rmdirSync(base)
+      } catch {
+        // still busy; next start
+      }
+    }
+  } catch {
+    // not listable: the mkdir below decides
+  }
+  const dir = nodePath.join(parent, `strata.${process.pid}`)
+  try {
+    fs.mkdirSync(dir, { recursive: true })
+    if (!fs.existsSync(nodePath.join(dir, "cgroup.procs"))) return `${dir} is not a cgroup`
+    // a leaf must be creatable and joinable: try one
+    const probe = nodePath.join(dir, "call-probe")
+    fs.mkdirSync(probe)
+    fs.rmdirSync(probe)
+    return { dir }
+  } catch (e) {
+    return `cannot create a cgroup under ${parent}: ${(e as Error).message}`
+  }
+}
+
+const listProcs = (): ReadonlyArray<number> => {
+  try {
+    return fs
+      .readdirSync("/proc")
+      .filter((n) => /^\d+$/.test(n))
+      .map(Number)
+  } catch {
+    return []
+  }
+}
+
+/** Kills every process whose environment carries `TAG=<tag>`; returns how many. */
+const killTagged = (tag: string): number => {
+  const needle = `${TAG}=${tag}\0`
+  let killed = 0
+  // repeat: a fork between scan and kill is caught by the next round
+  for (let round = 0; round < 5; round++) {
+    let found = 0
+    for (const pid of listProcs()) {
+      if (pid === process.pid) continue
+      try {
+        if (fs.readFileSync(`/proc/${pid}/environ`, "latin1").includes(needle)) {
+          process.kill(pid, "SIGKILL")
+          found++
+        }
+      } catch {
+        // gone or not ours
+      }
+    }
+    killed += found
+    if (found === 0) break
+  }
+  return killed
+}
+
+const reapRecords = (stateDir: string) => {
+  const dir = nodePath.join(stateDir, "sandbox-calls")
+  let names: Array<string> = []
+  try {
+    names = fs.readdirSync(dir)
+  } catch {
+    return
+  }
+  for (const name of names) {
+    const m = /^(\d+)\.(.+)$/.exec(name)
+    if (m === null || alive(Number(m[1]))) continue
+    killTagged(m[2]!)
+    fs.rmSync(nodePath.join(dir, name), { force: true })
+  }
+}
+
+const expandHome = (path: string, home: string | undefined): string | undefined =>
+  path === "~" || path.startsWith("~/")
+    ? home === undefined
+      ? undefined
+      : nodePath.join(home, path.slice(1))
+    : nodePath.resolve(path)
+
+const realOr = (path: string): string => {
+  try {
+    return fs.realpathSync(path)
+  } catch {
+    return path
+  }
+}
+
+/** The existing paths a protected-path pattern covers (`*` in the last segment expanded). */
+const protectedTargets = (pattern: string): ReadonlyArray<string> => {
+  const path = pattern.endsWith("/") ? pattern.slice(0, -1) : pattern
+  const base = nodePath.basename(path)
+  if (!base.includes("*")) return fs.existsSync(path) ? [path] : []
+  const dir = nodePath.dirname(path)
+  const re = new RegExp(
+    `^${base
+      .split("*")
+      .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, "\\$&"))
+      .join(".*")}$`
+  )
+  try {
+    return fs
+      .readdirSync(dir)
+      .filter((n) => re.test(n))
+      .map((n) => nodePath.join(dir, n))
+  } catch {
+    return []
+  }
+}
+
+const inside = (root: string, path: string) => path === root || path.startsWith(root.endsWith("/") ? root : `${root}/`)
+
+/**
+ * The bubblewrap arguments (before `--` and the command) for a config.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const bwrapArgs = (options: {
+  readonly workspace: string
+  readonly config: Sandbox.SandboxConfig
+  readonly home?: string | undefined
+  readonly protectedPaths?: ReadonlyArray<string> | undefined
+  readonly cwd: string
+}): Array<string> => {
+  const { config } = options
+  const workspace = realOr(options.workspace)
+  const args = [
+    "--die-with-parent",
+    "--new-session",
+    "--unshare-user",
+    "--unshare-pid",
+    "--unshare-ipc",
+    "--unshare-uts",
+    "--unshare-cgroup-try",
+    ...(config.network ? [] : ["--unshare-net"]),
+    "--cap-drop",
+    "ALL",
+    "--ro-bind",
+    "/",
+    "/",
+    "--dev",
+    "/dev",
+    "--proc",
+    "/proc",
+    "--tmpfs",
+    "/tmp"
+  ]
+  const writable =
+    config.mode === "workspace-write"
+      ? [workspace, ...config.writable_roots.map((r) => expandHome(r, options.home)).filter((r) => r !== undefined)]
+      : []
+  for (const root of writable) {
+    const real = realOr(root)
+    if (fs.existsSync(real)) args.push("--bind", real, real)
+  }
+  // /tmp is a fresh tmpfs: a read-only workspace under /tmp must be bound again
+  if (config.mode === "read-only" && inside("/tmp", workspace)) args.push("--ro-bind", workspace, workspace)
+  for (const entry of config.hide ?? Sandbox.defaultHide) {
+    const path = expandHome(entry, options.home)
+    if (path === undefined || inside(path, workspace)) continue
+    let stat: fs.Stats
+    try {
+      stat = fs.lstatSync(path)
+    } catch {
+      continue
+    }
+    if (stat.isDirectory()) args.push("--tmpfs", path, "--remount-ro", path)
+    else args.push("--ro-bind", "/dev/null", path)
+  }
+  if (config.mode === "workspace-write") {
+    for (const pattern of options.protectedPaths ?? []) {
+      for (const target of protectedTargets(pattern)) {
+        const real = realOr(target)
+        if (writable.some((root) => inside(realOr(root), real))) args.push("--ro-bind", real, real)
+      }
+    }
+  }
+  args.push("--chdir", realOr(options.cwd))
+  return args
+}
+
+/**
+ * What {@link make} would run here, without setting anything up (no cgroup
+ * created, nothing reaped): for `strata status`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const probe = (options: Options): Sandbox.Status => {
+  const config = options.config ?? Sandbox.defaultConfig
+  const bwrap = findBwrap(options)
+  const reason = config.mode === "off" ? undefined : probeBwrap(bwrap, config.network)
+  const sandboxed = config.mode !== "off" && reason === undefined
+  const parent = currentCgroupParent()
+  let containment: Sandbox.Containment = "process-group"
+  if (
+    process.platform === "linux" &&
+    parent !== undefined &&
+    fs.existsSync(nodePath.join(parent, "cgroup.procs")) &&
+    (() => {
+      try {
+        fs.accessSync(parent, fs.constants.W_OK)
+        return true
+      } catch {
+        return false
+      }
+    })()
+  )
+    containment = "cgroup"
+  else if (sandboxed || (bwrap !== undefined && probeBwrap(bwrap, true) === undefined)) containment = "pid-namespace"
+  return {
+    mode: sandboxed ? config.mode : "off",
+    configured: config.mode,
+    mechanism: sandboxed ? "bwrap" : "none",
+    network: sandboxed ? config.network : true,
+    containment,
+    reason,
+    required: config.required
+  }
+}
+
+/**
+ * Probes what runs here and builds the service: bubblewrap when it can
+ * start, the strongest containment.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (options: Options): Effect.Effect<Sandbox.Service> =>
+  Effect.sync(() => {
+    const config = options.config ?? Sandbox.defaultConfig
+    const home = options.home ?? options.env?.HOME ?? os.homedir()
+    const { environment, redact } = Sandbox.environmentOf(options)
+    const bwrap = findBwrap(options)
+    const reason = config.mode === "off" ? undefined : probeBwrap(bwrap, config.network)
+    const sandboxed = config.mode !== "off" && reason === undefined
+    // containment: cgroup > pid namespace > process group
+    let cgroup: CgroupBase | undefined
+    let containment: Sandbox.Containment = "process-group"
+    const wanted = options.containment
+    if (wanted === undefined || wanted === "cgroup") {
+      const c = setupCgroup()
+      if (typeof c !== "string") {
+        cgroup = c
+        containment = "cgroup"
+      }
+    }
+    const pidNamespace =
+      containment !== "cgroup" &&
+      wanted !== "process-group" &&
+      (sandboxed || (bwrap !== undefined && probeBwrap(bwrap, true) === undefined))
+    if (pidNamespace) containment = "pid-namespace"
+    if (containment === "process-group" && options.stateDir !== undefined) reapRecords(options.stateDir)
+    const status: Sandbox.Status = {
+      mode: sandboxed ? config.mode : "off",
+      configured: config.mode,
+      mechanism: sandboxed ? "bwrap" : "none",
+      network: sandboxed ? config.network : true,
+      containment,
+      reason,
+      required: config.required
+    }
+    let counter = 0
+    const prepare = (spec: Sandbox.Spec): Effect.Effect<Sandbox.Prepared, Sandbox.SandboxError> =>
+      Effect.try({
+        try: (): Sandbox.Prepared => {
+          const inSandbox = sandboxed && spec.sandboxed !== false
+          if (!inSandbox && config.required && config.mode !== "off" && spec.sandboxed !== false) {
+            throw new Sandbox.SandboxError({
+              reason: "Required",
+              detail: `sandbox.required is set and no sandbox runs here: ${reason}`
+            })
+          }
+          const tag = `${process.pid}.${Date.now().toString(36)}.${(counter++).toString(36)}`
+          const env = { ...environment(spec.env), [TAG]: tag }
+          let command = spec.command
+          let args: Array<string> = [...spec.args]
+          if (inSandbox) {
+            args = [
+              ...bwrapArgs({
+                workspace: options.workspace,
+                config,
+                home,
+                protectedPaths: options.protectedPaths,
+                cwd: spec.cwd
+              }),
+              "--",
+              command,
+              ...args
+            ]
+            command = bwrap!
+          } else if (containment === "pid-namespace") {
+            args = [
+              "--die-with-parent",
+              "--unshare-user",
+              "--unshare-pid",
+              "--bind",
+              "/",
+              "/",
+              "--dev-bind",
+              "/dev",
+              "/dev",
+              "--proc",
+              "/proc",
+              "--chdir",
+              spec.cwd,
+              "--",
+              command,
+              ...args
+            ]
+            command = bwrap!
+          }
+          let release: Effect.Effect<void> = Effect.void
+          if (cgroup !== undefined) {
+            const dir = nodePath.join(cgroup.dir, `call-${tag}`)
+            fs.mkdirSync(dir)
+            // the launcher joins the call's cgroup before it becomes the command
+            args = ["-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', dir, command, ...args]
+            command = "/bin/sh"
+            release = releaseCgroup(dir)
+          } else if (containment === "process-group") {
+            const record =
+              options.stateDir === undefined
+                ? undefined
+                : nodePath.join(options.stateDir, "sandbox-calls", `${process.pid}.${tag}`)
+            if (record !== undefined) {
+              fs.mkdirSync(nodePath.dirname(record), { recursive: true })
+              fs.writeFileSync(record, "")
+            }
+            release = Effect.sync(() => {
+              if (process.platform === "linux") killTagged(tag)
+              if (record !== undefined) fs.rmSync(record, { force: true })
+            })
+          }
+          let released = false
+          return {
+            command,
+            args,
+            cwd: spec.cwd,
+            env,
+            sandboxed: inSandbox,
+            release: Effect.suspend(() => {
+              if (released) return Effect.void
+              released = true
+              return release
+            })
+          }
+        },
+        catch: (e) =>
+          e instanceof Sandbox.SandboxError
+            ? e
+            : new Sandbox.SandboxError({ reason: "SpawnFailed", detail: (e as Error).message, cause: e })
+      })
+    return {
+      status,
+      prepare,
+      environment,
+      redact,
+      denial: (output) => (sandboxed ? Sandbox.findDenial(output) : undefined)
+    } satisfies Sandbox.Service
+  })
+
+/**
+ * The sandbox of this platform, probed once when the layer is built; the
+ * calls' cgroup directory is removed with the layer.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options: Options): Layer.Layer<Sandbox.Sandbox> =>
+  Layer.scoped(
+    Sandbox.Sandbox,
+    Effect.acquireRelease(make(options), (service) =>
+      Effect.sync(() => {
+        if (service.status.containment !== "cgroup") return
+        try {
+          fs.rmdirSync(nodePath.join(currentCgroupParent() ?? "/nonexistent", `strata.${process.pid}`))
+        } catch {
+          // still in use by another layer of this process, or gone
+        }
+      })
+    )
+  )
+
+const currentCgroupParent = (): string | undefined => {
+  const mount = cgroupMount()
+  if (mount === undefined) return undefined
+  try {
+    const own = fs
+      .readFileSync("/proc/self/cgroup", "utf8")
+      .split("\n")
+      .find((l) => l.startsWith("0::"))
+      ?.slice(3)
+    return own === undefined ? undefined : nodePath.join(mount, own)
+  } catch {
+    return undefined
+  }
+}

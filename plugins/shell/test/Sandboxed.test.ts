@@ -1,0 +1,94 @@
+// The exec tool through the call's sandbox (the real @strata/sandbox/node:
+// bubblewrap and cgroup v2 / PID namespace containment), with real processes.
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { NodeContext } from "@effect/platform-node"
+import { describe, expect, it } from "@effect/vitest"
+import { Tool } from "@strata/plugin"
+import type { Ids } from "@strata/protocol"
+import { Sandbox } from "@strata/sandbox"
+import * as SandboxNode from "@strata/sandbox/node"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import { Shell } from "../src/index.js"
+
+const callId = "call_1" as Ids.ToolCallId
+const layer = Layer.merge(NodeContext.layer, Shell.layerOptions({ maxOutputBytes: 4000 }))
+const bwrap = SandboxNode.probeBwrap("/usr/bin/bwrap") === undefined
+
+const workspace = () => fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), "strata-shell-sbx-")))
+const sleepers = (marker: string) =>
+  fs.readdirSync("/proc").filter((pid) => {
+    try {
+      return /^\d+$/.test(pid) && fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(marker)
+    } catch {
+      return false
+    }
+  })
+
+const exec = (cwd: string, sandbox: Sandbox.Service, command: string, unsandboxed = false) =>
+  Tool.invoke(Shell.Exec, { command }, { call_id: callId, cwd, sandbox, unsandboxed }).pipe(
+    Effect.map((o) => o as Shell.ExecResult),
+    Effect.provide(layer)
+  )
+
+describe("exec with the call's sandbox", () => {
+  it.live("the environment is scrubbed: a secret of the parent is not there", () =>
+    Effect.gen(function* () {
+      const dir = workspace()
+      const sandbox = yield* SandboxNode.make({
+        workspace: dir,
+        config: { ...Sandbox.defaultConfig, mode: "off" },
+        env: { PATH: process.env.PATH, SOME_API_KEY: "sk-shell-test-123456", EDITOR: "vi" }
+      })
+      const r = yield* exec(dir, sandbox, 'echo "[$SOME_API_KEY][$EDITOR][$BASH_ENV]"; env | grep -c . ')
+      expect(r.output).toContain("[][][]")
+      expect(r.output).not.toContain("sk-shell-test")
+    })
+  )
+
+  it.live("(sleep 300 &) and setsid do not outlive the call, and the call does not wait for them", () =>
+    Effect.gen(function* () {
+      const dir = workspace()
+      for (const mode of bwrap ? (["off", "workspace-write"] as const) : (["off"] as const)) {
+        const sandbox = yield* SandboxNode.make({
+          workspace: dir,
+          config: { ...Sandbox.defaultConfig, mode },
+          env: { PATH: process.env.PATH }
+        })
+        const marker = `${7000 + Math.floor(Math.random() * 900)}.5`
+        const started = Date.now()
+        const r = yield* exec(dir, sandbox, `(sleep ${marker} &); setsid sleep ${marker} & echo spawned`)
+        expect(r.output).toContain("spawned")
+        expect(r.exit_code).toBe(0)
+        // the call returned without waiting for the sleepers' pipes (they hold stdout)
+        expect(Date.now() - started).toBeLessThan(30_000)
+        for (let i = 0; i < 50 && sleepers(`sleep\0${marker}`).length > 0; i++) yield* Effect.sleep("20 millis")
+        expect(sleepers(`sleep\0${marker}`), `${mode}: ${sandbox.status.containment}`).toEqual([])
+      }
+    })
+  )
+
+  it.live.skipIf(!bwrap)("a write outside is refused with the denial named; unsandboxed it works", () =>
+    Effect.gen(function* () {
+      const dir = workspace()
+      // not under /tmp: the sandbox has a private /tmp, where the write would "succeed" out of sight
+      const outside = fs.realpathSync(fs.mkdtempSync("/var/tmp/strata-shell-out-"))
+      const sandbox = yield* SandboxNode.make({
+        workspace: dir,
+        config: Sandbox.defaultConfig,
+        env: { PATH: process.env.PATH }
+      })
+      const r = yield* exec(dir, sandbox, `echo x > ${outside}/f`)
+      expect(r.sandboxed).toBe(true)
+      expect(r.exit_code).not.toBe(0)
+      expect(r.sandbox_denial).toMatch(/read-only file system/i)
+      expect(fs.existsSync(`${outside}/f`)).toBe(false)
+      const again = yield* exec(dir, sandbox, `echo x > ${outside}/f`, true)
+      expect(again.sandboxed).toBe(false)
+      expect(again.exit_code).toBe(0)
+      expect(fs.existsSync(`${outside}/f`)).toBe(true)
+    })
+  )
+})
