@@ -16,6 +16,7 @@ import { policy } from "./commands/policy.js"
 import { approval, model, run as runCommand } from "./commands/run.js"
 import { status } from "./commands/status.js"
 import { threads } from "./commands/threads.js"
+import { worker } from "./commands/worker.js"
 import { version } from "./version.js"
 
 /**
@@ -40,7 +41,8 @@ export const strata = Command.make("strata", { approval, model }, (options) => s
     config,
     plugins,
     status,
-    audit
+    audit,
+    worker
   ])
 )
 

@@ -26,7 +26,7 @@ import type * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import * as internal from "./internal/bullmqManager.js"
-import type { JobBackend } from "./JobBackend.js"
+import type { JobBackend, JobBackendError } from "./JobBackend.js"
 import type { JobConfigError } from "./JobError.js"
 import * as JobManager from "./JobManager.js"
 
@@ -96,6 +96,19 @@ export interface Service extends JobManager.Service {
  * @category utils
  */
 export const queueName: (kind: string) => string = internal.queueName
+
+/**
+ * The queues of a cluster as `strata status` shows them, without a manager:
+ * every kind's queue under the prefix, the workers connected to each, and
+ * the stalled runs recovered so far.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const clusterStatus: (options: {
+  readonly url?: string | undefined
+  readonly prefix?: string | undefined
+}) => Effect.Effect<QueueStatus, JobBackendError> = internal.clusterStatus
 
 /**
  * Builds the manager: connects to Redis, registers `options.handlers`, and

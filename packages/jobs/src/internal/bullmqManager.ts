@@ -656,33 +656,72 @@ export const make = (
           yield* Effect.sleep(Duration.millis(pollMs))
         }
       }),
-      queueStatus: Effect.gen(function* () {
-        const kinds = [...handlers.keys()]
-        const perKind = yield* Effect.forEach(kinds, (kind) =>
-          Effect.promise(async () => {
-            const q = queueOf(kind)
-            const counts = await q.getJobCounts("wait", "active", "delayed", "failed", "prioritized")
-            const workers = await q.getWorkers().catch(() => [])
-            return { kind, counts, workers: workers.map((w) => w.name ?? w.id ?? "?") }
-          })
-        )
-        const stalled = Number((yield* Effect.promise(() => redis.get(stalledKey).catch(() => null))) ?? 0)
-        return {
-          kinds: perKind.map((k) => ({
-            kind: k.kind,
-            waiting: (k.counts.wait ?? 0) + (k.counts.prioritized ?? 0),
-            active: k.counts.active ?? 0,
-            delayed: k.counts.delayed ?? 0,
-            failed: k.counts.failed ?? 0,
-            workers: k.workers.length
-          })),
-          workers: new Set(perKind.flatMap((k) => k.workers)).size,
-          stalledRecoveries: stalled
-        }
-      })
+      queueStatus: queueStatus(redis, prefix, [...handlers.keys()].map(queueName))
     }
     return service
   })
+
+/** The queues under a prefix (each has a `meta` key), with `extra` names added. */
+const queueStatus = (redis: Redis, prefix: string, extra: ReadonlyArray<string>): Effect.Effect<BM.QueueStatus> =>
+  Effect.promise(async () => {
+    const names = new Set(extra)
+    let cursor = "0"
+    do {
+      const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}:strata.*:meta`, "COUNT", 1000)
+      cursor = next
+      for (const key of keys) names.add(key.slice(prefix.length + 1, -":meta".length))
+    } while (cursor !== "0")
+    const kinds = []
+    const all = new Set<string>()
+    for (const name of [...names].sort()) {
+      const q = new Queue(name, { connection: redis, prefix })
+      q.on("error", () => {})
+      try {
+        const counts = await q.getJobCounts("wait", "active", "delayed", "failed", "prioritized")
+        // `rawname` is the connection's name, `<prefix>:<queue>:w:<instanceId>`.
+        const workers = (await q.getWorkers().catch(() => [])).map(
+          (w) =>
+            String((w as Record<string, unknown>).rawname ?? w.id ?? "?")
+              .split(":w:")
+              .at(-1)!
+        )
+        for (const w of workers) all.add(w)
+        kinds.push({
+          kind: name.slice("strata.".length),
+          waiting: (counts.wait ?? 0) + (counts.prioritized ?? 0),
+          active: counts.active ?? 0,
+          delayed: counts.delayed ?? 0,
+          failed: counts.failed ?? 0,
+          workers: new Set(workers).size
+        })
+      } finally {
+        await q.close().catch(() => {})
+      }
+    }
+    const stalled = Number((await redis.get(`${prefix}:strata:stalled-recoveries`).catch(() => null)) ?? 0)
+    return { kinds, workers: all.size, stalledRecoveries: stalled }
+  })
+
+/** @internal */
+export const clusterStatus = (options: { readonly url?: string | undefined; readonly prefix?: string | undefined }) =>
+  Effect.acquireUseRelease(
+    Effect.tryPromise({
+      try: async () => {
+        const r = new Redis(options.url ?? "redis://127.0.0.1:6379", {
+          maxRetriesPerRequest: 1,
+          connectTimeout: 3000,
+          lazyConnect: true
+        })
+        r.on("error", () => {})
+        await r.connect()
+        return r
+      },
+      catch: (cause) =>
+        new JobBackendError({ operation: `connect to ${options.url ?? "redis://127.0.0.1:6379"}`, cause })
+    }),
+    (redis) => queueStatus(redis, options.prefix ?? "strata", []),
+    (redis) => Effect.sync(() => redis.disconnect())
+  )
 
 /** ioredis options from a URL, for the connections BullMQ makes itself. */
 const redisOptions = (url: string) => {

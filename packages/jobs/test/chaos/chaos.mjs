@@ -33,6 +33,8 @@ const KILL_MAX_MS = env("KILL_MAX_MS", 5000)
 const CONCURRENCY = env("CONCURRENCY", 8)
 const LOCK_MS = env("LOCK_MS", 1500)
 const TIMEOUT_MS = env("TIMEOUT_MS", 600_000)
+// Stop the killer after this many kills and freezes (the CI slice bounds its time with it).
+const MAX_KILLS = env("MAX_KILLS", Number.POSITIVE_INFINITY)
 const STORE = process.env.STORE ?? "redis"
 const RUNTIME = process.env.WORKER_RUNTIME ?? process.execPath
 const url = process.env.REDIS_URL ?? "redis://127.0.0.1:6379"
@@ -71,7 +73,7 @@ const storeLayer =
 const counts = { kills: 0, freezes: 0 }
 let stopKiller = false
 const killer = async () => {
-  while (!stopKiller) {
+  while (!stopKiller && counts.kills + counts.freezes < MAX_KILLS) {
     const until = Date.now() + between(KILL_MIN_MS, KILL_MAX_MS)
     while (!stopKiller && Date.now() < until) await sleep(50)
     if (stopKiller) return

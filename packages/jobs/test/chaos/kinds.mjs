@@ -62,6 +62,21 @@ export const chaosKinds = (redis, prefix) => {
         })
     },
     {
+      // Long enough (about 3 s) to be frozen mid-run by a test.
+      kind: "slow",
+      idempotent: true,
+      run: (ctx) =>
+        Effect.gen(function* () {
+          yield* logRun(ctx, "slow")
+          for (let i = 1; i <= 100; i++) {
+            yield* ctx.checkpoint
+            yield* Effect.sleep("30 millis")
+            yield* ctx.progress(i)
+          }
+          yield* guardedEffect(ctx, "slow")
+        })
+    },
+    {
       kind: "flaky",
       idempotent: true,
       backoffBaseMs: 50,
