@@ -4,7 +4,8 @@
 // loading one file instead of hundreds of modules is most of `strata`'s cold
 // start. Left outside the bundle: the tree-sitter packages (they find their
 // .wasm next to themselves), the plugins (loaded by spec at run time), and
-// the Redis / PostgreSQL clients (imported only for those stores).
+// the Redis / PostgreSQL clients and BullMQ (imported only for those stores
+// and `[jobs] backend = "bullmq"`; BullMQ also reads its Lua scripts from its own files).
 import { build } from "esbuild"
 
 const common = {
@@ -14,7 +15,7 @@ const common = {
   format: "esm",
   target: "node20",
   logLevel: "warning",
-  external: ["web-tree-sitter", "tree-sitter-bash", "@strata/plugin-*", "ioredis", "pg", "pg-*"],
+  external: ["web-tree-sitter", "tree-sitter-bash", "@strata/plugin-*", "ioredis", "pg", "pg-*", "bullmq"],
   // Bundled CommonJS dependencies call require(); give them one.
   banner: {
     js: "import { createRequire as __strataRequire } from 'node:module'; const require = __strataRequire(import.meta.url);"

@@ -507,14 +507,25 @@ export const make = (
       Effect.gen(function* () {
         closing = true
         if (workers.length === 0) return
-        const closed = Effect.promise(() => Promise.allSettled(workers.map((w) => w.close())))
-        const graceful = yield* Effect.fork(closed)
-        const done = yield* Fiber.join(graceful).pipe(Effect.timeout(Duration.millis(graceMs)), Effect.option)
-        if (Option.isNone(done)) {
-          // Out of patience: hand every run in flight back to the queue.
-          for (const run of runs.values()) yield* Deferred.succeed(run.stop, "handback")
-          yield* Fiber.join(graceful)
-        }
+        // In promise land: a finalizer of an interrupted fiber cannot wait
+        // interruptibly (the pending interruption would cut the wait short
+        // and then block on the runs it meant to hand back).
+        yield* Effect.promise(async () => {
+          const closed = Promise.allSettled(workers.map((w) => w.close()))
+          let timer: ReturnType<typeof setTimeout> | undefined
+          const late = await Promise.race([
+            closed.then(() => false),
+            new Promise<boolean>((resolve) => {
+              timer = setTimeout(() => resolve(true), graceMs)
+            })
+          ])
+          clearTimeout(timer)
+          if (late) {
+            // Out of patience: hand every run in flight back to the queue.
+            for (const run of runs.values()) Runtime.runSync(runtime)(Deferred.succeed(run.stop, "handback"))
+            await closed
+          }
+        })
       })
     )
 
