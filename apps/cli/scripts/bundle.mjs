@@ -6,7 +6,8 @@
 // name, so they share the bundle's one copy of Effect); plugins a config
 // names are loaded by spec at run time. Left outside the bundle: the
 // tree-sitter packages (they find their .wasm next to themselves) and the
-// Redis / PostgreSQL clients (imported only for those stores).
+// Redis / PostgreSQL clients and BullMQ (imported only for those stores and
+// `[jobs] backend = "bullmq"`; BullMQ also reads its Lua scripts from its own files).
 import { rmSync } from "node:fs"
 import { build } from "esbuild"
 
@@ -17,7 +18,7 @@ const common = {
   format: "esm",
   target: "node20",
   logLevel: "warning",
-  external: ["web-tree-sitter", "tree-sitter-bash", "ioredis", "pg", "pg-*"],
+  external: ["web-tree-sitter", "tree-sitter-bash", "ioredis", "pg", "pg-*", "bullmq"],
   // Bundled CommonJS dependencies call require(); give them one.
   banner: {
     js: "import { createRequire as __strataRequire } from 'node:module'; const require = __strataRequire(import.meta.url);"

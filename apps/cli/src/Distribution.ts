@@ -34,6 +34,7 @@ import type * as Path from "@effect/platform/Path"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import type { Config, Runtime, RuntimeConfig } from "@strata/core-runtime"
 import { RuntimeLayer } from "@strata/core-runtime"
+import * as ConfigError from "@strata/core-runtime/ConfigError"
 import type * as RuntimePolicy from "@strata/core-runtime/RuntimePolicy"
 import * as CommandHook from "@strata/hooks/CommandHook"
 import { StdioTransport } from "@strata/mcp/McpTransport"
@@ -201,6 +202,38 @@ export const setup = Effect.fn("Distribution.setup")(function* (options: Options
 export type McpMode = "start" | "on-demand" | "manual"
 
 /**
+ * How a command's runtime is built.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface LayerOptions {
+  readonly mcp?: McpMode | undefined
+  /** Run job handlers here (`strata worker`, with `[jobs] backend = "bullmq"`). */
+  readonly jobsWorker?: boolean | undefined
+}
+
+/**
+ * With `[jobs] backend = "bullmq"` the jobs' records must be in a store every
+ * process shares: a located error when `[storage]` is a local one.
+ *
+ * @since 0.2.0
+ * @category utils
+ */
+export const clusterCheck = (setup: Pick<Setup, "config" | "loaded">): ConfigError.ConfigError | undefined => {
+  if (setup.config.jobs.backend !== "bullmq") return undefined
+  if (setup.config.storage.kind === "redis" || setup.config.storage.kind === "postgres") return undefined
+  const origin = setup.loaded.origins.get("jobs.backend")
+  return new ConfigError.ConfigError({
+    reason: "InvalidValue",
+    file: origin?.source ?? "config",
+    ...(origin?.line === undefined ? {} : { line: origin.line }),
+    path: "jobs.backend",
+    detail: `"bullmq" runs jobs on other processes, which need a shared store: [storage] kind is "${setup.config.storage.kind}"; set it to "redis" or "postgres"`
+  })
+}
+
+/**
  * The runtime of a session: every service composed from the config, with
  * the built-in plugins and the distribution's policy, on the Node platform
  * (which runs on Bun and Deno too).
@@ -210,12 +243,14 @@ export type McpMode = "start" | "on-demand" | "manual"
  */
 export const layer = (
   setup: Setup,
-  options: { readonly mcp?: McpMode | undefined } = {}
+  options: LayerOptions = {}
 ): Layer.Layer<
   Runtime.Runtime | Runtime.Requirements | Sandbox.Sandbox,
   unknown,
   FileSystem.FileSystem | Path.Path
 > => {
+  const shared = clusterCheck(setup)
+  if (shared !== undefined) return Layer.fail(shared)
   const config: RuntimeConfig.RuntimeConfig = {
     ...setup.config,
     plugins: [...builtinPlugins, ...setup.config.plugins]
@@ -229,7 +264,8 @@ export const layer = (
     distributionRules: policy.distribution,
     mcp: options.mcp ?? "on-demand",
     locateSyntaxError,
-    pluginModules
+    pluginModules,
+    jobsWorker: options.jobsWorker
   }).pipe(
     Layer.provide(
       Layer.mergeAll(NodeContext.layer, mcpStdioLayer(setup).pipe(Layer.provideMerge(sandboxLayer(setup))))
@@ -300,7 +336,7 @@ export const mcpStdioLayer = (setup: Pick<Setup, "config">): Layer.Layer<StdioTr
 export const session = <A, E, R>(
   options: Options,
   body: (setup: Setup) => Effect.Effect<A, E, R>,
-  layerOptions: { readonly mcp?: McpMode | undefined } = {}
+  layerOptions: LayerOptions = {}
 ): Effect.Effect<
   A,
   unknown,

@@ -63,6 +63,20 @@ export const report = Effect.fn("Status.report")(function* (options: Choice.Opti
   const choice = yield* Choice.chooseModel(options, loaded.value)
   const storage = loaded.value.storage
   const facts = yield* storeFacts(options.cwd, storage)
+  const jobs = loaded.value.jobs
+  const queue =
+    jobs.backend === "bullmq"
+      ? yield* Effect.promise(() => import("@strata/jobs/bullmq")).pipe(
+          Effect.flatMap((bull) =>
+            bull.clusterStatus({
+              url: jobs.redis_url ?? (storage.kind === "redis" ? storage.url : undefined),
+              prefix: jobs.prefix
+            })
+          ),
+          Effect.map((q) => ({ reachable: true as const, ...q })),
+          Effect.catchAll((e) => Effect.succeed({ reachable: false as const, error: e.message }))
+        )
+      : undefined
   return {
     version,
     cwd: options.cwd,
@@ -76,6 +90,7 @@ export const report = Effect.fn("Status.report")(function* (options: Choice.Opti
     model: choice,
     plugins: [...Choice.builtinPlugins, ...loaded.value.plugins],
     threads: facts.threads,
+    jobs: { backend: jobs.backend, concurrency: jobs.concurrency, ...(queue === undefined ? {} : { queue }) },
     mcp_servers: Object.keys(loaded.value.mcp_servers),
     sandbox: yield* Effect.promise(async () => {
       const [SandboxNode, RuntimeLayer] = await Promise.all([
@@ -102,6 +117,18 @@ const describeCapabilities = (c: Effect.Effect.Success<ReturnType<typeof storeFa
     `listing: ${c.list}`
   ].join("; ")
 
+type Report = Effect.Effect.Success<ReturnType<typeof report>>
+
+/** `local, 4 at once` or the cluster's queue depth, workers and stalled recoveries. */
+const jobsLine = (jobs: Report["jobs"]): string => {
+  if (jobs.queue === undefined) return `${jobs.backend}, ${jobs.concurrency} at once`
+  const q = jobs.queue
+  if (!q.reachable) return `bullmq, queue NOT reachable: ${q.error}`
+  const kinds = q.kinds
+  const sum = (f: (k: (typeof kinds)[number]) => number) => kinds.reduce((n, k) => n + f(k), 0)
+  return `bullmq, ${sum((k) => k.waiting)} waiting, ${sum((k) => k.active)} active, ${sum((k) => k.delayed)} delayed; ${q.workers} worker${q.workers === 1 ? "" : "s"}; ${q.stalledRecoveries} stalled run${q.stalledRecoveries === 1 ? "" : "s"} recovered`
+}
+
 /**
  * The report as text.
  *
@@ -118,6 +145,7 @@ export const format = (v: Effect.Effect.Success<ReturnType<typeof report>>): str
     `  model     ${v.model.banner}${v.model.skipped === undefined ? "" : ` (${v.model.skipped})`}`,
     `  plugins   ${v.plugins.join(", ")}`,
     `  threads   ${v.threads.total} (${v.threads.archived} archived${v.threads.damaged > 0 ? `, ${v.threads.damaged} damaged: see strata threads list` : ""})`,
+    `  jobs      ${jobsLine(v.jobs)}`,
     `  mcp       ${v.mcp_servers.length === 0 ? "no servers configured" : v.mcp_servers.join(", ")}`,
     `  sandbox   ${Sandbox.describe(v.sandbox)}`
   ].join("\n")

@@ -18,6 +18,7 @@ import { approval, model, run as runCommand, sandbox } from "./commands/run.js"
 import { serve } from "./commands/serve.js"
 import { status } from "./commands/status.js"
 import { threads } from "./commands/threads.js"
+import { worker } from "./commands/worker.js"
 import { version } from "./version.js"
 
 /**
@@ -44,7 +45,8 @@ export const strata = Command.make("strata", { approval, model, sandbox }, (opti
     status,
     audit,
     serve,
-    acpCommand
+    acpCommand,
+    worker
   ])
 )
 

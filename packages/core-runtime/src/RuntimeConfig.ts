@@ -43,6 +43,8 @@
  *
  * [jobs]
  * concurrency = 4
+ * backend = "bullmq"                # run jobs on `strata worker` processes (default "local")
+ * redis_url = "redis://127.0.0.1:6379"
  *
  * [sandbox]                         # @strata/sandbox: how tool processes run
  * mode = "workspace-write"          # | "read-only" | "off" (bubblewrap on Linux)
@@ -128,6 +130,30 @@ export const StorageConfig = Schema.Union(
 export type StorageConfig = typeof StorageConfig.Type
 
 /**
+ * Where background jobs run. `"local"` (the default): in the process that
+ * enqueued them. `"bullmq"`: on a shared BullMQ queue on Redis, run by
+ * `strata worker` processes (any number, on any machine reaching the Redis
+ * and the store); every other process only enqueues and controls them.
+ * Needs a shared store (`[storage] kind = "redis"` or `"postgres"`).
+ *
+ * @since 0.2.0
+ * @category schemas
+ */
+export const JobsConfig = Schema.Struct({
+  /** Handler runs at once (per kind, in each worker with `bullmq`). */
+  concurrency: Schema.optionalWith(PositiveInt, { default: () => 4 }),
+  backend: Schema.optionalWith(Schema.Literal("local", "bullmq"), { default: () => "local" as const }),
+  /** The Redis of the BullMQ queues (default: the store's, when it is Redis, else `redis://127.0.0.1:6379`). */
+  redis_url: Schema.optional(Schema.String),
+  /** The key prefix of the queues (default `strata`); processes of one cluster share it. */
+  prefix: Schema.optional(Schema.String.pipe(Schema.pattern(/^[A-Za-z0-9._-]{1,64}$/))),
+  /** How long after a worker dies its runs are recovered (BullMQ's lock, default 30000 ms). */
+  lock_ms: Schema.optional(Schema.Number.pipe(Schema.int(), Schema.greaterThanOrEqualTo(200))),
+  /** On SIGTERM, how long a worker lets its runs finish before handing them back (default 30000 ms). */
+  shutdown_grace_ms: Schema.optional(Schema.Number.pipe(Schema.int(), Schema.nonNegative()))
+}).annotations({ identifier: "JobsConfig" })
+
+/**
  * The Claude Code settings files read by default, as Claude Code reads them:
  * the project's shared and local settings, then the user's.
  *
@@ -186,9 +212,7 @@ export const RuntimeConfig = Schema.Struct({
   shell_environment_policy: Schema.optionalWith(EnvPolicyConfig, {
     default: () => ({ inherit: "core" as const, include: [], exclude: [], set: {} })
   }),
-  jobs: Schema.optionalWith(Schema.Struct({ concurrency: Schema.optionalWith(PositiveInt, { default: () => 4 }) }), {
-    default: () => ({ concurrency: 4 })
-  })
+  jobs: Schema.optionalWith(JobsConfig, { default: () => ({ concurrency: 4, backend: "local" as const }) })
 }).annotations({ identifier: "RuntimeConfig" })
 /** @since 0.1.0 @category models */
 export type RuntimeConfig = typeof RuntimeConfig.Type

@@ -96,6 +96,44 @@ export interface Options {
   readonly pluginModules?: PluginLoader.LoadOptions["modules"]
   /** Extra tools registered by the app (built-in tools of a distribution). */
   readonly tools?: ReadonlyArray<ToolRegistry.RuntimeTool> | undefined
+  /**
+   * With `[jobs] backend = "bullmq"`: run job handlers in this process (a
+   * worker, `strata worker`). Otherwise the process only enqueues and
+   * controls jobs.
+   */
+  readonly jobsWorker?: boolean | undefined
+}
+
+/**
+ * The job manager a config selects: local (in this process, over the
+ * store), or on BullMQ (`@strata/jobs/bullmq`, imported only then).
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layerJobs = (
+  config: Pick<RuntimeConfig, "jobs" | "storage">,
+  options: { readonly worker?: boolean | undefined } = {}
+): Layer.Layer<JobManager.JobManager, unknown, StateStore.StateStore> => {
+  const jobs = config.jobs
+  if (jobs.backend !== "bullmq") {
+    return JobManager.layer({ concurrency: jobs.concurrency }).pipe(Layer.provide(JobBackend.layerStateStore))
+  }
+  const url = jobs.redis_url ?? (config.storage.kind === "redis" ? config.storage.url : "redis://127.0.0.1:6379")
+  return Layer.unwrapEffect(
+    Effect.promise(() => import("@strata/jobs/bullmq")).pipe(
+      Effect.map((bull) =>
+        bull.layer({
+          url,
+          prefix: jobs.prefix,
+          worker: options.worker === true,
+          concurrency: jobs.concurrency,
+          lockMs: jobs.lock_ms,
+          shutdownGraceMs: jobs.shutdown_grace_ms
+        })
+      )
+    )
+  ).pipe(Layer.provide(JobBackend.layerStateStore))
 }
 
 /** The option of unstorage drivers that names a local folder or file, taken from the project root when relative. */
@@ -478,9 +516,7 @@ export const layer = (
     servers: config.mcp_servers,
     ...(config.mcp?.restart === undefined ? {} : { restart: config.mcp.restart })
   })
-  const jobs = JobManager.layer({ concurrency: config.jobs.concurrency }).pipe(
-    Layer.provide(JobBackend.layerStateStore)
-  )
+  const jobs = layerJobs(config, { worker: options.jobsWorker })
   const threads = Layer.unwrapEffect(
     Effect.map(
       Effect.flatMap(ModelRegistry.ModelRegistry, (r) =>

@@ -35,6 +35,19 @@ export interface JobContext {
   readonly input: JsonValue | undefined
   /** 1 on the first run, 2 on the first retry, ... */
   readonly attempt: number
+  /**
+   * Identifies this run: different on every run (retries and reruns after a
+   * crash included). A distributed backend refuses every write of a run
+   * whose token was replaced (the job was taken over).
+   */
+  readonly fencingToken: string
+  /**
+   * A key for a side effect the handler performs (`step` names it; default
+   * `"effect"`): the same on every run of the job, so a side effect recorded
+   * under it (an idempotency key of an API, a `SET NX`) happens once even
+   * when the job runs again after a crash.
+   */
+  readonly idempotencyKey: (step?: string) => string
   /** Persists progress (0..100) and an optional detail. */
   readonly progress: (value: number, detail?: string) => Effect.Effect<void, InvalidProgress | JobError>
   /**

@@ -185,6 +185,8 @@ export const make = (options: JM.Options = {}): Effect.Effect<JM.Service, JM.Job
           job: started,
           input: started.input,
           attempt: started.retry.attempt,
+          fencingToken: `${started.id}#${started.retry.attempt}@${instanceId}`,
+          idempotencyKey: (step = "effect") => `${started.id}:${step}`,
           progress: (value, detail) =>
             updateProgress(job.id, value, detail).pipe(
               Effect.asVoid,

@@ -1,0 +1,748 @@
+/** @internal */
+
+import { HookDispatcher } from "@strata/hooks/HookDispatcher"
+import { randomUUID } from "@strata/protocol/Common"
+import * as Ids from "@strata/protocol/Ids"
+import type { JobRecord, JobStatus } from "@strata/protocol/Job"
+import { type Job as BullJob, Queue, Worker } from "bullmq"
+import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
+import * as PubSub from "effect/PubSub"
+import * as Random from "effect/Random"
+import * as Runtime from "effect/Runtime"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import * as SubscriptionRef from "effect/SubscriptionRef"
+import { Redis } from "ioredis"
+import type * as BM from "../bullmq.js"
+import { JobBackend, JobBackendError, RevisionConflict } from "../JobBackend.js"
+import { InvalidProgress, type InvalidTransition, JobConfigError, JobNotFound } from "../JobError.js"
+import type * as JM from "../JobManager.js"
+import * as JobState from "../JobState.js"
+
+/*
+ * How a job and its BullMQ jobs relate.
+ *
+ * The job's record (in the StateStore, compare-and-set on `revision`) is the
+ * truth; a BullMQ job ("dispatch") only says "look at job X now". Dispatch
+ * ids: the job id (enqueue), `<id>.r<attempt>` (a retry, delayed by the
+ * kind's backoff), `<id>.s<revision>` (a resume or a hand-back). The record's
+ * `owner` says which dispatch may act on it:
+ *
+ * - `handoff:<dispatch>` (or no owner on a new job): that dispatch may claim it;
+ * - `<dispatch>#<nonce>@<worker>`: the fencing token of the run in progress.
+ *   Every write of a run compares it (with the revision): a run whose token
+ *   was replaced writes nothing;
+ * - `parked`: paused with no run in flight (a resume hands it to a new dispatch).
+ *
+ * A dispatch delivered again by BullMQ's stalled-job check while the record
+ * still carries a token of that same dispatch means its run's process is gone
+ * (its lock expired): the kind's recovery policy decides. Any other mismatch
+ * means the dispatch is stale, and it ends doing nothing.
+ */
+
+const errorMessage = (cause: Cause.Cause<unknown>): string => {
+  const failure = Cause.failureOption(cause)
+  const value = failure._tag === "Some" ? failure.value : Cause.squash(cause)
+  if (value instanceof Error) return value.message || value.name
+  if (typeof value === "string") return value
+  try {
+    return JSON.stringify(value) ?? String(value)
+  } catch {
+    return String(value)
+  }
+}
+
+const dispatchOf = (owner: string | undefined): string | undefined =>
+  owner === undefined || owner.startsWith("handoff:") || owner === "parked" ? undefined : owner.split("#")[0]
+
+const handoffOf = (record: JobRecord): string | undefined =>
+  record.owner === undefined ? record.id : record.owner.startsWith("handoff:") ? record.owner.slice(8) : undefined
+
+/** Why a run's handler was interrupted from outside. */
+type Stop = "cancelled" | "lost" | "handback"
+
+const PREFIX_RE = /^[A-Za-z0-9._-]{1,64}$/
+const QUEUE_RE = /^[A-Za-z0-9._-]{1,200}$/
+
+/** The BullMQ queue of a kind: one per kind, so a worker takes only kinds it runs. */
+export const queueName = (kind: string): string => `strata.${kind.replace(/[^A-Za-z0-9._-]/g, "_")}`
+
+/** @internal */
+export const make = (
+  options: BM.Options
+): Effect.Effect<BM.Service, JM.JobError | JobConfigError, JobBackend | Scope.Scope> =>
+  Effect.gen(function* () {
+    const backend = yield* JobBackend
+    const hooks = yield* Effect.serviceOption(HookDispatcher)
+    const runtime = yield* Effect.runtime<never>()
+    const runPromise = Runtime.runPromise(runtime)
+    const prefix = options.prefix ?? "strata"
+    if (!PREFIX_RE.test(prefix)) {
+      return yield* new JobConfigError({
+        kind: "*",
+        reason: `bullmq prefix ${JSON.stringify(prefix)}: 1..64 of [A-Za-z0-9._-]`
+      })
+    }
+    const url = options.url ?? "redis://127.0.0.1:6379"
+    const instanceId = options.instanceId ?? `worker-${randomUUID().slice(0, 8)}`
+    const concurrency = Math.max(1, options.concurrency ?? 4)
+    const lockMs = Math.max(200, options.lockMs ?? 30_000)
+    const pollMs = Math.max(20, options.pollMs ?? 250)
+    const runsHere = options.worker ?? false
+    const graceMs = options.shutdownGraceMs ?? 30_000
+
+    const connect = (purpose: string) =>
+      Effect.acquireRelease(
+        Effect.sync(
+          () =>
+            new Redis(url, {
+              maxRetriesPerRequest: null,
+              lazyConnect: false,
+              connectionName: `strata:${instanceId}:${purpose}`
+            })
+        ),
+        (r) => Effect.promise(() => r.quit().catch(() => r.disconnect()))
+      )
+    const redis = yield* connect("cmd")
+    yield* Effect.tryPromise({
+      try: () => redis.ping(),
+      catch: (cause) => new JobBackendError({ operation: `connect to ${url}`, cause })
+    })
+    const stalledKey = `${prefix}:strata:stalled-recoveries`
+    const eventsChannel = `${prefix}:strata:job-events`
+
+    const hub = yield* PubSub.unbounded<JM.JobEvent>()
+    const subscriber = yield* connect("events")
+    subscriber.on("message", (_channel: string, message: string) => {
+      try {
+        Runtime.runSync(runtime)(PubSub.publish(hub, JSON.parse(message) as JM.JobEvent))
+      } catch {
+        // not ours
+      }
+    })
+    yield* Effect.promise(() => subscriber.subscribe(eventsChannel))
+
+    const handlers = new Map<string, JM.JobHandler>()
+    const queues = new Map<string, Queue>()
+    const queueOf = (kind: string) => {
+      let q = queues.get(kind)
+      if (q === undefined) {
+        q = new Queue(queueName(kind), { connection: redis, prefix })
+        q.on("error", () => {})
+        queues.set(kind, q)
+      }
+      return q
+    }
+    yield* Effect.addFinalizer(() =>
+      Effect.promise(() => Promise.allSettled([...queues.values()].map((q) => q.close())))
+    )
+
+    const backendError = (operation: string, jobId?: string) => (cause: unknown) =>
+      new JobBackendError({ operation, cause, ...(jobId === undefined ? {} : { jobId }) })
+
+    /** Adds a dispatch (idempotent by its id while BullMQ keeps it). */
+    const dispatch = (kind: string, dispatchId: string, jobId: string, delayMs = 0) =>
+      Effect.tryPromise({
+        try: () =>
+          queueOf(kind).add(
+            kind,
+            { id: jobId },
+            {
+              jobId: dispatchId,
+              delay: Math.max(0, Math.round(delayMs)),
+              removeOnComplete: true,
+              removeOnFail: 1000,
+              // Only for the dispatcher's own failures (the store unreachable):
+              // a handler's failure is the kind's retry policy, not BullMQ's.
+              attempts: 50,
+              backoff: { type: "exponential", delay: 200 }
+            }
+          ),
+        catch: backendError("dispatch", jobId)
+      }).pipe(Effect.asVoid)
+
+    const publish = (stored: JobRecord) =>
+      Effect.gen(function* () {
+        const entry = stored.history[stored.history.length - 1]!
+        const update = { job_id: stored.id, name: stored.name, status: stored.status, progress: stored.progress, entry }
+        const event = { event: "job_update" as const, ...update }
+        yield* Effect.promise(() => redis.publish(eventsChannel, JSON.stringify(event)).catch(() => 0))
+        if (Option.isSome(hooks)) yield* hooks.value.notify({ hook_event_name: "JobLifecycle", ...update })
+      })
+
+    const read = (id: string) =>
+      backend
+        .get(id as Ids.JobId)
+        .pipe(
+          Effect.flatMap(
+            Option.match({ onNone: () => Effect.fail(new JobNotFound({ jobId: id })), onSome: Effect.succeed })
+          )
+        )
+
+    const put = (previous: JobRecord, next: JobRecord) => backend.put(next, previous.revision).pipe(Effect.tap(publish))
+
+    /**
+     * Read, compute, compare-and-set, retried on a concurrent write. `f`
+     * returns the next record, or `undefined` to write nothing.
+     */
+    const update = <E>(
+      id: string,
+      f: (job: JobRecord, now: number, jitter: number) => Either.Either<JobRecord | undefined, E>
+    ): Effect.Effect<JobRecord | undefined, E | JobNotFound | JM.JobError> =>
+      Effect.gen(function* () {
+        for (;;) {
+          const job = yield* read(id)
+          const now = yield* Clock.currentTimeMillis
+          const jitter = yield* Random.next
+          const next = yield* f(job, now, jitter)
+          if (next === undefined) return undefined
+          const written = yield* Effect.either(put(job, next))
+          if (Either.isRight(written)) return written.right
+          if (written.left._tag !== "RevisionConflict") return yield* written.left
+        }
+      })
+
+    const to = (
+      job: JobRecord,
+      status: JobStatus,
+      phase: string,
+      now: number,
+      extra: { detail?: string | null | undefined; owner?: string | undefined; jitter?: number } = {}
+    ) =>
+      Either.map(
+        JobState.transition(job, status, { phase, now, detail: extra.detail, jitter: extra.jitter }),
+        (next) => (extra.owner === undefined ? next : { ...next, owner: extra.owner })
+      )
+
+    const failForGood = (job: JobRecord, now: number, detail: string) =>
+      Either.map(JobState.transition(job, "failed", { phase: "interrupted", now, detail }), (next) => ({
+        ...next,
+        retry: { ...next.retry, attempt: next.retry.max_attempts, next_backoff_ms: 0, next_retry_at: null }
+      }))
+
+    // ---- the worker side ----------------------------------------------------
+
+    interface Run {
+      readonly fiber: Fiber.RuntimeFiber<unknown, unknown>
+      readonly stop: Deferred.Deferred<Stop>
+    }
+    const runs = new Map<string, Run>()
+
+    /** A write of the run holding `token`: refused (Lost) once the token is replaced. */
+    class Lost {
+      readonly _tag = "Lost"
+    }
+    const fenced = (
+      id: string,
+      token: string,
+      f: (job: JobRecord, now: number, jitter: number) => Either.Either<JobRecord | undefined, InvalidTransition>
+    ) =>
+      update<InvalidTransition | Lost>(id, (job, now, jitter) =>
+        job.owner !== token ? Either.left(new Lost()) : f(job, now, jitter)
+      )
+
+    const runHandler = (claimed: JobRecord, token: string, handler: JM.JobHandler, dispatchId: string) =>
+      Effect.gen(function* () {
+        const id = claimed.id
+        const paused = yield* SubscriptionRef.make(claimed.status === "paused")
+        const stop = yield* Deferred.make<Stop>()
+        const context: JM.JobContext = {
+          job: claimed,
+          input: claimed.input,
+          attempt: claimed.retry.attempt,
+          fencingToken: token,
+          idempotencyKey: (step = "effect") => `${id}:${step}`,
+          progress: (value, detail) => {
+            if (!(Number.isInteger(value) && value >= 0 && value <= 100)) {
+              return Effect.fail(new InvalidProgress({ jobId: id, progress: value }))
+            }
+            const write: Effect.Effect<unknown, InvalidTransition | JobNotFound | JM.JobError | Lost> = fenced(
+              id,
+              token,
+              (job, now) => JobState.progress(job, value, { now, detail })
+            )
+            return write.pipe(
+              Effect.asVoid,
+              Effect.catchTags({
+                Lost: () => Deferred.succeed(stop, "lost").pipe(Effect.asVoid),
+                JobNotFound: () => Effect.void,
+                InvalidTransition: () => Effect.void
+              })
+            )
+          },
+          checkpoint: SubscriptionRef.get(paused).pipe(
+            Effect.flatMap((p) =>
+              p
+                ? paused.changes.pipe(
+                    Stream.filter((v) => !v),
+                    Stream.take(1),
+                    Stream.runDrain
+                  )
+                : Effect.void
+            )
+          ),
+          isPaused: SubscriptionRef.get(paused)
+        }
+        const body = Effect.scoped(Effect.suspend(() => handler.run(context)))
+        const timed =
+          handler.timeout === undefined
+            ? body
+            : body.pipe(
+                Effect.timeoutFail({
+                  duration: handler.timeout,
+                  onTimeout: () => new Error(`timed out after ${Duration.format(Duration.decode(handler.timeout!))}`)
+                })
+              )
+        const fiber: Fiber.RuntimeFiber<Exit.Exit<unknown, unknown>> = yield* Effect.fork(Effect.exit(timed))
+        runs.set(id, { fiber, stop })
+        // Watches the record: a cancel, pause or resume written by any process,
+        // or the token replaced (the run was taken over), reaches the handler.
+        const watcher = yield* Effect.fork(
+          Effect.gen(function* () {
+            for (;;) {
+              yield* Effect.sleep(Duration.millis(pollMs))
+              const job = yield* Effect.option(read(id))
+              if (Option.isNone(job)) continue
+              const j = job.value
+              if (j.owner !== token) return yield* Deferred.succeed(stop, "lost")
+              if (j.status === "cancelled") return yield* Deferred.succeed(stop, "cancelled")
+              // Ended by someone else (recovery failed it while this run was
+              // frozen): nothing it does can be recorded any more.
+              if (j.status !== "running" && j.status !== "paused") return yield* Deferred.succeed(stop, "lost")
+              yield* SubscriptionRef.set(paused, j.status === "paused")
+            }
+          })
+        )
+        const stopped = yield* Effect.fork(Deferred.await(stop).pipe(Effect.zipLeft(Fiber.interrupt(fiber))))
+        const exit = yield* Fiber.await(fiber)
+        yield* Fiber.interrupt(watcher)
+        const reason = yield* Deferred.poll(stop).pipe(
+          Effect.flatMap((o) => (Option.isSome(o) ? Effect.asSome(o.value) : Effect.succeedNone))
+        )
+        yield* Fiber.interrupt(stopped)
+        runs.delete(id)
+        const outcome = Exit.isSuccess(exit) ? exit.value : undefined
+        if (Option.isSome(reason) && (outcome === undefined || Exit.isFailure(outcome))) {
+          if (reason.value === "handback") {
+            // Shutting down: hand the run back to the queue for another worker.
+            const back = `${id}.s${Date.now().toString(36)}`
+            const written = yield* Effect.either(
+              fenced(id, token, (job, now) =>
+                job.status === "running" || job.status === "paused"
+                  ? Either.right({
+                      ...job,
+                      status: "running" as const,
+                      owner: `handoff:${back}`,
+                      updated_at: now,
+                      history: [
+                        ...job.history,
+                        {
+                          at: now,
+                          phase: "handed-back",
+                          from: job.status,
+                          to: "running" as const,
+                          progress: job.progress,
+                          detail: "the worker shut down",
+                          attempt: job.retry.attempt
+                        }
+                      ].slice(-JobState.MAX_HISTORY)
+                    })
+                  : Either.right(undefined)
+              )
+            )
+            if (Either.isRight(written) && written.right !== undefined) yield* dispatch(handler.kind, back, id)
+          }
+          return
+        }
+        const result: Exit.Exit<unknown, unknown> = outcome ?? Exit.die("interrupted")
+        if (Exit.isSuccess(result)) {
+          yield* fenced(id, token, (job, now) =>
+            job.status === "paused"
+              ? Either.flatMap(to(job, "running", "resumed", now), (r) => to(r, "completed", "completed", now))
+              : job.status === "running"
+                ? to(job, "completed", "completed", now)
+                : Either.right(undefined)
+          ).pipe(Effect.catchTag("Lost", () => Effect.void))
+          return
+        }
+        const detail = errorMessage(result.cause)
+        const failed = yield* fenced(id, token, (job, now, jitter) =>
+          job.status === "paused"
+            ? Either.flatMap(to(job, "running", "resumed", now), (r) =>
+                to(r, "failed", "failed", now, { detail, jitter })
+              )
+            : job.status === "running"
+              ? to(job, "failed", "failed", now, { detail, jitter })
+              : Either.right(undefined)
+        ).pipe(Effect.catchTag("Lost", () => Effect.succeed(undefined)))
+        if (failed !== undefined && JobState.retryDue(failed)) {
+          yield* dispatch(
+            handler.kind,
+            `${id}.r${failed.retry.attempt}`,
+            id,
+            (failed.retry.next_retry_at ?? 0) - Date.now()
+          )
+        }
+        void dispatchId
+      })
+
+    /** What a delivered dispatch does; see the comment at the top. */
+    const deliver = (dispatchId: string, id: string, handler: JM.JobHandler) =>
+      Effect.gen(function* () {
+        const nonce = randomUUID().slice(0, 8)
+        const token = `${dispatchId}#${nonce}@${instanceId}`
+        for (;;) {
+          const found = yield* Effect.option(
+            read(id).pipe(Effect.catchTag("JobNotFound", () => Effect.fail(undefined)))
+          )
+          if (Option.isNone(found)) return "missing"
+          const job = found.value
+          const now = yield* Clock.currentTimeMillis
+          const write = (next: Either.Either<JobRecord, InvalidTransition>) =>
+            Either.isLeft(next)
+              ? Effect.succeed(false)
+              : put(job, next.right).pipe(
+                  Effect.as(true),
+                  Effect.catchTag("RevisionConflict", () => Effect.succeed(false))
+                )
+          switch (job.status) {
+            case "completed":
+            case "cancelled":
+              return "ended"
+            case "failed": {
+              if (!JobState.retryDue(job)) return "ended"
+              const retryId = `${id}.r${job.retry.attempt}`
+              if (dispatchId === retryId) {
+                yield* write(to(job, "queued", "retry", now, { owner: `handoff:${dispatchId}` }))
+                continue
+              }
+              // The run that failed died before its retry was dispatched.
+              if (dispatchOf(job.owner) === dispatchId) {
+                yield* dispatch(handler.kind, retryId, id, (job.retry.next_retry_at ?? 0) - now)
+              }
+              return "stale"
+            }
+            case "queued": {
+              if (handoffOf(job) !== dispatchId) return "stale"
+              const claimed = to(job, "running", "running", now, { owner: token })
+              if (Either.isLeft(claimed)) return "stale"
+              const stored = yield* put(job, claimed.right).pipe(
+                Effect.map(Option.some),
+                Effect.catchTag("RevisionConflict", () => Effect.succeedNone)
+              )
+              if (Option.isNone(stored)) continue
+              yield* runHandler(stored.value, token, handler, dispatchId)
+              return "ran"
+            }
+            case "running": {
+              if (handoffOf(job) === dispatchId) {
+                const stored = yield* put(job, { ...job, owner: token }).pipe(
+                  Effect.map(Option.some),
+                  Effect.catchTag("RevisionConflict", () => Effect.succeedNone)
+                )
+                if (Option.isNone(stored)) continue
+                yield* runHandler(stored.value, token, handler, dispatchId)
+                return "ran"
+              }
+              if (dispatchOf(job.owner) !== dispatchId) return "stale"
+              // Delivered again after a stall: the process of its run is gone.
+              const policy: JM.RecoveryPolicy = handler.recovery ?? (handler.idempotent ? "requeue" : "pause")
+              const detail = `interrupted: the worker running it (${job.owner?.split("@")[1] ?? "unknown"}) stopped answering`
+              const written = yield* write(
+                policy === "requeue"
+                  ? to(job, "queued", "interrupted", now, { detail, owner: `handoff:${dispatchId}` })
+                  : policy === "pause"
+                    ? to(job, "paused", "interrupted", now, { detail, owner: "parked" })
+                    : failForGood(job, now, detail)
+              )
+              if (written) yield* Effect.promise(() => redis.incr(stalledKey).catch(() => 0))
+              if (written && policy === "requeue") continue
+              if (!written) continue
+              return "recovered"
+            }
+            case "paused": {
+              if (dispatchOf(job.owner) !== dispatchId) return "stale"
+              // Paused while its run's process died: park it for a resume.
+              if (yield* write(Either.right({ ...job, owner: "parked" }))) return "parked"
+              continue
+            }
+          }
+        }
+      })
+
+    const workers: Array<Worker> = []
+    let closing = false
+    const startWorker = (handler: JM.JobHandler) => {
+      const worker = new Worker(
+        queueName(handler.kind),
+        async (bullJob: BullJob) =>
+          runPromise(
+            deliver(bullJob.id!, (bullJob.data as { id: string }).id, handler).pipe(
+              Effect.withSpan("JobManager.bullmq.process", { attributes: { dispatch: bullJob.id } })
+            )
+          ),
+        {
+          connection: { ...redisOptions(url), maxRetriesPerRequest: null },
+          prefix,
+          concurrency,
+          lockDuration: lockMs,
+          stalledInterval: Math.max(100, Math.round(lockMs / 2)),
+          // The kind's recovery policy decides what a stall means, not a count.
+          maxStalledCount: 1_000_000,
+          name: instanceId
+        }
+      )
+      worker.on("error", () => {})
+      workers.push(worker)
+    }
+    yield* Effect.addFinalizer(() =>
+      Effect.gen(function* () {
+        closing = true
+        if (workers.length === 0) return
+        // In promise land: a finalizer of an interrupted fiber cannot wait
+        // interruptibly (the pending interruption would cut the wait short
+        // and then block on the runs it meant to hand back).
+        yield* Effect.promise(async () => {
+          const closed = Promise.allSettled(workers.map((w) => w.close()))
+          let timer: ReturnType<typeof setTimeout> | undefined
+          const late = await Promise.race([
+            closed.then(() => false),
+            new Promise<boolean>((resolve) => {
+              timer = setTimeout(() => resolve(true), graceMs)
+            })
+          ])
+          clearTimeout(timer)
+          if (late) {
+            // Out of patience: hand every run in flight back to the queue.
+            for (const run of runs.values()) Runtime.runSync(runtime)(Deferred.succeed(run.stop, "handback"))
+            await closed
+          }
+        })
+      })
+    )
+
+    /** Re-dispatches what a crash between a record write and its dispatch left behind. */
+    const sweep = Effect.gen(function* () {
+      for (const job of yield* backend.list) {
+        if (!handlers.has(job.name)) continue
+        const h = handoffOf(job)
+        if ((job.status === "queued" || job.status === "running") && h !== undefined) {
+          yield* dispatch(job.name, h, job.id)
+        } else if (JobState.retryDue(job)) {
+          yield* dispatch(
+            job.name,
+            `${job.id}.r${job.retry.attempt}`,
+            job.id,
+            (job.retry.next_retry_at ?? 0) - Date.now()
+          )
+        }
+      }
+    }).pipe(Effect.catchAllCause((cause) => Effect.logWarning("jobs: sweep failed", cause)))
+
+    const registerHandler = (handler: JM.JobHandler) =>
+      Effect.gen(function* () {
+        if (handler.kind.length === 0)
+          return yield* Effect.fail(new JobConfigError({ kind: handler.kind, reason: "kind must not be empty" }))
+        if (handlers.has(handler.kind)) {
+          return yield* Effect.fail(
+            new JobConfigError({ kind: handler.kind, reason: "a handler is already registered for this kind" })
+          )
+        }
+        if (!QUEUE_RE.test(queueName(handler.kind)))
+          return yield* Effect.fail(
+            new JobConfigError({ kind: handler.kind, reason: "kind is too long for a queue name" })
+          )
+        if (handler.maxAttempts !== undefined && (!Number.isInteger(handler.maxAttempts) || handler.maxAttempts < 1)) {
+          return yield* Effect.fail(
+            new JobConfigError({ kind: handler.kind, reason: "maxAttempts must be an integer >= 1" })
+          )
+        }
+        handlers.set(handler.kind, handler)
+        if (runsHere && !closing) startWorker(handler)
+      })
+
+    for (const handler of options.handlers ?? []) yield* registerHandler(handler)
+    if (runsHere) {
+      yield* sweep
+      yield* Effect.sleep(Duration.millis(options.sweepMs ?? 30_000)).pipe(
+        Effect.zipRight(sweep),
+        Effect.forever,
+        Effect.forkScoped
+      )
+    }
+
+    const manual = (id: string, status: JobStatus, phase: string, extra: { detail?: string | null | undefined } = {}) =>
+      update(id, (job, now, jitter) => to(job, status, phase, now, { ...extra, jitter })).pipe(Effect.map((r) => r!))
+
+    const sorted = (jobs: ReadonlyArray<JobRecord>) =>
+      [...jobs].sort((a, b) => b.updated_at - a.updated_at || (a.id < b.id ? -1 : 1))
+
+    const listJobs = backend.list.pipe(Effect.map(sorted), Effect.orDie)
+
+    const service: BM.Service = {
+      instanceId,
+      enqueueJob: Effect.fn("JobManager.enqueueJob")(function* (name, input, enqueueOptions) {
+        if (name.length === 0 || name.length > 256) {
+          return yield* Effect.fail(new JobConfigError({ kind: name, reason: "job name must be 1..256 characters" }))
+        }
+        const handler = handlers.get(name)
+        const now = yield* Clock.currentTimeMillis
+        const record = JobState.create({
+          id: Ids.make("JobId"),
+          name,
+          ...(input === undefined ? {} : { input }),
+          retry: JobState.defaultRetry({
+            maxAttempts: enqueueOptions?.maxAttempts ?? handler?.maxAttempts,
+            backoffBaseMs: enqueueOptions?.backoffBaseMs ?? handler?.backoffBaseMs
+          } as { maxAttempts?: number; backoffBaseMs?: number }),
+          now
+        })
+        // The record first: a dispatch always finds its record. A crash
+        // between the two leaves a queued record, re-dispatched by a sweep.
+        const stored = yield* backend.put(record, 0)
+        yield* publish(stored)
+        yield* dispatch(name, stored.id, stored.id)
+        return stored
+      }),
+      setJobRunning: Effect.fn("JobManager.setJobRunning")((id) => manual(id, "running", "running")),
+      updateJobProgress: Effect.fn("JobManager.updateJobProgress")((id, progress, detail) =>
+        Number.isInteger(progress) && progress >= 0 && progress <= 100
+          ? update(id, (job, now) => JobState.progress(job, progress, { now, detail })).pipe(Effect.map((r) => r!))
+          : Effect.fail(new InvalidProgress({ jobId: id, progress }))
+      ),
+      completeJob: Effect.fn("JobManager.completeJob")((id, detail) =>
+        manual(id, "completed", "completed", { detail })
+      ),
+      failJob: Effect.fn("JobManager.failJob")((id, detail) => manual(id, "failed", "failed", { detail })),
+      cancelJob: Effect.fn("JobManager.cancelJob")((id) => manual(id, "cancelled", "cancelled")),
+      pauseJob: Effect.fn("JobManager.pauseJob")((id, detail) => manual(id, "paused", "paused", { detail })),
+      resumeJob: Effect.fn("JobManager.resumeJob")(function* (id, detail) {
+        // A run still in flight (its dispatch active) continues; a parked job
+        // (its run's process died, or recovery paused it) goes to a new dispatch.
+        const job = yield* read(id)
+        const owner = dispatchOf(job.owner)
+        const state =
+          owner === undefined
+            ? "none"
+            : yield* Effect.promise(() =>
+                queueOf(job.name)
+                  .getJobState(owner)
+                  .catch(() => "unknown")
+              )
+        const live = state === "active"
+        const fresh = `${id}.s${job.revision}`
+        const resumed = yield* update<RevisionConflict | InvalidTransition>(id, (current, now) =>
+          current.revision !== job.revision
+            ? Either.left(new RevisionConflict({ jobId: id, expected: job.revision, actual: current.revision }))
+            : to(current, "running", "resumed", now, { detail, ...(live ? {} : { owner: `handoff:${fresh}` }) })
+        )
+        if (!live) yield* dispatch(job.name, fresh, id)
+        return resumed!
+      }),
+      jobHistory: (id) =>
+        read(id).pipe(
+          Effect.map((job) => job.history),
+          Effect.catchTag("JobBackendError", (e) => Effect.die(e))
+        ),
+      getJob: (id) => read(id).pipe(Effect.catchTag("JobBackendError", (e) => Effect.die(e))),
+      listJobs,
+      registerHandler,
+      handles: (kind) => handlers.has(kind),
+      events: Stream.fromPubSub(hub),
+      awaitIdle: Effect.gen(function* () {
+        for (;;) {
+          const jobs = yield* listJobs
+          const busy = jobs.some(
+            (j) => handlers.has(j.name) && (j.status === "queued" || j.status === "running" || JobState.retryDue(j))
+          )
+          if (!busy && runs.size === 0) return
+          yield* Effect.sleep(Duration.millis(pollMs))
+        }
+      }),
+      queueStatus: queueStatus(redis, prefix, [...handlers.keys()].map(queueName))
+    }
+    return service
+  })
+
+/** The queues under a prefix (each has a `meta` key), with `extra` names added. */
+const queueStatus = (redis: Redis, prefix: string, extra: ReadonlyArray<string>): Effect.Effect<BM.QueueStatus> =>
+  Effect.promise(async () => {
+    const names = new Set(extra)
+    let cursor = "0"
+    do {
+      const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}:strata.*:meta`, "COUNT", 1000)
+      cursor = next
+      for (const key of keys) names.add(key.slice(prefix.length + 1, -":meta".length))
+    } while (cursor !== "0")
+    const kinds = []
+    const all = new Set<string>()
+    for (const name of [...names].sort()) {
+      const q = new Queue(name, { connection: redis, prefix })
+      q.on("error", () => {})
+      try {
+        const counts = await q.getJobCounts("wait", "active", "delayed", "failed", "prioritized")
+        // `rawname` is the connection's name, `<prefix>:<queue>:w:<instanceId>`.
+        const workers = (await q.getWorkers().catch(() => [])).map(
+          (w) =>
+            String((w as Record<string, unknown>).rawname ?? w.id ?? "?")
+              .split(":w:")
+              .at(-1)!
+        )
+        for (const w of workers) all.add(w)
+        kinds.push({
+          kind: name.slice("strata.".length),
+          waiting: (counts.wait ?? 0) + (counts.prioritized ?? 0),
+          active: counts.active ?? 0,
+          delayed: counts.delayed ?? 0,
+          failed: counts.failed ?? 0,
+          workers: new Set(workers).size
+        })
+      } finally {
+        await q.close().catch(() => {})
+      }
+    }
+    const stalled = Number((await redis.get(`${prefix}:strata:stalled-recoveries`).catch(() => null)) ?? 0)
+    return { kinds, workers: all.size, stalledRecoveries: stalled }
+  })
+
+/** @internal */
+export const clusterStatus = (options: { readonly url?: string | undefined; readonly prefix?: string | undefined }) =>
+  Effect.acquireUseRelease(
+    Effect.tryPromise({
+      try: async () => {
+        const r = new Redis(options.url ?? "redis://127.0.0.1:6379", {
+          maxRetriesPerRequest: 1,
+          connectTimeout: 3000,
+          lazyConnect: true
+        })
+        r.on("error", () => {})
+        await r.connect()
+        return r
+      },
+      catch: (cause) =>
+        new JobBackendError({ operation: `connect to ${options.url ?? "redis://127.0.0.1:6379"}`, cause })
+    }),
+    (redis) => queueStatus(redis, options.prefix ?? "strata", []),
+    (redis) => Effect.sync(() => redis.disconnect())
+  )
+
+/** ioredis options from a URL, for the connections BullMQ makes itself. */
+const redisOptions = (url: string) => {
+  const u = new URL(url)
+  return {
+    host: u.hostname || "127.0.0.1",
+    port: u.port === "" ? 6379 : Number(u.port),
+    ...(u.password === "" ? {} : { password: decodeURIComponent(u.password) }),
+    ...(u.username === "" ? {} : { username: decodeURIComponent(u.username) }),
+    ...(u.pathname.length > 1 ? { db: Number(u.pathname.slice(1)) } : {}),
+    ...(u.protocol === "rediss:" ? { tls: {} } : {})
+  }
+}
