@@ -1,0 +1,179 @@
+/**
+ * Hook tables of the three tools, all shaped
+ * `{Event: [{matcher?, hooks: [{type: "command", command, timeout?}]}]}`:
+ * Claude Code and codex (`timeout` in seconds) and gemini-cli (`timeout` in
+ * milliseconds, its own event names). Each becomes an `ImportedHook` on the
+ * Strata event, keeping the dialect its script expects.
+ */
+import * as Either from "effect/Either"
+import { ImportError } from "../ImportError.js"
+import type { ImportedHook, Origin, SourceFile } from "../Model.js"
+import type { Builder } from "./builder.js"
+
+/** Strata's hook events (`@strata/hooks` `HookEvent.names`, decision events). */
+const STRATA = new Set([
+  "SessionStart",
+  "SessionEnd",
+  "UserPromptSubmit",
+  "PreToolUse",
+  "PostToolUse",
+  "PostToolUseFailure",
+  "PermissionRequest",
+  "Stop",
+  "PreCompact",
+  "Notification"
+])
+
+/** gemini-cli's events and the Strata event each runs on. */
+export const GEMINI_EVENTS: Readonly<Record<string, string | undefined>> = {
+  BeforeTool: "PreToolUse",
+  AfterTool: "PostToolUse",
+  BeforeAgent: "UserPromptSubmit",
+  AfterAgent: "Stop",
+  SessionStart: "SessionStart",
+  SessionEnd: "SessionEnd",
+  Notification: "Notification",
+  PreCompress: "PreCompact",
+  BeforeModel: undefined,
+  AfterModel: undefined,
+  BeforeToolSelection: undefined
+}
+
+export const parseJson = (file: SourceFile): Either.Either<unknown, ImportError> => {
+  try {
+    return Either.right(JSON.parse(file.text) as unknown)
+  } catch (error) {
+    const message = String((error as Error).message)
+    const m = /position (\d+)/.exec(message)
+    let line = 0
+    let column = 0
+    if (m !== null) {
+      const before = file.text.slice(0, Number(m[1]))
+      line = before.split("\n").length
+      column = before.length - before.lastIndexOf("\n")
+    } else {
+      const lc = /line (\d+) column (\d+)/.exec(message)
+      if (lc !== null) {
+        line = Number(lc[1])
+        column = Number(lc[2])
+      }
+    }
+    return Either.left(
+      new ImportError({
+        reason: "Syntax",
+        file: file.path,
+        line,
+        column,
+        field: "",
+        detail: `invalid JSON: ${message}`
+      })
+    )
+  }
+}
+
+/** The line where `needle` first appears at or after line `from` (1-based); `from` when absent. */
+export const findLine = (text: string, needle: string, from = 1): number => {
+  const lines = text.split("\n")
+  for (let i = Math.max(0, from - 1); i < lines.length; i++) if (lines[i]!.includes(needle)) return i + 1
+  for (let i = 0; i < lines.length; i++) if (lines[i]!.includes(needle)) return i + 1
+  return 0
+}
+
+const isRecord = (u: unknown): u is Record<string, unknown> => typeof u === "object" && u !== null && !Array.isArray(u)
+
+/**
+ * Reads a hooks table. `dialect` decides the event names (gemini's are
+ * mapped) and the timeout unit. Malformed entries fail with the field path.
+ */
+export const fromClaudeShape = (
+  table: unknown,
+  source: {
+    readonly file: string
+    readonly text: string
+    readonly dialect: ImportedHook["dialect"]
+    readonly toml: boolean
+  },
+  builder: Builder
+): Either.Either<void, ImportError> => {
+  const invalid = (field: string, detail: string, line = 0) =>
+    Either.left(new ImportError({ reason: "Invalid", file: source.file, line, column: 1, field, detail }))
+  if (!isRecord(table)) return invalid("hooks", "expected a table of events")
+  for (const [event, groups] of Object.entries(table)) {
+    const eventLine = findLine(source.text, source.toml ? `hooks.${event}` : `"${event}"`)
+    const field = `hooks.${event}`
+    if (source.toml && event === "state") continue
+    const strata = source.dialect === "gemini" ? GEMINI_EVENTS[event] : STRATA.has(event) ? event : undefined
+    if (!Array.isArray(groups)) return invalid(field, "expected a list of matcher groups", eventLine)
+    if (strata === undefined) {
+      const why =
+        source.dialect === "gemini" && event in GEMINI_EVENTS
+          ? `Strata has no ${event} event (model-call hooks are not available yet)`
+          : `unknown hook event ${JSON.stringify(event)}`
+      builder.refused(
+        { file: source.file, line: eventLine, field },
+        `${event}: ${groups.length} group(s)`,
+        `not imported: ${why}`,
+        true
+      )
+      continue
+    }
+    for (let g = 0; g < groups.length; g++) {
+      const group: unknown = groups[g]
+      if (!isRecord(group)) return invalid(`${field}[${g}]`, "expected a matcher group object", eventLine)
+      const matcher = group["matcher"]
+      if (matcher !== undefined && typeof matcher !== "string")
+        return invalid(`${field}[${g}].matcher`, "matcher must be a string", eventLine)
+      const hooks = group["hooks"]
+      if (!Array.isArray(hooks)) return invalid(`${field}[${g}].hooks`, "expected a list of hooks", eventLine)
+      for (let h = 0; h < hooks.length; h++) {
+        const hook: unknown = hooks[h]
+        const path = `${field}[${g}].hooks[${h}]`
+        if (!isRecord(hook)) return invalid(path, "expected a hook object", eventLine)
+        const type = hook["type"] ?? "command"
+        const command = hook["command"]
+        const origin: Origin = {
+          file: source.file,
+          line:
+            typeof command === "string"
+              ? findLine(source.text, source.toml ? command : JSON.stringify(command).slice(1, -1), eventLine)
+              : eventLine,
+          field: path
+        }
+        if (type !== "command") {
+          builder.refused(
+            origin,
+            `${event} ${String(type)} hook`,
+            `not imported: hook type ${JSON.stringify(type)} (only command hooks)`,
+            true
+          )
+          continue
+        }
+        if (typeof command !== "string" || command.trim() === "")
+          return invalid(`${path}.command`, "a command hook needs a command", origin.line)
+        const timeout = hook["timeout"]
+        if (timeout !== undefined && (typeof timeout !== "number" || !(timeout > 0) || !Number.isFinite(timeout)))
+          return invalid(`${path}.timeout`, "timeout must be a positive number", origin.line)
+        const timeoutSeconds =
+          timeout === undefined
+            ? undefined
+            : source.dialect === "gemini"
+              ? Math.max(1, Math.ceil(timeout / 1000))
+              : timeout
+        builder.hook({
+          event: strata,
+          ...(matcher === undefined || matcher === "" ? {} : { matcher }),
+          command,
+          ...(timeoutSeconds === undefined ? {} : { timeoutSeconds }),
+          dialect: source.dialect,
+          origin
+        })
+        builder.converted(
+          origin,
+          command,
+          `${event}${strata === event ? "" : ` → ${strata}`} command hook (${source.dialect} dialect${matcher ? `, matcher ${JSON.stringify(matcher)}` : ""}); review it: it runs this command`
+        )
+      }
+    }
+  }
+  return Either.right(undefined)
+}
