@@ -178,6 +178,7 @@ const shellRule = (builder: Builder, r: RuleInput, decision: Verdict): void => {
       builder.pattern({
         text: String(p),
         trailing: true,
+        widened: narrowed.length > 0,
         decision,
         origin,
         source,
@@ -207,6 +208,7 @@ const shellRule = (builder: Builder, r: RuleInput, decision: Verdict): void => {
     builder.pattern({
       text: words.join(" "),
       trailing: true,
+      widened: true,
       decision,
       origin,
       source: `${source} [regex ${text}]`,

@@ -117,6 +117,8 @@ export class Builder {
     readonly justification?: string | undefined
     readonly priority?: number | undefined
     readonly allowRedirection?: boolean | undefined
+    /** The text stands for a wider pattern (a regular expression's leading words): restrictions are approximations. */
+    readonly widened?: boolean | undefined
   }): void {
     const { decision, origin, source } = input
     const priority = input.priority ?? 0
@@ -219,7 +221,13 @@ export class Builder {
       return
     }
     const exact = firstGlob < 0 && operatorAt === undefined && cut.length === words.length
-    if (exact && input.trailing) emit(cut, "converted", "")
+    if (input.widened === true)
+      emit(
+        cut,
+        "approximated",
+        `widened to the prefix \`${cut.join(" ")}\`: every such command is ${decision === "deny" ? "denied" : "asked"}`
+      )
+    else if (exact && input.trailing) emit(cut, "converted", "")
     else if (exact && !input.trailing)
       emit(
         cut,
@@ -254,12 +262,13 @@ export class Builder {
       // An all-command restriction wins over an allow the source ranks below it (every one, where the strictest wins).
       const over = this.alls.filter((a) => !this.prioritized || a.priority >= p.priority)
       const strongest = over.reduce<Verdict>((v, a) => stricter(v, a.decision), "allow")
-      if (p.rule.decision !== "allow" || strongest === "allow") {
+      if (rank(p.rule.decision) >= rank(strongest)) {
         kept.push(p)
         continue
       }
       const by = over.find((a) => a.decision === strongest)!
       if (strongest === "deny") {
+        // The default (deny) decides these commands; a matching ask or allow rule would decide more loosely.
         this.refused(
           p.rule.origin,
           p.rule.source,
@@ -274,6 +283,18 @@ export class Builder {
         status: "approximated",
         detail: `allow became ask: ${by.origin.file}:${by.origin.line} asks for every shell command`
       })
+    }
+    // A widened ask covers commands the source may leave to a deny-all default: deny them all.
+    if (defaultDecision === "deny") {
+      for (let i = 0; i < kept.length; i++) {
+        const p = kept[i]!
+        if (p.rule.decision === "ask" && p.status === "approximated")
+          kept[i] = {
+            ...p,
+            rule: { ...p.rule, decision: "deny" },
+            detail: `${p.detail}; ask became deny: the widened rule also covers commands the default denies`
+          }
+      }
     }
     if (this.prioritized) this.reportOrder(kept)
     for (const p of kept) {

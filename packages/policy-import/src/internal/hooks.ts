@@ -39,25 +39,98 @@ export const GEMINI_EVENTS: Readonly<Record<string, string | undefined>> = {
   BeforeToolSelection: undefined
 }
 
+/**
+ * The offset of the first syntax error in a JSON text (engines differ in
+ * whether their messages carry one), found by a small scanner.
+ */
+export const jsonErrorOffset = (text: string): number => {
+  let i = 0
+  const ws = () => {
+    while (i < text.length && " \t\r\n".includes(text[i]!)) i++
+  }
+  const fail = (): never => {
+    throw i
+  }
+  const value = (): void => {
+    ws()
+    const c = text[i]
+    if (c === "{") {
+      i++
+      ws()
+      if (text[i] === "}") {
+        i++
+        return
+      }
+      for (;;) {
+        ws()
+        if (text[i] !== '"') fail()
+        string()
+        ws()
+        if (text[i] !== ":") fail()
+        i++
+        value()
+        ws()
+        if (text[i] === ",") i++
+        else if (text[i] === "}") {
+          i++
+          return
+        } else fail()
+      }
+    }
+    if (c === "[") {
+      i++
+      ws()
+      if (text[i] === "]") {
+        i++
+        return
+      }
+      for (;;) {
+        value()
+        ws()
+        if (text[i] === ",") i++
+        else if (text[i] === "]") {
+          i++
+          return
+        } else fail()
+      }
+    }
+    if (c === '"') {
+      string()
+      return
+    }
+    const m = /^(?:-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?|true|false|null)/.exec(text.slice(i))
+    if (m === null) fail()
+    i += m![0].length
+  }
+  const string = () => {
+    i++
+    while (i < text.length && text[i] !== '"') {
+      if (text[i] === "\\") i++
+      else if (text.charCodeAt(i) < 0x20) fail()
+      i++
+    }
+    if (i >= text.length) fail()
+    i++
+  }
+  try {
+    value()
+    ws()
+    if (i < text.length) fail()
+  } catch (at) {
+    return typeof at === "number" ? at : 0
+  }
+  return text.length
+}
+
 export const parseJson = (file: SourceFile): Either.Either<unknown, ImportError> => {
   try {
     return Either.right(JSON.parse(file.text) as unknown)
   } catch (error) {
-    const message = String((error as Error).message)
-    const m = /position (\d+)/.exec(message)
-    let line = 0
-    let column = 0
-    if (m !== null) {
-      const before = file.text.slice(0, Number(m[1]))
-      line = before.split("\n").length
-      column = before.length - before.lastIndexOf("\n")
-    } else {
-      const lc = /line (\d+) column (\d+)/.exec(message)
-      if (lc !== null) {
-        line = Number(lc[1])
-        column = Number(lc[2])
-      }
-    }
+    const offset = Math.min(jsonErrorOffset(file.text), file.text.length)
+    const before = file.text.slice(0, offset)
+    const line = before.split("\n").length
+    const column = offset - before.lastIndexOf("\n")
+    const message = String((error as Error).message).split("\n")[0]!
     return Either.left(
       new ImportError({
         reason: "Syntax",
