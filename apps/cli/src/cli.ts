@@ -9,6 +9,7 @@ import { approvals } from "./commands/approvals.js"
 import { audit } from "./commands/audit.js"
 import { chat, resume, session } from "./commands/chat.js"
 import { config } from "./commands/config.js"
+import { importCommand } from "./commands/import.js"
 import { jobs } from "./commands/jobs.js"
 import { mcp } from "./commands/mcp.js"
 import { plugins } from "./commands/plugins.js"
@@ -38,6 +39,7 @@ export const strata = Command.make("strata", { approval, model }, (options) => s
     mcp,
     policy,
     config,
+    importCommand,
     plugins,
     status,
     audit

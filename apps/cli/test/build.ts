@@ -35,6 +35,7 @@ export const ensureBuilt = (): void => {
     "packages/jobs",
     "packages/testkit",
     "packages/core-runtime",
+    "packages/policy-import",
     "plugins/shell",
     "plugins/fs",
     "plugins/audit-log",
