@@ -10,6 +10,7 @@ import { approvals } from "./commands/approvals.js"
 import { audit } from "./commands/audit.js"
 import { chat, resume, session } from "./commands/chat.js"
 import { config } from "./commands/config.js"
+import { importCommand } from "./commands/import.js"
 import { jobs } from "./commands/jobs.js"
 import { mcp } from "./commands/mcp.js"
 import { plugins } from "./commands/plugins.js"
@@ -41,6 +42,7 @@ export const strata = Command.make("strata", { approval, model, sandbox }, (opti
     mcp,
     policy,
     config,
+    importCommand,
     plugins,
     status,
     audit,

@@ -37,6 +37,7 @@ export const ensureBuilt = (): void => {
     "packages/core-runtime",
     "packages/client",
     "packages/server",
+    "packages/policy-import",
     "plugins/shell",
     "plugins/fs",
     "plugins/audit-log",

@@ -44,6 +44,7 @@ import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as ClaudeCode from "./ClaudeCode.js"
+import * as Dialects from "./Dialects.js"
 import type * as Hook from "./Hook.js"
 import { HookDispatcher } from "./HookDispatcher.js"
 import { HookConfigError } from "./HookError.js"
@@ -92,7 +93,13 @@ export const CommandHookConfig = Schema.Struct({
   priority: Schema.optional(Schema.Number.pipe(Schema.finite())),
   shell: Schema.optional(Schema.String.pipe(Schema.minLength(1))),
   max_output_bytes: Schema.optional(Schema.Number.pipe(Schema.int(), Schema.positive())),
-  env: Schema.optional(Common.Record({ key: Schema.String, value: Schema.String }))
+  env: Schema.optional(Common.Record({ key: Schema.String, value: Schema.String })),
+  /**
+   * The I/O the command expects: `strata` (default), `claude`, `codex` or
+   * `gemini` (event and tool names, input fields, output and exit codes of
+   * that tool; see `Dialects`). `strata import` writes it for imported hooks.
+   */
+  dialect: Schema.optional(Schema.Literal("strata", "claude", "codex", "gemini"))
 }).annotations({ identifier: "CommandHookConfig" })
 /** @since 0.1.0 @category models */
 export type CommandHookConfig = typeof CommandHookConfig.Type
@@ -244,9 +251,10 @@ export const fromConfig = (
           command: entry.command,
           name: entry.name ?? path,
           matcher: entry.matcher,
-          dialect: "strata",
+          dialect: entry.dialect ?? "strata",
           timeoutMs: (entry.timeout ?? DEFAULT_TIMEOUT_SECONDS) * 1000,
-          onError: entry.on_error,
+          // Hooks of another tool keep that tool's failure rule: only a block blocks.
+          onError: entry.on_error ?? (entry.dialect === undefined || entry.dialect === "strata" ? undefined : "allow"),
           priority: entry.priority ?? 0,
           shell: entry.shell ?? "sh",
           maxOutputBytes: entry.max_output_bytes ?? DEFAULT_MAX_OUTPUT_BYTES,
@@ -376,6 +384,20 @@ export const toHook = (
     env: { ...options.env, ...spec.env },
     cwd: options.cwd
   }
+  const theirs = (tools: ReadonlyArray<Dialects.Alias>, gemini: boolean) => (event: HookEvent.HookEvent) =>
+    Effect.map(
+      internal.run(
+        executor,
+        gemini ? { ...run, dialect: "gemini" } : run,
+        gemini ? event : (Dialects.toTheirEvent("codex", event as never) as unknown as HookEvent.HookEvent)
+      ),
+      (output) => {
+        const tool = (event as { readonly tool_name?: unknown }).tool_name
+        return output?.updatedInput === undefined || typeof tool !== "string"
+          ? output
+          : { ...output, updatedInput: Dialects.fromTheirInput(tools, tool, output.updatedInput) }
+      }
+    )
   return {
     event: spec.event,
     name: spec.name,
@@ -386,16 +408,20 @@ export const toHook = (
     timeout: spec.timeoutMs,
     onError: spec.onError,
     run:
-      spec.dialect === "claude"
-        ? (event) =>
-            Effect.map(internal.run(executor, run, ClaudeCode.toClaudeEvent(event)), (output) => {
-              // Claude's fields back to the Strata tool's input.
-              const tool = (event as { readonly tool_name?: unknown }).tool_name
-              return output?.updatedInput === undefined || typeof tool !== "string"
-                ? output
-                : { ...output, updatedInput: ClaudeCode.fromClaudeInput(tool, output.updatedInput) }
-            })
-        : (event) => internal.run(executor, run, event)
+      spec.dialect === "gemini"
+        ? theirs(Dialects.geminiTools, true)
+        : spec.dialect === "codex"
+          ? theirs(Dialects.codexTools, false)
+          : spec.dialect === "claude"
+            ? (event) =>
+                Effect.map(internal.run(executor, run, ClaudeCode.toClaudeEvent(event)), (output) => {
+                  // Claude's fields back to the Strata tool's input.
+                  const tool = (event as { readonly tool_name?: unknown }).tool_name
+                  return output?.updatedInput === undefined || typeof tool !== "string"
+                    ? output
+                    : { ...output, updatedInput: ClaudeCode.fromClaudeInput(tool, output.updatedInput) }
+                })
+            : (event) => internal.run(executor, run, event)
   }
 }
 

@@ -16,10 +16,16 @@
  * against the tool's Strata name and its Claude Code name (`ClaudeCode`:
  * `Bash` matches `shell__exec`, `Edit|Write` matches `fs__edit`).
  *
+ * codex dialect: the Claude dialect on codex's tool names (`Bash`,
+ * `apply_patch`). gemini-cli dialect: a regular expression tested anywhere
+ * in the name, as gemini-cli does (`run_shell_command|write_file`), on the
+ * gemini-cli name and the Strata name; an invalid one is an exact name.
+ *
  * @since 0.1.0
  */
 import * as Either from "effect/Either"
 import { claudeName } from "./ClaudeCode.js"
+import { codexTools, geminiTools, theirName } from "./Dialects.js"
 import { HookConfigError } from "./HookError.js"
 
 /**
@@ -28,7 +34,7 @@ import { HookConfigError } from "./HookError.js"
  * @since 0.1.0
  * @category models
  */
-export type Dialect = "strata" | "claude"
+export type Dialect = "strata" | "claude" | "gemini" | "codex"
 
 /**
  * A compiled matcher. `test(undefined)` (an event without its match target)
@@ -94,11 +100,27 @@ export const compile = (
 ): Either.Either<Matcher, HookConfigError> => {
   const path = options.path ?? "matcher"
   if (pattern === undefined || pattern === "" || pattern === "*") return Either.right(all)
-  if (options.dialect === "claude") {
+  if (options.dialect === "gemini") {
+    // gemini-cli: a regular expression tested anywhere in the name (its tool name or Strata's); not a valid one: an exact name.
+    let regex: RegExp | undefined
+    try {
+      regex = new RegExp(pattern)
+    } catch {
+      regex = undefined
+    }
+    const test = (t: string) => (regex === undefined ? t === pattern : regex.test(t))
+    return Either.right({
+      source: pattern,
+      matchesAll: false,
+      test: (t) => t !== undefined && (test(t) || test(theirName(geminiTools, t)))
+    })
+  }
+  if (options.dialect === "claude" || options.dialect === "codex") {
+    const alias = options.dialect === "codex" ? (t: string) => theirName(codexTools, t) : claudeName
     // Tested on the Strata name and on its Claude Code name.
     const either = (m: Matcher): Matcher => ({
       ...m,
-      test: (t) => t !== undefined && (m.test(t) || m.test(claudeName(t)))
+      test: (t) => t !== undefined && (m.test(t) || m.test(alias(t)))
     })
     if (/^[A-Za-z0-9_|]+$/.test(pattern)) {
       const names = new Set(pattern.split("|"))

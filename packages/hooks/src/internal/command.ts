@@ -7,6 +7,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
+import * as Dialects from "../Dialects.js"
 import { HookFailure } from "../HookError.js"
 import type * as HookEvent from "../HookEvent.js"
 import type * as HookOutput from "../HookOutput.js"
@@ -27,6 +28,8 @@ export interface RunSpec {
   readonly maxOutputBytes: number
   readonly env: Readonly<Record<string, string>>
   readonly cwd: string | undefined
+  /** How the hook reads events and writes output (default: Claude Code's I/O). */
+  readonly dialect?: "gemini" | undefined
 }
 
 /** Claude Code's hook output on stdout (exit code 0). Unknown fields are ignored. */
@@ -183,6 +186,85 @@ export const interpret = (
   })
 }
 
+/** gemini-cli's hook output (stdout, else stderr). Unknown fields are ignored. */
+export const GeminiHookOutput = Schema.Struct({
+  continue: Schema.optional(Schema.Boolean),
+  stopReason: Schema.optional(Schema.String),
+  suppressOutput: Schema.optional(Schema.Boolean),
+  systemMessage: Schema.optional(Schema.String),
+  decision: Schema.optional(Schema.NullOr(Schema.Literal("approve", "block", "allow", "ask", "deny"))),
+  reason: Schema.optional(Schema.String),
+  hookSpecificOutput: Schema.optional(
+    Schema.Struct({
+      hookEventName: Schema.optional(Schema.String),
+      tool_input: Schema.optional(Common.JsonValue),
+      additionalContext: Schema.optional(Schema.String)
+    })
+  )
+}).annotations({ identifier: "GeminiHookOutput" })
+
+const decodeGeminiOutput = ProtocolError.decodeUnknownEither(GeminiHookOutput)
+
+/**
+ * Interprets a finished gemini-cli command hook as gemini-cli does: the
+ * text is stdout, else stderr; JSON is its output object; exit 0 succeeds
+ * (plain text is a system message), exit 1 is a warning (a hook failure
+ * resolved by `on_error`, `allow` for imported hooks), any other exit code
+ * blocks with the text as the reason.
+ */
+export const interpretGemini = (
+  code: number,
+  stdoutBytes: Uint8Array,
+  stderrBytes: Uint8Array
+): Either.Either<HookOutput.HookOutput | undefined, HookFailure> => {
+  const stdout = Either.getOrElse(utf8(stdoutBytes, "stdout"), () => "")
+  const stderr = Either.getOrElse(utf8(stderrBytes, "stderr"), () => "")
+  const text = stdout.trim() !== "" ? stdout.trim() : stderr.trim()
+  if (BINARY.test(text)) return Either.left(fail("InvalidOutput", "output is binary, not JSON or text"))
+  let json: unknown
+  if (text.startsWith("{")) {
+    try {
+      json = JSON.parse(text)
+    } catch {
+      json = undefined
+    }
+  }
+  if (json === undefined) {
+    if (code === 0) return Either.right(text === "" ? undefined : { systemMessage: text })
+    if (code === 1)
+      return Either.left(fail("NonZeroExit", `exit code 1 (a warning)${text === "" ? "" : `: ${firstLine(text)}`}`))
+    return Either.right({ decision: "deny", reason: text === "" ? `blocked by hook (exit code ${code})` : text })
+  }
+  return Either.flatMap(
+    Either.mapLeft(decodeGeminiOutput(json), (e) => fail("InvalidOutput", `invalid hook output: ${e.message}`)),
+    (output) => {
+      const result: { -readonly [K in keyof HookOutput.HookOutput]: HookOutput.HookOutput[K] } = {}
+      const d = output.decision
+      const decision =
+        d === "block" || d === "deny"
+          ? "deny"
+          : d === "ask"
+            ? "ask"
+            : d === "allow" || d === "approve"
+              ? "allow"
+              : undefined
+      // A non-zero exit other than 1 blocks whatever the JSON says.
+      if (code !== 0 && code !== 1) result.decision = "deny"
+      else if (decision !== undefined) result.decision = decision
+      if (output.reason !== undefined) result.reason = output.reason
+      const specific = output.hookSpecificOutput
+      if (specific?.tool_input !== undefined) result.updatedInput = specific.tool_input
+      if (specific?.additionalContext !== undefined) result.additionalContext = specific.additionalContext
+      if (output.continue === false) {
+        result.continue = false
+        result.stopReason = output.stopReason ?? output.reason ?? "stopped by hook"
+      }
+      if (output.systemMessage !== undefined) result.systemMessage = output.systemMessage
+      return Either.right(result)
+    }
+  )
+}
+
 /** The JSON a command hook reads on stdin: the event plus Claude Code's common fields. */
 export const stdinJson = (event: HookEvent.HookEvent, cwd: string | undefined): string =>
   JSON.stringify({
@@ -220,10 +302,18 @@ export const run = (
   if (projectDir !== undefined) {
     env.CLAUDE_PROJECT_DIR ??= projectDir
     env.STRATA_PROJECT_DIR ??= projectDir
+    if (spec.dialect === "gemini") {
+      env.GEMINI_PROJECT_DIR ??= projectDir
+      env.GEMINI_CWD ??= projectDir
+    }
   }
   let command = Command.make(spec.shell, "-c", spec.command).pipe(Command.env(env))
   if (spec.cwd !== undefined) command = Command.workingDirectory(command, spec.cwd)
-  const input = new TextEncoder().encode(stdinJson(event, projectDir))
+  const input = new TextEncoder().encode(
+    spec.dialect === "gemini"
+      ? stdinJson(Dialects.toTheirEvent("gemini", event) as unknown as HookEvent.HookEvent, projectDir)
+      : stdinJson(event, projectDir)
+  )
   return Effect.scoped(
     Effect.gen(function* () {
       const child = yield* executor
@@ -248,7 +338,9 @@ export const run = (
         { concurrency: "unbounded" }
       )
       finished = true
-      return yield* interpret(event.hook_event_name, code, stdout, stderr)
+      return yield* spec.dialect === "gemini"
+        ? interpretGemini(code, stdout, stderr)
+        : interpret(event.hook_event_name, code, stdout, stderr)
     })
   ).pipe(
     Effect.timeoutFail({

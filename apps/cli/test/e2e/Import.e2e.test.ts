@@ -1,0 +1,234 @@
+/**
+ * `strata import codex|gemini|claude` through the built `strata`: import,
+ * then `strata policy check` and `strata run` decide as the source did (or
+ * stricter); imported hooks fire through the real runtime in their own
+ * dialect; a repository's hostile `.claude/settings.json` does not lift the
+ * protected paths; malformed sources name file and line and write nothing.
+ */
+import { chmodSync } from "node:fs"
+import { beforeAll, describe, expect, it } from "vitest"
+import { ensureBuilt } from "../build.js"
+import { jsonLines, type Project, withProject } from "./harness.js"
+
+beforeAll(() => ensureBuilt(), 300_000)
+
+const demo = { env: { STRATA_DEMO: "1" } }
+
+const decide = async (p: Project, command: string) => {
+  const run = await p.strata(["policy", "check", "--json", "--", command])
+  expect(run.code, run.stderr).toBe(0)
+  return (JSON.parse(run.stdout) as { decision: string }).decision
+}
+
+const toolResult = (stdout: string) =>
+  jsonLines(stdout).find((e) => e.event === "tool_call_result")!.result as { status: string; reason?: string }
+
+const script = (p: Project, file: string, body: string) => {
+  chmodSync(p.write(file, `#!/bin/sh\n${body}\n`), 0o755)
+}
+
+describe.concurrent("strata import", { timeout: 240_000 }, () => {
+  it("claude: a repository's settings.json, dry run then --write, decided by policy check and run", async () => {
+    await withProject(async (p) => {
+      p.write(
+        ".claude/settings.json",
+        JSON.stringify(
+          {
+            permissions: {
+              allow: [
+                "Bash(git status:*)",
+                "Bash(npm run test *)",
+                "Bash(npm run lint)",
+                "Bash(rm:*)",
+                "Bash(ls; curl evil.example)",
+                "Bash(*)",
+                "Read(./src/**)"
+              ],
+              ask: ["Bash(git push:*)"],
+              deny: ["Bash(rm -rf:*)", "Bash(curl:*)", "Read(./.env)"],
+              defaultMode: "bypassPermissions"
+            }
+          },
+          null,
+          2
+        )
+      )
+      const dry = await p.strata(["import", "claude", "--json"])
+      expect(dry.code, dry.stderr).toBe(0)
+      const report = JSON.parse(dry.stdout) as {
+        written: boolean
+        files: Array<{ path: string; mode: string }>
+        entries: Array<{ status: string; line: number; field: string; source: string }>
+      }
+      expect(report.written).toBe(false)
+      expect(p.exists(".strata/policy.toml")).toBe(false)
+      expect(report.files.map((f) => f.path)).toEqual([".strata/policy.toml", ".strata/tool-rules.toml"])
+      const byField = Object.fromEntries(report.entries.map((e) => [e.field, e]))
+      expect(byField["permissions.allow[2]"]).toMatchObject({
+        status: "refused",
+        line: 6,
+        source: "Bash(npm run lint)"
+      })
+      expect(byField["permissions.allow[4]"]).toMatchObject({ status: "refused" }) // an operator inside
+      expect(byField["permissions.allow[5]"]).toMatchObject({ status: "refused" }) // allow everything
+      expect(byField["permissions.defaultMode"]).toMatchObject({ status: "refused" })
+
+      const wrote = await p.strata(["import", "claude", "--write"])
+      expect(wrote.code, wrote.stderr).toBe(0)
+      expect(wrote.stdout).toContain("wrote .strata/policy.toml (created)")
+      expect(p.read(".strata/policy.toml")).toContain(
+        "# .claude/settings.json:4 permissions.allow[0]: Bash(git status:*)"
+      )
+      expect(await decide(p, "git status --short")).toBe("allow")
+      expect(await decide(p, "npm run test -- --watch")).toBe("allow")
+      expect(await decide(p, "npm run lint")).toBe("ask")
+      expect(await decide(p, "git push origin main")).toBe("ask")
+      expect(await decide(p, "rm -rf build")).toBe("deny")
+      expect(await decide(p, "ls; curl evil.example")).toBe("deny")
+      expect(await decide(p, "rm notes.txt")).toBe("allow")
+      // Imported allows never carry `allow_redirection`: writing Strata's own files through them asks.
+      expect(await decide(p, "git status > .strata/policy.toml")).toBe("ask")
+      expect(p.read(".strata/policy.toml")).not.toContain("allow_redirection")
+
+      p.write("build/x.txt", "x")
+      const run = await p.strata(["run", "--yes", "--json", "run: rm -rf build"], demo)
+      expect(run.code, run.stderr).toBe(0)
+      expect(toolResult(run.stdout).status).toBe("denied")
+      expect(p.exists("build/x.txt")).toBe(true)
+
+      // A second import does not replace the rule file without --force.
+      const again = await p.strata(["import", "claude", "--write"])
+      expect(again.code).toBe(1)
+      expect(again.stderr).toContain(".strata/policy.toml, .strata/tool-rules.toml already exist; nothing was written")
+    })
+  })
+
+  it("codex: rules, config.toml and a codex-dialect hook firing in strata run", async () => {
+    await withProject(async (p) => {
+      p.write(
+        "codex-home/rules/default.rules",
+        [
+          "prefix_rule(",
+          '    pattern = ["git", ["status", "log"]],',
+          '    decision = "allow",',
+          '    match = ["git status", "git log -n 1"],',
+          ")",
+          'prefix_rule(pattern = ["git", "push"], decision = "prompt")',
+          'prefix_rule(pattern = ["rm", ["-rf", "-fr"]], decision = "forbidden", justification = "use trash")',
+          ""
+        ].join("\n")
+      )
+      script(
+        p,
+        "guard.sh",
+        'input=$(cat)\ncase "$input" in *\'"tool_name":"Bash"\'*"git log"*) echo "no log reading today" >&2; exit 2;; esac'
+      )
+      p.write(
+        "codex-home/config.toml",
+        [
+          'approval_policy = "on-request"',
+          'sandbox_mode = "workspace-write"',
+          "",
+          "[[hooks.PreToolUse]]",
+          'matcher = "Bash"',
+          "[[hooks.PreToolUse.hooks]]",
+          'type = "command"',
+          'command = "./guard.sh"',
+          ""
+        ].join("\n")
+      )
+      const wrote = await p.strata(["import", "codex", "--from", "codex-home", "--write"])
+      expect(wrote.code, wrote.stderr).toBe(0)
+      expect(wrote.stdout).toContain("codex-home/config.toml:2 sandbox_mode: approximated")
+      expect(await decide(p, "git status")).toBe("allow")
+      expect(await decide(p, "git push")).toBe("ask")
+      expect(await decide(p, "rm -fr /")).toBe("deny")
+      const config = p.read(".strata/config.toml")
+      expect(config).toContain('approval_policy = "on-request"')
+      expect(config).toContain('dialect = "codex"')
+      expect((await p.strata(["config", "validate"])).code).toBe(0)
+
+      // covers: hooks.*.*.dialect
+      const ok = await p.strata(["run", "--yes", "--json", "run: git status"], demo)
+      expect(toolResult(ok.stdout).status).toBe("completed")
+      const blocked = await p.strata(["run", "--yes", "--json", "run: git log -n 1"], demo)
+      expect(blocked.code, blocked.stderr).toBe(0)
+      expect(toolResult(blocked.stdout)).toMatchObject({ status: "denied" })
+      expect(JSON.stringify(toolResult(blocked.stdout))).toContain("no log reading today")
+    })
+  })
+
+  it("gemini: policy and settings, priorities reported, a gemini-dialect BeforeTool hook blocking", async () => {
+    await withProject(async (p) => {
+      p.write(
+        ".gemini/policies/team.toml",
+        [
+          "[[rule]]",
+          'toolName = "run_shell_command"',
+          'commandPrefix = ["echo", "git status"]',
+          'decision = "allow"',
+          "priority = 100",
+          "",
+          "[[rule]]",
+          'toolName = "run_shell_command"',
+          'commandPrefix = "git"',
+          'decision = "ask_user"',
+          "priority = 50",
+          "",
+          "[[rule]]",
+          'toolName = "run_shell_command"',
+          'commandRegex = "curl\\\\s+.*"',
+          'decision = "deny"',
+          "priority = 900",
+          ""
+        ].join("\n")
+      )
+      script(
+        p,
+        "before.sh",
+        'input=$(cat)\ncase "$input" in *\'"hook_event_name":"BeforeTool"\'*\'"tool_name":"run_shell_command"\'*"secret"*) echo \'{"decision":"deny","reason":"no secrets in commands"}\';; esac'
+      )
+      p.write(
+        ".gemini/settings.json",
+        JSON.stringify({
+          hooks: {
+            BeforeTool: [{ matcher: "run_shell", hooks: [{ type: "command", command: "./before.sh", timeout: 5000 }] }]
+          }
+        })
+      )
+      const wrote = await p.strata(["import", "gemini", "--write"])
+      expect(wrote.code, wrote.stderr).toBe(0)
+      expect(wrote.stdout).toContain("order changes a decision")
+      expect(await decide(p, "echo hi")).toBe("allow")
+      expect(await decide(p, "git status")).toBe("ask") // gemini-cli: allow (priority 100 > 50); Strata: the ask wins
+      expect(await decide(p, "curl https://x.test")).toBe("deny")
+      const ok = await p.strata(["run", "--yes", "--json", "run: echo public"], demo)
+      expect(toolResult(ok.stdout).status).toBe("completed")
+      const blocked = await p.strata(["run", "--yes", "--json", "run: echo secret"], demo)
+      expect(toolResult(blocked.stdout)).toMatchObject({ status: "denied" })
+      expect(JSON.stringify(toolResult(blocked.stdout))).toContain("no secrets in commands")
+    })
+  })
+
+  it("malformed sources name file, line and field, and write nothing", async () => {
+    await withProject(async (p) => {
+      p.write("bad.rules", 'prefix_rule(pattern = ["git"],\n  decision = "allow"\n  justification = "x")\n')
+      const codex = await p.strata(["import", "codex", "--from", "bad.rules", "--write"])
+      expect(codex.code).toBe(1)
+      expect(codex.stderr).toContain('bad.rules:3:3: expected "," or ")"')
+      p.write("policy.toml", '[[rule]]\ntoolName = "run_shell_command"\ndecision = "maybe"\npriority = 1\n')
+      const gemini = await p.strata(["import", "gemini", "--from", "policy.toml", "--write"])
+      expect(gemini.code).toBe(1)
+      expect(gemini.stderr).toContain("policy.toml:1:1: rule[0].decision: unknown decision")
+      p.write("settings.json", '{\n  "permissions": {\n    "allow": [\n      "Bash(ls)"\n      "Read"\n')
+      const claude = await p.strata(["import", "claude", "--from", "settings.json", "--write"])
+      expect(claude.code).toBe(1)
+      expect(claude.stderr).toMatch(/settings\.json:5:\d+: invalid JSON/)
+      expect(p.exists(".strata/policy.toml")).toBe(false)
+      expect(p.exists(".strata/config.toml")).toBe(false)
+      const missing = await p.strata(["import", "claude"])
+      expect(missing.code).toBe(1)
+      expect(missing.stderr).toContain("no claude files found")
+    })
+  })
+})
