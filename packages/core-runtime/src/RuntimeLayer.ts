@@ -530,7 +530,6 @@ export const layer = (
     Layer.provideMerge(
       Turn.layer({ systemPrompt: config.system_prompt, maxTurns: config.max_turns, configModel: config.model })
     ),
-<<<<<<< HEAD
     Layer.provideMerge(
       ToolInvoker.layer({
         // [mcp_servers.<name>] trust: untrusted (the default) or trusted
@@ -543,11 +542,7 @@ export const layer = (
     Layer.provideMerge(
       layerPlugins(config, options.cwd, options.tools ?? [], options.locateSyntaxError, options.pluginModules)
     ),
-=======
-    Layer.provideMerge(ToolInvoker.layer()),
-    Layer.provideMerge(layerPlugins(config, options.cwd, options.tools ?? [], options.locateSyntaxError)),
     Layer.provideMerge(layerSandbox(config, options)),
->>>>>>> wave2/sandbox
     Layer.provideMerge(layerCommandHooks(config, options)),
     Layer.provideMerge(Layer.mergeAll(ToolRegistry.layer, threads, jobs, mcp, LanguageModel.layerFetch())),
     Layer.provideMerge(Layer.mergeAll(HookDispatcher.Default, policy, models)),
