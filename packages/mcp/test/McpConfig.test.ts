@@ -110,6 +110,19 @@ describe("McpConfig", () => {
     expect(fail({ servers: { "": { command: "x" } } })).toMatchObject({ reason: "InvalidField" })
   })
 
+  it("trust defaults to untrusted; a server name with __ is refused (tool names would collide by splitting)", () => {
+    const config = McpConfig.make({ a: { command: "x" }, b: { command: "y", trust: "trusted" } })
+    expect(config.servers.map((s) => [s.name, s.trust])).toEqual([
+      ["a", "untrusted"],
+      ["b", "trusted"]
+    ])
+    expect(fail({ servers: { a: { command: "x", trust: "yes" } } })).toMatchObject({ server: "a", field: "trust" })
+    // "a__b" + tool "c" and "a" + tool "b__c" would both be mcp__a__b__c
+    const error = fail({ servers: { a: { command: "x" }, a__b: { command: "y" } } })
+    expect(error).toMatchObject({ reason: "InvalidField", server: "a__b" })
+    expect(error.message).toContain('must not contain "__"')
+  })
+
   it("decodes the restart policy and names its fields", () => {
     const config = McpConfig.make({}, { max_attempts: 2, initial_delay: "10ms", factor: 3 })
     expect(config.restart.max_attempts).toBe(2)

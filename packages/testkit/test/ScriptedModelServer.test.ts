@@ -20,6 +20,39 @@ const sseData = (text: string) =>
     .map((l) => l.slice(6))
 
 describe("ScriptedModelServer", () => {
+  it.scopedLive(
+    "strict: a history with an unanswered, doubled or stray tool result is an HTTP 400, as the real APIs",
+    () =>
+      Effect.gen(function* () {
+        const server = yield* Server.make({ strict: true, turns: [Turn.text("ok", { repeat: true })] })
+        const url = `${server.baseUrl("openai-compatible")}/chat/completions`
+        const call = { id: "c1", type: "function", function: { name: "t", arguments: "{}" } }
+        const assistant = { role: "assistant", content: "", tool_calls: [call] }
+        const result = { role: "tool", tool_call_id: "c1", content: "done" }
+        const valid = yield* post(url, { model: "m", messages: [{ role: "user", content: "a" }, assistant, result] })
+        expect(valid.status).toBe(200)
+        const unanswered = yield* post(url, { model: "m", messages: [assistant, { role: "user", content: "b" }] })
+        expect(unanswered.status).toBe(400)
+        expect(unanswered.text).toContain("user message before the result of tool call c1")
+        const doubled = yield* post(url, { model: "m", messages: [assistant, result, result] })
+        expect(doubled.status).toBe(400)
+        const stray = yield* post(url, { model: "m", messages: [{ role: "user", content: "a" }, result] })
+        expect(stray.status).toBe(400)
+        // Anthropic's wire: tool_result blocks in the next user message
+        const anthropic = yield* post(`${server.url}/v1/messages`, {
+          model: "m",
+          max_tokens: 10,
+          messages: [
+            { role: "user", content: "a" },
+            { role: "assistant", content: [{ type: "tool_use", id: "t1", name: "t", input: {} }] },
+            { role: "user", content: [{ type: "text", text: "no result" }] }
+          ]
+        })
+        expect(anthropic.status).toBe(400)
+        expect(server.problems.filter((p) => p.includes("rejected (strict)"))).toHaveLength(4)
+      })
+  )
+
   it.scopedLive("serves each wire on its route, in its format", () =>
     Effect.gen(function* () {
       const server = yield* Server.make({

@@ -7,6 +7,7 @@ import type { Event } from "@strata/protocol/Event"
 import * as Ids from "@strata/protocol/Ids"
 import type { AskForApproval, ToolCall, ToolOutput } from "@strata/protocol/Tool"
 import { StateStore } from "@strata/storage/StateStore"
+import type * as StorageSchema from "@strata/storage/StorageSchema"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -389,26 +390,29 @@ export const make = (options: TI.Options = {}) =>
     // An approved call runs only if its record is the one that was asked
     // about: the digest covers the tool, its arguments, the command, the
     // directory, the policy's reason and the approval mode.
+    const digestOf = (a: StorageSchema.ApprovalRecord) => {
+      const mode = a.metadata?.approval_mode
+      return Digest.ofApproval({
+        call: a.call,
+        reason: a.reason,
+        ...(a.command === undefined ? {} : { command: a.command }),
+        ...(a.cwd === undefined ? {} : { cwd: a.cwd }),
+        thread_id: a.thread_id,
+        approval_mode: typeof mode === "string" ? mode : undefined
+      })
+    }
+    const intact = (a: StorageSchema.ApprovalRecord) =>
+      Effect.map(digestOf(a), (expected) => a.metadata?.digest === expected)
+
     const verify = (approvalId: string) =>
       Effect.gen(function* () {
         const record = yield* store.getApproval(approvalId)
         if (Option.isNone(record) || record.value.status !== "pending") return
-        const a = record.value
-        const recorded = a.metadata?.digest
-        const mode = a.metadata?.approval_mode
-        const expected = yield* Digest.ofApproval({
-          call: a.call,
-          reason: a.reason,
-          ...(a.command === undefined ? {} : { command: a.command }),
-          ...(a.cwd === undefined ? {} : { cwd: a.cwd }),
-          thread_id: a.thread_id,
-          approval_mode: typeof mode === "string" ? mode : undefined
-        })
-        if (recorded !== expected) {
+        if (!(yield* intact(record.value))) {
           return yield* new TI.ApprovalTampered({
-            approvalId: a.id,
+            approvalId: record.value.id,
             detail:
-              typeof recorded === "string"
+              typeof record.value.metadata?.digest === "string"
                 ? "its tool, arguments, command, directory or reason changed after it was requested"
                 : "it carries no digest of the call it asks about"
           })
@@ -443,6 +447,11 @@ export const make = (options: TI.Options = {}) =>
         })
         if (decision === "deny")
           return yield* deny(call, cwd, { verdict: "deny", source: "none", reason: why ?? "denied by the user" }, true)
+        // The record as resolved is what would run: checked again, so that an
+        // edit between the check above and the resolution runs nothing.
+        if (!(yield* intact(resolved))) {
+          return yield* fail(call, cwd, `approval ${resolved.id} changed while it was being approved; nothing ran`)
+        }
         const tool = yield* registry.get(call.name)
         if (Option.isNone(tool)) return yield* fail(call, cwd, `tool "${call.name}" is no longer registered`)
         return yield* dispatch(call, tool.value, call.arguments, cwd, [])
