@@ -6,6 +6,7 @@ import type { JsonValue } from "@strata/protocol/Common"
 import type { Event } from "@strata/protocol/Event"
 import * as Ids from "@strata/protocol/Ids"
 import type { AskForApproval, ToolCall, ToolOutput } from "@strata/protocol/Tool"
+import { Sandbox } from "@strata/sandbox/Sandbox"
 import { StateStore } from "@strata/storage/StateStore"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
@@ -30,6 +31,14 @@ const truncate = (output: ToolOutput, max: number): ToolOutput => {
   return truncated ? { ...output, content, truncated: true } : output
 }
 
+/** The sandbox's refusal a shell tool reported (`sandbox_denial` of its structured output). */
+const sandboxDenial = (output: ToolOutput): string | undefined => {
+  const structured = output.structured
+  if (structured === null || typeof structured !== "object" || Array.isArray(structured)) return undefined
+  const denial = (structured as Record<string, unknown>).sandbox_denial
+  return typeof denial === "string" && denial !== "" ? denial : undefined
+}
+
 /** @internal */
 export const make = (options: TI.Options = {}) =>
   Effect.gen(function* () {
@@ -38,6 +47,7 @@ export const make = (options: TI.Options = {}) =>
     const store = yield* StateStore
     const threads = yield* ThreadManager
     const policy = yield* Effect.serviceOption(ExecPolicy)
+    const sandbox = yield* Effect.serviceOption(Sandbox)
     const defaultTimeout = options.defaultTimeout ?? Duration.minutes(10)
     const maxOutput = options.maxOutputChars ?? 100_000
 
@@ -59,12 +69,41 @@ export const make = (options: TI.Options = {}) =>
 
     // Runs an accepted call: start event, dispatching, the tool under its
     // timeout, post hooks, the result event.
+    // Runs the tool under its timeout; failures and defects become an outcome.
+    const runTool = (call: ToolCall, tool: RuntimeTool, input: JsonValue, cwd: string, unsandboxed: boolean) =>
+      tool
+        .run(input, {
+          call_id: call.id,
+          cwd,
+          ...(call.thread_id === undefined ? {} : { thread_id: call.thread_id }),
+          ...(unsandboxed ? { unsandboxed: true } : {})
+        })
+        .pipe(
+          Effect.timeoutFail({
+            duration: tool.timeout ?? defaultTimeout,
+            onTimeout: () => ({
+              _tag: "ToolRunFailed" as const,
+              detail: `timed out after ${Duration.format(Duration.decode(tool.timeout ?? defaultTimeout))}`
+            })
+          }),
+          Effect.map((output) => ({ _tag: "ok" as const, output: truncate(output, maxOutput) })),
+          Effect.catchAll((e) => Effect.succeed({ _tag: "error" as const, error: e.detail })),
+          Effect.catchAllDefect((d) =>
+            Effect.succeed({
+              _tag: "error" as const,
+              error: `tool crashed: ${d instanceof Error ? d.message : String(d)}`
+            })
+          )
+        )
+    type Outcome = Effect.Effect.Success<ReturnType<typeof runTool>>
+
     const dispatch = (
       call: ToolCall,
       tool: RuntimeTool,
       input: JsonValue,
       cwd: string,
-      context: ReadonlyArray<string>
+      context: ReadonlyArray<string>,
+      options: { readonly unsandboxed?: boolean; readonly attempt?: Outcome } = {}
     ) =>
       Effect.gen(function* () {
         yield* journal(call, [{ event: "tool_call_start", call_id: call.id, tool_name: call.name, arguments: input }])
@@ -77,25 +116,7 @@ export const make = (options: TI.Options = {}) =>
           arguments: input
         })
         const started = yield* Clock.currentTimeMillis
-        const outcome = yield* tool
-          .run(input, { call_id: call.id, cwd, ...(call.thread_id === undefined ? {} : { thread_id: call.thread_id }) })
-          .pipe(
-            Effect.timeoutFail({
-              duration: tool.timeout ?? defaultTimeout,
-              onTimeout: () => ({
-                _tag: "ToolRunFailed" as const,
-                detail: `timed out after ${Duration.format(Duration.decode(tool.timeout ?? defaultTimeout))}`
-              })
-            }),
-            Effect.map((output) => ({ _tag: "ok" as const, output: truncate(output, maxOutput) })),
-            Effect.catchAll((e) => Effect.succeed({ _tag: "error" as const, error: e.detail })),
-            Effect.catchAllDefect((d) =>
-              Effect.succeed({
-                _tag: "error" as const,
-                error: `tool crashed: ${d instanceof Error ? d.message : String(d)}`
-              })
-            )
-          )
+        const outcome = options.attempt ?? (yield* runTool(call, tool, input, cwd, options.unsandboxed === true))
         const duration_ms = (yield* Clock.currentTimeMillis) - started
         if (outcome._tag === "ok") {
           const post = yield* hooks.dispatch({
@@ -210,6 +231,8 @@ export const make = (options: TI.Options = {}) =>
           }
         }
 
+        const policyVerdict = verdict
+
         // 2. precheck observer + PreToolUse hooks (which never loosen the policy)
         yield* hooks.notify({
           hook_event_name: "ToolLifecycle",
@@ -256,6 +279,25 @@ export const make = (options: TI.Options = {}) =>
             verdict = "deny"
             reason = pre.stopReason ?? "a hook stopped the turn"
           }
+        }
+        // approval mode "on-failure" with a running sandbox (codex's): what the policy
+        // allows or asks about runs in the sandbox without asking; only when the sandbox
+        // refused it is the person asked to run it again outside, with the denial shown.
+        let rerunUnsandboxed: string | undefined
+        if (
+          approval === "on-failure" &&
+          command !== undefined &&
+          policyVerdict !== "deny" &&
+          verdict === policyVerdict &&
+          Option.isSome(sandbox) &&
+          sandbox.value.status.mechanism === "bwrap"
+        ) {
+          const attempt = yield* runTool(call, tool, input, cwd, false)
+          const denial = attempt._tag === "ok" ? sandboxDenial(attempt.output) : undefined
+          if (denial === undefined) return yield* dispatch(call, tool, input, cwd, context, { attempt })
+          rerunUnsandboxed = denial
+          verdict = "ask"
+          reason = `the sandbox refused it (${denial}); approve to run it again without the sandbox`
         }
         if (verdict === "ask" && approval === "never") {
           verdict = "deny"
@@ -314,10 +356,14 @@ export const make = (options: TI.Options = {}) =>
             return result
           }
           if (permission.decision === "allow") {
-            return yield* dispatch(call, tool, permission.updatedInput ?? input, cwd, [
-              ...context,
-              ...permission.additionalContext
-            ])
+            return yield* dispatch(
+              call,
+              tool,
+              permission.updatedInput ?? input,
+              cwd,
+              [...context, ...permission.additionalContext],
+              { unsandboxed: rerunUnsandboxed !== undefined }
+            )
           }
           yield* store.putApproval({
             id: approvalId,
@@ -326,7 +372,10 @@ export const make = (options: TI.Options = {}) =>
             reason: why,
             ...(command === undefined ? {} : { command }),
             cwd,
-            metadata: { approval_mode: approval }
+            metadata: {
+              approval_mode: approval,
+              ...(rerunUnsandboxed === undefined ? {} : { unsandboxed: true, sandbox_denial: rerunUnsandboxed })
+            }
           })
           yield* journal(call, [
             {
@@ -410,7 +459,10 @@ export const make = (options: TI.Options = {}) =>
           yield* journal(call, [{ event: "tool_call_result", call_id: call.id, tool_name: call.name, result }])
           return result
         }
-        return yield* dispatch(call, tool.value, call.arguments, cwd, [])
+        // an approval to re-run outside the sandbox (approval mode "on-failure") runs it so
+        return yield* dispatch(call, tool.value, call.arguments, cwd, [], {
+          unsandboxed: resolved.metadata?.unsandboxed === true
+        })
       }).pipe(Effect.withSpan("Runtime.resolveApproval", { attributes: { approval_id: approvalId, decision } }))
 
     return { invokeTool, resolveApproval } satisfies TI.Service
