@@ -269,7 +269,7 @@ describe.skipIf(!bwrap)("the sandbox through strata run (real bwrap)", { concurr
         [
           "[mcp_servers.e2e]",
           `command = ${q(process.execPath)}`,
-          `args = [${q(path.join(fixtures, "mcp-stdio.mjs"))}]`,
+          `args = [${q(path.join(fixtures, "mcp-stdio.mjs"))}, "--with-write"]`,
           'startup_timeout = "60s"',
           extra
         ].join("\n")
