@@ -392,7 +392,8 @@ export const sandboxOptions = (
     workspace: options.cwd,
     config: config.sandbox,
     envPolicy: config.shell_environment_policy,
-    env: options.env ?? {},
+    // without one from the app: this process's own (Node, Bun and Deno all expose it)
+    env: options.env ?? (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env ?? {},
     secretNames,
     protectedPaths: ProtectedPaths.defaults({ workspace: options.cwd, home }).patterns,
     ...(home === undefined ? {} : { home })

@@ -269,7 +269,7 @@ describe.skipIf(!bwrap)("the sandbox through strata run (real bwrap)", { concurr
         [
           "[mcp_servers.e2e]",
           `command = ${q(process.execPath)}`,
-          `args = [${q(path.join(fixtures, "mcp-stdio.mjs"))}]`,
+          `args = [${q(path.join(fixtures, "mcp-stdio.mjs"))}, "--with-write"]`,
           'startup_timeout = "60s"',
           extra
         ].join("\n")
@@ -295,6 +295,34 @@ describe.skipIf(!bwrap)("the sandbox through strata run (real bwrap)", { concurr
         expect(lastToolResult(model.requests[2]!)).toMatch(/write failed: .*read-only file system/i)
         expect(existsSync(`${outside}/from-mcp`)).toBe(false)
       })
+    })
+  })
+
+  it("on-failure: runs in the sandbox without asking; asks to re-run outside when the sandbox refused, with the denial shown", async () => {
+    await withProject(async (p) => {
+      const outside = mkdtempSync(path.join(outsideRoot, "onfail-"))
+      // inside the workspace: runs sandboxed without an approval (the policy would ask about touch)
+      const inside = await p.strata(["run", "--json", "--approval", "on-failure", "run: touch made.txt"], demo)
+      expect(inside.code, inside.stderr).toBe(0)
+      expect(p.exists("made.txt")).toBe(true)
+      // outside: the sandbox refuses, the person is asked, the denial is in the reason
+      const refused = await p.strata(["run", "--json", "--approval", "on-failure", `run: touch ${outside}/f`], demo)
+      expect(refused.code, refused.stderr).toBe(3)
+      const requested = jsonLines(refused.stdout).find((l) => l.event === "approval_requested") as
+        | { approval_id: string; reason: string }
+        | undefined
+      expect(requested?.reason).toMatch(/sandbox refused it .*read-only file system.*without the sandbox/i)
+      expect(existsSync(`${outside}/f`)).toBe(false)
+      // approved: it runs again, outside the sandbox
+      const approved = await p.strata(["approvals", "approve", "--json", requested!.approval_id], demo)
+      expect(approved.code, approved.stderr).toBe(0)
+      expect(existsSync(`${outside}/f`)).toBe(true)
+      // a policy deny is never run, sandbox or not
+      const denied = await p.strata(["run", "--json", "--approval", "on-failure", "--yes", "run: sudo true"], demo)
+      const result = jsonLines(denied.stdout).find((l) => l.event === "tool_call_result") as
+        | { result: { status: string } }
+        | undefined
+      expect(result?.result.status).toBe("denied")
     })
   })
 })

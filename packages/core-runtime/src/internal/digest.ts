@@ -36,6 +36,8 @@ export interface ApprovalFacts {
   readonly cwd?: string | undefined
   readonly thread_id: string | null
   readonly approval_mode: string | undefined
+  /** Approving runs the call outside the sandbox (approval mode `on-failure`, after the sandbox refused it). */
+  readonly unsandboxed?: boolean | undefined
 }
 
 /** @internal */
@@ -49,5 +51,7 @@ export const ofApproval = (facts: ApprovalFacts): Effect.Effect<string> =>
     command: facts.command ?? null,
     cwd: facts.cwd ?? null,
     reason: facts.reason,
-    approval_mode: facts.approval_mode ?? null
+    approval_mode: facts.approval_mode ?? null,
+    // only when set, so the digests of ordinary approvals keep their value
+    ...(facts.unsandboxed === true ? { unsandboxed: true } : {})
   })

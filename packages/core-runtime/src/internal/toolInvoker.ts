@@ -6,6 +6,7 @@ import type { JsonValue } from "@strata/protocol/Common"
 import type { Event } from "@strata/protocol/Event"
 import * as Ids from "@strata/protocol/Ids"
 import type { AskForApproval, ToolCall, ToolOutput } from "@strata/protocol/Tool"
+import { Sandbox } from "@strata/sandbox/Sandbox"
 import { StateStore } from "@strata/storage/StateStore"
 import type * as StorageSchema from "@strata/storage/StorageSchema"
 import * as Clock from "effect/Clock"
@@ -29,6 +30,14 @@ const truncate = (output: ToolOutput, max: number): ToolOutput => {
   return truncated ? { ...output, content, truncated: true } : output
 }
 
+/** The sandbox's refusal a shell tool reported (`sandbox_denial` of its structured output). */
+const sandboxDenial = (output: ToolOutput): string | undefined => {
+  const structured = output.structured
+  if (structured === null || typeof structured !== "object" || Array.isArray(structured)) return undefined
+  const denial = (structured as Record<string, unknown>).sandbox_denial
+  return typeof denial === "string" && denial !== "" ? denial : undefined
+}
+
 /** @internal */
 export const make = (options: TI.Options = {}) =>
   Effect.gen(function* () {
@@ -37,6 +46,7 @@ export const make = (options: TI.Options = {}) =>
     const store = yield* StateStore
     const threads = yield* ThreadManager
     const policy = yield* Effect.serviceOption(ExecPolicy)
+    const sandbox = yield* Effect.serviceOption(Sandbox)
     const defaultTimeout = options.defaultTimeout ?? Duration.minutes(10)
     const maxOutput = options.maxOutputChars ?? 100_000
 
@@ -56,14 +66,43 @@ export const make = (options: TI.Options = {}) =>
       error
     })
 
+    // Runs the tool under its timeout; failures and defects become an outcome.
+    const runTool = (call: ToolCall, tool: RuntimeTool, input: JsonValue, cwd: string, unsandboxed: boolean) =>
+      tool
+        .run(input, {
+          call_id: call.id,
+          cwd,
+          ...(call.thread_id === undefined ? {} : { thread_id: call.thread_id }),
+          ...(unsandboxed ? { unsandboxed: true } : {})
+        })
+        .pipe(
+          Effect.timeoutFail({
+            duration: tool.timeout ?? defaultTimeout,
+            onTimeout: () => ({
+              _tag: "ToolRunFailed" as const,
+              detail: `timed out after ${Duration.format(Duration.decode(tool.timeout ?? defaultTimeout))}`
+            })
+          }),
+          Effect.map((output) => ({ _tag: "ok" as const, output: truncate(output, maxOutput) })),
+          Effect.catchAll((e) => Effect.succeed({ _tag: "error" as const, error: e.detail })),
+          Effect.catchAllDefect((d) =>
+            Effect.succeed({
+              _tag: "error" as const,
+              error: `tool crashed: ${d instanceof Error ? d.message : String(d)}`
+            })
+          )
+        )
+    type Outcome = Effect.Effect.Success<ReturnType<typeof runTool>>
+
     // Runs an accepted call: start event, dispatching, the tool under its
-    // timeout, post hooks, the result event.
+    // timeout (or the outcome of an attempt already made), post hooks, the result event.
     const dispatch = (
       call: ToolCall,
       tool: RuntimeTool,
       input: JsonValue,
       cwd: string,
-      context: ReadonlyArray<string>
+      context: ReadonlyArray<string>,
+      options: { readonly unsandboxed?: boolean; readonly attempt?: Outcome } = {}
     ) =>
       Effect.gen(function* () {
         yield* journal(call, [{ event: "tool_call_start", call_id: call.id, tool_name: call.name, arguments: input }])
@@ -76,25 +115,7 @@ export const make = (options: TI.Options = {}) =>
           arguments: input
         })
         const started = yield* Clock.currentTimeMillis
-        const outcome = yield* tool
-          .run(input, { call_id: call.id, cwd, ...(call.thread_id === undefined ? {} : { thread_id: call.thread_id }) })
-          .pipe(
-            Effect.timeoutFail({
-              duration: tool.timeout ?? defaultTimeout,
-              onTimeout: () => ({
-                _tag: "ToolRunFailed" as const,
-                detail: `timed out after ${Duration.format(Duration.decode(tool.timeout ?? defaultTimeout))}`
-              })
-            }),
-            Effect.map((output) => ({ _tag: "ok" as const, output: truncate(output, maxOutput) })),
-            Effect.catchAll((e) => Effect.succeed({ _tag: "error" as const, error: e.detail })),
-            Effect.catchAllDefect((d) =>
-              Effect.succeed({
-                _tag: "error" as const,
-                error: `tool crashed: ${d instanceof Error ? d.message : String(d)}`
-              })
-            )
-          )
+        const outcome = options.attempt ?? (yield* runTool(call, tool, input, cwd, options.unsandboxed === true))
         const duration_ms = (yield* Clock.currentTimeMillis) - started
         if (outcome._tag === "ok") {
           const post = yield* hooks.dispatch({
@@ -300,6 +321,29 @@ export const make = (options: TI.Options = {}) =>
         }
         let verdict = V.beforeApproval(policyJ, pre, approval, call.name)
         if (verdict.verdict === "deny") return yield* deny(call, cwd, verdict)
+        // Approval mode "on-failure" with a running sandbox (codex's): what the
+        // policy allows or asks about runs in the sandbox without asking; only
+        // when the sandbox refused it is the person asked to run it again
+        // outside, with the refusal shown (hooks that changed the verdict win).
+        let rerunUnsandboxed: string | undefined
+        if (
+          approval === "on-failure" &&
+          policyJ.command !== undefined &&
+          policyJ.verdict !== "deny" &&
+          verdict.verdict === policyJ.verdict &&
+          Option.isSome(sandbox) &&
+          sandbox.value.status.mechanism === "bwrap"
+        ) {
+          const attempt = yield* runTool(call, tool, input, cwd, false)
+          const denial = attempt._tag === "ok" ? sandboxDenial(attempt.output) : undefined
+          if (denial === undefined) return yield* dispatch(call, tool, input, cwd, context, { attempt })
+          rerunUnsandboxed = denial
+          verdict = {
+            ...verdict,
+            verdict: "ask",
+            reason: `the sandbox refused it (${denial}); approve to run it again without the sandbox`
+          }
+        }
         if (verdict.verdict === "allow") return yield* dispatch(call, tool, input, cwd, context)
 
         // 3. ask: a PermissionRequest hook may answer for the person; its
@@ -322,7 +366,9 @@ export const make = (options: TI.Options = {}) =>
         if (rewritten !== undefined) input = rewritten
         if (verdict.verdict === "deny") return yield* deny(call, cwd, verdict)
         if (verdict.verdict === "allow") {
-          return yield* dispatch(call, tool, input, cwd, [...context, ...permission.additionalContext])
+          return yield* dispatch(call, tool, input, cwd, [...context, ...permission.additionalContext], {
+            unsandboxed: rerunUnsandboxed !== undefined
+          })
         }
 
         // 4. a person decides: the pending approval, with a digest of the exact call.
@@ -336,7 +382,8 @@ export const make = (options: TI.Options = {}) =>
           ...(command === undefined ? {} : { command }),
           cwd,
           thread_id: call.thread_id ?? null,
-          approval_mode: approval
+          approval_mode: approval,
+          unsandboxed: rerunUnsandboxed !== undefined
         })
         yield* store.putApproval({
           id: approvalId,
@@ -345,7 +392,11 @@ export const make = (options: TI.Options = {}) =>
           reason,
           ...(command === undefined ? {} : { command }),
           cwd,
-          metadata: { approval_mode: approval, digest }
+          metadata: {
+            approval_mode: approval,
+            digest,
+            ...(rerunUnsandboxed === undefined ? {} : { unsandboxed: true, sandbox_denial: rerunUnsandboxed })
+          }
         })
         yield* journal(call, [
           {
@@ -398,7 +449,8 @@ export const make = (options: TI.Options = {}) =>
         ...(a.command === undefined ? {} : { command: a.command }),
         ...(a.cwd === undefined ? {} : { cwd: a.cwd }),
         thread_id: a.thread_id,
-        approval_mode: typeof mode === "string" ? mode : undefined
+        approval_mode: typeof mode === "string" ? mode : undefined,
+        unsandboxed: a.metadata?.unsandboxed === true
       })
     }
     const intact = (a: StorageSchema.ApprovalRecord) =>
@@ -454,7 +506,10 @@ export const make = (options: TI.Options = {}) =>
         }
         const tool = yield* registry.get(call.name)
         if (Option.isNone(tool)) return yield* fail(call, cwd, `tool "${call.name}" is no longer registered`)
-        return yield* dispatch(call, tool.value, call.arguments, cwd, [])
+        // an approval to re-run outside the sandbox (approval mode "on-failure") runs it so
+        return yield* dispatch(call, tool.value, call.arguments, cwd, [], {
+          unsandboxed: resolved.metadata?.unsandboxed === true
+        })
       }).pipe(Effect.withSpan("Runtime.resolveApproval", { attributes: { approval_id: approvalId, decision } }))
 
     return { invokeTool, resolveApproval } satisfies TI.Service
