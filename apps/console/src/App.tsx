@@ -414,11 +414,12 @@ const LiveThread = ({ client, threadId, caps }: { client: Client; threadId: stri
               )
             case "response_start": {
               const r = responses.get(f.response_id)
+              if (r === undefined || (r.text === "" && r.reasoning === "")) return null
               return (
                 <li key={f.seq} class="message assistant" data-role="assistant" data-response={f.response_id}>
                   <span class="who">assistant{f.model === undefined ? "" : ` · ${f.model}`}</span>
-                  {r !== undefined && r.reasoning !== "" && <pre class="reasoning">{r.reasoning}</pre>}
-                  <pre>{r?.text ?? ""}</pre>
+                  {r.reasoning !== "" && <pre class="reasoning">{r.reasoning}</pre>}
+                  <pre>{r.text}</pre>
                 </li>
               )
             }

@@ -3,7 +3,8 @@
  * /console/) in a real browser: Debian's Chromium driven by playwright-core.
  * A turn started by a client (`turn/start` with `wait: true`, as a CLI
  * waits) streams into the page; its tool call is approved in the page and
- * the waiting client's turn continues; a job is paused and resumed from the
+ * the waiting client's turn continues; after a kill -9 and a restart the open page
+ * resumes its stream; a job is paused and resumed from the
  * page; a `read` token sees the approval but has no button, and the server
  * refuses it anyway; a hostile tool output (`<script>`, `<img onerror>`)
  * renders as text and runs nothing. The static route answers with the
@@ -61,9 +62,9 @@ afterAll(async () => {
 
 const sha = (t: string) => createHash("sha256").update(t).digest("hex")
 
-const startServer = (p: Project, env: Record<string, string>) =>
+const startServer = (p: Project, env: Record<string, string>, args: ReadonlyArray<string> = ["--port", "0"]) =>
   new Promise<{ url: string; child: ChildProcess; line: Record<string, unknown> }>((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, "serve", "--port", "0"], {
+    const child = spawn(process.execPath, [bin, "serve", ...args], {
       cwd: p.dir,
       env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: p.home, XDG_CONFIG_HOME: "", NO_COLOR: "1", ...env },
       stdio: ["ignore", "pipe", "pipe"]
@@ -119,9 +120,9 @@ const runTurn = async (client: StrataClient.StrataClient, threadId: string, prom
 
 const shot = (page: Page, name: string) => page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true })
 
-describe("the web console in Chromium", { timeout: 120_000 }, () => {
+describe("the web console in Chromium", { timeout: 180_000 }, () => {
   it.skipIf(!haveChromium && process.env.CI !== "true")(
-    "streams a turn, approves it for a waiting client, pauses a job, keeps a read token read-only, escapes hostile output",
+    "streams a turn, approves it for a waiting client, resumes after a restart, pauses a job, keeps a read token read-only, escapes hostile output",
     async () => {
       await withProject(async (p) => {
         linkWorkspace(p, ["@strata/plugin", "effect"])
@@ -130,10 +131,11 @@ describe("the web console in Chromium", { timeout: 120_000 }, () => {
         await withModel(
           {
             turns: [
-              { text: streamed, chunkSize: 4, delayMs: 15, ...call("shell__exec", { command: "touch approved.txt" }) },
+              { text: streamed, chunkSize: 4, delayMs: 40, ...call("shell__exec", { command: "touch approved.txt" }) },
               { text: "Done: approved.txt exists.", usage: { input_tokens: 120, output_tokens: 30 } },
               call("console__echo", { text: HOSTILE }),
               { text: "Echoed.", usage: { input_tokens: 200, output_tokens: 12 } },
+              { text: "Said after the restart." },
               call("shell__exec", { command: "touch refused.txt" }),
               { text: "Not made." }
             ]
@@ -142,7 +144,7 @@ describe("the web console in Chromium", { timeout: 120_000 }, () => {
             p.config(
               `plugins = ["./console.mjs"]\n${providerToml(model)}\n[[server.tokens]]\nname = "reader"\nsha256 = "${sha("reader-secret")}"\nscopes = ["read"]\n`
             )
-            const served = await startServer(p, { STRATA_SERVER_TOKEN: "admin-secret" })
+            let served = await startServer(p, { STRATA_SERVER_TOKEN: "admin-secret" })
             try {
               const base = served.url
               expect(served.line.console).toBe(`${base}/console/`)
@@ -182,20 +184,32 @@ describe("the web console in Chromium", { timeout: 120_000 }, () => {
               page.on("pageerror", (e) => pageErrors.push(e.message))
               await page.goto(`${base}/console/#token=admin-secret`)
               // the token leaves the address at once
-              await expect.poll(() => page.url()).toBe(`${base}/console/`)
+              await expect.poll(() => page.url(), { timeout: 10_000 }).toBe(`${base}/console/`)
               await page.locator("[data-testid=scopes]").getByText("admin").waitFor()
 
-              // a client starts a turn and waits for it, as `strata run` does
+              // a client starts a turn and waits for it, as `strata run` does; the page, open on the
+              // thread, records every text its assistant block shows while the answer streams in
               const thread = await admin.call("thread/start", { name: "console demo" })
-              const waiting = runTurn(admin, thread.thread_id, "make the file")
               await page.locator(`[data-thread="${thread.thread_id}"] button`).click()
               const view = page.locator(`[data-view=thread][data-thread-id="${thread.thread_id}"]`)
-              // the answer streams in: partial text first, then all of it
-              const assistant = view.locator("[data-role=assistant]").first()
-              await expect
-                .poll(async () => (await assistant.textContent()) ?? "", { timeout: 30_000 })
-                .toContain(streamed.slice(0, 12))
+              await view.waitFor()
+              // (page-side code as a string: this package's types have no DOM)
+              await page.evaluate(`(() => {
+                const seen = []
+                globalThis.__texts = seen
+                new MutationObserver(() => {
+                  const pre = document.querySelector("[data-view=thread] [data-role=assistant] pre:last-child")
+                  const text = pre === null ? "" : pre.textContent
+                  if (text !== "" && seen.at(-1) !== text) seen.push(text)
+                }).observe(document.body, { subtree: true, childList: true, characterData: true })
+              })()`)
+              const waiting = runTurn(admin, thread.thread_id, "make the file")
               await view.getByText(streamed).waitFor()
+              const texts = await page.evaluate(() => (globalThis as { __texts?: Array<string> }).__texts ?? [])
+              expect(texts.at(-1)).toBe(streamed)
+              expect(texts.every((t) => streamed.startsWith(t))).toBe(true)
+              // streamed: at least two partial answers were on screen before the whole one
+              expect(texts.filter((t) => t.length < streamed.length).length).toBeGreaterThanOrEqual(2)
               await view.locator(".command", { hasText: "touch approved.txt" }).waitFor()
               await shot(page, "thread-waiting")
 
@@ -257,11 +271,24 @@ describe("the web console in Chromium", { timeout: 120_000 }, () => {
               // a hostile tool output is text: nothing injected, nothing run
               await admin.call("turn/start", { thread_id: thread.thread_id, prompt: "echo it", wait: true })
               const output = view.locator("[data-testid=tool-output]").last()
-              await expect.poll(async () => (await output.textContent()) ?? "").toBe(HOSTILE)
+              await expect.poll(async () => (await output.textContent()) ?? "", { timeout: 30_000 }).toBe(HOSTILE)
               expect(await view.locator("script, img, b").count()).toBe(0)
               expect(await page.evaluate(() => (globalThis as { __pwned?: unknown }).__pwned)).toBeUndefined()
               await view.locator("[data-turn-ended=completed]").nth(1).waitFor()
               await shot(page, "thread")
+
+              // the server dies hard and comes back on the same port: the open page resumes its stream
+              const port = new URL(base).port
+              await new Promise<void>((resolve) => {
+                served.child.removeAllListeners("close")
+                served.child.on("close", () => resolve())
+                served.child.kill("SIGKILL")
+              })
+              served = await startServer(p, { STRATA_SERVER_TOKEN: "admin-secret" }, ["--port", port])
+              expect(served.url).toBe(base)
+              await runTurn(admin, thread.thread_id, "after a restart")
+              await view.getByText("Said after the restart.").waitFor()
+              await view.locator("[data-turn-ended=completed]").nth(2).waitFor()
 
               // jobs: live progress, paused and resumed from the page
               const job = await admin.call("jobs/enqueue", { name: "console__steps" })
@@ -269,7 +296,7 @@ describe("the web console in Chromium", { timeout: 120_000 }, () => {
               const row = page.locator(`[data-job="${job.id}"]`)
               await page.locator(`[data-job="${job.id}"][data-status=running]`).waitFor()
               await expect
-                .poll(async () => Number(await row.locator("progress").getAttribute("value")))
+                .poll(async () => Number(await row.locator("progress").getAttribute("value")), { timeout: 30_000 })
                 .toBeGreaterThan(0)
               await row.locator("[data-action=pause]").click()
               await page.locator(`[data-job="${job.id}"][data-status=paused]`).waitFor()
@@ -282,7 +309,7 @@ describe("the web console in Chromium", { timeout: 120_000 }, () => {
               await row.locator("[data-action=resume]").click()
               await page.locator(`[data-job="${job.id}"][data-status=running]`).waitFor()
               await expect
-                .poll(async () => (await admin.call("jobs/get", { id: job.id })).progress ?? 0)
+                .poll(async () => (await admin.call("jobs/get", { id: job.id })).progress ?? 0, { timeout: 30_000 })
                 .toBeGreaterThan(still.progress ?? 0)
               await row.locator("[data-action=cancel]").click()
               await page.locator(`[data-job="${job.id}"][data-status=cancelled]`).waitFor()
@@ -297,7 +324,9 @@ describe("the web console in Chromium", { timeout: 120_000 }, () => {
               await page.click("[data-nav=usage]")
               const usageRow = page.locator(`[data-usage="${thread.thread_id}"]`)
               await usageRow.waitFor()
-              await expect.poll(async () => (await usageRow.locator("td").nth(1).textContent()) ?? "").not.toBe("0")
+              await expect
+                .poll(async () => (await usageRow.locator("td").nth(1).textContent()) ?? "", { timeout: 30_000 })
+                .not.toBe("0")
               await shot(page, "usage")
 
               // the status filter and the search of the threads list
@@ -305,10 +334,10 @@ describe("the web console in Chromium", { timeout: 120_000 }, () => {
               await page.click("[data-nav=threads]")
               await page.locator("[data-view=threads] tbody tr").nth(1).waitFor()
               await page.fill("[data-view=threads] input[name=search]", "console demo")
-              await expect.poll(() => page.locator("[data-view=threads] tbody tr").count()).toBe(1)
+              await expect.poll(() => page.locator("[data-view=threads] tbody tr").count(), { timeout: 30_000 }).toBe(1)
               await page.fill("[data-view=threads] input[name=search]", "")
               await page.selectOption("[data-view=threads] select[name=status]", "failed")
-              await expect.poll(() => page.locator("[data-view=threads] tbody tr").count()).toBe(0)
+              await expect.poll(() => page.locator("[data-view=threads] tbody tr").count(), { timeout: 30_000 }).toBe(0)
               await page.selectOption("[data-view=threads] select[name=status]", "")
               await shot(page, "threads")
 
