@@ -64,6 +64,17 @@ const usePoll = <A,>(load: () => Promise<A>, ms: number, deps: ReadonlyArray<unk
 const when = (ms: number | undefined) =>
   ms === undefined ? "" : new Date(ms).toISOString().replace("T", " ").slice(0, 19)
 
+/**
+ * A command as a person must see it before approving it: control, zero-width
+ * and bidirectional-override characters (which can make a command look like
+ * another) shown as `\u{…}` instead of acting on the display.
+ */
+export const visible = (text: string): string =>
+  text.replace(
+    /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb]/g,
+    (c) => `\\u{${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}}`
+  )
+
 const json = (value: unknown) => {
   try {
     return JSON.stringify(value, null, 2) ?? ""
@@ -428,7 +439,7 @@ const LiveThread = ({ client, threadId, caps }: { client: Client; threadId: stri
               return (
                 <li key={f.seq} class="tool" data-call={f.call_id}>
                   <span class="who">tool · {f.tool_name}</span>
-                  <pre class="args">{json(f.arguments)}</pre>
+                  <pre class="args">{visible(json(f.arguments))}</pre>
                   {result === undefined ? (
                     <span class="muted">running…</span>
                   ) : (
@@ -444,7 +455,7 @@ const LiveThread = ({ client, threadId, caps }: { client: Client; threadId: stri
               return (
                 <li key={f.seq} class="approval" data-approval={f.approval_id}>
                   <span class="who">approval · {f.tool_name}</span>
-                  {f.command !== undefined && <pre class="command">{f.command}</pre>}
+                  {f.command !== undefined && <pre class="command">{visible(f.command)}</pre>}
                   <p class="reason">{f.reason}</p>
                   {!decided.has(f.approval_id) && approval !== undefined && approval.status === "pending" && (
                     <Decide client={client} approval={approval} caps={caps} />
@@ -513,12 +524,12 @@ const Approvals = ({ client, caps, onOpen }: { client: Client; caps: Caps; onOpe
             )}
             <span class="muted">{when(a.created_at)}</span>
           </header>
-          {a.command !== undefined && <pre class="command">{a.command}</pre>}
+          {a.command !== undefined && <pre class="command">{visible(a.command)}</pre>}
           {a.cwd !== undefined && <p class="muted">in {a.cwd}</p>}
           <p class="reason">{a.reason}</p>
           <details>
             <summary>arguments</summary>
-            <pre>{json(a.call.arguments)}</pre>
+            <pre>{visible(json(a.call.arguments))}</pre>
           </details>
           <Decide client={client} approval={a} caps={caps} />
         </article>

@@ -1,11 +1,11 @@
 /**
  * The web console (`apps/console`, served by the built `strata serve` at
  * /console/) in a real browser: Debian's Chromium driven by playwright-core.
- * A turn started by a client (`turn/start` with `wait: true`, as a CLI
- * waits) streams into the page; its tool call is approved in the page and
- * the waiting client's turn continues; after a kill -9 and a restart the open page
- * resumes its stream; a job is paused and resumed from the
- * page; a `read` token sees the approval but has no button, and the server
+ * A turn started by a client that follows it to its end (as a CLI waits)
+ * streams into the page (partial answers on screen before the whole); its
+ * tool call is approved in the page and the waiting client's turn
+ * continues; after a kill -9 and a restart the open page resumes its
+ * stream; a job is paused and resumed from the page; a `read` token sees the approval but has no button, and the server
  * refuses it anyway; a hostile tool output (`<script>`, `<img onerror>`)
  * renders as text and runs nothing. The static route answers with the
  * console's CSP and refuses traversal. Screenshots of every view go to
@@ -136,7 +136,8 @@ describe("the web console in Chromium", { timeout: 180_000 }, () => {
               call("console__echo", { text: HOSTILE }),
               { text: "Echoed.", usage: { input_tokens: 200, output_tokens: 12 } },
               { text: "Said after the restart." },
-              call("shell__exec", { command: "touch refused.txt" }),
+              // a command whose display a bidi override would reverse: shown with the override visible
+              call("shell__exec", { command: "touch refused.txt # \u202Etxt.exe" }),
               { text: "Not made." }
             ]
           },
@@ -351,7 +352,13 @@ describe("the web console in Chromium", { timeout: 180_000 }, () => {
                 }
                 throw new Error("no approval for the third turn")
               })()
+              await page.click("[data-nav=approvals]")
+              const bidi = page.locator(`[data-view=approvals] [data-approval="${pending.id}"] .command`)
+              await expect
+                .poll(async () => (await bidi.textContent()) ?? "", { timeout: 30_000 })
+                .toBe("touch refused.txt # \\u{202E}txt.exe")
               await admin.call("approval/resolve", { approval_id: pending.id, decision: "deny" })
+              await page.locator("[data-view=approvals]").getByText("Nothing waits for approval.").waitFor()
               expect(await third).toContainEqual(
                 expect.objectContaining({ event: "approval_decided", decision: "denied" })
               )
