@@ -277,6 +277,9 @@ describe("the web console in Chromium", { timeout: 180_000 }, () => {
               expect(await page.evaluate(() => (globalThis as { __pwned?: unknown }).__pwned)).toBeUndefined()
               await view.locator("[data-turn-ended=completed]").nth(1).waitFor()
               await shot(page, "thread")
+              expect(await view.locator("[data-testid=thread-usage]").textContent()).toContain(
+                "320 tokens in · 42 tokens out"
+              )
 
               // the server dies hard and comes back on the same port: the open page resumes its stream
               const port = new URL(base).port
@@ -326,8 +329,8 @@ describe("the web console in Chromium", { timeout: 180_000 }, () => {
               const usageRow = page.locator(`[data-usage="${thread.thread_id}"]`)
               await usageRow.waitFor()
               await expect
-                .poll(async () => (await usageRow.locator("td").nth(1).textContent()) ?? "", { timeout: 30_000 })
-                .not.toBe("0")
+                .poll(async () => (await usageRow.locator("td").allTextContents()).slice(1, 3), { timeout: 30_000 })
+                .toEqual(["320", "42"]) // the two turns that reported usage: 120 + 200 in, 30 + 12 out
               await shot(page, "usage")
 
               // the status filter and the search of the threads list
