@@ -41,9 +41,24 @@ export const ensureBuilt = (): void => {
     "plugins/shell",
     "plugins/fs",
     "plugins/audit-log",
+    "apps/console",
     "apps/cli"
   ]) {
     const pkg = path.join(repoRoot, dir)
+    if (dir === "apps/console") {
+      // the web console: a Vite build into dist/ (index.html and hashed assets)
+      const page = path.join(pkg, "dist", "index.html")
+      if (existsSync(page) && statSync(page).mtimeMs >= newest(path.join(pkg, "src"))) continue
+      execFileSync(
+        process.execPath,
+        [path.join(repoRoot, "node_modules/vite/bin/vite.js"), "build", "--logLevel", "warn"],
+        {
+          cwd: pkg,
+          stdio: "inherit"
+        }
+      )
+      continue
+    }
     const built = path.join(pkg, "dist", "index.js")
     if (existsSync(built) && statSync(built).mtimeMs >= newest(path.join(pkg, "src"))) continue
     execFileSync(

@@ -19,6 +19,7 @@ import * as readline from "node:readline"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import * as HttpServer from "@effect/platform/HttpServer"
+import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import * as Auth from "@strata/server/Auth"
 import * as Http from "@strata/server/Http"
@@ -29,6 +30,7 @@ import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
+import * as ConsoleAssets from "../ConsoleAssets.js"
 import { CliError, processOptions } from "../common.js"
 import * as Distribution from "../Distribution.js"
 
@@ -114,7 +116,16 @@ const serveCommand = Command.make("serve", { host, port, stdio }, (o) =>
           })
         }
         const auth = Auth.make({ tokens, ratePerMinute: config.rate_limit })
-        const app = Http.make({ auth, maxBodyBytes: config.max_body_bytes, corsOrigins: config.cors_origins })
+        const api = Http.make({ auth, maxBodyBytes: config.max_body_bytes, corsOrigins: config.cors_origins })
+        const consoleRoot = ConsoleAssets.consoleDir(setup.env)
+        // the web console's static files at /console/ (apps/console); everything else is the wire
+        const app = Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
+          const path = request.url.split("?")[0] ?? ""
+          return (request.method === "GET" || request.method === "HEAD") &&
+            (path === "/console" || path.startsWith("/console/"))
+            ? Effect.succeed(ConsoleAssets.respond(consoleRoot, path))
+            : api
+        })
         yield* Effect.scoped(
           Effect.gen(function* () {
             yield* HttpServer.serveEffect()(app)
@@ -125,7 +136,7 @@ const serveCommand = Command.make("serve", { host, port, stdio }, (o) =>
                     ? `http://${address.hostname.includes(":") ? `[${address.hostname}]` : address.hostname}:${address.port}`
                     : address.path
                 process.stdout.write(
-                  `${JSON.stringify({ event: "listening", url, auth: auth.open ? "none" : "bearer", pid: process.pid })}\n`
+                  `${JSON.stringify({ event: "listening", url, auth: auth.open ? "none" : "bearer", pid: process.pid, console: consoleRoot === undefined ? null : `${url}/console/` })}\n`
                 )
               })
             )
