@@ -52,9 +52,15 @@ const job = (id, revision, now) => ({
   revision
 })
 
-const perSecond = async (n, f) => {
+// Wall-clock rate, and CPU time per operation (this process), kept for the table:
+// on a loaded machine the wall-clock ratio grows faster than the work does.
+const cpu = new Map()
+const perSecond = async (n, f, label) => {
   const t = performance.now()
+  const c = process.cpuUsage()
   await f()
+  const used = process.cpuUsage(c)
+  if (label !== undefined) cpu.set(label, [...(cpu.get(label) ?? []), (used.user + used.system) / n])
   return (n * 1000) / (performance.now() - t)
 }
 
@@ -65,8 +71,10 @@ const openStore = async (config) => {
 }
 
 const lines = []
-const report = (what, strata, raw, unit) => {
-  const line = `| ${what} | ${fmt(strata)} ${unit} | ${fmt(raw)} ${unit} | ${(strata / raw).toFixed(2)}x |`
+const report = (what, strata, raw, unit, key) => {
+  const cs = median(cpu.get(`${key}:strata`) ?? [0, 0])
+  const cr = median(cpu.get(`${key}:raw`) ?? [0, 0])
+  const line = `| ${what} | ${fmt(strata)} ${unit} (${cs.toFixed(0)} µs CPU/op) | ${fmt(raw)} ${unit} (${cr.toFixed(0)} µs CPU/op) | ${(strata / raw).toFixed(2)}x wall, ${(cr / cs).toFixed(2)}x CPU |`
   lines.push(line)
   console.log(line)
 }
@@ -97,25 +105,35 @@ for (const d of drivers) {
     const { store, close } = await openStore({ driver: d.name, options })
     const thread = `t-${block}`
     appends.strata.push(
-      await perSecond(d.n, () =>
-        run(
-          Effect.gen(function* () {
-            for (let i = 0; i < d.n; i++) yield* store.appendEvents(thread, [event(i)])
-          })
-        )
+      await perSecond(
+        d.n,
+        () =>
+          run(
+            Effect.gen(function* () {
+              for (let i = 0; i < d.n; i++) yield* store.appendEvents(thread, [event(i)])
+            })
+          ),
+        `${d.name}:append:strata`
       )
     )
     reads.strata.push(
-      await perSecond(d.n, () => run(Effect.map(Stream.runCollect(store.readEvents(thread)), Chunk.size)))
+      await perSecond(
+        d.n,
+        () => run(Effect.map(Stream.runCollect(store.readEvents(thread)), Chunk.size)),
+        `${d.name}:read:strata`
+      )
     )
     const now = Date.now()
     jobs.strata.push(
-      await perSecond(d.n, () =>
-        run(
-          Effect.gen(function* () {
-            for (let i = 0; i < d.n; i++) yield* store.putJob(job(`job-${block}`, i, now))
-          })
-        )
+      await perSecond(
+        d.n,
+        () =>
+          run(
+            Effect.gen(function* () {
+              for (let i = 0; i < d.n; i++) yield* store.putJob(job(`job-${block}`, i, now))
+            })
+          ),
+        `${d.name}:job:strata`
       )
     )
     await close()
@@ -125,33 +143,45 @@ for (const d of drivers) {
     cleanups.push(rawOptions)
     const raw = createStorage({ driver: await run(Unstorage.loadDriver(d.name, rawOptions)) })
     appends.raw.push(
-      await perSecond(d.n, async () => {
-        for (let i = 0; i < d.n; i++) {
-          const frame = { seq: i + 1, thread_id: thread, timestamp: Date.now(), ...event(i) }
-          await raw.setItem(`j:${thread}:${pad(i + 1)}`, JSON.stringify(frame))
-        }
-      })
+      await perSecond(
+        d.n,
+        async () => {
+          for (let i = 0; i < d.n; i++) {
+            const frame = { seq: i + 1, thread_id: thread, timestamp: Date.now(), ...event(i) }
+            await raw.setItem(`j:${thread}:${pad(i + 1)}`, JSON.stringify(frame))
+          }
+        },
+        `${d.name}:append:raw`
+      )
     )
     reads.raw.push(
-      await perSecond(d.n, async () => {
-        const keys = (await raw.getKeys(`j:${thread}`)).sort()
-        const items = await raw.getItems(keys)
-        let n = 0
-        for (const item of items) n += typeof item.value === "string" ? JSON.parse(item.value).seq : item.value.seq
-        return n
-      })
+      await perSecond(
+        d.n,
+        async () => {
+          const keys = (await raw.getKeys(`j:${thread}`)).sort()
+          const items = await raw.getItems(keys)
+          let n = 0
+          for (const item of items) n += typeof item.value === "string" ? JSON.parse(item.value).seq : item.value.seq
+          return n
+        },
+        `${d.name}:read:raw`
+      )
     )
     jobs.raw.push(
-      await perSecond(d.n, async () => {
-        for (let i = 0; i < d.n; i++)
-          await raw.setItem(`r:job:job-${block}`, JSON.stringify(job(`job-${block}`, i, now)))
-      })
+      await perSecond(
+        d.n,
+        async () => {
+          for (let i = 0; i < d.n; i++)
+            await raw.setItem(`r:job:job-${block}`, JSON.stringify(job(`job-${block}`, i, now)))
+        },
+        `${d.name}:job:raw`
+      )
     )
     await raw.dispose()
   }
-  report(`${d.name}: appends/s (1 event each)`, median(appends.strata), median(appends.raw), "/s")
-  report(`${d.name}: read ${d.n} events`, median(reads.strata), median(reads.raw), "events/s")
-  report(`${d.name}: job transitions/s`, median(jobs.strata), median(jobs.raw), "/s")
+  report(`${d.name}: appends/s (1 event each)`, median(appends.strata), median(appends.raw), "/s", `${d.name}:append`)
+  report(`${d.name}: read ${d.n} events`, median(reads.strata), median(reads.raw), "events/s", `${d.name}:read`)
+  report(`${d.name}: job transitions/s`, median(jobs.strata), median(jobs.raw), "/s", `${d.name}:job`)
 }
 
 for (const o of cleanups) {
@@ -165,7 +195,7 @@ for (const o of cleanups) {
   }
 }
 console.log("")
-console.log("| figure | Strata on the driver | raw driver | ratio |")
+console.log("| figure | Strata on the driver | raw driver | ratio (Strata / raw) |")
 console.log("| --- | --- | --- | --- |")
 for (const l of lines) console.log(l)
 await runtime.dispose()
