@@ -19,7 +19,7 @@ const bin = (name) => join(repoRoot, "node_modules", ".bin", name)
 const runtimes = [
   { name: "node", cmd: process.execPath, args: [] },
   { name: "bun", cmd: bin("bun"), args: [] },
-  { name: "deno", cmd: bin("deno"), args: ["run", "-A"] }
+  { name: "deno", cmd: bin("deno"), args: ["run", "-A", "--unstable-kv"] }
 ].filter((r) => only.length === 0 || only.includes(r.name))
 
 const TIMEOUT_MS = 10 * 60 * 1000

@@ -6,11 +6,15 @@
 //   npm run build -w @strata/storage
 //   node packages/storage/test/conformance.mjs
 //   ./node_modules/.bin/bun packages/storage/test/conformance.mjs
-//   ./node_modules/.bin/deno run -A packages/storage/test/conformance.mjs
+//   ./node_modules/.bin/deno run -A --unstable-kv packages/storage/test/conformance.mjs
+//
+// Also Strata on unstorage drivers loaded by name: fs and fs-lite on every
+// runtime, and deno-kv (a local `Deno.openKv()` file) under Deno.
 import assert from "node:assert/strict"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import { StateStore } from "@strata/storage"
+import * as Unstorage from "@strata/storage/Unstorage"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -189,6 +193,52 @@ core("memory", (f) => f(StateStore.layerMemory))
 
 // The file-system store: a fresh directory per test.
 core("fs", (f) => withTempDir((dir) => f(StateStore.layerFileSystem(dir))))
+
+// Strata on unstorage drivers, loaded by name as a config names them.
+const onDriver = (driver, options) => (f) =>
+  withTempDir((dir) => f(Unstorage.layerDriver({ driver, options: options(dir) })))
+const drivers = [
+  ["fs", (dir) => ({ base: dir })],
+  ["fs-lite", (dir) => ({ base: dir })]
+]
+if (runtime() === "deno") {
+  // Fails here (not skipped) when Deno runs without --unstable-kv.
+  drivers.push(["deno-kv", (dir) => ({ path: `${dir}/state.kv` })])
+}
+for (const [driver, options] of drivers) {
+  core(`unstorage ${driver}`, onDriver(driver, options))
+
+  test(`unstorage ${driver}: data survives a reopen; capabilities say what it promises`, () =>
+    withTempDir(async (dir) => {
+      const id = fresh("t")
+      const layer = () => Unstorage.layerDriver({ driver, options: options(dir) })
+      await withStore(layer(), (store) =>
+        Effect.gen(function* () {
+          yield* store.appendEvents(id, [turn(1), turn(2)])
+          yield* store.saveCheckpoint(id, "latest", { n: 1 })
+          yield* store.putJob(job(`job-${id}`))
+        })
+      )
+      await withStore(layer(), (store) =>
+        Effect.gen(function* () {
+          assert.deepEqual(
+            (yield* collect(store.readEvents(id))).map((f) => f.seq),
+            [1, 2]
+          )
+          assert.equal((yield* store.appendEvents(id, [turn(3)]))[0].seq, 3)
+          assert.deepEqual(Option.getOrThrow(yield* store.loadCheckpoint(id, "latest")).state, { n: 1 })
+          assert.equal(Option.getOrThrow(yield* store.getJob(`job-${id}`)).revision, 1)
+          assert.equal(store.capabilities.atomicAppend, "commit-marker")
+          assert.equal(store.capabilities.writers, "one-process")
+          assert.equal(store.durability.level, driver === "deno-kv" ? "durable" : "volatile")
+        })
+      )
+      const ro = await withStore(Unstorage.layerDriver({ driver, options: options(dir), readOnly: true }), (store) =>
+        Effect.flip(store.appendEvents(id, [turn(4)]))
+      )
+      assert.equal(ro.reason, "ReadOnly")
+    }))
+}
 
 test("fs: data survives a reopen; a torn tail is truncated", () =>
   withTempDir(async (dir, fs) => {

@@ -85,16 +85,17 @@ describe("crash safety of the file-system store", () => {
 })
 
 describe("crash tolerance of Strata on unstorage's fs driver", () => {
-  it("survives 10 SIGKILLs at random points: every acknowledged event exactly once, the thread and checkpoint readable", async () => {
+  it("survives 8 SIGKILLs at random points: every acknowledged event exactly once, the thread and checkpoint readable", async () => {
+    // A bounded slice for CI; `node bench/durability.mjs 30 unstorage-fs` runs 30 rounds of 1,000.
     const { totals, details } = await crashRounds({
       kind: "unstorage-fs",
       dir: tempDir(),
-      rounds: 10,
-      count: 300,
+      rounds: 8,
+      count: 200,
       modes: (round) => (round % 4 === 3 ? "concurrent" : "seq")
     })
     const summary = JSON.stringify(totals)
-    assert.isAtLeast(totals.killedMidRun, 8, summary)
+    assert.isAtLeast(totals.killedMidRun, 6, summary)
     assert.strictEqual(totals.childErrors, 0, summary)
     for (const d of details) {
       assert.isUndefined(d.error, `round ${String(d.round)} could not be read back`)

@@ -290,3 +290,21 @@ describe("unstorage: drivers by name", () => {
     }).pipe(Effect.provide(NodeContext.layer))
   )
 })
+
+// unstorage's db0 driver on PostgreSQL (127.0.0.1:5432, db test), a table per run.
+const table = `strata_db0_${crypto.randomUUID().replace(/-/g, "").slice(0, 16)}`
+const postgresUrl = "postgres://postgres@127.0.0.1:5432/test"
+afterAll(async () => {
+  const pg = (await import("pg")).default
+  const client = new pg.Client({ connectionString: postgresUrl })
+  await client.connect()
+  await client.query(`DROP TABLE IF EXISTS "${table}"`)
+  await client.end()
+})
+StateStoreSuite.run(
+  "unstorage db0 driver on PostgreSQL (by name)",
+  Unstorage.layerDriver({
+    driver: "db0",
+    options: { connector: "postgresql", url: postgresUrl, tableName: table }
+  }).pipe(Layer.provide(NodeContext.layer))
+)

@@ -228,7 +228,11 @@ export const make = (
           Effect.forEach(
             keys.filter((k) => {
               const n = Number(k.slice(k.lastIndexOf(":") + 1))
-              return k.lastIndexOf(":") === journalPrefix(threadId).length && n > head
+              return (
+                k.startsWith(`${journalPrefix(threadId)}:`) &&
+                k.lastIndexOf(":") === journalPrefix(threadId).length &&
+                n > head
+              )
             }),
             (k) => use(k, "remove", () => storage.removeItem(k)),
             { discard: true }
@@ -437,9 +441,15 @@ export const make = (
           yield* Effect.forEach([headKey(threadId, 0), headKey(threadId, 1)], remove, { discard: true })
           s.head = 0
           s.gen = 0
+          // Only this thread's keys, whatever a driver's listing matches (db0 lists with LIKE).
+          const under = (prefix: string) =>
+            Effect.map(
+              use(prefix, "list", () => storage.getKeys(prefix)),
+              (keys) => keys.filter((k) => k.startsWith(`${prefix}:`))
+            )
           const rest = [
-            ...(yield* use(journalPrefix(threadId), "list", () => storage.getKeys(journalPrefix(threadId)))),
-            ...(yield* use(`s:checkpoint:${threadId}`, "list", () => storage.getKeys(`s:checkpoint:${threadId}`))),
+            ...(yield* under(journalPrefix(threadId))),
+            ...(yield* under(`s:checkpoint:${threadId}`)),
             slotKey("s:thread", threadId, 0),
             slotKey("s:thread", threadId, 1)
           ]
