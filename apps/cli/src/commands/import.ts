@@ -11,8 +11,8 @@
  *   home directory and the project (`Importer.defaultSources`).
  * - Without `--write` (or with `--dry-run`) nothing is written: the report
  *   and the files that would be written are printed.
- * - `--write` writes `.strata/policy.toml` (or `--out`), the tool rules to
- *   `.strata/tool-rules.toml`, and the settings and hooks into
+ * - `--write` writes `.strata/policy.toml` (or `--out`), and the settings,
+ *   the hooks and the tool rules (one fail-closed `PreToolUse` hook) into
  *   `.strata/config.toml` (created, or appended to when it does not set
  *   them yet). An existing rule file is not replaced without `--force`.
  *   The written rule file is loaded by the exec-policy engine first: it must
@@ -180,7 +180,9 @@ interface Planned {
 const planConfig = (imp: Model.Imported, file: string) => {
   const notes: Array<string> = []
   const settings = Emit.settingsToml(imp)
-  const hooks = Emit.hooksToml(imp)
+  const guard = Emit.toolGuardToml(imp)
+  const imported = Emit.hooksToml(imp)
+  const hooks = `${imported}${imported !== "" && guard !== "" ? "\n" : ""}${guard}`
   if (settings === "" && hooks === "") return { planned: undefined, notes, unenforced: 0 }
   const header = `# Imported by \`strata import ${imp.format}\` from ${imp.files.join(", ")}\n`
   if (!existsSync(file)) {
@@ -255,10 +257,6 @@ const run = Command.make("import", { format, from, dryRun, write, out, force, al
     const planned: Array<Planned> = [
       { file: outFile, text: policyText, mode: existsSync(outFile) ? "replace" : "create" }
     ]
-    if (imp.toolRules.length > 0) {
-      const toolFile = path.join(strata, "tool-rules.toml")
-      planned.push({ file: toolFile, text: Emit.toolRulesToml(imp), mode: existsSync(toolFile) ? "replace" : "create" })
-    }
     const config = yield* Effect.try({
       try: () => planConfig(imp, path.join(strata, "config.toml")),
       catch: (e) => (e instanceof CliError ? e : new CliError({ detail: String(e) }))

@@ -8,7 +8,7 @@
 import { chmodSync } from "node:fs"
 import { beforeAll, describe, expect, it } from "vitest"
 import { ensureBuilt } from "../build.js"
-import { jsonLines, type Project, withProject } from "./harness.js"
+import { call, jsonLines, type Project, providerToml, withModel, withProject } from "./harness.js"
 
 beforeAll(() => ensureBuilt(), 300_000)
 
@@ -62,7 +62,7 @@ describe.concurrent("strata import", { timeout: 240_000 }, () => {
       }
       expect(report.written).toBe(false)
       expect(p.exists(".strata/policy.toml")).toBe(false)
-      expect(report.files.map((f) => f.path)).toEqual([".strata/policy.toml", ".strata/tool-rules.toml"])
+      expect(report.files.map((f) => f.path)).toEqual([".strata/policy.toml", ".strata/config.toml"])
       const byField = Object.fromEntries(report.entries.map((e) => [e.field, e]))
       expect(byField["permissions.allow[2]"]).toMatchObject({
         status: "refused",
@@ -99,7 +99,37 @@ describe.concurrent("strata import", { timeout: 240_000 }, () => {
       // A second import does not replace the rule file without --force.
       const again = await p.strata(["import", "claude", "--write"])
       expect(again.code).toBe(1)
-      expect(again.stderr).toContain(".strata/policy.toml, .strata/tool-rules.toml already exist; nothing was written")
+      expect(again.stderr).toContain(".strata/policy.toml already exists; nothing was written")
+    })
+  })
+
+  it("claude: file restrictions are enforced by the imported tool-rule hook in strata run", async () => {
+    await withProject(async (p) => {
+      p.write(".env", "TOKEN=secret\n")
+      p.write("README.md", "hello\n")
+      p.write(
+        "team/settings.json",
+        JSON.stringify({ permissions: { allow: ["Read(./**)"], deny: ["Read(./.env)", "Read(./secrets/**)"] } })
+      )
+      const wrote = await p.strata(["import", "claude", "--from", "team/settings.json", "--write"])
+      expect(wrote.code, wrote.stderr).toBe(0)
+      expect(p.read(".strata/config.toml")).toContain('on_error = "deny"')
+      const turns = () => [
+        call("fs__read_file", { path: ".env" }),
+        call("fs__read_file", { path: "README.md" }),
+        { text: "done" }
+      ]
+      await withModel({ turns: turns() }, async (server) => {
+        p.write(".strata/config.toml", `${providerToml(server)}\n${p.read(".strata/config.toml")}`)
+        const run = await p.strata(["run", "--yes", "--json", "read them"])
+        expect(run.code, run.stderr).toBe(0)
+        const results = jsonLines(run.stdout)
+          .filter((e) => e.event === "tool_call_result")
+          .map((e) => e.result as { status: string })
+        expect(results.map((r) => r.status)).toEqual(["denied", "completed"])
+        expect(JSON.stringify(results[0])).toContain("team/settings.json:1")
+        expect(run.stdout).not.toContain("TOKEN=secret")
+      })
     })
   })
 
