@@ -133,3 +133,12 @@ describe("Claude Code", () => {
     })
   })
 })
+
+describe("hostile sizes", () => {
+  it("deep nesting is a located error, not a crash", () => {
+    const deep = `prefix_rule(pattern = ${"[".repeat(100_000)}"a"${"]".repeat(100_000)})`
+    expect(fails("codex", "deep.rules", deep).detail).toContain("nesting deeper than 64 levels")
+    const json = `{"permissions": {"allow": ${"[".repeat(200_000)}${"]".repeat(200_000)}}}`
+    expect(fails("claude", "deep.json", json)).toMatchObject({ file: "deep.json" })
+  })
+})

@@ -65,6 +65,9 @@ const allowLoss = Options.boolean("allow-loss").pipe(
   Options.withDescription("Write even when a restriction of the source cannot be enforced (see the report)")
 )
 
+/** Settings and rule files are small; a larger one is refused before it is read. */
+const MAX_SOURCE_BYTES = 4 * 1024 * 1024
+
 /** Files of a format inside a directory. */
 const inDirectory = (format: Importer.Format, dir: string): Array<string> => {
   const names = readdirSync(dir)
@@ -232,6 +235,10 @@ const run = Command.make("import", { format, from, dryRun, write, out, force, al
     const files = yield* sourcesOf(o.format, o.from, cwd)
     const sources: Array<Model.SourceFile> = []
     for (const f of files) {
+      if (statSync(f).size > MAX_SOURCE_BYTES)
+        return yield* new CliError({
+          detail: `${shown(cwd, f)}: larger than ${MAX_SOURCE_BYTES} bytes; not a settings or rule file`
+        })
       try {
         sources.push({ path: shown(cwd, f), text: readFileSync(f, "utf8") })
       } catch (error) {
