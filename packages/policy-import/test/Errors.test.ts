@@ -41,6 +41,17 @@ describe("codex", () => {
     expect(fails("codex", "a.rules", 'prefix_rule(["a"])').detail).toContain("keyword arguments only")
   })
 
+  it("a rule's own examples are checked, as codex checks them", () => {
+    expect(
+      fails("codex", "a.rules", 'prefix_rule(\n  pattern = ["git", "push"],\n  match = ["git pull"],\n)').message
+    ).toBe(
+      'a.rules:3:3: prefix_rule.match: example "git pull" does not match the pattern (codex rejects this file too)'
+    )
+    expect(fails("codex", "a.rules", 'prefix_rule(pattern = ["git"], not_match = [["git", "x"]])')).toMatchObject({
+      field: "prefix_rule.not_match"
+    })
+  })
+
   it("code is parsed, never evaluated: variables and operators are errors, other statements are reported", () => {
     expect(fails("codex", "a.rules", 'GIT = "git"\nprefix_rule(pattern = [GIT])').detail).toContain(
       "variables are not evaluated"
