@@ -125,21 +125,25 @@ export type CommandHooksConfig = typeof CommandHooksConfig.Type
  * @category schemas
  */
 export const ClaudeSettings = Schema.Struct({
-  hooks: Common.Record({
-    key: Schema.String,
-    value: Schema.Array(
-      Schema.Struct({
-        matcher: Schema.optional(Schema.String),
-        hooks: Schema.Array(
-          Schema.Struct({
-            type: Schema.String,
-            command: Schema.optional(Schema.String),
-            timeout: Schema.optional(Schema.Number.pipe(Schema.positive(), Schema.finite()))
-          })
-        )
-      })
-    )
-  })
+  // A settings file with only permissions (or nothing) has no hooks: that is not an error.
+  hooks: Schema.optionalWith(
+    Common.Record({
+      key: Schema.String,
+      value: Schema.Array(
+        Schema.Struct({
+          matcher: Schema.optional(Schema.String),
+          hooks: Schema.Array(
+            Schema.Struct({
+              type: Schema.String,
+              command: Schema.optional(Schema.String),
+              timeout: Schema.optional(Schema.Number.pipe(Schema.positive(), Schema.finite()))
+            })
+          )
+        })
+      )
+    }),
+    { default: () => ({}) }
+  )
 }).annotations({ identifier: "ClaudeSettings" })
 /** @since 0.1.0 @category models */
 export type ClaudeSettings = typeof ClaudeSettings.Type

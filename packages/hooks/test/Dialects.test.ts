@@ -174,4 +174,9 @@ describe("matchers and config", () => {
     expect(Either.isLeft(CommandHook.fromConfig({ PreToolUse: [{ command: "a", dialect: "cursor" }] }))).toBe(true)
     expect(Dialects.theirName(Dialects.geminiTools, "fs__edit")).toBe("replace")
   })
+
+  it("a Claude Code settings file with permissions only has no hooks (not an error)", () => {
+    const settings = { permissions: { allow: ["Bash(git status:*)"] } }
+    expect(Either.getOrThrow(CommandHook.fromClaudeSettings(settings))).toEqual([])
+  })
 })

@@ -16,6 +16,7 @@ import { parse as parseToml, type TomlError } from "smol-toml"
 import { ImportError } from "./ImportError.js"
 import { Builder } from "./internal/builder.js"
 import * as Hooks from "./internal/hooks.js"
+import { split } from "./internal/shlex.js"
 import { type Call, type Expr, parse, StarlarkSyntaxError, type Statement } from "./internal/starlark.js"
 import type { Example, Imported, Origin, PrefixElement, SourceFile, Verdict } from "./Model.js"
 
@@ -73,6 +74,11 @@ const examplesOf = (e: Expr): Result<Array<Example>> => {
   }
   return Either.right(out)
 }
+
+/** Does `argv` start with the pattern (each element a word or alternatives)? */
+const matchesPrefix = (pattern: ReadonlyArray<PrefixElement>, argv: ReadonlyArray<string>): boolean =>
+  pattern.length <= argv.length &&
+  pattern.every((e, i) => (typeof e === "string" ? e === argv[i] : e.includes(argv[i]!)))
 
 const PREFIX_RULE_ARGS = new Set(["pattern", "decision", "justification", "match", "not_match"])
 
@@ -220,6 +226,31 @@ export const importRules = (
     if (Either.isLeft(match)) return Either.left(match.left)
     const notMatch = ex("not_match")
     if (Either.isLeft(notMatch)) return Either.left(notMatch.left)
+    // codex checks a rule's examples when it loads the file; so does Strata. Strings are shlex words for codex:
+    // an example that bash would read differently is written as its argv.
+    const examples: Record<"match" | "not_match", Array<Example>> = { match: [], not_match: [] }
+    for (const key of ["match", "not_match"] as const) {
+      const a = args.get(key)
+      for (const e of key === "match" ? match.right : notMatch.right) {
+        const argv =
+          typeof e === "string"
+            ? split(e)
+            : { ok: true as const, words: e.map((text) => ({ text, glob: false })), operator: undefined }
+        if (!argv.ok) return fail(key, `example ${JSON.stringify(e)}: ${argv.error}`, a!.pos.line, a!.pos.column)
+        const words = argv.words.map((w) => w.text)
+        const hit = matchesPrefix(prefix.right, words)
+        if (hit !== (key === "match"))
+          return fail(
+            key,
+            `example ${JSON.stringify(e)} ${key === "match" ? "does not match" : "matches"} the pattern (codex rejects this file too)`,
+            a!.pos.line,
+            a!.pos.column
+          )
+        const plain =
+          typeof e === "string" && argv.operator === undefined && words.join(" ") === e.trim().replace(/\s+/g, " ")
+        examples[key].push(typeof e === "string" && !plain ? words : e)
+      }
+    }
     let finalPrefix = prefix.right
     let detail = ""
     const first = finalPrefix[0]!
@@ -234,8 +265,8 @@ export const importRules = (
         prefix: finalPrefix,
         decision,
         justification,
-        match: match.right,
-        notMatch: notMatch.right,
+        match: examples.match,
+        notMatch: examples.not_match,
         origin: at(file, call.pos.line, "prefix_rule"),
         source: call.text.replace(/\s+/g, " ")
       },

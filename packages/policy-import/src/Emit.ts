@@ -60,30 +60,71 @@ export const policyToml = (imported: Imported): string => {
   return `${[...head, ...imported.rules.map((r) => `\n${ruleToml(r)}`)].join("\n")}\n`
 }
 
+/** A word for `sh -c`, single-quoted. */
+const shQuote = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`
+
 /**
- * The tool rules of an import (`.strata/tool-rules.toml`): restrictions on
- * tools other than the shell. Only `ask` and `deny`.
+ * The guard every tool rule runs in: a Node script reading the PreToolUse
+ * event (Strata's fields) on stdin and the rules as its argument. Paths are
+ * resolved against the event's `cwd` (real paths too); a rule without `/`
+ * matches the name at any depth; a search (glob, grep) whose root holds a
+ * restricted path asks. It prints Claude-style `permissionDecision` output.
+ */
+const GUARD = [
+  'const fs=require("fs"),P=require("path");const R=JSON.parse(process.argv[1]);let s="";',
+  'process.stdin.setEncoding("utf8");process.stdin.on("data",(d)=>{s+=d});process.stdin.on("end",()=>{',
+  'const e=JSON.parse(s),t=String(e.tool_name),i=e.tool_input||{},c=e.cwd||process.cwd(),h=process.env.HOME||"";',
+  'const esc=(q)=>q.replace(/[.+?^$(){}|[\\]\\\\]/g,"\\\\$&");',
+  'const tm=(x)=>new RegExp("^"+x.split("*").map(esc).join(".*")+"$").test(t);',
+  'const gl=(x)=>x.split("**/").map((a)=>a.split("**").map((b)=>b.split("*").map((q)=>q.split("?").map(esc).join("[^/]")).join("[^/]*")).join(".*")).join("(?:.*/)?");',
+  'const abs=(x)=>x.startsWith("~/")?P.join(h,x.slice(2)):P.resolve(c,x);',
+  'const one=(x)=>x.includes("/")?new RegExp("^"+gl(abs(x))+"(?:/.*)?$"):new RegExp("(?:^|/)"+gl(x)+"(?:/.*)?$");',
+  'const pr=(x)=>x.endsWith("/**")?{test:(z)=>one(x).test(z)||one(x.slice(0,-3)).test(z)}:one(x);',
+  "const real=(x)=>{try{return fs.realpathSync(x)}catch{return x}};",
+  "const search=/glob|grep/.test(t);let best=null;",
+  "for(const r of R){if(!tm(r.tool))continue;if(r.unless&&r.unless.some(tm))continue;let d=r.decision,hit=true;",
+  'if(r.paths){const p=typeof i.path==="string"?i.path:typeof i.file_path==="string"?i.file_path:search?".":undefined;',
+  "if(p===undefined)hit=false;else{const a=abs(p),cs=[a,real(a)];hit=r.paths.some((x)=>cs.some((y)=>pr(x).test(y)));",
+  'if(!hit&&search&&r.paths.some((x)=>{const b=abs(x.split("*")[0]||".");return cs.some((y)=>b===y||b.startsWith(y.endsWith("/")?y:y+"/"))})){hit=true;d="ask"}}}',
+  'if(hit&&r.domains){let u="";try{u=new URL(String(i.url)).hostname}catch{}hit=r.domains.some((x)=>u===x||u.endsWith("."+x))}',
+  'if(hit&&(best===null||d==="deny"))best={d:d,src:r.source}}',
+  'if(best!==null)process.stdout.write(JSON.stringify({hookSpecificOutput:{hookEventName:"PreToolUse",permissionDecision:best.d,permissionDecisionReason:"imported rule "+best.src}}))})'
+].join("")
+
+/**
+ * The tool rules of an import as one Strata `PreToolUse` command hook
+ * (Strata dialect, `on_error = "deny"`: fail closed), the rules listed in
+ * comments with their source. Only `ask` and `deny`. Empty when there are
+ * no tool rules.
  *
  * @since 0.1.0
  * @category emit
  */
-export const toolRulesToml = (imported: Imported): string => {
-  const parts = [`# Strata tool rules imported from ${imported.format}: restrictions only (deny, ask).`]
-  for (const r of imported.toolRules) {
-    const lines = [
-      "",
-      `# ${comment(`${r.origin.file}:${r.origin.line} ${r.origin.field}: ${r.source}`)}`,
-      "[[tool_rule]]",
-      `tool = ${str(r.tool)}`,
-      `decision = ${str(r.decision)}`
-    ]
-    if (r.paths !== undefined) lines.push(`paths = ${arr(r.paths)}`)
-    if (r.domains !== undefined) lines.push(`domains = ${arr(r.domains)}`)
-    if (r.unless !== undefined) lines.push(`unless = ${arr(r.unless)}`)
-    lines.push(`source = ${str(`${r.origin.file}:${r.origin.line}`)}`)
-    parts.push(lines.join("\n"))
-  }
-  return `${parts.join("\n")}\n`
+export const toolGuardToml = (imported: Imported): string => {
+  if (imported.toolRules.length === 0) return ""
+  const rules = imported.toolRules.map((r) => ({
+    tool: r.tool,
+    decision: r.decision,
+    ...(r.paths === undefined ? {} : { paths: r.paths }),
+    ...(r.domains === undefined ? {} : { domains: r.domains }),
+    ...(r.unless === undefined ? {} : { unless: r.unless }),
+    source: `${r.origin.file}:${r.origin.line}`
+  }))
+  const tools = [...new Set(imported.toolRules.map((r) => r.tool))]
+  const matcher = tools.includes("*") ? undefined : tools.join("|")
+  const lines = [
+    `# Tool rules imported from ${imported.format} (restrictions only), enforced by this hook:`,
+    ...imported.toolRules.map(
+      (r) =>
+        `#   ${r.decision} ${r.tool}${r.paths === undefined ? "" : ` ${r.paths.join(", ")}`}${r.domains === undefined ? "" : ` ${r.domains.join(", ")}`}${r.unless === undefined ? "" : ` (but ${r.unless.join(", ")})`}  <- ${comment(`${r.origin.file}:${r.origin.line} ${r.source}`)}`
+    ),
+    "[[hooks.PreToolUse]]",
+    `name = ${str(`imported ${imported.format} tool rules`)}`,
+    ...(matcher === undefined ? [] : [`matcher = ${str(matcher)}`]),
+    `command = ${str(`node -e ${shQuote(GUARD)} ${shQuote(JSON.stringify(rules))}`)}`,
+    'on_error = "deny"'
+  ]
+  return `${lines.join("\n")}\n`
 }
 
 /**

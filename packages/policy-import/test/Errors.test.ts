@@ -41,6 +41,17 @@ describe("codex", () => {
     expect(fails("codex", "a.rules", 'prefix_rule(["a"])').detail).toContain("keyword arguments only")
   })
 
+  it("a rule's own examples are checked, as codex checks them", () => {
+    expect(
+      fails("codex", "a.rules", 'prefix_rule(\n  pattern = ["git", "push"],\n  match = ["git pull"],\n)').message
+    ).toBe(
+      'a.rules:3:3: prefix_rule.match: example "git pull" does not match the pattern (codex rejects this file too)'
+    )
+    expect(fails("codex", "a.rules", 'prefix_rule(pattern = ["git"], not_match = [["git", "x"]])')).toMatchObject({
+      field: "prefix_rule.not_match"
+    })
+  })
+
   it("code is parsed, never evaluated: variables and operators are errors, other statements are reported", () => {
     expect(fails("codex", "a.rules", 'GIT = "git"\nprefix_rule(pattern = [GIT])').detail).toContain(
       "variables are not evaluated"
@@ -131,5 +142,14 @@ describe("Claude Code", () => {
     ).toMatchObject({
       field: "hooks.PreToolUse[0].hooks[0].timeout"
     })
+  })
+})
+
+describe("hostile sizes", () => {
+  it("deep nesting is a located error, not a crash", () => {
+    const deep = `prefix_rule(pattern = ${"[".repeat(100_000)}"a"${"]".repeat(100_000)})`
+    expect(fails("codex", "deep.rules", deep).detail).toContain("nesting deeper than 64 levels")
+    const json = `{"permissions": {"allow": ${"[".repeat(200_000)}${"]".repeat(200_000)}}}`
+    expect(fails("claude", "deep.json", json)).toMatchObject({ file: "deep.json" })
   })
 })

@@ -18,7 +18,7 @@ import { tmpdir } from "node:os"
 import * as path from "node:path"
 import * as fc from "effect/FastCheck"
 import { afterAll, describe, expect, it } from "vitest"
-import { Model } from "../src/index.js"
+import { Emit, Importer, Model } from "../src/index.js"
 import { decide, imported, strataPolicy } from "./utils.js"
 
 const WORDS = [
@@ -299,6 +299,87 @@ describe("gemini-cli (its real PolicyEngine)", async () => {
         })
       }),
       { numRuns: RUNS }
+    )
+  })
+})
+
+describe("any input", () => {
+  const PIECES = [
+    "prefix_rule(",
+    "pattern = ",
+    '["git", ["a", "b"]]',
+    'decision = "forbidden"',
+    ")",
+    ",",
+    "[[rule]]\n",
+    'toolName = "run_shell_command"\n',
+    'commandRegex = "(a|"\n',
+    "priority = 5\n",
+    '{"permissions": {"allow": ["Bash(',
+    '"]}}',
+    '{"hooks": {"BeforeTool": [{"hooks": [',
+    "\\",
+    '"',
+    "'",
+    "#",
+    "\n",
+    "*",
+    ":*"
+  ]
+  const text = fc.oneof(
+    fc.string({ maxLength: 200 }),
+    fc.array(fc.constantFrom(...PIECES), { maxLength: 30 }).map((xs) => xs.join(""))
+  )
+  it("never makes an importer throw: a result or a located error", () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom("codex", "gemini", "claude"),
+        fc.constantFrom("a.rules", "p.toml", "s.json"),
+        text,
+        (format, file, t) => {
+          const r = Importer.importFiles(format as Importer.Format, [{ path: file, text: t }])
+          if (r._tag === "Left") expect(r.left.file).toBe(file)
+          else Emit.policyToml(r.right)
+        }
+      ),
+      { numRuns: 2000 }
+    )
+  })
+})
+
+describe("the written rule file", () => {
+  const example = fc.oneof(
+    fc.array(word, { minLength: 1, maxLength: 3 }).map((w) => JSON.stringify(w.join(" "))),
+    fc.array(word, { minLength: 1, maxLength: 3 }).map((w) => JSON.stringify(w))
+  )
+  const rule = fc.record({
+    pattern: fc.array(fc.oneof(word, fc.uniqueArray(word, { minLength: 2, maxLength: 2 })), {
+      minLength: 1,
+      maxLength: 3
+    }),
+    match: fc.array(example, { maxLength: 2 }),
+    notMatch: fc.array(example, { maxLength: 2 })
+  })
+  it("always loads in the engine, or the import is a located error (as codex rejects failing examples)", async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(rule, { minLength: 1, maxLength: 4 }), async (rules) => {
+        const text = rules
+          .map(
+            (r) =>
+              `prefix_rule(pattern = ${JSON.stringify(r.pattern)}, match = [${r.match.join(", ")}], not_match = [${r.notMatch.join(", ")}])`
+          )
+          .join("\n")
+        const result = Importer.importFiles("codex", [{ path: "default.rules", text }])
+        if (result._tag === "Left") {
+          expect(result.left).toMatchObject({
+            file: "default.rules",
+            field: expect.stringMatching(/^prefix_rule\.(match|not_match)$/)
+          })
+          return
+        }
+        await strataPolicy(result.right)
+      }),
+      { numRuns: 60 }
     )
   })
 })

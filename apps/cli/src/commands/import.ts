@@ -11,8 +11,8 @@
  *   home directory and the project (`Importer.defaultSources`).
  * - Without `--write` (or with `--dry-run`) nothing is written: the report
  *   and the files that would be written are printed.
- * - `--write` writes `.strata/policy.toml` (or `--out`), the tool rules to
- *   `.strata/tool-rules.toml`, and the settings and hooks into
+ * - `--write` writes `.strata/policy.toml` (or `--out`), and the settings,
+ *   the hooks and the tool rules (one fail-closed `PreToolUse` hook) into
  *   `.strata/config.toml` (created, or appended to when it does not set
  *   them yet). An existing rule file is not replaced without `--force`.
  *   The written rule file is loaded by the exec-policy engine first: it must
@@ -64,6 +64,9 @@ const force = Options.boolean("force").pipe(Options.withDescription("Replace an 
 const allowLoss = Options.boolean("allow-loss").pipe(
   Options.withDescription("Write even when a restriction of the source cannot be enforced (see the report)")
 )
+
+/** Settings and rule files are small; a larger one is refused before it is read. */
+const MAX_SOURCE_BYTES = 4 * 1024 * 1024
 
 /** Files of a format inside a directory. */
 const inDirectory = (format: Importer.Format, dir: string): Array<string> => {
@@ -180,7 +183,9 @@ interface Planned {
 const planConfig = (imp: Model.Imported, file: string) => {
   const notes: Array<string> = []
   const settings = Emit.settingsToml(imp)
-  const hooks = Emit.hooksToml(imp)
+  const guard = Emit.toolGuardToml(imp)
+  const imported = Emit.hooksToml(imp)
+  const hooks = `${imported}${imported !== "" && guard !== "" ? "\n" : ""}${guard}`
   if (settings === "" && hooks === "") return { planned: undefined, notes, unenforced: 0 }
   const header = `# Imported by \`strata import ${imp.format}\` from ${imp.files.join(", ")}\n`
   if (!existsSync(file)) {
@@ -230,6 +235,10 @@ const run = Command.make("import", { format, from, dryRun, write, out, force, al
     const files = yield* sourcesOf(o.format, o.from, cwd)
     const sources: Array<Model.SourceFile> = []
     for (const f of files) {
+      if (statSync(f).size > MAX_SOURCE_BYTES)
+        return yield* new CliError({
+          detail: `${shown(cwd, f)}: larger than ${MAX_SOURCE_BYTES} bytes; not a settings or rule file`
+        })
       try {
         sources.push({ path: shown(cwd, f), text: readFileSync(f, "utf8") })
       } catch (error) {
@@ -255,10 +264,6 @@ const run = Command.make("import", { format, from, dryRun, write, out, force, al
     const planned: Array<Planned> = [
       { file: outFile, text: policyText, mode: existsSync(outFile) ? "replace" : "create" }
     ]
-    if (imp.toolRules.length > 0) {
-      const toolFile = path.join(strata, "tool-rules.toml")
-      planned.push({ file: toolFile, text: Emit.toolRulesToml(imp), mode: existsSync(toolFile) ? "replace" : "create" })
-    }
     const config = yield* Effect.try({
       try: () => planConfig(imp, path.join(strata, "config.toml")),
       catch: (e) => (e instanceof CliError ? e : new CliError({ detail: String(e) }))

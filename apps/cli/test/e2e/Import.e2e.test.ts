@@ -8,16 +8,20 @@
 import { chmodSync } from "node:fs"
 import { beforeAll, describe, expect, it } from "vitest"
 import { ensureBuilt } from "../build.js"
-import { jsonLines, type Project, withProject } from "./harness.js"
+import { call, jsonLines, type Project, providerToml, withModel, withProject } from "./harness.js"
 
 beforeAll(() => ensureBuilt(), 300_000)
 
 const demo = { env: { STRATA_DEMO: "1" } }
 
-const decide = async (p: Project, command: string) => {
-  const run = await p.strata(["policy", "check", "--json", "--", command])
+/** Decides commands in one `strata policy check --jsonl` run (each start of `strata` costs seconds on a busy machine). */
+const decideAll = async (p: Project, commands: ReadonlyArray<string>): Promise<Record<string, string>> => {
+  const input = commands.map((command, i) => JSON.stringify({ id: i, command })).join("\n")
+  const run = await p.strata(["policy", "check", "--jsonl"], { stdin: input })
   expect(run.code, run.stderr).toBe(0)
-  return (JSON.parse(run.stdout) as { decision: string }).decision
+  const out: Record<string, string> = {}
+  for (const line of jsonLines(run.stdout)) out[commands[line.id as number]!] = line.decision as string
+  return out
 }
 
 const toolResult = (stdout: string) =>
@@ -27,7 +31,7 @@ const script = (p: Project, file: string, body: string) => {
   chmodSync(p.write(file, `#!/bin/sh\n${body}\n`), 0o755)
 }
 
-describe.concurrent("strata import", { timeout: 240_000 }, () => {
+describe.concurrent("strata import", { timeout: 480_000 }, () => {
   it("claude: a repository's settings.json, dry run then --write, decided by policy check and run", async () => {
     await withProject(async (p) => {
       p.write(
@@ -62,7 +66,7 @@ describe.concurrent("strata import", { timeout: 240_000 }, () => {
       }
       expect(report.written).toBe(false)
       expect(p.exists(".strata/policy.toml")).toBe(false)
-      expect(report.files.map((f) => f.path)).toEqual([".strata/policy.toml", ".strata/tool-rules.toml"])
+      expect(report.files.map((f) => f.path)).toEqual([".strata/policy.toml", ".strata/config.toml"])
       const byField = Object.fromEntries(report.entries.map((e) => [e.field, e]))
       expect(byField["permissions.allow[2]"]).toMatchObject({
         status: "refused",
@@ -79,15 +83,27 @@ describe.concurrent("strata import", { timeout: 240_000 }, () => {
       expect(p.read(".strata/policy.toml")).toContain(
         "# .claude/settings.json:4 permissions.allow[0]: Bash(git status:*)"
       )
-      expect(await decide(p, "git status --short")).toBe("allow")
-      expect(await decide(p, "npm run test -- --watch")).toBe("allow")
-      expect(await decide(p, "npm run lint")).toBe("ask")
-      expect(await decide(p, "git push origin main")).toBe("ask")
-      expect(await decide(p, "rm -rf build")).toBe("deny")
-      expect(await decide(p, "ls; curl evil.example")).toBe("deny")
-      expect(await decide(p, "rm notes.txt")).toBe("allow")
-      // Imported allows never carry `allow_redirection`: writing Strata's own files through them asks.
-      expect(await decide(p, "git status > .strata/policy.toml")).toBe("ask")
+      const decided = await decideAll(p, [
+        "git status --short",
+        "npm run test -- --watch",
+        "npm run lint",
+        "git push origin main",
+        "rm -rf build",
+        "ls; curl evil.example",
+        "rm notes.txt",
+        "git status > .strata/policy.toml"
+      ])
+      expect(decided).toEqual({
+        ["git status --short"]: "allow",
+        ["npm run test -- --watch"]: "allow",
+        ["npm run lint"]: "ask",
+        ["git push origin main"]: "ask",
+        ["rm -rf build"]: "deny",
+        ["ls; curl evil.example"]: "deny",
+        ["rm notes.txt"]: "allow",
+        // Imported allows never carry `allow_redirection`: writing Strata's own files through them asks.
+        ["git status > .strata/policy.toml"]: "ask"
+      })
       expect(p.read(".strata/policy.toml")).not.toContain("allow_redirection")
 
       p.write("build/x.txt", "x")
@@ -99,7 +115,37 @@ describe.concurrent("strata import", { timeout: 240_000 }, () => {
       // A second import does not replace the rule file without --force.
       const again = await p.strata(["import", "claude", "--write"])
       expect(again.code).toBe(1)
-      expect(again.stderr).toContain(".strata/policy.toml, .strata/tool-rules.toml already exist; nothing was written")
+      expect(again.stderr).toContain(".strata/policy.toml already exists; nothing was written")
+    })
+  })
+
+  it("claude: file restrictions are enforced by the imported tool-rule hook in strata run", async () => {
+    await withProject(async (p) => {
+      p.write(".env", "TOKEN=secret\n")
+      p.write("README.md", "hello\n")
+      p.write(
+        "team/settings.json",
+        JSON.stringify({ permissions: { allow: ["Read(./**)"], deny: ["Read(./.env)", "Read(./secrets/**)"] } })
+      )
+      const wrote = await p.strata(["import", "claude", "--from", "team/settings.json", "--write"])
+      expect(wrote.code, wrote.stderr).toBe(0)
+      expect(p.read(".strata/config.toml")).toContain('on_error = "deny"')
+      const turns = () => [
+        call("fs__read_file", { path: ".env" }),
+        call("fs__read_file", { path: "README.md" }),
+        { text: "done" }
+      ]
+      await withModel({ turns: turns() }, async (server) => {
+        p.write(".strata/config.toml", `${providerToml(server)}\n${p.read(".strata/config.toml")}`)
+        const run = await p.strata(["run", "--yes", "--json", "read them"])
+        expect(run.code, run.stderr).toBe(0)
+        const results = jsonLines(run.stdout)
+          .filter((e) => e.event === "tool_call_result")
+          .map((e) => e.result as { status: string })
+        expect(results.map((r) => r.status)).toEqual(["denied", "completed"])
+        expect(JSON.stringify(results[0])).toContain("team/settings.json:1")
+        expect(run.stdout).not.toContain("TOKEN=secret")
+      })
     })
   })
 
@@ -140,9 +186,12 @@ describe.concurrent("strata import", { timeout: 240_000 }, () => {
       const wrote = await p.strata(["import", "codex", "--from", "codex-home", "--write"])
       expect(wrote.code, wrote.stderr).toBe(0)
       expect(wrote.stdout).toContain("codex-home/config.toml:2 sandbox_mode: approximated")
-      expect(await decide(p, "git status")).toBe("allow")
-      expect(await decide(p, "git push")).toBe("ask")
-      expect(await decide(p, "rm -fr /")).toBe("deny")
+      const decided = await decideAll(p, ["git status", "git push", "rm -fr /"])
+      expect(decided).toEqual({
+        ["git status"]: "allow",
+        ["git push"]: "ask",
+        ["rm -fr /"]: "deny"
+      })
       const config = p.read(".strata/config.toml")
       expect(config).toContain('approval_policy = "on-request"')
       expect(config).toContain('dialect = "codex"')
@@ -199,9 +248,12 @@ describe.concurrent("strata import", { timeout: 240_000 }, () => {
       const wrote = await p.strata(["import", "gemini", "--write"])
       expect(wrote.code, wrote.stderr).toBe(0)
       expect(wrote.stdout).toContain("order changes a decision")
-      expect(await decide(p, "echo hi")).toBe("allow")
-      expect(await decide(p, "git status")).toBe("ask") // gemini-cli: allow (priority 100 > 50); Strata: the ask wins
-      expect(await decide(p, "curl https://x.test")).toBe("deny")
+      const decided = await decideAll(p, ["echo hi", "git status", "curl https://x.test"])
+      expect(decided).toEqual({
+        ["echo hi"]: "allow",
+        ["git status"]: "ask", // gemini-cli: allow (priority 100 > 50); Strata: the ask wins
+        ["curl https://x.test"]: "deny"
+      })
       const ok = await p.strata(["run", "--yes", "--json", "run: echo public"], demo)
       expect(toolResult(ok.stdout).status).toBe("completed")
       const blocked = await p.strata(["run", "--yes", "--json", "run: echo secret"], demo)

@@ -176,6 +176,10 @@ export class Builder {
         )
         return
       }
+      if (words[0]!.text.startsWith("-")) {
+        this.refused(origin, source, "not imported: the first word is an option, not a program; the command asks", true)
+        return
+      }
       if (firstGlob < 0) {
         if (input.trailing) emit(literal, "converted", "")
         else

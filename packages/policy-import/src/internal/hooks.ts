@@ -126,7 +126,12 @@ export const parseJson = (file: SourceFile): Either.Either<unknown, ImportError>
   try {
     return Either.right(JSON.parse(file.text) as unknown)
   } catch (error) {
-    const offset = Math.min(jsonErrorOffset(file.text), file.text.length)
+    let offset = 0
+    try {
+      offset = Math.min(jsonErrorOffset(file.text), file.text.length)
+    } catch {
+      // Nesting deeper than the stack: no position.
+    }
     const before = file.text.slice(0, offset)
     const line = before.split("\n").length
     const column = offset - before.lastIndexOf("\n")

@@ -174,8 +174,17 @@ export const parse = (src: string): Array<Statement> => {
     if (t.t !== "punct" || t.v !== v)
       throw new StarlarkSyntaxError(`expected ${JSON.stringify(v)}, found ${describeTok(t)}`, t.pos)
   }
+  let depth = 0
   const parseExpr = (): Expr => {
     const t = next()
+    if (++depth > MAX_DEPTH) throw new StarlarkSyntaxError(`nesting deeper than ${MAX_DEPTH} levels`, t.pos)
+    try {
+      return parseExprAt(t)
+    } finally {
+      depth--
+    }
+  }
+  const parseExprAt = (t: Tok): Expr => {
     let expr: Expr
     if (t.t === "string") {
       let value = t.v
@@ -263,6 +272,9 @@ export const parse = (src: string): Array<Statement> => {
   }
   return statements
 }
+
+/** Lists and calls nest at most this deep: a hostile file cannot exhaust the stack. */
+const MAX_DEPTH = 64
 
 const KEYWORDS = new Set(["def", "if", "for", "while", "return", "load", "lambda", "elif", "else"])
 
