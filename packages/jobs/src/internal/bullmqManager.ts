@@ -174,7 +174,8 @@ export const make = (
         const entry = stored.history[stored.history.length - 1]!
         const update = { job_id: stored.id, name: stored.name, status: stored.status, progress: stored.progress, entry }
         const event = { event: "job_update" as const, ...update }
-        yield* Effect.promise(() => redis.publish(eventsChannel, JSON.stringify(event)).catch(() => 0))
+        // Not awaited: ioredis keeps the order; a lost event is not a lost transition.
+        void redis.publish(eventsChannel, JSON.stringify(event)).catch(() => 0)
         if (Option.isSome(hooks)) yield* hooks.value.notify({ hook_event_name: "JobLifecycle", ...update })
       })
 
@@ -195,17 +196,25 @@ export const make = (
      */
     const update = <E>(
       id: string,
-      f: (job: JobRecord, now: number, jitter: number) => Either.Either<JobRecord | undefined, E>
+      f: (job: JobRecord, now: number, jitter: number) => Either.Either<JobRecord | undefined, E>,
+      cache?: { current: JobRecord | undefined }
     ): Effect.Effect<JobRecord | undefined, E | JobNotFound | JM.JobError> =>
       Effect.gen(function* () {
         for (;;) {
-          const job = yield* read(id)
+          // A run writes its record again and again: start from the last
+          // record it wrote (a conflict means someone else wrote: re-read).
+          const cached = cache?.current
+          if (cache !== undefined) cache.current = undefined
+          const job = cached ?? (yield* read(id))
           const now = yield* Clock.currentTimeMillis
           const jitter = yield* Random.next
           const next = yield* f(job, now, jitter)
           if (next === undefined) return undefined
           const written = yield* Effect.either(put(job, next))
-          if (Either.isRight(written)) return written.right
+          if (Either.isRight(written)) {
+            if (cache !== undefined) cache.current = written.right
+            return written.right
+          }
           if (written.left._tag !== "RevisionConflict") return yield* written.left
         }
       })
@@ -243,15 +252,19 @@ export const make = (
     const fenced = (
       id: string,
       token: string,
-      f: (job: JobRecord, now: number, jitter: number) => Either.Either<JobRecord | undefined, InvalidTransition>
+      f: (job: JobRecord, now: number, jitter: number) => Either.Either<JobRecord | undefined, InvalidTransition>,
+      cache?: { current: JobRecord | undefined }
     ) =>
-      update<InvalidTransition | Lost>(id, (job, now, jitter) =>
-        job.owner !== token ? Either.left(new Lost()) : f(job, now, jitter)
+      update<InvalidTransition | Lost>(
+        id,
+        (job, now, jitter) => (job.owner !== token ? Either.left(new Lost()) : f(job, now, jitter)),
+        cache
       )
 
     const runHandler = (claimed: JobRecord, token: string, handler: JM.JobHandler, dispatchId: string) =>
       Effect.gen(function* () {
         const id = claimed.id
+        const cache = { current: claimed as JobRecord | undefined }
         const paused = yield* SubscriptionRef.make(claimed.status === "paused")
         const stop = yield* Deferred.make<Stop>()
         const context: JM.JobContext = {
@@ -267,7 +280,8 @@ export const make = (
             const write: Effect.Effect<unknown, InvalidTransition | JobNotFound | JM.JobError | Lost> = fenced(
               id,
               token,
-              (job, now) => JobState.progress(job, value, { now, detail })
+              (job, now) => JobState.progress(job, value, { now, detail }),
+              cache
             )
             return write.pipe(
               Effect.asVoid,
@@ -355,7 +369,8 @@ export const make = (
                         }
                       ].slice(-JobState.MAX_HISTORY)
                     })
-                  : Either.right(undefined)
+                  : Either.right(undefined),
+                cache
               )
             )
             if (Either.isRight(written) && written.right !== undefined) yield* dispatch(handler.kind, back, id)
@@ -369,7 +384,8 @@ export const make = (
               ? Either.flatMap(to(job, "running", "resumed", now), (r) => to(r, "completed", "completed", now))
               : job.status === "running"
                 ? to(job, "completed", "completed", now)
-                : Either.right(undefined)
+                : Either.right(undefined),
+            cache
           ).pipe(Effect.catchTag("Lost", () => Effect.void))
           return
         }
@@ -381,7 +397,8 @@ export const make = (
               )
             : job.status === "running"
               ? to(job, "failed", "failed", now, { detail, jitter })
-              : Either.right(undefined)
+              : Either.right(undefined),
+          cache
         ).pipe(Effect.catchTag("Lost", () => Effect.succeed(undefined)))
         if (failed !== undefined && JobState.retryDue(failed)) {
           yield* dispatch(
