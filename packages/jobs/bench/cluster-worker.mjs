@@ -25,7 +25,11 @@ if (mode === "bare") {
     async (job) => {
       latencies.push(Date.now() - job.data.t)
     },
-    { connection: { host: "127.0.0.1", port: 6379, maxRetriesPerRequest: null }, prefix, concurrency: Number(concurrency) }
+    {
+      connection: { host: "127.0.0.1", port: 6379, maxRetriesPerRequest: null },
+      prefix,
+      concurrency: Number(concurrency)
+    }
   )
   worker.on("error", () => {})
   await worker.waitUntilReady()
@@ -50,6 +54,9 @@ if (mode === "bare") {
       })
       process.stdout.write("READY\n")
       yield* Effect.never
-    }).pipe(Effect.scoped, Effect.provide(JobBackend.layerStateStore.pipe(Layer.provide(layerRedis({ url, prefix: `${prefix}-store` })))))
+    }).pipe(
+      Effect.scoped,
+      Effect.provide(JobBackend.layerStateStore.pipe(Layer.provide(layerRedis({ url, prefix: `${prefix}-store` }))))
+    )
   )
 }

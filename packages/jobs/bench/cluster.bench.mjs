@@ -55,7 +55,10 @@ const stopWorkers = async (workers) => {
     const exited = new Promise((r) => w.child.on("exit", r))
     w.child.kill("SIGTERM")
     await exited
-    const line = w.out().split("\n").filter((l) => l.startsWith("["))[0]
+    const line = w
+      .out()
+      .split("\n")
+      .filter((l) => l.startsWith("["))[0]
     latencies.push(...JSON.parse(line ?? "[]"))
   }
   return latencies
@@ -115,9 +118,7 @@ const strata = async (n) => {
       )
       yield* Effect.sleep("100 millis")
       const t0 = performance.now()
-      yield* Effect.promise(() =>
-        pool(JOBS, (i) => Effect.runPromise(api.enqueueJob("noop", { t: Date.now(), i })))
-      )
+      yield* Effect.promise(() => pool(JOBS, (i) => Effect.runPromise(api.enqueueJob("noop", { t: Date.now(), i }))))
       const enqueued = (performance.now() - t0) / 1000
       yield* completed.await
       return { seconds: (performance.now() - t0) / 1000, enqueued }
@@ -150,7 +151,11 @@ try {
   row("bare BullMQ worker (1 process)", b)
   for (const n of [1, 2, 3]) row(`JobManager on BullMQ, ${n} worker${n === 1 ? "" : "s"}`, await strata(n), b)
   console.log("(ratio: end-to-end time per job vs the bare BullMQ worker of this run; target <= 1.5x)")
-  console.log(`(load average ${loadavg().map((l) => l.toFixed(2)).join(" ")})`)
+  console.log(
+    `(load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(" ")})`
+  )
 } finally {
   for (const prefix of prefixes) {
     let cursor = "0"

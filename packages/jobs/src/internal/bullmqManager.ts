@@ -349,27 +349,30 @@ export const make = (
             // Shutting down: hand the run back to the queue for another worker.
             const back = `${id}.s${Date.now().toString(36)}`
             const written = yield* Effect.either(
-              fenced(id, token, (job, now) =>
-                job.status === "running" || job.status === "paused"
-                  ? Either.right({
-                      ...job,
-                      status: "running" as const,
-                      owner: `handoff:${back}`,
-                      updated_at: now,
-                      history: [
-                        ...job.history,
-                        {
-                          at: now,
-                          phase: "handed-back",
-                          from: job.status,
-                          to: "running" as const,
-                          progress: job.progress,
-                          detail: "the worker shut down",
-                          attempt: job.retry.attempt
-                        }
-                      ].slice(-JobState.MAX_HISTORY)
-                    })
-                  : Either.right(undefined),
+              fenced(
+                id,
+                token,
+                (job, now) =>
+                  job.status === "running" || job.status === "paused"
+                    ? Either.right({
+                        ...job,
+                        status: "running" as const,
+                        owner: `handoff:${back}`,
+                        updated_at: now,
+                        history: [
+                          ...job.history,
+                          {
+                            at: now,
+                            phase: "handed-back",
+                            from: job.status,
+                            to: "running" as const,
+                            progress: job.progress,
+                            detail: "the worker shut down",
+                            attempt: job.retry.attempt
+                          }
+                        ].slice(-JobState.MAX_HISTORY)
+                      })
+                    : Either.right(undefined),
                 cache
               )
             )
@@ -379,25 +382,31 @@ export const make = (
         }
         const result: Exit.Exit<unknown, unknown> = outcome ?? Exit.die("interrupted")
         if (Exit.isSuccess(result)) {
-          yield* fenced(id, token, (job, now) =>
-            job.status === "paused"
-              ? Either.flatMap(to(job, "running", "resumed", now), (r) => to(r, "completed", "completed", now))
-              : job.status === "running"
-                ? to(job, "completed", "completed", now)
-                : Either.right(undefined),
+          yield* fenced(
+            id,
+            token,
+            (job, now) =>
+              job.status === "paused"
+                ? Either.flatMap(to(job, "running", "resumed", now), (r) => to(r, "completed", "completed", now))
+                : job.status === "running"
+                  ? to(job, "completed", "completed", now)
+                  : Either.right(undefined),
             cache
           ).pipe(Effect.catchTag("Lost", () => Effect.void))
           return
         }
         const detail = errorMessage(result.cause)
-        const failed = yield* fenced(id, token, (job, now, jitter) =>
-          job.status === "paused"
-            ? Either.flatMap(to(job, "running", "resumed", now), (r) =>
-                to(r, "failed", "failed", now, { detail, jitter })
-              )
-            : job.status === "running"
-              ? to(job, "failed", "failed", now, { detail, jitter })
-              : Either.right(undefined),
+        const failed = yield* fenced(
+          id,
+          token,
+          (job, now, jitter) =>
+            job.status === "paused"
+              ? Either.flatMap(to(job, "running", "resumed", now), (r) =>
+                  to(r, "failed", "failed", now, { detail, jitter })
+                )
+              : job.status === "running"
+                ? to(job, "failed", "failed", now, { detail, jitter })
+                : Either.right(undefined),
           cache
         ).pipe(Effect.catchTag("Lost", () => Effect.succeed(undefined)))
         if (failed !== undefined && JobState.retryDue(failed)) {
