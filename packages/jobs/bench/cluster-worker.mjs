@@ -2,7 +2,7 @@
 // Redis StateStore) or `bare` (a BullMQ Worker, what a user would write
 // instead). Both run the same no-op job and keep its enqueue-to-start
 // latency (the job's input carries the enqueue time); on SIGTERM they print
-// the latencies as one JSON line and exit.
+// the latencies and the CPU time used since ready as one JSON line and exit.
 //
 //   node cluster-worker.mjs <strata|bare> <prefix> <concurrency>
 import * as JobsBull from "@strata/jobs/bullmq"
@@ -15,8 +15,11 @@ import * as Layer from "effect/Layer"
 const [mode, prefix, concurrency] = process.argv.slice(2)
 const url = "redis://127.0.0.1:6379"
 const latencies = []
+let cpuAtReady
+process.on("SIGINT", () => process.exit(0))
 process.on("SIGTERM", () => {
-  process.stdout.write(`${JSON.stringify(latencies)}\n`, () => process.exit(0))
+  const cpu = process.cpuUsage(cpuAtReady)
+  process.stdout.write(`${JSON.stringify({ latencies, cpuUs: cpu.user + cpu.system })}\n`, () => process.exit(0))
 })
 
 if (mode === "bare") {
@@ -33,6 +36,7 @@ if (mode === "bare") {
   )
   worker.on("error", () => {})
   await worker.waitUntilReady()
+  cpuAtReady = process.cpuUsage()
   process.stdout.write("READY\n")
 } else {
   Effect.runPromise(
@@ -52,6 +56,7 @@ if (mode === "bare") {
           }
         ]
       })
+      cpuAtReady = process.cpuUsage()
       process.stdout.write("READY\n")
       yield* Effect.never
     }).pipe(

@@ -4,7 +4,9 @@
 // beside a bare BullMQ worker running the same no-op job, in the same run:
 // jobs/s end to end (first enqueue to last completion), the per-job cost
 // ratio to bare BullMQ (target <= 1.5x), and the p50 / p99 enqueue-to-start
-// latency. JOBS=1000 CONCURRENCY=16 (per worker) ENQUEUERS=32.
+// latency, and the CPU time per job summed over every process (on a shared
+// machine the wall rate moves with the load, CPU per job much less).
+// JOBS=1000 CONCURRENCY=16 (per worker) ENQUEUERS=32.
 import { spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import { loadavg } from "node:os"
@@ -51,6 +53,7 @@ const startWorkers = async (mode, prefix, n) => {
 
 const stopWorkers = async (workers) => {
   const latencies = []
+  let cpuUs = 0
   for (const w of workers) {
     const exited = new Promise((r) => w.child.on("exit", r))
     w.child.kill("SIGTERM")
@@ -58,10 +61,12 @@ const stopWorkers = async (workers) => {
     const line = w
       .out()
       .split("\n")
-      .filter((l) => l.startsWith("["))[0]
-    latencies.push(...JSON.parse(line ?? "[]"))
+      .find((l) => l.startsWith("{"))
+    const report = JSON.parse(line ?? '{"latencies":[],"cpuUs":0}')
+    latencies.push(...report.latencies)
+    cpuUs += report.cpuUs
   }
-  return latencies
+  return { latencies, cpuUs }
 }
 
 const pct = (xs, p) => {
@@ -92,15 +97,17 @@ const bare = async () => {
       if (++done === JOBS) resolve()
     })
   )
+  const cpu0 = process.cpuUsage()
   const t0 = performance.now()
   await pool(JOBS, (i) => queue.add("noop", { t: Date.now(), i }, { removeOnComplete: true }))
   const enqueued = (performance.now() - t0) / 1000
   await all
   const seconds = (performance.now() - t0) / 1000
-  const latencies = await stopWorkers(workers)
+  const cpu = process.cpuUsage(cpu0)
+  const w = await stopWorkers(workers)
   await events.close()
   await queue.close()
-  return { seconds, enqueued, latencies }
+  return { seconds, enqueued, latencies: w.latencies, cpuUs: cpu.user + cpu.system + w.cpuUs }
 }
 
 const strata = async (n) => {
@@ -117,29 +124,38 @@ const strata = async (n) => {
         Effect.fork
       )
       yield* Effect.sleep("100 millis")
+      const cpu0 = process.cpuUsage()
       const t0 = performance.now()
       yield* Effect.promise(() => pool(JOBS, (i) => Effect.runPromise(api.enqueueJob("noop", { t: Date.now(), i }))))
       const enqueued = (performance.now() - t0) / 1000
       yield* completed.await
-      return { seconds: (performance.now() - t0) / 1000, enqueued }
+      const cpu = process.cpuUsage(cpu0)
+      return { seconds: (performance.now() - t0) / 1000, enqueued, apiCpuUs: cpu.user + cpu.system }
     }).pipe(
       Effect.scoped,
       Effect.provide(JobBackend.layerStateStore.pipe(Layer.provide(layerRedis({ url, prefix: `${prefix}-store` }))))
     )
   )
-  const latencies = await stopWorkers(workers)
-  return { ...result, latencies }
+  const w = await stopWorkers(workers)
+  return {
+    seconds: result.seconds,
+    enqueued: result.enqueued,
+    latencies: w.latencies,
+    cpuUs: result.apiCpuUs + w.cpuUs
+  }
 }
 
 const rows = []
 const row = (name, r, base) => {
   const rate = JOBS / r.seconds
   const perJob = (r.seconds * 1000) / JOBS
+  const cpuPerJob = r.cpuUs / JOBS
   rows.push(
     `${name.padEnd(34)} ${rate.toFixed(0).padStart(6)} jobs/s  ${perJob.toFixed(2).padStart(6)} ms/job` +
-      `${base === undefined ? "         " : `  ${(r.seconds / base.seconds).toFixed(2)}x`}` +
+      `${base === undefined ? "      " : ` ${(r.seconds / base.seconds).toFixed(2).padStart(5)}x`}` +
+      `  CPU ${cpuPerJob.toFixed(0).padStart(5)} us/job${base === undefined ? "      " : ` ${(r.cpuUs / base.cpuUs).toFixed(2).padStart(5)}x`}` +
       `  enqueue-to-start p50 ${pct(r.latencies, 50)} ms, p99 ${pct(r.latencies, 99)} ms` +
-      `  (enqueueing took ${r.enqueued.toFixed(2)} s)`
+      `  (enqueueing ${r.enqueued.toFixed(2)} s)`
   )
   console.log(rows.at(-1))
 }
@@ -150,7 +166,9 @@ try {
   const b = await bare()
   row("bare BullMQ worker (1 process)", b)
   for (const n of [1, 2, 3]) row(`JobManager on BullMQ, ${n} worker${n === 1 ? "" : "s"}`, await strata(n), b)
-  console.log("(ratio: end-to-end time per job vs the bare BullMQ worker of this run; target <= 1.5x)")
+  console.log(
+    "(ratios: end-to-end wall time per job, and CPU per job summed over every process (API + workers), vs the bare BullMQ worker of this run; target <= 1.5x)"
+  )
   console.log(
     `(load average ${loadavg()
       .map((l) => l.toFixed(2))

@@ -17,7 +17,7 @@ import * as Option from "effect/Option"
 import * as PubSub from "effect/PubSub"
 import * as Random from "effect/Random"
 import * as Runtime from "effect/Runtime"
-import type * as Scope from "effect/Scope"
+import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as SubscriptionRef from "effect/SubscriptionRef"
 import { Redis } from "ioredis"
@@ -120,15 +120,32 @@ export const make = (
     const eventsChannel = `${prefix}:strata:job-events`
 
     const hub = yield* PubSub.unbounded<JM.JobEvent>()
-    const subscriber = yield* connect("events")
-    subscriber.on("message", (_channel: string, message: string) => {
-      try {
-        Runtime.runSync(runtime)(PubSub.publish(hub, JSON.parse(message) as JM.JobEvent))
-      } catch {
-        // not ours
+    // Subscribed when `events` is first used: a worker nobody asks for
+    // events does not decode every transition of the cluster.
+    const scope = yield* Effect.scope
+    let subscribed: Promise<unknown> | undefined
+    const subscribe = Effect.suspend(() => {
+      if (subscribed === undefined) {
+        subscribed = Runtime.runPromise(runtime)(
+          Scope.extend(connect("events"), scope).pipe(
+            Effect.flatMap((subscriber) =>
+              Effect.promise(() => {
+                subscriber.on("message", (_channel: string, message: string) => {
+                  try {
+                    Runtime.runSync(runtime)(PubSub.publish(hub, JSON.parse(message) as JM.JobEvent))
+                  } catch {
+                    // not ours
+                  }
+                })
+                return subscriber.subscribe(eventsChannel)
+              })
+            )
+          )
+        )
       }
+      const ready = subscribed
+      return Effect.promise(() => ready)
     })
-    yield* Effect.promise(() => subscriber.subscribe(eventsChannel))
 
     const handlers = new Map<string, JM.JobHandler>()
     const queues = new Map<string, Queue>()
@@ -682,7 +699,10 @@ export const make = (
       listJobs,
       registerHandler,
       handles: (kind) => handlers.has(kind),
-      events: Stream.fromPubSub(hub),
+      events: Stream.unwrapScoped(
+        // Subscribe to the hub first, then to Redis: nothing published after this is missed.
+        Effect.map(Effect.zipLeft(PubSub.subscribe(hub), subscribe), (queue) => Stream.fromQueue(queue))
+      ),
       awaitIdle: Effect.gen(function* () {
         for (;;) {
           const jobs = yield* listJobs
