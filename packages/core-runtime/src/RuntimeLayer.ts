@@ -443,7 +443,8 @@ const layerPlugins = (
                 input: ctx.input,
                 attempt: ctx.attempt,
                 progress: (value, detail) => Effect.orDie(ctx.progress(value, detail)),
-                checkpoint: ctx.checkpoint
+                checkpoint: ctx.checkpoint,
+                idempotencyKey: ctx.idempotencyKey
               }),
             ...(job.timeout === undefined ? {} : { timeout: job.timeout }),
             ...(job.maxAttempts === undefined ? {} : { maxAttempts: job.maxAttempts }),

@@ -12,6 +12,7 @@
 // wall rate moves with the load, CPU per transition much less.
 //
 //   npm run build && npm run bench -w @strata/jobs      (JOBS=400 CONCURRENCY=64)
+//   npm run bench -w @strata/jobs -- --cluster           (the BullMQ cluster: cluster.bench.mjs)
 
 import * as NFS from "node:fs"
 import { mkdtempSync, rmSync } from "node:fs"
@@ -24,6 +25,12 @@ import * as StateStore from "@strata/storage/StateStore"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { Redis } from "ioredis"
+
+if (process.argv.includes("--cluster")) {
+  // `npm run bench -w @strata/jobs -- --cluster`: the BullMQ cluster bench.
+  await import("./cluster.bench.mjs")
+  process.exit(0)
+}
 
 const JOBS = Number(process.env.JOBS ?? 400)
 const CONCURRENCY = Number(process.env.CONCURRENCY ?? 64)

@@ -4,7 +4,7 @@ import assert from "node:assert/strict"
 import { JobBackend, JobManager, JobState } from "@strata/jobs"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import { run, test } from "../../../scripts/conformance.mjs"
+import { run, runtime, test } from "../../../scripts/conformance.mjs"
 
 const runScoped = (effect) => Effect.runPromise(Effect.scoped(effect).pipe(Effect.provide(JobBackend.layerMemory)))
 
@@ -59,5 +59,50 @@ test("unknown ids are JobNotFound", () =>
       assert.equal(error._tag, "JobNotFound")
     })
   ))
+
+// @strata/jobs/bullmq: Node and Bun. BullMQ supports Node and Bun, not Deno,
+// so the subpath is not offered there and this test is skipped on Deno,
+// saying so.
+if (runtime() === "deno") {
+  console.log("  skip @strata/jobs/bullmq on deno: BullMQ supports Node and Bun only")
+} else {
+  test("@strata/jobs/bullmq: a worker manager runs jobs an API manager enqueues (real Redis)", async () => {
+    const JobsBull = await import("@strata/jobs/bullmq")
+    const { layerRedis } = await import("@strata/storage/redis")
+    const Layer = await import("effect/Layer")
+    const { Redis } = await import("ioredis")
+    const prefix = `conformance-${runtime()}-${Date.now().toString(36)}`
+    try {
+      await Effect.runPromise(
+        Effect.gen(function* () {
+          yield* JobsBull.make({ prefix, worker: true, handlers: [{ kind: "count", run: (ctx) => ctx.progress(50) }] })
+          const api = yield* JobsBull.make({ prefix, handlers: [{ kind: "count", run: () => Effect.void }] })
+          const ids = []
+          for (let i = 0; i < 3; i++) ids.push((yield* api.enqueueJob("count", { i })).id)
+          for (let i = 0; i < 400; i++) {
+            const jobs = yield* api.listJobs
+            if (jobs.length === 3 && jobs.every((j) => j.status === "completed")) break
+            yield* Effect.sleep("25 millis")
+          }
+          for (const id of ids) {
+            const job = yield* api.getJob(id)
+            assert.deepEqual(
+              job.history.map((h) => h.phase),
+              ["created", "running", "progress", "completed"]
+            )
+          }
+        }).pipe(
+          Effect.scoped,
+          Effect.provide(JobBackend.layerStateStore.pipe(Layer.provide(layerRedis({ prefix: `${prefix}-store` }))))
+        )
+      )
+    } finally {
+      const redis = new Redis("redis://127.0.0.1:6379")
+      const keys = await redis.keys(`${prefix}*`)
+      if (keys.length > 0) await redis.del(...keys)
+      redis.disconnect()
+    }
+  })
+}
 
 await run("@strata/jobs")

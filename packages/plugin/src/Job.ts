@@ -43,6 +43,13 @@ export interface JobRun {
   readonly progress: (value: number, detail?: string) => Effect.Effect<void>
   /** A cooperative pause point: suspends while the job is paused. */
   readonly checkpoint: Effect.Effect<void>
+  /**
+   * A key for a side effect (`step` names it): the same on every run of the
+   * job, so a side effect recorded under it happens once even when the job
+   * runs again after a crash (`[jobs] backend = "bullmq"`). Given by the
+   * runtime; absent only in hand-made test contexts.
+   */
+  readonly idempotencyKey?: ((step?: string) => string) | undefined
 }
 
 /**

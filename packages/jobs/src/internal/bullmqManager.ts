@@ -17,7 +17,7 @@ import * as Option from "effect/Option"
 import * as PubSub from "effect/PubSub"
 import * as Random from "effect/Random"
 import * as Runtime from "effect/Runtime"
-import type * as Scope from "effect/Scope"
+import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as SubscriptionRef from "effect/SubscriptionRef"
 import { Redis } from "ioredis"
@@ -120,15 +120,32 @@ export const make = (
     const eventsChannel = `${prefix}:strata:job-events`
 
     const hub = yield* PubSub.unbounded<JM.JobEvent>()
-    const subscriber = yield* connect("events")
-    subscriber.on("message", (_channel: string, message: string) => {
-      try {
-        Runtime.runSync(runtime)(PubSub.publish(hub, JSON.parse(message) as JM.JobEvent))
-      } catch {
-        // not ours
+    // Subscribed when `events` is first used: a worker nobody asks for
+    // events does not decode every transition of the cluster.
+    const scope = yield* Effect.scope
+    let subscribed: Promise<unknown> | undefined
+    const subscribe = Effect.suspend(() => {
+      if (subscribed === undefined) {
+        subscribed = Runtime.runPromise(runtime)(
+          Scope.extend(connect("events"), scope).pipe(
+            Effect.flatMap((subscriber) =>
+              Effect.promise(() => {
+                subscriber.on("message", (_channel: string, message: string) => {
+                  try {
+                    Runtime.runSync(runtime)(PubSub.publish(hub, JSON.parse(message) as JM.JobEvent))
+                  } catch {
+                    // not ours
+                  }
+                })
+                return subscriber.subscribe(eventsChannel)
+              })
+            )
+          )
+        )
       }
+      const ready = subscribed
+      return Effect.promise(() => ready)
     })
-    yield* Effect.promise(() => subscriber.subscribe(eventsChannel))
 
     const handlers = new Map<string, JM.JobHandler>()
     const queues = new Map<string, Queue>()
@@ -174,7 +191,8 @@ export const make = (
         const entry = stored.history[stored.history.length - 1]!
         const update = { job_id: stored.id, name: stored.name, status: stored.status, progress: stored.progress, entry }
         const event = { event: "job_update" as const, ...update }
-        yield* Effect.promise(() => redis.publish(eventsChannel, JSON.stringify(event)).catch(() => 0))
+        // Not awaited: ioredis keeps the order; a lost event is not a lost transition.
+        void redis.publish(eventsChannel, JSON.stringify(event)).catch(() => 0)
         if (Option.isSome(hooks)) yield* hooks.value.notify({ hook_event_name: "JobLifecycle", ...update })
       })
 
@@ -195,17 +213,25 @@ export const make = (
      */
     const update = <E>(
       id: string,
-      f: (job: JobRecord, now: number, jitter: number) => Either.Either<JobRecord | undefined, E>
+      f: (job: JobRecord, now: number, jitter: number) => Either.Either<JobRecord | undefined, E>,
+      cache?: { current: JobRecord | undefined }
     ): Effect.Effect<JobRecord | undefined, E | JobNotFound | JM.JobError> =>
       Effect.gen(function* () {
         for (;;) {
-          const job = yield* read(id)
+          // A run writes its record again and again: start from the last
+          // record it wrote (a conflict means someone else wrote: re-read).
+          const cached = cache?.current
+          if (cache !== undefined) cache.current = undefined
+          const job = cached ?? (yield* read(id))
           const now = yield* Clock.currentTimeMillis
           const jitter = yield* Random.next
           const next = yield* f(job, now, jitter)
           if (next === undefined) return undefined
           const written = yield* Effect.either(put(job, next))
-          if (Either.isRight(written)) return written.right
+          if (Either.isRight(written)) {
+            if (cache !== undefined) cache.current = written.right
+            return written.right
+          }
           if (written.left._tag !== "RevisionConflict") return yield* written.left
         }
       })
@@ -243,15 +269,19 @@ export const make = (
     const fenced = (
       id: string,
       token: string,
-      f: (job: JobRecord, now: number, jitter: number) => Either.Either<JobRecord | undefined, InvalidTransition>
+      f: (job: JobRecord, now: number, jitter: number) => Either.Either<JobRecord | undefined, InvalidTransition>,
+      cache?: { current: JobRecord | undefined }
     ) =>
-      update<InvalidTransition | Lost>(id, (job, now, jitter) =>
-        job.owner !== token ? Either.left(new Lost()) : f(job, now, jitter)
+      update<InvalidTransition | Lost>(
+        id,
+        (job, now, jitter) => (job.owner !== token ? Either.left(new Lost()) : f(job, now, jitter)),
+        cache
       )
 
     const runHandler = (claimed: JobRecord, token: string, handler: JM.JobHandler, dispatchId: string) =>
       Effect.gen(function* () {
         const id = claimed.id
+        const cache = { current: claimed as JobRecord | undefined }
         const paused = yield* SubscriptionRef.make(claimed.status === "paused")
         const stop = yield* Deferred.make<Stop>()
         const context: JM.JobContext = {
@@ -267,7 +297,8 @@ export const make = (
             const write: Effect.Effect<unknown, InvalidTransition | JobNotFound | JM.JobError | Lost> = fenced(
               id,
               token,
-              (job, now) => JobState.progress(job, value, { now, detail })
+              (job, now) => JobState.progress(job, value, { now, detail }),
+              cache
             )
             return write.pipe(
               Effect.asVoid,
@@ -335,27 +366,31 @@ export const make = (
             // Shutting down: hand the run back to the queue for another worker.
             const back = `${id}.s${Date.now().toString(36)}`
             const written = yield* Effect.either(
-              fenced(id, token, (job, now) =>
-                job.status === "running" || job.status === "paused"
-                  ? Either.right({
-                      ...job,
-                      status: "running" as const,
-                      owner: `handoff:${back}`,
-                      updated_at: now,
-                      history: [
-                        ...job.history,
-                        {
-                          at: now,
-                          phase: "handed-back",
-                          from: job.status,
-                          to: "running" as const,
-                          progress: job.progress,
-                          detail: "the worker shut down",
-                          attempt: job.retry.attempt
-                        }
-                      ].slice(-JobState.MAX_HISTORY)
-                    })
-                  : Either.right(undefined)
+              fenced(
+                id,
+                token,
+                (job, now) =>
+                  job.status === "running" || job.status === "paused"
+                    ? Either.right({
+                        ...job,
+                        status: "running" as const,
+                        owner: `handoff:${back}`,
+                        updated_at: now,
+                        history: [
+                          ...job.history,
+                          {
+                            at: now,
+                            phase: "handed-back",
+                            from: job.status,
+                            to: "running" as const,
+                            progress: job.progress,
+                            detail: "the worker shut down",
+                            attempt: job.retry.attempt
+                          }
+                        ].slice(-JobState.MAX_HISTORY)
+                      })
+                    : Either.right(undefined),
+                cache
               )
             )
             if (Either.isRight(written) && written.right !== undefined) yield* dispatch(handler.kind, back, id)
@@ -364,24 +399,32 @@ export const make = (
         }
         const result: Exit.Exit<unknown, unknown> = outcome ?? Exit.die("interrupted")
         if (Exit.isSuccess(result)) {
-          yield* fenced(id, token, (job, now) =>
-            job.status === "paused"
-              ? Either.flatMap(to(job, "running", "resumed", now), (r) => to(r, "completed", "completed", now))
-              : job.status === "running"
-                ? to(job, "completed", "completed", now)
-                : Either.right(undefined)
+          yield* fenced(
+            id,
+            token,
+            (job, now) =>
+              job.status === "paused"
+                ? Either.flatMap(to(job, "running", "resumed", now), (r) => to(r, "completed", "completed", now))
+                : job.status === "running"
+                  ? to(job, "completed", "completed", now)
+                  : Either.right(undefined),
+            cache
           ).pipe(Effect.catchTag("Lost", () => Effect.void))
           return
         }
         const detail = errorMessage(result.cause)
-        const failed = yield* fenced(id, token, (job, now, jitter) =>
-          job.status === "paused"
-            ? Either.flatMap(to(job, "running", "resumed", now), (r) =>
-                to(r, "failed", "failed", now, { detail, jitter })
-              )
-            : job.status === "running"
-              ? to(job, "failed", "failed", now, { detail, jitter })
-              : Either.right(undefined)
+        const failed = yield* fenced(
+          id,
+          token,
+          (job, now, jitter) =>
+            job.status === "paused"
+              ? Either.flatMap(to(job, "running", "resumed", now), (r) =>
+                  to(r, "failed", "failed", now, { detail, jitter })
+                )
+              : job.status === "running"
+                ? to(job, "failed", "failed", now, { detail, jitter })
+                : Either.right(undefined),
+          cache
         ).pipe(Effect.catchTag("Lost", () => Effect.succeed(undefined)))
         if (failed !== undefined && JobState.retryDue(failed)) {
           yield* dispatch(
@@ -656,7 +699,10 @@ export const make = (
       listJobs,
       registerHandler,
       handles: (kind) => handlers.has(kind),
-      events: Stream.fromPubSub(hub),
+      events: Stream.unwrapScoped(
+        // Subscribe to the hub first, then to Redis: nothing published after this is missed.
+        Effect.map(Effect.zipLeft(PubSub.subscribe(hub), subscribe), (queue) => Stream.fromQueue(queue))
+      ),
       awaitIdle: Effect.gen(function* () {
         for (;;) {
           const jobs = yield* listJobs

@@ -1,0 +1,187 @@
+// The BullMQ cluster bench (`npm run bench -w @strata/jobs -- --cluster`):
+// JOBS no-op jobs enqueued by one API process and run by 1, 2 and 3 worker
+// processes through JobManager on BullMQ (records in the Redis StateStore),
+// beside a bare BullMQ worker running the same no-op job, in the same run:
+// jobs/s end to end (first enqueue to last completion), the per-job cost
+// ratio to bare BullMQ (target <= 1.5x), and the p50 / p99 enqueue-to-start
+// latency, and the CPU time per job summed over every process (on a shared
+// machine the wall rate moves with the load, CPU per job much less).
+// JOBS=1000 CONCURRENCY=16 (per worker) ENQUEUERS=32.
+import { spawn } from "node:child_process"
+import { randomBytes } from "node:crypto"
+import { loadavg } from "node:os"
+import { dirname, join } from "node:path"
+import { fileURLToPath } from "node:url"
+import * as JobsBull from "@strata/jobs/bullmq"
+import * as JobBackend from "@strata/jobs/JobBackend"
+import { layerRedis } from "@strata/storage/redis"
+import { Queue, QueueEvents } from "bullmq"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Stream from "effect/Stream"
+import { Redis } from "ioredis"
+
+const here = dirname(fileURLToPath(import.meta.url))
+const JOBS = Number(process.env.JOBS ?? 1000)
+const CONCURRENCY = Number(process.env.CONCURRENCY ?? 16)
+const ENQUEUERS = Number(process.env.ENQUEUERS ?? 32)
+const url = "redis://127.0.0.1:6379"
+const redis = new Redis(url)
+const prefixes = []
+
+const startWorkers = async (mode, prefix, n) => {
+  const workers = []
+  for (let i = 0; i < n; i++) {
+    const child = spawn(process.execPath, [join(here, "cluster-worker.mjs"), mode, prefix, String(CONCURRENCY)], {
+      stdio: ["ignore", "pipe", "inherit"]
+    })
+    let out = ""
+    child.stdout.on("data", (d) => (out += d))
+    await new Promise((resolve, reject) => {
+      const t = setInterval(() => {
+        if (out.includes("READY")) {
+          clearInterval(t)
+          resolve()
+        }
+      }, 20)
+      child.on("exit", (code) => reject(new Error(`worker exited ${code}`)))
+    })
+    workers.push({ child, out: () => out })
+  }
+  return workers
+}
+
+const stopWorkers = async (workers) => {
+  const latencies = []
+  let cpuUs = 0
+  for (const w of workers) {
+    const exited = new Promise((r) => w.child.on("exit", r))
+    w.child.kill("SIGTERM")
+    await exited
+    const line = w
+      .out()
+      .split("\n")
+      .find((l) => l.startsWith("{"))
+    const report = JSON.parse(line ?? '{"latencies":[],"cpuUs":0}')
+    latencies.push(...report.latencies)
+    cpuUs += report.cpuUs
+  }
+  return { latencies, cpuUs }
+}
+
+const pct = (xs, p) => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? Number.NaN
+}
+
+const pool = async (n, f) => {
+  let next = 0
+  await Promise.all(
+    Array.from({ length: ENQUEUERS }, async () => {
+      for (let i = next++; i < n; i = next++) await f(i)
+    })
+  )
+}
+
+const bare = async () => {
+  const prefix = `bench-bare-${randomBytes(3).toString("hex")}`
+  prefixes.push(prefix)
+  const workers = await startWorkers("bare", prefix, 1)
+  const queue = new Queue("bare", { connection: redis, prefix })
+  // From the start of the (fresh) event stream: no completion is missed while it connects.
+  const events = new QueueEvents("bare", { connection: { host: "127.0.0.1", port: 6379 }, prefix, lastEventId: "0-0" })
+  await events.waitUntilReady()
+  let done = 0
+  const all = new Promise((resolve) =>
+    events.on("completed", () => {
+      if (++done === JOBS) resolve()
+    })
+  )
+  const cpu0 = process.cpuUsage()
+  const t0 = performance.now()
+  await pool(JOBS, (i) => queue.add("noop", { t: Date.now(), i }, { removeOnComplete: true }))
+  const enqueued = (performance.now() - t0) / 1000
+  await all
+  const seconds = (performance.now() - t0) / 1000
+  const cpu = process.cpuUsage(cpu0)
+  const w = await stopWorkers(workers)
+  await events.close()
+  await queue.close()
+  return { seconds, enqueued, latencies: w.latencies, cpuUs: cpu.user + cpu.system + w.cpuUs }
+}
+
+const strata = async (n) => {
+  const prefix = `bench-strata-${randomBytes(3).toString("hex")}`
+  prefixes.push(prefix)
+  const workers = await startWorkers("strata", prefix, n)
+  const result = await Effect.runPromise(
+    Effect.gen(function* () {
+      const api = yield* JobsBull.make({ url, prefix, handlers: [{ kind: "noop", run: () => Effect.void }] })
+      const completed = yield* api.events.pipe(
+        Stream.filter((e) => e.status === "completed"),
+        Stream.take(JOBS),
+        Stream.runDrain,
+        Effect.fork
+      )
+      yield* Effect.sleep("100 millis")
+      const cpu0 = process.cpuUsage()
+      const t0 = performance.now()
+      yield* Effect.promise(() => pool(JOBS, (i) => Effect.runPromise(api.enqueueJob("noop", { t: Date.now(), i }))))
+      const enqueued = (performance.now() - t0) / 1000
+      yield* completed.await
+      const cpu = process.cpuUsage(cpu0)
+      return { seconds: (performance.now() - t0) / 1000, enqueued, apiCpuUs: cpu.user + cpu.system }
+    }).pipe(
+      Effect.scoped,
+      Effect.provide(JobBackend.layerStateStore.pipe(Layer.provide(layerRedis({ url, prefix: `${prefix}-store` }))))
+    )
+  )
+  const w = await stopWorkers(workers)
+  return {
+    seconds: result.seconds,
+    enqueued: result.enqueued,
+    latencies: w.latencies,
+    cpuUs: result.apiCpuUs + w.cpuUs
+  }
+}
+
+const rows = []
+const row = (name, r, base) => {
+  const rate = JOBS / r.seconds
+  const perJob = (r.seconds * 1000) / JOBS
+  const cpuPerJob = r.cpuUs / JOBS
+  rows.push(
+    `${name.padEnd(34)} ${rate.toFixed(0).padStart(6)} jobs/s  ${perJob.toFixed(2).padStart(6)} ms/job` +
+      `${base === undefined ? "      " : ` ${(r.seconds / base.seconds).toFixed(2).padStart(5)}x`}` +
+      `  CPU ${cpuPerJob.toFixed(0).padStart(5)} us/job${base === undefined ? "      " : ` ${(r.cpuUs / base.cpuUs).toFixed(2).padStart(5)}x`}` +
+      `  enqueue-to-start p50 ${pct(r.latencies, 50)} ms, p99 ${pct(r.latencies, 99)} ms` +
+      `  (enqueueing ${r.enqueued.toFixed(2)} s)`
+  )
+  console.log(rows.at(-1))
+}
+
+try {
+  console.log(`== BullMQ cluster: ${JOBS} no-op jobs, ${CONCURRENCY} at once per worker, ${ENQUEUERS} enqueuers`)
+  await bare() // warm-up
+  const b = await bare()
+  row("bare BullMQ worker (1 process)", b)
+  for (const n of [1, 2, 3]) row(`JobManager on BullMQ, ${n} worker${n === 1 ? "" : "s"}`, await strata(n), b)
+  console.log(
+    "(ratios: end-to-end wall time per job, and CPU per job summed over every process (API + workers), vs the bare BullMQ worker of this run; target <= 1.5x)"
+  )
+  console.log(
+    `(load average ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(" ")})`
+  )
+} finally {
+  for (const prefix of prefixes) {
+    let cursor = "0"
+    do {
+      const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000)
+      if (keys.length > 0) await redis.del(...keys)
+      cursor = next
+    } while (cursor !== "0")
+  }
+  await redis.quit()
+}
