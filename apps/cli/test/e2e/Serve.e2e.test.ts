@@ -456,7 +456,7 @@ describe.concurrent("strata serve", { timeout: 180_000 }, () => {
   it("--stdio speaks the same methods, one JSON-RPC message per line", async () => {
     await withProject(async (p) => {
       await withModel({ turns: [{ text: "over stdio" }] }, async (model) =>
-        withServers(async (startServer) => {
+        withServers(async () => {
           p.config(providerToml(model))
           const run = await p.strata(["serve", "--stdio"], {
             stdin: `${JSON.stringify({ jsonrpc: "2.0", id: 1, method: "turn/start", params: { prompt: "hi", wait: true } })}\n{oops\n`,
