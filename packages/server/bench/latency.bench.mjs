@@ -52,7 +52,12 @@ const runtimeLayer = RpcServer.layer.pipe(
 )
 const app = Http.make({ auth: Auth.make({ tokens: [], ratePerMinute: 10_000_000 }), maxBodyBytes: 1 << 20 })
 const serverLayer = HttpServer.serve(app).pipe(
-  Layer.provideMerge(NodeHttpServer.layer(() => createServer({ keepAliveTimeout: 65_000, noDelay: true }), { host: "127.0.0.1", port: 0 })),
+  Layer.provideMerge(
+    NodeHttpServer.layer(() => createServer({ keepAliveTimeout: 65_000, noDelay: true }), {
+      host: "127.0.0.1",
+      port: 0
+    })
+  ),
   Layer.provideMerge(runtimeLayer)
 )
 const managed = ManagedRuntime.make(serverLayer)
@@ -85,7 +90,9 @@ for (let i = 0; i < REQUESTS; i++) {
 console.log(`thread/read, ${REQUESTS} calls each (alternating):`)
 console.log(`  Runtime in-process   p50 ${ms(pct(inProcess, 50))}  p99 ${ms(pct(inProcess, 99))}`)
 console.log(`  strata serve (HTTP)  p50 ${ms(pct(overHttp, 50))}  p99 ${ms(pct(overHttp, 99))}`)
-console.log(`  GET /v1 (no method)  p50 ${ms(pct(bare, 50))}  p99 ${ms(pct(bare, 99))}  (the HTTP floor: fetch + the platform server)`)
+console.log(
+  `  GET /v1 (no method)  p50 ${ms(pct(bare, 50))}  p99 ${ms(pct(bare, 99))}  (the HTTP floor: fetch + the platform server)`
+)
 console.log(`  ratio HTTP / in-process (p50): ${(pct(overHttp, 50) / pct(inProcess, 50)).toFixed(2)}x`)
 
 // 2. streaming through the server

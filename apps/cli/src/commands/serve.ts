@@ -132,7 +132,9 @@ const serveCommand = Command.make("serve", { host, port, stdio }, (o) =>
             return yield* Effect.never
           }).pipe(
             Effect.provide(RpcServer.layer),
-            Effect.provide(NodeHttpServer.layer(() => createServer({ keepAliveTimeout: 65_000 }), { host: bind, port: listen }))
+            Effect.provide(
+              NodeHttpServer.layer(() => createServer({ keepAliveTimeout: 65_000 }), { host: bind, port: listen })
+            )
           )
         )
       }),
