@@ -356,7 +356,7 @@ describe.concurrent("strata serve", { timeout: 180_000 }, () => {
 
   it("refuses to bind a non-loopback address without a token", async () => {
     await withProject(async (p) => {
-      const run = await p.strata(["serve", "--host", "0.0.0.0", "--port", "0"], { timeoutMs: 60_000 })
+      const run = await p.strata(["serve", "--host", "0.0.0.0", "--port", "0"], { timeoutMs: 120_000 })
       expect(run.code).toBe(2)
       expect(run.stderr).toContain("refusing to serve on 0.0.0.0 without a token")
     })
