@@ -15,6 +15,7 @@ import { jobs } from "./commands/jobs.js"
 import { mcp } from "./commands/mcp.js"
 import { plugins } from "./commands/plugins.js"
 import { policy } from "./commands/policy.js"
+import { remote } from "./commands/remote.js"
 import { approval, model, run as runCommand, sandbox } from "./commands/run.js"
 import { serve } from "./commands/serve.js"
 import { status } from "./commands/status.js"
@@ -48,7 +49,8 @@ export const strata = Command.make("strata", { approval, model, sandbox }, (opti
     audit,
     serve,
     acpCommand,
-    worker
+    worker,
+    remote
   ])
 )
 

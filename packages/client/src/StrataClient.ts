@@ -167,7 +167,12 @@ export const make = (options: Options): StrataClient => {
         body: JSON.stringify({ jsonrpc: "2.0", id, method, params })
       })
     } catch (e) {
-      throw new StrataRpcError("Transport", `cannot reach ${base}: ${(e as Error).message}`, -1)
+      const cause = (e as { cause?: { message?: string } }).cause?.message
+      throw new StrataRpcError(
+        "Transport",
+        `cannot reach ${base}: ${(e as Error).message}${cause ? ` (${cause})` : ""}`,
+        -1
+      )
     }
     const text = await response.text()
     let body: { result?: unknown; error?: Rpc.ErrorObject } | undefined

@@ -28,8 +28,8 @@ import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
 import type { EventFrame } from "@strata/protocol/Event"
 import { isValidId } from "@strata/protocol/Ids"
 import * as Rpc from "@strata/protocol/Rpc"
-import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import type * as Auth from "./Auth.js"
@@ -118,28 +118,19 @@ export const make = (options: Options) => {
           detail: `the body is ${declared} bytes; the limit is ${options.maxBodyBytes}`
         })
       }
-      let size = 0
-      const parts = yield* request.stream.pipe(
-        Stream.mapError(() => new RpcError({ type: "InvalidRequest", detail: "the body could not be read" })),
-        Stream.mapEffect((part) => {
-          size += part.byteLength
-          return size > options.maxBodyBytes
-            ? Effect.fail(
-                new RpcError({
-                  type: "PayloadTooLarge",
-                  detail: `the body is over the limit of ${options.maxBodyBytes} bytes`
-                })
-              )
-            : Effect.succeed(part)
-        }),
-        Stream.runCollect
+      // The platform stops reading past the limit (a chunked body declares no length).
+      const bytes = yield* request.arrayBuffer.pipe(
+        HttpServerRequest.withMaxBodySize(Option.some(options.maxBodyBytes)),
+        Effect.mapError((e) =>
+          /size|large|limit/i.test(`${e.message} ${String(e.cause)}`)
+            ? new RpcError({
+                type: "PayloadTooLarge",
+                detail: `the body is over the limit of ${options.maxBodyBytes} bytes`
+              })
+            : new RpcError({ type: "InvalidRequest", detail: "the body could not be read" })
+        )
       )
-      const all = new Uint8Array(size)
-      let offset = 0
-      for (const part of Chunk.toReadonlyArray(parts)) {
-        all.set(part, offset)
-        offset += part.byteLength
-      }
+      const all = new Uint8Array(bytes)
       return new TextDecoder("utf-8", { fatal: false }).decode(all)
     })
 

@@ -99,55 +99,72 @@ const serveStdio = Effect.gen(function* () {
 })
 
 const serveCommand = Command.make("serve", { host, port, stdio }, (o) =>
-  Distribution.session(
-    processOptions(),
-    (setup) =>
-      Effect.gen(function* () {
-        const config = yield* serverConfig(setup.loaded.raw)
-        const bind = Option.getOrElse(o.host, () => config.host)
-        const listen = Option.getOrElse(o.port, () => config.port)
-        const tokens = yield* tokensOf(config, setup.env)
-        if (o.stdio) return yield* Effect.scoped(serveStdio.pipe(Effect.provide(RpcServer.layer)))
-        if (!Auth.isLoopback(bind) && tokens.length === 0) {
-          return yield* new CliError({
-            detail: `refusing to serve on ${bind} without a token: anyone who can reach it could run commands`,
-            hint: "set STRATA_SERVER_TOKEN or [server] tokens, or bind 127.0.0.1",
-            code: 2
-          })
-        }
-        const auth = Auth.make({ tokens, ratePerMinute: config.rate_limit })
-        const api = Http.make({ auth, maxBodyBytes: config.max_body_bytes, corsOrigins: config.cors_origins })
-        const consoleRoot = ConsoleAssets.consoleDir(setup.env)
-        // the web console's static files at /console/ (apps/console); everything else is the wire
-        const app = Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
-          const path = request.url.split("?")[0] ?? ""
-          return (request.method === "GET" || request.method === "HEAD") &&
-            (path === "/console" || path.startsWith("/console/"))
-            ? Effect.succeed(ConsoleAssets.respond(consoleRoot, path))
-            : api
+  Effect.zipRight(
+    // Refused before anything starts: the config alone says whether a token guards a non-loopback address.
+    Effect.gen(function* () {
+      const options = processOptions()
+      const config = yield* serverConfig((yield* Distribution.loadConfig(options)).raw)
+      const bind = Option.getOrElse(o.host, () => config.host)
+      if (!o.stdio && !Auth.isLoopback(bind) && (yield* tokensOf(config, options.env)).length === 0) {
+        return yield* new CliError({
+          detail: `refusing to serve on ${bind} without a token: anyone who can reach it could run commands`,
+          hint: "set STRATA_SERVER_TOKEN or [server] tokens, or bind 127.0.0.1",
+          code: 2
         })
-        yield* Effect.scoped(
-          Effect.gen(function* () {
-            yield* HttpServer.serveEffect()(app)
-            yield* HttpServer.addressWith((address) =>
-              Effect.sync(() => {
-                const url =
-                  address._tag === "TcpAddress"
-                    ? `http://${address.hostname.includes(":") ? `[${address.hostname}]` : address.hostname}:${address.port}`
-                    : address.path
-                process.stdout.write(
-                  `${JSON.stringify({ event: "listening", url, auth: auth.open ? "none" : "bearer", pid: process.pid, console: consoleRoot === undefined ? null : `${url}/console/` })}\n`
-                )
-              })
+      }
+    }),
+    Distribution.session(
+      processOptions(),
+      (setup) =>
+        Effect.gen(function* () {
+          const config = yield* serverConfig(setup.loaded.raw)
+          const bind = Option.getOrElse(o.host, () => config.host)
+          const listen = Option.getOrElse(o.port, () => config.port)
+          const tokens = yield* tokensOf(config, setup.env)
+          if (o.stdio) return yield* Effect.scoped(serveStdio.pipe(Effect.provide(RpcServer.layer)))
+          if (!Auth.isLoopback(bind) && tokens.length === 0) {
+            return yield* new CliError({
+              detail: `refusing to serve on ${bind} without a token: anyone who can reach it could run commands`,
+              hint: "set STRATA_SERVER_TOKEN or [server] tokens, or bind 127.0.0.1",
+              code: 2
+            })
+          }
+          const auth = Auth.make({ tokens, ratePerMinute: config.rate_limit })
+          const api = Http.make({ auth, maxBodyBytes: config.max_body_bytes, corsOrigins: config.cors_origins })
+          const consoleRoot = ConsoleAssets.consoleDir(setup.env)
+          // the web console's static files at /console/ (apps/console); everything else is the wire
+          const app = Effect.flatMap(HttpServerRequest.HttpServerRequest, (request) => {
+            const path = request.url.split("?")[0] ?? ""
+            return (request.method === "GET" || request.method === "HEAD") &&
+              (path === "/console" || path.startsWith("/console/"))
+              ? Effect.succeed(ConsoleAssets.respond(consoleRoot, path))
+              : api
+          })
+          yield* Effect.scoped(
+            Effect.gen(function* () {
+              yield* HttpServer.serveEffect()(app)
+              yield* HttpServer.addressWith((address) =>
+                Effect.sync(() => {
+                  const url =
+                    address._tag === "TcpAddress"
+                      ? `http://${address.hostname.includes(":") ? `[${address.hostname}]` : address.hostname}:${address.port}`
+                      : address.path
+                  process.stdout.write(
+                    `${JSON.stringify({ event: "listening", url, auth: auth.open ? "none" : "bearer", pid: process.pid, console: consoleRoot === undefined ? null : `${url}/console/` })}\n`
+                  )
+                })
+              )
+              return yield* Effect.never
+            }).pipe(
+              Effect.provide(RpcServer.layer),
+              Effect.provide(
+                NodeHttpServer.layer(() => createServer({ keepAliveTimeout: 65_000 }), { host: bind, port: listen })
+              )
             )
-            return yield* Effect.never
-          }).pipe(
-            Effect.provide(RpcServer.layer),
-            Effect.provide(NodeHttpServer.layer(() => createServer(), { host: bind, port: listen }))
           )
-        )
-      }),
-    { mcp: "start" }
+        }),
+      { mcp: "start" }
+    )
   )
 ).pipe(Command.withDescription("Serve the runtime: JSON-RPC 2.0 + SSE over HTTP (127.0.0.1:7077), or --stdio"))
 

@@ -356,7 +356,7 @@ describe.concurrent("strata serve", { timeout: 180_000 }, () => {
 
   it("refuses to bind a non-loopback address without a token", async () => {
     await withProject(async (p) => {
-      const run = await p.strata(["serve", "--host", "0.0.0.0", "--port", "0"], { timeoutMs: 60_000 })
+      const run = await p.strata(["serve", "--host", "0.0.0.0", "--port", "0"], { timeoutMs: 120_000 })
       expect(run.code).toBe(2)
       expect(run.stderr).toContain("refusing to serve on 0.0.0.0 without a token")
     })
@@ -456,7 +456,7 @@ describe.concurrent("strata serve", { timeout: 180_000 }, () => {
   it("--stdio speaks the same methods, one JSON-RPC message per line", async () => {
     await withProject(async (p) => {
       await withModel({ turns: [{ text: "over stdio" }] }, async (model) =>
-        withServers(async (startServer) => {
+        withServers(async () => {
           p.config(providerToml(model))
           const run = await p.strata(["serve", "--stdio"], {
             stdin: `${JSON.stringify({ jsonrpc: "2.0", id: 1, method: "turn/start", params: { prompt: "hi", wait: true } })}\n{oops\n`,
@@ -470,6 +470,41 @@ describe.concurrent("strata serve", { timeout: 180_000 }, () => {
           expect(lines.find((l) => l.error?.data?.type === "ParseError")).toBeDefined()
           expect(lines.some((l) => l.method === "event" && l.params.event === "turn_ended")).toBe(true)
         })
+      )
+    })
+  })
+  it("strata remote: run (an approval ends it with exit 3), approvals with the exact call, approve, threads, jobs", async () => {
+    await withProject(async (p) => {
+      await withModel(
+        {
+          turns: [
+            { text: "Making it.", ...call("shell__exec", { command: "touch remote.txt" }) },
+            { text: "Made remotely." }
+          ]
+        },
+        async (model) =>
+          withServers(async (startServer) => {
+            p.config(providerToml(model))
+            const served = await startServer(p)
+            const env = { STRATA_REMOTE: served.url }
+            const run = await p.strata(["remote", "run", "make", "it"], { env, timeoutMs: 60_000 })
+            expect(run.code, run.stderr).toBe(3)
+            expect(run.stdout).toContain("Making it.")
+            expect(run.stderr).toContain("approval pending")
+            const listed = JSON.parse((await p.strata(["remote", "approvals", "--json"], { env })).stdout)
+            expect(listed).toHaveLength(1)
+            expect(listed[0].call).toMatchObject({ name: "shell__exec", arguments: { command: "touch remote.txt" } })
+            const approved = await p.strata(["remote", "approve", listed[0].id, "--url", served.url])
+            expect(approved.code, approved.stderr).toBe(0)
+            expect(approved.stdout).toContain("approved")
+            const threads = JSON.parse((await p.strata(["remote", "threads", "--json"], { env })).stdout)
+            expect(threads.map((t: { id: string }) => t.id)).toContain(listed[0].thread_id)
+            expect((await p.strata(["remote", "jobs"], { env })).stdout).toContain("no jobs")
+            for (let i = 0; i < 200 && !p.exists("remote.txt"); i++) await new Promise((r) => setTimeout(r, 50))
+            expect(p.exists("remote.txt")).toBe(true)
+            const nowhere = await p.strata(["remote", "threads"])
+            expect(nowhere.code).toBe(2)
+          })
       )
     })
   })
