@@ -1126,7 +1126,7 @@ class Walker {
         if (target !== undefined) this.nameWords("printf -v", [target], offset, extra)
         for (const t of cur.slice(1)) {
           // `printf -va[...]`, `printf -v -- x`: a name glued to the option.
-          if (t.value !== undefined && t.value.startsWith("-v") && t.value.length > 2) {
+          if (t.value?.startsWith("-v") && t.value.length > 2) {
             this.nameWords("printf -v", [lit(t.value.slice(2), t.text)], offset, extra)
           }
         }

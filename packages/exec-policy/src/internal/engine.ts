@@ -91,8 +91,8 @@ export interface DecideOptions {
 }
 
 const protectContext = (founds: ReadonlyArray<Found>, options: DecideOptions | undefined): ProtectContext => {
-  const cwd = options?.cwd !== undefined && options.cwd.startsWith("/") ? options.cwd : "/__cwd__"
-  const home = options?.home !== undefined && options.home.startsWith("/") ? options.home : "/__home__"
+  const cwd = options?.cwd?.startsWith("/") ? options.cwd : "/__cwd__"
+  const home = options?.home?.startsWith("/") ? options.home : "/__home__"
   const defaults = ProtectedPaths.defaults({ workspace: cwd, home })
   const paths =
     options?.protectedPaths === undefined
