@@ -212,3 +212,29 @@ describe("display of commands", () => {
     expect(D.escapeControls("a\u202eb\u200bc\td")).toBe("a\\u202eb\\u200bc\td")
   })
 })
+
+describe("builtins whose options run code ask even when a rule allows the builtin", () => {
+  const allowAll = Effect.runPromise(
+    fromText(
+      '[[rule]]\nprefix = [["mapfile", "readarray", "compgen", "complete", "hash", "bind", "enable", "echo"]]\ndecision = "allow"\n'
+    )
+  )
+  const rows: ReadonlyArray<readonly [string, "allow" | "ask"]> = [
+    ["mapfile -C 'touch p' -c 1 < f", "ask"],
+    ["readarray -tC 'touch p' a < f", "ask"],
+    ["compgen -C 'touch p' x", "ask"],
+    ["complete -F f x", "ask"],
+    ["hash -p /usr/bin/curl echo; echo hi", "ask"],
+    ["bind -x '\"a\": touch p'", "ask"],
+    ["enable -f ./x.so x", "ask"],
+    ["mapfile -t a < f", "allow"],
+    ["hash -r", "allow"]
+  ]
+  for (const [command, decision] of rows) {
+    it(`${JSON.stringify(command)} is ${decision}`, async () => {
+      const d = (await allowAll).checkSync(command)
+      expect(d.decision, JSON.stringify(d.reasons)).toBe(decision)
+      if (decision === "ask") expect([...codes(d)]).toContain("eval")
+    })
+  }
+})

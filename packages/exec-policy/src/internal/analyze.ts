@@ -55,6 +55,21 @@ const RESERVED: ReadonlySet<string> = new Set([
 /** Builtins that run a string or a file as shell code. */
 const EVAL_LIKE: ReadonlySet<string> = new Set(["eval", "source", ".", "trap"])
 
+/**
+ * Builtins whose options make them run code: `mapfile -C CALLBACK`,
+ * `compgen -C CMD`/`-F FUNC`, `complete -C`, `hash -p PATH NAME` (NAME then
+ * runs PATH), `bind -x`, `enable -f` (loads a shared object).
+ */
+const BUILTIN_EVAL_FLAGS: ReadonlyMap<string, string> = new Map([
+  ["mapfile", "C"],
+  ["readarray", "C"],
+  ["compgen", "CF"],
+  ["complete", "CF"],
+  ["hash", "p"],
+  ["bind", "x"],
+  ["enable", "f"]
+])
+
 /** Builtins that only set variables or their attributes. */
 const DECLARATIONS: ReadonlySet<string> = new Set(["export", "declare", "typeset", "local", "readonly"])
 
@@ -1091,6 +1106,19 @@ class Walker {
         } else if (s._tag === "Refuse") this.reason("wrapper-option", s.message, offset, extra)
         return [this.found(cur, text, offset, via, wrappers, extra, { shell: true })]
       }
+      const evalFlags = BUILTIN_EVAL_FLAGS.get(base)
+      if (evalFlags !== undefined) {
+        for (const t of cur.slice(1)) {
+          const v = t.value
+          if (
+            v === undefined ||
+            (v.startsWith("-") && !v.startsWith("--") && [...evalFlags].some((f) => v.includes(f)))
+          ) {
+            this.reason("eval", `${base} ${t.text} runs a command or loads code of its choosing`, offset, extra)
+            break
+          }
+        }
+      }
       if (EVAL_LIKE.has(base)) {
         this.reason("eval", `${name} runs a string or file as shell code`, offset, extra)
       } else if (base === "let") {
@@ -1749,8 +1777,12 @@ class Walker {
       this.reason("too-deep", `backtick substitutions nested more than ${this.limits.maxShellDepth} levels`, at)
       return
     }
-    const body = raw.replace(inDq ? /\\([\\`$"])/g : /\\([\\`$])/g, "$1")
+    const body = raw.replace(/\\([\\`$])/g, "$1")
+    // Between double quotes bash also removes the backslash before `"`; in an unquoted
+    // here-document it does not. Where the two readings differ, both are analysed.
+    const dqBody = inDq && raw.includes('\\"') ? raw.replace(/\\([\\`$"])/g, "$1") : body
     this.source(body, { src: body, pin: at, shells: sc.shells + 1 })
+    if (dqBody !== body) this.source(dqBody, { src: dqBody, pin: at, shells: sc.shells + 1 })
   }
 
   /**
