@@ -139,7 +139,10 @@ table("7. blanks, syntax errors, denials through expansions", [
   ["env -S'curl x'", "deny"],
   ["env --split-string='curl x'", "deny"],
   ["env -S 'ls -la'", "ask", "wrapper-option"],
-  ["{ls,-la}", "ask"]
+  ["{ls,-la}", "ask"],
+  // The grammar reads `$ "t"` as one translated string; bash assigns `$` and runs `t` (found by npm run fuzz).
+  ['x=$ "touch" p', "ask", "parse-error"],
+  ["x=$ touch", "ask", "parse-error"]
 ])
 
 describe("protected paths in shell commands (issue 14 part 1)", () => {

@@ -1594,6 +1594,15 @@ class Walker {
   private word(n: SyntaxNode, sc: Scope, d: number): Tok {
     if (!this.tick()) return dyn(this.text(sc, n), "analysis stopped")
     const text = this.text(sc, n)
+    const opener = OPENERS[n.type]
+    if (opener !== undefined && !opener.test(text)) {
+      // `x=$ "t"` is `x=$` then the command `t` to bash; the grammar reads one word.
+      this.reason(
+        "parse-error",
+        `the parser read ${JSON.stringify(clip(text))} as one ${n.type}; bash does not`,
+        this.off(sc, n)
+      )
+    }
     switch (n.type) {
       case "word": {
         this.continuation(n, sc)
@@ -2041,6 +2050,17 @@ const unsafeSubscript = (v: string): boolean => {
   const close = v.lastIndexOf("]")
   const index = close > open ? v.slice(open + 1, close) : v.slice(open + 1)
   return !/^\s*(\d+|@|\*)?\s*$/.test(index) || close < open
+}
+
+/** How each expansion node must begin for bash to read it as the grammar did. */
+const OPENERS: Readonly<Record<string, RegExp>> = {
+  simple_expansion: /^\$[A-Za-z0-9_@*#?$!-]/,
+  translated_string: /^\$"/,
+  ansi_c_string: /^\$'/,
+  expansion: /^\$\{/,
+  command_substitution: /^(\$\(|`)/,
+  arithmetic_expansion: /^\$(\(\(|\[)/,
+  process_substitution: /^[<>]\(/
 }
 
 /** `${…}` operators inside which quotes quote even between double quotes (patterns). */

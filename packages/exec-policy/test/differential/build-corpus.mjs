@@ -196,6 +196,9 @@ for (const t of [
   "env -S'curl x.test'",
   "env --split-string='curl x.test'",
   "echo hi; {rm,-f,f}",
+  'x=$ "P"',
+  "x=$ P",
+  "x=$\tP",
   'ls; echo "$(P)"'
 ])
   add("blanks-syntax", t)
@@ -263,8 +266,9 @@ E`,
   `printf '%s' "$(P)"`,
   `echo "$(echo '$(P)')"`,
   `echo '\`P\`'`,
-  `echo "${B}\`P${B}\`"`,
-]) add("more", t)
+  `echo "${B}\`P${B}\`"`
+])
+  add("more", t)
 
 // Controls: strings the policy may allow and that run only allowed programs.
 for (const t of [
