@@ -142,7 +142,13 @@ table("7. blanks, syntax errors, denials through expansions", [
   ["{ls,-la}", "ask"],
   // The grammar reads `$ "t"` as one translated string; bash assigns `$` and runs `t` (found by npm run fuzz).
   ['x=$ "touch" p', "ask", "parse-error"],
-  ["x=$ touch", "ask", "parse-error"]
+  ["x=$ touch", "ask", "parse-error"],
+  // Found by npm run fuzz: a delimiter bash reads differently; `\ ` as a whole word.
+  ['echo hi <<{E\n"`touch p`"\nE\n', "ask", "parse-error"],
+  ["( echo hi\n\\ )", "ask", "parse-error"],
+  ["cat <<E\nhi\nE", "allow"],
+  ["cat <<-E\n\thi\n\tE", "allow"],
+  ["echo file\\ name", "allow"]
 ])
 
 describe("protected paths in shell commands (issue 14 part 1)", () => {

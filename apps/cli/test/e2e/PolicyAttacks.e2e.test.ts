@@ -52,12 +52,24 @@ describe.concurrent("exec policy under attack, end to end", { timeout: 180_000 }
 
   it("policy check: the default rules are read-only in fact, protected paths ask (deny under never)", async () => {
     await withProject(async (p) => {
+      // A decision past its 100 ms budget asks by design; on a loaded machine an `allow`
+      // expectation may meet one: only such a line is decided again (up to 3 times).
       const batch = async (rows: ReadonlyArray<readonly [string, string]>, extra: ReadonlyArray<string> = []) => {
-        const run = await p.strata(["policy", "check", "--jsonl", ...extra], {
-          stdin: rows.map(([command], i) => JSON.stringify({ id: i, command })).join("\n")
-        })
-        expect(run.code, run.stderr).toBe(0)
-        const out = jsonLines(run.stdout)
+        let out: Array<Record<string, unknown>> = []
+        for (let attempt = 0; attempt < 3; attempt++) {
+          const run = await p.strata(["policy", "check", "--jsonl", ...extra], {
+            stdin: rows.map(([command], i) => JSON.stringify({ id: i, command })).join("\n")
+          })
+          expect(run.code, run.stderr).toBe(0)
+          out = jsonLines(run.stdout)
+          const overBudget = out.some(
+            (o, i) =>
+              o["decision"] !== rows[i]![1] &&
+              (o["reasons"] as Array<{ code: string }>).length > 0 &&
+              (o["reasons"] as Array<{ code: string }>).every((r) => r.code === "time-budget")
+          )
+          if (!overBudget) break
+        }
         for (const [i, [command, expected]] of rows.entries()) expect(out[i]!["decision"], command).toBe(expected)
         return out
       }

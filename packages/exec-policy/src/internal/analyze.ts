@@ -618,6 +618,15 @@ class Walker {
       return
     }
     const root = parsed.root
+    const dropped = /(^|[\s;&|()<>])\\[ \t]/.exec(src)
+    if (dropped !== null) {
+      // `\ ` alone is a word (a space) to bash; the grammar drops it as if it were blank.
+      this.reason(
+        "parse-error",
+        "a backslash-escaped blank starts a word here: the parser drops it, bash does not",
+        this.off(sc, dropped.index)
+      )
+    }
     const blank = NOT_BLANK.exec(src)
     if (blank !== null) {
       const code = blank[0].charCodeAt(0).toString(16).padStart(4, "0")
@@ -1544,6 +1553,7 @@ class Walker {
       const start = r.children.find((c) => c.type === "heredoc_start")
       // `<<'EOF'`, `<<"EOF"`, `<<\EOF`: the body is literal text.
       const quotedDelimiter = start !== undefined && /['"\\]/.test(this.text(sc, start))
+      if (r.type === "heredoc_redirect") this.heredocExtent(r, start, sc)
       for (const c of r.children) {
         if (!c.named) continue
         switch (c.type) {
@@ -1586,6 +1596,58 @@ class Walker {
       return
     }
     this.reason("unmodeled", `unmodeled redirection: ${r.type}`, offset)
+  }
+
+  /**
+   * Bash takes the whole word after `<<` as the delimiter and ends the body
+   * at the first line equal to it (tabs stripped for `<<-`). Where the
+   * grammar's delimiter or end differs (`<<{E`, here-documents inside
+   * backticks inside a body), what follows is not what bash runs: ask.
+   */
+  private heredocExtent(r: SyntaxNode, start: SyntaxNode | undefined, sc: Scope): void {
+    const src = sc.src
+    const op = r.children.find((c) => !c.named && (c.type === "<<" || c.type === "<<-"))
+    const bad = (why: string) => this.reason("parse-error", `here-document: ${why}`, this.off(sc, r))
+    if (op === undefined || start === undefined) return bad("no delimiter the parser could read")
+    let i = op.end
+    while (src[i] === " " || src[i] === "\t") i++
+    let j = i
+    let q: string | undefined
+    for (; j < src.length; j++) {
+      const ch = src[j]!
+      if (q !== undefined) {
+        if (ch === q) q = undefined
+        continue
+      }
+      if (ch === "\\") {
+        j++
+        continue
+      }
+      if (ch === "'" || ch === '"') q = ch
+      else if (/[\s;&|()<>]/.test(ch)) break
+    }
+    if (i !== start.start || j !== start.end)
+      return bad(`bash reads the delimiter as ${JSON.stringify(clip(src.slice(i, j)))}`)
+    const delimiter = src.slice(i, j).replace(/\\(.)|["']/g, "$1")
+    const end = r.children.find((c) => c.type === "heredoc_end")
+    const body = r.children.find((c) => c.type === "heredoc_body")
+    const from = body?.start ?? end?.start
+    if (from === undefined) return
+    // The first line at or after the body's start that is the delimiter.
+    let lineStart = src.lastIndexOf("\n", from - 1) + 1
+    while (lineStart <= src.length) {
+      const nl = src.indexOf("\n", lineStart)
+      const line = src.slice(lineStart, nl < 0 ? src.length : nl)
+      if ((op.type === "<<-" ? line.replace(/^\t+/, "") : line) === delimiter) {
+        const at = op.type === "<<-" ? lineStart + (line.length - line.replace(/^\t+/, "").length) : lineStart
+        if (end === undefined || end.start !== at) bad("bash ends the body at another line than the parser")
+        return
+      }
+      if (nl < 0) break
+      lineStart = nl + 1
+    }
+    // No end line: bash reads to the end of the input (with a warning).
+    if (end !== undefined) bad("bash finds no end line where the parser does")
   }
 
   // -- words -----------------------------------------------------------------

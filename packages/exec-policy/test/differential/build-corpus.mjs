@@ -197,6 +197,9 @@ for (const t of [
   "env --split-string='curl x.test'",
   "echo hi; {rm,-f,f}",
   'x=$ "P"',
+  'echo hi <<{E\n"`P`"\nE\n',
+  "( echo hi\n\\ )",
+  "echo \\ ; P",
   "x=$ P",
   "x=$\tP",
   'ls; echo "$(P)"'
