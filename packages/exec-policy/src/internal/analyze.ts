@@ -1608,7 +1608,10 @@ class Walker {
     const src = sc.src
     const op = r.children.find((c) => !c.named && (c.type === "<<" || c.type === "<<-"))
     const bad = (why: string) => this.reason("parse-error", `here-document: ${why}`, this.off(sc, r))
-    if (op === undefined || start === undefined) return bad("no delimiter the parser could read")
+    if (op === undefined || start === undefined) {
+      bad("no delimiter the parser could read")
+      return
+    }
     let i = op.end
     while (src[i] === " " || src[i] === "\t") i++
     let j = i
@@ -1626,8 +1629,10 @@ class Walker {
       if (ch === "'" || ch === '"') q = ch
       else if (/[\s;&|()<>]/.test(ch)) break
     }
-    if (i !== start.start || j !== start.end)
-      return bad(`bash reads the delimiter as ${JSON.stringify(clip(src.slice(i, j)))}`)
+    if (i !== start.start || j !== start.end) {
+      bad(`bash reads the delimiter as ${JSON.stringify(clip(src.slice(i, j)))}`)
+      return
+    }
     const delimiter = src.slice(i, j).replace(/\\(.)|["']/g, "$1")
     const end = r.children.find((c) => c.type === "heredoc_end")
     const body = r.children.find((c) => c.type === "heredoc_body")
