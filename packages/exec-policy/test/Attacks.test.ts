@@ -139,7 +139,16 @@ table("7. blanks, syntax errors, denials through expansions", [
   ["env -S'curl x'", "deny"],
   ["env --split-string='curl x'", "deny"],
   ["env -S 'ls -la'", "ask", "wrapper-option"],
-  ["{ls,-la}", "ask"]
+  ["{ls,-la}", "ask"],
+  // The grammar reads `$ "t"` as one translated string; bash assigns `$` and runs `t` (found by npm run fuzz).
+  ['x=$ "touch" p', "ask", "parse-error"],
+  ["x=$ touch", "ask", "parse-error"],
+  // Found by npm run fuzz: a delimiter bash reads differently; `\ ` as a whole word.
+  ['echo hi <<{E\n"`touch p`"\nE\n', "ask", "parse-error"],
+  ["( echo hi\n\\ )", "ask", "parse-error"],
+  ["cat <<E\nhi\nE", "allow"],
+  ["cat <<-E\n\thi\n\tE", "allow"],
+  ["echo file\\ name", "allow"]
 ])
 
 describe("protected paths in shell commands (issue 14 part 1)", () => {
@@ -211,4 +220,30 @@ describe("display of commands", () => {
     expect(text).toContain("\\r\\x1b[2K")
     expect(D.escapeControls("a\u202eb\u200bc\td")).toBe("a\\u202eb\\u200bc\td")
   })
+})
+
+describe("builtins whose options run code ask even when a rule allows the builtin", () => {
+  const allowAll = Effect.runPromise(
+    fromText(
+      '[[rule]]\nprefix = [["mapfile", "readarray", "compgen", "complete", "hash", "bind", "enable", "echo"]]\ndecision = "allow"\n'
+    )
+  )
+  const rows: ReadonlyArray<readonly [string, "allow" | "ask"]> = [
+    ["mapfile -C 'touch p' -c 1 < f", "ask"],
+    ["readarray -tC 'touch p' a < f", "ask"],
+    ["compgen -C 'touch p' x", "ask"],
+    ["complete -F f x", "ask"],
+    ["hash -p /usr/bin/curl echo; echo hi", "ask"],
+    ["bind -x '\"a\": touch p'", "ask"],
+    ["enable -f ./x.so x", "ask"],
+    ["mapfile -t a < f", "allow"],
+    ["hash -r", "allow"]
+  ]
+  for (const [command, decision] of rows) {
+    it(`${JSON.stringify(command)} is ${decision}`, async () => {
+      const d = (await allowAll).checkSync(command)
+      expect(d.decision, JSON.stringify(d.reasons)).toBe(decision)
+      if (decision === "ask") expect([...codes(d)]).toContain("eval")
+    })
+  }
 })

@@ -1,8 +1,10 @@
 /**
  * `strata` / `strata chat`: the interactive session. Each line you type is a
  * turn; the answer streams as it arrives, tool calls show as they run, and
- * when the policy asks, you answer: `y` approve once, `a` approve always for
- * this command's prefix (this session), `n` deny. Ctrl-C interrupts the
+ * when the policy asks, you answer: `y` approve once, `a` approve always
+ * (each simple command of it becomes an allow rule on its exact argv, shown
+ * when added, for this session: see Remembered.ts), `n` deny. The command
+ * is shown with control characters escaped. Ctrl-C interrupts the
  * running turn (not the program); Ctrl-C at the prompt twice, Ctrl-D or
  * `/exit` quits. `/new` starts a new thread.
  *
@@ -27,6 +29,7 @@ import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import { Runtime as StrataRuntime } from "@strata/core-runtime"
+import { Decision, ExecPolicy } from "@strata/exec-policy"
 import type { ThreadId } from "@strata/protocol/Ids"
 import * as Sandbox from "@strata/sandbox/Sandbox"
 import * as Cause from "effect/Cause"
@@ -37,6 +40,7 @@ import * as Runtime from "effect/Runtime"
 import { CliError, exit, processOptions } from "../common.js"
 import * as Distribution from "../Distribution.js"
 import * as Notices from "../Notices.js"
+import * as Remembered from "../Remembered.js"
 import * as Render from "../Render.js"
 import * as Session from "../Session.js"
 import { approval, banner, cliConfig, model, sandbox } from "./run.js"
@@ -50,17 +54,13 @@ import { approval, banner, cliConfig, model, sandbox } from "./run.js"
 export const DEMO_PROMPT = "Show me what you can do in this workspace."
 
 /** A command's approval prefix: its first word (`touch`, `git`+subcommand). */
-const prefixOf = (command: string) => {
-  const words = command.trim().split(/\s+/)
-  return words[0] === "git" || words[0] === "npm" ? words.slice(0, 2).join(" ") : (words[0] ?? "")
-}
-
 const interactive = (setup: Distribution.Setup, startThread: string | undefined, approvalMode: string | undefined) =>
   Effect.gen(function* () {
     const runtime = yield* Effect.runtime<never>()
     const sink = Render.processSink()
     const rl = readline.createInterface({ input: process.stdin, output: process.stdout, terminal: true })
-    const always = new Set<string>()
+    // "Always" answers become exact-prefix allow rules, decided per simple command.
+    const remembered = yield* ExecPolicy.loadGrammar.pipe(Effect.flatMap(Remembered.make), Effect.option)
     let threadId = startThread
     let current: Fiber.RuntimeFiber<unknown, unknown> | undefined
     let quitArmed = false
@@ -125,20 +125,43 @@ const interactive = (setup: Distribution.Setup, startThread: string | undefined,
     const decide = (pending: Session.PendingApproval) =>
       Effect.promise(async (signal): Promise<Session.Answer> => {
         const command = pending.command ?? pending.tool_name
-        const prefix = prefixOf(command)
-        if (pending.command !== undefined && always.has(prefix)) {
-          sink.out(Render.dim(sink, `  ⎿ approved (always for "${prefix}" in this session)\n`))
-          return { decision: "approve", reason: `always for ${prefix}` }
+        const rules = remembered._tag === "Some" ? remembered.value : undefined
+        const covered = pending.command === undefined ? undefined : rules?.covers(pending.command)
+        if (covered !== undefined) {
+          sink.out(
+            Render.dim(sink, `  ⎿ approved by remembered rules: ${Decision.escapeControls(covered.join("; "))}\n`)
+          )
+          return { decision: "approve", reason: "remembered approval rules" }
         }
-        sink.out(`\n${Render.bold(sink, "approval needed")}: ${command}\n  ${Render.dim(sink, pending.reason)}\n`)
+        sink.out(
+          `\n${Render.bold(sink, "approval needed")}: ${Decision.escapeControls(command)}\n  ${Render.dim(sink, Decision.escapeControls(pending.reason))}\n`
+        )
+        const offerAlways = pending.command !== undefined && rules !== undefined
         for (;;) {
-          const answer = (await rl.question(`  approve? [y] once  [a] always for "${prefix}"  [n] deny › `, { signal }))
+          const answer = (
+            await rl.question(
+              offerAlways
+                ? "  approve? [y] once  [a] always (exactly these commands, this session)  [n] deny › "
+                : "  approve? [y] once  [n] deny › ",
+              { signal }
+            )
+          )
             .trim()
             .toLowerCase()
           if (answer === "y" || answer === "yes") return { decision: "approve", reason: "approved at the prompt" }
-          if (answer === "a") {
-            always.add(prefix)
-            return { decision: "approve", reason: `always for ${prefix}` }
+          if (answer === "a" && offerAlways) {
+            const added = await Runtime.runPromise(runtime)(rules!.add(pending.command!))
+            sink.out(
+              Render.dim(
+                sink,
+                added.length === 0
+                  ? "  ⎿ nothing to remember: every command here needs a person each time\n"
+                  : `  ⎿ rule${added.length === 1 ? "" : "s"} added for this session:\n${added
+                      .map((r) => Decision.escapeControls(r).replace(/^/gm, "      "))
+                      .join("")}`
+              )
+            )
+            return { decision: "approve", reason: "approved always at the prompt" }
           }
           if (answer === "n" || answer === "no") return { decision: "deny", reason: "denied at the prompt" }
         }

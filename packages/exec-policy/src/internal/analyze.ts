@@ -55,6 +55,21 @@ const RESERVED: ReadonlySet<string> = new Set([
 /** Builtins that run a string or a file as shell code. */
 const EVAL_LIKE: ReadonlySet<string> = new Set(["eval", "source", ".", "trap"])
 
+/**
+ * Builtins whose options make them run code: `mapfile -C CALLBACK`,
+ * `compgen -C CMD`/`-F FUNC`, `complete -C`, `hash -p PATH NAME` (NAME then
+ * runs PATH), `bind -x`, `enable -f` (loads a shared object).
+ */
+const BUILTIN_EVAL_FLAGS: ReadonlyMap<string, string> = new Map([
+  ["mapfile", "C"],
+  ["readarray", "C"],
+  ["compgen", "CF"],
+  ["complete", "CF"],
+  ["hash", "p"],
+  ["bind", "x"],
+  ["enable", "f"]
+])
+
 /** Builtins that only set variables or their attributes. */
 const DECLARATIONS: ReadonlySet<string> = new Set(["export", "declare", "typeset", "local", "readonly"])
 
@@ -603,6 +618,15 @@ class Walker {
       return
     }
     const root = parsed.root
+    const dropped = /(^|[\s;&|()<>])\\[ \t]/.exec(src)
+    if (dropped !== null) {
+      // `\ ` alone is a word (a space) to bash; the grammar drops it as if it were blank.
+      this.reason(
+        "parse-error",
+        "a backslash-escaped blank starts a word here: the parser drops it, bash does not",
+        this.off(sc, dropped.index)
+      )
+    }
     const blank = NOT_BLANK.exec(src)
     if (blank !== null) {
       const code = blank[0].charCodeAt(0).toString(16).padStart(4, "0")
@@ -1091,6 +1115,19 @@ class Walker {
         } else if (s._tag === "Refuse") this.reason("wrapper-option", s.message, offset, extra)
         return [this.found(cur, text, offset, via, wrappers, extra, { shell: true })]
       }
+      const evalFlags = BUILTIN_EVAL_FLAGS.get(base)
+      if (evalFlags !== undefined) {
+        for (const t of cur.slice(1)) {
+          const v = t.value
+          if (
+            v === undefined ||
+            (v.startsWith("-") && !v.startsWith("--") && [...evalFlags].some((f) => v.includes(f)))
+          ) {
+            this.reason("eval", `${base} ${t.text} runs a command or loads code of its choosing`, offset, extra)
+            break
+          }
+        }
+      }
       if (EVAL_LIKE.has(base)) {
         this.reason("eval", `${name} runs a string or file as shell code`, offset, extra)
       } else if (base === "let") {
@@ -1126,7 +1163,7 @@ class Walker {
         if (target !== undefined) this.nameWords("printf -v", [target], offset, extra)
         for (const t of cur.slice(1)) {
           // `printf -va[...]`, `printf -v -- x`: a name glued to the option.
-          if (t.value !== undefined && t.value.startsWith("-v") && t.value.length > 2) {
+          if (t.value?.startsWith("-v") && t.value.length > 2) {
             this.nameWords("printf -v", [lit(t.value.slice(2), t.text)], offset, extra)
           }
         }
@@ -1516,6 +1553,7 @@ class Walker {
       const start = r.children.find((c) => c.type === "heredoc_start")
       // `<<'EOF'`, `<<"EOF"`, `<<\EOF`: the body is literal text.
       const quotedDelimiter = start !== undefined && /['"\\]/.test(this.text(sc, start))
+      if (r.type === "heredoc_redirect") this.heredocExtent(r, start, sc)
       for (const c of r.children) {
         if (!c.named) continue
         switch (c.type) {
@@ -1560,12 +1598,78 @@ class Walker {
     this.reason("unmodeled", `unmodeled redirection: ${r.type}`, offset)
   }
 
+  /**
+   * Bash takes the whole word after `<<` as the delimiter and ends the body
+   * at the first line equal to it (tabs stripped for `<<-`). Where the
+   * grammar's delimiter or end differs (`<<{E`, here-documents inside
+   * backticks inside a body), what follows is not what bash runs: ask.
+   */
+  private heredocExtent(r: SyntaxNode, start: SyntaxNode | undefined, sc: Scope): void {
+    const src = sc.src
+    const op = r.children.find((c) => !c.named && (c.type === "<<" || c.type === "<<-"))
+    const bad = (why: string) => this.reason("parse-error", `here-document: ${why}`, this.off(sc, r))
+    if (op === undefined || start === undefined) {
+      bad("no delimiter the parser could read")
+      return
+    }
+    let i = op.end
+    while (src[i] === " " || src[i] === "\t") i++
+    let j = i
+    let q: string | undefined
+    for (; j < src.length; j++) {
+      const ch = src[j]!
+      if (q !== undefined) {
+        if (ch === q) q = undefined
+        continue
+      }
+      if (ch === "\\") {
+        j++
+        continue
+      }
+      if (ch === "'" || ch === '"') q = ch
+      else if (/[\s;&|()<>]/.test(ch)) break
+    }
+    if (i !== start.start || j !== start.end) {
+      bad(`bash reads the delimiter as ${JSON.stringify(clip(src.slice(i, j)))}`)
+      return
+    }
+    const delimiter = src.slice(i, j).replace(/\\(.)|["']/g, "$1")
+    const end = r.children.find((c) => c.type === "heredoc_end")
+    const body = r.children.find((c) => c.type === "heredoc_body")
+    const from = body?.start ?? end?.start
+    if (from === undefined) return
+    // The first line at or after the body's start that is the delimiter.
+    let lineStart = src.lastIndexOf("\n", from - 1) + 1
+    while (lineStart <= src.length) {
+      const nl = src.indexOf("\n", lineStart)
+      const line = src.slice(lineStart, nl < 0 ? src.length : nl)
+      if ((op.type === "<<-" ? line.replace(/^\t+/, "") : line) === delimiter) {
+        const at = op.type === "<<-" ? lineStart + (line.length - line.replace(/^\t+/, "").length) : lineStart
+        if (end === undefined || end.start !== at) bad("bash ends the body at another line than the parser")
+        return
+      }
+      if (nl < 0) break
+      lineStart = nl + 1
+    }
+    // No end line: bash reads to the end of the input (with a warning).
+    if (end !== undefined) bad("bash finds no end line where the parser does")
+  }
+
   // -- words -----------------------------------------------------------------
 
   /** Evaluates a word as bash would before running the command; walks any substitution inside. */
   private word(n: SyntaxNode, sc: Scope, d: number): Tok {
     if (!this.tick()) return dyn(this.text(sc, n), "analysis stopped")
     const text = this.text(sc, n)
+    const opener = OPENERS[n.type]
+    if (opener !== undefined && !opener.test(text)) {
+      // `x=$ "t"` is `x=$` then the command `t` to bash; the grammar reads one word.
+      this.reason(
+        "parse-error",
+        `the parser read ${JSON.stringify(clip(text))} as one ${n.type}; bash does not`,
+        this.off(sc, n)
+      )
+    }
     switch (n.type) {
       case "word": {
         this.continuation(n, sc)
@@ -1749,8 +1853,12 @@ class Walker {
       this.reason("too-deep", `backtick substitutions nested more than ${this.limits.maxShellDepth} levels`, at)
       return
     }
-    const body = raw.replace(inDq ? /\\([\\`$"])/g : /\\([\\`$])/g, "$1")
+    const body = raw.replace(/\\([\\`$])/g, "$1")
+    // Between double quotes bash also removes the backslash before `"`; in an unquoted
+    // here-document it does not. Where the two readings differ, both are analysed.
+    const dqBody = inDq && raw.includes('\\"') ? raw.replace(/\\([\\`$"])/g, "$1") : body
     this.source(body, { src: body, pin: at, shells: sc.shells + 1 })
+    if (dqBody !== body) this.source(dqBody, { src: dqBody, pin: at, shells: sc.shells + 1 })
   }
 
   /**
@@ -2009,6 +2117,17 @@ const unsafeSubscript = (v: string): boolean => {
   const close = v.lastIndexOf("]")
   const index = close > open ? v.slice(open + 1, close) : v.slice(open + 1)
   return !/^\s*(\d+|@|\*)?\s*$/.test(index) || close < open
+}
+
+/** How each expansion node must begin for bash to read it as the grammar did. */
+const OPENERS: Readonly<Record<string, RegExp>> = {
+  simple_expansion: /^\$[A-Za-z0-9_@*#?$!-]/,
+  translated_string: /^\$"/,
+  ansi_c_string: /^\$'/,
+  expansion: /^\$\{/,
+  command_substitution: /^(\$\(|`)/,
+  arithmetic_expansion: /^\$(\(\(|\[)/,
+  process_substitution: /^[<>]\(/
 }
 
 /** `${…}` operators inside which quotes quote even between double quotes (patterns). */

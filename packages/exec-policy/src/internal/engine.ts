@@ -90,10 +90,18 @@ export interface DecideOptions {
   readonly protectedPaths?: ProtectedPaths.ProtectedPaths | undefined
 }
 
+const defaultsCache = new Map<string, ProtectedPaths.ProtectedPaths>()
+
 const protectContext = (founds: ReadonlyArray<Found>, options: DecideOptions | undefined): ProtectContext => {
-  const cwd = options?.cwd !== undefined && options.cwd.startsWith("/") ? options.cwd : "/__cwd__"
-  const home = options?.home !== undefined && options.home.startsWith("/") ? options.home : "/__home__"
-  const defaults = ProtectedPaths.defaults({ workspace: cwd, home })
+  const cwd = options?.cwd?.startsWith("/") ? options.cwd : "/__cwd__"
+  const home = options?.home?.startsWith("/") ? options.home : "/__home__"
+  const key = `${cwd}\u0000${home}`
+  let defaults = defaultsCache.get(key)
+  if (defaults === undefined) {
+    defaults = ProtectedPaths.defaults({ workspace: cwd, home })
+    if (defaultsCache.size > 64) defaultsCache.clear()
+    defaultsCache.set(key, defaults)
+  }
   const paths =
     options?.protectedPaths === undefined
       ? defaults

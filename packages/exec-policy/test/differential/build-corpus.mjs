@@ -196,6 +196,12 @@ for (const t of [
   "env -S'curl x.test'",
   "env --split-string='curl x.test'",
   "echo hi; {rm,-f,f}",
+  'x=$ "P"',
+  'echo hi <<{E\n"`P`"\nE\n',
+  "( echo hi\n\\ )",
+  "echo \\ ; P",
+  "x=$ P",
+  "x=$\tP",
   'ls; echo "$(P)"'
 ])
   add("blanks-syntax", t)
@@ -228,6 +234,44 @@ for (const t of [
   `echo x > sub/.git/config`
 ])
   add("protected", t)
+
+// More builtins, expansion forms and quoting corners.
+for (const t of [
+  `x='a[$(P)]'; echo $[x]`,
+  `echo $[a[$(P)]]`,
+  `mapfile -C 'P' -c 1 < f`,
+  `readarray -C 'P' -c 1 < f`,
+  `compgen -C 'P' x`,
+  `hash -p ./bin/.stub echo; echo hi`,
+  `echo "\${x:-${B}\`P${B}\`}"`,
+  `echo "\${x:-\`P\`}"`,
+  `cat <<E
+\`echo ${B}"$(P)${B}"\`
+E`,
+  `cat <<E
+\`echo ${B}\`P${B}\`\`
+E`,
+  `echo \${x:-\`P\`}`,
+  `case x in $(P)) echo;; esac`,
+  `[[ $(P) ]]`,
+  `echo $(( $(P) ))`,
+  `echo \${x:$(P)}`,
+  `select x in a; do P; done`,
+  `builtin eval 'P'`,
+  `command eval 'P'`,
+  `time P`,
+  `! P`,
+  `coproc P`,
+  `echo hi >(P)`,
+  `cat < <(P)`,
+  `echo hi 2> >(P)`,
+  `echo \${x@P}`,
+  `printf '%s' "$(P)"`,
+  `echo "$(echo '$(P)')"`,
+  `echo '\`P\`'`,
+  `echo "${B}\`P${B}\`"`
+])
+  add("more", t)
 
 // Controls: strings the policy may allow and that run only allowed programs.
 for (const t of [
