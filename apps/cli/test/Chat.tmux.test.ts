@@ -74,7 +74,8 @@ describe.skipIf(!hasTmux && process.env.CI === undefined)("strata chat in a term
 
     type("run: sleep 30")
     press("Enter")
-    await waitFor("[a] always (exactly these commands")
+    await waitFor("approval needed: sleep 30")
+    await waitFor("sleep 30: ask (no rule)")
     type("y")
     press("Enter")
     await waitFor("⏺ shell__exec(sleep 30)")
@@ -83,7 +84,8 @@ describe.skipIf(!hasTmux && process.env.CI === undefined)("strata chat in a term
     // "Always" remembers exact rules: they never cover another command on the same line.
     type("run: touch a.txt")
     press("Enter")
-    await waitFor("[a] always (exactly these commands")
+    await waitFor("approval needed: touch a.txt")
+    await waitFor("touch a.txt: ask (no rule)")
     type("a")
     press("Enter")
     await waitFor('prefix = ["touch","a.txt"]')
