@@ -425,6 +425,21 @@ export const run = <E, R = never>(name: string, layer: Layer.Layer<StateStore, E
     })
 
     describe("thread leases", () => {
+      it.scoped("a lease taken in an uninterruptible region is released when its scope closes", () =>
+        Effect.gen(function* () {
+          const store = yield* StateStore
+          const id = threadId()
+          yield* store.createThread(makeThread(id, 1))
+          // A request handler may run its work uninterruptibly: the lease's
+          // renewal must still stop when the scope closes (it used to hang).
+          const done = yield* Effect.uninterruptible(
+            Effect.scoped(Effect.as(store.acquireThreadLease(id, { owner: "handler" }), "released"))
+          ).pipe(Effect.timeout("5 seconds"), Effect.option)
+          assert.deepStrictEqual(done, Option.some("released"))
+          assert.isTrue(Option.isNone(yield* store.threadLease(id)))
+        })
+      )
+
       it.scoped("one writer at a time: a second gets ThreadBusy naming the holder; readers are unaffected", () =>
         Effect.gen(function* () {
           const store = yield* StateStore

@@ -285,7 +285,10 @@ export const make = (backend: Backend, options: StateStore.StoreOptions = {}): S
           }
         }
       }).pipe(Effect.asVoid)
-      yield* Effect.forkScoped(renewal)
+      // Interruptible whatever the caller's region (an uninterruptible caller,
+      // such as a request handler, would otherwise make the renewal loop
+      // uninterruptible and closing the scope would wait for it forever).
+      yield* Effect.forkScoped(Effect.interruptible(renewal))
     }
     return {
       threadId: id,
