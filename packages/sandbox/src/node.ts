@@ -347,6 +347,13 @@ export const bwrapArgs = (options: {
   readonly home?: string | undefined
   readonly protectedPaths?: ReadonlyArray<string> | undefined
   readonly cwd: string
+  /**
+   * Files the command itself names (its program and arguments that are
+   * existing absolute file paths: an MCP server's script): when they live
+   * under `/tmp`, which the sandbox replaces by a fresh tmpfs, their top
+   * directory there is bound again read-only.
+   */
+  readonly programFiles?: ReadonlyArray<string> | undefined
 }): Array<string> => {
   const { config } = options
   const workspace = realOr(options.workspace)
@@ -371,6 +378,25 @@ export const bwrapArgs = (options: {
     "--tmpfs",
     "/tmp"
   ]
+  // /tmp is a fresh tmpfs: the tree a program the command names lives in
+  // there (an MCP server's script, with its node_modules) is bound again,
+  // read-only, before the writable roots (which may lie inside it).
+  const programTrees = new Set<string>()
+  for (const file of options.programFiles ?? []) {
+    if (!file.startsWith("/")) continue
+    const real = realOr(file)
+    if (!inside("/tmp", real) || real === "/tmp") continue
+    try {
+      if (!fs.statSync(real).isFile()) continue
+    } catch {
+      continue
+    }
+    const top = real.split("/").slice(0, 3).join("/")
+    if (!programTrees.has(top)) {
+      programTrees.add(top)
+      args.push("--ro-bind", top, top)
+    }
+  }
   const writable =
     config.mode === "workspace-write"
       ? [workspace, ...config.writable_roots.map((r) => expandHome(r, options.home)).filter((r) => r !== undefined)]
@@ -508,7 +534,8 @@ export const make = (options: Options): Effect.Effect<Sandbox.Service> =>
                 config,
                 home,
                 protectedPaths: options.protectedPaths,
-                cwd: spec.cwd
+                cwd: spec.cwd,
+                programFiles: [command, ...args]
               }),
               "--",
               command,

@@ -131,6 +131,13 @@ export const make = (options: Options) => {
         )
       )
       const all = new Uint8Array(bytes)
+      // A platform whose reader does not apply the limit (a web handler) still gets the 413.
+      if (all.byteLength > options.maxBodyBytes) {
+        return yield* new RpcError({
+          type: "PayloadTooLarge",
+          detail: `the body is ${all.byteLength} bytes; the limit is ${options.maxBodyBytes}`
+        })
+      }
       return new TextDecoder("utf-8", { fatal: false }).decode(all)
     })
 
