@@ -316,7 +316,13 @@ export const mcpStdioLayer = (setup: Pick<Setup, "config">): Layer.Layer<StdioTr
               Effect.provide(
                 StdioTransport,
                 stdio.layerWith({
-                  prepare: (spec) => sandbox.prepare({ ...spec, sandboxed: setup.config.sandbox.mcp })
+                  prepare: (spec) =>
+                    sandbox.prepare({
+                      ...spec,
+                      sandboxed: setup.config.sandbox.mcp,
+                      // the server's program comes from config: its files stay readable
+                      programFiles: [spec.command, ...spec.args]
+                    })
                 })
               )
             ),

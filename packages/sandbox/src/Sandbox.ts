@@ -173,6 +173,13 @@ export interface Spec {
    * the environment policy and containment still apply. Default `true`.
    */
   readonly sandboxed?: boolean | undefined
+  /**
+   * Files the configured program is made of (an MCP server's command and
+   * script), set by callers whose command comes from config, never from the
+   * model: under `/tmp` (a fresh tmpfs inside the sandbox) their top
+   * directory is bound again, read-only.
+   */
+  readonly programFiles?: ReadonlyArray<string> | undefined
 }
 
 /**

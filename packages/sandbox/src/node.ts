@@ -535,7 +535,7 @@ export const make = (options: Options): Effect.Effect<Sandbox.Service> =>
                 home,
                 protectedPaths: options.protectedPaths,
                 cwd: spec.cwd,
-                programFiles: [command, ...args]
+                programFiles: spec.programFiles
               }),
               "--",
               command,
