@@ -1408,6 +1408,18 @@ class Walker {
     const opener = n.children[0]?.type ?? "[["
     const argv: Array<Tok> = [lit(opener, opener)]
     const reasons: Array<Reason> = []
+    // `[` is an ordinary command to bash: an unescaped line break anywhere
+    // between its words ends it, however deep the grammar nests the
+    // expression (`[ -n<newline>'$(x)' ]` runs `'$(x)'` as a program).
+    let prevLeaf: SyntaxNode | undefined = opener === "[" ? n.children[0] : undefined
+    let brokenLine = false
+    const leaf = (x: SyntaxNode): void => {
+      if (prevLeaf !== undefined && !brokenLine && /(^|[^\\])\n/.test(sc.src.slice(prevLeaf.end, x.start))) {
+        brokenLine = true
+        this.reason("parse-error", "the parser read one command across a line break; bash ends it there", this.off(sc, x), reasons)
+      }
+      if (opener === "[") prevLeaf = x
+    }
     const flatten = (x: SyntaxNode, depth: number): void => {
       if (depth > this.limits.maxDepth) {
         this.reason("too-deep", "test expression nested too deeply", offset, reasons)
@@ -1444,6 +1456,9 @@ class Walker {
         case "postfix_expression":
           for (const c of x.children) flatten(c, depth + 1)
           return
+      }
+      leaf(x)
+      switch (x.type) {
         case "test_operator":
         case "regex": {
           const t = this.text(sc, x)
@@ -1460,7 +1475,10 @@ class Walker {
       }
     }
     for (const c of n.children.slice(1)) {
-      if (c.type === "]]" || c.type === "]") continue
+      if (c.type === "]]" || c.type === "]") {
+        leaf(c)
+        continue
+      }
       flatten(c, 0)
     }
     return [this.found(argv, this.text(sc, n), offset, [], [], reasons)]
