@@ -4,6 +4,10 @@
  * rules and hooks to Strata's, with a report of every entry converted,
  * approximated (and why) or refused (with file, line and field).
  *
+ * `strata import policy --from codex|gemini|claude FILE... [--out FILE]
+ * [--dry-run]` is the same import of the rules alone (and the settings and
+ * tool guard enforcing them), written unless `--dry-run`.
+ *
  * - Sources: `--from` files or directories (a directory is searched for the
  *   format's files: `*.rules`, `*.codexpolicy`, `config.toml`, `hooks.json`;
  *   `settings.json`, `policies/*.toml`; `settings.json`,
@@ -44,13 +48,23 @@ import * as Either from "effect/Either"
 import { parse as parseToml } from "smol-toml"
 import { CliError, json } from "../common.js"
 
-const format = Args.choice(
-  Importer.formats.map((f) => [f, f] as const),
+const format = Args.choice<Importer.Format | "policy">(
+  [...Importer.formats.map((f): [string, Importer.Format] => [f, f]), ["policy", "policy"]],
   { name: "format" }
-).pipe(Args.withDescription("The tool to import from: codex, gemini or claude"))
+).pipe(
+  Args.withDescription(
+    "The tool to import from (codex, gemini or claude), or `policy` for `import policy --from <tool> FILE...`"
+  )
+)
+const files = Args.text({ name: "file" }).pipe(
+  Args.repeated,
+  Args.withDescription("Files or directories to import (as --from in `import <tool>`)")
+)
 const from = Options.text("from").pipe(
   Options.repeated,
-  Options.withDescription("A file or directory to import (repeatable); default: the tool's own places")
+  Options.withDescription(
+    "`import <tool>`: a file or directory to import (repeatable; default: the tool's own places). `import policy`: the tool (codex, gemini or claude)"
+  )
 )
 const dryRun = Options.boolean("dry-run").pipe(
   Options.withDescription("Print the report and the files; write nothing (the default)")
@@ -173,6 +187,27 @@ const withoutNativeHooks = (imp: Model.Imported, cwd: string): Model.Imported =>
   }
 }
 
+/**
+ * `import policy` writes rules, not hooks: the source's hooks are reported,
+ * not copied. A dropped hook on an event that can block (`PreToolUse`,
+ * gemini's `BeforeTool`, a permission or prompt hook) was a restriction: it
+ * counts as not enforced, so nothing is written without `--allow-loss`.
+ */
+const withoutHooks = (imp: Model.Imported): Model.Imported => ({
+  ...imp,
+  hooks: [],
+  report: imp.report.map((e) => {
+    const event = /^hooks\.([A-Za-z]+)/.exec(e.origin.field)?.[1]
+    if (event === undefined || e.status === "refused") return e
+    return {
+      ...e,
+      status: "refused" as const,
+      detail: `not copied by \`import policy\` (\`strata import ${imp.format} --write\` imports hooks)`,
+      enforced: !/^(Pre|Before|Permission|UserPrompt)/.test(event)
+    }
+  })
+})
+
 interface Planned {
   readonly file: string
   readonly text: string
@@ -228,11 +263,39 @@ const planConfig = (imp: Model.Imported, file: string) => {
   return { planned: { file, text, mode: "append" as const }, notes, unenforced }
 }
 
-const run = Command.make("import", { format, from, dryRun, write, out, force, allowLoss, json }, (o) =>
+/**
+ * The two spellings of one import: `import <tool> [--from PATH...] [--write]`
+ * (dry run unless `--write`; rules, settings and hooks) and `import policy
+ * --from <tool> FILE... [--out FILE]` (writes unless `--dry-run`; rules and
+ * the settings and tool guard that enforce them, hooks left to `import <tool>`).
+ */
+const invocation = (o: {
+  readonly format: Importer.Format | "policy"
+  readonly from: ReadonlyArray<string>
+  readonly files: ReadonlyArray<string>
+  readonly write: boolean
+  readonly dryRun: boolean
+}) => {
+  if (o.format !== "policy")
+    return Either.right({ tool: o.format, paths: [...o.from, ...o.files], write: o.write, hooks: true })
+  const tool = o.from[0]
+  if (o.from.length !== 1 || !Importer.formats.includes(tool as Importer.Format))
+    return Either.left(
+      new CliError({
+        detail: `import policy needs --from ${Importer.formats.join("|")} once${o.from.length > 0 ? `, got --from ${o.from.join(" --from ")}` : ""}`,
+        hint: "strata import policy --from codex ~/.codex/rules/default.rules",
+        code: 2
+      })
+    )
+  return Either.right({ tool: tool as Importer.Format, paths: o.files, write: !o.dryRun, hooks: false })
+}
+
+const run = Command.make("import", { format, files, from, dryRun, write, out, force, allowLoss, json }, (o) =>
   Effect.gen(function* () {
     const cwd = process.cwd()
     if (o.write && o.dryRun) return yield* new CliError({ detail: "give --write or --dry-run, not both", code: 2 })
-    const files = yield* sourcesOf(o.format, o.from, cwd)
+    const how = yield* invocation(o)
+    const files = yield* sourcesOf(how.tool, how.paths, cwd)
     const sources: Array<Model.SourceFile> = []
     for (const f of files) {
       if (statSync(f).size > MAX_SOURCE_BYTES)
@@ -245,9 +308,9 @@ const run = Command.make("import", { format, from, dryRun, write, out, force, al
         return yield* new CliError({ detail: `${shown(cwd, f)}: cannot read: ${(error as Error).message}` })
       }
     }
-    const result = Importer.importFiles(o.format, sources)
+    const result = Importer.importFiles(how.tool, sources)
     if (Either.isLeft(result)) return yield* new CliError({ detail: result.left.message })
-    const imp = withoutNativeHooks(result.right, cwd)
+    const imp = how.hooks ? withoutNativeHooks(result.right, cwd) : withoutHooks(result.right)
     const policyText = Emit.policyToml(imp)
     const outFile = path.resolve(cwd, o.out._tag === "Some" ? o.out.value : ".strata/policy.toml")
     // The written file must load in the real engine and pass its own examples.
@@ -271,7 +334,7 @@ const run = Command.make("import", { format, from, dryRun, write, out, force, al
     if (config.planned !== undefined) planned.push(config.planned)
     const unenforced = imp.report.filter((e) => !e.enforced).length + config.unenforced
     const report = Emit.reportText(imp)
-    const doWrite = o.write
+    const doWrite = how.write
     if (doWrite) {
       const clash = planned.filter((p) => p.mode === "replace")
       if (clash.length > 0 && !o.force)

@@ -207,6 +207,59 @@ describe.concurrent("strata import", { timeout: 480_000 }, () => {
     })
   })
 
+  // covers: issue 23 part 1 (the command's own shape)
+  it("import policy --from <tool> FILE...: writes the rules, keeps a blocking hook from being dropped silently", async () => {
+    await withProject(async (p) => {
+      p.write(
+        "a.rules",
+        [
+          'prefix_rule(pattern = ["git", ["status", "log"]], decision = "allow", match = ["git status"])',
+          'prefix_rule(pattern = ["rm", "-rf"], decision = "forbidden")',
+          ""
+        ].join("\n")
+      )
+      p.write("b.rules", 'prefix_rule(pattern = ["git", "push"], decision = "prompt")\n')
+      const missing = await p.strata(["import", "policy", "a.rules"])
+      expect(missing.code).toBe(2)
+      expect(missing.stderr).toContain("import policy needs --from codex|gemini|claude")
+      expect(p.exists(".strata/policy.toml")).toBe(false)
+
+      const dry = await p.strata(["import", "policy", "--from", "codex", "--dry-run", "a.rules", "b.rules"])
+      expect(dry.code, dry.stderr).toBe(0)
+      expect(p.exists(".strata/policy.toml")).toBe(false)
+
+      const wrote = await p.strata(["import", "policy", "--from", "codex", "a.rules", "b.rules", "--out", "rules/p.toml"])
+      expect(wrote.code, wrote.stderr).toBe(0)
+      expect(wrote.stdout).toContain("wrote rules/p.toml (created)")
+      const text = p.read("rules/p.toml")
+      expect(text).toContain("a.rules:1")
+      expect(text).toContain("b.rules:1")
+      p.write(".strata/config.toml", '[policy]\nrules = ["rules/p.toml"]\n')
+      const decided = await decideAll(p, ["git status", "git push", "rm -rf /"])
+      expect(decided).toEqual({ ["git status"]: "allow", ["git push"]: "ask", ["rm -rf /"]: "deny" })
+
+      // A Claude settings file whose PreToolUse hook blocks: `import policy` does not copy hooks,
+      // so the lost restriction stops the write unless --allow-loss.
+      p.write(
+        "team/settings.json",
+        JSON.stringify({
+          permissions: { allow: ["Bash(git status:*)"] },
+          hooks: { PreToolUse: [{ matcher: "Bash", hooks: [{ type: "command", command: "./guard.sh" }] }] }
+        })
+      )
+      const lossy = await p.strata(["import", "policy", "--from", "claude", "team/settings.json", "--out", "c.toml"])
+      expect(lossy.code).not.toBe(0)
+      expect(lossy.stderr).toContain("cannot be enforced")
+      expect(p.exists("c.toml")).toBe(false)
+      const json = await p.strata(["import", "policy", "--from", "claude", "team/settings.json", "--dry-run", "--json"])
+      const report = JSON.parse(json.stdout) as { entries: Array<{ field: string; status: string; enforced: boolean }> }
+      expect(report.entries.find((e) => e.field.startsWith("hooks.PreToolUse"))).toMatchObject({
+        status: "refused",
+        enforced: false
+      })
+    })
+  })
+
   it("gemini: policy and settings, priorities reported, a gemini-dialect BeforeTool hook blocking", async () => {
     await withProject(async (p) => {
       p.write(
