@@ -54,7 +54,13 @@ import type { ToolRegistry } from "./ToolRegistry.js"
  * @category errors
  */
 export class TurnError extends Data.TaggedError("TurnError")<{
-  readonly reason: "ThreadNotFound" | "PromptBlocked" | "ContextTooLong" | "NothingToContinue" | "CorruptState"
+  readonly reason:
+    | "ThreadNotFound"
+    | "PromptBlocked"
+    | "ModelBlocked"
+    | "ContextTooLong"
+    | "NothingToContinue"
+    | "CorruptState"
   readonly threadId: string
   readonly detail: string
 }> {

@@ -14,6 +14,7 @@
  * | `AfterAgent`          | `Stop`              |
  * | `SessionStart` / `SessionEnd` / `Notification` | the same |
  * | `PreCompress`         | `PreCompact`        |
+ * | `BeforeModel` / `AfterModel` / `BeforeToolSelection` | the same |
  *
  * Tools: `run_shell_command` ↔ `shell__exec` (`command`, `dir_path`),
  * `read_file` ↔ `fs__read_file`, `write_file` ↔ `fs__write_file`,
@@ -21,7 +22,14 @@
  * `grep_search` ↔ `fs__grep` (`dir_path` ↔ `path`). Output: `decision`
  * (`allow` / `approve`, `ask`, `deny` / `block`), `reason`, `continue`,
  * `stopReason`, `systemMessage`, `hookSpecificOutput.tool_input` (the new
- * tool input), `hookSpecificOutput.additionalContext`. Exit codes as
+ * tool input), `hookSpecificOutput.additionalContext`, and for the model
+ * events `hookSpecificOutput.llm_request` (partial), `llm_response` (its
+ * `text`, else the first candidate's parts) and `toolConfig` (`mode: "NONE"`
+ * offers no tool; `allowedFunctionNames` narrows the tools: Strata applies
+ * several hooks' lists one after another, an intersection, where gemini-cli
+ * takes their union). The model request reads as gemini-cli's stable model
+ * API: roles `user`, `model`, `system` (a tool result reads as `user`).
+ * Exit codes as
  * gemini-cli reads them: 0 success, 1 a warning (the call goes on), any
  * other code blocks with stdout or stderr as the reason. The environment
  * has `GEMINI_PROJECT_DIR`, `GEMINI_CWD` and `CLAUDE_PROJECT_DIR`.
@@ -91,7 +99,10 @@ export const geminiEvents: Readonly<Record<string, string>> = {
   SessionStart: "SessionStart",
   SessionEnd: "SessionEnd",
   Notification: "Notification",
-  PreCompact: "PreCompress"
+  PreCompact: "PreCompress",
+  BeforeModel: "BeforeModel",
+  AfterModel: "AfterModel",
+  BeforeToolSelection: "BeforeToolSelection"
 }
 
 const rename = (input: Common.JsonValue, pairs: Alias["fields"], from: 0 | 1): Common.JsonValue => {
@@ -127,6 +138,67 @@ export const fromTheirInput = (
 ): Common.JsonValue => {
   const alias = tools.find((t) => t.strata === strata)
   return alias === undefined ? input : rename(input, alias.fields, 1)
+}
+
+const theirRole = (role: unknown) => (role === "assistant" ? "model" : role === "tool" ? "user" : role)
+
+/** The stable model API's request (gemini-cli): roles `user`, `model`, `system`; tools by their names. */
+const theirRequest = (request: unknown): unknown => {
+  if (!isObject(request)) return request
+  const messages = Array.isArray(request.messages) ? request.messages : []
+  const tools = Array.isArray(request.tools) ? request.tools : []
+  return {
+    model: request.model ?? "",
+    messages: messages.map((m) => (isObject(m) ? { role: theirRole(m.role), content: m.content ?? "" } : m)),
+    toolConfig: {
+      allowedFunctionNames: tools.map((t) => (typeof t === "string" ? theirName(geminiTools, t) : t))
+    }
+  }
+}
+
+/**
+ * A gemini-cli model hook's `hookSpecificOutput` as the Strata rewrite of
+ * the event's field (`llm_request`, `llm_response`, `tools`); `undefined`
+ * when it rewrites nothing.
+ *
+ * @since 0.3.0
+ * @category utils
+ */
+export const fromTheirModelOutput = (
+  event: string,
+  specific: {
+    readonly llm_request?: Common.JsonValue | undefined
+    readonly llm_response?: Common.JsonValue | undefined
+    readonly toolConfig?:
+      | { readonly mode?: string | undefined; readonly allowedFunctionNames?: ReadonlyArray<string> | undefined }
+      | undefined
+  }
+): Common.JsonValue | undefined => {
+  if (event === "BeforeModel" && isObject(specific.llm_request)) {
+    const request = specific.llm_request
+    const out: Record<string, Common.JsonValue> = {}
+    if (typeof request.model === "string") out.model = request.model
+    if (Array.isArray(request.messages))
+      out.messages = request.messages.map((m) =>
+        isObject(m) ? { ...m, ...(m.role === "model" ? { role: "assistant" } : {}) } : m
+      )
+    return out
+  }
+  if (event === "AfterModel" && isObject(specific.llm_response)) {
+    const response = specific.llm_response
+    if (typeof response.text === "string") return { text: response.text }
+    const first = Array.isArray(response.candidates) ? response.candidates[0] : undefined
+    const parts = isObject(first) && isObject(first.content) ? first.content.parts : undefined
+    if (Array.isArray(parts)) return { text: parts.map((p) => (typeof p === "string" ? p : "")).join("") }
+    return undefined
+  }
+  if (event === "BeforeToolSelection" && specific.toolConfig !== undefined) {
+    if (specific.toolConfig.mode?.toUpperCase() === "NONE") return []
+    const names = specific.toolConfig.allowedFunctionNames
+    if (names === undefined) return undefined
+    return names.map((n) => geminiTools.find((t) => t.theirs === n)?.strata ?? n)
+  }
+  return undefined
 }
 
 const text = (output: unknown): string => {
@@ -168,6 +240,22 @@ export const toTheirEvent = (
       llmContent: text(response),
       returnDisplay: text(response),
       ...(isObject(response) && response.is_error === true ? { error: text(response) } : {})
+    }
+  }
+  if (event["llm_request"] !== undefined) out["llm_request"] = theirRequest(event["llm_request"])
+  if (event.hook_event_name === "BeforeToolSelection") {
+    out["llm_request"] = theirRequest({ model: event["model"], messages: [], tools: event["tools"] })
+  }
+  const response = event["llm_response"]
+  if (isObject(response)) {
+    out["llm_response"] = {
+      text: response.text,
+      candidates: [
+        {
+          content: { role: "model", parts: [response.text] },
+          ...(typeof response.finish_reason === "string" ? { finishReason: response.finish_reason.toUpperCase() } : {})
+        }
+      ]
     }
   }
   if (event.hook_event_name === "Stop") {

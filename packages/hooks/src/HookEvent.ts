@@ -93,7 +93,9 @@ export type PreToolUse = typeof PreToolUse.Type
 
 /**
  * A tool call completed. `deny` means "give the reason to the model as
- * feedback" (the call already ran). Matcher target: `tool_name`.
+ * feedback" (the call already ran); `updatedInput` (a command hook's
+ * `updatedToolOutput`) replaces the output the model reads (a string, or a
+ * tool output object). Matcher target: `tool_name`.
  *
  * @since 0.1.0
  * @category schemas
@@ -177,6 +179,98 @@ export const Notification = hookEvent("Notification", {
 })
 /** @since 0.1.0 @category models */
 export type Notification = typeof Notification.Type
+
+/**
+ * One message of a model request as hooks see it: its role and its text
+ * (tool calls and non-text parts are left out, as gemini-cli's stable model
+ * API does).
+ *
+ * @since 0.3.0
+ * @category schemas
+ */
+export const LlmMessage = Schema.Struct({
+  role: Schema.Literal("system", "user", "assistant", "tool"),
+  content: Schema.String
+})
+/** @since 0.3.0 @category models */
+export type LlmMessage = typeof LlmMessage.Type
+
+/**
+ * A model request as hooks see it: the model id, the messages in order, the
+ * names of the tools offered.
+ *
+ * @since 0.3.0
+ * @category schemas
+ */
+export const LlmRequest = Schema.Struct({
+  model: Schema.String,
+  messages: Schema.Array(LlmMessage),
+  tools: Schema.Array(Schema.String)
+})
+/** @since 0.3.0 @category models */
+export type LlmRequest = typeof LlmRequest.Type
+
+/**
+ * A whole model response as hooks see it: the text, the tool calls, why it
+ * finished.
+ *
+ * @since 0.3.0
+ * @category schemas
+ */
+export const LlmResponse = Schema.Struct({
+  text: Schema.String,
+  tool_calls: Schema.Array(Schema.Struct({ id: Schema.String, name: Schema.String, arguments: Common.JsonValue })),
+  finish_reason: Schema.optional(Schema.String)
+})
+/** @since 0.3.0 @category models */
+export type LlmResponse = typeof LlmResponse.Type
+
+/**
+ * A model call is about to be made. Hooks may block it (`deny`: the turn
+ * ends with the reason), add context (a system message for this call) or
+ * rewrite `llm_request` (`updatedInput`, a partial request: `messages` by
+ * index, each keeping its role, replaces the text the model reads; `model`
+ * switches to another configured model). Matcher target: `model`.
+ *
+ * @since 0.3.0
+ * @category schemas
+ */
+export const BeforeModel = hookEvent("BeforeModel", { model: Schema.String, llm_request: LlmRequest })
+/** @since 0.3.0 @category models */
+export type BeforeModel = typeof BeforeModel.Type
+
+/**
+ * A model response is complete, before any of its tool calls runs. Hooks
+ * may block it (`deny`: none of its tool calls runs, each is answered with
+ * the reason, and the turn ends) or rewrite `llm_response.text` (the
+ * assistant message kept in the history; streamed deltas already went out).
+ * Matcher target: `model`.
+ *
+ * @since 0.3.0
+ * @category schemas
+ */
+export const AfterModel = hookEvent("AfterModel", {
+  model: Schema.String,
+  llm_request: LlmRequest,
+  llm_response: LlmResponse
+})
+/** @since 0.3.0 @category models */
+export type AfterModel = typeof AfterModel.Type
+
+/**
+ * The tools about to be offered to the model. Hooks may narrow them
+ * (`updatedInput`: a list of tool names; only names already offered count,
+ * a hook cannot add a tool). Matcher target: `model`.
+ *
+ * @since 0.3.0
+ * @category schemas
+ */
+export const BeforeToolSelection = hookEvent("BeforeToolSelection", {
+  model: Schema.String,
+  tools: Schema.Array(Schema.String)
+})
+/** @since 0.3.0 @category models */
+export type BeforeToolSelection = typeof BeforeToolSelection.Type
 
 /**
  * Observer: a model response started.
@@ -337,7 +431,8 @@ export type Owner = "core-runtime" | "jobs" | "mcp"
  *   as Claude Code does, and `on_error = "deny"` has no effect;
  * - `matchOn`: the field a hook's matcher is tested against (absent: the
  *   matcher is ignored and every hook on the event runs);
- * - `rewrites`: the field `updatedInput` replaces (absent: rewrites ignored);
+ * - `rewrites`: the field `updatedInput` replaces (absent: rewrites ignored;
+ *   the dispatcher's caller validates and completes it, `validateInput`);
  * - `defaultOnError`: what a failing hook means when it sets no `onError`
  *   (`deny` for `PreToolUse`, `allow` elsewhere);
  * - `phases`: the values of `phase`, each a separate conformance kind;
@@ -351,7 +446,7 @@ export interface EventSpec {
   readonly observer: boolean
   readonly decides: boolean
   readonly matchOn?: string
-  readonly rewrites?: "tool_input" | "prompt"
+  readonly rewrites?: "tool_input" | "prompt" | "tool_response" | "llm_request" | "llm_response" | "tools"
   readonly defaultOnError: "allow" | "deny"
   readonly phases?: ReadonlyArray<string>
   readonly owner: Owner
@@ -392,7 +487,11 @@ const events = {
     rewrites: "tool_input",
     defaultOnError: "deny"
   }),
-  PostToolUse: spec("PostToolUse", PostToolUse, "core-runtime", { matchOn: "tool_name", decides: true }),
+  PostToolUse: spec("PostToolUse", PostToolUse, "core-runtime", {
+    matchOn: "tool_name",
+    decides: true,
+    rewrites: "tool_response"
+  }),
   PostToolUseFailure: spec("PostToolUseFailure", PostToolUseFailure, "core-runtime", { matchOn: "tool_name" }),
   PermissionRequest: spec("PermissionRequest", PermissionRequest, "core-runtime", {
     matchOn: "tool_name",
@@ -402,6 +501,20 @@ const events = {
   Stop: spec("Stop", Stop, "core-runtime", { decides: true }),
   PreCompact: spec("PreCompact", PreCompact, "core-runtime", { matchOn: "trigger" }),
   Notification: spec("Notification", Notification, "core-runtime", { matchOn: "notification_type" }),
+  BeforeModel: spec("BeforeModel", BeforeModel, "core-runtime", {
+    matchOn: "model",
+    decides: true,
+    rewrites: "llm_request"
+  }),
+  AfterModel: spec("AfterModel", AfterModel, "core-runtime", {
+    matchOn: "model",
+    decides: true,
+    rewrites: "llm_response"
+  }),
+  BeforeToolSelection: spec("BeforeToolSelection", BeforeToolSelection, "core-runtime", {
+    matchOn: "model",
+    rewrites: "tools"
+  }),
   ResponseStart: spec("ResponseStart", ResponseStart, "core-runtime", { observer: true }),
   ResponseDelta: spec("ResponseDelta", ResponseDelta, "core-runtime", { observer: true }),
   ResponseEnd: spec("ResponseEnd", ResponseEnd, "core-runtime", { observer: true }),

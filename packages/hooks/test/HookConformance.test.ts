@@ -32,8 +32,25 @@ const FakeRuntimeSession = (skip: ReadonlyArray<string> = []) =>
     yield* emit(HookEvent.McpStartupUpdate.make({ server_name: "fs", status: "ready" }))
     yield* emit(HookEvent.McpStartupComplete.make({ ready: ["fs"], failed: [], cancelled: [] }))
     yield* emit(HookEvent.UserPromptSubmit.make({ prompt: "list the files" }))
+    const llm_request = {
+      model: "scripted",
+      messages: [{ role: "user" as const, content: "list the files" }],
+      tools: ["exec"]
+    }
+    yield* emit(HookEvent.BeforeToolSelection.make({ model: "scripted", tools: ["exec"] }))
+    yield* emit(HookEvent.BeforeModel.make({ model: "scripted", llm_request }))
     yield* emit(HookEvent.ResponseStart.make({ response_id, model: "scripted" }))
     yield* emit(HookEvent.ResponseDelta.make({ response_id, delta: "Let me look." }))
+    yield* emit(
+      HookEvent.AfterModel.make({
+        model: "scripted",
+        llm_request,
+        llm_response: {
+          text: "Let me look.",
+          tool_calls: [{ id: call_id, name: "exec", arguments: { command: "ls" } }]
+        }
+      })
+    )
     yield* emit(HookEvent.ToolLifecycle.make({ ...tool, phase: "precheck", arguments: { command: "ls" } }))
     yield* emit(HookEvent.PreToolUse.make({ tool_name: "exec", tool_input: { command: "ls" }, tool_use_id: call_id }))
     yield* emit(HookEvent.PermissionRequest.make({ tool_name: "exec", tool_input: { command: "ls" }, approval_id }))

@@ -96,9 +96,13 @@ describe("gemini-cli", () => {
     expect(imp.hooks.map((h) => [h.event, h.matcher, h.timeoutSeconds])).toEqual([
       ["PreToolUse", "run_shell_command|write_file", 30],
       ["PostToolUse", "read_file", undefined],
+      ["BeforeModel", undefined, undefined],
       ["SessionStart", "startup", undefined]
     ])
-    expect(entry(imp, "BeforeModel")).toMatchObject({ status: "refused" })
+    expect(entry(imp, "redact.sh")).toMatchObject({
+      status: "converted",
+      detail: expect.stringContaining("BeforeModel")
+    })
   })
 })
 

@@ -228,7 +228,16 @@ describe.concurrent("strata import", { timeout: 480_000 }, () => {
       expect(dry.code, dry.stderr).toBe(0)
       expect(p.exists(".strata/policy.toml")).toBe(false)
 
-      const wrote = await p.strata(["import", "policy", "--from", "codex", "a.rules", "b.rules", "--out", "rules/p.toml"])
+      const wrote = await p.strata([
+        "import",
+        "policy",
+        "--from",
+        "codex",
+        "a.rules",
+        "b.rules",
+        "--out",
+        "rules/p.toml"
+      ])
       expect(wrote.code, wrote.stderr).toBe(0)
       expect(wrote.stdout).toContain("wrote rules/p.toml (created)")
       const text = p.read("rules/p.toml")

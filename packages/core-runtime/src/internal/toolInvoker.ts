@@ -5,7 +5,7 @@ import { HookDispatcher } from "@strata/hooks/HookDispatcher"
 import type { JsonValue } from "@strata/protocol/Common"
 import type { Event } from "@strata/protocol/Event"
 import * as Ids from "@strata/protocol/Ids"
-import type { AskForApproval, ToolCall, ToolOutput } from "@strata/protocol/Tool"
+import { type AskForApproval, type ToolCall, ToolOutput } from "@strata/protocol/Tool"
 import { Sandbox } from "@strata/sandbox/Sandbox"
 import { StateStore } from "@strata/storage/StateStore"
 import type * as StorageSchema from "@strata/storage/StorageSchema"
@@ -13,6 +13,7 @@ import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
 import { ThreadManager } from "../ThreadManager.js"
 import * as TI from "../ToolInvoker.js"
 import { type RuntimeTool, ToolRegistry } from "../ToolRegistry.js"
@@ -39,6 +40,17 @@ const sandboxDenial = (output: ToolOutput): string | undefined => {
 }
 
 /** @internal */
+const decodeToolOutput = Schema.decodeUnknownEither(ToolOutput)
+
+/** A PostToolUse rewrite: a string (the text the model reads) or a whole tool output. */
+const rewrittenOutput = (input: JsonValue): Effect.Effect<JsonValue, Error> => {
+  if (typeof input === "string") return Effect.succeed({ content: [{ type: "text", text: input }] })
+  const decoded = decodeToolOutput(input)
+  return decoded._tag === "Right"
+    ? Effect.succeed(input)
+    : Effect.fail(new Error("updatedToolOutput must be a string or a tool output ({ content: [...] })"))
+}
+
 export const make = (options: TI.Options = {}) =>
   Effect.gen(function* () {
     const registry = yield* ToolRegistry
@@ -118,20 +130,28 @@ export const make = (options: TI.Options = {}) =>
         const outcome = options.attempt ?? (yield* runTool(call, tool, input, cwd, options.unsandboxed === true))
         const duration_ms = (yield* Clock.currentTimeMillis) - started
         if (outcome._tag === "ok") {
-          const post = yield* hooks.dispatch({
-            hook_event_name: "PostToolUse",
-            ...common(call, cwd),
-            tool_name: call.name,
-            tool_input: input,
-            tool_use_id: call.id,
-            tool_response: outcome.output
-          })
+          const post = yield* hooks.dispatch(
+            {
+              hook_event_name: "PostToolUse",
+              ...common(call, cwd),
+              tool_name: call.name,
+              tool_input: input,
+              tool_use_id: call.id,
+              tool_response: outcome.output
+            },
+            { validateInput: rewrittenOutput }
+          )
+          // A PostToolUse hook's `updatedToolOutput` replaces what the model reads (redaction, summaries).
+          const output =
+            post.updatedInput !== undefined && post.event.hook_event_name === "PostToolUse"
+              ? post.event.tool_response
+              : outcome.output
           const result: TI.InvokeResult = {
             ok: true,
             status: "completed",
             call_id: call.id,
             tool_name: call.name,
-            output: outcome.output,
+            output,
             additional_context: [
               ...context,
               ...post.additionalContext,
@@ -147,7 +167,7 @@ export const make = (options: TI.Options = {}) =>
             phase: "completed",
             call_id: call.id,
             tool_name: call.name,
-            output: outcome.output,
+            output,
             duration_ms
           })
           return result

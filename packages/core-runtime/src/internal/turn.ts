@@ -26,6 +26,7 @@ import { type InvokeResult, ToolInvoker } from "../ToolInvoker.js"
 import { ToolRegistry } from "../ToolRegistry.js"
 import * as T from "../Turn.js"
 import * as M from "../TurnMachine.js"
+import * as ModelHooks from "./modelHooks.js"
 
 const zeroUsage = (): Usage => ({ input_tokens: 0, output_tokens: 0, cached_tokens: 0, cost_usd: 0 })
 const addUsage = (a: Usage, b: Usage): Usage => ({
@@ -400,7 +401,13 @@ export const make = (options: T.Options = {}) =>
               continue
             }
             // A model without the tools capability is offered none (rather than refused).
-            const tools = model.capabilities.tools ? yield* toolDefinitions : []
+            const modelHooks = yield* ModelHooks.wanted(hooks)
+            const hookCommon = { thread_id: threadId, session_id: threadId, cwd: setup.cwd }
+            const allTools = model.capabilities.tools ? yield* toolDefinitions : []
+            const tools =
+              modelHooks.selection && allTools.length > 0
+                ? yield* ModelHooks.selectTools(hooks, hookCommon, model.id, allTools)
+                : allTools
             const history = yield* guardContext(threadId, model, tools)
             const responseId = Ids.make("ResponseId")
             yield* append([{ event: "response_start", response_id: responseId, model: model.id }])
@@ -418,7 +425,40 @@ export const make = (options: T.Options = {}) =>
             let answeredBy = model.id
             // A reasoning model is asked to reason (Anthropic: thinking with a budget; Ollama: think).
             const think = model.capabilities.reasoning ? { options: { reasoning: true } } : {}
-            const messages = toChat(history, options.systemPrompt, model.capabilities)
+            let messages = toChat(history, options.systemPrompt, model.capabilities)
+            let request: ModelHooks.BeforeModel & { _tag: "Call" } = {
+              _tag: "Call",
+              messages,
+              model: model.id,
+              request: { model: model.id, messages: [], tools: [] }
+            }
+            if (modelHooks.before || modelHooks.after) {
+              const decided = modelHooks.before
+                ? yield* ModelHooks.beforeModel(hooks, hookCommon, model.id, messages, tools)
+                : ({
+                    _tag: "Call",
+                    messages,
+                    model: model.id,
+                    request: ModelHooks.llmRequest(model.id, messages, tools)
+                  } as const)
+              if (decided._tag === "Blocked") {
+                return yield* new T.TurnError({ reason: "ModelBlocked", threadId, detail: decided.reason })
+              }
+              request = decided
+              messages = [...decided.messages]
+              if (decided.model !== model.id) {
+                model = yield* models.model(decided.model).pipe(
+                  Effect.mapError(
+                    () =>
+                      new T.TurnError({
+                        reason: "ModelBlocked",
+                        threadId,
+                        detail: `a BeforeModel hook switched to ${JSON.stringify(decided.model)}, which is not a configured model`
+                      })
+                  )
+                )
+              }
+            }
             yield* lm.stream({ model, messages, tools, ...think }).pipe(
               Stream.groupedWithin(128, "20 millis"),
               Stream.runForEach((chunk) =>
@@ -477,6 +517,17 @@ export const make = (options: T.Options = {}) =>
             )
             if (answeredBy !== model.id) model = yield* models.model(answeredBy).pipe(Effect.orElseSucceed(() => model))
             usage = addUsage(usage, callUsage)
+            // AfterModel: the whole response, before any of its tool calls runs.
+            let blocked: string | undefined
+            if (modelHooks.after) {
+              const after = yield* ModelHooks.afterModel(hooks, hookCommon, answeredBy, request.request, {
+                text,
+                toolCalls,
+                finish
+              })
+              if (after._tag === "Blocked") blocked = after.reason
+              else text = after.text
+            }
             const messageId = Ids.make("MessageId")
             const calledTools = [
               ...toolCalls.map((c) => ({ id: c.id, name: c.name, arguments: c.arguments })),
@@ -512,6 +563,24 @@ export const make = (options: T.Options = {}) =>
               usage: callUsage
             })
             output = text
+            if (blocked !== undefined) {
+              // Every call of the blocked response is answered, then the turn fails with the reason.
+              const at = yield* now
+              yield* append(
+                calledTools.map((c) => ({
+                  event: "message_appended" as const,
+                  message: {
+                    id: Ids.make("MessageId"),
+                    role: "tool" as const,
+                    tool_call_id: c.id,
+                    content: `Error: not run: an AfterModel hook blocked this response: ${blocked}`,
+                    is_error: true,
+                    created_at: at
+                  }
+                }))
+              )
+              return yield* new T.TurnError({ reason: "ModelBlocked", threadId, detail: blocked })
+            }
             step = M.next(state, { _tag: "ModelReplied", toolCalls: calledTools.length }, setup.maxTurns)
             if (step._tag === "AskStopHook") {
               const stop = yield* hooks.dispatch({

@@ -46,6 +46,8 @@ export const ClaudeHookOutput = Schema.Struct({
       permissionDecision: Schema.optional(Schema.Literal("allow", "ask", "deny")),
       permissionDecisionReason: Schema.optional(Schema.String),
       updatedInput: Schema.optional(Common.JsonValue),
+      updatedToolOutput: Schema.optional(Common.JsonValue),
+      updatedMCPToolOutput: Schema.optional(Common.JsonValue),
       additionalContext: Schema.optional(Schema.String),
       decision: Schema.optional(
         Schema.Struct({
@@ -128,7 +130,10 @@ export const fromClaudeOutput = (
   const legacy = output.decision === "approve" ? "allow" : output.decision === "block" ? "deny" : output.decision
   const decision = specific?.permissionDecision ?? specific?.decision?.behavior ?? legacy
   const reason = specific?.permissionDecisionReason ?? specific?.decision?.message ?? output.reason
-  const updatedInput = specific?.updatedInput ?? specific?.decision?.updatedInput
+  const updatedInput =
+    specific?.updatedInput ??
+    specific?.decision?.updatedInput ??
+    (eventName === "PostToolUse" ? (specific?.updatedToolOutput ?? specific?.updatedMCPToolOutput) : undefined)
   const stop = output.continue === false || specific?.decision?.interrupt === true
   const result: {
     -readonly [K in keyof HookOutput.HookOutput]: HookOutput.HookOutput[K]
@@ -198,7 +203,15 @@ export const GeminiHookOutput = Schema.Struct({
     Schema.Struct({
       hookEventName: Schema.optional(Schema.String),
       tool_input: Schema.optional(Common.JsonValue),
-      additionalContext: Schema.optional(Schema.String)
+      additionalContext: Schema.optional(Schema.String),
+      llm_request: Schema.optional(Common.JsonValue),
+      llm_response: Schema.optional(Common.JsonValue),
+      toolConfig: Schema.optional(
+        Schema.Struct({
+          mode: Schema.optional(Schema.String),
+          allowedFunctionNames: Schema.optional(Schema.Array(Schema.String))
+        })
+      )
     })
   )
 }).annotations({ identifier: "GeminiHookOutput" })
@@ -215,7 +228,8 @@ const decodeGeminiOutput = ProtocolError.decodeUnknownEither(GeminiHookOutput)
 export const interpretGemini = (
   code: number,
   stdoutBytes: Uint8Array,
-  stderrBytes: Uint8Array
+  stderrBytes: Uint8Array,
+  eventName = ""
 ): Either.Either<HookOutput.HookOutput | undefined, HookFailure> => {
   const stdout = Either.getOrElse(utf8(stdoutBytes, "stdout"), () => "")
   const stderr = Either.getOrElse(utf8(stderrBytes, "stderr"), () => "")
@@ -254,6 +268,8 @@ export const interpretGemini = (
       if (output.reason !== undefined) result.reason = output.reason
       const specific = output.hookSpecificOutput
       if (specific?.tool_input !== undefined) result.updatedInput = specific.tool_input
+      const model = Dialects.fromTheirModelOutput(eventName, specific ?? {})
+      if (model !== undefined) result.updatedInput = model
       if (specific?.additionalContext !== undefined) result.additionalContext = specific.additionalContext
       if (output.continue === false) {
         result.continue = false
@@ -339,7 +355,7 @@ export const run = (
       )
       finished = true
       return yield* spec.dialect === "gemini"
-        ? interpretGemini(code, stdout, stderr)
+        ? interpretGemini(code, stdout, stderr, event.hook_event_name)
         : interpret(event.hook_event_name, code, stdout, stderr)
     })
   ).pipe(

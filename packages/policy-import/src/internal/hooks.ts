@@ -34,9 +34,20 @@ export const GEMINI_EVENTS: Readonly<Record<string, string | undefined>> = {
   SessionEnd: "SessionEnd",
   Notification: "Notification",
   PreCompress: "PreCompact",
-  BeforeModel: undefined,
-  AfterModel: undefined,
-  BeforeToolSelection: undefined
+  BeforeModel: "BeforeModel",
+  AfterModel: "AfterModel",
+  BeforeToolSelection: "BeforeToolSelection"
+}
+
+/** gemini-cli's model events take no matcher (Strata's match the model id: an imported one is dropped). */
+const MODEL_EVENTS = new Set(["BeforeModel", "AfterModel", "BeforeToolSelection"])
+
+/** Where Strata's event differs from gemini-cli's, said in the report. */
+const GEMINI_NOTES: Readonly<Record<string, string>> = {
+  AfterModel:
+    "; Strata runs it once per response, before its tool calls (gemini-cli: per streamed chunk): a rewrite changes the kept text, not the chunks already shown",
+  BeforeToolSelection:
+    "; several hooks' allowedFunctionNames narrow one after another (an intersection; gemini-cli takes their union)"
 }
 
 /**
@@ -183,10 +194,7 @@ export const fromClaudeShape = (
     const strata = source.dialect === "gemini" ? GEMINI_EVENTS[event] : STRATA.has(event) ? event : undefined
     if (!Array.isArray(groups)) return invalid(field, "expected a list of matcher groups", eventLine)
     if (strata === undefined) {
-      const why =
-        source.dialect === "gemini" && event in GEMINI_EVENTS
-          ? `Strata has no ${event} event (model-call hooks are not available yet)`
-          : `unknown hook event ${JSON.stringify(event)}`
+      const why = `unknown hook event ${JSON.stringify(event)}`
       builder.refused(
         { file: source.file, line: eventLine, field },
         `${event}: ${groups.length} group(s)`,
@@ -237,9 +245,10 @@ export const fromClaudeShape = (
             : source.dialect === "gemini"
               ? Math.max(1, Math.ceil(timeout / 1000))
               : timeout
+        const kept = MODEL_EVENTS.has(strata) ? undefined : matcher
         builder.hook({
           event: strata,
-          ...(matcher === undefined || matcher === "" ? {} : { matcher }),
+          ...(kept === undefined || kept === "" ? {} : { matcher: kept }),
           command,
           ...(timeoutSeconds === undefined ? {} : { timeoutSeconds }),
           dialect: source.dialect,
@@ -248,7 +257,7 @@ export const fromClaudeShape = (
         builder.converted(
           origin,
           command,
-          `${event}${strata === event ? "" : ` → ${strata}`} command hook (${source.dialect} dialect${matcher ? `, matcher ${JSON.stringify(matcher)}` : ""}); review it: it runs this command`
+          `${event}${strata === event ? "" : ` → ${strata}`} command hook (${source.dialect} dialect${kept ? `, matcher ${JSON.stringify(kept)}` : ""}); review it: it runs this command${source.dialect === "gemini" ? (GEMINI_NOTES[strata] ?? "") : ""}`
         )
       }
     }
