@@ -295,6 +295,16 @@ describe.skipIf(!bwrap)("the sandbox through strata run (real bwrap)", { concurr
         expect(lastToolResult(model.requests[2]!)).toMatch(/write failed: .*read-only file system/i)
         expect(existsSync(`${outside}/from-mcp`)).toBe(false)
       })
+      await withModel({ turns: [turns[0]!, { text: "done" }] }, async (model) => {
+        // A server given the secret on purpose (its `env`) answers with it: the
+        // model, the journal and the printed events still never see the value.
+        p.config(`${providerToml(model)}\n${server(`env = { SOME_API_KEY = ${q(SECRET)} }`)}`)
+        const run = await p.strata(["run", "--json", "--yes", "go"], { env: { SOME_API_KEY: SECRET } })
+        expect(run.code, run.stderr).toBe(0)
+        expect(lastToolResult(model.requests[1]!)).not.toContain(SECRET)
+        expect(lastToolResult(model.requests[1]!)).not.toBe("<unset>")
+        expect(run.stdout).not.toContain(SECRET)
+      })
     })
   })
 

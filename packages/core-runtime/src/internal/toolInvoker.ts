@@ -6,6 +6,7 @@ import type { JsonValue } from "@strata/protocol/Common"
 import type { Event } from "@strata/protocol/Event"
 import * as Ids from "@strata/protocol/Ids"
 import { type AskForApproval, type ToolCall, ToolOutput } from "@strata/protocol/Tool"
+import * as Redact from "@strata/sandbox/Redact"
 import { Sandbox } from "@strata/sandbox/Sandbox"
 import { StateStore } from "@strata/storage/StateStore"
 import type * as StorageSchema from "@strata/storage/StorageSchema"
@@ -79,6 +80,9 @@ export const make = (options: TI.Options = {}) =>
     })
 
     // Runs the tool under its timeout; failures and defects become an outcome.
+    const redactText = (text: string) => (Option.isSome(sandbox) ? sandbox.value.redact(text) : text)
+    const redact = (output: ToolOutput): ToolOutput =>
+      Option.isSome(sandbox) ? Redact.deep(sandbox.value.redact, output) : output
     const runTool = (call: ToolCall, tool: RuntimeTool, input: JsonValue, cwd: string, unsandboxed: boolean) =>
       tool
         .run(input, {
@@ -95,12 +99,14 @@ export const make = (options: TI.Options = {}) =>
               detail: `timed out after ${Duration.format(Duration.decode(tool.timeout ?? defaultTimeout))}`
             })
           }),
-          Effect.map((output) => ({ _tag: "ok" as const, output: truncate(output, maxOutput) })),
-          Effect.catchAll((e) => Effect.succeed({ _tag: "error" as const, error: e.detail })),
+          // Whatever tool answered (shell, plugin, MCP server, app tool), the
+          // parent's secret values never reach the model, the journal or a hook.
+          Effect.map((output) => ({ _tag: "ok" as const, output: redact(truncate(output, maxOutput)) })),
+          Effect.catchAll((e) => Effect.succeed({ _tag: "error" as const, error: redactText(e.detail) })),
           Effect.catchAllDefect((d) =>
             Effect.succeed({
               _tag: "error" as const,
-              error: `tool crashed: ${d instanceof Error ? d.message : String(d)}`
+              error: redactText(`tool crashed: ${d instanceof Error ? d.message : String(d)}`)
             })
           )
         )
