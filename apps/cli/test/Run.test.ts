@@ -166,6 +166,17 @@ describe("strata run", () => {
         yield* fs.writeFileString(path.join(dir, ".strata", "config.toml"), "max_turns = 5\n")
         const ok = yield* strata(dir, ["config", "validate", "--json"])
         expect(JSON.parse(ok.stdout)).toMatchObject({ ok: true })
+        // [server] is strata serve's: not an unknown key, and checked with its own schema
+        yield* fs.writeFileString(path.join(dir, ".strata", "config.toml"), "[server]\nport = 7078\n")
+        const served = yield* strata(dir, ["config", "validate", "--json"])
+        const servedReport = JSON.parse(served.stdout) as { ok: boolean; warnings: Array<string> }
+        expect(servedReport.ok).toBe(true)
+        // (STRATA_DEMO, set for these runs, steers the process: not a config key either)
+        expect(servedReport.warnings).toEqual([])
+        yield* fs.writeFileString(path.join(dir, ".strata", "config.toml"), '[server]\nport = "x"\n')
+        const badServer = yield* strata(dir, ["config", "validate"])
+        expect(badServer.code).not.toBe(0)
+        expect(badServer.stderr).toContain("server.port")
         const missing = yield* strata(dir, ["threads", "show", "thread-nope"])
         expect(missing.code).toBe(1)
         expect(missing.stderr.trim()).toBe("strata: no thread thread-nope (see strata threads list)")

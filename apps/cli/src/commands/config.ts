@@ -23,6 +23,9 @@ const at = (raw: Record<string, unknown>, key: string): unknown =>
       raw
     )
 
+/** Keys of the `[server]` section (`strata serve`'s own settings, not the runtime's). */
+const isServerPath = (path: string) => path === "server" || path.startsWith("server.")
+
 const show = Command.make("show", { json }, (o) =>
   Effect.gen(function* () {
     const loaded = yield* Distribution.loadConfig(processOptions())
@@ -35,7 +38,9 @@ const show = Command.make("show", { json }, (o) =>
         ? { key: s.key, value: undefined, origin: `default (${s.plugin})` }
         : { key: s.key, value, origin: Config.originText(loaded.origins.get(s.key)) }
     })
-    const warnings = loaded.warnings.filter((w) => !PluginSettings.isPluginPath(plugin, w.path))
+    const warnings = loaded.warnings.filter(
+      (w) => !PluginSettings.isPluginPath(plugin, w.path) && !isServerPath(w.path)
+    )
     yield* print(
       o.json,
       {
@@ -68,9 +73,14 @@ const validate = Command.make("validate", { json }, (o) =>
     const setup = { cwd: options.cwd, env: options.env, config: loaded.value }
     const hooks = yield* RuntimeLayer.commandHooks(loaded.value, { cwd: options.cwd, home: options.env.HOME })
     const plugin = yield* PluginSettings.settings
+    // `[server]` is read by `strata serve`: checked here with its own schema (a bad value is an error).
+    if (loaded.raw.server !== undefined) {
+      const serve = yield* Effect.promise(() => import("./serve.js"))
+      yield* serve.serverConfig(loaded.raw)
+    }
     const warnings = [
       ...loaded.warnings
-        .filter((w) => !PluginSettings.isPluginPath(plugin, w.path))
+        .filter((w) => !PluginSettings.isPluginPath(plugin, w.path) && !isServerPath(w.path))
         .map((w) => `${w.path}: ${w.message}`),
       ...(yield* Distribution.hookWarnings(setup))
     ]

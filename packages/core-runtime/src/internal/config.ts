@@ -150,12 +150,30 @@ const parseEnvValue = (value: string): unknown => {
   }
 }
 
+/**
+ * `STRATA_*` variables that steer a process rather than set a config key
+ * (the demo model, the start-up profile, a client's server and token, what
+ * a hook or the sandbox is told): never read as settings nor warned about.
+ */
+const PROCESS_VARIABLES = new Set([
+  "STRATA_DEMO",
+  "STRATA_PROFILE_STARTUP",
+  "STRATA_CONSOLE_DIR",
+  "STRATA_REMOTE",
+  "STRATA_SERVER_TOKEN",
+  "STRATA_TOKEN",
+  "STRATA_HOOK_EVENT",
+  "STRATA_HOOK_ID",
+  "STRATA_PROJECT_DIR",
+  "STRATA_SANDBOX_TAG"
+])
+
 const envLayer = (env: Readonly<Record<string, string | undefined>>, prefix: string) => {
   const value: Obj = {}
   const variables = new Map<string, string>()
   const warnings: Array<C.Warning> = []
   for (const [name, raw] of Object.entries(env).sort(([a], [b]) => (a < b ? -1 : 1))) {
-    if (raw === undefined || !name.startsWith(prefix)) continue
+    if (raw === undefined || !name.startsWith(prefix) || PROCESS_VARIABLES.has(name)) continue
     const segments = name.slice(prefix.length).toLowerCase().split("__")
     if (segments.some((s) => s.length === 0)) {
       warnings.push({ path: name, message: `ignored environment variable ${name}: empty path segment` })
