@@ -31,13 +31,14 @@ export interface Remembered {
 }
 
 /**
- * A rule as TOML (JSON strings are TOML basic strings).
+ * A rule as TOML (JSON strings are TOML basic strings). `exact`: the argv
+ * and nothing more (approving `rm a.txt` never covers `rm a.txt -rf /`).
  *
  * @since 0.2.0
  * @category utils
  */
 export const ruleToml = (argv: ReadonlyArray<string>, justification = "approved always in chat"): string =>
-  `[[rule]]\nprefix = ${JSON.stringify(argv)}\ndecision = "allow"\njustification = ${JSON.stringify(justification)}\n`
+  `[[rule]]\nprefix = ${JSON.stringify(argv)}\nexact = true\ndecision = "allow"\njustification = ${JSON.stringify(justification)}\n`
 
 /**
  * The argvs of a decided command line that "approve always" turns into

@@ -143,6 +143,9 @@ describe("operator methods", () => {
         expect(
           yield* Effect.promise(() => client.call("policy/check", { command: "touch always.txt && rm -rf x" }))
         ).toMatchObject({ decision: "ask" })
+        expect(
+          yield* Effect.promise(() => client.call("policy/check", { command: "touch always.txt more.txt" }))
+        ).toMatchObject({ decision: "ask" })
 
         const before = ran.filter((c) => c === "touch always.txt").length
         const again = yield* Effect.promise(() =>
