@@ -254,6 +254,9 @@ export const layer = (
       }
       const file = approvedFile(path, options.cwd)
       const lock = yield* Effect.makeSemaphore(1)
+      const grammar = yield* Effect.cached(
+        ExecPolicy.loadGrammar.pipe(Effect.provideService(FileSystem.FileSystem, fs), Effect.provideService(Path, path))
+      )
       const approved: Approved = {
         file,
         approveAlways: (command, o = {}) =>
@@ -269,11 +272,22 @@ export const layer = (
                   detail: `cannot write the approved rules: ${error.message}`,
                   cause: error
                 })
+              // Checked alone before a byte is written: a rule that does not load never reaches the file.
+              yield* ExecPolicy.makeFromSources([{ file, layer: "project", text: rules.join("\n") }], {
+                grammar: yield* grammar,
+                builtin: false
+              })
+              const before = yield* fs.readFileString(file).pipe(Effect.orElseSucceed(() => undefined))
               yield* fs.makeDirectory(path.dirname(file), { recursive: true }).pipe(Effect.mapError(fail))
               yield* fs
                 .writeFileString(file, `${rules.join("\n")}\n`, { flag: "a" })
                 .pipe(Effect.mapError(fail))
-              current = (yield* rebuild).policy
+              current = (yield* rebuild.pipe(
+                // The policy in force stays; so does the file as it was.
+                Effect.tapError(() =>
+                  before === undefined ? fs.remove(file).pipe(Effect.ignore) : fs.writeFileString(file, before).pipe(Effect.ignore)
+                )
+              )).policy
               return rules
             })
           )

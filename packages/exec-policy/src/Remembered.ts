@@ -31,6 +31,14 @@ export interface Remembered {
 }
 
 /**
+ * A TOML basic string: JSON's escapes, plus DEL (which TOML, unlike JSON,
+ * does not allow raw). A lone surrogate has no TOML form: see
+ * {@link argvsToRemember}, which never remembers one.
+ */
+const tomlString = (text: string): string =>
+  JSON.stringify(text.replace(/[\uD800-\uDFFF]/gu, "\uFFFD")).replace(/\u007f/g, "\\u007F")
+
+/**
  * A rule as TOML (JSON strings are TOML basic strings). `exact`: the argv
  * and nothing more (approving `rm a.txt` never covers `rm a.txt -rf /`).
  *
@@ -38,7 +46,7 @@ export interface Remembered {
  * @category utils
  */
 export const ruleToml = (argv: ReadonlyArray<string>, justification = "approved always in chat"): string =>
-  `[[rule]]\nprefix = ${JSON.stringify(argv)}\nexact = true\ndecision = "allow"\njustification = ${JSON.stringify(justification)}\n`
+  `[[rule]]\nprefix = [${argv.map(tomlString).join(",")}]\nexact = true\ndecision = "allow"\njustification = ${tomlString(justification)}\n`
 
 /**
  * The argvs of a decided command line that "approve always" turns into
@@ -63,6 +71,8 @@ export const argvsToRemember = (
     if (c.source === "rule" && c.decision !== "ask") continue
     // A word computed at run time (shown as written) never matches an allow rule: not a rule word.
     if (c.argv.some((w) => /[$`*?[{~]/.test(w))) continue
+    // A lone surrogate cannot be written in TOML: such a word is never a rule word.
+    if (c.argv.some((w) => /[\uD800-\uDFFF]/u.test(w))) continue
     if ([...known, ...out].some((a) => same(a, c.argv))) continue
     out.push([...c.argv])
   }

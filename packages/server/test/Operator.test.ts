@@ -171,6 +171,42 @@ describe("operator methods", () => {
     30_000
   )
 
+  // covers: issue 22 part 3
+  it.scopedLive(
+    "approve_always on a hostile command (DEL, a lone surrogate) keeps the rule file loadable: what TOML cannot hold is not remembered",
+    () =>
+      Effect.gen(function* () {
+        const url = yield* serve()
+        const client = StrataClient.make({ url })
+        const started = yield* Effect.promise(() => client.call("turn/start", { prompt: "odd names" }))
+        const approval = yield* Effect.promise(() =>
+          waitFor(async () => (await client.call("approval/list", { thread_id: started.thread_id }))[0])
+        )
+        const resolved = yield* Effect.promise(() =>
+          client.call("approval/resolve", { approval_id: approval.id, decision: "approve_always" })
+        )
+        expect(resolved.approval.status).toBe("approved")
+        expect(resolved.rules).toEqual([expect.stringContaining('prefix = ["touch","a\\u007Fb"]')])
+        expect(
+          yield* Effect.promise(() => client.call("policy/check", { command: "touch 'a\u007fb'" }))
+        ).toMatchObject({ decision: "allow" })
+        expect(
+          yield* Effect.promise(() => client.call("policy/check", { command: "touch 'c\ud800d'" }))
+        ).toMatchObject({ decision: "ask" })
+      }).pipe(
+        Effect.provide(
+          runtimeLayer([
+            {
+              text: "Odd.",
+              toolCalls: [{ name: "shell__exec", arguments: { command: "touch 'a\u007fb' && touch 'c\ud800d'" } }]
+            },
+            { text: "Done." }
+          ])
+        )
+      ),
+    30_000
+  )
+
   // covers: issue 22 part 1
   it.scopedLive("approve_always of an unknown approval is a typed NotFound", () =>
     Effect.gen(function* () {
