@@ -137,7 +137,7 @@ const shot = (page: Page, name: string) => page.screenshot({ path: path.join(sho
 
 describe("the web console in Chromium", { timeout: 180_000 }, () => {
   it.skipIf(!haveChromium && process.env.CI !== "true")(
-    "streams a turn, approves it for a waiting client, resumes after a restart, pauses a job, keeps a read token read-only, escapes hostile output",
+    "streams a turn, approves it for a waiting client, resumes after a restart, pauses and retries jobs, restarts an MCP server, checks the policy, approves always as a rule, keeps a read token read-only, escapes hostile output",
     async () => {
       await withProject(async (p) => {
         linkWorkspace(p, ["@strata/plugin", "effect"])
@@ -484,6 +484,10 @@ describe("the web console in Chromium", { timeout: 180_000 }, () => {
               await page.click("[data-view=policy] button[type=submit]")
               await page.locator("[data-testid=policy-result][data-decision=allow]").waitFor()
               await shot(page, "policy-approved-always")
+              // the CLI reads the same rule: `strata policy check` in the project allows it too
+              const cliCheck = await p.strata(["policy", "check", "--json", "--", "touch", "always.txt"])
+              expect(cliCheck.code, cliCheck.stderr).toBe(0)
+              expect(JSON.parse(cliCheck.stdout)).toMatchObject({ decision: "allow" })
               rmSync(path.join(p.dir, "always.txt"))
               const fifth = await admin.call("turn/start", { thread_id: thread.thread_id, prompt: "again", wait: true })
               expect(fifth).toMatchObject({ outcome: "completed" })
