@@ -17,8 +17,8 @@
  */
 
 import type { HookDispatcher } from "@strata/hooks/HookDispatcher"
-import type { JobError, JobManager } from "@strata/jobs/JobManager"
 import type { InvalidTransition, JobConfigError, JobNotFound } from "@strata/jobs/JobError"
+import type { JobError, JobManager } from "@strata/jobs/JobManager"
 import type { McpError } from "@strata/mcp/McpError"
 import type { McpManager } from "@strata/mcp/McpManager"
 import type { AppStatus } from "@strata/protocol/App"

@@ -226,11 +226,7 @@ export class ApprovedRules extends Context.Tag("@strata/core-runtime/RuntimePoli
 export const layer = (
   policy: RuntimeConfig["policy"],
   options: Options
-): Layer.Layer<
-  ExecPolicy.ExecPolicy | ApprovedRules,
-  RuleFileError | ParserError,
-  FileSystem.FileSystem | Path
-> =>
+): Layer.Layer<ExecPolicy.ExecPolicy | ApprovedRules, RuleFileError | ParserError, FileSystem.FileSystem | Path> =>
   Layer.effectContext(
     Effect.gen(function* () {
       const fs = yield* FileSystem.FileSystem
@@ -279,13 +275,13 @@ export const layer = (
               })
               const before = yield* fs.readFileString(file).pipe(Effect.orElseSucceed(() => undefined))
               yield* fs.makeDirectory(path.dirname(file), { recursive: true }).pipe(Effect.mapError(fail))
-              yield* fs
-                .writeFileString(file, `${rules.join("\n")}\n`, { flag: "a" })
-                .pipe(Effect.mapError(fail))
+              yield* fs.writeFileString(file, `${rules.join("\n")}\n`, { flag: "a" }).pipe(Effect.mapError(fail))
               current = (yield* rebuild.pipe(
                 // The policy in force stays; so does the file as it was.
                 Effect.tapError(() =>
-                  before === undefined ? fs.remove(file).pipe(Effect.ignore) : fs.writeFileString(file, before).pipe(Effect.ignore)
+                  before === undefined
+                    ? fs.remove(file).pipe(Effect.ignore)
+                    : fs.writeFileString(file, before).pipe(Effect.ignore)
                 )
               )).policy
               return rules

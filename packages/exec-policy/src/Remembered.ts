@@ -91,7 +91,11 @@ export const make = (grammar: Uint8Array): Effect.Effect<Remembered, never> =>
     const build = (): Effect.Effect<ExecPolicy.Service> =>
       ExecPolicy.makeFromSources(
         [
-          { file: "<remembered approvals>", layer: "cli", text: ['default = "ask"', ...argvs.map((a) => ruleToml(a))].join("\n") }
+          {
+            file: "<remembered approvals>",
+            layer: "cli",
+            text: ['default = "ask"', ...argvs.map((a) => ruleToml(a))].join("\n")
+          }
         ],
         { grammar }
       ).pipe(Effect.orDie)

@@ -116,9 +116,9 @@ describe("operator methods", () => {
           waitFor(async () => (await client.call("approval/list", { thread_id: threadId }))[0])
         )
         expect(approval.command).toBe("touch always.txt")
-        expect(
-          yield* Effect.promise(() => client.call("policy/check", { command: "touch always.txt" }))
-        ).toMatchObject({ decision: "ask" })
+        expect(yield* Effect.promise(() => client.call("policy/check", { command: "touch always.txt" }))).toMatchObject(
+          { decision: "ask" }
+        )
         const resolved = yield* Effect.promise(() =>
           client.call("approval/resolve", { approval_id: approval.id, decision: "approve_always" })
         )
@@ -137,9 +137,9 @@ describe("operator methods", () => {
         expect(check.decision).toBe("allow")
         expect(check.explanation).toContain(".strata/approved.toml")
         // only that command: another file, or the same one chained with more, still asks
-        expect(
-          yield* Effect.promise(() => client.call("policy/check", { command: "touch other.txt" }))
-        ).toMatchObject({ decision: "ask" })
+        expect(yield* Effect.promise(() => client.call("policy/check", { command: "touch other.txt" }))).toMatchObject({
+          decision: "ask"
+        })
         expect(
           yield* Effect.promise(() => client.call("policy/check", { command: "touch always.txt && rm -rf x" }))
         ).toMatchObject({ decision: "ask" })
@@ -187,12 +187,12 @@ describe("operator methods", () => {
         )
         expect(resolved.approval.status).toBe("approved")
         expect(resolved.rules).toEqual([expect.stringContaining('prefix = ["touch","a\\u007Fb"]')])
-        expect(
-          yield* Effect.promise(() => client.call("policy/check", { command: "touch 'a\u007fb'" }))
-        ).toMatchObject({ decision: "allow" })
-        expect(
-          yield* Effect.promise(() => client.call("policy/check", { command: "touch 'c\ud800d'" }))
-        ).toMatchObject({ decision: "ask" })
+        expect(yield* Effect.promise(() => client.call("policy/check", { command: "touch 'a\u007fb'" }))).toMatchObject(
+          { decision: "allow" }
+        )
+        expect(yield* Effect.promise(() => client.call("policy/check", { command: "touch 'c\ud800d'" }))).toMatchObject(
+          { decision: "ask" }
+        )
       }).pipe(
         Effect.provide(
           runtimeLayer([

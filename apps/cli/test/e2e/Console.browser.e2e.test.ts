@@ -28,17 +28,7 @@ import * as StrataClient from "@strata/client/StrataClient"
 import { type Browser, chromium, type Page } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { ensureBuilt, repoRoot } from "../build.js"
-import {
-  bin,
-  call,
-  fixtures,
-  linkWorkspace,
-  type Project,
-  providerToml,
-  q,
-  withModel,
-  withProject
-} from "./harness.js"
+import { bin, call, fixtures, linkWorkspace, type Project, providerToml, q, withModel, withProject } from "./harness.js"
 
 const chromiumPath = process.env.STRATA_CHROMIUM ?? "/usr/bin/chromium"
 const haveChromium = existsSync(chromiumPath)
@@ -172,7 +162,8 @@ describe("the web console in Chromium", { timeout: 180_000 }, () => {
                 ""
               ].join("\n")
             )
-            const startsCount = () => (p.exists("mcp-starts.log") ? p.read("mcp-starts.log").trim().split("\n").length : 0)
+            const startsCount = () =>
+              p.exists("mcp-starts.log") ? p.read("mcp-starts.log").trim().split("\n").length : 0
             let served = await startServer(p, { STRATA_SERVER_TOKEN: "admin-secret" })
             try {
               const base = served.url

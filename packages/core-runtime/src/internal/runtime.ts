@@ -1,8 +1,8 @@
 /** @internal */
 
 import { HookDispatcher } from "@strata/hooks/HookDispatcher"
-import { JobManager } from "@strata/jobs/JobManager"
 import { InvalidTransition } from "@strata/jobs/JobError"
+import { JobManager } from "@strata/jobs/JobManager"
 import { McpManager } from "@strata/mcp/McpManager"
 import type { AppStatus } from "@strata/protocol/App"
 import type { JsonValue } from "@strata/protocol/Common"
