@@ -377,6 +377,10 @@ describe("the web console in Chromium", { timeout: 180_000 }, () => {
               // a failed job retried from the page: a new job of the same kind that completes
               const flaky = await admin.call("jobs/enqueue", { name: "console__flaky" })
               await page.locator(`[data-job="${flaky.id}"][data-status=failed]`).waitFor({ timeout: 30_000 })
+              // a read token sees the failed job but no Retry button
+              await reader.click("[data-nav=jobs]")
+              await reader.locator(`[data-job="${flaky.id}"][data-status=failed]`).waitFor({ timeout: 30_000 })
+              expect(await reader.locator(`[data-job="${flaky.id}"] [data-action]`).count()).toBe(0)
               p.write("flaky.ok", "")
               await page.locator(`[data-job="${flaky.id}"] [data-action=retry]`).click()
               const findRetried = async () =>
