@@ -115,7 +115,11 @@ export interface Setup {
  */
 export const policyOptions = (
   options: Pick<Options, "cwd" | "env">,
-  extra: { readonly rules?: ReadonlyArray<string> | undefined; readonly isolated?: boolean | undefined } = {}
+  extra: {
+    readonly rules?: ReadonlyArray<string> | undefined
+    readonly isolated?: boolean | undefined
+    readonly approved?: boolean | undefined
+  } = {}
 ): RuntimePolicy.Options => ({
   cwd: options.cwd,
   env: options.env,

@@ -23,6 +23,9 @@ describe("remembered approvals", () => {
       expect(r.covers("touch a.txt")).toBeDefined()
       expect(r.covers("touch 'a.txt'")).toBeDefined()
       expect(r.covers("touch b.txt")).toBeUndefined()
+      // exact: the approved argv and nothing more
+      expect(r.covers("touch a.txt -rf /")).toBeUndefined()
+      expect(r.covers("touch a.txt b.txt")).toBeUndefined()
       expect(r.covers("touch a.txt && curl x")).toBeUndefined()
       expect(r.covers("touch a.txt; touch b.txt")).toBeUndefined()
       expect(r.covers("touch a.txt `curl x`")).toBeUndefined()
@@ -44,6 +47,20 @@ describe("remembered approvals", () => {
       expect(r.covers("echo $(curl x)")).toBeUndefined()
       expect(yield* r.add("cp f .git/config")).toEqual([])
       expect(r.covers("cp f .git/config")).toBeUndefined()
+    })
+  )
+
+  it.effect("a hostile word (DEL, a lone surrogate) never makes a rule file that does not load", () =>
+    Effect.gen(function* () {
+      const r = yield* Remembered.make(grammar)
+      // DEL is escaped (TOML, unlike JSON, refuses it raw); the rules still load and cover it
+      expect(yield* r.add("touch 'a\u007fb'")).toEqual([Remembered.ruleToml(["touch", "a\u007fb"])])
+      expect(Remembered.ruleToml(["touch", "a\u007fb"])).toContain('"a\\u007Fb"')
+      expect(r.covers("touch 'a\u007fb'")).toBeDefined()
+      // a lone surrogate has no TOML form: not remembered (and the chat does not die)
+      expect(yield* r.add("touch 'a\ud800b'")).toEqual([])
+      expect(r.covers("touch 'a\ud800b'")).toBeUndefined()
+      expect(r.covers("touch 'a\u007fb'")).toBeDefined()
     })
   )
 })

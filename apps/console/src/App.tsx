@@ -1,7 +1,9 @@
 /**
- * The console's views. Each polls or streams through `@strata/client`;
- * what a token may do is asked of the server (a call it refuses with
- * Forbidden), and the server refuses again whatever the page does.
+ * The console's views. Lists poll through `@strata/client`; a live thread
+ * follows the server's SSE stream (resumed with `Last-Event-ID` after a
+ * reconnect). What a token may do is asked of the server once
+ * (`auth/whoami`): the page hides what the token cannot do, and the server
+ * refuses it anyway whatever the page does.
  */
 
 import { StrataClient } from "@strata/client"
@@ -13,7 +15,7 @@ import type { Thread } from "@strata/protocol/Thread"
 import { useCallback, useEffect, useMemo, useRef, useState } from "preact/hooks"
 
 type Client = StrataClient.StrataClient
-type View = "threads" | "thread" | "approvals" | "jobs" | "mcp" | "usage"
+type View = "threads" | "thread" | "approvals" | "jobs" | "mcp" | "policy" | "usage"
 
 interface Caps {
   readonly prompt: boolean
@@ -23,16 +25,6 @@ interface Caps {
 
 const errorText = (e: unknown) =>
   e instanceof StrataClient.StrataRpcError ? `${e.type}: ${e.message}` : e instanceof Error ? e.message : String(e)
-
-/** Whether the server lets this token call `method` (a refusal for scope is the answer; anything else is yes). */
-const allowed = async <M extends Rpc.MethodName>(client: Client, method: M, params: Rpc.ParamsOf<M>) => {
-  try {
-    await client.call(method, params)
-    return true
-  } catch (e) {
-    return !(e instanceof StrataClient.StrataRpcError && (e.type === "Forbidden" || e.type === "Unauthorized"))
-  }
-}
 
 const usePoll = <A,>(load: () => Promise<A>, ms: number, deps: ReadonlyArray<unknown>) => {
   const [value, setValue] = useState<A | undefined>(undefined)
@@ -101,13 +93,8 @@ export const App = ({ initialToken }: { initialToken: string | undefined }) => {
         if (!live) return
         setAuth(info.auth)
         if (info.auth === "bearer" && token === undefined) return
-        await client.call("app/status", {})
-        const [prompt, approve, admin] = await Promise.all([
-          allowed(client, "turn/interrupt", { thread_id: "thread-console-probe" }),
-          allowed(client, "approval/resolve", { approval_id: "approval-console-probe", decision: "deny" }),
-          allowed(client, "jobs/pause", { id: "job-console-probe" })
-        ])
-        if (live) setCaps({ prompt, approve, admin })
+        const me = await client.call("auth/whoami", {})
+        if (live) setCaps({ prompt: me.can.prompt, approve: me.can.approve, admin: me.can.admin })
         setProblem(undefined)
       } catch (e) {
         if (live) setProblem(errorText(e))
@@ -143,6 +130,7 @@ export const App = ({ initialToken }: { initialToken: string | undefined }) => {
     ["approvals", "Approvals"],
     ["jobs", "Jobs"],
     ["mcp", "MCP servers"],
+    ["policy", "Policy"],
     ["usage", "Tokens & cost"]
   ]
   return (
@@ -180,7 +168,8 @@ export const App = ({ initialToken }: { initialToken: string | undefined }) => {
         )}
         {view === "approvals" && <Approvals client={client} caps={caps} onOpen={open} />}
         {view === "jobs" && <Jobs client={client} caps={caps} />}
-        {view === "mcp" && <Mcp client={client} />}
+        {view === "mcp" && <Mcp client={client} caps={caps} />}
+        {view === "policy" && <PolicyPlayground client={client} />}
         {view === "usage" && <UsageView client={client} onOpen={open} />}
       </main>
     </div>
@@ -304,24 +293,51 @@ const Decide = ({ client, approval, caps }: { client: Client; approval: Rpc.Appr
   const [busy, setBusy] = useState(false)
   const [error, setError] = useState<string | undefined>(undefined)
   const [done, setDone] = useState<string | undefined>(undefined)
-  const decide = async (decision: "approve" | "deny") => {
+  const [rules, setRules] = useState<ReadonlyArray<string> | undefined>(undefined)
+  const decide = async (decision: "approve" | "approve_always" | "deny") => {
     setBusy(true)
     try {
       const answer = await client.call("approval/resolve", { approval_id: approval.id, decision })
+      setRules(answer.rules)
       setDone(answer.approval.status)
     } catch (e) {
       setError(errorText(e))
     }
     setBusy(false)
   }
-  if (done !== undefined) return <span class={`decided ${done}`}>{done}</span>
+  if (done !== undefined) {
+    return (
+      <span class={`decided ${done}`}>
+        {done}
+        {rules !== undefined && (
+          <span data-testid="rules-added">
+            {rules.length === 0
+              ? " · no rule added: every command here needs a person each time"
+              : ` · rule${rules.length === 1 ? "" : "s"} added:`}
+            {rules.length > 0 && <pre class="rules">{visible(rules.join("\n"))}</pre>}
+          </span>
+        )}
+      </span>
+    )
+  }
   return (
     <span class="decide">
       {caps.approve ? (
         <>
           <button type="button" data-action="approve" disabled={busy} onClick={() => decide("approve")}>
-            Approve
+            Approve once
           </button>
+          {approval.command !== undefined && (
+            <button
+              type="button"
+              data-action="approve-always"
+              disabled={busy}
+              title="Approve, and add an allow rule for exactly these commands (.strata/approved.toml)"
+              onClick={() => decide("approve_always")}
+            >
+              Approve always (rule)
+            </button>
+          )}
           <button type="button" data-action="deny" disabled={busy} onClick={() => decide("deny")}>
             Deny
           </button>
@@ -541,7 +557,7 @@ const Approvals = ({ client, caps, onOpen }: { client: Client; caps: Caps; onOpe
 const Jobs = ({ client, caps }: { client: Client; caps: Caps }) => {
   const { value, error, refresh } = usePoll(() => client.call("jobs/list", {}), 1000, [client])
   const [actionError, setActionError] = useState<string | undefined>(undefined)
-  const act = async (action: "jobs/pause" | "jobs/resume" | "jobs/cancel", id: string) => {
+  const act = async (action: "jobs/pause" | "jobs/resume" | "jobs/cancel" | "jobs/retry", id: string) => {
     try {
       await client.call(action, { id })
       setActionError(undefined)
@@ -601,6 +617,11 @@ const Jobs = ({ client, caps }: { client: Client; caps: Caps }) => {
                     Cancel
                   </button>
                 )}
+                {caps.admin && (j.status === "failed" || j.status === "cancelled") && (
+                  <button type="button" data-action="retry" onClick={() => act("jobs/retry", j.id)}>
+                    Retry
+                  </button>
+                )}
               </td>
             </tr>
           ))}
@@ -610,17 +631,31 @@ const Jobs = ({ client, caps }: { client: Client; caps: Caps }) => {
   )
 }
 
-const Mcp = ({ client }: { client: Client }) => {
-  const { value, error } = usePoll(() => client.call("mcp/status", {}), 2000, [client])
+const Mcp = ({ client, caps }: { client: Client; caps: Caps }) => {
+  const { value, error, refresh } = usePoll(() => client.call("mcp/status", {}), 2000, [client])
+  const [busy, setBusy] = useState<string | undefined>(undefined)
+  const [actionError, setActionError] = useState<string | undefined>(undefined)
+  const restart = async (name: string) => {
+    setBusy(name)
+    try {
+      await client.call("mcp/restart", { server_name: name })
+      setActionError(undefined)
+    } catch (e) {
+      setActionError(errorText(e))
+    }
+    setBusy(undefined)
+    refresh()
+  }
   return (
     <section data-view="mcp">
       <h2>MCP servers</h2>
       {error !== undefined && <p class="error">{error}</p>}
+      {actionError !== undefined && <p class="error">{actionError}</p>}
       {value !== undefined && value.length === 0 && <p class="empty">No MCP server is configured.</p>}
       <table>
         <tbody>
           {(value ?? []).map((s: McpServerStatus) => (
-            <tr key={s.server_name} data-mcp={s.server_name}>
+            <tr key={s.server_name} data-mcp={s.server_name} data-status={s.status}>
               <td>
                 <strong>{s.server_name}</strong>
               </td>
@@ -629,12 +664,101 @@ const Mcp = ({ client }: { client: Client }) => {
               </td>
               <td>{s.transport}</td>
               <td>{s.tools} tools</td>
-              <td>{s.restarts} restarts</td>
-              <td class="error">{s.error ?? ""}</td>
+              <td data-testid="restarts">{s.restarts} restarts</td>
+              <td class="error">{s.error === undefined ? "" : visible(s.error)}</td>
+              <td class="actions">
+                {caps.admin && (
+                  <button
+                    type="button"
+                    data-action="restart"
+                    disabled={busy === s.server_name}
+                    onClick={() => restart(s.server_name)}
+                  >
+                    {busy === s.server_name ? "Restarting…" : "Restart"}
+                  </button>
+                )}
+              </td>
             </tr>
           ))}
         </tbody>
       </table>
+    </section>
+  )
+}
+
+const approvalModes = ["on-request", "untrusted", "on-failure", "never"] as const
+
+const PolicyPlayground = ({ client }: { client: Client }) => {
+  const [command, setCommand] = useState("")
+  const [mode, setMode] = useState("")
+  const [result, setResult] = useState<Rpc.PolicyCheck | undefined>(undefined)
+  const [error, setError] = useState<string | undefined>(undefined)
+  const check = async (e: Event) => {
+    e.preventDefault()
+    try {
+      setResult(
+        await client.call("policy/check", {
+          command,
+          ...(mode === "" ? {} : { approval_policy: mode as (typeof approvalModes)[number] })
+        })
+      )
+      setError(undefined)
+    } catch (err) {
+      setResult(undefined)
+      setError(errorText(err))
+    }
+  }
+  return (
+    <section data-view="policy">
+      <h2>Policy playground</h2>
+      <p class="muted">Decides a shell command with the server's exec policy, as a turn would. Nothing runs.</p>
+      <form class="policy" onSubmit={check}>
+        <input
+          type="text"
+          name="command"
+          placeholder="a shell command, e.g. rm -rf build"
+          value={command}
+          onInput={(e) => setCommand(e.currentTarget.value)}
+        />
+        <select name="approval" value={mode} onChange={(e) => setMode(e.currentTarget.value)}>
+          <option value="">server's approval mode</option>
+          {approvalModes.map((m) => (
+            <option key={m} value={m}>
+              {m}
+            </option>
+          ))}
+        </select>
+        <button type="submit">Check</button>
+      </form>
+      {error !== undefined && <p class="error">{error}</p>}
+      {result !== undefined && (
+        <div class="card" data-testid="policy-result" data-decision={result.decision}>
+          <p>
+            <span class={`verdict ${result.decision}`} data-testid="policy-decision">
+              {result.decision}
+            </span>{" "}
+            <span data-testid="policy-summary">{visible(result.summary)}</span>
+          </p>
+          <table>
+            <tbody>
+              {result.commands.map((c, i) => (
+                <tr key={i}>
+                  <td>
+                    <span class={`verdict ${c.decision}`}>{c.decision}</span>
+                  </td>
+                  <td>
+                    <code>{visible(json(c.argv))}</code>
+                  </td>
+                  <td>{c.rule === null ? "no rule matched: default" : visible(c.rule)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          <pre class="explanation" data-testid="policy-explanation">
+            {visible(result.explanation)}
+          </pre>
+        </div>
+      )}
     </section>
   )
 }

@@ -17,11 +17,14 @@
  */
 
 import type { HookDispatcher } from "@strata/hooks/HookDispatcher"
-import type { JobManager } from "@strata/jobs/JobManager"
+import type { InvalidTransition, JobConfigError, JobNotFound } from "@strata/jobs/JobError"
+import type { JobError, JobManager } from "@strata/jobs/JobManager"
+import type { McpError } from "@strata/mcp/McpError"
 import type { McpManager } from "@strata/mcp/McpManager"
 import type { AppStatus } from "@strata/protocol/App"
 import type { JsonValue } from "@strata/protocol/Common"
-import type { McpStartupCompleteEvent } from "@strata/protocol/Mcp"
+import type { JobRecord } from "@strata/protocol/Job"
+import type { McpServerStatus, McpStartupCompleteEvent } from "@strata/protocol/Mcp"
 import type { CliRuntimeOverrides, PromptRequest, PromptResponse } from "@strata/protocol/Prompt"
 import type { ThreadRequest, ThreadResponse } from "@strata/protocol/Thread"
 import type { ApprovalDecision, AskForApproval, ToolCall } from "@strata/protocol/Tool"
@@ -94,6 +97,8 @@ export interface Service {
     decision: ApprovalDecision,
     options?: { readonly reason?: string | undefined; readonly overrides?: CliRuntimeOverrides | undefined }
   ) => Effect.Effect<ApprovalOutcome, TurnFailure | StorageError>
+  /** Restarts one configured MCP server (its tools are refreshed); its status after the restart. */
+  readonly restartMcpServer: (name: string) => Effect.Effect<McpServerStatus, McpError>
   /** Starts every configured MCP server; the summary is also dispatched to hooks. */
   readonly mcpStartup: Effect.Effect<McpStartupCompleteEvent, ToolNameCollision, Scope.Scope>
   readonly appStatus: Effect.Effect<AppStatus, RecordError>
@@ -118,6 +123,14 @@ export interface Service {
   readonly resumeJob: JobsService["resumeJob"]
   readonly jobHistory: JobsService["jobHistory"]
   readonly listJobs: JobsService["listJobs"]
+  /**
+   * Runs a `failed` or `cancelled` job again as a new job of the same kind
+   * and input (the old one keeps its record and history); another status is
+   * an `InvalidTransition` naming it.
+   */
+  readonly retryJob: (
+    id: string
+  ) => Effect.Effect<JobRecord, JobNotFound | InvalidTransition | JobConfigError | JobError>
 }
 
 /**

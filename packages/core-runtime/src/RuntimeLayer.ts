@@ -496,7 +496,12 @@ export const layer = (
   config: RuntimeConfig,
   options: Options
 ): Layer.Layer<
-  Runtime.Runtime | Runtime.Requirements | ExecPolicy.ExecPolicy | LanguageModel.LanguageModel | Sandbox.Sandbox,
+  | Runtime.Runtime
+  | Runtime.Requirements
+  | ExecPolicy.ExecPolicy
+  | RuntimePolicy.ApprovedRules
+  | LanguageModel.LanguageModel
+  | Sandbox.Sandbox,
   unknown,
   FileSystem | Path | CommandExecutor | StdioTransport
 > => {

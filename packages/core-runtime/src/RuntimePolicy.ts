@@ -16,6 +16,12 @@
  *    root, `~/` to the home directory; each must exist);
  * 6. `command line`: `--rules` files (each must exist).
  *
+ * With `approved` (a running session: `RuntimeLayer.layer`), the project's
+ * `.strata/approved.toml` sits between `project` and `config`: the allow
+ * rules "approve always" added (`ApprovedRules`: each the exact argv of one
+ * simple command, see `@strata/exec-policy/Remembered`). The policy in
+ * force takes a rule the moment it is added, and later sessions read it.
+ *
  * `[policy] builtin = false` drops layers 1 and 2; `isolated` keeps only
  * layers 1 and 6 (the built-in defaults and the command line's files: a
  * rule file checked on its own).
@@ -27,6 +33,8 @@ import { Path } from "@effect/platform/Path"
 import type { RuleLayer } from "@strata/exec-policy/Decision"
 import * as ExecPolicy from "@strata/exec-policy/ExecPolicy"
 import { type ParserError, RuleFileError } from "@strata/exec-policy/ExecPolicyError"
+import * as Remembered from "@strata/exec-policy/Remembered"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type { RuntimeConfig } from "./RuntimeConfig.js"
@@ -50,6 +58,8 @@ export interface Options {
   readonly rules?: ReadonlyArray<string> | undefined
   /** Only the built-in defaults and `rules` (`strata policy check --isolated`). */
   readonly isolated?: boolean | undefined
+  /** Read the project's `.strata/approved.toml` (rules added by "approve always"). */
+  readonly approved?: boolean | undefined
 }
 
 /**
@@ -60,7 +70,7 @@ export interface Options {
  * @category models
  */
 export interface PolicyLayer {
-  readonly name: "built-in" | "distribution" | "user" | "project" | "config" | "command line"
+  readonly name: "built-in" | "distribution" | "user" | "project" | "approved" | "config" | "command line"
   readonly file: string | undefined
   readonly required: boolean
   readonly loaded: boolean
@@ -82,6 +92,7 @@ const execLayer: { readonly [N in PolicyLayer["name"]]: RuleLayer } = {
   distribution: "builtin",
   user: "user",
   project: "project",
+  approved: "project",
   config: "project",
   "command line": "cli"
 }
@@ -121,6 +132,7 @@ export const layers = (
       if (xdg !== undefined) add("user", path.join(xdg, "strata", "policy.toml"), false)
       if (home !== undefined) add("user", path.join(home, ".strata", "policy.toml"), false)
       add("project", path.join(options.cwd, ".strata", "policy.toml"), false)
+      if (options.approved === true) add("approved", approvedFile(path, options.cwd), false)
       for (const file of policy.rules) add("config", expand(file), true)
     }
     for (const file of options.rules ?? []) add("command line", path.resolve(options.cwd, file), true)
@@ -173,8 +185,40 @@ export const make = Effect.fn("RuntimePolicy.make")(function* (policy: RuntimeCo
   return { policy: service, layers: made } satisfies Made
 })
 
+const approvedFile = (path: Path, cwd: string) => path.join(cwd, ".strata", "approved.toml")
+
 /**
- * The policy as a layer (see {@link make}).
+ * "Approve always" for a running session: allow rules for exactly the
+ * simple commands of an approved command line, appended to the project's
+ * `.strata/approved.toml` and in force at once (the session's policy is
+ * rebuilt with them). A command the analysis forces to `ask` (protected
+ * paths, substitutions, computed words) or a rule denies gets no rule.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Approved {
+  /** Adds the rules for `command`; answers them as TOML (none when nothing can be remembered). */
+  readonly approveAlways: (
+    command: string,
+    options?: { readonly justification?: string | undefined }
+  ) => Effect.Effect<ReadonlyArray<string>, RuleFileError | ParserError>
+  /** The file the rules are kept in. */
+  readonly file: string
+}
+
+/**
+ * @since 0.2.0
+ * @category tags
+ */
+export class ApprovedRules extends Context.Tag("@strata/core-runtime/RuntimePolicy/ApprovedRules")<
+  ApprovedRules,
+  Approved
+>() {}
+
+/**
+ * The policy as a layer (see {@link make}), with `.strata/approved.toml`
+ * and the `ApprovedRules` that add to it.
  *
  * @since 0.1.0
  * @category layers
@@ -182,10 +226,70 @@ export const make = Effect.fn("RuntimePolicy.make")(function* (policy: RuntimeCo
 export const layer = (
   policy: RuntimeConfig["policy"],
   options: Options
-): Layer.Layer<ExecPolicy.ExecPolicy, RuleFileError | ParserError, FileSystem.FileSystem | Path> =>
-  Layer.effect(
-    ExecPolicy.ExecPolicy,
-    Effect.map(make(policy, options), (m) => m.policy)
+): Layer.Layer<ExecPolicy.ExecPolicy | ApprovedRules, RuleFileError | ParserError, FileSystem.FileSystem | Path> =>
+  Layer.effectContext(
+    Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const path = yield* Path
+      const withApproved: Options = { ...options, approved: options.approved ?? options.isolated !== true }
+      let current = (yield* make(policy, withApproved)).policy
+      const rebuild = make(policy, withApproved).pipe(
+        Effect.provideService(FileSystem.FileSystem, fs),
+        Effect.provideService(Path, path)
+      )
+      // Every check reads the policy in force now: a rule added by approveAlways applies to the next command.
+      const service: ExecPolicy.Service = {
+        check: (command, o) => Effect.suspend(() => current.check(command, o)),
+        checkSync: (command, o) => current.checkSync(command, o),
+        get files() {
+          return current.files
+        },
+        get defaultDecision() {
+          return current.defaultDecision
+        }
+      }
+      const file = approvedFile(path, options.cwd)
+      const lock = yield* Effect.makeSemaphore(1)
+      const grammar = yield* Effect.cached(
+        ExecPolicy.loadGrammar.pipe(Effect.provideService(FileSystem.FileSystem, fs), Effect.provideService(Path, path))
+      )
+      const approved: Approved = {
+        file,
+        approveAlways: (command, o = {}) =>
+          lock.withPermits(1)(
+            Effect.gen(function* () {
+              const argvs = Remembered.argvsToRemember(current.checkSync(command))
+              if (argvs.length === 0) return []
+              const rules = argvs.map((argv) => Remembered.ruleToml(argv, o.justification ?? "approved always"))
+              const fail = (error: { readonly message: string }) =>
+                new RuleFileError({
+                  reason: "Unreadable",
+                  file,
+                  detail: `cannot write the approved rules: ${error.message}`,
+                  cause: error
+                })
+              // Checked alone before a byte is written: a rule that does not load never reaches the file.
+              yield* ExecPolicy.makeFromSources([{ file, layer: "project", text: rules.join("\n") }], {
+                grammar: yield* grammar,
+                builtin: false
+              })
+              const before = yield* fs.readFileString(file).pipe(Effect.orElseSucceed(() => undefined))
+              yield* fs.makeDirectory(path.dirname(file), { recursive: true }).pipe(Effect.mapError(fail))
+              yield* fs.writeFileString(file, `${rules.join("\n")}\n`, { flag: "a" }).pipe(Effect.mapError(fail))
+              current = (yield* rebuild.pipe(
+                // The policy in force stays; so does the file as it was.
+                Effect.tapError(() =>
+                  before === undefined
+                    ? fs.remove(file).pipe(Effect.ignore)
+                    : fs.writeFileString(file, before).pipe(Effect.ignore)
+                )
+              )).policy
+              return rules
+            })
+          )
+      }
+      return Context.make(ExecPolicy.ExecPolicy, service).pipe(Context.add(ApprovedRules, approved))
+    })
   )
 
 /**

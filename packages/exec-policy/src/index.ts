@@ -14,3 +14,5 @@ export * as ExecPolicy from "./ExecPolicy.js"
 export * as ExecPolicyError from "./ExecPolicyError.js"
 /** @since 0.2.0 */
 export * as ProtectedPaths from "./ProtectedPaths.js"
+/** @since 0.2.0 */
+export * as Remembered from "./Remembered.js"

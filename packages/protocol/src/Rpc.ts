@@ -7,7 +7,7 @@
  *
  * Method names mirror the `Runtime` facade: `thread/*`, `turn/*`,
  * `approval/*`, `jobs/*`, `checkpoints/*`, `events/read`, `mcp/status`,
- * `app/status`. Events stream as Server-Sent Events (see `@strata/server`).
+ * `mcp/restart`, `policy/check`, `app/status`, and `auth/whoami`. Events stream as Server-Sent Events (see `@strata/server`).
  *
  * @since 0.2.0
  */
@@ -162,6 +162,53 @@ export type Approval = typeof Approval.Type
 const Empty = Schema.Struct({})
 
 /**
+ * Who the caller is, as the server sees it: the token's name and scopes
+ * (`owner` with `admin` when the server needs no token). A client hides
+ * what the scopes do not allow; the server refuses it anyway.
+ *
+ * @since 0.2.0
+ * @category schemas
+ */
+export const Whoami = Schema.Struct({
+  name: Schema.String,
+  scopes: Schema.Array(Scope),
+  /** Each scope this principal holds, `admin` implying the others. */
+  can: Schema.Struct({ read: Schema.Boolean, prompt: Schema.Boolean, approve: Schema.Boolean, admin: Schema.Boolean })
+}).annotations({ identifier: "Whoami" })
+/** @since 0.2.0 @category models */
+export type Whoami = typeof Whoami.Type
+
+/**
+ * What `policy/check` answers: the exec policy's decision on a command
+ * string (after the approval mode) and why, as `strata policy check`
+ * prints it.
+ *
+ * @since 0.2.0
+ * @category schemas
+ */
+export const PolicyCheck = Schema.Struct({
+  command: Schema.String,
+  decision: Schema.Literal("allow", "ask", "deny"),
+  /** The rules' decision, before the approval mode. */
+  policy_decision: Schema.Literal("allow", "ask", "deny"),
+  approval: AskForApproval,
+  /** One line: why. */
+  summary: Schema.String,
+  /** Every simple command with the rule that decided it, then every reason that forced `ask`. */
+  explanation: Schema.String,
+  commands: Schema.Array(
+    Schema.Struct({
+      argv: Schema.Array(Schema.String),
+      decision: Schema.Literal("allow", "ask", "deny"),
+      /** The deciding rule's prefix and where it is (`file:line`), or null when no rule matched. */
+      rule: Schema.NullOr(Schema.String)
+    })
+  )
+}).annotations({ identifier: "PolicyCheck" })
+/** @since 0.2.0 @category models */
+export type PolicyCheck = typeof PolicyCheck.Type
+
+/**
  * A thread checkpoint's identity (what `checkpoints/save` answers).
  *
  * @since 0.2.0
@@ -219,7 +266,9 @@ export type TurnStarted = typeof TurnStarted.Type
  */
 export const ApprovalResolved = Schema.Struct({
   approval: Approval,
-  continued: Schema.Boolean
+  continued: Schema.Boolean,
+  /** For `approve_always`: the allow rules added (TOML), each the exact argv of one simple command. */
+  rules: optional(Schema.Array(Schema.String))
 }).annotations({ identifier: "ApprovalResolved" })
 /** @since 0.2.0 @category models */
 export type ApprovalResolved = typeof ApprovalResolved.Type
@@ -253,7 +302,24 @@ const method = <P extends Schema.Schema.AnyNoContext, R extends Schema.Schema.An
  */
 export const Methods = {
   "app/status": method("read", Empty, AppStatus, "Versions, runtime, jobs, MCP servers, thread counts"),
+  "auth/whoami": method("read", Empty, Whoami, "The calling token's name and scopes"),
   "mcp/status": method("read", Empty, Schema.Array(McpServerStatus), "The MCP servers and their state"),
+  "mcp/restart": method(
+    "admin",
+    Schema.Struct({ server_name: Schema.String.pipe(Schema.minLength(1), Schema.maxLength(256)) }),
+    McpServerStatus,
+    "Restart one configured MCP server (its tools are refreshed); answers its status after the restart"
+  ),
+  "policy/check": method(
+    "read",
+    Schema.Struct({
+      command: Schema.String.pipe(Schema.maxLength(100_000)),
+      cwd: optional(Schema.String.pipe(Schema.maxLength(4096))),
+      approval_policy: optional(AskForApproval)
+    }),
+    PolicyCheck,
+    "Decide allow / ask / deny for a shell command with the server's exec policy, and explain it (runs nothing)"
+  ),
   "thread/start": method(
     "prompt",
     Schema.Struct({ ...Selection, name: optional(Schema.String.pipe(Schema.maxLength(512))) }),
@@ -334,11 +400,11 @@ export const Methods = {
     "approve",
     Schema.Struct({
       approval_id: ApprovalId,
-      decision: Schema.Literal("approve", "deny"),
+      decision: Schema.Literal("approve", "approve_always", "deny"),
       reason: optional(Schema.String.pipe(Schema.maxLength(4096)))
     }),
     ApprovalResolved,
-    "Answer a pending approval; every attached client sees `approval_decided`; the paused turn continues"
+    "Answer a pending approval (`approve_always` also adds an allow rule for exactly its command's simple commands); every attached client sees `approval_decided`; the paused turn continues"
   ),
   "jobs/list": method("read", Empty, Schema.Array(JobRecord), "Every job, most recently updated first"),
   "jobs/get": method("read", JobRef, JobRecord, "One job"),
@@ -350,6 +416,12 @@ export const Methods = {
     "Enqueue a job of a registered kind"
   ),
   "jobs/cancel": method("admin", JobRef, JobRecord, "Cancel a job"),
+  "jobs/retry": method(
+    "admin",
+    JobRef,
+    JobRecord,
+    "Run a failed or cancelled job again: a new job of the same kind and input (the old one keeps its history)"
+  ),
   "jobs/pause": method("admin", Schema.Struct({ id: JobId, ...Detail }), JobRecord, "Pause a job"),
   "jobs/resume": method("admin", Schema.Struct({ id: JobId, ...Detail }), JobRecord, "Resume a paused job"),
   "checkpoints/save": method(

@@ -54,7 +54,13 @@ export const fromFailure = (error: unknown): RpcError => {
   const reason = typeof e?.reason === "string" ? e.reason : undefined
   const message = typeof e?.message === "string" && e.message !== "" ? firstLine(e.message) : (tag ?? "failed")
   const common = { detail: message, ...(reason === undefined ? {} : { reason }) }
-  if (tag === "JobNotFound" || reason === "NotFound" || reason === "ThreadNotFound" || reason === "Missing") {
+  if (
+    tag === "JobNotFound" ||
+    reason === "NotFound" ||
+    reason === "ThreadNotFound" ||
+    reason === "Missing" ||
+    reason === "UnknownServer"
+  ) {
     return new RpcError({ type: "NotFound", ...common })
   }
   if (tag === "InvalidTransition" || tag === "ThreadBusy" || reason === "Conflict" || reason === "NothingToContinue") {

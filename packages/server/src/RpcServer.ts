@@ -12,7 +12,12 @@
  *   sequence number before the turn; `turn/interrupt` interrupts it.
  * - `approval/resolve` answers an approval through the facade; the paused
  *   turn continues in the server. Every attached client sees the
- *   `approval_decided` frame on its stream.
+ *   `approval_decided` frame on its stream. `approve_always` first adds the
+ *   allow rules of "approve always" (`RuntimePolicy.ApprovedRules`: the
+ *   project's `.strata/approved.toml`, in force at once), then approves.
+ * - `policy/check` decides a command with the policy the server's turns use
+ *   (approved rules included) and explains it; it runs nothing.
+ * - `auth/whoami` answers the caller's token name and scopes.
  * - `threadEvents(thread, after)`: the thread's persisted frames after
  *   `after`, then the live ones, each exactly once, in sequence order (a
  *   frame published while the journal was read is neither lost nor
@@ -21,6 +26,9 @@
  * @since 0.2.0
  */
 import { Runtime, ThreadManager } from "@strata/core-runtime"
+import * as RuntimePolicy from "@strata/core-runtime/RuntimePolicy"
+import * as Decision from "@strata/exec-policy/Decision"
+import { ExecPolicy } from "@strata/exec-policy/ExecPolicy"
 import { findProtoKey } from "@strata/protocol/Common"
 import type { EventFrame } from "@strata/protocol/Event"
 import type { ThreadId } from "@strata/protocol/Ids"
@@ -151,6 +159,8 @@ export const make = Effect.gen(function* () {
   )
   const turns = new Map<string, Fiber.RuntimeFiber<unknown, unknown>>()
   const lock = yield* Effect.makeSemaphore(1)
+  const policy = yield* Effect.serviceOption(ExecPolicy)
+  const approvedRules = yield* Effect.serviceOption(RuntimePolicy.ApprovedRules)
 
   const thread = (request: ThreadRequest) => rt.handleThread(request)
 
@@ -200,7 +210,52 @@ export const make = Effect.gen(function* () {
     readonly [M in Rpc.MethodName]: (params: Rpc.ParamsOf<M>, principal: Principal) => Effect.Effect<unknown, unknown>
   } = {
     "app/status": () => rt.appStatus,
+    "auth/whoami": (_, principal) =>
+      Effect.succeed({
+        name: principal.name,
+        scopes: principal.scopes,
+        can: {
+          read: allows(principal, "read"),
+          prompt: allows(principal, "prompt"),
+          approve: allows(principal, "approve"),
+          admin: allows(principal, "admin")
+        }
+      }),
     "mcp/status": () => Effect.map(rt.appStatus, (s) => s.mcp_servers),
+    "mcp/restart": (p) =>
+      Effect.gen(function* () {
+        const known = (yield* rt.appStatus).mcp_servers.some((s) => s.server_name === p.server_name)
+        if (!known) {
+          return yield* new RpcError({
+            type: "NotFound",
+            detail: `no MCP server named ${JSON.stringify(p.server_name)} is configured`
+          })
+        }
+        return yield* rt.restartMcpServer(p.server_name)
+      }),
+    "policy/check": (p) =>
+      Effect.gen(function* () {
+        if (Option.isNone(policy)) {
+          return yield* new RpcError({ type: "NotFound", detail: "this server has no execution policy" })
+        }
+        const d = yield* policy.value.check(p.command, {
+          ...(p.cwd === undefined ? {} : { cwd: p.cwd }),
+          ...(p.approval_policy === undefined ? {} : { approval: p.approval_policy })
+        })
+        return {
+          command: d.command,
+          decision: d.decision,
+          policy_decision: d.policy_decision,
+          approval: d.approval,
+          summary: Decision.summary(d),
+          explanation: Decision.format(d),
+          commands: d.commands.map((c) => ({
+            argv: c.argv,
+            decision: c.decision,
+            rule: c.rule === null ? null : `${c.rule.prefix} (${c.rule.file}:${c.rule.line})`
+          }))
+        }
+      }),
     "thread/start": (p) =>
       Effect.gen(function* () {
         const started = yield* thread({ kind: "start", ...pick(p, ["model", "model_provider", "cwd"]) })
@@ -300,10 +355,26 @@ export const make = Effect.gen(function* () {
             detail: `approval ${p.approval_id} is already ${record.value.status}`
           })
         }
+        let rules: ReadonlyArray<string> | undefined
+        if (p.decision === "approve_always") {
+          const command = record.value.command
+          if (command === undefined || Option.isNone(approvedRules)) {
+            return yield* new RpcError({
+              type: "InvalidParams",
+              detail: `approval ${p.approval_id}: approve_always needs a shell command under an execution policy (${record.value.call.name} has none); approve it once instead`,
+              path: "decision"
+            })
+          }
+          rules = yield* approvedRules.value.approveAlways(command, {
+            justification: `approved always over the wire by ${principal.name}`
+          })
+        }
+        const decision = p.decision === "deny" ? "deny" : "approve"
         const reason =
-          p.reason ?? `${p.decision === "approve" ? "approved" : "denied"} over the wire by ${principal.name}`
+          p.reason ??
+          `${decision === "approve" ? (rules === undefined ? "approved" : "approved always") : "denied"} over the wire by ${principal.name}`
         const threadId = record.value.thread_id
-        const resolve = rt.resolveApproval(p.approval_id, p.decision, { reason })
+        const resolve = rt.resolveApproval(p.approval_id, decision, { reason })
         // The continued turn runs as the thread's turn; the answer comes once the decision is recorded.
         const fiber = threadId === null ? fork(resolve) : yield* runTurn(threadId, resolve, { afterCurrent: true })
         const decided = yield* Effect.raceFirst(
@@ -320,7 +391,8 @@ export const make = Effect.gen(function* () {
         const final = Option.getOrUndefined(yield* store.getApproval(p.approval_id)) ?? record.value
         return {
           approval: toApproval(final),
-          continued: threadId !== null && (yield* store.listApprovals({ status: "pending", threadId })).length === 0
+          continued: threadId !== null && (yield* store.listApprovals({ status: "pending", threadId })).length === 0,
+          ...(rules === undefined ? {} : { rules })
         }
       }),
     "jobs/list": () => rt.listJobs,
@@ -334,6 +406,7 @@ export const make = Effect.gen(function* () {
     "jobs/history": (p) => rt.jobHistory(p.id),
     "jobs/enqueue": (p) => rt.enqueueJob(p.name, p.input),
     "jobs/cancel": (p) => rt.cancelJob(p.id),
+    "jobs/retry": (p) => rt.retryJob(p.id),
     "jobs/pause": (p) => rt.pauseJob(p.id, p.detail),
     "jobs/resume": (p) => rt.resumeJob(p.id, p.detail),
     "checkpoints/save": (p) =>

@@ -32,15 +32,18 @@ const Exec = PluginTool.define({
     })
 })
 
-/** The runtime (and the RpcServer over it) for a scripted model. */
-export const runtimeLayer = (turns: ReadonlyArray<Turn>) =>
+/** The runtime (and the RpcServer over it) for a scripted model; `plugins` are bundled modules the config loads. */
+export const runtimeLayer = (
+  turns: ReadonlyArray<Turn>,
+  options: { readonly plugins?: Readonly<Record<string, unknown>> } = {}
+) =>
   Layer.unwrapScoped(
     Effect.gen(function* () {
       const fs = yield* FileSystem
       const dir = yield* fs.makeTempDirectoryScoped({ prefix: "strata-server-" })
       yield* fs.writeFileString(
         `${dir}/rules.toml`,
-        'default = "ask"\n[[rule]]\nprefix = [["ls", "echo"]]\ndecision = "allow"\n'
+        'default = "ask"\n[[rule]]\nprefix = [["ls", "echo"]]\ndecision = "allow"\n[[rule]]\nprefix = ["curl"]\ndecision = "deny"\njustification = "no network from tests"\n'
       )
       const model = yield* ScriptedModelServer.make({ turns })
       const config = Schema.decodeUnknownSync(RuntimeConfig.RuntimeConfig)({
@@ -48,7 +51,8 @@ export const runtimeLayer = (turns: ReadonlyArray<Turn>) =>
         storage: { kind: "memory" },
         providers: { local: { kind: "openai-compatible", base_url: model.baseUrl("openai-compatible") } },
         models: [{ id: "scripted", provider: "local", context_window: 32000, max_output_tokens: 1000 }],
-        policy: { builtin: false }
+        policy: { builtin: false },
+        ...(options.plugins === undefined ? {} : { plugins: Object.keys(options.plugins) })
       })
       return RpcServer.layer.pipe(
         Layer.provideMerge(
@@ -56,7 +60,17 @@ export const runtimeLayer = (turns: ReadonlyArray<Turn>) =>
             cwd: dir,
             cliVersion: "test",
             rules: [`${dir}/rules.toml`],
-            tools: [ToolRegistry.fromPlugin("shell", Exec)]
+            tools: [ToolRegistry.fromPlugin("shell", Exec)],
+            ...(options.plugins === undefined
+              ? {}
+              : {
+                  pluginModules: Object.fromEntries(
+                    Object.entries(options.plugins).map(([spec, plugin]) => [
+                      spec,
+                      () => Promise.resolve({ default: plugin })
+                    ])
+                  )
+                })
           })
         ),
         Layer.provide(Layer.mergeAll(NodeContext.layer, McpStdio.layer))

@@ -69,7 +69,11 @@ const sessionPolicy = (rulesFiles: ReadonlyArray<string>, isolated: boolean) =>
     const options = processOptions()
     const loaded = isolated ? undefined : (yield* Distribution.loadConfig(options)).value
     const config = loaded === undefined ? { rules: [], builtin: true } : loaded.policy
-    const made = yield* RuntimePolicy.make(config, Distribution.policyOptions(options, { rules: rulesFiles, isolated }))
+    // the project's approved rules ("approve always" in the console or over the wire) too, as a session reads them
+    const made = yield* RuntimePolicy.make(
+      config,
+      Distribution.policyOptions(options, { rules: rulesFiles, isolated, approved: !isolated })
+    )
     // the approval mode `run` would use without --approval
     return { ...made, approval: loaded?.approval_policy ?? ("on-request" as const) }
   })

@@ -16,6 +16,7 @@ import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import * as StrataClient from "@strata/client/StrataClient"
+import * as Decision from "@strata/exec-policy/Decision"
 import type { EventFrame } from "@strata/protocol/Event"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
@@ -131,20 +132,41 @@ const jobs = list(
   (js) => (js.length === 0 ? "no jobs" : js.map((j) => `${j.id}  ${j.status.padEnd(9)} ${j.name}`).join("\n"))
 )
 
+const always = Options.boolean("always").pipe(
+  Options.withDescription(
+    "Also add an allow rule for exactly this command (each simple command's argv) to the server project's .strata/approved.toml"
+  )
+)
+
 const answer = (decision: "approve" | "deny") =>
-  Command.make(decision, { url, json, id: Args.text({ name: "approval" }) }, (o) =>
+  Command.make(decision, { url, json, always, id: Args.text({ name: "approval" }) }, (o) =>
     Effect.gen(function* () {
+      if (o.always && decision === "deny") {
+        return yield* new CliError({ detail: "--always only goes with approve", code: 2 })
+      }
       const client = yield* clientOf(o.url)
-      const resolved = yield* call(() => client.call("approval/resolve", { approval_id: o.id, decision }))
-      yield* print(
-        o.json,
-        resolved,
-        (r) => `${r.approval.id} ${r.approval.status}${r.continued ? "; the turn continues" : ""}`
+      const resolved = yield* call(() =>
+        client.call("approval/resolve", { approval_id: o.id, decision: o.always ? "approve_always" : decision })
+      )
+      yield* print(o.json, resolved, (r) =>
+        [
+          `${r.approval.id} ${r.approval.status}${r.continued ? "; the turn continues" : ""}`,
+          ...(r.rules === undefined
+            ? []
+            : r.rules.length === 0
+              ? ["no rule added: every command here needs a person each time"]
+              : [
+                  `rule${r.rules.length === 1 ? "" : "s"} added:`,
+                  ...r.rules.map((rule) => Decision.escapeControls(rule.trimEnd()))
+                ])
+        ].join("\n")
       )
     })
   ).pipe(
     Command.withDescription(
-      `${decision === "approve" ? "Approve" : "Deny"} a pending approval on a remote strata serve`
+      decision === "approve"
+        ? "Approve a pending approval on a remote strata serve (--always: and allow exactly this command from now on)"
+        : "Deny a pending approval on a remote strata serve"
     )
   )
 

@@ -7,7 +7,12 @@
  * continues; after a kill -9 and a restart the open page resumes its
  * stream; a job is paused and resumed from the page; a `read` token sees the approval but has no button, and the server
  * refuses it anyway; a hostile tool output (`<script>`, `<img onerror>`)
- * renders as text and runs nothing. The static route answers with the
+ * renders as text and runs nothing. The operator's tools (issue 22): the
+ * policy playground shows a deny with its rule; a real MCP stdio server is
+ * restarted from the page (its process starts again); "approve always"
+ * adds a rule and the same command then runs without asking; a failed job
+ * is retried from the page; a `read` token sees neither restart nor
+ * approve nor retry, and the server refuses each (Forbidden). The static route answers with the
  * console's CSP and refuses traversal. Screenshots of every view go to
  * apps/console/test-results/ (git-ignored).
  *
@@ -16,14 +21,14 @@
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import { createHash } from "node:crypto"
-import { existsSync, mkdirSync, readFileSync } from "node:fs"
+import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs"
 import * as http from "node:http"
 import * as path from "node:path"
 import * as StrataClient from "@strata/client/StrataClient"
 import { type Browser, chromium, type Page } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { ensureBuilt, repoRoot } from "../build.js"
-import { bin, call, fixtures, linkWorkspace, type Project, providerToml, withModel, withProject } from "./harness.js"
+import { bin, call, fixtures, linkWorkspace, type Project, providerToml, q, withModel, withProject } from "./harness.js"
 
 const chromiumPath = process.env.STRATA_CHROMIUM ?? "/usr/bin/chromium"
 const haveChromium = existsSync(chromiumPath)
@@ -122,7 +127,7 @@ const shot = (page: Page, name: string) => page.screenshot({ path: path.join(sho
 
 describe("the web console in Chromium", { timeout: 180_000 }, () => {
   it.skipIf(!haveChromium && process.env.CI !== "true")(
-    "streams a turn, approves it for a waiting client, resumes after a restart, pauses a job, keeps a read token read-only, escapes hostile output",
+    "streams a turn, approves it for a waiting client, resumes after a restart, pauses and retries jobs, restarts an MCP server, checks the policy, approves always as a rule, keeps a read token read-only, escapes hostile output",
     async () => {
       await withProject(async (p) => {
         linkWorkspace(p, ["@strata/plugin", "effect"])
@@ -138,13 +143,27 @@ describe("the web console in Chromium", { timeout: 180_000 }, () => {
               { text: "Said after the restart." },
               // a command whose display a bidi override would reverse: shown with the override visible
               call("shell__exec", { command: "touch refused.txt # \u202Etxt.exe" }),
-              { text: "Not made." }
+              { text: "Not made." },
+              // approved always in the page, then the same command again: no approval asked
+              call("shell__exec", { command: "touch always.txt" }),
+              { text: "Made always.txt." },
+              call("shell__exec", { command: "touch always.txt" }),
+              { text: "Made it again without asking." }
             ]
           },
           async (model) => {
+            const starts = path.join(p.dir, "mcp-starts.log")
             p.config(
-              `plugins = ["./console.mjs"]\n${providerToml(model)}\n[[server.tokens]]\nname = "reader"\nsha256 = "${sha("reader-secret")}"\nscopes = ["read"]\n`
+              [
+                `plugins = ["./console.mjs"]`,
+                providerToml(model),
+                `[[server.tokens]]\nname = "reader"\nsha256 = "${sha("reader-secret")}"\nscopes = ["read"]`,
+                `[mcp_servers.tools]\ncommand = ${q(process.execPath)}\nargs = ${JSON.stringify([path.join(fixtures, "mcp-stdio.mjs"), "--starts", starts])}\ntrust = "trusted"\nstartup_timeout = "60s"`,
+                ""
+              ].join("\n")
             )
+            const startsCount = () =>
+              p.exists("mcp-starts.log") ? p.read("mcp-starts.log").trim().split("\n").length : 0
             let served = await startServer(p, { STRATA_SERVER_TOKEN: "admin-secret" })
             try {
               const base = served.url
@@ -249,7 +268,40 @@ describe("the web console in Chromium", { timeout: 180_000 }, () => {
               }, approvalId)
               // a JSON-RPC error in the body (HTTP 200, as for every method's error)
               expect(refused.body.error).toMatchObject({ code: -32003, data: { type: "Forbidden" } })
+              expect(await readerCard.locator("[data-action=approve-always]").count()).toBe(0)
               await shot(reader, "approvals-read-token")
+              // covers: issue 22 part 4
+              // nor a restart or a retry: no button, and the server refuses each (whoami says why)
+              const direct = (method: string, params: unknown) =>
+                reader.evaluate(
+                  async ([m, p]) => {
+                    const r = await fetch("/v1/rpc", {
+                      method: "POST",
+                      headers: { "content-type": "application/json", authorization: "Bearer reader-secret" },
+                      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: m, params: p })
+                    })
+                    return (await r.json()) as { result?: unknown; error?: { code: number; data: { type: string } } }
+                  },
+                  [method, params] as const
+                )
+              expect((await direct("auth/whoami", {})).result).toMatchObject({
+                name: "reader",
+                scopes: ["read"],
+                can: { approve: false, admin: false }
+              })
+              for (const [method, params] of [
+                ["mcp/restart", { server_name: "tools" }],
+                ["jobs/retry", { id: "job-any" }],
+                ["approval/resolve", { approval_id: approvalId, decision: "approve_always" }]
+              ] as const) {
+                expect([method, (await direct(method, params)).error]).toEqual([
+                  method,
+                  expect.objectContaining({ code: -32003, data: expect.objectContaining({ type: "Forbidden" }) })
+                ])
+              }
+              await reader.click("[data-nav=mcp]")
+              await reader.locator('[data-mcp="tools"]').waitFor()
+              expect(await reader.locator("[data-view=mcp] [data-action=restart]").count()).toBe(0)
               expect(p.exists("approved.txt")).toBe(false)
 
               // approved in the page: the waiting client's turn continues and ends
@@ -321,10 +373,54 @@ describe("the web console in Chromium", { timeout: 180_000 }, () => {
                 expect.arrayContaining(["running", "paused", "cancelled"])
               )
 
-              // MCP servers and tokens / cost per thread
+              // covers: issue 22 part 2
+              // a failed job retried from the page: a new job of the same kind that completes
+              const flaky = await admin.call("jobs/enqueue", { name: "console__flaky" })
+              await page.locator(`[data-job="${flaky.id}"][data-status=failed]`).waitFor({ timeout: 30_000 })
+              // a read token sees the failed job but no Retry button
+              await reader.click("[data-nav=jobs]")
+              await reader.locator(`[data-job="${flaky.id}"][data-status=failed]`).waitFor({ timeout: 30_000 })
+              expect(await reader.locator(`[data-job="${flaky.id}"] [data-action]`).count()).toBe(0)
+              p.write("flaky.ok", "")
+              await page.locator(`[data-job="${flaky.id}"] [data-action=retry]`).click()
+              const findRetried = async () =>
+                (await admin.call("jobs/list", {})).find((j) => j.name === "console__flaky" && j.id !== flaky.id)
+              await expect.poll(async () => (await findRetried()) !== undefined, { timeout: 30_000 }).toBe(true)
+              const again = (await findRetried())!
+              await page.locator(`[data-job="${again.id}"][data-status=completed]`).waitFor({ timeout: 30_000 })
+              expect((await admin.call("jobs/get", { id: flaky.id })).status).toBe("failed")
+              await shot(page, "jobs-retry")
+
+              // covers: issue 22 part 2
+              // MCP servers: a real stdio server, restarted from the page (its process starts again)
               await page.click("[data-nav=mcp]")
-              await page.locator("[data-view=mcp]").getByText("No MCP server is configured.").waitFor()
+              const mcpRow = page.locator('[data-mcp="tools"]')
+              await page.locator('[data-mcp="tools"][data-status=ready]').waitFor({ timeout: 60_000 })
+              // started once per `strata serve` (this one and the one killed above)
+              await expect.poll(startsCount, { timeout: 30_000 }).toBe(2)
+              const restartsBefore = (await admin.call("mcp/status", {}))[0]!.restarts
+              await mcpRow.locator("[data-action=restart]").click()
+              await expect.poll(startsCount, { timeout: 60_000 }).toBe(3)
+              await page.locator('[data-mcp="tools"][data-status=ready]').waitFor({ timeout: 60_000 })
+              await expect
+                .poll(async () => (await mcpRow.locator("[data-testid=restarts]").textContent()) ?? "", {
+                  timeout: 30_000
+                })
+                .toBe(`${restartsBefore + 1} restarts`)
+              expect((await admin.call("mcp/status", {}))[0]).toMatchObject({ server_name: "tools", status: "ready" })
               await shot(page, "mcp")
+
+              // covers: issue 22 part 2
+              // the policy playground: a denied command, with the rule that denies it
+              await page.click("[data-nav=policy]")
+              await page.fill("[data-view=policy] input[name=command]", "sudo rm -rf /")
+              await page.click("[data-view=policy] button[type=submit]")
+              await page.locator("[data-testid=policy-result][data-decision=deny]").waitFor()
+              expect(await page.locator("[data-testid=policy-decision]").textContent()).toBe("deny")
+              expect(await page.locator("[data-testid=policy-explanation]").textContent()).toContain("strata.toml")
+              await shot(page, "policy")
+
+              // tokens / cost per thread
               await page.click("[data-nav=usage]")
               const usageRow = page.locator(`[data-usage="${thread.thread_id}"]`)
               await usageRow.waitFor()
@@ -366,6 +462,36 @@ describe("the web console in Chromium", { timeout: 180_000 }, () => {
                 expect.objectContaining({ event: "approval_decided", decision: "denied" })
               )
               expect(p.exists("refused.txt")).toBe(false)
+
+              // covers: issue 22 part 4
+              // approved always in the page: a rule in .strata/approved.toml; the same command then runs unasked
+              const fourth = runTurn(admin, thread.thread_id, "make it always")
+              await page.click("[data-nav=approvals]")
+              const alwaysCard = page.locator("[data-view=approvals] article", { hasText: "touch always.txt" })
+              await alwaysCard.locator("[data-action=approve-always]").click()
+              expect(await fourth).toContainEqual(
+                expect.objectContaining({ event: "approval_decided", decision: "approved" })
+              )
+              expect(p.exists("always.txt")).toBe(true)
+              expect(p.read(".strata/approved.toml")).toContain('prefix = ["touch","always.txt"]')
+              await page.click("[data-nav=policy]")
+              await page.fill("[data-view=policy] input[name=command]", "touch always.txt")
+              await page.click("[data-view=policy] button[type=submit]")
+              await page.locator("[data-testid=policy-result][data-decision=allow]").waitFor()
+              await shot(page, "policy-approved-always")
+              // the CLI reads the same rule: `strata policy check` in the project allows it too
+              const cliCheck = await p.strata(["policy", "check", "--json", "--", "touch", "always.txt"])
+              expect(cliCheck.code, cliCheck.stderr).toBe(0)
+              expect(JSON.parse(cliCheck.stdout)).toMatchObject({ decision: "allow" })
+              rmSync(path.join(p.dir, "always.txt"))
+              const fifth = await admin.call("turn/start", { thread_id: thread.thread_id, prompt: "again", wait: true })
+              expect(fifth).toMatchObject({ outcome: "completed" })
+              expect(p.exists("always.txt")).toBe(true)
+              expect(
+                (await admin.call("events/read", { thread_id: thread.thread_id })).events.filter(
+                  (f) => f.event === "approval_requested" && f.command === "touch always.txt"
+                ).length
+              ).toBe(1)
               expect(pageErrors).toEqual([])
               await readerCtx.close()
               await ctx.close()

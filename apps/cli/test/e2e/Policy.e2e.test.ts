@@ -44,7 +44,8 @@ describe.concurrent("one policy for policy check and run", { timeout: 180_000 },
         ["distribution", distribution, true],
         ["user", path.join(p.home, ".config/strata/policy.toml"), true],
         ["user", path.join(p.home, ".strata/policy.toml"), true],
-        ["project", path.join(p.dir, ".strata/policy.toml"), true]
+        ["project", path.join(p.dir, ".strata/policy.toml"), true],
+        ["approved", path.join(p.dir, ".strata/approved.toml"), false]
       ])
       const text = await p.strata(["policy", "check", "--", "touch made.txt"])
       expect(text.stdout).toContain(`layers: built-in (defaults), distribution ${distribution}, user`)

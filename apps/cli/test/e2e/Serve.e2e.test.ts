@@ -473,13 +473,15 @@ describe.concurrent("strata serve", { timeout: 180_000 }, () => {
       )
     })
   })
-  it("strata remote: run (an approval ends it with exit 3), approvals with the exact call, approve, threads, jobs", async () => {
+  it("strata remote: run (an approval ends it with exit 3), approvals with the exact call, approve --always (then unasked), threads, jobs", async () => {
     await withProject(async (p) => {
       await withModel(
         {
           turns: [
             { text: "Making it.", ...call("shell__exec", { command: "touch remote.txt" }) },
-            { text: "Made remotely." }
+            { text: "Made remotely." },
+            { text: "Again.", ...call("shell__exec", { command: "touch remote.txt" }) },
+            { text: "Made again, unasked." }
           ]
         },
         async (model) =>
@@ -494,14 +496,41 @@ describe.concurrent("strata serve", { timeout: 180_000 }, () => {
             const listed = JSON.parse((await p.strata(["remote", "approvals", "--json"], { env })).stdout)
             expect(listed).toHaveLength(1)
             expect(listed[0].call).toMatchObject({ name: "shell__exec", arguments: { command: "touch remote.txt" } })
-            const approved = await p.strata(["remote", "approve", listed[0].id, "--url", served.url])
+            // covers: issue 22 part 1
+            // --always: approved, and an exact allow rule in the server project's .strata/approved.toml
+            expect((await p.strata(["remote", "deny", "--always", listed[0].id], { env })).code).toBe(2)
+            const approved = await p.strata(["remote", "approve", "--always", listed[0].id, "--url", served.url])
             expect(approved.code, approved.stderr).toBe(0)
             expect(approved.stdout).toContain("approved")
+            expect(approved.stdout).toContain('prefix = ["touch","remote.txt"]')
+            expect(p.read(".strata/approved.toml")).toContain('prefix = ["touch","remote.txt"]\nexact = true')
             const threads = JSON.parse((await p.strata(["remote", "threads", "--json"], { env })).stdout)
             expect(threads.map((t: { id: string }) => t.id)).toContain(listed[0].thread_id)
             expect((await p.strata(["remote", "jobs"], { env })).stdout).toContain("no jobs")
             for (let i = 0; i < 200 && !p.exists("remote.txt"); i++) await new Promise((r) => setTimeout(r, 50))
             expect(p.exists("remote.txt")).toBe(true)
+            // once the continued turn has ended, the same command again runs without asking (exit 0, not 3)
+            const completed = async () => {
+              const r = await fetch(`${served.url}/v1/rpc`, {
+                method: "POST",
+                headers: { "content-type": "application/json" },
+                body: JSON.stringify({
+                  jsonrpc: "2.0",
+                  id: 1,
+                  method: "events/read",
+                  params: { thread_id: listed[0].thread_id }
+                })
+              })
+              const body = (await r.json()) as { result: { events: Array<{ event: string; outcome?: string }> } }
+              return body.result.events.some((f) => f.event === "turn_ended" && f.outcome === "completed")
+            }
+            for (let i = 0; i < 400 && !(await completed()); i++) await new Promise((r) => setTimeout(r, 50))
+            const again = await p.strata(["remote", "run", "--thread", listed[0].thread_id, "again"], {
+              env,
+              timeoutMs: 60_000
+            })
+            expect(again.code, again.stderr).toBe(0)
+            expect(again.stdout).toContain("Made again, unasked.")
             const nowhere = await p.strata(["remote", "threads"])
             expect(nowhere.code).toBe(2)
           })

@@ -1,6 +1,7 @@
 /** @internal */
 
 import { HookDispatcher } from "@strata/hooks/HookDispatcher"
+import { InvalidTransition } from "@strata/jobs/JobError"
 import { JobManager } from "@strata/jobs/JobManager"
 import { McpManager } from "@strata/mcp/McpManager"
 import type { AppStatus } from "@strata/protocol/App"
@@ -187,7 +188,16 @@ export const make = (options: R.Options = {}) =>
       pauseJob: jobs.pauseJob,
       resumeJob: jobs.resumeJob,
       jobHistory: jobs.jobHistory,
-      listJobs: jobs.listJobs
+      listJobs: jobs.listJobs,
+      restartMcpServer: (name) => mcp.restart(name),
+      retryJob: (id) =>
+        Effect.gen(function* () {
+          const job = yield* jobs.getJob(id)
+          if (job.status !== "failed" && job.status !== "cancelled") {
+            return yield* new InvalidTransition({ jobId: id, from: job.status, to: "queued", operation: "retry" })
+          }
+          return yield* jobs.enqueueJob(job.name, job.input, { maxAttempts: job.retry.max_attempts })
+        })
     }
     return service
   })
