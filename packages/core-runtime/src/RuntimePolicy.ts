@@ -50,6 +50,14 @@ export interface Options {
   readonly rules?: ReadonlyArray<string> | undefined
   /** Only the built-in defaults and `rules` (`strata policy check --isolated`). */
   readonly isolated?: boolean | undefined
+  /**
+   * Load the bash grammar and check the rules' examples on the first
+   * decision instead of now (`ExecPolicy.makeDeferred`): a session that runs
+   * no shell command never compiles the grammar. The rule files are read and
+   * checked now either way. Default: `false` in {@link make}, `true` in
+   * {@link layer} (a session's policy).
+   */
+  readonly deferred?: boolean | undefined
 }
 
 /**
@@ -129,7 +137,7 @@ export const layers = (
 
 /**
  * Builds the policy: reads every layer's file (skipping optional ones that
- * do not exist), checks every rule and its examples. Fails with the
+ * do not exist), checks every rule and (unless `deferred`) its examples. Fails with the
  * `RuleFileError` naming file, line and column, or a `ParserError`.
  *
  * @since 0.1.0
@@ -166,15 +174,22 @@ export const make = Effect.fn("RuntimePolicy.make")(function* (policy: RuntimeCo
     made.push({ ...layer, loaded: text !== undefined })
     if (text !== undefined) sources.push({ file, layer: execLayer[layer.name], text })
   }
-  const service: ExecPolicy.Service = yield* ExecPolicy.makeFromSources(sources, {
-    grammar: yield* ExecPolicy.loadGrammar,
-    builtin: policy.builtin
-  })
+  const service: ExecPolicy.Service =
+    options.deferred === true
+      ? yield* ExecPolicy.makeDeferred(sources, {
+          grammar: Effect.provide(ExecPolicy.loadGrammar, yield* Effect.context<FileSystem.FileSystem | Path>()),
+          builtin: policy.builtin
+        })
+      : yield* ExecPolicy.makeFromSources(sources, {
+          grammar: yield* ExecPolicy.loadGrammar,
+          builtin: policy.builtin
+        })
   return { policy: service, layers: made } satisfies Made
 })
 
 /**
- * The policy as a layer (see {@link make}).
+ * The policy as a layer (see {@link make}), deferred unless
+ * `options.deferred` is `false`: the grammar loads on the first decision.
  *
  * @since 0.1.0
  * @category layers
@@ -185,7 +200,7 @@ export const layer = (
 ): Layer.Layer<ExecPolicy.ExecPolicy, RuleFileError | ParserError, FileSystem.FileSystem | Path> =>
   Layer.effect(
     ExecPolicy.ExecPolicy,
-    Effect.map(make(policy, options), (m) => m.policy)
+    Effect.map(make(policy, { ...options, deferred: options.deferred ?? true }), (m) => m.policy)
   )
 
 /**

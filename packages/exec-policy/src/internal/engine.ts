@@ -125,9 +125,7 @@ export class Engine {
     readonly limits: Limits
   ) {
     this.index = new RuleIndex(files.flatMap((f) => f.rules))
-    let d: Verdict = "ask"
-    for (const f of files) if (f.default !== undefined) d = f.default
-    this.defaultVerdict = d
+    this.defaultVerdict = Engine.defaultOf(files)
   }
 
   /** Parses the rule sources (lowest layer first), builds the engine, runs every rule's examples. */
@@ -136,12 +134,37 @@ export class Engine {
     syntax: BashSyntax,
     limits: Limits
   ): Either.Either<Engine, RuleFileError> {
+    return Either.flatMap(Engine.parse(sources), (files) => Engine.build(files, sources, syntax, limits))
+  }
+
+  /**
+   * Parses and checks the rule files (TOML, shape, decisions, prefixes),
+   * without the grammar: everything but the `match` / `not_match` examples.
+   */
+  static parse(sources: ReadonlyArray<RuleSource>): Either.Either<ReadonlyArray<RuleFile>, RuleFileError> {
     const files: Array<RuleFile> = []
     for (const s of sources) {
       const parsed = parseRuleFile(s.text, s.file, s.layer)
       if (Either.isLeft(parsed)) return Either.left(parsed.left)
       files.push(parsed.right)
     }
+    return Either.right(files)
+  }
+
+  /** The effective default of parsed rule files: the highest layer's `default`, else `ask`. */
+  static defaultOf(files: ReadonlyArray<RuleFile>): Verdict {
+    let d: Verdict = "ask"
+    for (const f of files) if (f.default !== undefined) d = f.default
+    return d
+  }
+
+  /** Builds the engine from parsed rule files (see `parse`) and runs every rule's examples. */
+  static build(
+    files: ReadonlyArray<RuleFile>,
+    sources: ReadonlyArray<RuleSource>,
+    syntax: BashSyntax,
+    limits: Limits
+  ): Either.Either<Engine, RuleFileError> {
     const engine = new Engine(files, syntax, limits)
     const texts = new Map(sources.map((s) => [s.file, s.text]))
     for (const f of files) {
