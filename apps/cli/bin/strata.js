@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // The `strata` launcher. `--version` is answered here, before any module of
 // the command line is loaded; `status [--json]` by its own small bundle
-// (dist/bundle/status.mjs, no command-line parser, no runtime); everything
-// else runs the built entry: the bundle (dist/bundle/strata.mjs)
+// (dist/bundle/status.mjs, no command-line parser, no runtime); `run ...` by
+// the bundle of the command line with only `run` (dist/bundle/run.mjs);
+// everything else runs the built entry: the bundle (dist/bundle/strata.mjs)
 // when it is at least as new as dist/main.js, else dist/main.js itself.
 const args = process.argv.slice(2)
 const { readFileSync, statSync } = await import("node:fs")
@@ -41,5 +42,7 @@ if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
   if (!longLived && !flagged && !("Bun" in globalThis) && !("Deno" in globalThis)) {
     ;(await import("node:v8")).setFlagsFromString("--wasm-tiering-budget=2147483647")
   }
-  await import(fresh("bundle/strata.mjs", "main.js") ? "../dist/bundle/strata.mjs" : "../dist/main.js")
+  // `strata run ...`: the command line with only `run` (src/runMain.ts).
+  if (args[0] === "run" && fresh("bundle/run.mjs", "runMain.js")) await import("../dist/bundle/run.mjs")
+  else await import(fresh("bundle/strata.mjs", "main.js") ? "../dist/bundle/strata.mjs" : "../dist/main.js")
 }

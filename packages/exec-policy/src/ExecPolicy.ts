@@ -36,10 +36,14 @@ import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import type { Decision, RuleLayer, Verdict } from "./Decision.js"
 import { ParserError, RuleFileError } from "./ExecPolicyError.js"
-import { Engine, type RuleSource as InternalRuleSource } from "./internal/engine.js"
+import type { Engine } from "./internal/engine.js"
 import { defaultLimits, type Limits as InternalLimits } from "./internal/model.js"
-import type { RuleFile } from "./internal/rules.js"
-import { BashSyntax } from "./internal/syntax.js"
+import {
+  defaultOf,
+  type RuleSource as InternalRuleSource,
+  parseRuleFiles,
+  type RuleFile
+} from "./internal/rules.js"
 import type * as ProtectedPaths from "./ProtectedPaths.js"
 
 /**
@@ -264,15 +268,30 @@ export const loadGrammar: Effect.Effect<Uint8Array, ParserError, FileSystem.File
   }
 )
 
-const loadSyntax = (grammar: Uint8Array): Effect.Effect<BashSyntax, ParserError> =>
-  Effect.tryPromise({
-    try: () => BashSyntax.load(grammar),
-    catch: (cause) =>
-      new ParserError({
-        reason: "GrammarInvalid",
-        detail: cause instanceof Error ? cause.message : String(cause),
-        cause
-      })
+/** The engine and the grammar's runtime, imported on first use (see `internal/loaded.ts`). */
+const loadedModule = Effect.promise(() => import("./internal/loaded.js"))
+
+/** Builds the engine from parsed rule files: loads the grammar, runs every rule's examples. */
+const buildEngine = (
+  files: ReadonlyArray<RuleFile>,
+  sources: ReadonlyArray<InternalRuleSource>,
+  grammar: Uint8Array,
+  limits: Limits
+): Effect.Effect<Engine, RuleFileError | ParserError> =>
+  Effect.gen(function* () {
+    const { BashSyntax, Engine } = yield* loadedModule
+    const syntax = yield* Effect.tryPromise({
+      try: () => BashSyntax.load(grammar),
+      catch: (cause) =>
+        new ParserError({
+          reason: "GrammarInvalid",
+          detail: cause instanceof Error ? cause.message : String(cause),
+          cause
+        })
+    })
+    const built = Engine.build(files, sources, syntax, limits)
+    if (Either.isLeft(built)) return yield* built.left
+    return built.right
   })
 
 const loadedFiles = (files: ReadonlyArray<RuleFile>): ReadonlyArray<LoadedFile> =>
@@ -309,12 +328,11 @@ export const makeFromSources = (
   }
 ): Effect.Effect<Service, RuleFileError | ParserError> =>
   Effect.gen(function* () {
-    const syntax = yield* loadSyntax(options.grammar)
     const all: Array<InternalRuleSource> = options.builtin === false ? [...sources] : [builtinRules, ...sources]
     const limits: Limits = { ...defaultLimits, ...options.limits }
-    const engine = Engine.make(all, syntax, limits)
-    if (Either.isLeft(engine)) return yield* engine.left
-    return fromEngine(engine.right)
+    const files = parseRuleFiles(all)
+    if (Either.isLeft(files)) return yield* files.left
+    return fromEngine(yield* buildEngine(files.right, all, options.grammar, limits))
   })
 
 /**
@@ -340,17 +358,17 @@ export const makeDeferred = (
   Effect.gen(function* () {
     const all: Array<InternalRuleSource> = options.builtin === false ? [...sources] : [builtinRules, ...sources]
     const limits: Limits = { ...defaultLimits, ...options.limits }
-    const parsed = Engine.parse(all)
+    const parsed = parseRuleFiles(all)
     if (Either.isLeft(parsed)) return yield* parsed.left
     const files = parsed.right
     let engine: Engine | undefined
     const ready = yield* Effect.cached(
-      Effect.gen(function* () {
-        const syntax = yield* Effect.flatMap(options.grammar, loadSyntax)
-        const built = Engine.build(files, all, syntax, limits)
-        if (Either.isLeft(built)) return yield* built.left
-        engine = built.right
-      }).pipe(Effect.withSpan("ExecPolicy.ready"))
+      Effect.flatMap(options.grammar, (grammar) => buildEngine(files, all, grammar, limits)).pipe(
+        Effect.map((built) => {
+          engine = built
+        }),
+        Effect.withSpan("ExecPolicy.ready")
+      )
     )
     const checkSync = (command: string, checkOptions?: CheckOptions): Decision => {
       if (engine === undefined) throw new Error("ExecPolicy.checkSync: the deferred policy is not loaded: run `ready` first")
@@ -364,7 +382,7 @@ export const makeDeferred = (
       checkSync,
       ready,
       files: loadedFiles(files),
-      defaultDecision: Engine.defaultOf(files)
+      defaultDecision: defaultOf(files)
     } satisfies Service
   })
 

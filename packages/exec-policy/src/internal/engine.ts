@@ -15,23 +15,20 @@ import { DEFINITE, matchArgv, RuleIndex, rank, strictest } from "./matcher.js"
 import type { Found, Reason as InternalReason, Limits, Tok } from "./model.js"
 import { MOVERS, type ProtectContext, protectedFindings } from "./protect.js"
 import {
+  defaultOf,
   describeRule,
   type Example,
   exampleLine,
-  parseRuleFile,
+  parseRuleFiles,
   type Rule,
   type RuleFile,
+  type RuleSource,
   renderPrefix
 } from "./rules.js"
 import type { BashSyntax } from "./syntax.js"
 import { basename } from "./words.js"
 
-/** A rule file's text and where it came from. */
-export interface RuleSource {
-  readonly file: string
-  readonly layer: Rule["layer"]
-  readonly text: string
-}
+export type { RuleSource } from "./rules.js"
 
 const VERDICT_OF = ["allow", "ask", "deny"] as const
 
@@ -125,7 +122,7 @@ export class Engine {
     readonly limits: Limits
   ) {
     this.index = new RuleIndex(files.flatMap((f) => f.rules))
-    this.defaultVerdict = Engine.defaultOf(files)
+    this.defaultVerdict = defaultOf(files)
   }
 
   /** Parses the rule sources (lowest layer first), builds the engine, runs every rule's examples. */
@@ -134,28 +131,7 @@ export class Engine {
     syntax: BashSyntax,
     limits: Limits
   ): Either.Either<Engine, RuleFileError> {
-    return Either.flatMap(Engine.parse(sources), (files) => Engine.build(files, sources, syntax, limits))
-  }
-
-  /**
-   * Parses and checks the rule files (TOML, shape, decisions, prefixes),
-   * without the grammar: everything but the `match` / `not_match` examples.
-   */
-  static parse(sources: ReadonlyArray<RuleSource>): Either.Either<ReadonlyArray<RuleFile>, RuleFileError> {
-    const files: Array<RuleFile> = []
-    for (const s of sources) {
-      const parsed = parseRuleFile(s.text, s.file, s.layer)
-      if (Either.isLeft(parsed)) return Either.left(parsed.left)
-      files.push(parsed.right)
-    }
-    return Either.right(files)
-  }
-
-  /** The effective default of parsed rule files: the highest layer's `default`, else `ask`. */
-  static defaultOf(files: ReadonlyArray<RuleFile>): Verdict {
-    let d: Verdict = "ask"
-    for (const f of files) if (f.default !== undefined) d = f.default
-    return d
+    return Either.flatMap(parseRuleFiles(sources), (files) => Engine.build(files, sources, syntax, limits))
   }
 
   /** Builds the engine from parsed rule files (see `parse`) and runs every rule's examples. */
