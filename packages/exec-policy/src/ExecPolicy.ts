@@ -38,12 +38,7 @@ import type { Decision, RuleLayer, Verdict } from "./Decision.js"
 import { ParserError, RuleFileError } from "./ExecPolicyError.js"
 import type { Engine } from "./internal/engine.js"
 import { defaultLimits, type Limits as InternalLimits } from "./internal/model.js"
-import {
-  defaultOf,
-  type RuleSource as InternalRuleSource,
-  parseRuleFiles,
-  type RuleFile
-} from "./internal/rules.js"
+import { defaultOf, type RuleSource as InternalRuleSource, parseRuleFiles, type RuleFile } from "./internal/rules.js"
 import type * as ProtectedPaths from "./ProtectedPaths.js"
 
 /**
@@ -364,20 +359,27 @@ export const makeDeferred = (
     let engine: Engine | undefined
     const ready = yield* Effect.cached(
       Effect.flatMap(options.grammar, (grammar) => buildEngine(files, all, grammar, limits)).pipe(
-        Effect.map((built) => {
-          engine = built
-        }),
+        Effect.tap((built) =>
+          Effect.sync(() => {
+            engine = built
+          })
+        ),
+        Effect.asVoid,
         Effect.withSpan("ExecPolicy.ready")
       )
     )
     const checkSync = (command: string, checkOptions?: CheckOptions): Decision => {
-      if (engine === undefined) throw new Error("ExecPolicy.checkSync: the deferred policy is not loaded: run `ready` first")
+      if (engine === undefined)
+        throw new Error("ExecPolicy.checkSync: the deferred policy is not loaded: run `ready` first")
       return engine.decide(command, checkOptions)
     }
     return {
       check: (command: string, checkOptions?: CheckOptions) =>
         engine === undefined
-          ? Effect.zipRight(Effect.orDie(ready), Effect.sync(() => checkSync(command, checkOptions)))
+          ? Effect.zipRight(
+              Effect.orDie(ready),
+              Effect.sync(() => checkSync(command, checkOptions))
+            )
           : Effect.sync(() => engine!.decide(command, checkOptions)),
       checkSync,
       ready,
