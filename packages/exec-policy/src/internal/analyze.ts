@@ -1416,7 +1416,12 @@ class Walker {
     const leaf = (x: SyntaxNode): void => {
       if (prevLeaf !== undefined && !brokenLine && /(^|[^\\])\n/.test(sc.src.slice(prevLeaf.end, x.start))) {
         brokenLine = true
-        this.reason("parse-error", "the parser read one command across a line break; bash ends it there", this.off(sc, x), reasons)
+        this.reason(
+          "parse-error",
+          "the parser read one command across a line break; bash ends it there",
+          this.off(sc, x),
+          reasons
+        )
       }
       if (opener === "[") prevLeaf = x
     }
