@@ -8,7 +8,8 @@
 // - the demo turn (`STRATA_DEMO=1 strata run --yes`: `ls`, then `touch`
 //   approved by --yes, then the answer): real tool calls;
 // - `strata status` with a store of 100 threads;
-// - peak RSS (GNU time's maximum resident set) of the text and demo turns;
+// - peak RSS (GNU time's maximum resident set) and CPU time of the text and
+//   demo turns, and the load average (a busy machine stretches every wall time);
 // - the same three on Bun and Deno (reported, no target).
 //
 // Medians of RUNS (default 10) runs each, with hyperfine when installed
@@ -18,15 +19,19 @@
 //   npm run build && npm run bench:turn -w @strata/cli
 import { spawn, spawnSync } from "node:child_process"
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { loadavg, tmpdir } from "node:os"
 import { join } from "node:path"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as Ids from "@strata/protocol/Ids"
 import * as StateStore from "@strata/storage/StateStore"
 import * as Effect from "effect/Effect"
 
+const loadBefore = loadavg()
+  .map((l) => l.toFixed(2))
+  .join(" ")
 const root = new URL("../../../", import.meta.url).pathname
-const bin = join(root, "apps/cli/bin/strata.js")
+// STRATA_BENCH_BIN: another build of the launcher, to compare (e.g. a copy of the previous one)
+const bin = process.env.STRATA_BENCH_BIN ?? join(root, "apps/cli/bin/strata.js")
 const bun = join(root, "node_modules/.bin/bun")
 const deno = join(root, "node_modules/.bin/deno")
 const runs = Number(process.env.RUNS ?? 10)
@@ -141,15 +146,18 @@ const timeAll = (list) => {
   }
   return results
 }
-// Peak RSS with GNU time (`%M`, KiB), median of 5.
+// Peak RSS with GNU time (`%M`, KiB) and CPU time (user + system, which
+// a busy machine inflates less than the wall clock), medians of 5.
 const peakRss = (c) => {
-  const samples = []
+  const rss = []
+  const cpu = []
   for (let i = 0; i < 5; i++) {
-    const r = spawnSync("/usr/bin/time", ["-f", "%M", ...c.argv], { cwd: c.cwd, env: c.env, encoding: "utf8" })
-    const kib = Number(r.stderr.trim().split("\n").at(-1))
-    if (Number.isFinite(kib)) samples.push(kib / 1024)
+    const r = spawnSync("/usr/bin/time", ["-f", "%M %U %S", ...c.argv], { cwd: c.cwd, env: c.env, encoding: "utf8" })
+    const [kib, user, system] = (r.stderr.trim().split("\n").at(-1) ?? "").split(" ").map(Number)
+    if (Number.isFinite(kib)) rss.push(kib / 1024)
+    if (Number.isFinite(user) && Number.isFinite(system)) cpu.push((user + system) * 1000)
   }
-  return samples.length === 0 ? undefined : median(samples)
+  return rss.length === 0 ? undefined : { rss: median(rss), cpu: cpu.length === 0 ? undefined : median(cpu) }
 }
 
 // The model's own time: the same request, made with fetch, read to the end.
@@ -198,9 +206,18 @@ console.log(`  demo turn / node -e 0            ${(all.get("node: demo turn") / 
 console.log(
   `  status, 100 threads / node -e 0  ${(all.get("node: status (100 threads)") / node).toFixed(2)}x  (target <= 3x)`
 )
-const mib = (x) => (x === undefined ? "n/a (no /usr/bin/time)" : `${x.toFixed(1)} MiB`)
+const mib = (x) => (x === undefined ? "n/a (no /usr/bin/time)" : `${x.rss.toFixed(1)} MiB`)
 console.log(
   `  peak RSS: node -e 0 ${mib(rssBaseline)}, text turn ${mib(rssText)} (target <= 100 MiB), demo turn ${mib(rssDemo)}`
+)
+const cpu = (x) => (x?.cpu === undefined ? "n/a" : `${x.cpu.toFixed(0)} ms`)
+console.log(
+  `  CPU (user + system): node -e 0 ${cpu(rssBaseline)}, text turn ${cpu(rssText)}, demo turn ${cpu(rssDemo)}`
+)
+console.log(
+  `  load average: ${loadBefore} at the start, ${loadavg()
+    .map((l) => l.toFixed(2))
+    .join(" ")} at the end`
 )
 
 // The start-up profile of one text turn.

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // The `strata` launcher. `--version` is answered here, before any module of
 // the command line is loaded; `status [--json]` by its own small bundle
-// (dist/bundle/status.mjs, no command-line parser, no runtime); everything
-// else runs the built entry: the bundle (dist/bundle/strata.mjs)
+// (dist/bundle/status.mjs, no command-line parser, no runtime); `run ...` by
+// the bundle of the command line with only `run` (dist/bundle/run.mjs);
+// everything else runs the built entry: the bundle (dist/bundle/strata.mjs)
 // when it is at least as new as dist/main.js, else dist/main.js itself.
 const args = process.argv.slice(2)
 const { readFileSync, statSync } = await import("node:fs")
@@ -28,5 +29,20 @@ if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
 ) {
   // answered by the fast path
 } else {
-  await import(fresh("bundle/strata.mjs", "main.js") ? "../dist/bundle/strata.mjs" : "../dist/main.js")
+  // The bash grammar of the exec policy is WebAssembly: V8 compiles it with
+  // its baseline compiler, then recompiles the functions a few parses made
+  // hot with its optimizing one, in the background, which costs over a
+  // second of CPU and ~50 MiB, and the process waits for it before it exits.
+  // A command decides a handful of commands: it keeps the baseline code
+  // (only a function run for millions of bytes is optimized). `strata serve`
+  // and `strata worker`, which live long, keep V8's default; so does a
+  // command line that sets a wasm flag itself.
+  const longLived = args.includes("serve") || args.includes("worker")
+  const flagged = [...process.execArgv, process.env.NODE_OPTIONS ?? ""].some((a) => a.includes("wasm"))
+  if (!longLived && !flagged && !("Bun" in globalThis) && !("Deno" in globalThis)) {
+    ;(await import("node:v8")).setFlagsFromString("--wasm-tiering-budget=2147483647")
+  }
+  // `strata run ...`: the command line with only `run` (src/runMain.ts).
+  if (args[0] === "run" && fresh("bundle/run.mjs", "runMain.js")) await import("../dist/bundle/run.mjs")
+  else await import(fresh("bundle/strata.mjs", "main.js") ? "../dist/bundle/strata.mjs" : "../dist/main.js")
 }

@@ -26,15 +26,17 @@ const common = {
 }
 const dist = (name) => new URL(`../dist/${name}`, import.meta.url).pathname
 
-// Two entries split into shared chunks: `strata.mjs` (the whole command line)
-// and `status.mjs` (`strata status` without the command-line parser, see
-// src/statusMain.ts); modules imported lazily (the store, for status) stay in
-// their own chunks and load only when used.
+// Three entries split into shared chunks: `strata.mjs` (the whole command
+// line), `status.mjs` (`strata status` without the command-line parser, see
+// src/statusMain.ts) and `run.mjs` (`strata run`: the command line with only
+// that command, see src/runMain.ts); modules imported lazily (the store, for
+// status; the exec policy's engine and grammar runtime, on the first shell
+// command) stay in their own chunks and load only when used.
 // Chunks are named by their hash: clear the old ones first.
 rmSync(dist("bundle"), { recursive: true, force: true })
 await build({
   ...common,
-  entryPoints: { strata: dist("main.js"), status: dist("statusMain.js") },
+  entryPoints: { strata: dist("main.js"), status: dist("statusMain.js"), run: dist("runMain.js") },
   outdir: dist("bundle"),
   outExtension: { ".js": ".mjs" },
   splitting: true,

@@ -13,9 +13,9 @@
  *
  * @since 0.1.0
  */
-import * as ScriptedModelServer from "@strata/testkit/node/ScriptedModelServer"
+import type * as ScriptedModelServer from "@strata/testkit/node/ScriptedModelServer"
 import type { RecordedRequest, Turn } from "@strata/testkit/ScriptedModel"
-import type * as Effect from "effect/Effect"
+import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 
 /**
@@ -113,5 +113,8 @@ export const respond = (request: RecordedRequest): Turn => {
  * @since 0.1.0
  * @category constructors
  */
-export const start: Effect.Effect<ScriptedModelServer.ScriptedModelServer, never, Scope.Scope> =
-  ScriptedModelServer.make({ respond })
+export const start: Effect.Effect<ScriptedModelServer.ScriptedModelServer, never, Scope.Scope> = Effect.flatMap(
+  // imported when the demo model is the choice: a configured session never loads the server
+  Effect.promise(() => import("@strata/testkit/node/ScriptedModelServer")),
+  (server) => server.make({ respond })
+)

@@ -10,7 +10,8 @@
  *
  * @since 0.1.0
  */
-import { Runtime, ThreadManager } from "@strata/core-runtime"
+import * as Runtime from "@strata/core-runtime/Runtime"
+import * as ThreadManager from "@strata/core-runtime/ThreadManager"
 import type { EventFrame } from "@strata/protocol/Event"
 import type { ThreadId } from "@strata/protocol/Ids"
 import type { TurnOutcome } from "@strata/protocol/Model"

@@ -60,7 +60,6 @@ import * as RuntimePolicy from "./RuntimePolicy.js"
 import * as ThreadManager from "./ThreadManager.js"
 import * as ToolInvoker from "./ToolInvoker.js"
 import * as ToolRegistry from "./ToolRegistry.js"
-import * as Tracing from "./Tracing.js"
 import * as Turn from "./Turn.js"
 
 /**
@@ -557,12 +556,19 @@ export const layer = (
     Layer.provideMerge(
       config.telemetry?.otlp_endpoint === undefined
         ? Layer.empty
-        : Tracing.layerOtlp({
-            endpoint: config.telemetry.otlp_endpoint,
-            serviceName: config.telemetry.service_name,
-            serviceVersion: options.cliVersion,
-            headers: config.telemetry.headers
-          })
+        : // imported only when an endpoint is configured (the OTLP exporter is not small)
+          Layer.unwrapEffect(
+            Effect.map(
+              Effect.promise(() => import("./Tracing.js")),
+              (Tracing) =>
+                Tracing.layerOtlp({
+                  endpoint: config.telemetry!.otlp_endpoint!,
+                  serviceName: config.telemetry!.service_name,
+                  serviceVersion: options.cliVersion,
+                  headers: config.telemetry!.headers
+                })
+            )
+          )
     )
   )
 }

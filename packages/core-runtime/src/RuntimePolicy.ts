@@ -60,6 +60,14 @@ export interface Options {
   readonly isolated?: boolean | undefined
   /** Read the project's `.strata/approved.toml` (rules added by "approve always"). */
   readonly approved?: boolean | undefined
+  /**
+   * Load the bash grammar and check the rules' examples on the first
+   * decision instead of now (`ExecPolicy.makeDeferred`): a session that runs
+   * no shell command never compiles the grammar. The rule files are read and
+   * checked now either way. Default: `false` in {@link make}, `true` in
+   * {@link layer} (a session's policy).
+   */
+  readonly deferred?: boolean | undefined
 }
 
 /**
@@ -141,7 +149,7 @@ export const layers = (
 
 /**
  * Builds the policy: reads every layer's file (skipping optional ones that
- * do not exist), checks every rule and its examples. Fails with the
+ * do not exist), checks every rule and (unless `deferred`) its examples. Fails with the
  * `RuleFileError` naming file, line and column, or a `ParserError`.
  *
  * @since 0.1.0
@@ -178,10 +186,16 @@ export const make = Effect.fn("RuntimePolicy.make")(function* (policy: RuntimeCo
     made.push({ ...layer, loaded: text !== undefined })
     if (text !== undefined) sources.push({ file, layer: execLayer[layer.name], text })
   }
-  const service: ExecPolicy.Service = yield* ExecPolicy.makeFromSources(sources, {
-    grammar: yield* ExecPolicy.loadGrammar,
-    builtin: policy.builtin
-  })
+  const service: ExecPolicy.Service =
+    options.deferred === true
+      ? yield* ExecPolicy.makeDeferred(sources, {
+          grammar: Effect.provide(ExecPolicy.loadGrammar, yield* Effect.context<FileSystem.FileSystem | Path>()),
+          builtin: policy.builtin
+        })
+      : yield* ExecPolicy.makeFromSources(sources, {
+          grammar: yield* ExecPolicy.loadGrammar,
+          builtin: policy.builtin
+        })
   return { policy: service, layers: made } satisfies Made
 })
 
@@ -218,7 +232,8 @@ export class ApprovedRules extends Context.Tag("@strata/core-runtime/RuntimePoli
 
 /**
  * The policy as a layer (see {@link make}), with `.strata/approved.toml`
- * and the `ApprovedRules` that add to it.
+ * and the `ApprovedRules` that add to it; deferred unless `options.deferred`
+ * is `false`: the grammar loads on the first decision.
  *
  * @since 0.1.0
  * @category layers
@@ -231,7 +246,11 @@ export const layer = (
     Effect.gen(function* () {
       const fs = yield* FileSystem.FileSystem
       const path = yield* Path
-      const withApproved: Options = { ...options, approved: options.approved ?? options.isolated !== true }
+      const withApproved: Options = {
+        ...options,
+        approved: options.approved ?? options.isolated !== true,
+        deferred: options.deferred ?? true
+      }
       let current = (yield* make(policy, withApproved)).policy
       const rebuild = make(policy, withApproved).pipe(
         Effect.provideService(FileSystem.FileSystem, fs),
@@ -241,6 +260,7 @@ export const layer = (
       const service: ExecPolicy.Service = {
         check: (command, o) => Effect.suspend(() => current.check(command, o)),
         checkSync: (command, o) => current.checkSync(command, o),
+        ready: Effect.suspend(() => current.ready),
         get files() {
           return current.files
         },
@@ -258,6 +278,7 @@ export const layer = (
         approveAlways: (command, o = {}) =>
           lock.withPermits(1)(
             Effect.gen(function* () {
+              yield* current.ready
               const argvs = Remembered.argvsToRemember(current.checkSync(command))
               if (argvs.length === 0) return []
               const rules = argvs.map((argv) => Remembered.ruleToml(argv, o.justification ?? "approved always"))

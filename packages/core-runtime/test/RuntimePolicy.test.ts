@@ -50,6 +50,34 @@ describe("RuntimePolicy", () => {
       expect(missing.message).toContain("nope.toml")
     }).pipe(Effect.provide(NodeContext.layer))
   )
+
+  // covers: issue 19 part 1
+  it.scoped(
+    "deferred (a session's policy): the same decisions; a failing example is an error of ready, not of make",
+    () =>
+      Effect.gen(function* () {
+        const fs = yield* FileSystem
+        const path = yield* Path
+        const cwd = yield* fs.makeTempDirectoryScoped({ prefix: "strata-policy-" })
+        const file = path.join(cwd, ".strata/policy.toml")
+        yield* fs.makeDirectory(path.dirname(file), { recursive: true })
+        yield* fs.writeFileString(file, '[[rule]]\nprefix = ["cp"]\ndecision = "allow"\nmatch = ["cp a b"]\n')
+        const options = { cwd, env: { HOME: path.join(cwd, "home") }, deferred: true }
+        const made = yield* RuntimePolicy.make({ rules: [], builtin: true }, options)
+        expect(made.layers.find((l) => l.name === "project")?.loaded).toBe(true)
+        expect((yield* made.policy.check("cp a b")).decision).toBe("allow")
+        expect((yield* made.policy.check("mv a b")).decision).toBe("ask")
+        yield* fs.writeFileString(file, '[[rule]]\nprefix = ["cp"]\ndecision = "allow"\nmatch = ["mv a b"]\n')
+        const failing = yield* RuntimePolicy.make({ rules: [], builtin: true }, options)
+        const error = yield* Effect.flip(failing.policy.ready)
+        expect(error).toMatchObject({ _tag: "RuleFileError", reason: "ExampleFailed", file, line: 4 })
+        // the eager form (strata policy check) fails at once with the same error
+        const eager = yield* Effect.flip(
+          RuntimePolicy.make({ rules: [], builtin: true }, { ...options, deferred: false })
+        )
+        expect(eager.message).toBe(error.message)
+      }).pipe(Effect.provide(NodeContext.layer))
+  )
 })
 
 describe("Config.effective", () => {

@@ -36,9 +36,9 @@ import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import type { Decision, RuleLayer, Verdict } from "./Decision.js"
 import { ParserError, RuleFileError } from "./ExecPolicyError.js"
-import { Engine, type RuleSource as InternalRuleSource } from "./internal/engine.js"
+import type { Engine } from "./internal/engine.js"
 import { defaultLimits, type Limits as InternalLimits } from "./internal/model.js"
-import { BashSyntax } from "./internal/syntax.js"
+import { defaultOf, type RuleSource as InternalRuleSource, parseRuleFiles, type RuleFile } from "./internal/rules.js"
 import type * as ProtectedPaths from "./ProtectedPaths.js"
 
 /**
@@ -162,8 +162,21 @@ export interface Service {
    * Not traced (a hot path); trace the operation that calls it.
    */
   readonly check: (command: string, options?: CheckOptions) => Effect.Effect<Decision>
-  /** The synchronous form of `check`, for hot loops (batch mode, benchmarks). */
+  /**
+   * The synchronous form of `check`, for hot loops (batch mode, benchmarks).
+   * On a deferred policy (`makeDeferred`) it needs `ready` to have run: it
+   * throws until then.
+   */
   readonly checkSync: (command: string, options?: CheckOptions) => Decision
+  /**
+   * Loads what deciding needs and has not loaded yet: on a deferred policy
+   * (`makeDeferred`), the bash grammar and the check of every rule's
+   * `match` / `not_match` examples, once (the outcome is kept: a failure
+   * fails every later call the same way); on other policies nothing.
+   * `check` runs it first; a failure there is a defect carrying the same
+   * error, so a caller that wants it typed runs `ready` before `check`.
+   */
+  readonly ready: Effect.Effect<void, RuleFileError | ParserError>
   /** The rule files in force, lowest layer first. */
   readonly files: ReadonlyArray<LoadedFile>
   /** The decision when no rule matches: the highest layer's `default`, else `ask`. */
@@ -250,16 +263,34 @@ export const loadGrammar: Effect.Effect<Uint8Array, ParserError, FileSystem.File
   }
 )
 
-const loadSyntax = (grammar: Uint8Array): Effect.Effect<BashSyntax, ParserError> =>
-  Effect.tryPromise({
-    try: () => BashSyntax.load(grammar),
-    catch: (cause) =>
-      new ParserError({
-        reason: "GrammarInvalid",
-        detail: cause instanceof Error ? cause.message : String(cause),
-        cause
-      })
+/** The engine and the grammar's runtime, imported on first use (see `internal/loaded.ts`). */
+const loadedModule = Effect.promise(() => import("./internal/loaded.js"))
+
+/** Builds the engine from parsed rule files: loads the grammar, runs every rule's examples. */
+const buildEngine = (
+  files: ReadonlyArray<RuleFile>,
+  sources: ReadonlyArray<InternalRuleSource>,
+  grammar: Uint8Array,
+  limits: Limits
+): Effect.Effect<Engine, RuleFileError | ParserError> =>
+  Effect.gen(function* () {
+    const { BashSyntax, Engine } = yield* loadedModule
+    const syntax = yield* Effect.tryPromise({
+      try: () => BashSyntax.load(grammar),
+      catch: (cause) =>
+        new ParserError({
+          reason: "GrammarInvalid",
+          detail: cause instanceof Error ? cause.message : String(cause),
+          cause
+        })
+    })
+    const built = Engine.build(files, sources, syntax, limits)
+    if (Either.isLeft(built)) return yield* built.left
+    return built.right
   })
+
+const loadedFiles = (files: ReadonlyArray<RuleFile>): ReadonlyArray<LoadedFile> =>
+  files.map((f) => ({ file: f.file, layer: f.layer, rules: f.rules.length, default: f.default }))
 
 const fromEngine = (engine: Engine): Service => {
   const checkSync = (command: string, options?: CheckOptions): Decision => engine.decide(command, options)
@@ -268,7 +299,8 @@ const fromEngine = (engine: Engine): Service => {
     // would add about ten; trace the caller (the tool invocation) instead.
     check: (command: string, options?: CheckOptions) => Effect.sync(() => engine.decide(command, options)),
     checkSync,
-    files: engine.files.map((f) => ({ file: f.file, layer: f.layer, rules: f.rules.length, default: f.default })),
+    ready: Effect.void,
+    files: loadedFiles(engine.files),
     defaultDecision: engine.defaultVerdict
   }
 }
@@ -291,12 +323,69 @@ export const makeFromSources = (
   }
 ): Effect.Effect<Service, RuleFileError | ParserError> =>
   Effect.gen(function* () {
-    const syntax = yield* loadSyntax(options.grammar)
     const all: Array<InternalRuleSource> = options.builtin === false ? [...sources] : [builtinRules, ...sources]
     const limits: Limits = { ...defaultLimits, ...options.limits }
-    const engine = Engine.make(all, syntax, limits)
-    if (Either.isLeft(engine)) return yield* engine.left
-    return fromEngine(engine.right)
+    const files = parseRuleFiles(all)
+    if (Either.isLeft(files)) return yield* files.left
+    return fromEngine(yield* buildEngine(files.right, all, options.grammar, limits))
+  })
+
+/**
+ * Builds the service with the grammar loaded on the first decision: the
+ * rule files are read and checked now (TOML, shape, decisions: a
+ * `RuleFileError` naming file, line and rule), while the bash grammar (a
+ * WebAssembly compile, the costliest part of loading) and the check of the
+ * rules' `match` / `not_match` examples (which parse) wait for `ready`,
+ * which the first `check` runs. A session that never runs a shell command
+ * never loads the grammar. `grammar` gives the grammar's bytes when asked.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const makeDeferred = (
+  sources: ReadonlyArray<RuleSource>,
+  options: {
+    readonly grammar: Effect.Effect<Uint8Array, ParserError>
+    readonly builtin?: boolean | undefined
+    readonly limits?: Partial<Limits> | undefined
+  }
+): Effect.Effect<Service, RuleFileError> =>
+  Effect.gen(function* () {
+    const all: Array<InternalRuleSource> = options.builtin === false ? [...sources] : [builtinRules, ...sources]
+    const limits: Limits = { ...defaultLimits, ...options.limits }
+    const parsed = parseRuleFiles(all)
+    if (Either.isLeft(parsed)) return yield* parsed.left
+    const files = parsed.right
+    let engine: Engine | undefined
+    const ready = yield* Effect.cached(
+      Effect.flatMap(options.grammar, (grammar) => buildEngine(files, all, grammar, limits)).pipe(
+        Effect.tap((built) =>
+          Effect.sync(() => {
+            engine = built
+          })
+        ),
+        Effect.asVoid,
+        Effect.withSpan("ExecPolicy.ready")
+      )
+    )
+    const checkSync = (command: string, checkOptions?: CheckOptions): Decision => {
+      if (engine === undefined)
+        throw new Error("ExecPolicy.checkSync: the deferred policy is not loaded: run `ready` first")
+      return engine.decide(command, checkOptions)
+    }
+    return {
+      check: (command: string, checkOptions?: CheckOptions) =>
+        engine === undefined
+          ? Effect.zipRight(
+              Effect.orDie(ready),
+              Effect.sync(() => checkSync(command, checkOptions))
+            )
+          : Effect.sync(() => engine!.decide(command, checkOptions)),
+      checkSync,
+      ready,
+      files: loadedFiles(files),
+      defaultDecision: defaultOf(files)
+    } satisfies Service
   })
 
 const readRuleFile = (

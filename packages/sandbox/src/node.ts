@@ -623,7 +623,8 @@ export const make = (options: Options): Effect.Effect<Sandbox.Service> =>
 export const layer = (options: Options): Layer.Layer<Sandbox.Sandbox> =>
   Layer.scoped(
     Sandbox.Sandbox,
-    Effect.acquireRelease(make(options), (service) =>
+    // traced: the probe of bubblewrap starts a process (it shows in `--profile-startup`)
+    Effect.acquireRelease(Effect.withSpan(make(options), "Sandbox.probe"), (service) =>
       Effect.sync(() => {
         if (service.status.containment !== "cgroup") return
         try {

@@ -9,6 +9,7 @@
  */
 import * as Command from "@effect/cli/Command"
 import { Config, RuntimeConfig, RuntimeLayer } from "@strata/core-runtime"
+import * as RuntimePolicy from "@strata/core-runtime/RuntimePolicy"
 import * as Effect from "effect/Effect"
 import { json, print, processOptions } from "../common.js"
 import * as Distribution from "../Distribution.js"
@@ -72,6 +73,9 @@ const validate = Command.make("validate", { json }, (o) =>
     const loaded = yield* Distribution.loadConfig(options)
     const setup = { cwd: options.cwd, env: options.env, config: loaded.value }
     const hooks = yield* RuntimeLayer.commandHooks(loaded.value, { cwd: options.cwd, home: options.env.HOME })
+    // The exec policy a session would use, every rule and its examples
+    // checked (a session checks the examples on its first shell command).
+    yield* RuntimePolicy.make(loaded.value.policy, Distribution.policyOptions(options))
     const plugin = yield* PluginSettings.settings
     // `[server]` is read by `strata serve`: checked here with its own schema (a bad value is an error).
     if (loaded.raw.server !== undefined) {
@@ -94,7 +98,7 @@ const validate = Command.make("validate", { json }, (o) =>
   })
 ).pipe(
   Command.withDescription(
-    "Check the configuration files (errors name the file, line and field); warn about unknown keys and hooks that match no tool"
+    "Check the configuration files (errors name the file, line and field) and the exec policy's rule files with their examples; warn about unknown keys and hooks that match no tool"
   )
 )
 

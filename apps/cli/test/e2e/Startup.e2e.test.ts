@@ -2,11 +2,19 @@
  * The start-up profile through the built `strata`: `--profile-startup` and
  * `STRATA_PROFILE_STARTUP=1` print where the time went, on stderr, without
  * touching the `--json` stdout; the built-in plugins load from the bundle and
- * MCP is not loaded when no server is configured.
+ * MCP is not loaded when no server is configured; the bash grammar of the
+ * exec policy loads on the first shell command, not at start, and a rule
+ * example that fails is still a typed error naming file and rule, before
+ * any command is decided (and from `config validate` / `policy check`).
  */
 import { beforeAll, describe, expect, it } from "vitest"
 import { ensureBuilt } from "../build.js"
 import { jsonLines, providerToml, withModel, withProject } from "./harness.js"
+
+const demo = { env: { STRATA_DEMO: "1" } }
+/** A project rule whose `match` example does not match it (rule #2, the example on line 8). */
+const failingExample =
+  '[[rule]]\nprefix = ["ls"]\ndecision = "allow"\n\n[[rule]]\nprefix = ["cat"]\ndecision = "allow"\nmatch = ["head x"]\n'
 
 beforeAll(() => ensureBuilt(), 300_000)
 
@@ -52,6 +60,61 @@ describe.concurrent("start-up profile", { timeout: 180_000 }, () => {
       expect(run.code).toBe(0)
       expect(run.stderr).toContain("startup profile")
       expect(run.stderr).toContain("modules loaded")
+    })
+  })
+
+  // covers: issue 19 part 1
+  it("the bash grammar loads on the first shell command: not for a text turn, once for the demo's tool calls", async () => {
+    await withProject(async (p) => {
+      await withModel({ turns: [{ text: "no tools", repeat: true }] }, async (server) => {
+        p.config(providerToml(server))
+        const text = await p.strata(["run", "--profile-startup", "--json", "hi"])
+        expect(text.code, text.stderr).toBe(0)
+        expect(text.stderr).toContain("RuntimePolicy.make")
+        expect(text.stderr).not.toContain("ExecPolicy.ready")
+      })
+    })
+    await withProject(async (p) => {
+      const tools = await p.strata(["run", "--profile-startup", "--json", "--yes", "show me the demo"], demo)
+      expect(tools.code, tools.stderr).toBe(0)
+      expect(p.exists("strata-demo.txt")).toBe(true)
+      expect(tools.stderr).toMatch(/\n\s+[\d.]+\s+[\d.]+\s+ExecPolicy\.ready\n/)
+      expect(tools.stderr.match(/ExecPolicy\.ready/g)).toHaveLength(1)
+    })
+  })
+
+  // covers: issue 19 part 1
+  it("a rule example that fails: a typed error naming file and rule before the first command is decided; config validate and policy check report it", async () => {
+    await withProject(async (p) => {
+      const file = p.write(".strata/policy.toml", failingExample)
+      const where = `${file}:8: rule #2 ["cat"]: match example "head x" does not match the rule`
+      // the first shell command: the turn fails with the rule file's error, nothing runs
+      const run = await p.strata(["run", "--json", "--yes", "run: touch made.txt"], demo)
+      expect(run.code).toBe(1)
+      expect(p.exists("made.txt")).toBe(false)
+      const result = jsonLines(run.stdout).at(-1)
+      expect(result).toMatchObject({
+        event: "run_result",
+        outcome: "failed",
+        error: { type: "RuleFileError", reason: "ExampleFailed", message: where }
+      })
+      expect(jsonLines(run.stdout).some((e) => e.event === "tool_call_result")).toBe(false)
+      const plain = await p.strata(["run", "--yes", "run: touch made.txt"], demo)
+      expect(plain.code).toBe(1)
+      expect(plain.stderr).toContain(`strata: ${where} (fix the rule file`)
+      // without running anything
+      const validate = await p.strata(["config", "validate"])
+      expect(validate.code).toBe(1)
+      expect(validate.stderr).toContain(where)
+      const check = await p.strata(["policy", "check", "--", "ls"])
+      expect(check.code).toBe(1)
+      expect(check.stderr).toContain(where)
+      // fixed: every one of them works again
+      p.write(".strata/policy.toml", failingExample.replace("head x", "cat x"))
+      expect((await p.strata(["config", "validate"])).code).toBe(0)
+      const fixed = await p.strata(["run", "--json", "--yes", "run: touch made.txt"], demo)
+      expect(fixed.code, fixed.stderr).toBe(0)
+      expect(p.exists("made.txt")).toBe(true)
     })
   })
 })

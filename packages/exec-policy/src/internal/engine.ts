@@ -15,23 +15,20 @@ import { DEFINITE, matchArgv, RuleIndex, rank, strictest } from "./matcher.js"
 import type { Found, Reason as InternalReason, Limits, Tok } from "./model.js"
 import { MOVERS, type ProtectContext, protectedFindings } from "./protect.js"
 import {
+  defaultOf,
   describeRule,
   type Example,
   exampleLine,
-  parseRuleFile,
+  parseRuleFiles,
   type Rule,
   type RuleFile,
+  type RuleSource,
   renderPrefix
 } from "./rules.js"
 import type { BashSyntax } from "./syntax.js"
 import { basename } from "./words.js"
 
-/** A rule file's text and where it came from. */
-export interface RuleSource {
-  readonly file: string
-  readonly layer: Rule["layer"]
-  readonly text: string
-}
+export type { RuleSource } from "./rules.js"
 
 const VERDICT_OF = ["allow", "ask", "deny"] as const
 
@@ -125,9 +122,7 @@ export class Engine {
     readonly limits: Limits
   ) {
     this.index = new RuleIndex(files.flatMap((f) => f.rules))
-    let d: Verdict = "ask"
-    for (const f of files) if (f.default !== undefined) d = f.default
-    this.defaultVerdict = d
+    this.defaultVerdict = defaultOf(files)
   }
 
   /** Parses the rule sources (lowest layer first), builds the engine, runs every rule's examples. */
@@ -136,12 +131,16 @@ export class Engine {
     syntax: BashSyntax,
     limits: Limits
   ): Either.Either<Engine, RuleFileError> {
-    const files: Array<RuleFile> = []
-    for (const s of sources) {
-      const parsed = parseRuleFile(s.text, s.file, s.layer)
-      if (Either.isLeft(parsed)) return Either.left(parsed.left)
-      files.push(parsed.right)
-    }
+    return Either.flatMap(parseRuleFiles(sources), (files) => Engine.build(files, sources, syntax, limits))
+  }
+
+  /** Builds the engine from parsed rule files (see `parse`) and runs every rule's examples. */
+  static build(
+    files: ReadonlyArray<RuleFile>,
+    sources: ReadonlyArray<RuleSource>,
+    syntax: BashSyntax,
+    limits: Limits
+  ): Either.Either<Engine, RuleFileError> {
     const engine = new Engine(files, syntax, limits)
     const texts = new Map(sources.map((s) => [s.file, s.text]))
     for (const f of files) {

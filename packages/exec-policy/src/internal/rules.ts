@@ -320,3 +320,34 @@ export const exampleLine = (text: string | undefined, rule: Rule, key: "match" |
   if (text === undefined) return rule.line
   return keyPosition(text, key, rule.line, text.split("\n").length + 1)?.line ?? rule.line
 }
+
+/** A rule file's text and where it came from. */
+export interface RuleSource {
+  readonly file: string
+  readonly layer: RuleLayer
+  readonly text: string
+}
+
+/**
+ * Parses and checks rule files (TOML, shape, decisions, prefixes), lowest
+ * layer first: everything but the `match` / `not_match` examples, which need
+ * the grammar (see `Engine.build`).
+ */
+export const parseRuleFiles = (
+  sources: ReadonlyArray<RuleSource>
+): Either.Either<ReadonlyArray<RuleFile>, RuleFileError> => {
+  const files: Array<RuleFile> = []
+  for (const s of sources) {
+    const parsed = parseRuleFile(s.text, s.file, s.layer)
+    if (Either.isLeft(parsed)) return Either.left(parsed.left)
+    files.push(parsed.right)
+  }
+  return Either.right(files)
+}
+
+/** The effective default of rule files: the highest layer's `default`, else `ask`. */
+export const defaultOf = (files: ReadonlyArray<RuleFile>): Verdict => {
+  let d: Verdict = "ask"
+  for (const f of files) if (f.default !== undefined) d = f.default
+  return d
+}

@@ -25,8 +25,8 @@ import {
 } from "../ProviderError.js"
 import type * as StreamPart from "../StreamPart.js"
 import type { Call, Decoder } from "../WireFormat.js"
-import { forKind } from "../WireFormat.js"
 import { classifyStatus, type ErrorContext, providerError } from "./http.js"
+import * as Wire from "./wire.js"
 
 // A web platform global on Node, Bun and Deno; declared here because the build has no DOM lib.
 declare const TextDecoder: new () => {
@@ -356,7 +356,7 @@ export const make = (options?: Options) =>
         const apiKey = yield* readKey(model)
         const ctx: ErrorContext = { model, secret: apiKey === undefined ? undefined : Redacted.value(apiKey) }
         const call: Call = { model, messages: request.messages, tools, options: request.options ?? {}, apiKey }
-        const wire = forKind(model.provider.kind)
+        const wire = yield* Wire.load(model.provider.kind)
         const timeouts = timeoutsFor(model)
         // The request lives in its own scope: closing it aborts the fetch (the watchdog does).
         const requestScope = yield* Scope.make()
