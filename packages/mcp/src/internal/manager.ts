@@ -28,9 +28,8 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type { McpConfig } from "../McpConfig.js"
 import { McpError } from "../McpError.js"
-import { type McpEvent, McpEvents } from "../McpEvents.js"
-import type { CallOptions, Service } from "../McpManager.js"
-import { McpElicitation } from "../McpManager.js"
+import type { McpEvent } from "../McpEvents.js"
+import type { CallOptions, Collaborators, Service } from "../McpManager.js"
 import { StdioTransport } from "../McpTransport.js"
 import { makeCatalog } from "./catalog.js"
 import {
@@ -56,11 +55,14 @@ import { makeTasks } from "./tasks.js"
 import { makeToolIndex } from "./toolIndex.js"
 
 /** @internal */
-export const make = (config: McpConfig): Effect.Effect<Service, never, Scope.Scope | StdioTransport> =>
+export const make = (
+  config: McpConfig,
+  collaborators: Collaborators = {}
+): Effect.Effect<Service, never, Scope.Scope | StdioTransport> =>
   Effect.gen(function* () {
     const stdio = yield* StdioTransport
-    const sink = yield* Effect.serviceOption(McpEvents)
-    const elicitation = yield* Effect.serviceOption(McpElicitation)
+    const sink = Option.fromNullable(collaborators.events)
+    const elicitation = Option.fromNullable(collaborators.elicitation)
     const pubsub = yield* Effect.acquireRelease(PubSub.unbounded<McpEvent>(), PubSub.shutdown)
     const runFork = yield* FiberSet.makeRuntime<never>()
     const runPromise = yield* FiberSet.makeRuntimePromise<never>()
