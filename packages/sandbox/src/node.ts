@@ -251,6 +251,28 @@ export const bwrapArgs = (options: {
   return args
 }
 
+/** Whether bubblewrap can sandbox here under the configured mode (probed with a real `bwrap ... true`). */
+const probeSandbox = (options: Options) => {
+  const config = options.config ?? Sandbox.defaultConfig
+  const bwrap = findBwrap(options)
+  const reason = config.mode === "off" ? undefined : probeBwrap(bwrap, config.network)
+  return { config, bwrap, reason, sandboxed: config.mode !== "off" && reason === undefined }
+}
+
+/** The status a probe and a built sandbox report alike. */
+const statusOf = (
+  { config, reason, sandboxed }: ReturnType<typeof probeSandbox>,
+  containment: Sandbox.Containment
+): Sandbox.Status => ({
+  mode: sandboxed ? config.mode : "off",
+  configured: config.mode,
+  mechanism: sandboxed ? "bwrap" : "none",
+  network: sandboxed ? config.network : true,
+  containment,
+  reason,
+  required: config.required
+})
+
 /**
  * What {@link make} would run here, without setting anything up (no cgroup
  * created, nothing reaped): for `strata status`.
@@ -259,10 +281,8 @@ export const bwrapArgs = (options: {
  * @category constructors
  */
 export const probe = (options: Options): Sandbox.Status => {
-  const config = options.config ?? Sandbox.defaultConfig
-  const bwrap = findBwrap(options)
-  const reason = config.mode === "off" ? undefined : probeBwrap(bwrap, config.network)
-  const sandboxed = config.mode !== "off" && reason === undefined
+  const bwrapState = probeSandbox(options)
+  const { bwrap, sandboxed } = bwrapState
   const parent = currentCgroupParent()
   let containment: Sandbox.Containment = "process-group"
   if (
@@ -280,15 +300,7 @@ export const probe = (options: Options): Sandbox.Status => {
   )
     containment = "cgroup"
   else if (sandboxed || (bwrap !== undefined && probeBwrap(bwrap, true) === undefined)) containment = "pid-namespace"
-  return {
-    mode: sandboxed ? config.mode : "off",
-    configured: config.mode,
-    mechanism: sandboxed ? "bwrap" : "none",
-    network: sandboxed ? config.network : true,
-    containment,
-    reason,
-    required: config.required
-  }
+  return statusOf(bwrapState, containment)
 }
 
 /**
@@ -300,12 +312,10 @@ export const probe = (options: Options): Sandbox.Status => {
  */
 export const make = (options: Options): Effect.Effect<Sandbox.Service> =>
   Effect.sync(() => {
-    const config = options.config ?? Sandbox.defaultConfig
     const home = options.home ?? options.env?.HOME ?? os.homedir()
     const { environment, redact } = Sandbox.environmentOf(options)
-    const bwrap = findBwrap(options)
-    const reason = config.mode === "off" ? undefined : probeBwrap(bwrap, config.network)
-    const sandboxed = config.mode !== "off" && reason === undefined
+    const bwrapState = probeSandbox(options)
+    const { config, bwrap, reason, sandboxed } = bwrapState
     // containment: cgroup > pid namespace > process group
     let cgroup: CgroupBase | undefined
     let containment: Sandbox.Containment = "process-group"
@@ -323,15 +333,7 @@ export const make = (options: Options): Effect.Effect<Sandbox.Service> =>
       (sandboxed || (bwrap !== undefined && probeBwrap(bwrap, true) === undefined))
     if (pidNamespace) containment = "pid-namespace"
     if (containment === "process-group" && options.stateDir !== undefined) reapRecords(options.stateDir)
-    const status: Sandbox.Status = {
-      mode: sandboxed ? config.mode : "off",
-      configured: config.mode,
-      mechanism: sandboxed ? "bwrap" : "none",
-      network: sandboxed ? config.network : true,
-      containment,
-      reason,
-      required: config.required
-    }
+    const status = statusOf(bwrapState, containment)
     let counter = 0
     const prepare = (spec: Sandbox.Spec): Effect.Effect<Sandbox.Prepared, Sandbox.SandboxError> =>
       Effect.try({
