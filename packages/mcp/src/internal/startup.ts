@@ -12,22 +12,14 @@ import * as Exit from "effect/Exit"
 import { McpError, McpStartupError } from "../McpError.js"
 import type { McpEvent } from "../McpEvents.js"
 import type { Conn, Handle, StartupResult, Status } from "./connection.js"
+import type { makeTasks } from "./tasks.js"
 
 /** What startup needs from the manager. */
 export interface StartupDeps {
   readonly handles: ReadonlyArray<Handle>
   readonly emit: (event: McpEvent) => Effect.Effect<void>
   readonly setStatus: (h: Handle, status: Status, error?: string) => Effect.Effect<void>
-  readonly runTask: <A>(
-    h: Handle,
-    key: string,
-    effect: Effect.Effect<A, McpError>,
-    options: {
-      readonly share: boolean
-      readonly propagateInterrupt: boolean
-      readonly guard?: () => boolean
-    }
-  ) => Effect.Effect<Exit.Exit<A, McpError>>
+  readonly runTask: ReturnType<typeof makeTasks>["runTask"]
   readonly connectAndInstall: (h: Handle) => Effect.Effect<Conn, McpError>
 }
 

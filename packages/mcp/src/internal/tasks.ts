@@ -14,6 +14,13 @@ import type { Handle, Task } from "./connection.js"
 /** Forks an effect into the manager's scope. */
 export type RunFork = <A, E>(effect: Effect.Effect<A, E>) => Fiber.RuntimeFiber<A, E>
 
+/** How `runTask` starts a task: join a running one with the same key (`share`), pass the caller's interruption on, start only while `guard` holds. */
+export interface TaskOptions {
+  readonly share: boolean
+  readonly propagateInterrupt: boolean
+  readonly guard?: () => boolean
+}
+
 /** The task operations over the manager's `runFork`. */
 export const makeTasks = (runFork: RunFork) => {
   const startTaskLocked = <A, E>(h: Handle, key: string, effect: Effect.Effect<A, E>): Effect.Effect<Task> =>
@@ -43,11 +50,7 @@ export const makeTasks = (runFork: RunFork) => {
     h: Handle,
     key: string,
     effect: Effect.Effect<A, McpError>,
-    options: {
-      readonly share: boolean
-      readonly propagateInterrupt: boolean
-      readonly guard?: () => boolean
-    }
+    options: TaskOptions
   ): Effect.Effect<Exit.Exit<A, McpError>> =>
     Effect.gen(function* () {
       const task = yield* h.lock.withPermits(1)(
