@@ -9,7 +9,7 @@
  * `// covers: <dotted.key>` (records and list elements as `*`); see
  * `Coverage.test.ts`.
  */
-import { type ChildProcess, spawn } from "node:child_process"
+import { type ChildProcess, type ChildProcessByStdio, spawn } from "node:child_process"
 import { randomUUID } from "node:crypto"
 import {
   appendFileSync,
@@ -24,6 +24,7 @@ import {
 import { createRequire } from "node:module"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
+import type { Readable, Writable } from "node:stream"
 import { fileURLToPath } from "node:url"
 import * as ScriptedModelServer from "@strata/testkit/node/ScriptedModelServer"
 import type { Turn } from "@strata/testkit/ScriptedModel"
@@ -83,6 +84,25 @@ const writeUnder = (root: string, file: string, text: string) => {
   return full
 }
 
+/**
+ * Spawns the built `strata <args>` in `cwd` with its own HOME, no XDG config
+ * and no colour (then `env`): every e2e child process starts this way.
+ */
+export const spawnStrata = (
+  cwd: string,
+  home: string,
+  args: ReadonlyArray<string>,
+  options: {
+    readonly env?: Readonly<Record<string, string>> | undefined
+    readonly stdin?: "pipe" | "ignore" | undefined
+  } = {}
+): ChildProcessByStdio<Writable | null, Readable, Readable> =>
+  spawn(process.execPath, [bin, ...args], {
+    cwd,
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home, XDG_CONFIG_HOME: "", NO_COLOR: "1", ...options.env },
+    stdio: [options.stdin ?? "pipe", "pipe", "pipe"]
+  }) as ChildProcessByStdio<Writable | null, Readable, Readable>
+
 /** Runs the built `strata` as a child process. */
 export const runStrata = (
   cwd: string,
@@ -91,17 +111,7 @@ export const runStrata = (
   options: RunOptions = {}
 ): Promise<Run> =>
   new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], {
-      cwd,
-      env: {
-        PATH: process.env.PATH ?? "/usr/bin:/bin",
-        HOME: home,
-        XDG_CONFIG_HOME: "",
-        NO_COLOR: "1",
-        ...options.env
-      },
-      stdio: ["pipe", "pipe", "pipe"]
-    })
+    const child = spawnStrata(cwd, home, args, { env: options.env })
     let stdout = ""
     let stderr = ""
     let signalled = false
@@ -137,8 +147,8 @@ export const runStrata = (
       if (killer !== undefined) clearTimeout(killer)
       resolve({ stdout, stderr, code, signal })
     })
-    child.stdin.on("error", () => {})
-    child.stdin.end(options.stdin ?? "")
+    child.stdin!.on("error", () => {})
+    child.stdin!.end(options.stdin ?? "")
   })
 
 /** A fresh project. */
@@ -345,11 +355,7 @@ export interface Served {
  */
 export const startServe = (p: Project, args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
   new Promise<Served>((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, "serve", ...args], {
-      cwd: p.dir,
-      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: p.home, XDG_CONFIG_HOME: "", NO_COLOR: "1", ...env },
-      stdio: ["ignore", "pipe", "pipe"]
-    })
+    const child = spawnStrata(p.dir, p.home, ["serve", ...args], { env, stdin: "ignore" })
     let out = ""
     const timer = setTimeout(() => reject(new Error(`strata serve did not start:\n${out}`)), 60_000)
     child.stdout!.on("data", (d: Buffer) => {
