@@ -14,6 +14,7 @@ import * as Runtime from "@strata/core-runtime/Runtime"
 import * as ThreadManager from "@strata/core-runtime/ThreadManager"
 import type { EventFrame } from "@strata/protocol/Event"
 import type { ThreadId } from "@strata/protocol/Ids"
+import * as Ids from "@strata/protocol/Ids"
 import type { TurnOutcome } from "@strata/protocol/Model"
 import type { PromptResponse } from "@strata/protocol/Prompt"
 import type { AskForApproval } from "@strata/protocol/Tool"
@@ -71,7 +72,7 @@ export type Answer = { readonly decision: "approve" | "deny"; readonly reason?: 
  */
 export interface TurnOptions {
   readonly prompt: string
-  readonly threadId?: string | undefined
+  readonly threadId?: ThreadId | undefined
   readonly approval?: AskForApproval | undefined
   readonly onFrame: (frame: EventFrame) => Effect.Effect<void>
   readonly decide: (approval: PendingApproval) => Effect.Effect<Answer>
@@ -86,7 +87,8 @@ export interface TurnOptions {
 export const startThread = Effect.gen(function* () {
   const rt = yield* Runtime.Runtime
   const started = yield* rt.handleThread({ kind: "start" })
-  return started.thread_id as ThreadId
+  // The runtime's response carries a plain string (a list has no thread): decoded here, not cast.
+  return yield* Ids.validate("ThreadId", started.thread_id, "thread_id")
 })
 
 const pendingOf = (response: PromptResponse, answered: ReadonlySet<string>): ReadonlyArray<PendingApproval> => {
@@ -146,7 +148,7 @@ export const runTurn = Effect.fn("Session.runTurn")(function* (options: TurnOpti
   let response = yield* rt
     .handlePrompt({
       prompt: options.prompt,
-      thread_id: threadId as ThreadId,
+      thread_id: threadId,
       ...(options.approval === undefined ? {} : { approval_policy: options.approval })
     })
     // Failed or interrupted: what the turn recorded on its way out (response_end, turn_ended) is shown too.

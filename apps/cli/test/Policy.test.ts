@@ -5,42 +5,26 @@
  */
 import { existsSync, readFileSync } from "node:fs"
 import * as path from "node:path"
-import * as Command from "@effect/platform/Command"
 import * as FileSystem from "@effect/platform/FileSystem"
 import { NodeContext } from "@effect/platform-node"
 import { beforeAll, describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
-import * as Stream from "effect/Stream"
 import { version } from "../src/version.js"
-import { appDir, bin, ensureBuilt, repoRoot } from "./build.js"
+import { appDir, ensureBuilt, repoRoot } from "./build.js"
+import { runner } from "./strataProcess.js"
 
 const fixtures = path.join(repoRoot, "packages/exec-policy/test/fixtures")
 const shared = path.resolve(repoRoot, "../shared/policy")
 const folders = [fixtures, ...(existsSync(path.join(shared, "cases.jsonl")) ? [shared] : [])]
 
-interface Run {
-  readonly stdout: string
-  readonly stderr: string
-  readonly code: number
-}
+const plain = runner({})
 
 /** Runs `strata` with an empty HOME and a fresh working directory, so no user or project rules apply. */
 const strata = (args: ReadonlyArray<string>, stdin = "", home?: string) =>
   Effect.scoped(
     Effect.gen(function* () {
-      const fs = yield* FileSystem.FileSystem
-      const dir = yield* fs.makeTempDirectoryScoped()
-      const proc = yield* Command.make(process.execPath, bin, ...args).pipe(
-        Command.workingDirectory(dir),
-        Command.env({ HOME: home ?? dir, XDG_CONFIG_HOME: "" }),
-        Command.feed(stdin),
-        Command.start
-      )
-      const text = (s: Stream.Stream<Uint8Array, unknown>) => s.pipe(Stream.decodeText(), Stream.mkString)
-      const [stdout, stderr, code] = yield* Effect.all([text(proc.stdout), text(proc.stderr), proc.exitCode], {
-        concurrency: 3
-      })
-      return { stdout, stderr, code: Number(code) } satisfies Run
+      const dir = yield* (yield* FileSystem.FileSystem).makeTempDirectoryScoped()
+      return yield* plain(dir, args, {}, { stdin, home })
     })
   ).pipe(Effect.provide(NodeContext.layer))
 

@@ -15,16 +15,22 @@ export interface Run {
   readonly code: number
 }
 
+/** What a run reads on stdin (default nothing) and its HOME (default the run's directory). */
+export interface RunOptions {
+  readonly stdin?: string | undefined
+  readonly home?: string | undefined
+}
+
 /** A runner whose environment starts from `defaults` (then HOME = dir, no XDG config, no colour, then `env`). */
 export const runner =
   (defaults: Readonly<Record<string, string>>) =>
-  (dir: string, args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
+  (dir: string, args: ReadonlyArray<string>, env: Record<string, string> = {}, options: RunOptions = {}) =>
     Effect.scoped(
       Effect.gen(function* () {
         const proc = yield* Command.make(process.execPath, bin, ...args).pipe(
           Command.workingDirectory(dir),
-          Command.env({ ...defaults, HOME: dir, XDG_CONFIG_HOME: "", NO_COLOR: "1", ...env }),
-          Command.feed(""),
+          Command.env({ ...defaults, HOME: options.home ?? dir, XDG_CONFIG_HOME: "", NO_COLOR: "1", ...env }),
+          Command.feed(options.stdin ?? ""),
           Command.start
         )
         const text = (s: Stream.Stream<Uint8Array, unknown>) => s.pipe(Stream.decodeText(), Stream.mkString)

@@ -6,7 +6,7 @@
  * model = "deepseek-chat"           # the config model (3rd in resolution order)
  * provider_default = "deepseek"
  * approval_policy = "on-request"
- * max_turns = 20
+ * max_turns = 20                    # model calls per prompt; alias: max_model_calls
  * system_prompt = "You are ..."
  *
  * [storage]                         # memory | fs | redis | postgres | unstorage
@@ -75,6 +75,7 @@ import { ModelConfig, ProviderConfig } from "@strata/providers/ModelConfig"
 import { EnvPolicyConfig } from "@strata/sandbox/EnvPolicy"
 import { defaultConfig as defaultSandbox, SandboxConfig } from "@strata/sandbox/Sandbox"
 import * as Schema from "effect/Schema"
+import { AliasesId } from "./ConfigAliases.js"
 
 const PositiveInt = Schema.Number.pipe(Schema.int(), Schema.positive())
 
@@ -213,7 +214,11 @@ export const RuntimeConfig = Schema.Struct({
     default: () => ({ inherit: "core" as const, include: [], exclude: [], set: {} })
   }),
   jobs: Schema.optionalWith(JobsConfig, { default: () => ({ concurrency: 4, backend: "local" as const }) })
-}).annotations({ identifier: "RuntimeConfig" })
+}).annotations({
+  identifier: "RuntimeConfig",
+  // `max_turns` counts model calls, not turns: `max_model_calls` names it for what it is.
+  [AliasesId]: { max_model_calls: "max_turns" }
+})
 /** @since 0.1.0 @category models */
 export type RuntimeConfig = typeof RuntimeConfig.Type
 /** @since 0.1.0 @category models */

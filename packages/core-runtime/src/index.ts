@@ -7,6 +7,7 @@
 /** @since 0.1.0 */
 export * as Config from "./Config.js"
 /** @since 0.1.0 */
+export * as ConfigAliases from "./ConfigAliases.js"
 export * as ConfigError from "./ConfigError.js"
 /** @since 0.1.0 */
 export * as Runtime from "./Runtime.js"

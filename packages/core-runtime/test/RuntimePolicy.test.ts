@@ -95,4 +95,32 @@ describe("Config.effective", () => {
       expect(Config.showEffective(RuntimeConfig.RuntimeConfig, loaded)).toContain('storage.kind = "fs"  # default')
     }).pipe(Effect.provide(NodeContext.layer))
   )
+
+  // covers: issue 17 part 4
+  it.effect("an alias the schema declares (max_model_calls) sets its key, and its origin names the alias's line", () =>
+    Effect.gen(function* () {
+      const loaded = yield* Config.load(RuntimeConfig.RuntimeConfig, [
+        { _tag: "Text", name: "user.toml", text: "max_turns = 4\n" },
+        { _tag: "Text", name: "project.toml", text: 'model = "m"\nmax_model_calls = 7\n' }
+      ])
+      expect(loaded.value.max_turns).toBe(7)
+      expect(loaded.warnings).toEqual([])
+      const entries = new Map(Config.effective(RuntimeConfig.RuntimeConfig, loaded).map((e) => [e.key, e]))
+      expect(Config.originText(entries.get("max_turns")!.origin)).toBe("project.toml:2")
+      const fromEnv = yield* Config.load(RuntimeConfig.RuntimeConfig, [
+        { _tag: "Env", env: { STRATA_MAX_MODEL_CALLS: "3" } }
+      ])
+      expect(fromEnv.value.max_turns).toBe(3)
+      const both = yield* Effect.flip(
+        Config.load(RuntimeConfig.RuntimeConfig, [
+          { _tag: "Text", name: "both.toml", text: "max_turns = 4\nmax_model_calls = 7\n" }
+        ])
+      )
+      expect(both).toMatchObject({ file: "both.toml", line: 2, path: "max_model_calls" })
+      const invalid = yield* Effect.flip(
+        Config.load(RuntimeConfig.RuntimeConfig, [{ _tag: "Text", name: "bad.toml", text: "max_model_calls = -1\n" }])
+      )
+      expect(invalid).toMatchObject({ file: "bad.toml", line: 1, path: "max_turns" })
+    }).pipe(Effect.provide(NodeContext.layer))
+  )
 })

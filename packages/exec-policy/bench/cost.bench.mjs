@@ -12,6 +12,7 @@ import { readFileSync } from "node:fs"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import { ExecPolicy } from "@strata/exec-policy"
 import * as Effect from "effect/Effect"
+import { commandMix } from "./commandMix.mjs"
 
 const baseline = process.env.STRATA_POLICY_BASELINE
 if (baseline === undefined) throw new Error("set STRATA_POLICY_BASELINE to a baseline build's dist/index.js")
@@ -20,54 +21,7 @@ const RULES = new URL("../test/fixtures/sample-rules.toml", import.meta.url)
 const N = 10_000
 const ROUNDS = 5
 
-let seed = 0x5eed
-const rand = () => {
-  seed = (seed * 1103515245 + 12345) & 0x7fffffff
-  return seed / 0x7fffffff
-}
-const pick = (xs) => xs[Math.floor(rand() * xs.length)]
-const file = () =>
-  pick(["src/index.ts", "README.md", "package.json", "notes.txt", "build", "dist/out.js"]) +
-  (rand() < 0.5 ? "" : `.${Math.floor(rand() * 1000)}`)
-const simple = () =>
-  pick([
-    () => `ls -la ${file()}`,
-    () => "git status",
-    () => `git diff ${file()}`,
-    () => `git log --oneline -n ${1 + Math.floor(rand() * 50)}`,
-    () => `cat ${file()}`,
-    () => `wc -l ${file()}`,
-    () => "npm test",
-    () => `echo hello ${Math.floor(rand() * 1e6)}`,
-    () => `touch ${file()}`,
-    () => `rm -rf ${file()}`,
-    () => "curl https://example.test/x",
-    () => `sort -u ${file()}`,
-    () => `grep -n TODO ${file()}`,
-    () => `python3 scripts/gen.py --out ${file()}`
-  ])()
-const compound = () => {
-  const n = 2 + Math.floor(rand() * 3)
-  let s = simple()
-  for (let i = 1; i < n; i++) s += pick([" && ", " | ", "; ", " || "]) + simple()
-  return s
-}
-const nested = () =>
-  pick([
-    () => `echo $(${simple()})`,
-    () => `bash -c '${compound()}'`,
-    () => `(${simple()}; ${simple()}) | ${simple()}`,
-    () => `for f in *.ts; do ${simple()}; done`,
-    () => `timeout 5 ${simple()}`,
-    () => `x=$(${simple()}) && ${simple()}`,
-    () => `cat <(${simple()}) | wc -l`,
-    () => `${simple()} 2>&1 | tee ${file()}`,
-    () => `if ${simple()}; then ${compound()}; fi`
-  ])()
-const mix = Array.from({ length: N }, () => {
-  const r = rand()
-  return r < 0.4 ? simple() : r < 0.75 ? compound() : nested()
-})
+const mix = commandMix(N)
 const corpus = readFileSync(new URL("../test/differential/corpus.jsonl", import.meta.url), "utf8")
   .split("\n")
   .filter((l) => l.trim() !== "")

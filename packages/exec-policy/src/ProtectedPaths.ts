@@ -17,6 +17,7 @@
  *
  * @since 0.2.0
  */
+import * as Common from "@strata/protocol/Common"
 
 /**
  * @since 0.2.0
@@ -33,16 +34,7 @@ export interface ProtectedPaths {
  * @since 0.2.0
  * @category utils
  */
-export const normalize = (path: string): string | undefined => {
-  if (!path.startsWith("/")) return undefined
-  const out: Array<string> = []
-  for (const segment of path.split("/")) {
-    if (segment === "" || segment === ".") continue
-    if (segment === "..") out.pop()
-    else out.push(segment)
-  }
-  return `/${out.join("/")}`
-}
+export const normalize: (path: string) => string | undefined = Common.normalizeAbsolutePath
 
 /**
  * Resolves `path` against the absolute directory `cwd` (a `~/` prefix against

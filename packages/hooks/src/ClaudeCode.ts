@@ -27,6 +27,7 @@
  * @since 0.1.0
  */
 import type { Common } from "@strata/protocol"
+import { renameKeys } from "./internal/renameKeys.js"
 
 /**
  * One Claude Code tool and the Strata tool it stands for.
@@ -49,16 +50,7 @@ const isObject = (u: unknown): u is JsonObject => typeof u === "object" && u !==
 
 /** Renames keys (`[strata, claude]` pairs); other keys pass through. */
 const renaming = (pairs: ReadonlyArray<readonly [string, string]>) => {
-  const rename = (input: Common.JsonValue, from: 0 | 1): Common.JsonValue => {
-    if (!isObject(input)) return input
-    const to = from === 0 ? 1 : 0
-    const out: Record<string, Common.JsonValue> = {}
-    for (const [key, value] of Object.entries(input)) {
-      const pair = pairs.find((p) => p[from] === key)
-      out[pair === undefined ? key : pair[to]] = value
-    }
-    return out
-  }
+  const rename = (input: Common.JsonValue, from: 0 | 1): Common.JsonValue => renameKeys(input, pairs, from)
   return {
     toClaude: (input: Common.JsonValue) => rename(input, 0),
     fromClaude: (input: Common.JsonValue) => rename(input, 1)

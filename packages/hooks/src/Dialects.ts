@@ -41,6 +41,7 @@
  * @since 0.2.0
  */
 import type { Common } from "@strata/protocol"
+import { renameKeys } from "./internal/renameKeys.js"
 
 type JsonObject = { readonly [key: string]: Common.JsonValue }
 
@@ -105,16 +106,7 @@ export const geminiEvents: Readonly<Record<string, string>> = {
   BeforeToolSelection: "BeforeToolSelection"
 }
 
-const rename = (input: Common.JsonValue, pairs: Alias["fields"], from: 0 | 1): Common.JsonValue => {
-  if (!isObject(input)) return input
-  const to = from === 0 ? 1 : 0
-  const out: Record<string, Common.JsonValue> = {}
-  for (const [key, value] of Object.entries(input)) {
-    const pair = pairs.find((p) => p[from] === key)
-    out[pair === undefined ? key : pair[to]] = value
-  }
-  return out
-}
+const rename = renameKeys
 
 /**
  * The dialect's name of a Strata tool (other names are their own).

@@ -14,8 +14,9 @@
 import type { JsonValue } from "@strata/protocol/Common"
 import type { JobUpdate } from "@strata/protocol/Event"
 import type { JobHistoryEntry, JobRecord } from "@strata/protocol/Job"
+import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
-import * as Effect from "effect/Effect"
+import type * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
@@ -186,10 +187,14 @@ export interface Service {
 }
 
 /**
+ * The job manager port. Two implementations: {@link layer} (in this process,
+ * over a `JobBackend`) and `layer` from `@strata/jobs/bullmq` (on BullMQ
+ * queues), so it is a `Context.Tag` with the service shape beside it.
+ *
  * @since 0.1.0
  * @category tags
  */
-export class JobManager extends Effect.Tag("@strata/jobs/JobManager")<JobManager, Service>() {}
+export class JobManager extends Context.Tag("@strata/jobs/JobManager")<JobManager, Service>() {}
 
 /**
  * Builds a manager over the `JobBackend` in context, loading every existing

@@ -12,9 +12,7 @@ const url = process.argv.at(-1)
 const scenario = process.env.MCP_CONFORMANCE_SCENARIO ?? "initialize"
 
 // Accept every elicitation with empty content: the client fills in the schema's defaults.
-const elicitation = Layer.succeed(McpManager.McpElicitation, {
-  elicit: () => Effect.succeed({ action: "accept", content: {} })
-})
+const elicitation = { elicit: () => Effect.succeed({ action: "accept", content: {} }) }
 
 const program = Effect.gen(function* () {
   const mcp = yield* McpManager.McpManager
@@ -47,11 +45,10 @@ const program = Effect.gen(function* () {
 
 const main = program.pipe(
   Effect.provide(
-    McpManager.layerDecode({ servers: { conformance: { url, required: true, startup_timeout: 20 } } }).pipe(
-      Layer.provide(McpTransport.layerUnsupported)
-    )
-  ),
-  Effect.provide(elicitation)
+    McpManager.layerDecode({ servers: { conformance: { url, required: true, startup_timeout: 20 } } }, undefined, {
+      elicitation
+    }).pipe(Layer.provide(McpTransport.layerUnsupported))
+  )
 )
 
 Effect.runPromiseExit(main).then((exit) => {

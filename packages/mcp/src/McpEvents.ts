@@ -86,15 +86,12 @@ export const McpEvent = Schema.Union(
 export type McpEvent = typeof McpEvent.Type
 
 /**
- * An optional sink for manager events. When the context that builds
- * `McpManager.layer` holds an `McpEvents`, every event is passed to `emit`
- * in the fiber that produced it (so one server's events stay in order and a
- * slow sink delays only that server); failures and defects of `emit` are
- * logged and ignored.
- *
- * The core runtime provides one that forwards `StartupUpdate` /
- * `StartupComplete` to its `HookDispatcher`, as the seed's `mcp_startup`
- * does.
+ * A sink for manager events, passed to `McpManager.make` / `McpManager.layer`
+ * as `events` (the manager does not look it up in the context): every event
+ * is passed to `emit` in the fiber that produced it (so one server's events
+ * stay in order and a slow sink delays only that server); failures and
+ * defects of `emit` are logged and ignored. The tag carries a sink across
+ * layers (`McpManager.layer(config, { events: yield* McpEvents })`).
  *
  * @since 0.1.0
  * @category tags

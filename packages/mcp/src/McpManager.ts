@@ -30,6 +30,7 @@ import type * as Stream from "effect/Stream"
 import * as internal from "./internal/manager.js"
 import * as McpConfig from "./McpConfig.js"
 import type { McpConfigError, McpError, McpStartupError } from "./McpError.js"
+import type * as McpEvents from "./McpEvents.js"
 import type { McpEvent } from "./McpEvents.js"
 import type { StdioTransport } from "./McpTransport.js"
 
@@ -140,10 +141,10 @@ export interface ElicitationResponse {
 }
 
 /**
- * Optional: who answers servers' elicitation requests. When the context that
- * builds the manager layer holds one, the client advertises the
+ * Who answers servers' elicitation requests, passed to {@link make} /
+ * {@link layer} as `elicitation`: then the client advertises the
  * `elicitation` capability (form mode, defaults applied); otherwise it does
- * not, and servers do not ask.
+ * not, and servers do not ask. The tag carries a handler across layers.
  *
  * @since 0.1.0
  * @category tags
@@ -232,16 +233,32 @@ export interface Service {
 export class McpManager extends Context.Tag("@strata/mcp/McpManager")<McpManager, Service>() {}
 
 /**
+ * The manager's optional collaborators. They are passed explicitly, not
+ * looked up in the context, so a composition that builds the manager before
+ * (or without) them cannot drop one silently.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface Collaborators {
+  /** Receives every event, in the fiber that produced it (see `McpEvents`). */
+  readonly events?: McpEvents.McpEvents["Type"] | undefined
+  /** Answers servers' elicitation requests; without it the client does not advertise `elicitation`. */
+  readonly elicitation?: McpElicitation["Type"] | undefined
+}
+
+/**
  * Builds the manager in a scope: nothing is started until `startAll` (or
  * `restart`). Closing the scope closes every client and kills every stdio
- * child. Picks up the optional `McpEvents` sink and `McpElicitation`
- * handler from the context.
+ * child.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const make: (config: McpConfig.McpConfig) => Effect.Effect<Service, never, Scope.Scope | StdioTransport> =
-  internal.make
+export const make: (
+  config: McpConfig.McpConfig,
+  collaborators?: Collaborators
+) => Effect.Effect<Service, never, Scope.Scope | StdioTransport> = internal.make
 
 /**
  * The manager as a layer; it needs a {@link StdioTransport}
@@ -250,8 +267,10 @@ export const make: (config: McpConfig.McpConfig) => Effect.Effect<Service, never
  * @since 0.1.0
  * @category layers
  */
-export const layer = (config: McpConfig.McpConfig): Layer.Layer<McpManager, never, StdioTransport> =>
-  Layer.scoped(McpManager, make(config))
+export const layer = (
+  config: McpConfig.McpConfig,
+  collaborators?: Collaborators
+): Layer.Layer<McpManager, never, StdioTransport> => Layer.scoped(McpManager, make(config, collaborators))
 
 /**
  * The manager from undecoded input (`{ servers: {...}, restart: {...} }`),
@@ -262,6 +281,7 @@ export const layer = (config: McpConfig.McpConfig): Layer.Layer<McpManager, neve
  */
 export const layerDecode = (
   input: unknown,
-  options?: McpConfig.DecodeOptions
+  options?: McpConfig.DecodeOptions,
+  collaborators?: Collaborators
 ): Layer.Layer<McpManager, McpConfigError, StdioTransport> =>
-  Layer.unwrapEffect(Effect.map(McpConfig.decode(input, options), layer))
+  Layer.unwrapEffect(Effect.map(McpConfig.decode(input, options), (config) => layer(config, collaborators)))

@@ -1,10 +1,9 @@
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
-import * as Layer from "effect/Layer"
 import * as Ref from "effect/Ref"
 import * as McpConfig from "../src/McpConfig.js"
-import * as McpEvents from "../src/McpEvents.js"
+import type * as McpEvents from "../src/McpEvents.js"
 import * as McpManager from "../src/McpManager.js"
 import * as McpStdio from "../src/stdio.js"
 import { drain, fixtureServer, startupUpdates, takeUntil } from "./helpers.js"
@@ -164,10 +163,12 @@ describe("startAll", () => {
   it.scopedLive("sends every event to the McpEvents sink in the order of the stream", () =>
     Effect.gen(function* () {
       const seen = yield* Ref.make<ReadonlyArray<McpEvents.McpEvent>>([])
-      const sink = McpEvents.layer((e) => Ref.update(seen, (xs) => [...xs, e]))
       const mcp = yield* McpManager.make(
-        McpConfig.make({ a: fixtureServer(), b: fixtureServer(["--crash-on-start"]) })
-      ).pipe(Effect.provide(Layer.merge(McpStdio.layer, sink)))
+        McpConfig.make({ a: fixtureServer(), b: fixtureServer(["--crash-on-start"]) }),
+        {
+          events: { emit: (e) => Ref.update(seen, (xs) => [...xs, e]) }
+        }
+      ).pipe(Effect.provide(McpStdio.layer))
       const queue = yield* mcp.subscribe
       yield* mcp.startAll
       const streamed = yield* drain(queue)

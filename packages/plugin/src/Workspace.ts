@@ -35,6 +35,7 @@
  *
  * @since 0.2.0
  */
+import * as Common from "@strata/protocol/Common"
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import type * as Effect from "effect/Effect"
@@ -157,16 +158,7 @@ export const printable = (name: string): string => {
  * @since 0.2.0
  * @category utils
  */
-export const normalize = (path: string): string | undefined => {
-  if (!path.startsWith("/")) return undefined
-  const out: Array<string> = []
-  for (const segment of path.split("/")) {
-    if (segment === "" || segment === ".") continue
-    if (segment === "..") out.pop()
-    else out.push(segment)
-  }
-  return `/${out.join("/")}`
-}
+export const normalize: (path: string) => string | undefined = Common.normalizeAbsolutePath
 
 /**
  * Whether the absolute, normalized `path` is `root` or lies under it.

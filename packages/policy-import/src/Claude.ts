@@ -16,7 +16,7 @@
  * @since 0.1.0
  */
 import * as Either from "effect/Either"
-import { ImportError } from "./ImportError.js"
+import type { ImportError } from "./ImportError.js"
 import { Builder } from "./internal/builder.js"
 import * as Hooks from "./internal/hooks.js"
 import type { Imported, Origin, SourceFile, Verdict } from "./Model.js"
@@ -65,12 +65,10 @@ export const importSettings = (files: ReadonlyArray<SourceFile>): Either.Either<
   const builder = new Builder("claude")
   for (const file of files) {
     builder.file(file.path)
-    const json = Hooks.parseJson(file)
+    const json = Hooks.parseJsonObject(file, "expected a settings object", 0)
     if (Either.isLeft(json)) return Either.left(json.left)
     const root = json.right
-    const invalid = (field: string, detail: string, line = 0) =>
-      Either.left(new ImportError({ reason: "Invalid", file: file.path, line, column: 1, field, detail }))
-    if (!isRecord(root)) return invalid("", "expected a settings object")
+    const invalid = (field: string, detail: string, line = 0) => Hooks.invalid(file.path, line, 1, field, detail)
     for (const [key, value] of Object.entries(root)) {
       const keyLine = Hooks.findLine(file.text, `"${key}"`)
       if (key === "permissions") {

@@ -12,7 +12,6 @@
  * @since 0.1.0
  */
 import * as Either from "effect/Either"
-import { parse as parseToml, type TomlError } from "smol-toml"
 import { ImportError } from "./ImportError.js"
 import { Builder } from "./internal/builder.js"
 import * as Hooks from "./internal/hooks.js"
@@ -301,22 +300,9 @@ export const importConfig = (
   builder: Builder = new Builder("codex")
 ): Either.Either<Builder, ImportError> => {
   builder.file(file.path)
-  let doc: Record<string, unknown>
-  try {
-    doc = parseToml(file.text) as Record<string, unknown>
-  } catch (error) {
-    const e = error as TomlError
-    return Either.left(
-      new ImportError({
-        reason: "Syntax",
-        file: file.path,
-        line: e.line ?? 0,
-        column: e.column ?? 0,
-        field: "",
-        detail: `invalid TOML: ${String(e.message).split("\n")[0]}`
-      })
-    )
-  }
+  const parsed = Hooks.parseToml(file)
+  if (Either.isLeft(parsed)) return Either.left(parsed.left)
+  const doc = parsed.right
   const o = (key: string) => at(file.path, lineOf(file.text, key), key)
   for (const [key, value] of Object.entries(doc)) {
     const origin = o(key)
@@ -341,15 +327,12 @@ export const importConfig = (
               : `approval_policy = ${JSON.stringify(value)}`
           )
         } else
-          return Either.left(
-            new ImportError({
-              reason: "Invalid",
-              file: file.path,
-              line: origin.line,
-              column: 1,
-              field: key,
-              detail: `unknown approval policy ${JSON.stringify(value)} (expected untrusted, on-failure, on-request or never)`
-            })
+          return Hooks.invalid(
+            file.path,
+            origin.line,
+            1,
+            key,
+            `unknown approval policy ${JSON.stringify(value)} (expected untrusted, on-failure, on-request or never)`
           )
         break
       }
@@ -409,22 +392,10 @@ export const importHooksJson = (
   builder: Builder = new Builder("codex")
 ): Either.Either<Builder, ImportError> => {
   builder.file(file.path)
-  const json = Hooks.parseJson(file)
+  const json = Hooks.parseJsonObject(file, "expected an object with a hooks table")
   if (Either.isLeft(json)) return Either.left(json.left)
-  const root = json.right
-  if (typeof root !== "object" || root === null || Array.isArray(root))
-    return Either.left(
-      new ImportError({
-        reason: "Invalid",
-        file: file.path,
-        line: 1,
-        column: 1,
-        field: "",
-        detail: "expected an object with a hooks table"
-      })
-    )
   const r = Hooks.fromClaudeShape(
-    (root as Record<string, unknown>)["hooks"] ?? {},
+    json.right["hooks"] ?? {},
     { file: file.path, text: file.text, dialect: "codex", toml: false },
     builder
   )

@@ -20,7 +20,6 @@
  * @since 0.1.0
  */
 import * as Either from "effect/Either"
-import { parse as parseToml, type TomlError } from "smol-toml"
 import { ImportError } from "./ImportError.js"
 import { Builder } from "./internal/builder.js"
 import * as Hooks from "./internal/hooks.js"
@@ -259,57 +258,28 @@ export const importPolicy = (
 ): Either.Either<Builder, ImportError> => {
   builder.file(file.path)
   const tier = options.tier ?? 4
-  let doc: Record<string, unknown>
-  try {
-    doc = parseToml(file.text) as Record<string, unknown>
-  } catch (error) {
-    const e = error as TomlError
-    return Either.left(
-      new ImportError({
-        reason: "Syntax",
-        file: file.path,
-        line: e.line ?? 0,
-        column: e.column ?? 0,
-        field: "",
-        detail: `invalid TOML: ${String(e.message).split("\n")[0]}`
-      })
-    )
-  }
+  const parsed = Hooks.parseToml(file)
+  if (Either.isLeft(parsed)) return Either.left(parsed.left)
+  const doc = parsed.right
   const lines = headerLines(file.text, "rule")
   const checkerLines = headerLines(file.text, "safety_checker")
   for (const key of Object.keys(doc)) {
     if (key !== "rule" && key !== "safety_checker")
-      return Either.left(
-        new ImportError({
-          reason: "Invalid",
-          file: file.path,
-          line: Hooks.findLine(file.text, key),
-          column: 1,
-          field: key,
-          detail: `unknown key ${JSON.stringify(key)} (expected [[rule]] or [[safety_checker]])`
-        })
+      return Hooks.invalid(
+        file.path,
+        Hooks.findLine(file.text, key),
+        1,
+        key,
+        `unknown key ${JSON.stringify(key)} (expected [[rule]] or [[safety_checker]])`
       )
   }
   const rules = doc["rule"] ?? []
-  if (!Array.isArray(rules))
-    return Either.left(
-      new ImportError({
-        reason: "Invalid",
-        file: file.path,
-        line: 0,
-        column: 1,
-        field: "rule",
-        detail: "expected [[rule]] tables"
-      })
-    )
+  if (!Array.isArray(rules)) return Hooks.invalid(file.path, 0, 1, "rule", "expected [[rule]] tables")
   for (let i = 0; i < rules.length; i++) {
     const raw: unknown = rules[i]
     const line = lines[i] ?? 0
     const field = `rule[${i}]`
-    const invalid = (f: string, detail: string) =>
-      Either.left(
-        new ImportError({ reason: "Invalid", file: file.path, line, column: 1, field: `${field}.${f}`, detail })
-      )
+    const invalid = (f: string, detail: string) => Hooks.invalid(file.path, line, 1, `${field}.${f}`, detail)
     if (!isRecord(raw)) return invalid("", "expected a table")
     for (const k of Object.keys(raw)) if (!RULE_KEYS.has(k)) return invalid(k, `unknown key ${JSON.stringify(k)}`)
     const tools = raw["toolName"]
@@ -408,20 +378,9 @@ export const importSettings = (
   builder: Builder = new Builder("gemini", { prioritized: true })
 ): Either.Either<Builder, ImportError> => {
   builder.file(file.path)
-  const json = Hooks.parseJson(file)
+  const json = Hooks.parseJsonObject(file, "expected a settings object")
   if (Either.isLeft(json)) return Either.left(json.left)
   const root = json.right
-  if (!isRecord(root))
-    return Either.left(
-      new ImportError({
-        reason: "Invalid",
-        file: file.path,
-        line: 1,
-        column: 1,
-        field: "",
-        detail: "expected a settings object"
-      })
-    )
   const tools = isRecord(root["tools"]) ? root["tools"] : {}
   const list = (field: string, value: unknown): Either.Either<ReadonlyArray<string> | undefined, ImportError> => {
     if (value === undefined) return Either.right(undefined)

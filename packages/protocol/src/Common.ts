@@ -200,3 +200,22 @@ export const optional = <S extends Schema.Schema.All>(schema: S) => Schema.optio
  */
 export const randomUUID = (): string =>
   (globalThis as unknown as { readonly crypto: { randomUUID(): string } }).crypto.randomUUID()
+
+/**
+ * Folds `.`, `..` and repeated `/` of an absolute POSIX path (`..` at the
+ * root stays at the root); `undefined` when `path` is not absolute. Pure
+ * string work: no file system, no symlinks.
+ *
+ * @since 0.2.0
+ * @category utils
+ */
+export const normalizeAbsolutePath = (path: string): string | undefined => {
+  if (!path.startsWith("/")) return undefined
+  const out: Array<string> = []
+  for (const segment of path.split("/")) {
+    if (segment === "" || segment === ".") continue
+    if (segment === "..") out.pop()
+    else out.push(segment)
+  }
+  return `/${out.join("/")}`
+}

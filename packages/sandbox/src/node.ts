@@ -32,6 +32,15 @@ import * as os from "node:os"
 import * as nodePath from "node:path"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import {
+  type CgroupBase,
+  currentCgroupParent,
+  killTagged,
+  reapRecords,
+  releaseCgroup,
+  setupCgroup,
+  TAG
+} from "./internal/containment.js"
 import * as Sandbox from "./Sandbox.js"
 
 /**
@@ -50,8 +59,6 @@ export interface Options extends Sandbox.Options {
   /** Force a containment mechanism (tests); default: the strongest that works. */
   readonly containment?: Sandbox.Containment | undefined
 }
-
-const TAG = "STRATA_SANDBOX_TAG"
 
 const findBwrap = (options: Options): string | undefined => {
   if (options.bwrap !== undefined) return fs.existsSync(options.bwrap) ? options.bwrap : undefined
@@ -106,193 +113,6 @@ export const probeBwrap = (bwrap: string | undefined, network = false): string |
     return undefined
   } catch (e) {
     return `bwrap cannot start here: ${errorText(e)}`
-  }
-}
-
-interface CgroupBase {
-  readonly dir: string
-}
-
-const cgroupMount = (): string | undefined => {
-  try {
-    for (const line of fs.readFileSync("/proc/self/mounts", "utf8").split("\n")) {
-      const [, mountPoint, type] = line.split(" ")
-      if (type === "cgroup2" && mountPoint !== undefined) return mountPoint
-    }
-  } catch {
-    return undefined
-  }
-  return undefined
-}
-
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM"
-  }
-}
-
-const sleepSync = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms)
-
-const killCgroup = (dir: string) => {
-  try {
-    fs.writeFileSync(nodePath.join(dir, "cgroup.kill"), "1")
-  } catch {
-    // no cgroup.kill (kernel < 5.14): kill the members one by one
-    try {
-      for (const pid of fs.readFileSync(nodePath.join(dir, "cgroup.procs"), "utf8").split("\n")) {
-        if (pid !== "") process.kill(Number(pid), "SIGKILL")
-      }
-    } catch {
-      // gone
-    }
-  }
-  for (let i = 0; i < 200; i++) {
-    try {
-      fs.rmdirSync(dir)
-      return
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === "ENOENT") return
-      sleepSync(5)
-    }
-  }
-}
-
-/**
- * Ends a call's cgroup without blocking the event loop: `cgroup.kill` when
- * something is left in it, then remove it once the kernel has emptied it.
- */
-const releaseCgroup = (dir: string): Effect.Effect<void> =>
-  Effect.gen(function* () {
-    let procs = ""
-    try {
-      procs = fs.readFileSync(nodePath.join(dir, "cgroup.procs"), "utf8")
-    } catch {
-      return
-    }
-    if (procs.trim() !== "") {
-      try {
-        fs.writeFileSync(nodePath.join(dir, "cgroup.kill"), "1")
-      } catch {
-        for (const pid of procs.split("\n")) {
-          try {
-            if (pid !== "") process.kill(Number(pid), "SIGKILL")
-          } catch {
-            // gone
-          }
-        }
-      }
-    }
-    for (let i = 0; i < 1000; i++) {
-      try {
-        fs.rmdirSync(dir)
-        return
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === "ENOENT") return
-      }
-      yield* Effect.sleep(i < 20 ? "1 millis" : "10 millis")
-    }
-  })
-
-/** The cgroup v2 directory this process may create calls' cgroups under, reaping dead owners' ones. */
-const setupCgroup = (): CgroupBase | string => {
-  if (process.platform !== "linux") return "cgroups are Linux only"
-  const mount = cgroupMount()
-  if (mount === undefined) return "no cgroup v2 file system is mounted"
-  let own: string | undefined
-  try {
-    own = fs
-      .readFileSync("/proc/self/cgroup", "utf8")
-      .split("\n")
-      .find((l) => l.startsWith("0::"))
-      ?.slice(3)
-  } catch {
-    return "cannot read /proc/self/cgroup"
-  }
-  if (own === undefined) return "this process is in no cgroup v2 hierarchy"
-  const parent = nodePath.join(mount, own)
-  // Reap what dead owners left (a Strata killed before it could release).
-  try {
-    for (const name of fs.readdirSync(parent)) {
-      const m = /^strata\.(\d+)$/.exec(name)
-      if (m === null || alive(Number(m[1]))) continue
-      const base = nodePath.join(parent, name)
-      for (const call of fs.readdirSync(base)) {
-        if (call.startsWith("call-")) killCgroup(nodePath.join(base, call))
-      }
-      try {
-        fs.rmdirSync(base)
-      } catch {
-        // still busy; next start
-      }
-    }
-  } catch {
-    // not listable: the mkdir below decides
-  }
-  const dir = nodePath.join(parent, `strata.${process.pid}`)
-  try {
-    fs.mkdirSync(dir, { recursive: true })
-    if (!fs.existsSync(nodePath.join(dir, "cgroup.procs"))) return `${dir} is not a cgroup`
-    // a leaf must be creatable and joinable: try one
-    const probe = nodePath.join(dir, "call-probe")
-    fs.mkdirSync(probe)
-    fs.rmdirSync(probe)
-    return { dir }
-  } catch (e) {
-    return `cannot create a cgroup under ${parent}: ${(e as Error).message}`
-  }
-}
-
-const listProcs = (): ReadonlyArray<number> => {
-  try {
-    return fs
-      .readdirSync("/proc")
-      .filter((n) => /^\d+$/.test(n))
-      .map(Number)
-  } catch {
-    return []
-  }
-}
-
-/** Kills every process whose environment carries `TAG=<tag>`; returns how many. */
-const killTagged = (tag: string): number => {
-  const needle = `${TAG}=${tag}\0`
-  let killed = 0
-  // repeat: a fork between scan and kill is caught by the next round
-  for (let round = 0; round < 5; round++) {
-    let found = 0
-    for (const pid of listProcs()) {
-      if (pid === process.pid) continue
-      try {
-        if (fs.readFileSync(`/proc/${pid}/environ`, "latin1").includes(needle)) {
-          process.kill(pid, "SIGKILL")
-          found++
-        }
-      } catch {
-        // gone or not ours
-      }
-    }
-    killed += found
-    if (found === 0) break
-  }
-  return killed
-}
-
-const reapRecords = (stateDir: string) => {
-  const dir = nodePath.join(stateDir, "sandbox-calls")
-  let names: Array<string> = []
-  try {
-    names = fs.readdirSync(dir)
-  } catch {
-    return
-  }
-  for (const name of names) {
-    const m = /^(\d+)\.(.+)$/.exec(name)
-    if (m === null || alive(Number(m[1]))) continue
-    killTagged(m[2]!)
-    fs.rmSync(nodePath.join(dir, name), { force: true })
   }
 }
 
@@ -431,6 +251,28 @@ export const bwrapArgs = (options: {
   return args
 }
 
+/** Whether bubblewrap can sandbox here under the configured mode (probed with a real `bwrap ... true`). */
+const probeSandbox = (options: Options) => {
+  const config = options.config ?? Sandbox.defaultConfig
+  const bwrap = findBwrap(options)
+  const reason = config.mode === "off" ? undefined : probeBwrap(bwrap, config.network)
+  return { config, bwrap, reason, sandboxed: config.mode !== "off" && reason === undefined }
+}
+
+/** The status a probe and a built sandbox report alike. */
+const statusOf = (
+  { config, reason, sandboxed }: ReturnType<typeof probeSandbox>,
+  containment: Sandbox.Containment
+): Sandbox.Status => ({
+  mode: sandboxed ? config.mode : "off",
+  configured: config.mode,
+  mechanism: sandboxed ? "bwrap" : "none",
+  network: sandboxed ? config.network : true,
+  containment,
+  reason,
+  required: config.required
+})
+
 /**
  * What {@link make} would run here, without setting anything up (no cgroup
  * created, nothing reaped): for `strata status`.
@@ -439,10 +281,8 @@ export const bwrapArgs = (options: {
  * @category constructors
  */
 export const probe = (options: Options): Sandbox.Status => {
-  const config = options.config ?? Sandbox.defaultConfig
-  const bwrap = findBwrap(options)
-  const reason = config.mode === "off" ? undefined : probeBwrap(bwrap, config.network)
-  const sandboxed = config.mode !== "off" && reason === undefined
+  const bwrapState = probeSandbox(options)
+  const { bwrap, sandboxed } = bwrapState
   const parent = currentCgroupParent()
   let containment: Sandbox.Containment = "process-group"
   if (
@@ -460,15 +300,7 @@ export const probe = (options: Options): Sandbox.Status => {
   )
     containment = "cgroup"
   else if (sandboxed || (bwrap !== undefined && probeBwrap(bwrap, true) === undefined)) containment = "pid-namespace"
-  return {
-    mode: sandboxed ? config.mode : "off",
-    configured: config.mode,
-    mechanism: sandboxed ? "bwrap" : "none",
-    network: sandboxed ? config.network : true,
-    containment,
-    reason,
-    required: config.required
-  }
+  return statusOf(bwrapState, containment)
 }
 
 /**
@@ -480,12 +312,10 @@ export const probe = (options: Options): Sandbox.Status => {
  */
 export const make = (options: Options): Effect.Effect<Sandbox.Service> =>
   Effect.sync(() => {
-    const config = options.config ?? Sandbox.defaultConfig
     const home = options.home ?? options.env?.HOME ?? os.homedir()
     const { environment, redact } = Sandbox.environmentOf(options)
-    const bwrap = findBwrap(options)
-    const reason = config.mode === "off" ? undefined : probeBwrap(bwrap, config.network)
-    const sandboxed = config.mode !== "off" && reason === undefined
+    const bwrapState = probeSandbox(options)
+    const { config, bwrap, reason, sandboxed } = bwrapState
     // containment: cgroup > pid namespace > process group
     let cgroup: CgroupBase | undefined
     let containment: Sandbox.Containment = "process-group"
@@ -503,15 +333,7 @@ export const make = (options: Options): Effect.Effect<Sandbox.Service> =>
       (sandboxed || (bwrap !== undefined && probeBwrap(bwrap, true) === undefined))
     if (pidNamespace) containment = "pid-namespace"
     if (containment === "process-group" && options.stateDir !== undefined) reapRecords(options.stateDir)
-    const status: Sandbox.Status = {
-      mode: sandboxed ? config.mode : "off",
-      configured: config.mode,
-      mechanism: sandboxed ? "bwrap" : "none",
-      network: sandboxed ? config.network : true,
-      containment,
-      reason,
-      required: config.required
-    }
+    const status = statusOf(bwrapState, containment)
     let counter = 0
     const prepare = (spec: Sandbox.Spec): Effect.Effect<Sandbox.Prepared, Sandbox.SandboxError> =>
       Effect.try({
@@ -635,18 +457,3 @@ export const layer = (options: Options): Layer.Layer<Sandbox.Sandbox> =>
       })
     )
   )
-
-const currentCgroupParent = (): string | undefined => {
-  const mount = cgroupMount()
-  if (mount === undefined) return undefined
-  try {
-    const own = fs
-      .readFileSync("/proc/self/cgroup", "utf8")
-      .split("\n")
-      .find((l) => l.startsWith("0::"))
-      ?.slice(3)
-    return own === undefined ? undefined : nodePath.join(mount, own)
-  } catch {
-    return undefined
-  }
-}

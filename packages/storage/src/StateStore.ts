@@ -25,6 +25,9 @@
  * }).pipe(Effect.provide(StateStore.layerFileSystem(".strata/state")), Effect.provide(NodeContext.layer))
  * ```
  *
+ * (Over 600 lines with its JSDoc: about 220 lines of code; the rest is the
+ * contract of each operation, which every driver's suite checks.)
+ *
  * @since 0.1.0
  */
 import type { FileSystem } from "@effect/platform/FileSystem"

@@ -19,11 +19,12 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import type { Redis } from "ioredis"
+import { unavailable } from "./internal/io.js"
 import * as redisBackend from "./internal/redisBackend.js"
 import * as store from "./internal/store.js"
 import type { Durability, Service, StoreOptions } from "./StateStore.js"
 import { StateStore } from "./StateStore.js"
-import { describe, StorageError, type UnsupportedSchemaVersion } from "./StorageError.js"
+import { StorageError, type UnsupportedSchemaVersion } from "./StorageError.js"
 
 /**
  * @since 0.1.0
@@ -83,8 +84,7 @@ export const makeRedis = (
       })
     }
     const url = options.url ?? "redis://127.0.0.1:6379"
-    const unavailable = (what: string) => (cause: unknown) =>
-      new StorageError({ reason: "Unavailable", key: url, detail: `${what}: ${describe(cause)}`, cause })
+    const failed = (what: string) => unavailable(url, what)
 
     let client: Redis
     if (options.client !== undefined) {
@@ -92,7 +92,7 @@ export const makeRedis = (
     } else {
       const { Redis } = yield* Effect.tryPromise({
         try: () => import("ioredis"),
-        catch: unavailable("cannot load ioredis (install it: npm install ioredis)")
+        catch: failed("cannot load ioredis (install it: npm install ioredis)")
       })
       const timeout = Duration.toMillis(options.connectTimeout ?? "5 seconds")
       const created = new Redis(url, {
@@ -108,8 +108,8 @@ export const makeRedis = (
       // listener ioredis would also print each one.
       created.on("error", () => {})
       yield* Effect.addFinalizer(() => Effect.promise(() => created.quit().catch(() => created.disconnect())))
-      yield* Effect.tryPromise({ try: () => created.connect(), catch: unavailable("cannot connect to Redis") }).pipe(
-        Effect.timeoutFail({ duration: timeout, onTimeout: () => unavailable("cannot connect to Redis")("timed out") })
+      yield* Effect.tryPromise({ try: () => created.connect(), catch: failed("cannot connect to Redis") }).pipe(
+        Effect.timeoutFail({ duration: timeout, onTimeout: () => failed("cannot connect to Redis")("timed out") })
       )
       client = created
     }

@@ -14,11 +14,12 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import type { Pool } from "pg"
+import { unavailable } from "./internal/io.js"
 import * as pgBackend from "./internal/pgBackend.js"
 import * as store from "./internal/store.js"
 import type { Service, StoreOptions } from "./StateStore.js"
 import { StateStore } from "./StateStore.js"
-import { describe, StorageError, type UnsupportedSchemaVersion } from "./StorageError.js"
+import { StorageError, type UnsupportedSchemaVersion } from "./StorageError.js"
 
 /**
  * @since 0.1.0
@@ -62,13 +63,7 @@ export const makePostgres = (
       const connectionString = options.connectionString ?? "postgres://postgres@127.0.0.1:5432/test"
       const pg = yield* Effect.tryPromise({
         try: () => import("pg"),
-        catch: (cause) =>
-          new StorageError({
-            reason: "Unavailable",
-            key: "postgres",
-            detail: `cannot load pg (install it: npm install pg): ${describe(cause)}`,
-            cause
-          })
+        catch: unavailable("postgres", "cannot load pg (install it: npm install pg)")
       })
       const Pool = (pg.default ?? pg).Pool
       const created = new Pool({ connectionString, max: options.max ?? 10, connectionTimeoutMillis: 5000 })

@@ -30,7 +30,8 @@ import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import { Runtime as StrataRuntime } from "@strata/core-runtime"
 import { Decision, ExecPolicy } from "@strata/exec-policy"
-import type { ThreadId } from "@strata/protocol/Ids"
+import { ThreadId } from "@strata/protocol/Ids"
+import type { AskForApproval } from "@strata/protocol/Tool"
 import * as Sandbox from "@strata/sandbox/Sandbox"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
@@ -54,7 +55,11 @@ import { approval, banner, cliConfig, model, sandbox } from "./run.js"
 export const DEMO_PROMPT = "Show me what you can do in this workspace."
 
 /** A command's approval prefix: its first word (`touch`, `git`+subcommand). */
-const interactive = (setup: Distribution.Setup, startThread: string | undefined, approvalMode: string | undefined) =>
+const interactive = (
+  setup: Distribution.Setup,
+  startThread: ThreadId | undefined,
+  approvalMode: AskForApproval | undefined
+) =>
   Effect.gen(function* () {
     const runtime = yield* Effect.runtime<never>()
     const sink = Render.processSink()
@@ -185,7 +190,7 @@ const interactive = (setup: Distribution.Setup, startThread: string | undefined,
         Session.runTurn({
           prompt: text,
           threadId: id,
-          approval: approvalMode as never,
+          approval: approvalMode,
           onFrame: Render.text(sink),
           decide
         })
@@ -230,7 +235,11 @@ const stdinLines = Effect.promise(async () => {
     .filter((l) => l !== "")
 })
 
-const unattended = (setup: Distribution.Setup, resumed: string | undefined, approvalMode: string | undefined) =>
+const unattended = (
+  setup: Distribution.Setup,
+  resumed: ThreadId | undefined,
+  approvalMode: AskForApproval | undefined
+) =>
   Effect.gen(function* () {
     const sink = Render.processSink()
     sink.out(banner(setup))
@@ -260,7 +269,7 @@ const unattended = (setup: Distribution.Setup, resumed: string | undefined, appr
       const response = yield* Session.runTurn({
         prompt,
         threadId,
-        approval: approvalMode as never,
+        approval: approvalMode,
         onFrame: Render.text(sink),
         decide: denyUnattended(sink)
       })
@@ -288,8 +297,8 @@ const unattended = (setup: Distribution.Setup, resumed: string | undefined, appr
  * @category constructors
  */
 export const session = (options: {
-  readonly threadId?: string | undefined
-  readonly approval: Option.Option<string>
+  readonly threadId?: ThreadId | undefined
+  readonly approval: Option.Option<AskForApproval>
   readonly model: Option.Option<string>
   readonly sandbox?: Option.Option<string> | undefined
 }) =>
@@ -313,7 +322,7 @@ export const chat = Command.make("chat", { approval, model, sandbox }, (options)
 )
 
 const last = Options.boolean("last").pipe(Options.withDescription("Resume the most recently updated thread"))
-const threadArg = Args.text({ name: "thread" }).pipe(Args.optional)
+const threadArg = Args.text({ name: "thread" }).pipe(Args.withSchema(ThreadId), Args.optional)
 
 /**
  * @since 0.1.0
@@ -333,7 +342,7 @@ export const resume = Command.make("resume", { thread: threadArg, last, approval
         if (latest === undefined) return yield* new CliError({ detail: "no thread yet", hint: "start one with strata" })
         id = latest.id
       }
-      const resumed = yield* rt.handleThread({ kind: "resume", thread_id: id as ThreadId })
+      const resumed = yield* rt.handleThread({ kind: "resume", thread_id: id })
       if (resumed.status === "missing") {
         return yield* new CliError({ detail: `no thread ${id}`, hint: "see strata threads list" })
       }

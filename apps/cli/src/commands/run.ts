@@ -27,6 +27,7 @@
 import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
+import { ThreadId } from "@strata/protocol/Ids"
 import type { PromptResponse } from "@strata/protocol/Prompt"
 import * as Sandbox from "@strata/sandbox/Sandbox"
 import * as Cause from "effect/Cause"
@@ -98,6 +99,7 @@ const yes = Options.boolean("yes").pipe(
   Options.withDescription("Approve every command the policy asks about")
 )
 const thread = Options.text("thread").pipe(
+  Options.withSchema(ThreadId),
   Options.optional,
   Options.withDescription("Continue this thread instead of starting one")
 )

@@ -11,7 +11,7 @@ import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
 import { Runtime } from "@strata/core-runtime"
 import { ThreadManager } from "@strata/core-runtime/ThreadManager"
-import type { MessageId, ThreadId } from "@strata/protocol/Ids"
+import { MessageId, ThreadId } from "@strata/protocol/Ids"
 import type { ThreadResponse } from "@strata/protocol/Thread"
 import { StateStore } from "@strata/storage/StateStore"
 import * as Effect from "effect/Effect"
@@ -21,7 +21,7 @@ import { ago, CliError, json, print, processOptions } from "../common.js"
 import * as Distribution from "../Distribution.js"
 import * as ReadOnly from "../ReadOnly.js"
 
-const threadId = Args.text({ name: "thread" }).pipe(Args.withDescription("The thread id"))
+const threadId = Args.text({ name: "thread" }).pipe(Args.withSchema(ThreadId), Args.withDescription("The thread id"))
 
 const request = <A>(body: (rt: Runtime.Service) => Effect.Effect<A, unknown>) =>
   Distribution.session(processOptions(), () => Effect.flatMap(Runtime.Runtime, body))
@@ -62,7 +62,7 @@ const show = Command.make("show", { json, thread: threadId }, (o) =>
     processOptions(),
     Effect.gen(function* () {
       const threads = yield* ThreadManager
-      const response = yield* found(yield* threads.handle({ kind: "read", thread_id: o.thread as ThreadId }), o.thread)
+      const response = yield* found(yield* threads.handle({ kind: "read", thread_id: o.thread }), o.thread)
       yield* print(o.json, { thread: response.thread, history: response.data.history ?? [] }, (v) =>
         [
           `${v.thread?.id}  ${v.thread?.status}  ${v.thread?.name ?? ""}`,
@@ -77,6 +77,7 @@ const show = Command.make("show", { json, thread: threadId }, (o) =>
 ).pipe(Command.withDescription("Show a thread's messages; writes nothing"))
 
 const at = Options.text("at").pipe(
+  Options.withSchema(MessageId),
   Options.optional,
   Options.withDescription("Fork after this message id (default: the whole thread)")
 )
@@ -87,8 +88,8 @@ const fork = Command.make("fork", { json, thread: threadId, at }, (o) =>
       const response = yield* found(
         yield* rt.handleThread({
           kind: "fork",
-          thread_id: o.thread as ThreadId,
-          ...(Option.isSome(o.at) ? { at_message_id: o.at.value as MessageId } : {})
+          thread_id: o.thread,
+          ...(Option.isSome(o.at) ? { at_message_id: o.at.value } : {})
         }),
         o.thread
       )
@@ -104,7 +105,7 @@ const rename = Command.make(
     request((rt) =>
       Effect.gen(function* () {
         const response = yield* found(
-          yield* rt.handleThread({ kind: "set_name", thread_id: o.thread as ThreadId, name: o.name }),
+          yield* rt.handleThread({ kind: "set_name", thread_id: o.thread, name: o.name }),
           o.thread
         )
         yield* print(o.json, response.thread ?? {}, () => `renamed ${o.thread} to "${o.name}"`)
@@ -116,7 +117,7 @@ const archiveLike = (kind: "archive" | "unarchive") =>
   Command.make(kind, { json, thread: threadId }, (o) =>
     request((rt) =>
       Effect.gen(function* () {
-        const response = yield* found(yield* rt.handleThread({ kind, thread_id: o.thread as ThreadId }), o.thread)
+        const response = yield* found(yield* rt.handleThread({ kind, thread_id: o.thread }), o.thread)
         yield* print(o.json, { thread_id: o.thread, status: response.status }, (v) => `${v.thread_id} ${v.status}`)
       })
     )

@@ -6,12 +6,12 @@
  * about (session/request_permission, each answer kind) → the result; cancel
  * mid-turn; session/load after the agent process was killed.
  */
-import { type ChildProcess, spawn } from "node:child_process"
+import type { ChildProcess } from "node:child_process"
 import { Readable, Writable } from "node:stream"
 import * as acp from "@agentclientprotocol/sdk"
 import { beforeAll, describe, expect, it } from "vitest"
 import { ensureBuilt } from "../build.js"
-import { bin, call, type Project, providerToml, withModel, withProject } from "./harness.js"
+import { call, type Project, providerToml, spawnStrata, withModel, withProject } from "./harness.js"
 
 beforeAll(() => ensureBuilt(), 300_000)
 
@@ -28,11 +28,7 @@ interface Agent {
 }
 
 const startAgent = (p: Project): Agent => {
-  const child = spawn(process.execPath, [bin, "acp"], {
-    cwd: p.dir,
-    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: p.home, XDG_CONFIG_HOME: "", NO_COLOR: "1" },
-    stdio: ["pipe", "pipe", "pipe"]
-  })
+  const child = spawnStrata(p.dir, p.home, ["acp"])
   let stderr = ""
   child.stderr!.on("data", (d) => {
     stderr += d

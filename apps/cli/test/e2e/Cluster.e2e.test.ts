@@ -6,13 +6,13 @@
  * and one stopped with SIGTERM hands its run back after
  * `shutdown_grace_ms`. `strata status` shows the queue and the workers.
  */
-import { type ChildProcess, spawn } from "node:child_process"
+import type { ChildProcess } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import { readFileSync } from "node:fs"
 import * as path from "node:path"
 import { Redis } from "ioredis"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { bin, ensureBuilt } from "../build.js"
+import { ensureBuilt } from "../build.js"
 import {
   call,
   eventually,
@@ -22,6 +22,7 @@ import {
   type Project,
   providerToml,
   q,
+  spawnStrata,
   withModel,
   withProject
 } from "./harness.js"
@@ -49,11 +50,7 @@ afterAll(async () => {
 /** `strata worker` in the project, with its output collected; resolves once it says it is ready. */
 const startWorker = (p: Project) =>
   new Promise<{ child: ChildProcess; out: () => string; exited: Promise<number | null> }>((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, "worker"], {
-      cwd: p.dir,
-      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: p.home, XDG_CONFIG_HOME: "", NO_COLOR: "1" },
-      stdio: ["ignore", "pipe", "pipe"]
-    })
+    const child = spawnStrata(p.dir, p.home, ["worker"], { stdin: "ignore" })
     children.push(child)
     let out = ""
     const exited = new Promise<number | null>((r) => child.on("exit", (code) => r(code)))

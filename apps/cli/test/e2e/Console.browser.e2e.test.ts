@@ -19,7 +19,6 @@
  * Chromium: /usr/bin/chromium (`.ci/run` installs it); without it the test
  * is skipped, except under CI=true where it fails.
  */
-import { type ChildProcess, spawn } from "node:child_process"
 import { createHash } from "node:crypto"
 import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs"
 import * as http from "node:http"
@@ -28,7 +27,17 @@ import * as StrataClient from "@strata/client/StrataClient"
 import { type Browser, chromium, type Page } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { ensureBuilt, repoRoot } from "../build.js"
-import { bin, call, fixtures, linkWorkspace, type Project, providerToml, q, withModel, withProject } from "./harness.js"
+import {
+  call,
+  fixtures,
+  linkWorkspace,
+  type Project,
+  providerToml,
+  q,
+  startServe,
+  withModel,
+  withProject
+} from "./harness.js"
 
 const chromiumPath = process.env.STRATA_CHROMIUM ?? "/usr/bin/chromium"
 const haveChromium = existsSync(chromiumPath)
@@ -68,31 +77,7 @@ afterAll(async () => {
 const sha = (t: string) => createHash("sha256").update(t).digest("hex")
 
 const startServer = (p: Project, env: Record<string, string>, args: ReadonlyArray<string> = ["--port", "0"]) =>
-  new Promise<{ url: string; child: ChildProcess; line: Record<string, unknown> }>((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, "serve", ...args], {
-      cwd: p.dir,
-      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: p.home, XDG_CONFIG_HOME: "", NO_COLOR: "1", ...env },
-      stdio: ["ignore", "pipe", "pipe"]
-    })
-    let out = ""
-    const timer = setTimeout(() => reject(new Error(`strata serve did not start:\n${out}`)), 60_000)
-    child.stdout!.on("data", (d: Buffer) => {
-      out += d
-      const line = out.split("\n").find((l) => l.includes('"listening"'))
-      if (line !== undefined) {
-        clearTimeout(timer)
-        const parsed = JSON.parse(line) as Record<string, unknown>
-        resolve({ url: parsed.url as string, child, line: parsed })
-      }
-    })
-    child.stderr!.on("data", (d: Buffer) => {
-      out += d
-    })
-    child.on("close", (code) => {
-      clearTimeout(timer)
-      reject(new Error(`strata serve exited (${code}):\n${out}`))
-    })
-  })
+  startServe(p, args, env)
 
 const rawGet = (base: string, target: string) =>
   new Promise<{ status: number; body: string }>((resolve, reject) => {

@@ -6,19 +6,13 @@
  * the rate limit, hostile bodies (typed JSON-RPC errors; the server never
  * crashes), and the same methods over `--stdio`.
  */
-import { type ChildProcess, spawn } from "node:child_process"
+import type { ChildProcess } from "node:child_process"
 import * as StrataClient from "@strata/client/StrataClient"
 import { beforeAll, describe, expect, it } from "vitest"
 import { ensureBuilt } from "../build.js"
-import { bin, call, type Project, providerToml, withModel, withProject } from "./harness.js"
+import { call, type Project, providerToml, type Served, startServe, withModel, withProject } from "./harness.js"
 
 beforeAll(() => ensureBuilt(), 300_000)
-
-interface Served {
-  readonly url: string
-  readonly child: ChildProcess
-  readonly output: () => string
-}
 
 /** The servers a test started, killed when it ends (tests run concurrently: each kills only its own). */
 const withServers = async (body: (start: typeof startServer) => Promise<void>) => {
@@ -36,31 +30,7 @@ const withServers = async (body: (start: typeof startServer) => Promise<void>) =
 }
 
 const startServer = (p: Project, args: ReadonlyArray<string> = [], env: Record<string, string> = {}) =>
-  new Promise<Served>((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, "serve", "--port", "0", ...args], {
-      cwd: p.dir,
-      env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: p.home, XDG_CONFIG_HOME: "", NO_COLOR: "1", ...env },
-      stdio: ["ignore", "pipe", "pipe"]
-    })
-    let out = ""
-    const timer = setTimeout(() => reject(new Error(`strata serve did not start:\n${out}`)), 60_000)
-    const onData = (d: Buffer) => {
-      out += d
-      const line = out.split("\n").find((l) => l.includes('"listening"'))
-      if (line !== undefined) {
-        clearTimeout(timer)
-        resolve({ url: JSON.parse(line).url, child, output: () => out })
-      }
-    }
-    child.stdout!.on("data", onData)
-    child.stderr!.on("data", (d) => {
-      out += d
-    })
-    child.on("close", (code) => {
-      clearTimeout(timer)
-      reject(new Error(`strata serve exited (${code}):\n${out}`))
-    })
-  })
+  startServe(p, ["--port", "0", ...args], env)
 
 const kill9 = (served: Served) =>
   new Promise<void>((resolve) => {

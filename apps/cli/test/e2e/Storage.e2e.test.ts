@@ -4,17 +4,22 @@
  * key prefix / schema per test), `[telemetry]` to a real OTLP/HTTP receiver,
  * and `strata config show` with every effective value and its origin.
  */
-import { randomUUID } from "node:crypto"
 import { createServer } from "node:http"
-import { createRequire } from "node:module"
 import type { AddressInfo } from "node:net"
 import { beforeAll, describe, expect, it } from "vitest"
 import { ensureBuilt } from "../build.js"
-import { jsonLines, providerToml, q, withModel, withProject } from "./harness.js"
+import {
+  jsonLines,
+  postgresUrl,
+  providerToml,
+  q,
+  withModel,
+  withPostgresSchema,
+  withProject,
+  withRedisPrefix
+} from "./harness.js"
 
 beforeAll(() => ensureBuilt(), 300_000)
-
-const require = createRequire(import.meta.url)
 
 const threadsOf = async (p: { strata: (a: ReadonlyArray<string>) => Promise<{ stdout: string }> }) =>
   JSON.parse((await p.strata(["threads", "list", "--json"])).stdout) as Array<{ id: string }>
@@ -38,11 +43,7 @@ describe.concurrent("[storage]", { timeout: 180_000 }, () => {
   })
 
   it("redis: url and prefix; the durability warning stays off stdout with --json", async () => {
-    const Redis = require("ioredis") as typeof import("ioredis").default
-    const redis = new Redis("redis://127.0.0.1:6379", { lazyConnect: true })
-    const prefix = `strata-e2e-${randomUUID()}:`
-    try {
-      await redis.connect()
+    await withRedisPrefix("strata-e2e", async (prefix, redis) => {
       await withProject(async (p) => {
         await withModel({ turns: [{ text: "stored in redis" }] }, async (server) => {
           // covers: storage.url
@@ -59,20 +60,12 @@ describe.concurrent("[storage]", { timeout: 180_000 }, () => {
           expect(await threadsOf(p)).toHaveLength(1)
         })
       })
-    } finally {
-      const keys = await redis.keys(`${prefix}*`).catch(() => [])
-      if (keys.length > 0) await redis.del(...keys)
-      redis.disconnect()
-    }
+    })
   })
 
   it("postgres: url and schema", async () => {
-    const pg = require("pg") as typeof import("pg")
-    const schema = `strata_e2e_${randomUUID().replace(/-/g, "").slice(0, 16)}`
-    const url = "postgres://postgres@127.0.0.1:5432/test"
-    const client = new pg.Client({ connectionString: url })
-    await client.connect()
-    try {
+    await withPostgresSchema("strata_e2e", async (schema, client) => {
+      const url = postgresUrl
       await withProject(async (p) => {
         await withModel({ turns: [{ text: "stored in postgres" }] }, async (server) => {
           // covers: storage.schema
@@ -87,10 +80,7 @@ describe.concurrent("[storage]", { timeout: 180_000 }, () => {
           expect(await threadsOf(p)).toHaveLength(1)
         })
       })
-    } finally {
-      await client.query(`drop schema if exists "${schema}" cascade`)
-      await client.end()
-    }
+    })
   })
 })
 

@@ -10,15 +10,23 @@
  * `STRATA_CHAOS_ROUNDS` sets the SIGKILL rounds (CI: a bounded slice; the
  * long run is `npm run test:chaos -w @strata/cli`).
  */
-import { randomUUID } from "node:crypto"
 import { readdirSync, readFileSync, writeFileSync } from "node:fs"
-import { createRequire } from "node:module"
 import * as path from "node:path"
 import type { RecordedRequest, Turn } from "@strata/testkit/ScriptedModel"
 import { describe, expect, it } from "vitest"
-import { jsonLines, type Project, providerToml, q, withModel, withProject } from "./harness.js"
+import {
+  jsonLines,
+  type Project,
+  postgresUrl,
+  providerToml,
+  q,
+  redisUrl,
+  withModel,
+  withPostgresSchema,
+  withProject,
+  withRedisPrefix
+} from "./harness.js"
 
-const require = createRequire(import.meta.url)
 const rounds = Number(process.env.STRATA_CHAOS_ROUNDS ?? 3)
 
 const rules = `
@@ -153,29 +161,14 @@ describe("turn safety: every tool call answered exactly once", { timeout: 600_00
     chaos("fs", () => '[storage]\nkind = "fs"\ndir = "state"\n')
   )
   it.runIf(stores.includes("redis"))(`SIGKILL at random points over ${rounds} rounds (Redis)`, async () => {
-    const prefix = `strata-chaos-${randomUUID()}:`
-    const Redis = require("ioredis") as typeof import("ioredis").default
-    const redis = new Redis("redis://127.0.0.1:6379")
-    try {
-      await chaos("redis", () => `[storage]\nkind = "redis"\nurl = "redis://127.0.0.1:6379"\nprefix = ${q(prefix)}\n`)()
-    } finally {
-      const keys = await redis.keys(`${prefix}*`).catch(() => [])
-      if (keys.length > 0) await redis.del(...keys)
-      redis.disconnect()
-    }
+    await withRedisPrefix("strata-chaos", (prefix) =>
+      chaos("redis", () => `[storage]\nkind = "redis"\nurl = ${q(redisUrl)}\nprefix = ${q(prefix)}\n`)()
+    )
   })
   it.runIf(stores.includes("postgres"))(`SIGKILL at random points over ${rounds} rounds (PostgreSQL)`, async () => {
-    const pg = require("pg") as typeof import("pg")
-    const schema = `strata_chaos_${randomUUID().replace(/-/g, "").slice(0, 16)}`
-    const url = "postgres://postgres@127.0.0.1:5432/test"
-    const client = new pg.Client({ connectionString: url })
-    await client.connect()
-    try {
-      await chaos("postgres", () => `[storage]\nkind = "postgres"\nurl = ${q(url)}\nschema = ${q(schema)}\n`)()
-    } finally {
-      await client.query(`drop schema if exists "${schema}" cascade`)
-      await client.end()
-    }
+    await withPostgresSchema("strata_chaos", (schema) =>
+      chaos("postgres", () => `[storage]\nkind = "postgres"\nurl = ${q(postgresUrl)}\nschema = ${q(schema)}\n`)()
+    )
   })
 
   it("a new prompt while an approval is pending: the call is answered as not approved, before the prompt", async () => {
@@ -340,29 +333,14 @@ describe("turn safety: every tool call answered exactly once", { timeout: 600_00
   )
 
   it("two processes on one thread (Redis): ThreadBusy", async () => {
-    const prefix = `strata-race-${randomUUID()}:`
-    const Redis = require("ioredis") as typeof import("ioredis").default
-    const redis = new Redis("redis://127.0.0.1:6379")
-    try {
-      await race(() => `[storage]\nkind = "redis"\nurl = "redis://127.0.0.1:6379"\nprefix = ${q(prefix)}\n`)()
-    } finally {
-      const keys = await redis.keys(`${prefix}*`).catch(() => [])
-      if (keys.length > 0) await redis.del(...keys)
-      redis.disconnect()
-    }
+    await withRedisPrefix("strata-race", (prefix) =>
+      race(() => `[storage]\nkind = "redis"\nurl = ${q(redisUrl)}\nprefix = ${q(prefix)}\n`)()
+    )
   })
 
   it("two processes on one thread (PostgreSQL): ThreadBusy", async () => {
-    const pg = require("pg") as typeof import("pg")
-    const schema = `strata_race_${randomUUID().replace(/-/g, "").slice(0, 16)}`
-    const url = "postgres://postgres@127.0.0.1:5432/test"
-    const client = new pg.Client({ connectionString: url })
-    await client.connect()
-    try {
-      await race(() => `[storage]\nkind = "postgres"\nurl = ${q(url)}\nschema = ${q(schema)}\n`)()
-    } finally {
-      await client.query(`drop schema if exists "${schema}" cascade`)
-      await client.end()
-    }
+    await withPostgresSchema("strata_race", (schema) =>
+      race(() => `[storage]\nkind = "postgres"\nurl = ${q(postgresUrl)}\nschema = ${q(schema)}\n`)()
+    )
   })
 })

@@ -9,7 +9,8 @@
  * `// covers: <dotted.key>` (records and list elements as `*`); see
  * `Coverage.test.ts`.
  */
-import { spawn } from "node:child_process"
+import { type ChildProcess, type ChildProcessByStdio, spawn } from "node:child_process"
+import { randomUUID } from "node:crypto"
 import {
   appendFileSync,
   existsSync,
@@ -23,6 +24,7 @@ import {
 import { createRequire } from "node:module"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
+import type { Readable, Writable } from "node:stream"
 import { fileURLToPath } from "node:url"
 import * as ScriptedModelServer from "@strata/testkit/node/ScriptedModelServer"
 import type { Turn } from "@strata/testkit/ScriptedModel"
@@ -82,6 +84,25 @@ const writeUnder = (root: string, file: string, text: string) => {
   return full
 }
 
+/**
+ * Spawns the built `strata <args>` in `cwd` with its own HOME, no XDG config
+ * and no colour (then `env`): every e2e child process starts this way.
+ */
+export const spawnStrata = (
+  cwd: string,
+  home: string,
+  args: ReadonlyArray<string>,
+  options: {
+    readonly env?: Readonly<Record<string, string>> | undefined
+    readonly stdin?: "pipe" | "ignore" | undefined
+  } = {}
+): ChildProcessByStdio<Writable | null, Readable, Readable> =>
+  spawn(process.execPath, [bin, ...args], {
+    cwd,
+    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: home, XDG_CONFIG_HOME: "", NO_COLOR: "1", ...options.env },
+    stdio: [options.stdin ?? "pipe", "pipe", "pipe"]
+  }) as ChildProcessByStdio<Writable | null, Readable, Readable>
+
 /** Runs the built `strata` as a child process. */
 export const runStrata = (
   cwd: string,
@@ -90,17 +111,7 @@ export const runStrata = (
   options: RunOptions = {}
 ): Promise<Run> =>
   new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], {
-      cwd,
-      env: {
-        PATH: process.env.PATH ?? "/usr/bin:/bin",
-        HOME: home,
-        XDG_CONFIG_HOME: "",
-        NO_COLOR: "1",
-        ...options.env
-      },
-      stdio: ["pipe", "pipe", "pipe"]
-    })
+    const child = spawnStrata(cwd, home, args, { env: options.env })
     let stdout = ""
     let stderr = ""
     let signalled = false
@@ -136,8 +147,8 @@ export const runStrata = (
       if (killer !== undefined) clearTimeout(killer)
       resolve({ stdout, stderr, code, signal })
     })
-    child.stdin.on("error", () => {})
-    child.stdin.end(options.stdin ?? "")
+    child.stdin!.on("error", () => {})
+    child.stdin!.end(options.stdin ?? "")
   })
 
 /** A fresh project. */
@@ -281,3 +292,86 @@ export const call = (name: string, args: unknown, extra: Omit<Turn, "toolCalls">
 /** The text of the last tool message a request carried. */
 export const lastToolResult = (request: { readonly messages: ReadonlyArray<{ role: string; content: string }> }) =>
   [...request.messages].reverse().find((m) => m.role === "tool")?.content ?? ""
+
+/** The local Redis the store tests use. */
+export const redisUrl = "redis://127.0.0.1:6379"
+
+/** The local PostgreSQL the store tests use (database `test`, trust auth). */
+export const postgresUrl = "postgres://postgres@127.0.0.1:5432/test"
+
+/**
+ * Runs `body` with a fresh Redis key prefix (`<label>-<uuid>:`) and a connected
+ * client, then deletes every key under the prefix.
+ */
+export const withRedisPrefix = async <A>(
+  label: string,
+  body: (prefix: string, redis: import("ioredis").default) => Promise<A>
+): Promise<A> => {
+  const Redis = require("ioredis") as typeof import("ioredis").default
+  const redis = new Redis(redisUrl, { lazyConnect: true })
+  const prefix = `${label}-${randomUUID()}:`
+  try {
+    await redis.connect()
+    return await body(prefix, redis)
+  } finally {
+    const keys = await redis.keys(`${prefix}*`).catch(() => [])
+    if (keys.length > 0) await redis.del(...keys)
+    redis.disconnect()
+  }
+}
+
+/**
+ * Runs `body` with a fresh PostgreSQL schema name (`<label>_<hex>`) and a
+ * connected client, then drops the schema.
+ */
+export const withPostgresSchema = async <A>(
+  label: string,
+  body: (schema: string, client: import("pg").Client) => Promise<A>
+): Promise<A> => {
+  const pg = require("pg") as typeof import("pg")
+  const schema = `${label}_${randomUUID().replace(/-/g, "").slice(0, 16)}`
+  const client = new pg.Client({ connectionString: postgresUrl })
+  await client.connect()
+  try {
+    return await body(schema, client)
+  } finally {
+    await client.query(`drop schema if exists "${schema}" cascade`)
+    await client.end()
+  }
+}
+
+/** A `strata serve` the test started: its URL, process, `listening` line and output so far. */
+export interface Served {
+  readonly url: string
+  readonly child: ChildProcess
+  readonly line: Record<string, unknown>
+  readonly output: () => string
+}
+
+/**
+ * Starts the built `strata serve <args>` in the project (HOME = the project's
+ * home) and resolves once it prints its `listening` line; rejects when it
+ * exits first or does not start within a minute.
+ */
+export const startServe = (p: Project, args: ReadonlyArray<string>, env: Record<string, string> = {}) =>
+  new Promise<Served>((resolve, reject) => {
+    const child = spawnStrata(p.dir, p.home, ["serve", ...args], { env, stdin: "ignore" })
+    let out = ""
+    const timer = setTimeout(() => reject(new Error(`strata serve did not start:\n${out}`)), 60_000)
+    child.stdout!.on("data", (d: Buffer) => {
+      out += d
+      const line = out.split("\n").find((l) => l.includes('"listening"'))
+      if (line !== undefined) {
+        clearTimeout(timer)
+        const parsed = JSON.parse(line) as Record<string, unknown>
+        resolve({ url: parsed.url as string, child, line: parsed, output: () => out })
+      }
+    })
+    child.stderr!.on("data", (d: Buffer) => {
+      out += d
+    })
+    child.on("close", (code) => {
+      clearTimeout(timer)
+      reject(new Error(`strata serve exited (${code}):\n${out}`))
+    })
+  })

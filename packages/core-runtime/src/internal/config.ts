@@ -8,6 +8,7 @@ import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as Toml from "smol-toml"
 import type * as C from "../Config.js"
+import { AliasesId } from "../ConfigAliases.js"
 import { ConfigError } from "../ConfigError.js"
 
 type Obj = Record<string, unknown>
@@ -197,6 +198,48 @@ interface Layer {
   readonly originOf: (path: ReadonlyArray<string>) => C.Origin
   readonly text?: string
   readonly name: string
+  /** The path as the source spells it (an alias the source used instead of the key). */
+  readonly spelled?: (path: ReadonlyArray<string>) => ReadonlyArray<string>
+}
+
+/** The top-level key aliases a schema declares (see `Config.withAliases`). */
+const aliasesOf = (schema: Schema.Schema.Any): Readonly<Record<string, string>> => {
+  const a = schema.ast.annotations[AliasesId]
+  return isPlainObject(a) ? (a as Record<string, string>) : {}
+}
+
+/**
+ * Moves what a source sets under an alias to the key it stands for; its
+ * origin still names the alias's line. Setting both in one source is an error.
+ */
+const unalias = (layer: Layer, aliases: Readonly<Record<string, string>>): Effect.Effect<Layer, ConfigError> => {
+  const renamed = new Map<string, string>()
+  let value = layer.value
+  for (const [alias, key] of Object.entries(aliases)) {
+    if (value[alias] === undefined) continue
+    if (value[key] !== undefined) {
+      const line = layer.text === undefined ? undefined : locate(layer.text, [alias])
+      const variable = layer.originOf([alias]).variable
+      return Effect.fail(
+        new ConfigError({
+          reason: variable === undefined ? "InvalidValue" : "InvalidEnv",
+          file: variable === undefined ? layer.name : `env ${variable}`,
+          ...(line === undefined ? {} : { line }),
+          path: alias,
+          detail: `"${alias}" is another name for "${key}", which is set too: keep one of them`
+        })
+      )
+    }
+    const { [alias]: moved, ...rest } = value
+    value = { ...rest, [key]: moved }
+    renamed.set(key, alias)
+  }
+  if (renamed.size === 0) return Effect.succeed(layer)
+  const spelled = (path: ReadonlyArray<string>) => {
+    const alias = path.length > 0 ? renamed.get(path[0]!) : undefined
+    return alias === undefined ? path : [alias, ...path.slice(1)]
+  }
+  return Effect.succeed({ ...layer, value, originOf: (path) => layer.originOf(spelled(path)), spelled })
 }
 
 const readSource = (source: C.Source) =>
@@ -263,10 +306,12 @@ export const load = <A, I>(schema: Schema.Schema<A, I, never>, sources: Readonly
     const origins = new Map<string, C.Origin>()
     const warnings: Array<C.Warning> = []
     const layers: Array<Layer> = []
+    const aliases = aliasesOf(schema)
     for (const source of sources) {
-      const layer = yield* readSource(source)
-      if (layer === undefined) continue
-      warnings.push(...layer.warnings)
+      const read = yield* readSource(source)
+      if (read === undefined) continue
+      warnings.push(...read.warnings)
+      const layer = yield* unalias(read, aliases)
       layers.push(layer)
       mergeInto(raw, layer.value, [], origins, layer.originOf)
     }
@@ -292,7 +337,9 @@ export const load = <A, I>(schema: Schema.Schema<A, I, never>, sources: Readonly
         ...found,
         line: locate(
           layer.text,
-          path.map((p) => (typeof p === "number" ? p : String(p)))
+          (layer.spelled ?? ((p: ReadonlyArray<string>) => p))(path.map(String)).map((p, i) =>
+            typeof path[i] === "number" ? (path[i] as number) : p
+          )
         )
       }
     }

@@ -1,11 +1,18 @@
-/** @internal */
+/**
+ * @internal
+ *
+ * The BullMQ job manager. What it shares with the in-process manager is in
+ * `./common.ts`, queue names and status in `./bullmqStatus.ts`. (Over 600
+ * lines: the claim, the fenced run, hand-back and stalled-dispatch recovery
+ * all act on the same record-ownership protocol described below, and read
+ * best next to it.)
+ */
 
 import { HookDispatcher } from "@strata/hooks/HookDispatcher"
 import { randomUUID } from "@strata/protocol/Common"
-import * as Ids from "@strata/protocol/Ids"
+import type * as Ids from "@strata/protocol/Ids"
 import type { JobRecord, JobStatus } from "@strata/protocol/Job"
 import { type Job as BullJob, Queue, Worker } from "bullmq"
-import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
@@ -23,9 +30,21 @@ import * as SubscriptionRef from "effect/SubscriptionRef"
 import { Redis } from "ioredis"
 import type * as BM from "../bullmq.js"
 import { JobBackend, JobBackendError, RevisionConflict } from "../JobBackend.js"
-import { InvalidProgress, type InvalidTransition, JobConfigError, JobNotFound } from "../JobError.js"
+import { type InvalidTransition, JobConfigError, JobNotFound } from "../JobError.js"
 import type * as JM from "../JobManager.js"
 import * as JobState from "../JobState.js"
+import { queueName, queueStatus, redisOptions } from "./bullmqStatus.js"
+import {
+  checkpointOf,
+  errorMessage,
+  failForGood,
+  newJob,
+  runBody,
+  sortJobs,
+  updateOf,
+  validateHandler,
+  validProgress
+} from "./common.js"
 
 /*
  * How a job and its BullMQ jobs relate.
@@ -48,18 +67,6 @@ import * as JobState from "../JobState.js"
  * means the dispatch is stale, and it ends doing nothing.
  */
 
-const errorMessage = (cause: Cause.Cause<unknown>): string => {
-  const failure = Cause.failureOption(cause)
-  const value = failure._tag === "Some" ? failure.value : Cause.squash(cause)
-  if (value instanceof Error) return value.message || value.name
-  if (typeof value === "string") return value
-  try {
-    return JSON.stringify(value) ?? String(value)
-  } catch {
-    return String(value)
-  }
-}
-
 const dispatchOf = (owner: string | undefined): string | undefined =>
   owner === undefined || owner.startsWith("handoff:") || owner === "parked" ? undefined : owner.split("#")[0]
 
@@ -72,8 +79,7 @@ type Stop = "cancelled" | "lost" | "handback"
 const PREFIX_RE = /^[A-Za-z0-9._-]{1,64}$/
 const QUEUE_RE = /^[A-Za-z0-9._-]{1,200}$/
 
-/** The BullMQ queue of a kind: one per kind, so a worker takes only kinds it runs. */
-export const queueName = (kind: string): string => `strata.${kind.replace(/[^A-Za-z0-9._-]/g, "_")}`
+export { clusterStatus, queueName } from "./bullmqStatus.js"
 
 /** @internal */
 export const make = (
@@ -188,8 +194,7 @@ export const make = (
 
     const publish = (stored: JobRecord) =>
       Effect.gen(function* () {
-        const entry = stored.history[stored.history.length - 1]!
-        const update = { job_id: stored.id, name: stored.name, status: stored.status, progress: stored.progress, entry }
+        const update = updateOf(stored)
         const event = { event: "job_update" as const, ...update }
         // Not awaited: ioredis keeps the order; a lost event is not a lost transition.
         void redis.publish(eventsChannel, JSON.stringify(event)).catch(() => 0)
@@ -248,12 +253,6 @@ export const make = (
         (next) => (extra.owner === undefined ? next : { ...next, owner: extra.owner })
       )
 
-    const failForGood = (job: JobRecord, now: number, detail: string) =>
-      Either.map(JobState.transition(job, "failed", { phase: "interrupted", now, detail }), (next) => ({
-        ...next,
-        retry: { ...next.retry, attempt: next.retry.max_attempts, next_backoff_ms: 0, next_retry_at: null }
-      }))
-
     // ---- the worker side ----------------------------------------------------
 
     interface Run {
@@ -291,16 +290,14 @@ export const make = (
           fencingToken: token,
           idempotencyKey: (step = "effect") => `${id}:${step}`,
           progress: (value, detail) => {
-            if (!(Number.isInteger(value) && value >= 0 && value <= 100)) {
-              return Effect.fail(new InvalidProgress({ jobId: id, progress: value }))
-            }
             const write: Effect.Effect<unknown, InvalidTransition | JobNotFound | JM.JobError | Lost> = fenced(
               id,
               token,
               (job, now) => JobState.progress(job, value, { now, detail }),
               cache
             )
-            return write.pipe(
+            return validProgress(id, value).pipe(
+              Effect.zipRight(write),
               Effect.asVoid,
               Effect.catchTags({
                 Lost: () => Deferred.succeed(stop, "lost").pipe(Effect.asVoid),
@@ -309,30 +306,12 @@ export const make = (
               })
             )
           },
-          checkpoint: SubscriptionRef.get(paused).pipe(
-            Effect.flatMap((p) =>
-              p
-                ? paused.changes.pipe(
-                    Stream.filter((v) => !v),
-                    Stream.take(1),
-                    Stream.runDrain
-                  )
-                : Effect.void
-            )
-          ),
+          checkpoint: checkpointOf(paused),
           isPaused: SubscriptionRef.get(paused)
         }
-        const body = Effect.scoped(Effect.suspend(() => handler.run(context)))
-        const timed =
-          handler.timeout === undefined
-            ? body
-            : body.pipe(
-                Effect.timeoutFail({
-                  duration: handler.timeout,
-                  onTimeout: () => new Error(`timed out after ${Duration.format(Duration.decode(handler.timeout!))}`)
-                })
-              )
-        const fiber: Fiber.RuntimeFiber<Exit.Exit<unknown, unknown>> = yield* Effect.fork(Effect.exit(timed))
+        const fiber: Fiber.RuntimeFiber<Exit.Exit<unknown, unknown>> = yield* Effect.fork(
+          Effect.exit(runBody(handler, context))
+        )
         runs.set(id, { fiber, stop })
         // Watches the record: a cancel, pause or resume written by any process,
         // or the token replaced (the run was taken over), reaches the handler.
@@ -592,22 +571,9 @@ export const make = (
 
     const registerHandler = (handler: JM.JobHandler) =>
       Effect.gen(function* () {
-        if (handler.kind.length === 0)
-          return yield* Effect.fail(new JobConfigError({ kind: handler.kind, reason: "kind must not be empty" }))
-        if (handlers.has(handler.kind)) {
-          return yield* Effect.fail(
-            new JobConfigError({ kind: handler.kind, reason: "a handler is already registered for this kind" })
-          )
-        }
-        if (!QUEUE_RE.test(queueName(handler.kind)))
-          return yield* Effect.fail(
-            new JobConfigError({ kind: handler.kind, reason: "kind is too long for a queue name" })
-          )
-        if (handler.maxAttempts !== undefined && (!Number.isInteger(handler.maxAttempts) || handler.maxAttempts < 1)) {
-          return yield* Effect.fail(
-            new JobConfigError({ kind: handler.kind, reason: "maxAttempts must be an integer >= 1" })
-          )
-        }
+        yield* validateHandler(handler, handlers, (kind) =>
+          QUEUE_RE.test(queueName(kind)) ? undefined : "kind is too long for a queue name"
+        )
         handlers.set(handler.kind, handler)
         if (runsHere && !closing) startWorker(handler)
       })
@@ -625,29 +591,12 @@ export const make = (
     const manual = (id: string, status: JobStatus, phase: string, extra: { detail?: string | null | undefined } = {}) =>
       update(id, (job, now, jitter) => to(job, status, phase, now, { ...extra, jitter })).pipe(Effect.map((r) => r!))
 
-    const sorted = (jobs: ReadonlyArray<JobRecord>) =>
-      [...jobs].sort((a, b) => b.updated_at - a.updated_at || (a.id < b.id ? -1 : 1))
-
-    const listJobs = backend.list.pipe(Effect.map(sorted), Effect.orDie)
+    const listJobs = backend.list.pipe(Effect.map(sortJobs), Effect.orDie)
 
     const service: BM.Service = {
       instanceId,
       enqueueJob: Effect.fn("JobManager.enqueueJob")(function* (name, input, enqueueOptions) {
-        if (name.length === 0 || name.length > 256) {
-          return yield* Effect.fail(new JobConfigError({ kind: name, reason: "job name must be 1..256 characters" }))
-        }
-        const handler = handlers.get(name)
-        const now = yield* Clock.currentTimeMillis
-        const record = JobState.create({
-          id: Ids.make("JobId"),
-          name,
-          ...(input === undefined ? {} : { input }),
-          retry: JobState.defaultRetry({
-            maxAttempts: enqueueOptions?.maxAttempts ?? handler?.maxAttempts,
-            backoffBaseMs: enqueueOptions?.backoffBaseMs ?? handler?.backoffBaseMs
-          } as { maxAttempts?: number; backoffBaseMs?: number }),
-          now
-        })
+        const record = yield* newJob(name, input, enqueueOptions, handlers.get(name))
         // The record first: a dispatch always finds its record. A crash
         // between the two leaves a queued record, re-dispatched by a sweep.
         const stored = yield* backend.put(record, 0)
@@ -657,9 +606,10 @@ export const make = (
       }),
       setJobRunning: Effect.fn("JobManager.setJobRunning")((id) => manual(id, "running", "running")),
       updateJobProgress: Effect.fn("JobManager.updateJobProgress")((id, progress, detail) =>
-        Number.isInteger(progress) && progress >= 0 && progress <= 100
-          ? update(id, (job, now) => JobState.progress(job, progress, { now, detail })).pipe(Effect.map((r) => r!))
-          : Effect.fail(new InvalidProgress({ jobId: id, progress }))
+        validProgress(id, progress).pipe(
+          Effect.zipRight(update(id, (job, now) => JobState.progress(job, progress, { now, detail }))),
+          Effect.map((r) => r!)
+        )
       ),
       completeJob: Effect.fn("JobManager.completeJob")((id, detail) =>
         manual(id, "completed", "completed", { detail })
@@ -717,78 +667,3 @@ export const make = (
     }
     return service
   })
-
-/** The queues under a prefix (each has a `meta` key), with `extra` names added. */
-const queueStatus = (redis: Redis, prefix: string, extra: ReadonlyArray<string>): Effect.Effect<BM.QueueStatus> =>
-  Effect.promise(async () => {
-    const names = new Set(extra)
-    let cursor = "0"
-    do {
-      const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}:strata.*:meta`, "COUNT", 1000)
-      cursor = next
-      for (const key of keys) names.add(key.slice(prefix.length + 1, -":meta".length))
-    } while (cursor !== "0")
-    const kinds = []
-    const all = new Set<string>()
-    for (const name of [...names].sort()) {
-      const q = new Queue(name, { connection: redis, prefix })
-      q.on("error", () => {})
-      try {
-        const counts = await q.getJobCounts("wait", "active", "delayed", "failed", "prioritized")
-        // `rawname` is the connection's name, `<prefix>:<queue>:w:<instanceId>`.
-        const workers = (await q.getWorkers().catch(() => [])).map(
-          (w) =>
-            String((w as Record<string, unknown>).rawname ?? w.id ?? "?")
-              .split(":w:")
-              .at(-1)!
-        )
-        for (const w of workers) all.add(w)
-        kinds.push({
-          kind: name.slice("strata.".length),
-          waiting: (counts.wait ?? 0) + (counts.prioritized ?? 0),
-          active: counts.active ?? 0,
-          delayed: counts.delayed ?? 0,
-          failed: counts.failed ?? 0,
-          workers: new Set(workers).size
-        })
-      } finally {
-        await q.close().catch(() => {})
-      }
-    }
-    const stalled = Number((await redis.get(`${prefix}:strata:stalled-recoveries`).catch(() => null)) ?? 0)
-    return { kinds, workers: all.size, stalledRecoveries: stalled }
-  })
-
-/** @internal */
-export const clusterStatus = (options: { readonly url?: string | undefined; readonly prefix?: string | undefined }) =>
-  Effect.acquireUseRelease(
-    Effect.tryPromise({
-      try: async () => {
-        const r = new Redis(options.url ?? "redis://127.0.0.1:6379", {
-          maxRetriesPerRequest: 1,
-          connectTimeout: 3000,
-          lazyConnect: true
-        })
-        r.on("error", () => {})
-        await r.connect()
-        return r
-      },
-      catch: (cause) =>
-        new JobBackendError({ operation: `connect to ${options.url ?? "redis://127.0.0.1:6379"}`, cause })
-    }),
-    (redis) => queueStatus(redis, options.prefix ?? "strata", []),
-    (redis) => Effect.sync(() => redis.disconnect())
-  )
-
-/** ioredis options from a URL, for the connections BullMQ makes itself. */
-const redisOptions = (url: string) => {
-  const u = new URL(url)
-  return {
-    host: u.hostname || "127.0.0.1",
-    port: u.port === "" ? 6379 : Number(u.port),
-    ...(u.password === "" ? {} : { password: decodeURIComponent(u.password) }),
-    ...(u.username === "" ? {} : { username: decodeURIComponent(u.username) }),
-    ...(u.pathname.length > 1 ? { db: Number(u.pathname.slice(1)) } : {}),
-    ...(u.protocol === "rediss:" ? { tls: {} } : {})
-  }
-}

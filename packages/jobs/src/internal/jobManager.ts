@@ -2,9 +2,7 @@
 
 import { HookDispatcher } from "@strata/hooks/HookDispatcher"
 import { randomUUID } from "@strata/protocol/Common"
-import * as Ids from "@strata/protocol/Ids"
 import type { JobRecord, JobStatus } from "@strata/protocol/Job"
-import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -20,21 +18,20 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as SubscriptionRef from "effect/SubscriptionRef"
 import { JobBackend } from "../JobBackend.js"
-import { InvalidProgress, InvalidTransition, JobConfigError, JobNotFound } from "../JobError.js"
+import { InvalidTransition, JobNotFound } from "../JobError.js"
 import type * as JM from "../JobManager.js"
 import * as JobState from "../JobState.js"
-
-const errorMessage = (cause: Cause.Cause<unknown>): string => {
-  const failure = Cause.failureOption(cause)
-  const value = failure._tag === "Some" ? failure.value : Cause.squash(cause)
-  if (value instanceof Error) return value.message || value.name
-  if (typeof value === "string") return value
-  try {
-    return JSON.stringify(value) ?? String(value)
-  } catch {
-    return String(value)
-  }
-}
+import {
+  checkpointOf,
+  errorMessage,
+  failForGood,
+  newJob,
+  runBody,
+  sortJobs,
+  updateOf,
+  validateHandler,
+  validProgress
+} from "./common.js"
 
 /** @internal */
 export const make = (options: JM.Options = {}): Effect.Effect<JM.Service, JM.JobError, JobBackend | Scope.Scope> =>
@@ -78,8 +75,7 @@ export const make = (options: JM.Options = {}): Effect.Effect<JM.Service, JM.Job
       Effect.gen(function* () {
         const stored = yield* backend.put(next, previous === undefined ? 0 : previous.revision)
         jobs.set(stored.id, stored)
-        const entry = stored.history[stored.history.length - 1]!
-        const update = { job_id: stored.id, name: stored.name, status: stored.status, progress: stored.progress, entry }
+        const update = updateOf(stored)
         yield* PubSub.publish(hub, { event: "job_update" as const, ...update })
         if (Option.isSome(hooks)) yield* hooks.value.notify({ hook_event_name: "JobLifecycle", ...update })
         return stored
@@ -137,11 +133,6 @@ export const make = (options: JM.Options = {}): Effect.Effect<JM.Service, JM.Job
         if (ref !== undefined) yield* SubscriptionRef.set(ref, paused)
       })
 
-    const validProgress = (id: string, value: number) =>
-      Number.isInteger(value) && value >= 0 && value <= 100
-        ? Effect.void
-        : Effect.fail(new InvalidProgress({ jobId: id, progress: value }))
-
     const updateProgress = (id: string, value: number, detail?: string) =>
       validProgress(id, value).pipe(
         Effect.zipRight(lock(id)(mutate(id, (job, now) => JobState.progress(job, value, { now, detail }))))
@@ -193,30 +184,10 @@ export const make = (options: JM.Options = {}): Effect.Effect<JM.Service, JM.Job
               Effect.catchTag("JobNotFound", () => Effect.void),
               Effect.catchTag("InvalidTransition", () => Effect.void)
             ),
-          checkpoint: SubscriptionRef.get(paused).pipe(
-            Effect.flatMap((p) =>
-              p
-                ? paused.changes.pipe(
-                    Stream.filter((v) => !v),
-                    Stream.take(1),
-                    Stream.runDrain
-                  )
-                : Effect.void
-            )
-          ),
+          checkpoint: checkpointOf(paused),
           isPaused: SubscriptionRef.get(paused)
         }
-        const body = Effect.scoped(Effect.suspend(() => handler.run(context)))
-        const timed =
-          handler.timeout === undefined
-            ? body
-            : body.pipe(
-                Effect.timeoutFail({
-                  duration: handler.timeout,
-                  onTimeout: () => new Error(`timed out after ${Duration.format(Duration.decode(handler.timeout!))}`)
-                })
-              )
-        const fiber = yield* timed.pipe(
+        const fiber = yield* runBody(handler, context).pipe(
           Effect.exit,
           Effect.flatMap((exit) => finishRun(job.id, exit)),
           Effect.catchAllCause((cause) => Effect.logError(`job ${job.id}: could not record the end of its run`, cause)),
@@ -273,20 +244,7 @@ export const make = (options: JM.Options = {}): Effect.Effect<JM.Service, JM.Job
               ? toStatus(job.id, "queued", "interrupted", { detail })
               : policy === "pause"
                 ? toStatus(job.id, "paused", "interrupted", { detail })
-                : mutate(job.id, (j, now) =>
-                    JobState.transition(j, "failed", { phase: "interrupted", now, detail }).pipe(
-                      // `fail` means failed for good: no retry is scheduled.
-                      Either.map((next) => ({
-                        ...next,
-                        retry: {
-                          ...next.retry,
-                          attempt: next.retry.max_attempts,
-                          next_backoff_ms: 0,
-                          next_retry_at: null
-                        }
-                      }))
-                    )
-                  )
+                : mutate(job.id, (j, now) => failForGood(j, now, detail))
           ).pipe(
             Effect.catchTags({
               InvalidTransition: (e) => Effect.logWarning(e.message),
@@ -300,18 +258,7 @@ export const make = (options: JM.Options = {}): Effect.Effect<JM.Service, JM.Job
 
     const registerHandler = (handler: JM.JobHandler) =>
       Effect.gen(function* () {
-        if (handler.kind.length === 0)
-          return yield* Effect.fail(new JobConfigError({ kind: handler.kind, reason: "kind must not be empty" }))
-        if (handlers.has(handler.kind)) {
-          return yield* Effect.fail(
-            new JobConfigError({ kind: handler.kind, reason: "a handler is already registered for this kind" })
-          )
-        }
-        if (handler.maxAttempts !== undefined && (!Number.isInteger(handler.maxAttempts) || handler.maxAttempts < 1)) {
-          return yield* Effect.fail(
-            new JobConfigError({ kind: handler.kind, reason: "maxAttempts must be an integer >= 1" })
-          )
-        }
+        yield* validateHandler(handler, handlers)
         handlers.set(handler.kind, handler)
         if (recoverOnRegister) {
           yield* recover(handler).pipe(
@@ -329,21 +276,7 @@ export const make = (options: JM.Options = {}): Effect.Effect<JM.Service, JM.Job
     const service: JM.Service = {
       instanceId,
       enqueueJob: Effect.fn("JobManager.enqueueJob")(function* (name, input, enqueueOptions) {
-        if (name.length === 0 || name.length > 256) {
-          return yield* Effect.fail(new JobConfigError({ kind: name, reason: "job name must be 1..256 characters" }))
-        }
-        const handler = handlers.get(name)
-        const now = yield* Clock.currentTimeMillis
-        const record = JobState.create({
-          id: Ids.make("JobId"),
-          name,
-          ...(input === undefined ? {} : { input }),
-          retry: JobState.defaultRetry({
-            maxAttempts: enqueueOptions?.maxAttempts ?? handler?.maxAttempts,
-            backoffBaseMs: enqueueOptions?.backoffBaseMs ?? handler?.backoffBaseMs
-          } as { maxAttempts?: number; backoffBaseMs?: number }),
-          now
-        })
+        const record = yield* newJob(name, input, enqueueOptions, handlers.get(name))
         const stored = yield* commit(undefined, record)
         yield* Queue.offer(wake, undefined)
         return stored
@@ -397,9 +330,7 @@ export const make = (options: JM.Options = {}): Effect.Effect<JM.Service, JM.Job
       }),
       jobHistory: (id) => Effect.map(find(id), (job) => job.history),
       getJob: (id) => find(id),
-      listJobs: Effect.sync(() =>
-        [...jobs.values()].sort((a, b) => b.updated_at - a.updated_at || (a.id < b.id ? -1 : 1))
-      ),
+      listJobs: Effect.sync(() => sortJobs(jobs.values())),
       registerHandler,
       handles: (kind) => handlers.has(kind),
       events: Stream.fromPubSub(hub),

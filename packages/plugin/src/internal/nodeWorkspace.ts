@@ -13,6 +13,9 @@
  * the root. In `path` mode (no /proc) the same walk runs on path strings and
  * re-checks each opened descriptor against the path (device and inode, and
  * the real path): a race is detected, but a narrow window remains.
+ *
+ * (About 600 lines: the walk and each operation on top of it share the
+ * descriptor bookkeeping; split, the confinement argument would span files.)
  */
 import type * as fs from "node:fs"
 import type * as Context from "effect/Context"

@@ -6,6 +6,7 @@
  * Strata event, keeping the dialect its script expects.
  */
 import * as Either from "effect/Either"
+import { parse as parseTomlText, type TomlError } from "smol-toml"
 import { ImportError } from "../ImportError.js"
 import type { ImportedHook, Origin, SourceFile } from "../Model.js"
 import type { Builder } from "./builder.js"
@@ -161,6 +162,47 @@ export const parseJson = (file: SourceFile): Either.Either<unknown, ImportError>
 }
 
 /** The line where `needle` first appears at or after line `from` (1-based); `from` when absent. */
+/** A TOML source file's top-level table; a syntax error names its line and column. */
+export const parseToml = (file: SourceFile): Either.Either<Record<string, unknown>, ImportError> => {
+  try {
+    return Either.right(parseTomlText(file.text) as Record<string, unknown>)
+  } catch (error) {
+    const e = error as TomlError
+    return Either.left(
+      new ImportError({
+        reason: "Syntax",
+        file: file.path,
+        line: e.line ?? 0,
+        column: e.column ?? 0,
+        field: "",
+        detail: `invalid TOML: ${String(e.message).split("\n")[0]}`
+      })
+    )
+  }
+}
+
+/** A JSON source file whose root must be an object (`expected` says which, at `line`). */
+export const parseJsonObject = (
+  file: SourceFile,
+  expected: string,
+  line = 1
+): Either.Either<Record<string, unknown>, ImportError> =>
+  Either.flatMap(parseJson(file), (root) =>
+    typeof root === "object" && root !== null && !Array.isArray(root)
+      ? Either.right(root as Record<string, unknown>)
+      : invalid(file.path, line, 1, "", expected)
+  )
+
+/** An `Invalid` import error at a place in a source file. */
+export const invalid = (
+  file: string,
+  line: number,
+  column: number,
+  field: string,
+  detail: string
+): Either.Either<never, ImportError> =>
+  Either.left(new ImportError({ reason: "Invalid", file, line, column, field, detail }))
+
 export const findLine = (text: string, needle: string, from = 1): number => {
   const lines = text.split("\n")
   for (let i = Math.max(0, from - 1); i < lines.length; i++) if (lines[i]!.includes(needle)) return i + 1

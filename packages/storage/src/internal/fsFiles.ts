@@ -10,7 +10,8 @@ import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
-import { describe, StorageError } from "../StorageError.js"
+import { describe, type StorageError } from "../StorageError.js"
+import { mapIo } from "./io.js"
 import { makeBatcher } from "./locks.js"
 
 /** `Thread-A` -> `~thread-~a`: ids never contain `~`, so this is reversible. */
@@ -20,12 +21,6 @@ export const decodeName = (name: string): string => name.replace(/~([a-z])/g, (_
 
 export const isReason = (e: unknown, reason: string): boolean =>
   typeof e === "object" && e !== null && (e as { reason?: string }).reason === reason
-
-/** A platform error as a `StorageError` naming the file and what was being done. */
-export const io =
-  (key: string, action: string) =>
-  (cause: unknown): StorageError =>
-    new StorageError({ reason: "Unavailable", key, detail: `${action} failed: ${describe(cause)}`, cause })
 
 /** Temp files older than this were left by a crash (no write takes an hour) and are swept. */
 const TEMP_MAX_AGE_MS = 3_600_000
@@ -99,7 +94,7 @@ export const make = (
         let submit = dirSyncers.get(dir)
         if (submit === undefined) {
           submit = makeBatcher(scope, (waiting: Array<Deferred.Deferred<void, StorageError>>) =>
-            Effect.flatMap(Effect.exit(Effect.mapError(syncDirRaw(dir), io(dir, "fsync of the directory"))), (exit) =>
+            Effect.flatMap(Effect.exit(mapIo(dir, "fsync of the directory")(syncDirRaw(dir))), (exit) =>
               Effect.forEach(waiting, (d) => Deferred.done(d, exit), { discard: true })
             )
           )
@@ -116,7 +111,7 @@ export const make = (
       known.has(dir)
         ? Effect.void
         : Effect.gen(function* () {
-            const exists = yield* fs.exists(dir).pipe(Effect.mapError(io(dir, "stat")))
+            const exists = yield* fs.exists(dir).pipe(mapIo(dir, "stat"))
             if (!exists) {
               const parent = path.dirname(dir)
               if (parent !== dir) yield* ensureDir(parent)
@@ -125,7 +120,7 @@ export const make = (
                   (e) => isReason(e, "AlreadyExists"),
                   () => Effect.void
                 ),
-                Effect.mapError(io(dir, "creating the directory"))
+                mapIo(dir, "creating the directory")
               )
               if (parent !== dir && known.has(parent)) yield* syncDir(parent)
             }
@@ -139,7 +134,7 @@ export const make = (
           (e) => isReason(e, "NotFound"),
           () => Effect.succeed(Option.none<Uint8Array>())
         ),
-        Effect.mapError(io(file, "reading"))
+        mapIo(file, "reading")
       )
 
     const readTextOptional = (file: string) =>
@@ -149,7 +144,7 @@ export const make = (
           (e) => isReason(e, "NotFound"),
           () => Effect.succeed(Option.none<string>())
         ),
-        Effect.mapError(io(file, "reading"))
+        mapIo(file, "reading")
       )
 
     const listNames = (dir: string) =>
@@ -158,7 +153,7 @@ export const make = (
           (e) => isReason(e, "NotFound"),
           () => Effect.succeed([] as Array<string>)
         ),
-        Effect.mapError(io(dir, "listing"))
+        mapIo(dir, "listing")
       )
 
     let tmpCounter = 0
@@ -176,8 +171,8 @@ export const make = (
             yield* f.writeAll(encoder.encode(text))
             if (durable) yield* f.sync
           })
-        ).pipe(Effect.mapError(io(file, "writing")))
-        yield* fs.rename(tmp, file).pipe(Effect.mapError(io(file, "renaming")))
+        ).pipe(mapIo(file, "writing"))
+        yield* fs.rename(tmp, file).pipe(mapIo(file, "renaming"))
         if (durable) yield* syncDir(dir)
       }).pipe(Effect.tapError(() => Effect.ignore(fs.remove(tmp))))
     }
@@ -197,7 +192,7 @@ export const make = (
     const keepDirOpen = (dir: string) =>
       Effect.gen(function* () {
         if (!(yield* canSyncDirs) || dirHandles.has(dir)) return
-        dirHandles.set(dir, yield* fs.open(dir, { flag: "r" }).pipe(Effect.mapError(io(dir, "opening the directory"))))
+        dirHandles.set(dir, yield* fs.open(dir, { flag: "r" }).pipe(mapIo(dir, "opening the directory")))
       })
 
     return {

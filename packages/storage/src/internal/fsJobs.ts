@@ -30,7 +30,8 @@ import { StorageError } from "../StorageError.js"
 import type { PutResult, StoredRecord } from "./backend.js"
 import type { FileLocks } from "./fileLock.js"
 import type { Files } from "./fsFiles.js"
-import { decodeName, io, isReason } from "./fsFiles.js"
+import { decodeName, isReason } from "./fsFiles.js"
+import { mapIo } from "./io.js"
 import * as Journal from "./journal.js"
 import { makeBatcher } from "./locks.js"
 
@@ -119,7 +120,7 @@ export const make = (deps: {
       (e) => isReason(e, "NotFound"),
       () => Effect.succeed(Option.none<{ size: number; ino: number | undefined }>())
     ),
-    Effect.mapError(io(file, "stat of the job journal"))
+    mapIo(file, "stat of the job journal")
   )
 
   /** Adopts what changed in the file since the view was made. */
@@ -151,7 +152,7 @@ export const make = (deps: {
       Effect.flatMap(fs.open(file, { flag: "r" }), (f) =>
         Effect.flatMap(f.seek(from, "start"), () => f.readAlloc(size - from))
       )
-    ).pipe(Effect.mapError(io(file, "reading the job journal")))
+    ).pipe(mapIo(file, "reading the job journal"))
     const buf = Option.getOrElse(bytes, () => new Uint8Array(0))
     const scan = Journal.startScan(fresh ? undefined : { end: known.committedEnd, seq: known.lastSeq, index: [] })
     const text = textDecoder.decode(buf)
@@ -255,7 +256,7 @@ export const make = (deps: {
       const scope = yield* Scope.fork(deps.scope, ExecutionStrategy.sequential)
       const f = yield* Scope.extend(fs.open(file, { flag: "a" }), scope).pipe(
         Effect.tapError(() => Scope.close(scope, Exit.void)),
-        Effect.mapError(io(file, "opening the job journal"))
+        mapIo(file, "opening the job journal")
       )
       const info = yield* Effect.option(f.stat)
       handle = { file: f, scope, ino: Option.isSome(info) ? Option.getOrUndefined(info.value.ino) : undefined }
@@ -267,7 +268,7 @@ export const make = (deps: {
       let v = yield* refresh
       if (v.corrupt !== undefined) return yield* v.corrupt
       if (v.tail > 0) {
-        yield* fs.truncate(file, v.committedEnd).pipe(Effect.mapError(io(file, "truncating a torn tail")))
+        yield* fs.truncate(file, v.committedEnd).pipe(mapIo(file, "truncating a torn tail"))
         v = { ...v, tail: 0, size: v.committedEnd }
       }
       const old = yield* loadLegacy
@@ -296,7 +297,7 @@ export const make = (deps: {
       if (created) yield* files.ensureDir(dir)
       const f = yield* appendHandle(v)
       yield* Effect.zipRight(f.writeAll(bytes), f.sync).pipe(
-        Effect.mapError(io(file, "appending to the job journal")),
+        mapIo(file, "appending to the job journal"),
         Effect.tapError(() =>
           Effect.zipRight(
             closeHandle,

@@ -41,8 +41,9 @@ import { withSeq } from "./backend.js"
 import { checkSeq } from "./codec.js"
 import type { FileLocks } from "./fileLock.js"
 import type { Files } from "./fsFiles.js"
-import { io, isReason } from "./fsFiles.js"
+import { isReason } from "./fsFiles.js"
 import type { FsLeases } from "./fsLease.js"
+import { mapIo } from "./io.js"
 import * as Journal from "./journal.js"
 import { makeBatcher } from "./locks.js"
 
@@ -185,13 +186,13 @@ export const make = (deps: Deps): Journals => {
   const openSource = (s: State, size: number): Effect.Effect<Source, StorageError, Scope.Scope> =>
     size <= CHUNK
       ? Effect.map(
-          fs.readFile(s.file).pipe(Effect.mapError(io(s.file, "reading the journal"))),
+          fs.readFile(s.file).pipe(mapIo(s.file, "reading the journal")),
           (buf): Source => ({
             readAt: (offset, length) => Effect.succeed(buf.subarray(offset, Math.min(offset + length, buf.length)))
           })
         )
       : Effect.map(
-          fs.open(s.file, { flag: "r" }).pipe(Effect.mapError(io(s.file, "opening the journal"))),
+          fs.open(s.file, { flag: "r" }).pipe(mapIo(s.file, "opening the journal")),
           (f): Source => ({ readAt: (offset, length) => readAt(f, offset, length) })
         )
 
@@ -282,7 +283,7 @@ export const make = (deps: Deps): Journals => {
         return
       }
       const want = Math.min(Math.max(CHUNK, c.need), c.to - at)
-      const buf = yield* f.readAt(at, want).pipe(Effect.mapError(io(s.file, "reading the journal")))
+      const buf = yield* f.readAt(at, want).pipe(mapIo(s.file, "reading the journal"))
       const size = at + buf.length // the file may have shrunk under a reader
       const callbacks = sink === undefined ? undefined : decoder(s, sink, buf)
       const stop = Journal.scanWindow(c.scan, buf, at, verify, callbacks?.onFrame, callbacks?.onCommit)
@@ -311,7 +312,7 @@ export const make = (deps: Deps): Journals => {
         (e) => isReason(e, "NotFound"),
         () => Effect.succeed(Option.none<{ size: number; ino: number | undefined }>())
       ),
-      Effect.mapError(io(file, "stat of the journal"))
+      mapIo(file, "stat of the journal")
     )
 
   /** Where a scan of the file must start, given what is known (`undefined`: it has not changed). */
@@ -474,7 +475,7 @@ export const make = (deps: Deps): Journals => {
       const handleScope = yield* Scope.fork(scope, ExecutionStrategy.sequential)
       const file = yield* Scope.extend(fs.open(s.file, { flag: "a" }), handleScope).pipe(
         Effect.tapError(() => Scope.close(handleScope, Exit.void)),
-        Effect.mapError(io(s.file, "opening the journal"))
+        mapIo(s.file, "opening the journal")
       )
       const info = yield* Effect.option(file.stat)
       const ino = Option.isSome(info) ? Option.getOrUndefined(info.value.ino) : undefined
@@ -490,9 +491,9 @@ export const make = (deps: Deps): Journals => {
       if (view.tail > 0) {
         // A torn tail left by a writer that died mid-append: we hold the
         // lock, so nobody is writing it now.
-        yield* fs.truncate(s.file, view.committedEnd).pipe(Effect.mapError(io(s.file, "truncating a torn tail")))
+        yield* fs.truncate(s.file, view.committedEnd).pipe(mapIo(s.file, "truncating a torn tail"))
         yield* Effect.scoped(Effect.flatMap(fs.open(s.file, { flag: "r+" }), (f) => f.sync)).pipe(
-          Effect.mapError(io(s.file, "fsync"))
+          mapIo(s.file, "fsync")
         )
         view = { ...view, tail: 0, size: view.committedEnd }
         s.view = view
@@ -512,7 +513,7 @@ export const make = (deps: Deps): Journals => {
       if (created) yield* files.ensureDir(path.dirname(s.file))
       const handle = yield* appendHandle(s, view)
       yield* Effect.zipRight(handle.writeAll(bytes), handle.sync).pipe(
-        Effect.mapError(io(s.file, "appending")),
+        mapIo(s.file, "appending"),
         Effect.tapError(() =>
           // Drop the handle and roll back a partial write; if even that
           // fails, rescan on next use.
@@ -605,7 +606,7 @@ export const make = (deps: Deps): Journals => {
                 (e) => isReason(e, "NotFound"),
                 () => Effect.void
               ),
-              Effect.mapError(io(dir, "removing the thread"))
+              mapIo(dir, "removing the thread")
             ),
           { discard: true }
         )

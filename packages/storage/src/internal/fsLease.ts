@@ -20,6 +20,7 @@ import * as Option from "effect/Option"
 import type { LeaseInfo } from "../StateStore.js"
 import { StorageError } from "../StorageError.js"
 import type { Leases } from "./backend.js"
+import { mapIo } from "./io.js"
 import { isGone, type ProcessId } from "./processInfo.js"
 
 /** The lease document. */
@@ -70,10 +71,7 @@ export const make = (deps: Deps): FsLeases => {
         (e) => isReason(e, "NotFound"),
         () => Effect.succeed(undefined)
       ),
-      Effect.mapError(
-        (cause) =>
-          new StorageError({ reason: "Unavailable", key: file, detail: `reading the lease failed: ${String(cause)}` })
-      ),
+      mapIo(file, "reading the lease"),
       Effect.flatMap((text) => {
         if (text === undefined) return Effect.succeed(undefined)
         const doc = parse(file, text)

@@ -6,7 +6,7 @@
  * `Unavailable <key>: <action> failed: <why>`.
  */
 import * as Effect from "effect/Effect"
-import { fromUnknown, type StorageError } from "../StorageError.js"
+import { describe, fromUnknown, make, type StorageError } from "../StorageError.js"
 
 /** Runs a promise-returning call of a client library. */
 export const tryPromise = <A>(key: string, action: string, f: () => Promise<A>): Effect.Effect<A, StorageError> =>
@@ -17,3 +17,9 @@ export const mapIo =
   (key: string, action: string) =>
   <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, StorageError, R> =>
     Effect.mapError(effect, fromUnknown(key, action))
+
+/** Converts a foreign error into `Unavailable` with the detail `<what>: <why>` (a driver that cannot load or connect). */
+export const unavailable =
+  (key: string, what: string) =>
+  (cause: unknown): StorageError =>
+    make("Unavailable", key, `${what}: ${describe(cause)}`, cause)
