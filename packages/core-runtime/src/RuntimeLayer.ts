@@ -34,7 +34,14 @@ import * as CommandHook from "@strata/hooks/CommandHook"
 import { HookDispatcher } from "@strata/hooks/HookDispatcher"
 import * as JobBackend from "@strata/jobs/JobBackend"
 import * as JobManager from "@strata/jobs/JobManager"
-import { McpStartupError } from "@strata/mcp/McpError"
+import type { RuleFileError, ParserError } from "@strata/exec-policy/ExecPolicyError"
+import type { HookConfigError } from "@strata/hooks/HookError"
+import type { JobConfigError } from "@strata/jobs/JobError"
+import { type McpConfigError, McpStartupError } from "@strata/mcp/McpError"
+import type { PluginLoadError } from "@strata/plugin/PluginError"
+import type { DecodeError } from "@strata/protocol/ProtocolError"
+import type { ModelRegistryError } from "@strata/providers/ProviderError"
+import type { DriverUnavailable, StorageError, UnsupportedSchemaVersion } from "@strata/storage/StorageError"
 import * as McpManager from "@strata/mcp/McpManager"
 import type { StdioTransport } from "@strata/mcp/McpTransport"
 import type * as PluginJob from "@strata/plugin/Job"
@@ -60,6 +67,7 @@ import * as RuntimePolicy from "./RuntimePolicy.js"
 import * as ThreadManager from "./ThreadManager.js"
 import * as ToolInvoker from "./ToolInvoker.js"
 import * as ToolRegistry from "./ToolRegistry.js"
+import type { ToolNameCollision } from "./ToolRegistry.js"
 import * as Tracing from "./Tracing.js"
 import * as Turn from "./Turn.js"
 
@@ -105,6 +113,46 @@ export interface Options {
 }
 
 /**
+ * How the store a config selects can fail to open.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export type StorageLayerError = StorageError | UnsupportedSchemaVersion | DriverUnavailable
+
+/**
+ * How the job manager a config selects can fail to start.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export type JobsLayerError = JobManager.JobError | JobConfigError
+
+/**
+ * Every way {@link layer} can fail to build, each a tagged error (match on
+ * `_tag`, never on the message): the config's model section
+ * (`DecodeError`, `ModelRegistryError`), rule files (`RuleFileError`,
+ * `ParserError`), hooks (`HookConfigError`), MCP (`McpConfigError`, and
+ * `McpStartupError` for a required server), plugins (`PluginLoadError`,
+ * `ToolNameCollision`), the store and the job manager.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export type LayerError =
+  | StorageLayerError
+  | JobsLayerError
+  | DecodeError
+  | ModelRegistryError
+  | RuleFileError
+  | ParserError
+  | HookConfigError
+  | McpConfigError
+  | McpStartupError
+  | PluginLoadError
+  | ToolNameCollision
+
+/**
  * The job manager a config selects: local (in this process, over the
  * store), or on BullMQ (`@strata/jobs/bullmq`, imported only then).
  *
@@ -114,7 +162,7 @@ export interface Options {
 export const layerJobs = (
   config: Pick<RuntimeConfig, "jobs" | "storage">,
   options: { readonly worker?: boolean | undefined } = {}
-): Layer.Layer<JobManager.JobManager, unknown, StateStore.StateStore> => {
+): Layer.Layer<JobManager.JobManager, JobsLayerError, StateStore.StateStore> => {
   const jobs = config.jobs
   if (jobs.backend !== "bullmq") {
     return JobManager.layer({ concurrency: jobs.concurrency }).pipe(Layer.provide(JobBackend.layerStateStore))
@@ -157,7 +205,7 @@ export const layerStorage = (
   storage: StorageConfig,
   cwd: string,
   options: { readonly readOnly?: boolean | undefined } = {}
-): Layer.Layer<StateStore.StateStore, unknown, FileSystem | Path> => {
+): Layer.Layer<StateStore.StateStore, StorageLayerError, FileSystem | Path> => {
   const common = {
     ...(storage.durability === undefined ? {} : { durability: storage.durability }),
     ...(options.readOnly === true ? { readOnly: true } : {})
@@ -497,7 +545,7 @@ export const layer = (
   options: Options
 ): Layer.Layer<
   Runtime.Runtime | Runtime.Requirements | ExecPolicy.ExecPolicy | LanguageModel.LanguageModel | Sandbox.Sandbox,
-  unknown,
+  LayerError,
   FileSystem | Path | CommandExecutor | StdioTransport
 > => {
   const storage = layerStorage(config.storage, options.cwd)
