@@ -52,7 +52,6 @@ import type { CliRuntimeOverrides } from "@strata/protocol/Prompt"
 import * as LanguageModel from "@strata/providers/LanguageModel"
 import { defaultApiKeyEnv } from "@strata/providers/ModelConfig"
 import * as ModelRegistry from "@strata/providers/ModelRegistry"
-import * as Redact from "@strata/sandbox/Redact"
 import * as Sandbox from "@strata/sandbox/Sandbox"
 import * as StateStore from "@strata/storage/StateStore"
 import * as Deferred from "effect/Deferred"
@@ -502,33 +501,9 @@ const layerPlugins = (
       }
       for (const plugin of installed.plugins) {
         const pluginJobs = pluginJobsOf(jobs, plugin.id)
+        // Plugin tools that run shell commands go through the exec policy (their `shellCommand`).
         yield* registry.register(
-          plugin.tools.map((tool) => {
-            // Plugin tools that run shell commands go through the exec policy.
-            const shellCommand = tool.definition.shellCommand as ToolRegistry.RuntimeTool["shellCommand"]
-            return {
-              name: tool.name,
-              owner: `plugin:${plugin.id}`,
-              description: tool.definition.description,
-              inputSchema: tool.description.input_schema,
-              shellCommand,
-              validate: (input) =>
-                tool
-                  .validateInput(input)
-                  .pipe(
-                    Effect.mapError((e) => new ToolRegistry.ToolInputInvalid({ tool: tool.name, detail: e.message }))
-                  ),
-              // Processes start through the sandbox; what comes back is redacted of the parent's secrets.
-              run: (input, context) =>
-                tool.invoke(input, { ...context, jobs: pluginJobs, sandbox }).pipe(
-                  Effect.map((value) => ToolRegistry.toOutput(Redact.deep(sandbox.redact, value))),
-                  Effect.mapError(
-                    (e) =>
-                      new ToolRegistry.ToolRunFailed({ tool: tool.name, detail: sandbox.redact(e.message), cause: e })
-                  )
-                )
-            } satisfies ToolRegistry.RuntimeTool
-          })
+          plugin.tools.map((tool) => ToolRegistry.fromPlugin(plugin.id, tool, { jobs: pluginJobs, sandbox }))
         )
       }
     })

@@ -406,7 +406,8 @@ describe("Turn: stream recovery", () => {
   it.live("a dropped connection mid-stream: the call is made again, the partial output is discarded", () =>
     withRuntime(
       [
-        { text: "PARTIAL output that never finishes", chunkSize: 4, fault: Fault.disconnect(3) },
+        // paced, so the partial output reaches the journal before the drop
+        { text: "PARTIAL output that never finishes", chunkSize: 4, delayMs: 40, fault: Fault.disconnect(3) },
         { text: "the whole answer" }
       ],
       (server) =>
