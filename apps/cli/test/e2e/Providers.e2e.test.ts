@@ -227,7 +227,7 @@ describe.concurrent("providers and models", { timeout: 180_000 }, () => {
         }
       )
       // stream_retries = 0: one attempt, then a clean typed failure on one line
-      await withModel({ turns: [partial(Fault.disconnect(2)), { text: "never asked" }] }, async (server) => {
+      await withModel({ turns: [partial(Fault.disconnect(2)), partial(Fault.disconnect(2))] }, async (server) => {
         p.config(providerToml(server, { extra: "stream_retries = 0" }))
         const run = await p.strata(["run", "--json", "hi"])
         expect(run.code).toBe(1)
@@ -239,6 +239,7 @@ describe.concurrent("providers and models", { timeout: 180_000 }, () => {
         })
         const plain = await p.strata(["run", "hi"])
         expect(plain.code).toBe(1)
+        expect(server.requests).toHaveLength(2)
         const errorLines = plain.stderr.split("\n").filter((l) => l.startsWith("strata: "))
         expect(errorLines).toHaveLength(1)
         expect(errorLines[0]).toMatch(/stream disconnected/)
