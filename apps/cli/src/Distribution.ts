@@ -242,7 +242,10 @@ export const clusterCheck = (setup: Pick<Setup, "config" | "loaded">): ConfigErr
  * @since 0.2.0
  * @category errors
  */
-export type LayerError = RuntimeLayer.LayerError | ConfigError.ConfigError | Layer.Layer.Error<ReturnType<typeof sandboxLayer>>
+export type LayerError =
+  | RuntimeLayer.LayerError
+  | ConfigError.ConfigError
+  | Layer.Layer.Error<ReturnType<typeof sandboxLayer>>
 
 /**
  * How a session's setup can fail (config, model choice, the demo server).

@@ -52,22 +52,27 @@ const sandbox = Sandbox.makeUnsandboxed({
 const jobs = { enqueue: () => Effect.die("unused"), await: () => Effect.die("unused") }
 
 describe("ToolRegistry.fromPlugin", () => {
-  it.scoped("a built plugin's tool: its services, the sandbox and the jobs in its context, output and errors redacted", () =>
-    Effect.gen(function* () {
-      const built = yield* Plugin.build(yield* Plugin.validate(plugin, "inline"))
-      const [leak, fails] = built.tools.map((t) => ToolRegistry.fromPlugin(built.id, t, { jobs, sandbox }))
-      expect(leak).toMatchObject({ name: "greet__leak", owner: "plugin:greet", description: Leak.description })
-      // the definition's policy hooks survive the adaptation
-      expect(leak!.shellCommand?.({ name: "x" })).toBe("echo x")
-      expect(leak!.fileAccess?.({ name: "a.txt" })).toStrictEqual([{ path: "a.txt", access: "read" }])
-      expect(yield* Effect.flip(leak!.validate({ name: 1 }))).toMatchObject({ _tag: "ToolInputInvalid", tool: "greet__leak" })
-      const output = yield* leak!.run({ name: "you" }, { call_id: "call-1" as never, cwd: "/w" })
-      expect(output.structured).toStrictEqual({ text: "hello you: [redacted]", jobs: true, sandboxed: true })
-      expect(JSON.stringify(output)).not.toContain("s3cr3t")
-      const failure = yield* Effect.flip(fails!.run({}, { call_id: "call-2" as never, cwd: "/w" }))
-      expect(failure).toMatchObject({ _tag: "ToolRunFailed", tool: "greet__fails" })
-      expect(failure.detail).not.toContain("s3cr3t")
-    })
+  it.scoped(
+    "a built plugin's tool: its services, the sandbox and the jobs in its context, output and errors redacted",
+    () =>
+      Effect.gen(function* () {
+        const built = yield* Plugin.build(yield* Plugin.validate(plugin, "inline"))
+        const [leak, fails] = built.tools.map((t) => ToolRegistry.fromPlugin(built.id, t, { jobs, sandbox }))
+        expect(leak).toMatchObject({ name: "greet__leak", owner: "plugin:greet", description: Leak.description })
+        // the definition's policy hooks survive the adaptation
+        expect(leak!.shellCommand?.({ name: "x" })).toBe("echo x")
+        expect(leak!.fileAccess?.({ name: "a.txt" })).toStrictEqual([{ path: "a.txt", access: "read" }])
+        expect(yield* Effect.flip(leak!.validate({ name: 1 }))).toMatchObject({
+          _tag: "ToolInputInvalid",
+          tool: "greet__leak"
+        })
+        const output = yield* leak!.run({ name: "you" }, { call_id: "call-1" as never, cwd: "/w" })
+        expect(output.structured).toStrictEqual({ text: "hello you: [redacted]", jobs: true, sandboxed: true })
+        expect(JSON.stringify(output)).not.toContain("s3cr3t")
+        const failure = yield* Effect.flip(fails!.run({}, { call_id: "call-2" as never, cwd: "/w" }))
+        expect(failure).toMatchObject({ _tag: "ToolRunFailed", tool: "greet__fails" })
+        expect(failure.detail).not.toContain("s3cr3t")
+      })
   )
 
   it.effect("a definition adapts the same way (no sandbox: nothing to redact)", () =>

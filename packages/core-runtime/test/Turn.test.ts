@@ -508,7 +508,9 @@ describe("Turn: stream recovery", () => {
           expect(error).toMatchObject({ _tag: "ProviderError", reason: "Disconnected" })
           expect(server.requests).toHaveLength(3)
           const all = yield* eventsOf(thread.id)
-          expect(all.filter((e) => e.event === "response_retry").map((e) => e.event === "response_retry" && e.attempt)).toStrictEqual([2, 3])
+          expect(
+            all.filter((e) => e.event === "response_retry").map((e) => e.event === "response_retry" && e.attempt)
+          ).toStrictEqual([2, 3])
           expect(TurnMachine.violations(all, { closed: true })).toStrictEqual([])
           expect((yield* tm.history(thread.id)).map((m) => m.role)).toStrictEqual(["user"])
         }),
@@ -517,15 +519,13 @@ describe("Turn: stream recovery", () => {
   )
 
   it.live("a request the provider refuses (HTTP 400) is not retried by the turn", () =>
-    withRuntime(
-      [{ fault: Fault.contextTooLong() }, { text: "never asked" }],
-      (server) =>
-        Effect.gen(function* () {
-          const turns = yield* Turn.TurnRunner
-          const error = yield* Effect.flip(turns.handlePrompt({ prompt: "answer" }))
-          expect(error).toMatchObject({ _tag: "ProviderError", reason: "ContextTooLong" })
-          expect(server.requests).toHaveLength(1)
-        })
+    withRuntime([{ fault: Fault.contextTooLong() }, { text: "never asked" }], (server) =>
+      Effect.gen(function* () {
+        const turns = yield* Turn.TurnRunner
+        const error = yield* Effect.flip(turns.handlePrompt({ prompt: "answer" }))
+        expect(error).toMatchObject({ _tag: "ProviderError", reason: "ContextTooLong" })
+        expect(server.requests).toHaveLength(1)
+      })
     )
   )
 })

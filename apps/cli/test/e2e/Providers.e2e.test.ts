@@ -254,12 +254,20 @@ describe.concurrent("providers and models", { timeout: 180_000 }, () => {
         expect(resultOf(run.stdout)).toMatchObject({ outcome: "failed", error: { reason: "Disconnected" } })
         // the thread is left valid and not running
         const threadId = resultOf(run.stdout).thread_id as string
-        const list = JSON.parse((await p.strata(["threads", "list", "--json"])).stdout) as Array<{ id: string; status: string }>
+        const list = JSON.parse((await p.strata(["threads", "list", "--json"])).stdout) as Array<{
+          id: string
+          status: string
+        }>
         expect(list.find((t) => t.id === threadId)?.status).not.toBe("running")
       })
       // a value out of range is a typed config error naming the field
       await withModel({ turns: [{ text: "never asked" }] }, async (server) => {
-        for (const bad of ["stream_retries = 11", "stream_retries = -1", "stream_retries = 1.5", 'stream_retries = "two"']) {
+        for (const bad of [
+          "stream_retries = 11",
+          "stream_retries = -1",
+          "stream_retries = 1.5",
+          'stream_retries = "two"'
+        ]) {
           p.config(providerToml(server, { extra: bad }))
           const run = await p.strata(["run", "hi"])
           expect(run.code, bad).toBe(1)

@@ -527,8 +527,7 @@ export const make = (options: T.Options = {}) =>
                       },
                       {
                         ...retryPolicy,
-                        retries:
-                          models.providers.find((p) => p.id === provider)?.stream_retries ?? retryPolicy.retries
+                        retries: models.providers.find((p) => p.id === provider)?.stream_retries ?? retryPolicy.retries
                       }
                     )
                   : ({ _tag: "Fail" } as const)
