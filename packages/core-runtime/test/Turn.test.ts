@@ -535,6 +535,49 @@ describe("Turn: damage is found before a turn starts anything", () => {
   const journals = (dir: string) =>
     NFS.readdirSync(NPath.join(dir, "threads")).map((name) => NPath.join(dir, "threads", name, "journal"))
 
+  it.live("a corrupt journal record under a pending approval: approving it (in a new process) runs nothing", () =>
+    Effect.gen(function* () {
+      const dir = NFS.mkdtempSync(NPath.join(tmpdir(), "strata-turn-corrupt-"))
+      yield* Effect.addFinalizer(() => Effect.sync(() => NFS.rmSync(dir, { recursive: true, force: true })))
+      const paused = yield* withRuntime(
+        [{ toolCalls: [{ name: "shell__exec", arguments: { command: "touch approved.txt" } }] }, { text: "done" }],
+        () =>
+          Effect.gen(function* () {
+            const turns = yield* Turn.TurnRunner
+            const response = yield* turns.handlePrompt({ prompt: "make it" })
+            expect(response.outcome).toBe("awaiting_approval")
+            const store = yield* StateStore.StateStore
+            const [approval] = yield* store.listApprovals({ status: "pending", threadId: response.thread_id })
+            return { threadId: response.thread_id, approvalId: approval!.id }
+          }),
+        { dir }
+      )
+      const [file] = journals(dir)
+      const damaged = Buffer.from(NFS.readFileSync(file!))
+      const at = Math.floor(damaged.length / 2)
+      damaged[at] = damaged[at]! ^ 0x01
+      NFS.writeFileSync(file!, damaged)
+      // a new runtime on the same directory, as `strata approvals approve` is a new process
+      yield* withRuntime(
+        [{ text: "never asked" }],
+        (server, exec) =>
+          Effect.gen(function* () {
+            const turns = yield* Turn.TurnRunner
+            const error = yield* Effect.flip(turns.resolveApproval(paused.approvalId, "approve"))
+            expect(error._tag).toBe("CorruptJournal")
+            expect(exec.ran).toStrictEqual([])
+            expect(server.requests).toHaveLength(0)
+            expect(NFS.readFileSync(file!).equals(damaged)).toBe(true)
+            // nothing was decided: the approval is still pending
+            const store = yield* StateStore.StateStore
+            const still = yield* store.listApprovals({ status: "pending", threadId: paused.threadId })
+            expect(still.map((a) => a.id)).toStrictEqual([paused.approvalId])
+          }),
+        { dir }
+      )
+    }).pipe(Effect.scoped)
+  )
+
   it.live("a corrupt journal record: a typed error naming it, no model call, no tool run, nothing written", () =>
     Effect.gen(function* () {
       const dir = NFS.mkdtempSync(NPath.join(tmpdir(), "strata-turn-corrupt-"))

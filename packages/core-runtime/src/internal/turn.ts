@@ -890,6 +890,10 @@ export const make = (options: T.Options = {}) =>
         return yield* withLease(
           id,
           Effect.gen(function* () {
+            // Damage is found before anything is decided or run: the checkpoint and every
+            // journal record are read (a corrupt one fails here, the approval left pending).
+            yield* usageBefore(id)
+            yield* journalState(id)
             const result = yield* invoker
               .resolveApproval(approvalId, decision, opts?.reason)
               .pipe(
