@@ -240,6 +240,28 @@ export const clusterCheck = (setup: Pick<Setup, "config" | "loaded">): ConfigErr
 }
 
 /**
+ * How a session's runtime can fail to build: the runtime's own errors
+ * (`RuntimeLayer.LayerError`) and a config whose stores cannot be shared
+ * (`ConfigError`, see {@link clusterCheck}). Every one is tagged: the CLI
+ * maps them by `_tag`.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export type LayerError =
+  | RuntimeLayer.LayerError
+  | ConfigError.ConfigError
+  | Layer.Layer.Error<ReturnType<typeof sandboxLayer>>
+
+/**
+ * How a session's setup can fail (config, model choice, the demo server).
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export type SetupError = Effect.Effect.Error<ReturnType<typeof setup>>
+
+/**
  * The runtime of a session: every service composed from the config, with
  * the built-in plugins and the distribution's policy, on the Node platform
  * (which runs on Bun and Deno too).
@@ -252,7 +274,7 @@ export const layer = (
   options: LayerOptions = {}
 ): Layer.Layer<
   Runtime.Runtime | Runtime.Requirements | Sandbox.Sandbox,
-  unknown,
+  LayerError,
   FileSystem.FileSystem | Path.Path
 > => {
   const shared = clusterCheck(setup)
@@ -351,7 +373,7 @@ export const session = <A, E, R>(
   layerOptions: LayerOptions = {}
 ): Effect.Effect<
   A,
-  unknown,
+  E | SetupError | LayerError,
   | Exclude<Exclude<R, Runtime.Runtime | Runtime.Requirements | Sandbox.Sandbox>, Scope.Scope>
   | FileSystem.FileSystem
   | Path.Path

@@ -27,6 +27,28 @@ import * as Profile from "./Profile.js"
  * @since 0.2.0
  * @category models
  */
+/**
+ * Whether an error says that what the command names does not exist, by its
+ * tag and reason (never by its text): a thread, a stored record, a job, an
+ * MCP server or tool.
+ */
+const isNotFound = (error: unknown): boolean => {
+  if (typeof error !== "object" || error === null || !("_tag" in error)) return false
+  const { _tag, reason } = error as { readonly _tag: unknown; readonly reason?: unknown }
+  switch (_tag) {
+    case "JobNotFound":
+      return true
+    case "TurnError":
+      return reason === "ThreadNotFound"
+    case "StorageError":
+      return reason === "NotFound"
+    case "McpError":
+      return reason === "UnknownServer" || reason === "UnknownTool"
+    default:
+      return false
+  }
+}
+
 export type CommandLine = (
   argv: ReadonlyArray<string>
 ) => Effect.Effect<void, unknown, Layer.Layer.Success<typeof Layers.layer>>
@@ -52,7 +74,7 @@ export const start = (run: CommandLine): void => {
     return String(error)
   }
 
-  /** A hint for well-known failures, so the one line says what to do. */
+  /** A hint for well-known failures (by the error's tag), so the one line says what to do. */
   const hintFor = (error: unknown): string => {
     if (error instanceof CliError) return ""
     const tag = typeof error === "object" && error !== null && "_tag" in error ? String(error._tag) : ""
@@ -61,7 +83,7 @@ export const start = (run: CommandLine): void => {
     if (tag.startsWith("Plugin")) return " (check the plugins list in .strata/config.toml: strata plugins list)"
     if (tag === "ThreadBusy") return " (another process is running a turn on this thread: wait for it or stop it)"
     if (tag === "ApprovalTampered") return " (deny it with: strata approvals deny <id>, and ask again)"
-    if (/not found|no such|does not exist|NotFound|no configured/i.test(messageOf(error))) {
+    if (isNotFound(error)) {
       const list: Record<string, string> = {
         run: "strata threads list",
         resume: "strata threads list",

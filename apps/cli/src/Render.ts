@@ -114,6 +114,15 @@ export const text = (sink: Sink): ((frame: EventFrame) => Effect.Effect<void>) =
           sink.out(frame.delta)
           midLine = !frame.delta.endsWith("\n")
           return
+        case "response_retry":
+          // What streamed of the broken attempt is on screen already: say it is discarded.
+          line(
+            dim(
+              sink,
+              `(the model's answer broke off: ${oneLine(frame.message, 120)}; discarded, asking again, attempt ${frame.attempt} of ${frame.max_attempts})`
+            )
+          )
+          return
         case "tool_call_start":
           line(`${bold(sink, "⏺")} ${frame.tool_name}(${describeArguments(frame.arguments)})`)
           return

@@ -180,6 +180,16 @@ describe("strata run", () => {
         const missing = yield* strata(dir, ["threads", "show", "thread-nope"])
         expect(missing.code).toBe(1)
         expect(missing.stderr.trim()).toBe("strata: no thread thread-nope (see strata threads list)")
+        // covers: issue 16 part 6
+        // the hint comes from the error's tag (TurnError ThreadNotFound, StorageError NotFound), not its text
+        const noThread = yield* strata(dir, ["run", "--thread", "thread-nope", "hi"])
+        expect(noThread.code).toBe(1)
+        expect(noThread.stderr.trim().split("\n").at(-1)).toBe(
+          "strata: Turn on thread thread-nope: no such thread (see strata threads list)"
+        )
+        const noApproval = yield* strata(dir, ["approvals", "approve", "approval-nope"])
+        expect(noApproval.code).toBe(1)
+        expect(noApproval.stderr.trim().split("\n").at(-1)).toMatch(/approval-nope.*\(see strata approvals list\)$/)
         const usage = yield* strata(dir, ["run"])
         expect(usage.code).toBe(2)
       }).pipe(Effect.provide(NodeContext.layer)),

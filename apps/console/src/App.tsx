@@ -386,6 +386,7 @@ const LiveThread = ({ client, threadId, caps }: { client: Client; threadId: stri
   const usage: Usage = { input: 0, output: 0, cost: 0 }
   const responses = new Map<string, { text: string; reasoning: string; messageId?: string | undefined }>()
   const results = new Map<string, unknown>()
+  const discarded = new Set<string>()
   for (const f of frames) {
     if (f.event === "turn_ended" && f.usage !== undefined) {
       usage.input += f.usage.input_tokens
@@ -404,6 +405,8 @@ const LiveThread = ({ client, threadId, caps }: { client: Client; threadId: stri
       responses.set(f.response_id, r)
     }
     if (f.event === "tool_call_result") results.set(f.call_id, f.result)
+    // A response that broke off and was made again: what it streamed is not the answer.
+    if (f.event === "response_retry") discarded.add(f.response_id)
   }
   const streamed = new Set([...responses.values()].map((r) => r.messageId).filter((id) => id !== undefined))
 
@@ -441,7 +444,7 @@ const LiveThread = ({ client, threadId, caps }: { client: Client; threadId: stri
               )
             case "response_start": {
               const r = responses.get(f.response_id)
-              if (r === undefined || (r.text === "" && r.reasoning === "")) return null
+              if (r === undefined || (r.text === "" && r.reasoning === "") || discarded.has(f.response_id)) return null
               return (
                 <li key={f.seq} class="message assistant" data-role="assistant" data-response={f.response_id}>
                   <span class="who">assistant{f.model === undefined ? "" : ` · ${f.model}`}</span>

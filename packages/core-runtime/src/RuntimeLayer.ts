@@ -29,25 +29,31 @@ import type { CommandExecutor } from "@effect/platform/CommandExecutor"
 import { type FileSystem, FileSystem as FileSystemTag } from "@effect/platform/FileSystem"
 import { Path } from "@effect/platform/Path"
 import type * as ExecPolicy from "@strata/exec-policy/ExecPolicy"
+import type { ParserError, RuleFileError } from "@strata/exec-policy/ExecPolicyError"
 import * as ProtectedPaths from "@strata/exec-policy/ProtectedPaths"
 import * as CommandHook from "@strata/hooks/CommandHook"
 import { HookDispatcher } from "@strata/hooks/HookDispatcher"
+import type { HookConfigError } from "@strata/hooks/HookError"
 import * as JobBackend from "@strata/jobs/JobBackend"
+import type { JobConfigError } from "@strata/jobs/JobError"
 import * as JobManager from "@strata/jobs/JobManager"
-import { McpStartupError } from "@strata/mcp/McpError"
+import { type McpConfigError, McpStartupError } from "@strata/mcp/McpError"
 import * as McpManager from "@strata/mcp/McpManager"
 import type { StdioTransport } from "@strata/mcp/McpTransport"
 import type * as PluginJob from "@strata/plugin/Job"
+import type { PluginLoadError } from "@strata/plugin/PluginError"
 import { ToolFailure } from "@strata/plugin/PluginError"
 import * as PluginLoader from "@strata/plugin/PluginLoader"
 import type { McpStartupCompleteEvent } from "@strata/protocol/Mcp"
 import type { CliRuntimeOverrides } from "@strata/protocol/Prompt"
+import type { DecodeError } from "@strata/protocol/ProtocolError"
 import * as LanguageModel from "@strata/providers/LanguageModel"
 import { defaultApiKeyEnv } from "@strata/providers/ModelConfig"
 import * as ModelRegistry from "@strata/providers/ModelRegistry"
-import * as Redact from "@strata/sandbox/Redact"
+import type { ModelRegistryError } from "@strata/providers/ProviderError"
 import * as Sandbox from "@strata/sandbox/Sandbox"
 import * as StateStore from "@strata/storage/StateStore"
+import type { DriverUnavailable, StorageError, UnsupportedSchemaVersion } from "@strata/storage/StorageError"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -59,6 +65,7 @@ import type { RuntimeConfig, StorageConfig } from "./RuntimeConfig.js"
 import * as RuntimePolicy from "./RuntimePolicy.js"
 import * as ThreadManager from "./ThreadManager.js"
 import * as ToolInvoker from "./ToolInvoker.js"
+import type { ToolNameCollision } from "./ToolRegistry.js"
 import * as ToolRegistry from "./ToolRegistry.js"
 import * as Turn from "./Turn.js"
 
@@ -104,6 +111,46 @@ export interface Options {
 }
 
 /**
+ * How the store a config selects can fail to open.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export type StorageLayerError = StorageError | UnsupportedSchemaVersion | DriverUnavailable
+
+/**
+ * How the job manager a config selects can fail to start.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export type JobsLayerError = JobManager.JobError | JobConfigError
+
+/**
+ * Every way {@link layer} can fail to build, each a tagged error (match on
+ * `_tag`, never on the message): the config's model section
+ * (`DecodeError`, `ModelRegistryError`), rule files (`RuleFileError`,
+ * `ParserError`), hooks (`HookConfigError`), MCP (`McpConfigError`, and
+ * `McpStartupError` for a required server), plugins (`PluginLoadError`,
+ * `ToolNameCollision`), the store and the job manager.
+ *
+ * @since 0.2.0
+ * @category errors
+ */
+export type LayerError =
+  | StorageLayerError
+  | JobsLayerError
+  | DecodeError
+  | ModelRegistryError
+  | RuleFileError
+  | ParserError
+  | HookConfigError
+  | McpConfigError
+  | McpStartupError
+  | PluginLoadError
+  | ToolNameCollision
+
+/**
  * The job manager a config selects: local (in this process, over the
  * store), or on BullMQ (`@strata/jobs/bullmq`, imported only then).
  *
@@ -113,7 +160,7 @@ export interface Options {
 export const layerJobs = (
   config: Pick<RuntimeConfig, "jobs" | "storage">,
   options: { readonly worker?: boolean | undefined } = {}
-): Layer.Layer<JobManager.JobManager, unknown, StateStore.StateStore> => {
+): Layer.Layer<JobManager.JobManager, JobsLayerError, StateStore.StateStore> => {
   const jobs = config.jobs
   if (jobs.backend !== "bullmq") {
     return JobManager.layer({ concurrency: jobs.concurrency }).pipe(Layer.provide(JobBackend.layerStateStore))
@@ -156,7 +203,7 @@ export const layerStorage = (
   storage: StorageConfig,
   cwd: string,
   options: { readonly readOnly?: boolean | undefined } = {}
-): Layer.Layer<StateStore.StateStore, unknown, FileSystem | Path> => {
+): Layer.Layer<StateStore.StateStore, StorageLayerError, FileSystem | Path> => {
   const common = {
     ...(storage.durability === undefined ? {} : { durability: storage.durability }),
     ...(options.readOnly === true ? { readOnly: true } : {})
@@ -453,33 +500,9 @@ const layerPlugins = (
       }
       for (const plugin of installed.plugins) {
         const pluginJobs = pluginJobsOf(jobs, plugin.id)
+        // Plugin tools that run shell commands go through the exec policy (their `shellCommand`).
         yield* registry.register(
-          plugin.tools.map((tool) => {
-            // Plugin tools that run shell commands go through the exec policy.
-            const shellCommand = tool.definition.shellCommand as ToolRegistry.RuntimeTool["shellCommand"]
-            return {
-              name: tool.name,
-              owner: `plugin:${plugin.id}`,
-              description: tool.definition.description,
-              inputSchema: tool.description.input_schema,
-              shellCommand,
-              validate: (input) =>
-                tool
-                  .validateInput(input)
-                  .pipe(
-                    Effect.mapError((e) => new ToolRegistry.ToolInputInvalid({ tool: tool.name, detail: e.message }))
-                  ),
-              // Processes start through the sandbox; what comes back is redacted of the parent's secrets.
-              run: (input, context) =>
-                tool.invoke(input, { ...context, jobs: pluginJobs, sandbox }).pipe(
-                  Effect.map((value) => ToolRegistry.toOutput(Redact.deep(sandbox.redact, value))),
-                  Effect.mapError(
-                    (e) =>
-                      new ToolRegistry.ToolRunFailed({ tool: tool.name, detail: sandbox.redact(e.message), cause: e })
-                  )
-                )
-            } satisfies ToolRegistry.RuntimeTool
-          })
+          plugin.tools.map((tool) => ToolRegistry.fromPlugin(plugin.id, tool, { jobs: pluginJobs, sandbox }))
         )
       }
     })
@@ -501,7 +524,7 @@ export const layer = (
   | RuntimePolicy.ApprovedRules
   | LanguageModel.LanguageModel
   | Sandbox.Sandbox,
-  unknown,
+  LayerError,
   FileSystem | Path | CommandExecutor | StdioTransport
 > => {
   const storage = layerStorage(config.storage, options.cwd)

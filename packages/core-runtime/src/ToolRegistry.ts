@@ -11,9 +11,13 @@
  */
 
 import { Tool as PluginTool } from "@strata/plugin"
+import type * as PluginJob from "@strata/plugin/Job"
+import type * as Plugin from "@strata/plugin/Plugin"
 import type { JsonValue } from "@strata/protocol/Common"
 import type { ThreadId, ToolCallId } from "@strata/protocol/Ids"
 import type { ToolOutput } from "@strata/protocol/Tool"
+import * as Redact from "@strata/sandbox/Redact"
+import type * as Sandbox from "@strata/sandbox/Sandbox"
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import type * as Duration from "effect/Duration"
@@ -184,39 +188,57 @@ export const toOutput = (value: unknown): ToolOutput =>
       }
 
 /**
- * Adapts a plugin tool (`defineTool`) to the runtime, named
- * `<pluginId>__<tool>`.
+ * Adapts a plugin tool to the runtime, named `<pluginId>__<tool>`: the one
+ * place a plugin's tool becomes a `RuntimeTool` (the runtime layer's config
+ * plugins, an app's built-in tools, tests). `tool` is a definition
+ * (`defineTool`) or a built plugin's tool (`Plugin.RegisteredTool`, its
+ * plugin's services provided). With `sandbox`, the tool gets it in its
+ * context and what it returns, and its error text, are redacted of the
+ * parent's secrets; `jobs` is its plugin's job kinds (`context.jobs`).
  *
  * @since 0.1.0
  * @category constructors
  */
 export const fromPlugin = (
   pluginId: string,
-  tool: PluginTool.Any<never>,
+  tool: PluginTool.Any<never> | Plugin.RegisteredTool,
   options?: {
     readonly shellCommand?: ((input: JsonValue) => string | undefined) | undefined
     readonly timeout?: Duration.DurationInput | undefined
+    readonly jobs?: PluginJob.Jobs | undefined
+    readonly sandbox?: Sandbox.Service | undefined
   }
 ): RuntimeTool => {
-  const name = PluginTool.qualifiedName(pluginId, tool.name)
-  const description = PluginTool.describe(tool, name)
+  const built = "invoke" in tool && "definition" in tool ? tool : undefined
+  const definition: PluginTool.Any<any> = built === undefined ? (tool as PluginTool.Any<never>) : built.definition
+  const name = built?.name ?? PluginTool.qualifiedName(pluginId, definition.name)
+  const inputSchema = built?.description.input_schema ?? PluginTool.describe(definition, name).input_schema
+  const validate = built?.validateInput ?? PluginTool.validator(definition, name)
+  const invoke =
+    built?.invoke ??
+    ((input: unknown, context: PluginTool.ToolContext) =>
+      PluginTool.invoke(definition as PluginTool.Any<never>, input, context, name))
+  const sandbox = options?.sandbox
+  const redactText = sandbox === undefined ? (text: string) => text : sandbox.redact
+  const extra = {
+    ...(options?.jobs === undefined ? {} : { jobs: options.jobs }),
+    ...(sandbox === undefined ? {} : { sandbox })
+  }
   return {
     name,
     owner: `plugin:${pluginId}`,
-    description: tool.description,
-    inputSchema: description.input_schema,
-    shellCommand: options?.shellCommand ?? (tool.shellCommand as RuntimeTool["shellCommand"]),
-    fileAccess: tool.fileAccess as RuntimeTool["fileAccess"],
+    description: definition.description,
+    inputSchema,
+    shellCommand: options?.shellCommand ?? (definition.shellCommand as RuntimeTool["shellCommand"]),
+    fileAccess: definition.fileAccess as RuntimeTool["fileAccess"],
     timeout: options?.timeout,
     validate: (input) =>
-      PluginTool.validator(
-        tool,
-        name
-      )(input).pipe(Effect.mapError((e) => new ToolInputInvalid({ tool: name, detail: e.message }))),
+      validate(input).pipe(Effect.mapError((e) => new ToolInputInvalid({ tool: name, detail: e.message }))),
+    // Processes start through the sandbox; what comes back is redacted of the parent's secrets.
     run: (input, context) =>
-      PluginTool.invoke(tool, input, context, name).pipe(
-        Effect.map(toOutput),
-        Effect.mapError((e) => new ToolRunFailed({ tool: name, detail: e.message, cause: e }))
+      invoke(input, { ...context, ...extra }).pipe(
+        Effect.map((value) => toOutput(sandbox === undefined ? value : Redact.deep(sandbox.redact, value))),
+        Effect.mapError((e) => new ToolRunFailed({ tool: name, detail: redactText(e.message), cause: e }))
       )
   }
 }

@@ -18,6 +18,14 @@
  * prompt on a thread with pending approvals answers each as not approved
  * before the new user message.
  *
+ * A model stream that breaks off (a dropped connection, a malformed chunk,
+ * an in-stream error; see `ProviderError.isStreamRetryable`) is made again,
+ * up to the provider's `stream_retries` (default 2) with backoff: nothing of
+ * the broken attempt ran (its tool calls are dispatched only once a stream
+ * completes), its response ends `error`, a `response_retry` event names it,
+ * and its partial output never enters the history. Past the retries the
+ * turn fails with the provider's error, closed like any failed turn.
+ *
  * Usage and cost are summed per turn (on `turn_ended`) and per thread (in the
  * "latest" checkpoint, saved at the end of every turn). Before each model
  * call a context-window guard estimates the prompt's size and, over budget,
@@ -102,6 +110,14 @@ export interface Options {
   readonly leaseOwner?: string | undefined
   /** The thread lease's time to live without renewal (default the store's, 30 s). */
   readonly leaseTtlMs?: number | undefined
+  /**
+   * The backoff of a model call made again after its stream broke off
+   * (default 500 ms doubling up to 8 s, with jitter); how often is the
+   * provider's `stream_retries` (default 2).
+   */
+  readonly streamRetry?:
+    | { readonly initialDelayMs?: number | undefined; readonly maxDelayMs?: number | undefined }
+    | undefined
 }
 
 /**

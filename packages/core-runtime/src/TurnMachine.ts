@@ -115,6 +115,9 @@ export const observe = (s: TurnState, e: Event): TurnState => {
       return withCalls({ ...s, open_response: e.response_id, model_calls: s.model_calls + 1 }, s.calls)
     case "response_end":
       return withCalls({ ...s, open_response: null }, s.calls)
+    case "response_retry":
+      // A discarded attempt is not a model call of its own: `max_turns` counts answers.
+      return { ...s, model_calls: Math.max(0, s.model_calls - 1) }
     case "message_appended": {
       const m = e.message
       if (m.role === "assistant") {
@@ -216,6 +219,69 @@ export const next = (state: TurnState, input: Input, maxTurns: number): Next => 
           }
         : callModel()
   }
+}
+
+/**
+ * How often and how patiently a broken model stream is retried (see
+ * {@link streamRetry}). `retries`: the provider's `stream_retries`.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface StreamRetryPolicy {
+  readonly retries: number
+  readonly initialDelayMs: number
+  readonly maxDelayMs: number
+  /** A provider's `retry-after` above this is not waited for: the call fails. */
+  readonly maxRetryAfterMs: number
+}
+
+/**
+ * The defaults: 2 retries, 500 ms doubling up to 8 s, a `retry-after` up to 60 s.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const defaultStreamRetry: StreamRetryPolicy = {
+  retries: 2,
+  initialDelayMs: 500,
+  maxDelayMs: 8_000,
+  maxRetryAfterMs: 60_000
+}
+
+/**
+ * What happens after a model stream failed, pure. A failure the policy
+ * retries (`retryable`: before any tool call of the response ran, see
+ * `ProviderError.isStreamRetryable`) on attempt `attempt` (1-based) of at
+ * most `retries + 1` is retried after the provider's `retry-after` when it
+ * gave one, else an exponential backoff (`initialDelayMs * 2^(attempt-1)`,
+ * at most `maxDelayMs`) with jitter: `random` in [0, 1) picks the delay in
+ * the upper half of it. Anything else fails the turn.
+ *
+ * @since 0.2.0
+ * @category transitions
+ */
+export const streamRetry = (
+  input: {
+    readonly attempt: number
+    readonly retryable: boolean
+    readonly retryAfterMs?: number | undefined
+    readonly random: number
+  },
+  policy: StreamRetryPolicy
+):
+  | { readonly _tag: "Retry"; readonly attempt: number; readonly maxAttempts: number; readonly delayMs: number }
+  | { readonly _tag: "Fail" } => {
+  const maxAttempts = policy.retries + 1
+  if (!input.retryable || input.attempt >= maxAttempts) return { _tag: "Fail" }
+  if (input.retryAfterMs !== undefined) {
+    return input.retryAfterMs > policy.maxRetryAfterMs
+      ? { _tag: "Fail" }
+      : { _tag: "Retry", attempt: input.attempt + 1, maxAttempts, delayMs: Math.max(0, input.retryAfterMs) }
+  }
+  const base = Math.min(policy.maxDelayMs, policy.initialDelayMs * 2 ** (input.attempt - 1))
+  const random = Math.min(Math.max(input.random, 0), 1)
+  return { _tag: "Retry", attempt: input.attempt + 1, maxAttempts, delayMs: Math.round(base / 2 + (random * base) / 2) }
 }
 
 /**

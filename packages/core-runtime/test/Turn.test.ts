@@ -1,3 +1,6 @@
+import * as NFS from "node:fs"
+import { tmpdir } from "node:os"
+import * as NPath from "node:path"
 import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { ThreadManager, ToolInvoker, ToolRegistry, Turn, TurnMachine } from "@strata/core-runtime"
@@ -6,7 +9,7 @@ import { Hook, HookDispatcher, HookOutput } from "@strata/hooks"
 import { LanguageModel, ModelRegistry } from "@strata/providers"
 import * as StateStore from "@strata/storage/StateStore"
 import * as ScriptedModelServer from "@strata/testkit/node/ScriptedModelServer"
-import type { Turn as ScriptedTurn } from "@strata/testkit/ScriptedModel"
+import { Fault, type Turn as ScriptedTurn } from "@strata/testkit/ScriptedModel"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
@@ -16,8 +19,23 @@ import { Add, makeExec, Sleep } from "./tools.js"
 
 const rules = `default = "ask"\n[[rule]]\nprefix = [["ls", "echo"]]\ndecision = "allow"\n[[rule]]\nprefix = ["rm"]\ndecision = "deny"\n`
 
-const runtimeLayer = (server: ScriptedModelServer.ScriptedModelServer, store = StateStore.layerMemory) =>
-  Turn.layer({ systemPrompt: "You are a test agent.", maxTurns: 6 }).pipe(
+interface Setup {
+  /** The provider's `stream_retries` (unset: the default). */
+  readonly streamRetries?: number | undefined
+  /** A store on disk, in this directory (unset: in memory). */
+  readonly dir?: string | undefined
+}
+
+const runtimeLayer = (
+  server: ScriptedModelServer.ScriptedModelServer,
+  store = StateStore.layerMemory,
+  setup: Setup = {}
+) =>
+  Turn.layer({
+    systemPrompt: "You are a test agent.",
+    maxTurns: 6,
+    streamRetry: { initialDelayMs: 20, maxDelayMs: 80 }
+  }).pipe(
     Layer.provideMerge(ToolInvoker.layer()),
     Layer.provideMerge(ThreadManager.layer({ cwd: "/w", providerDefault: "local", cliVersion: "0" })),
     Layer.provideMerge(ToolRegistry.layer),
@@ -26,7 +44,13 @@ const runtimeLayer = (server: ScriptedModelServer.ScriptedModelServer, store = S
     Layer.provideMerge(
       ModelRegistry.layer({
         provider_default: "local",
-        providers: { local: { kind: "openai-compatible", base_url: server.baseUrl("openai-compatible") } },
+        providers: {
+          local: {
+            kind: "openai-compatible",
+            base_url: server.baseUrl("openai-compatible"),
+            ...(setup.streamRetries === undefined ? {} : { stream_retries: setup.streamRetries })
+          }
+        },
         models: [
           {
             id: "scripted",
@@ -51,21 +75,34 @@ const runtimeLayer = (server: ScriptedModelServer.ScriptedModelServer, store = S
 const withRuntime = <A, E>(
   turns: ReadonlyArray<ScriptedTurn>,
   f: (
-    server: ScriptedModelServer.ScriptedModelServer
-  ) => Effect.Effect<A, E, Layer.Layer.Success<ReturnType<typeof runtimeLayer>>>
+    server: ScriptedModelServer.ScriptedModelServer,
+    exec: ReturnType<typeof makeExec>
+  ) => Effect.Effect<A, E, Layer.Layer.Success<ReturnType<typeof runtimeLayer>>>,
+  setup: Setup = {}
 ) =>
   Effect.gen(function* () {
     // strict: a request with an unanswered or misplaced tool result is an HTTP 400, as the real APIs do
     const server = yield* ScriptedModelServer.make({ turns, strict: true })
     return yield* Effect.gen(function* () {
       const registry = yield* ToolRegistry.ToolRegistry
+      const exec = makeExec()
       yield* registry.register([
         ToolRegistry.fromPlugin("math", Add),
-        makeExec().runtimeTool,
+        exec.runtimeTool,
         ToolRegistry.fromPlugin("time", Sleep)
       ])
-      return yield* f(server)
-    }).pipe(Effect.provide(runtimeLayer(server)))
+      return yield* f(server, exec)
+    }).pipe(
+      Effect.provide(
+        runtimeLayer(
+          server,
+          setup.dir === undefined
+            ? StateStore.layerMemory
+            : Layer.orDie(StateStore.layerFileSystem(setup.dir).pipe(Layer.provide(NodeContext.layer))),
+          setup
+        )
+      )
+    )
   }).pipe(Effect.scoped)
 
 const kinds = (frames: ReadonlyArray<{ event: string }>) => frames.map((f) => f.event)
@@ -356,5 +393,218 @@ describe("Turn", () => {
         expect(next.output).toBe("fine")
       })
     )
+  )
+})
+
+// covers: issue 16 part 5
+describe("Turn: stream recovery", () => {
+  const eventsOf = (threadId: string) =>
+    Effect.flatMap(ThreadManager.ThreadManager, (tm) =>
+      Effect.map(Stream.runCollect(tm.replay(threadId)), Chunk.toReadonlyArray)
+    )
+
+  it.live("a dropped connection mid-stream: the call is made again, the partial output is discarded", () =>
+    withRuntime(
+      [
+        // paced, so the partial output reaches the journal before the drop
+        { text: "PARTIAL output that never finishes", chunkSize: 4, delayMs: 40, fault: Fault.disconnect(3) },
+        { text: "the whole answer" }
+      ],
+      (server) =>
+        Effect.gen(function* () {
+          const turns = yield* Turn.TurnRunner
+          const response = yield* turns.handlePrompt({ prompt: "answer" })
+          expect(response).toMatchObject({ outcome: "completed", output: "the whole answer" })
+          expect(server.requests).toHaveLength(2)
+          const all = yield* eventsOf(response.thread_id)
+          const started = all.flatMap((e) => (e.event === "response_start" ? [e.response_id] : []))
+          expect(started).toHaveLength(2)
+          // the broken attempt streamed (clients saw it), then ended `error` and was named as discarded
+          const partial = all.filter((e) => e.event === "response_delta" && e.response_id === started[0])
+          expect(partial.length).toBeGreaterThan(0)
+          expect(all.find((e) => e.event === "response_end" && e.response_id === started[0])).toMatchObject({
+            finish_reason: "error"
+          })
+          expect(all.find((e) => e.event === "response_retry")).toMatchObject({
+            response_id: started[0],
+            attempt: 2,
+            max_attempts: 3,
+            reason: "Disconnected"
+          })
+          const history = yield* (yield* ThreadManager.ThreadManager).history(response.thread_id)
+          expect(history.map((m) => [m.role, m.content])).toStrictEqual([
+            ["user", "answer"],
+            ["assistant", "the whole answer"]
+          ])
+          // the second request carried no trace of the broken one
+          expect(JSON.stringify(server.requests[1]!.messages)).not.toContain("PARTIAL")
+          expect(TurnMachine.violations(all, { closed: true })).toStrictEqual([])
+          // a discarded attempt is not a model call: max_turns counts answers
+          expect(TurnMachine.fromJournal(all).model_calls).toBe(1)
+          expect(response.events.some((e) => e.event === "response_retry")).toBe(true)
+        })
+    )
+  )
+
+  it.live("a malformed chunk inside a tool call: the call is never run, the model call is made again", () =>
+    withRuntime(
+      [
+        {
+          text: "Run",
+          chunkSize: 3,
+          toolCalls: [{ name: "shell__exec", arguments: { command: "echo from-the-broken-attempt" } }],
+          fault: Fault.malformed(3)
+        },
+        { text: "answered without tools" }
+      ],
+      (server, exec) =>
+        Effect.gen(function* () {
+          const turns = yield* Turn.TurnRunner
+          const response = yield* turns.handlePrompt({ prompt: "go" })
+          expect(response).toMatchObject({ outcome: "completed", output: "answered without tools" })
+          expect(exec.ran).toStrictEqual([])
+          expect(server.requests).toHaveLength(2)
+          const all = yield* eventsOf(response.thread_id)
+          expect(all.filter((e) => e.event === "response_retry")).toMatchObject([{ reason: "InvalidResponse" }])
+          expect(all.some((e) => e.event === "tool_call_start")).toBe(false)
+          expect(TurnMachine.violations(all, { closed: true })).toStrictEqual([])
+        })
+    )
+  )
+
+  it.live("stream_retries = 0: the turn fails with the provider's error, closed, after one attempt", () =>
+    withRuntime(
+      [{ text: "PARTIAL output", chunkSize: 4, fault: Fault.disconnect(2) }, { text: "never asked" }],
+      (server) =>
+        Effect.gen(function* () {
+          const turns = yield* Turn.TurnRunner
+          const tm = yield* ThreadManager.ThreadManager
+          const thread = yield* tm.createThread({})
+          const error = yield* Effect.flip(turns.handlePrompt({ prompt: "answer", thread_id: thread.id }))
+          expect(error).toMatchObject({ _tag: "ProviderError", reason: "Disconnected" })
+          expect(server.requests).toHaveLength(1)
+          const all = yield* eventsOf(thread.id)
+          expect(all.some((e) => e.event === "response_retry")).toBe(false)
+          expect(all.find((e) => e.event === "response_end")).toMatchObject({ finish_reason: "error" })
+          expect(all.at(-1)).toMatchObject({ event: "turn_ended", outcome: "failed" })
+          expect(TurnMachine.violations(all, { closed: true })).toStrictEqual([])
+          const history = yield* tm.history(thread.id)
+          expect(history.map((m) => m.role)).toStrictEqual(["user"])
+          expect((yield* tm.get(thread.id)).pipe((t) => t._tag === "Some" && t.value.status)).not.toBe("running")
+        }),
+      { streamRetries: 0 }
+    )
+  )
+
+  it.live("a server that always drops: the turn fails after stream_retries + 1 attempts", () =>
+    withRuntime(
+      [{ text: "PARTIAL again and again", chunkSize: 4, fault: Fault.disconnect(1), repeat: true }],
+      (server) =>
+        Effect.gen(function* () {
+          const turns = yield* Turn.TurnRunner
+          const tm = yield* ThreadManager.ThreadManager
+          const thread = yield* tm.createThread({})
+          const error = yield* Effect.flip(turns.handlePrompt({ prompt: "answer", thread_id: thread.id }))
+          expect(error).toMatchObject({ _tag: "ProviderError", reason: "Disconnected" })
+          expect(server.requests).toHaveLength(3)
+          const all = yield* eventsOf(thread.id)
+          expect(
+            all.filter((e) => e.event === "response_retry").map((e) => e.event === "response_retry" && e.attempt)
+          ).toStrictEqual([2, 3])
+          expect(TurnMachine.violations(all, { closed: true })).toStrictEqual([])
+          expect((yield* tm.history(thread.id)).map((m) => m.role)).toStrictEqual(["user"])
+        }),
+      { streamRetries: 2 }
+    )
+  )
+
+  it.live("a request the provider refuses (HTTP 400) is not retried by the turn", () =>
+    withRuntime([{ fault: Fault.contextTooLong() }, { text: "never asked" }], (server) =>
+      Effect.gen(function* () {
+        const turns = yield* Turn.TurnRunner
+        const error = yield* Effect.flip(turns.handlePrompt({ prompt: "answer" }))
+        expect(error).toMatchObject({ _tag: "ProviderError", reason: "ContextTooLong" })
+        expect(server.requests).toHaveLength(1)
+      })
+    )
+  )
+})
+
+// covers: issue 16 part 5
+describe("Turn: damage is found before a turn starts anything", () => {
+  const journals = (dir: string) =>
+    NFS.readdirSync(NPath.join(dir, "threads")).map((name) => NPath.join(dir, "threads", name, "journal"))
+
+  it.live("a corrupt journal record under a pending approval: approving it (in a new process) runs nothing", () =>
+    Effect.gen(function* () {
+      const dir = NFS.mkdtempSync(NPath.join(tmpdir(), "strata-turn-corrupt-"))
+      yield* Effect.addFinalizer(() => Effect.sync(() => NFS.rmSync(dir, { recursive: true, force: true })))
+      const paused = yield* withRuntime(
+        [{ toolCalls: [{ name: "shell__exec", arguments: { command: "touch approved.txt" } }] }, { text: "done" }],
+        () =>
+          Effect.gen(function* () {
+            const turns = yield* Turn.TurnRunner
+            const response = yield* turns.handlePrompt({ prompt: "make it" })
+            expect(response.outcome).toBe("awaiting_approval")
+            const store = yield* StateStore.StateStore
+            const [approval] = yield* store.listApprovals({ status: "pending", threadId: response.thread_id })
+            return { threadId: response.thread_id, approvalId: approval!.id }
+          }),
+        { dir }
+      )
+      const [file] = journals(dir)
+      const damaged = Buffer.from(NFS.readFileSync(file!))
+      const at = Math.floor(damaged.length / 2)
+      damaged[at] = damaged[at]! ^ 0x01
+      NFS.writeFileSync(file!, damaged)
+      // a new runtime on the same directory, as `strata approvals approve` is a new process
+      yield* withRuntime(
+        [{ text: "never asked" }],
+        (server, exec) =>
+          Effect.gen(function* () {
+            const turns = yield* Turn.TurnRunner
+            const error = yield* Effect.flip(turns.resolveApproval(paused.approvalId, "approve"))
+            expect(error._tag).toBe("CorruptJournal")
+            expect(exec.ran).toStrictEqual([])
+            expect(server.requests).toHaveLength(0)
+            expect(NFS.readFileSync(file!).equals(damaged)).toBe(true)
+            // nothing was decided: the approval is still pending
+            const store = yield* StateStore.StateStore
+            const still = yield* store.listApprovals({ status: "pending", threadId: paused.threadId })
+            expect(still.map((a) => a.id)).toStrictEqual([paused.approvalId])
+          }),
+        { dir }
+      )
+    }).pipe(Effect.scoped)
+  )
+
+  it.live("a corrupt journal record: a typed error naming it, no model call, no tool run, nothing written", () =>
+    Effect.gen(function* () {
+      const dir = NFS.mkdtempSync(NPath.join(tmpdir(), "strata-turn-corrupt-"))
+      yield* Effect.addFinalizer(() => Effect.sync(() => NFS.rmSync(dir, { recursive: true, force: true })))
+      yield* withRuntime(
+        [{ text: "first" }, { toolCalls: [{ name: "shell__exec", arguments: { command: "echo should-not-run" } }] }],
+        (server, exec) =>
+          Effect.gen(function* () {
+            const turns = yield* Turn.TurnRunner
+            const first = yield* turns.handlePrompt({ prompt: "first" })
+            expect(first.outcome).toBe("completed")
+            const [file] = journals(dir)
+            const original = NFS.readFileSync(file!)
+            // a flipped byte in the middle of a committed record
+            const damaged = Buffer.from(original)
+            const at = Math.floor(original.length / 2)
+            damaged[at] = damaged[at]! ^ 0x01
+            NFS.writeFileSync(file!, damaged)
+            const error = yield* Effect.flip(turns.handlePrompt({ prompt: "second", thread_id: first.thread_id }))
+            expect(error._tag).toBe("CorruptJournal")
+            expect(error.message).toContain(first.thread_id)
+            expect(server.requests).toHaveLength(1)
+            expect(exec.ran).toStrictEqual([])
+            expect(NFS.readFileSync(file!).equals(damaged)).toBe(true)
+          }),
+        { dir }
+      )
+    }).pipe(Effect.scoped)
   )
 })

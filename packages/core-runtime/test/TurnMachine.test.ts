@@ -204,3 +204,91 @@ describe("TurnMachine", () => {
     expect(cases).toBeGreaterThanOrEqual(500)
   })
 })
+
+// covers: issue 16 part 5
+describe("TurnMachine.streamRetry", () => {
+  const policy: M.StreamRetryPolicy = { retries: 2, initialDelayMs: 500, maxDelayMs: 8000, maxRetryAfterMs: 60_000 }
+
+  it("retries a retryable failure up to `retries` times, then fails; never a failure that is not retryable", () => {
+    expect(M.streamRetry({ attempt: 1, retryable: true, random: 0 }, policy)).toStrictEqual({
+      _tag: "Retry",
+      attempt: 2,
+      maxAttempts: 3,
+      delayMs: 250
+    })
+    expect(M.streamRetry({ attempt: 2, retryable: true, random: 0.999999 }, policy)).toMatchObject({
+      _tag: "Retry",
+      attempt: 3,
+      delayMs: 1000
+    })
+    expect(M.streamRetry({ attempt: 3, retryable: true, random: 0 }, policy)).toStrictEqual({ _tag: "Fail" })
+    expect(M.streamRetry({ attempt: 1, retryable: false, random: 0 }, policy)).toStrictEqual({ _tag: "Fail" })
+    expect(M.streamRetry({ attempt: 1, retryable: true, random: 0 }, { ...policy, retries: 0 })).toStrictEqual({
+      _tag: "Fail"
+    })
+  })
+
+  it("waits what the provider's retry-after asks, unless that is longer than maxRetryAfterMs", () => {
+    expect(M.streamRetry({ attempt: 1, retryable: true, retryAfterMs: 1234, random: 0.5 }, policy)).toMatchObject({
+      _tag: "Retry",
+      delayMs: 1234
+    })
+    expect(M.streamRetry({ attempt: 1, retryable: true, retryAfterMs: 120_000, random: 0.5 }, policy)).toStrictEqual({
+      _tag: "Fail"
+    })
+  })
+
+  it("property: at most retries + 1 attempts; every delay within the backoff's jittered bounds", () => {
+    FastCheck.assert(
+      FastCheck.property(
+        FastCheck.integer({ min: 0, max: 10 }),
+        FastCheck.integer({ min: 1, max: 5000 }),
+        FastCheck.integer({ min: 1, max: 60_000 }),
+        FastCheck.array(FastCheck.double({ min: 0, max: 1, noNaN: true, maxExcluded: true }), {
+          minLength: 12,
+          maxLength: 12
+        }),
+        (retries, initialDelayMs, extra, randoms) => {
+          const p = { retries, initialDelayMs, maxDelayMs: initialDelayMs + extra, maxRetryAfterMs: 60_000 }
+          let attempt = 1
+          for (const random of randoms) {
+            const step = M.streamRetry({ attempt, retryable: true, random }, p)
+            if (step._tag === "Fail") break
+            const base = Math.min(p.maxDelayMs, initialDelayMs * 2 ** (attempt - 1))
+            expect(step.delayMs).toBeGreaterThanOrEqual(Math.floor(base / 2))
+            expect(step.delayMs).toBeLessThanOrEqual(base)
+            expect(step.attempt).toBe(attempt + 1)
+            expect(step.maxAttempts).toBe(retries + 1)
+            attempt = step.attempt
+          }
+          expect(attempt).toBe(retries + 1)
+        }
+      ),
+      { seed: 16_5 }
+    )
+  })
+
+  it("a discarded attempt is not a model call: a journal with retries counts its answers", () => {
+    const r1 = "r1" as never
+    const r2 = "r2" as never
+    const events: Array<Event> = [
+      user("q"),
+      { event: "turn_started", turn_id: "t", model: "m" },
+      { event: "response_start", response_id: r1 },
+      { event: "response_delta", response_id: r1, delta: "partial", channel: "text" },
+      { event: "response_end", response_id: r1, finish_reason: "error" },
+      {
+        event: "response_retry",
+        response_id: r1,
+        attempt: 2,
+        max_attempts: 3,
+        delay_ms: 10,
+        reason: "Disconnected",
+        message: "m"
+      },
+      { event: "response_start", response_id: r2 }
+    ]
+    const state = M.fromJournal(events)
+    expect(state).toMatchObject({ phase: "calling_model", open_response: r2, model_calls: 1 })
+  })
+})

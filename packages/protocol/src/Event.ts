@@ -54,6 +54,26 @@ export const ResponseEnd = event("response_end", {
   finish_reason: optional(FinishReason),
   usage: optional(Usage)
 })
+/**
+ * A model response broke off mid-stream (a dropped connection, a malformed
+ * chunk, an in-stream error) before any of its tool calls ran: what it
+ * streamed so far (`response_id`, already ended with `finish_reason: "error"`)
+ * is discarded, never part of the history, and the model call is made again
+ * after `delay_ms` as a new response. `attempt` is the attempt about to
+ * start (2 for the first retry) of at most `max_attempts`; `reason` the
+ * provider error's reason (`Disconnected`, `InvalidResponse`, ...).
+ *
+ * @since 0.2.0
+ * @category schemas
+ */
+export const ResponseRetry = event("response_retry", {
+  response_id: ResponseId,
+  attempt: Schema.Number.pipe(Schema.int(), Schema.positive()),
+  max_attempts: Schema.Number.pipe(Schema.int(), Schema.positive()),
+  delay_ms: Schema.Number.pipe(Schema.nonNegative(), Schema.finite()),
+  reason: Schema.String,
+  message: Schema.String
+})
 /** @since 0.1.0 @category schemas */
 export const ToolCallStart = event("tool_call_start", {
   response_id: optional(ResponseId),
@@ -136,6 +156,7 @@ export const Event = Schema.Union(
   ResponseStart,
   ResponseDelta,
   ResponseEnd,
+  ResponseRetry,
   ToolCallStart,
   ToolCallResult,
   ApprovalRequested,

@@ -114,7 +114,11 @@ export type Timeouts = typeof Timeouts.Type
  * One provider: its wire kind, where it lives, and which environment
  * variable holds its key. `base_url` and `api_key_env` default per kind (see
  * the README); `headers` are extra, non-secret headers (OpenRouter's
- * `HTTP-Referer`, ...).
+ * `HTTP-Referer`, ...). `max_retries` retries a call that failed before any
+ * output; `stream_retries` (0 to 10, default 2; 0 disables) makes a model
+ * call again when its stream broke off after output had started (a dropped
+ * connection, a malformed chunk, an in-stream error), before any of its tool
+ * calls ran.
  *
  * @since 0.1.0
  * @category schemas
@@ -126,7 +130,13 @@ export const ProviderConfig = Schema.Struct({
   default_model: Schema.optional(NonEmpty),
   headers: Schema.optional(Common.Record({ key: Schema.String, value: Schema.String })),
   timeouts: Schema.optional(Timeouts),
-  max_retries: Schema.optional(Schema.Number.pipe(Schema.int(), Schema.between(0, 10)))
+  max_retries: Schema.optional(Schema.Number.pipe(Schema.int(), Schema.between(0, 10))),
+  stream_retries: Schema.optional(
+    Schema.Number.pipe(
+      Schema.int({ message: () => "stream_retries must be a whole number of retries (0 to 10; 0 disables)" }),
+      Schema.between(0, 10, { message: () => "stream_retries must be between 0 and 10 (0 disables)" })
+    )
+  )
 }).annotations({ identifier: "ProviderConfig" })
 /** @since 0.1.0 @category models */
 export type ProviderConfig = typeof ProviderConfig.Type

@@ -29,6 +29,8 @@ export interface Provider {
   readonly headers: Readonly<Record<string, string>>
   readonly timeouts: Timeouts
   readonly max_retries: number | undefined
+  /** Retries of a model call whose stream broke off after output started (`undefined`: the runtime's default, 2). */
+  readonly stream_retries: number | undefined
 }
 
 /**

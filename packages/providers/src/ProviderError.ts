@@ -227,3 +227,19 @@ export const isRetryable = (error: ProviderError): boolean => {
       return false
   }
 }
+
+/**
+ * Whether a model call whose stream failed may be made again from the start
+ * by the turn (`stream_retries`), discarding what it streamed: a malformed
+ * chunk (`InvalidResponse`) whenever it comes; once output has started
+ * (`started`: the stream's `start` part was seen, so the provider's own
+ * pre-output retries no longer apply) also a dropped connection, a stalled
+ * stream and an in-stream overload, rate limit or server error. Errors that
+ * the same request would meet again (bad request, auth, quota, context
+ * length) are never retried.
+ *
+ * @since 0.2.0
+ * @category utils
+ */
+export const isStreamRetryable = (error: ProviderError, started: boolean): boolean =>
+  error.reason === "InvalidResponse" || (started && isRetryable(error))

@@ -128,6 +128,16 @@ const updatesOf = (frame: EventFrame): ReadonlyArray<acp.SessionUpdate> => {
         }
       ]
     }
+    case "response_retry":
+      // ACP has no way to take back chunks already sent: the client is told they are void.
+      return [
+        {
+          sessionUpdate: "agent_message_chunk",
+          content: text(
+            `\n[the answer above broke off (${frame.reason}) and is discarded; asking the model again, attempt ${frame.attempt} of ${frame.max_attempts}]\n`
+          )
+        }
+      ]
     case "error":
       return [{ sessionUpdate: "agent_message_chunk", content: text(`\n[error] ${frame.message}\n`) }]
     default:

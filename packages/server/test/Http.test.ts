@@ -3,6 +3,7 @@
 // clients, and hostile requests answered with typed JSON-RPC errors.
 import { describe, expect, it } from "@effect/vitest"
 import * as StrataClient from "@strata/client/StrataClient"
+import { Fault } from "@strata/testkit/ScriptedModel"
 import * as Effect from "effect/Effect"
 import { ran, runtimeLayer, serve } from "./fixtures.js"
 
@@ -56,6 +57,41 @@ describe("HTTP", () => {
           runtimeLayer([
             { text: "Making it.", toolCalls: [{ name: "shell__exec", arguments: { command: "touch made.txt" } }] },
             { text: "Done." }
+          ])
+        )
+      ),
+    30_000
+  )
+
+  // covers: issue 16 part 5
+  it.scopedLive(
+    "a model stream that drops mid-answer: the client sees response_retry naming the discarded response, then the whole answer",
+    () =>
+      Effect.gen(function* () {
+        const url = yield* serve()
+        const client = StrataClient.make({ url })
+        const started = yield* Effect.promise(() => client.call("turn/start", { prompt: "answer" }))
+        const items = yield* Effect.promise(() =>
+          collect(client.threadEvents(started.thread_id), (i) => i.type === "frame" && i.frame.event === "turn_ended")
+        )
+        const frames = items.flatMap((i) => (i.type === "frame" ? [i.frame] : []))
+        const responses = frames.flatMap((f) => (f.event === "response_start" ? [f.response_id] : []))
+        expect(responses).toHaveLength(2)
+        expect(frames.find((f) => f.event === "response_retry")).toMatchObject({
+          response_id: responses[0],
+          attempt: 2,
+          reason: "Disconnected"
+        })
+        expect(frames.at(-1)).toMatchObject({ event: "turn_ended", outcome: "completed" })
+        const text = frames
+          .flatMap((f) => (f.event === "message_appended" && f.message.role === "assistant" ? [f.message.content] : []))
+          .join("")
+        expect(text).toBe("the whole answer")
+      }).pipe(
+        Effect.provide(
+          runtimeLayer([
+            { text: "PARTIAL answer that drops", chunkSize: 4, delayMs: 30, fault: Fault.disconnect(2) },
+            { text: "the whole answer" }
           ])
         )
       ),

@@ -82,6 +82,10 @@ const runRemote = Command.make(
           const frame = item.frame
           if (o.json) process.stdout.write(`${JSON.stringify(frame)}\n`)
           else if (frame.event === "response_delta" && frame.channel === "text") process.stdout.write(frame.delta)
+          else if (frame.event === "response_retry")
+            process.stdout.write(
+              `\n(the model's answer broke off; discarded, asking again: attempt ${frame.attempt})\n`
+            )
           if (frame.event === "turn_ended") {
             ended = frame
             break

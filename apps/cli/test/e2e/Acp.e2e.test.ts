@@ -9,6 +9,7 @@
 import type { ChildProcess } from "node:child_process"
 import { Readable, Writable } from "node:stream"
 import * as acp from "@agentclientprotocol/sdk"
+import { Fault } from "@strata/testkit/ScriptedModel"
 import { beforeAll, describe, expect, it } from "vitest"
 import { ensureBuilt } from "../build.js"
 import { call, type Project, providerToml, spawnStrata, withModel, withProject } from "./harness.js"
@@ -83,6 +84,36 @@ const textOf = (agent: Agent, sessionId: string) =>
     .join("")
 
 describe.concurrent("strata acp", { timeout: 120_000 }, () => {
+  // covers: issue 16 part 5
+  it("a model stream that drops mid-answer: the client is told the partial answer is discarded, then gets the whole one", async () => {
+    await withProject(async (p) => {
+      await withModel(
+        {
+          turns: [
+            { text: "PARTIAL answer that drops", chunkSize: 4, delayMs: 30, fault: Fault.disconnect(2) },
+            { text: "The whole answer." }
+          ]
+        },
+        async (server) => {
+          p.config(providerToml(server))
+          const agent = startAgent(p)
+          try {
+            await init(agent)
+            const { sessionId } = await agent.connection.newSession({ cwd: p.dir, mcpServers: [] })
+            const result = await agent.connection.prompt({ sessionId, prompt: [{ type: "text", text: "answer" }] })
+            expect(result.stopReason).toBe("end_turn")
+            expect(server.requests).toHaveLength(2)
+            const text = textOf(agent, sessionId)
+            expect(text).toMatch(/broke off \(Disconnected\) and is discarded; asking the model again, attempt 2 of 3/)
+            expect(text.endsWith("The whole answer.")).toBe(true)
+          } finally {
+            await stop(agent)
+          }
+        }
+      )
+    })
+  })
+
   it("initialize, a prompt whose tool call needs permission (allow_once), tool call updates, end_turn", async () => {
     await withProject(async (p) => {
       await withModel(

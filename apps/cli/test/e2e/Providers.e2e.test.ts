@@ -166,6 +166,120 @@ describe.concurrent("providers and models", { timeout: 180_000 }, () => {
     })
   })
 
+  it("stream_retries: a stream dropped mid-answer is asked again, its partial output discarded; 0 fails at once; past the retries the run fails", async () => {
+    // covers: issue 16 part 5
+    // covers: providers.*.stream_retries
+    await withProject(async (p) => {
+      const partial = (fault: ReturnType<typeof Fault.disconnect>, extra: Partial<Turn> = {}): Turn => ({
+        text: "PARTIAL-ANSWER that breaks off before it ends",
+        chunkSize: 5,
+        delayMs: 30,
+        fault,
+        ...extra
+      })
+      // dropped twice (once mid-text, once as a malformed chunk), then whole
+      await withModel(
+        {
+          strict: true,
+          turns: [
+            partial(Fault.disconnect(3)),
+            partial(Fault.malformed(2)),
+            { text: "the whole answer" },
+            { text: "next answer" }
+          ]
+        },
+        async (server) => {
+          p.config(providerToml(server))
+          const run = await p.strata(["run", "--json", "hi"])
+          expect(run.code, run.stderr).toBe(0)
+          expect(server.requests).toHaveLength(3)
+          const events = jsonLines(run.stdout)
+          const retries = events.filter((e) => e.event === "response_retry")
+          expect(retries).toMatchObject([
+            { attempt: 2, max_attempts: 3, reason: "Disconnected" },
+            { attempt: 3, max_attempts: 3, reason: "InvalidResponse" }
+          ])
+          // every response that started ended; the retried ones with `error`
+          const started = events.filter((e) => e.event === "response_start").map((e) => e.response_id)
+          const ended = events.filter((e) => e.event === "response_end")
+          expect(ended.map((e) => e.response_id)).toEqual(started)
+          expect(ended.slice(0, 2).map((e) => e.finish_reason)).toEqual(["error", "error"])
+          expect(retries.map((e) => e.response_id)).toEqual(started.slice(0, 2))
+          expect(resultOf(run.stdout)).toMatchObject({ outcome: "completed", output: "the whole answer" })
+          // the partial output is in no history: not in the retried request, not in the next turn's
+          for (const r of server.requests.slice(1)) expect(JSON.stringify(r.messages)).not.toContain("PARTIAL")
+          const threadId = resultOf(run.stdout).thread_id as string
+          const next = await p.strata(["run", "--json", "--thread", threadId, "and then?"])
+          expect(next.code, next.stderr).toBe(0)
+          const replay = server.requests[3]!.messages
+          expect(replay.map((m) => [m.role, m.content])).toEqual([
+            ["user", "hi"],
+            ["assistant", "the whole answer"],
+            ["user", "and then?"]
+          ])
+          // a person reading the text output is told the broken answer is discarded
+          server.push(partial(Fault.disconnect(2)), { text: "whole again" })
+          const text = await p.strata(["run", "--thread", threadId, "once more"])
+          expect(text.code, text.stderr).toBe(0)
+          expect(text.stdout).toMatch(/broke off.*discarded, asking again, attempt 2 of 3/)
+          expect(text.stdout).toContain("whole again")
+          expect(server.problems).toStrictEqual([])
+        }
+      )
+      // stream_retries = 0: one attempt, then a clean typed failure on one line
+      await withModel({ turns: [partial(Fault.disconnect(2)), partial(Fault.disconnect(2))] }, async (server) => {
+        p.config(providerToml(server, { extra: "stream_retries = 0" }))
+        const run = await p.strata(["run", "--json", "hi"])
+        expect(run.code).toBe(1)
+        expect(server.requests).toHaveLength(1)
+        expect(jsonLines(run.stdout).some((e) => e.event === "response_retry")).toBe(false)
+        expect(resultOf(run.stdout)).toMatchObject({
+          outcome: "failed",
+          error: { type: "ProviderError", reason: "Disconnected" }
+        })
+        const plain = await p.strata(["run", "hi"])
+        expect(plain.code).toBe(1)
+        expect(server.requests).toHaveLength(2)
+        const errorLines = plain.stderr.split("\n").filter((l) => l.startsWith("strata: "))
+        expect(errorLines).toHaveLength(1)
+        expect(errorLines[0]).toMatch(/stream disconnected/)
+      })
+      // a server that always drops: stream_retries + 1 attempts, then the run fails
+      await withModel({ turns: [partial(Fault.disconnect(1), { repeat: true })] }, async (server) => {
+        p.config(providerToml(server, { extra: "stream_retries = 3" }))
+        const run = await p.strata(["run", "--json", "hi"])
+        expect(run.code).toBe(1)
+        expect(server.requests).toHaveLength(4)
+        expect(jsonLines(run.stdout).filter((e) => e.event === "response_retry")).toHaveLength(3)
+        expect(resultOf(run.stdout)).toMatchObject({ outcome: "failed", error: { reason: "Disconnected" } })
+        // the thread is left valid and not running
+        const threadId = resultOf(run.stdout).thread_id as string
+        const list = JSON.parse((await p.strata(["threads", "list", "--json"])).stdout) as Array<{
+          id: string
+          status: string
+        }>
+        expect(list.find((t) => t.id === threadId)?.status).not.toBe("running")
+      })
+      // a value out of range is a typed config error naming the field
+      await withModel({ turns: [{ text: "never asked" }] }, async (server) => {
+        for (const bad of [
+          "stream_retries = 11",
+          "stream_retries = -1",
+          "stream_retries = 1.5",
+          'stream_retries = "two"'
+        ]) {
+          p.config(providerToml(server, { extra: bad }))
+          const run = await p.strata(["run", "hi"])
+          expect(run.code, bad).toBe(1)
+          const lines = run.stderr.split("\n").filter((l) => l.startsWith("strata: "))
+          expect(lines, bad).toHaveLength(1)
+          expect(lines[0], bad).toMatch(/config\.toml:\d+.*providers\.local\.stream_retries/)
+        }
+        expect(server.requests).toHaveLength(0)
+      })
+    })
+  })
+
   it("timeouts: connect_ms, first_token_ms and idle_ms end a call that is too slow, with the phase", async () => {
     await withProject(async (p) => {
       const cases = [
@@ -178,7 +292,8 @@ describe.concurrent("providers and models", { timeout: 180_000 }, () => {
       ] as const
       for (const [key, fault, phase] of cases) {
         await withModel({ turns: [{ fault, text: "a long answer that stalls" }] }, async (server) => {
-          p.config(providerToml(server, { extra: `max_retries = 0\ntimeouts = { ${key} = 400 }` }))
+          // stream_retries = 0: a stalled stream is not made again here (see the stream_retries test)
+          p.config(providerToml(server, { extra: `max_retries = 0\nstream_retries = 0\ntimeouts = { ${key} = 400 }` }))
           const run = await p.strata(["run", "--json", "hi"])
           expect(run.code, `${key}: ${run.stderr}`).toBe(1)
           expect(resultOf(run.stdout), run.stdout).toMatchObject({

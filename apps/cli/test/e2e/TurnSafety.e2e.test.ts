@@ -260,6 +260,41 @@ describe("turn safety: every tool call answered exactly once", { timeout: 600_00
     })
   })
 
+  // covers: issue 16 part 5
+  it("a damaged journal under a pending approval: approving it is a clear error; nothing is decided or run", async () => {
+    await withProject(async (p) => {
+      await withModel(
+        {
+          strict: true,
+          turns: [{ toolCalls: [{ name: "shell__exec", arguments: { command: "touch approved.txt" } }] }]
+        },
+        async (server) => {
+          p.config(config(server))
+          const run = await p.strata(["run", "--json", "make the file"])
+          expect(run.code, run.stderr).toBe(3)
+          const threadId = jsonLines(run.stdout).find((l) => l.event === "run_result")!.thread_id as string
+          const approvalId = jsonLines(run.stdout).find((l) => l.event === "approval_requested")!.approval_id as string
+          const threadDir = path.join(p.dir, "state", "threads")
+          const journal = path.join(threadDir, readdirSync(threadDir)[0]!, "journal")
+          const damaged = Buffer.from(readFileSync(journal))
+          const at = Math.floor(damaged.length / 2)
+          damaged[at] = damaged[at]! ^ 0x01
+          writeFileSync(journal, damaged)
+          const approve = await p.strata(["approvals", "approve", approvalId])
+          expect(approve.code).toBe(1)
+          const errors = approve.stderr.split("\n").filter((l) => l.startsWith("strata: "))
+          expect(errors).toHaveLength(1)
+          expect(errors[0]).toContain(threadId)
+          expect(p.exists("approved.txt")).toBe(false)
+          expect(readFileSync(journal).equals(damaged)).toBe(true)
+          expect(server.requests).toHaveLength(1)
+          const pending = await p.strata(["approvals", "list", "--json"])
+          expect(pending.stdout).toContain(approvalId)
+        }
+      )
+    })
+  })
+
   it("Ctrl-C while an approved call runs: the call is answered, the thread goes on", async () => {
     await withProject(async (p) => {
       p.write(".strata/policy.toml", rules)

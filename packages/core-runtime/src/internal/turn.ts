@@ -11,12 +11,14 @@ import type { ToolCall } from "@strata/protocol/Tool"
 import type * as Chat from "@strata/providers/Chat"
 import { LanguageModel } from "@strata/providers/LanguageModel"
 import { type Model, ModelRegistry } from "@strata/providers/ModelRegistry"
+import { isStreamRetryable } from "@strata/providers/ProviderError"
 import * as StreamPart from "@strata/providers/StreamPart"
 import { StateStore } from "@strata/storage/StateStore"
 import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
@@ -175,6 +177,13 @@ export const make = (options: T.Options = {}) =>
     const lm = yield* LanguageModel
     const compaction = options.compaction ?? summarize
     const compactAt = options.compactAt ?? 0.8
+    const retryPolicy: M.StreamRetryPolicy = {
+      ...M.defaultStreamRetry,
+      ...(options.streamRetry?.initialDelayMs === undefined
+        ? {}
+        : { initialDelayMs: options.streamRetry.initialDelayMs }),
+      ...(options.streamRetry?.maxDelayMs === undefined ? {} : { maxDelayMs: options.streamRetry.maxDelayMs })
+    }
 
     const now = Clock.currentTimeMillis
 
@@ -409,18 +418,14 @@ export const make = (options: T.Options = {}) =>
                 ? yield* ModelHooks.selectTools(hooks, hookCommon, model.id, allTools)
                 : allTools
             const history = yield* guardContext(threadId, model, tools)
-            const responseId = Ids.make("ResponseId")
-            yield* append([{ event: "response_start", response_id: responseId, model: model.id }])
-            yield* hooks.notify({
-              hook_event_name: "ResponseStart",
-              thread_id: threadId as Ids.ThreadId,
-              response_id: responseId,
-              model: model.id
-            })
+            // A stream that breaks off is made again (discarding what it streamed) while the
+            // policy allows: nothing of it ran, since tool calls are dispatched only after it.
+            let attempt = 1
+            let responseId = Ids.make("ResponseId")
             let text = ""
             let reasoning = ""
-            const toolCalls: Array<StreamPart.ToolCall> = []
-            const toolErrors: Array<StreamPart.ToolCallError> = []
+            let toolCalls: Array<StreamPart.ToolCall> = []
+            let toolErrors: Array<StreamPart.ToolCallError> = []
             let callUsage: Usage = zeroUsage()
             let answeredBy = model.id
             // A reasoning model is asked to reason (Anthropic: thinking with a budget; Ollama: think).
@@ -459,62 +464,145 @@ export const make = (options: T.Options = {}) =>
                 )
               }
             }
-            yield* lm.stream({ model, messages, tools, ...think }).pipe(
-              Stream.groupedWithin(128, "20 millis"),
-              Stream.runForEach((chunk) =>
-                Effect.gen(function* () {
-                  const events: Array<Event> = []
-                  for (const part of Chunk.toReadonlyArray(chunk)) {
-                    switch (part.type) {
-                      case "text_delta":
-                        text += part.text
-                        break
-                      case "reasoning_delta":
-                        reasoning += part.text
-                        break
-                      case "tool_call":
-                        toolCalls.push(part)
-                        break
-                      case "tool_call_error":
-                        toolErrors.push(part)
-                        break
-                      case "finish":
-                        finish = part.reason
-                        callUsage = part.usage
-                        answeredBy = part.model
-                        break
-                    }
-                    const event = StreamPart.toEvent(part, responseId)
-                    if (event !== undefined && event.event !== "response_end") events.push(event)
+            while (true) {
+              responseId = Ids.make("ResponseId")
+              yield* append([{ event: "response_start", response_id: responseId, model: model.id }])
+              yield* hooks.notify({
+                hook_event_name: "ResponseStart",
+                thread_id: threadId as Ids.ThreadId,
+                response_id: responseId,
+                model: model.id
+              })
+              text = ""
+              reasoning = ""
+              toolCalls = []
+              toolErrors = []
+              callUsage = zeroUsage()
+              answeredBy = model.id
+              let attemptFinish: FinishReason | undefined
+              let started: StreamPart.Start | undefined
+              const currentResponse = responseId
+              const streamed = yield* lm.stream({ model, messages, tools, ...think }).pipe(
+                // Seen before grouping: a failure drops the parts still being grouped.
+                Stream.mapChunks((chunk) => {
+                  if (started === undefined) {
+                    for (const part of chunk) if (part.type === "start") started = part
                   }
-                  if (events.length > 0) {
-                    yield* append(events)
-                    for (const e of events) {
-                      if (e.event === "response_delta") {
-                        yield* hooks.notify({
-                          hook_event_name: "ResponseDelta",
-                          thread_id: threadId as Ids.ThreadId,
-                          response_id: responseId,
-                          delta: e.delta,
-                          channel: e.channel
-                        })
+                  return chunk
+                }),
+                Stream.groupedWithin(128, "20 millis"),
+                Stream.runForEach((chunk) =>
+                  Effect.gen(function* () {
+                    const events: Array<Event> = []
+                    for (const part of Chunk.toReadonlyArray(chunk)) {
+                      switch (part.type) {
+                        case "text_delta":
+                          text += part.text
+                          break
+                        case "reasoning_delta":
+                          reasoning += part.text
+                          break
+                        case "tool_call":
+                          toolCalls.push(part)
+                          break
+                        case "tool_call_error":
+                          toolErrors.push(part)
+                          break
+                        case "finish":
+                          attemptFinish = part.reason
+                          callUsage = part.usage
+                          answeredBy = part.model
+                          break
+                      }
+                      const event = StreamPart.toEvent(part, currentResponse)
+                      if (event !== undefined && event.event !== "response_end") events.push(event)
+                    }
+                    if (events.length > 0) {
+                      yield* append(events)
+                      for (const e of events) {
+                        if (e.event === "response_delta") {
+                          yield* hooks.notify({
+                            hook_event_name: "ResponseDelta",
+                            thread_id: threadId as Ids.ThreadId,
+                            response_id: currentResponse,
+                            delta: e.delta,
+                            channel: e.channel
+                          })
+                        }
                       }
                     }
+                  })
+                ),
+                Effect.tap(() =>
+                  Effect.annotateCurrentSpan({
+                    "strata.model": answeredBy,
+                    "strata.input_tokens": callUsage.input_tokens,
+                    "strata.output_tokens": callUsage.output_tokens,
+                    "strata.cost_usd": callUsage.cost_usd ?? 0
+                  })
+                ),
+                Effect.withSpan("Runtime.modelCall", {
+                  attributes: {
+                    "strata.model": model.id,
+                    "strata.response_id": currentResponse,
+                    "strata.attempt": attempt
                   }
-                })
-              ),
-              Effect.tap(() =>
-                Effect.annotateCurrentSpan({
-                  "strata.model": answeredBy,
-                  "strata.input_tokens": callUsage.input_tokens,
-                  "strata.output_tokens": callUsage.output_tokens,
-                  "strata.cost_usd": callUsage.cost_usd ?? 0
-                })
-              ),
-              Effect.withSpan("Runtime.modelCall", {
-                attributes: { "strata.model": model.id, "strata.response_id": responseId }
+                }),
+                Effect.either
+              )
+              if (Either.isRight(streamed)) {
+                finish = attemptFinish
+                break
+              }
+              const error = streamed.left
+              const provider = (started as StreamPart.Start | undefined)?.provider ?? model.provider.id
+              const decision =
+                error._tag === "ProviderError"
+                  ? M.streamRetry(
+                      {
+                        attempt,
+                        retryable: isStreamRetryable(error, started !== undefined),
+                        retryAfterMs: error.retry_after_ms,
+                        random: Math.random()
+                      },
+                      {
+                        ...retryPolicy,
+                        retries: models.providers.find((p) => p.id === provider)?.stream_retries ?? retryPolicy.retries
+                      }
+                    )
+                  : ({ _tag: "Fail" } as const)
+              if (decision._tag === "Fail" || error._tag !== "ProviderError") return yield* Effect.fail(error)
+              // The broken attempt ends, and is named as discarded, in one write.
+              yield* append([
+                { event: "response_end", response_id: currentResponse, finish_reason: "error" },
+                {
+                  event: "response_retry",
+                  response_id: currentResponse,
+                  attempt: decision.attempt,
+                  max_attempts: decision.maxAttempts,
+                  delay_ms: decision.delayMs,
+                  reason: error.reason,
+                  message: error.message
+                }
+              ])
+              yield* hooks.notify({
+                hook_event_name: "ResponseEnd",
+                thread_id: threadId as Ids.ThreadId,
+                response_id: currentResponse,
+                finish_reason: "error"
               })
-            )
+              yield* Effect.logWarning("model stream broke off, retrying").pipe(
+                Effect.annotateLogs({
+                  model: model.id,
+                  attempt: decision.attempt,
+                  max_attempts: decision.maxAttempts,
+                  delay_ms: decision.delayMs,
+                  error: error.message
+                })
+              )
+              yield* Effect.sleep(decision.delayMs)
+              attempt = decision.attempt
+            }
             if (answeredBy !== model.id) model = yield* models.model(answeredBy).pipe(Effect.orElseSucceed(() => model))
             usage = addUsage(usage, callUsage)
             // AfterModel: the whole response, before any of its tool calls runs.
@@ -871,6 +959,10 @@ export const make = (options: T.Options = {}) =>
         return yield* withLease(
           id,
           Effect.gen(function* () {
+            // Damage is found before anything is decided or run: the checkpoint and every
+            // journal record are read (a corrupt one fails here, the approval left pending).
+            yield* usageBefore(id)
+            yield* journalState(id)
             const result = yield* invoker
               .resolveApproval(approvalId, decision, opts?.reason)
               .pipe(

@@ -55,7 +55,8 @@ export const fromConfig = (config: RegistryConfig): Either.Either<Service, Model
       default_model: p.default_model,
       headers: p.headers ?? {},
       timeouts: p.timeouts ?? {},
-      max_retries: p.max_retries
+      max_retries: p.max_retries,
+      stream_retries: p.stream_retries
     })
   }
   const models = new Map<string, Model>()
