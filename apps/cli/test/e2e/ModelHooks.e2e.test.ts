@@ -145,28 +145,22 @@ console.log(JSON.stringify({ hookSpecificOutput: { toolConfig: { allowedFunction
         `console.log(JSON.stringify({ hookSpecificOutput: { toolConfig: { mode: "NONE" } } }))`
       )
       await withModel({ respond }, async (server) => {
-        p.config(
-          [
-            providerToml(server),
-            "[[hooks.BeforeToolSelection]]",
-            `command = ${q(select)}`,
-            'dialect = "gemini"',
-            ""
-          ].join("\n")
-        )
+        const withHook = (command: string) =>
+          p.config(
+            [
+              providerToml(server),
+              "[[hooks.BeforeToolSelection]]",
+              `command = ${q(command)}`,
+              'dialect = "gemini"',
+              ""
+            ].join("\n")
+          )
+        withHook(select)
         const narrowed = await p.strata(["run", "--json", "hello"])
         expect(narrowed.code, narrowed.stderr).toBe(0)
         expect(server.requests.at(-1)!.tools).toEqual(["shell__exec"])
 
-        p.config(
-          [
-            providerToml(server),
-            "[[hooks.BeforeToolSelection]]",
-            `command = ${q(none)}`,
-            'dialect = "gemini"',
-            ""
-          ].join("\n")
-        )
+        withHook(none)
         const offered = await p.strata(["run", "--json", "hello again"])
         expect(offered.code, offered.stderr).toBe(0)
         expect(server.requests.at(-1)!.tools).toEqual([])
