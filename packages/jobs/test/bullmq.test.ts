@@ -271,6 +271,7 @@ describe("chaos (bounded slice; `npm run chaos` for the long run)", { timeout: 1
         WORKERS: "3",
         KILL_MIN_MS: "1500",
         KILL_MAX_MS: "3000",
+        FIRST_KILL_MS: "300",
         MAX_KILLS: kills,
         TIMEOUT_MS: "120000"
       })

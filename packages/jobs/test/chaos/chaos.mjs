@@ -30,6 +30,9 @@ const JOBS = env("JOBS", 1000)
 const WORKERS = env("WORKERS", 3)
 const KILL_MIN_MS = env("KILL_MIN_MS", 2000)
 const KILL_MAX_MS = env("KILL_MAX_MS", 5000)
+// The first strike comes this soon after the jobs are enqueued, so a fast
+// machine that would finish a small run before KILL_MIN_MS still sees one.
+const FIRST_KILL_MS = env("FIRST_KILL_MS", KILL_MIN_MS)
 const CONCURRENCY = env("CONCURRENCY", 8)
 const LOCK_MS = env("LOCK_MS", 1500)
 const TIMEOUT_MS = env("TIMEOUT_MS", 600_000)
@@ -74,7 +77,10 @@ const counts = { kills: 0, freezes: 0 }
 let stopKiller = false
 const killer = async () => {
   while (!stopKiller && counts.kills + counts.freezes < MAX_KILLS) {
-    const until = Date.now() + between(KILL_MIN_MS, KILL_MAX_MS)
+    const first = counts.kills + counts.freezes === 0
+    const until =
+      Date.now() +
+      (first ? Math.min(FIRST_KILL_MS, between(KILL_MIN_MS, KILL_MAX_MS)) : between(KILL_MIN_MS, KILL_MAX_MS))
     while (!stopKiller && Date.now() < until) await sleep(50)
     if (stopKiller) return
     const slot = between(0, WORKERS - 1)
