@@ -218,3 +218,61 @@ export const basename = (name: string): string => {
   const i = name.lastIndexOf("/")
   return i < 0 ? name : name.slice(i + 1)
 }
+
+/**
+ * Brace expansion of an unquoted word with no quoting or expansion in it
+ * (`{a,b}c`, `x{1..3}`), as bash does it; `undefined` when the word is not
+ * that simple or expands to more than 64 words.
+ */
+export const braceExpand = (w: string): Array<string> | undefined => {
+  if (!/^[A-Za-z0-9_.,/{}:+=@%~^-]*$/.test(w)) return undefined
+  const out: Array<string> = []
+  const go = (word: string, from: number): boolean => {
+    for (let i = from; i < word.length; i++) {
+      if (word[i] !== "{") continue
+      let depth = 0
+      let j = i
+      const commas: Array<number> = []
+      for (; j < word.length; j++) {
+        const ch = word[j]
+        if (ch === "{") depth++
+        else if (ch === "}") {
+          depth--
+          if (depth === 0) break
+        } else if (ch === "," && depth === 1) commas.push(j)
+      }
+      if (j >= word.length) break
+      const body = word.slice(i + 1, j)
+      let alts: Array<string> | undefined
+      if (commas.length > 0) {
+        alts = []
+        let at = i + 1
+        for (const c of [...commas, j]) {
+          alts.push(word.slice(at, c))
+          at = c + 1
+        }
+      } else {
+        const m = /^(-?\d+|[A-Za-z])\.\.(-?\d+|[A-Za-z])(?:\.\.(-?\d+))?$/.exec(body)
+        if (m !== null) {
+          const num = /\d/.test(m[1]!)
+          const a = num ? Number(m[1]) : m[1]!.charCodeAt(0)
+          const b = num ? Number(m[2]) : m[2]!.charCodeAt(0)
+          const step = Math.max(1, Math.abs(Number(m[3] ?? 1)))
+          if (Math.abs(b - a) / step > 64) return false
+          alts = []
+          for (let k = a; a <= b ? k <= b : k >= b; k += a <= b ? step : -step) {
+            alts.push(num ? String(k) : String.fromCharCode(k))
+          }
+        }
+      }
+      if (alts === undefined) continue
+      const pre = word.slice(0, i)
+      const post = word.slice(j + 1)
+      for (const alt of alts) if (!go(pre + alt + post, i)) return false
+      return true
+    }
+    out.push(word)
+    return out.length <= 64
+  }
+  return go(w, 0) ? out : undefined
+}
