@@ -38,6 +38,7 @@ import type * as Runtime from "@strata/core-runtime/Runtime"
 import type * as RuntimeConfig from "@strata/core-runtime/RuntimeConfig"
 import * as RuntimeLayer from "@strata/core-runtime/RuntimeLayer"
 import type * as RuntimePolicy from "@strata/core-runtime/RuntimePolicy"
+import type * as ExecPolicy from "@strata/exec-policy/ExecPolicy"
 import * as CommandHook from "@strata/hooks/CommandHook"
 import { StdioTransport } from "@strata/mcp/McpTransport"
 import * as PluginLoader from "@strata/plugin/PluginLoader"
@@ -262,6 +263,20 @@ export type LayerError =
 export type SetupError = Effect.Effect.Error<ReturnType<typeof setup>>
 
 /**
+ * What a session's runtime provides: the facade, the services under it, the
+ * sandbox and the policy (with its "approve always" rules).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type Services =
+  | Runtime.Runtime
+  | Runtime.Requirements
+  | Sandbox.Sandbox
+  | ExecPolicy.ExecPolicy
+  | RuntimePolicy.ApprovedRules
+
+/**
  * The runtime of a session: every service composed from the config, with
  * the built-in plugins and the distribution's policy, on the Node platform
  * (which runs on Bun and Deno too).
@@ -272,11 +287,7 @@ export type SetupError = Effect.Effect.Error<ReturnType<typeof setup>>
 export const layer = (
   setup: Setup,
   options: LayerOptions = {}
-): Layer.Layer<
-  Runtime.Runtime | Runtime.Requirements | Sandbox.Sandbox,
-  LayerError,
-  FileSystem.FileSystem | Path.Path
-> => {
+): Layer.Layer<Services, LayerError, FileSystem.FileSystem | Path.Path> => {
   const shared = clusterCheck(setup)
   if (shared !== undefined) return Layer.fail(shared)
   const config: RuntimeConfig.RuntimeConfig = {
@@ -374,9 +385,7 @@ export const session = <A, E, R>(
 ): Effect.Effect<
   A,
   E | SetupError | LayerError,
-  | Exclude<Exclude<R, Runtime.Runtime | Runtime.Requirements | Sandbox.Sandbox>, Scope.Scope>
-  | FileSystem.FileSystem
-  | Path.Path
+  Exclude<Exclude<R, Services>, Scope.Scope> | FileSystem.FileSystem | Path.Path
 > => Effect.scoped(Effect.flatMap(setup(options), (s) => Effect.provide(body(s), layer(s, layerOptions))))
 
 /**

@@ -20,11 +20,11 @@ const program = Effect.gen(function* () {
     providers: { main: { kind: "openai-compatible", base_url: url } },
     models: [{ id: process.env.MODEL ?? "demo", provider: "main", context_window: 32000, max_output_tokens: 4000 }]
   })
-  const layer = RuntimeLayer.layer(config, { cwd: process.cwd(), cliVersion: "0.1.0" })
+  const platform = Layer.merge(McpStdio.layer, RuntimeLayer.layerUnsandboxed(config, { cwd: process.cwd() }))
+  const layer = RuntimeLayer.layer(config, { cwd: process.cwd(), cliVersion: "0.1.0" }).pipe(Layer.provide(platform))
   const prompt = process.argv.slice(2).join(" ") || "What is in this directory?"
-  const response = yield* Effect.flatMap(Runtime.Runtime, (rt) => rt.handlePrompt({ prompt })).pipe(
-    Effect.provide(layer.pipe(Layer.provide(McpStdio.layer)))
-  )
-  yield* Console.log(response.output)
+  const ask = Effect.flatMap(Runtime.Runtime, (rt) => rt.handlePrompt({ prompt }))
+  const answer = yield* Effect.provide(ask, layer)
+  yield* Console.log(answer.output)
 }).pipe(Effect.scoped, Effect.provide(NodeContext.layer))
 NodeRuntime.runMain(program)

@@ -20,8 +20,11 @@
  *   `~/.claude/settings.json`; files that do not exist are skipped).
  *
  * The result needs the platform: `FileSystem`, `Path` and `CommandExecutor`
- * (`NodeContext.layer`, which also runs on Bun and Deno) and a `StdioTransport`
- * for MCP stdio servers (`@strata/mcp/stdio`). Apps provide them.
+ * (`NodeContext.layer`, which also runs on Bun and Deno), a `StdioTransport`
+ * for MCP stdio servers (`@strata/mcp/stdio`) and a `Sandbox`
+ * (`@strata/sandbox/node`, or `layerUnsandboxed(config, options)` for the
+ * portable one). Apps provide them: a composition that leaves the sandbox
+ * out does not compile, rather than running tools without it.
  *
  * @since 0.1.0
  */
@@ -447,21 +450,25 @@ export const sandboxOptions = (
 }
 
 /**
- * The `Sandbox` the app provided, else the portable one (environment policy
- * and redaction, no OS sandbox; `sandbox.required` refuses every command).
+ * The portable `Sandbox` for a distribution without an OS sandbox layer:
+ * the config's environment policy and redaction, no OS sandbox
+ * (`sandbox.required` refuses every command). Provide it to {@link layer}
+ * where a platform sandbox (`@strata/sandbox/node`) is not wanted.
+ *
+ * @since 0.2.0
+ * @category layers
  */
-const layerSandbox = (config: RuntimeConfig, options: Options): Layer.Layer<Sandbox.Sandbox> =>
-  Layer.effect(
-    Sandbox.Sandbox,
-    Effect.map(Effect.serviceOption(Sandbox.Sandbox), (provided) =>
-      Option.getOrElse(provided, () =>
-        Sandbox.makeUnsandboxed({
-          ...sandboxOptions(config, options),
-          reason: "the distribution provides no sandbox layer"
-        })
-      )
-    )
-  )
+export const layerUnsandboxed = (
+  config: Pick<RuntimeConfig, "sandbox" | "shell_environment_policy" | "providers">,
+  options: Pick<Options, "cwd" | "env" | "home">
+): Layer.Layer<Sandbox.Sandbox> =>
+  Sandbox.layerUnsandboxed({ ...sandboxOptions(config, options), reason: "the distribution provides no sandbox layer" })
+
+/** The app's `Sandbox`, passed through into the result (status and commands read it there). */
+const layerSandbox: Layer.Layer<Sandbox.Sandbox, never, Sandbox.Sandbox> = Layer.effect(
+  Sandbox.Sandbox,
+  Sandbox.Sandbox
+)
 
 const layerPlugins = (
   config: RuntimeConfig,
@@ -525,7 +532,7 @@ export const layer = (
   | LanguageModel.LanguageModel
   | Sandbox.Sandbox,
   LayerError,
-  FileSystem | Path | CommandExecutor | StdioTransport
+  FileSystem | Path | CommandExecutor | StdioTransport | Sandbox.Sandbox
 > => {
   const storage = layerStorage(config.storage, options.cwd)
   const policy = RuntimePolicy.layer(config.policy, {
@@ -571,7 +578,7 @@ export const layer = (
     Layer.provideMerge(
       layerPlugins(config, options.cwd, options.tools ?? [], options.locateSyntaxError, options.pluginModules)
     ),
-    Layer.provideMerge(layerSandbox(config, options)),
+    Layer.provideMerge(layerSandbox),
     Layer.provideMerge(layerCommandHooks(config, options)),
     Layer.provideMerge(Layer.mergeAll(ToolRegistry.layer, threads, jobs, mcp, LanguageModel.layerFetch())),
     Layer.provideMerge(Layer.mergeAll(HookDispatcher.Default, policy, models)),

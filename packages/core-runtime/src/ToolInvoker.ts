@@ -33,9 +33,11 @@
  * @since 0.1.0
  */
 
+import type { ExecPolicy } from "@strata/exec-policy/ExecPolicy"
 import type { HookDispatcher } from "@strata/hooks/HookDispatcher"
 import type { ApprovalId } from "@strata/protocol/Ids"
 import type { ApprovalDecision, AskForApproval, ToolCall, ToolResult } from "@strata/protocol/Tool"
+import type { Sandbox } from "@strata/sandbox/Sandbox"
 import type { RecordError, StateStore } from "@strata/storage/StateStore"
 import type { StorageError } from "@strata/storage/StorageError"
 import * as Context from "effect/Context"
@@ -126,21 +128,29 @@ export interface Service {
 export class ToolInvoker extends Context.Tag("@strata/core-runtime/ToolInvoker")<ToolInvoker, Service>() {}
 
 /**
- * Builds the invoker. `ExecPolicy` is optional: without one, every shell
- * command asks.
+ * What the invoker needs. `ExecPolicy` and `Sandbox` are requirements, not
+ * optional lookups: a composition that leaves one out does not compile,
+ * rather than running shell commands without the policy or tool output
+ * without redaction. A distribution with no rules provides a policy that
+ * asks (`ExecPolicy.layerSources([], ...)`); one without an OS sandbox,
+ * `Sandbox.layerUnsandboxed` (the environment policy and redaction).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type Requirements = ToolRegistry | HookDispatcher | StateStore | ThreadManager | ExecPolicy | Sandbox
+
+/**
+ * Builds the invoker.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const make: (
-  options?: Options
-) => Effect.Effect<Service, never, ToolRegistry | HookDispatcher | StateStore | ThreadManager> = internal.make
+export const make: (options?: Options) => Effect.Effect<Service, never, Requirements> = internal.make
 
 /**
  * @since 0.1.0
  * @category layers
  */
-export const layer = (
-  options?: Options
-): Layer.Layer<ToolInvoker, never, ToolRegistry | HookDispatcher | StateStore | ThreadManager> =>
+export const layer = (options?: Options): Layer.Layer<ToolInvoker, never, Requirements> =>
   Layer.effect(ToolInvoker, make(options))

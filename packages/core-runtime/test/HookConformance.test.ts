@@ -52,7 +52,7 @@ const layer = Layer.unwrapScoped(
       cwd: process.cwd(),
       cliVersion: "test",
       tools: [ToolRegistry.fromPlugin("math", Add), ToolRegistry.fromPlugin("math", Boom), makeExec().runtimeTool]
-    })
+    }).pipe(Layer.provide(RuntimeLayer.layerUnsandboxed(config, { cwd: process.cwd() })))
   })
 ).pipe(Layer.provideMerge(Layer.mergeAll(NodeContext.layer, McpStdio.layer)))
 

@@ -52,7 +52,9 @@ const runtime = (config: RuntimeConfig.RuntimeConfig, cwd: string, rulesFile: st
     versions: { "@strata/core-runtime": "0.1.0" },
     rules: [rulesFile],
     tools: appTools
-  }).pipe(Layer.provide(Layer.mergeAll(NodeContext.layer, McpStdio.layer)))
+  }).pipe(
+    Layer.provide(Layer.mergeAll(NodeContext.layer, McpStdio.layer, RuntimeLayer.layerUnsandboxed(config, { cwd })))
+  )
 
 const stores = {
   fs: (dir: string) => ({ kind: "fs", dir: `${dir}/state` }),

@@ -4,6 +4,7 @@ import { ThreadManager, ToolInvoker, ToolRegistry } from "@strata/core-runtime"
 import { ExecPolicy } from "@strata/exec-policy"
 import { Hook, HookDispatcher, HookOutput } from "@strata/hooks"
 import * as Ids from "@strata/protocol/Ids"
+import * as Sandbox from "@strata/sandbox/Sandbox"
 import * as StateStore from "@strata/storage/StateStore"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
@@ -30,6 +31,7 @@ const TestLayer = Layer.mergeAll(ToolInvoker.layer({ maxOutputChars: 1000 })).pi
   Layer.provideMerge(ThreadManager.layer({ cwd: "/w", providerDefault: "demo", cliVersion: "0" })),
   Layer.provideMerge(ToolRegistry.layer),
   Layer.provideMerge(HookDispatcher.HookDispatcher.Default),
+  Layer.provideMerge(Sandbox.layerUnsandboxed({ workspace: "/w" })),
   Layer.provideMerge(StateStore.layerMemory),
   Layer.provideMerge(
     Layer.unwrapEffect(

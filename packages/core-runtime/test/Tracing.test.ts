@@ -91,7 +91,15 @@ describe("Tracing", () => {
                 cwd: process.cwd(),
                 cliVersion: "test",
                 tools: [ToolRegistry.fromPlugin("math", Add)]
-              }).pipe(Layer.provide(Layer.mergeAll(NodeContext.layer, McpStdio.layer)))
+              }).pipe(
+                Layer.provide(
+                  Layer.mergeAll(
+                    NodeContext.layer,
+                    McpStdio.layer,
+                    RuntimeLayer.layerUnsandboxed(config, { cwd: process.cwd() })
+                  )
+                )
+              )
             )
           )
         )

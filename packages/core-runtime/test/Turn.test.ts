@@ -7,6 +7,7 @@ import { ThreadManager, ToolInvoker, ToolRegistry, Turn, TurnMachine } from "@st
 import { ExecPolicy } from "@strata/exec-policy"
 import { Hook, HookDispatcher, HookOutput } from "@strata/hooks"
 import { LanguageModel, ModelRegistry } from "@strata/providers"
+import * as Sandbox from "@strata/sandbox/Sandbox"
 import * as StateStore from "@strata/storage/StateStore"
 import * as ScriptedModelServer from "@strata/testkit/node/ScriptedModelServer"
 import { Fault, type Turn as ScriptedTurn } from "@strata/testkit/ScriptedModel"
@@ -37,6 +38,7 @@ const runtimeLayer = (
     streamRetry: { initialDelayMs: 20, maxDelayMs: 80 }
   }).pipe(
     Layer.provideMerge(ToolInvoker.layer()),
+    Layer.provideMerge(Sandbox.layerUnsandboxed({ workspace: "/w" })),
     Layer.provideMerge(ThreadManager.layer({ cwd: "/w", providerDefault: "local", cliVersion: "0" })),
     Layer.provideMerge(ToolRegistry.layer),
     Layer.provideMerge(HookDispatcher.HookDispatcher.Default),

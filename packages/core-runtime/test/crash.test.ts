@@ -88,7 +88,9 @@ describe("crash mid-turn", () => {
           policy: { builtin: false }
         })
         const layer = RuntimeLayer.layer(config, { cwd, cliVersion: "test" }).pipe(
-          Layer.provide(Layer.mergeAll(NodeContext.layer, McpStdio.layer))
+          Layer.provide(
+            Layer.mergeAll(NodeContext.layer, McpStdio.layer, RuntimeLayer.layerUnsandboxed(config, { cwd }))
+          )
         )
         yield* Effect.gen(function* () {
           const rt = yield* Runtime.Runtime

@@ -48,7 +48,9 @@ const config = Schema.decodeUnknownSync(RuntimeConfig.RuntimeConfig)({
 })
 const runtimeLayer = RpcServer.layer.pipe(
   Layer.provideMerge(RuntimeLayer.layer(config, { cwd: process.cwd(), cliVersion: "bench" })),
-  Layer.provide(Layer.mergeAll(NodeContext.layer, McpStdio.layer))
+  Layer.provide(
+    Layer.mergeAll(NodeContext.layer, McpStdio.layer, RuntimeLayer.layerUnsandboxed(config, { cwd: process.cwd() }))
+  )
 )
 const app = Http.make({ auth: Auth.make({ tokens: [], ratePerMinute: 10_000_000 }), maxBodyBytes: 1 << 20 })
 const serverLayer = HttpServer.serve(app).pipe(

@@ -159,8 +159,8 @@ export const make = Effect.gen(function* () {
   )
   const turns = new Map<string, Fiber.RuntimeFiber<unknown, unknown>>()
   const lock = yield* Effect.makeSemaphore(1)
-  const policy = yield* Effect.serviceOption(ExecPolicy)
-  const approvedRules = yield* Effect.serviceOption(RuntimePolicy.ApprovedRules)
+  const policy = yield* ExecPolicy
+  const approvedRules = yield* RuntimePolicy.ApprovedRules
 
   const thread = (request: ThreadRequest) => rt.handleThread(request)
 
@@ -235,10 +235,7 @@ export const make = Effect.gen(function* () {
       }),
     "policy/check": (p) =>
       Effect.gen(function* () {
-        if (Option.isNone(policy)) {
-          return yield* new RpcError({ type: "NotFound", detail: "this server has no execution policy" })
-        }
-        const d = yield* policy.value.check(p.command, {
+        const d = yield* policy.check(p.command, {
           ...(p.cwd === undefined ? {} : { cwd: p.cwd }),
           ...(p.approval_policy === undefined ? {} : { approval: p.approval_policy })
         })
@@ -358,14 +355,14 @@ export const make = Effect.gen(function* () {
         let rules: ReadonlyArray<string> | undefined
         if (p.decision === "approve_always") {
           const command = record.value.command
-          if (command === undefined || Option.isNone(approvedRules)) {
+          if (command === undefined) {
             return yield* new RpcError({
               type: "InvalidParams",
               detail: `approval ${p.approval_id}: approve_always needs a shell command under an execution policy (${record.value.call.name} has none); approve it once instead`,
               path: "decision"
             })
           }
-          rules = yield* approvedRules.value.approveAlways(command, {
+          rules = yield* approvedRules.approveAlways(command, {
             justification: `approved always over the wire by ${principal.name}`
           })
         }
@@ -596,11 +593,19 @@ export const make = Effect.gen(function* () {
 })
 
 /**
+ * The server over the runtime's services. The policy `policy/check` and
+ * `approve_always` use is a requirement, not an optional lookup: a
+ * composition without it does not compile (`RuntimeLayer.layer` provides
+ * both).
+ *
  * @since 0.2.0
  * @category layers
  */
-export const layer: Layer.Layer<RpcServer, never, Runtime.Runtime | ThreadManager.ThreadManager | StateStore> =
-  Layer.scoped(RpcServer, make)
+export const layer: Layer.Layer<
+  RpcServer,
+  never,
+  Runtime.Runtime | ThreadManager.ThreadManager | StateStore | ExecPolicy | RuntimePolicy.ApprovedRules
+> = Layer.scoped(RpcServer, make)
 
 /** The `id` of a message that failed to decode, when it has a usable one. */
 const readId = (message: unknown): Rpc.RequestId | null => {

@@ -16,7 +16,9 @@ import { run, test } from "../../../scripts/conformance.mjs"
 const config = Schema.decodeUnknownSync(RuntimeConfig.RuntimeConfig)({ storage: { kind: "memory" } })
 const layer = RpcServer.layer.pipe(
   Layer.provideMerge(RuntimeLayer.layer(config, { cwd: "/tmp", cliVersion: "conformance" })),
-  Layer.provide(Layer.mergeAll(NodeContext.layer, McpStdio.layer))
+  Layer.provide(
+    Layer.mergeAll(NodeContext.layer, McpStdio.layer, RuntimeLayer.layerUnsandboxed(config, { cwd: "/tmp" }))
+  )
 )
 
 const serve = (tokens = []) => {

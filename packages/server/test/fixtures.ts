@@ -73,7 +73,9 @@ export const runtimeLayer = (
                 })
           })
         ),
-        Layer.provide(Layer.mergeAll(NodeContext.layer, McpStdio.layer))
+        Layer.provide(
+          Layer.mergeAll(NodeContext.layer, McpStdio.layer, RuntimeLayer.layerUnsandboxed(config, { cwd: dir }))
+        )
       )
     }).pipe(Effect.provide(NodeContext.layer))
   )

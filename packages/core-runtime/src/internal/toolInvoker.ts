@@ -58,8 +58,8 @@ export const make = (options: TI.Options = {}) =>
     const hooks = yield* HookDispatcher
     const store = yield* StateStore
     const threads = yield* ThreadManager
-    const policy = yield* Effect.serviceOption(ExecPolicy)
-    const sandbox = yield* Effect.serviceOption(Sandbox)
+    const policy = yield* ExecPolicy
+    const sandbox = yield* Sandbox
     const defaultTimeout = options.defaultTimeout ?? Duration.minutes(10)
     const maxOutput = options.maxOutputChars ?? 100_000
 
@@ -80,9 +80,8 @@ export const make = (options: TI.Options = {}) =>
     })
 
     // Runs the tool under its timeout; failures and defects become an outcome.
-    const redactText = (text: string) => (Option.isSome(sandbox) ? sandbox.value.redact(text) : text)
-    const redact = (output: ToolOutput): ToolOutput =>
-      Option.isSome(sandbox) ? Redact.deep(sandbox.value.redact, output) : output
+    const redactText = (text: string) => sandbox.redact(text)
+    const redact = (output: ToolOutput): ToolOutput => Redact.deep(sandbox.redact, output)
     const runTool = (call: ToolCall, tool: RuntimeTool, input: JsonValue, cwd: string, unsandboxed: boolean) =>
       tool
         .run(input, {
@@ -253,15 +252,13 @@ export const make = (options: TI.Options = {}) =>
       Effect.gen(function* (): Effect.fn.Return<V.Judgement> {
         const server = tool.owner.slice("mcp:".length)
         if (options.mcpTrust?.(server) === "trusted") return { verdict: "allow", source: "none" }
-        if (Option.isSome(policy)) {
-          const decision = yield* policy.value.check(tool.name, { cwd, approval })
-          const ruled = decision.commands.length === 1 ? decision.commands[0]!.rule : undefined
-          if (ruled !== undefined && ruled !== null && decision.decision !== "ask") {
-            return {
-              verdict: decision.decision,
-              source: "policy",
-              reason: `${tool.name}: ${decision.decision} by ${ruled.file}:${ruled.line}`
-            }
+        const decision = yield* policy.check(tool.name, { cwd, approval })
+        const ruled = decision.commands.length === 1 ? decision.commands[0]!.rule : undefined
+        if (ruled !== undefined && ruled !== null && decision.decision !== "ask") {
+          return {
+            verdict: decision.decision,
+            source: "policy",
+            reason: `${tool.name}: ${decision.decision} by ${ruled.file}:${ruled.line}`
           }
         }
         return {
@@ -281,15 +278,7 @@ export const make = (options: TI.Options = {}) =>
         if (command === undefined) {
           return { verdict: "ask", source: "policy", reason: "the command could not be read from the tool input" }
         }
-        if (Option.isNone(policy)) {
-          return {
-            verdict: approval === "never" ? "deny" : "ask",
-            source: "policy",
-            reason: "no execution policy is configured",
-            command
-          }
-        }
-        const decision = yield* policy.value.check(command, { cwd, approval })
+        const decision = yield* policy.check(command, { cwd, approval })
         const reason =
           decision.reasons.map((r) => r.message).join("; ") ||
           decision.commands
@@ -357,8 +346,7 @@ export const make = (options: TI.Options = {}) =>
           policyJ.command !== undefined &&
           policyJ.verdict !== "deny" &&
           verdict.verdict === policyJ.verdict &&
-          Option.isSome(sandbox) &&
-          sandbox.value.status.mechanism === "bwrap"
+          sandbox.status.mechanism === "bwrap"
         ) {
           const attempt = yield* runTool(call, tool, input, cwd, false)
           const denial = attempt._tag === "ok" ? sandboxDenial(attempt.output) : undefined
