@@ -11,6 +11,7 @@ import { ThreadManager, ToolInvoker, ToolRegistry } from "@strata/core-runtime"
 import { ExecPolicy } from "@strata/exec-policy"
 import { Hook, HookDispatcher } from "@strata/hooks"
 import { Tool as PluginTool } from "@strata/plugin"
+import * as Sandbox from "@strata/sandbox/Sandbox"
 import * as StateStore from "@strata/storage/StateStore"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
@@ -41,6 +42,7 @@ const layer = ToolInvoker.layer().pipe(
   Layer.provideMerge(ThreadManager.layer({ cwd: dir, providerDefault: "bench", cliVersion: "bench" })),
   Layer.provideMerge(ToolRegistry.layer),
   Layer.provideMerge(HookDispatcher.HookDispatcher.Default),
+  Layer.provideMerge(Sandbox.layerUnsandboxed({ workspace: dir })),
   Layer.provideMerge(StateStore.layerFileSystem(join(dir, "state"))),
   Layer.provideMerge(
     Layer.unwrapEffect(
