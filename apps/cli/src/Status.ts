@@ -38,7 +38,7 @@ const storeFacts = (cwd: string, storage: StorageConfig) =>
           })
     return yield* Effect.flatMap(StateStore.StateStore, (store) =>
       Effect.map(
-        Effect.all({ page: store.listThreads(), damaged: store.listDamaged("thread") }),
+        Effect.all({ page: store.listThreads(), damaged: store.listDamaged("thread") }, { concurrency: 2 }),
         ({ page, damaged }) => ({
           threads: {
             total: page.threads.length,
