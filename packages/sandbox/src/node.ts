@@ -26,7 +26,7 @@
  *
  * @since 0.1.0
  */
-import { execFileSync } from "node:child_process"
+import { execFile, execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as nodePath from "node:path"
@@ -85,36 +85,52 @@ const errorText = (e: unknown): string => {
  * @category utils
  */
 export const probeBwrap = (bwrap: string | undefined, network = false): string | undefined => {
-  if (process.platform !== "linux")
-    return `bubblewrap runs on Linux only (this is ${process.platform}; a sandbox-exec profile for macOS is not built yet)`
-  if (bwrap === undefined) return "bwrap is not installed (apt-get install bubblewrap)"
+  const why = cannotProbe(bwrap)
+  if (why !== undefined) return why
   try {
-    execFileSync(
-      bwrap,
-      [
-        "--unshare-user",
-        "--unshare-pid",
-        ...(network ? [] : ["--unshare-net"]),
-        "--die-with-parent",
-        "--ro-bind",
-        "/",
-        "/",
-        "--proc",
-        "/proc",
-        "--dev",
-        "/dev",
-        "--",
-        "/bin/sh",
-        "-c",
-        "exit 0"
-      ],
-      { stdio: ["ignore", "ignore", "pipe"], timeout: 10_000 }
-    )
+    execFileSync(bwrap!, probeArgs(network), { stdio: ["ignore", "ignore", "pipe"], timeout: 10_000 })
     return undefined
   } catch (e) {
     return `bwrap cannot start here: ${errorText(e)}`
   }
 }
+
+/** {@link probeBwrap} without blocking: the process runs while the caller does other work. */
+const probeBwrapAsync = (bwrap: string | undefined, network = false): Promise<string | undefined> => {
+  const why = cannotProbe(bwrap)
+  if (why !== undefined) return Promise.resolve(why)
+  return new Promise((resolve) => {
+    const child = execFile(bwrap!, probeArgs(network), { timeout: 10_000 }, (error, _stdout, stderr) =>
+      resolve(error === null ? undefined : `bwrap cannot start here: ${errorText({ message: error.message, stderr })}`)
+    )
+    child.stdin?.end()
+  })
+}
+
+const cannotProbe = (bwrap: string | undefined): string | undefined => {
+  if (process.platform !== "linux")
+    return `bubblewrap runs on Linux only (this is ${process.platform}; a sandbox-exec profile for macOS is not built yet)`
+  if (bwrap === undefined) return "bwrap is not installed (apt-get install bubblewrap)"
+  return undefined
+}
+
+const probeArgs = (network: boolean): Array<string> => [
+  "--unshare-user",
+  "--unshare-pid",
+  ...(network ? [] : ["--unshare-net"]),
+  "--die-with-parent",
+  "--ro-bind",
+  "/",
+  "/",
+  "--proc",
+  "/proc",
+  "--dev",
+  "/dev",
+  "--",
+  "/bin/sh",
+  "-c",
+  "exit 0"
+]
 
 const expandHome = (path: string, home: string | undefined): string | undefined =>
   path === "~" || path.startsWith("~/")
@@ -275,17 +291,17 @@ const statusOf = (
 
 /**
  * What {@link make} would run here, without setting anything up (no cgroup
- * created, nothing reaped): for `strata status`.
+ * created, nothing reaped): for `strata status`. The probes of bubblewrap
+ * run as child processes without blocking, both at once.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const probe = (options: Options): Sandbox.Status => {
-  const bwrapState = probeSandbox(options)
-  const { bwrap, sandboxed } = bwrapState
+export const probe = async (options: Options): Promise<Sandbox.Status> => {
+  const config = options.config ?? Sandbox.defaultConfig
+  const bwrap = findBwrap(options)
   const parent = currentCgroupParent()
-  let containment: Sandbox.Containment = "process-group"
-  if (
+  const cgroup =
     process.platform === "linux" &&
     parent !== undefined &&
     fs.existsSync(nodePath.join(parent, "cgroup.procs")) &&
@@ -297,9 +313,21 @@ export const probe = (options: Options): Sandbox.Status => {
         return false
       }
     })()
+  const [reason, pidNamespace] = await Promise.all([
+    config.mode === "off" ? undefined : probeBwrapAsync(bwrap, config.network),
+    // the same probe with the network when that one may decide the containment
+    cgroup || bwrap === undefined || (config.mode !== "off" && config.network)
+      ? undefined
+      : probeBwrapAsync(bwrap, true)
+  ])
+  const bwrapState = { config, bwrap, reason, sandboxed: config.mode !== "off" && reason === undefined }
+  let containment: Sandbox.Containment = "process-group"
+  if (cgroup) containment = "cgroup"
+  else if (
+    bwrapState.sandboxed ||
+    (bwrap !== undefined && (config.mode !== "off" && config.network ? reason : pidNamespace) === undefined)
   )
-    containment = "cgroup"
-  else if (sandboxed || (bwrap !== undefined && probeBwrap(bwrap, true) === undefined)) containment = "pid-namespace"
+    containment = "pid-namespace"
   return statusOf(bwrapState, containment)
 }
 
