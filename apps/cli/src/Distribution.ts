@@ -377,28 +377,7 @@ export const session = <A, E, R>(
   | Exclude<Exclude<R, Runtime.Runtime | Runtime.Requirements | Sandbox.Sandbox>, Scope.Scope>
   | FileSystem.FileSystem
   | Path.Path
-> =>
-  Effect.scoped(
-    Effect.flatMap(setup(options), (s) => Effect.zipRight(warmFetch, Effect.provide(body(s), layer(s, layerOptions))))
-  )
-
-/**
- * Node loads its HTTP client (undici, with `http2` and `tls`: tens of
- * milliseconds of one thread) on the first `fetch`, which the first model
- * request would pay. A session's runtime is built first, and the store's
- * writes wait on the disk: the client loads in one of those waits (a
- * `data:` URL, no network), off the path to the first request. Bun and Deno
- * have theirs built in.
- */
-const warmFetch = Effect.sync(() => {
-  if ("Bun" in globalThis || "Deno" in globalThis) return
-  setTimeout(() => {
-    fetch("data:,").then(
-      (response) => response.body?.cancel(),
-      () => {}
-    )
-  }, 0)
-})
+> => Effect.scoped(Effect.flatMap(setup(options), (s) => Effect.provide(body(s), layer(s, layerOptions))))
 
 /**
  * The tools a session offers (its plugins' tools; MCP tools are known only
