@@ -14,9 +14,13 @@ const mtime = (name) => {
     return -1
   }
 }
+// A bundle is stale when its entry was compiled again after it (`tsc` alone,
+// without `npm run build`), which comes seconds later at the least. Files that
+// a build cache restores (turbo) or a copy writes get their mtimes in the order
+// they are written, a bundle a few milliseconds before its entry: still fresh.
 const fresh = (bundle, entry) => {
   const b = mtime(bundle)
-  return b >= 0 && b >= mtime(entry)
+  return b >= 0 && b + 2000 >= mtime(entry)
 }
 if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
   const { version } = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"))

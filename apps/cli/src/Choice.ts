@@ -92,7 +92,14 @@ const configured = (config: RuntimeConfig.RuntimeConfig) => {
 export const probeOllama = (url = "http://127.0.0.1:11434"): Effect.Effect<string | undefined> =>
   Effect.promise(async () => {
     try {
-      const response = await fetch(`${url}/api/tags`, { signal: AbortSignal.timeout(300) })
+      // A TCP connection first: where nothing listens (the common case) it is
+      // refused at once, without loading the runtime's HTTP client (`fetch`
+      // costs tens of milliseconds the first time). Both within the 300 ms.
+      const deadline = Date.now() + 300
+      if (!(await listening(new URL(url), 300))) return undefined
+      const response = await fetch(`${url}/api/tags`, {
+        signal: AbortSignal.timeout(Math.max(1, deadline - Date.now()))
+      })
       if (!response.ok) return undefined
       const body = (await response.json()) as { models?: Array<{ name?: unknown }> }
       const name = body.models?.[0]?.name
@@ -101,6 +108,23 @@ export const probeOllama = (url = "http://127.0.0.1:11434"): Effect.Effect<strin
       return undefined
     }
   })
+
+/** Whether something accepts a TCP connection at the URL's host and port within `ms`. */
+const listening = async (url: URL, ms: number): Promise<boolean> => {
+  const net = await import("node:net")
+  return new Promise((resolve) => {
+    const port = Number(url.port || (url.protocol === "https:" ? 443 : 80))
+    const socket = net.connect({ host: url.hostname.replace(/^\[|\]$/g, ""), port })
+    const done = (ok: boolean) => {
+      clearTimeout(timer)
+      socket.destroy()
+      resolve(ok)
+    }
+    const timer = setTimeout(() => done(false), ms)
+    socket.once("connect", () => done(true))
+    socket.once("error", () => done(false))
+  })
+}
 
 /**
  * The model a session would use, decided from the loaded config and the

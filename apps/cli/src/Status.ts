@@ -38,7 +38,7 @@ const storeFacts = (cwd: string, storage: StorageConfig) =>
           })
     return yield* Effect.flatMap(StateStore.StateStore, (store) =>
       Effect.map(
-        Effect.all({ page: store.listThreads(), damaged: store.listDamaged("thread") }),
+        Effect.all({ page: store.listThreads(), damaged: store.listDamaged("thread") }, { concurrency: 2 }),
         ({ page, damaged }) => ({
           threads: {
             total: page.threads.length,
@@ -60,23 +60,37 @@ const storeFacts = (cwd: string, storage: StorageConfig) =>
  */
 export const report = Effect.fn("Status.report")(function* (options: Choice.Options) {
   const loaded = yield* Choice.loadConfig(options)
-  const choice = yield* Choice.chooseModel(options, loaded.value)
   const storage = loaded.value.storage
-  const facts = yield* storeFacts(options.cwd, storage)
   const jobs = loaded.value.jobs
-  const queue =
-    jobs.backend === "bullmq"
-      ? yield* Effect.promise(() => import("@strata/jobs/bullmq")).pipe(
-          Effect.flatMap((bull) =>
-            bull.clusterStatus({
-              url: jobs.redis_url ?? (storage.kind === "redis" ? storage.url : undefined),
-              prefix: jobs.prefix
-            })
-          ),
-          Effect.map((q) => ({ reachable: true as const, ...q })),
-          Effect.catchAll((e) => Effect.succeed({ reachable: false as const, error: e.message }))
-        )
-      : undefined
+  // The model choice (a TCP probe of Ollama), the store, the queue and the
+  // sandbox (bubblewrap probed in child processes) are read at once.
+  const { choice, facts, queue, sandbox } = yield* Effect.all(
+    {
+      choice: Choice.chooseModel(options, loaded.value),
+      facts: storeFacts(options.cwd, storage),
+      queue:
+        jobs.backend === "bullmq"
+          ? Effect.promise(() => import("@strata/jobs/bullmq")).pipe(
+              Effect.flatMap((bull) =>
+                bull.clusterStatus({
+                  url: jobs.redis_url ?? (storage.kind === "redis" ? storage.url : undefined),
+                  prefix: jobs.prefix
+                })
+              ),
+              Effect.map((q) => ({ reachable: true as const, ...q })),
+              Effect.catchAll((e) => Effect.succeed({ reachable: false as const, error: e.message }))
+            )
+          : Effect.succeed(undefined),
+      sandbox: Effect.promise(async () => {
+        const [SandboxNode, SandboxOptions] = await Promise.all([
+          import("@strata/sandbox/node"),
+          import("@strata/core-runtime/SandboxOptions")
+        ])
+        return SandboxNode.probe(SandboxOptions.make(loaded.value, { cwd: options.cwd, env: options.env }))
+      })
+    },
+    { concurrency: "unbounded" }
+  )
   return {
     version,
     cwd: options.cwd,
@@ -92,13 +106,7 @@ export const report = Effect.fn("Status.report")(function* (options: Choice.Opti
     threads: facts.threads,
     jobs: { backend: jobs.backend, concurrency: jobs.concurrency, ...(queue === undefined ? {} : { queue }) },
     mcp_servers: Object.keys(loaded.value.mcp_servers),
-    sandbox: yield* Effect.promise(async () => {
-      const [SandboxNode, RuntimeLayer] = await Promise.all([
-        import("@strata/sandbox/node"),
-        import("@strata/core-runtime/RuntimeLayer")
-      ])
-      return SandboxNode.probe(RuntimeLayer.sandboxOptions(loaded.value, { cwd: options.cwd, env: options.env }))
-    })
+    sandbox
   }
 })
 

@@ -33,7 +33,6 @@ import { type FileSystem, FileSystem as FileSystemTag } from "@effect/platform/F
 import { Path } from "@effect/platform/Path"
 import type * as ExecPolicy from "@strata/exec-policy/ExecPolicy"
 import type { ParserError, RuleFileError } from "@strata/exec-policy/ExecPolicyError"
-import * as ProtectedPaths from "@strata/exec-policy/ProtectedPaths"
 import * as CommandHook from "@strata/hooks/CommandHook"
 import { HookDispatcher } from "@strata/hooks/HookDispatcher"
 import type { HookConfigError } from "@strata/hooks/HookError"
@@ -51,7 +50,6 @@ import type { McpStartupCompleteEvent } from "@strata/protocol/Mcp"
 import type { CliRuntimeOverrides } from "@strata/protocol/Prompt"
 import type { DecodeError } from "@strata/protocol/ProtocolError"
 import * as LanguageModel from "@strata/providers/LanguageModel"
-import { defaultApiKeyEnv } from "@strata/providers/ModelConfig"
 import * as ModelRegistry from "@strata/providers/ModelRegistry"
 import type { ModelRegistryError } from "@strata/providers/ProviderError"
 import * as Sandbox from "@strata/sandbox/Sandbox"
@@ -66,6 +64,7 @@ import * as Scope from "effect/Scope"
 import * as Runtime from "./Runtime.js"
 import type { RuntimeConfig, StorageConfig } from "./RuntimeConfig.js"
 import * as RuntimePolicy from "./RuntimePolicy.js"
+import * as SandboxOptions from "./SandboxOptions.js"
 import * as ThreadManager from "./ThreadManager.js"
 import * as ToolInvoker from "./ToolInvoker.js"
 import type { ToolNameCollision } from "./ToolRegistry.js"
@@ -414,40 +413,12 @@ const pluginJobsOf = (jobs: JobManager.JobManager["Type"], pluginId: string): Pl
 
 /** Plugins from config: hooks registered, tools added to the registry, job kinds given to the job manager. */
 /**
- * What the `Sandbox` needs from the config: the `[sandbox]` and
- * `[shell_environment_policy]` sections, the parent environment, the
- * providers' key variables (never passed to a tool process) and the
- * workspace's protected paths (read-only inside the sandbox). Apps hand it
- * to their platform's sandbox layer (`@strata/sandbox/node`).
+ * What the `Sandbox` needs from the config (see `SandboxOptions.make`).
  *
  * @since 0.2.0
  * @category constructors
  */
-export const sandboxOptions = (
-  config: Pick<RuntimeConfig, "sandbox" | "shell_environment_policy" | "providers">,
-  options: Pick<Options, "cwd" | "env" | "home">
-): Sandbox.Options & { readonly home?: string | undefined } => {
-  const home = options.home ?? options.env?.HOME
-  const secretNames = [
-    ...new Set([
-      ...Object.values(config.providers).flatMap((p) => {
-        const name = p.api_key_env ?? defaultApiKeyEnv[p.kind]
-        return name === undefined ? [] : [name]
-      }),
-      ...Object.values(defaultApiKeyEnv).filter((n): n is string => n !== undefined)
-    ])
-  ]
-  return {
-    workspace: options.cwd,
-    config: config.sandbox,
-    envPolicy: config.shell_environment_policy,
-    // without one from the app: this process's own (Node, Bun and Deno all expose it)
-    env: options.env ?? (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env ?? {},
-    secretNames,
-    protectedPaths: ProtectedPaths.defaults({ workspace: options.cwd, home }).patterns,
-    ...(home === undefined ? {} : { home })
-  }
-}
+export const sandboxOptions = SandboxOptions.make
 
 /**
  * The portable `Sandbox` for a distribution without an OS sandbox layer:

@@ -15,6 +15,8 @@ export * as Runtime from "./Runtime.js"
 export * as RuntimeConfig from "./RuntimeConfig.js"
 /** @since 0.1.0 */
 export * as RuntimeLayer from "./RuntimeLayer.js"
+/** @since 0.2.0 */
+export * as SandboxOptions from "./SandboxOptions.js"
 /** @since 0.1.0 */
 export * as ThreadManager from "./ThreadManager.js"
 /** @since 0.1.0 */

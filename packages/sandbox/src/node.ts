@@ -26,7 +26,7 @@
  *
  * @since 0.1.0
  */
-import { execFileSync } from "node:child_process"
+import { execFile, execFileSync } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as nodePath from "node:path"
@@ -85,36 +85,52 @@ const errorText = (e: unknown): string => {
  * @category utils
  */
 export const probeBwrap = (bwrap: string | undefined, network = false): string | undefined => {
-  if (process.platform !== "linux")
-    return `bubblewrap runs on Linux only (this is ${process.platform}; a sandbox-exec profile for macOS is not built yet)`
-  if (bwrap === undefined) return "bwrap is not installed (apt-get install bubblewrap)"
+  const why = cannotProbe(bwrap)
+  if (why !== undefined) return why
   try {
-    execFileSync(
-      bwrap,
-      [
-        "--unshare-user",
-        "--unshare-pid",
-        ...(network ? [] : ["--unshare-net"]),
-        "--die-with-parent",
-        "--ro-bind",
-        "/",
-        "/",
-        "--proc",
-        "/proc",
-        "--dev",
-        "/dev",
-        "--",
-        "/bin/sh",
-        "-c",
-        "exit 0"
-      ],
-      { stdio: ["ignore", "ignore", "pipe"], timeout: 10_000 }
-    )
+    execFileSync(bwrap!, probeArgs(network), { stdio: ["ignore", "ignore", "pipe"], timeout: 10_000 })
     return undefined
   } catch (e) {
     return `bwrap cannot start here: ${errorText(e)}`
   }
 }
+
+/** {@link probeBwrap} without blocking: the process runs while the caller does other work. */
+const probeBwrapAsync = (bwrap: string | undefined, network = false): Promise<string | undefined> => {
+  const why = cannotProbe(bwrap)
+  if (why !== undefined) return Promise.resolve(why)
+  return new Promise((resolve) => {
+    const child = execFile(bwrap!, probeArgs(network), { timeout: 10_000 }, (error, _stdout, stderr) =>
+      resolve(error === null ? undefined : `bwrap cannot start here: ${errorText({ message: error.message, stderr })}`)
+    )
+    child.stdin?.end()
+  })
+}
+
+const cannotProbe = (bwrap: string | undefined): string | undefined => {
+  if (process.platform !== "linux")
+    return `bubblewrap runs on Linux only (this is ${process.platform}; a sandbox-exec profile for macOS is not built yet)`
+  if (bwrap === undefined) return "bwrap is not installed (apt-get install bubblewrap)"
+  return undefined
+}
+
+const probeArgs = (network: boolean): Array<string> => [
+  "--unshare-user",
+  "--unshare-pid",
+  ...(network ? [] : ["--unshare-net"]),
+  "--die-with-parent",
+  "--ro-bind",
+  "/",
+  "/",
+  "--proc",
+  "/proc",
+  "--dev",
+  "/dev",
+  "--",
+  "/bin/sh",
+  "-c",
+  "exit 0"
+]
 
 const expandHome = (path: string, home: string | undefined): string | undefined =>
   path === "~" || path.startsWith("~/")
@@ -275,17 +291,17 @@ const statusOf = (
 
 /**
  * What {@link make} would run here, without setting anything up (no cgroup
- * created, nothing reaped): for `strata status`.
+ * created, nothing reaped): for `strata status`. The probes of bubblewrap
+ * run as child processes without blocking, both at once.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const probe = (options: Options): Sandbox.Status => {
-  const bwrapState = probeSandbox(options)
-  const { bwrap, sandboxed } = bwrapState
+export const probe = async (options: Options): Promise<Sandbox.Status> => {
+  const config = options.config ?? Sandbox.defaultConfig
+  const bwrap = findBwrap(options)
   const parent = currentCgroupParent()
-  let containment: Sandbox.Containment = "process-group"
-  if (
+  const cgroup =
     process.platform === "linux" &&
     parent !== undefined &&
     fs.existsSync(nodePath.join(parent, "cgroup.procs")) &&
@@ -297,9 +313,21 @@ export const probe = (options: Options): Sandbox.Status => {
         return false
       }
     })()
+  const [reason, pidNamespace] = await Promise.all([
+    config.mode === "off" ? undefined : probeBwrapAsync(bwrap, config.network),
+    // the same probe with the network when that one may decide the containment
+    cgroup || bwrap === undefined || (config.mode !== "off" && config.network)
+      ? undefined
+      : probeBwrapAsync(bwrap, true)
+  ])
+  const bwrapState = { config, bwrap, reason, sandboxed: config.mode !== "off" && reason === undefined }
+  let containment: Sandbox.Containment = "process-group"
+  if (cgroup) containment = "cgroup"
+  else if (
+    bwrapState.sandboxed ||
+    (bwrap !== undefined && (config.mode !== "off" && config.network ? reason : pidNamespace) === undefined)
   )
-    containment = "cgroup"
-  else if (sandboxed || (bwrap !== undefined && probeBwrap(bwrap, true) === undefined)) containment = "pid-namespace"
+    containment = "pid-namespace"
   return statusOf(bwrapState, containment)
 }
 
@@ -310,130 +338,154 @@ export const probe = (options: Options): Sandbox.Status => {
  * @since 0.1.0
  * @category constructors
  */
-export const make = (options: Options): Effect.Effect<Sandbox.Service> =>
-  Effect.sync(() => {
-    const home = options.home ?? options.env?.HOME ?? os.homedir()
-    const { environment, redact } = Sandbox.environmentOf(options)
-    const bwrapState = probeSandbox(options)
-    const { config, bwrap, reason, sandboxed } = bwrapState
-    // containment: cgroup > pid namespace > process group
-    let cgroup: CgroupBase | undefined
-    let containment: Sandbox.Containment = "process-group"
-    const wanted = options.containment
-    if (wanted === undefined || wanted === "cgroup") {
-      const c = setupCgroup()
-      if (typeof c !== "string") {
-        cgroup = c
-        containment = "cgroup"
+export const make = (options: Options): Effect.Effect<Sandbox.Service> => Effect.sync(() => build(options).service)
+
+/**
+ * The service, and whether its calls run in cgroups (known without probing
+ * bubblewrap). The probe of bubblewrap starts processes (`bwrap ... true`,
+ * tens of milliseconds): it runs when first needed, on the first command
+ * prepared or the first read of `status`, not when the service is built, so a
+ * session that runs no command (a text turn, `strata run --json`) never pays it.
+ */
+const build = (options: Options): { readonly service: Sandbox.Service; readonly cgroup: boolean } => {
+  const home = options.home ?? options.env?.HOME ?? os.homedir()
+  const { environment, redact } = Sandbox.environmentOf(options)
+  // containment: cgroup > pid namespace > process group
+  let cgroup: CgroupBase | undefined
+  const wanted = options.containment
+  if (wanted === undefined || wanted === "cgroup") {
+    const c = setupCgroup()
+    if (typeof c !== "string") cgroup = c
+  }
+  // the calls a killed process-group-contained Strata left are ended at start
+  if (cgroup === undefined && options.stateDir !== undefined) reapRecords(options.stateDir)
+  let probed:
+    | {
+        readonly bwrapState: ReturnType<typeof probeSandbox>
+        readonly containment: Sandbox.Containment
+        readonly status: Sandbox.Status
       }
-    }
+    | undefined
+  const probeOnce = () => {
+    if (probed !== undefined) return probed
+    const bwrapState = probeSandbox(options)
+    const { bwrap, sandboxed } = bwrapState
+    let containment: Sandbox.Containment = cgroup !== undefined ? "cgroup" : "process-group"
     const pidNamespace =
       containment !== "cgroup" &&
       wanted !== "process-group" &&
       (sandboxed || (bwrap !== undefined && probeBwrap(bwrap, true) === undefined))
     if (pidNamespace) containment = "pid-namespace"
-    if (containment === "process-group" && options.stateDir !== undefined) reapRecords(options.stateDir)
-    const status = statusOf(bwrapState, containment)
-    let counter = 0
-    const prepare = (spec: Sandbox.Spec): Effect.Effect<Sandbox.Prepared, Sandbox.SandboxError> =>
-      Effect.try({
-        try: (): Sandbox.Prepared => {
-          const inSandbox = sandboxed && spec.sandboxed !== false
-          if (!inSandbox && config.required && config.mode !== "off" && spec.sandboxed !== false) {
-            throw new Sandbox.SandboxError({
-              reason: "Required",
-              detail: `sandbox.required is set and no sandbox runs here: ${reason}`
-            })
-          }
-          const tag = `${process.pid}.${Date.now().toString(36)}.${(counter++).toString(36)}`
-          const env = { ...environment(spec.env), [TAG]: tag }
-          let command = spec.command
-          let args: Array<string> = [...spec.args]
-          if (inSandbox) {
-            args = [
-              ...bwrapArgs({
-                workspace: options.workspace,
-                config,
-                home,
-                protectedPaths: options.protectedPaths,
-                cwd: spec.cwd,
-                programFiles: spec.programFiles
-              }),
-              "--",
-              command,
-              ...args
-            ]
-            command = bwrap!
-          } else if (containment === "pid-namespace") {
-            args = [
-              "--die-with-parent",
-              "--unshare-user",
-              "--unshare-pid",
-              "--bind",
-              "/",
-              "/",
-              "--dev-bind",
-              "/dev",
-              "/dev",
-              "--proc",
-              "/proc",
-              "--chdir",
-              spec.cwd,
-              "--",
-              command,
-              ...args
-            ]
-            command = bwrap!
-          }
-          let release: Effect.Effect<void> = Effect.void
-          if (cgroup !== undefined) {
-            const dir = nodePath.join(cgroup.dir, `call-${tag}`)
-            fs.mkdirSync(dir)
-            // the launcher joins the call's cgroup before it becomes the command
-            args = ["-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', dir, command, ...args]
-            command = "/bin/sh"
-            release = releaseCgroup(dir)
-          } else if (containment === "process-group") {
-            const record =
-              options.stateDir === undefined
-                ? undefined
-                : nodePath.join(options.stateDir, "sandbox-calls", `${process.pid}.${tag}`)
-            if (record !== undefined) {
-              fs.mkdirSync(nodePath.dirname(record), { recursive: true })
-              fs.writeFileSync(record, "")
-            }
-            release = Effect.sync(() => {
-              if (process.platform === "linux") killTagged(tag)
-              if (record !== undefined) fs.rmSync(record, { force: true })
-            })
-          }
-          let released = false
-          return {
+    probed = { bwrapState, containment, status: statusOf(bwrapState, containment) }
+    return probed
+  }
+  let counter = 0
+  const prepare = (spec: Sandbox.Spec): Effect.Effect<Sandbox.Prepared, Sandbox.SandboxError> =>
+    Effect.try({
+      try: (): Sandbox.Prepared => {
+        const {
+          bwrapState: { config, bwrap, reason, sandboxed },
+          containment
+        } = probeOnce()
+        const inSandbox = sandboxed && spec.sandboxed !== false
+        if (!inSandbox && config.required && config.mode !== "off" && spec.sandboxed !== false) {
+          throw new Sandbox.SandboxError({
+            reason: "Required",
+            detail: `sandbox.required is set and no sandbox runs here: ${reason}`
+          })
+        }
+        const tag = `${process.pid}.${Date.now().toString(36)}.${(counter++).toString(36)}`
+        const env = { ...environment(spec.env), [TAG]: tag }
+        let command = spec.command
+        let args: Array<string> = [...spec.args]
+        if (inSandbox) {
+          args = [
+            ...bwrapArgs({
+              workspace: options.workspace,
+              config,
+              home,
+              protectedPaths: options.protectedPaths,
+              cwd: spec.cwd,
+              programFiles: spec.programFiles
+            }),
+            "--",
             command,
-            args,
-            cwd: spec.cwd,
-            env,
-            sandboxed: inSandbox,
-            release: Effect.suspend(() => {
-              if (released) return Effect.void
-              released = true
-              return release
-            })
+            ...args
+          ]
+          command = bwrap!
+        } else if (containment === "pid-namespace") {
+          args = [
+            "--die-with-parent",
+            "--unshare-user",
+            "--unshare-pid",
+            "--bind",
+            "/",
+            "/",
+            "--dev-bind",
+            "/dev",
+            "/dev",
+            "--proc",
+            "/proc",
+            "--chdir",
+            spec.cwd,
+            "--",
+            command,
+            ...args
+          ]
+          command = bwrap!
+        }
+        let release: Effect.Effect<void> = Effect.void
+        if (cgroup !== undefined) {
+          const dir = nodePath.join(cgroup.dir, `call-${tag}`)
+          fs.mkdirSync(dir)
+          // the launcher joins the call's cgroup before it becomes the command
+          args = ["-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', dir, command, ...args]
+          command = "/bin/sh"
+          release = releaseCgroup(dir)
+        } else if (containment === "process-group") {
+          const record =
+            options.stateDir === undefined
+              ? undefined
+              : nodePath.join(options.stateDir, "sandbox-calls", `${process.pid}.${tag}`)
+          if (record !== undefined) {
+            fs.mkdirSync(nodePath.dirname(record), { recursive: true })
+            fs.writeFileSync(record, "")
           }
-        },
-        catch: (e) =>
-          e instanceof Sandbox.SandboxError
-            ? e
-            : new Sandbox.SandboxError({ reason: "SpawnFailed", detail: (e as Error).message, cause: e })
-      })
-    return {
-      status,
-      prepare,
-      environment,
-      redact,
-      denial: (output) => (sandboxed ? Sandbox.findDenial(output) : undefined)
-    } satisfies Sandbox.Service
-  })
+          release = Effect.sync(() => {
+            if (process.platform === "linux") killTagged(tag)
+            if (record !== undefined) fs.rmSync(record, { force: true })
+          })
+        }
+        let released = false
+        return {
+          command,
+          args,
+          cwd: spec.cwd,
+          env,
+          sandboxed: inSandbox,
+          release: Effect.suspend(() => {
+            if (released) return Effect.void
+            released = true
+            return release
+          })
+        }
+      },
+      catch: (e) =>
+        e instanceof Sandbox.SandboxError
+          ? e
+          : new Sandbox.SandboxError({ reason: "SpawnFailed", detail: (e as Error).message, cause: e })
+    })
+  const service: Sandbox.Service = {
+    get status() {
+      return probeOnce().status
+    },
+    prepare,
+    environment,
+    redact,
+    denial: (output) => (probeOnce().bwrapState.sandboxed ? Sandbox.findDenial(output) : undefined)
+  }
+  return { service, cgroup: cgroup !== undefined }
+}
 
 /**
  * The sandbox of this platform, probed once when the layer is built; the
@@ -445,15 +497,20 @@ export const make = (options: Options): Effect.Effect<Sandbox.Service> =>
 export const layer = (options: Options): Layer.Layer<Sandbox.Sandbox> =>
   Layer.scoped(
     Sandbox.Sandbox,
-    // traced: the probe of bubblewrap starts a process (it shows in `--profile-startup`)
-    Effect.acquireRelease(Effect.withSpan(make(options), "Sandbox.probe"), (service) =>
-      Effect.sync(() => {
-        if (service.status.containment !== "cgroup") return
-        try {
-          fs.rmdirSync(nodePath.join(currentCgroupParent() ?? "/nonexistent", `strata.${process.pid}`))
-        } catch {
-          // still in use by another layer of this process, or gone
-        }
-      })
-    )
+    // traced (`--profile-startup`); the probe of bubblewrap runs later, when first needed
+    Effect.acquireRelease(
+      Effect.withSpan(
+        Effect.sync(() => build(options)),
+        "Sandbox.setup"
+      ),
+      ({ cgroup }) =>
+        Effect.sync(() => {
+          if (!cgroup) return
+          try {
+            fs.rmdirSync(nodePath.join(currentCgroupParent() ?? "/nonexistent", `strata.${process.pid}`))
+          } catch {
+            // still in use by another layer of this process, or gone
+          }
+        })
+    ).pipe(Effect.map(({ service }) => service))
   )

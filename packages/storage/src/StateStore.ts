@@ -612,7 +612,10 @@ export const makeFileSystem = (
   directory: string,
   options: FileSystemOptions = {}
 ): Effect.Effect<Service, StorageError | UnsupportedSchemaVersion, FileSystem | Path | Scope.Scope> =>
-  Effect.flatMap(fsBackend.make(directory, options), (backend) => store.build(backend, options))
+  Effect.withSpan(
+    Effect.flatMap(fsBackend.make(directory, options), (backend) => store.build(backend, options)),
+    "StateStore.open"
+  )
 
 /**
  * The crash-safe file-system store (see {@link makeFileSystem}).

@@ -158,8 +158,11 @@ export const run = Command.make("run", { prompt, json, approval, yes, thread, mo
     const body = Distribution.session(processOptions(cliConfig(options)), (setup) =>
       Effect.gen(function* () {
         if (!options.json) sink.err(Render.dim(sink, banner(setup)))
-        const notice = sandboxNotice((yield* Sandbox.Sandbox).status)
-        if (notice !== undefined && !options.json) sink.err(notice)
+        if (!options.json) {
+          // reading the status probes bubblewrap: only for the text form, which shows it
+          const notice = sandboxNotice((yield* Sandbox.Sandbox).status)
+          if (notice !== undefined) sink.err(notice)
+        }
         yield* Notices.watch({ sink, json: options.json })
         threadId ??= yield* Session.startThread
         response = yield* Session.runTurn({

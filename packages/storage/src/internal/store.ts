@@ -26,6 +26,7 @@ import { decodeRecord, encodeRecord, wrapRecord } from "./codec.js"
 import * as ExportImport from "./exportImport.js"
 import { isJobRecord } from "./jobCodec.js"
 import { checkInt, checkJobText, checkText, checkThreadText, fail, fenceOf, lostError, traced } from "./storeChecks.js"
+import { isThread } from "./threadCodec.js"
 
 const THREADS: Collection = { kind: "thread" }
 const JOBS: Collection = { kind: "job" }
@@ -73,7 +74,9 @@ export const make = (backend: Backend, options: StateStore.StoreOptions = {}): S
     (stored: StoredRecord) =>
       decodeRecord(migrations, kind, schema, `${prefix}/${stored.key}`, stored)
 
-  const decodeThread = decode("thread", Thread.Thread, "threads")
+  // Thread records take the fast check (see threadCodec.ts); the schema makes the error.
+  const decodeThread = (stored: StoredRecord) =>
+    decodeRecord(migrations, "thread", Thread.Thread, `threads/${stored.key}`, stored, isThread)
   const decodeCheckpoint = (threadId: string) =>
     decode("checkpoint", StorageSchema.Checkpoint, `threads/${threadId}/checkpoints`)
   // The store owns revisions: the record's `revision` is the stored one.
