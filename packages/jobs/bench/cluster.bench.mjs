@@ -35,9 +35,13 @@ const startWorkers = async (mode, prefix, n) => {
   const workers = []
   for (let i = 0; i < n; i++) {
     const prof = process.env.CPU_PROF_DIR ? ["--cpu-prof", "--cpu-prof-dir", process.env.CPU_PROF_DIR] : []
-    const child = spawn(process.execPath, [...prof, join(here, "cluster-worker.mjs"), mode, prefix, String(CONCURRENCY)], {
-      stdio: ["ignore", "pipe", "inherit"]
-    })
+    const child = spawn(
+      process.execPath,
+      [...prof, join(here, "cluster-worker.mjs"), mode, prefix, String(CONCURRENCY)],
+      {
+        stdio: ["ignore", "pipe", "inherit"]
+      }
+    )
     let out = ""
     child.stdout.on("data", (d) => (out += d))
     await new Promise((resolve, reject) => {

@@ -182,20 +182,16 @@ export const make = (
     const dispatch = (kind: string, dispatchId: string, jobId: string, delayMs = 0, record?: JobRecord) =>
       Effect.tryPromise({
         try: () =>
-          queueOf(kind).add(
-            kind,
-            record === undefined ? { id: jobId } : { id: jobId, record },
-            {
-              jobId: dispatchId,
-              delay: Math.max(0, Math.round(delayMs)),
-              removeOnComplete: true,
-              removeOnFail: 1000,
-              // Only for the dispatcher's own failures (the store unreachable):
-              // a handler's failure is the kind's retry policy, not BullMQ's.
-              attempts: 50,
-              backoff: { type: "exponential", delay: 200 }
-            }
-          ),
+          queueOf(kind).add(kind, record === undefined ? { id: jobId } : { id: jobId, record }, {
+            jobId: dispatchId,
+            delay: Math.max(0, Math.round(delayMs)),
+            removeOnComplete: true,
+            removeOnFail: 1000,
+            // Only for the dispatcher's own failures (the store unreachable):
+            // a handler's failure is the kind's retry policy, not BullMQ's.
+            attempts: 50,
+            backoff: { type: "exponential", delay: 200 }
+          }),
         catch: backendError("dispatch", jobId)
       }).pipe(Effect.asVoid)
 
@@ -563,9 +559,7 @@ export const make = (
               (bullJob.data as { id: string }).id,
               handler,
               (bullJob.data as { record?: JobRecord }).record
-            ).pipe(
-              Effect.withSpan("JobManager.bullmq.process", { attributes: { dispatch: bullJob.id } })
-            )
+            ).pipe(Effect.withSpan("JobManager.bullmq.process", { attributes: { dispatch: bullJob.id } }))
           ),
         {
           connection: { ...redisOptions(url), maxRetriesPerRequest: null },
