@@ -433,15 +433,16 @@ export const make = (
      */
     const check = (run: Run) =>
       Effect.option(read(run.id)).pipe(
-        Effect.map((job) => {
-          if (Option.isNone(job) || runs.get(run.id) !== run) return
+        Effect.tap((job) => {
+          if (Option.isNone(job) || runs.get(run.id) !== run) return Effect.void
           const j = job.value
-          if (j.owner !== run.token) return run.stop("lost")
-          if (j.status === "cancelled") return run.stop("cancelled")
+          if (j.owner !== run.token) run.stop("lost")
+          else if (j.status === "cancelled") run.stop("cancelled")
           // Ended by someone else (recovery failed it while this run was
           // frozen): nothing it does can be recorded any more.
-          if (j.status !== "running" && j.status !== "paused") return run.stop("lost")
-          run.setPaused(j.status === "paused")
+          else if (j.status !== "running" && j.status !== "paused") run.stop("lost")
+          else run.setPaused(j.status === "paused")
+          return Effect.void
         })
       )
     const watch = Effect.sleep(Duration.millis(pollMs)).pipe(
