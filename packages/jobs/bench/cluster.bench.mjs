@@ -176,6 +176,7 @@ try {
   await bare() // warm-up
   const b = await bare()
   row("bare BullMQ worker (1 process)", b)
+  await strata(1) // warm-up (of this process's enqueue path, as for bare BullMQ above)
   for (const n of WORKERS) row(`JobManager on BullMQ, ${n} worker${n === 1 ? "" : "s"}`, await strata(n), b)
   console.log(
     "(ratios: end-to-end wall time per job, and CPU per job summed over every process (API + workers), vs the bare BullMQ worker of this run; target <= 1.5x)"

@@ -560,7 +560,12 @@ export const make = (
               (bullJob.data as { id: string }).id,
               handler,
               (bullJob.data as { record?: JobRecord }).record
-            ).pipe(Effect.withSpan("JobManager.bullmq.process", { attributes: { dispatch: bullJob.id } }))
+            ).pipe(
+              Effect.withSpan("JobManager.bullmq.process", {
+                attributes: { dispatch: bullJob.id },
+                captureStackTrace: false
+              })
+            )
           ),
         {
           connection: { ...redisOptions(url), maxRetriesPerRequest: null },
@@ -649,15 +654,22 @@ export const make = (
 
     const service: BM.Service = {
       instanceId,
-      enqueueJob: Effect.fn("JobManager.enqueueJob")(function* (name, input, enqueueOptions) {
-        const record = yield* newJob(name, input, enqueueOptions, handlers.get(name))
-        // The record first: a dispatch always finds its record. A crash
-        // between the two leaves a queued record, re-dispatched by a sweep.
-        const stored = yield* backend.put(record, 0)
-        yield* publish(stored)
-        yield* dispatch(name, stored.id, stored.id, 0, stored)
-        return stored
-      }),
+      // The hot path of an API process: the span without a stack captured
+      // per call (as `Effect.fn` and `withSpan` do by default).
+      enqueueJob: (name, input, enqueueOptions) =>
+        Effect.withSpan(
+          Effect.gen(function* () {
+            const record = yield* newJob(name, input, enqueueOptions, handlers.get(name))
+            // The record first: a dispatch always finds its record. A crash
+            // between the two leaves a queued record, re-dispatched by a sweep.
+            const stored = yield* backend.put(record, 0)
+            yield* publish(stored)
+            yield* dispatch(name, stored.id, stored.id, 0, stored)
+            return stored
+          }),
+          "JobManager.enqueueJob",
+          { captureStackTrace: false }
+        ),
       setJobRunning: Effect.fn("JobManager.setJobRunning")((id) => manual(id, "running", "running")),
       updateJobProgress: Effect.fn("JobManager.updateJobProgress")((id, progress, detail) =>
         validProgress(id, progress).pipe(
