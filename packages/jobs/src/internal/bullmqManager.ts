@@ -140,7 +140,9 @@ export const make = (
               Effect.promise(() => {
                 subscriber.on("message", (_channel: string, message: string) => {
                   try {
-                    hub.unsafeOffer(JSON.parse(message) as JM.JobEvent)
+                    const parsed = JSON.parse(message) as JM.JobEvent | Array<JM.JobEvent>
+                    if (!Array.isArray(parsed)) hub.unsafeOffer(parsed)
+                    else for (const event of parsed) hub.unsafeOffer(event)
                   } catch {
                     // not ours
                   }
@@ -195,13 +197,24 @@ export const make = (
         catch: backendError("dispatch", jobId)
       }).pipe(Effect.asVoid)
 
+    // The events of one turn of the event loop (the transitions of the runs
+    // whose writes were answered together) go out as one message: a JSON
+    // array, or the event itself when alone. Not awaited: ioredis keeps the
+    // order; a lost event is not a lost transition.
+    let outbox: Array<string> = []
+    const flush = () => {
+      const batch = outbox
+      if (batch.length === 0) return
+      outbox = []
+      void redis.publish(eventsChannel, batch.length === 1 ? batch[0]! : `[${batch.join(",")}]`).catch(() => 0)
+    }
+    // Before the connection closes (finalizers run last-added first).
+    yield* Effect.addFinalizer(() => Effect.sync(flush))
     const publish = (stored: JobRecord) =>
-      Effect.gen(function* () {
+      Effect.suspend(() => {
         const update = updateOf(stored)
-        const event = { event: "job_update" as const, ...update }
-        // Not awaited: ioredis keeps the order; a lost event is not a lost transition.
-        void redis.publish(eventsChannel, JSON.stringify(event)).catch(() => 0)
-        if (Option.isSome(hooks)) yield* hooks.value.notify({ hook_event_name: "JobLifecycle", ...update })
+        if (outbox.push(JSON.stringify({ event: "job_update" as const, ...update })) === 1) setImmediate(flush)
+        return Option.isSome(hooks) ? hooks.value.notify({ hook_event_name: "JobLifecycle", ...update }) : Effect.void
       })
 
     const read = (id: string) =>
