@@ -111,9 +111,9 @@ export const make = (
             new Redis(url, {
               maxRetriesPerRequest: null,
               lazyConnect: false,
-              // Commands issued in the same tick (the events of concurrent
-              // runs, dispatches) share one socket write.
-              enableAutoPipelining: true,
+              // No auto-pipelining: BullMQ defines its ~50 scripts on this
+              // connection (the queues share it), and ioredis copies them
+              // into every pipeline it makes. Events are batched instead.
               connectionName: `strata:${instanceId}:${purpose}`
             })
         ),
