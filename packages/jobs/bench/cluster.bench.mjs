@@ -6,7 +6,8 @@
 // ratio to bare BullMQ (target <= 1.5x), and the p50 / p99 enqueue-to-start
 // latency, and the CPU time per job summed over every process (on a shared
 // machine the wall rate moves with the load, CPU per job much less).
-// JOBS=1000 CONCURRENCY=16 (per worker) ENQUEUERS=32.
+// JOBS=1000 CONCURRENCY=16 (per worker) ENQUEUERS=32 WORKERS=1,2,3;
+// CPU_PROF_DIR=<dir> writes a CPU profile of every worker process there.
 import { spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import { loadavg } from "node:os"
@@ -25,6 +26,7 @@ const here = dirname(fileURLToPath(import.meta.url))
 const JOBS = Number(process.env.JOBS ?? 1000)
 const CONCURRENCY = Number(process.env.CONCURRENCY ?? 16)
 const ENQUEUERS = Number(process.env.ENQUEUERS ?? 32)
+const WORKERS = (process.env.WORKERS ?? "1,2,3").split(",").map(Number)
 const url = "redis://127.0.0.1:6379"
 const redis = new Redis(url)
 const prefixes = []
@@ -32,9 +34,14 @@ const prefixes = []
 const startWorkers = async (mode, prefix, n) => {
   const workers = []
   for (let i = 0; i < n; i++) {
-    const child = spawn(process.execPath, [join(here, "cluster-worker.mjs"), mode, prefix, String(CONCURRENCY)], {
-      stdio: ["ignore", "pipe", "inherit"]
-    })
+    const prof = process.env.CPU_PROF_DIR ? ["--cpu-prof", "--cpu-prof-dir", process.env.CPU_PROF_DIR] : []
+    const child = spawn(
+      process.execPath,
+      [...prof, join(here, "cluster-worker.mjs"), mode, prefix, String(CONCURRENCY)],
+      {
+        stdio: ["ignore", "pipe", "inherit"]
+      }
+    )
     let out = ""
     child.stdout.on("data", (d) => (out += d))
     await new Promise((resolve, reject) => {
@@ -107,7 +114,8 @@ const bare = async () => {
   const w = await stopWorkers(workers)
   await events.close()
   await queue.close()
-  return { seconds, enqueued, latencies: w.latencies, cpuUs: cpu.user + cpu.system + w.cpuUs }
+  const apiCpuUs = cpu.user + cpu.system
+  return { seconds, enqueued, latencies: w.latencies, cpuUs: apiCpuUs + w.cpuUs, apiCpuUs, workerCpuUs: w.cpuUs }
 }
 
 const strata = async (n) => {
@@ -141,7 +149,9 @@ const strata = async (n) => {
     seconds: result.seconds,
     enqueued: result.enqueued,
     latencies: w.latencies,
-    cpuUs: result.apiCpuUs + w.cpuUs
+    cpuUs: result.apiCpuUs + w.cpuUs,
+    apiCpuUs: result.apiCpuUs,
+    workerCpuUs: w.cpuUs
   }
 }
 
@@ -154,6 +164,7 @@ const row = (name, r, base) => {
     `${name.padEnd(34)} ${rate.toFixed(0).padStart(6)} jobs/s  ${perJob.toFixed(2).padStart(6)} ms/job` +
       `${base === undefined ? "      " : ` ${(r.seconds / base.seconds).toFixed(2).padStart(5)}x`}` +
       `  CPU ${cpuPerJob.toFixed(0).padStart(5)} us/job${base === undefined ? "      " : ` ${(r.cpuUs / base.cpuUs).toFixed(2).padStart(5)}x`}` +
+      ` (API ${(r.apiCpuUs / JOBS).toFixed(0)}, workers ${(r.workerCpuUs / JOBS).toFixed(0)})` +
       `  enqueue-to-start p50 ${pct(r.latencies, 50)} ms, p99 ${pct(r.latencies, 99)} ms` +
       `  (enqueueing ${r.enqueued.toFixed(2)} s)`
   )
@@ -165,7 +176,8 @@ try {
   await bare() // warm-up
   const b = await bare()
   row("bare BullMQ worker (1 process)", b)
-  for (const n of [1, 2, 3]) row(`JobManager on BullMQ, ${n} worker${n === 1 ? "" : "s"}`, await strata(n), b)
+  await strata(1) // warm-up (of this process's enqueue path, as for bare BullMQ above)
+  for (const n of WORKERS) row(`JobManager on BullMQ, ${n} worker${n === 1 ? "" : "s"}`, await strata(n), b)
   console.log(
     "(ratios: end-to-end wall time per job, and CPU per job summed over every process (API + workers), vs the bare BullMQ worker of this run; target <= 1.5x)"
   )

@@ -93,6 +93,42 @@ describe("job record fast check", () => {
     )
   })
 
+  it("an input with a value JSON cannot hold anywhere inside is refused as the schema refuses it (property)", () => {
+    const notJson: ReadonlyArray<unknown> = [
+      Number.NaN,
+      Number.NEGATIVE_INFINITY,
+      undefined,
+      () => 1,
+      Symbol("s"),
+      1n,
+      new Date(0),
+      new Map(),
+      JSON.parse('{"__proto__": 1}')
+    ]
+    FastCheck.assert(
+      FastCheck.property(
+        record,
+        FastCheck.json().map((j) => JSON.parse(j) as unknown),
+        FastCheck.constantFrom(...notJson),
+        FastCheck.nat(),
+        (r, input, value, pick) => {
+          // `value` put at some depth of `input` (or as the input itself).
+          const place = (u: unknown, depth: number): unknown => {
+            if (depth === 0 || typeof u !== "object" || u === null) return value
+            if (Array.isArray(u)) return u.length === 0 ? [value] : u.map((x, i) => (i === 0 ? place(x, depth - 1) : x))
+            const keys = Object.keys(u)
+            return keys.length === 0
+              ? { k: value }
+              : { ...u, [keys[0]!]: place((u as Record<string, unknown>)[keys[0]!], depth - 1) }
+          }
+          const copy = { ...fresh(r), input: place(input, pick % 4) }
+          return isJobRecord(copy) === (isRecord(copy) && exactKeys(copy as Job.JobRecord))
+        }
+      ),
+      { numRuns: 500 }
+    )
+  })
+
   it("a record with an extra field goes to the schema (which drops it)", () => {
     const r = fresh(FastCheck.sample(record, 1)[0]!)
     assert.isFalse(isJobRecord({ ...r, extra: 1 }))

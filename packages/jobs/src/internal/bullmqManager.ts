@@ -20,13 +20,13 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
+import * as FiberId from "effect/FiberId"
 import * as Option from "effect/Option"
 import * as PubSub from "effect/PubSub"
 import * as Random from "effect/Random"
 import * as Runtime from "effect/Runtime"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import * as SubscriptionRef from "effect/SubscriptionRef"
 import { Redis } from "ioredis"
 import type * as BM from "../bullmq.js"
 import { JobBackend, JobBackendError, RevisionConflict } from "../JobBackend.js"
@@ -35,7 +35,6 @@ import type * as JM from "../JobManager.js"
 import * as JobState from "../JobState.js"
 import { queueName, queueStatus, redisOptions } from "./bullmqStatus.js"
 import {
-  checkpointOf,
   errorMessage,
   failForGood,
   newJob,
@@ -112,6 +111,9 @@ export const make = (
             new Redis(url, {
               maxRetriesPerRequest: null,
               lazyConnect: false,
+              // No auto-pipelining: BullMQ defines its ~50 scripts on this
+              // connection (the queues share it), and ioredis copies them
+              // into every pipeline it makes. Events are batched instead.
               connectionName: `strata:${instanceId}:${purpose}`
             })
         ),
@@ -138,7 +140,9 @@ export const make = (
               Effect.promise(() => {
                 subscriber.on("message", (_channel: string, message: string) => {
                   try {
-                    Runtime.runSync(runtime)(PubSub.publish(hub, JSON.parse(message) as JM.JobEvent))
+                    const parsed = JSON.parse(message) as JM.JobEvent | Array<JM.JobEvent>
+                    if (!Array.isArray(parsed)) hub.unsafeOffer(parsed)
+                    else for (const event of parsed) hub.unsafeOffer(event)
                   } catch {
                     // not ours
                   }
@@ -171,34 +175,46 @@ export const make = (
     const backendError = (operation: string, jobId?: string) => (cause: unknown) =>
       new JobBackendError({ operation, cause, ...(jobId === undefined ? {} : { jobId }) })
 
-    /** Adds a dispatch (idempotent by its id while BullMQ keeps it). */
-    const dispatch = (kind: string, dispatchId: string, jobId: string, delayMs = 0) =>
+    /**
+     * Adds a dispatch (idempotent by its id while BullMQ keeps it). `record`,
+     * when given, is the record as just stored: the worker starts from it
+     * instead of reading it (its compare-and-set on the revision finds out
+     * when the record has moved on since, and then it reads).
+     */
+    const dispatch = (kind: string, dispatchId: string, jobId: string, delayMs = 0, record?: JobRecord) =>
       Effect.tryPromise({
         try: () =>
-          queueOf(kind).add(
-            kind,
-            { id: jobId },
-            {
-              jobId: dispatchId,
-              delay: Math.max(0, Math.round(delayMs)),
-              removeOnComplete: true,
-              removeOnFail: 1000,
-              // Only for the dispatcher's own failures (the store unreachable):
-              // a handler's failure is the kind's retry policy, not BullMQ's.
-              attempts: 50,
-              backoff: { type: "exponential", delay: 200 }
-            }
-          ),
+          queueOf(kind).add(kind, record === undefined ? { id: jobId } : { id: jobId, record }, {
+            jobId: dispatchId,
+            delay: Math.max(0, Math.round(delayMs)),
+            removeOnComplete: true,
+            removeOnFail: 1000,
+            // Only for the dispatcher's own failures (the store unreachable):
+            // a handler's failure is the kind's retry policy, not BullMQ's.
+            attempts: 50,
+            backoff: { type: "exponential", delay: 200 }
+          }),
         catch: backendError("dispatch", jobId)
       }).pipe(Effect.asVoid)
 
+    // The events of one turn of the event loop (the transitions of the runs
+    // whose writes were answered together) go out as one message: a JSON
+    // array, or the event itself when alone. Not awaited: ioredis keeps the
+    // order; a lost event is not a lost transition.
+    let outbox: Array<string> = []
+    const flush = () => {
+      const batch = outbox
+      if (batch.length === 0) return
+      outbox = []
+      void redis.publish(eventsChannel, batch.length === 1 ? batch[0]! : `[${batch.join(",")}]`).catch(() => 0)
+    }
+    // Before the connection closes (finalizers run last-added first).
+    yield* Effect.addFinalizer(() => Effect.sync(flush))
     const publish = (stored: JobRecord) =>
-      Effect.gen(function* () {
+      Effect.suspend(() => {
         const update = updateOf(stored)
-        const event = { event: "job_update" as const, ...update }
-        // Not awaited: ioredis keeps the order; a lost event is not a lost transition.
-        void redis.publish(eventsChannel, JSON.stringify(event)).catch(() => 0)
-        if (Option.isSome(hooks)) yield* hooks.value.notify({ hook_event_name: "JobLifecycle", ...update })
+        if (outbox.push(JSON.stringify({ event: "job_update" as const, ...update })) === 1) setImmediate(flush)
+        return Option.isSome(hooks) ? hooks.value.notify({ hook_event_name: "JobLifecycle", ...update }) : Effect.void
       })
 
     const read = (id: string) =>
@@ -255,9 +271,16 @@ export const make = (
 
     // ---- the worker side ----------------------------------------------------
 
+    /**
+     * A run in flight. A worker keeps no fiber per run besides the handler's
+     * own: one poller (`watch`, below) reads the records of every run, and
+     * `stop` interrupts the handler directly.
+     */
     interface Run {
-      readonly fiber: Fiber.RuntimeFiber<unknown, unknown>
-      readonly stop: Deferred.Deferred<Stop>
+      readonly id: string
+      readonly token: string
+      readonly stop: (reason: Stop) => void
+      readonly setPaused: (paused: boolean) => void
     }
     const runs = new Map<string, Run>()
 
@@ -277,12 +300,27 @@ export const make = (
         cache
       )
 
-    const runHandler = (claimed: JobRecord, token: string, handler: JM.JobHandler, dispatchId: string) =>
+    const runHandler = (claimed: JobRecord, token: string, handler: JM.JobHandler) =>
       Effect.gen(function* () {
         const id = claimed.id
         const cache = { current: claimed as JobRecord | undefined }
-        const paused = yield* SubscriptionRef.make(claimed.status === "paused")
-        const stop = yield* Deferred.make<Stop>()
+        // Paused or not, as the poller last saw the record; `checkpoint` waits
+        // on `resumed` while paused. Plain state: a run that never pauses
+        // allocates nothing for it.
+        let paused = claimed.status === "paused"
+        let resumed: Deferred.Deferred<void> | undefined
+        const checkpoint: Effect.Effect<void> = Effect.suspend(() => {
+          if (!paused) return Effect.void
+          resumed ??= Deferred.unsafeMake<void>(FiberId.none)
+          return Effect.zipRight(Deferred.await(resumed), checkpoint)
+        })
+        let reason: Stop | undefined
+        let fiber: Fiber.RuntimeFiber<Exit.Exit<unknown, unknown>> | undefined
+        const stop = (why: Stop) => {
+          if (reason !== undefined) return
+          reason = why
+          fiber?.unsafeInterruptAsFork(FiberId.none)
+        }
         const context: JM.JobContext = {
           job: claimed,
           input: claimed.input,
@@ -300,48 +338,34 @@ export const make = (
               Effect.zipRight(write),
               Effect.asVoid,
               Effect.catchTags({
-                Lost: () => Deferred.succeed(stop, "lost").pipe(Effect.asVoid),
+                Lost: () => Effect.sync(() => stop("lost")),
                 JobNotFound: () => Effect.void,
                 InvalidTransition: () => Effect.void
               })
             )
           },
-          checkpoint: checkpointOf(paused),
-          isPaused: SubscriptionRef.get(paused)
+          checkpoint,
+          isPaused: Effect.sync(() => paused)
         }
-        const fiber: Fiber.RuntimeFiber<Exit.Exit<unknown, unknown>> = yield* Effect.fork(
-          Effect.exit(runBody(handler, context))
-        )
-        runs.set(id, { fiber, stop })
-        // Watches the record: a cancel, pause or resume written by any process,
-        // or the token replaced (the run was taken over), reaches the handler.
-        const watcher = yield* Effect.fork(
-          Effect.gen(function* () {
-            for (;;) {
-              yield* Effect.sleep(Duration.millis(pollMs))
-              const job = yield* Effect.option(read(id))
-              if (Option.isNone(job)) continue
-              const j = job.value
-              if (j.owner !== token) return yield* Deferred.succeed(stop, "lost")
-              if (j.status === "cancelled") return yield* Deferred.succeed(stop, "cancelled")
-              // Ended by someone else (recovery failed it while this run was
-              // frozen): nothing it does can be recorded any more.
-              if (j.status !== "running" && j.status !== "paused") return yield* Deferred.succeed(stop, "lost")
-              yield* SubscriptionRef.set(paused, j.status === "paused")
+        fiber = yield* Effect.fork(Effect.exit(runBody(handler, context)))
+        if (reason !== undefined) fiber.unsafeInterruptAsFork(FiberId.none)
+        runs.set(id, {
+          id,
+          token,
+          stop,
+          setPaused: (now) => {
+            paused = now
+            if (!now && resumed !== undefined) {
+              Deferred.unsafeDone(resumed, Effect.void)
+              resumed = undefined
             }
-          })
-        )
-        const stopped = yield* Effect.fork(Deferred.await(stop).pipe(Effect.zipLeft(Fiber.interrupt(fiber))))
+          }
+        })
         const exit = yield* Fiber.await(fiber)
-        yield* Fiber.interrupt(watcher)
-        const reason = yield* Deferred.poll(stop).pipe(
-          Effect.flatMap((o) => (Option.isSome(o) ? Effect.asSome(o.value) : Effect.succeedNone))
-        )
-        yield* Fiber.interrupt(stopped)
         runs.delete(id)
         const outcome = Exit.isSuccess(exit) ? exit.value : undefined
-        if (Option.isSome(reason) && (outcome === undefined || Exit.isFailure(outcome))) {
-          if (reason.value === "handback") {
+        if (reason !== undefined && (outcome === undefined || Exit.isFailure(outcome))) {
+          if (reason === "handback") {
             // Shutting down: hand the run back to the queue for another worker.
             const back = `${id}.s${Date.now().toString(36)}`
             const written = yield* Effect.either(
@@ -413,20 +437,57 @@ export const make = (
             (failed.retry.next_retry_at ?? 0) - Date.now()
           )
         }
-        void dispatchId
       })
 
+    /**
+     * Every `pollMs`, the records of the runs in flight: a cancel, pause or
+     * resume written by any process, or the token replaced (the run was taken
+     * over), reaches the handler.
+     */
+    const check = (run: Run) =>
+      Effect.option(read(run.id)).pipe(
+        Effect.tap((job) => {
+          if (Option.isNone(job) || runs.get(run.id) !== run) return Effect.void
+          const j = job.value
+          if (j.owner !== run.token) run.stop("lost")
+          else if (j.status === "cancelled") run.stop("cancelled")
+          // Ended by someone else (recovery failed it while this run was
+          // frozen): nothing it does can be recorded any more.
+          else if (j.status !== "running" && j.status !== "paused") run.stop("lost")
+          else run.setPaused(j.status === "paused")
+          return Effect.void
+        })
+      )
+    const watch = Effect.sleep(Duration.millis(pollMs)).pipe(
+      Effect.zipRight(
+        Effect.suspend(() => Effect.forEach([...runs.values()], check, { concurrency: 16, discard: true }))
+      ),
+      Effect.forever
+    )
+
     /** What a delivered dispatch does; see the comment at the top. */
-    const deliver = (dispatchId: string, id: string, handler: JM.JobHandler) =>
+    const deliver = (dispatchId: string, id: string, handler: JM.JobHandler, hint?: JobRecord) =>
       Effect.gen(function* () {
         const nonce = randomUUID().slice(0, 8)
         const token = `${dispatchId}#${nonce}@${instanceId}`
+        // The record the dispatch carries (as stored when it was enqueued),
+        // used once: any write from it compares its revision.
+        let hinted =
+          hint !== undefined && hint.id === id && Number.isSafeInteger(hint.revision) && hint.revision > 0
+            ? hint
+            : undefined
         for (;;) {
-          const found = yield* Effect.option(
-            read(id).pipe(Effect.catchTag("JobNotFound", () => Effect.fail(undefined)))
-          )
-          if (Option.isNone(found)) return "missing"
-          const job = found.value
+          let job: JobRecord
+          if (hinted !== undefined) {
+            job = hinted
+            hinted = undefined
+          } else {
+            const found = yield* Effect.option(
+              read(id).pipe(Effect.catchTag("JobNotFound", () => Effect.fail(undefined)))
+            )
+            if (Option.isNone(found)) return "missing"
+            job = found.value
+          }
           const now = yield* Clock.currentTimeMillis
           const write = (next: Either.Either<JobRecord, InvalidTransition>) =>
             Either.isLeft(next)
@@ -461,7 +522,7 @@ export const make = (
                 Effect.catchTag("RevisionConflict", () => Effect.succeedNone)
               )
               if (Option.isNone(stored)) continue
-              yield* runHandler(stored.value, token, handler, dispatchId)
+              yield* runHandler(stored.value, token, handler)
               return "ran"
             }
             case "running": {
@@ -471,7 +532,7 @@ export const make = (
                   Effect.catchTag("RevisionConflict", () => Effect.succeedNone)
                 )
                 if (Option.isNone(stored)) continue
-                yield* runHandler(stored.value, token, handler, dispatchId)
+                yield* runHandler(stored.value, token, handler)
                 return "ran"
               }
               if (dispatchOf(job.owner) !== dispatchId) return "stale"
@@ -507,8 +568,16 @@ export const make = (
         queueName(handler.kind),
         async (bullJob: BullJob) =>
           runPromise(
-            deliver(bullJob.id!, (bullJob.data as { id: string }).id, handler).pipe(
-              Effect.withSpan("JobManager.bullmq.process", { attributes: { dispatch: bullJob.id } })
+            deliver(
+              bullJob.id!,
+              (bullJob.data as { id: string }).id,
+              handler,
+              (bullJob.data as { record?: JobRecord }).record
+            ).pipe(
+              Effect.withSpan("JobManager.bullmq.process", {
+                attributes: { dispatch: bullJob.id },
+                captureStackTrace: false
+              })
             )
           ),
         {
@@ -525,6 +594,9 @@ export const make = (
       worker.on("error", () => {})
       workers.push(worker)
     }
+    // Forked before the finalizer that closes the workers, so it still
+    // watches the runs that finish during the shutdown grace period.
+    if (runsHere) yield* Effect.forkScoped(watch)
     yield* Effect.addFinalizer(() =>
       Effect.gen(function* () {
         closing = true
@@ -544,7 +616,7 @@ export const make = (
           clearTimeout(timer)
           if (late) {
             // Out of patience: hand every run in flight back to the queue.
-            for (const run of runs.values()) Runtime.runSync(runtime)(Deferred.succeed(run.stop, "handback"))
+            for (const run of runs.values()) run.stop("handback")
             await closed
           }
         })
@@ -595,15 +667,22 @@ export const make = (
 
     const service: BM.Service = {
       instanceId,
-      enqueueJob: Effect.fn("JobManager.enqueueJob")(function* (name, input, enqueueOptions) {
-        const record = yield* newJob(name, input, enqueueOptions, handlers.get(name))
-        // The record first: a dispatch always finds its record. A crash
-        // between the two leaves a queued record, re-dispatched by a sweep.
-        const stored = yield* backend.put(record, 0)
-        yield* publish(stored)
-        yield* dispatch(name, stored.id, stored.id)
-        return stored
-      }),
+      // The hot path of an API process: the span without a stack captured
+      // per call (as `Effect.fn` and `withSpan` do by default).
+      enqueueJob: (name, input, enqueueOptions) =>
+        Effect.withSpan(
+          Effect.gen(function* () {
+            const record = yield* newJob(name, input, enqueueOptions, handlers.get(name))
+            // The record first: a dispatch always finds its record. A crash
+            // between the two leaves a queued record, re-dispatched by a sweep.
+            const stored = yield* backend.put(record, 0)
+            yield* publish(stored)
+            yield* dispatch(name, stored.id, stored.id, 0, stored)
+            return stored
+          }),
+          "JobManager.enqueueJob",
+          { captureStackTrace: false }
+        ),
       setJobRunning: Effect.fn("JobManager.setJobRunning")((id) => manual(id, "running", "running")),
       updateJobProgress: Effect.fn("JobManager.updateJobProgress")((id, progress, detail) =>
         validProgress(id, progress).pipe(

@@ -79,10 +79,43 @@ const isRetry = (u: unknown): boolean => {
 }
 
 const isJson = Schema.is(Common.JsonValue)
+
+/**
+ * Plain data the `JsonValue` schema accepts: null, booleans, finite numbers,
+ * strings, dense arrays and plain objects (no `__proto__` key) of those.
+ * `false` only means "not sure": the schema decides then.
+ */
+const isPlainJson = (u: unknown, depth: number): boolean => {
+  switch (typeof u) {
+    case "string":
+    case "boolean":
+      return true
+    case "number":
+      return Number.isFinite(u)
+    case "object": {
+      if (u === null) return true
+      if (depth > 32) return false
+      if (Array.isArray(u)) {
+        for (let i = 0; i < u.length; i++) if (!isPlainJson(u[i], depth + 1)) return false
+        return true
+      }
+      const proto = Object.getPrototypeOf(u)
+      if (proto !== Object.prototype && proto !== null) return false
+      if (Object.getOwnPropertySymbols(u).length > 0) return false
+      for (const key of Object.keys(u)) {
+        if (key === "__proto__" || !isPlainJson((u as Record<string, unknown>)[key], depth + 1)) return false
+      }
+      return true
+    }
+    default:
+      return false
+  }
+}
+
 const isInput = (u: unknown): boolean => {
   if (typeof u !== "object" || u === null) return isJson(u)
   if (knownInputs.has(u)) return true
-  const ok = isJson(u)
+  const ok = isPlainJson(u, 0) || isJson(u)
   if (ok) knownInputs.add(u)
   return ok
 }

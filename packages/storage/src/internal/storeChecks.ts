@@ -92,5 +92,7 @@ export const traced = <Args extends Array<any>, Eff extends YieldWrap<Effect.Eff
   body: (...args: Args) => Generator<Eff, A, never>
 ) => {
   const run = Effect.fnUntraced(body)
-  return (...args: Args) => Effect.withSpan(run(...args), name)
+  // `withSpan` itself captures a stack per call unless told not to.
+  const options = { captureStackTrace: false } as const
+  return (...args: Args) => Effect.withSpan(run(...args), name, options)
 }
