@@ -1,7 +1,8 @@
 /**
  * `strata worker`: a process that runs jobs from the shared BullMQ queue
  * (`[jobs] backend = "bullmq"`): the job kinds of the config's plugins, at
- * most `[jobs] concurrency` runs per kind at once. Start as many as you
+ * most `[jobs] concurrency` runs per kind at once, and the turns queued by
+ * `strata serve --cluster` (see `Cluster`). Start as many as you
  * like, on any machine that reaches the Redis and the store. SIGTERM (or
  * Ctrl-C) stops taking jobs, lets the runs in flight finish for
  * `[jobs] shutdown_grace_ms`, hands the rest back to the queue, and exits.
@@ -12,6 +13,7 @@ import * as Command from "@effect/cli/Command"
 import { JobManager } from "@strata/jobs/JobManager"
 import * as Effect from "effect/Effect"
 import { CliError, json, print, processOptions } from "../common.js"
+import * as Cluster from "../Cluster.js"
 import * as Distribution from "../Distribution.js"
 
 /**
@@ -31,6 +33,11 @@ export const worker = Command.make("worker", { json }, (o) =>
           })
         }
         const jobs = yield* JobManager
+        const shared = Cluster.refusal(setup.config)
+        if (shared !== undefined) {
+          return yield* new CliError({ detail: `strata worker: ${shared}`, hint: "see docs/deployment.md", code: 2 })
+        }
+        yield* Cluster.runWorker(setup.config, jobs.instanceId)
         const ready = {
           worker: jobs.instanceId,
           pid: process.pid,
@@ -48,6 +55,6 @@ export const worker = Command.make("worker", { json }, (o) =>
   )
 ).pipe(
   Command.withDescription(
-    'Run jobs from the shared queue ([jobs] backend = "bullmq") until SIGTERM; runs still going after shutdown_grace_ms are handed back'
+    'Run jobs and turns from the shared queue ([jobs] backend = "bullmq") until SIGTERM; job runs still going after shutdown_grace_ms are handed back, turns interrupted'
   )
 )
