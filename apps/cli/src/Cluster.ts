@@ -349,7 +349,12 @@ export const layerApi = (
  */
 export const runWorker = (
   config: Setup["config"],
-  instanceId: string
+  instanceId: string,
+  onTake: (taken: {
+    readonly thread_id: string
+    readonly kind: "prompt" | "approval"
+    readonly recovered: boolean
+  }) => void = () => {}
 ): Effect.Effect<void, never, Scope.Scope | Runtime.Runtime | Turn.TurnRunner | ThreadManager.ThreadManager | StateStore> =>
   Effect.gen(function* () {
     const s = settings(config)
@@ -430,6 +435,7 @@ export const runWorker = (
       const threadId = threadOf(data)
       const recovered = (job.stalledCounter ?? 0) > 0
       if (recovered) await client.incr(k.stalled).catch(() => 0)
+      onTake({ thread_id: threadId, kind: data.type, recovered })
       const fiber = fork(work(data, recovered)) as Fiber.RuntimeFiber<unknown, unknown>
       local.set(threadId, { ticket: data.ticket, fiber })
       try {

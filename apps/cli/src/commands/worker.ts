@@ -37,7 +37,13 @@ export const worker = Command.make("worker", { json }, (o) =>
         if (shared !== undefined) {
           return yield* new CliError({ detail: `strata worker: ${shared}`, hint: "see docs/deployment.md", code: 2 })
         }
-        yield* Cluster.runWorker(setup.config, jobs.instanceId)
+        yield* Cluster.runWorker(setup.config, jobs.instanceId, (taken) =>
+          process.stdout.write(
+            o.json
+              ? `${JSON.stringify({ event: "turn", worker: jobs.instanceId, ...taken })}\n`
+              : `turn on ${taken.thread_id} (${taken.kind}${taken.recovered ? ", recovered" : ""}) taken by ${jobs.instanceId}\n`
+          )
+        )
         const ready = {
           worker: jobs.instanceId,
           pid: process.pid,
