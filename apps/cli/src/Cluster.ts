@@ -152,12 +152,16 @@ const connect = (s: Settings) =>
 
 type Client = Effect.Effect.Success<ReturnType<typeof connect>>["client"]
 
-/** Publishes the id of every thread this process appends frames to. */
+/** Publishes a notification (thread, seq) of every frame this process appends. */
 const publishFrames = (client: Client, channel: string) =>
   Effect.flatMap(ThreadManager.ThreadManager, (threads) =>
     threads.live.pipe(
       Stream.runForEach((frame) =>
-        frame.thread_id === null ? Effect.void : Effect.promise(() => client.publish(channel, frame.thread_id!).catch(() => 0))
+        frame.thread_id === null
+          ? Effect.void
+          : Effect.promise(() =>
+              client.publish(channel, JSON.stringify({ thread_id: frame.thread_id, seq: frame.seq })).catch(() => 0)
+            )
       ),
       Effect.forkScoped
     )
@@ -205,11 +209,18 @@ export const layerApi = (
       const store = yield* StateStore
       const { client, queue } = yield* connect(s)
       yield* publishFrames(client, k.frames)
-      const hub = yield* PubSub.sliding<string>(4096)
+      const hub = yield* PubSub.sliding<{ readonly thread_id: string; readonly seq: number }>(4096)
       const runtime = yield* Effect.runtime<never>()
-      yield* subscribe(client, k.frames, (threadId: string) =>
-        EffectRuntime.runSync(runtime)(PubSub.publish(hub, threadId))
-      )
+      yield* subscribe(client, k.frames, (message: string) => {
+        try {
+          const w = JSON.parse(message) as { thread_id: unknown; seq: unknown }
+          if (typeof w.thread_id === "string" && typeof w.seq === "number") {
+            EffectRuntime.runSync(runtime)(PubSub.publish(hub, { thread_id: w.thread_id, seq: w.seq }))
+          }
+        } catch {
+          // not ours
+        }
+      })
 
       const conflict = (threadId: string, detail: string) =>
         new RpcError({ type: "Conflict", detail: `a turn is already ${detail} on thread ${threadId}` })

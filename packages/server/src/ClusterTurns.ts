@@ -60,8 +60,13 @@ export interface Service {
   readonly await: (ticket: string) => Effect.Effect<PromptResponse | undefined, RpcError>
   /** Interrupts the thread's queued or running turn, wherever it runs; whether there was one. */
   readonly interrupt: (threadId: string) => Effect.Effect<boolean, RpcError>
-  /** Ids of threads that got new frames, from any process of the cluster (a hint: read the journal). */
-  readonly wake: Stream.Stream<string>
+  /**
+   * New frames appended by any process of the cluster, as notifications (a
+   * thread and a sequence number; the frame itself is read from the shared
+   * journal). At most once: a reader that must see every frame also reads
+   * the journal on its own from time to time.
+   */
+  readonly wake: Stream.Stream<{ readonly thread_id: string; readonly seq: number }>
   /** Threads with a turn queued or running in the cluster. */
   readonly running: Effect.Effect<ReadonlyArray<string>>
 }

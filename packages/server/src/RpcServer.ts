@@ -587,7 +587,7 @@ export const make = Effect.gen(function* () {
           }
         )
         const wakes = yield* Stream.toQueue(
-          turns.wake.pipe(Stream.filter((id) => id === threadId)),
+          turns.wake.pipe(Stream.filter((w) => w.thread_id === threadId)),
           { strategy: "sliding", capacity: 1 }
         )
         yield* Effect.yieldNow()
@@ -663,7 +663,18 @@ export const make = Effect.gen(function* () {
     handleText,
     call,
     threadEvents,
-    allEvents: threads.live,
+    // In a cluster: the frames other processes append too, read from the journal (best effort, from now on).
+    allEvents:
+      cluster === undefined
+        ? threads.live
+        : cluster.wake.pipe(
+            Stream.mapEffect((w) =>
+              Stream.runCollect(store.readEvents(w.thread_id, { fromSeq: w.seq, limit: 1 })).pipe(
+                Effect.orElseSucceed(() => [] as Array<EventFrame>)
+              )
+            ),
+            Stream.flatMap((frames) => Stream.fromIterable(frames))
+          ),
     approval,
     running: cluster !== undefined ? cluster.running : Effect.sync(() => [...turns.keys()])
   } satisfies Service

@@ -133,6 +133,47 @@ const watch = (served: Served, threadId: string, after = 0) => {
 const turnsEnded = (frames: ReadonlyArray<EventFrame>) =>
   frames.filter((f) => f.event === "turn_ended") as Array<EventFrame & { outcome: string }>
 
+/** `GET /v1/events` (every thread's frames from now on), collected until `stop`. */
+const watchAll = async (served: Served) => {
+  const abort = new AbortController()
+  const response = await fetch(`${served.url}/v1/events`, { signal: abort.signal })
+  const frames: Array<EventFrame> = []
+  const done = (async () => {
+    const reader = response.body!.getReader()
+    const decoder = new TextDecoder()
+    let buffer = ""
+    try {
+      while (true) {
+        const { value, done } = await reader.read()
+        if (done) return
+        buffer += decoder.decode(value, { stream: true })
+        let at = buffer.indexOf("\n\n")
+        while (at >= 0) {
+          const data = buffer
+            .slice(0, at)
+            .split("\n")
+            .find((l) => l.startsWith("data: "))
+          buffer = buffer.slice(at + 2)
+          if (data !== undefined) {
+            const parsed = JSON.parse(data.slice(6)) as EventFrame
+            if (typeof parsed.seq === "number") frames.push(parsed)
+          }
+          at = buffer.indexOf("\n\n")
+        }
+      }
+    } catch (e) {
+      if (!abort.signal.aborted) throw e
+    }
+  })()
+  return {
+    frames,
+    stop: async () => {
+      abort.abort()
+      await done
+    }
+  }
+}
+
 /** The turn invariants on a whole journal: turns never overlap and each is closed; every call answered once. */
 const invariants = (frames: ReadonlyArray<EventFrame>) => {
   const problems = violations(frames as ReadonlyArray<Event>, { closed: true })
@@ -192,6 +233,7 @@ const scenario = async (storage: string) =>
           const started = await one.call("thread/start", { name: "cluster" })
           const threadId = started.thread_id
           const stream = watch(api2, threadId)
+          const everything = await watchAll(api2)
           const first = await one.call("turn/start", { thread_id: threadId, prompt: "hi", wait: true })
           expect(first).toMatchObject({ outcome: "completed", output: "Hello from a worker." })
           const ran = workers.filter((w) => w.out().includes(`turn on ${threadId} (prompt) taken by`))
@@ -277,6 +319,17 @@ const scenario = async (storage: string) =>
           await stream.stop()
           expect(stream.frames.map((f) => f.seq)).toEqual(final.map((_, i) => i + 1))
           expect(stream.frames).toEqual(final)
+          // /v1/events on api2 carried the frames the workers appended, in order.
+          await eventually(
+            () => everything.frames.some((f) => f.thread_id === threadId && f.seq === final.length),
+            "the global stream to see the last frame",
+            30_000
+          )
+          await everything.stop()
+          const seen = everything.frames.filter((f) => f.thread_id === threadId).map((f) => f.seq)
+          expect(seen).toEqual([...seen].sort((a, b) => a - b))
+          expect(new Set(seen).size).toBe(seen.length)
+          expect(seen.length).toBeGreaterThan(final.length / 2)
           // Resumed from a Last-Event-ID on api1: exactly the rest.
           const cut = Math.floor(final.length / 2)
           const resumed = watch(api1, threadId, cut)
