@@ -37,25 +37,30 @@ export const worker = Command.make("worker", { json }, (o) =>
         if (shared !== undefined) {
           return yield* new CliError({ detail: `strata worker: ${shared}`, hint: "see docs/deployment.md", code: 2 })
         }
-        yield* Cluster.runWorker(setup.config, jobs.instanceId, (taken) =>
-          process.stdout.write(
-            o.json
-              ? `${JSON.stringify({ event: "turn", worker: jobs.instanceId, ...taken })}\n`
-              : `turn on ${taken.thread_id} (${taken.kind}${taken.recovered ? ", recovered" : ""}) taken by ${jobs.instanceId}\n`
-          )
+        // Its own scope, closed before the session's: running turns are closed while the store is open.
+        return yield* Effect.scoped(
+          Effect.gen(function* () {
+            yield* Cluster.runWorker(setup.config, jobs.instanceId, (taken) =>
+              process.stdout.write(
+                o.json
+                  ? `${JSON.stringify({ event: "turn", worker: jobs.instanceId, ...taken })}\n`
+                  : `turn on ${taken.thread_id} (${taken.kind}${taken.recovered ? ", recovered" : ""}) taken by ${jobs.instanceId}\n`
+              )
+            )
+            const ready = {
+              worker: jobs.instanceId,
+              pid: process.pid,
+              concurrency: setup.config.jobs.concurrency,
+              prefix: setup.config.jobs.prefix ?? "strata"
+            }
+            yield* print(
+              o.json,
+              ready,
+              (r) => `worker ${r.worker} ready (pid ${r.pid}, ${r.concurrency} runs per kind, queue prefix ${r.prefix})`
+            )
+            return yield* Effect.never
+          })
         )
-        const ready = {
-          worker: jobs.instanceId,
-          pid: process.pid,
-          concurrency: setup.config.jobs.concurrency,
-          prefix: setup.config.jobs.prefix ?? "strata"
-        }
-        yield* print(
-          o.json,
-          ready,
-          (r) => `worker ${r.worker} ready (pid ${r.pid}, ${r.concurrency} runs per kind, queue prefix ${r.prefix})`
-        )
-        return yield* Effect.never
       }),
     { jobsWorker: true }
   )

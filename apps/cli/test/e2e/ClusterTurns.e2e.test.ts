@@ -354,6 +354,46 @@ describe.concurrent("strata serve --cluster + strata worker: turns as queued wor
     })
   })
 
+  it("SIGTERM: a worker lets its turn run for shutdown_grace_ms, then interrupts it (closed, never handed back half done)", async () => {
+    await withProject(async (p) => {
+      let release = () => {}
+      const held = new Promise<void>((r) => {
+        release = r
+      })
+      await withModel(
+        { turns: [{ text: "never sent", waitFor: () => held }, { text: "Next one." }] },
+        async (model) => {
+          configure(
+            p,
+            model,
+            ["[storage]", 'kind = "redis"', `url = ${q(redisUrl)}`, 'prefix = "PREFIX-store"'].join("\n")
+          )
+          p.write(".strata/config.toml", `${p.read(".strata/config.toml")}shutdown_grace_ms = 300\n`)
+          try {
+            const worker = await startWorker(p)
+            const api = await startApi(p)
+            const client = StrataClient.make({ url: api.url })
+            const started = await client.call("turn/start", { prompt: "long" })
+            if (!("status" in started)) throw new Error("expected a running turn")
+            await eventually(() => model.requests.length === 1, "the model call", 60_000)
+            worker.child.kill("SIGTERM")
+            expect(await worker.exited).toBe(130)
+            const events = await untilEnded(client, started.thread_id, 1)
+            expect(turnsEnded(events).map((f) => f.outcome)).toEqual(["interrupted"])
+            expect(invariants(events)).toEqual([])
+            const next = await startWorker(p)
+            const answer = await client.call("turn/start", { thread_id: started.thread_id, prompt: "next", wait: true })
+            expect(answer).toMatchObject({ outcome: "completed", output: "Next one." })
+            next.child.kill("SIGTERM")
+            await next.exited
+          } finally {
+            release()
+          }
+        }
+      )
+    })
+  })
+
   it("--cluster is refused without bullmq jobs or a shared store", async () => {
     await withProject(async (p) => {
       await withModel({ turns: [] }, async (model) => {
