@@ -27,7 +27,6 @@
  * @since 0.2.0
  */
 import { randomUUID } from "node:crypto"
-import type { Job as BullJob, Worker as BullWorker } from "bullmq"
 import { Runtime } from "@strata/core-runtime"
 import * as ThreadManager from "@strata/core-runtime/ThreadManager"
 import * as Turn from "@strata/core-runtime/Turn"
@@ -35,6 +34,7 @@ import { type PromptRequest, PromptResponse } from "@strata/protocol/Prompt"
 import { ClusterTurns, type TurnRequest } from "@strata/server/ClusterTurns"
 import { fromFailure, RpcError } from "@strata/server/RpcError"
 import { StateStore } from "@strata/storage/StateStore"
+import type { Job as BullJob, Worker as BullWorker } from "bullmq"
 import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -69,7 +69,9 @@ interface Settings {
 
 const settings = (config: Setup["config"]): Settings => ({
   url:
-    config.jobs.redis_url ?? (config.storage.kind === "redis" ? config.storage.url : undefined) ?? "redis://127.0.0.1:6379",
+    config.jobs.redis_url ??
+    (config.storage.kind === "redis" ? config.storage.url : undefined) ??
+    "redis://127.0.0.1:6379",
   prefix: config.jobs.prefix ?? "strata",
   lockMs: Math.max(200, config.jobs.lock_ms ?? 30_000),
   graceMs: config.jobs.shutdown_grace_ms ?? 30_000,
@@ -168,7 +170,11 @@ const publishFrames = (client: Client, channel: string) =>
   )
 
 /** A dedicated subscriber connection: `onMessage` gets every message of `channel`. */
-const subscribe = (client: Client, channel: string, onMessage: (message: string) => void): Effect.Effect<unknown, never, Scope.Scope> =>
+const subscribe = (
+  client: Client,
+  channel: string,
+  onMessage: (message: string) => void
+): Effect.Effect<unknown, never, Scope.Scope> =>
   Effect.acquireRelease(
     Effect.promise(async () => {
       const subscriber = client.duplicate()
@@ -316,7 +322,9 @@ export const layerApi = (
           }
           const lease = yield* Effect.orElseSucceed(store.threadLease(threadId), () => Option.none())
           found = found || Option.isSome(lease)
-          yield* tryRedis("send the interrupt", () => client.publish(k.control, JSON.stringify({ thread_id: threadId })))
+          yield* tryRedis("send the interrupt", () =>
+            client.publish(k.control, JSON.stringify({ thread_id: threadId }))
+          )
           if (!found) return false
           // Answered once the turn has stopped (its `turn_ended` is in the journal), within reason.
           const deadline = Date.now() + s.leaseMs + s.lockMs + 5_000
@@ -332,9 +340,7 @@ export const layerApi = (
       const running = Effect.promise(() =>
         queue
           .getJobs(["active", "waiting", "prioritized", "delayed"])
-          .then((jobs) => [
-            ...new Set(jobs.filter((j) => j !== undefined).map((j) => threadOf(j.data as TurnJob)))
-          ])
+          .then((jobs) => [...new Set(jobs.filter((j) => j !== undefined).map((j) => threadOf(j.data as TurnJob)))])
           .catch(() => [] as Array<string>)
       )
 
@@ -366,7 +372,11 @@ export const runWorker = (
     readonly kind: "prompt" | "approval"
     readonly recovered: boolean
   }) => void = () => {}
-): Effect.Effect<void, never, Scope.Scope | Runtime.Runtime | Turn.TurnRunner | ThreadManager.ThreadManager | StateStore> =>
+): Effect.Effect<
+  void,
+  never,
+  Scope.Scope | Runtime.Runtime | Turn.TurnRunner | ThreadManager.ThreadManager | StateStore
+> =>
   Effect.gen(function* () {
     const s = settings(config)
     const k = keys(s.prefix)

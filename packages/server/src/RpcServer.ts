@@ -51,8 +51,8 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as EffectRuntime from "effect/Runtime"
-import * as Schema from "effect/Schema"
 import * as Schedule from "effect/Schedule"
+import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import { ClusterTurns } from "./ClusterTurns.js"
 import { fromFailure, RpcError } from "./RpcError.js"
@@ -318,7 +318,10 @@ export const make = Effect.gen(function* () {
           if (p.wait !== true) return { thread_id: threadId, status: "running" as const, after_seq: after }
           const answer = yield* cluster.await(ticket)
           if (answer === undefined) {
-            return yield* new RpcError({ type: "InternalError", detail: `the turn on thread ${threadId} has no answer` })
+            return yield* new RpcError({
+              type: "InternalError",
+              detail: `the turn on thread ${threadId} has no answer`
+            })
           }
           return answer
         }
@@ -586,18 +589,19 @@ export const make = Effect.gen(function* () {
             return out
           }
         )
-        const wakes = yield* Stream.toQueue(
-          turns.wake.pipe(Stream.filter((w) => w.thread_id === threadId)),
-          { strategy: "sliding", capacity: 1 }
-        )
+        const wakes = yield* Stream.toQueue(turns.wake.pipe(Stream.filter((w) => w.thread_id === threadId)), {
+          strategy: "sliding",
+          capacity: 1
+        })
         yield* Effect.yieldNow()
         const ticks = Stream.merge(
           Stream.fromQueue(wakes).pipe(Stream.flattenTake),
           Stream.fromSchedule(Schedule.spaced("1 second"))
         )
-        return Stream.concat(Stream.fromEffect(pull), Stream.mapEffect(ticks, () => pull)).pipe(
-          Stream.flatMap((frames) => Stream.fromIterable(frames))
-        )
+        return Stream.concat(
+          Stream.fromEffect(pull),
+          Stream.mapEffect(ticks, () => pull)
+        ).pipe(Stream.flatMap((frames) => Stream.fromIterable(frames)))
       })
     )
 

@@ -31,9 +31,9 @@ import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
+import * as Cluster from "../Cluster.js"
 import * as ConsoleAssets from "../ConsoleAssets.js"
 import { CliError, processOptions } from "../common.js"
-import * as Cluster from "../Cluster.js"
 import * as Distribution from "../Distribution.js"
 
 const host = Options.text("host").pipe(Options.optional, Options.withDescription("Address to bind (default 127.0.0.1)"))

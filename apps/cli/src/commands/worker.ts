@@ -12,8 +12,8 @@
 import * as Command from "@effect/cli/Command"
 import { JobManager } from "@strata/jobs/JobManager"
 import * as Effect from "effect/Effect"
-import { CliError, json, print, processOptions } from "../common.js"
 import * as Cluster from "../Cluster.js"
+import { CliError, json, print, processOptions } from "../common.js"
 import * as Distribution from "../Distribution.js"
 
 /**

@@ -21,8 +21,8 @@ import { ensureBuilt } from "../build.js"
 import {
   call,
   eventually,
-  postgresUrl,
   type Project,
+  postgresUrl,
   providerToml,
   q,
   redisUrl,
