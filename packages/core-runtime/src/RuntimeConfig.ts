@@ -151,7 +151,13 @@ export const JobsConfig = Schema.Struct({
   /** How long after a worker dies its runs are recovered (BullMQ's lock, default 30000 ms). */
   lock_ms: Schema.optional(Schema.Number.pipe(Schema.int(), Schema.greaterThanOrEqualTo(200))),
   /** On SIGTERM, how long a worker lets its runs finish before handing them back (default 30000 ms). */
-  shutdown_grace_ms: Schema.optional(Schema.Number.pipe(Schema.int(), Schema.nonNegative()))
+  shutdown_grace_ms: Schema.optional(Schema.Number.pipe(Schema.int(), Schema.nonNegative())),
+  /**
+   * A turn's lease on its thread without renewal (default the store's,
+   * 30000 ms): a turn whose process died is recovered (its thread repaired)
+   * about this long after. Renewed while the turn runs.
+   */
+  turn_lease_ms: Schema.optional(Schema.Number.pipe(Schema.int(), Schema.greaterThanOrEqualTo(500)))
 }).annotations({ identifier: "JobsConfig" })
 
 /**

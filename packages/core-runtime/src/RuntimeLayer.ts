@@ -535,7 +535,12 @@ export const layer = (
   )
   return layerSession(config, options).pipe(
     Layer.provideMerge(
-      Turn.layer({ systemPrompt: config.system_prompt, maxTurns: config.max_turns, configModel: config.model })
+      Turn.layer({
+        systemPrompt: config.system_prompt,
+        maxTurns: config.max_turns,
+        configModel: config.model,
+        leaseTtlMs: config.jobs.turn_lease_ms
+      })
     ),
     Layer.provideMerge(
       ToolInvoker.layer({

@@ -22,6 +22,11 @@
  *   `after`, then the live ones, each exactly once, in sequence order (a
  *   frame published while the journal was read is neither lost nor
  *   repeated: a gap is filled from the journal).
+ * - With `ClusterTurns` in context (`strata serve --cluster`) the server
+ *   runs no turn itself: turns and approvals' continuations are queued for
+ *   worker processes, interrupts reach the worker running the turn, and
+ *   event streams read the shared journal, woken by the cluster's
+ *   notifications (see `ClusterTurns`).
  *
  * @since 0.2.0
  */
@@ -46,8 +51,10 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as EffectRuntime from "effect/Runtime"
+import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
+import { ClusterTurns } from "./ClusterTurns.js"
 import { fromFailure, RpcError } from "./RpcError.js"
 
 /**
@@ -161,6 +168,7 @@ export const make = Effect.gen(function* () {
   const lock = yield* Effect.makeSemaphore(1)
   const policy = yield* ExecPolicy
   const approvedRules = yield* RuntimePolicy.ApprovedRules
+  const cluster = Option.getOrUndefined(yield* Effect.serviceOption(ClusterTurns))
 
   const thread = (request: ThreadRequest) => rt.handleThread(request)
 
@@ -297,6 +305,23 @@ export const make = Effect.gen(function* () {
             ? ((yield* thread({ kind: "start", ...pick(p, ["cwd"]) })).thread_id as ThreadId)
             : (yield* requireThread(p.thread_id)).id
         const after = yield* store.lastSeq(threadId)
+        if (cluster !== undefined) {
+          const ticket = yield* cluster.enqueue({
+            thread_id: threadId,
+            prompt: p.prompt,
+            ...pick(p, ["model", "cwd", "approval_policy", "max_turns"]),
+            after_seq: after
+          })
+          if (p.wait !== true) return { thread_id: threadId, status: "running" as const, after_seq: after }
+          const answer = yield* cluster.await(ticket)
+          if (answer === undefined) {
+            return yield* new RpcError({
+              type: "InternalError",
+              detail: `the turn on thread ${threadId} has no answer`
+            })
+          }
+          return answer
+        }
         const fiber = yield* runTurn(
           threadId,
           rt.handlePrompt({
@@ -313,6 +338,9 @@ export const make = Effect.gen(function* () {
     "turn/interrupt": (p) =>
       Effect.gen(function* () {
         yield* requireThread(p.thread_id)
+        if (cluster !== undefined) {
+          return { thread_id: p.thread_id as ThreadId, interrupted: yield* cluster.interrupt(p.thread_id) }
+        }
         const fiber = turns.get(p.thread_id)
         if (fiber === undefined || Option.isSome(yield* Fiber.poll(fiber))) {
           return { thread_id: p.thread_id as ThreadId, interrupted: false }
@@ -373,7 +401,18 @@ export const make = Effect.gen(function* () {
         const threadId = record.value.thread_id
         const resolve = rt.resolveApproval(p.approval_id, decision, { reason })
         // The continued turn runs as the thread's turn; the answer comes once the decision is recorded.
-        const fiber = threadId === null ? fork(resolve) : yield* runTurn(threadId, resolve, { afterCurrent: true })
+        const fiber: Fiber.Fiber<unknown, unknown> =
+          threadId === null
+            ? fork(resolve)
+            : cluster !== undefined
+              ? // Queued: a worker resolves it under the thread's lease and continues the turn.
+                fork(
+                  Effect.flatMap(
+                    cluster.enqueueApproval({ thread_id: threadId, approval_id: p.approval_id, decision, reason }),
+                    cluster.await
+                  )
+                )
+              : yield* runTurn(threadId, resolve, { afterCurrent: true })
         const decided = yield* Effect.raceFirst(
           Effect.map(Fiber.await(fiber), (exit) => ({ exit })),
           Effect.gen(function* () {
@@ -525,9 +564,48 @@ export const make = Effect.gen(function* () {
   const call: Service["call"] = (method, params, principal = owner) =>
     dispatch(method, params, principal) as Effect.Effect<never, RpcError>
 
+  // In a cluster the frames come from the shared journal: every wake-up (and
+  // a slow tick, in case a notification was lost) reads what follows the last
+  // frame sent, up to the first gap; so each frame is sent once, in order.
+  const clusterEvents = (turns: ClusterTurns["Type"], threadId: string, after: number) =>
+    Stream.unwrapScoped(
+      Effect.gen(function* () {
+        let last = after
+        const pull = Effect.map(
+          Stream.runCollect(store.readEvents(threadId, { fromSeq: last + 1 })).pipe(
+            Effect.orElseSucceed(() => [] as Array<EventFrame>)
+          ),
+          (frames) => {
+            const out: Array<EventFrame> = []
+            for (const frame of frames) {
+              if (frame.seq <= last) continue
+              if (frame.seq !== last + 1) break
+              out.push(frame)
+              last = frame.seq
+            }
+            return out
+          }
+        )
+        const wakes = yield* Stream.toQueue(turns.wake.pipe(Stream.filter((w) => w.thread_id === threadId)), {
+          strategy: "sliding",
+          capacity: 1
+        })
+        yield* Effect.yieldNow()
+        const ticks = Stream.merge(
+          Stream.fromQueue(wakes).pipe(Stream.flattenTake),
+          Stream.fromSchedule(Schedule.spaced("1 second"))
+        )
+        return Stream.concat(
+          Stream.fromEffect(pull),
+          Stream.mapEffect(ticks, () => pull)
+        ).pipe(Stream.flatMap((frames) => Stream.fromIterable(frames)))
+      })
+    )
+
   const threadEvents: Service["threadEvents"] = (threadId, after) =>
     Effect.gen(function* () {
       yield* requireThread(threadId).pipe(Effect.mapError(fromFailure))
+      if (cluster !== undefined) return clusterEvents(cluster, threadId, after)
       return Stream.unwrapScoped(
         Effect.gen(function* () {
           let last = after
@@ -586,9 +664,20 @@ export const make = Effect.gen(function* () {
     handleText,
     call,
     threadEvents,
-    allEvents: threads.live,
+    // In a cluster: the frames other processes append too, read from the journal (best effort, from now on).
+    allEvents:
+      cluster === undefined
+        ? threads.live
+        : cluster.wake.pipe(
+            Stream.mapEffect((w) =>
+              Stream.runCollect(store.readEvents(w.thread_id, { fromSeq: w.seq, limit: 1 })).pipe(
+                Effect.orElseSucceed(() => [] as Array<EventFrame>)
+              )
+            ),
+            Stream.flatMap((frames) => Stream.fromIterable(frames))
+          ),
     approval,
-    running: Effect.sync(() => [...turns.keys()])
+    running: cluster !== undefined ? cluster.running : Effect.sync(() => [...turns.keys()])
   } satisfies Service
 })
 

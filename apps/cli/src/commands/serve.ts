@@ -26,16 +26,23 @@ import * as Http from "@strata/server/Http"
 import * as RpcServer from "@strata/server/RpcServer"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
+import * as Cluster from "../Cluster.js"
 import * as ConsoleAssets from "../ConsoleAssets.js"
 import { CliError, processOptions } from "../common.js"
 import * as Distribution from "../Distribution.js"
 
 const host = Options.text("host").pipe(Options.optional, Options.withDescription("Address to bind (default 127.0.0.1)"))
 const port = Options.integer("port").pipe(Options.optional, Options.withDescription("Port (default 7077; 0: any free)"))
+const cluster = Options.boolean("cluster").pipe(
+  Options.withDescription(
+    'API only: queue turns for `strata worker` processes (needs [jobs] backend = "bullmq" and a shared store)'
+  )
+)
 const stdio = Options.boolean("stdio").pipe(
   Options.withDescription("Speak JSON-RPC over stdin/stdout (one message per line) instead of HTTP")
 )
@@ -98,12 +105,23 @@ const serveStdio = Effect.gen(function* () {
   )
 })
 
-const serveCommand = Command.make("serve", { host, port, stdio }, (o) =>
+const serveCommand = Command.make("serve", { host, port, stdio, cluster }, (o) =>
   Effect.zipRight(
     // Refused before anything starts: the config alone says whether a token guards a non-loopback address.
     Effect.gen(function* () {
       const options = processOptions()
-      const config = yield* serverConfig((yield* Distribution.loadConfig(options)).raw)
+      const loaded = yield* Distribution.loadConfig(options)
+      const config = yield* serverConfig(loaded.raw)
+      if (o.cluster) {
+        const refused = Cluster.refusal(loaded.value)
+        if (refused !== undefined) {
+          return yield* new CliError({
+            detail: `strata serve --cluster: ${refused}`,
+            hint: 'set [jobs] backend = "bullmq" and [storage] kind = "redis" or "postgres" (see docs/deployment.md)',
+            code: 2
+          })
+        }
+      }
       const bind = Option.getOrElse(o.host, () => config.host)
       if (!o.stdio && !Auth.isLoopback(bind) && (yield* tokensOf(config, options.env)).length === 0) {
         return yield* new CliError({
@@ -121,7 +139,11 @@ const serveCommand = Command.make("serve", { host, port, stdio }, (o) =>
           const bind = Option.getOrElse(o.host, () => config.host)
           const listen = Option.getOrElse(o.port, () => config.port)
           const tokens = yield* tokensOf(config, setup.env)
-          if (o.stdio) return yield* Effect.scoped(serveStdio.pipe(Effect.provide(RpcServer.layer)))
+          // With --cluster the server runs no turn itself: workers do (see Cluster).
+          const rpcLayer = o.cluster
+            ? RpcServer.layer.pipe(Layer.provide(Cluster.layerApi(setup.config)))
+            : RpcServer.layer
+          if (o.stdio) return yield* Effect.scoped(serveStdio.pipe(Effect.provide(rpcLayer)))
           if (!Auth.isLoopback(bind) && tokens.length === 0) {
             return yield* new CliError({
               detail: `refusing to serve on ${bind} without a token: anyone who can reach it could run commands`,
@@ -156,7 +178,7 @@ const serveCommand = Command.make("serve", { host, port, stdio }, (o) =>
               )
               return yield* Effect.never
             }).pipe(
-              Effect.provide(RpcServer.layer),
+              Effect.provide(rpcLayer),
               Effect.provide(
                 NodeHttpServer.layer(() => createServer({ keepAliveTimeout: 65_000 }), { host: bind, port: listen })
               )
