@@ -13,6 +13,7 @@ import { randomBytes } from "node:crypto"
 import { loadavg } from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
+import { HookDispatcher } from "@strata/hooks/HookDispatcher"
 import * as JobsBull from "@strata/jobs/bullmq"
 import * as JobBackend from "@strata/jobs/JobBackend"
 import { layerRedis } from "@strata/storage/redis"
@@ -141,7 +142,8 @@ const strata = async (n) => {
       return { seconds: (performance.now() - t0) / 1000, enqueued, apiCpuUs: cpu.user + cpu.system }
     }).pipe(
       Effect.scoped,
-      Effect.provide(JobBackend.layerStateStore.pipe(Layer.provide(layerRedis({ url, prefix: `${prefix}-store` }))))
+      Effect.provide(JobBackend.layerStateStore.pipe(Layer.provide(layerRedis({ url, prefix: `${prefix}-store` })))),
+      Effect.provide(HookDispatcher.Default)
     )
   )
   const w = await stopWorkers(workers)

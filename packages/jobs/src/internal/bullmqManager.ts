@@ -83,10 +83,12 @@ export { clusterStatus, queueName } from "./bullmqStatus.js"
 /** @internal */
 export const make = (
   options: BM.Options
-): Effect.Effect<BM.Service, JM.JobError | JobConfigError, JobBackend | Scope.Scope> =>
+): Effect.Effect<BM.Service, JM.JobError | JobConfigError, JobBackend | HookDispatcher | Scope.Scope> =>
   Effect.gen(function* () {
     const backend = yield* JobBackend
-    const hooks = yield* Effect.serviceOption(HookDispatcher)
+    // Every transition is also dispatched to hooks as a JobLifecycle
+    // observer event (a dispatcher with no such hook does nothing).
+    const hooks = yield* HookDispatcher
     const runtime = yield* Effect.runtime<never>()
     const runPromise = Runtime.runPromise(runtime)
     const prefix = options.prefix ?? "strata"
@@ -214,7 +216,7 @@ export const make = (
       Effect.suspend(() => {
         const update = updateOf(stored)
         if (outbox.push(JSON.stringify({ event: "job_update" as const, ...update })) === 1) setImmediate(flush)
-        return Option.isSome(hooks) ? hooks.value.notify({ hook_event_name: "JobLifecycle", ...update }) : Effect.void
+        return hooks.notify({ hook_event_name: "JobLifecycle", ...update })
       })
 
     const read = (id: string) =>
