@@ -6,7 +6,10 @@
 // ratio to bare BullMQ (target <= 1.5x), and the p50 / p99 enqueue-to-start
 // latency, and the CPU time per job summed over every process (on a shared
 // machine the wall rate moves with the load, CPU per job much less).
-// JOBS=1000 CONCURRENCY=16 (per worker) ENQUEUERS=32 WORKERS=1,2,3;
+// Then the latency alone, with PACED_JOBS enqueued at PACED_RATE per second
+// (below both rates), bare and JobManager with one worker.
+// JOBS=1000 CONCURRENCY=16 (per worker) ENQUEUERS=32 WORKERS=1,2,3
+// PACED_RATE=100 PACED_JOBS=300;
 // CPU_PROF_DIR=<dir> writes a CPU profile of every worker process there.
 import { spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
@@ -28,6 +31,8 @@ const JOBS = Number(process.env.JOBS ?? 1000)
 const CONCURRENCY = Number(process.env.CONCURRENCY ?? 16)
 const ENQUEUERS = Number(process.env.ENQUEUERS ?? 32)
 const WORKERS = (process.env.WORKERS ?? "1,2,3").split(",").map(Number)
+const PACED_RATE = Number(process.env.PACED_RATE ?? 100)
+const PACED_JOBS = Number(process.env.PACED_JOBS ?? 300)
 const url = "redis://127.0.0.1:6379"
 const redis = new Redis(url)
 const prefixes = []
@@ -82,16 +87,24 @@ const pct = (xs, p) => {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? Number.NaN
 }
 
-const pool = async (n, f) => {
+// ENQUEUERS at a time, as fast as they go, or the i-th at start + i / rate.
+const pool = async (n, f, rate) => {
   let next = 0
+  const start = performance.now()
   await Promise.all(
     Array.from({ length: ENQUEUERS }, async () => {
-      for (let i = next++; i < n; i = next++) await f(i)
+      for (let i = next++; i < n; i = next++) {
+        if (rate !== undefined) {
+          const wait = start + (i * 1000) / rate - performance.now()
+          if (wait > 0) await new Promise((r) => setTimeout(r, wait))
+        }
+        await f(i)
+      }
     })
   )
 }
 
-const bare = async () => {
+const bare = async (jobs = JOBS, rate = undefined) => {
   const prefix = `bench-bare-${randomBytes(3).toString("hex")}`
   prefixes.push(prefix)
   const workers = await startWorkers("bare", prefix, 1)
@@ -102,12 +115,12 @@ const bare = async () => {
   let done = 0
   const all = new Promise((resolve) =>
     events.on("completed", () => {
-      if (++done === JOBS) resolve()
+      if (++done === jobs) resolve()
     })
   )
   const cpu0 = process.cpuUsage()
   const t0 = performance.now()
-  await pool(JOBS, (i) => queue.add("noop", { t: Date.now(), i }, { removeOnComplete: true }))
+  await pool(jobs, (i) => queue.add("noop", { t: Date.now(), i }, { removeOnComplete: true }), rate)
   const enqueued = (performance.now() - t0) / 1000
   await all
   const seconds = (performance.now() - t0) / 1000
@@ -119,7 +132,7 @@ const bare = async () => {
   return { seconds, enqueued, latencies: w.latencies, cpuUs: apiCpuUs + w.cpuUs, apiCpuUs, workerCpuUs: w.cpuUs }
 }
 
-const strata = async (n) => {
+const strata = async (n, jobs = JOBS, rate = undefined) => {
   const prefix = `bench-strata-${randomBytes(3).toString("hex")}`
   prefixes.push(prefix)
   const workers = await startWorkers("strata", prefix, n)
@@ -128,14 +141,16 @@ const strata = async (n) => {
       const api = yield* JobsBull.make({ url, prefix, handlers: [{ kind: "noop", run: () => Effect.void }] })
       const completed = yield* api.events.pipe(
         Stream.filter((e) => e.status === "completed"),
-        Stream.take(JOBS),
+        Stream.take(jobs),
         Stream.runDrain,
         Effect.fork
       )
       yield* Effect.sleep("100 millis")
       const cpu0 = process.cpuUsage()
       const t0 = performance.now()
-      yield* Effect.promise(() => pool(JOBS, (i) => Effect.runPromise(api.enqueueJob("noop", { t: Date.now(), i }))))
+      yield* Effect.promise(() =>
+        pool(jobs, (i) => Effect.runPromise(api.enqueueJob("noop", { t: Date.now(), i })), rate)
+      )
       const enqueued = (performance.now() - t0) / 1000
       yield* completed.await
       const cpu = process.cpuUsage(cpu0)
@@ -183,6 +198,14 @@ try {
   console.log(
     "(ratios: end-to-end wall time per job, and CPU per job summed over every process (API + workers), vs the bare BullMQ worker of this run; target <= 1.5x)"
   )
+  // Flat out, the enqueue-to-start latency above is mostly the backlog (jobs
+  // are enqueued faster than they run). Paced below both rates, it is the
+  // dispatch itself: enqueue, BullMQ's hand-over to a worker, the claim.
+  console.log(`== enqueue-to-start latency at ${PACED_RATE} jobs/s (${PACED_JOBS} jobs, 1 worker)`)
+  const latency = (name, r) =>
+    console.log(`${name.padEnd(34)} p50 ${pct(r.latencies, 50)} ms, p99 ${pct(r.latencies, 99)} ms`)
+  latency("bare BullMQ worker", await bare(PACED_JOBS, PACED_RATE))
+  latency("JobManager on BullMQ", await strata(1, PACED_JOBS, PACED_RATE))
   console.log(
     `(load average ${loadavg()
       .map((l) => l.toFixed(2))
