@@ -8,7 +8,9 @@
 // machine the wall rate moves with the load, CPU per job much less).
 // Then the latency alone, with PACED_JOBS enqueued at PACED_RATE per second
 // (below both rates), bare and JobManager with one worker.
-// JOBS=1000 CONCURRENCY=16 (per worker) ENQUEUERS=32 WORKERS=1,2,3
+// Each row is the median of ROUNDS interleaved rounds (a shared machine's
+// load moves between runs).
+// JOBS=1000 CONCURRENCY=16 (per worker) ENQUEUERS=32 WORKERS=1,2,3 ROUNDS=3
 // PACED_RATE=100 PACED_JOBS=300;
 // CPU_PROF_DIR=<dir> writes a CPU profile of every worker process there.
 import { spawn } from "node:child_process"
@@ -31,6 +33,7 @@ const JOBS = Number(process.env.JOBS ?? 1000)
 const CONCURRENCY = Number(process.env.CONCURRENCY ?? 16)
 const ENQUEUERS = Number(process.env.ENQUEUERS ?? 32)
 const WORKERS = (process.env.WORKERS ?? "1,2,3").split(",").map(Number)
+const ROUNDS = Math.max(1, Number(process.env.ROUNDS ?? 3))
 const PACED_RATE = Number(process.env.PACED_RATE ?? 100)
 const PACED_JOBS = Number(process.env.PACED_JOBS ?? 300)
 const url = "redis://127.0.0.1:6379"
@@ -188,15 +191,40 @@ const row = (name, r, base) => {
   console.log(rows.at(-1))
 }
 
+/** The median of each figure over the rounds; the latencies of every round together. */
+const median = (runs) => {
+  const mid = (f) => {
+    const xs = runs.map(f).sort((a, b) => a - b)
+    return xs.length % 2 === 1 ? xs[(xs.length - 1) / 2] : (xs[xs.length / 2 - 1] + xs[xs.length / 2]) / 2
+  }
+  return {
+    seconds: mid((r) => r.seconds),
+    enqueued: mid((r) => r.enqueued),
+    cpuUs: mid((r) => r.cpuUs),
+    apiCpuUs: mid((r) => r.apiCpuUs),
+    workerCpuUs: mid((r) => r.workerCpuUs),
+    latencies: runs.flatMap((r) => r.latencies)
+  }
+}
+
 try {
-  console.log(`== BullMQ cluster: ${JOBS} no-op jobs, ${CONCURRENCY} at once per worker, ${ENQUEUERS} enqueuers`)
-  await bare() // warm-up
-  const b = await bare()
-  row("bare BullMQ worker (1 process)", b)
-  await strata(1) // warm-up (of this process's enqueue path, as for bare BullMQ above)
-  for (const n of WORKERS) row(`JobManager on BullMQ, ${n} worker${n === 1 ? "" : "s"}`, await strata(n), b)
   console.log(
-    "(ratios: end-to-end wall time per job, and CPU per job summed over every process (API + workers), vs the bare BullMQ worker of this run; target <= 1.5x)"
+    `== BullMQ cluster: ${JOBS} no-op jobs, ${CONCURRENCY} at once per worker, ${ENQUEUERS} enqueuers, median of ${ROUNDS} round${ROUNDS === 1 ? "" : "s"}`
+  )
+  await bare() // warm-up
+  await strata(1) // warm-up (of this process's enqueue path, as for bare BullMQ)
+  // Rounds interleave the runs, so a change in the machine's load reaches
+  // every row alike; each row is the median of its rounds.
+  const results = { bare: [], ...Object.fromEntries(WORKERS.map((n) => [n, []])) }
+  for (let round = 0; round < ROUNDS; round++) {
+    results.bare.push(await bare())
+    for (const n of WORKERS) results[n].push(await strata(n))
+  }
+  const b = median(results.bare)
+  row("bare BullMQ worker (1 process)", b)
+  for (const n of WORKERS) row(`JobManager on BullMQ, ${n} worker${n === 1 ? "" : "s"}`, median(results[n]), b)
+  console.log(
+    "(ratios: end-to-end wall time per job, and CPU per job summed over every process (API + workers), vs bare BullMQ in the same rounds; target <= 1.5x)"
   )
   // Flat out, the enqueue-to-start latency above is mostly the backlog (jobs
   // are enqueued faster than they run). Paced below both rates, it is the
