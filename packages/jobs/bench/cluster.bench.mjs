@@ -1,7 +1,8 @@
 // The BullMQ cluster bench (`npm run bench -w @strata/jobs -- --cluster`):
 // JOBS no-op jobs enqueued by one API process and run by 1, 2 and 3 worker
 // processes through JobManager on BullMQ (records in the Redis StateStore),
-// beside a bare BullMQ worker running the same no-op job, in the same run:
+// beside bare BullMQ workers (as many processes, the same concurrency) running
+// the same no-op job, in the same run:
 // jobs/s end to end (first enqueue to last completion), the per-job cost
 // ratio to bare BullMQ (target <= 1.5x), and the p50 / p99 enqueue-to-start
 // latency, and the CPU time per job summed over every process (on a shared
@@ -107,10 +108,10 @@ const pool = async (n, f, rate) => {
   )
 }
 
-const bare = async (jobs = JOBS, rate = undefined) => {
+const bare = async (n = 1, jobs = JOBS, rate = undefined) => {
   const prefix = `bench-bare-${randomBytes(3).toString("hex")}`
   prefixes.push(prefix)
-  const workers = await startWorkers("bare", prefix, 1)
+  const workers = await startWorkers("bare", prefix, n)
   const queue = new Queue("bare", { connection: redis, prefix })
   // From the start of the (fresh) event stream: no completion is missed while it connects.
   const events = new QueueEvents("bare", { connection: { host: "127.0.0.1", port: 6379 }, prefix, lastEventId: "0-0" })
@@ -215,16 +216,22 @@ try {
   await strata(1) // warm-up (of this process's enqueue path, as for bare BullMQ)
   // Rounds interleave the runs, so a change in the machine's load reaches
   // every row alike; each row is the median of its rounds.
-  const results = { bare: [], ...Object.fromEntries(WORKERS.map((n) => [n, []])) }
+  // Each JobManager row beside bare BullMQ with as many worker processes.
+  const results = Object.fromEntries(WORKERS.map((n) => [n, { bare: [], strata: [] }]))
   for (let round = 0; round < ROUNDS; round++) {
-    results.bare.push(await bare())
-    for (const n of WORKERS) results[n].push(await strata(n))
+    for (const n of WORKERS) {
+      results[n].bare.push(await bare(n))
+      results[n].strata.push(await strata(n))
+    }
   }
-  const b = median(results.bare)
-  row("bare BullMQ worker (1 process)", b)
-  for (const n of WORKERS) row(`JobManager on BullMQ, ${n} worker${n === 1 ? "" : "s"}`, median(results[n]), b)
+  for (const n of WORKERS) {
+    const workers = `${n} worker${n === 1 ? "" : "s"}`
+    const b = median(results[n].bare)
+    row(`bare BullMQ, ${workers}`, b)
+    row(`JobManager on BullMQ, ${workers}`, median(results[n].strata), b)
+  }
   console.log(
-    "(ratios: end-to-end wall time per job, and CPU per job summed over every process (API + workers), vs bare BullMQ in the same rounds; target <= 1.5x)"
+    "(ratios: end-to-end wall time per job, and CPU per job summed over every process (API + workers), vs bare BullMQ with as many workers in the same rounds; target <= 1.5x)"
   )
   // Flat out, the enqueue-to-start latency above is mostly the backlog (jobs
   // are enqueued faster than they run). Paced below both rates, it is the
@@ -232,7 +239,7 @@ try {
   console.log(`== enqueue-to-start latency at ${PACED_RATE} jobs/s (${PACED_JOBS} jobs, 1 worker)`)
   const latency = (name, r) =>
     console.log(`${name.padEnd(34)} p50 ${pct(r.latencies, 50)} ms, p99 ${pct(r.latencies, 99)} ms`)
-  latency("bare BullMQ worker", await bare(PACED_JOBS, PACED_RATE))
+  latency("bare BullMQ worker", await bare(1, PACED_JOBS, PACED_RATE))
   latency("JobManager on BullMQ", await strata(1, PACED_JOBS, PACED_RATE))
   console.log(
     `(load average ${loadavg()
