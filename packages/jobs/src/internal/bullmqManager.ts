@@ -284,6 +284,8 @@ export const make = (
       readonly stop: (reason: Stop) => void
       readonly setPaused: (paused: boolean) => void
     }
+    // By fencing token: a job taken over by a second run in this same process
+    // (its first run's lock expired while the event loop was blocked) has two.
     const runs = new Map<string, Run>()
 
     /** A write of the run holding `token`: refused (Lost) once the token is replaced. */
@@ -351,7 +353,7 @@ export const make = (
         }
         fiber = yield* Effect.fork(Effect.exit(runBody(handler, context)))
         if (reason !== undefined) fiber.unsafeInterruptAsFork(FiberId.none)
-        runs.set(id, {
+        runs.set(token, {
           id,
           token,
           stop,
@@ -364,7 +366,7 @@ export const make = (
           }
         })
         const exit = yield* Fiber.await(fiber)
-        runs.delete(id)
+        runs.delete(token)
         const outcome = Exit.isSuccess(exit) ? exit.value : undefined
         if (reason !== undefined && (outcome === undefined || Exit.isFailure(outcome))) {
           if (reason === "handback") {
@@ -449,7 +451,7 @@ export const make = (
     const check = (run: Run) =>
       Effect.option(read(run.id)).pipe(
         Effect.tap((job) => {
-          if (Option.isNone(job) || runs.get(run.id) !== run) return Effect.void
+          if (Option.isNone(job) || !runs.has(run.token)) return Effect.void
           const j = job.value
           if (j.owner !== run.token) run.stop("lost")
           else if (j.status === "cancelled") run.stop("cancelled")
