@@ -154,7 +154,9 @@ export type LayerError =
 
 /**
  * The job manager a config selects: local (in this process, over the
- * store), or on BullMQ (`@strata/jobs/bullmq`, imported only then).
+ * store), or on BullMQ (`@strata/jobs/bullmq`, imported only then). Its
+ * transitions reach `JobLifecycle` hooks through the `HookDispatcher` it
+ * requires.
  *
  * @since 0.2.0
  * @category layers
@@ -162,7 +164,7 @@ export type LayerError =
 export const layerJobs = (
   config: Pick<RuntimeConfig, "jobs" | "storage">,
   options: { readonly worker?: boolean | undefined } = {}
-): Layer.Layer<JobManager.JobManager, JobsLayerError, StateStore.StateStore> => {
+): Layer.Layer<JobManager.JobManager, JobsLayerError, StateStore.StateStore | HookDispatcher> => {
   const jobs = config.jobs
   if (jobs.backend !== "bullmq") {
     return JobManager.layer({ concurrency: jobs.concurrency }).pipe(Layer.provide(JobBackend.layerStateStore))

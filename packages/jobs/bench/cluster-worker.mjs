@@ -5,6 +5,7 @@
 // the latencies and the CPU time used since ready as one JSON line and exit.
 //
 //   node cluster-worker.mjs <strata|bare> <prefix> <concurrency>
+import { HookDispatcher } from "@strata/hooks/HookDispatcher"
 import * as JobsBull from "@strata/jobs/bullmq"
 import * as JobBackend from "@strata/jobs/JobBackend"
 import { layerRedis } from "@strata/storage/redis"
@@ -61,7 +62,8 @@ if (mode === "bare") {
       yield* Effect.never
     }).pipe(
       Effect.scoped,
-      Effect.provide(JobBackend.layerStateStore.pipe(Layer.provide(layerRedis({ url, prefix: `${prefix}-store` }))))
+      Effect.provide(JobBackend.layerStateStore.pipe(Layer.provide(layerRedis({ url, prefix: `${prefix}-store` })))),
+      Effect.provide(HookDispatcher.Default)
     )
   )
 }

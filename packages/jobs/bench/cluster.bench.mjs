@@ -1,18 +1,25 @@
 // The BullMQ cluster bench (`npm run bench -w @strata/jobs -- --cluster`):
 // JOBS no-op jobs enqueued by one API process and run by 1, 2 and 3 worker
 // processes through JobManager on BullMQ (records in the Redis StateStore),
-// beside a bare BullMQ worker running the same no-op job, in the same run:
+// beside bare BullMQ workers (as many processes, the same concurrency) running
+// the same no-op job, in the same run:
 // jobs/s end to end (first enqueue to last completion), the per-job cost
 // ratio to bare BullMQ (target <= 1.5x), and the p50 / p99 enqueue-to-start
 // latency, and the CPU time per job summed over every process (on a shared
 // machine the wall rate moves with the load, CPU per job much less).
-// JOBS=1000 CONCURRENCY=16 (per worker) ENQUEUERS=32 WORKERS=1,2,3;
+// Then the latency alone, with PACED_JOBS enqueued at PACED_RATE per second
+// (below both rates), bare and JobManager with one worker.
+// Each row is the median of ROUNDS interleaved rounds (a shared machine's
+// load moves between runs).
+// JOBS=1000 CONCURRENCY=16 (per worker) ENQUEUERS=32 WORKERS=1,2,3 ROUNDS=3
+// PACED_RATE=100 PACED_JOBS=300;
 // CPU_PROF_DIR=<dir> writes a CPU profile of every worker process there.
 import { spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import { loadavg } from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
+import { HookDispatcher } from "@strata/hooks/HookDispatcher"
 import * as JobsBull from "@strata/jobs/bullmq"
 import * as JobBackend from "@strata/jobs/JobBackend"
 import { layerRedis } from "@strata/storage/redis"
@@ -27,6 +34,9 @@ const JOBS = Number(process.env.JOBS ?? 1000)
 const CONCURRENCY = Number(process.env.CONCURRENCY ?? 16)
 const ENQUEUERS = Number(process.env.ENQUEUERS ?? 32)
 const WORKERS = (process.env.WORKERS ?? "1,2,3").split(",").map(Number)
+const ROUNDS = Math.max(1, Number(process.env.ROUNDS ?? 3))
+const PACED_RATE = Number(process.env.PACED_RATE ?? 100)
+const PACED_JOBS = Number(process.env.PACED_JOBS ?? 300)
 const url = "redis://127.0.0.1:6379"
 const redis = new Redis(url)
 const prefixes = []
@@ -81,19 +91,27 @@ const pct = (xs, p) => {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? Number.NaN
 }
 
-const pool = async (n, f) => {
+// ENQUEUERS at a time, as fast as they go, or the i-th at start + i / rate.
+const pool = async (n, f, rate) => {
   let next = 0
+  const start = performance.now()
   await Promise.all(
     Array.from({ length: ENQUEUERS }, async () => {
-      for (let i = next++; i < n; i = next++) await f(i)
+      for (let i = next++; i < n; i = next++) {
+        if (rate !== undefined) {
+          const wait = start + (i * 1000) / rate - performance.now()
+          if (wait > 0) await new Promise((r) => setTimeout(r, wait))
+        }
+        await f(i)
+      }
     })
   )
 }
 
-const bare = async () => {
+const bare = async (n = 1, jobs = JOBS, rate = undefined) => {
   const prefix = `bench-bare-${randomBytes(3).toString("hex")}`
   prefixes.push(prefix)
-  const workers = await startWorkers("bare", prefix, 1)
+  const workers = await startWorkers("bare", prefix, n)
   const queue = new Queue("bare", { connection: redis, prefix })
   // From the start of the (fresh) event stream: no completion is missed while it connects.
   const events = new QueueEvents("bare", { connection: { host: "127.0.0.1", port: 6379 }, prefix, lastEventId: "0-0" })
@@ -101,12 +119,12 @@ const bare = async () => {
   let done = 0
   const all = new Promise((resolve) =>
     events.on("completed", () => {
-      if (++done === JOBS) resolve()
+      if (++done === jobs) resolve()
     })
   )
   const cpu0 = process.cpuUsage()
   const t0 = performance.now()
-  await pool(JOBS, (i) => queue.add("noop", { t: Date.now(), i }, { removeOnComplete: true }))
+  await pool(jobs, (i) => queue.add("noop", { t: Date.now(), i }, { removeOnComplete: true }), rate)
   const enqueued = (performance.now() - t0) / 1000
   await all
   const seconds = (performance.now() - t0) / 1000
@@ -118,7 +136,7 @@ const bare = async () => {
   return { seconds, enqueued, latencies: w.latencies, cpuUs: apiCpuUs + w.cpuUs, apiCpuUs, workerCpuUs: w.cpuUs }
 }
 
-const strata = async (n) => {
+const strata = async (n, jobs = JOBS, rate = undefined) => {
   const prefix = `bench-strata-${randomBytes(3).toString("hex")}`
   prefixes.push(prefix)
   const workers = await startWorkers("strata", prefix, n)
@@ -127,21 +145,24 @@ const strata = async (n) => {
       const api = yield* JobsBull.make({ url, prefix, handlers: [{ kind: "noop", run: () => Effect.void }] })
       const completed = yield* api.events.pipe(
         Stream.filter((e) => e.status === "completed"),
-        Stream.take(JOBS),
+        Stream.take(jobs),
         Stream.runDrain,
         Effect.fork
       )
       yield* Effect.sleep("100 millis")
       const cpu0 = process.cpuUsage()
       const t0 = performance.now()
-      yield* Effect.promise(() => pool(JOBS, (i) => Effect.runPromise(api.enqueueJob("noop", { t: Date.now(), i }))))
+      yield* Effect.promise(() =>
+        pool(jobs, (i) => Effect.runPromise(api.enqueueJob("noop", { t: Date.now(), i })), rate)
+      )
       const enqueued = (performance.now() - t0) / 1000
       yield* completed.await
       const cpu = process.cpuUsage(cpu0)
       return { seconds: (performance.now() - t0) / 1000, enqueued, apiCpuUs: cpu.user + cpu.system }
     }).pipe(
       Effect.scoped,
-      Effect.provide(JobBackend.layerStateStore.pipe(Layer.provide(layerRedis({ url, prefix: `${prefix}-store` }))))
+      Effect.provide(JobBackend.layerStateStore.pipe(Layer.provide(layerRedis({ url, prefix: `${prefix}-store` })))),
+      Effect.provide(HookDispatcher.Default)
     )
   )
   const w = await stopWorkers(workers)
@@ -171,16 +192,55 @@ const row = (name, r, base) => {
   console.log(rows.at(-1))
 }
 
+/** The median of each figure over the rounds; the latencies of every round together. */
+const median = (runs) => {
+  const mid = (f) => {
+    const xs = runs.map(f).sort((a, b) => a - b)
+    return xs.length % 2 === 1 ? xs[(xs.length - 1) / 2] : (xs[xs.length / 2 - 1] + xs[xs.length / 2]) / 2
+  }
+  return {
+    seconds: mid((r) => r.seconds),
+    enqueued: mid((r) => r.enqueued),
+    cpuUs: mid((r) => r.cpuUs),
+    apiCpuUs: mid((r) => r.apiCpuUs),
+    workerCpuUs: mid((r) => r.workerCpuUs),
+    latencies: runs.flatMap((r) => r.latencies)
+  }
+}
+
 try {
-  console.log(`== BullMQ cluster: ${JOBS} no-op jobs, ${CONCURRENCY} at once per worker, ${ENQUEUERS} enqueuers`)
-  await bare() // warm-up
-  const b = await bare()
-  row("bare BullMQ worker (1 process)", b)
-  await strata(1) // warm-up (of this process's enqueue path, as for bare BullMQ above)
-  for (const n of WORKERS) row(`JobManager on BullMQ, ${n} worker${n === 1 ? "" : "s"}`, await strata(n), b)
   console.log(
-    "(ratios: end-to-end wall time per job, and CPU per job summed over every process (API + workers), vs the bare BullMQ worker of this run; target <= 1.5x)"
+    `== BullMQ cluster: ${JOBS} no-op jobs, ${CONCURRENCY} at once per worker, ${ENQUEUERS} enqueuers, median of ${ROUNDS} round${ROUNDS === 1 ? "" : "s"}`
   )
+  await bare() // warm-up
+  await strata(1) // warm-up (of this process's enqueue path, as for bare BullMQ)
+  // Rounds interleave the runs, so a change in the machine's load reaches
+  // every row alike; each row is the median of its rounds.
+  // Each JobManager row beside bare BullMQ with as many worker processes.
+  const results = Object.fromEntries(WORKERS.map((n) => [n, { bare: [], strata: [] }]))
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const n of WORKERS) {
+      results[n].bare.push(await bare(n))
+      results[n].strata.push(await strata(n))
+    }
+  }
+  for (const n of WORKERS) {
+    const workers = `${n} worker${n === 1 ? "" : "s"}`
+    const b = median(results[n].bare)
+    row(`bare BullMQ, ${workers}`, b)
+    row(`JobManager on BullMQ, ${workers}`, median(results[n].strata), b)
+  }
+  console.log(
+    "(ratios: end-to-end wall time per job, and CPU per job summed over every process (API + workers), vs bare BullMQ with as many workers in the same rounds; target <= 1.5x)"
+  )
+  // Flat out, the enqueue-to-start latency above is mostly the backlog (jobs
+  // are enqueued faster than they run). Paced below both rates, it is the
+  // dispatch itself: enqueue, BullMQ's hand-over to a worker, the claim.
+  console.log(`== enqueue-to-start latency at ${PACED_RATE} jobs/s (${PACED_JOBS} jobs, 1 worker)`)
+  const latency = (name, r) =>
+    console.log(`${name.padEnd(34)} p50 ${pct(r.latencies, 50)} ms, p99 ${pct(r.latencies, 99)} ms`)
+  latency("bare BullMQ worker", await bare(1, PACED_JOBS, PACED_RATE))
+  latency("JobManager on BullMQ", await strata(1, PACED_JOBS, PACED_RATE))
   console.log(
     `(load average ${loadavg()
       .map((l) => l.toFixed(2))

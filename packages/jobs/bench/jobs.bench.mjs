@@ -19,6 +19,7 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { loadavg, tmpdir } from "node:os"
 import { join } from "node:path"
 import { NodeContext } from "@effect/platform-node"
+import { HookDispatcher } from "@strata/hooks/HookDispatcher"
 import { JobBackend, JobManager } from "@strata/jobs"
 import { layerRedis } from "@strata/storage/redis"
 import * as StateStore from "@strata/storage/StateStore"
@@ -64,7 +65,12 @@ const manager = (storeLayer) =>
         yield* jobs.awaitIdle
         const done = (yield* jobs.listJobs).filter((j) => j.status === "completed").length
         if (done !== JOBS) throw new Error(`${done}/${JOBS} completed`)
-      }).pipe(Effect.scoped, Effect.provide(JobBackend.layerStateStore), Effect.provide(storeLayer))
+      }).pipe(
+        Effect.scoped,
+        Effect.provide(JobBackend.layerStateStore),
+        Effect.provide(storeLayer),
+        Effect.provide(HookDispatcher.Default)
+      )
     )
   )
 

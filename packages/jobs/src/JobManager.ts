@@ -11,6 +11,7 @@
  * @since 0.1.0
  */
 
+import type { HookDispatcher } from "@strata/hooks/HookDispatcher"
 import type { JsonValue } from "@strata/protocol/Common"
 import type { JobUpdate } from "@strata/protocol/Event"
 import type { JobHistoryEntry, JobRecord } from "@strata/protocol/Job"
@@ -199,16 +200,20 @@ export class JobManager extends Context.Tag("@strata/jobs/JobManager")<JobManage
 /**
  * Builds a manager over the `JobBackend` in context, loading every existing
  * job, registering `options.handlers`, recovering interrupted jobs, and
- * starting the runner. The runner stops when the scope closes.
+ * starting the runner. The runner stops when the scope closes. Every
+ * transition is also dispatched as a `JobLifecycle` hook event through the
+ * `HookDispatcher` in context (`HookDispatcher.Default` when no hooks are
+ * wanted: a dispatcher without such hooks does nothing).
  *
  * @since 0.1.0
  * @category constructors
  */
-export const make: (options?: Options) => Effect.Effect<Service, JobError, JobBackend | Scope.Scope> = internal.make
+export const make: (options?: Options) => Effect.Effect<Service, JobError, JobBackend | HookDispatcher | Scope.Scope> =
+  internal.make
 
 /**
  * @since 0.1.0
  * @category layers
  */
-export const layer = (options?: Options): Layer.Layer<JobManager, JobError, JobBackend> =>
+export const layer = (options?: Options): Layer.Layer<JobManager, JobError, JobBackend | HookDispatcher> =>
   Layer.scoped(JobManager, make(options))

@@ -22,6 +22,7 @@
  *
  * @since 0.2.0
  */
+import type { HookDispatcher } from "@strata/hooks/HookDispatcher"
 import type * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
@@ -114,14 +115,17 @@ export const clusterStatus: (options: {
  * Builds the manager: connects to Redis, registers `options.handlers`, and
  * in a worker starts one BullMQ worker per kind. Closing the scope stops
  * taking jobs, lets runs finish for `shutdownGraceMs`, then hands the rest
- * back to the queue.
+ * back to the queue. Transitions this process writes are dispatched as
+ * `JobLifecycle` hook events through the `HookDispatcher` in context
+ * (`HookDispatcher.Default` when no hooks are wanted).
  *
  * @since 0.2.0
  * @category constructors
  */
 export const make: (
   options: Options
-) => Effect.Effect<Service, JobManager.JobError | JobConfigError, JobBackend | Scope.Scope> = internal.make
+) => Effect.Effect<Service, JobManager.JobError | JobConfigError, JobBackend | HookDispatcher | Scope.Scope> =
+  internal.make
 
 /**
  * The `JobManager` on BullMQ, over the `JobBackend` in context.
@@ -131,5 +135,5 @@ export const make: (
  */
 export const layer = (
   options: Options
-): Layer.Layer<JobManager.JobManager, JobManager.JobError | JobConfigError, JobBackend> =>
+): Layer.Layer<JobManager.JobManager, JobManager.JobError | JobConfigError, JobBackend | HookDispatcher> =>
   Layer.scoped(JobManager.JobManager, make(options))

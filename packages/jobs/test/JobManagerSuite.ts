@@ -1,5 +1,6 @@
 // The JobManager conformance suite, run unchanged against every JobBackend.
 import { describe, expect, it } from "@effect/vitest"
+import { HookDispatcher } from "@strata/hooks/HookDispatcher"
 import { JobBackend, JobManager } from "@strata/jobs"
 import * as Chunk from "effect/Chunk"
 import * as Deferred from "effect/Deferred"
@@ -20,7 +21,7 @@ export const run = (name: string, backend: () => Layer.Layer<JobBackend.JobBacke
         const jobs = yield* JobManager.make(options)
         return yield* f(jobs)
       })
-    ).pipe(Effect.provide(backend()))
+    ).pipe(Effect.provide(backend()), Effect.provide(HookDispatcher.Default))
 
   describe(`JobManager / ${name}`, () => {
     it.live("every seed operation persists and appends history", () =>
@@ -301,7 +302,7 @@ export const run = (name: string, backend: () => Layer.Layer<JobBackend.JobBacke
             )
           )
           expect(Exit.isSuccess(exit) ? true : exit.cause.toString()).toBe(true)
-        }).pipe(Effect.provide(backend()))
+        }).pipe(Effect.provide(backend()), Effect.provide(HookDispatcher.Default))
     )
   })
 }

@@ -8,6 +8,7 @@ import { randomBytes } from "node:crypto"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { HookDispatcher } from "@strata/hooks/HookDispatcher"
 import * as JobsBull from "@strata/jobs/bullmq"
 import * as JobBackend from "@strata/jobs/JobBackend"
 import type * as JobManager from "@strata/jobs/JobManager"
@@ -54,7 +55,10 @@ afterAll(async () => {
 })
 
 const store = (prefix: string) =>
-  JobBackend.layerStateStore.pipe(Layer.provide(layerRedis({ url, prefix: `${prefix}-store` })))
+  Layer.merge(
+    JobBackend.layerStateStore.pipe(Layer.provide(layerRedis({ url, prefix: `${prefix}-store` }))),
+    HookDispatcher.Default
+  )
 
 const waitFor = <A>(get: Effect.Effect<A, unknown>, ok: (a: A) => boolean, what: string, ms = 20_000) =>
   Effect.gen(function* () {

@@ -1,12 +1,16 @@
 // Cross-runtime conformance for @strata/jobs (built output): the state machine
 // and a manager running handlers on the memory backend, under Node, Bun and Deno.
 import assert from "node:assert/strict"
+import { HookDispatcher } from "@strata/hooks/HookDispatcher"
 import { JobBackend, JobManager, JobState } from "@strata/jobs"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import { run, runtime, test } from "../../../scripts/conformance.mjs"
 
-const runScoped = (effect) => Effect.runPromise(Effect.scoped(effect).pipe(Effect.provide(JobBackend.layerMemory)))
+const runScoped = (effect) =>
+  Effect.runPromise(
+    Effect.scoped(effect).pipe(Effect.provide(JobBackend.layerMemory), Effect.provide(HookDispatcher.Default))
+  )
 
 test("illegal transitions are rejected", () => {
   const job = JobState.create({ id: "job-1", name: "k", retry: JobState.defaultRetry(), now: 1 })
@@ -93,7 +97,8 @@ if (runtime() === "deno") {
           }
         }).pipe(
           Effect.scoped,
-          Effect.provide(JobBackend.layerStateStore.pipe(Layer.provide(layerRedis({ prefix: `${prefix}-store` }))))
+          Effect.provide(JobBackend.layerStateStore.pipe(Layer.provide(layerRedis({ prefix: `${prefix}-store` })))),
+          Effect.provide(HookDispatcher.Default)
         )
       )
     } finally {

@@ -6,6 +6,7 @@ import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { NodeContext } from "@effect/platform-node"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import { HookDispatcher } from "@strata/hooks/HookDispatcher"
 import { JobBackend, JobManager } from "@strata/jobs"
 import * as StateStore from "@strata/storage/StateStore"
 import * as Effect from "effect/Effect"
@@ -94,7 +95,11 @@ describe("crash recovery", () => {
             yield* jobs.resumeJob(paused.id)
             yield* jobs.awaitIdle
             expect((yield* jobs.getJob(paused.id)).status).toBe("completed")
-          }).pipe(Effect.provide(JobBackend.layerStateStore), Effect.provide(store))
+          }).pipe(
+            Effect.provide(JobBackend.layerStateStore),
+            Effect.provide(store),
+            Effect.provide(HookDispatcher.Default)
+          )
         )
       }),
     60_000

@@ -83,10 +83,12 @@ export { clusterStatus, queueName } from "./bullmqStatus.js"
 /** @internal */
 export const make = (
   options: BM.Options
-): Effect.Effect<BM.Service, JM.JobError | JobConfigError, JobBackend | Scope.Scope> =>
+): Effect.Effect<BM.Service, JM.JobError | JobConfigError, JobBackend | HookDispatcher | Scope.Scope> =>
   Effect.gen(function* () {
     const backend = yield* JobBackend
-    const hooks = yield* Effect.serviceOption(HookDispatcher)
+    // Every transition is also dispatched to hooks as a JobLifecycle
+    // observer event (a dispatcher with no such hook does nothing).
+    const hooks = yield* HookDispatcher
     const runtime = yield* Effect.runtime<never>()
     const runPromise = Runtime.runPromise(runtime)
     const prefix = options.prefix ?? "strata"
@@ -214,7 +216,7 @@ export const make = (
       Effect.suspend(() => {
         const update = updateOf(stored)
         if (outbox.push(JSON.stringify({ event: "job_update" as const, ...update })) === 1) setImmediate(flush)
-        return Option.isSome(hooks) ? hooks.value.notify({ hook_event_name: "JobLifecycle", ...update }) : Effect.void
+        return hooks.notify({ hook_event_name: "JobLifecycle", ...update })
       })
 
     const read = (id: string) =>
@@ -282,6 +284,8 @@ export const make = (
       readonly stop: (reason: Stop) => void
       readonly setPaused: (paused: boolean) => void
     }
+    // By fencing token: a job taken over by a second run in this same process
+    // (its first run's lock expired while the event loop was blocked) has two.
     const runs = new Map<string, Run>()
 
     /** A write of the run holding `token`: refused (Lost) once the token is replaced. */
@@ -349,7 +353,7 @@ export const make = (
         }
         fiber = yield* Effect.fork(Effect.exit(runBody(handler, context)))
         if (reason !== undefined) fiber.unsafeInterruptAsFork(FiberId.none)
-        runs.set(id, {
+        runs.set(token, {
           id,
           token,
           stop,
@@ -362,7 +366,7 @@ export const make = (
           }
         })
         const exit = yield* Fiber.await(fiber)
-        runs.delete(id)
+        runs.delete(token)
         const outcome = Exit.isSuccess(exit) ? exit.value : undefined
         if (reason !== undefined && (outcome === undefined || Exit.isFailure(outcome))) {
           if (reason === "handback") {
@@ -447,7 +451,7 @@ export const make = (
     const check = (run: Run) =>
       Effect.option(read(run.id)).pipe(
         Effect.tap((job) => {
-          if (Option.isNone(job) || runs.get(run.id) !== run) return Effect.void
+          if (Option.isNone(job) || !runs.has(run.token)) return Effect.void
           const j = job.value
           if (j.owner !== run.token) run.stop("lost")
           else if (j.status === "cancelled") run.stop("cancelled")

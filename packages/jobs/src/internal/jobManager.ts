@@ -10,7 +10,6 @@ import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as FiberSet from "effect/FiberSet"
-import * as Option from "effect/Option"
 import * as PubSub from "effect/PubSub"
 import * as Queue from "effect/Queue"
 import * as Random from "effect/Random"
@@ -34,12 +33,14 @@ import {
 } from "./common.js"
 
 /** @internal */
-export const make = (options: JM.Options = {}): Effect.Effect<JM.Service, JM.JobError, JobBackend | Scope.Scope> =>
+export const make = (
+  options: JM.Options = {}
+): Effect.Effect<JM.Service, JM.JobError, JobBackend | HookDispatcher | Scope.Scope> =>
   Effect.gen(function* () {
     const backend = yield* JobBackend
-    // Optional: when a HookDispatcher is in context, every transition is also
-    // dispatched to hooks as a JobLifecycle observer event.
-    const hooks = yield* Effect.serviceOption(HookDispatcher)
+    // Every transition is also dispatched to hooks as a JobLifecycle
+    // observer event (a dispatcher with no such hook does nothing).
+    const hooks = yield* HookDispatcher
     const instanceId = options.instanceId ?? `jobs-${randomUUID()}`
     const concurrency = Math.max(1, options.concurrency ?? 4)
     const jobs = new Map<string, JobRecord>()
@@ -77,7 +78,7 @@ export const make = (options: JM.Options = {}): Effect.Effect<JM.Service, JM.Job
         jobs.set(stored.id, stored)
         const update = updateOf(stored)
         yield* PubSub.publish(hub, { event: "job_update" as const, ...update })
-        if (Option.isSome(hooks)) yield* hooks.value.notify({ hook_event_name: "JobLifecycle", ...update })
+        yield* hooks.notify({ hook_event_name: "JobLifecycle", ...update })
         return stored
       })
 

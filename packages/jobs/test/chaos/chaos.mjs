@@ -15,6 +15,7 @@ import { spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
+import { HookDispatcher } from "@strata/hooks/HookDispatcher"
 import * as JobsBull from "@strata/jobs/bullmq"
 import * as JobBackend from "@strata/jobs/JobBackend"
 import { layerRedis } from "@strata/storage/redis"
@@ -129,7 +130,11 @@ const program = Effect.gen(function* () {
   yield* Effect.promise(() => killing)
   const status = yield* api.queueStatus
   return { jobs, seconds, status }
-}).pipe(Effect.scoped, Effect.provide(JobBackend.layerStateStore.pipe(Layer.provide(storeLayer))))
+}).pipe(
+  Effect.scoped,
+  Effect.provide(JobBackend.layerStateStore.pipe(Layer.provide(storeLayer))),
+  Effect.provide(HookDispatcher.Default)
+)
 
 const cleanup = async () => {
   for (const child of workers.values()) {

@@ -3,6 +3,7 @@
 // effect, to Redis lists the driver reads (chaos.mjs).
 //
 //   node worker.mjs <prefix> <redis|postgres> [concurrency]
+import { HookDispatcher } from "@strata/hooks/HookDispatcher"
 import * as JobsBull from "@strata/jobs/bullmq"
 import * as JobBackend from "@strata/jobs/JobBackend"
 import { layerRedis } from "@strata/storage/redis"
@@ -35,7 +36,11 @@ const program = Effect.gen(function* () {
   })
   process.stdout.write("READY\n")
   yield* Effect.never
-}).pipe(Effect.scoped, Effect.provide(JobBackend.layerStateStore.pipe(Layer.provide(store))))
+}).pipe(
+  Effect.scoped,
+  Effect.provide(JobBackend.layerStateStore.pipe(Layer.provide(store))),
+  Effect.provide(HookDispatcher.Default)
+)
 
 process.on("SIGTERM", () => process.exit(0))
 Effect.runPromise(program).catch((e) => {
