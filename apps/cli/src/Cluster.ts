@@ -36,6 +36,7 @@ import { fromFailure, RpcError } from "@strata/server/RpcError"
 import { StateStore } from "@strata/storage/StateStore"
 import type { Job as BullJob, Worker as BullWorker } from "bullmq"
 import * as Cause from "effect/Cause"
+import * as Chunk from "effect/Chunk"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -414,9 +415,19 @@ export const runWorker = (
           if (recovered && (yield* store.lastSeq(threadId)) > data.request.after_seq) {
             // It had begun: close it, do not send the prompt again.
             yield* whenFree(turns.repair(threadId))
+            const ended = yield* Stream.runCollect(
+              store
+                .readEvents(threadId, { fromSeq: data.request.after_seq + 1 })
+                .pipe(Stream.filter((f) => f.event === "turn_ended"))
+            )
+            const last = Chunk.last(ended).pipe(Option.getOrUndefined)
+            const outcome = last !== undefined && "outcome" in last ? String(last.outcome) : "interrupted"
             return yield* new RpcError({
               type: "InternalError",
-              detail: `the worker running this turn stopped; thread ${threadId} was closed as interrupted (the turn is not run twice)`
+              detail:
+                outcome === "interrupted"
+                  ? `the worker running this turn stopped; thread ${threadId} was closed as interrupted (the turn is not run twice)`
+                  : `the worker running this turn stopped after it ended (${outcome}); its answer is in thread ${threadId}'s events (the turn is not run twice)`
             })
           }
           const r = data.request
