@@ -17,12 +17,16 @@
  *
  * Recovery of a turn whose worker died (BullMQ's stalled check hands its job
  * to another worker after `lock_ms`; the dead worker's thread lease expires
- * after `turn_lease_ms`): when the dead run wrote nothing to the thread, the
- * turn runs (nothing of it happened); otherwise the thread is repaired (its
- * open calls answered as interrupted, `turn_ended: interrupted`) and the
- * turn is NOT run again: the model was called and tools may have run, and a
- * second run would send the prompt twice and repeat their side effects. An
- * approval's decision is taken again only while the approval is pending.
+ * after `turn_lease_ms`), by what the dead run left in the journal:
+ * - nothing of it: the turn runs (nothing of it happened);
+ * - its prompt, but no `turn_started`: the turn runs from the recorded
+ *   prompt (`continueTurn`: nothing was sent to the model yet, and the
+ *   prompt is not recorded twice);
+ * - a `turn_started`: the thread is repaired (open calls answered as
+ *   interrupted, `turn_ended: interrupted`) and the turn is NOT run again:
+ *   the model was called and tools may have run, and a second run would
+ *   send the prompt twice and repeat their side effects.
+ * An approval's decision is taken again only while the approval is pending.
  *
  * @since 0.2.0
  */
@@ -412,32 +416,43 @@ export const runWorker = (
       Effect.gen(function* () {
         const threadId = threadOf(data)
         if (data.type === "prompt") {
-          if (recovered && (yield* store.lastSeq(threadId)) > data.request.after_seq) {
-            // It had begun: close it, do not send the prompt again.
-            yield* whenFree(turns.repair(threadId))
-            const ended = yield* Stream.runCollect(
-              store
-                .readEvents(threadId, { fromSeq: data.request.after_seq + 1 })
-                .pipe(Stream.filter((f) => f.event === "turn_ended"))
-            )
-            const last = Chunk.last(ended).pipe(Option.getOrUndefined)
-            const outcome = last !== undefined && "outcome" in last ? String(last.outcome) : "interrupted"
-            return yield* new RpcError({
-              type: "InternalError",
-              detail:
-                outcome === "interrupted"
-                  ? `the worker running this turn stopped; thread ${threadId} was closed as interrupted (the turn is not run twice)`
-                  : `the worker running this turn stopped after it ended (${outcome}); its answer is in thread ${threadId}'s events (the turn is not run twice)`
-            })
-          }
           const r = data.request
-          const request = {
-            thread_id: r.thread_id as PromptRequest["thread_id"] & string,
-            prompt: r.prompt,
+          const overrides = {
             ...(r.model === undefined ? {} : { model: r.model }),
             ...(r.cwd === undefined ? {} : { cwd: r.cwd }),
             ...(r.approval_policy === undefined ? {} : { approval_policy: r.approval_policy }),
             ...(r.max_turns === undefined ? {} : { max_turns: r.max_turns })
+          }
+          if (recovered) {
+            const since = Chunk.toReadonlyArray(
+              yield* Stream.runCollect(store.readEvents(threadId, { fromSeq: r.after_seq + 1 }))
+            )
+            if (since.some((f) => f.event === "turn_started")) {
+              // It had begun: close it, do not send the prompt again.
+              yield* whenFree(turns.repair(threadId))
+              const ended = (yield* Stream.runCollect(store.readEvents(threadId, { fromSeq: r.after_seq + 1 }))).pipe(
+                Chunk.filter((f) => f.event === "turn_ended")
+              )
+              const last = Option.getOrUndefined(Chunk.last(ended))
+              const outcome = last !== undefined && "outcome" in last ? String(last.outcome) : "interrupted"
+              return yield* new RpcError({
+                type: "InternalError",
+                detail:
+                  outcome === "interrupted"
+                    ? `the worker running this turn stopped; thread ${threadId} was closed as interrupted (the turn is not run twice)`
+                    : `the worker running this turn stopped after it ended (${outcome}); its answer is in thread ${threadId}'s events (the turn is not run twice)`
+              })
+            }
+            if (since.some((f) => f.event === "message_appended" && f.message.role === "user")) {
+              // The prompt was recorded, no turn started: nothing was sent; the turn runs from the recorded prompt.
+              return yield* Effect.flatMap(whenFree(turns.continueTurn(threadId, overrides)), encodeResponse)
+            }
+            // Nothing of it was recorded: it runs as if for the first time.
+          }
+          const request = {
+            thread_id: r.thread_id as PromptRequest["thread_id"] & string,
+            prompt: r.prompt,
+            ...overrides
           }
           return yield* Effect.flatMap(whenFree(rt.handlePrompt(request)), encodeResponse)
         }
