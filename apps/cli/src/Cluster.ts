@@ -9,9 +9,11 @@
  *   job's ticket; interrupts go out on a control channel; wake-ups of new
  *   frames come in on a notification channel.
  * - `runWorker`: in `strata worker`, takes those jobs and runs each through
- *   the Runtime facade (`handlePrompt`, `resolveApproval`), which holds the
- *   thread's lease while it writes (a second writer waits, never runs
- *   alongside).
+ *   the Runtime facade (`handlePrompt`, `resolveApproval`) while holding the
+ *   thread's lease (a second writer waits, never runs alongside). What the
+ *   journal already holds of the turn is read under the lease first, so a
+ *   job BullMQ handed to a second worker (the first dead, or only late to
+ *   renew its lock) is never run by both.
  * - Both publish every frame their process appends (the thread's id, as a
  *   wake-up: readers take the frames from the shared journal).
  *
@@ -406,30 +408,47 @@ export const runWorker = (
 
     // A second writer (the paused turn still closing, a dead worker's lease
     // not yet expired) holds the thread: wait for it, never run alongside.
-    const whenFree = <A, E extends { readonly _tag?: string }>(effect: Effect.Effect<A, E>) =>
+    const whenFree = <A, E extends { readonly _tag?: string }, R>(effect: Effect.Effect<A, E, R>) =>
       Effect.retry(effect, {
         while: (e) => e._tag === "ThreadBusy",
         schedule: Schedule.spaced("100 millis").pipe(Schedule.upTo(Duration.millis(2 * s.leaseMs + 5_000)))
       })
 
-    const work = (data: TurnJob, recovered: boolean): Effect.Effect<unknown, unknown> =>
-      Effect.gen(function* () {
-        const threadId = threadOf(data)
-        if (data.type === "prompt") {
-          const r = data.request
-          const overrides = {
-            ...(r.model === undefined ? {} : { model: r.model }),
-            ...(r.cwd === undefined ? {} : { cwd: r.cwd }),
-            ...(r.approval_policy === undefined ? {} : { approval_policy: r.approval_policy }),
-            ...(r.max_turns === undefined ? {} : { max_turns: r.max_turns })
-          }
-          if (recovered) {
+    // The thread's lease for the whole job: what the journal says about this
+    // turn is read under it, so a run taken over (its worker dead, or only
+    // late) and the run that took it over never both run the turn. The turn
+    // engine, seeing the lease held, writes under it (re-entrant).
+    const underLease = <A, E>(threadId: string, effect: Effect.Effect<A, E>) =>
+      Effect.scoped(
+        Effect.flatMap(
+          whenFree(store.acquireThreadLease(threadId, { owner: `strata worker ${instanceId}`, ttlMs: s.leaseMs })),
+          (lease) => Effect.locally(effect, ThreadManager.CurrentLease, Option.some(lease))
+        )
+      )
+
+    const work = (data: TurnJob): Effect.Effect<unknown, unknown> =>
+      underLease(
+        threadOf(data),
+        Effect.gen(function* () {
+          const threadId = threadOf(data)
+          if (data.type === "prompt") {
+            const r = data.request
+            const overrides = {
+              ...(r.model === undefined ? {} : { model: r.model }),
+              ...(r.cwd === undefined ? {} : { cwd: r.cwd }),
+              ...(r.approval_policy === undefined ? {} : { approval_policy: r.approval_policy }),
+              ...(r.max_turns === undefined ? {} : { max_turns: r.max_turns })
+            }
+            // This turn in the journal: its prompt recorded since it was queued, and a turn started after it.
             const since = Chunk.toReadonlyArray(
               yield* Stream.runCollect(store.readEvents(threadId, { fromSeq: r.after_seq + 1 }))
             )
-            if (since.some((f) => f.event === "turn_started")) {
-              // It had begun: close it, do not send the prompt again.
-              yield* whenFree(turns.repair(threadId))
+            const prompted = since.findIndex(
+              (f) => f.event === "message_appended" && f.message.role === "user" && f.message.content === r.prompt
+            )
+            if (prompted >= 0 && since.slice(prompted).some((f) => f.event === "turn_started")) {
+              // It had begun on another worker: close it, do not send the prompt again.
+              yield* turns.repair(threadId)
               const ended = (yield* Stream.runCollect(store.readEvents(threadId, { fromSeq: r.after_seq + 1 }))).pipe(
                 Chunk.filter((f) => f.event === "turn_ended")
               )
@@ -443,29 +462,27 @@ export const runWorker = (
                     : `the worker running this turn stopped after it ended (${outcome}); its answer is in thread ${threadId}'s events (the turn is not run twice)`
               })
             }
-            if (since.some((f) => f.event === "message_appended" && f.message.role === "user")) {
+            if (prompted >= 0) {
               // The prompt was recorded, no turn started: nothing was sent; the turn runs from the recorded prompt.
-              return yield* Effect.flatMap(whenFree(turns.continueTurn(threadId, overrides)), encodeResponse)
+              return yield* Effect.flatMap(turns.continueTurn(threadId, overrides), encodeResponse)
             }
-            // Nothing of it was recorded: it runs as if for the first time.
+            const request = {
+              thread_id: r.thread_id as PromptRequest["thread_id"] & string,
+              prompt: r.prompt,
+              ...overrides
+            }
+            return yield* Effect.flatMap(rt.handlePrompt(request), encodeResponse)
           }
-          const request = {
-            thread_id: r.thread_id as PromptRequest["thread_id"] & string,
-            prompt: r.prompt,
-            ...overrides
-          }
-          return yield* Effect.flatMap(whenFree(rt.handlePrompt(request)), encodeResponse)
-        }
-        if (recovered) {
           const approval = yield* store.getApproval(data.approval_id)
           if (Option.isSome(approval) && approval.value.status !== "pending") {
-            yield* whenFree(turns.repair(threadId))
+            // Decided by a run taken over: close what it left open, decide nothing again.
+            yield* turns.repair(threadId)
             return null
           }
-        }
-        const outcome = yield* whenFree(rt.resolveApproval(data.approval_id, data.decision, { reason: data.reason }))
-        return outcome.turn === undefined ? null : yield* encodeResponse(outcome.turn)
-      })
+          const outcome = yield* rt.resolveApproval(data.approval_id, data.decision, { reason: data.reason })
+          return outcome.turn === undefined ? null : yield* encodeResponse(outcome.turn)
+        })
+      )
 
     const answerOf = (exit: Exit.Exit<unknown, unknown>): Answer =>
       Exit.isSuccess(exit)
@@ -483,7 +500,7 @@ export const runWorker = (
       const recovered = (job.stalledCounter ?? 0) > 0
       if (recovered) await client.incr(k.stalled).catch(() => 0)
       onTake({ thread_id: threadId, kind: data.type, recovered })
-      const fiber = fork(work(data, recovered)) as Fiber.RuntimeFiber<unknown, unknown>
+      const fiber = fork(work(data)) as Fiber.RuntimeFiber<unknown, unknown>
       local.set(threadId, { ticket: data.ticket, fiber })
       try {
         // An interrupt sent before this worker took the turn.
@@ -491,7 +508,8 @@ export const runWorker = (
           fork(Fiber.interrupt(fiber))
         }
         const exit = await EffectRuntime.runPromise(runtime)(Fiber.await(fiber))
-        await client.set(k.result(data.ticket), JSON.stringify(answerOf(exit)), "EX", 600)
+        // The first answer stands (a run taken over while only late answers first).
+        await client.set(k.result(data.ticket), JSON.stringify(answerOf(exit)), "EX", 600, "NX")
       } finally {
         if (local.get(threadId)?.fiber === fiber) local.delete(threadId)
       }
