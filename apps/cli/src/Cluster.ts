@@ -394,13 +394,13 @@ export const runWorker = (
     yield* publishFrames(client, k.frames)
     const runtime = yield* Effect.runtime<never>()
     const fork = EffectRuntime.runFork(runtime)
-    const local = new Map<string, { readonly ticket: string; readonly fiber: Fiber.RuntimeFiber<unknown, unknown> }>()
+    // The runs in this process, by ticket.
+    const local = new Map<string, { readonly threadId: string; readonly fiber: Fiber.RuntimeFiber<unknown, unknown> }>()
 
     yield* subscribe(client, k.control, (message) => {
       try {
         const { thread_id } = JSON.parse(message) as { thread_id: string }
-        const running = local.get(thread_id)
-        if (running !== undefined) fork(Fiber.interrupt(running.fiber))
+        for (const run of local.values()) if (run.threadId === thread_id) fork(Fiber.interrupt(run.fiber))
       } catch {
         // not ours
       }
@@ -501,7 +501,7 @@ export const runWorker = (
       if (recovered) await client.incr(k.stalled).catch(() => 0)
       onTake({ thread_id: threadId, kind: data.type, recovered })
       const fiber = fork(work(data)) as Fiber.RuntimeFiber<unknown, unknown>
-      local.set(threadId, { ticket: data.ticket, fiber })
+      local.set(data.ticket, { threadId, fiber })
       try {
         // An interrupt sent before this worker took the turn.
         if ((await client.get(k.interrupt(threadId)).catch(() => null)) === data.ticket) {
@@ -511,7 +511,7 @@ export const runWorker = (
         // The first answer stands (a run taken over while only late answers first).
         await client.set(k.result(data.ticket), JSON.stringify(answerOf(exit)), "EX", 600, "NX")
       } finally {
-        if (local.get(threadId)?.fiber === fiber) local.delete(threadId)
+        local.delete(data.ticket)
       }
     }
 
