@@ -7,6 +7,17 @@
 // time per thread (turn/start with wait), each thread streamed over SSE from
 // the API process from its first frame.
 //
+// Meanwhile the API process enqueues JOBS jobs (`jobs/enqueue`) of a chaos
+// plugin's two kinds, run by the same workers: `idem` (idempotent: requeued
+// after a crash) records its side effect under its idempotency key (an
+// exclusive file create), so it happens once however often it runs; `plain`
+// (not idempotent: paused after a crash, a person decides; here the run
+// cancels it) records its side effect unguarded, so it must never run twice.
+// At the end every job is terminal as its policy allows (completed, or a
+// `plain` cancelled after a crash paused it), every completion recorded once,
+// every `idem` side effect once, no `plain` run twice; reruns of `idem` jobs
+// after a crash are counted.
+//
 // At the end, for every thread: the journal passes the turn invariants (every
 // turn closed, turns never overlap, every tool call answered once), every
 // prompt is recorded at most once and answered by at most one model call
@@ -15,12 +26,13 @@
 // in order). Turns a crash closed (`interrupted`, not run again) are counted.
 //
 //   npm run build && npm run chaos -w @strata/cli
-//   TURNS=50 THREADS=10 WORKERS=3 KILL_MIN_MS=2000 KILL_MAX_MS=5000 STORE=redis|postgres
+//   TURNS=50 JOBS=1000 THREADS=10 WORKERS=3 KILL_MIN_MS=2000 KILL_MAX_MS=5000 STORE=redis|postgres
 //
 // Prints one JSON summary line; exits 1 on any violation.
 import { spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs"
+import { createRequire } from "node:module"
 import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -33,6 +45,7 @@ const here = dirname(fileURLToPath(import.meta.url))
 const bin = join(here, "..", "..", "bin", "strata.js")
 const env = (name, fallback) => Number(process.env[name] ?? fallback)
 const TURNS = env("TURNS", 50)
+const JOBS = env("JOBS", 1000)
 const THREADS = env("THREADS", 10)
 const WORKERS = env("WORKERS", 3)
 const KILL_MIN_MS = env("KILL_MIN_MS", 2000)
@@ -60,6 +73,59 @@ const dir = join(root, "project")
 const home = join(root, "home")
 mkdirSync(join(dir, ".strata"), { recursive: true })
 mkdirSync(home)
+mkdirSync(join(dir, "effects"))
+
+// The chaos plugin (its job kinds), with the packages it imports linked into the project.
+const require = createRequire(import.meta.url)
+for (const name of ["@strata/plugin", "effect"]) {
+  const link = join(dir, "node_modules", name)
+  mkdirSync(dirname(link), { recursive: true })
+  symlinkSync(dirname(require.resolve(`${name}/package.json`)), link)
+}
+writeFileSync(
+  join(dir, "chaos.mjs"),
+  `import { appendFileSync, writeFileSync } from "node:fs"
+import { defineJob, definePlugin } from "@strata/plugin"
+import * as Effect from "effect/Effect"
+const dir = ${JSON.stringify(dir)}
+const work = (job) => Effect.gen(function* () {
+  const steps = 2 + Math.floor(Math.random() * 4)
+  for (let i = 1; i <= steps; i++) {
+    yield* job.checkpoint
+    yield* Effect.sleep(\`\${10 + Math.floor(Math.random() * 60)} millis\`)
+    yield* job.progress(Math.round((i / (steps + 1)) * 100))
+  }
+})
+const logRun = (job, kind) => Effect.sync(() => appendFileSync(dir + "/runs.log", job.id + " " + kind + "\\n"))
+const Idem = defineJob({
+  kind: "idem",
+  idempotent: true,
+  run: (job) => Effect.gen(function* () {
+    yield* logRun(job, "idem")
+    yield* work(job)
+    // exclusive create: the first run to claim the key records the effect, whatever kills which run when
+    yield* Effect.sync(() => {
+      try {
+        writeFileSync(dir + "/effects/" + encodeURIComponent(job.idempotencyKey("effect")), job.id, { flag: "wx" })
+      } catch (e) {
+        if (e.code !== "EEXIST") throw e
+      }
+    })
+    yield* work(job)
+  })
+})
+const Plain = defineJob({
+  kind: "plain",
+  run: (job) => Effect.gen(function* () {
+    yield* logRun(job, "plain")
+    yield* work(job)
+    yield* Effect.sync(() => appendFileSync(dir + "/effects.log", job.id + "\\n"))
+    yield* work(job)
+  })
+})
+export default definePlugin({ id: "chaos", version: "1.0.0", jobs: [Idem, Plain] })
+`
+)
 
 const lastUser = (request) => [...request.messages].reverse().find((m) => m.role === "user")?.content ?? ""
 const model = await ScriptedModelServer.start({
@@ -77,6 +143,7 @@ const storage =
 writeFileSync(
   join(dir, ".strata", "config.toml"),
   [
+    'plugins = ["./chaos.mjs"]',
     'model = "scripted"',
     "[providers.local]",
     'kind = "openai-compatible"',
@@ -183,7 +250,13 @@ const watch = (threadId) => {
       if (!abort.signal.aborted) problems.push(`SSE of ${threadId} broke: ${e.message}`)
     }
   })()
-  return { frames, stop: () => (abort.abort(), done) }
+  return {
+    frames,
+    stop: () => {
+      abort.abort()
+      return done
+    }
+  }
 }
 
 const runThread = async (t, turns) => {
@@ -223,8 +296,37 @@ const deadline = setTimeout(() => {
   process.exit(1)
 }, TIMEOUT_MS)
 
+const terminal = new Set(["completed", "failed", "cancelled"])
+const runJobs = async () => {
+  if (JOBS === 0) return []
+  const ids = new Set()
+  const kindOf = (i) => (i % 5 < 3 ? "chaos__idem" : "chaos__plain")
+  let next = 0
+  await Promise.all(
+    Array.from({ length: 16 }, async () => {
+      while (next < JOBS) {
+        const i = next++
+        ids.add((await client.call("jobs/enqueue", { name: kindOf(i), input: { i } })).id)
+      }
+    })
+  )
+  for (;;) {
+    const jobs = (await client.call("jobs/list", {})).filter((j) => ids.has(j.id))
+    // A `plain` job a crash paused waits for a person: here the person cancels it.
+    for (const j of jobs) {
+      if (j.status === "paused" && j.name === "chaos__plain" && j.history.some((h) => h.phase === "interrupted")) {
+        await client.call("jobs/cancel", { id: j.id }).catch(() => {})
+      }
+    }
+    if (jobs.length === JOBS && jobs.every((j) => terminal.has(j.status))) return jobs
+    await sleep(300)
+  }
+}
+const jobsDone = runJobs()
+
 const perThread = Array.from({ length: THREADS }, (_, t) => Math.floor(TURNS / THREADS) + (t < TURNS % THREADS ? 1 : 0))
 await Promise.all(perThread.map((n, t) => runThread(t, n)))
+const jobs = await jobsDone
 killing = false
 await killer
 
@@ -288,6 +390,46 @@ const closed = [...seenOutcomes.values()].filter((o) => o === "closed").length
 if (closed !== interrupted) {
   problems.push(`${closed} turns were answered as closed by a crash, ${interrupted} ended interrupted in the journals`)
 }
+const lines = (file) => {
+  try {
+    return readFileSync(join(dir, file), "utf8")
+      .split("\n")
+      .filter((l) => l !== "")
+  } catch {
+    return []
+  }
+}
+const count = (list) => {
+  const m = new Map()
+  for (const id of list) m.set(id, (m.get(id) ?? 0) + 1)
+  return m
+}
+const runsOf = count(lines("runs.log").map((l) => l.split(" ")[0]))
+const guardedOf = count(readdirSync(join(dir, "effects")).map((f) => readFileSync(join(dir, "effects", f), "utf8")))
+const plainOf = count(lines("effects.log"))
+let jobReruns = 0
+for (const job of jobs) {
+  const completions = job.history.filter((h) => h.phase === "completed").length
+  const runs = runsOf.get(job.id) ?? 0
+  if (completions > 1) problems.push(`job ${job.id}: completion recorded ${completions} times`)
+  if (job.status === "completed" && completions !== 1) problems.push(`job ${job.id}: completed without one completion`)
+  if (job.name === "chaos__idem") {
+    if (job.status !== "completed") problems.push(`job ${job.id} (idem): ${job.status}, expected completed`)
+    const e = guardedOf.get(job.id) ?? 0
+    if (e !== 1) problems.push(`job ${job.id} (idem): side effect ${e} times`)
+    jobReruns += Math.max(0, runs - 1)
+  } else {
+    const e = plainOf.get(job.id) ?? 0
+    if (runs > 1 || e > 1) problems.push(`job ${job.id} (plain): ${runs} runs, ${e} side effects`)
+    if (job.status === "completed" && e !== 1) problems.push(`job ${job.id} (plain): completed with ${e} side effects`)
+    if (
+      job.status !== "completed" &&
+      !(job.status === "cancelled" && job.history.some((h) => h.phase === "interrupted"))
+    )
+      problems.push(`job ${job.id} (plain): ${job.status}, not by a crash`)
+  }
+}
+
 const recoveredRuns = outputs.reduce((n, o) => n + (o.out.match(/\(prompt, recovered\)/g) ?? []).length, 0)
 const summary = {
   store: STORE,
@@ -300,6 +442,10 @@ const summary = {
   interrupted_in_journals: interrupted,
   recovered_runs: recoveredRuns,
   model_calls: model.requests.length,
+  jobs: jobs.length,
+  jobs_completed: jobs.filter((j) => j.status === "completed").length,
+  jobs_cancelled_after_a_crash_paused_them: jobs.filter((j) => j.status === "cancelled").length,
+  job_reruns_allowed_by_requeue: jobReruns,
   workers_started: spawnedWorkers,
   sigkill: kills,
   frames,
