@@ -154,6 +154,9 @@ writeFileSync(
     "context_window = 64000",
     "max_output_tokens = 1000",
     storage,
+    // the chaos client makes thousands of calls a minute
+    "[server]",
+    "rate_limit = 1000000",
     "[jobs]",
     'backend = "bullmq"',
     `redis_url = ${JSON.stringify(redisUrl)}`,
