@@ -426,7 +426,7 @@ export const runWorker = (
         )
       )
 
-    const work = (data: TurnJob): Effect.Effect<unknown, unknown> =>
+    const runJob = (data: TurnJob): Effect.Effect<unknown, unknown> =>
       underLease(
         threadOf(data),
         Effect.gen(function* () {
@@ -482,6 +482,28 @@ export const runWorker = (
           const outcome = yield* rt.resolveApproval(data.approval_id, data.decision, { reason: data.reason })
           return outcome.turn === undefined ? null : yield* encodeResponse(outcome.turn)
         })
+      )
+
+    // A run that lost the thread's lease (its process froze past
+    // `turn_lease_ms`) wrote nothing since: it takes the lease again and
+    // closes the turn, so the thread is consistent without waiting for the
+    // next turn; the turn is not run again.
+    const work = (data: TurnJob): Effect.Effect<unknown, unknown> =>
+      runJob(data).pipe(
+        Effect.catchIf(
+          (e): e is { readonly _tag: "LeaseLost" } =>
+            typeof e === "object" && e !== null && (e as { _tag?: unknown })._tag === "LeaseLost",
+          () =>
+            Effect.zipRight(
+              underLease(threadOf(data), turns.repair(threadOf(data))),
+              Effect.fail(
+                new RpcError({
+                  type: "InternalError",
+                  detail: `the worker running this turn lost thread ${threadOf(data)}'s lease (it stalled past turn_lease_ms); the thread was closed as interrupted (the turn is not run twice)`
+                })
+              )
+            )
+        )
       )
 
     const answerOf = (exit: Exit.Exit<unknown, unknown>): Answer =>

@@ -3,7 +3,9 @@
 // Redis and a thread store (Redis, or PostgreSQL with STORE=postgres); a
 // scripted model server streams every answer slowly, so turns are in flight
 // when a killer sends SIGKILL to a random worker every KILL_MIN_MS..KILL_MAX_MS
-// (and restarts it). THREADS threads take TURNS turns between them, one at a
+// (and restarts it), or one time in five freezes one with SIGSTOP past its
+// lock and its thread leases and lets it go on (a worker that comes back
+// after its turns were taken over). THREADS threads take TURNS turns between them, one at a
 // time per thread (turn/start with wait), each thread streamed over SSE from
 // the API process from its first frame.
 //
@@ -52,6 +54,8 @@ const KILL_MIN_MS = env("KILL_MIN_MS", 2000)
 const KILL_MAX_MS = env("KILL_MAX_MS", 5000)
 const FIRST_KILL_MS = env("FIRST_KILL_MS", KILL_MIN_MS)
 const MAX_KILLS = env("MAX_KILLS", Number.POSITIVE_INFINITY)
+// The share of strikes that freeze a worker (SIGSTOP past its lock and leases, then SIGCONT) instead of killing it.
+const FREEZE_SHARE = env("FREEZE_SHARE", 0.2)
 const LOCK_MS = env("LOCK_MS", 1000)
 const LEASE_MS = env("LEASE_MS", 1500)
 const TIMEOUT_MS = env("TIMEOUT_MS", 600_000)
@@ -221,12 +225,22 @@ const client = StrataClient.make({ url })
 for (let slot = 0; slot < WORKERS; slot++) await startWorker(slot)
 
 let kills = 0
+let freezes = 0
 let killing = true
 const killer = (async () => {
   await sleep(FIRST_KILL_MS)
-  while (killing && kills < MAX_KILLS) {
+  while (killing && kills + freezes < MAX_KILLS) {
     const slot = between(0, WORKERS - 1)
     const victim = workers.get(slot)
+    if (Math.random() < FREEZE_SHARE) {
+      // Frozen past its lock and its leases: its runs are taken over; then it comes back.
+      freezes++
+      victim.child.kill("SIGSTOP")
+      await sleep(Math.max(LOCK_MS, LEASE_MS) * 2 + 500)
+      victim.child.kill("SIGCONT")
+      await sleep(between(KILL_MIN_MS, KILL_MAX_MS))
+      continue
+    }
     victim.child.kill("SIGKILL")
     kills++
     await new Promise((r) =>
@@ -451,9 +465,11 @@ const summary = {
   job_reruns_allowed_by_requeue: jobReruns,
   workers_started: spawnedWorkers,
   sigkill: kills,
+  sigstop_freezes: freezes,
   frames,
   sse_frames: threads.reduce((n, t) => n + t.stream.frames.length, 0),
   problems: problems.length,
+  first_problems: problems.slice(0, 5),
   time_s: Math.round((Date.now() - started) / 1000)
 }
 clearTimeout(deadline)
