@@ -254,10 +254,19 @@ export const layerApi = (
           if (Option.isSome(lease)) return yield* conflict(request.thread_id, `running (${lease.value.owner})`)
           const jobId = `turn-${request.thread_id}`
           const ticket = `${jobId}|${randomUUID()}`
-          if (!(yield* add(jobId, { type: "prompt", ticket, request }))) {
-            return yield* conflict(request.thread_id, "queued or running")
+          // The thread's job id is taken: by a turn queued or running (a Conflict), or by one that
+          // has just let go of the lease and is finishing (gone in a moment: try again).
+          for (let i = 0; i < 40; i++) {
+            if (yield* add(jobId, { type: "prompt", ticket, request })) return ticket
+            const there = yield* tryRedis("read the queued turn", () => queue.getJob(jobId))
+            const state =
+              there === undefined ? "gone" : yield* tryRedis("read the turn's state", () => there.getState())
+            if (state !== "active" && state !== "gone" && state !== "unknown") break
+            const held = yield* Effect.orElseSucceed(store.threadLease(request.thread_id), () => Option.none())
+            if (Option.isSome(held)) return yield* conflict(request.thread_id, `running (${held.value.owner})`)
+            yield* Effect.sleep("50 millis")
           }
-          return ticket
+          return yield* conflict(request.thread_id, "queued or running")
         })
 
       const enqueueApproval: ClusterTurns["Type"]["enqueueApproval"] = (request) =>
