@@ -9,20 +9,26 @@
  *   job's ticket; interrupts go out on a control channel; wake-ups of new
  *   frames come in on a notification channel.
  * - `runWorker`: in `strata worker`, takes those jobs and runs each through
- *   the Runtime facade (`handlePrompt`, `resolveApproval`), which holds the
- *   thread's lease while it writes (a second writer waits, never runs
- *   alongside).
+ *   the Runtime facade (`handlePrompt`, `resolveApproval`) while holding the
+ *   thread's lease (a second writer waits, never runs alongside). What the
+ *   journal already holds of the turn is read under the lease first, so a
+ *   job BullMQ handed to a second worker (the first dead, or only late to
+ *   renew its lock) is never run by both.
  * - Both publish every frame their process appends (the thread's id, as a
  *   wake-up: readers take the frames from the shared journal).
  *
  * Recovery of a turn whose worker died (BullMQ's stalled check hands its job
  * to another worker after `lock_ms`; the dead worker's thread lease expires
- * after `turn_lease_ms`): when the dead run wrote nothing to the thread, the
- * turn runs (nothing of it happened); otherwise the thread is repaired (its
- * open calls answered as interrupted, `turn_ended: interrupted`) and the
- * turn is NOT run again: the model was called and tools may have run, and a
- * second run would send the prompt twice and repeat their side effects. An
- * approval's decision is taken again only while the approval is pending.
+ * after `turn_lease_ms`), by what the dead run left in the journal:
+ * - nothing of it: the turn runs (nothing of it happened);
+ * - its prompt, but no `turn_started`: the turn runs from the recorded
+ *   prompt (`continueTurn`: nothing was sent to the model yet, and the
+ *   prompt is not recorded twice);
+ * - a `turn_started`: the thread is repaired (open calls answered as
+ *   interrupted, `turn_ended: interrupted`) and the turn is NOT run again:
+ *   the model was called and tools may have run, and a second run would
+ *   send the prompt twice and repeat their side effects.
+ * An approval's decision is taken again only while the approval is pending.
  *
  * @since 0.2.0
  */
@@ -36,6 +42,7 @@ import { fromFailure, RpcError } from "@strata/server/RpcError"
 import { StateStore } from "@strata/storage/StateStore"
 import type { Job as BullJob, Worker as BullWorker } from "bullmq"
 import * as Cause from "effect/Cause"
+import * as Chunk from "effect/Chunk"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -247,10 +254,19 @@ export const layerApi = (
           if (Option.isSome(lease)) return yield* conflict(request.thread_id, `running (${lease.value.owner})`)
           const jobId = `turn-${request.thread_id}`
           const ticket = `${jobId}|${randomUUID()}`
-          if (!(yield* add(jobId, { type: "prompt", ticket, request }))) {
-            return yield* conflict(request.thread_id, "queued or running")
+          // The thread's job id is taken: by a turn queued or running (a Conflict), or by one that
+          // has just let go of the lease and is finishing (gone in a moment: try again).
+          for (let i = 0; i < 40; i++) {
+            if (yield* add(jobId, { type: "prompt", ticket, request })) return ticket
+            const there = yield* tryRedis("read the queued turn", () => queue.getJob(jobId))
+            const state =
+              there === undefined ? "gone" : yield* tryRedis("read the turn's state", () => there.getState())
+            if (state !== "active" && state !== "gone" && state !== "unknown") break
+            const held = yield* Effect.orElseSucceed(store.threadLease(request.thread_id), () => Option.none())
+            if (Option.isSome(held)) return yield* conflict(request.thread_id, `running (${held.value.owner})`)
+            yield* Effect.sleep("50 millis")
           }
-          return ticket
+          return yield* conflict(request.thread_id, "queued or running")
         })
 
       const enqueueApproval: ClusterTurns["Type"]["enqueueApproval"] = (request) =>
@@ -387,13 +403,13 @@ export const runWorker = (
     yield* publishFrames(client, k.frames)
     const runtime = yield* Effect.runtime<never>()
     const fork = EffectRuntime.runFork(runtime)
-    const local = new Map<string, { readonly ticket: string; readonly fiber: Fiber.RuntimeFiber<unknown, unknown> }>()
+    // The runs in this process, by ticket.
+    const local = new Map<string, { readonly threadId: string; readonly fiber: Fiber.RuntimeFiber<unknown, unknown> }>()
 
     yield* subscribe(client, k.control, (message) => {
       try {
         const { thread_id } = JSON.parse(message) as { thread_id: string }
-        const running = local.get(thread_id)
-        if (running !== undefined) fork(Fiber.interrupt(running.fiber))
+        for (const run of local.values()) if (run.threadId === thread_id) fork(Fiber.interrupt(run.fiber))
       } catch {
         // not ours
       }
@@ -401,45 +417,103 @@ export const runWorker = (
 
     // A second writer (the paused turn still closing, a dead worker's lease
     // not yet expired) holds the thread: wait for it, never run alongside.
-    const whenFree = <A, E extends { readonly _tag?: string }>(effect: Effect.Effect<A, E>) =>
+    const whenFree = <A, E extends { readonly _tag?: string }, R>(effect: Effect.Effect<A, E, R>) =>
       Effect.retry(effect, {
         while: (e) => e._tag === "ThreadBusy",
         schedule: Schedule.spaced("100 millis").pipe(Schedule.upTo(Duration.millis(2 * s.leaseMs + 5_000)))
       })
 
-    const work = (data: TurnJob, recovered: boolean): Effect.Effect<unknown, unknown> =>
-      Effect.gen(function* () {
-        const threadId = threadOf(data)
-        if (data.type === "prompt") {
-          if (recovered && (yield* store.lastSeq(threadId)) > data.request.after_seq) {
-            // It had begun: close it, do not send the prompt again.
-            yield* whenFree(turns.repair(threadId))
-            return yield* new RpcError({
-              type: "InternalError",
-              detail: `the worker running this turn stopped; thread ${threadId} was closed as interrupted (the turn is not run twice)`
-            })
+    // The thread's lease for the whole job: what the journal says about this
+    // turn is read under it, so a run taken over (its worker dead, or only
+    // late) and the run that took it over never both run the turn. The turn
+    // engine, seeing the lease held, writes under it (re-entrant).
+    const underLease = <A, E>(threadId: string, effect: Effect.Effect<A, E>) =>
+      Effect.scoped(
+        Effect.flatMap(
+          whenFree(store.acquireThreadLease(threadId, { owner: `strata worker ${instanceId}`, ttlMs: s.leaseMs })),
+          (lease) => Effect.locally(effect, ThreadManager.CurrentLease, Option.some(lease))
+        )
+      )
+
+    const runJob = (data: TurnJob): Effect.Effect<unknown, unknown> =>
+      underLease(
+        threadOf(data),
+        Effect.gen(function* () {
+          const threadId = threadOf(data)
+          if (data.type === "prompt") {
+            const r = data.request
+            const overrides = {
+              ...(r.model === undefined ? {} : { model: r.model }),
+              ...(r.cwd === undefined ? {} : { cwd: r.cwd }),
+              ...(r.approval_policy === undefined ? {} : { approval_policy: r.approval_policy }),
+              ...(r.max_turns === undefined ? {} : { max_turns: r.max_turns })
+            }
+            // This turn in the journal: its prompt recorded since it was queued, and a turn started after it.
+            const since = Chunk.toReadonlyArray(
+              yield* Stream.runCollect(store.readEvents(threadId, { fromSeq: r.after_seq + 1 }))
+            )
+            const prompted = since.findIndex(
+              (f) => f.event === "message_appended" && f.message.role === "user" && f.message.content === r.prompt
+            )
+            if (prompted >= 0 && since.slice(prompted).some((f) => f.event === "turn_started")) {
+              // It had begun on another worker: close it, do not send the prompt again.
+              yield* turns.repair(threadId)
+              const ended = (yield* Stream.runCollect(store.readEvents(threadId, { fromSeq: r.after_seq + 1 }))).pipe(
+                Chunk.filter((f) => f.event === "turn_ended")
+              )
+              const last = Option.getOrUndefined(Chunk.last(ended))
+              const outcome = last !== undefined && "outcome" in last ? String(last.outcome) : "interrupted"
+              return yield* new RpcError({
+                type: "InternalError",
+                detail:
+                  outcome === "interrupted"
+                    ? `the worker running this turn stopped; thread ${threadId} was closed as interrupted (the turn is not run twice)`
+                    : `the worker running this turn stopped after it ended (${outcome}); its answer is in thread ${threadId}'s events (the turn is not run twice)`
+              })
+            }
+            if (prompted >= 0) {
+              // The prompt was recorded, no turn started: nothing was sent; the turn runs from the recorded prompt.
+              return yield* Effect.flatMap(turns.continueTurn(threadId, overrides), encodeResponse)
+            }
+            const request = {
+              thread_id: r.thread_id as PromptRequest["thread_id"] & string,
+              prompt: r.prompt,
+              ...overrides
+            }
+            return yield* Effect.flatMap(rt.handlePrompt(request), encodeResponse)
           }
-          const r = data.request
-          const request = {
-            thread_id: r.thread_id as PromptRequest["thread_id"] & string,
-            prompt: r.prompt,
-            ...(r.model === undefined ? {} : { model: r.model }),
-            ...(r.cwd === undefined ? {} : { cwd: r.cwd }),
-            ...(r.approval_policy === undefined ? {} : { approval_policy: r.approval_policy }),
-            ...(r.max_turns === undefined ? {} : { max_turns: r.max_turns })
-          }
-          return yield* Effect.flatMap(whenFree(rt.handlePrompt(request)), encodeResponse)
-        }
-        if (recovered) {
           const approval = yield* store.getApproval(data.approval_id)
           if (Option.isSome(approval) && approval.value.status !== "pending") {
-            yield* whenFree(turns.repair(threadId))
+            // Decided by a run taken over: close what it left open, decide nothing again.
+            yield* turns.repair(threadId)
             return null
           }
-        }
-        const outcome = yield* whenFree(rt.resolveApproval(data.approval_id, data.decision, { reason: data.reason }))
-        return outcome.turn === undefined ? null : yield* encodeResponse(outcome.turn)
-      })
+          const outcome = yield* rt.resolveApproval(data.approval_id, data.decision, { reason: data.reason })
+          return outcome.turn === undefined ? null : yield* encodeResponse(outcome.turn)
+        })
+      )
+
+    // A run that lost the thread's lease (its process froze past
+    // `turn_lease_ms`) wrote nothing since: it takes the lease again and
+    // closes the turn, so the thread is consistent without waiting for the
+    // next turn; the turn is not run again.
+    const work = (data: TurnJob): Effect.Effect<unknown, unknown> =>
+      runJob(data).pipe(
+        Effect.catchIf(
+          (e): e is { readonly _tag: "LeaseLost" } =>
+            typeof e === "object" && e !== null && (e as { _tag?: unknown })._tag === "LeaseLost",
+          () =>
+            Effect.zipRight(
+              underLease(threadOf(data), turns.repair(threadOf(data))),
+              Effect.fail(
+                new RpcError({
+                  type: "InternalError",
+                  detail: `the worker running this turn lost thread ${threadOf(data)}'s lease (it stalled past turn_lease_ms); the thread was closed as interrupted (the turn is not run twice)`
+                })
+              )
+            )
+        )
+      )
 
     const answerOf = (exit: Exit.Exit<unknown, unknown>): Answer =>
       Exit.isSuccess(exit)
@@ -457,17 +531,18 @@ export const runWorker = (
       const recovered = (job.stalledCounter ?? 0) > 0
       if (recovered) await client.incr(k.stalled).catch(() => 0)
       onTake({ thread_id: threadId, kind: data.type, recovered })
-      const fiber = fork(work(data, recovered)) as Fiber.RuntimeFiber<unknown, unknown>
-      local.set(threadId, { ticket: data.ticket, fiber })
+      const fiber = fork(work(data)) as Fiber.RuntimeFiber<unknown, unknown>
+      local.set(data.ticket, { threadId, fiber })
       try {
         // An interrupt sent before this worker took the turn.
         if ((await client.get(k.interrupt(threadId)).catch(() => null)) === data.ticket) {
           fork(Fiber.interrupt(fiber))
         }
         const exit = await EffectRuntime.runPromise(runtime)(Fiber.await(fiber))
-        await client.set(k.result(data.ticket), JSON.stringify(answerOf(exit)), "EX", 600)
+        // The first answer stands (a run taken over while only late answers first).
+        await client.set(k.result(data.ticket), JSON.stringify(answerOf(exit)), "EX", 600, "NX")
       } finally {
-        if (local.get(threadId)?.fiber === fiber) local.delete(threadId)
+        local.delete(data.ticket)
       }
     }
 

@@ -572,7 +572,7 @@ export const make = Effect.gen(function* () {
       Effect.gen(function* () {
         let last = after
         const pull = Effect.map(
-          Stream.runCollect(store.readEvents(threadId, { fromSeq: last + 1 })).pipe(
+          Effect.suspend(() => Stream.runCollect(store.readEvents(threadId, { fromSeq: last + 1 }))).pipe(
             Effect.orElseSucceed(() => [] as Array<EventFrame>)
           ),
           (frames) => {

@@ -394,6 +394,39 @@ describe.concurrent("strata serve --cluster + strata worker: turns as queued wor
     })
   })
 
+  it("a turn still queued (no worker yet) is taken off the queue by an interrupt: nothing of it runs", async () => {
+    await withProject(async (p) => {
+      await withModel({ turns: [{ text: "The one that ran." }] }, async (model) => {
+        configure(
+          p,
+          model,
+          ["[storage]", 'kind = "redis"', `url = ${q(redisUrl)}`, 'prefix = "PREFIX-store"'].join("\n")
+        )
+        const api = await startApi(p)
+        const client = StrataClient.make({ url: api.url })
+        const started = await client.call("turn/start", { prompt: "never run" })
+        if (!("status" in started)) throw new Error("expected a queued turn")
+        const waiting = client.call("turn/start", { thread_id: started.thread_id, prompt: "again" })
+        await expect(waiting).rejects.toMatchObject({ type: "Conflict" })
+        expect(await client.call("turn/interrupt", { thread_id: started.thread_id })).toEqual({
+          thread_id: started.thread_id,
+          interrupted: true
+        })
+        const worker = await startWorker(p)
+        const answer = await client.call("turn/start", { thread_id: started.thread_id, prompt: "run me", wait: true })
+        expect(answer).toMatchObject({ outcome: "completed", output: "The one that ran." })
+        const events = await journal(client, started.thread_id)
+        const prompts = events.flatMap((f) =>
+          f.event === "message_appended" && f.message.role === "user" ? [f.message.content] : []
+        )
+        expect(prompts).toEqual(["run me"])
+        expect(model.requests).toHaveLength(1)
+        worker.child.kill("SIGTERM")
+        await worker.exited
+      })
+    })
+  })
+
   it("--cluster is refused without bullmq jobs or a shared store", async () => {
     await withProject(async (p) => {
       await withModel({ turns: [] }, async (model) => {
