@@ -16,7 +16,6 @@ import type * as Plugin from "@strata/plugin/Plugin"
 import type { JsonValue } from "@strata/protocol/Common"
 import type { ThreadId, ToolCallId } from "@strata/protocol/Ids"
 import type { ToolOutput } from "@strata/protocol/Tool"
-import * as Redact from "@strata/sandbox/Redact"
 import type * as Sandbox from "@strata/sandbox/Sandbox"
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
@@ -193,8 +192,9 @@ export const toOutput = (value: unknown): ToolOutput =>
  * plugins, an app's built-in tools, tests). `tool` is a definition
  * (`defineTool`) or a built plugin's tool (`Plugin.RegisteredTool`, its
  * plugin's services provided). With `sandbox`, the tool gets it in its
- * context and what it returns, and its error text, are redacted of the
- * parent's secrets; `jobs` is its plugin's job kinds (`context.jobs`).
+ * context (its processes start through it); `jobs` is its plugin's job
+ * kinds (`context.jobs`). What it returns is not redacted here: the
+ * invoker redacts every tool's output and error text, whatever the tool.
  *
  * @since 0.1.0
  * @category constructors
@@ -219,7 +219,6 @@ export const fromPlugin = (
     ((input: unknown, context: PluginTool.ToolContext) =>
       PluginTool.invoke(definition as PluginTool.Any<never>, input, context, name))
   const sandbox = options?.sandbox
-  const redactText = sandbox === undefined ? (text: string) => text : sandbox.redact
   const extra = {
     ...(options?.jobs === undefined ? {} : { jobs: options.jobs }),
     ...(sandbox === undefined ? {} : { sandbox })
@@ -234,11 +233,10 @@ export const fromPlugin = (
     timeout: options?.timeout,
     validate: (input) =>
       validate(input).pipe(Effect.mapError((e) => new ToolInputInvalid({ tool: name, detail: e.message }))),
-    // Processes start through the sandbox; what comes back is redacted of the parent's secrets.
     run: (input, context) =>
       invoke(input, { ...context, ...extra }).pipe(
-        Effect.map((value) => toOutput(sandbox === undefined ? value : Redact.deep(sandbox.redact, value))),
-        Effect.mapError((e) => new ToolRunFailed({ tool: name, detail: redactText(e.message), cause: e }))
+        Effect.map(toOutput),
+        Effect.mapError((e) => new ToolRunFailed({ tool: name, detail: e.message, cause: e }))
       )
   }
 }
