@@ -31,7 +31,7 @@ import * as Decision from "@strata/exec-policy/Decision"
 import { ExecPolicy } from "@strata/exec-policy/ExecPolicy"
 import { findProtoKey } from "@strata/protocol/Common"
 import type { EventFrame } from "@strata/protocol/Event"
-import type { ThreadId } from "@strata/protocol/Ids"
+import { ThreadId } from "@strata/protocol/Ids"
 import type { PromptResponse } from "@strata/protocol/Prompt"
 import * as Rpc from "@strata/protocol/Rpc"
 import type { ThreadRequest } from "@strata/protocol/Thread"
@@ -140,6 +140,8 @@ const invalidParams = (method: string, error: ParseResult.ParseError) => {
 
 const isMethod = (name: string): name is Rpc.MethodName => Object.hasOwn(Rpc.Methods, name)
 
+const decodeThreadId = Schema.decode(ThreadId)
+
 /**
  * Builds the server over the Runtime in context. Turns it starts run in the
  * scope (closed: they are interrupted, and record `interrupted`).
@@ -163,6 +165,8 @@ export const make = Effect.gen(function* () {
   const approvedRules = yield* RuntimePolicy.ApprovedRules
 
   const thread = (request: ThreadRequest) => rt.handleThread(request)
+  // The facade answers a thread id as a plain string: decoded with the protocol's schema (a bad one is a defect).
+  const threadIdOf = (response: { readonly thread_id: string }) => Effect.orDie(decodeThreadId(response.thread_id))
 
   const requireThread = (threadId: string) =>
     Effect.flatMap(threads.get(threadId), (found) =>
@@ -207,7 +211,10 @@ export const make = Effect.gen(function* () {
     )
 
   const methods: {
-    readonly [M in Rpc.MethodName]: (params: Rpc.ParamsOf<M>, principal: Principal) => Effect.Effect<unknown, unknown>
+    readonly [M in Rpc.MethodName]: (
+      params: Rpc.DecodedParamsOf<M>,
+      principal: Principal
+    ) => Effect.Effect<unknown, unknown>
   } = {
     "app/status": () => rt.appStatus,
     "auth/whoami": (_, principal) =>
@@ -257,7 +264,7 @@ export const make = Effect.gen(function* () {
       Effect.gen(function* () {
         const started = yield* thread({ kind: "start", ...pick(p, ["model", "model_provider", "cwd"]) })
         if (p.name === undefined) return started
-        const named = yield* thread({ kind: "set_name", thread_id: started.thread_id as ThreadId, name: p.name })
+        const named = yield* thread({ kind: "set_name", thread_id: yield* threadIdOf(started), name: p.name })
         return { ...started, ...(named.thread === undefined ? {} : { thread: named.thread }) }
       }),
     "thread/resume": (p) =>
@@ -265,7 +272,7 @@ export const make = Effect.gen(function* () {
         requireThread(p.thread_id),
         thread({
           kind: "resume",
-          thread_id: p.thread_id as ThreadId,
+          thread_id: p.thread_id,
           ...pick(p, ["model", "model_provider", "cwd"])
         })
       ),
@@ -274,27 +281,23 @@ export const make = Effect.gen(function* () {
         requireThread(p.thread_id),
         thread({
           kind: "fork",
-          thread_id: p.thread_id as ThreadId,
+          thread_id: p.thread_id,
           ...pick(p, ["at_message_id", "model", "model_provider", "cwd"])
-        } as ThreadRequest)
+        })
       ),
     "thread/list": (p) => thread({ kind: "list", ...pick(p, ["include_archived", "limit", "cursor"]) }),
-    "thread/read": (p) =>
-      Effect.zipRight(requireThread(p.thread_id), thread({ kind: "read", thread_id: p.thread_id as ThreadId })),
+    "thread/read": (p) => Effect.zipRight(requireThread(p.thread_id), thread({ kind: "read", thread_id: p.thread_id })),
     "thread/set_name": (p) =>
-      Effect.zipRight(
-        requireThread(p.thread_id),
-        thread({ kind: "set_name", thread_id: p.thread_id as ThreadId, name: p.name })
-      ),
+      Effect.zipRight(requireThread(p.thread_id), thread({ kind: "set_name", thread_id: p.thread_id, name: p.name })),
     "thread/archive": (p) =>
-      Effect.zipRight(requireThread(p.thread_id), thread({ kind: "archive", thread_id: p.thread_id as ThreadId })),
+      Effect.zipRight(requireThread(p.thread_id), thread({ kind: "archive", thread_id: p.thread_id })),
     "thread/unarchive": (p) =>
-      Effect.zipRight(requireThread(p.thread_id), thread({ kind: "unarchive", thread_id: p.thread_id as ThreadId })),
+      Effect.zipRight(requireThread(p.thread_id), thread({ kind: "unarchive", thread_id: p.thread_id })),
     "turn/start": (p) =>
       Effect.gen(function* () {
         const threadId =
           p.thread_id === undefined
-            ? ((yield* thread({ kind: "start", ...pick(p, ["cwd"]) })).thread_id as ThreadId)
+            ? yield* threadIdOf(yield* thread({ kind: "start", ...pick(p, ["cwd"]) }))
             : (yield* requireThread(p.thread_id)).id
         const after = yield* store.lastSeq(threadId)
         const fiber = yield* runTurn(
@@ -315,10 +318,10 @@ export const make = Effect.gen(function* () {
         yield* requireThread(p.thread_id)
         const fiber = turns.get(p.thread_id)
         if (fiber === undefined || Option.isSome(yield* Fiber.poll(fiber))) {
-          return { thread_id: p.thread_id as ThreadId, interrupted: false }
+          return { thread_id: p.thread_id, interrupted: false }
         }
         yield* Fiber.interrupt(fiber)
-        return { thread_id: p.thread_id as ThreadId, interrupted: true }
+        return { thread_id: p.thread_id, interrupted: true }
       }),
     "events/read": (p) =>
       Effect.gen(function* () {
