@@ -17,11 +17,10 @@ import type { JsonValue } from "@strata/protocol/Common"
 import type { ThreadId, ToolCallId } from "@strata/protocol/Ids"
 import type { ToolOutput } from "@strata/protocol/Tool"
 import type * as Sandbox from "@strata/sandbox/Sandbox"
-import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
+import type * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 
@@ -130,12 +129,6 @@ export interface Service {
 
 /**
  * @since 0.1.0
- * @category tags
- */
-export class ToolRegistry extends Context.Tag("@strata/core-runtime/ToolRegistry")<ToolRegistry, Service>() {}
-
-/**
- * @since 0.1.0
  * @category constructors
  */
 export const make: Effect.Effect<Service> = Effect.sync(() => {
@@ -166,10 +159,21 @@ export const make: Effect.Effect<Service> = Effect.sync(() => {
 })
 
 /**
+ * The registry: one implementation, so an `Effect.Service` (see the README's
+ * service style).
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class ToolRegistry extends Effect.Service<ToolRegistry>()("@strata/core-runtime/ToolRegistry", {
+  effect: make
+}) {}
+
+/**
  * @since 0.1.0
  * @category layers
  */
-export const layer: Layer.Layer<ToolRegistry> = Layer.effect(ToolRegistry, make)
+export const layer: Layer.Layer<ToolRegistry> = ToolRegistry.Default
 
 /**
  * Renders a tool's encoded output as model-facing content: a string as

@@ -37,12 +37,11 @@ import * as Rpc from "@strata/protocol/Rpc"
 import type { ThreadRequest } from "@strata/protocol/Thread"
 import { StateStore } from "@strata/storage/StateStore"
 import type { ApprovalRecord } from "@strata/storage/StorageSchema"
-import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
-import * as Layer from "effect/Layer"
+import type * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as EffectRuntime from "effect/Runtime"
@@ -103,12 +102,6 @@ export interface Service {
   /** Threads whose turn is running in this server. */
   readonly running: Effect.Effect<ReadonlyArray<string>>
 }
-
-/**
- * @since 0.2.0
- * @category tags
- */
-export class RpcServer extends Context.Tag("@strata/server/RpcServer")<RpcServer, Service>() {}
 
 const toApproval = (r: ApprovalRecord): Rpc.Approval => ({
   id: r.id,
@@ -596,6 +589,15 @@ export const make = Effect.gen(function* () {
 })
 
 /**
+ * The server: one implementation, so an `Effect.Service` (see the README's
+ * service style); `layer` is its `Default`.
+ *
+ * @since 0.2.0
+ * @category tags
+ */
+export class RpcServer extends Effect.Service<RpcServer>()("@strata/server/RpcServer", { scoped: make }) {}
+
+/**
  * The server over the runtime's services. The policy `policy/check` and
  * `approve_always` use is a requirement, not an optional lookup: a
  * composition without it does not compile (`RuntimeLayer.layer` provides
@@ -608,7 +610,7 @@ export const layer: Layer.Layer<
   RpcServer,
   never,
   Runtime.Runtime | ThreadManager.ThreadManager | StateStore | ExecPolicy | RuntimePolicy.ApprovedRules
-> = Layer.scoped(RpcServer, make)
+> = RpcServer.Default
 
 /** The `id` of a message that failed to decode, when it has a usable one. */
 const readId = (message: unknown): Rpc.RequestId | null => {
