@@ -134,25 +134,24 @@ export interface Service {
 export const make: Effect.Effect<Service> = Effect.sync(() => {
   const tools = new Map<string, RuntimeTool>()
   return {
-    register: (batch) =>
-      Effect.gen(function* () {
-        const seen = new Map<string, string>()
-        for (const tool of batch) {
-          const existing = tools.get(tool.name)?.owner ?? seen.get(tool.name)
-          if (existing !== undefined) {
-            return yield* Effect.fail(
-              new ToolNameCollision({ name: tool.name, owner: tool.owner, existingOwner: existing })
-            )
-          }
-          seen.set(tool.name, tool.owner)
+    register: Effect.fn("ToolRegistry.register")(function* (batch: ReadonlyArray<RuntimeTool>) {
+      const seen = new Map<string, string>()
+      for (const tool of batch) {
+        const existing = tools.get(tool.name)?.owner ?? seen.get(tool.name)
+        if (existing !== undefined) {
+          return yield* Effect.fail(
+            new ToolNameCollision({ name: tool.name, owner: tool.owner, existingOwner: existing })
+          )
         }
-        for (const tool of batch) tools.set(tool.name, tool)
-        yield* Effect.addFinalizer(() =>
-          Effect.sync(() => {
-            for (const tool of batch) if (tools.get(tool.name) === tool) tools.delete(tool.name)
-          })
-        )
-      }),
+        seen.set(tool.name, tool.owner)
+      }
+      for (const tool of batch) tools.set(tool.name, tool)
+      yield* Effect.addFinalizer(() =>
+        Effect.sync(() => {
+          for (const tool of batch) if (tools.get(tool.name) === tool) tools.delete(tool.name)
+        })
+      )
+    }),
     get: (name) => Effect.sync(() => Option.fromNullable(tools.get(name))),
     list: Effect.sync(() => [...tools.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)))
   }
