@@ -89,7 +89,7 @@ export const make = (options: T.Options = {}) =>
     } = TurnThread.make({ threads, hooks, store, lm, invoker, options, now, compaction, compactAt })
 
     const run = (
-      threadId: string,
+      threadId: Ids.ThreadId,
       resolvedModel: Model,
       setup: {
         readonly prompt?: string | undefined
@@ -123,7 +123,7 @@ export const make = (options: T.Options = {}) =>
           if (setup.prompt !== undefined) {
             const submitted = yield* hooks.dispatch({
               hook_event_name: "UserPromptSubmit",
-              thread_id: threadId as Ids.ThreadId,
+              thread_id: threadId,
               session_id: threadId,
               cwd: setup.cwd,
               prompt: setup.prompt
@@ -221,7 +221,7 @@ export const make = (options: T.Options = {}) =>
               yield* append([{ event: "response_start", response_id: responseId, model: model.id }])
               yield* hooks.notify({
                 hook_event_name: "ResponseStart",
-                thread_id: threadId as Ids.ThreadId,
+                thread_id: threadId,
                 response_id: responseId,
                 model: model.id
               })
@@ -275,7 +275,7 @@ export const make = (options: T.Options = {}) =>
                         if (e.event === "response_delta") {
                           yield* hooks.notify({
                             hook_event_name: "ResponseDelta",
-                            thread_id: threadId as Ids.ThreadId,
+                            thread_id: threadId,
                             response_id: currentResponse,
                             delta: e.delta,
                             channel: e.channel
@@ -339,7 +339,7 @@ export const make = (options: T.Options = {}) =>
               ])
               yield* hooks.notify({
                 hook_event_name: "ResponseEnd",
-                thread_id: threadId as Ids.ThreadId,
+                thread_id: threadId,
                 response_id: currentResponse,
                 finish_reason: "error"
               })
@@ -397,7 +397,7 @@ export const make = (options: T.Options = {}) =>
             ])
             yield* hooks.notify({
               hook_event_name: "ResponseEnd",
-              thread_id: threadId as Ids.ThreadId,
+              thread_id: threadId,
               response_id: responseId,
               ...(finish === undefined ? {} : { finish_reason: finish }),
               usage: callUsage
@@ -425,7 +425,7 @@ export const make = (options: T.Options = {}) =>
             if (step._tag === "AskStopHook") {
               const stop = yield* hooks.dispatch({
                 hook_event_name: "Stop",
-                thread_id: threadId as Ids.ThreadId,
+                thread_id: threadId,
                 session_id: threadId,
                 cwd: setup.cwd,
                 stop_hook_active: state.stop_hook_active,
@@ -472,7 +472,7 @@ export const make = (options: T.Options = {}) =>
                     id: c.id,
                     name: c.name,
                     arguments: c.arguments,
-                    thread_id: threadId as Ids.ThreadId
+                    thread_id: threadId
                   } satisfies ToolCall,
                   setup.approval,
                   setup.cwd
@@ -534,7 +534,7 @@ export const make = (options: T.Options = {}) =>
         )
         yield* finishTurn
         const response: PromptResponse = {
-          thread_id: threadId as Ids.ThreadId,
+          thread_id: threadId,
           output,
           model: model.id,
           outcome,
@@ -654,7 +654,7 @@ export const make = (options: T.Options = {}) =>
 
     const compactThread: T.Service["compactThread"] = (threadId, keep = 4) =>
       Effect.gen(function* () {
-        yield* threadOrFail(threadId)
+        const thread = yield* threadOrFail(threadId)
         return yield* withLease(
           threadId,
           Effect.gen(function* () {
@@ -663,7 +663,7 @@ export const make = (options: T.Options = {}) =>
             if (older.length === 0) return undefined
             const before = yield* usageBefore(threadId)
             const model = yield* resolve(before.model, undefined)
-            return yield* compactNow(threadId, model, older, "manual")
+            return yield* compactNow(thread.id, model, older, "manual")
           })
         )
       })

@@ -46,7 +46,7 @@ export interface Deps {
 export const make = ({ threads, hooks, store, lm, invoker, options, now, compaction, compactAt }: Deps) => {
   // Replaces `older` (the oldest messages) with a summary, after PreCompact.
   const compactNow = (
-    threadId: string,
+    threadId: Ids.ThreadId,
     model: Model,
     older: ReadonlyArray<{ readonly message: Message; readonly seq: number }>,
     trigger: "auto" | "manual"
@@ -54,7 +54,7 @@ export const make = ({ threads, hooks, store, lm, invoker, options, now, compact
     Effect.gen(function* () {
       yield* hooks.dispatch({
         hook_event_name: "PreCompact",
-        thread_id: threadId as Ids.ThreadId,
+        thread_id: threadId,
         session_id: threadId,
         trigger
       })
@@ -66,7 +66,7 @@ export const make = ({ threads, hooks, store, lm, invoker, options, now, compact
       ])
       yield* hooks.notify({
         hook_event_name: "SessionStart",
-        thread_id: threadId as Ids.ThreadId,
+        thread_id: threadId,
         session_id: threadId,
         source: "compact",
         model: model.id
@@ -76,7 +76,7 @@ export const make = ({ threads, hooks, store, lm, invoker, options, now, compact
 
   // Keeps the prompt inside the model's window: compacts older messages
   // (keeping the last few) when the estimate passes `compactAt` of it.
-  const guardContext = (threadId: string, model: Model, tools: ReadonlyArray<Chat.ToolDefinition>) =>
+  const guardContext = (threadId: Ids.ThreadId, model: Model, tools: ReadonlyArray<Chat.ToolDefinition>) =>
     Effect.gen(function* () {
       const limit = Math.floor(model.context_window * compactAt)
       const size = (ms: ReadonlyArray<Message>) =>
