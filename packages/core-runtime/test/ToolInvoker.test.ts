@@ -36,6 +36,13 @@ const Leak = PluginTool.define({
   output: Schema.Struct({ token: Schema.String }),
   run: () => Effect.succeed({ token: SECRET })
 })
+const LeakLong = PluginTool.define({
+  name: "long",
+  description: "Returns a long text the output limit cuts inside the secret",
+  input: Schema.Struct({}),
+  output: Schema.String,
+  run: () => Effect.succeed(`${"x".repeat(995)}${SECRET} and more`)
+})
 const LeakFails = PluginTool.define({
   name: "fails",
   description: "Fails naming the secret",
@@ -200,7 +207,7 @@ describe("ToolInvoker", () => {
     Effect.gen(function* () {
       const { invoker } = yield* setup
       const registry = yield* ToolRegistry.ToolRegistry
-      yield* registry.register([ToolRegistry.fromPlugin("leaky", Leak), ToolRegistry.fromPlugin("leaky", LeakFails)])
+      yield* registry.register([Leak, LeakFails, LeakLong].map((tool) => ToolRegistry.fromPlugin("leaky", tool)))
       const ok = yield* invoker.invokeTool(call("leaky__leak", {}), "on-request", "/w")
       expect(ok).toMatchObject({
         status: "completed",
@@ -208,7 +215,10 @@ describe("ToolInvoker", () => {
       })
       const failed = yield* invoker.invokeTool(call("leaky__fails", {}), "on-request", "/w")
       expect(failed.status === "failed" && failed.error).toMatch(/token \[redacted\] rejected/)
-      expect(JSON.stringify([ok, failed])).not.toContain("s3cr3t")
+      // the output limit (1,000 characters here) cuts after redaction: no half of the secret is left
+      const long = yield* invoker.invokeTool(call("leaky__long", {}), "on-request", "/w")
+      expect(long).toMatchObject({ status: "completed", output: { truncated: true } })
+      expect(JSON.stringify([ok, failed, long])).not.toContain("s3cr3")
     }).pipe(Effect.provide(TestLayer))
   )
 
