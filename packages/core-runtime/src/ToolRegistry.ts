@@ -16,13 +16,11 @@ import type * as Plugin from "@strata/plugin/Plugin"
 import type { JsonValue } from "@strata/protocol/Common"
 import type { ThreadId, ToolCallId } from "@strata/protocol/Ids"
 import type { ToolOutput } from "@strata/protocol/Tool"
-import * as Redact from "@strata/sandbox/Redact"
 import type * as Sandbox from "@strata/sandbox/Sandbox"
-import * as Context from "effect/Context"
 import * as Data from "effect/Data"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
+import type * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 
@@ -131,46 +129,50 @@ export interface Service {
 
 /**
  * @since 0.1.0
- * @category tags
- */
-export class ToolRegistry extends Context.Tag("@strata/core-runtime/ToolRegistry")<ToolRegistry, Service>() {}
-
-/**
- * @since 0.1.0
  * @category constructors
  */
 export const make: Effect.Effect<Service> = Effect.sync(() => {
   const tools = new Map<string, RuntimeTool>()
   return {
-    register: (batch) =>
-      Effect.gen(function* () {
-        const seen = new Map<string, string>()
-        for (const tool of batch) {
-          const existing = tools.get(tool.name)?.owner ?? seen.get(tool.name)
-          if (existing !== undefined) {
-            return yield* Effect.fail(
-              new ToolNameCollision({ name: tool.name, owner: tool.owner, existingOwner: existing })
-            )
-          }
-          seen.set(tool.name, tool.owner)
+    register: Effect.fn("ToolRegistry.register")(function* (batch: ReadonlyArray<RuntimeTool>) {
+      const seen = new Map<string, string>()
+      for (const tool of batch) {
+        const existing = tools.get(tool.name)?.owner ?? seen.get(tool.name)
+        if (existing !== undefined) {
+          return yield* Effect.fail(
+            new ToolNameCollision({ name: tool.name, owner: tool.owner, existingOwner: existing })
+          )
         }
-        for (const tool of batch) tools.set(tool.name, tool)
-        yield* Effect.addFinalizer(() =>
-          Effect.sync(() => {
-            for (const tool of batch) if (tools.get(tool.name) === tool) tools.delete(tool.name)
-          })
-        )
-      }),
+        seen.set(tool.name, tool.owner)
+      }
+      for (const tool of batch) tools.set(tool.name, tool)
+      yield* Effect.addFinalizer(() =>
+        Effect.sync(() => {
+          for (const tool of batch) if (tools.get(tool.name) === tool) tools.delete(tool.name)
+        })
+      )
+    }),
     get: (name) => Effect.sync(() => Option.fromNullable(tools.get(name))),
     list: Effect.sync(() => [...tools.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)))
   }
 })
 
 /**
+ * The registry: one implementation, so an `Effect.Service` (see the README's
+ * service style).
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class ToolRegistry extends Effect.Service<ToolRegistry>()("@strata/core-runtime/ToolRegistry", {
+  effect: make
+}) {}
+
+/**
  * @since 0.1.0
  * @category layers
  */
-export const layer: Layer.Layer<ToolRegistry> = Layer.effect(ToolRegistry, make)
+export const layer: Layer.Layer<ToolRegistry> = ToolRegistry.Default
 
 /**
  * Renders a tool's encoded output as model-facing content: a string as
@@ -193,8 +195,9 @@ export const toOutput = (value: unknown): ToolOutput =>
  * plugins, an app's built-in tools, tests). `tool` is a definition
  * (`defineTool`) or a built plugin's tool (`Plugin.RegisteredTool`, its
  * plugin's services provided). With `sandbox`, the tool gets it in its
- * context and what it returns, and its error text, are redacted of the
- * parent's secrets; `jobs` is its plugin's job kinds (`context.jobs`).
+ * context (its processes start through it); `jobs` is its plugin's job
+ * kinds (`context.jobs`). What it returns is not redacted here: the
+ * invoker redacts every tool's output and error text, whatever the tool.
  *
  * @since 0.1.0
  * @category constructors
@@ -219,7 +222,6 @@ export const fromPlugin = (
     ((input: unknown, context: PluginTool.ToolContext) =>
       PluginTool.invoke(definition as PluginTool.Any<never>, input, context, name))
   const sandbox = options?.sandbox
-  const redactText = sandbox === undefined ? (text: string) => text : sandbox.redact
   const extra = {
     ...(options?.jobs === undefined ? {} : { jobs: options.jobs }),
     ...(sandbox === undefined ? {} : { sandbox })
@@ -234,11 +236,10 @@ export const fromPlugin = (
     timeout: options?.timeout,
     validate: (input) =>
       validate(input).pipe(Effect.mapError((e) => new ToolInputInvalid({ tool: name, detail: e.message }))),
-    // Processes start through the sandbox; what comes back is redacted of the parent's secrets.
     run: (input, context) =>
       invoke(input, { ...context, ...extra }).pipe(
-        Effect.map((value) => toOutput(sandbox === undefined ? value : Redact.deep(sandbox.redact, value))),
-        Effect.mapError((e) => new ToolRunFailed({ tool: name, detail: redactText(e.message), cause: e }))
+        Effect.map(toOutput),
+        Effect.mapError((e) => new ToolRunFailed({ tool: name, detail: e.message, cause: e }))
       )
   }
 }

@@ -46,7 +46,7 @@ export type TurnPhase = typeof TurnPhase.Type
  * @category schemas
  */
 export const OpenCall = Schema.Struct({
-  id: Schema.String,
+  id: Ids.ToolCallId,
   name: Schema.String,
   status: Schema.Literal("open", "pending", "approved"),
   approval_id: Schema.optional(Schema.String)
@@ -63,7 +63,7 @@ export const TurnState = Schema.Struct({
   /** The open turn, if any. */
   turn_id: Schema.NullOr(Schema.String),
   /** A `response_start` without its `response_end`. */
-  open_response: Schema.NullOr(Schema.String),
+  open_response: Schema.NullOr(Ids.ResponseId),
   /** Unanswered tool calls, in the order the model made them. */
   calls: Schema.Array(OpenCall),
   /** Model calls made in the open turn. */
@@ -311,7 +311,7 @@ export const closing = (
   if (state.open_response !== null) {
     events.push({
       event: "response_end",
-      response_id: state.open_response as Ids.ResponseId,
+      response_id: state.open_response,
       finish_reason: options.finishReason ?? "cancelled"
     })
   }
@@ -322,7 +322,7 @@ export const closing = (
       message: {
         id: Ids.make("MessageId"),
         role: "tool",
-        tool_call_id: c.id as Ids.ToolCallId,
+        tool_call_id: c.id,
         content: `Error: ${options.why}`,
         is_error: true,
         created_at: options.at

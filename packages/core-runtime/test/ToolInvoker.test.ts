@@ -3,6 +3,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { ThreadManager, ToolInvoker, ToolRegistry } from "@strata/core-runtime"
 import { ExecPolicy } from "@strata/exec-policy"
 import { Hook, HookDispatcher, HookOutput } from "@strata/hooks"
+import { Tool as PluginTool } from "@strata/plugin"
 import * as Ids from "@strata/protocol/Ids"
 import * as Sandbox from "@strata/sandbox/Sandbox"
 import * as StateStore from "@strata/storage/StateStore"
@@ -10,6 +11,7 @@ import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Ref from "effect/Ref"
+import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import { Add, Boom, makeExec } from "./tools.js"
 
@@ -24,6 +26,31 @@ decision = "deny"
 justification = "never delete trees"
 `
 
+const SECRET = 's3cr3t"token-value'
+
+// Plugin tools that hand the parent's secret back, in a value and in an error.
+const Leak = PluginTool.define({
+  name: "leak",
+  description: "Returns the secret",
+  input: Schema.Struct({}),
+  output: Schema.Struct({ token: Schema.String }),
+  run: () => Effect.succeed({ token: SECRET })
+})
+const LeakLong = PluginTool.define({
+  name: "long",
+  description: "Returns a long text the output limit cuts inside the secret",
+  input: Schema.Struct({}),
+  output: Schema.String,
+  run: () => Effect.succeed(`${"x".repeat(995)}${SECRET} and more`)
+})
+const LeakFails = PluginTool.define({
+  name: "fails",
+  description: "Fails naming the secret",
+  input: Schema.Struct({}),
+  output: Schema.String,
+  run: () => Effect.fail(new Error(`token ${SECRET} rejected`))
+})
+
 // A shell-flagged tool that records what it would run (the real `exec` tool is plugins/shell).
 const { ran, runtimeTool: execTool } = makeExec()
 
@@ -31,7 +58,10 @@ const TestLayer = Layer.mergeAll(ToolInvoker.layer({ maxOutputChars: 1000 })).pi
   Layer.provideMerge(ThreadManager.layer({ cwd: "/w", providerDefault: "demo", cliVersion: "0" })),
   Layer.provideMerge(ToolRegistry.layer),
   Layer.provideMerge(HookDispatcher.HookDispatcher.Default),
-  Layer.provideMerge(Sandbox.layerUnsandboxed({ workspace: "/w" })),
+  // the parent's secret, which no tool's output or error may carry back
+  Layer.provideMerge(
+    Sandbox.layerUnsandboxed({ workspace: "/w", env: { TEST_TOKEN: SECRET }, secretNames: ["TEST_TOKEN"] })
+  ),
   Layer.provideMerge(StateStore.layerMemory),
   Layer.provideMerge(
     Layer.unwrapEffect(
@@ -170,6 +200,25 @@ describe("ToolInvoker", () => {
       expect(bad.status === "failed" && bad.error).toMatch(/a/)
       const boom = yield* invoker.invokeTool(call("math__boom", {}), "on-request", "/w")
       expect(boom.status === "failed" && boom.error).toMatch(/disk on fire/)
+    }).pipe(Effect.provide(TestLayer))
+  )
+
+  it.scoped("a plugin tool's output and error are redacted of the parent's secrets by the invoker", () =>
+    Effect.gen(function* () {
+      const { invoker } = yield* setup
+      const registry = yield* ToolRegistry.ToolRegistry
+      yield* registry.register([Leak, LeakFails, LeakLong].map((tool) => ToolRegistry.fromPlugin("leaky", tool)))
+      const ok = yield* invoker.invokeTool(call("leaky__leak", {}), "on-request", "/w")
+      expect(ok).toMatchObject({
+        status: "completed",
+        output: { content: [{ type: "text", text: '{"token":"[redacted]"}' }], structured: { token: "[redacted]" } }
+      })
+      const failed = yield* invoker.invokeTool(call("leaky__fails", {}), "on-request", "/w")
+      expect(failed.status === "failed" && failed.error).toMatch(/token \[redacted\] rejected/)
+      // the output limit (1,000 characters here) cuts after redaction: no half of the secret is left
+      const long = yield* invoker.invokeTool(call("leaky__long", {}), "on-request", "/w")
+      expect(long).toMatchObject({ status: "completed", output: { truncated: true } })
+      expect(JSON.stringify([ok, failed, long])).not.toContain("s3cr3")
     }).pipe(Effect.provide(TestLayer))
   )
 

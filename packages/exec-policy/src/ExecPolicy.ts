@@ -306,6 +306,20 @@ const fromEngine = (engine: Engine): Service => {
 }
 
 /**
+ * How {@link makeFromSources} and {@link layerSources} build the policy: the
+ * grammar's bytes, whether the built-in defaults come first (default yes)
+ * and the analysis limits.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export interface SourcesOptions {
+  readonly grammar: Uint8Array
+  readonly builtin?: boolean | undefined
+  readonly limits?: Partial<Limits> | undefined
+}
+
+/**
  * Builds the service from rule sources given as text (lowest layer first;
  * the built-in defaults are prepended unless `builtin` is `false`) and the
  * grammar's bytes. Needs no platform service. Fails with a `RuleFileError`
@@ -314,21 +328,19 @@ const fromEngine = (engine: Engine): Service => {
  * @since 0.1.0
  * @category constructors
  */
-export const makeFromSources = (
+export const makeFromSources: (
   sources: ReadonlyArray<RuleSource>,
-  options: {
-    readonly grammar: Uint8Array
-    readonly builtin?: boolean | undefined
-    readonly limits?: Partial<Limits> | undefined
-  }
-): Effect.Effect<Service, RuleFileError | ParserError> =>
-  Effect.gen(function* () {
-    const all: Array<InternalRuleSource> = options.builtin === false ? [...sources] : [builtinRules, ...sources]
-    const limits: Limits = { ...defaultLimits, ...options.limits }
-    const files = parseRuleFiles(all)
-    if (Either.isLeft(files)) return yield* files.left
-    return fromEngine(yield* buildEngine(files.right, all, options.grammar, limits))
-  })
+  options: SourcesOptions
+) => Effect.Effect<Service, RuleFileError | ParserError> = Effect.fn("ExecPolicy.makeFromSources")(function* (
+  sources: ReadonlyArray<RuleSource>,
+  options: SourcesOptions
+) {
+  const all: Array<InternalRuleSource> = options.builtin === false ? [...sources] : [builtinRules, ...sources]
+  const limits: Limits = { ...defaultLimits, ...options.limits }
+  const files = parseRuleFiles(all)
+  if (Either.isLeft(files)) return yield* files.left
+  return fromEngine(yield* buildEngine(files.right, all, options.grammar, limits))
+})
 
 /**
  * Builds the service with the grammar loaded on the first decision: the
@@ -419,22 +431,23 @@ const readRuleFile = (
  * @since 0.1.0
  * @category constructors
  */
-export const make = (
-  options: Options = {}
-): Effect.Effect<Service, RuleFileError | ParserError, FileSystem.FileSystem | Path.Path> =>
-  Effect.gen(function* () {
-    const fs = yield* FileSystem.FileSystem
-    const sources: Array<RuleSource> = []
-    const add = (s: RuleSource | undefined) => {
-      if (s !== undefined) sources.push(s)
-    }
-    if (options.user !== undefined) add(yield* readRuleFile(fs, options.user, "user", false))
-    if (options.project !== undefined) add(yield* readRuleFile(fs, options.project, "project", false))
-    for (const file of options.files ?? []) add(yield* readRuleFile(fs, file, "cli", true))
-    for (const s of options.sources ?? []) sources.push(s)
-    const grammar = options.grammar ?? (yield* loadGrammar)
-    return yield* makeFromSources(sources, { grammar, builtin: options.builtin, limits: options.limits })
-  })
+export const make: (
+  options?: Options
+) => Effect.Effect<Service, RuleFileError | ParserError, FileSystem.FileSystem | Path.Path> = Effect.fn(
+  "ExecPolicy.make"
+)(function* (options: Options = {}) {
+  const fs = yield* FileSystem.FileSystem
+  const sources: Array<RuleSource> = []
+  const add = (s: RuleSource | undefined) => {
+    if (s !== undefined) sources.push(s)
+  }
+  if (options.user !== undefined) add(yield* readRuleFile(fs, options.user, "user", false))
+  if (options.project !== undefined) add(yield* readRuleFile(fs, options.project, "project", false))
+  for (const file of options.files ?? []) add(yield* readRuleFile(fs, file, "cli", true))
+  for (const s of options.sources ?? []) sources.push(s)
+  const grammar = options.grammar ?? (yield* loadGrammar)
+  return yield* makeFromSources(sources, { grammar, builtin: options.builtin, limits: options.limits })
+})
 
 /**
  * The service as a layer, from rule files (see `make`). Requires
@@ -457,11 +470,7 @@ export const layer = (
  */
 export const layerSources = (
   sources: ReadonlyArray<RuleSource>,
-  options: {
-    readonly grammar: Uint8Array
-    readonly builtin?: boolean | undefined
-    readonly limits?: Partial<Limits> | undefined
-  }
+  options: SourcesOptions
 ): Layer.Layer<ExecPolicy, RuleFileError | ParserError> => Layer.effect(ExecPolicy, makeFromSources(sources, options))
 
 /**

@@ -448,6 +448,14 @@ export type MethodName = keyof typeof Methods
 
 /** @since 0.2.0 @category models */
 export type ParamsOf<M extends MethodName> = (typeof Methods)[M]["params"]["Encoded"]
+/**
+ * A method's params after decoding with its schema: what a server's handler
+ * gets (ids branded, so they need no cast).
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type DecodedParamsOf<M extends MethodName> = (typeof Methods)[M]["params"]["Type"]
 /** @since 0.2.0 @category models */
 export type ResultOf<M extends MethodName> = (typeof Methods)[M]["result"]["Type"]
 

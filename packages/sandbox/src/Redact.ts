@@ -9,7 +9,10 @@
  *   secret's bytes alone are matched, so `base64 <<< "x=$KEY"` is caught);
  * - URL encoding (`encodeURIComponent`, upper- and lower-case escapes, `+`
  *   for spaces);
- * - hex (lower and upper case).
+ * - hex (lower and upper case);
+ * - JSON string escaping (a secret with a quote, a backslash or a control
+ *   character, inside a value a tool returned and the runtime rendered as
+ *   JSON text).
  *
  * What it does not promise: a secret transformed otherwise (reversed,
  * split, compressed, encrypted) passes. Redaction is the last line; the
@@ -68,7 +71,8 @@ const urlForms = (secret: string): ReadonlyArray<string> => {
 export const forms = (secret: string): ReadonlyArray<string> => {
   const bytes = utf8(secret)
   const h = hex(bytes)
-  return [...new Set([secret, ...base64Forms(bytes), ...urlForms(secret), h, h.toUpperCase()])].filter(
+  const json = JSON.stringify(secret).slice(1, -1)
+  return [...new Set([secret, json, ...base64Forms(bytes), ...urlForms(secret), h, h.toUpperCase()])].filter(
     (f) => f.length > 0
   )
 }

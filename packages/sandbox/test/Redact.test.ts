@@ -37,6 +37,11 @@ describe("Redact", () => {
       { seed: 14, numRuns: 500 }
     )
   })
+  it("the JSON-escaped form: a value holding the secret, rendered as JSON text", () => {
+    const quoted = 'pa"ss\\word\n-123'
+    const out = Redact.make([quoted])(JSON.stringify({ token: quoted }))
+    expect(out).toBe('{"token":"[redacted]"}')
+  })
   it("leaves other text alone; short secrets are ignored", () => {
     expect(redact("nothing to see")).toBe("nothing to see")
     expect(Redact.make(["abc"])("abc abc")).toBe("abc abc")

@@ -26,7 +26,6 @@
 import * as acp from "@agentclientprotocol/sdk"
 import { Runtime, ThreadManager } from "@strata/core-runtime"
 import type { EventFrame } from "@strata/protocol/Event"
-import type { ThreadId } from "@strata/protocol/Ids"
 import type { Message } from "@strata/protocol/Message"
 import type { PromptResponse } from "@strata/protocol/Prompt"
 import { StateStore } from "@strata/storage/StateStore"
@@ -259,11 +258,11 @@ export const make = (options: Options = {}) =>
         })
 
       const prompt = async (params: acp.PromptRequest): Promise<acp.PromptResponse> => {
-        await requireThread(params.sessionId)
+        // the session id names a thread the store holds: its id, as the store decoded it
+        const threadId = (await requireThread(params.sessionId)).id
         const session = sessionOf(params.sessionId)
         if (session.turn !== undefined) throw acp.RequestError.invalidRequest(undefined, "a prompt is already running")
         session.cancelled = false
-        const threadId = params.sessionId as ThreadId
         const after = await run(Effect.flatMap(StateStore, (s) => s.lastSeq(threadId)))
         let delivered = after
         const forward = fork(
@@ -391,11 +390,9 @@ export const make = (options: Options = {}) =>
           return { sessionId: started.thread_id }
         },
         loadSession: async (params) => {
-          await requireThread(params.sessionId)
+          const { id } = await requireThread(params.sessionId)
           const resumed = await run(
-            Effect.flatMap(Runtime.Runtime, (rt) =>
-              rt.handleThread({ kind: "resume", thread_id: params.sessionId as ThreadId })
-            )
+            Effect.flatMap(Runtime.Runtime, (rt) => rt.handleThread({ kind: "resume", thread_id: id }))
           )
           for (const message of resumed.data.history ?? []) {
             for (const update of replayOf(message)) {

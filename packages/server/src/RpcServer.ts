@@ -36,18 +36,17 @@ import * as Decision from "@strata/exec-policy/Decision"
 import { ExecPolicy } from "@strata/exec-policy/ExecPolicy"
 import { findProtoKey } from "@strata/protocol/Common"
 import type { EventFrame } from "@strata/protocol/Event"
-import type { ThreadId } from "@strata/protocol/Ids"
+import { ThreadId } from "@strata/protocol/Ids"
 import type { PromptResponse } from "@strata/protocol/Prompt"
 import * as Rpc from "@strata/protocol/Rpc"
 import type { ThreadRequest } from "@strata/protocol/Thread"
 import { StateStore } from "@strata/storage/StateStore"
 import type { ApprovalRecord } from "@strata/storage/StorageSchema"
-import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
-import * as Layer from "effect/Layer"
+import type * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as EffectRuntime from "effect/Runtime"
@@ -111,12 +110,6 @@ export interface Service {
   readonly running: Effect.Effect<ReadonlyArray<string>>
 }
 
-/**
- * @since 0.2.0
- * @category tags
- */
-export class RpcServer extends Context.Tag("@strata/server/RpcServer")<RpcServer, Service>() {}
-
 const toApproval = (r: ApprovalRecord): Rpc.Approval => ({
   id: r.id,
   thread_id: r.thread_id,
@@ -147,6 +140,8 @@ const invalidParams = (method: string, error: ParseResult.ParseError) => {
 
 const isMethod = (name: string): name is Rpc.MethodName => Object.hasOwn(Rpc.Methods, name)
 
+const decodeThreadId = Schema.decode(ThreadId)
+
 /**
  * Builds the server over the Runtime in context. Turns it starts run in the
  * scope (closed: they are interrupted, and record `interrupted`).
@@ -171,6 +166,8 @@ export const make = Effect.gen(function* () {
   const cluster = Option.getOrUndefined(yield* Effect.serviceOption(ClusterTurns))
 
   const thread = (request: ThreadRequest) => rt.handleThread(request)
+  // The facade answers a thread id as a plain string: decoded with the protocol's schema (a bad one is a defect).
+  const threadIdOf = (response: { readonly thread_id: string }) => Effect.orDie(decodeThreadId(response.thread_id))
 
   const requireThread = (threadId: string) =>
     Effect.flatMap(threads.get(threadId), (found) =>
@@ -215,7 +212,10 @@ export const make = Effect.gen(function* () {
     )
 
   const methods: {
-    readonly [M in Rpc.MethodName]: (params: Rpc.ParamsOf<M>, principal: Principal) => Effect.Effect<unknown, unknown>
+    readonly [M in Rpc.MethodName]: (
+      params: Rpc.DecodedParamsOf<M>,
+      principal: Principal
+    ) => Effect.Effect<unknown, unknown>
   } = {
     "app/status": () => rt.appStatus,
     "auth/whoami": (_, principal) =>
@@ -265,7 +265,7 @@ export const make = Effect.gen(function* () {
       Effect.gen(function* () {
         const started = yield* thread({ kind: "start", ...pick(p, ["model", "model_provider", "cwd"]) })
         if (p.name === undefined) return started
-        const named = yield* thread({ kind: "set_name", thread_id: started.thread_id as ThreadId, name: p.name })
+        const named = yield* thread({ kind: "set_name", thread_id: yield* threadIdOf(started), name: p.name })
         return { ...started, ...(named.thread === undefined ? {} : { thread: named.thread }) }
       }),
     "thread/resume": (p) =>
@@ -273,7 +273,7 @@ export const make = Effect.gen(function* () {
         requireThread(p.thread_id),
         thread({
           kind: "resume",
-          thread_id: p.thread_id as ThreadId,
+          thread_id: p.thread_id,
           ...pick(p, ["model", "model_provider", "cwd"])
         })
       ),
@@ -282,27 +282,23 @@ export const make = Effect.gen(function* () {
         requireThread(p.thread_id),
         thread({
           kind: "fork",
-          thread_id: p.thread_id as ThreadId,
+          thread_id: p.thread_id,
           ...pick(p, ["at_message_id", "model", "model_provider", "cwd"])
-        } as ThreadRequest)
+        })
       ),
     "thread/list": (p) => thread({ kind: "list", ...pick(p, ["include_archived", "limit", "cursor"]) }),
-    "thread/read": (p) =>
-      Effect.zipRight(requireThread(p.thread_id), thread({ kind: "read", thread_id: p.thread_id as ThreadId })),
+    "thread/read": (p) => Effect.zipRight(requireThread(p.thread_id), thread({ kind: "read", thread_id: p.thread_id })),
     "thread/set_name": (p) =>
-      Effect.zipRight(
-        requireThread(p.thread_id),
-        thread({ kind: "set_name", thread_id: p.thread_id as ThreadId, name: p.name })
-      ),
+      Effect.zipRight(requireThread(p.thread_id), thread({ kind: "set_name", thread_id: p.thread_id, name: p.name })),
     "thread/archive": (p) =>
-      Effect.zipRight(requireThread(p.thread_id), thread({ kind: "archive", thread_id: p.thread_id as ThreadId })),
+      Effect.zipRight(requireThread(p.thread_id), thread({ kind: "archive", thread_id: p.thread_id })),
     "thread/unarchive": (p) =>
-      Effect.zipRight(requireThread(p.thread_id), thread({ kind: "unarchive", thread_id: p.thread_id as ThreadId })),
+      Effect.zipRight(requireThread(p.thread_id), thread({ kind: "unarchive", thread_id: p.thread_id })),
     "turn/start": (p) =>
       Effect.gen(function* () {
         const threadId =
           p.thread_id === undefined
-            ? ((yield* thread({ kind: "start", ...pick(p, ["cwd"]) })).thread_id as ThreadId)
+            ? yield* threadIdOf(yield* thread({ kind: "start", ...pick(p, ["cwd"]) }))
             : (yield* requireThread(p.thread_id)).id
         const after = yield* store.lastSeq(threadId)
         if (cluster !== undefined) {
@@ -343,10 +339,10 @@ export const make = Effect.gen(function* () {
         }
         const fiber = turns.get(p.thread_id)
         if (fiber === undefined || Option.isSome(yield* Fiber.poll(fiber))) {
-          return { thread_id: p.thread_id as ThreadId, interrupted: false }
+          return { thread_id: p.thread_id, interrupted: false }
         }
         yield* Fiber.interrupt(fiber)
-        return { thread_id: p.thread_id as ThreadId, interrupted: true }
+        return { thread_id: p.thread_id, interrupted: true }
       }),
     "events/read": (p) =>
       Effect.gen(function* () {
@@ -682,6 +678,15 @@ export const make = Effect.gen(function* () {
 })
 
 /**
+ * The server: one implementation, so an `Effect.Service` (see the README's
+ * service style); `layer` is its `Default`.
+ *
+ * @since 0.2.0
+ * @category tags
+ */
+export class RpcServer extends Effect.Service<RpcServer>()("@strata/server/RpcServer", { scoped: make }) {}
+
+/**
  * The server over the runtime's services. The policy `policy/check` and
  * `approve_always` use is a requirement, not an optional lookup: a
  * composition without it does not compile (`RuntimeLayer.layer` provides
@@ -694,7 +699,7 @@ export const layer: Layer.Layer<
   RpcServer,
   never,
   Runtime.Runtime | ThreadManager.ThreadManager | StateStore | ExecPolicy | RuntimePolicy.ApprovedRules
-> = Layer.scoped(RpcServer, make)
+> = RpcServer.Default
 
 /** The `id` of a message that failed to decode, when it has a usable one. */
 const readId = (message: unknown): Rpc.RequestId | null => {

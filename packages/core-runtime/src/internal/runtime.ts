@@ -122,56 +122,54 @@ export const make = (options: R.Options = {}) =>
     })
 
     // SessionStart on start / resume / fork; its context goes to the model.
-    const handleThread: R.Service["handleThread"] = (request) =>
-      Effect.gen(function* () {
-        if (request.kind === "resume") yield* turns.repair(request.thread_id).pipe(Effect.orElseSucceed(() => false))
-        const response = yield* threads.handle(request)
-        const source =
-          request.kind === "start" || request.kind === "fork"
-            ? "startup"
-            : request.kind === "resume"
-              ? "resume"
-              : undefined
-        if (source === undefined || response.thread === undefined) return response
-        const started = yield* hooks.dispatch({
-          hook_event_name: "SessionStart",
-          thread_id: response.thread.id,
-          session_id: response.thread.id,
-          cwd: response.thread.cwd,
-          source,
-          ...(response.model === undefined ? {} : { model: response.model })
-        })
-        if (started.additionalContext.length > 0) {
-          yield* threads.append(
-            response.thread.id,
-            started.additionalContext.map((text) => ({
-              event: "message_appended" as const,
-              message: { id: Ids.make("MessageId"), role: "system" as const, content: text, created_at: Date.now() }
-            }))
-          )
-        }
-        return response
+    const handleThread: R.Service["handleThread"] = Effect.fn("Runtime.handleThread")(function* (request) {
+      if (request.kind === "resume") yield* turns.repair(request.thread_id).pipe(Effect.orElseSucceed(() => false))
+      const response = yield* threads.handle(request)
+      const source =
+        request.kind === "start" || request.kind === "fork"
+          ? "startup"
+          : request.kind === "resume"
+            ? "resume"
+            : undefined
+      if (source === undefined || response.thread === undefined) return response
+      const started = yield* hooks.dispatch({
+        hook_event_name: "SessionStart",
+        thread_id: response.thread.id,
+        session_id: response.thread.id,
+        cwd: response.thread.cwd,
+        source,
+        ...(response.model === undefined ? {} : { model: response.model })
       })
+      if (started.additionalContext.length > 0) {
+        yield* threads.append(
+          response.thread.id,
+          started.additionalContext.map((text) => ({
+            event: "message_appended" as const,
+            message: { id: Ids.make("MessageId"), role: "system" as const, content: text, created_at: Date.now() }
+          }))
+        )
+      }
+      return response
+    })
 
-    const endSession: R.Service["endSession"] = (threadId, reason) =>
-      Effect.gen(function* () {
-        const thread = yield* threads.get(threadId)
-        if (Option.isNone(thread)) return
-        yield* hooks.notify({
-          hook_event_name: "SessionEnd",
-          thread_id: thread.value.id,
-          session_id: thread.value.id,
-          cwd: thread.value.cwd,
-          reason
-        })
-        yield* threads.touch(threadId, (t) => ({ ...t, status: t.status === "running" ? "idle" : t.status }))
+    const endSession: R.Service["endSession"] = Effect.fn("Runtime.endSession")(function* (threadId, reason) {
+      const thread = yield* threads.get(threadId)
+      if (Option.isNone(thread)) return
+      yield* hooks.notify({
+        hook_event_name: "SessionEnd",
+        thread_id: thread.value.id,
+        session_id: thread.value.id,
+        cwd: thread.value.cwd,
+        reason
       })
+      yield* threads.touch(threadId, (t) => ({ ...t, status: t.status === "running" ? "idle" : t.status }))
+    })
 
     const service: R.Service = {
       handleThread,
       endSession,
       handlePrompt: (request, overrides) => turns.handlePrompt(request, overrides),
-      compactThread: (threadId, keep) => turns.compactThread(threadId, keep),
+      compactThread: Effect.fn("Runtime.compactThread")((threadId, keep) => turns.compactThread(threadId, keep)),
       invokeTool: (call, approval, cwd) => invoker.invokeTool(call, approval, cwd),
       resolveApproval,
       mcpStartup,
@@ -190,14 +188,13 @@ export const make = (options: R.Options = {}) =>
       jobHistory: jobs.jobHistory,
       listJobs: jobs.listJobs,
       restartMcpServer: (name) => mcp.restart(name),
-      retryJob: (id) =>
-        Effect.gen(function* () {
-          const job = yield* jobs.getJob(id)
-          if (job.status !== "failed" && job.status !== "cancelled") {
-            return yield* new InvalidTransition({ jobId: id, from: job.status, to: "queued", operation: "retry" })
-          }
-          return yield* jobs.enqueueJob(job.name, job.input, { maxAttempts: job.retry.max_attempts })
-        })
+      retryJob: Effect.fn("Runtime.retryJob")(function* (id) {
+        const job = yield* jobs.getJob(id)
+        if (job.status !== "failed" && job.status !== "cancelled") {
+          return yield* new InvalidTransition({ jobId: id, from: job.status, to: "queued", operation: "retry" })
+        }
+        return yield* jobs.enqueueJob(job.name, job.input, { maxAttempts: job.retry.max_attempts })
+      })
     }
     return service
   })

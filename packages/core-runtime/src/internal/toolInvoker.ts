@@ -100,7 +100,8 @@ export const make = (options: TI.Options = {}) =>
           }),
           // Whatever tool answered (shell, plugin, MCP server, app tool), the
           // parent's secret values never reach the model, the journal or a hook.
-          Effect.map((output) => ({ _tag: "ok" as const, output: redact(truncate(output, maxOutput)) })),
+          // Redacted before the cut, so a secret the cut splits leaves no half behind.
+          Effect.map((output) => ({ _tag: "ok" as const, output: truncate(redact(output), maxOutput) })),
           Effect.catchAll((e) => Effect.succeed({ _tag: "error" as const, error: redactText(e.detail) })),
           Effect.catchAllDefect((d) =>
             Effect.succeed({

@@ -1,10 +1,17 @@
-/** @internal */
-
+/**
+ * The turn runner: a prompt, the model calls and the tool calls of one
+ * turn, approvals and their continuation, under the thread's lease. What
+ * the model reads is in `turnHistory.ts`, the bookkeeping on the thread
+ * (lease, journal state, closing, checkpoints, compaction) in
+ * `turnThread.ts`. Over 600 lines because `run`, the one driver of
+ * `TurnMachine` (stream, retry, tool calls, pause), reads best whole.
+ *
+ * @internal
+ */
 import { HookDispatcher } from "@strata/hooks/HookDispatcher"
-import { type JsonValue, randomUUID } from "@strata/protocol/Common"
+import { randomUUID } from "@strata/protocol/Common"
 import type { Event } from "@strata/protocol/Event"
 import * as Ids from "@strata/protocol/Ids"
-import type { Message } from "@strata/protocol/Message"
 import type { FinishReason, TurnOutcome, Usage } from "@strata/protocol/Model"
 import type { CliRuntimeOverrides, PromptRequest, PromptResponse } from "@strata/protocol/Prompt"
 import type { ToolCall } from "@strata/protocol/Tool"
@@ -19,151 +26,18 @@ import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
-import * as TM from "../ThreadManager.js"
 import { ThreadManager } from "../ThreadManager.js"
-import { type InvokeResult, ToolInvoker } from "../ToolInvoker.js"
+import { ToolInvoker } from "../ToolInvoker.js"
 import { ToolRegistry } from "../ToolRegistry.js"
 import * as T from "../Turn.js"
 import * as M from "../TurnMachine.js"
 import * as ModelHooks from "./modelHooks.js"
+import { addUsage, summarize, toChat, zeroUsage } from "./turnHistory.js"
+import * as TurnThread from "./turnThread.js"
 
-const zeroUsage = (): Usage => ({ input_tokens: 0, output_tokens: 0, cached_tokens: 0, cost_usd: 0 })
-const addUsage = (a: Usage, b: Usage): Usage => ({
-  input_tokens: a.input_tokens + b.input_tokens,
-  output_tokens: a.output_tokens + b.output_tokens,
-  cached_tokens: (a.cached_tokens ?? 0) + (b.cached_tokens ?? 0),
-  cost_usd: (a.cost_usd ?? 0) + (b.cost_usd ?? 0)
-})
-
-/** What the model reads for a tool result. */
-export const renderResult = (
-  result: InvokeResult
-): { content: string; is_error: boolean; images?: ReadonlyArray<{ data: string; mime_type: string }> } => {
-  const context = result.additional_context?.length ? `\n\n${result.additional_context.join("\n")}` : ""
-  switch (result.status) {
-    case "completed": {
-      const images = result.output.content.flatMap((part) =>
-        part.type === "image" ? [{ data: part.data, mime_type: part.mime_type }] : []
-      )
-      const text = result.output.content
-        .map((part) =>
-          part.type === "text"
-            ? part.text
-            : part.type === "resource"
-              ? (part.text ?? `[resource ${part.uri}]`)
-              : `[${part.type} ${part.mime_type}]`
-        )
-        .join("\n")
-      return {
-        content: text + context,
-        is_error: result.output.is_error === true,
-        ...(images.length === 0 ? {} : { images })
-      }
-    }
-    case "failed":
-      return { content: `Error: ${result.error}${context}`, is_error: true }
-    case "denied":
-      return { content: `Denied: ${result.reason}${context}`, is_error: true }
-    case "approval_required":
-      return { content: `Waiting for approval: ${result.reason}`, is_error: true }
-  }
-}
-
-/**
- * Turns a thread's history into the provider-neutral chat messages. For a
- * model with the `images` capability, the images tool calls returned follow
- * their tool results as one user message (every wire takes images there).
- */
-export const toChat = (
-  messages: ReadonlyArray<Message>,
-  systemPrompt: string | undefined,
-  options: { readonly images?: boolean | undefined } = {}
-): Array<Chat.Message> => {
-  const out: Array<Chat.Message> = []
-  if (systemPrompt) out.push({ role: "system", content: systemPrompt })
-  let images: Array<Chat.UserContent> = []
-  const flushImages = () => {
-    if (images.length === 0) return
-    out.push({
-      role: "user",
-      content: [{ type: "text", text: "The images the tool calls above returned:" }, ...images]
-    })
-    images = []
-  }
-  for (const m of messages) {
-    if (m.role !== "tool") flushImages()
-    else if (options.images === true) {
-      for (const image of m.images ?? []) images.push({ type: "image", data: image.data, mime_type: image.mime_type })
-    }
-    switch (m.role) {
-      case "system":
-        out.push({ role: "system", content: m.content })
-        break
-      case "user":
-        out.push({ role: "user", content: m.content })
-        break
-      case "assistant":
-        out.push({
-          role: "assistant",
-          content: m.content,
-          ...(m.reasoning === undefined ? {} : { reasoning: m.reasoning }),
-          ...(m.tool_calls === undefined || m.tool_calls.length === 0
-            ? {}
-            : {
-                tool_calls: m.tool_calls.map((c) => ({
-                  id: c.id,
-                  name: c.name,
-                  arguments: c.arguments,
-                  ...(c.raw_arguments === undefined ? {} : { raw_arguments: c.raw_arguments })
-                }))
-              })
-        })
-        break
-      case "tool":
-        out.push({
-          role: "tool",
-          tool_call_id: m.tool_call_id ?? "",
-          content: m.content,
-          ...(m.is_error === true ? { is_error: true } : {})
-        })
-        break
-    }
-  }
-  flushImages()
-  return out
-}
-
-const estimateTokens = (value: unknown) => Math.ceil((JSON.stringify(value)?.length ?? 0) / 4)
-
-/** @internal */
-export const summarize: T.CompactionStrategy = {
-  name: "summarize",
-  compact: ({ model, messages }) =>
-    Effect.gen(function* () {
-      const lm = yield* LanguageModel
-      const transcript = messages
-        .map(
-          (m) =>
-            `${m.role}${m.tool_calls?.length ? ` (calls ${m.tool_calls.map((c) => c.name).join(", ")})` : ""}: ${m.content}`
-        )
-        .join("\n")
-      const response = yield* lm.generate({
-        model,
-        messages: [
-          {
-            role: "system",
-            content:
-              "Summarize the conversation below for yourself: the goal, what was done, decisions, open questions and facts needed to continue. Be concise."
-          },
-          { role: "user", content: transcript }
-        ]
-      })
-      return response.text
-    })
-}
+export { summarize }
 
 /** @internal */
 export const make = (options: T.Options = {}) =>
@@ -199,145 +73,23 @@ export const make = (options: T.Options = {}) =>
       )
     )
 
-    // Replaces `older` (the oldest messages) with a summary, after PreCompact.
-    const compactNow = (
-      threadId: string,
-      model: Model,
-      older: ReadonlyArray<{ readonly message: Message; readonly seq: number }>,
-      trigger: "auto" | "manual"
-    ) =>
-      Effect.gen(function* () {
-        yield* hooks.dispatch({
-          hook_event_name: "PreCompact",
-          thread_id: threadId as Ids.ThreadId,
-          session_id: threadId,
-          trigger
-        })
-        const summary = yield* compaction
-          .compact({ model, messages: older.map((e) => e.message) })
-          .pipe(Effect.provideService(LanguageModel, lm))
-        yield* threads.append(threadId, [
-          { event: "compaction", summary, through_seq: older[older.length - 1]!.seq, strategy: compaction.name }
-        ])
-        yield* hooks.notify({
-          hook_event_name: "SessionStart",
-          thread_id: threadId as Ids.ThreadId,
-          session_id: threadId,
-          source: "compact",
-          model: model.id
-        })
-        return summary
-      })
-
-    // Keeps the prompt inside the model's window: compacts older messages
-    // (keeping the last few) when the estimate passes `compactAt` of it.
-    const guardContext = (threadId: string, model: Model, tools: ReadonlyArray<Chat.ToolDefinition>) =>
-      Effect.gen(function* () {
-        const limit = Math.floor(model.context_window * compactAt)
-        const size = (ms: ReadonlyArray<Message>) =>
-          estimateTokens(toChat(ms, options.systemPrompt, model.capabilities)) + estimateTokens(tools)
-        let entries = yield* threads.entries(threadId)
-        if (size(entries.map((e) => e.message)) <= limit) return entries.map((e) => e.message)
-        const keep = Math.min(4, entries.length)
-        const older = entries.slice(0, entries.length - keep)
-        if (older.length === 0) {
-          return yield* new T.TurnError({
-            reason: "ContextTooLong",
-            threadId,
-            detail: `the last messages alone (~${size(entries.map((e) => e.message))} tokens) exceed ${limit} tokens of ${model.id}'s ${model.context_window}-token window`
-          })
-        }
-        yield* compactNow(threadId, model, older, "auto")
-        entries = yield* threads.entries(threadId)
-        const after = entries.map((e) => e.message)
-        if (size(after) > limit) {
-          return yield* new T.TurnError({
-            reason: "ContextTooLong",
-            threadId,
-            detail: `still ~${size(after)} tokens after compaction (limit ${limit} for ${model.id})`
-          })
-        }
-        return after
-      })
-
-    // The turn's lease on its thread: one writer per thread across every
-    // process sharing the store. Re-entrant within one fiber (an approval
-    // resolved inside a session continues the turn under the same lease).
-    const withLease = <A, E, R>(threadId: string, effect: Effect.Effect<A, E, R>) =>
-      Effect.flatMap(FiberRef.get(TM.CurrentLease), (held) =>
-        Option.isSome(held) && held.value.threadId === threadId
-          ? effect
-          : Effect.scoped(
-              Effect.flatMap(
-                store.acquireThreadLease(threadId, {
-                  owner: options.leaseOwner ?? "strata turn",
-                  ...(options.leaseTtlMs === undefined ? {} : { ttlMs: options.leaseTtlMs })
-                }),
-                (lease) => Effect.locally(effect, TM.CurrentLease, Option.some(lease))
-              )
-            )
-      )
-
-    const journalState = (threadId: string) =>
-      Effect.map(Stream.runCollect(store.readEvents(threadId)), (frames) =>
-        M.fromJournal(Chunk.toReadonlyArray(frames))
-      )
-
-    // Closes whatever the journal has open (the one recovery path: a crashed
-    // writer's turn, an interrupted one, a failed one): calls that are not a
-    // live pending approval get an error result, an open turn ends.
-    const closeOpen = (
-      threadId: string,
-      why: string,
-      end?: {
-        readonly outcome: TurnOutcome
-        readonly usage: Usage
-        readonly reason: string
-        readonly finishReason: FinishReason
-      }
-    ) =>
-      Effect.gen(function* () {
-        const state = yield* journalState(threadId)
-        const pending = new Set(
-          (yield* store.listApprovals({ status: "pending", threadId })).map((a) => a.call.id as string)
-        )
-        const events = M.closing(state, {
-          livePending: pending,
-          at: yield* now,
-          why,
-          ...(end === undefined ? {} : { turnReason: end.reason, finishReason: end.finishReason })
-        }).map((e) =>
-          e.event === "turn_ended" && end !== undefined ? { ...e, outcome: end.outcome, usage: end.usage } : e
-        )
-        if (events.length > 0) yield* threads.append(threadId, events)
-        return events.length > 0
-      })
-
-    // The "latest" checkpoint, read before a turn starts anything: a corrupt
-    // one is a clear error, not a failure after the tools ran.
-    const usageBefore = (threadId: string) =>
-      store.loadCheckpoint(threadId, "latest").pipe(
-        Effect.mapError(
-          (cause) =>
-            new T.TurnError({
-              reason: "CorruptState",
-              threadId,
-              detail: `its latest checkpoint cannot be read (${cause.message}); nothing ran. Remove or restore it (strata threads) and try again`
-            })
-        ),
-        Effect.map((previous) =>
-          Option.match(previous, {
-            onNone: () => ({ usage: zeroUsage(), model: undefined as string | undefined }),
-            onSome: (c) => {
-              const state = c.state as { usage_total?: Usage; model?: string } | null
-              return { usage: (state?.usage_total ?? zeroUsage()) as Usage, model: state?.model }
-            }
-          })
-        )
-      )
+    const {
+      compactNow,
+      guardContext,
+      withLease,
+      journalState,
+      closeOpen,
+      usageBefore,
+      toolMessage,
+      saveLatest,
+      settleStatus,
+      repairUnderLease,
+      supersedePending,
+      threadOrFail
+    } = TurnThread.make({ threads, hooks, store, lm, invoker, options, now, compaction, compactAt })
 
     const run = (
-      threadId: string,
+      threadId: Ids.ThreadId,
       resolvedModel: Model,
       setup: {
         readonly prompt?: string | undefined
@@ -371,7 +123,7 @@ export const make = (options: T.Options = {}) =>
           if (setup.prompt !== undefined) {
             const submitted = yield* hooks.dispatch({
               hook_event_name: "UserPromptSubmit",
-              thread_id: threadId as Ids.ThreadId,
+              thread_id: threadId,
               session_id: threadId,
               cwd: setup.cwd,
               prompt: setup.prompt
@@ -469,7 +221,7 @@ export const make = (options: T.Options = {}) =>
               yield* append([{ event: "response_start", response_id: responseId, model: model.id }])
               yield* hooks.notify({
                 hook_event_name: "ResponseStart",
-                thread_id: threadId as Ids.ThreadId,
+                thread_id: threadId,
                 response_id: responseId,
                 model: model.id
               })
@@ -523,7 +275,7 @@ export const make = (options: T.Options = {}) =>
                         if (e.event === "response_delta") {
                           yield* hooks.notify({
                             hook_event_name: "ResponseDelta",
-                            thread_id: threadId as Ids.ThreadId,
+                            thread_id: threadId,
                             response_id: currentResponse,
                             delta: e.delta,
                             channel: e.channel
@@ -587,7 +339,7 @@ export const make = (options: T.Options = {}) =>
               ])
               yield* hooks.notify({
                 hook_event_name: "ResponseEnd",
-                thread_id: threadId as Ids.ThreadId,
+                thread_id: threadId,
                 response_id: currentResponse,
                 finish_reason: "error"
               })
@@ -645,7 +397,7 @@ export const make = (options: T.Options = {}) =>
             ])
             yield* hooks.notify({
               hook_event_name: "ResponseEnd",
-              thread_id: threadId as Ids.ThreadId,
+              thread_id: threadId,
               response_id: responseId,
               ...(finish === undefined ? {} : { finish_reason: finish }),
               usage: callUsage
@@ -673,7 +425,7 @@ export const make = (options: T.Options = {}) =>
             if (step._tag === "AskStopHook") {
               const stop = yield* hooks.dispatch({
                 hook_event_name: "Stop",
-                thread_id: threadId as Ids.ThreadId,
+                thread_id: threadId,
                 session_id: threadId,
                 cwd: setup.cwd,
                 stop_hook_active: state.stop_hook_active,
@@ -720,7 +472,7 @@ export const make = (options: T.Options = {}) =>
                     id: c.id,
                     name: c.name,
                     arguments: c.arguments,
-                    thread_id: threadId as Ids.ThreadId
+                    thread_id: threadId
                   } satisfies ToolCall,
                   setup.approval,
                   setup.cwd
@@ -782,7 +534,7 @@ export const make = (options: T.Options = {}) =>
         )
         yield* finishTurn
         const response: PromptResponse = {
-          thread_id: threadId as Ids.ThreadId,
+          thread_id: threadId,
           output,
           model: model.id,
           outcome,
@@ -793,92 +545,7 @@ export const make = (options: T.Options = {}) =>
         return response
       }).pipe(Effect.withSpan("Runtime.turn", { attributes: { thread_id: threadId, model: resolvedModel.id } }))
 
-    const toolMessage = (result: InvokeResult, at: number): Event => {
-      const rendered = renderResult(result)
-      return {
-        event: "message_appended",
-        message: {
-          id: Ids.make("MessageId"),
-          role: "tool",
-          tool_call_id: result.call_id,
-          content: rendered.content,
-          ...(rendered.is_error ? { is_error: true } : {}),
-          ...(rendered.images === undefined ? {} : { images: rendered.images }),
-          created_at: at
-        }
-      }
-    }
-
-    // The thread's "latest" checkpoint and its status after a turn.
-    const saveLatest = (
-      threadId: string,
-      end: {
-        readonly turnId: string
-        readonly model: string
-        readonly outcome: TurnOutcome
-        readonly usage: Usage
-        readonly before: Usage
-      }
-    ) =>
-      Effect.gen(function* () {
-        const lease = yield* FiberRef.get(TM.CurrentLease)
-        const state = {
-          turn_id: end.turnId,
-          model: end.model,
-          outcome: end.outcome,
-          usage: end.usage as unknown as JsonValue,
-          usage_total: addUsage(end.before, end.usage) as unknown as JsonValue,
-          last_seq: yield* store.lastSeq(threadId)
-        }
-        if (Option.isSome(lease) && lease.value.threadId === threadId) {
-          yield* store.saveCheckpoint(threadId, "latest", state, { lease: lease.value })
-        } else yield* store.saveCheckpoint(threadId, "latest", state)
-        yield* settleStatus(threadId)
-      })
-
-    // `running` only while a live owner holds the thread: a thread with
-    // approvals pending is `paused`, else `idle`.
-    const settleStatus = (threadId: string) =>
-      Effect.gen(function* () {
-        const pending = yield* store.listApprovals({ status: "pending", threadId })
-        yield* threads.touch(threadId, (t) => ({
-          ...t,
-          status: pending.length > 0 ? "paused" : t.status === "running" || t.status === "paused" ? "idle" : t.status
-        }))
-      })
-
-    // A writer that died leaves its turn open, maybe calls unanswered (in
-    // any phase, an approved call's included), maybe the thread `running`.
-    // Close it, so the conversation the model sees next is consistent.
-    const repairUnderLease = (threadId: string) =>
-      Effect.gen(function* () {
-        const thread = yield* threads.get(threadId)
-        if (Option.isNone(thread)) return false
-        const repaired = yield* closeOpen(threadId, "the process running this call stopped before it finished")
-        if (thread.value.status === "running") yield* settleStatus(threadId)
-        return repaired
-      })
-
     const repair: T.Service["repair"] = (threadId) => withLease(threadId, repairUnderLease(threadId))
-
-    // A new prompt on a thread with pending approvals: each pending call is
-    // answered as not approved (recorded as denied, with this reason) before
-    // the new user message, so the conversation stays valid.
-    const SUPERSEDED = "not approved: the user sent a new prompt instead"
-    const supersedePending = (threadId: string) =>
-      Effect.gen(function* () {
-        const pending = yield* store.listApprovals({ status: "pending", threadId })
-        for (const approval of pending) {
-          const result = yield* invoker.resolveApproval(approval.id, "deny", SUPERSEDED)
-          yield* threads.append(threadId, [toolMessage(result, yield* now)])
-        }
-      })
-    const threadOrFail = (threadId: string) =>
-      Effect.flatMap(threads.get(threadId), (t) =>
-        Option.isNone(t)
-          ? Effect.fail(new T.TurnError({ reason: "ThreadNotFound", threadId, detail: "no such thread" }))
-          : Effect.succeed(t.value)
-      )
 
     const resolve = (model: string | undefined, overrides: CliRuntimeOverrides | undefined) =>
       Effect.map(models.resolve({ model: model ?? options.configModel }, overrides ?? {}), (r) => r.model)
@@ -987,7 +654,7 @@ export const make = (options: T.Options = {}) =>
 
     const compactThread: T.Service["compactThread"] = (threadId, keep = 4) =>
       Effect.gen(function* () {
-        yield* threadOrFail(threadId)
+        const thread = yield* threadOrFail(threadId)
         return yield* withLease(
           threadId,
           Effect.gen(function* () {
@@ -996,7 +663,7 @@ export const make = (options: T.Options = {}) =>
             if (older.length === 0) return undefined
             const before = yield* usageBefore(threadId)
             const model = yield* resolve(before.model, undefined)
-            return yield* compactNow(threadId, model, older, "manual")
+            return yield* compactNow(thread.id, model, older, "manual")
           })
         )
       })
