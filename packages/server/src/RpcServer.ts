@@ -22,8 +22,9 @@
  *   `after`, then the live ones, each exactly once, in sequence order (a
  *   frame published while the journal was read is neither lost nor
  *   repeated: a gap is filled from the journal).
- * - With `ClusterTurns` in context (`strata serve --cluster`) the server
- *   runs no turn itself: turns and approvals' continuations are queued for
+ * - Built with `layerCluster` (`strata serve --cluster`, which requires
+ *   `ClusterTurns`: the choice is explicit in the layer) the server runs no
+ *   turn itself: turns and approvals' continuations are queued for
  *   worker processes, interrupts reach the worker running the turn, and
  *   event streams read the shared journal, woken by the cluster's
  *   notifications (see `ClusterTurns`).
@@ -46,7 +47,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
-import type * as Layer from "effect/Layer"
+import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
 import * as EffectRuntime from "effect/Runtime"
@@ -144,12 +145,13 @@ const decodeThreadId = Schema.decode(ThreadId)
 
 /**
  * Builds the server over the Runtime in context. Turns it starts run in the
- * scope (closed: they are interrupted, and record `interrupted`).
+ * scope (closed: they are interrupted, and record `interrupted`); with
+ * `cluster`, turns are queued for worker processes instead.
  *
  * @since 0.2.0
  * @category constructors
  */
-export const make = Effect.gen(function* () {
+export const makeWith = Effect.fnUntraced(function* (cluster: ClusterTurns["Type"] | undefined) {
   const rt = yield* Runtime.Runtime
   const threads = yield* ThreadManager.ThreadManager
   const store = yield* StateStore
@@ -163,7 +165,6 @@ export const make = Effect.gen(function* () {
   const lock = yield* Effect.makeSemaphore(1)
   const policy = yield* ExecPolicy
   const approvedRules = yield* RuntimePolicy.ApprovedRules
-  const cluster = Option.getOrUndefined(yield* Effect.serviceOption(ClusterTurns))
 
   const thread = (request: ThreadRequest) => rt.handleThread(request)
   // The facade answers a thread id as a plain string: decoded with the protocol's schema (a bad one is a defect).
@@ -678,8 +679,17 @@ export const make = Effect.gen(function* () {
 })
 
 /**
+ * The server of a single process: it runs the turns it starts.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const make = makeWith(undefined)
+
+/**
  * The server: one implementation, so an `Effect.Service` (see the README's
- * service style); `layer` is its `Default`.
+ * service style); `layer` is its `Default`, `layerCluster` the same server
+ * built over `ClusterTurns`.
  *
  * @since 0.2.0
  * @category tags
@@ -700,6 +710,22 @@ export const layer: Layer.Layer<
   never,
   Runtime.Runtime | ThreadManager.ThreadManager | StateStore | ExecPolicy | RuntimePolicy.ApprovedRules
 > = RpcServer.Default
+
+/**
+ * The server of an API process in a cluster (`strata serve --cluster`): it
+ * runs no turn itself, `ClusterTurns` queues them for worker processes.
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layerCluster: Layer.Layer<
+  RpcServer,
+  never,
+  ClusterTurns | Runtime.Runtime | ThreadManager.ThreadManager | StateStore | ExecPolicy | RuntimePolicy.ApprovedRules
+> = Layer.scoped(
+  RpcServer,
+  Effect.flatMap(ClusterTurns, (cluster) => Effect.map(makeWith(cluster), (service) => RpcServer.make(service)))
+)
 
 /** The `id` of a message that failed to decode, when it has a usable one. */
 const readId = (message: unknown): Rpc.RequestId | null => {

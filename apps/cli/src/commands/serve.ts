@@ -141,7 +141,7 @@ const serveCommand = Command.make("serve", { host, port, stdio, cluster }, (o) =
           const tokens = yield* tokensOf(config, setup.env)
           // With --cluster the server runs no turn itself: workers do (see Cluster).
           const rpcLayer = o.cluster
-            ? RpcServer.layer.pipe(Layer.provide(Cluster.layerApi(setup.config)))
+            ? RpcServer.layerCluster.pipe(Layer.provide(Cluster.layerApi(setup.config)))
             : RpcServer.layer
           if (o.stdio) return yield* Effect.scoped(serveStdio.pipe(Effect.provide(rpcLayer)))
           if (!Auth.isLoopback(bind) && tokens.length === 0) {
