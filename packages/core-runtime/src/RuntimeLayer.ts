@@ -61,6 +61,7 @@ import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
+import * as ApprovalKey from "./ApprovalKey.js"
 import * as Runtime from "./Runtime.js"
 import type { RuntimeConfig, StorageConfig } from "./RuntimeConfig.js"
 import * as RuntimePolicy from "./RuntimePolicy.js"
@@ -110,6 +111,14 @@ export interface Options {
    * controls jobs.
    */
   readonly jobsWorker?: boolean | undefined
+  /**
+   * The key of pending approvals' digests (at least 32 bytes). Without it:
+   * `STRATA_APPROVAL_KEY` of `env`, else the per-user key file (see
+   * `ApprovalKey`), created on first use.
+   */
+  readonly approvalKey?: Uint8Array | undefined
+  /** A key file instead of the per-user one (checked the same way, created when missing). */
+  readonly approvalKeyFile?: string | undefined
 }
 
 /**
@@ -151,6 +160,7 @@ export type LayerError =
   | McpStartupError
   | PluginLoadError
   | ToolNameCollision
+  | ApprovalKey.ApprovalKeyError
 
 /**
  * The job manager a config selects: local (in this process, over the
@@ -545,13 +555,26 @@ export const layer = (
       })
     ),
     Layer.provideMerge(
-      ToolInvoker.layer({
-        // [mcp_servers.<name>] trust: untrusted (the default) or trusted
-        mcpTrust: (server) =>
-          Object.hasOwn(config.mcp_servers, server) && config.mcp_servers[server]?.trust === "trusted"
-            ? "trusted"
-            : "untrusted"
-      })
+      Layer.unwrapEffect(
+        Effect.map(
+          // the key of approval digests: the app's, STRATA_APPROVAL_KEY, or the per-user key file
+          ApprovalKey.resolve({
+            key: options.approvalKey,
+            keyFile: options.approvalKeyFile,
+            env: options.env,
+            home: options.home
+          }),
+          (approvalKey) =>
+            ToolInvoker.layer({
+              approvalKey,
+              // [mcp_servers.<name>] trust: untrusted (the default) or trusted
+              mcpTrust: (server) =>
+                Object.hasOwn(config.mcp_servers, server) && config.mcp_servers[server]?.trust === "trusted"
+                  ? "trusted"
+                  : "untrusted"
+            })
+        )
+      )
     ),
     Layer.provideMerge(
       layerPlugins(config, options.cwd, options.tools ?? [], options.locateSyntaxError, options.pluginModules)

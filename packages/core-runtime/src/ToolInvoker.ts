@@ -77,6 +77,13 @@ export interface Options {
    * Without this option every MCP server is trusted.
    */
   readonly mcpTrust?: ((server: string) => "trusted" | "untrusted") | undefined
+  /**
+   * The key of pending approvals' digests (HMAC-SHA-256, at least 32 bytes;
+   * see `ApprovalKey`). Every process that resolves another's approvals
+   * needs the same key. Without it, a random key of this invoker: its
+   * pending approvals cannot be approved by another invoker or after a restart.
+   */
+  readonly approvalKey?: Uint8Array | undefined
 }
 
 /**
