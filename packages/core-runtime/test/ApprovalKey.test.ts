@@ -1,13 +1,15 @@
 import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import { ApprovalKey, ThreadManager, ToolInvoker, ToolRegistry } from "@strata/core-runtime"
-import { ExecPolicy } from "@strata/exec-policy"
+import { ApprovalKey, RuntimeConfig, SandboxOptions, ThreadManager, ToolInvoker, ToolRegistry } from "@strata/core-runtime"
+import { ExecPolicy, ProtectedPaths } from "@strata/exec-policy"
+import * as EnvPolicy from "@strata/sandbox/EnvPolicy"
 import { HookDispatcher } from "@strata/hooks"
 import * as Ids from "@strata/protocol/Ids"
 import * as Sandbox from "@strata/sandbox/Sandbox"
 import * as StateStore from "@strata/storage/StateStore"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Schema from "effect/Schema"
 import * as NFS from "node:fs"
 import * as OS from "node:os"
 import * as NPath from "node:path"
@@ -121,6 +123,33 @@ describe("ApprovalKey", () => {
       const own = new Uint8Array(32).fill(9)
       expect(yield* ApprovalKey.resolve({ key: own, env: { STRATA_APPROVAL_KEY: hex } })).toBe(own)
     }).pipe(Effect.provide(NodeContext.layer))
+  )
+})
+
+describe("the approval key and tools", () => {
+  it.effect("its directory is hidden from commands and protected; STRATA_APPROVAL_KEY never reaches a tool", () =>
+    Effect.gen(function* () {
+      const config = yield* Schema.decodeUnknown(RuntimeConfig.RuntimeConfig)({})
+      const env = { HOME: "/home/u", XDG_STATE_HOME: "/state", STRATA_APPROVAL_KEY: "ab".repeat(32), PATH: "/bin" }
+      const options = SandboxOptions.make(config, { cwd: "/w", env })
+      expect(options.config?.hide).toContain("/state/strata")
+      expect(options.config?.hide).toContain("~/.local/state/strata")
+      expect(ProtectedPaths.match({ patterns: options.protectedPaths! }, "/state/strata/approval.key")).toBeDefined()
+      expect(
+        ProtectedPaths.match({ patterns: options.protectedPaths! }, "/home/u/.local/state/strata/approval.key")
+      ).toBeDefined()
+      // a config's own hide list still hides the key
+      const own = SandboxOptions.make(
+        { ...config, sandbox: { ...config.sandbox, hide: ["~/.ssh"] } },
+        { cwd: "/w", env }
+      )
+      expect(own.config?.hide).toStrictEqual(["~/.ssh", "/state/strata"])
+      for (const inherit of ["core", "all"] as const) {
+        const child = EnvPolicy.apply(env, { ...EnvPolicy.defaults, inherit }, options.secretNames ?? [])
+        expect(child.STRATA_APPROVAL_KEY, inherit).toBeUndefined()
+        expect(child.PATH).toBe("/bin")
+      }
+    })
   )
 })
 
