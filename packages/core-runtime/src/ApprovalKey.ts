@@ -71,7 +71,7 @@ export interface Options {
   readonly key?: Uint8Array | undefined
   /** A key file instead of the per-user default (same checks; created when missing). */
   readonly keyFile?: string | undefined
-  /** The process environment (`STRATA_APPROVAL_KEY`, `XDG_STATE_HOME`, `HOME`). */
+  /** The process environment (`STRATA_APPROVAL_KEY`, `XDG_STATE_HOME`, `HOME`); default this process's. */
   readonly env?: Readonly<Record<string, string | undefined>> | undefined
   /** The home directory; default `env.HOME`. */
   readonly home?: string | undefined
@@ -213,7 +213,12 @@ export const ensureFile = Effect.fn("ApprovalKey.ensureFile")(function* (file: s
  * @since 0.3.0
  * @category constructors
  */
-export const resolve = Effect.fn("ApprovalKey.resolve")(function* (options: Options) {
+export const resolve = Effect.fn("ApprovalKey.resolve")(function* (given: Options) {
+  // without an environment from the app: this process's own (Node, Bun and Deno all expose it)
+  const options: Options =
+    given.env === undefined
+      ? { ...given, env: (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env ?? {} }
+      : given
   if (options.key !== undefined) {
     if (options.key.length < KEY_BYTES) {
       return yield* new ApprovalKeyError({
