@@ -11,7 +11,8 @@
  * long run is `npm run test:chaos -w @strata/cli`).
  */
 import { createHash } from "node:crypto"
-import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs"
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
 import * as path from "node:path"
 import type { RecordedRequest, Turn } from "@strata/testkit/ScriptedModel"
 import { describe, expect, it } from "vitest"
@@ -22,6 +23,7 @@ import {
   providerToml,
   q,
   redisUrl,
+  runStrata,
   withModel,
   withPostgresSchema,
   withProject,
@@ -304,6 +306,42 @@ describe("turn safety: every tool call answered exactly once", { timeout: 600_00
         // denying the edited one stays allowed
         const deny = await p.strata(["approvals", "deny", edited])
         expect(deny.code, deny.stderr).toBe(0)
+      })
+    })
+  })
+
+  it("STRATA_APPROVAL_KEY: an approval asked on one machine is run by another with the same key, refused under another key", async () => {
+    await withProject(async (p) => {
+      const respond = (request: RecordedRequest): Turn => {
+        const last = request.messages[request.messages.length - 1]
+        if (last?.role !== "user") return { text: "done" }
+        return { toolCalls: [{ name: "shell__exec", arguments: { command: "touch shared.txt" } }] }
+      }
+      await withModel({ respond, strict: true }, async (server) => {
+        p.config(config(server))
+        const shared = { STRATA_APPROVAL_KEY: "3c".repeat(32) }
+        const run = await p.strata(["run", "--json", "make it"], { env: shared })
+        expect(run.code, run.stderr).toBe(3)
+        const approvalId = jsonLines(run.stdout).find((l) => l.event === "approval_requested")!.approval_id as string
+        // no key file was needed or made
+        expect(existsSync(path.join(p.home, ".local", "state", "strata"))).toBe(false)
+        // "another machine": another home (its own per-user key), no shared key: refused
+        const elsewhere = mkdtempSync(path.join(tmpdir(), "strata-e2e-home-"))
+        try {
+          const other = await runStrata(p.dir, elsewhere, ["approvals", "approve", approvalId])
+          expect(other.code).toBe(1)
+          expect(other.stderr).toContain(approvalId)
+          expect(p.exists("shared.txt")).toBe(false)
+          const approve = await runStrata(p.dir, elsewhere, ["approvals", "approve", approvalId], { env: shared })
+          expect(approve.code, approve.stderr).toBe(0)
+          expect(p.exists("shared.txt")).toBe(true)
+        } finally {
+          rmSync(elsewhere, { recursive: true, force: true })
+        }
+        // a key that is not hex of 32 bytes stops the process with a clear error
+        const bad = await p.strata(["run", "make it again"], { env: { STRATA_APPROVAL_KEY: "short" } })
+        expect(bad.code).toBe(1)
+        expect(bad.stderr).toMatch(/STRATA_APPROVAL_KEY/)
       })
     })
   })
