@@ -91,7 +91,7 @@ export const directory = (options: {
   readonly home?: string | undefined
 }): string | undefined => {
   const state = options.env?.XDG_STATE_HOME
-  if (state !== undefined && state.startsWith("/")) return `${state.replace(/\/+$/, "")}/strata`
+  if (state?.startsWith("/")) return `${state.replace(/\/+$/, "")}/strata`
   const home = options.home !== undefined && options.home !== "" ? options.home : options.env?.HOME
   return home === undefined || home === "" ? undefined : `${home.replace(/\/+$/, "")}/.local/state/strata`
 }
@@ -116,8 +116,7 @@ const fromHex = (text: string): Uint8Array | undefined => {
   return bytes
 }
 
-const currentUid = (): number | undefined =>
-  (globalThis as { process?: { getuid?: () => number } }).process?.getuid?.()
+const currentUid = (): number | undefined => (globalThis as { process?: { getuid?: () => number } }).process?.getuid?.()
 
 const isAlreadyExists = (e: unknown) =>
   typeof e === "object" && e !== null && (e as { reason?: unknown }).reason === "AlreadyExists"

@@ -1,18 +1,25 @@
+import * as NFS from "node:fs"
+import * as OS from "node:os"
+import * as NPath from "node:path"
 import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import { ApprovalKey, RuntimeConfig, SandboxOptions, ThreadManager, ToolInvoker, ToolRegistry } from "@strata/core-runtime"
+import {
+  ApprovalKey,
+  RuntimeConfig,
+  SandboxOptions,
+  ThreadManager,
+  ToolInvoker,
+  ToolRegistry
+} from "@strata/core-runtime"
 import { ExecPolicy, ProtectedPaths } from "@strata/exec-policy"
-import * as EnvPolicy from "@strata/sandbox/EnvPolicy"
 import { HookDispatcher } from "@strata/hooks"
 import * as Ids from "@strata/protocol/Ids"
+import * as EnvPolicy from "@strata/sandbox/EnvPolicy"
 import * as Sandbox from "@strata/sandbox/Sandbox"
 import * as StateStore from "@strata/storage/StateStore"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
-import * as NFS from "node:fs"
-import * as OS from "node:os"
-import * as NPath from "node:path"
 import * as Digest from "../src/internal/digest.js"
 import { makeExec } from "./tools.js"
 
@@ -20,20 +27,22 @@ const tempDir = () => NFS.mkdtempSync(NPath.join(OS.tmpdir(), "strata-approval-k
 const mode = (file: string) => NFS.statSync(file).mode & 0o777
 
 describe("ApprovalKey", () => {
-  it.effect("creates the per-user key file under XDG_STATE_HOME: 32 bytes, mode 0600, directory 0700, same key after", () =>
-    Effect.gen(function* () {
-      const state = tempDir()
-      const key = yield* ApprovalKey.resolve({ env: { XDG_STATE_HOME: state, HOME: "/nonexistent" } })
-      const file = NPath.join(state, "strata", "approval.key")
-      expect(key.length).toBe(32)
-      expect(mode(file)).toBe(0o600)
-      expect(mode(NPath.dirname(file))).toBe(0o700)
-      expect(Buffer.from(NFS.readFileSync(file)).equals(Buffer.from(key))).toBe(true)
-      const again = yield* ApprovalKey.resolve({ env: { XDG_STATE_HOME: state } })
-      expect(Buffer.from(again).equals(Buffer.from(key))).toBe(true)
-      // no temporary file is left beside it
-      expect(NFS.readdirSync(NPath.dirname(file))).toStrictEqual(["approval.key"])
-    }).pipe(Effect.provide(NodeContext.layer))
+  it.effect(
+    "creates the per-user key file under XDG_STATE_HOME: 32 bytes, mode 0600, directory 0700, same key after",
+    () =>
+      Effect.gen(function* () {
+        const state = tempDir()
+        const key = yield* ApprovalKey.resolve({ env: { XDG_STATE_HOME: state, HOME: "/nonexistent" } })
+        const file = NPath.join(state, "strata", "approval.key")
+        expect(key.length).toBe(32)
+        expect(mode(file)).toBe(0o600)
+        expect(mode(NPath.dirname(file))).toBe(0o700)
+        expect(Buffer.from(NFS.readFileSync(file)).equals(Buffer.from(key))).toBe(true)
+        const again = yield* ApprovalKey.resolve({ env: { XDG_STATE_HOME: state } })
+        expect(Buffer.from(again).equals(Buffer.from(key))).toBe(true)
+        // no temporary file is left beside it
+        expect(NFS.readdirSync(NPath.dirname(file))).toStrictEqual(["approval.key"])
+      }).pipe(Effect.provide(NodeContext.layer))
   )
 
   it.effect("without XDG_STATE_HOME the key lives in ~/.local/state/strata", () =>
@@ -185,9 +194,7 @@ describe("keyed approval digests", () => {
       Layer.provideMerge(Sandbox.layerUnsandboxed({ workspace: "/w" })),
       Layer.provideMerge(
         Layer.unwrapEffect(
-          Effect.map(ExecPolicy.loadGrammar, (grammar) =>
-            ExecPolicy.layerSources([], { grammar, builtin: false })
-          )
+          Effect.map(ExecPolicy.loadGrammar, (grammar) => ExecPolicy.layerSources([], { grammar, builtin: false }))
         ).pipe(Layer.provide(NodeContext.layer))
       )
     )

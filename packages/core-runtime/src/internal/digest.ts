@@ -52,9 +52,7 @@ export type Key = Awaited<ReturnType<typeof globalThis.crypto.subtle.importKey>>
 /** An HMAC-SHA-256 key for {@link hmac}. @internal */
 export const importKey = (bytes: Uint8Array): Effect.Effect<Key> =>
   Effect.promise(() =>
-    globalThis.crypto.subtle.importKey("raw", new Uint8Array(bytes), { name: "HMAC", hash: "SHA-256" }, false, [
-      "sign"
-    ])
+    globalThis.crypto.subtle.importKey("raw", new Uint8Array(bytes), { name: "HMAC", hash: "SHA-256" }, false, ["sign"])
   )
 
 /** A key of random bytes, for an invoker given none (its approvals do not outlive it). @internal */
