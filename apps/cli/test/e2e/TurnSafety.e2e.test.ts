@@ -323,6 +323,12 @@ describe("turn safety: every tool call answered exactly once", { timeout: 600_00
         const run = await p.strata(["run", "--json", "make it"], { env: shared })
         expect(run.code, run.stderr).toBe(3)
         const approvalId = jsonLines(run.stdout).find((l) => l.event === "approval_requested")!.approval_id as string
+        // a secret of the process, not a config key: not shown, not warned about
+        expect(run.stderr).not.toMatch(/approval_key/i)
+        const shown = await p.strata(["config", "show"], { env: shared })
+        expect(shown.code, shown.stderr).toBe(0)
+        expect(`${shown.stdout}${shown.stderr}`).not.toContain(shared.STRATA_APPROVAL_KEY)
+        expect(`${shown.stdout}${shown.stderr}`).not.toMatch(/approval_key/i)
         // no key file was needed or made
         expect(existsSync(path.join(p.home, ".local", "state", "strata"))).toBe(false)
         // "another machine": another home (its own per-user key), no shared key: refused
