@@ -15,6 +15,10 @@
  *   overrides come first).
  * - The exec policy: `RuntimePolicy` (built-in, the distribution's files,
  *   user, project, `[policy] rules`, `rules`).
+ * - The approval key (`ApprovalKey`): pending approvals are signed with it;
+ *   resolved when the layer is built (`approvalKey`, `STRATA_APPROVAL_KEY`,
+ *   else the per-user key file, made on first use), `ApprovalKeyError` when
+ *   it cannot be used.
  * - Hooks: `[hooks]`, and the Claude Code settings files `claude_hooks`
  *   names (default `.claude/settings.json`, `.claude/settings.local.json`,
  *   `~/.claude/settings.json`; files that do not exist are skipped).

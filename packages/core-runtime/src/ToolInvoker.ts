@@ -87,9 +87,10 @@ export interface Options {
 }
 
 /**
- * A pending approval's record changed after it was requested (its digest no
- * longer matches the call it holds, or it has none): approving it would run
- * something no one was asked about. Nothing ran; the record stays pending
+ * A pending approval's record changed after it was requested (its keyed
+ * digest no longer matches the call it holds, it has none, or it carries an
+ * unkeyed `sha256:` digest of an older version, or one made under another
+ * approval key): approving it would run something no one was asked about. Nothing ran; the record stays pending
  * and can still be denied.
  *
  * @since 0.2.0
