@@ -33,6 +33,18 @@ describe("the approval key", { timeout: 180_000 }, () => {
     })
   })
 
+  it("a command that names the key file is asked about, even under a rule that allows it (protected path)", async () => {
+    await withProject(async (p) => {
+      p.write(".strata/policy.toml", '[[rule]]\nprefix = ["cat"]\ndecision = "allow"\n')
+      const file = path.join(p.home, ".local", "state", "strata", "approval.key")
+      const other = await p.strata(["policy", "check", "--", "cat", "notes.txt"])
+      expect(other.stdout).toMatch(/^allow: cat notes.txt/)
+      const check = await p.strata(["policy", "check", "--", "cat", file])
+      expect(check.stdout).toMatch(/^ask: cat /)
+      expect(check.stdout).toContain(`names the protected path ${path.dirname(file)}/`)
+    })
+  })
+
   it("a key file others can read stops the process, naming the file; nothing runs", async () => {
     await withProject(async (p) => {
       const first = await p.strata(["run", "run: touch made.txt"], demo)
