@@ -7,7 +7,14 @@
  * prints the seed (and the shrunk path) with every failure; re-run with
  * `STRATA_FUZZ_SEED=<seed>` to replay it exactly.
  */
+import { mkdtempSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import * as FastCheck from "effect/FastCheck"
+
+// No test makes or reads the real user's approval key
+// ($XDG_STATE_HOME/strata/approval.key): a fresh state directory per test file.
+process.env.XDG_STATE_HOME = mkdtempSync(join(tmpdir(), "strata-test-state-"))
 
 const fromEnv = process.env.STRATA_FUZZ_SEED
 const inCi = process.env.CI === "true" || process.env.CI === "1"

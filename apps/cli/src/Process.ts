@@ -83,6 +83,11 @@ export const start = (run: CommandLine): void => {
     if (tag.startsWith("Plugin")) return " (check the plugins list in .strata/config.toml: strata plugins list)"
     if (tag === "ThreadBusy") return " (another process is running a turn on this thread: wait for it or stop it)"
     if (tag === "ApprovalTampered") return " (deny it with: strata approvals deny <id>, and ask again)"
+    if (tag === "ApprovalKeyError") {
+      return (error as { source?: unknown }).source === "STRATA_APPROVAL_KEY"
+        ? " (set it to the output of: openssl rand -hex 32, the same on every machine)"
+        : " (make it a regular file of yours with mode 600, or remove it for a new key; pending approvals are then asked again)"
+    }
     if (isNotFound(error)) {
       const list: Record<string, string> = {
         run: "strata threads list",

@@ -15,6 +15,10 @@
  *   overrides come first).
  * - The exec policy: `RuntimePolicy` (built-in, the distribution's files,
  *   user, project, `[policy] rules`, `rules`).
+ * - The approval key (`ApprovalKey`): pending approvals are signed with it;
+ *   resolved when the layer is built (`approvalKey`, `STRATA_APPROVAL_KEY`,
+ *   else the per-user key file, made on first use), `ApprovalKeyError` when
+ *   it cannot be used.
  * - Hooks: `[hooks]`, and the Claude Code settings files `claude_hooks`
  *   names (default `.claude/settings.json`, `.claude/settings.local.json`,
  *   `~/.claude/settings.json`; files that do not exist are skipped).
@@ -61,6 +65,7 @@ import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
+import * as ApprovalKey from "./ApprovalKey.js"
 import * as Runtime from "./Runtime.js"
 import type { RuntimeConfig, StorageConfig } from "./RuntimeConfig.js"
 import * as RuntimePolicy from "./RuntimePolicy.js"
@@ -110,6 +115,14 @@ export interface Options {
    * controls jobs.
    */
   readonly jobsWorker?: boolean | undefined
+  /**
+   * The key of pending approvals' digests (at least 32 bytes). Without it:
+   * `STRATA_APPROVAL_KEY` of `env`, else the per-user key file (see
+   * `ApprovalKey`), created on first use.
+   */
+  readonly approvalKey?: Uint8Array | undefined
+  /** A key file instead of the per-user one (checked the same way, created when missing). */
+  readonly approvalKeyFile?: string | undefined
 }
 
 /**
@@ -151,6 +164,7 @@ export type LayerError =
   | McpStartupError
   | PluginLoadError
   | ToolNameCollision
+  | ApprovalKey.ApprovalKeyError
 
 /**
  * The job manager a config selects: local (in this process, over the
@@ -545,13 +559,26 @@ export const layer = (
       })
     ),
     Layer.provideMerge(
-      ToolInvoker.layer({
-        // [mcp_servers.<name>] trust: untrusted (the default) or trusted
-        mcpTrust: (server) =>
-          Object.hasOwn(config.mcp_servers, server) && config.mcp_servers[server]?.trust === "trusted"
-            ? "trusted"
-            : "untrusted"
-      })
+      Layer.unwrapEffect(
+        Effect.map(
+          // the key of approval digests: the app's, STRATA_APPROVAL_KEY, or the per-user key file
+          ApprovalKey.resolve({
+            key: options.approvalKey,
+            keyFile: options.approvalKeyFile,
+            env: options.env,
+            home: options.home
+          }),
+          (approvalKey) =>
+            ToolInvoker.layer({
+              approvalKey,
+              // [mcp_servers.<name>] trust: untrusted (the default) or trusted
+              mcpTrust: (server) =>
+                Object.hasOwn(config.mcp_servers, server) && config.mcp_servers[server]?.trust === "trusted"
+                  ? "trusted"
+                  : "untrusted"
+            })
+        )
+      )
     ),
     Layer.provideMerge(
       layerPlugins(config, options.cwd, options.tools ?? [], options.locateSyntaxError, options.pluginModules)

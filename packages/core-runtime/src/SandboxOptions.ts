@@ -6,7 +6,8 @@
  */
 import * as ProtectedPaths from "@strata/exec-policy/ProtectedPaths"
 import { defaultApiKeyEnv } from "@strata/providers/ModelConfig"
-import type * as Sandbox from "@strata/sandbox/Sandbox"
+import * as Sandbox from "@strata/sandbox/Sandbox"
+import * as ApprovalKey from "./ApprovalKey.js"
 import type { RuntimeConfig } from "./RuntimeConfig.js"
 
 /**
@@ -34,17 +35,28 @@ export const make = (
         const name = p.api_key_env ?? defaultApiKeyEnv[p.kind]
         return name === undefined ? [] : [name]
       }),
-      ...Object.values(defaultApiKeyEnv).filter((n): n is string => n !== undefined)
+      ...Object.values(defaultApiKeyEnv).filter((n): n is string => n !== undefined),
+      // a shared approval key: never in a tool's environment, redacted from its output
+      ApprovalKey.ENV
     ])
   ]
+  // the approval key's directory: hidden from commands and protected, whatever `hide` says
+  const env =
+    options.env ?? (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env ?? {}
+  const keyDir = ApprovalKey.directory({ env, home })
+  const hide = config.sandbox.hide ?? Sandbox.defaultHide
   return {
     workspace: options.cwd,
-    config: config.sandbox,
+    config:
+      keyDir === undefined || hide.includes(keyDir) ? config.sandbox : { ...config.sandbox, hide: [...hide, keyDir] },
     envPolicy: config.shell_environment_policy,
     // without one from the app: this process's own (Node, Bun and Deno all expose it)
-    env: options.env ?? (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env ?? {},
+    env,
     secretNames,
-    protectedPaths: ProtectedPaths.defaults({ workspace: options.cwd, home }).patterns,
+    protectedPaths: [
+      ...ProtectedPaths.defaults({ workspace: options.cwd, home }).patterns,
+      ...(keyDir === undefined ? [] : [`${keyDir}/`])
+    ],
     ...(home === undefined ? {} : { home })
   }
 }

@@ -77,12 +77,20 @@ export interface Options {
    * Without this option every MCP server is trusted.
    */
   readonly mcpTrust?: ((server: string) => "trusted" | "untrusted") | undefined
+  /**
+   * The key of pending approvals' digests (HMAC-SHA-256, at least 32 bytes;
+   * see `ApprovalKey`). Every process that resolves another's approvals
+   * needs the same key. Without it, a random key of this invoker: its
+   * pending approvals cannot be approved by another invoker or after a restart.
+   */
+  readonly approvalKey?: Uint8Array | undefined
 }
 
 /**
- * A pending approval's record changed after it was requested (its digest no
- * longer matches the call it holds, or it has none): approving it would run
- * something no one was asked about. Nothing ran; the record stays pending
+ * A pending approval's record changed after it was requested (its keyed
+ * digest no longer matches the call it holds, it has none, or it carries an
+ * unkeyed `sha256:` digest of an older version, or one made under another
+ * approval key): approving it would run something no one was asked about. Nothing ran; the record stays pending
  * and can still be denied.
  *
  * @since 0.2.0

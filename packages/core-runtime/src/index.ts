@@ -4,6 +4,8 @@
  * @since 0.1.0
  */
 
+/** @since 0.3.0 */
+export * as ApprovalKey from "./ApprovalKey.js"
 /** @since 0.1.0 */
 export * as Config from "./Config.js"
 /** @since 0.1.0 */

@@ -28,7 +28,12 @@ const runtimeIn = (cwd: string, sandbox: Record<string, unknown> = {}) => {
   })
   const rules = path.join(cwd, "..", "allow.toml")
   fs.writeFileSync(rules, 'default = "allow"\n[[rule]]\nprefix = ["sudo"]\ndecision = "deny"\n')
-  const env = { PATH: process.env.PATH, HOME: process.env.HOME, SOME_API_KEY: SECRET }
+  const env = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    XDG_STATE_HOME: process.env.XDG_STATE_HOME,
+    SOME_API_KEY: SECRET
+  }
   return RuntimeLayer.layer(config, { cwd, cliVersion: "test", rules: [rules], env }).pipe(
     Layer.provide(
       Layer.mergeAll(

@@ -329,7 +329,7 @@ describe("ToolInvoker", () => {
       const record = (yield* store.getApproval(asked.approval_id)).pipe((o) =>
         o._tag === "Some" ? o.value : undefined
       )
-      expect(record?.metadata?.digest).toMatch(/^sha256:[0-9a-f]{64}$/)
+      expect(record?.metadata?.digest).toMatch(/^hmac-sha256:[0-9a-f]{64}$/)
       // a second, tampered copy of the request (same digest, other command), as an edited file would be
       const forged = Ids.make("ApprovalId")
       yield* store.putApproval({

@@ -1,6 +1,6 @@
 /**
  * The runtime's protected paths: its own control files (config, rules,
- * hooks, approvals, journals, the audit log), the VCS and agent settings
+ * hooks, approvals, journals, the audit log, the approval key), the VCS and agent settings
  * that run code (`.git/config`, `.git/hooks/`, `.claude/settings*.json`)
  * and whatever a config adds. A tool may change one only with a person's
  * say: the shell analysis, the file tools and the sandbox all consult the
@@ -71,7 +71,12 @@ export const defaults = (options: {
       `${root}/.claude/settings*.json`,
       ...(home === undefined
         ? []
-        : [`${home === "/" ? "" : home}/.config/strata/`, `${home === "/" ? "" : home}/.strata/`])
+        : [
+            `${home === "/" ? "" : home}/.config/strata/`,
+            `${home === "/" ? "" : home}/.strata/`,
+            // the key of approval digests
+            `${home === "/" ? "" : home}/.local/state/strata/`
+          ])
     ]
   }
 }

@@ -19,6 +19,7 @@ describe("ProtectedPaths", () => {
       "/w/.claude/settings.local.json",
       "/home/u/.config/strata/config.toml",
       "/home/u/.strata/config.toml",
+      "/home/u/.local/state/strata/approval.key",
       "/w/secrets/a",
       "/w/deploy.key"
     ]) {

@@ -112,7 +112,9 @@ export const defaultHide: ReadonlyArray<string> = [
   "~/.password-store",
   "~/.local/share/keyrings",
   "~/.strata",
-  "~/.config/strata"
+  "~/.config/strata",
+  // the key of approval digests (`$XDG_STATE_HOME/strata` is added by the runtime when set)
+  "~/.local/state/strata"
 ]
 
 /**

@@ -213,6 +213,35 @@ describe.skipIf(!bwrap)("the sandbox through strata run (real bwrap)", { concurr
     })
   })
 
+  it("the approval key: its file is hidden from commands, its variable never reaches them", async () => {
+    await withProject(async (p) => {
+      const home = mkdtempSync(path.join(outsideRoot, "home-"))
+      const state = mkdtempSync(path.join(outsideRoot, "state-"))
+      for (const env of [{ HOME: home }, { HOME: home, XDG_STATE_HOME: state }]) {
+        const file =
+          env.XDG_STATE_HOME === undefined
+            ? path.join(home, ".local/state/strata/approval.key")
+            : path.join(state, "strata/approval.key")
+        const read = `base64 -w0 ${file} 2>&1; echo`
+        const hidden = await exec(p, read, [], env)
+        // the run made the key (before the command ran)
+        const key = readFileSync(file).toString("base64")
+        expect(hidden.structured?.output, JSON.stringify(env)).toBeDefined()
+        expect(hidden.structured?.output).not.toContain(key)
+        // without the sandbox the same command reads it: the check above can fail
+        const open = await exec(p, read, ["--sandbox", "off"], env)
+        expect(open.structured?.output).toContain(key)
+      }
+      const shared = "5a".repeat(32)
+      const variable = await exec(p, 'echo "v=$STRATA_APPROVAL_KEY"; env', ["--sandbox", "off"], {
+        HOME: home,
+        STRATA_APPROVAL_KEY: shared
+      })
+      expect(variable.structured?.output).toContain("v=\n")
+      expect(variable.structured?.output).not.toContain(shared)
+    })
+  })
+
   it("nothing a command starts outlives the call: background, setsid, double fork", async () => {
     await withProject(async (p) => {
       const marker = `${8000 + Math.floor(Math.random() * 900)}.25`

@@ -10,7 +10,9 @@
  * `STRATA_CHAOS_ROUNDS` sets the SIGKILL rounds (CI: a bounded slice; the
  * long run is `npm run test:chaos -w @strata/cli`).
  */
-import { readdirSync, readFileSync, writeFileSync } from "node:fs"
+import { createHash } from "node:crypto"
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
 import * as path from "node:path"
 import type { RecordedRequest, Turn } from "@strata/testkit/ScriptedModel"
 import { describe, expect, it } from "vitest"
@@ -21,6 +23,7 @@ import {
   providerToml,
   q,
   redisUrl,
+  runStrata,
   withModel,
   withPostgresSchema,
   withProject,
@@ -225,6 +228,127 @@ describe("turn safety: every tool call answered exactly once", { timeout: 600_00
           expect(p.exists("notes.txt")).toBe(false)
         }
       )
+    })
+  })
+
+  // The unkeyed attack: whoever can write the store edits the call AND recomputes its SHA-256.
+  it("an approval record edited on disk with a recomputed unkeyed digest is refused; the edited command never runs; an untouched one runs", async () => {
+    await withProject(async (p) => {
+      const respond = (request: RecordedRequest): Turn => {
+        const last = request.messages[request.messages.length - 1]
+        if (last?.role !== "user") return { text: "done" }
+        const file = last.content.includes("notes") ? "notes.txt" : "kept.txt"
+        return { toolCalls: [{ name: "shell__exec", arguments: { command: `touch ${file}` } }] }
+      }
+      await withModel({ respond, strict: true }, async (server) => {
+        p.config(config(server))
+        const asked = async (prompt: string) => {
+          const run = await p.strata(["run", "--json", prompt])
+          expect(run.code, run.stderr).toBe(3)
+          return jsonLines(run.stdout).find((l) => l.event === "approval_requested")!.approval_id as string
+        }
+        const edited = await asked("take notes")
+        const untouched = await asked("keep it")
+        // the key: outside the workspace, in the (test's) home, 32 bytes, mode 0600
+        const keyFile = path.join(p.home, ".local", "state", "strata", "approval.key")
+        expect(statSync(keyFile).mode & 0o777).toBe(0o600)
+        expect(statSync(keyFile).size).toBe(32)
+        const dir = path.join(p.dir, "state", "approvals")
+        const file = path.join(dir, readdirSync(dir).find((f) => f.includes(edited))!)
+        // the stored document: { revision, schemaVersion, kind, record }
+        const doc = JSON.parse(readFileSync(file, "utf8")) as Record<string, any>
+        const record = doc.record as Record<string, any>
+        expect(record.metadata.digest).toMatch(/^hmac-sha256:[0-9a-f]{64}$/)
+        // the person is shown the edited command, and the digest is recomputed as the unkeyed scheme did
+        const call = { ...record.call, arguments: { command: "touch pwned.txt" } }
+        const canonical = (v: unknown): string =>
+          v === null || typeof v !== "object"
+            ? JSON.stringify(v)
+            : Array.isArray(v)
+              ? `[${v.map(canonical).join(",")}]`
+              : `{${Object.keys(v)
+                  .filter((k) => (v as any)[k] !== undefined)
+                  .sort()
+                  .map((k) => `${JSON.stringify(k)}:${canonical((v as any)[k])}`)
+                  .join(",")}}`
+        const facts = {
+          v: 1,
+          tool: call.name,
+          call_id: call.id,
+          arguments: call.arguments,
+          thread_id: record.thread_id,
+          command: "touch pwned.txt",
+          cwd: record.cwd,
+          reason: record.reason,
+          approval_mode: record.metadata.approval_mode
+        }
+        const digest = `sha256:${createHash("sha256").update(canonical(facts)).digest("hex")}`
+        writeFileSync(
+          file,
+          JSON.stringify({
+            ...doc,
+            record: { ...record, call, command: "touch pwned.txt", metadata: { ...record.metadata, digest } }
+          })
+        )
+        const listed = await p.strata(["approvals", "list", "--json"])
+        expect(listed.stdout).toContain("touch pwned.txt")
+        const approve = await p.strata(["approvals", "approve", edited])
+        expect(approve.code).toBe(1)
+        expect(approve.stderr).toContain(edited)
+        expect(approve.stderr).toMatch(/predates keyed approval digests/)
+        expect(p.exists("pwned.txt")).toBe(false)
+        expect(p.exists("notes.txt")).toBe(false)
+        // the untouched one still runs, in another process, under the same per-user key
+        const ok = await p.strata(["approvals", "approve", untouched])
+        expect(ok.code, ok.stderr).toBe(0)
+        expect(p.exists("kept.txt")).toBe(true)
+        expect(p.exists("pwned.txt")).toBe(false)
+        // denying the edited one stays allowed
+        const deny = await p.strata(["approvals", "deny", edited])
+        expect(deny.code, deny.stderr).toBe(0)
+      })
+    })
+  })
+
+  it("STRATA_APPROVAL_KEY: an approval asked on one machine is run by another with the same key, refused under another key", async () => {
+    await withProject(async (p) => {
+      const respond = (request: RecordedRequest): Turn => {
+        const last = request.messages[request.messages.length - 1]
+        if (last?.role !== "user") return { text: "done" }
+        return { toolCalls: [{ name: "shell__exec", arguments: { command: "touch shared.txt" } }] }
+      }
+      await withModel({ respond, strict: true }, async (server) => {
+        p.config(config(server))
+        const shared = { STRATA_APPROVAL_KEY: "3c".repeat(32) }
+        const run = await p.strata(["run", "--json", "make it"], { env: shared })
+        expect(run.code, run.stderr).toBe(3)
+        const approvalId = jsonLines(run.stdout).find((l) => l.event === "approval_requested")!.approval_id as string
+        // a secret of the process, not a config key: not shown, not warned about
+        expect(run.stderr).not.toMatch(/approval_key/i)
+        const shown = await p.strata(["config", "show"], { env: shared })
+        expect(shown.code, shown.stderr).toBe(0)
+        expect(`${shown.stdout}${shown.stderr}`).not.toContain(shared.STRATA_APPROVAL_KEY)
+        expect(`${shown.stdout}${shown.stderr}`).not.toMatch(/approval_key/i)
+        // no key file was needed or made
+        expect(existsSync(path.join(p.home, ".local", "state", "strata"))).toBe(false)
+        // "another machine": another home (its own per-user key), no shared key: refused
+        const elsewhere = mkdtempSync(path.join(tmpdir(), "strata-e2e-home-"))
+        try {
+          const other = await runStrata(p.dir, elsewhere, ["approvals", "approve", approvalId])
+          expect(other.code).toBe(1)
+          expect(other.stderr).toContain(approvalId)
+          expect(p.exists("shared.txt")).toBe(false)
+          const approve = await runStrata(p.dir, elsewhere, ["approvals", "approve", approvalId], { env: shared })
+          expect(approve.code, approve.stderr).toBe(0)
+          expect(p.exists("shared.txt")).toBe(true)
+        } finally {
+          rmSync(elsewhere, { recursive: true, force: true })
+        }
+        // a key that is not hex of 32 bytes stops the process with a clear error
+        const bad = await p.strata(["run", "make it again"], { env: { STRATA_APPROVAL_KEY: "short" } })
+        expect(bad.code).toBe(1)
+        expect(bad.stderr).toMatch(/STRATA_APPROVAL_KEY/)
+      })
     })
   })
 

@@ -166,7 +166,9 @@ const PROCESS_VARIABLES = new Set([
   "STRATA_HOOK_EVENT",
   "STRATA_HOOK_ID",
   "STRATA_PROJECT_DIR",
-  "STRATA_SANDBOX_TAG"
+  "STRATA_SANDBOX_TAG",
+  // the approval key (ApprovalKey): a secret, never a config value
+  "STRATA_APPROVAL_KEY"
 ])
 
 const envLayer = (env: Readonly<Record<string, string | undefined>>, prefix: string) => {

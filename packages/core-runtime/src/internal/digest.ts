@@ -1,7 +1,10 @@
 /**
- * The digest of a pending approval: SHA-256 over a canonical JSON of the
- * exact call it asks about (keys sorted at every depth), with the Web
- * Crypto API every runtime has.
+ * The digest of a pending approval: HMAC-SHA-256, under the approval key
+ * (see `ApprovalKey`), over a canonical JSON of the exact call it asks about
+ * (keys sorted at every depth), with the Web Crypto API every runtime has.
+ * Keyed, so that whoever can write the store cannot recompute it for a
+ * changed call. `hmac-sha256:<hex>`; the unkeyed `sha256:` digests of older
+ * versions never match.
  *
  * @internal
  */
@@ -40,9 +43,39 @@ export interface ApprovalFacts {
   readonly unsandboxed?: boolean | undefined
 }
 
+/** The prefix of keyed digests. @internal */
+export const PREFIX = "hmac-sha256:"
+
+/** A Web Crypto key (the type is not named without the DOM library). @internal */
+export type Key = Awaited<ReturnType<typeof globalThis.crypto.subtle.importKey>>
+
+/** An HMAC-SHA-256 key for {@link hmac}. @internal */
+export const importKey = (bytes: Uint8Array): Effect.Effect<Key> =>
+  Effect.promise(() =>
+    globalThis.crypto.subtle.importKey("raw", new Uint8Array(bytes), { name: "HMAC", hash: "SHA-256" }, false, ["sign"])
+  )
+
+/** A key of random bytes, for an invoker given none (its approvals do not outlive it). @internal */
+export const randomKey = (): Effect.Effect<Key> =>
+  Effect.suspend(() => importKey(globalThis.crypto.getRandomValues(new Uint8Array(32))))
+
+/** `hmac-sha256:<hex>` of the canonical JSON of `value` under `key`. @internal */
+export const hmac = (key: Key, value: unknown): Effect.Effect<string> =>
+  Effect.promise(() => globalThis.crypto.subtle.sign("HMAC", key, new TextEncoder().encode(canonical(value)))).pipe(
+    Effect.map((d) => `${PREFIX}${hex(d)}`)
+  )
+
+/** Constant-time comparison of two digests. @internal */
+export const equal = (a: unknown, b: string): boolean => {
+  if (typeof a !== "string" || a.length !== b.length) return false
+  let diff = 0
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i)
+  return diff === 0
+}
+
 /** @internal */
-export const ofApproval = (facts: ApprovalFacts): Effect.Effect<string> =>
-  sha256({
+export const ofApproval = (key: Key, facts: ApprovalFacts): Effect.Effect<string> =>
+  hmac(key, {
     v: 1,
     tool: facts.call.name,
     call_id: facts.call.id,

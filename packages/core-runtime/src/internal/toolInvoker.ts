@@ -62,6 +62,10 @@ export const make = (options: TI.Options = {}) =>
     const sandbox = yield* Sandbox
     const defaultTimeout = options.defaultTimeout ?? Duration.minutes(10)
     const maxOutput = options.maxOutputChars ?? 100_000
+    // the key of approval digests; without one, this invoker's own (its approvals do not outlive it)
+    const approvalKey = yield* options.approvalKey === undefined
+      ? Digest.randomKey()
+      : Digest.importKey(options.approvalKey)
 
     const journal = (call: ToolCall, events: ReadonlyArray<Event>) =>
       call.thread_id === undefined ? Effect.void : Effect.asVoid(threads.append(call.thread_id, events))
@@ -391,7 +395,7 @@ export const make = (options: TI.Options = {}) =>
         const reason = verdict.reason ?? why
         const command = verdict.command
         const stored = { ...call, arguments: input }
-        const digest = yield* Digest.ofApproval({
+        const digest = yield* Digest.ofApproval(approvalKey, {
           call: stored,
           reason,
           ...(command === undefined ? {} : { command }),
@@ -458,7 +462,7 @@ export const make = (options: TI.Options = {}) =>
     // directory, the policy's reason and the approval mode.
     const digestOf = (a: StorageSchema.ApprovalRecord) => {
       const mode = a.metadata?.approval_mode
-      return Digest.ofApproval({
+      return Digest.ofApproval(approvalKey, {
         call: a.call,
         reason: a.reason,
         ...(a.command === undefined ? {} : { command: a.command }),
@@ -469,7 +473,7 @@ export const make = (options: TI.Options = {}) =>
       })
     }
     const intact = (a: StorageSchema.ApprovalRecord) =>
-      Effect.map(digestOf(a), (expected) => a.metadata?.digest === expected)
+      Effect.map(digestOf(a), (expected) => Digest.equal(a.metadata?.digest, expected))
 
     const verify = (approvalId: string) =>
       Effect.gen(function* () {
@@ -479,9 +483,11 @@ export const make = (options: TI.Options = {}) =>
           return yield* new TI.ApprovalTampered({
             approvalId: record.value.id,
             detail:
-              typeof record.value.metadata?.digest === "string"
-                ? "its tool, arguments, command, directory or reason changed after it was requested"
-                : "it carries no digest of the call it asks about"
+              typeof record.value.metadata?.digest !== "string"
+                ? "it carries no digest of the call it asks about"
+                : !record.value.metadata.digest.startsWith(Digest.PREFIX)
+                  ? "it predates keyed approval digests (or its digest was replaced); ask again"
+                  : "its tool, arguments, command, directory or reason changed after it was requested, or it was made under another approval key"
           })
         }
       })
