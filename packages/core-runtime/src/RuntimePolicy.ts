@@ -344,7 +344,11 @@ export const layer = (
       // Every check reads the policy in force now: a rule added by approveAlways, here or in
       // another process, applies to the next command.
       const service: ExecPolicy.Service = {
-        check: (command, o) => Effect.zipRight(look, Effect.suspend(() => current.check(command, o))),
+        check: (command, o) =>
+          Effect.zipRight(
+            look,
+            Effect.suspend(() => current.check(command, o))
+          ),
         checkSync: (command, o) => current.checkSync(command, o),
         ready: Effect.suspend(() => current.ready),
         get files() {
