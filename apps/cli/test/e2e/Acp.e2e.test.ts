@@ -7,6 +7,8 @@
  * mid-turn; session/load after the agent process was killed.
  */
 import type { ChildProcess } from "node:child_process"
+import { rmSync } from "node:fs"
+import * as path from "node:path"
 import { Readable, Writable } from "node:stream"
 import * as acp from "@agentclientprotocol/sdk"
 import { Fault } from "@strata/testkit/ScriptedModel"
@@ -212,6 +214,49 @@ describe.concurrent("strata acp", { timeout: 120_000 }, () => {
             expect(textOf(agent, sessionId)).toContain("c refused twice.")
           } finally {
             await stop(agent)
+          }
+        }
+      )
+    })
+  })
+
+  it("allow_always on a shell command adds its rule to .strata/approved.toml: another strata acp already running runs it unasked", async () => {
+    await withProject(async (p) => {
+      await withModel(
+        {
+          turns: [
+            call("shell__exec", { command: "touch kept.txt" }),
+            { text: "kept." },
+            call("shell__exec", { command: "touch kept.txt" }),
+            { text: "kept again, unasked." }
+          ]
+        },
+        async (server) => {
+          p.config(providerToml(server))
+          const first = startAgent(p)
+          const second = startAgent(p)
+          try {
+            await init(first)
+            await init(second)
+            const one = (await first.connection.newSession({ cwd: p.dir, mcpServers: [] })).sessionId
+            // the second agent's session starts before the rule exists
+            const two = (await second.connection.newSession({ cwd: p.dir, mcpServers: [] })).sessionId
+            first.answers.push("allow_always")
+            expect(
+              (await first.connection.prompt({ sessionId: one, prompt: [{ type: "text", text: "a" }] })).stopReason
+            ).toBe("end_turn")
+            expect(first.permissions).toHaveLength(1)
+            expect(p.exists("kept.txt")).toBe(true)
+            expect(p.read(".strata/approved.toml")).toContain('prefix = ["touch","kept.txt"]\nexact = true')
+            rmSync(path.join(p.dir, "kept.txt"))
+            const again = await second.connection.prompt({ sessionId: two, prompt: [{ type: "text", text: "b" }] })
+            expect(again.stopReason).toBe("end_turn")
+            expect(second.permissions).toHaveLength(0)
+            expect(p.exists("kept.txt")).toBe(true)
+            expect(textOf(second, two)).toContain("kept again, unasked.")
+          } finally {
+            await stop(first)
+            await stop(second)
           }
         }
       )
