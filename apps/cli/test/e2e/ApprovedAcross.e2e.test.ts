@@ -7,22 +7,66 @@
  * keeps the second server's policy in force (a deny rule included).
  */
 import type { ChildProcess } from "node:child_process"
+import { randomBytes } from "node:crypto"
 import { rmSync } from "node:fs"
 import * as path from "node:path"
-import { beforeAll, describe, expect, it } from "vitest"
+import * as StrataClient from "@strata/client/StrataClient"
+import type { EventFrame } from "@strata/protocol/Event"
+import { Redis } from "ioredis"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { ensureBuilt } from "../build.js"
 import {
   call,
   eventually,
   type Project,
   providerToml,
+  q,
+  redisUrl,
   type Served,
+  spawnStrata,
   startServe,
   withModel,
   withProject
 } from "./harness.js"
 
 beforeAll(() => ensureBuilt(), 300_000)
+
+const prefixes: Array<string> = []
+const children: Array<ChildProcess> = []
+
+afterAll(async () => {
+  for (const child of children) child.kill("SIGKILL")
+  if (prefixes.length === 0) return
+  const redis = new Redis(redisUrl)
+  for (const prefix of prefixes) {
+    let cursor = "0"
+    do {
+      const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000)
+      cursor = next
+      if (keys.length > 0) await redis.del(...keys)
+    } while (cursor !== "0")
+  }
+  redis.disconnect()
+})
+
+/** A `strata worker` on the project, once it says it is ready. */
+const startWorker = (p: Project) =>
+  new Promise<{ readonly child: ChildProcess; readonly out: () => string }>((resolve, reject) => {
+    const child = spawnStrata(p.dir, p.home, ["worker"], { stdin: "ignore" })
+    children.push(child)
+    let out = ""
+    const timer = setTimeout(() => reject(new Error(`worker not ready:\n${out}`)), 60_000)
+    const onData = (d: Buffer) => {
+      out += d
+      if (/worker \S+ ready/.test(out)) {
+        clearTimeout(timer)
+        resolve({ child, out: () => out })
+      }
+    }
+    child.stdout!.on("data", onData)
+    child.stderr!.on("data", onData)
+    child.on("exit", (code: number | null) => reject(new Error(`worker exited ${code}:\n${out}`)))
+  })
 
 const withServers = async (body: (start: (p: Project) => Promise<Served>) => Promise<void>) => {
   const mine = new Set<ChildProcess>()
@@ -114,6 +158,75 @@ describe("approve always across processes", { timeout: 240_000 }, () => {
             expect(second.output()).toContain("no longer loads")
             expect(second.child.exitCode).toBeNull()
           })
+      )
+    })
+  })
+
+  it("a cluster: approve_always answered on the API process is in force on a worker running since before", async () => {
+    await withProject(async (p) => {
+      await withModel(
+        {
+          turns: [
+            { text: "Making it.", ...call("shell__exec", { command: "touch cluster-always.txt" }) },
+            { text: "Made on a worker." },
+            { text: "Again.", ...call("shell__exec", { command: "touch cluster-always.txt" }) },
+            { text: "Made again on a worker, unasked." }
+          ]
+        },
+        async (model) => {
+          const prefix = `e2e-approved-${randomBytes(4).toString("hex")}`
+          prefixes.push(prefix)
+          p.config(
+            [
+              providerToml(model),
+              "[storage]",
+              'kind = "redis"',
+              `url = ${q(redisUrl)}`,
+              `prefix = ${q(`${prefix}-store`)}`,
+              "[jobs]",
+              'backend = "bullmq"',
+              `redis_url = ${q(redisUrl)}`,
+              `prefix = ${q(prefix)}`,
+              ""
+            ].join("\n")
+          )
+          const worker = await startWorker(p)
+          const api = await startServe(p, ["--cluster", "--port", "0"])
+          children.push(api.child)
+          const client = StrataClient.make({ url: api.url })
+          const threadId = (await client.call("thread/start", { name: "always" })).thread_id
+          const ended = async (count: number) => {
+            for (let i = 0; i < 1200; i++) {
+              const events = (await client.call("events/read", { thread_id: threadId, after: 0 })).events
+              const outcomes = events
+                .filter((f: EventFrame) => f.event === "turn_ended")
+                .map((f: EventFrame) => (f as EventFrame & { outcome: string }).outcome)
+              if (outcomes.length >= count) return outcomes
+              await new Promise((r) => setTimeout(r, 50))
+            }
+            throw new Error(`${count} turns did not end`)
+          }
+          await client.call("turn/start", { thread_id: threadId, prompt: "make it" })
+          expect(await ended(1)).toEqual(["awaiting_approval"])
+          const pending = JSON.parse(
+            (await p.strata(["remote", "approvals", "--json"], { env: { STRATA_REMOTE: api.url } })).stdout
+          )
+          expect(pending).toHaveLength(1)
+          const resolved = await client.call("approval/resolve", {
+            approval_id: pending[0].id,
+            decision: "approve_always"
+          })
+          expect(resolved.rules?.join("\n")).toContain('prefix = ["touch","cluster-always.txt"]')
+          expect(await ended(2)).toEqual(["awaiting_approval", "completed"])
+          expect(p.exists("cluster-always.txt")).toBe(true)
+          rmSync(path.join(p.dir, "cluster-always.txt"))
+          // the worker, running since before the rule was added, runs the command without asking
+          const again = await client.call("turn/start", { thread_id: threadId, prompt: "again", wait: true })
+          expect(again).toMatchObject({ outcome: "completed", output: "Made again on a worker, unasked." })
+          expect(p.exists("cluster-always.txt")).toBe(true)
+          expect(worker.out()).toContain(`turn on ${threadId}`)
+          expect(api.output()).not.toContain("taken by")
+        }
       )
     })
   })
