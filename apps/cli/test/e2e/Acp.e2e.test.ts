@@ -14,7 +14,7 @@ import * as acp from "@agentclientprotocol/sdk"
 import { Fault } from "@strata/testkit/ScriptedModel"
 import { beforeAll, describe, expect, it } from "vitest"
 import { ensureBuilt } from "../build.js"
-import { call, type Project, providerToml, spawnStrata, withModel, withProject } from "./harness.js"
+import { call, fixtures, type Project, providerToml, q, spawnStrata, withModel, withProject } from "./harness.js"
 
 beforeAll(() => ensureBuilt(), 300_000)
 
@@ -257,6 +257,53 @@ describe.concurrent("strata acp", { timeout: 120_000 }, () => {
           } finally {
             await stop(first)
             await stop(second)
+          }
+        }
+      )
+    })
+  })
+
+  it("allow_always on a tool that is not a shell command (an untrusted MCP server's) is remembered for the session only: no rule written", async () => {
+    await withProject(async (p) => {
+      await withModel(
+        {
+          turns: [
+            call("mcp__wild__echo", { text: "one" }),
+            call("mcp__wild__echo", { text: "one" }),
+            { text: "echoed twice." },
+            call("mcp__wild__echo", { text: "one" }),
+            { text: "asked again in a new session." }
+          ]
+        },
+        async (server) => {
+          p.config(
+            [
+              providerToml(server),
+              "[mcp_servers.wild]",
+              `command = ${q(process.execPath)}`,
+              `args = ${JSON.stringify([path.join(fixtures, "mcp-stdio.mjs")])}`,
+              'trust = "untrusted"',
+              'startup_timeout = "60s"',
+              ""
+            ].join("\n")
+          )
+          const agent = startAgent(p)
+          try {
+            await init(agent)
+            const one = (await agent.connection.newSession({ cwd: p.dir, mcpServers: [] })).sessionId
+            agent.answers.push("allow_always")
+            await agent.connection.prompt({ sessionId: one, prompt: [{ type: "text", text: "echo" }] })
+            expect(textOf(agent, one)).toContain("echoed twice.")
+            // the second identical call was not asked about; nothing went to approved.toml
+            expect(agent.permissions).toHaveLength(1)
+            expect(p.exists(".strata/approved.toml")).toBe(false)
+            const two = (await agent.connection.newSession({ cwd: p.dir, mcpServers: [] })).sessionId
+            agent.answers.push("allow_once")
+            await agent.connection.prompt({ sessionId: two, prompt: [{ type: "text", text: "echo" }] })
+            expect(agent.permissions).toHaveLength(2)
+            expect(textOf(agent, two)).toContain("asked again in a new session.")
+          } finally {
+            await stop(agent)
           }
         }
       )
