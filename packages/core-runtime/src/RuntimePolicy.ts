@@ -34,9 +34,11 @@ import type { RuleLayer } from "@strata/exec-policy/Decision"
 import * as ExecPolicy from "@strata/exec-policy/ExecPolicy"
 import { type ParserError, RuleFileError } from "@strata/exec-policy/ExecPolicyError"
 import * as Remembered from "@strata/exec-policy/Remembered"
+import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import type { RuntimeConfig } from "./RuntimeConfig.js"
 
 /**
@@ -68,6 +70,13 @@ export interface Options {
    * {@link layer} (a session's policy).
    */
   readonly deferred?: boolean | undefined
+  /**
+   * How often, at most, {@link layer} looks at `.strata/approved.toml`
+   * (one `stat`: inode, size, mtime) before a decision, to take up rules
+   * another process added (milliseconds; `0`: before every `check`).
+   * Default: `0`.
+   */
+  readonly approvedPollMs?: number | undefined
 }
 
 /**
@@ -208,6 +217,10 @@ const approvedFile = (path: Path, cwd: string) => path.join(cwd, ".strata", "app
  * rebuilt with them). A command the analysis forces to `ask` (protected
  * paths, substitutions, computed words) or a rule denies gets no rule.
  *
+ * Rules another process adds to the file (another `strata serve`, a
+ * worker of a cluster, a `strata run`) are in force here from the next
+ * `check` on (see {@link layer}).
+ *
  * @since 0.2.0
  * @category models
  */
@@ -219,6 +232,19 @@ export interface Approved {
   ) => Effect.Effect<ReadonlyArray<string>, RuleFileError | ParserError>
   /** The file the rules are kept in. */
   readonly file: string
+  /**
+   * Looks at the file now (one `stat`) and, when it changed since it was
+   * last read, rebuilds the policy from the rule files: `true` when a new
+   * policy is in force. A file that no longer loads keeps the policy in
+   * force (see {@link Approved.reloadError}).
+   */
+  readonly refresh: Effect.Effect<boolean>
+  /**
+   * Why the file as it is now does not load (malformed, written halfway),
+   * while the last policy that loaded stays in force; `undefined` once it
+   * loads again. Logged as a warning once per change of the file.
+   */
+  readonly reloadError: RuleFileError | ParserError | undefined
 }
 
 /**
@@ -234,6 +260,15 @@ export class ApprovedRules extends Context.Tag("@strata/core-runtime/RuntimePoli
  * The policy as a layer (see {@link make}), with `.strata/approved.toml`
  * and the `ApprovedRules` that add to it; deferred unless `options.deferred`
  * is `false`: the grammar loads on the first decision.
+ *
+ * Before each `check` (at most every `approvedPollMs`), one `stat` of
+ * `.strata/approved.toml` (inode, size, mtime): when another process
+ * changed it, the policy is rebuilt from every rule file before the
+ * decision. When the file no longer loads, the last policy that loaded
+ * stays in force (no rule of it is lost, a deny rule included) and the
+ * error is reported once (`reloadError`, a warning in the log). `checkSync`
+ * never looks at the file: it decides with the policy in force. The other
+ * rule files are read when the session starts.
  *
  * @since 0.1.0
  * @category layers
@@ -251,14 +286,69 @@ export const layer = (
         approved: options.approved ?? options.isolated !== true,
         deferred: options.deferred ?? true
       }
+      const file = approvedFile(path, options.cwd)
+      const watched = withApproved.approved === true
+      // The stamp of the file as last read: inode, size and mtime; "absent" when there is none.
+      const stampOf = fs.stat(file).pipe(
+        Effect.map(
+          (info) =>
+            `${Option.getOrElse(info.ino, () => -1)}:${info.size}:${Option.match(info.mtime, {
+              onNone: () => -1,
+              onSome: (d) => d.getTime()
+            })}`
+        ),
+        Effect.orElseSucceed(() => "absent")
+      )
+      // Taken before the file is read: a change while it is read is seen by the next check.
+      let stamp = watched ? yield* stampOf : "absent"
       let current = (yield* make(policy, withApproved)).policy
       const rebuild = make(policy, withApproved).pipe(
+        // A rebuilt policy is ready before it is in force: checkSync never meets a deferred policy.
+        Effect.tap((made) => made.policy.ready),
+        Effect.map((made) => made.policy),
         Effect.provideService(FileSystem.FileSystem, fs),
         Effect.provideService(Path, path)
       )
-      // Every check reads the policy in force now: a rule added by approveAlways applies to the next command.
+      const lock = yield* Effect.makeSemaphore(1)
+      let reloadError: RuleFileError | ParserError | undefined
+      let lastLook = Number.NEGATIVE_INFINITY
+      const pollMs = Math.max(0, options.approvedPollMs ?? 0)
+      const reload: Effect.Effect<boolean> = lock.withPermits(1)(
+        Effect.gen(function* () {
+          const seen = yield* stampOf
+          if (seen === stamp) return false
+          stamp = seen
+          const next = yield* Effect.either(rebuild)
+          if (next._tag === "Left") {
+            reloadError = next.left
+            yield* Effect.logWarning(
+              `${file} changed and no longer loads; the policy in force stays as it was: ${next.left.message}`
+            ).pipe(Effect.annotateLogs({ file, error: next.left._tag }))
+            return false
+          }
+          reloadError = undefined
+          current = next.right
+          return true
+        })
+      )
+      const look: Effect.Effect<void> = !watched
+        ? Effect.void
+        : Effect.gen(function* () {
+            if (pollMs > 0) {
+              const now = yield* Clock.currentTimeMillis
+              if (now - lastLook < pollMs) return
+              lastLook = now
+            }
+            if ((yield* stampOf) !== stamp) yield* reload
+          })
+      // Every check reads the policy in force now: a rule added by approveAlways, here or in
+      // another process, applies to the next command.
       const service: ExecPolicy.Service = {
-        check: (command, o) => Effect.suspend(() => current.check(command, o)),
+        check: (command, o) =>
+          Effect.zipRight(
+            look,
+            Effect.suspend(() => current.check(command, o))
+          ),
         checkSync: (command, o) => current.checkSync(command, o),
         ready: Effect.suspend(() => current.ready),
         get files() {
@@ -268,45 +358,53 @@ export const layer = (
           return current.defaultDecision
         }
       }
-      const file = approvedFile(path, options.cwd)
-      const lock = yield* Effect.makeSemaphore(1)
       const grammar = yield* Effect.cached(
         ExecPolicy.loadGrammar.pipe(Effect.provideService(FileSystem.FileSystem, fs), Effect.provideService(Path, path))
       )
       const approved: Approved = {
         file,
+        refresh: reload,
+        get reloadError() {
+          return reloadError
+        },
         approveAlways: (command, o = {}) =>
-          lock.withPermits(1)(
-            Effect.gen(function* () {
-              yield* current.ready
-              const argvs = Remembered.argvsToRemember(current.checkSync(command))
-              if (argvs.length === 0) return []
-              const rules = argvs.map((argv) => Remembered.ruleToml(argv, o.justification ?? "approved always"))
-              const fail = (error: { readonly message: string }) =>
-                new RuleFileError({
-                  reason: "Unreadable",
-                  file,
-                  detail: `cannot write the approved rules: ${error.message}`,
-                  cause: error
+          Effect.zipRight(
+            look,
+            lock.withPermits(1)(
+              Effect.gen(function* () {
+                yield* current.ready
+                const argvs = Remembered.argvsToRemember(current.checkSync(command))
+                if (argvs.length === 0) return []
+                const rules = argvs.map((argv) => Remembered.ruleToml(argv, o.justification ?? "approved always"))
+                const fail = (error: { readonly message: string }) =>
+                  new RuleFileError({
+                    reason: "Unreadable",
+                    file,
+                    detail: `cannot write the approved rules: ${error.message}`,
+                    cause: error
+                  })
+                // Checked alone before a byte is written: a rule that does not load never reaches the file.
+                yield* ExecPolicy.makeFromSources([{ file, layer: "project", text: rules.join("\n") }], {
+                  grammar: yield* grammar,
+                  builtin: false
                 })
-              // Checked alone before a byte is written: a rule that does not load never reaches the file.
-              yield* ExecPolicy.makeFromSources([{ file, layer: "project", text: rules.join("\n") }], {
-                grammar: yield* grammar,
-                builtin: false
-              })
-              const before = yield* fs.readFileString(file).pipe(Effect.orElseSucceed(() => undefined))
-              yield* fs.makeDirectory(path.dirname(file), { recursive: true }).pipe(Effect.mapError(fail))
-              yield* fs.writeFileString(file, `${rules.join("\n")}\n`, { flag: "a" }).pipe(Effect.mapError(fail))
-              current = (yield* rebuild.pipe(
-                // The policy in force stays; so does the file as it was.
-                Effect.tapError(() =>
-                  before === undefined
-                    ? fs.remove(file).pipe(Effect.ignore)
-                    : fs.writeFileString(file, before).pipe(Effect.ignore)
+                const before = yield* fs.readFileString(file).pipe(Effect.orElseSucceed(() => undefined))
+                yield* fs.makeDirectory(path.dirname(file), { recursive: true }).pipe(Effect.mapError(fail))
+                yield* fs.writeFileString(file, `${rules.join("\n")}\n`, { flag: "a" }).pipe(Effect.mapError(fail))
+                const seen = yield* stampOf
+                current = yield* rebuild.pipe(
+                  // The policy in force stays; so does the file as it was.
+                  Effect.tapError(() =>
+                    before === undefined
+                      ? fs.remove(file).pipe(Effect.ignore)
+                      : fs.writeFileString(file, before).pipe(Effect.ignore)
+                  )
                 )
-              )).policy
-              return rules
-            })
+                stamp = seen
+                reloadError = undefined
+                return rules
+              })
+            )
           )
       }
       return Context.make(ExecPolicy.ExecPolicy, service).pipe(Context.add(ApprovedRules, approved))

@@ -6,7 +6,10 @@ import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Config, RuntimeConfig } from "@strata/core-runtime"
 import * as RuntimePolicy from "@strata/core-runtime/RuntimePolicy"
+import * as ExecPolicy from "@strata/exec-policy/ExecPolicy"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
 
 describe("RuntimePolicy", () => {
   it.scoped("layers: built-in < distribution < user (XDG, ~/.strata) < project < config < command line", () =>
@@ -49,6 +52,56 @@ describe("RuntimePolicy", () => {
       const missing = yield* Effect.flip(RuntimePolicy.make({ rules: ["nope.toml"], builtin: true }, options))
       expect(missing.message).toContain("nope.toml")
     }).pipe(Effect.provide(NodeContext.layer))
+  )
+
+  it.scoped(
+    "approved.toml changed by another session is in force at the next check; a file that no longer loads keeps the last good policy",
+    () =>
+      Effect.gen(function* () {
+        const fs = yield* FileSystem
+        const path = yield* Path
+        const cwd = yield* fs.makeTempDirectoryScoped({ prefix: "strata-approved-" })
+        const file = path.join(cwd, ".strata/approved.toml")
+        const options = { cwd, env: { HOME: path.join(cwd, "home") } }
+        // two sessions on one project, each its own layer (as two processes would build them)
+        const session = () =>
+          Effect.gen(function* () {
+            const context = yield* Layer.build(RuntimePolicy.layer({ rules: [], builtin: true }, options))
+            return {
+              policy: Context.get(context, ExecPolicy.ExecPolicy),
+              approved: Context.get(context, RuntimePolicy.ApprovedRules)
+            }
+          })
+        const a = yield* session()
+        const b = yield* session()
+        const decide = (command: string) => Effect.map(b.policy.check(command), (d) => d.decision)
+        expect(yield* decide("touch made.txt")).toBe("ask")
+        expect(yield* a.approved.approveAlways("touch made.txt")).toHaveLength(1)
+        expect(yield* decide("touch made.txt")).toBe("allow")
+        expect(b.policy.checkSync("touch made.txt").decision).toBe("allow")
+        // a deny rule written by hand is taken up too
+        yield* fs.writeFileString(
+          file,
+          `${yield* fs.readFileString(file)}[[rule]]\nprefix = ["rm"]\ndecision = "deny"\n`
+        )
+        expect(yield* decide("rm x")).toBe("deny")
+        // half a rule: b keeps the policy that loaded (the deny rule included) and says why, once
+        const good = yield* fs.readFileString(file)
+        yield* fs.writeFileString(file, `${good}[[rule]]\nprefix = ["cp"\n`)
+        expect(yield* decide("rm x")).toBe("deny")
+        expect(yield* decide("touch made.txt")).toBe("allow")
+        expect(b.approved.reloadError?._tag).toBe("RuleFileError")
+        expect(b.approved.reloadError?.message).toContain("approved.toml")
+        expect(yield* b.approved.refresh).toBe(false)
+        // written in full: in force again, the error gone
+        yield* fs.writeFileString(file, `${good}[[rule]]\nprefix = ["cp"]\ndecision = "allow"\n`)
+        expect(yield* decide("cp a b")).toBe("allow")
+        expect(yield* decide("rm x")).toBe("deny")
+        expect(b.approved.reloadError).toBeUndefined()
+        // removed: its rules are gone
+        yield* fs.remove(file)
+        expect(yield* decide("cp a b")).toBe("ask")
+      }).pipe(Effect.provide(NodeContext.layer))
   )
 
   // covers: issue 19 part 1

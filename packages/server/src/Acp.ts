@@ -12,9 +12,13 @@
  *   `tool_call` / `tool_call_update` (a file write or edit carries a `diff`).
  * - The policy's `ask` is `session/request_permission` with the exact call
  *   (title = the command, `rawInput` = the arguments the model sent) and
- *   the four option kinds. `allow_always` / `reject_always` remember an
- *   exact rule for the session: the same tool with the same arguments is
- *   answered the same way without asking again.
+ *   the four option kinds. `allow_always` on a shell command under the
+ *   execution policy adds its allow rules to `.strata/approved.toml`
+ *   (`RuntimePolicy.ApprovedRules`, as `approval/resolve` with
+ *   `approve_always`): in force for this session, later ones and other
+ *   processes on the project. Otherwise `allow_always` / `reject_always`
+ *   remember the exact call for the session: the same tool with the same
+ *   arguments is answered the same way without asking again.
  * - `session/cancel` interrupts the turn: running tools are cancelled, the
  *   turn records `interrupted`, a pending permission request is withdrawn,
  *   and the prompt answers `stopReason: "cancelled"`.
@@ -25,6 +29,7 @@
  */
 import * as acp from "@agentclientprotocol/sdk"
 import { Runtime, ThreadManager } from "@strata/core-runtime"
+import * as RuntimePolicy from "@strata/core-runtime/RuntimePolicy"
 import type { EventFrame } from "@strata/protocol/Event"
 import type { Message } from "@strata/protocol/Message"
 import type { PromptResponse } from "@strata/protocol/Prompt"
@@ -236,6 +241,17 @@ export const make = (options: Options = {}) =>
       effect: Effect.Effect<A, E, Runtime.Runtime | ThreadManager.ThreadManager | StateStore | RpcServer.RpcServer>
     ) => EffectRuntime.runPromise(runtime)(effect)
     const fork = EffectRuntime.runFork(runtime)
+    const approvedRules = yield* RuntimePolicy.ApprovedRules
+    // A rule that cannot be written leaves the answer as it was: approved now, remembered for the session.
+    const approveAlways = (command: string) =>
+      run(
+        approvedRules
+          .approveAlways(command, { justification: "approved always in the editor (ACP allow_always)" })
+          .pipe(
+            Effect.tapError((error) => Effect.logWarning(`allow_always: no rule added: ${error.message}`)),
+            Effect.orElseSucceed((): ReadonlyArray<string> => [])
+          )
+      )
     return (connection: acp.AgentSideConnection): acp.Agent => {
       const sessions = new Map<string, Session>()
       const sessionOf = (id: string): Session => {
@@ -340,7 +356,14 @@ export const make = (options: Options = {}) =>
                 const chosen = answer.outcome.optionId
                 decision = chosen.startsWith("allow") ? "approve" : "deny"
                 reason = `${chosen} in the editor`
-                if (chosen === "allow_always" || chosen === "reject_always") session.remembered.set(key, decision)
+                // allow_always on a shell command under the policy: the same rules as approve_always over the
+                // wire (.strata/approved.toml, beyond this session); otherwise the exact call is remembered here.
+                const rules =
+                  chosen === "allow_always" && approval.command !== undefined
+                    ? await approveAlways(approval.command)
+                    : []
+                if (rules.length > 0) reason = `${chosen} in the editor (rules added to .strata/approved.toml)`
+                else if (chosen === "allow_always" || chosen === "reject_always") session.remembered.set(key, decision)
               }
               const resolved = await runTurn(
                 Effect.flatMap(Runtime.Runtime, (rt) => rt.resolveApproval(approval.id, decision, { reason }))

@@ -7,12 +7,14 @@
  * mid-turn; session/load after the agent process was killed.
  */
 import type { ChildProcess } from "node:child_process"
+import { rmSync } from "node:fs"
+import * as path from "node:path"
 import { Readable, Writable } from "node:stream"
 import * as acp from "@agentclientprotocol/sdk"
 import { Fault } from "@strata/testkit/ScriptedModel"
 import { beforeAll, describe, expect, it } from "vitest"
 import { ensureBuilt } from "../build.js"
-import { call, type Project, providerToml, spawnStrata, withModel, withProject } from "./harness.js"
+import { call, fixtures, type Project, providerToml, q, spawnStrata, withModel, withProject } from "./harness.js"
 
 beforeAll(() => ensureBuilt(), 300_000)
 
@@ -210,6 +212,96 @@ describe.concurrent("strata acp", { timeout: 120_000 }, () => {
             expect(p.exists("c.txt")).toBe(false)
             expect(agent.permissions).toHaveLength(3)
             expect(textOf(agent, sessionId)).toContain("c refused twice.")
+          } finally {
+            await stop(agent)
+          }
+        }
+      )
+    })
+  })
+
+  it("allow_always on a shell command adds its rule to .strata/approved.toml: another strata acp already running runs it unasked", async () => {
+    await withProject(async (p) => {
+      await withModel(
+        {
+          turns: [
+            call("shell__exec", { command: "touch kept.txt" }),
+            { text: "kept." },
+            call("shell__exec", { command: "touch kept.txt" }),
+            { text: "kept again, unasked." }
+          ]
+        },
+        async (server) => {
+          p.config(providerToml(server))
+          const first = startAgent(p)
+          const second = startAgent(p)
+          try {
+            await init(first)
+            await init(second)
+            const one = (await first.connection.newSession({ cwd: p.dir, mcpServers: [] })).sessionId
+            // the second agent's session starts before the rule exists
+            const two = (await second.connection.newSession({ cwd: p.dir, mcpServers: [] })).sessionId
+            first.answers.push("allow_always")
+            expect(
+              (await first.connection.prompt({ sessionId: one, prompt: [{ type: "text", text: "a" }] })).stopReason
+            ).toBe("end_turn")
+            expect(first.permissions).toHaveLength(1)
+            expect(p.exists("kept.txt")).toBe(true)
+            expect(p.read(".strata/approved.toml")).toContain('prefix = ["touch","kept.txt"]\nexact = true')
+            rmSync(path.join(p.dir, "kept.txt"))
+            const again = await second.connection.prompt({ sessionId: two, prompt: [{ type: "text", text: "b" }] })
+            expect(again.stopReason).toBe("end_turn")
+            expect(second.permissions).toHaveLength(0)
+            expect(p.exists("kept.txt")).toBe(true)
+            expect(textOf(second, two)).toContain("kept again, unasked.")
+          } finally {
+            await stop(first)
+            await stop(second)
+          }
+        }
+      )
+    })
+  })
+
+  it("allow_always on a tool that is not a shell command (an untrusted MCP server's) is remembered for the session only: no rule written", async () => {
+    await withProject(async (p) => {
+      await withModel(
+        {
+          turns: [
+            call("mcp__wild__echo", { text: "one" }),
+            call("mcp__wild__echo", { text: "one" }),
+            { text: "echoed twice." },
+            call("mcp__wild__echo", { text: "one" }),
+            { text: "asked again in a new session." }
+          ]
+        },
+        async (server) => {
+          p.config(
+            [
+              providerToml(server),
+              "[mcp_servers.wild]",
+              `command = ${q(process.execPath)}`,
+              `args = ${JSON.stringify([path.join(fixtures, "mcp-stdio.mjs")])}`,
+              'trust = "untrusted"',
+              'startup_timeout = "60s"',
+              ""
+            ].join("\n")
+          )
+          const agent = startAgent(p)
+          try {
+            await init(agent)
+            const one = (await agent.connection.newSession({ cwd: p.dir, mcpServers: [] })).sessionId
+            agent.answers.push("allow_always")
+            await agent.connection.prompt({ sessionId: one, prompt: [{ type: "text", text: "echo" }] })
+            expect(textOf(agent, one)).toContain("echoed twice.")
+            // the second identical call was not asked about; nothing went to approved.toml
+            expect(agent.permissions).toHaveLength(1)
+            expect(p.exists(".strata/approved.toml")).toBe(false)
+            const two = (await agent.connection.newSession({ cwd: p.dir, mcpServers: [] })).sessionId
+            agent.answers.push("allow_once")
+            await agent.connection.prompt({ sessionId: two, prompt: [{ type: "text", text: "echo" }] })
+            expect(agent.permissions).toHaveLength(2)
+            expect(textOf(agent, two)).toContain("asked again in a new session.")
           } finally {
             await stop(agent)
           }
