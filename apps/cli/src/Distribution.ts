@@ -48,7 +48,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import { builtinPlugins, chooseModel, loadConfig, type ModelChoice, type Options } from "./Choice.js"
-import { CliError } from "./common.js"
+import { CliError } from "./Base.js"
 import * as Demo from "./Demo.js"
 import { version } from "./version.js"
 
