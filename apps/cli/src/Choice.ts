@@ -83,20 +83,20 @@ const configured = (config: RuntimeConfig.RuntimeConfig) => {
 }
 
 /**
- * The first model of a local Ollama, if one answers quickly on
- * 127.0.0.1:11434.
+ * The first model of a local Ollama, if one answers within `timeoutMs`
+ * (300 ms) on 127.0.0.1:11434.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const probeOllama = (url = "http://127.0.0.1:11434"): Effect.Effect<string | undefined> =>
+export const probeOllama = (url = "http://127.0.0.1:11434", timeoutMs = 300): Effect.Effect<string | undefined> =>
   Effect.promise(async () => {
     try {
       // A TCP connection first: where nothing listens (the common case) it is
       // refused at once, without loading the runtime's HTTP client (`fetch`
-      // costs tens of milliseconds the first time). Both within the 300 ms.
-      const deadline = Date.now() + 300
-      if (!(await listening(new URL(url), 300))) return undefined
+      // costs tens of milliseconds the first time). Both within `timeoutMs`.
+      const deadline = Date.now() + timeoutMs
+      if (!(await listening(new URL(url), timeoutMs))) return undefined
       const response = await fetch(`${url}/api/tags`, {
         signal: AbortSignal.timeout(Math.max(1, deadline - Date.now()))
       })

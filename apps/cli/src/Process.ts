@@ -10,14 +10,13 @@
  *
  * @since 0.2.0
  */
-import * as ValidationError from "@effect/cli/ValidationError"
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import type * as Layer from "effect/Layer"
 import * as Logger from "effect/Logger"
-import { CliError } from "./common.js"
+import { CliError } from "./Base.js"
 import * as Layers from "./layers.js"
 import * as Profile from "./Profile.js"
 
@@ -59,7 +58,13 @@ export type CommandLine = (
  * @since 0.2.0
  * @category constructors
  */
-export const start = (run: CommandLine): void => {
+export const start = (
+  run: CommandLine,
+  options: {
+    /** Whether a failure is a usage error the parser has already printed (exit code 2, nothing more). */
+    readonly isUsageError?: ((error: unknown) => boolean) | undefined
+  } = {}
+): void => {
   const verbose = process.argv.includes("--verbose")
   const profile = Profile.requested(process.argv, process.env)
     ? Profile.make(performance.timeOrigin, () => performance.now())
@@ -117,7 +122,7 @@ export const start = (run: CommandLine): void => {
     Effect.catchAllCause((cause) =>
       Effect.sync(() => {
         const failure = Cause.failureOption(cause)
-        if (failure._tag === "Some" && ValidationError.isValidationError(failure.value)) {
+        if (failure._tag === "Some" && options.isUsageError?.(failure.value) === true) {
           // @effect/cli has already printed what was wrong with the arguments.
           process.exitCode = 2
           return

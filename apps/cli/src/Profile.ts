@@ -127,7 +127,7 @@ export const make = (origin: number, now: () => number): Recorder => {
       // time of that first occurrence (store calls repeat by the dozen).
       const seen = new Map<string, { phase: Phase; count: number; total: number }>()
       for (const p of phases) {
-        if (p.depth > 3) continue
+        if (p.depth > 4) continue
         const key = `${p.depth}:${p.name}`
         const entry = seen.get(key)
         const took = p.end === undefined ? 0 : p.end - p.start

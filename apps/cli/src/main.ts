@@ -4,7 +4,8 @@
  *
  * @since 0.1.0
  */
+import * as ValidationError from "@effect/cli/ValidationError"
 import { run } from "./cli.js"
 import * as Process from "./Process.js"
 
-Process.start(run)
+Process.start(run, { isUsageError: ValidationError.isValidationError })

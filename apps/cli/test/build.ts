@@ -69,5 +69,7 @@ export const ensureBuilt = (): void => {
         stdio: "inherit"
       }
     )
+    // the bundles the launcher prefers (a bundle older than its entry is not used)
+    if (dir === "apps/cli") execFileSync(process.execPath, ["scripts/bundle.mjs"], { cwd: pkg, stdio: "inherit" })
   }
 }

@@ -6,7 +6,7 @@
  *
  * @since 0.1.0
  */
-import { Tool } from "@strata/protocol"
+import * as Tool from "@strata/protocol/Tool"
 import * as Schema from "effect/Schema"
 
 /**

@@ -261,7 +261,7 @@ export const loadGrammar: Effect.Effect<Uint8Array, ParserError, FileSystem.File
       detail: `could not read ${GRAMMAR} (looked in ${candidates.length} places); pass its bytes as \`grammar\``
     })
   }
-)
+).pipe(Effect.withSpan("ExecPolicy.readGrammar"))
 
 /** The engine and the grammar's runtime, imported on first use (see `internal/loaded.ts`). */
 const loadedModule = Effect.promise(() => import("./internal/loaded.js"))
@@ -274,7 +274,7 @@ const buildEngine = (
   limits: Limits
 ): Effect.Effect<Engine, RuleFileError | ParserError> =>
   Effect.gen(function* () {
-    const { BashSyntax, Engine } = yield* loadedModule
+    const { BashSyntax, Engine } = yield* Effect.withSpan(loadedModule, "ExecPolicy.import")
     const syntax = yield* Effect.tryPromise({
       try: () => BashSyntax.load(grammar),
       catch: (cause) =>
@@ -283,8 +283,12 @@ const buildEngine = (
           detail: cause instanceof Error ? cause.message : String(cause),
           cause
         })
-    })
-    const built = Engine.build(files, sources, syntax, limits)
+    }).pipe(Effect.withSpan("ExecPolicy.loadGrammar"))
+    // the rules' match / not_match examples are parsed and decided here
+    const built = yield* Effect.withSpan(
+      Effect.sync(() => Engine.build(files, sources, syntax, limits)),
+      "ExecPolicy.build"
+    )
     if (Either.isLeft(built)) return yield* built.left
     return built.right
   })

@@ -38,7 +38,8 @@
 
 import * as CommandExecutor from "@effect/platform/CommandExecutor"
 import * as FileSystem from "@effect/platform/FileSystem"
-import { Common, ProtocolError } from "@strata/protocol"
+import * as Common from "@strata/protocol/Common"
+import * as ProtocolError from "@strata/protocol/ProtocolError"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"

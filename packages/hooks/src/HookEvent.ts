@@ -13,7 +13,13 @@
  *
  * @since 0.1.0
  */
-import { Common, Event, Ids, Job, Mcp, Model, Tool } from "@strata/protocol"
+import * as Common from "@strata/protocol/Common"
+import * as Event from "@strata/protocol/Event"
+import * as Ids from "@strata/protocol/Ids"
+import * as Job from "@strata/protocol/Job"
+import * as Mcp from "@strata/protocol/Mcp"
+import * as Model from "@strata/protocol/Model"
+import * as Tool from "@strata/protocol/Tool"
 import * as Schema from "effect/Schema"
 
 /**

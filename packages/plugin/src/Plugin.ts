@@ -14,7 +14,7 @@
 
 import type { Hook, HookDispatcher } from "@strata/hooks"
 import { HookEvent } from "@strata/hooks"
-import { Common } from "@strata/protocol"
+import * as Common from "@strata/protocol/Common"
 import type * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"

@@ -33,7 +33,7 @@
 import type * as FileSystem from "@effect/platform/FileSystem"
 import * as Path from "@effect/platform/Path"
 import type { HookDispatcher } from "@strata/hooks"
-import { ProtocolError } from "@strata/protocol"
+import * as ProtocolError from "@strata/protocol/ProtocolError"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"

@@ -8,7 +8,9 @@
  *
  * @since 0.1.0
  */
-import { type Common, type Ids, ProtocolError } from "@strata/protocol"
+import type * as Common from "@strata/protocol/Common"
+import type * as Ids from "@strata/protocol/Ids"
+import * as ProtocolError from "@strata/protocol/ProtocolError"
 import type * as Sandbox from "@strata/sandbox/Sandbox"
 import * as Effect from "effect/Effect"
 import * as JSONSchema from "effect/JSONSchema"

@@ -5,7 +5,7 @@
  *
  * @since 0.1.0
  */
-import { Common } from "@strata/protocol"
+import * as Common from "@strata/protocol/Common"
 import * as Schema from "effect/Schema"
 
 /**

@@ -13,7 +13,9 @@
  */
 
 import type { Event, Ids as IdsT } from "@strata/protocol"
-import { Common, Ids, Model } from "@strata/protocol"
+import * as Common from "@strata/protocol/Common"
+import * as Ids from "@strata/protocol/Ids"
+import * as Model from "@strata/protocol/Model"
 import * as Schema from "effect/Schema"
 import { FallbackClass, ProviderErrorReason } from "./ProviderError.js"
 

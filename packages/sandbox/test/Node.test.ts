@@ -309,3 +309,54 @@ describe("containment: nothing outlives the call", () => {
     })
   )
 })
+
+describe.skipIf(!available)("when bubblewrap is probed", () => {
+  /** A `bwrap` that records each start in `log`, then runs the real one. */
+  const recordingBwrap = () => {
+    const dir = tempDir("strata-sbx-probe-")
+    const log = path.join(dir, "starts")
+    const bwrap = path.join(dir, "bwrap")
+    fs.writeFileSync(bwrap, `#!/bin/sh\necho x >> '${log}'\nexec /usr/bin/bwrap "$@"\n`, { mode: 0o755 })
+    return { bwrap, starts: () => (fs.existsSync(log) ? fs.readFileSync(log, "utf8").split("\n").length - 1 : 0) }
+  }
+
+  it.effect("not when the service is built: on the first read of its status, once", () =>
+    Effect.gen(function* () {
+      const { bwrap, starts } = recordingBwrap()
+      const service = yield* make("workspace-write", { bwrap })
+      expect(starts()).toBe(0)
+      expect(service.status.mechanism).toBe("bwrap")
+      const afterStatus = starts()
+      expect(afterStatus).toBeGreaterThan(0)
+      expect(service.status.mode).toBe("workspace-write")
+      expect(starts()).toBe(afterStatus)
+    })
+  )
+
+  it.effect("on the first command prepared, which then runs sandboxed", () =>
+    Effect.gen(function* () {
+      const { bwrap, starts } = recordingBwrap()
+      const service = yield* make("workspace-write", { bwrap })
+      expect(starts()).toBe(0)
+      const result = yield* attempt(service, `echo pwned > ${outside}/lazy`)
+      expect(starts()).toBeGreaterThan(0)
+      expect(result.code).not.toBe(0)
+      expect(fs.existsSync(`${outside}/lazy`)).toBe(false)
+    })
+  )
+
+  it("SandboxNode.probe reports what make would run, without blocking", async () => {
+    const { bwrap, starts } = recordingBwrap()
+    const pending = SandboxNode.probe({
+      workspace,
+      home,
+      bwrap,
+      config: { ...Sandbox.defaultConfig, mode: "workspace-write" },
+      env: { PATH: process.env.PATH }
+    })
+    const status = await pending
+    expect(starts()).toBeGreaterThan(0)
+    const built = Effect.runSync(make("workspace-write", { bwrap }))
+    expect(status).toEqual(built.status)
+  })
+})

@@ -1,5 +1,5 @@
 import type { Ids as IdsT } from "@strata/protocol"
-import { Ids } from "@strata/protocol"
+import * as Ids from "@strata/protocol/Ids"
 import type { Model } from "../ModelRegistry.js"
 import { ProviderError, type ProviderErrorReason } from "../ProviderError.js"
 

@@ -1,5 +1,5 @@
 import type { Prompt, Model as ProtocolModel } from "@strata/protocol"
-import { ProtocolError } from "@strata/protocol"
+import * as ProtocolError from "@strata/protocol/ProtocolError"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
