@@ -2,7 +2,7 @@
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { Runtime, RuntimeConfig, RuntimeLayer } from "@strata/core-runtime"
 import * as McpStdio from "@strata/mcp/stdio"
-import * as ScriptedModelServer from "@strata/testkit/node/ScriptedModelServer"
+import * as ScriptedModelServer from "@strata/demo/node/ScriptedModelServer"
 import { Console, Effect, Layer, Schema } from "effect"
 
 const demo = ScriptedModelServer.make({
