@@ -1,6 +1,6 @@
 /**
  * The built-in demo model: when no provider is configured and no local
- * Ollama answers, `strata` starts `@strata/testkit`'s scripted model server
+ * Ollama answers, `strata` starts `@strata/demo`'s scripted model server
  * in-process and says so in its banner ("demo model: no provider
  * configured"). The script is a short real task: it lists the workspace with
  * `shell__exec ls` (allowed by the distribution's policy), then asks to run
@@ -13,8 +13,8 @@
  *
  * @since 0.1.0
  */
-import type * as ScriptedModelServer from "@strata/testkit/node/ScriptedModelServer"
-import type { RecordedRequest, Turn } from "@strata/testkit/ScriptedModel"
+import type * as ScriptedModelServer from "@strata/demo/node/ScriptedModelServer"
+import type { RecordedRequest, Turn } from "@strata/demo/ScriptedModel"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 
@@ -115,6 +115,6 @@ export const respond = (request: RecordedRequest): Turn => {
  */
 export const start: Effect.Effect<ScriptedModelServer.ScriptedModelServer, never, Scope.Scope> = Effect.flatMap(
   // imported when the demo model is the choice: a configured session never loads the server
-  Effect.promise(() => import("@strata/testkit/node/ScriptedModelServer")),
+  Effect.promise(() => import("@strata/demo/node/ScriptedModelServer")),
   (server) => server.make({ respond })
 )

@@ -1,6 +1,6 @@
 /**
  * `strata` as a person runs it, as real child processes on the built-in demo
- * model (`STRATA_DEMO=1`: the testkit's scripted server in-process) in a
+ * model (`STRATA_DEMO=1`: @strata/demo's scripted server in-process) in a
  * fresh working directory: `run` with its exit codes and `--json`, an
  * approval left pending and answered later by `strata approvals`, the
  * non-interactive session `npm start` runs, threads, config errors.

@@ -33,6 +33,7 @@ export const ensureBuilt = (): void => {
     "packages/providers",
     "packages/mcp",
     "packages/jobs",
+    "packages/demo",
     "packages/testkit",
     "packages/core-runtime",
     "packages/client",

@@ -1,8 +1,8 @@
 // A whole Strata distribution: memory storage, one plugin (file tools), one model.
 import { NodeContext, NodeRuntime } from "@effect/platform-node"
 import { Runtime, RuntimeConfig, RuntimeLayer } from "@strata/core-runtime"
+import * as ScriptedModelServer from "@strata/demo/node/ScriptedModelServer"
 import * as McpStdio from "@strata/mcp/stdio"
-import * as ScriptedModelServer from "@strata/testkit/node/ScriptedModelServer"
 import { Console, Effect, Layer, Schema } from "effect"
 
 const demo = ScriptedModelServer.make({

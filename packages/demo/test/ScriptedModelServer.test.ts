@@ -1,6 +1,6 @@
 import { describe, expect, it } from "@effect/vitest"
-import * as Server from "@strata/testkit/node/ScriptedModelServer"
-import { echo, Fault, lastMessageIs, render, Turn } from "@strata/testkit/ScriptedModel"
+import * as Server from "@strata/demo/node/ScriptedModelServer"
+import { echo, Fault, lastMessageIs, render, Turn } from "@strata/demo/ScriptedModel"
 import * as Effect from "effect/Effect"
 
 const post = (url: string, body: unknown, headers: Record<string, string> = {}) =>
