@@ -12,11 +12,11 @@ import { rmSync } from "node:fs"
 import * as path from "node:path"
 import * as StrataClient from "@strata/client/StrataClient"
 import type { EventFrame } from "@strata/protocol/Event"
-import { Redis } from "ioredis"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { ensureBuilt } from "../build.js"
 import {
   call,
+  deleteRedisPrefixes,
   eventually,
   type Project,
   providerToml,
@@ -36,17 +36,7 @@ const children: Array<ChildProcess> = []
 
 afterAll(async () => {
   for (const child of children) child.kill("SIGKILL")
-  if (prefixes.length === 0) return
-  const redis = new Redis(redisUrl)
-  for (const prefix of prefixes) {
-    let cursor = "0"
-    do {
-      const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000)
-      cursor = next
-      if (keys.length > 0) await redis.del(...keys)
-    } while (cursor !== "0")
-  }
-  redis.disconnect()
+  await deleteRedisPrefixes(prefixes)
 })
 
 /** A `strata worker` on the project, once it says it is ready. */

@@ -10,11 +10,11 @@ import type { ChildProcess } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import { readFileSync } from "node:fs"
 import * as path from "node:path"
-import { Redis } from "ioredis"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { ensureBuilt } from "../build.js"
 import {
   call,
+  deleteRedisPrefixes,
   eventually,
   fixtures,
   lastToolResult,
@@ -35,16 +35,7 @@ const children: Array<ChildProcess> = []
 
 afterAll(async () => {
   for (const child of children) child.kill("SIGKILL")
-  const redis = new Redis(redisUrl)
-  for (const prefix of prefixes) {
-    let cursor = "0"
-    do {
-      const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000)
-      cursor = next
-      if (keys.length > 0) await redis.del(...keys)
-    } while (cursor !== "0")
-  }
-  redis.disconnect()
+  await deleteRedisPrefixes(prefixes)
 })
 
 /** `strata worker` in the project, with its output collected; resolves once it says it is ready. */

@@ -15,11 +15,11 @@ import { randomBytes } from "node:crypto"
 import * as StrataClient from "@strata/client/StrataClient"
 import { violations } from "@strata/core-runtime/TurnMachine"
 import type { Event, EventFrame } from "@strata/protocol/Event"
-import { Redis } from "ioredis"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { ensureBuilt } from "../build.js"
 import {
   call,
+  deleteRedisPrefixes,
   eventually,
   type Project,
   postgresUrl,
@@ -41,16 +41,7 @@ const children: Array<ChildProcess> = []
 
 afterAll(async () => {
   for (const child of children) child.kill("SIGKILL")
-  const redis = new Redis(redisUrl)
-  for (const prefix of prefixes) {
-    let cursor = "0"
-    do {
-      const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000)
-      cursor = next
-      if (keys.length > 0) await redis.del(...keys)
-    } while (cursor !== "0")
-  }
-  redis.disconnect()
+  await deleteRedisPrefixes(prefixes)
 })
 
 interface Worker {

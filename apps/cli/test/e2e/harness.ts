@@ -320,6 +320,25 @@ export const withRedisPrefix = async <A>(
   }
 }
 
+/** Deletes every Redis key under each prefix (the queues and records a cluster test made). */
+export const deleteRedisPrefixes = async (prefixes: ReadonlyArray<string>) => {
+  if (prefixes.length === 0) return
+  const Redis = require("ioredis") as typeof import("ioredis").default
+  const redis = new Redis(redisUrl)
+  try {
+    for (const prefix of prefixes) {
+      let cursor = "0"
+      do {
+        const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000)
+        cursor = next
+        if (keys.length > 0) await redis.del(...keys)
+      } while (cursor !== "0")
+    }
+  } finally {
+    redis.disconnect()
+  }
+}
+
 /**
  * Runs `body` with a fresh PostgreSQL schema name (`<label>_<hex>`) and a
  * connected client, then drops the schema.
