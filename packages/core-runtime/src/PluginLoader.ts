@@ -28,20 +28,23 @@
  * error naming both owners. `inspect` loads every plugin and reports each
  * one's result, for listings.
  *
- * @since 0.1.0
+ * The loader is the host's: it moved from `@strata/plugin/PluginLoader` to
+ * `@strata/core-runtime/PluginLoader` in 0.2.0, so the plugin SDK is types
+ * and helpers only.
+ *
+ * @since 0.2.0
  */
 import type * as FileSystem from "@effect/platform/FileSystem"
 import * as Path from "@effect/platform/Path"
 import type { HookDispatcher } from "@strata/hooks"
+import * as Plugin from "@strata/plugin/Plugin"
+import { PluginLoadError } from "@strata/plugin/PluginError"
 import { ProtocolError } from "@strata/protocol"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
-import { messageOf } from "./internal/plugin.js"
 import { resolvePackage, resolveRelative } from "./internal/resolve.js"
-import * as Plugin from "./Plugin.js"
-import { PluginLoadError } from "./PluginError.js"
 
 /**
  * A plugin in config: a spec string, or `{ spec, required }` (`required`
@@ -127,6 +130,8 @@ export interface InstallResult {
   readonly plugins: ReadonlyArray<Plugin.BuiltPlugin>
   readonly skipped: ReadonlyArray<PluginLoadError>
 }
+
+const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e))
 
 const isRelative = (spec: string) => /^(\.{1,2}\/|\/|file:)/.test(spec)
 
