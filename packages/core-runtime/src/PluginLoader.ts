@@ -34,7 +34,6 @@
  *
  * @since 0.2.0
  */
-import type * as FileSystem from "@effect/platform/FileSystem"
 import * as Path from "@effect/platform/Path"
 import type { HookDispatcher } from "@strata/hooks"
 import * as Plugin from "@strata/plugin/Plugin"
@@ -394,7 +393,8 @@ export const inspect = Effect.fn("PluginLoader.inspect")(function* (specs: unkno
 /**
  * Loads the plugins named in config, builds them and registers their hooks,
  * for the lifetime of the scope. Optional plugins that fail at any step are
- * skipped.
+ * skipped. The plugins get the host's platform (`Plugin.HostPlatform`:
+ * `FileSystem`, `Path`, `CommandExecutor`), from the layer the host runs on.
  *
  * @since 0.1.0
  * @category constructors
@@ -402,11 +402,7 @@ export const inspect = Effect.fn("PluginLoader.inspect")(function* (specs: unkno
 export const install = (
   specs: unknown,
   options: LoadOptions
-): Effect.Effect<
-  InstallResult,
-  PluginLoadError,
-  FileSystem.FileSystem | Path.Path | HookDispatcher.HookDispatcher | Scope.Scope
-> =>
+): Effect.Effect<InstallResult, PluginLoadError, Plugin.HostPlatform | HookDispatcher.HookDispatcher | Scope.Scope> =>
   Effect.gen(function* () {
     const loaded = yield* load(specs, options)
     const plugins: Array<Plugin.BuiltPlugin> = []
