@@ -77,8 +77,11 @@ export {
  * @category constants
  */
 export const pluginModules: Readonly<Record<string, () => Promise<unknown>>> = {
-  "@strata/plugin-shell/node": () => import("@strata/plugin-shell/node"),
+  "@strata/plugin-shell": () => import("@strata/plugin-shell"),
   "@strata/plugin-fs/node": () => import("@strata/plugin-fs/node"),
+  "@strata/plugin-audit-log": () => import("@strata/plugin-audit-log"),
+  // deprecated aliases of the same plugins, for configs written before 0.2
+  "@strata/plugin-shell/node": () => import("@strata/plugin-shell/node"),
   "@strata/plugin-audit-log/node": () => import("@strata/plugin-audit-log/node")
 }
 

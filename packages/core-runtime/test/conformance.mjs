@@ -59,4 +59,15 @@ test("missing, throwing and colliding plugins give typed errors; optional ones a
     })
   ))
 
+test("a platform-free plugin loaded by package name runs on the host's platform", () =>
+  runScoped(
+    Effect.gen(function* () {
+      const result = yield* PluginLoader.install(["@strata/plugin-shell"], { baseDir })
+      const exec = result.plugins[0].tools.find((t) => t.name === "shell__exec")
+      const out = yield* exec.invoke({ command: "echo from-host" }, { call_id: "c9", cwd: baseDir })
+      assert.equal(out.exit_code, 0)
+      assert.equal(out.output, "from-host\n")
+    })
+  ))
+
 await run("@strata/core-runtime")
