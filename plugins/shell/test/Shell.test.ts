@@ -119,6 +119,10 @@ describe("exec", () => {
       yield* fs.symlink(outside, `${dir}/escape`)
       const inSub = yield* exec(dir, { command: "pwd", workdir: "sub" })
       expect(inSub.output.trim().endsWith("/sub")).toBe(true)
+      // a name that starts with ".." is a directory inside the workspace, not a way out
+      yield* fs.makeDirectory(`${dir}/..dots`)
+      const inDots = yield* exec(dir, { command: "pwd", workdir: "..dots" })
+      expect(inDots.output.trim().endsWith("/..dots")).toBe(true)
       for (const workdir of ["..", outside, "escape"]) {
         const error = yield* Effect.flip(exec(dir, { command: "pwd", workdir }))
         expect(error.message).toContain("outside the workspace")
