@@ -35,7 +35,7 @@
  * @since 0.2.0
  */
 import * as Path from "@effect/platform/Path"
-import type { HookDispatcher } from "@strata/hooks"
+import { HookDispatcher } from "@strata/hooks"
 import * as Plugin from "@strata/plugin/Plugin"
 import { PluginLoadError } from "@strata/plugin/PluginError"
 import { ProtocolError } from "@strata/protocol"
@@ -391,6 +391,40 @@ export const inspect = Effect.fn("PluginLoader.inspect")(function* (specs: unkno
 })
 
 /**
+ * Builds a validated plugin (its layer on the host's platform) and registers
+ * its hooks with the `HookDispatcher` under the plugin id, both for the
+ * lifetime of the scope. The host's step, so the SDK's `Plugin.install` is
+ * no longer needed by hosts.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const register = (
+  plugin: Plugin.Plugin
+): Effect.Effect<
+  Plugin.BuiltPlugin,
+  PluginLoadError,
+  Plugin.HostPlatform | HookDispatcher.HookDispatcher | Scope.Scope
+> =>
+  Effect.gen(function* () {
+    const built = yield* Plugin.build(plugin)
+    const dispatcher = yield* HookDispatcher.HookDispatcher
+    yield* dispatcher.register(built.hooks, { owner: plugin.id }).pipe(
+      Effect.mapError(
+        (error) =>
+          new PluginLoadError({
+            plugin: plugin.id,
+            reason: error.reason === "DuplicateName" ? "Collision" : "InvalidPlugin",
+            detail: error.detail,
+            path: error.path,
+            cause: error
+          })
+      )
+    )
+    return built
+  }).pipe(Effect.withSpan("PluginLoader.register", { attributes: { plugin: plugin.id } }))
+
+/**
  * Loads the plugins named in config, builds them and registers their hooks,
  * for the lifetime of the scope. Optional plugins that fail at any step are
  * skipped. The plugins get the host's platform (`Plugin.HostPlatform`:
@@ -408,7 +442,7 @@ export const install = (
     const plugins: Array<Plugin.BuiltPlugin> = []
     const skipped = [...loaded.skipped]
     for (const entry of loaded.plugins) {
-      const built = yield* Effect.either(Plugin.install(entry.plugin))
+      const built = yield* Effect.either(register(entry.plugin))
       if (Either.isRight(built)) plugins.push(built.right)
       else if (entry.required) return yield* built.left
       else skipped.push(built.left)

@@ -260,7 +260,9 @@ export const build: (plugin: Plugin) => Effect.Effect<BuiltPlugin, PluginLoadErr
 
 /**
  * Builds a plugin and registers its hooks with the dispatcher (owner: the
- * plugin id), both for the lifetime of the scope.
+ * plugin id), both for the lifetime of the scope: for a plugin's own tests.
+ * A host registers plugins with `@strata/core-runtime/PluginLoader`
+ * (`install`, `register`).
  *
  * @since 0.1.0
  * @category constructors
