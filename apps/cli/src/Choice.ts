@@ -11,15 +11,17 @@ import { defaultApiKeyEnv } from "@strata/providers/ModelConfig"
 import * as Effect from "effect/Effect"
 
 /**
- * The plugins every `strata` session loads, before the config's.
+ * The plugins every `strata` session loads, before the config's. Shell and
+ * audit-log run on the host's platform; fs still ships its Node workspace
+ * (`/node`).
  *
  * @since 0.1.0
  * @category constants
  */
 export const builtinPlugins: ReadonlyArray<string> = [
-  "@strata/plugin-shell/node",
+  "@strata/plugin-shell",
   "@strata/plugin-fs/node",
-  "@strata/plugin-audit-log/node"
+  "@strata/plugin-audit-log"
 ]
 
 /**

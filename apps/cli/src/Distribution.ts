@@ -34,6 +34,7 @@ import type * as Path from "@effect/platform/Path"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import type * as Config from "@strata/core-runtime/Config"
 import * as ConfigError from "@strata/core-runtime/ConfigError"
+import * as PluginLoader from "@strata/core-runtime/PluginLoader"
 import type * as Runtime from "@strata/core-runtime/Runtime"
 import type * as RuntimeConfig from "@strata/core-runtime/RuntimeConfig"
 import * as RuntimeLayer from "@strata/core-runtime/RuntimeLayer"
@@ -41,7 +42,6 @@ import type * as RuntimePolicy from "@strata/core-runtime/RuntimePolicy"
 import type * as ExecPolicy from "@strata/exec-policy/ExecPolicy"
 import * as CommandHook from "@strata/hooks/CommandHook"
 import { StdioTransport } from "@strata/mcp/McpTransport"
-import * as PluginLoader from "@strata/plugin/PluginLoader"
 import * as SandboxNode from "@strata/sandbox/node"
 import * as Sandbox from "@strata/sandbox/Sandbox"
 import * as ConfigProvider from "effect/ConfigProvider"
@@ -77,8 +77,11 @@ export {
  * @category constants
  */
 export const pluginModules: Readonly<Record<string, () => Promise<unknown>>> = {
-  "@strata/plugin-shell/node": () => import("@strata/plugin-shell/node"),
+  "@strata/plugin-shell": () => import("@strata/plugin-shell"),
   "@strata/plugin-fs/node": () => import("@strata/plugin-fs/node"),
+  "@strata/plugin-audit-log": () => import("@strata/plugin-audit-log"),
+  // deprecated aliases of the same plugins, for configs written before 0.2
+  "@strata/plugin-shell/node": () => import("@strata/plugin-shell/node"),
   "@strata/plugin-audit-log/node": () => import("@strata/plugin-audit-log/node")
 }
 

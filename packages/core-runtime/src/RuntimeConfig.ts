@@ -68,7 +68,6 @@
 
 import { CommandHooksConfig } from "@strata/hooks/CommandHook"
 import { HttpServerInput, RestartPolicy, StdioServerInput } from "@strata/mcp/McpConfig"
-import { PluginSpec } from "@strata/plugin/PluginLoader"
 import * as Common from "@strata/protocol/Common"
 import { AskForApproval } from "@strata/protocol/Tool"
 import { ModelConfig, ProviderConfig } from "@strata/providers/ModelConfig"
@@ -76,6 +75,7 @@ import { EnvPolicyConfig } from "@strata/sandbox/EnvPolicy"
 import { defaultConfig as defaultSandbox, SandboxConfig } from "@strata/sandbox/Sandbox"
 import * as Schema from "effect/Schema"
 import { AliasesId } from "./ConfigAliases.js"
+import { PluginSpec } from "./PluginLoader.js"
 
 const PositiveInt = Schema.Number.pipe(Schema.int(), Schema.positive())
 

@@ -11,6 +11,8 @@ export * as Config from "./Config.js"
 /** @since 0.1.0 */
 export * as ConfigAliases from "./ConfigAliases.js"
 export * as ConfigError from "./ConfigError.js"
+/** @since 0.2.0 */
+export * as PluginLoader from "./PluginLoader.js"
 /** @since 0.1.0 */
 export * as Runtime from "./Runtime.js"
 /** @since 0.1.0 */

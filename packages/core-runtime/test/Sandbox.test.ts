@@ -22,7 +22,7 @@ const SECRET = "sk-runtime-sandbox-123456"
 const runtimeIn = (cwd: string, sandbox: Record<string, unknown> = {}) => {
   const config = Schema.decodeUnknownSync(RuntimeConfig.RuntimeConfig)({
     storage: { kind: "memory" },
-    plugins: ["@strata/plugin-shell/node"],
+    plugins: ["@strata/plugin-shell"],
     policy: { builtin: false },
     sandbox
   })

@@ -3,6 +3,7 @@
 // and a built plugin's tool (its services provided, the sandbox and the
 // plugin's jobs in its context) come out the same way. Redaction is not the
 // adapter's: the invoker redacts every tool's output once (ToolInvoker.test.ts).
+import * as NodeContext from "@effect/platform-node/NodeContext"
 import { describe, expect, it } from "@effect/vitest"
 import { ToolRegistry } from "@strata/core-runtime"
 import { definePlugin, defineTool, Plugin } from "@strata/plugin"
@@ -73,7 +74,7 @@ describe("ToolRegistry.fromPlugin", () => {
         const failure = yield* Effect.flip(fails!.run({}, { call_id: "call-2" as never, cwd: "/w" }))
         expect(failure).toMatchObject({ _tag: "ToolRunFailed", tool: "greet__fails" })
         expect(failure.detail).toBe(`Tool "greet__fails" failed: token s3cr3t-token-value rejected`)
-      })
+      }).pipe(Effect.provide(NodeContext.layer))
   )
 
   it.effect("a definition adapts the same way", () =>

@@ -12,6 +12,9 @@
  * @since 0.1.0
  */
 
+import type * as CommandExecutor from "@effect/platform/CommandExecutor"
+import type * as FileSystem from "@effect/platform/FileSystem"
+import type * as Path from "@effect/platform/Path"
 import type { Hook, HookDispatcher } from "@strata/hooks"
 import { HookEvent } from "@strata/hooks"
 import * as Common from "@strata/protocol/Common"
@@ -44,8 +47,21 @@ export type PluginIdentity =
   | { readonly name: string; readonly id?: undefined }
 
 /**
+ * The platform services the host gives every plugin: `FileSystem`, `Path`
+ * and `CommandExecutor` of `@effect/platform`, from the platform the host
+ * runs on (Node, Bun, Deno). A plugin's tools, hooks and layer may require
+ * them without providing them, so a plugin ships no platform of its own.
+ *
+ * @since 0.2.0
+ * @category models
+ */
+export type HostPlatform = FileSystem.FileSystem | Path.Path | CommandExecutor.CommandExecutor
+
+/**
  * A plugin, as its author writes it. `id` (or `name`) namespaces its tools;
- * `layer` provides the services (`R`) its tools and hooks require.
+ * `layer` provides the services (`R`) its tools and hooks require, apart
+ * from the host's platform (`HostPlatform`), which the layer may itself
+ * require.
  *
  * @since 0.1.0
  * @category models
@@ -57,13 +73,15 @@ export type PluginDefinition<R = never> = PluginIdentity & {
   readonly hooks?: ReadonlyArray<Hook.Any<R>> | undefined
   /** Background job kinds (`defineJob`), registered as `<id>__<kind>`; its tools start them (`context.jobs`). */
   readonly jobs?: ReadonlyArray<Job.Definition<R>> | undefined
-  readonly layer?: Layer.Layer<R, unknown, never> | undefined
+  readonly layer?: Layer.Layer<Exclude<R, HostPlatform>, unknown, HostPlatform> | undefined
 }
 
 /**
  * Defines a plugin; the identity, typed so that what its tools and hooks
  * require (`R`) must be provided by its `layer`: a plugin whose tools need a
- * service has to ship the layer that provides it.
+ * service has to ship the layer that provides it. The host's platform
+ * (`HostPlatform`: `FileSystem`, `Path`, `CommandExecutor`) is the
+ * exception: the host provides it, to the tools and hooks and to the layer.
  *
  * @example
  * ```ts
@@ -80,7 +98,10 @@ export type PluginDefinition<R = never> = PluginIdentity & {
  * @category constructors
  */
 export const define = <R = never>(
-  plugin: PluginDefinition<R> & ([R] extends [never] ? unknown : { readonly layer: Layer.Layer<R, unknown, never> })
+  plugin: PluginDefinition<R> &
+    ([Exclude<R, HostPlatform>] extends [never]
+      ? unknown
+      : { readonly layer: Layer.Layer<Exclude<R, HostPlatform>, unknown, HostPlatform> })
 ): PluginDefinition<R> => plugin
 
 /**
@@ -228,20 +249,25 @@ export interface BuiltPlugin {
 
 /**
  * Builds a plugin's layer for the lifetime of the scope and returns its tools
- * and hooks with the layer's services provided. Fails with `LayerFailed`.
+ * and hooks with the layer's services and the host's platform provided.
+ * Fails with `LayerFailed`.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const build: (plugin: Plugin) => Effect.Effect<BuiltPlugin, PluginLoadError, Scope.Scope> = internal.build
+export const build: (plugin: Plugin) => Effect.Effect<BuiltPlugin, PluginLoadError, Scope.Scope | HostPlatform> =
+  internal.build
 
 /**
  * Builds a plugin and registers its hooks with the dispatcher (owner: the
- * plugin id), both for the lifetime of the scope.
+ * plugin id), both for the lifetime of the scope: for a plugin's own tests.
+ * A host registers plugins with `@strata/core-runtime/PluginLoader`
+ * (`install`, `register`).
  *
  * @since 0.1.0
  * @category constructors
  */
 export const install: (
   plugin: Plugin
-) => Effect.Effect<BuiltPlugin, PluginLoadError, HookDispatcher.HookDispatcher | Scope.Scope> = internal.install
+) => Effect.Effect<BuiltPlugin, PluginLoadError, HookDispatcher.HookDispatcher | Scope.Scope | HostPlatform> =
+  internal.install

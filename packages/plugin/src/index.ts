@@ -1,7 +1,8 @@
 /**
  * `@strata/plugin`: the plugin author's SDK. `definePlugin`, `defineTool`,
- * `defineHook` and `defineJob` build a plugin as a value; `Plugin`, `Tool` and
- * `PluginLoader` are what the runtime uses to validate, load and run them.
+ * `defineHook` and `defineJob` build a plugin as a value; `Plugin` and `Tool`
+ * are what the host uses to validate and run them. Loading plugins from
+ * config is the host's job: `@strata/core-runtime/PluginLoader`.
  *
  * A plugin needs no other Strata package: the hook events and outputs are
  * re-exported here.
@@ -21,8 +22,6 @@ export * as Job from "./Job.js"
 export * as Plugin from "./Plugin.js"
 /** @since 0.1.0 */
 export * as PluginError from "./PluginError.js"
-/** @since 0.1.0 */
-export * as PluginLoader from "./PluginLoader.js"
 /** @since 0.1.0 */
 export * as Tool from "./Tool.js"
 /** @since 0.2.0 */

@@ -1,3 +1,6 @@
+import * as FileSystem from "@effect/platform/FileSystem"
+import * as Path from "@effect/platform/Path"
+import * as NodeContext from "@effect/platform-node/NodeContext"
 import { describe, expect, it } from "@effect/vitest"
 import { HookDispatcher } from "@strata/hooks"
 import { Ids } from "@strata/protocol"
@@ -122,7 +125,7 @@ describe("Plugin", () => {
         expect((yield* hooks.hooks).map((h) => h.id)).toEqual(plugin.manifest.hooks.map((h) => h.id))
         const result = yield* hooks.dispatch(HookEvent.UserPromptSubmit.make({ prompt: "world" }))
         expect(result.additionalContext).toEqual(["Hello world"])
-      }).pipe(Effect.provide(HookDispatcher.HookDispatcher.Default))
+      }).pipe(Effect.provide([HookDispatcher.HookDispatcher.Default, NodeContext.layer]))
   )
 
   it.scoped("a layer that fails gives LayerFailed naming the plugin", () =>
@@ -137,7 +140,7 @@ describe("Plugin", () => {
       expect(error.message).toBe(
         'Plugin "needs-key" failed to load (LayerFailed): the plugin\'s layer failed to build: API key missing'
       )
-    })
+    }).pipe(Effect.provide(NodeContext.layer))
   )
 
   it.scoped("installing the same plugin twice collides on its hook names, naming the owner", () =>
@@ -147,7 +150,44 @@ describe("Plugin", () => {
       const error = yield* Effect.flip(Plugin.install(plugin))
       expect(error.reason).toBe("Collision")
       expect(error.message).toContain("greeter/")
-    }).pipe(Effect.provide(HookDispatcher.HookDispatcher.Default))
+    }).pipe(Effect.provide([HookDispatcher.HookDispatcher.Default, NodeContext.layer]))
+  )
+
+  it.scoped("the host's platform reaches a plugin's tools and layer: the plugin ships none", () =>
+    Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const dir = yield* fs.makeTempDirectoryScoped({ prefix: "strata-plugin-host-" })
+      class Root extends Context.Tag("test/Root")<Root, string>() {}
+      const Note = defineTool({
+        name: "note",
+        description: "Writes a note into the root",
+        input: Schema.Struct({ text: Schema.String.annotations({ description: "the note" }) }),
+        output: Schema.String,
+        run: ({ text }) =>
+          Effect.gen(function* () {
+            const fs = yield* FileSystem.FileSystem
+            const path = yield* Path.Path
+            const file = path.join(yield* Root, "note.txt")
+            yield* Effect.orDie(fs.writeFileString(file, text))
+            return file
+          })
+      })
+      // the layer itself needs the platform (Path) and provides only the plugin's own service
+      const plugin = yield* Plugin.validate(
+        definePlugin({
+          id: "notes",
+          version: "1",
+          tools: [Note],
+          layer: Layer.effect(
+            Root,
+            Effect.map(Path.Path, (path) => path.join(dir, "."))
+          )
+        })
+      )
+      const built = yield* Plugin.build(plugin)
+      const file = yield* built.tools[0]!.invoke({ text: "hi" }, { call_id: Ids.unsafeMake("ToolCallId", "c9") })
+      expect(yield* fs.readFileString(String(file))).toBe("hi")
+    }).pipe(Effect.provide(NodeContext.layer))
   )
 })
 
@@ -171,6 +211,6 @@ describe("job kinds", () => {
         Plugin.validate({ id: "x", version: "1", jobs: [{ kind: "Bad Kind", run: () => Effect.void }] })
       )
       expect([bad.reason, bad.path]).toEqual(["InvalidPlugin", "jobs[0].kind"])
-    })
+    }).pipe(Effect.provide(NodeContext.layer))
   )
 })

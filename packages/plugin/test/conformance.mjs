@@ -1,62 +1,17 @@
 // Cross-runtime conformance for @strata/plugin: runs unchanged under Node, Bun
-// and Deno on dist. Loads plugins by package name and by relative path with
-// the runtime's own dynamic import, validates them, installs their hooks and
-// runs their tools.
+// and Deno on dist. Validates plugins and exercises the SDK's workspace
+// helpers (loading plugins from config is the host's: see
+// packages/core-runtime/test/conformance.mjs).
 import assert from "node:assert/strict"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import { HookDispatcher } from "@strata/hooks"
-import { HookEvent, Plugin, PluginLoader } from "@strata/plugin"
+import { Plugin } from "@strata/plugin"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { run, test } from "../../../scripts/conformance.mjs"
 
 const layer = Layer.mergeAll(HookDispatcher.HookDispatcher.Default, NodeContext.layer)
 const runScoped = (effect) => Effect.runPromise(Effect.scoped(effect).pipe(Effect.provide(layer)))
-const baseDir = new URL("./fixtures/", import.meta.url).pathname
-
-test("loads a package plugin and a local plugin, installs hooks, runs tools", () =>
-  runScoped(
-    Effect.gen(function* () {
-      const result = yield* PluginLoader.install(["@strata/plugin-sample-guard", "./local-plugin.mjs"], { baseDir })
-      assert.deepEqual(
-        result.plugins.map((p) => p.id),
-        ["sample-guard", "local"]
-      )
-      const hooks = yield* HookDispatcher.HookDispatcher
-      const denied = yield* hooks.dispatch(
-        HookEvent.PreToolUse.make({ tool_name: "exec", tool_input: { command: "rm -rf /" }, tool_use_id: "c1" })
-      )
-      assert.equal(denied.decision, "deny")
-      const echo = result.plugins[1].tools[0]
-      assert.equal(echo.name, "local__echo")
-      assert.deepEqual(yield* echo.invoke({ text: "hi" }, { call_id: "c2" }), { text: "hi" })
-      const bad = yield* Effect.flip(echo.invoke({ txt: "hi" }, { call_id: "c3" }))
-      assert.equal(bad._tag, "ToolInputError")
-    })
-  ))
-
-test("missing, throwing and colliding plugins give typed errors; optional ones are skipped", () =>
-  runScoped(
-    Effect.gen(function* () {
-      const missing = yield* Effect.flip(PluginLoader.load(["./missing.mjs"], { baseDir }))
-      assert.equal(missing.reason, "NotFound")
-      const throws = yield* Effect.flip(PluginLoader.load(["./throws.mjs"], { baseDir }))
-      assert.equal(throws.reason, "ImportFailed")
-      const dependency = yield* Effect.flip(PluginLoader.load(["./missing-dependency.mjs"], { baseDir }))
-      assert.equal(dependency.reason, "ImportFailed")
-      const collision = yield* Effect.flip(PluginLoader.load(["./local-plugin.mjs", "./same-id.mjs"], { baseDir }))
-      assert.equal(collision.reason, "Collision")
-      assert.equal(collision.other, "./local-plugin.mjs")
-      const optional = yield* PluginLoader.load([{ spec: "./throws.mjs", required: false }, "./local-plugin.mjs"], {
-        baseDir
-      })
-      assert.deepEqual(
-        optional.plugins.map((p) => p.plugin.id),
-        ["local"]
-      )
-      assert.equal(optional.skipped.length, 1)
-    })
-  ))
 
 test("validation names the bad field", () =>
   runScoped(

@@ -1,8 +1,10 @@
 /**
  * `@strata/plugin-audit-log`: hooks writing every tool call, decision and
- * approval to a JSONL file, built only on `@strata/plugin`. `make(platform)`
- * builds the plugin over any platform layer; the ready plugin for Node, Bun
- * and Deno is the default export of `@strata/plugin-audit-log/node`.
+ * approval to a JSONL file, built only on `@strata/plugin`. The default
+ * export is the plugin (`plugins = ["@strata/plugin-audit-log"]`): it runs on
+ * the host's platform (`FileSystem`, `Path`, provided by the host: Node, Bun
+ * or Deno) and ships none of its own. `make(options)` builds it with other
+ * settings.
  *
  * @since 0.1.0
  */
@@ -19,19 +21,38 @@ export * as AuditChain from "./AuditChain.js"
 export * as AuditLog from "./AuditLog.js"
 
 /**
- * The plugin over a platform layer (FileSystem, Path).
+ * The plugin with these settings, on the host's platform. The 0.1 form
+ * `make(platform, options)` still works: the platform layer is ignored (the
+ * host's is used).
  *
  * @since 0.1.0
  * @category plugins
  */
-export const make = (
-  platform: Layer.Layer<FileSystem.FileSystem | Path.Path>,
-  options: AuditLog.Options = {}
-): PluginDefinition<AuditLog.AuditLog> =>
-  definePlugin({
+export const make: {
+  (options?: AuditLog.Options): PluginDefinition<AuditLog.AuditLog>
+  /** @deprecated the host provides the platform: use `make(options)` */
+  (
+    platform: Layer.Layer<FileSystem.FileSystem | Path.Path>,
+    options?: AuditLog.Options
+  ): PluginDefinition<AuditLog.AuditLog>
+} = (
+  first?: AuditLog.Options | Layer.Layer<FileSystem.FileSystem | Path.Path>,
+  second?: AuditLog.Options
+): PluginDefinition<AuditLog.AuditLog> => {
+  const options = Layer.isLayer(first) ? (second ?? {}) : ((first as AuditLog.Options | undefined) ?? {})
+  return definePlugin<AuditLog.AuditLog>({
     id: "audit-log",
     version: "0.1.0",
     description: "Writes every tool call, decision and approval to a JSONL file (.strata/audit.jsonl by default).",
     hooks: [...AuditLog.hooks],
-    layer: AuditLog.layer(options).pipe(Layer.provide(platform))
+    layer: AuditLog.layer(options)
   })
+}
+
+/**
+ * The audit-log plugin, on the host's platform: `plugins = ["@strata/plugin-audit-log"]`.
+ *
+ * @since 0.2.0
+ * @category plugins
+ */
+export default make()

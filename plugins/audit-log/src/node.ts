@@ -1,14 +1,10 @@
 /**
- * The audit-log plugin on `@effect/platform-node` (runs on Node, Bun and Deno):
- * `plugins = ["@strata/plugin-audit-log/node"]`.
+ * Deprecated alias, kept for one release: the same plugin as
+ * `@strata/plugin-audit-log` (the host provides the platform now). Configs
+ * naming `@strata/plugin-audit-log/node` keep working; name
+ * `@strata/plugin-audit-log` instead.
  *
  * @since 0.1.0
+ * @deprecated use `@strata/plugin-audit-log`
  */
-import * as NodeContext from "@effect/platform-node/NodeContext"
-import { make } from "./index.js"
-
-/**
- * @since 0.1.0
- * @category plugins
- */
-export default make(NodeContext.layer)
+export { default } from "./index.js"

@@ -7,7 +7,7 @@ import { Plugin } from "@strata/plugin"
 import type { Ids } from "@strata/protocol"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { AuditChain, AuditLog, make } from "../src/index.js"
+import auditPlugin, { AuditChain, AuditLog, make } from "../src/index.js"
 import nodePlugin from "../src/node.js"
 
 const TestLayer = Layer.mergeAll(HookDispatcher.HookDispatcher.Default, NodeContext.layer)
@@ -28,7 +28,9 @@ describe("audit-log", () => {
   it.scoped("writes tool calls, decisions and approvals as JSON lines under <cwd>/.strata/audit.jsonl", () =>
     Effect.gen(function* () {
       const dir = yield* (yield* FileSystem).makeTempDirectoryScoped({ prefix: "strata-audit-" })
-      yield* Plugin.install(yield* Plugin.validate(nodePlugin))
+      // the package's default export, on the host's platform (the test's NodeContext); /node is a deprecated alias
+      expect(nodePlugin).toBe(auditPlugin)
+      yield* Plugin.install(yield* Plugin.validate(auditPlugin))
       const hooks = yield* HookDispatcher.HookDispatcher
       const common = { cwd: dir, call_id: callId, tool_name: "shell__exec" }
       yield* hooks.notify({
@@ -78,7 +80,7 @@ describe("audit-log", () => {
   it.scoped("writes to a configured file; concurrent entries stay whole lines", () =>
     Effect.gen(function* () {
       const dir = yield* (yield* FileSystem).makeTempDirectoryScoped({ prefix: "strata-audit-" })
-      yield* Plugin.install(yield* Plugin.validate(make(NodeContext.layer, { file: "logs/audit.jsonl" })))
+      yield* Plugin.install(yield* Plugin.validate(make({ file: "logs/audit.jsonl" })))
       const hooks = yield* HookDispatcher.HookDispatcher
       yield* Effect.forEach(
         Array.from({ length: 20 }, (_, i) => i),

@@ -1,7 +1,7 @@
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import { describe, expect, it } from "@effect/vitest"
 import { HookDispatcher } from "@strata/hooks"
-import { HookEvent, Plugin, PluginLoader } from "@strata/plugin"
+import { HookEvent, Plugin } from "@strata/plugin"
 import { Ids } from "@strata/protocol"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -14,9 +14,10 @@ const shell = (command: string, tool_name = "exec") =>
 
 const TestLayer = Layer.mergeAll(HookDispatcher.HookDispatcher.Default, NodeContext.layer)
 
-/** Loads the plugin by its package name, as an app's config would, and installs it. */
-const installFromConfig = PluginLoader.install(["@strata/plugin-sample-guard"], { baseDir: "." }).pipe(
-  Effect.map((result) => result.plugins[0]!)
+/** Imports the plugin by its package name, as a host would, validates and installs it. */
+const installFromConfig = Effect.promise(() => import("@strata/plugin-sample-guard")).pipe(
+  Effect.flatMap((module) => Plugin.validate(module.default, "@strata/plugin-sample-guard")),
+  Effect.flatMap(Plugin.install)
 )
 
 describe("sample-guard", () => {

@@ -26,6 +26,7 @@ import type * as CommandExecutor from "@effect/platform/CommandExecutor"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Path from "@effect/platform/Path"
 import { defineTool } from "@strata/plugin"
+import * as Workspace from "@strata/plugin/Workspace"
 import type * as Sandbox from "@strata/sandbox/Sandbox"
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"
@@ -142,7 +143,8 @@ export const truncationMarker = (dropped: number): string => `\n[output truncate
 
 /**
  * The directory a command runs in: `workdir` resolved against `root`, which
- * must stay inside `root` once symlinks are resolved.
+ * must stay inside `root` once symlinks are resolved (checked with the SDK's
+ * `Workspace.isInside`).
  *
  * @since 0.1.0
  * @category utils
@@ -163,8 +165,8 @@ export const confine = Effect.fn("Shell.confine")(function* (root: string, workd
         () => new ShellError({ reason: "OutsideWorkspace", detail: `workdir ${workdir ?? "."} does not exist` })
       )
     )
-  const rel = path.relative(realRoot, real)
-  if (rel.startsWith("..") || path.isAbsolute(rel)) {
+  // the SDK's containment check (a directory named `..x` is inside; `/w2` is not inside `/w`)
+  if (!Workspace.isInside(realRoot, real)) {
     return yield* new ShellError({
       reason: "OutsideWorkspace",
       detail: `workdir ${workdir ?? "."} is outside the workspace ${realRoot}`

@@ -1,8 +1,9 @@
 /**
  * `@strata/plugin-shell`: the `exec` tool, built only on `@strata/plugin`.
- * `make(platform)` builds the plugin over any platform layer; the ready
- * plugin for Node, Bun and Deno is the default export of
- * `@strata/plugin-shell/node`.
+ * The default export is the plugin (`plugins = ["@strata/plugin-shell"]`):
+ * it runs on the host's platform (`FileSystem`, `Path`, `CommandExecutor`,
+ * provided by the host: Node, Bun or Deno) and ships none of its own.
+ * `make(options)` builds it with other settings.
  *
  * @since 0.1.0
  */
@@ -15,19 +16,38 @@ import * as Shell from "./Shell.js"
 export * as Shell from "./Shell.js"
 
 /**
- * The plugin over a platform layer (FileSystem, Path, CommandExecutor).
+ * The plugin with these settings, on the host's platform. The 0.1 form
+ * `make(platform, options)` still works: the platform layer is ignored (the
+ * host's is used).
  *
  * @since 0.1.0
  * @category plugins
  */
-export const make = (
-  platform: Layer.Layer<Shell.Platform>,
-  options: Partial<Shell.Options> = {}
-): PluginDefinition<Shell.Platform | Shell.ShellOptions> =>
-  definePlugin({
+export const make: {
+  (options?: Partial<Shell.Options>): PluginDefinition<Shell.Platform | Shell.ShellOptions>
+  /** @deprecated the host provides the platform: use `make(options)` */
+  (
+    platform: Layer.Layer<Shell.Platform>,
+    options?: Partial<Shell.Options>
+  ): PluginDefinition<Shell.Platform | Shell.ShellOptions>
+} = (
+  first?: Partial<Shell.Options> | Layer.Layer<Shell.Platform>,
+  second?: Partial<Shell.Options>
+): PluginDefinition<Shell.Platform | Shell.ShellOptions> => {
+  const options = Layer.isLayer(first) ? (second ?? {}) : ((first as Partial<Shell.Options> | undefined) ?? {})
+  return definePlugin<Shell.Platform | Shell.ShellOptions>({
     id: "shell",
     version: "0.1.0",
     description: "Runs shell commands in the workspace, checked by the execution policy.",
     tools: [Shell.Exec],
-    layer: Layer.merge(platform, Shell.layerOptions(options))
+    layer: Shell.layerOptions(options)
   })
+}
+
+/**
+ * The shell plugin, on the host's platform: `plugins = ["@strata/plugin-shell"]`.
+ *
+ * @since 0.2.0
+ * @category plugins
+ */
+export default make()

@@ -1,14 +1,10 @@
 /**
- * The shell plugin on `@effect/platform-node` (runs on Node, Bun and Deno):
- * `plugins = ["@strata/plugin-shell/node"]`.
+ * Deprecated alias, kept for one release: the same plugin as
+ * `@strata/plugin-shell` (the host provides the platform now). Configs
+ * naming `@strata/plugin-shell/node` keep working; name
+ * `@strata/plugin-shell` instead.
  *
  * @since 0.1.0
+ * @deprecated use `@strata/plugin-shell`
  */
-import * as NodeContext from "@effect/platform-node/NodeContext"
-import { make } from "./index.js"
-
-/**
- * @since 0.1.0
- * @category plugins
- */
-export default make(NodeContext.layer)
+export { default } from "./index.js"

@@ -3,12 +3,12 @@ import { readFileSync } from "node:fs"
 import { FileSystem } from "@effect/platform/FileSystem"
 import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import { Tool } from "@strata/plugin"
+import { Plugin, Tool } from "@strata/plugin"
 import type { Ids } from "@strata/protocol"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { Shell } from "../src/index.js"
-import shellPlugin from "../src/node.js"
+import shellPlugin, { Shell } from "../src/index.js"
+import nodeAlias from "../src/node.js"
 
 const callId = "call_1" as Ids.ToolCallId
 const layer = Layer.merge(NodeContext.layer, Shell.layerOptions({ maxOutputBytes: 1000 }))
@@ -119,6 +119,10 @@ describe("exec", () => {
       yield* fs.symlink(outside, `${dir}/escape`)
       const inSub = yield* exec(dir, { command: "pwd", workdir: "sub" })
       expect(inSub.output.trim().endsWith("/sub")).toBe(true)
+      // a name that starts with ".." is a directory inside the workspace, not a way out
+      yield* fs.makeDirectory(`${dir}/..dots`)
+      const inDots = yield* exec(dir, { command: "pwd", workdir: "..dots" })
+      expect(inDots.output.trim().endsWith("/..dots")).toBe(true)
       for (const workdir of ["..", outside, "escape"]) {
         const error = yield* Effect.flip(exec(dir, { command: "pwd", workdir }))
         expect(error.message).toContain("outside the workspace")
@@ -130,4 +134,23 @@ describe("exec", () => {
     expect(Shell.Exec.shellCommand?.({ command: "touch x" })).toBe("touch x")
     expect(shellPlugin.tools?.map((t) => t.name)).toStrictEqual(["exec"])
   })
+
+  it.scopedLive(
+    "the package's default export runs on the host's platform; the deprecated /node entry is the same plugin",
+    () =>
+      Effect.gen(function* () {
+        expect(nodeAlias).toBe(shellPlugin)
+        const dir = yield* tempDir
+        // the host (here the test) provides the platform: the plugin brings none
+        const built = yield* Plugin.build(yield* Plugin.validate(shellPlugin, "@strata/plugin-shell"))
+        const result = yield* built.tools[0]!.invoke(
+          { command: "echo from-host > out.txt; cat out.txt" },
+          {
+            call_id: callId,
+            cwd: dir
+          }
+        )
+        expect(result).toMatchObject({ exit_code: 0, output: "from-host\n" })
+      }).pipe(Effect.provide(NodeContext.layer))
+  )
 })

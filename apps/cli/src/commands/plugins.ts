@@ -9,7 +9,7 @@
  * @since 0.1.0
  */
 import * as Command from "@effect/cli/Command"
-import { PluginLoader } from "@strata/plugin"
+import * as PluginLoader from "@strata/core-runtime/PluginLoader"
 import * as Effect from "effect/Effect"
 import { exit, json, print, processOptions } from "../common.js"
 import * as Distribution from "../Distribution.js"

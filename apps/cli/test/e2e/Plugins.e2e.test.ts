@@ -88,9 +88,9 @@ describe("plugins from the project", { timeout: 240_000 }, () => {
           expect(list.code, list.stderr).toBe(0)
           const listed = (JSON.parse(list.stdout) as { plugins: Array<Record<string, any>> }).plugins
           expect(listed.map((x) => [x.spec, x.status, x.id])).toEqual([
-            ["@strata/plugin-shell/node", "loaded", "shell"],
+            ["@strata/plugin-shell", "loaded", "shell"],
             ["@strata/plugin-fs/node", "loaded", "fs"],
-            ["@strata/plugin-audit-log/node", "loaded", "audit-log"],
+            ["@strata/plugin-audit-log", "loaded", "audit-log"],
             ["@acme/strata-word-count", "loaded", "word-count"],
             ["./plugins/local", "loaded", "local-tools"],
             ["./plugins/broken.js", "broken", undefined]

@@ -32,7 +32,7 @@ describe.concurrent("start-up profile", { timeout: 180_000 }, () => {
           "modules loaded",
           "Distribution.setup",
           "RuntimePolicy.make",
-          "PluginLoader.import @strata/plugin-shell/node",
+          "PluginLoader.import @strata/plugin-shell",
           "Plugin.build fs",
           "Runtime.turn",
           "Runtime.modelCall"

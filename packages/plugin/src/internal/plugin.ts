@@ -197,7 +197,8 @@ export const validate = (value: unknown, source = "inline"): Effect.Effect<Plugi
 export const build = (plugin: Plugin.Plugin) =>
   Effect.gen(function* () {
     const definition = plugin.definition
-    const context =
+    const host = yield* Effect.context<Plugin.HostPlatform>()
+    const built =
       definition.layer === undefined
         ? Context.empty()
         : yield* Layer.build(definition.layer).pipe(
@@ -212,6 +213,7 @@ export const build = (plugin: Plugin.Plugin) =>
               )
             )
           )
+    const context = Context.merge(host, built as Context.Context<never>)
     const provide = <A, E>(effect: Effect.Effect<A, E, any>) => Effect.provide(effect, context as Context.Context<any>)
     const tools: Array<Plugin.RegisteredTool> = (definition.tools ?? []).map((tool, i) => {
       const manifest = plugin.manifest.tools[i]!

@@ -4,18 +4,19 @@ import * as Path from "@effect/platform/Path"
 import * as NodeContext from "@effect/platform-node/NodeContext"
 import { describe, expect, it } from "@effect/vitest"
 import { HookDispatcher } from "@strata/hooks"
+import { HookEvent } from "@strata/plugin"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { HookEvent, PluginLoader } from "../src/index.js"
+import * as PluginLoader from "../src/PluginLoader.js"
 
-const baseDir = Effect.flatMap(Path.Path, (path) => path.fromFileUrl(new URL("./fixtures/", import.meta.url))).pipe(
-  Effect.orDie
-)
+const baseDir = Effect.flatMap(Path.Path, (path) =>
+  path.fromFileUrl(new URL("./fixtures/plugins/", import.meta.url))
+).pipe(Effect.orDie)
 
 const load = (specs: unknown) => Effect.flatMap(baseDir, (dir) => PluginLoader.load(specs, { baseDir: dir }))
 
 /** A fixture plugin module's URL (a variable, so the type checker does not look for its types). */
-const localPlugin = new URL("./fixtures/local-plugin.mjs", import.meta.url).href
+const localPlugin = new URL("./fixtures/plugins/local-plugin.mjs", import.meta.url).href
 
 describe("PluginLoader", () => {
   it.effect("loads a local file relative to the base dir and a package by name", () =>

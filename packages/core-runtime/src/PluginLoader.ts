@@ -28,20 +28,22 @@
  * error naming both owners. `inspect` loads every plugin and reports each
  * one's result, for listings.
  *
- * @since 0.1.0
+ * The loader is the host's: it moved from `@strata/plugin/PluginLoader` to
+ * `@strata/core-runtime/PluginLoader` in 0.2.0, so the plugin SDK is types
+ * and helpers only.
+ *
+ * @since 0.2.0
  */
-import type * as FileSystem from "@effect/platform/FileSystem"
 import * as Path from "@effect/platform/Path"
-import type { HookDispatcher } from "@strata/hooks"
+import { HookDispatcher } from "@strata/hooks"
+import * as Plugin from "@strata/plugin/Plugin"
+import { PluginLoadError } from "@strata/plugin/PluginError"
 import * as ProtocolError from "@strata/protocol/ProtocolError"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
-import { messageOf } from "./internal/plugin.js"
 import { resolvePackage, resolveRelative } from "./internal/resolve.js"
-import * as Plugin from "./Plugin.js"
-import { PluginLoadError } from "./PluginError.js"
 
 /**
  * A plugin in config: a spec string, or `{ spec, required }` (`required`
@@ -127,6 +129,8 @@ export interface InstallResult {
   readonly plugins: ReadonlyArray<Plugin.BuiltPlugin>
   readonly skipped: ReadonlyArray<PluginLoadError>
 }
+
+const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e))
 
 const isRelative = (spec: string) => /^(\.{1,2}\/|\/|file:)/.test(spec)
 
@@ -387,9 +391,44 @@ export const inspect = Effect.fn("PluginLoader.inspect")(function* (specs: unkno
 })
 
 /**
+ * Builds a validated plugin (its layer on the host's platform) and registers
+ * its hooks with the `HookDispatcher` under the plugin id, both for the
+ * lifetime of the scope. The host's step, so the SDK's `Plugin.install` is
+ * no longer needed by hosts.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const register = (
+  plugin: Plugin.Plugin
+): Effect.Effect<
+  Plugin.BuiltPlugin,
+  PluginLoadError,
+  Plugin.HostPlatform | HookDispatcher.HookDispatcher | Scope.Scope
+> =>
+  Effect.gen(function* () {
+    const built = yield* Plugin.build(plugin)
+    const dispatcher = yield* HookDispatcher.HookDispatcher
+    yield* dispatcher.register(built.hooks, { owner: plugin.id }).pipe(
+      Effect.mapError(
+        (error) =>
+          new PluginLoadError({
+            plugin: plugin.id,
+            reason: error.reason === "DuplicateName" ? "Collision" : "InvalidPlugin",
+            detail: error.detail,
+            path: error.path,
+            cause: error
+          })
+      )
+    )
+    return built
+  }).pipe(Effect.withSpan("PluginLoader.register", { attributes: { plugin: plugin.id } }))
+
+/**
  * Loads the plugins named in config, builds them and registers their hooks,
  * for the lifetime of the scope. Optional plugins that fail at any step are
- * skipped.
+ * skipped. The plugins get the host's platform (`Plugin.HostPlatform`:
+ * `FileSystem`, `Path`, `CommandExecutor`), from the layer the host runs on.
  *
  * @since 0.1.0
  * @category constructors
@@ -397,17 +436,13 @@ export const inspect = Effect.fn("PluginLoader.inspect")(function* (specs: unkno
 export const install = (
   specs: unknown,
   options: LoadOptions
-): Effect.Effect<
-  InstallResult,
-  PluginLoadError,
-  FileSystem.FileSystem | Path.Path | HookDispatcher.HookDispatcher | Scope.Scope
-> =>
+): Effect.Effect<InstallResult, PluginLoadError, Plugin.HostPlatform | HookDispatcher.HookDispatcher | Scope.Scope> =>
   Effect.gen(function* () {
     const loaded = yield* load(specs, options)
     const plugins: Array<Plugin.BuiltPlugin> = []
     const skipped = [...loaded.skipped]
     for (const entry of loaded.plugins) {
-      const built = yield* Effect.either(Plugin.install(entry.plugin))
+      const built = yield* Effect.either(register(entry.plugin))
       if (Either.isRight(built)) plugins.push(built.right)
       else if (entry.required) return yield* built.left
       else skipped.push(built.left)
