@@ -23,6 +23,9 @@
  *   names (default `.claude/settings.json`, `.claude/settings.local.json`,
  *   `~/.claude/settings.json`; files that do not exist are skipped).
  *
+ * (Just over 600 lines: one composition, the config's settings each mapped
+ * onto the layer that takes them; splitting it would scatter that map.)
+ *
  * The result needs the platform: `FileSystem`, `Path` and `CommandExecutor`
  * (`NodeContext.layer`, which also runs on Bun and Deno), a `StdioTransport`
  * for MCP stdio servers (`@strata/mcp/stdio`) and a `Sandbox`

@@ -42,19 +42,18 @@ import type { PromptResponse } from "@strata/protocol/Prompt"
 import * as Rpc from "@strata/protocol/Rpc"
 import type { ThreadRequest } from "@strata/protocol/Thread"
 import { StateStore } from "@strata/storage/StateStore"
-import type { ApprovalRecord } from "@strata/storage/StorageSchema"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as ParseResult from "effect/ParseResult"
 import * as EffectRuntime from "effect/Runtime"
-import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import { ClusterTurns } from "./ClusterTurns.js"
+import * as ThreadEvents from "./internal/threadEvents.js"
+import { invalidParams, pathOf, pick, readId, toApproval } from "./internal/wire.js"
 import { fromFailure, RpcError } from "./RpcError.js"
 
 /**
@@ -109,34 +108,6 @@ export interface Service {
   readonly approval: (approvalId: string) => Effect.Effect<Rpc.Approval | undefined>
   /** Threads whose turn is running in this server. */
   readonly running: Effect.Effect<ReadonlyArray<string>>
-}
-
-const toApproval = (r: ApprovalRecord): Rpc.Approval => ({
-  id: r.id,
-  thread_id: r.thread_id,
-  call: r.call,
-  ...(r.command === undefined ? {} : { command: r.command }),
-  ...(r.cwd === undefined ? {} : { cwd: r.cwd }),
-  reason: r.reason,
-  status: r.status,
-  created_at: r.created_at,
-  ...(r.resolved_at === undefined ? {} : { resolved_at: r.resolved_at }),
-  ...(r.resolution_reason === undefined ? {} : { resolution_reason: r.resolution_reason })
-})
-
-const pathOf = (issue: ParseResult.ParseError): string | undefined => {
-  const first = ParseResult.ArrayFormatter.formatErrorSync(issue)[0]
-  return first === undefined ? undefined : first.path.map(String).join(".")
-}
-
-const invalidParams = (method: string, error: ParseResult.ParseError) => {
-  const first = ParseResult.ArrayFormatter.formatErrorSync(error)[0]
-  const path = pathOf(error)
-  return new RpcError({
-    type: "InvalidParams",
-    detail: `${method}: invalid params${path ? ` at ${path}` : ""}: ${first?.message ?? "invalid"}`,
-    ...(path === undefined || path === "" ? {} : { path })
-  })
 }
 
 const isMethod = (name: string): name is Rpc.MethodName => Object.hasOwn(Rpc.Methods, name)
@@ -561,95 +532,13 @@ export const makeWith = Effect.fnUntraced(function* (cluster: ClusterTurns["Type
   const call: Service["call"] = (method, params, principal = owner) =>
     dispatch(method, params, principal) as Effect.Effect<never, RpcError>
 
-  // In a cluster the frames come from the shared journal: every wake-up (and
-  // a slow tick, in case a notification was lost) reads what follows the last
-  // frame sent, up to the first gap; so each frame is sent once, in order.
-  const clusterEvents = (turns: ClusterTurns["Type"], threadId: string, after: number) =>
-    Stream.unwrapScoped(
-      Effect.gen(function* () {
-        let last = after
-        const pull = Effect.map(
-          Effect.suspend(() => Stream.runCollect(store.readEvents(threadId, { fromSeq: last + 1 }))).pipe(
-            Effect.orElseSucceed(() => [] as Array<EventFrame>)
-          ),
-          (frames) => {
-            const out: Array<EventFrame> = []
-            for (const frame of frames) {
-              if (frame.seq <= last) continue
-              if (frame.seq !== last + 1) break
-              out.push(frame)
-              last = frame.seq
-            }
-            return out
-          }
-        )
-        const wakes = yield* Stream.toQueue(turns.wake.pipe(Stream.filter((w) => w.thread_id === threadId)), {
-          strategy: "sliding",
-          capacity: 1
-        })
-        yield* Effect.yieldNow()
-        const ticks = Stream.merge(
-          Stream.fromQueue(wakes).pipe(Stream.flattenTake),
-          Stream.fromSchedule(Schedule.spaced("1 second"))
-        )
-        return Stream.concat(
-          Stream.fromEffect(pull),
-          Stream.mapEffect(ticks, () => pull)
-        ).pipe(Stream.flatMap((frames) => Stream.fromIterable(frames)))
-      })
-    )
-
   const threadEvents: Service["threadEvents"] = (threadId, after) =>
-    Effect.gen(function* () {
-      yield* requireThread(threadId).pipe(Effect.mapError(fromFailure))
-      if (cluster !== undefined) return clusterEvents(cluster, threadId, after)
-      return Stream.unwrapScoped(
-        Effect.gen(function* () {
-          let last = after
-          const fill = (upTo: number) =>
-            threads.replay(threadId).pipe(
-              Stream.filter((f) => f.seq > last && f.seq < upTo),
-              Stream.runCollect,
-              Effect.orElseSucceed(() => [] as Array<EventFrame>)
-            )
-          const live = threads.live.pipe(Stream.filter((f) => f.thread_id === threadId))
-          // Live frames first subscribed (buffered), then the journal from `after`, then live past what was sent.
-          const sequenced = (frames: ReadonlyArray<EventFrame>) =>
-            Effect.gen(function* () {
-              const out: Array<EventFrame> = []
-              for (const frame of frames) {
-                if (frame.seq <= last) continue
-                if (frame.seq > last + 1) {
-                  for (const missing of yield* fill(frame.seq)) {
-                    out.push(missing)
-                    last = missing.seq
-                  }
-                }
-                if (frame.seq <= last) continue
-                out.push(frame)
-                last = frame.seq
-              }
-              return out
-            })
-          const catchUp = Stream.fromEffect(fill(Number.MAX_SAFE_INTEGER)).pipe(
-            Stream.flatMap((frames) => Stream.fromIterable(frames)),
-            Stream.tap((f) =>
-              Effect.sync(() => {
-                last = Math.max(last, f.seq)
-              })
-            )
-          )
-          const queue = yield* Stream.toQueue(live, { strategy: "unbounded" })
-          yield* Effect.yieldNow()
-          const liveFrames = Stream.fromQueue(queue).pipe(
-            Stream.flattenTake,
-            Stream.mapEffect((frame) => sequenced([frame])),
-            Stream.flatMap((frames) => Stream.fromIterable(frames))
-          )
-          return Stream.concat(catchUp, liveFrames)
-        })
-      )
-    })
+    Effect.as(
+      requireThread(threadId).pipe(Effect.mapError(fromFailure)),
+      cluster === undefined
+        ? ThreadEvents.local(threads, threadId, after)
+        : ThreadEvents.cluster(store, cluster, threadId, after)
+    )
 
   const approval: Service["approval"] = (approvalId) =>
     Effect.map(store.getApproval(approvalId), (r) => (Option.isSome(r) ? toApproval(r.value) : undefined)).pipe(
@@ -662,17 +551,7 @@ export const makeWith = Effect.fnUntraced(function* (cluster: ClusterTurns["Type
     call,
     threadEvents,
     // In a cluster: the frames other processes append too, read from the journal (best effort, from now on).
-    allEvents:
-      cluster === undefined
-        ? threads.live
-        : cluster.wake.pipe(
-            Stream.mapEffect((w) =>
-              Stream.runCollect(store.readEvents(w.thread_id, { fromSeq: w.seq, limit: 1 })).pipe(
-                Effect.orElseSucceed(() => [] as Array<EventFrame>)
-              )
-            ),
-            Stream.flatMap((frames) => Stream.fromIterable(frames))
-          ),
+    allEvents: cluster === undefined ? threads.live : ThreadEvents.allInCluster(store, cluster),
     approval,
     running: cluster !== undefined ? cluster.running : Effect.sync(() => [...turns.keys()])
   } satisfies Service
@@ -726,16 +605,3 @@ export const layerCluster: Layer.Layer<
   RpcServer,
   Effect.flatMap(ClusterTurns, (cluster) => Effect.map(makeWith(cluster), (service) => RpcServer.make(service)))
 )
-
-/** The `id` of a message that failed to decode, when it has a usable one. */
-const readId = (message: unknown): Rpc.RequestId | null => {
-  if (typeof message !== "object" || message === null || !("id" in message)) return null
-  const id = (message as { id: unknown }).id
-  return (typeof id === "string" && id.length <= 256) || (typeof id === "number" && Number.isInteger(id)) ? id : null
-}
-
-const pick = <T extends object, K extends keyof T>(value: T, keys: ReadonlyArray<K>): Partial<Pick<T, K>> => {
-  const out: Partial<Pick<T, K>> = {}
-  for (const key of keys) if (value[key] !== undefined) out[key] = value[key]
-  return out
-}
