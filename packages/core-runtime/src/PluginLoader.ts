@@ -35,7 +35,7 @@
  * @since 0.2.0
  */
 import * as Path from "@effect/platform/Path"
-import { HookDispatcher } from "@strata/hooks"
+import type { HookDispatcher } from "@strata/hooks"
 import * as Plugin from "@strata/plugin/Plugin"
 import { PluginLoadError } from "@strata/plugin/PluginError"
 import * as ProtocolError from "@strata/protocol/ProtocolError"
@@ -406,23 +406,9 @@ export const register = (
   PluginLoadError,
   Plugin.HostPlatform | HookDispatcher.HookDispatcher | Scope.Scope
 > =>
-  Effect.gen(function* () {
-    const built = yield* Plugin.build(plugin)
-    const dispatcher = yield* HookDispatcher.HookDispatcher
-    yield* dispatcher.register(built.hooks, { owner: plugin.id }).pipe(
-      Effect.mapError(
-        (error) =>
-          new PluginLoadError({
-            plugin: plugin.id,
-            reason: error.reason === "DuplicateName" ? "Collision" : "InvalidPlugin",
-            detail: error.detail,
-            path: error.path,
-            cause: error
-          })
-      )
-    )
-    return built
-  }).pipe(Effect.withSpan("PluginLoader.register", { attributes: { plugin: plugin.id } }))
+  // One routine builds a plugin and registers its hooks: the SDK's, which a
+  // plugin's own tests use too (the host adds only its span).
+  Plugin.install(plugin).pipe(Effect.withSpan("PluginLoader.register", { attributes: { plugin: plugin.id } }))
 
 /**
  * Loads the plugins named in config, builds them and registers their hooks,
