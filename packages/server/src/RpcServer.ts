@@ -307,7 +307,7 @@ export const makeWith = Effect.fnUntraced(function* (cluster: ClusterTurns["Type
       Effect.gen(function* () {
         yield* requireThread(p.thread_id)
         if (cluster !== undefined) {
-          return { thread_id: p.thread_id as ThreadId, interrupted: yield* cluster.interrupt(p.thread_id) }
+          return { thread_id: p.thread_id, interrupted: yield* cluster.interrupt(p.thread_id) }
         }
         const fiber = turns.get(p.thread_id)
         if (fiber === undefined || Option.isSome(yield* Fiber.poll(fiber))) {

@@ -62,7 +62,7 @@ export const llmRequest = (
 /** Which of the three events have a hook: the request is only built for them. @internal */
 export const wanted = (hooks: HookDispatcher.Service) =>
   Effect.map(hooks.hooks, (list) => {
-    const has = (name: string) => list.some((h) => h.events === "*" || h.events.includes(name as never))
+    const has = (name: HookEvent.HookEventName) => list.some((h) => h.events === "*" || h.events.includes(name))
     return { selection: has("BeforeToolSelection"), before: has("BeforeModel"), after: has("AfterModel") }
   })
 
