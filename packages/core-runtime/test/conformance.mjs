@@ -7,11 +7,16 @@ import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as PluginLoader from "@strata/core-runtime/PluginLoader"
 import { HookDispatcher } from "@strata/hooks"
 import { HookEvent } from "@strata/plugin"
+import * as NodeWorkspace from "@strata/plugin/NodeWorkspace"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { run, test } from "../../../scripts/conformance.mjs"
 
-const layer = Layer.mergeAll(HookDispatcher.HookDispatcher.Default, NodeContext.layer)
+const layer = Layer.mergeAll(
+  HookDispatcher.HookDispatcher.Default,
+  NodeContext.layer,
+  NodeWorkspace.layer({ durable: false })
+)
 const runScoped = (effect) => Effect.runPromise(Effect.scoped(effect).pipe(Effect.provide(layer)))
 const baseDir = new URL("./fixtures/plugins/", import.meta.url).pathname
 
