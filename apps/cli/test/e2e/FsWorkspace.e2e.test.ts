@@ -6,14 +6,15 @@
  * once. Each run writes and reads a real file through the model's tool
  * calls, and a write through a symlink leading out of the project is
  * refused (the race-safe port, not a lexical check), nothing written
- * outside.
+ * outside. A project's plugin whose layer provides its own `Workspace`
+ * keeps its own (it shadows the host's, for that plugin only).
  */
 import { mkdtempSync, readdirSync, rmSync, symlinkSync } from "node:fs"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { beforeAll, describe, expect, it } from "vitest"
 import { ensureBuilt } from "../build.js"
-import { call, jsonLines, providerToml, withModel, withProject } from "./harness.js"
+import { call, jsonLines, linkWorkspace, providerToml, withModel, withProject } from "./harness.js"
 
 beforeAll(() => ensureBuilt(), 300_000)
 
@@ -71,4 +72,71 @@ describe.concurrent("fs plugin on the host's Workspace", { timeout: 180_000 }, (
       }
     })
   }
+
+  // A third-party plugin that ships its own Workspace (the pre-0.2 way): its own shadows the host's, for it only.
+  const ownWorkspacePlugin = `import { definePlugin, defineTool } from "@strata/plugin"
+import * as NodeWorkspace from "@strata/plugin/NodeWorkspace"
+import * as Workspace from "@strata/plugin/Workspace"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Schema from "effect/Schema"
+
+const own = Layer.effect(
+  Workspace.Workspace,
+  Effect.map(NodeWorkspace.make({ durable: false }), (ws) =>
+    Workspace.Workspace.of({ ...ws, writeFile: (root, path, text, o) => ws.writeFile(root, path, "own:" + text, o) })
+  )
+)
+export default definePlugin({
+  id: "notes",
+  version: "0.0.1",
+  tools: [
+    defineTool({
+      name: "save",
+      description: "Saves a note",
+      input: Schema.Struct({ text: Schema.String.annotations({ description: "The note" }) }),
+      output: Schema.String,
+      fileAccess: () => [{ path: "note.txt", access: "write" }],
+      run: ({ text }, context) =>
+        Effect.flatMap(Workspace.Workspace, (ws) => ws.writeFile(context.cwd, "note.txt", text, Workspace.policyOf(context))).pipe(
+          Effect.map((w) => w.relative)
+        )
+    })
+  ],
+  layer: own
+})
+`
+
+  it("a project plugin whose layer provides its own Workspace keeps it; other plugins keep the host's", async () => {
+    await withProject(async (p) => {
+      linkWorkspace(p, ["@strata/plugin", "effect"])
+      p.write("plugins/notes.js", ownWorkspacePlugin)
+      // the same plugin without a layer: its copy of the SDK's Workspace tag finds the host's
+      p.write(
+        "plugins/plain.js",
+        ownWorkspacePlugin
+          .replace('id: "notes"', 'id: "plain"')
+          .replace("  layer: own\n", "")
+          .replace(/note\.txt/g, "plain.txt")
+      )
+      await withModel(
+        {
+          turns: [
+            call("notes__save", { text: "mine" }),
+            call("plain__save", { text: "host's" }),
+            call("fs__write_file", { path: "host.txt", content: "theirs" }),
+            { text: "done" }
+          ]
+        },
+        async (server) => {
+          p.config(['plugins = ["./plugins/notes.js", "./plugins/plain.js"]', providerToml(server)].join("\n"))
+          const run = await p.strata(["run", "--json", "--yes", "save"])
+          expect(run.code, run.stderr).toBe(0)
+          expect(p.read("note.txt")).toBe("own:mine")
+          expect(p.read("plain.txt")).toBe("host's")
+          expect(p.read("host.txt")).toBe("theirs")
+        }
+      )
+    })
+  })
 })
