@@ -403,12 +403,8 @@ export const inspect = Effect.fn("PluginLoader.inspect")(function* (specs: unkno
     const spec = typeof entry === "string" ? entry : entry.spec
     const required = typeof entry === "string" ? true : entry.required !== false
     const result = yield* Effect.either(loadOne(spec, options, seen))
-    if (Either.isRight(result) && result.right === undefined) continue
-    out.push(
-      Either.isRight(result)
-        ? { _tag: "Loaded", spec, required, plugin: result.right! }
-        : { _tag: "Failed", spec, required, error: result.left }
-    )
+    if (Either.isLeft(result)) out.push({ _tag: "Failed", spec, required, error: result.left })
+    else if (result.right !== undefined) out.push({ _tag: "Loaded", spec, required, plugin: result.right })
   }
   return out as ReadonlyArray<Inspected>
 })
