@@ -11,16 +11,16 @@ import { defaultApiKeyEnv } from "@strata/providers/ModelConfig"
 import * as Effect from "effect/Effect"
 
 /**
- * The plugins every `strata` session loads, before the config's. Shell and
- * audit-log run on the host's platform; fs still ships its Node workspace
- * (`/node`).
+ * The plugins every `strata` session loads, before the config's, by
+ * package name: they run on the host's platform and `Workspace` (the
+ * session's layer provides them).
  *
  * @since 0.1.0
  * @category constants
  */
 export const builtinPlugins: ReadonlyArray<string> = [
   "@strata/plugin-shell",
-  "@strata/plugin-fs/node",
+  "@strata/plugin-fs",
   "@strata/plugin-audit-log"
 ]
 

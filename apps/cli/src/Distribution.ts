@@ -5,9 +5,13 @@
  *   `STRATA_*` environment < command line), decoded as `RuntimeConfig`;
  *   storage defaults to files under `.strata/`.
  * - Plugins: `@strata/plugin-shell`, `@strata/plugin-fs` and
- *   `@strata/plugin-audit-log` first, then the config's `plugins`. Plugins
- *   read their own config sections (`[fs]`) through Effect's `Config`: the
- *   layered config is the `ConfigProvider`, the environment after it.
+ *   `@strata/plugin-audit-log` first, then the config's `plugins` (one that
+ *   names a built-in again, or its deprecated `/node` alias, is that same
+ *   plugin, loaded once). Plugins get the host's platform and `Workspace`
+ *   (`@strata/plugin/NodeWorkspace`: descriptor-anchored on Linux, durable
+ *   writes). Plugins read their own config sections (`[fs]`) through
+ *   Effect's `Config`: the layered config is the `ConfigProvider`, the
+ *   environment after it.
  * - Exec policy (`RuntimePolicy`, the same for every command): built-in <
  *   the distribution's `policy/strata.toml` (a few read-only commands
  *   allowed, everything else asks) < user (`~/.config/strata/policy.toml`,
@@ -42,6 +46,8 @@ import type * as RuntimePolicy from "@strata/core-runtime/RuntimePolicy"
 import type * as ExecPolicy from "@strata/exec-policy/ExecPolicy"
 import * as CommandHook from "@strata/hooks/CommandHook"
 import { StdioTransport } from "@strata/mcp/McpTransport"
+import * as NodeWorkspace from "@strata/plugin/NodeWorkspace"
+import type * as Workspace from "@strata/plugin/Workspace"
 import * as SandboxNode from "@strata/sandbox/node"
 import * as Sandbox from "@strata/sandbox/Sandbox"
 import * as ConfigProvider from "effect/ConfigProvider"
@@ -78,10 +84,11 @@ export {
  */
 export const pluginModules: Readonly<Record<string, () => Promise<unknown>>> = {
   "@strata/plugin-shell": () => import("@strata/plugin-shell"),
-  "@strata/plugin-fs/node": () => import("@strata/plugin-fs/node"),
+  "@strata/plugin-fs": () => import("@strata/plugin-fs"),
   "@strata/plugin-audit-log": () => import("@strata/plugin-audit-log"),
   // deprecated aliases of the same plugins, for configs written before 0.2
   "@strata/plugin-shell/node": () => import("@strata/plugin-shell/node"),
+  "@strata/plugin-fs/node": () => import("@strata/plugin-fs/node"),
   "@strata/plugin-audit-log/node": () => import("@strata/plugin-audit-log/node")
 }
 
@@ -310,7 +317,11 @@ export const layer = (
     jobsWorker: options.jobsWorker
   }).pipe(
     Layer.provide(
-      Layer.mergeAll(NodeContext.layer, mcpStdioLayer(setup).pipe(Layer.provideMerge(sandboxLayer(setup))))
+      Layer.mergeAll(
+        NodeContext.layer,
+        workspaceLayer,
+        mcpStdioLayer(setup).pipe(Layer.provideMerge(sandboxLayer(setup)))
+      )
     ),
     // Plugins read their own sections (`[fs]`, ...) of the layered config
     // through Effect's Config; everything else still comes from the environment.
@@ -321,6 +332,18 @@ export const layer = (
     )
   )
 }
+
+/**
+ * The `Workspace` the session gives plugins (`Plugin.HostPlatform`): the
+ * SDK's `node:fs` port, which runs on Node, Bun and Deno, with its defaults:
+ * the strongest mechanism the system has (descriptor-anchored where
+ * `/proc` works, path re-checks elsewhere) and durable writes (each file
+ * synced before it replaces the old one).
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const workspaceLayer: Layer.Layer<Workspace.Workspace> = NodeWorkspace.layer({ durable: true })
 
 /**
  * The sandbox of a session (`@strata/sandbox/node`: bubblewrap on Linux

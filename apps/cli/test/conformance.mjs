@@ -9,10 +9,20 @@
 //   ./node_modules/.bin/bun apps/cli/test/conformance.mjs
 //   ./node_modules/.bin/deno run -A apps/cli/test/conformance.mjs
 import assert from "node:assert/strict"
-import { spawnSync } from "node:child_process"
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { spawn, spawnSync } from "node:child_process"
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync
+} from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import * as ScriptedModelServer from "@strata/testkit/node/ScriptedModelServer"
 import { run, runtime, test } from "../../../scripts/conformance.mjs"
 
 const bin = decodeURIComponent(new URL("../bin/strata.js", import.meta.url).pathname)
@@ -99,5 +109,64 @@ test(`strata policy check (${runtime()})`, () => {
     rmSync(dir, { recursive: true, force: true })
   }
 })
+
+/** `strata` without blocking this process (the scripted model server answers from it). */
+const strataAsync = (dir, args) =>
+  new Promise((resolve) => {
+    const child = spawn(process.execPath, [...prefix, bin, ...args], {
+      cwd: dir,
+      env: { ...process.env, HOME: dir, XDG_CONFIG_HOME: "", NO_COLOR: "1" },
+      stdio: ["ignore", "pipe", "pipe"]
+    })
+    let stdout = ""
+    let stderr = ""
+    child.stdout.on("data", (d) => (stdout += d))
+    child.stderr.on("data", (d) => (stderr += d))
+    child.on("close", (code) => resolve({ code, stdout, stderr }))
+  })
+
+for (const plugins of ["@strata/plugin-fs", "@strata/plugin-fs/node"]) {
+  test(`the fs tools on the session's Workspace, plugins = ["${plugins}"] (${runtime()})`, async () => {
+    const dir = workspace()
+    const outside = mkdtempSync(join(tmpdir(), "strata-conformance-out-"))
+    const server = await ScriptedModelServer.start({
+      turns: [
+        { toolCalls: [{ name: "fs__write_file", arguments: { path: "n/a.txt", content: "from the model\n" } }] },
+        { toolCalls: [{ name: "fs__write_file", arguments: { path: "out/x.txt", content: "x" } }] },
+        { text: "done" }
+      ]
+    })
+    try {
+      symlinkSync(outside, join(dir, "out"))
+      mkdirSync(join(dir, ".strata"))
+      writeFileSync(
+        join(dir, ".strata", "config.toml"),
+        [
+          `plugins = ["${plugins}"]`,
+          'model = "scripted"',
+          "[providers.local]",
+          'kind = "openai-compatible"',
+          `base_url = "${server.baseUrl("openai-compatible")}"`,
+          "[[models]]",
+          'id = "scripted"',
+          'provider = "local"',
+          "context_window = 32000",
+          "max_output_tokens = 1000",
+          ""
+        ].join("\n")
+      )
+      const r = await strataAsync(dir, ["run", "--json", "--yes", "write"])
+      assert.equal(r.code, 0, r.stderr)
+      assert.equal(readFileSync(join(dir, "n", "a.txt"), "utf8"), "from the model\n")
+      const tools = server.requests.at(-1).messages.filter((m) => m.role === "tool")
+      assert.match(tools[1].content, /outside the workspace/)
+      assert.deepEqual(readdirSync(outside), [])
+    } finally {
+      await server.close()
+      rmSync(dir, { recursive: true, force: true })
+      rmSync(outside, { recursive: true, force: true })
+    }
+  })
+}
 
 await run("@strata/cli")

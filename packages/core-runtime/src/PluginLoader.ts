@@ -25,8 +25,16 @@
  * naming it (a syntax error or a throw at import names `file:line:column`);
  * with `required = false` it is skipped (and reported in `skipped`) and the
  * others load. Plugin ids and tool names must be unique: a collision is an
- * error naming both owners. `inspect` loads every plugin and reports each
- * one's result, for listings.
+ * error naming both owners. A spec that loads a plugin already loaded (the
+ * same plugin object: the same module named twice, or a deprecated alias
+ * such as `@strata/plugin-fs/node` next to `@strata/plugin-fs`) is that
+ * plugin, loaded once, not a collision. `inspect` loads every plugin and
+ * reports each one's result, for listings.
+ *
+ * The host gives the plugins its services (`Plugin.HostPlatform`:
+ * `FileSystem`, `Path`, `CommandExecutor` and the `Workspace` port):
+ * `install` and `register` require them, so every composition provides a
+ * `Workspace` (`@strata/plugin/NodeWorkspace` on Node, Bun and Deno).
  *
  * The loader is the host's: it moved from `@strata/plugin/PluginLoader` to
  * `@strata/core-runtime/PluginLoader` in 0.2.0, so the plugin SDK is types
@@ -305,14 +313,24 @@ const decodeSpecs = (specs: unknown) => {
   )
 }
 
-/** Imports and validates one plugin; checks its id and tools against the ones loaded before it (and records them). */
-const loadOne = (
-  spec: string,
-  options: LoadOptions,
-  seen: { readonly ids: Map<string, string>; readonly tools: Map<string, string> }
-) =>
+interface Seen {
+  readonly ids: Map<string, string>
+  readonly tools: Map<string, string>
+  /** The plugin objects loaded so far (a module's default export), to the spec that loaded each. */
+  readonly definitions: Map<unknown, string>
+}
+
+const makeSeen = (): Seen => ({ ids: new Map(), tools: new Map(), definitions: new Map() })
+
+/**
+ * Imports and validates one plugin; checks its id and tools against the ones
+ * loaded before it (and records them). `undefined` when it is a plugin
+ * already loaded (the same object, under another spec or the same one).
+ */
+const loadOne = (spec: string, options: LoadOptions, seen: Seen) =>
   Effect.gen(function* () {
     const plugin = yield* importPlugin(spec, options)
+    if (seen.definitions.has(plugin.definition)) return undefined
     const owner = seen.ids.get(plugin.id)
     if (owner !== undefined) {
       return yield* collision(spec, `plugin id "${plugin.id}" is used by both ${owner} and ${spec}`, owner)
@@ -324,13 +342,16 @@ const loadOne = (
       }
     }
     seen.ids.set(plugin.id, spec)
+    seen.definitions.set(plugin.definition, spec)
     for (const tool of plugin.manifest.tools) seen.tools.set(tool.name, spec)
     return plugin
   })
 
 /**
  * Loads and validates the plugins named in config. Fails with the first
- * error of a required plugin; optional ones that fail are skipped.
+ * error of a required plugin; optional ones that fail are skipped. A plugin
+ * named again (the same object, under an alias or the same spec) is listed
+ * once, under the spec that named it first.
  *
  * @since 0.1.0
  * @category constructors
@@ -339,7 +360,7 @@ export const load = Effect.fn("PluginLoader.load")(function* (specs: unknown, op
   const decoded = yield* decodeSpecs(specs)
   const plugins: Array<Loaded> = []
   const skipped: Array<PluginLoadError> = []
-  const seen = { ids: new Map<string, string>(), tools: new Map<string, string>() }
+  const seen = makeSeen()
   for (const entry of decoded) {
     const spec = typeof entry === "string" ? entry : entry.spec
     const required = typeof entry === "string" ? true : entry.required !== false
@@ -349,7 +370,7 @@ export const load = Effect.fn("PluginLoader.load")(function* (specs: unknown, op
       skipped.push(result.left)
       continue
     }
-    plugins.push({ spec, required, plugin: result.right })
+    if (result.right !== undefined) plugins.push({ spec, required, plugin: result.right })
   }
   return { plugins, skipped } satisfies LoadResult
 })
@@ -367,8 +388,9 @@ export type Inspected =
 /**
  * Loads every plugin named in config and reports each one, in config order,
  * without failing on the broken ones (for `strata plugins list`). Id and
- * tool name collisions are reported on the later plugin. Fails only when the
- * list itself is not a list of specs.
+ * tool name collisions are reported on the later plugin; a plugin named
+ * again (the same object) is reported once, under its first spec. Fails
+ * only when the list itself is not a list of specs.
  *
  * @since 0.1.0
  * @category constructors
@@ -376,22 +398,19 @@ export type Inspected =
 export const inspect = Effect.fn("PluginLoader.inspect")(function* (specs: unknown, options: LoadOptions) {
   const decoded = yield* decodeSpecs(specs)
   const out: Array<Inspected> = []
-  const seen = { ids: new Map<string, string>(), tools: new Map<string, string>() }
+  const seen = makeSeen()
   for (const entry of decoded) {
     const spec = typeof entry === "string" ? entry : entry.spec
     const required = typeof entry === "string" ? true : entry.required !== false
     const result = yield* Effect.either(loadOne(spec, options, seen))
-    out.push(
-      Either.isRight(result)
-        ? { _tag: "Loaded", spec, required, plugin: result.right }
-        : { _tag: "Failed", spec, required, error: result.left }
-    )
+    if (Either.isLeft(result)) out.push({ _tag: "Failed", spec, required, error: result.left })
+    else if (result.right !== undefined) out.push({ _tag: "Loaded", spec, required, plugin: result.right })
   }
   return out as ReadonlyArray<Inspected>
 })
 
 /**
- * Builds a validated plugin (its layer on the host's platform) and registers
+ * Builds a validated plugin (its layer on the host's services) and registers
  * its hooks with the `HookDispatcher` under the plugin id, both for the
  * lifetime of the scope. The host's step, so the SDK's `Plugin.install` is
  * no longer needed by hosts.
@@ -413,8 +432,9 @@ export const register = (
 /**
  * Loads the plugins named in config, builds them and registers their hooks,
  * for the lifetime of the scope. Optional plugins that fail at any step are
- * skipped. The plugins get the host's platform (`Plugin.HostPlatform`:
- * `FileSystem`, `Path`, `CommandExecutor`), from the layer the host runs on.
+ * skipped. The plugins get the host's services (`Plugin.HostPlatform`:
+ * `FileSystem`, `Path`, `CommandExecutor`, `Workspace`), from the layers the
+ * host provides; a plugin's own layer may shadow them for itself.
  *
  * @since 0.1.0
  * @category constructors

@@ -27,11 +27,13 @@
  * onto the layer that takes them; splitting it would scatter that map.)
  *
  * The result needs the platform: `FileSystem`, `Path` and `CommandExecutor`
- * (`NodeContext.layer`, which also runs on Bun and Deno), a `StdioTransport`
- * for MCP stdio servers (`@strata/mcp/stdio`) and a `Sandbox`
- * (`@strata/sandbox/node`, or `layerUnsandboxed(config, options)` for the
- * portable one). Apps provide them: a composition that leaves the sandbox
- * out does not compile, rather than running tools without it.
+ * (`NodeContext.layer`, which also runs on Bun and Deno), the `Workspace`
+ * port the host gives plugins (`@strata/plugin/NodeWorkspace`), a
+ * `StdioTransport` for MCP stdio servers (`@strata/mcp/stdio`) and a
+ * `Sandbox` (`@strata/sandbox/node`, or `layerUnsandboxed(config, options)`
+ * for the portable one). Apps provide them: a composition that leaves the
+ * sandbox or the workspace out does not compile, rather than running tools
+ * without them.
  *
  * @since 0.1.0
  */
@@ -52,6 +54,7 @@ import type { StdioTransport } from "@strata/mcp/McpTransport"
 import type * as PluginJob from "@strata/plugin/Job"
 import type { PluginLoadError } from "@strata/plugin/PluginError"
 import { ToolFailure } from "@strata/plugin/PluginError"
+import type { Workspace } from "@strata/plugin/Workspace"
 import type { McpStartupCompleteEvent } from "@strata/protocol/Mcp"
 import type { CliRuntimeOverrides } from "@strata/protocol/Prompt"
 import type { DecodeError } from "@strata/protocol/ProtocolError"
@@ -522,7 +525,7 @@ export const layer = (
   | LanguageModel.LanguageModel
   | Sandbox.Sandbox,
   LayerError,
-  FileSystem | Path | CommandExecutor | StdioTransport | Sandbox.Sandbox
+  FileSystem | Path | CommandExecutor | Workspace | StdioTransport | Sandbox.Sandbox
 > => {
   const storage = layerStorage(config.storage, options.cwd)
   const policy = RuntimePolicy.layer(config.policy, {

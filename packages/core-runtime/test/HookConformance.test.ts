@@ -5,6 +5,7 @@ import { createRequire } from "node:module"
 import { NodeContext } from "@effect/platform-node"
 import { Runtime, RuntimeConfig, RuntimeLayer, ToolRegistry } from "@strata/core-runtime"
 import * as McpStdio from "@strata/mcp/stdio"
+import * as NodeWorkspace from "@strata/plugin/NodeWorkspace"
 import * as ScriptedModelServer from "@strata/testkit/node/ScriptedModelServer"
 import type { Turn as ScriptedTurn } from "@strata/testkit/ScriptedModel"
 import * as Effect from "effect/Effect"
@@ -54,7 +55,7 @@ const layer = Layer.unwrapScoped(
       tools: [ToolRegistry.fromPlugin("math", Add), ToolRegistry.fromPlugin("math", Boom), makeExec().runtimeTool]
     }).pipe(Layer.provide(RuntimeLayer.layerUnsandboxed(config, { cwd: process.cwd() })))
   })
-).pipe(Layer.provideMerge(Layer.mergeAll(NodeContext.layer, McpStdio.layer)))
+).pipe(Layer.provideMerge(Layer.mergeAll(NodeContext.layer, NodeWorkspace.layer({ durable: false }), McpStdio.layer)))
 
 HookConformanceSuite.run("core-runtime, jobs and mcp through the Runtime", {
   owners: ["core-runtime", "jobs", "mcp"],

@@ -5,6 +5,8 @@ import * as NodeContext from "@effect/platform-node/NodeContext"
 import { describe, expect, it } from "@effect/vitest"
 import { HookDispatcher } from "@strata/hooks"
 import { HookEvent } from "@strata/plugin"
+import * as NodeWorkspace from "@strata/plugin/NodeWorkspace"
+import * as Workspace from "@strata/plugin/Workspace"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as PluginLoader from "../src/PluginLoader.js"
@@ -115,6 +117,58 @@ describe("PluginLoader", () => {
     }).pipe(Effect.provide(NodeContext.layer))
   )
 
+  it.effect("a plugin named again (a deprecated alias, the same spec) is one plugin, loaded once", () =>
+    Effect.gen(function* () {
+      const dir = yield* baseDir
+      const specs = ["@strata/plugin-fs", "@strata/plugin-fs/node", "./local-plugin.mjs", "@strata/plugin-fs"]
+      const result = yield* PluginLoader.load(specs, { baseDir: dir })
+      expect(result.skipped).toEqual([])
+      expect(result.plugins.map((p) => [p.spec, p.plugin.id])).toEqual([
+        ["@strata/plugin-fs", "fs"],
+        ["./local-plugin.mjs", "local"]
+      ])
+      const listed = yield* PluginLoader.inspect(specs, { baseDir: dir })
+      expect(listed.map((p) => [p.spec, p._tag])).toEqual([
+        ["@strata/plugin-fs", "Loaded"],
+        ["./local-plugin.mjs", "Loaded"]
+      ])
+      // another object with the same id still collides
+      const error = yield* Effect.flip(load(["./local-plugin.mjs", "./same-id.mjs", "./local-plugin.mjs"]))
+      expect(error.reason).toBe("Collision")
+    }).pipe(Effect.provide(NodeContext.layer))
+  )
+
+  it.scoped("install gives plugins the host's Workspace: @strata/plugin-fs and its /node alias write through it", () =>
+    Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const dir = yield* fs.makeTempDirectoryScoped({ prefix: "strata-loader-ws-" })
+      for (const spec of ["@strata/plugin-fs", "@strata/plugin-fs/node"]) {
+        const result = yield* PluginLoader.install([spec], { baseDir: yield* baseDir })
+        const write = result.plugins[0]!.tools.find((t) => t.name === "fs__write_file")!
+        const file = `${spec.endsWith("/node") ? "alias" : "main"}.txt`
+        yield* write.invoke({ path: file, content: "text" }, { call_id: "c1" as never, cwd: dir })
+        // the host's Workspace (here one that marks what it writes) did the write
+        expect(yield* fs.readFileString(`${dir}/${file}`)).toBe("host:text")
+      }
+    }).pipe(
+      Effect.provide(
+        Layer.mergeAll(
+          NodeContext.layer,
+          Layer.effect(
+            Workspace.Workspace,
+            Effect.map(NodeWorkspace.make({ durable: false }), (ws) =>
+              Workspace.Workspace.of({
+                ...ws,
+                writeFile: (root, path, text, o) => ws.writeFile(root, path, `host:${text}`, o)
+              })
+            )
+          ),
+          HookDispatcher.HookDispatcher.Default
+        )
+      )
+    )
+  )
+
   it.effect("invalid config specs name the entry", () =>
     Effect.gen(function* () {
       const error = yield* Effect.flip(load(["./local-plugin.mjs", 42]))
@@ -137,7 +191,15 @@ describe("PluginLoader", () => {
       expect(prompt.additionalContext).toEqual(["from local"])
       const required = yield* Effect.flip(PluginLoader.install(["./bad-layer.mjs"], { baseDir: dir }))
       expect(required.reason).toBe("LayerFailed")
-    }).pipe(Effect.provide(Layer.mergeAll(NodeContext.layer, HookDispatcher.HookDispatcher.Default)))
+    }).pipe(
+      Effect.provide(
+        Layer.mergeAll(
+          NodeContext.layer,
+          NodeWorkspace.layer({ durable: false }),
+          HookDispatcher.HookDispatcher.Default
+        )
+      )
+    )
   )
 
   it.scoped("resolves package names from the project's node_modules, honouring exports and main", () =>

@@ -9,6 +9,7 @@ import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Runtime, RuntimeConfig, RuntimeLayer, ToolRegistry } from "@strata/core-runtime"
 import * as McpStdio from "@strata/mcp/stdio"
+import * as NodeWorkspace from "@strata/plugin/NodeWorkspace"
 import * as ScriptedModelServer from "@strata/testkit/node/ScriptedModelServer"
 import type { Turn as ScriptedTurn } from "@strata/testkit/ScriptedModel"
 import * as Effect from "effect/Effect"
@@ -53,7 +54,14 @@ const runtime = (config: RuntimeConfig.RuntimeConfig, cwd: string, rulesFile: st
     rules: [rulesFile],
     tools: appTools
   }).pipe(
-    Layer.provide(Layer.mergeAll(NodeContext.layer, McpStdio.layer, RuntimeLayer.layerUnsandboxed(config, { cwd })))
+    Layer.provide(
+      Layer.mergeAll(
+        NodeContext.layer,
+        NodeWorkspace.layer({ durable: false }),
+        McpStdio.layer,
+        RuntimeLayer.layerUnsandboxed(config, { cwd })
+      )
+    )
   )
 
 const stores = {

@@ -9,6 +9,7 @@ import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Runtime, RuntimeConfig, RuntimeLayer } from "@strata/core-runtime"
 import * as McpStdio from "@strata/mcp/stdio"
+import * as NodeWorkspace from "@strata/plugin/NodeWorkspace"
 import * as SandboxNode from "@strata/sandbox/node"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -38,6 +39,7 @@ const runtimeIn = (cwd: string, sandbox: Record<string, unknown> = {}) => {
     Layer.provide(
       Layer.mergeAll(
         NodeContext.layer,
+        NodeWorkspace.layer({ durable: false }),
         McpStdio.layer,
         SandboxNode.layer(RuntimeLayer.sandboxOptions(config, { cwd, env }))
       )

@@ -7,6 +7,7 @@ import * as NodeContext from "@effect/platform-node/NodeContext"
 import { describe, expect, it } from "@effect/vitest"
 import { ToolRegistry } from "@strata/core-runtime"
 import { definePlugin, defineTool, Plugin } from "@strata/plugin"
+import * as NodeWorkspace from "@strata/plugin/NodeWorkspace"
 import * as Sandbox from "@strata/sandbox/Sandbox"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -74,7 +75,7 @@ describe("ToolRegistry.fromPlugin", () => {
         const failure = yield* Effect.flip(fails!.run({}, { call_id: "call-2" as never, cwd: "/w" }))
         expect(failure).toMatchObject({ _tag: "ToolRunFailed", tool: "greet__fails" })
         expect(failure.detail).toBe(`Tool "greet__fails" failed: token s3cr3t-token-value rejected`)
-      }).pipe(Effect.provide(NodeContext.layer))
+      }).pipe(Effect.provide([NodeContext.layer, NodeWorkspace.layer({ durable: false })]))
   )
 
   it.effect("a definition adapts the same way", () =>

@@ -6,6 +6,7 @@ import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Runtime, RuntimeConfig, RuntimeLayer, ToolRegistry } from "@strata/core-runtime"
 import * as McpStdio from "@strata/mcp/stdio"
+import * as NodeWorkspace from "@strata/plugin/NodeWorkspace"
 import * as ScriptedModelServer from "@strata/testkit/node/ScriptedModelServer"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -95,6 +96,7 @@ describe("Tracing", () => {
                 Layer.provide(
                   Layer.mergeAll(
                     NodeContext.layer,
+                    NodeWorkspace.layer({ durable: false }),
                     McpStdio.layer,
                     RuntimeLayer.layerUnsandboxed(config, { cwd: process.cwd() })
                   )

@@ -7,11 +7,16 @@ import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as PluginLoader from "@strata/core-runtime/PluginLoader"
 import { HookDispatcher } from "@strata/hooks"
 import { HookEvent } from "@strata/plugin"
+import * as NodeWorkspace from "@strata/plugin/NodeWorkspace"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { run, test } from "../../../scripts/conformance.mjs"
 
-const layer = Layer.mergeAll(HookDispatcher.HookDispatcher.Default, NodeContext.layer)
+const layer = Layer.mergeAll(
+  HookDispatcher.HookDispatcher.Default,
+  NodeContext.layer,
+  NodeWorkspace.layer({ durable: false })
+)
 const runScoped = (effect) => Effect.runPromise(Effect.scoped(effect).pipe(Effect.provide(layer)))
 const baseDir = new URL("./fixtures/plugins/", import.meta.url).pathname
 
@@ -67,6 +72,38 @@ test("a platform-free plugin loaded by package name runs on the host's platform"
       const out = yield* exec.invoke({ command: "echo from-host" }, { call_id: "c9", cwd: baseDir })
       assert.equal(out.exit_code, 0)
       assert.equal(out.output, "from-host\n")
+    })
+  ))
+
+test("@strata/plugin-fs and its deprecated /node alias: one plugin, on the host's Workspace", () =>
+  runScoped(
+    Effect.gen(function* () {
+      const { mkdtempSync, symlinkSync, readFileSync, readdirSync, rmSync } = yield* Effect.promise(
+        () => import("node:fs")
+      )
+      const { tmpdir } = yield* Effect.promise(() => import("node:os"))
+      const { join } = yield* Effect.promise(() => import("node:path"))
+      const result = yield* PluginLoader.install(["@strata/plugin-fs", "@strata/plugin-fs/node"], { baseDir })
+      assert.deepEqual(
+        result.plugins.map((p) => p.id),
+        ["fs"]
+      )
+      const write = result.plugins[0].tools.find((t) => t.name === "fs__write_file")
+      const dir = mkdtempSync(join(tmpdir(), "strata-conf-fs-"))
+      const outside = mkdtempSync(join(tmpdir(), "strata-conf-out-"))
+      try {
+        yield* write.invoke({ path: "a/b.txt", content: "hello\n" }, { call_id: "c10", cwd: dir })
+        assert.equal(readFileSync(join(dir, "a", "b.txt"), "utf8"), "hello\n")
+        symlinkSync(outside, join(dir, "out"))
+        const refused = yield* Effect.flip(
+          write.invoke({ path: "out/x.txt", content: "x" }, { call_id: "c11", cwd: dir })
+        )
+        assert.match(refused.message, /outside the workspace/)
+        assert.deepEqual(readdirSync(outside), [])
+      } finally {
+        rmSync(dir, { recursive: true, force: true })
+        rmSync(outside, { recursive: true, force: true })
+      }
     })
   ))
 

@@ -10,6 +10,7 @@ import { NodeContext } from "@effect/platform-node"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import { Runtime, RuntimeConfig, RuntimeLayer } from "@strata/core-runtime"
 import * as McpStdio from "@strata/mcp/stdio"
+import * as NodeWorkspace from "@strata/plugin/NodeWorkspace"
 import * as StateStore from "@strata/storage/StateStore"
 import * as ScriptedModelServer from "@strata/testkit/node/ScriptedModelServer"
 import * as Chunk from "effect/Chunk"
@@ -89,7 +90,12 @@ describe("crash mid-turn", () => {
         })
         const layer = RuntimeLayer.layer(config, { cwd, cliVersion: "test" }).pipe(
           Layer.provide(
-            Layer.mergeAll(NodeContext.layer, McpStdio.layer, RuntimeLayer.layerUnsandboxed(config, { cwd }))
+            Layer.mergeAll(
+              NodeContext.layer,
+              NodeWorkspace.layer({ durable: false }),
+              McpStdio.layer,
+              RuntimeLayer.layerUnsandboxed(config, { cwd })
+            )
           )
         )
         yield* Effect.gen(function* () {

@@ -3,9 +3,13 @@
  * `@strata/plugin/NodeWorkspace`: the {@link Workspace.Workspace} port on
  * `node:fs`, for Node, Bun and Deno (all three run it unchanged).
  *
+ * A host provides it to every plugin (`Plugin.HostPlatform`); a plugin
+ * requires `Workspace.Workspace` and ships no layer for it:
+ *
  * ```ts
  * import * as NodeWorkspace from "@strata/plugin/NodeWorkspace"
- * export default definePlugin({ id: "notes", version: "0.1.0", tools: [Save], layer: NodeWorkspace.layer() })
+ * // in a host's composition, beside the platform
+ * const host = Layer.mergeAll(NodeContext.layer, NodeWorkspace.layer())
  * ```
  *
  * ## The guarantee, per operating system

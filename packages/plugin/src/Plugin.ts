@@ -26,6 +26,7 @@ import * as internal from "./internal/plugin.js"
 import type * as Job from "./Job.js"
 import type { PluginLoadError, ToolFailure, ToolInputError, ToolOutputError } from "./PluginError.js"
 import type * as Tool from "./Tool.js"
+import type * as Workspace from "./Workspace.js"
 
 /**
  * What a plugin id may be: lowercase letters and digits in `-`-separated
@@ -47,15 +48,22 @@ export type PluginIdentity =
   | { readonly name: string; readonly id?: undefined }
 
 /**
- * The platform services the host gives every plugin: `FileSystem`, `Path`
- * and `CommandExecutor` of `@effect/platform`, from the platform the host
- * runs on (Node, Bun, Deno). A plugin's tools, hooks and layer may require
- * them without providing them, so a plugin ships no platform of its own.
+ * The services the host gives every plugin: `FileSystem`, `Path` and
+ * `CommandExecutor` of `@effect/platform`, from the platform the host runs
+ * on (Node, Bun, Deno), and the race-safe `Workspace.Workspace` port (in
+ * `strata`: `@strata/plugin/NodeWorkspace`, descriptor-anchored on Linux). A
+ * plugin's tools, hooks and layer may require them without providing them,
+ * so a plugin ships no platform of its own.
+ *
+ * A plugin whose `layer` provides one of these services itself (its own
+ * `Workspace`, say `NodeWorkspace.layer({ durable: false })`) uses its own:
+ * what a plugin's layer provides shadows the host's, for that plugin's
+ * tools, hooks and jobs only (other plugins still get the host's).
  *
  * @since 0.2.0
  * @category models
  */
-export type HostPlatform = FileSystem.FileSystem | Path.Path | CommandExecutor.CommandExecutor
+export type HostPlatform = FileSystem.FileSystem | Path.Path | CommandExecutor.CommandExecutor | Workspace.Workspace
 
 /**
  * A plugin, as its author writes it. `id` (or `name`) namespaces its tools;
@@ -79,9 +87,9 @@ export type PluginDefinition<R = never> = PluginIdentity & {
 /**
  * Defines a plugin; the identity, typed so that what its tools and hooks
  * require (`R`) must be provided by its `layer`: a plugin whose tools need a
- * service has to ship the layer that provides it. The host's platform
- * (`HostPlatform`: `FileSystem`, `Path`, `CommandExecutor`) is the
- * exception: the host provides it, to the tools and hooks and to the layer.
+ * service has to ship the layer that provides it. The host's services
+ * (`HostPlatform`: `FileSystem`, `Path`, `CommandExecutor`, `Workspace`) are the
+ * exception: the host provides them, to the tools and hooks and to the layer.
  *
  * @example
  * ```ts
@@ -249,8 +257,9 @@ export interface BuiltPlugin {
 
 /**
  * Builds a plugin's layer for the lifetime of the scope and returns its tools
- * and hooks with the layer's services and the host's platform provided.
- * Fails with `LayerFailed`.
+ * and hooks with the layer's services and the host's (`HostPlatform`)
+ * provided; a service the layer provides shadows the host's. Fails with
+ * `LayerFailed`.
  *
  * @since 0.1.0
  * @category constructors

@@ -8,9 +8,11 @@
  *   on one line of tool output).
  * - The {@link Workspace} port: reads, writes, deletes and walks that are
  *   safe against a model racing the tool (it can create symlinks and hard
- *   links anywhere in the workspace at any moment). Its implementation for
- *   Node, Bun and Deno is `@strata/plugin/NodeWorkspace`, which states its
- *   guarantee per operating system.
+ *   links anywhere in the workspace at any moment). The host provides it to
+ *   every plugin (`Plugin.HostPlatform`): a tool requires it and the plugin
+ *   ships no layer for it. Its implementation for Node, Bun and Deno is
+ *   `@strata/plugin/NodeWorkspace`, which states its guarantee per
+ *   operating system.
  * - {@link policyOf}: the access policy of a tool call (the runtime's
  *   protected paths, whether a person approved the call).
  *

@@ -9,6 +9,11 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import { defineHook, definePlugin, defineTool, HookEvent, HookOutput, Job, Plugin } from "../src/index.js"
+import * as NodeWorkspace from "../src/NodeWorkspace.js"
+import * as Workspace from "../src/Workspace.js"
+
+/** What a host gives plugins (`Plugin.HostPlatform`): the platform and the workspace port. */
+const Host = Layer.merge(NodeContext.layer, NodeWorkspace.layer({ durable: false }))
 
 class Greeting extends Context.Tag("test/Greeting")<Greeting, { readonly word: string }>() {}
 
@@ -125,7 +130,7 @@ describe("Plugin", () => {
         expect((yield* hooks.hooks).map((h) => h.id)).toEqual(plugin.manifest.hooks.map((h) => h.id))
         const result = yield* hooks.dispatch(HookEvent.UserPromptSubmit.make({ prompt: "world" }))
         expect(result.additionalContext).toEqual(["Hello world"])
-      }).pipe(Effect.provide([HookDispatcher.HookDispatcher.Default, NodeContext.layer]))
+      }).pipe(Effect.provide([HookDispatcher.HookDispatcher.Default, Host]))
   )
 
   it.scoped("a layer that fails gives LayerFailed naming the plugin", () =>
@@ -140,7 +145,7 @@ describe("Plugin", () => {
       expect(error.message).toBe(
         'Plugin "needs-key" failed to load (LayerFailed): the plugin\'s layer failed to build: API key missing'
       )
-    }).pipe(Effect.provide(NodeContext.layer))
+    }).pipe(Effect.provide(Host))
   )
 
   it.scoped("installing the same plugin twice collides on its hook names, naming the owner", () =>
@@ -150,7 +155,7 @@ describe("Plugin", () => {
       const error = yield* Effect.flip(Plugin.install(plugin))
       expect(error.reason).toBe("Collision")
       expect(error.message).toContain("greeter/")
-    }).pipe(Effect.provide([HookDispatcher.HookDispatcher.Default, NodeContext.layer]))
+    }).pipe(Effect.provide([HookDispatcher.HookDispatcher.Default, Host]))
   )
 
   it.scoped("the host's platform reaches a plugin's tools and layer: the plugin ships none", () =>
@@ -187,7 +192,73 @@ describe("Plugin", () => {
       const built = yield* Plugin.build(plugin)
       const file = yield* built.tools[0]!.invoke({ text: "hi" }, { call_id: Ids.unsafeMake("ToolCallId", "c9") })
       expect(yield* fs.readFileString(String(file))).toBe("hi")
-    }).pipe(Effect.provide(NodeContext.layer))
+    }).pipe(Effect.provide(Host))
+  )
+
+  // A tool that writes through the Workspace port; which Workspace it got shows in the file.
+  const Save = defineTool({
+    name: "save",
+    description: "Saves a note in the workspace",
+    input: Schema.Struct({ text: Schema.String.annotations({ description: "the note" }) }),
+    output: Schema.String,
+    fileAccess: () => [{ path: "note.txt", access: "write" }],
+    run: ({ text }, context) =>
+      Effect.flatMap(Workspace.Workspace, (ws) =>
+        ws.writeFile(context.cwd, "note.txt", text, Workspace.policyOf(context))
+      ).pipe(Effect.map((written) => written.real))
+  })
+  /** A Workspace of the plugin's own: the SDK's, marking what it writes. */
+  const marking = Layer.effect(
+    Workspace.Workspace,
+    Effect.map(NodeWorkspace.make({ durable: false }), (ws) =>
+      Workspace.Workspace.of({
+        ...ws,
+        writeFile: (root, path, text, options) => ws.writeFile(root, path, `own:${text}`, options)
+      })
+    )
+  )
+
+  it.scoped("the host's Workspace reaches a plugin's tools: the plugin ships none", () =>
+    Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const dir = yield* fs.makeTempDirectoryScoped({ prefix: "strata-plugin-ws-" })
+      const built = yield* Plugin.build(
+        yield* Plugin.validate(definePlugin({ id: "saver", version: "1", tools: [Save] }))
+      )
+      const file = yield* built.tools[0]!.invoke(
+        { text: "hi" },
+        { call_id: Ids.unsafeMake("ToolCallId", "c10"), cwd: dir }
+      )
+      expect(yield* fs.readFileString(String(file))).toBe("hi")
+      // the host's port, not a lexical check: a symlink leading out is refused, nothing written outside
+      const outside = yield* fs.makeTempDirectoryScoped({ prefix: "strata-plugin-out-" })
+      yield* fs.remove(String(file))
+      yield* fs.symlink(`${outside}/note.txt`, `${dir}/note.txt`)
+      const refused = yield* Effect.flip(
+        built.tools[0]!.invoke({ text: "x" }, { call_id: Ids.unsafeMake("ToolCallId", "c11"), cwd: dir })
+      )
+      expect(refused.message).toContain("outside")
+      expect(yield* fs.exists(`${outside}/note.txt`)).toBe(false)
+    }).pipe(Effect.provide(Host))
+  )
+
+  it.scoped("a plugin whose layer provides its own Workspace uses its own; other plugins keep the host's", () =>
+    Effect.gen(function* () {
+      const fs = yield* FileSystem.FileSystem
+      const own = yield* fs.makeTempDirectoryScoped({ prefix: "strata-plugin-own-" })
+      const host = yield* fs.makeTempDirectoryScoped({ prefix: "strata-plugin-host-" })
+      const withOwn = yield* Plugin.build(
+        yield* Plugin.validate(definePlugin({ id: "own-ws", version: "1", tools: [Save], layer: marking }))
+      )
+      const withHost = yield* Plugin.build(
+        yield* Plugin.validate(definePlugin({ id: "host-ws", version: "1", tools: [Save] }))
+      )
+      const call = { call_id: Ids.unsafeMake("ToolCallId", "c12") }
+      const a = yield* withOwn.tools[0]!.invoke({ text: "a" }, { ...call, cwd: own })
+      const b = yield* withHost.tools[0]!.invoke({ text: "b" }, { ...call, cwd: host })
+      expect(yield* fs.readFileString(String(a))).toBe("own:a")
+      expect(yield* fs.readFileString(String(b))).toBe("b")
+    }).pipe(Effect.provide(Host))
   )
 })
 
@@ -211,6 +282,6 @@ describe("job kinds", () => {
         Plugin.validate({ id: "x", version: "1", jobs: [{ kind: "Bad Kind", run: () => Effect.void }] })
       )
       expect([bad.reason, bad.path]).toEqual(["InvalidPlugin", "jobs[0].kind"])
-    }).pipe(Effect.provide(NodeContext.layer))
+    }).pipe(Effect.provide(Host))
   )
 })

@@ -21,6 +21,7 @@ import { NodeContext, NodeHttpServer } from "@effect/platform-node"
 import { StrataClient } from "@strata/client"
 import { Runtime, RuntimeConfig, RuntimeLayer } from "@strata/core-runtime"
 import * as McpStdio from "@strata/mcp/stdio"
+import * as NodeWorkspace from "@strata/plugin/NodeWorkspace"
 import { Auth, Http, RpcServer } from "@strata/server"
 import * as ScriptedModelServer from "@strata/testkit/node/ScriptedModelServer"
 import * as Effect from "effect/Effect"
@@ -49,7 +50,12 @@ const config = Schema.decodeUnknownSync(RuntimeConfig.RuntimeConfig)({
 const runtimeLayer = RpcServer.layer.pipe(
   Layer.provideMerge(RuntimeLayer.layer(config, { cwd: process.cwd(), cliVersion: "bench" })),
   Layer.provide(
-    Layer.mergeAll(NodeContext.layer, McpStdio.layer, RuntimeLayer.layerUnsandboxed(config, { cwd: process.cwd() }))
+    Layer.mergeAll(
+      NodeContext.layer,
+      NodeWorkspace.layer({ durable: false }),
+      McpStdio.layer,
+      RuntimeLayer.layerUnsandboxed(config, { cwd: process.cwd() })
+    )
   )
 )
 const app = Http.make({ auth: Auth.make({ tokens: [], ratePerMinute: 10_000_000 }), maxBodyBytes: 1 << 20 })

@@ -8,6 +8,7 @@ import { NodeContext } from "@effect/platform-node"
 import { StrataClient } from "@strata/client"
 import { RuntimeConfig, RuntimeLayer } from "@strata/core-runtime"
 import * as McpStdio from "@strata/mcp/stdio"
+import * as NodeWorkspace from "@strata/plugin/NodeWorkspace"
 import { Auth, Http, RpcServer } from "@strata/server"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
@@ -17,7 +18,12 @@ const config = Schema.decodeUnknownSync(RuntimeConfig.RuntimeConfig)({ storage: 
 const layer = RpcServer.layer.pipe(
   Layer.provideMerge(RuntimeLayer.layer(config, { cwd: "/tmp", cliVersion: "conformance" })),
   Layer.provide(
-    Layer.mergeAll(NodeContext.layer, McpStdio.layer, RuntimeLayer.layerUnsandboxed(config, { cwd: "/tmp" }))
+    Layer.mergeAll(
+      NodeContext.layer,
+      NodeWorkspace.layer({ durable: false }),
+      McpStdio.layer,
+      RuntimeLayer.layerUnsandboxed(config, { cwd: "/tmp" })
+    )
   )
 )
 

@@ -8,6 +8,7 @@ import { NodeContext, NodeHttpServer } from "@effect/platform-node"
 import { RuntimeConfig, RuntimeLayer, ToolRegistry } from "@strata/core-runtime"
 import * as McpStdio from "@strata/mcp/stdio"
 import { Tool as PluginTool } from "@strata/plugin"
+import * as NodeWorkspace from "@strata/plugin/NodeWorkspace"
 import * as ScriptedModelServer from "@strata/testkit/node/ScriptedModelServer"
 import type { Turn } from "@strata/testkit/ScriptedModel"
 import * as Effect from "effect/Effect"
@@ -74,7 +75,12 @@ export const runtimeLayer = (
           })
         ),
         Layer.provide(
-          Layer.mergeAll(NodeContext.layer, McpStdio.layer, RuntimeLayer.layerUnsandboxed(config, { cwd: dir }))
+          Layer.mergeAll(
+            NodeContext.layer,
+            NodeWorkspace.layer({ durable: false }),
+            McpStdio.layer,
+            RuntimeLayer.layerUnsandboxed(config, { cwd: dir })
+          )
         )
       )
     }).pipe(Effect.provide(NodeContext.layer))

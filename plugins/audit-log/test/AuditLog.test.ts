@@ -4,13 +4,18 @@ import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { HookDispatcher } from "@strata/hooks"
 import { Plugin } from "@strata/plugin"
+import * as NodeWorkspace from "@strata/plugin/NodeWorkspace"
 import type { Ids } from "@strata/protocol"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import auditPlugin, { AuditChain, AuditLog, make } from "../src/index.js"
 import nodePlugin from "../src/node.js"
 
-const TestLayer = Layer.mergeAll(HookDispatcher.HookDispatcher.Default, NodeContext.layer)
+const TestLayer = Layer.mergeAll(
+  HookDispatcher.HookDispatcher.Default,
+  NodeContext.layer,
+  NodeWorkspace.layer({ durable: false })
+)
 const callId = "call_1" as Ids.ToolCallId
 const approvalId = "appr_1" as Ids.ApprovalId
 

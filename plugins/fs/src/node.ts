@@ -1,15 +1,10 @@
 /**
- * The file-tools plugin on `node:fs` (runs on Node, Bun and Deno), with the
- * `[fs]` settings from the host's config:
- * `plugins = ["@strata/plugin-fs/node"]`.
+ * Deprecated alias, kept for one release: the same plugin as
+ * `@strata/plugin-fs` (the host provides the `Workspace` now). Configs
+ * naming `@strata/plugin-fs/node` keep working; name `@strata/plugin-fs`
+ * instead.
  *
  * @since 0.1.0
+ * @deprecated use `@strata/plugin-fs`
  */
-import * as NodeWorkspace from "@strata/plugin/NodeWorkspace"
-import { make } from "./index.js"
-
-/**
- * @since 0.1.0
- * @category plugins
- */
-export default make(NodeWorkspace.layer())
+export { default } from "./index.js"

@@ -3,13 +3,14 @@ import { FileSystem } from "@effect/platform/FileSystem"
 import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import * as ProtectedPaths from "@strata/exec-policy/ProtectedPaths"
-import { Tool } from "@strata/plugin"
+import { Plugin, Tool } from "@strata/plugin"
 import * as NodeWorkspace from "@strata/plugin/NodeWorkspace"
+import * as Workspace from "@strata/plugin/Workspace"
 import type { Ids } from "@strata/protocol"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { FsConfig, FsTools } from "../src/index.js"
-import fsPlugin from "../src/node.js"
+import fsPlugin, { FsConfig, FsTools, make } from "../src/index.js"
+import nodeAlias from "../src/node.js"
 
 const Tools = Layer.merge(NodeWorkspace.layer({ durable: false }), FsConfig.layer())
 const call = (tool: Tool.Any<FsTools.Platform>, cwd: string, input: unknown) =>
@@ -292,4 +293,49 @@ describe("fs tools", () => {
       "grep"
     ])
   })
+
+  it.scoped(
+    "the package's default export runs on the host's Workspace; the deprecated /node entry is the same plugin",
+    () =>
+      Effect.gen(function* () {
+        expect(nodeAlias).toBe(fsPlugin)
+        const dir = yield* workspace
+        const fs = yield* FileSystem
+        // the host (here the test) provides the platform and the Workspace: the plugin brings none
+        const built = yield* Plugin.build(yield* Plugin.validate(fsPlugin, "@strata/plugin-fs"))
+        const tool = (name: string) => built.tools.find((t) => t.localName === name)!
+        const context = { call_id: "call_9" as Ids.ToolCallId, cwd: dir }
+        yield* tool("write_file").invoke({ path: "notes/n.txt", content: "from host\n" }, context)
+        expect(yield* fs.readFileString(`${dir}/notes/n.txt`)).toBe("from host\n")
+        // the host's race-safe port: a symlink leading out is refused, nothing outside written
+        const outside = yield* fs.makeTempDirectoryScoped({ prefix: "strata-fs-out-" })
+        yield* fs.symlink(outside, `${dir}/out`)
+        const refused = yield* Effect.flip(tool("write_file").invoke({ path: "out/x.txt", content: "x" }, context))
+        expect(refused.message).toContain("outside the workspace")
+        expect(yield* fs.readDirectory(outside)).toEqual([])
+      }).pipe(Effect.provide(Layer.merge(NodeContext.layer, NodeWorkspace.layer({ durable: false }))))
+  )
+
+  it.scoped("make(workspace): a Workspace of the plugin's own shadows the host's", () =>
+    Effect.gen(function* () {
+      const dir = yield* workspace
+      const fs = yield* FileSystem
+      const own = Layer.effect(
+        Workspace.Workspace,
+        Effect.map(NodeWorkspace.make({ durable: false }), (ws) =>
+          Workspace.Workspace.of({
+            ...ws,
+            writeFile: (root, path, text, o) => ws.writeFile(root, path, `own:${text}`, o)
+          })
+        )
+      )
+      const context = { call_id: "call_10" as Ids.ToolCallId, cwd: dir }
+      const withOwn = yield* Plugin.build(yield* Plugin.validate(make(own, { maxDepth: 4 }), "own"))
+      yield* withOwn.tools.find((t) => t.localName === "write_file")!.invoke({ path: "a.txt", content: "a" }, context)
+      expect(yield* fs.readFileString(`${dir}/a.txt`)).toBe("own:a")
+      const withHost = yield* Plugin.build(yield* Plugin.validate(make({ maxDepth: 4 }), "host"))
+      yield* withHost.tools.find((t) => t.localName === "write_file")!.invoke({ path: "b.txt", content: "b" }, context)
+      expect(yield* fs.readFileString(`${dir}/b.txt`)).toBe("b")
+    }).pipe(Effect.provide(Layer.merge(NodeContext.layer, NodeWorkspace.layer({ durable: false }))))
+  )
 })

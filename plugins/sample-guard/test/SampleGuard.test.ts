@@ -2,6 +2,7 @@ import * as NodeContext from "@effect/platform-node/NodeContext"
 import { describe, expect, it } from "@effect/vitest"
 import { HookDispatcher } from "@strata/hooks"
 import { HookEvent, Plugin } from "@strata/plugin"
+import * as NodeWorkspace from "@strata/plugin/NodeWorkspace"
 import { Ids } from "@strata/protocol"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -12,7 +13,11 @@ const call_id = Ids.unsafeMake("ToolCallId", "call-g")
 const shell = (command: string, tool_name = "exec") =>
   HookEvent.PreToolUse.make({ tool_name, tool_input: { command }, tool_use_id: call_id })
 
-const TestLayer = Layer.mergeAll(HookDispatcher.HookDispatcher.Default, NodeContext.layer)
+const TestLayer = Layer.mergeAll(
+  HookDispatcher.HookDispatcher.Default,
+  NodeContext.layer,
+  NodeWorkspace.layer({ durable: false })
+)
 
 /** Imports the plugin by its package name, as a host would, validates and installs it. */
 const installFromConfig = Effect.promise(() => import("@strata/plugin-sample-guard")).pipe(

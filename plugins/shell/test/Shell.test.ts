@@ -4,6 +4,7 @@ import { FileSystem } from "@effect/platform/FileSystem"
 import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { Plugin, Tool } from "@strata/plugin"
+import * as NodeWorkspace from "@strata/plugin/NodeWorkspace"
 import type { Ids } from "@strata/protocol"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -141,7 +142,7 @@ describe("exec", () => {
       Effect.gen(function* () {
         expect(nodeAlias).toBe(shellPlugin)
         const dir = yield* tempDir
-        // the host (here the test) provides the platform: the plugin brings none
+        // the host (here the test) provides the platform and the Workspace: the plugin brings none
         const built = yield* Plugin.build(yield* Plugin.validate(shellPlugin, "@strata/plugin-shell"))
         const result = yield* built.tools[0]!.invoke(
           { command: "echo from-host > out.txt; cat out.txt" },
@@ -151,6 +152,6 @@ describe("exec", () => {
           }
         )
         expect(result).toMatchObject({ exit_code: 0, output: "from-host\n" })
-      }).pipe(Effect.provide(NodeContext.layer))
+      }).pipe(Effect.provide([NodeContext.layer, NodeWorkspace.layer({ durable: false })]))
   )
 })

@@ -89,7 +89,7 @@ describe("plugins from the project", { timeout: 240_000 }, () => {
           const listed = (JSON.parse(list.stdout) as { plugins: Array<Record<string, any>> }).plugins
           expect(listed.map((x) => [x.spec, x.status, x.id])).toEqual([
             ["@strata/plugin-shell", "loaded", "shell"],
-            ["@strata/plugin-fs/node", "loaded", "fs"],
+            ["@strata/plugin-fs", "loaded", "fs"],
             ["@strata/plugin-audit-log", "loaded", "audit-log"],
             ["@acme/strata-word-count", "loaded", "word-count"],
             ["./plugins/local", "loaded", "local-tools"],

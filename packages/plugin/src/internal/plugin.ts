@@ -213,6 +213,8 @@ export const build = (plugin: Plugin.Plugin) =>
               )
             )
           )
+    // The plugin's own services shadow the host's (a plugin shipping its own
+    // `Workspace` keeps it), for this plugin only.
     const context = Context.merge(host, built as Context.Context<never>)
     const provide = <A, E>(effect: Effect.Effect<A, E, any>) => Effect.provide(effect, context as Context.Context<any>)
     const tools: Array<Plugin.RegisteredTool> = (definition.tools ?? []).map((tool, i) => {
