@@ -36,6 +36,7 @@ import { randomUUID } from "node:crypto"
 import { Runtime } from "@strata/core-runtime"
 import * as ThreadManager from "@strata/core-runtime/ThreadManager"
 import * as Turn from "@strata/core-runtime/Turn"
+import { redisOptions } from "@strata/jobs/RedisUrl"
 import { type PromptRequest, PromptResponse } from "@strata/protocol/Prompt"
 import { ClusterTurns, type TurnRequest } from "@strata/server/ClusterTurns"
 import { fromFailure, RpcError } from "@strata/server/RpcError"
@@ -127,19 +128,6 @@ type Answer =
 
 const jobIdOf = (ticket: string) => ticket.split("|")[0]!
 const threadOf = (data: TurnJob) => (data.type === "prompt" ? data.request.thread_id : data.thread_id)
-
-const redisOptions = (url: string) => {
-  const u = new URL(url)
-  return {
-    host: u.hostname || "127.0.0.1",
-    port: u.port === "" ? 6379 : Number(u.port),
-    ...(u.password === "" ? {} : { password: decodeURIComponent(u.password) }),
-    ...(u.username === "" ? {} : { username: decodeURIComponent(u.username) }),
-    ...(u.pathname.length > 1 ? { db: Number(u.pathname.slice(1)) } : {}),
-    ...(u.protocol === "rediss:" ? { tls: {} } : {}),
-    maxRetriesPerRequest: null
-  }
-}
 
 /** The turns queue and its Redis client (closed with the scope). */
 const connect = (s: Settings) =>
@@ -248,29 +236,27 @@ export const layerApi = (
           return there === undefined || (there.data as TurnJob).ticket === data.ticket
         })
 
-      const enqueue: ClusterTurns["Type"]["enqueue"] = (request) =>
-        Effect.gen(function* () {
-          const lease = yield* Effect.orElseSucceed(store.threadLease(request.thread_id), () => Option.none())
-          if (Option.isSome(lease)) return yield* conflict(request.thread_id, `running (${lease.value.owner})`)
-          const jobId = `turn-${request.thread_id}`
-          const ticket = `${jobId}|${randomUUID()}`
-          // The thread's job id is taken: by a turn queued or running (a Conflict), or by one that
-          // has just let go of the lease and is finishing (gone in a moment: try again).
-          for (let i = 0; i < 40; i++) {
-            if (yield* add(jobId, { type: "prompt", ticket, request })) return ticket
-            const there = yield* tryRedis("read the queued turn", () => queue.getJob(jobId))
-            const state =
-              there === undefined ? "gone" : yield* tryRedis("read the turn's state", () => there.getState())
-            if (state !== "active" && state !== "gone" && state !== "unknown") break
-            const held = yield* Effect.orElseSucceed(store.threadLease(request.thread_id), () => Option.none())
-            if (Option.isSome(held)) return yield* conflict(request.thread_id, `running (${held.value.owner})`)
-            yield* Effect.sleep("50 millis")
-          }
-          return yield* conflict(request.thread_id, "queued or running")
-        })
+      const enqueue: ClusterTurns["Type"]["enqueue"] = Effect.fn("ClusterTurns.enqueue")(function* (request) {
+        const lease = yield* Effect.orElseSucceed(store.threadLease(request.thread_id), () => Option.none())
+        if (Option.isSome(lease)) return yield* conflict(request.thread_id, `running (${lease.value.owner})`)
+        const jobId = `turn-${request.thread_id}`
+        const ticket = `${jobId}|${randomUUID()}`
+        // The thread's job id is taken: by a turn queued or running (a Conflict), or by one that
+        // has just let go of the lease and is finishing (gone in a moment: try again).
+        for (let i = 0; i < 40; i++) {
+          if (yield* add(jobId, { type: "prompt", ticket, request })) return ticket
+          const there = yield* tryRedis("read the queued turn", () => queue.getJob(jobId))
+          const state = there === undefined ? "gone" : yield* tryRedis("read the turn's state", () => there.getState())
+          if (state !== "active" && state !== "gone" && state !== "unknown") break
+          const held = yield* Effect.orElseSucceed(store.threadLease(request.thread_id), () => Option.none())
+          if (Option.isSome(held)) return yield* conflict(request.thread_id, `running (${held.value.owner})`)
+          yield* Effect.sleep("50 millis")
+        }
+        return yield* conflict(request.thread_id, "queued or running")
+      })
 
-      const enqueueApproval: ClusterTurns["Type"]["enqueueApproval"] = (request) =>
-        Effect.gen(function* () {
+      const enqueueApproval: ClusterTurns["Type"]["enqueueApproval"] = Effect.fn("ClusterTurns.enqueueApproval")(
+        function* (request) {
           const jobId = `approval-${request.approval_id}`
           const ticket = `${jobId}|${randomUUID()}`
           if (!(yield* add(jobId, { type: "approval", ticket, ...request }))) {
@@ -280,85 +266,82 @@ export const layerApi = (
             })
           }
           return ticket
-        })
+        }
+      )
 
-      const await_: ClusterTurns["Type"]["await"] = (ticket) =>
-        Effect.gen(function* () {
-          let missing = 0
-          for (let i = 0; ; i++) {
-            const raw = yield* tryRedis("read the turn's answer", () => client.getdel(k.result(ticket)))
-            if (raw !== null) {
-              const answer = JSON.parse(raw) as Answer
-              if ("interrupted" in answer) {
-                return yield* new RpcError({ type: "Conflict", detail: "the turn was interrupted" })
-              }
-              if ("error" in answer) return yield* new RpcError(answer.error)
-              if (answer.ok === null || answer.ok === undefined) return undefined
-              return yield* decodeResponse(answer.ok).pipe(Effect.mapError((e) => wireError(e, "read the answer")))
+      const await_: ClusterTurns["Type"]["await"] = Effect.fn("ClusterTurns.await")(function* (ticket) {
+        let missing = 0
+        for (let i = 0; ; i++) {
+          const raw = yield* tryRedis("read the turn's answer", () => client.getdel(k.result(ticket)))
+          if (raw !== null) {
+            const answer = JSON.parse(raw) as Answer
+            if ("interrupted" in answer) {
+              return yield* new RpcError({ type: "Conflict", detail: "the turn was interrupted" })
             }
-            if (i % 20 === 19) {
-              const job = yield* tryRedis("read the queued turn", () => queue.getJob(jobIdOf(ticket)))
-              const ours = job !== undefined && (job.data as TurnJob).ticket === ticket
-              missing = ours ? 0 : missing + 1
-              if (missing >= 3) {
-                return yield* new RpcError({
-                  type: "InternalError",
-                  detail: "the turn ended without an answer (its worker stopped); see the thread's events"
-                })
-              }
-            }
-            yield* Effect.sleep("50 millis")
+            if ("error" in answer) return yield* new RpcError(answer.error)
+            if (answer.ok === null || answer.ok === undefined) return undefined
+            return yield* decodeResponse(answer.ok).pipe(Effect.mapError((e) => wireError(e, "read the answer")))
           }
-        })
+          if (i % 20 === 19) {
+            const job = yield* tryRedis("read the queued turn", () => queue.getJob(jobIdOf(ticket)))
+            const ours = job !== undefined && (job.data as TurnJob).ticket === ticket
+            missing = ours ? 0 : missing + 1
+            if (missing >= 3) {
+              return yield* new RpcError({
+                type: "InternalError",
+                detail: "the turn ended without an answer (its worker stopped); see the thread's events"
+              })
+            }
+          }
+          yield* Effect.sleep("50 millis")
+        }
+      })
 
-      const interrupt: ClusterTurns["Type"]["interrupt"] = (threadId) =>
-        Effect.gen(function* () {
-          const jobId = `turn-${threadId}`
-          const job = yield* tryRedis("read the queued turn", () => queue.getJob(jobId))
-          let found = false
-          if (job !== undefined) {
-            const data = job.data as TurnJob
-            found = true
-            yield* tryRedis("mark the interrupt", () => client.set(k.interrupt(threadId), data.ticket, "EX", 600))
-            const state = yield* tryRedis("read the turn's state", () => job.getState())
-            if (state === "waiting" || state === "prioritized" || state === "delayed") {
-              // Not started: taken off the queue, nothing of it ran.
-              const removed = yield* Effect.promise(() =>
-                job.remove().then(
-                  () => true,
-                  () => false
-                )
+      const interrupt: ClusterTurns["Type"]["interrupt"] = Effect.fn("ClusterTurns.interrupt")(function* (threadId) {
+        const jobId = `turn-${threadId}`
+        const job = yield* tryRedis("read the queued turn", () => queue.getJob(jobId))
+        let found = false
+        if (job !== undefined) {
+          const data = job.data as TurnJob
+          found = true
+          yield* tryRedis("mark the interrupt", () => client.set(k.interrupt(threadId), data.ticket, "EX", 600))
+          const state = yield* tryRedis("read the turn's state", () => job.getState())
+          if (state === "waiting" || state === "prioritized" || state === "delayed") {
+            // Not started: taken off the queue, nothing of it ran.
+            const removed = yield* Effect.promise(() =>
+              job.remove().then(
+                () => true,
+                () => false
               )
-              if (removed) {
-                yield* tryRedis("answer the turn", () =>
-                  client.set(k.result(data.ticket), JSON.stringify({ interrupted: true }), "EX", 600)
-                )
-              }
+            )
+            if (removed) {
+              yield* tryRedis("answer the turn", () =>
+                client.set(k.result(data.ticket), JSON.stringify({ interrupted: true }), "EX", 600)
+              )
             }
           }
-          const lease = yield* Effect.orElseSucceed(store.threadLease(threadId), () => Option.none())
-          found = found || Option.isSome(lease)
-          yield* tryRedis("send the interrupt", () =>
-            client.publish(k.control, JSON.stringify({ thread_id: threadId }))
-          )
-          if (!found) return false
-          // Answered once the turn has stopped (its `turn_ended` is in the journal), within reason.
-          const deadline = Date.now() + s.leaseMs + s.lockMs + 5_000
-          while (Date.now() < deadline) {
-            const queued = yield* tryRedis("read the queued turn", () => queue.getJob(jobId))
-            const held = yield* Effect.orElseSucceed(store.threadLease(threadId), () => Option.none())
-            if (queued === undefined && Option.isNone(held)) break
-            yield* Effect.sleep("50 millis")
-          }
-          return true
-        })
+        }
+        const lease = yield* Effect.orElseSucceed(store.threadLease(threadId), () => Option.none())
+        found = found || Option.isSome(lease)
+        yield* tryRedis("send the interrupt", () => client.publish(k.control, JSON.stringify({ thread_id: threadId })))
+        if (!found) return false
+        // Answered once the turn has stopped (its `turn_ended` is in the journal), within reason.
+        const deadline = Date.now() + s.leaseMs + s.lockMs + 5_000
+        while (Date.now() < deadline) {
+          const queued = yield* tryRedis("read the queued turn", () => queue.getJob(jobId))
+          const held = yield* Effect.orElseSucceed(store.threadLease(threadId), () => Option.none())
+          if (queued === undefined && Option.isNone(held)) break
+          yield* Effect.sleep("50 millis")
+        }
+        return true
+      })
 
       const running = Effect.promise(() =>
         queue
           .getJobs(["active", "waiting", "prioritized", "delayed"])
           .then((jobs) => [...new Set(jobs.filter((j) => j !== undefined).map((j) => threadOf(j.data as TurnJob)))])
           .catch(() => [] as Array<string>)
-      )
+      ).pipe(Effect.withSpan("ClusterTurns.running"))
 
       return ClusterTurns.of({
         enqueue,

@@ -363,7 +363,7 @@ export const layer = (
       )
       const approved: Approved = {
         file,
-        refresh: reload,
+        refresh: reload.pipe(Effect.withSpan("ApprovedRules.refresh")),
         get reloadError() {
           return reloadError
         },
@@ -405,7 +405,7 @@ export const layer = (
                 return rules
               })
             )
-          )
+          ).pipe(Effect.withSpan("ApprovedRules.approveAlways"))
       }
       return Context.make(ExecPolicy.ExecPolicy, service).pipe(Context.add(ApprovedRules, approved))
     })

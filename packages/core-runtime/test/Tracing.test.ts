@@ -15,6 +15,8 @@ import { Add } from "./tools.js"
 
 interface OtlpSpan {
   readonly name: string
+  readonly spanId: string
+  readonly parentSpanId?: string | undefined
   readonly attributes: ReadonlyArray<{ readonly key: string; readonly value: Record<string, unknown> }>
 }
 
@@ -116,6 +118,14 @@ describe("Tracing", () => {
         expect(attr(turn, "strata.outcome")).toBe("completed")
         const tool = otlp.spans.find((s) => s.name === "Runtime.invokeTool")
         expect(attr(tool, "tool")).toBe("math__add")
+        // The public operation's span (Effect.fn) is the turn's parent; the sandbox's and the
+        // store's operations have theirs.
+        const prompt = otlp.spans.find((s) => s.name === "TurnRunner.handlePrompt")
+        expect(prompt).toBeDefined()
+        expect(turn?.parentSpanId).toBe(prompt?.spanId)
+        expect(names).toEqual(
+          expect.arrayContaining(["ModelRegistry.resolve", "StateStore.appendEvents", "StateStore.createThread"])
+        )
       }).pipe(Effect.scoped),
     60_000
   )

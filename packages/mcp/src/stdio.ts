@@ -147,7 +147,7 @@ export const layerWith = (options: Options): Layer.Layer<StdioTransport> => {
         })
     })
   return Layer.succeed(StdioTransport, {
-    make: (config) => {
+    make: Effect.fn("StdioTransport.make")((config: StdioServerConfig) => {
       const spec: ProcessSpec = {
         command: config.command,
         args: config.args,
@@ -170,7 +170,7 @@ export const layerWith = (options: Options): Layer.Layer<StdioTransport> => {
           spawnWith(config, prepared, prepared.release).pipe(Effect.tapError(() => prepared.release))
         )
       )
-    }
+    })
   })
 }
 

@@ -341,7 +341,7 @@ export const makeUnsandboxed = (options: Options & { readonly reason?: string | 
     redact,
     denial: () => undefined,
     prepare: (spec) =>
-      config.required && config.mode !== "off" && spec.sandboxed !== false
+      (config.required && config.mode !== "off" && spec.sandboxed !== false
         ? Effect.fail(
             new SandboxError({
               reason: "Required",
@@ -356,5 +356,6 @@ export const makeUnsandboxed = (options: Options & { readonly reason?: string | 
             sandboxed: false,
             release: Effect.void
           })
+      ).pipe(Effect.withSpan("Sandbox.prepare"))
   }
 }

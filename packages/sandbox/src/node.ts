@@ -474,7 +474,7 @@ const build = (options: Options): { readonly service: Sandbox.Service; readonly 
         e instanceof Sandbox.SandboxError
           ? e
           : new Sandbox.SandboxError({ reason: "SpawnFailed", detail: (e as Error).message, cause: e })
-    })
+    }).pipe(Effect.withSpan("Sandbox.prepare"))
   const service: Sandbox.Service = {
     get status() {
       return probeOnce().status

@@ -501,6 +501,7 @@ export const makeWith = Effect.fnUntraced(function* (cluster: ClusterTurns["Type
       return answer(request.id, result)
     }).pipe(Effect.withSpan("RpcServer.handle"))
 
+  // Each request of the body is `handle`'s span: parsing the body adds none.
   const handleText: Service["handleText"] = (body, principal) =>
     Effect.gen(function* () {
       let parsed: unknown
@@ -530,7 +531,9 @@ export const makeWith = Effect.fnUntraced(function* (cluster: ClusterTurns["Type
     })
 
   const call: Service["call"] = (method, params, principal = owner) =>
-    dispatch(method, params, principal) as Effect.Effect<never, RpcError>
+    dispatch(method, params, principal).pipe(
+      Effect.withSpan("RpcServer.call", { attributes: { method } })
+    ) as Effect.Effect<never, RpcError>
 
   const threadEvents: Service["threadEvents"] = (threadId, after) =>
     Effect.as(
@@ -538,7 +541,7 @@ export const makeWith = Effect.fnUntraced(function* (cluster: ClusterTurns["Type
       cluster === undefined
         ? ThreadEvents.local(threads, threadId, after)
         : ThreadEvents.cluster(store, cluster, threadId, after)
-    )
+    ).pipe(Effect.withSpan("RpcServer.threadEvents"))
 
   const approval: Service["approval"] = (approvalId) =>
     Effect.map(store.getApproval(approvalId), (r) => (Option.isSome(r) ? toApproval(r.value) : undefined)).pipe(

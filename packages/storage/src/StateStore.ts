@@ -584,7 +584,7 @@ export const makeUnstorage = (
       }),
       (backend) => store.build(backend, options)
     )
-  })
+  }).pipe(Effect.withSpan("StateStore.open", { attributes: { backend: "unstorage" } }))
 
 /**
  * A store over any unstorage `Storage` (see {@link makeUnstorage}).

@@ -228,7 +228,7 @@ export const loadDriver = (
     const factory = yield* factoryOf(driver, module)
     const opts = canonical(driver) === "db0" ? yield* db0Options({ ...options }) : { ...options }
     return yield* construct(driver, factory, opts)
-  })
+  }).pipe(Effect.withSpan("Unstorage.loadDriver", { attributes: { driver } }))
 
 /**
  * Who this process is, for the writer record: pid, start time, boot and
@@ -283,7 +283,7 @@ const build = (
       identity
     })
     return yield* store.build(backend, options)
-  })
+  }).pipe(Effect.withSpan("StateStore.open", { attributes: { backend: "unstorage" } }))
 
 /**
  * A store on an unstorage `Storage` you built. The writer record knows this

@@ -143,7 +143,7 @@ export const makeRedis = (
     if (!isDurable) yield* warnOnce(url, `@strata/storage: warning: ${durability.detail}`)
     const backend = yield* redisBackend.make(client, prefix, durability, options)
     return yield* store.build(backend, strict ? { ...options, durability: "strict" } : options)
-  })
+  }).pipe(Effect.withSpan("StateStore.open", { attributes: { backend: "redis" } }))
 
 /**
  * The Redis store (see {@link makeRedis}).

@@ -74,7 +74,7 @@ export const makePostgres = (
     }
     const backend = yield* pgBackend.make(pool, schema, options)
     return yield* store.build(backend, options)
-  })
+  }).pipe(Effect.withSpan("StateStore.open", { attributes: { backend: "postgres" } }))
 
 /**
  * The PostgreSQL store (see {@link makePostgres}).

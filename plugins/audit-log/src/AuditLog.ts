@@ -195,7 +195,7 @@ export const layer = (options: Options = {}): Layer.Layer<AuditLog, never, FileS
         })
 
       return {
-        append: (cwd, entry) =>
+        append: Effect.fn("AuditLog.append")((cwd: string | undefined, entry: Record<string, unknown>) =>
           lock.withPermits(1)(
             Effect.gen(function* () {
               const file = fileFor(cwd)
@@ -203,6 +203,7 @@ export const layer = (options: Options = {}): Layer.Layer<AuditLog, never, FileS
               yield* withFileLock(file, appendLine(file, entry))
             }).pipe(Effect.catchAll((e) => Effect.logWarning(`audit-log: cannot write: ${e.message}`)))
           )
+        )
       }
     })
   )

@@ -1,5 +1,6 @@
 /**
- * Issue 17 part 4 through the built `strata`: the model-call counter answers
+ * Issue 17 through the built `strata`. Part 1: public operations are spans
+ * (`Effect.fn("Service.op")`), seen in `--profile-startup`. Part 4: the model-call counter answers
  * to `max_model_calls` (an alias of `max_turns`, declared once on the config
  * schema) in `config show`, `config validate` and a real run; and thread ids
  * typed on the command line are decoded at the edge, so a malformed one is
@@ -67,6 +68,30 @@ describe.concurrent("house order (issue 17)", { timeout: 180_000 }, () => {
       const missing = await p.strata(["threads", "show", "thread-nope"])
       expect(missing.code).toBe(1)
       expect(missing.stderr.trim()).toBe("strata: no thread thread-nope (see strata threads list)")
+    })
+  })
+
+  // covers: issue 17 part 1
+  it("public operations are spans: a run's profile shows the turn runner's operation around the turn, and the config load", async () => {
+    await withProject(async (p) => {
+      await withModel({ turns: [{ text: "traced", repeat: true }] }, async (server) => {
+        p.config(providerToml(server))
+        const run = await p.strata(["run", "--profile-startup", "--json", "hi"])
+        expect(run.code, run.stderr).toBe(0)
+        const profile = run.stderr.slice(run.stderr.indexOf("startup profile"))
+        // "  <start>  <duration>  <phase>" per span
+        const span = (name: string) => {
+          const m = new RegExp(`^\\s*([\\d.]+)\\s+([\\d.]+)\\s+${name.replace(".", "\\.")}$`, "m").exec(profile)
+          expect(m, `${name} in\n${profile}`).not.toBeNull()
+          return { start: Number(m![1]), end: Number(m![1]) + Number(m![2]) }
+        }
+        const prompt = span("TurnRunner.handlePrompt")
+        const turn = span("Runtime.turn")
+        expect(prompt.start).toBeLessThanOrEqual(turn.start)
+        expect(prompt.end).toBeGreaterThanOrEqual(turn.end)
+        span("Config.load")
+        span("ModelRegistry.resolve")
+      })
     })
   })
 })

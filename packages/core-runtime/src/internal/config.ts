@@ -381,7 +381,7 @@ export const load = <A, I>(schema: Schema.Schema<A, I, never>, sources: Readonly
       }
     }
     return { value: decoded.right, raw, origins, warnings }
-  })
+  }).pipe(Effect.withSpan("Config.load"))
 
 const extraPaths = (input: unknown, known: unknown, path: Array<PropertyKey>): Array<Array<PropertyKey>> => {
   if (isPlainObject(input)) {

@@ -119,7 +119,7 @@ export const make = (options: R.Options = {}) =>
         mcp_servers: yield* mcp.status,
         threads: { total: all.threads.length, archived }
       }
-    })
+    }).pipe(Effect.withSpan("Runtime.appStatus"))
 
     // SessionStart on start / resume / fork; its context goes to the model.
     const handleThread: R.Service["handleThread"] = Effect.fn("Runtime.handleThread")(function* (request) {
@@ -169,7 +169,7 @@ export const make = (options: R.Options = {}) =>
       handleThread,
       endSession,
       handlePrompt: (request, overrides) => turns.handlePrompt(request, overrides),
-      compactThread: Effect.fn("Runtime.compactThread")((threadId, keep) => turns.compactThread(threadId, keep)),
+      compactThread: (threadId, keep) => turns.compactThread(threadId, keep),
       invokeTool: (call, approval, cwd) => invoker.invokeTool(call, approval, cwd),
       resolveApproval,
       mcpStartup,

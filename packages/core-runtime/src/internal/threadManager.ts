@@ -279,10 +279,14 @@ export const make = (options: TM.Options) =>
     const service: TM.Service = {
       handle: (request) =>
         handle(request).pipe(Effect.withSpan("ThreadManager.handle", { attributes: { kind: request.kind } })),
+      // append, replay, get and touch are StateStore's traced operations (appendEvents,
+      // readEvents, getThread, updateThread) with the lease added: no second span.
       append,
-      history,
+      history: (threadId, limit) => history(threadId, limit).pipe(Effect.withSpan("ThreadManager.history")),
       entries: (threadId) =>
-        Effect.map(allMessages(threadId), (ms) => ms.map((m) => ({ message: stripSeq(m), seq: m.seq }))),
+        Effect.map(allMessages(threadId), (ms) => ms.map((m) => ({ message: stripSeq(m), seq: m.seq }))).pipe(
+          Effect.withSpan("ThreadManager.entries")
+        ),
       replay,
       live: Stream.fromPubSub(hub),
       get: (threadId) => store.getThread(threadId),

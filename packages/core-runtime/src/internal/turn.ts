@@ -73,20 +73,8 @@ export const make = (options: T.Options = {}) =>
       )
     )
 
-    const {
-      compactNow,
-      guardContext,
-      withLease,
-      journalState,
-      closeOpen,
-      usageBefore,
-      toolMessage,
-      saveLatest,
-      settleStatus,
-      repairUnderLease,
-      supersedePending,
-      threadOrFail
-    } = TurnThread.make({ threads, hooks, store, lm, invoker, options, now, compaction, compactAt })
+    // The bookkeeping on the thread (lease, journal state, closing, checkpoints, compaction).
+    const onThread = TurnThread.make({ threads, hooks, store, lm, invoker, options, now, compaction, compactAt })
 
     const run = (
       threadId: Ids.ThreadId,
@@ -105,7 +93,7 @@ export const make = (options: T.Options = {}) =>
         const firstSeq = (yield* store.lastSeq(threadId)) + 1
         const turnId = `turn-${randomUUID()}`
         // The machine's state, as the journal has it: what this driver writes is folded in.
-        let state = yield* journalState(threadId)
+        let state = yield* onThread.journalState(threadId)
         const append = (events: ReadonlyArray<Event>) =>
           Effect.tap(threads.append(threadId, events), () =>
             Effect.sync(() => {
@@ -169,7 +157,7 @@ export const make = (options: T.Options = {}) =>
               modelHooks.selection && allTools.length > 0
                 ? yield* ModelHooks.selectTools(hooks, hookCommon, model.id, allTools)
                 : allTools
-            const history = yield* guardContext(threadId, model, tools)
+            const history = yield* onThread.guardContext(threadId, model, tools)
             // A stream that breaks off is made again (discarding what it streamed) while the
             // policy allows: nothing of it ran, since tool calls are dispatched only after it.
             let attempt = 1
@@ -485,7 +473,7 @@ export const make = (options: T.Options = {}) =>
                 pending++
                 continue
               }
-              yield* append([toolMessage(result, yield* now)])
+              yield* append([onThread.toolMessage(result, yield* now)])
             }
             step = M.next(state, { _tag: "Dispatched", pending }, setup.maxTurns)
           }
@@ -503,7 +491,7 @@ export const make = (options: T.Options = {}) =>
               ...(reason === undefined ? {} : { reason })
             }
           ])
-          yield* saveLatest(threadId, { turnId, model: model.id, outcome, usage, before: setup.before })
+          yield* onThread.saveLatest(threadId, { turnId, model: model.id, outcome, usage, before: setup.before })
           yield* Effect.annotateCurrentSpan({
             "strata.outcome": outcome,
             "strata.input_tokens": usage.input_tokens,
@@ -518,8 +506,8 @@ export const make = (options: T.Options = {}) =>
           Effect.gen(function* () {
             outcome = how
             reason = turnReason
-            yield* closeOpen(threadId, why, { outcome: how, usage, reason: turnReason ?? how, finishReason })
-            yield* saveLatest(threadId, { turnId, model: model.id, outcome: how, usage, before: setup.before })
+            yield* onThread.closeOpen(threadId, why, { outcome: how, usage, reason: turnReason ?? how, finishReason })
+            yield* onThread.saveLatest(threadId, { turnId, model: model.id, outcome: how, usage, before: setup.before })
           }).pipe(Effect.ignore)
 
         yield* body.pipe(
@@ -545,13 +533,15 @@ export const make = (options: T.Options = {}) =>
         return response
       }).pipe(Effect.withSpan("Runtime.turn", { attributes: { thread_id: threadId, model: resolvedModel.id } }))
 
-    const repair: T.Service["repair"] = (threadId) => withLease(threadId, repairUnderLease(threadId))
+    const repair: T.Service["repair"] = Effect.fn("TurnRunner.repair")((threadId) =>
+      onThread.withLease(threadId, onThread.repairUnderLease(threadId))
+    )
 
     const resolve = (model: string | undefined, overrides: CliRuntimeOverrides | undefined) =>
       Effect.map(models.resolve({ model: model ?? options.configModel }, overrides ?? {}), (r) => r.model)
 
-    const handlePrompt: T.Service["handlePrompt"] = (request, overrides) =>
-      Effect.gen(function* () {
+    const handlePrompt: T.Service["handlePrompt"] = Effect.fn("TurnRunner.handlePrompt")(
+      function* (request, overrides) {
         const model = yield* Effect.suspend(() =>
           request.model !== undefined
             ? resolve(request.model, undefined)
@@ -566,13 +556,13 @@ export const make = (options: T.Options = {}) =>
                 model_provider: model.provider.id,
                 source: "api"
               })
-            : yield* threadOrFail(request.thread_id)
-        return yield* withLease(
+            : yield* onThread.threadOrFail(request.thread_id)
+        return yield* onThread.withLease(
           thread.id,
           Effect.gen(function* () {
-            const before = yield* usageBefore(thread.id)
-            yield* repairUnderLease(thread.id)
-            yield* supersedePending(thread.id)
+            const before = yield* onThread.usageBefore(thread.id)
+            yield* onThread.repairUnderLease(thread.id)
+            yield* onThread.supersedePending(thread.id)
             return yield* run(thread.id, model, {
               prompt: request.prompt,
               approval: request.approval_policy ?? overrides?.approval_policy ?? "on-request",
@@ -582,12 +572,13 @@ export const make = (options: T.Options = {}) =>
             })
           })
         )
-      })
+      }
+    )
 
-    const continueTurn: T.Service["continueTurn"] = (threadId, overrides) =>
-      Effect.gen(function* () {
-        const thread = yield* threadOrFail(threadId)
-        return yield* withLease(
+    const continueTurn: T.Service["continueTurn"] = Effect.fn("TurnRunner.continueTurn")(
+      function* (threadId, overrides) {
+        const thread = yield* onThread.threadOrFail(threadId)
+        return yield* onThread.withLease(
           thread.id,
           Effect.gen(function* () {
             const pending = yield* store.listApprovals({ status: "pending", threadId })
@@ -598,8 +589,8 @@ export const make = (options: T.Options = {}) =>
                 detail: `${pending.length} approval${pending.length === 1 ? " is" : "s are"} still pending`
               })
             }
-            const before = yield* usageBefore(thread.id)
-            yield* repairUnderLease(thread.id)
+            const before = yield* onThread.usageBefore(thread.id)
+            yield* onThread.repairUnderLease(thread.id)
             const model = yield* resolve(before.model, overrides)
             return yield* run(thread.id, model, {
               approval: overrides?.approval_policy ?? "on-request",
@@ -609,64 +600,67 @@ export const make = (options: T.Options = {}) =>
             })
           })
         )
-      })
+      }
+    )
 
     // The approval continuation: the answer runs (or denies) the call, its
     // result goes into the conversation, and once nothing is pending the
     // paused turn continues; all under the thread's lease. An interrupt while
     // the approved call runs answers it `interrupted`.
-    const resolveApproval: T.Service["resolveApproval"] = (approvalId, decision, opts) =>
-      Effect.gen(function* () {
+    const resolveApproval: T.Service["resolveApproval"] = Effect.fn("TurnRunner.resolveApproval")(
+      function* (approvalId, decision, opts) {
         const record = yield* store.getApproval(approvalId)
         const threadId = Option.flatMap(record, (a) => Option.fromNullable(a.thread_id))
         if (Option.isNone(threadId)) {
           return { result: yield* invoker.resolveApproval(approvalId, decision, opts?.reason) }
         }
         const id = threadId.value
-        return yield* withLease(
+        return yield* onThread.withLease(
           id,
           Effect.gen(function* () {
             // Damage is found before anything is decided or run: the checkpoint and every
             // journal record are read (a corrupt one fails here, the approval left pending).
-            yield* usageBefore(id)
-            yield* journalState(id)
+            yield* onThread.usageBefore(id)
+            yield* onThread.journalState(id)
             const result = yield* invoker
               .resolveApproval(approvalId, decision, opts?.reason)
               .pipe(
                 Effect.onInterrupt(() =>
-                  closeOpen(id, "interrupted by the user before this call finished").pipe(
-                    Effect.zipRight(settleStatus(id)),
-                    Effect.ignore
-                  )
+                  onThread
+                    .closeOpen(id, "interrupted by the user before this call finished")
+                    .pipe(Effect.zipRight(onThread.settleStatus(id)), Effect.ignore)
                 )
               )
-            yield* threads.append(id, [toolMessage(result, yield* now)])
+            yield* threads.append(id, [onThread.toolMessage(result, yield* now)])
             const pending = yield* store.listApprovals({ status: "pending", threadId: id })
             if (pending.length > 0 || opts?.continueTurn === false) {
-              yield* settleStatus(id)
+              yield* onThread.settleStatus(id)
               return { result }
             }
             const turn = yield* continueTurn(id, opts?.overrides)
             return { result, turn }
           })
         )
-      })
+      }
+    )
 
-    const compactThread: T.Service["compactThread"] = (threadId, keep = 4) =>
-      Effect.gen(function* () {
-        const thread = yield* threadOrFail(threadId)
-        return yield* withLease(
-          threadId,
-          Effect.gen(function* () {
-            const entries = yield* threads.entries(threadId)
-            const older = entries.slice(0, Math.max(0, entries.length - keep))
-            if (older.length === 0) return undefined
-            const before = yield* usageBefore(threadId)
-            const model = yield* resolve(before.model, undefined)
-            return yield* compactNow(thread.id, model, older, "manual")
-          })
-        )
-      })
+    const compactThread: T.Service["compactThread"] = Effect.fn("TurnRunner.compactThread")(function* (
+      threadId,
+      keep = 4
+    ) {
+      const thread = yield* onThread.threadOrFail(threadId)
+      return yield* onThread.withLease(
+        threadId,
+        Effect.gen(function* () {
+          const entries = yield* threads.entries(threadId)
+          const older = entries.slice(0, Math.max(0, entries.length - keep))
+          if (older.length === 0) return undefined
+          const before = yield* onThread.usageBefore(threadId)
+          const model = yield* resolve(before.model, undefined)
+          return yield* onThread.compactNow(thread.id, model, older, "manual")
+        })
+      )
+    })
 
     return { handlePrompt, continueTurn, compactThread, repair, resolveApproval } satisfies T.Service
   })

@@ -33,7 +33,8 @@ import { JobBackend, JobBackendError, RevisionConflict } from "../JobBackend.js"
 import { type InvalidTransition, JobConfigError, JobNotFound } from "../JobError.js"
 import type * as JM from "../JobManager.js"
 import * as JobState from "../JobState.js"
-import { queueName, queueStatus, redisOptions } from "./bullmqStatus.js"
+import { redisOptions } from "../RedisUrl.js"
+import { queueName, queueStatus } from "./bullmqStatus.js"
 import {
   errorMessage,
   failForGood,
@@ -585,7 +586,7 @@ export const make = (
             )
           ),
         {
-          connection: { ...redisOptions(url), maxRetriesPerRequest: null },
+          connection: redisOptions(url),
           prefix,
           concurrency,
           lockDuration: lockMs,
@@ -645,14 +646,13 @@ export const make = (
       }
     }).pipe(Effect.catchAllCause((cause) => Effect.logWarning("jobs: sweep failed", cause)))
 
-    const registerHandler = (handler: JM.JobHandler) =>
-      Effect.gen(function* () {
-        yield* validateHandler(handler, handlers, (kind) =>
-          QUEUE_RE.test(queueName(kind)) ? undefined : "kind is too long for a queue name"
-        )
-        handlers.set(handler.kind, handler)
-        if (runsHere && !closing) startWorker(handler)
-      })
+    const registerHandler = Effect.fn("JobManager.registerHandler")(function* (handler: JM.JobHandler) {
+      yield* validateHandler(handler, handlers, (kind) =>
+        QUEUE_RE.test(queueName(kind)) ? undefined : "kind is too long for a queue name"
+      )
+      handlers.set(handler.kind, handler)
+      if (runsHere && !closing) startWorker(handler)
+    })
 
     for (const handler of options.handlers ?? []) yield* registerHandler(handler)
     if (runsHere) {
@@ -723,13 +723,17 @@ export const make = (
         if (!live) yield* dispatch(job.name, fresh, id)
         return resumed!
       }),
-      jobHistory: (id) =>
+      jobHistory: Effect.fn("JobManager.jobHistory")((id) =>
         read(id).pipe(
           Effect.map((job) => job.history),
           Effect.catchTag("JobBackendError", (e) => Effect.die(e))
-        ),
-      getJob: (id) => read(id).pipe(Effect.catchTag("JobBackendError", (e) => Effect.die(e))),
-      listJobs,
+        )
+      ),
+      getJob: Effect.fn("JobManager.getJob")((id) =>
+        read(id).pipe(Effect.catchTag("JobBackendError", (e) => Effect.die(e)))
+      ),
+      // awaitIdle polls the untraced one
+      listJobs: listJobs.pipe(Effect.withSpan("JobManager.listJobs")),
       registerHandler,
       handles: (kind) => handlers.has(kind),
       events: Stream.unwrapScoped(
@@ -746,7 +750,9 @@ export const make = (
           yield* Effect.sleep(Duration.millis(pollMs))
         }
       }),
-      queueStatus: queueStatus(redis, prefix, [...handlers.keys()].map(queueName))
+      queueStatus: queueStatus(redis, prefix, [...handlers.keys()].map(queueName)).pipe(
+        Effect.withSpan("JobManager.queueStatus")
+      )
     }
     return service
   })

@@ -2,8 +2,7 @@
  * @internal
  *
  * The BullMQ side of the Redis connection: queue names, the status of the
- * queues under a prefix (also for a process that runs no manager), and the
- * ioredis options BullMQ's own connections take from a URL.
+ * queues under a prefix (also for a process that runs no manager).
  */
 import { Queue } from "bullmq"
 import * as Effect from "effect/Effect"
@@ -78,17 +77,4 @@ export const clusterStatus = (options: { readonly url?: string | undefined; read
     }),
     (redis) => queueStatus(redis, options.prefix ?? "strata", []),
     (redis) => Effect.sync(() => redis.disconnect())
-  )
-
-/** ioredis options from a URL, for the connections BullMQ makes itself. */
-export const redisOptions = (url: string) => {
-  const u = new URL(url)
-  return {
-    host: u.hostname || "127.0.0.1",
-    port: u.port === "" ? 6379 : Number(u.port),
-    ...(u.password === "" ? {} : { password: decodeURIComponent(u.password) }),
-    ...(u.username === "" ? {} : { username: decodeURIComponent(u.username) }),
-    ...(u.pathname.length > 1 ? { db: Number(u.pathname.slice(1)) } : {}),
-    ...(u.protocol === "rediss:" ? { tls: {} } : {})
-  }
-}
+  ).pipe(Effect.withSpan("JobManager.clusterStatus"))

@@ -257,19 +257,18 @@ export const make = (
 
     const recoverOnRegister = options.recoverOnStart ?? true
 
-    const registerHandler = (handler: JM.JobHandler) =>
-      Effect.gen(function* () {
-        yield* validateHandler(handler, handlers)
-        handlers.set(handler.kind, handler)
-        if (recoverOnRegister) {
-          yield* recover(handler).pipe(
-            Effect.catchAll((e) => Effect.logWarning(`jobs of kind ${handler.kind}: recovery failed: ${e.message}`))
-          )
-        }
-        for (const job of jobs.values())
-          if (job.name === handler.kind && job.status === "failed") yield* scheduleRetry(job)
-        yield* Queue.offer(wake, undefined)
-      })
+    const registerHandler = Effect.fn("JobManager.registerHandler")(function* (handler: JM.JobHandler) {
+      yield* validateHandler(handler, handlers)
+      handlers.set(handler.kind, handler)
+      if (recoverOnRegister) {
+        yield* recover(handler).pipe(
+          Effect.catchAll((e) => Effect.logWarning(`jobs of kind ${handler.kind}: recovery failed: ${e.message}`))
+        )
+      }
+      for (const job of jobs.values())
+        if (job.name === handler.kind && job.status === "failed") yield* scheduleRetry(job)
+      yield* Queue.offer(wake, undefined)
+    })
 
     for (const handler of options.handlers ?? []) yield* registerHandler(handler).pipe(Effect.orDie)
     yield* Queue.offer(wake, undefined)
@@ -329,9 +328,9 @@ export const make = (
         }
         return resumed
       }),
-      jobHistory: (id) => Effect.map(find(id), (job) => job.history),
-      getJob: (id) => find(id),
-      listJobs: Effect.sync(() => sortJobs(jobs.values())),
+      jobHistory: Effect.fn("JobManager.jobHistory")((id) => Effect.map(find(id), (job) => job.history)),
+      getJob: Effect.fn("JobManager.getJob")((id) => find(id)),
+      listJobs: Effect.sync(() => sortJobs(jobs.values())).pipe(Effect.withSpan("JobManager.listJobs")),
       registerHandler,
       handles: (kind) => handlers.has(kind),
       events: Stream.fromPubSub(hub),

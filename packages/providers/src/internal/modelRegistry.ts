@@ -236,7 +236,7 @@ export const fromConfig = (config: RegistryConfig): Either.Either<Service, Model
     models: modelList,
     provider: Effect.fn("ModelRegistry.provider")((id: string) => lookupProvider(id)),
     model: Effect.fn("ModelRegistry.model")((id: string) => lookupModel(id)),
-    providerDefault,
+    providerDefault: providerDefault.pipe(Effect.withSpan("ModelRegistry.providerDefault")),
     resolve,
     fallbackChain: (model) => [model, ...model.fallbacks.flatMap((id) => models.get(id) ?? [])]
   })
