@@ -1,0 +1,134 @@
+/**
+ * The HTTP client of model calls (issue 19): on Node, `strata` calls
+ * providers through `node:http` (src/NodeHttpClient.ts) instead of `fetch`,
+ * which loads Node's bundled undici on its first call. Each case runs the
+ * built `strata` with the default client and with `STRATA_HTTP_CLIENT=fetch`
+ * (the previous one) against the same scripted server, and expects the same
+ * behaviour: the body streams as it arrives, an interrupt closes the
+ * connection, errors are classified and retried alike, redirects are
+ * followed as `fetch` follows them.
+ */
+import * as http from "node:http"
+import type { AddressInfo } from "node:net"
+import { Fault } from "@strata/testkit/ScriptedModel"
+import { beforeAll, describe, expect, it } from "vitest"
+import { ensureBuilt } from "../build.js"
+import { jsonLines, providerToml, withModel, withProject } from "./harness.js"
+
+beforeAll(() => ensureBuilt(), 300_000)
+
+const clients = [
+  { name: "node:http (the default on Node)", env: {} },
+  { name: "fetch", env: { STRATA_HTTP_CLIENT: "fetch" } }
+] as const
+
+const resultOf = (stdout: string) => jsonLines(stdout).find((e) => e.event === "run_result")!
+
+/** A server on 127.0.0.1 that answers every request with `status` and `Location: <to>`. */
+const withRedirect = async <A>(status: number, to: string, body: (url: string) => Promise<A>) => {
+  const server = http.createServer((req, res) => {
+    req.resume()
+    res.writeHead(status, { location: `${to}${req.url ?? ""}` })
+    res.end()
+  })
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+  try {
+    return await body(`http://127.0.0.1:${(server.address() as AddressInfo).port}`)
+  } finally {
+    server.closeAllConnections()
+    await new Promise((resolve) => server.close(resolve))
+  }
+}
+
+describe.concurrent("the HTTP client of model calls", { timeout: 180_000 }, () => {
+  it("the default client on Node is node:http, not fetch (which sends accept-encoding)", async () => {
+    await withProject(async (p) => {
+      await withModel({ turns: [{ text: "one" }, { text: "two" }] }, async (server) => {
+        p.config(providerToml(server))
+        for (const client of clients) {
+          const run = await p.strata(["run", "--json", "hi"], { env: client.env })
+          expect(run.code, `${client.name}: ${run.stderr}`).toBe(0)
+        }
+        expect(server.requests.map((r) => r.headers["accept-encoding"])).toEqual([undefined, "gzip, deflate"])
+        // what a server sees otherwise is the same
+        for (const r of server.requests) expect(r.headers).toMatchObject({ "user-agent": "node" })
+      })
+    })
+  })
+
+  for (const client of clients) {
+    it(`${client.name}: streams chunk by chunk; SIGINT mid-stream closes the connection`, async () => {
+      await withProject(async (p) => {
+        // 60 chunks 100 ms apart: a client that buffered the body would show nothing for 6 s
+        const text = "a very long answer ".repeat(12)
+        await withModel({ turns: [{ text, chunkSize: 4, delayMs: 100 }] }, async (server) => {
+          p.config(providerToml(server))
+          const run = await p.strata(["run", "--json", "hi"], {
+            env: client.env,
+            signalWhen: { text: '"response_delta"', signal: "SIGINT" }
+          })
+          expect(run.code, run.stderr).toBe(130)
+          expect(resultOf(run.stdout)).toMatchObject({ outcome: "interrupted" })
+          // the server saw the client go away before it had written the whole body
+          expect(await server.outcome(0)).toBe("aborted")
+        })
+      })
+    })
+
+    it(`${client.name}: a dropped stream, an error status and a refused connection fail and retry alike`, async () => {
+      await withProject(async (p) => {
+        await withModel(
+          {
+            turns: [
+              { text: "PARTIAL that breaks off", chunkSize: 4, fault: Fault.disconnect(2) },
+              { text: "the whole answer" },
+              { text: "x", fault: Fault.serverError(503) },
+              { text: "x", fault: Fault.serverError(503) }
+            ]
+          },
+          async (server) => {
+            p.config(providerToml(server, { extra: "max_retries = 1\nstream_retries = 1" }))
+            const dropped = await p.strata(["run", "--json", "hi"], { env: client.env })
+            expect(dropped.code, dropped.stderr).toBe(0)
+            expect(resultOf(dropped.stdout)).toMatchObject({ outcome: "completed", output: "the whole answer" })
+            expect(jsonLines(dropped.stdout).filter((e) => e.event === "response_retry")).toMatchObject([
+              { reason: "Disconnected" }
+            ])
+
+            const failed = await p.strata(["run", "--json", "hi"], { env: client.env })
+            expect(failed.code).toBe(1)
+            expect(resultOf(failed.stdout)).toMatchObject({ outcome: "failed", error: { reason: "Overloaded" } })
+            expect(server.requests).toHaveLength(4)
+          }
+        )
+        // nothing listens on the port any more
+        const closed = await withModel({}, async (server) => providerToml(server, { extra: "max_retries = 0" }))
+        p.config(closed)
+        const refused = await p.strata(["run", "--json", "hi"], { env: client.env })
+        expect(refused.code).toBe(1)
+        expect(resultOf(refused.stdout)).toMatchObject({ outcome: "failed", error: { reason: "Unavailable" } })
+        expect(String((resultOf(refused.stdout).error as { message: string }).message)).toMatch(/ECONNREFUSED/)
+      })
+    })
+  }
+
+  // Node 20's fetch fails here ("Cannot perform ArrayBuffer.prototype.slice on a detached
+  // ArrayBuffer": it cannot resend the bytes it sent), retried until the run fails.
+  it("node:http: a 307 redirect resends the request, without the key on another origin", async () => {
+    await withProject(async (p) => {
+      await withModel({ turns: [{ text: "redirected answer" }] }, async (server) => {
+        await withRedirect(307, server.url, async (redirector) => {
+          const toml = providerToml(server, { extra: 'api_key_env = "E2E_KEY"' }).replace(server.url, redirector)
+          p.config(toml)
+          const run = await p.strata(["run", "--json", "hi"], { env: { E2E_KEY: "sk-e2e" } })
+          expect(run.code, run.stderr).toBe(0)
+          expect(resultOf(run.stdout)).toMatchObject({ output: "redirected answer" })
+          expect(server.requests).toHaveLength(1)
+          // another port is another origin: the credentials stay behind
+          expect(server.requests[0]!.headers.authorization).toBeUndefined()
+          expect(server.requests[0]!.body).toMatchObject({ model: "scripted", stream: true })
+        })
+      })
+    })
+  })
+})
