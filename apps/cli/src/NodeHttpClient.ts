@@ -144,10 +144,19 @@ const send = (
 ): Effect.Effect<Response, HttpClientError.RequestError> =>
   Effect.suspend(() => {
     const options = { method: target.method, headers: target.headers, signal }
-    const node =
-      target.url.protocol === "https:"
-        ? Https.request(target.url, { ...options, agent: agents.https })
-        : Http.request(target.url, { ...options, agent: agents.http })
+    let node: Http.ClientRequest
+    try {
+      // throws on what `fetch` rejects too: another protocol, a header value with a line break
+      if (target.url.protocol !== "http:" && target.url.protocol !== "https:") {
+        throw new TypeError(`unsupported protocol ${target.url.protocol}`)
+      }
+      node =
+        target.url.protocol === "https:"
+          ? Https.request(target.url, { ...options, agent: agents.https })
+          : Http.request(target.url, { ...options, agent: agents.http })
+    } catch (cause) {
+      return Effect.fail(transport(request, cause))
+    }
     const response = Effect.async<Http.IncomingMessage, HttpClientError.RequestError>((resume) => {
       const onError = (cause: unknown) => resume(Effect.fail(transport(request, cause)))
       const onResponse = (res: Http.IncomingMessage) => {

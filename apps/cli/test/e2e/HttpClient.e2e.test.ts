@@ -48,7 +48,11 @@ describe.concurrent("the HTTP client of model calls", { timeout: 180_000 }, () =
         for (const client of clients) {
           const run = await p.strata(["run", "--json", "hi"], { env: client.env })
           expect(run.code, `${client.name}: ${run.stderr}`).toBe(0)
+          // a process variable, not a config key: no "unknown key" warning
+          expect(run.stderr).not.toMatch(/http_client/)
         }
+        const validate = await p.strata(["config", "validate"], { env: clients[1].env })
+        expect(validate.stdout + validate.stderr).not.toMatch(/http_client/)
         expect(server.requests.map((r) => r.headers["accept-encoding"])).toEqual([undefined, "gzip, deflate"])
         // what a server sees otherwise is the same
         for (const r of server.requests) expect(r.headers).toMatchObject({ "user-agent": "node" })
@@ -108,6 +112,34 @@ describe.concurrent("the HTTP client of model calls", { timeout: 180_000 }, () =
         expect(refused.code).toBe(1)
         expect(resultOf(refused.stdout)).toMatchObject({ outcome: "failed", error: { reason: "Unavailable" } })
         expect(String((resultOf(refused.stdout).error as { message: string }).message)).toMatch(/ECONNREFUSED/)
+      })
+    })
+  }
+
+  for (const client of clients) {
+    it(`${client.name}: a redirect to another protocol (file:) fails the call; nothing is read`, async () => {
+      await withProject(async (p) => {
+        await withRedirect(302, "file:///etc/passwd#", async (redirector) => {
+          p.config(
+            [
+              'model = "scripted"',
+              "[providers.local]",
+              'kind = "openai-compatible"',
+              `base_url = "${redirector}"`,
+              "max_retries = 0",
+              "[[models]]",
+              'id = "scripted"',
+              'provider = "local"',
+              "context_window = 32000",
+              "max_output_tokens = 1000",
+              ""
+            ].join("\n")
+          )
+          const run = await p.strata(["run", "--json", "hi"], { env: client.env })
+          expect(run.code, run.stderr).toBe(1)
+          expect(resultOf(run.stdout)).toMatchObject({ outcome: "failed", error: { reason: "Unavailable" } })
+          expect(run.stdout + run.stderr).not.toMatch(/root:/)
+        })
       })
     })
   }
