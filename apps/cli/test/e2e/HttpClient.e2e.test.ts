@@ -8,8 +8,13 @@
  * connection, errors are classified and retried alike, redirects are
  * followed as `fetch` follows them.
  */
+import { execFileSync } from "node:child_process"
+import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import * as http from "node:http"
+import * as https from "node:https"
 import type { AddressInfo } from "node:net"
+import { tmpdir } from "node:os"
+import * as path from "node:path"
 import { Fault } from "@strata/testkit/ScriptedModel"
 import { beforeAll, describe, expect, it } from "vitest"
 import { ensureBuilt } from "../build.js"
@@ -37,6 +42,45 @@ const withRedirect = async <A>(status: number, to: string, body: (url: string) =
   } finally {
     server.closeAllConnections()
     await new Promise((resolve) => server.close(resolve))
+  }
+}
+
+/**
+ * An HTTPS server on 127.0.0.1 (a certificate made here, for 127.0.0.1) that
+ * forwards every request to `upstream` and streams the answer back.
+ */
+const withTls = async <A>(upstream: string, body: (url: string, caFile: string) => Promise<A>) => {
+  const dir = mkdtempSync(path.join(tmpdir(), "strata-tls-"))
+  const key = path.join(dir, "key.pem")
+  const cert = path.join(dir, "cert.pem")
+  execFileSync(
+    "openssl",
+    ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "1"].concat([
+      "-subj",
+      "/CN=127.0.0.1",
+      "-addext",
+      "subjectAltName=IP:127.0.0.1"
+    ]),
+    { stdio: "ignore" }
+  )
+  const server = https.createServer({ key: readFileSync(key), cert: readFileSync(cert) }, (req, res) => {
+    const forward = http.request(
+      `${upstream}${req.url ?? ""}`,
+      { method: req.method, headers: req.headers },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers)
+        answer.pipe(res)
+      }
+    )
+    req.pipe(forward)
+  })
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+  try {
+    return await body(`https://127.0.0.1:${(server.address() as AddressInfo).port}`, cert)
+  } finally {
+    server.closeAllConnections()
+    await new Promise((resolve) => server.close(resolve))
+    rmSync(dir, { recursive: true, force: true })
   }
 }
 
@@ -140,6 +184,36 @@ describe.concurrent("the HTTP client of model calls", { timeout: 180_000 }, () =
           expect(resultOf(run.stdout)).toMatchObject({ outcome: "failed", error: { reason: "Unavailable" } })
           expect(run.stdout + run.stderr).not.toMatch(/root:/)
         })
+      })
+    })
+  }
+
+  for (const client of clients) {
+    it(`${client.name}: HTTPS: the certificate is checked (NODE_EXTRA_CA_CERTS trusts one); errors and answers as over HTTP`, async () => {
+      await withProject(async (p) => {
+        await withModel(
+          { turns: [{ text: "x", fault: Fault.serverError(503) }, { text: "over TLS" }] },
+          async (server) => {
+            await withTls(server.url, async (url, caFile) => {
+              p.config(providerToml(server, { extra: "max_retries = 0" }).replace(server.url, url))
+              // an unknown issuer: refused before anything is sent
+              const untrusted = await p.strata(["run", "--json", "hi"], { env: client.env })
+              expect(untrusted.code).toBe(1)
+              expect(resultOf(untrusted.stdout)).toMatchObject({ error: { reason: "Unavailable" } })
+              expect(server.requests).toHaveLength(0)
+              const trusted = await p.strata(["run", "--json", "hi"], {
+                env: { ...client.env, NODE_EXTRA_CA_CERTS: caFile }
+              })
+              expect(trusted.code).toBe(1)
+              expect(resultOf(trusted.stdout)).toMatchObject({ error: { reason: "Overloaded" } })
+              const ok = await p.strata(["run", "--json", "hi"], {
+                env: { ...client.env, NODE_EXTRA_CA_CERTS: caFile }
+              })
+              expect(ok.code, ok.stderr).toBe(0)
+              expect(resultOf(ok.stdout)).toMatchObject({ output: "over TLS" })
+            })
+          }
+        )
       })
     })
   }
