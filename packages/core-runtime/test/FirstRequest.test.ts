@@ -20,6 +20,7 @@ import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 
 /** Every write to the store, by method, in order. */
@@ -46,7 +47,13 @@ const counting = (dir: string, writes: Writes) =>
 
 const withRuntime = <A, E>(
   turns: ReadonlyArray<ScriptedTurn>,
-  f: (writes: Writes) => Effect.Effect<A, E, ThreadManager.ThreadManager | Turn.TurnRunner | StateStore.StateStore>
+  f: (
+    writes: Writes
+  ) => Effect.Effect<
+    A,
+    E,
+    ThreadManager.ThreadManager | Turn.TurnRunner | StateStore.StateStore | HookDispatcher.HookDispatcher | Scope.Scope
+  >
 ) =>
   Effect.gen(function* () {
     const dir = NFS.mkdtempSync(NPath.join(tmpdir(), "strata-first-request-"))
@@ -101,7 +108,7 @@ describe("the writes before a turn's first model call", () => {
           data: { history: [], checkpoint: null }
         })
         expect(yield* statusOf(started.thread_id)).toBe("running")
-        const read = yield* tm.handle({ kind: "read", thread_id: started.thread_id })
+        const read = yield* tm.handle({ kind: "read", thread_id: started.thread!.id })
         expect(read.data).toStrictEqual(started.data)
       })
     )
@@ -114,7 +121,7 @@ describe("the writes before a turn's first model call", () => {
         const turns = yield* Turn.TurnRunner
         const started = yield* tm.handle({ kind: "start" })
         writes.length = 0
-        const response = yield* turns.handlePrompt({ prompt: "hi", thread_id: started.thread_id })
+        const response = yield* turns.handlePrompt({ prompt: "hi", thread_id: started.thread!.id })
         expect(response.outcome).toBe("completed")
         // before: updateThread (the repair's settle), appendEvents, updateThread, appendEvents, appendEvents
         expect(writes.slice(0, 4)).toStrictEqual(["appendEvents", "updateThread", "appendEvents", "appendEvents"])
@@ -144,7 +151,7 @@ describe("the writes before a turn's first model call", () => {
         // as a process that died mid-turn leaves it
         const started = yield* tm.handle({ kind: "start" })
         expect(yield* statusOf(started.thread_id)).toBe("running")
-        const error = yield* Effect.flip(turns.handlePrompt({ prompt: "hi", thread_id: started.thread_id }))
+        const error = yield* Effect.flip(turns.handlePrompt({ prompt: "hi", thread_id: started.thread!.id }))
         expect(error).toMatchObject({ _tag: "TurnError", reason: "PromptBlocked" })
         expect(yield* statusOf(started.thread_id)).toBe("idle")
       })
@@ -160,7 +167,7 @@ describe("the writes before a turn's first model call", () => {
         const started = yield* tm.handle({ kind: "start" })
         // the last turn ran on a model the config no longer has
         yield* store.saveCheckpoint(started.thread_id, "latest", { model: "removed", usage_total: null })
-        const error = yield* Effect.flip(turns.continueTurn(started.thread_id))
+        const error = yield* Effect.flip(turns.continueTurn(started.thread!.id))
         expect(error._tag).not.toBe("TurnError")
         expect(yield* statusOf(started.thread_id)).toBe("idle")
       })
