@@ -57,6 +57,7 @@ import type * as Scope from "effect/Scope"
 import { CliError } from "./Base.js"
 import { builtinPlugins, chooseModel, loadConfig, type ModelChoice, type Options } from "./Choice.js"
 import * as Demo from "./Demo.js"
+import * as HttpClient from "./HttpClient.js"
 import { version } from "./version.js"
 
 export {
@@ -314,7 +315,8 @@ export const layer = (
     mcp: options.mcp ?? "on-demand",
     locateSyntaxError,
     pluginModules,
-    jobsWorker: options.jobsWorker
+    jobsWorker: options.jobsWorker,
+    httpClient: HttpClient.layer(setup.env)
   }).pipe(
     Layer.provide(
       Layer.mergeAll(

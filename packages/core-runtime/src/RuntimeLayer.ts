@@ -38,7 +38,9 @@
  * @since 0.1.0
  */
 import type { CommandExecutor } from "@effect/platform/CommandExecutor"
+import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import { type FileSystem, FileSystem as FileSystemTag } from "@effect/platform/FileSystem"
+import type * as HttpClient from "@effect/platform/HttpClient"
 import { Path } from "@effect/platform/Path"
 import type * as ExecPolicy from "@strata/exec-policy/ExecPolicy"
 import type { ParserError, RuleFileError } from "@strata/exec-policy/ExecPolicyError"
@@ -121,6 +123,12 @@ export interface Options {
    * controls jobs.
    */
   readonly jobsWorker?: boolean | undefined
+  /**
+   * The HTTP client of model calls (default: `FetchHttpClient`, which runs
+   * on Node, Bun and Deno). A distribution picks what starts fastest on its
+   * runtime (the CLI: `node:http` on Node, see its `HttpClient` module).
+   */
+  readonly httpClient?: Layer.Layer<HttpClient.HttpClient> | undefined
   /**
    * The key of pending approvals' digests (at least 32 bytes). Without it:
    * `STRATA_APPROVAL_KEY` of `env`, else the per-user key file (see
@@ -591,7 +599,15 @@ export const layer = (
     ),
     Layer.provideMerge(layerSandbox),
     Layer.provideMerge(layerCommandHooks(config, options)),
-    Layer.provideMerge(Layer.mergeAll(ToolRegistry.layer, threads, jobs, mcp, LanguageModel.layerFetch())),
+    Layer.provideMerge(
+      Layer.mergeAll(
+        ToolRegistry.layer,
+        threads,
+        jobs,
+        mcp,
+        LanguageModel.layer().pipe(Layer.provide(options.httpClient ?? FetchHttpClient.layer))
+      )
+    ),
     Layer.provideMerge(Layer.mergeAll(HookDispatcher.Default, policy, models)),
     Layer.provideMerge(storage),
     Layer.provideMerge(

@@ -167,6 +167,8 @@ const PROCESS_VARIABLES = new Set([
   "STRATA_HOOK_ID",
   "STRATA_PROJECT_DIR",
   "STRATA_SANDBOX_TAG",
+  // the HTTP client of model calls (the CLI's choice per runtime, overridden)
+  "STRATA_HTTP_CLIENT",
   // the approval key (ApprovalKey): a secret, never a config value
   "STRATA_APPROVAL_KEY"
 ])

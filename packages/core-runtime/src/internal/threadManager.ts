@@ -92,17 +92,23 @@ export const make = (options: TM.Options) =>
     const data = (threadId: string) =>
       Effect.all({ history: history(threadId, 500), checkpoint: latestCheckpoint(threadId) })
 
-    const createThread: TM.Service["createThread"] = (o) =>
+    // `start` creates its thread `running` (and ephemeral or not) in the one write.
+    const createThread = (
+      o: Parameters<TM.Service["createThread"]>[0] & {
+        readonly status?: Thread["status"]
+        readonly ephemeral?: boolean
+      }
+    ): ReturnType<TM.Service["createThread"]> =>
       Effect.gen(function* () {
         const now = yield* Clock.currentTimeMillis
         const thread: Thread = {
           id: Ids.make("ThreadId"),
           preview: "",
-          ephemeral: false,
+          ephemeral: o.ephemeral ?? false,
           model_provider: o.model_provider ?? options.providerDefault,
           created_at: now,
           updated_at: now,
-          status: "idle",
+          status: o.status ?? "idle",
           cwd: o.cwd ?? options.cwd,
           cli_version: options.cliVersion,
           source: o.source ?? "api",
@@ -138,25 +144,33 @@ export const make = (options: TM.Options) =>
         })
       )
 
+    // A thread created just now has no journal and no checkpoint yet: its data is known without reading them.
+    const fresh = (thread: Thread, status: ThreadResponseStatus, extra: Partial<ThreadResponse> = {}) =>
+      respond(thread.id, status, {
+        thread,
+        cwd: thread.cwd,
+        model_provider: thread.model_provider,
+        ...extra,
+        data: { history: [], checkpoint: null }
+      })
+
     const handle = (request: ThreadRequest): Effect.Effect<ThreadResponse, TM.ThreadError> => {
       switch (request.kind) {
         case "create":
-          return Effect.flatMap(
+          return Effect.map(
             createThread({ cwd: request.cwd, model_provider: request.model_provider, source: "api" }),
-            (thread) => withData(thread, "created", request.model === undefined ? {} : { model: request.model })
+            (thread) => fresh(thread, "created", request.model === undefined ? {} : { model: request.model })
           )
         case "start":
-          return Effect.flatMap(
-            createThread({ cwd: request.cwd, model_provider: request.model_provider, source: "interactive" }),
-            (thread) =>
-              Effect.flatMap(
-                store.updateThread(thread.id, (t) => ({
-                  ...t,
-                  status: "running",
-                  ephemeral: !(request.persist_extended_history ?? true)
-                })),
-                (t) => withData(t, "started", request.model === undefined ? {} : { model: request.model })
-              )
+          return Effect.map(
+            createThread({
+              cwd: request.cwd,
+              model_provider: request.model_provider,
+              source: "interactive",
+              status: "running",
+              ephemeral: !(request.persist_extended_history ?? true)
+            }),
+            (thread) => fresh(thread, "started", request.model === undefined ? {} : { model: request.model })
           )
         case "resume":
           return withThread(request.thread_id, (thread) =>

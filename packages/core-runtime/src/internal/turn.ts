@@ -138,11 +138,13 @@ export const make = (options: T.Options = {}) =>
                 message: { id: Ids.make("MessageId"), role: "system", content: text, created_at: at }
               })
             }
-            yield* append(messages)
+            // the prompt and the turn's start in one write (the journal's order and seqs as before)
+            yield* append([...messages, { event: "turn_started", turn_id: turnId, model: model.id }])
             yield* threads.touch(threadId, (t) => ({ ...t, status: "running", preview: prompt.slice(0, 120) }))
+          } else {
+            yield* append([{ event: "turn_started", turn_id: turnId, model: model.id }])
+            yield* threads.touch(threadId, (t) => ({ ...t, status: "running" }))
           }
-          yield* append([{ event: "turn_started", turn_id: turnId, model: model.id }])
-          if (setup.prompt === undefined) yield* threads.touch(threadId, (t) => ({ ...t, status: "running" }))
           let step = M.next(state, { _tag: "Started" }, setup.maxTurns)
           while (step._tag !== "End") {
             if (step._tag === "ContinueAfterStopHook") {
@@ -537,6 +539,16 @@ export const make = (options: T.Options = {}) =>
       onThread.withLease(threadId, onThread.repairUnderLease(threadId))
     )
 
+    // Under the lease: repairs, then runs `turn`, which marks the thread `running` and settles
+    // its status when it ends. The repair leaves the status to it; should `turn` fail before
+    // its own bookkeeping runs, the status is settled here (a second settle after a turn's
+    // own is a write that changes nothing).
+    const repairThenTurn = <A, E, R>(threadId: Ids.ThreadId, turn: Effect.Effect<A, E, R>) =>
+      Effect.zipRight(
+        onThread.repairUnderLease(threadId, { turnFollows: true }),
+        Effect.onError(turn, () => Effect.ignore(onThread.settleStatus(threadId)))
+      )
+
     const resolve = (model: string | undefined, overrides: CliRuntimeOverrides | undefined) =>
       Effect.map(models.resolve({ model: model ?? options.configModel }, overrides ?? {}), (r) => r.model)
 
@@ -561,15 +573,19 @@ export const make = (options: T.Options = {}) =>
           thread.id,
           Effect.gen(function* () {
             const before = yield* onThread.usageBefore(thread.id)
-            yield* onThread.repairUnderLease(thread.id)
-            yield* onThread.supersedePending(thread.id)
-            return yield* run(thread.id, model, {
-              prompt: request.prompt,
-              approval: request.approval_policy ?? overrides?.approval_policy ?? "on-request",
-              cwd: request.cwd ?? overrides?.cwd ?? thread.cwd,
-              maxTurns: request.max_turns ?? overrides?.max_turns ?? options.maxTurns ?? 20,
-              before: before.usage
-            })
+            return yield* repairThenTurn(
+              thread.id,
+              Effect.zipRight(
+                onThread.supersedePending(thread.id),
+                run(thread.id, model, {
+                  prompt: request.prompt,
+                  approval: request.approval_policy ?? overrides?.approval_policy ?? "on-request",
+                  cwd: request.cwd ?? overrides?.cwd ?? thread.cwd,
+                  maxTurns: request.max_turns ?? overrides?.max_turns ?? options.maxTurns ?? 20,
+                  before: before.usage
+                })
+              )
+            )
           })
         )
       }
@@ -590,14 +606,17 @@ export const make = (options: T.Options = {}) =>
               })
             }
             const before = yield* onThread.usageBefore(thread.id)
-            yield* onThread.repairUnderLease(thread.id)
-            const model = yield* resolve(before.model, overrides)
-            return yield* run(thread.id, model, {
-              approval: overrides?.approval_policy ?? "on-request",
-              cwd: overrides?.cwd ?? thread.cwd,
-              maxTurns: overrides?.max_turns ?? options.maxTurns ?? 20,
-              before: before.usage
-            })
+            return yield* repairThenTurn(
+              thread.id,
+              Effect.flatMap(resolve(before.model, overrides), (model) =>
+                run(thread.id, model, {
+                  approval: overrides?.approval_policy ?? "on-request",
+                  cwd: overrides?.cwd ?? thread.cwd,
+                  maxTurns: overrides?.max_turns ?? options.maxTurns ?? 20,
+                  before: before.usage
+                })
+              )
+            )
           })
         )
       }

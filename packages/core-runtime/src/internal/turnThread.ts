@@ -236,12 +236,15 @@ export const make = ({ threads, hooks, store, lm, invoker, options, now, compact
   // A writer that died leaves its turn open, maybe calls unanswered (in
   // any phase, an approved call's included), maybe the thread `running`.
   // Close it, so the conversation the model sees next is consistent.
-  const repairUnderLease = (threadId: string) =>
+  // `turnFollows`: a turn starts next under the same lease, which marks the
+  // thread `running` itself and settles its status when it ends, however it
+  // ends: settling it here too would be a write undone by the next one.
+  const repairUnderLease = (threadId: string, options?: { readonly turnFollows?: boolean }) =>
     Effect.gen(function* () {
       const thread = yield* threads.get(threadId)
       if (Option.isNone(thread)) return false
       const repaired = yield* closeOpen(threadId, "the process running this call stopped before it finished")
-      if (thread.value.status === "running") yield* settleStatus(threadId)
+      if (thread.value.status === "running" && options?.turnFollows !== true) yield* settleStatus(threadId)
       return repaired
     })
 
