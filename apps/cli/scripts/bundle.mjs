@@ -8,7 +8,8 @@
 // tree-sitter packages (they find their .wasm next to themselves) and the
 // Redis / PostgreSQL clients and BullMQ (imported only for those stores and
 // `[jobs] backend = "bullmq"`; BullMQ also reads its Lua scripts from its own files).
-import { rmSync } from "node:fs"
+import { createHash } from "node:crypto"
+import { rmSync, writeFileSync } from "node:fs"
 import { build } from "esbuild"
 
 const common = {
@@ -42,3 +43,27 @@ await build({
   splitting: true,
   chunkNames: "chunk-[hash]"
 })
+
+// The same three entries once more for Node's compile cache (bin/compileCache.js):
+// each one whole file (no chunks: the lazily imported modules are in it, still
+// evaluated only when imported), CommonJS wrapped in a function the launcher
+// compiles with `vm.Script` and V8's code cache. Its first line names the
+// SHA-256 of the rest (the cache is keyed by it: a rebuilt bundle never meets a
+// stale cache); `import.meta` is the launcher's `__strataMeta` argument (the
+// file's URL and a resolve), `require` one made for the file. Bun and Deno
+// keep the ES modules above.
+const scripts = await build({
+  ...common,
+  format: "cjs",
+  banner: { js: "(function (exports, require, module, __filename, __dirname, __strataMeta) {" },
+  footer: { js: "\n})" },
+  define: { "import.meta.url": "__strataMeta.url", "import.meta": "__strataMeta" },
+  entryPoints: { strata: dist("main.js"), status: dist("statusMain.js"), run: dist("runMain.js") },
+  outdir: dist("bundle"),
+  outExtension: { ".js": ".script.cjs" },
+  write: false
+})
+for (const file of scripts.outputFiles) {
+  const sha = createHash("sha256").update(file.contents).digest("hex")
+  writeFileSync(file.path, `//strata-script sha256:${sha}\n${file.text}`)
+}
