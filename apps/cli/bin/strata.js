@@ -5,6 +5,8 @@
 // the bundle of the command line with only `run` (dist/bundle/run.mjs);
 // everything else runs the built entry: the bundle (dist/bundle/strata.mjs)
 // when it is at least as new as dist/main.js, else dist/main.js itself.
+// On Node each bundle runs from its function-wrapped script twin through
+// V8's code cache (bin/compileCache.js; off with STRATA_NO_COMPILE_CACHE=1).
 const args = process.argv.slice(2)
 const { readFileSync, statSync } = await import("node:fs")
 const mtime = (name) => {
