@@ -43,7 +43,7 @@ import {
 import { createRequire } from "node:module"
 import { fileURLToPath } from "node:url"
 import { cachedDataVersionTag } from "node:v8"
-import { Script, constants as vmConstants } from "node:vm"
+import { Script } from "node:vm"
 
 const env = process.env
 const off = (env.STRATA_NO_COMPILE_CACHE ?? "") !== "" && env.STRATA_NO_COMPILE_CACHE !== "0"
@@ -195,8 +195,7 @@ export const load = (name) => {
   try {
     script = new Script(source, {
       filename,
-      cachedData: cached,
-      importModuleDynamically: vmConstants.USE_MAIN_CONTEXT_DEFAULT_LOADER
+      cachedData: cached
     })
   } catch {
     return undefined
@@ -225,6 +224,13 @@ export const load = (name) => {
     resolve: (specifier) =>
       /^\.{0,2}\//.test(specifier) ? new URL(specifier, url).href : import.meta.resolve(specifier)
   }
+  // the bundle's import(...) (scripts/bundle.mjs): relative specifiers from the bundle, bare ones
+  // from here (the same package), the rest (node:, file: URLs) as they are
+  const dynamicImport = (specifier, options) =>
+    import(
+      typeof specifier === "string" && /^\.{0,2}\//.test(specifier) ? new URL(specifier, url).href : specifier,
+      options
+    )
   const module = { exports: {} }
   script
     .runInThisContext()
@@ -235,7 +241,8 @@ export const load = (name) => {
       module,
       filename,
       fileURLToPath(new URL(".", url)),
-      meta
+      meta,
+      dynamicImport
     )
   return module.exports
 }

@@ -27,7 +27,7 @@ import { tmpdir } from "node:os"
 import * as path from "node:path"
 import { beforeAll, describe, expect, it } from "vitest"
 import { appDir, ensureBuilt } from "../build.js"
-import { jsonLines, type Project, withProject } from "./harness.js"
+import { jsonLines, type Project, q, redisUrl, withProject } from "./harness.js"
 
 beforeAll(() => ensureBuilt(), 300_000)
 
@@ -98,6 +98,27 @@ describe.concurrent("the compile cache", { timeout: 240_000 }, () => {
           .map((f) => f.split("-")[0])
           .sort()
       ).toStrictEqual(["run", "status", "strata"])
+    })
+  })
+
+  it("the bundle's dynamic imports work from the cache: the Redis store's ioredis, loaded at run time; no warning", async () => {
+    await withProject(async (p) => {
+      p.config(
+        `[storage]\nkind = "redis"\nurl = ${q(redisUrl)}\nprefix = ${q(`strata-cc-${process.pid}-${Date.now()}:`)}\n`
+      )
+      for (const expected of ["written", "used"]) {
+        for (const [args, name] of [
+          [["run", "--json", "--yes", "show me the demo"], "run"],
+          [["threads", "list", "--json"], "strata"]
+        ] as const) {
+          const run = await p.strata(args, { env: profiled })
+          expect(run.code, run.stderr).toBe(0)
+          expect(outcome(run.stderr, name)).toBe(expected)
+          expect(run.stderr).not.toMatch(/Warning|dynamic import/)
+        }
+      }
+      const threads = await p.strata(["threads", "list", "--json"], { env: profiled })
+      expect(threads.stdout).toContain("show me the demo")
     })
   })
 
