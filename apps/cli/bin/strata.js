@@ -5,6 +5,8 @@
 // the bundle of the command line with only `run` (dist/bundle/run.mjs);
 // everything else runs the built entry: the bundle (dist/bundle/strata.mjs)
 // when it is at least as new as dist/main.js, else dist/main.js itself.
+// On Node each bundle runs from its function-wrapped script twin through
+// V8's code cache (bin/compileCache.js; off with STRATA_NO_COMPILE_CACHE=1).
 const args = process.argv.slice(2)
 const { readFileSync, statSync } = await import("node:fs")
 const mtime = (name) => {
@@ -22,6 +24,13 @@ const fresh = (bundle, entry) => {
   const b = mtime(bundle)
   return b >= 0 && b + 2000 >= mtime(entry)
 }
+// On Node, a bundle runs through V8's code cache (bin/compileCache.js): its
+// exports, or undefined when the cache is off or its script missing (then
+// the ES module bundle is imported, as on Bun and Deno).
+const cached = async (name, entry) =>
+  "Bun" in globalThis || "Deno" in globalThis || !fresh(`bundle/${name}.script.cjs`, entry)
+    ? undefined
+    : (await import("./compileCache.js")).load(name)
 if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
   const { version } = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"))
   process.stdout.write(`${version}\n`)
@@ -29,7 +38,7 @@ if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
   args[0] === "status" &&
   args.slice(1).every((a) => a === "--json") &&
   fresh("bundle/status.mjs", "Status.js") &&
-  (await (await import("../dist/bundle/status.mjs")).run())
+  (await ((await cached("status", "Status.js")) ?? (await import("../dist/bundle/status.mjs"))).run())
 ) {
   // answered by the fast path
 } else {
@@ -47,6 +56,8 @@ if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
     ;(await import("node:v8")).setFlagsFromString("--wasm-tiering-budget=2147483647")
   }
   // `strata run ...`: the command line with only `run` (src/runMain.ts).
-  if (args[0] === "run" && fresh("bundle/run.mjs", "runMain.js")) await import("../dist/bundle/run.mjs")
-  else await import(fresh("bundle/strata.mjs", "main.js") ? "../dist/bundle/strata.mjs" : "../dist/main.js")
+  if (args[0] === "run" && fresh("bundle/run.mjs", "runMain.js")) {
+    if ((await cached("run", "runMain.js")) === undefined) await import("../dist/bundle/run.mjs")
+  } else if (!fresh("bundle/strata.mjs", "main.js")) await import("../dist/main.js")
+  else if ((await cached("strata", "main.js")) === undefined) await import("../dist/bundle/strata.mjs")
 }

@@ -8,8 +8,10 @@
 // tree-sitter packages (they find their .wasm next to themselves) and the
 // Redis / PostgreSQL clients and BullMQ (imported only for those stores and
 // `[jobs] backend = "bullmq"`; BullMQ also reads its Lua scripts from its own files).
-import { rmSync } from "node:fs"
+import { createHash } from "node:crypto"
+import { rmSync, writeFileSync } from "node:fs"
 import { build } from "esbuild"
+import ts from "typescript"
 
 const common = {
   bundle: true,
@@ -42,3 +44,49 @@ await build({
   splitting: true,
   chunkNames: "chunk-[hash]"
 })
+
+// The same three entries once more for Node's compile cache (bin/compileCache.js):
+// each one whole file (no chunks: the lazily imported modules are in it, still
+// evaluated only when imported), CommonJS wrapped in a function the launcher
+// compiles with `vm.Script` and V8's code cache. Its first line names the
+// SHA-256 of the rest (the cache is keyed by it: a rebuilt bundle never meets a
+// stale cache); `import.meta` is the launcher's `__strataMeta` argument (the
+// file's URL and a resolve), `require` one made for the file, and every
+// `import(...)` calls the launcher's `__strataImport` instead: on Node 20 a
+// script compiled from a code cache cannot import() (V8 drops its
+// host-defined options), and vm's own loader for it is experimental (it
+// warns). The dynamic imports are found with the TypeScript parser, not by
+// text. Bun and Deno keep the ES modules above.
+const scripts = await build({
+  ...common,
+  format: "cjs",
+  banner: { js: "(function (exports, require, module, __filename, __dirname, __strataMeta, __strataImport) {" },
+  footer: { js: "\n})" },
+  define: { "import.meta.url": "__strataMeta.url", "import.meta": "__strataMeta" },
+  entryPoints: { strata: dist("main.js"), status: dist("statusMain.js"), run: dist("runMain.js") },
+  outdir: dist("bundle"),
+  outExtension: { ".js": ".script.cjs" },
+  write: false
+})
+/** The offsets of the `import` keyword of every `import(...)` call in `text`. */
+const dynamicImports = (text) => {
+  const source = ts.createSourceFile("bundle.cjs", text, ts.ScriptTarget.Latest, false, ts.ScriptKind.JS)
+  const found = []
+  const visit = (node) => {
+    if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword) {
+      found.push(node.expression.getStart(source))
+    }
+    ts.forEachChild(node, visit)
+  }
+  visit(source)
+  return found
+}
+for (const file of scripts.outputFiles) {
+  let text = file.text
+  for (const at of dynamicImports(text).sort((a, b) => b - a)) {
+    if (text.slice(at, at + 7) !== "import(") throw new Error(`${file.path}: no import( at ${at}`)
+    text = `${text.slice(0, at)}__strataImport${text.slice(at + 6)}`
+  }
+  const sha = createHash("sha256").update(text).digest("hex")
+  writeFileSync(file.path, `//strata-script sha256:${sha}\n${text}`)
+}

@@ -21,20 +21,22 @@ const simple = simpleRun(process.argv.slice(2))
 if (simple !== undefined) {
   Process.start(() => runTurn(simple))
 } else {
-  const [Command, ValidationError, { run: runCommand }, { version }] = await Promise.all([
+  // no top-level await: the launcher also runs this bundle as a function-wrapped script (compile cache, see bin/compileCache.js)
+  void Promise.all([
     import("@effect/cli/Command"),
     import("@effect/cli/ValidationError"),
     import("./commands/run.js"),
     import("./version.js")
-  ])
-  Process.start(
-    Command.run(
-      Command.make("strata").pipe(
-        Command.withDescription("Strata: a terminal agent (run one turn: strata run PROMPT)"),
-        Command.withSubcommands([runCommand])
+  ]).then(([Command, ValidationError, { run: runCommand }, { version }]) =>
+    Process.start(
+      Command.run(
+        Command.make("strata").pipe(
+          Command.withDescription("Strata: a terminal agent (run one turn: strata run PROMPT)"),
+          Command.withSubcommands([runCommand])
+        ),
+        { name: "strata", version }
       ),
-      { name: "strata", version }
-    ),
-    { isUsageError: ValidationError.isValidationError }
+      { isUsageError: ValidationError.isValidationError }
+    )
   )
 }

@@ -20,8 +20,9 @@ describe("the approval key", { timeout: 180_000 }, () => {
         expect(run.code, run.stderr).toBe(3)
         return /approval pending (approval-\S+):/.exec(run.stderr)![1]!
       })
-      // one key file, nothing left beside it, private
-      expect(readdirSync(keyDir)).toStrictEqual(["approval.key"])
+      // one key file, nothing left beside it but the compile cache's directory, private
+      expect(readdirSync(keyDir).sort()).toStrictEqual(["approval.key", "code-cache"])
+      expect(readdirSync(path.join(keyDir, "code-cache")).every((f) => f.endsWith(".v8"))).toBe(true)
       expect(statSync(path.join(keyDir, "approval.key")).mode & 0o777).toBe(0o600)
       expect(statSync(keyDir).mode & 0o777).toBe(0o700)
       // every approval runs when another process approves it: all were signed with that one key
@@ -42,6 +43,16 @@ describe("the approval key", { timeout: 180_000 }, () => {
       const check = await p.strata(["policy", "check", "--", "cat", file])
       expect(check.stdout).toMatch(/^ask: cat /)
       expect(check.stdout).toContain(`names the protected path ${path.dirname(file)}/`)
+      // the compile cache beside it: code the next strata runs
+      const cache = path.join(path.dirname(file), "code-cache", "run.v8")
+      for (const command of [
+        ["cat", cache],
+        ["cp", "notes.txt", cache]
+      ]) {
+        const asked = await p.strata(["policy", "check", "--", ...command])
+        expect(asked.stdout).toMatch(new RegExp(`^ask: ${command[0]} `))
+        expect(asked.stdout).toContain(`names the protected path ${path.dirname(file)}/`)
+      }
     })
   })
 

@@ -231,6 +231,23 @@ describe.skipIf(!bwrap)("the sandbox through strata run (real bwrap)", { concurr
         // without the sandbox the same command reads it: the check above can fail
         const open = await exec(p, read, ["--sandbox", "off"], env)
         expect(open.structured?.output).toContain(key)
+        // the compile cache beside it (written when those runs exited): neither read nor written by commands
+        const cacheDir = path.join(path.dirname(file), "code-cache")
+        const cache = path.join(cacheDir, readdirSync(cacheDir).find((f) => f.startsWith("run-"))!)
+        const before = readFileSync(cache)
+        const sample = before.subarray(before.length - 48).toString("base64")
+        const touch = `tail -c 48 ${cache} | base64 -w0; echo; echo planted > ${cacheDir}/planted.v8; printf x >> ${cache}; echo done`
+        const guarded = await exec(p, touch, [], env)
+        expect(guarded.structured?.output, JSON.stringify(env)).toContain("done")
+        expect(guarded.structured?.output).not.toContain(sample)
+        expect(existsSync(`${cacheDir}/planted.v8`)).toBe(false)
+        expect(readFileSync(cache).equals(before)).toBe(true)
+        // the same command without the sandbox does both: the checks above can fail
+        const unguarded = await exec(p, touch, ["--sandbox", "off"], env)
+        expect(unguarded.structured?.output).toContain(sample)
+        expect(existsSync(`${cacheDir}/planted.v8`)).toBe(true)
+        expect(readFileSync(cache).equals(before)).toBe(false)
+        rmSync(`${cacheDir}/planted.v8`)
       }
       const shared = "5a".repeat(32)
       const variable = await exec(p, 'echo "v=$STRATA_APPROVAL_KEY"; env', ["--sandbox", "off"], {

@@ -329,8 +329,8 @@ describe("turn safety: every tool call answered exactly once", { timeout: 600_00
         expect(shown.code, shown.stderr).toBe(0)
         expect(`${shown.stdout}${shown.stderr}`).not.toContain(shared.STRATA_APPROVAL_KEY)
         expect(`${shown.stdout}${shown.stderr}`).not.toMatch(/approval_key/i)
-        // no key file was needed or made
-        expect(existsSync(path.join(p.home, ".local", "state", "strata"))).toBe(false)
+        // no key file was needed or made (the directory holds the compile cache)
+        expect(existsSync(path.join(p.home, ".local", "state", "strata", "approval.key"))).toBe(false)
         // "another machine": another home (its own per-user key), no shared key: refused
         const elsewhere = mkdtempSync(path.join(tmpdir(), "strata-e2e-home-"))
         try {
