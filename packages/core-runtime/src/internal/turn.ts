@@ -8,7 +8,6 @@
  *
  * @internal
  */
-import { ExecPolicy } from "@strata/exec-policy/ExecPolicy"
 import { HookDispatcher } from "@strata/hooks/HookDispatcher"
 import { randomUUID } from "@strata/protocol/Common"
 import type { Event } from "@strata/protocol/Event"
@@ -21,7 +20,6 @@ import { LanguageModel } from "@strata/providers/LanguageModel"
 import { type Model, ModelRegistry } from "@strata/providers/ModelRegistry"
 import { isStreamRetryable } from "@strata/providers/ProviderError"
 import * as StreamPart from "@strata/providers/StreamPart"
-import { Sandbox } from "@strata/sandbox/Sandbox"
 import { StateStore } from "@strata/storage/StateStore"
 import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
@@ -51,8 +49,6 @@ export const make = (options: T.Options = {}) =>
     const store = yield* StateStore
     const models = yield* ModelRegistry
     const lm = yield* LanguageModel
-    const policy = yield* Effect.serviceOption(ExecPolicy)
-    const sandbox = yield* Effect.serviceOption(Sandbox)
     const compaction = options.compaction ?? summarize
     const compactAt = options.compactAt ?? 0.8
     const retryPolicy: M.StreamRetryPolicy = {
@@ -64,32 +60,6 @@ export const make = (options: T.Options = {}) =>
     }
 
     const now = Clock.currentTimeMillis
-
-    // A reply that calls a shell tool: what deciding and running the call
-    // needs gets ready in the background while the reply's events are written
-    // (file I/O), rather than after them: the policy (a deferred policy
-    // compiles the bash grammar and checks the rules' examples on its first
-    // decision, tens of milliseconds of CPU) and the sandbox (probing
-    // bubblewrap: child processes). Both run once and are kept: the call's
-    // `check` awaits the same load and meets its failure, if any, as it
-    // would have on its own, and the first command waits for the probe.
-    let warming = false
-    const warmFor = (toolName: string): Effect.Effect<void> =>
-      warming
-        ? Effect.void
-        : Effect.flatMap(registry.get(toolName), (tool) => {
-            if (Option.isNone(tool) || tool.value.shellCommand === undefined) return Effect.void
-            warming = true
-            return Effect.all(
-              [
-                Option.isSome(policy) ? Effect.forkDaemon(Effect.ignore(policy.value.ready)) : Effect.void,
-                Option.isSome(sandbox) && sandbox.value.warm !== undefined
-                  ? Effect.forkDaemon(sandbox.value.warm)
-                  : Effect.void
-              ],
-              { discard: true }
-            )
-          })
 
     const toolDefinitions = Effect.map(registry.list, (tools) =>
       tools.map(
@@ -285,7 +255,8 @@ export const make = (options: T.Options = {}) =>
                           reasoning += part.text
                           break
                         case "tool_call":
-                          yield* warmFor(part.name)
+                          // what invoking it needs loads while the reply is written
+                          yield* invoker.prepare(part.name)
                           toolCalls.push(part)
                           break
                         case "tool_call_error":
