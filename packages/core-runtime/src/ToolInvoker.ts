@@ -110,19 +110,6 @@ export class ApprovalTampered extends Data.TaggedError("ApprovalTampered")<{
  * @category models
  */
 export interface Service {
-  /**
-   * Starts, in the background, what invoking a call of `toolName` needs and
-   * has not loaded yet, and returns at once: for a shell tool, the exec
-   * policy (a deferred policy compiles the bash grammar and checks the
-   * rules' examples on its first decision) and the sandbox's probe
-   * (`Sandbox.warm`). The turn calls it as a reply's tool call arrives, so
-   * that this work overlaps the writing of the reply's events. It changes no
-   * outcome: the call's decision awaits the same load and meets its failure,
-   * if any, as it would have on its own.
-   *
-   * @since 0.2.0
-   */
-  readonly prepare: (toolName: string) => Effect.Effect<void>
   readonly invokeTool: (
     call: ToolCall,
     approval: AskForApproval,

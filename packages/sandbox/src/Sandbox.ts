@@ -237,16 +237,6 @@ export interface Service {
    * unreachable network), or `undefined`.
    */
   readonly denial: (output: string) => string | undefined
-  /**
-   * Starts, without blocking, what the first `prepare` needs and has not
-   * done yet (`@strata/sandbox/node`: probing bubblewrap with child
-   * processes); completes when it is done. The first `prepare` waits for it
-   * rather than doing it again. Optional: an implementation with nothing to
-   * get ready leaves it out. Nothing it does changes what `prepare` answers.
-   *
-   * @since 0.2.0
-   */
-  readonly warm?: Effect.Effect<void> | undefined
 }
 
 /**

@@ -346,8 +346,6 @@ export const make = (options: Options): Effect.Effect<Sandbox.Service> => Effect
  * tens of milliseconds): it runs when first needed, on the first command
  * prepared or the first read of `status`, not when the service is built, so a
  * session that runs no command (a text turn, `strata run --json`) never pays it.
- * `warm` starts it as child processes that do not block (the runtime does so
- * when a reply calls a shell tool), and the first command waits for them.
  */
 const build = (options: Options): { readonly service: Sandbox.Service; readonly cgroup: boolean } => {
   const home = options.home ?? options.env?.HOME ?? os.homedir()
@@ -368,44 +366,21 @@ const build = (options: Options): { readonly service: Sandbox.Service; readonly 
         readonly status: Sandbox.Status
       }
     | undefined
-  type Probed = NonNullable<typeof probed>
-  // The containment and status, once bubblewrap was probed (`networkProbe`:
-  // the probe with the network, asked only when it decides the containment).
-  const settle = (bwrapState: ReturnType<typeof probeSandbox>, networkProbe: () => string | undefined): Probed => {
+  const probeOnce = () => {
+    if (probed !== undefined) return probed
+    const bwrapState = probeSandbox(options)
     const { bwrap, sandboxed } = bwrapState
     let containment: Sandbox.Containment = cgroup !== undefined ? "cgroup" : "process-group"
     const pidNamespace =
       containment !== "cgroup" &&
       wanted !== "process-group" &&
-      (sandboxed || (bwrap !== undefined && networkProbe() === undefined))
+      (sandboxed || (bwrap !== undefined && probeBwrap(bwrap, true) === undefined))
     if (pidNamespace) containment = "pid-namespace"
-    return { bwrapState, containment, status: statusOf(bwrapState, containment) }
-  }
-  const probeOnce = (): Probed => {
-    if (probed !== undefined) return probed
-    const bwrapState = probeSandbox(options)
-    probed = settle(bwrapState, () => probeBwrap(bwrapState.bwrap, true))
+    probed = { bwrapState, containment, status: statusOf(bwrapState, containment) }
     return probed
   }
-  // The same probes as child processes that do not block (`warm`): the first
-  // `prepare` waits for them instead of probing again.
-  let probing: Promise<void> | undefined
-  const probeInBackground = (): Promise<void> => {
-    probing ??= (async () => {
-      const config = options.config ?? Sandbox.defaultConfig
-      const bwrap = findBwrap(options)
-      const reason = config.mode === "off" ? undefined : await probeBwrapAsync(bwrap, config.network)
-      const bwrapState = { config, bwrap, reason, sandboxed: config.mode !== "off" && reason === undefined }
-      const asked =
-        cgroup === undefined && wanted !== "process-group" && !bwrapState.sandboxed && bwrap !== undefined
-          ? await probeBwrapAsync(bwrap, true)
-          : undefined
-      probed ??= settle(bwrapState, () => asked)
-    })()
-    return probing
-  }
   let counter = 0
-  const prepareNow = (spec: Sandbox.Spec): Effect.Effect<Sandbox.Prepared, Sandbox.SandboxError> =>
+  const prepare = (spec: Sandbox.Spec): Effect.Effect<Sandbox.Prepared, Sandbox.SandboxError> =>
     Effect.try({
       try: (): Sandbox.Prepared => {
         const {
@@ -500,19 +475,11 @@ const build = (options: Options): { readonly service: Sandbox.Service; readonly 
           ? e
           : new Sandbox.SandboxError({ reason: "SpawnFailed", detail: (e as Error).message, cause: e })
     })
-  const prepare = (spec: Sandbox.Spec): Effect.Effect<Sandbox.Prepared, Sandbox.SandboxError> =>
-    probed === undefined && probing !== undefined
-      ? Effect.zipRight(
-          Effect.promise(() => probing!),
-          Effect.suspend(() => prepareNow(spec))
-        )
-      : prepareNow(spec)
   const service: Sandbox.Service = {
     get status() {
       return probeOnce().status
     },
     prepare,
-    warm: Effect.promise(() => probeInBackground()),
     environment,
     redact,
     denial: (output) => (probeOnce().bwrapState.sandboxed ? Sandbox.findDenial(output) : undefined)

@@ -345,51 +345,6 @@ describe.skipIf(!available)("when bubblewrap is probed", () => {
     })
   )
 
-  // covers: issue 19 (the demo turn)
-  it.effect("warm probes in the background; the first command waits for it, probes no more and runs sandboxed", () =>
-    Effect.gen(function* () {
-      const { bwrap, starts } = recordingBwrap()
-      const service = yield* make("workspace-write", { bwrap })
-      expect(starts()).toBe(0)
-      // started, not awaited: the command prepared right after waits for the probe
-      yield* Effect.forkDaemon(service.warm!)
-      const result = yield* attempt(service, `echo pwned > ${outside}/warmed`)
-      expect(result.code).not.toBe(0)
-      expect(fs.existsSync(`${outside}/warmed`)).toBe(false)
-      const probes = starts() - 1 // the command's own start
-      expect(probes).toBeGreaterThan(0)
-      yield* service.warm!
-      expect(service.status.mode).toBe("workspace-write")
-      yield* attempt(service, "true")
-      expect(starts()).toBe(probes + 2)
-    })
-  )
-
-  // covers: issue 19 (the demo turn)
-  it.effect("warm reports what probing on the spot reports, for every mode and containment", () =>
-    Effect.gen(function* () {
-      const cases: ReadonlyArray<[Sandbox.SandboxMode, Partial<SandboxNode.Options>]> = [
-        ["workspace-write", {}],
-        ["read-only", {}],
-        ["off", {}],
-        ["off", { containment: "process-group" }],
-        ["workspace-write", { containment: "process-group" }],
-        ["workspace-write", { bwrap: "/nonexistent/bwrap" }],
-        ["off", { bwrap: "/nonexistent/bwrap", containment: "process-group" }]
-      ]
-      for (const [mode, extra] of cases) {
-        const onTheSpot = yield* make(mode, extra)
-        const warmed = yield* make(mode, extra)
-        yield* warmed.warm!
-        expect(warmed.status, `${mode} ${JSON.stringify(extra)}`).toEqual(onTheSpot.status)
-      }
-      const network = { config: { ...Sandbox.defaultConfig, mode: "workspace-write" as const, network: true } }
-      const warmed = yield* make("workspace-write", network)
-      yield* warmed.warm!
-      expect(warmed.status).toEqual((yield* make("workspace-write", network)).status)
-    })
-  )
-
   it("SandboxNode.probe reports what make would run, without blocking", async () => {
     const { bwrap, starts } = recordingBwrap()
     const pending = SandboxNode.probe({

@@ -83,26 +83,6 @@ describe.concurrent("start-up profile", { timeout: 180_000 }, () => {
     })
   })
 
-  // covers: issue 19 (the demo turn)
-  it("a reply that calls a shell tool: the policy loads while the reply is written, before the call is invoked", async () => {
-    await withProject(async (p) => {
-      const tools = await p.strata(["run", "--profile-startup", "--json", "--yes", "show me the demo"], demo)
-      expect(tools.code, tools.stderr).toBe(0)
-      expect(p.exists("strata-demo.txt")).toBe(true)
-      const startOf = (phase: string) =>
-        Number(new RegExp(`\\n\\s+([\\d.]+)\\s+[\\d.]+\\s+${phase.replace(".", "\\.")}[ \\n]`).exec(tools.stderr)?.[1])
-      const ready = startOf("ExecPolicy.ready")
-      const invoked = startOf("Runtime.invokeTool")
-      expect(ready).toBeGreaterThan(0)
-      expect(invoked).toBeGreaterThan(0)
-      expect(ready).toBeLessThan(invoked)
-      // the grammar still loads once, and the decisions are the demo's: ls ran, touch was approved and ran
-      expect(tools.stderr.match(/ExecPolicy\.ready/g)).toHaveLength(1)
-      const results = jsonLines(tools.stdout).filter((e) => e.event === "tool_call_result")
-      expect(results).toHaveLength(2)
-    })
-  })
-
   // covers: issue 19 part 1
   it("a rule example that fails: a typed error naming file and rule before the first command is decided; config validate and policy check report it", async () => {
     await withProject(async (p) => {

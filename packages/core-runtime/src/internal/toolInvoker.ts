@@ -533,23 +533,5 @@ export const make = (options: TI.Options = {}) =>
         })
       }).pipe(Effect.withSpan("Runtime.resolveApproval", { attributes: { approval_id: approvalId, decision } }))
 
-    // Once per invoker: the policy's load and the sandbox's probe are kept
-    // (a policy rebuilt later, from approved.toml, is ready before it is in force).
-    let prepared = false
-    const prepare: TI.Service["prepare"] = (toolName) =>
-      prepared
-        ? Effect.void
-        : Effect.flatMap(registry.get(toolName), (tool) => {
-            if (Option.isNone(tool) || tool.value.shellCommand === undefined) return Effect.void
-            prepared = true
-            return Effect.all(
-              [
-                Effect.forkDaemon(Effect.ignore(policy.ready)),
-                sandbox.warm === undefined ? Effect.void : Effect.forkDaemon(sandbox.warm)
-              ],
-              { discard: true }
-            )
-          })
-
-    return { prepare, invokeTool, resolveApproval } satisfies TI.Service
+    return { invokeTool, resolveApproval } satisfies TI.Service
   })

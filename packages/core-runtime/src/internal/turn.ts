@@ -255,8 +255,6 @@ export const make = (options: T.Options = {}) =>
                           reasoning += part.text
                           break
                         case "tool_call":
-                          // what invoking it needs loads while the reply is written
-                          yield* invoker.prepare(part.name)
                           toolCalls.push(part)
                           break
                         case "tool_call_error":
