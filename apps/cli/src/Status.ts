@@ -26,7 +26,9 @@ const storeFacts = (cwd: string, storage: StorageConfig) =>
   Effect.gen(function* () {
     const path = yield* Path.Path
     // Imported when needed: the file store directly, the others through the runtime's selector.
-    const StateStore = yield* Effect.promise(() => import("@strata/storage/StateStore"))
+    const StateStore = yield* Effect.promise(() => import("@strata/storage/StateStore")).pipe(
+      Effect.withSpan("Status.loadStore")
+    )
     const layer =
       storage.kind === "fs"
         ? StateStore.layerFileSystem(path.resolve(cwd, storage.dir), {
@@ -38,19 +40,20 @@ const storeFacts = (cwd: string, storage: StorageConfig) =>
           })
     return yield* Effect.flatMap(StateStore.StateStore, (store) =>
       Effect.map(
-        Effect.all({ page: store.listThreads(), damaged: store.listDamaged("thread") }, { concurrency: 2 }),
-        ({ page, damaged }) => ({
+        // One listing (one directory read, one read per record) for the threads and the damaged ones.
+        store.listThreads({ damaged: true }),
+        (page) => ({
           threads: {
             total: page.threads.length,
             archived: page.threads.filter((t) => t.archived === true || t.status === "archived").length,
-            damaged: damaged.length
+            damaged: page.damaged?.length ?? 0
           },
           durability: store.durability,
           capabilities: store.capabilities
         })
       )
     ).pipe(Effect.provide(layer))
-  })
+  }).pipe(Effect.withSpan("Status.store"))
 
 /**
  * The report.
@@ -59,14 +62,14 @@ const storeFacts = (cwd: string, storage: StorageConfig) =>
  * @category constructors
  */
 export const report = Effect.fn("Status.report")(function* (options: Choice.Options) {
-  const loaded = yield* Choice.loadConfig(options)
+  const loaded = yield* Choice.loadConfig(options).pipe(Effect.withSpan("Status.config"))
   const storage = loaded.value.storage
   const jobs = loaded.value.jobs
   // The model choice (a TCP probe of Ollama), the store, the queue and the
   // sandbox (bubblewrap probed in child processes) are read at once.
   const { choice, facts, queue, sandbox } = yield* Effect.all(
     {
-      choice: Choice.chooseModel(options, loaded.value),
+      choice: Choice.chooseModel(options, loaded.value).pipe(Effect.withSpan("Status.model")),
       facts: storeFacts(options.cwd, storage),
       queue:
         jobs.backend === "bullmq"
@@ -78,7 +81,8 @@ export const report = Effect.fn("Status.report")(function* (options: Choice.Opti
                 })
               ),
               Effect.map((q) => ({ reachable: true as const, ...q })),
-              Effect.catchAll((e) => Effect.succeed({ reachable: false as const, error: e.message }))
+              Effect.catchAll((e) => Effect.succeed({ reachable: false as const, error: e.message })),
+              Effect.withSpan("Status.queue")
             )
           : Effect.succeed(undefined),
       sandbox: Effect.promise(async () => {
@@ -87,7 +91,7 @@ export const report = Effect.fn("Status.report")(function* (options: Choice.Opti
           import("@strata/core-runtime/SandboxOptions")
         ])
         return SandboxNode.probe(SandboxOptions.make(loaded.value, { cwd: options.cwd, env: options.env }))
-      })
+      }).pipe(Effect.withSpan("Status.sandbox"))
     },
     { concurrency: "unbounded" }
   )
