@@ -80,9 +80,7 @@ export const make = (deps: Deps) => {
     ).pipe(Stream.withSpan("StateStore.exportThread", { attributes: { threadId } }))
 
   // Compiled on the first import, not when the store opens.
-  let decodeExportLine:
-    | ((u: unknown) => Either.Either<StorageSchema.ExportLine, ParseResult.ParseError>)
-    | undefined
+  let decodeExportLine: ((u: unknown) => Either.Either<StorageSchema.ExportLine, ParseResult.ParseError>) | undefined
   const decodeLine = (u: unknown) => {
     decodeExportLine ??= Schema.decodeUnknownEither(StorageSchema.ExportLine)
     return decodeExportLine(u)

@@ -125,7 +125,10 @@ export const make = (backend: Backend, options: StateStore.StoreOptions = {}): S
 
   const damagedRecord =
     (kind: StateStore.DamagedRecord["kind"]) =>
-    (d: { readonly key: string; readonly error: StorageError | UnsupportedSchemaVersion }): StateStore.DamagedRecord => ({
+    (d: {
+      readonly key: string
+      readonly error: StorageError | UnsupportedSchemaVersion
+    }): StateStore.DamagedRecord => ({
       kind,
       id: d.key,
       error: d.error
@@ -233,7 +236,9 @@ export const make = (backend: Backend, options: StateStore.StoreOptions = {}): S
     }
     const all = yield* listAll(THREADS, decodeThread)
     const wanted = opts.archived
-    let threads = all.values.filter((t) => wanted === undefined || (t.archived === true) === wanted).sort(compareThreads)
+    let threads = all.values
+      .filter((t) => wanted === undefined || (t.archived === true) === wanted)
+      .sort(compareThreads)
     if (after !== undefined) {
       const [at, id] = after
       threads = threads.filter((t) => t.created_at < at || (t.created_at === at && t.id < id))
