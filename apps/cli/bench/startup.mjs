@@ -10,7 +10,8 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 
 const root = new URL("../../../", import.meta.url).pathname
-const bin = join(root, "apps/cli/bin/strata.js")
+// STRATA_BENCH_BIN: another build of the launcher, to compare (e.g. a copy of the previous one)
+const bin = process.env.STRATA_BENCH_BIN ?? join(root, "apps/cli/bin/strata.js")
 const bun = join(root, "node_modules/.bin/bun")
 const deno = join(root, "node_modules/.bin/deno")
 const runs = Number(process.env.RUNS ?? 15)
