@@ -36,7 +36,7 @@ if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
   process.stdout.write(`${version}\n`)
 } else if (
   args[0] === "status" &&
-  args.slice(1).every((a) => a === "--json") &&
+  args.slice(1).every((a) => a === "--json" || a === "--profile-startup") &&
   fresh("bundle/status.mjs", "Status.js") &&
   (await ((await cached("status", "Status.js")) ?? (await import("../dist/bundle/status.mjs"))).run())
 ) {

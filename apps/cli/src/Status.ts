@@ -18,15 +18,29 @@ import { version } from "./version.js"
 const runtimeName = () => ("Bun" in globalThis ? "bun" : "Deno" in globalThis ? "deno" : "node")
 
 /**
+ * The modules every report needs beyond the config: imported as the report
+ * starts, so that they load while the config files are read.
+ */
+const importModules = () => {
+  const store = import("@strata/storage/StateStore")
+  const sandbox = Promise.all([import("@strata/sandbox/node"), import("@strata/core-runtime/SandboxOptions")])
+  // Awaited later, or never when the config cannot be read: not an unhandled rejection then.
+  store.catch(() => {})
+  sandbox.catch(() => {})
+  return { store, sandbox }
+}
+type Modules = ReturnType<typeof importModules>
+
+/**
  * What the store holds and how durable it is, read with the store opened
  * read-only (nothing is written, a file store that does not exist yet is
  * not created).
  */
-const storeFacts = (cwd: string, storage: StorageConfig) =>
+const storeFacts = (cwd: string, storage: StorageConfig, modules: Modules) =>
   Effect.gen(function* () {
     const path = yield* Path.Path
-    // Imported when needed: the file store directly, the others through the runtime's selector.
-    const StateStore = yield* Effect.promise(() => import("@strata/storage/StateStore"))
+    // The file store directly, the others through the runtime's selector (imported when needed).
+    const StateStore = yield* Effect.promise(() => modules.store).pipe(Effect.withSpan("Status.loadStore"))
     const layer =
       storage.kind === "fs"
         ? StateStore.layerFileSystem(path.resolve(cwd, storage.dir), {
@@ -38,19 +52,20 @@ const storeFacts = (cwd: string, storage: StorageConfig) =>
           })
     return yield* Effect.flatMap(StateStore.StateStore, (store) =>
       Effect.map(
-        Effect.all({ page: store.listThreads(), damaged: store.listDamaged("thread") }, { concurrency: 2 }),
-        ({ page, damaged }) => ({
+        // One listing (one directory read, one read per record) for the threads and the damaged ones.
+        store.listThreads({ damaged: true }),
+        (page) => ({
           threads: {
             total: page.threads.length,
             archived: page.threads.filter((t) => t.archived === true || t.status === "archived").length,
-            damaged: damaged.length
+            damaged: page.damaged?.length ?? 0
           },
           durability: store.durability,
           capabilities: store.capabilities
         })
       )
     ).pipe(Effect.provide(layer))
-  })
+  }).pipe(Effect.withSpan("Status.store"))
 
 /**
  * The report.
@@ -59,15 +74,16 @@ const storeFacts = (cwd: string, storage: StorageConfig) =>
  * @category constructors
  */
 export const report = Effect.fn("Status.report")(function* (options: Choice.Options) {
-  const loaded = yield* Choice.loadConfig(options)
+  const modules = importModules()
+  const loaded = yield* Choice.loadConfig(options).pipe(Effect.withSpan("Status.config"))
   const storage = loaded.value.storage
   const jobs = loaded.value.jobs
   // The model choice (a TCP probe of Ollama), the store, the queue and the
   // sandbox (bubblewrap probed in child processes) are read at once.
   const { choice, facts, queue, sandbox } = yield* Effect.all(
     {
-      choice: Choice.chooseModel(options, loaded.value),
-      facts: storeFacts(options.cwd, storage),
+      choice: Choice.chooseModel(options, loaded.value).pipe(Effect.withSpan("Status.model")),
+      facts: storeFacts(options.cwd, storage, modules),
       queue:
         jobs.backend === "bullmq"
           ? Effect.promise(() => import("@strata/jobs/bullmq")).pipe(
@@ -78,16 +94,14 @@ export const report = Effect.fn("Status.report")(function* (options: Choice.Opti
                 })
               ),
               Effect.map((q) => ({ reachable: true as const, ...q })),
-              Effect.catchAll((e) => Effect.succeed({ reachable: false as const, error: e.message }))
+              Effect.catchAll((e) => Effect.succeed({ reachable: false as const, error: e.message })),
+              Effect.withSpan("Status.queue")
             )
           : Effect.succeed(undefined),
       sandbox: Effect.promise(async () => {
-        const [SandboxNode, SandboxOptions] = await Promise.all([
-          import("@strata/sandbox/node"),
-          import("@strata/core-runtime/SandboxOptions")
-        ])
+        const [SandboxNode, SandboxOptions] = await modules.sandbox
         return SandboxNode.probe(SandboxOptions.make(loaded.value, { cwd: options.cwd, env: options.env }))
-      })
+      }).pipe(Effect.withSpan("Status.sandbox"))
     },
     { concurrency: "unbounded" }
   )

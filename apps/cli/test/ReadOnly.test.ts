@@ -101,6 +101,7 @@ describe("read-only commands", { timeout: 240_000 }, () => {
         expect(runs.status!.stdout).toMatch(/threads\s+2 \(0 archived, 1 damaged/)
         expect(runs.status!.stdout).toMatch(/storage\s+fs \(\.strata\), durable/)
         expect(JSON.parse(runs["status --json"]!.stdout).durability.level).toBe("durable")
+        expect(JSON.parse(runs["status --json"]!.stdout).threads).toStrictEqual({ total: 2, archived: 0, damaged: 1 })
         const pending = runs["approvals list"]!.stdout
         expect(pending.split("\n").filter((l) => l.includes("pending"))).toHaveLength(2)
         expect(pending).toContain("[damaged]")

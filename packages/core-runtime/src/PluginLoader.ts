@@ -51,21 +51,18 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
+import { PluginSpec } from "./internal/pluginSpec.js"
 import { resolvePackage, resolveRelative } from "./internal/resolve.js"
 
 /**
  * A plugin in config: a spec string, or `{ spec, required }` (`required`
- * defaults to true).
+ * defaults to true). Defined apart (internal/pluginSpec.ts) so that reading
+ * the config does not load the loader.
  *
  * @since 0.1.0
  * @category schemas
  */
-export const PluginSpec = Schema.Union(
-  Schema.String.pipe(Schema.minLength(1)),
-  Schema.Struct({ spec: Schema.String.pipe(Schema.minLength(1)), required: Schema.optional(Schema.Boolean) })
-).annotations({ identifier: "PluginSpec" })
-/** @since 0.1.0 @category models */
-export type PluginSpec = typeof PluginSpec.Type
+export { PluginSpec } from "./internal/pluginSpec.js"
 
 /**
  * Where an import failed: the file, line and column (1-based).

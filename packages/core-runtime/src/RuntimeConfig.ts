@@ -66,7 +66,7 @@
  * @since 0.1.0
  */
 
-import { CommandHooksConfig } from "@strata/hooks/CommandHook"
+import { CommandHooksConfig } from "@strata/hooks/CommandHookConfig"
 import { HttpServerInput, RestartPolicy, StdioServerInput } from "@strata/mcp/McpConfig"
 import * as Common from "@strata/protocol/Common"
 import { AskForApproval } from "@strata/protocol/Tool"
@@ -75,7 +75,7 @@ import { EnvPolicyConfig } from "@strata/sandbox/EnvPolicy"
 import { defaultConfig as defaultSandbox, SandboxConfig } from "@strata/sandbox/Sandbox"
 import * as Schema from "effect/Schema"
 import { AliasesId } from "./ConfigAliases.js"
-import { PluginSpec } from "./PluginLoader.js"
+import { PluginSpec } from "./internal/pluginSpec.js"
 
 const PositiveInt = Schema.Number.pipe(Schema.int(), Schema.positive())
 

@@ -45,12 +45,12 @@ import * as Either from "effect/Either"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as ClaudeCode from "./ClaudeCode.js"
+import { CommandHooksConfig } from "./CommandHookConfig.js"
 import * as Dialects from "./Dialects.js"
 import type * as Hook from "./Hook.js"
 import { HookDispatcher } from "./HookDispatcher.js"
 import { HookConfigError } from "./HookError.js"
 import * as HookEvent from "./HookEvent.js"
-import { OnError } from "./HookOutput.js"
 import * as internal from "./internal/command.js"
 import * as Matcher from "./Matcher.js"
 
@@ -71,52 +71,13 @@ export const DEFAULT_MAX_OUTPUT_BYTES = 1024 * 1024
 export const DEFAULT_TIMEOUT_SECONDS = 10
 
 /**
- * One command hook in Strata's TOML config:
- *
- * ```toml
- * [[hooks.PreToolUse]]
- * matcher = "shell__exec|fs__write_file"   # Matcher, Strata dialect
- * command = "./hooks/guard.sh"
- * timeout = 5                   # seconds, default 10
- * on_error = "deny"             # default: deny on PreToolUse, allow elsewhere
- * priority = 10                 # higher runs first, default 0
- * ```
+ * The schemas of one command hook and of the `[hooks]` table, in their own
+ * module (`CommandHookConfig`) so that reading the config loads no hook code.
  *
  * @since 0.1.0
  * @category schemas
  */
-export const CommandHookConfig = Schema.Struct({
-  command: Schema.String.pipe(Schema.minLength(1)),
-  name: Schema.optional(Schema.String.pipe(Schema.minLength(1))),
-  matcher: Schema.optional(Schema.String),
-  timeout: Schema.optional(Schema.Number.pipe(Schema.positive(), Schema.finite())),
-  on_error: Schema.optional(OnError),
-  priority: Schema.optional(Schema.Number.pipe(Schema.finite())),
-  shell: Schema.optional(Schema.String.pipe(Schema.minLength(1))),
-  max_output_bytes: Schema.optional(Schema.Number.pipe(Schema.int(), Schema.positive())),
-  env: Schema.optional(Common.Record({ key: Schema.String, value: Schema.String })),
-  /**
-   * The I/O the command expects: `strata` (default), `claude`, `codex` or
-   * `gemini` (event and tool names, input fields, output and exit codes of
-   * that tool; see `Dialects`). `strata import` writes it for imported hooks.
-   */
-  dialect: Schema.optional(Schema.Literal("strata", "claude", "codex", "gemini"))
-}).annotations({ identifier: "CommandHookConfig" })
-/** @since 0.1.0 @category models */
-export type CommandHookConfig = typeof CommandHookConfig.Type
-
-/**
- * The `[hooks]` table: event name to a list of command hooks.
- *
- * @since 0.1.0
- * @category schemas
- */
-export const CommandHooksConfig = Common.Record({
-  key: Schema.String,
-  value: Schema.Array(CommandHookConfig)
-}).annotations({ identifier: "CommandHooksConfig" })
-/** @since 0.1.0 @category models */
-export type CommandHooksConfig = typeof CommandHooksConfig.Type
+export { CommandHookConfig, CommandHooksConfig } from "./CommandHookConfig.js"
 
 /**
  * Claude Code's settings / `hooks.json` format. Keys other than `hooks` are

@@ -10,6 +10,8 @@ export * as ClaudeCode from "./ClaudeCode.js"
 /** @since 0.1.0 */
 export * as CommandHook from "./CommandHook.js"
 /** @since 0.2.0 */
+export * as CommandHookConfig from "./CommandHookConfig.js"
+/** @since 0.2.0 */
 export * as Dialects from "./Dialects.js"
 /** @since 0.1.0 */
 export * as Hook from "./Hook.js"

@@ -107,6 +107,12 @@ export interface ListThreadsOptions {
   readonly limit?: number
   /** The `nextCursor` of the previous page. */
   readonly cursor?: string
+  /**
+   * Also return the thread records that cannot be read (`damaged`: what
+   * `listDamaged("thread")` returns), from the same listing: one read of the
+   * store for both, and counts that agree with each other.
+   */
+  readonly damaged?: boolean
 }
 
 /**
@@ -119,6 +125,8 @@ export interface ListThreadsOptions {
 export interface ThreadPage {
   readonly threads: ReadonlyArray<Thread.Thread>
   readonly nextCursor?: string
+  /** With `damaged: true`: the thread records that cannot be read, in every page. */
+  readonly damaged?: ReadonlyArray<DamagedRecord>
 }
 
 /**

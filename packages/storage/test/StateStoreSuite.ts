@@ -890,6 +890,20 @@ export const run = <E, R = never>(name: string, layer: Layer.Layer<StateStore, E
               const mine = damaged.find((d) => d.id === bad)
               assert.isDefined(mine)
               assert.strictEqual(mine!.error._tag === "StorageError" && mine!.error.reason, "Corrupt")
+              // The same from one listing: the page carries the damaged records when asked, in every page.
+              const both = yield* store.listThreads({ damaged: true })
+              assert.deepStrictEqual(
+                both.threads.map((t) => t.id),
+                listed
+              )
+              assert.deepStrictEqual(
+                both.damaged?.map((d) => [d.kind, d.id, d.error._tag === "StorageError" && d.error.reason]),
+                damaged.map((d) => [d.kind, d.id, d.error._tag === "StorageError" && d.error.reason])
+              )
+              const first = yield* store.listThreads({ damaged: true, limit: 1 })
+              assert.strictEqual(first.threads.length, 1)
+              assert.isDefined(first.damaged?.find((d) => d.id === bad))
+              assert.isUndefined((yield* store.listThreads()).damaged)
               const read = yield* Effect.flip(store.getThread(bad))
               assert.strictEqual(read._tag === "StorageError" && read.reason, "Corrupt")
               assert.strictEqual((yield* store.updateThread(good, (t) => ({ ...t, name: "ok" }))).name, "ok")

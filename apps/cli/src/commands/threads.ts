@@ -38,8 +38,9 @@ const list = Command.make("list", { json, all }, (o) =>
     processOptions(),
     Effect.gen(function* () {
       const store = yield* StateStore
-      const page = yield* store.listThreads({ ...(o.all ? {} : { archived: false }), limit: 1000 })
-      const damaged = yield* store.listDamaged("thread")
+      // One listing for both the threads and the damaged records.
+      const page = yield* store.listThreads({ ...(o.all ? {} : { archived: false }), limit: 1000, damaged: true })
+      const damaged = page.damaged ?? []
       const threads = [...page.threads].sort((a, b) => b.updated_at - a.updated_at)
       if (o.json) return yield* print(true, [...threads, ...damaged.map(ReadOnly.damagedJson)], () => "")
       yield* print(false, threads, (ts) =>

@@ -63,6 +63,32 @@ describe.concurrent("start-up profile", { timeout: 180_000 }, () => {
     })
   })
 
+  // covers: issue 19 (start-up of status)
+  it("status --profile-startup: its phases on stderr, one listing of the store, the same report on stdout", async () => {
+    await withProject(async (p) => {
+      // one thread (the demo stops at its first approval: exit code 3)
+      expect((await p.strata(["run", "--json", "hi"], demo)).code).toBe(3)
+      const plain = await p.strata(["status"], demo)
+      const profiled = await p.strata(["status", "--profile-startup"], demo)
+      expect(profiled.code, profiled.stderr).toBe(0)
+      expect(profiled.stdout).toBe(plain.stdout)
+      expect(plain.stdout).toMatch(/threads\s+1 \(0 archived\)/)
+      expect(plain.stderr).not.toContain("startup profile")
+      const profile = profiled.stderr.slice(profiled.stderr.indexOf("startup profile"))
+      for (const phase of ["modules loaded", "Status.config", "Status.model", "Status.sandbox", "Status.store"]) {
+        expect(profile).toContain(phase)
+      }
+      // the threads and the damaged records come from one listing
+      expect(profile.match(/StateStore\.listThreads/g)).toHaveLength(1)
+      expect(profile).not.toContain("StateStore.listDamaged")
+      expect(profile).toMatch(/ended at [\d.]+ ms/)
+      const json = await p.strata(["status", "--json", "--profile-startup"], demo)
+      expect(json.code).toBe(0)
+      expect(JSON.parse(json.stdout)).toMatchObject({ threads: { total: 1, archived: 0, damaged: 0 } })
+      expect(json.stderr).toContain("Status.store")
+    })
+  })
+
   // covers: issue 19 part 1
   it("the bash grammar loads on the first shell command: not for a text turn, once for the demo's tool calls", async () => {
     await withProject(async (p) => {

@@ -370,9 +370,10 @@ export const load = <A, I>(schema: Schema.Schema<A, I, never>, sources: Readonly
       )
     }
     // Unknown keys: what the input has that the schema dropped. Encoding the
-    // decoded value gives back every key the schema knows.
-    const known = Schema.encodeEither(schema)(decoded.right)
-    if (Either.isRight(known)) {
+    // decoded value gives back every key the schema knows (no input, no
+    // unknown key: the encoder is not even compiled then).
+    const known = Object.keys(raw).length === 0 ? undefined : Schema.encodeEither(schema)(decoded.right)
+    if (known !== undefined && Either.isRight(known)) {
       for (const path of extraPaths(raw, known.right, [])) {
         const origin = originFor(path)
         warnings.push({

@@ -6,6 +6,7 @@ import type * as Event from "@strata/protocol/Event"
 import * as ProtocolError from "@strata/protocol/ProtocolError"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import type * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import { CorruptJournal, StorageError, UnsupportedSchemaVersion } from "../StorageError.js"
 import type { Migration, RecordKind } from "../StorageSchema.js"
@@ -42,7 +43,12 @@ export const makeFrameDecoder = (
   migrations: ReadonlyArray<Migration>,
   frameSchema: Schema.Schema<Event.EventFrame, any, never>
 ): FrameDecoder => {
-  const decodeFull = Schema.decodeUnknownEither(frameSchema)
+  // Compiled on the first migrated record, not when the store opens (most stores never need it).
+  let decodeFrame: ((u: unknown) => Either.Either<Event.EventFrame, ParseResult.ParseError>) | undefined
+  const decodeFull = (u: unknown) => {
+    decodeFrame ??= Schema.decodeUnknownEither(frameSchema)
+    return decodeFrame(u)
+  }
   return (threadId, version, json, file, offset) => {
     if (version > SCHEMA_VERSION) {
       return new UnsupportedSchemaVersion({ key: `${file}@${offset}`, found: version, supported: SCHEMA_VERSION })

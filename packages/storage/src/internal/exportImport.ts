@@ -11,6 +11,7 @@ import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
+import type * as ParseResult from "effect/ParseResult"
 import * as Ref from "effect/Ref"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
@@ -78,7 +79,12 @@ export const make = (deps: Deps) => {
       })
     ).pipe(Stream.withSpan("StateStore.exportThread", { attributes: { threadId } }))
 
-  const decodeLine = Schema.decodeUnknownEither(StorageSchema.ExportLine)
+  // Compiled on the first import, not when the store opens.
+  let decodeExportLine: ((u: unknown) => Either.Either<StorageSchema.ExportLine, ParseResult.ParseError>) | undefined
+  const decodeLine = (u: unknown) => {
+    decodeExportLine ??= Schema.decodeUnknownEither(StorageSchema.ExportLine)
+    return decodeExportLine(u)
+  }
 
   const parseLine = (
     text: string,

@@ -123,6 +123,17 @@ export const make = (backend: Backend, options: StateStore.StoreOptions = {}): S
       )
     )
 
+  const damagedRecord =
+    (kind: StateStore.DamagedRecord["kind"]) =>
+    (d: {
+      readonly key: string
+      readonly error: StorageError | UnsupportedSchemaVersion
+    }): StateStore.DamagedRecord => ({
+      kind,
+      id: d.key,
+      error: d.error
+    })
+
   const listDecoded = <A, R>(
     collection: Collection,
     f: (s: StoredRecord) => Effect.Effect<A, StorageError | UnsupportedSchemaVersion, R>
@@ -223,9 +234,11 @@ export const make = (backend: Backend, options: StateStore.StoreOptions = {}): S
       if (m === null) return yield* fail("InvalidInput", "threads", `invalid cursor ${JSON.stringify(opts.cursor)}`)
       after = [Number(m[1]), m[2]!]
     }
-    const all = yield* listDecoded(THREADS, decodeThread)
+    const all = yield* listAll(THREADS, decodeThread)
     const wanted = opts.archived
-    let threads = all.filter((t) => wanted === undefined || (t.archived === true) === wanted).sort(compareThreads)
+    let threads = all.values
+      .filter((t) => wanted === undefined || (t.archived === true) === wanted)
+      .sort(compareThreads)
     if (after !== undefined) {
       const [at, id] = after
       threads = threads.filter((t) => t.created_at < at || (t.created_at === at && t.id < id))
@@ -233,9 +246,11 @@ export const make = (backend: Backend, options: StateStore.StoreOptions = {}): S
     const limit = opts.limit ?? threads.length
     const page = threads.slice(0, limit)
     const last = page[page.length - 1]
-    return threads.length > limit && last !== undefined
-      ? { threads: page, nextCursor: `${last.created_at}:${last.id}` }
-      : { threads: page }
+    const result: StateStore.ThreadPage =
+      threads.length > limit && last !== undefined
+        ? { threads: page, nextCursor: `${last.created_at}:${last.id}` }
+        : { threads: page }
+    return opts.damaged === true ? { ...result, damaged: all.damaged.map(damagedRecord("thread")) } : result
   })
 
   const deleteThread = Effect.fn("StateStore.deleteThread")(function* (threadId: string) {
@@ -525,7 +540,7 @@ export const make = (backend: Backend, options: StateStore.StoreOptions = {}): S
         : kind === "job"
           ? yield* listAll(JOBS, decodeJob)
           : yield* listAll(APPROVALS, decodeApproval)
-    return all.damaged.map((d): StateStore.DamagedRecord => ({ kind, id: d.key, error: d.error }))
+    return all.damaged.map(damagedRecord(kind))
   })
 
   // Without a lease the writes cannot fail with LeaseLost: the overloads say so.
