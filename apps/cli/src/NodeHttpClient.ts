@@ -38,8 +38,12 @@ import * as Stream from "effect/Stream"
 const MAX_REDIRECTS = 20
 /** The redirects `fetch` follows. */
 const REDIRECTS = [301, 302, 303, 307, 308]
-/** Dropped when a redirect changes the origin (as `fetch` does). */
-const CREDENTIALS = ["authorization", "cookie", "proxy-authorization"]
+/**
+ * Dropped when a redirect changes the origin: what `fetch` drops, and the
+ * headers providers carry their keys in (Anthropic's `x-api-key`, Gemini's
+ * `x-goog-api-key`, Azure's `api-key`), which `fetch` would forward.
+ */
+const CREDENTIALS = ["authorization", "cookie", "proxy-authorization", "x-api-key", "x-goog-api-key", "api-key"]
 
 interface Agents {
   readonly http: Http.Agent

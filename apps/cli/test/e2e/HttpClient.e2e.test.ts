@@ -220,21 +220,31 @@ describe.concurrent("the HTTP client of model calls", { timeout: 180_000 }, () =
 
   // Node 20's fetch fails here ("Cannot perform ArrayBuffer.prototype.slice on a detached
   // ArrayBuffer": it cannot resend the bytes it sent), retried until the run fails.
-  it("node:http: a 307 redirect resends the request, without the key on another origin", async () => {
-    await withProject(async (p) => {
-      await withModel({ turns: [{ text: "redirected answer" }] }, async (server) => {
-        await withRedirect(307, server.url, async (redirector) => {
-          const toml = providerToml(server, { extra: 'api_key_env = "E2E_KEY"' }).replace(server.url, redirector)
-          p.config(toml)
-          const run = await p.strata(["run", "--json", "hi"], { env: { E2E_KEY: "sk-e2e" } })
-          expect(run.code, run.stderr).toBe(0)
-          expect(resultOf(run.stdout)).toMatchObject({ output: "redirected answer" })
-          expect(server.requests).toHaveLength(1)
-          // another port is another origin: the credentials stay behind
-          expect(server.requests[0]!.headers.authorization).toBeUndefined()
-          expect(server.requests[0]!.body).toMatchObject({ model: "scripted", stream: true })
+  it.each([
+    { kind: "openai-compatible", header: "authorization" },
+    { kind: "anthropic", header: "x-api-key" }
+  ] as const)(
+    "node:http: a 307 redirect resends the request, without the key ($header) on another origin",
+    async ({ kind, header }) => {
+      await withProject(async (p) => {
+        await withModel({ turns: [{ text: "redirected answer" }] }, async (server) => {
+          await withRedirect(307, server.url, async (redirector) => {
+            const toml = providerToml(server, { kind, extra: 'api_key_env = "E2E_KEY"' }).replace(
+              server.url,
+              redirector
+            )
+            p.config(toml)
+            const run = await p.strata(["run", "--json", "hi"], { env: { E2E_KEY: "sk-e2e" } })
+            expect(run.code, run.stderr).toBe(0)
+            expect(resultOf(run.stdout)).toMatchObject({ output: "redirected answer" })
+            expect(server.requests).toHaveLength(1)
+            // another port is another origin: the credentials stay behind
+            expect(server.requests[0]!.headers[header]).toBeUndefined()
+            expect(JSON.stringify(server.requests[0]!.headers)).not.toContain("sk-e2e")
+            expect(server.requests[0]!.body).toMatchObject({ model: "scripted", stream: true })
+          })
         })
       })
-    })
-  })
+    }
+  )
 })
