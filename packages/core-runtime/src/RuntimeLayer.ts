@@ -585,6 +585,10 @@ export const layer = (
           (approvalKey) =>
             ToolInvoker.layer({
               approvalKey,
+              // the protected paths the sandbox knows (the workspace's, the home's, the approval key's
+              // directory): a file tool's declared access to one is asked about, like a command's
+              home: homeOf(options),
+              protectedPaths: sandboxOptions(config, options).protectedPaths,
               // [mcp_servers.<name>] trust: untrusted (the default) or trusted
               mcpTrust: (server) =>
                 Object.hasOwn(config.mcp_servers, server) && config.mcp_servers[server]?.trust === "trusted"

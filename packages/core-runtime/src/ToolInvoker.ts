@@ -84,6 +84,20 @@ export interface Options {
    * pending approvals cannot be approved by another invoker or after a restart.
    */
   readonly approvalKey?: Uint8Array | undefined
+  /**
+   * The user's home directory: its protected paths (`~/.config/strata/`,
+   * `~/.strata/`, `~/.local/state/strata/`) join the workspace's.
+   */
+  readonly home?: string | undefined
+  /**
+   * Protected paths besides the defaults of the call's `cwd` and `home`
+   * (absolute, or relative to the call's `cwd`; a trailing `/` covers a
+   * directory). A tool call that declares access (`fileAccess`) to a
+   * protected path is asked about (denied under `never`); the tool gets the
+   * same check (`ToolContext.protectedPath`) for the real paths it reaches,
+   * with `approved` when a person allowed the call.
+   */
+  readonly protectedPaths?: ReadonlyArray<string> | undefined
 }
 
 /**

@@ -1,6 +1,7 @@
 /** @internal */
 
 import { ExecPolicy } from "@strata/exec-policy/ExecPolicy"
+import * as ProtectedPaths from "@strata/exec-policy/ProtectedPaths"
 import { HookDispatcher } from "@strata/hooks/HookDispatcher"
 import type { JsonValue } from "@strata/protocol/Common"
 import type { Event } from "@strata/protocol/Event"
@@ -67,6 +68,38 @@ export const make = (options: TI.Options = {}) =>
       ? Digest.randomKey()
       : Digest.importKey(options.approvalKey)
 
+    // The runtime's protected paths for a call's `cwd`: the workspace's and the home's
+    // defaults, and the composer's extra ones (the approval key's directory, ...).
+    const protectedCache = new Map<string, ProtectedPaths.ProtectedPaths>()
+    const protectedOf = (cwd: string) => {
+      let paths = protectedCache.get(cwd)
+      if (paths === undefined) {
+        paths = ProtectedPaths.extend(
+          ProtectedPaths.defaults({ workspace: cwd, home: options.home }),
+          cwd,
+          options.protectedPaths ?? []
+        )
+        if (protectedCache.size > 64) protectedCache.clear()
+        protectedCache.set(cwd, paths)
+      }
+      return paths
+    }
+    /** The declared accesses of a call that touch a protected path; `undefined` when they cannot be read. */
+    const protectedAccess = (tool: RuntimeTool, input: JsonValue, cwd: string) => {
+      if (tool.fileAccess === undefined) return []
+      let accesses: ReadonlyArray<{ readonly path: string; readonly access: string }>
+      try {
+        accesses = tool.fileAccess(input)
+      } catch {
+        return undefined
+      }
+      const paths = protectedOf(cwd)
+      return accesses.flatMap((a) => {
+        const pattern = ProtectedPaths.match(paths, ProtectedPaths.resolve(cwd, a.path, options.home))
+        return pattern === undefined ? [] : [`${a.access} ${JSON.stringify(a.path)} (protected: ${pattern})`]
+      })
+    }
+
     const journal = (call: ToolCall, events: ReadonlyArray<Event>) =>
       call.thread_id === undefined ? Effect.void : Effect.asVoid(threads.append(call.thread_id, events))
 
@@ -86,12 +119,22 @@ export const make = (options: TI.Options = {}) =>
     // Runs the tool under its timeout; failures and defects become an outcome.
     const redactText = (text: string) => sandbox.redact(text)
     const redact = (output: ToolOutput): ToolOutput => Redact.deep(sandbox.redact, output)
-    const runTool = (call: ToolCall, tool: RuntimeTool, input: JsonValue, cwd: string, unsandboxed: boolean) =>
+    const runTool = (
+      call: ToolCall,
+      tool: RuntimeTool,
+      input: JsonValue,
+      cwd: string,
+      unsandboxed: boolean,
+      approved = false
+    ) =>
       tool
         .run(input, {
           call_id: call.id,
           cwd,
           ...(call.thread_id === undefined ? {} : { thread_id: call.thread_id }),
+          // the real paths a tool reaches (through symlinks) are checked again by the tool
+          protectedPath: (absolutePath: string) => ProtectedPaths.match(protectedOf(cwd), absolutePath),
+          ...(approved ? { approved: true } : {}),
           ...(unsandboxed ? { unsandboxed: true } : {})
         })
         .pipe(
@@ -124,7 +167,7 @@ export const make = (options: TI.Options = {}) =>
       input: JsonValue,
       cwd: string,
       context: ReadonlyArray<string>,
-      options: { readonly unsandboxed?: boolean; readonly attempt?: Outcome } = {}
+      options: { readonly unsandboxed?: boolean; readonly approved?: boolean; readonly attempt?: Outcome } = {}
     ) =>
       Effect.gen(function* () {
         yield* journal(call, [{ event: "tool_call_start", call_id: call.id, tool_name: call.name, arguments: input }])
@@ -137,7 +180,9 @@ export const make = (options: TI.Options = {}) =>
           arguments: input
         })
         const started = yield* Clock.currentTimeMillis
-        const outcome = options.attempt ?? (yield* runTool(call, tool, input, cwd, options.unsandboxed === true))
+        const outcome =
+          options.attempt ??
+          (yield* runTool(call, tool, input, cwd, options.unsandboxed === true, options.approved === true))
         const duration_ms = (yield* Clock.currentTimeMillis) - started
         if (outcome._tag === "ok") {
           const post = yield* hooks.dispatch(
@@ -278,6 +323,14 @@ export const make = (options: TI.Options = {}) =>
     const judge = (tool: RuntimeTool, input: JsonValue, approval: AskForApproval, cwd: string) =>
       Effect.gen(function* (): Effect.fn.Return<V.Judgement> {
         if (tool.owner.startsWith("mcp:") && options.mcpTrust !== undefined) return yield* judgeMcp(tool, approval, cwd)
+        // a declared access to a protected path (the runtime's own control files) is asked about
+        const touched = protectedAccess(tool, input, cwd)
+        if (touched === undefined) {
+          return { verdict: "ask", source: "policy", reason: "the paths the call touches could not be read" }
+        }
+        if (touched.length > 0) {
+          return { verdict: "ask", source: "policy", reason: `protected path: ${touched.join("; ")}` }
+        }
         if (tool.shellCommand === undefined) return { verdict: "allow", source: "none" }
         const command = tool.shellCommand(input)
         if (command === undefined) {
@@ -386,7 +439,8 @@ export const make = (options: TI.Options = {}) =>
         if (verdict.verdict === "deny") return yield* deny(call, cwd, verdict)
         if (verdict.verdict === "allow") {
           return yield* dispatch(call, tool, input, cwd, [...context, ...permission.additionalContext], {
-            unsandboxed: rerunUnsandboxed !== undefined
+            unsandboxed: rerunUnsandboxed !== undefined,
+            approved: true
           })
         }
 
@@ -529,7 +583,8 @@ export const make = (options: TI.Options = {}) =>
         if (Option.isNone(tool)) return yield* fail(call, cwd, `tool "${call.name}" is no longer registered`)
         // an approval to re-run outside the sandbox (approval mode "on-failure") runs it so
         return yield* dispatch(call, tool.value, call.arguments, cwd, [], {
-          unsandboxed: resolved.metadata?.unsandboxed === true
+          unsandboxed: resolved.metadata?.unsandboxed === true,
+          approved: true
         })
       }).pipe(Effect.withSpan("Runtime.resolveApproval", { attributes: { approval_id: approvalId, decision } }))
 
