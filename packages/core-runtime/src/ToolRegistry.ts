@@ -106,6 +106,8 @@ export interface RuntimeTool {
   readonly inputSchema: JsonValue
   /** Set for tools that execute shell commands: extracts the command for `ExecPolicy`. */
   readonly shellCommand?: ((input: JsonValue) => string | undefined) | undefined
+  /** The directory that command runs in, relative to the call's `cwd` (`shellCommand`'s tools that choose one). */
+  readonly shellWorkdir?: ((input: JsonValue) => string | undefined) | undefined
   /** The files an input reads and writes, checked against the protected paths before the tool runs. */
   readonly fileAccess?: ((input: JsonValue) => ReadonlyArray<PluginTool.FileAccess>) | undefined
   /** Decodes (and may normalize) the input; the error is shown to the model. */
@@ -232,6 +234,7 @@ export const fromPlugin = (
     description: definition.description,
     inputSchema,
     shellCommand: options?.shellCommand ?? (definition.shellCommand as RuntimeTool["shellCommand"]),
+    shellWorkdir: definition.shellWorkdir as RuntimeTool["shellWorkdir"],
     fileAccess: definition.fileAccess as RuntimeTool["fileAccess"],
     timeout: options?.timeout,
     validate: (input) =>

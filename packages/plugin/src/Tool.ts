@@ -87,6 +87,13 @@ export interface ToolDefinition<I = any, II = any, O = any, OI = any, E = never,
    */
   readonly shellCommand?: ((input: I) => string | undefined) | undefined
   /**
+   * The directory the command of `shellCommand` runs in, when the input
+   * chooses one (relative to the workspace root, the context's `cwd`): the
+   * runtime resolves the command's paths against it, so that a command run
+   * in `.git/hooks` is judged as writing there.
+   */
+  readonly shellWorkdir?: ((input: I) => string | undefined) | undefined
+  /**
    * Declares the files an input reads and writes (a move or delete is a
    * write of both paths). The runtime checks them against its protected
    * paths (its own control files: `.strata/`, `.git/config`, `.git/hooks/`,
@@ -109,6 +116,7 @@ export interface Any<R = never> {
   readonly input: Schema.Schema<any, any>
   readonly output: Schema.Schema<any, any>
   readonly shellCommand?: ((input: never) => string | undefined) | undefined
+  readonly shellWorkdir?: ((input: never) => string | undefined) | undefined
   readonly fileAccess?: ((input: never) => ReadonlyArray<FileAccess>) | undefined
   run(input: never, context: ToolContext): Effect.Effect<unknown, unknown, R>
 }

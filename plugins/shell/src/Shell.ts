@@ -312,6 +312,7 @@ export const Exec = defineTool({
   }),
   output: ExecResult,
   shellCommand: (input) => input.command,
+  shellWorkdir: (input) => input.workdir,
   run: (input, context) =>
     Effect.gen(function* () {
       const options = yield* ShellOptions

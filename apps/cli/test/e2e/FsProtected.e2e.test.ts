@@ -107,3 +107,36 @@ describe.concurrent("file tools and protected paths", { timeout: 180_000 }, () =
     })
   })
 })
+
+describe("a shell command is judged where it runs", { timeout: 180_000 }, () => {
+  it("a command run in .git (workdir) that names hooks is asked about: denied under approval never", async () => {
+    await withProject(async (p) => {
+      mkdirSync(path.join(p.dir, ".git/hooks"), { recursive: true })
+      writeFileSync(path.join(p.dir, ".git/hooks/post-merge-e2e"), "#!/bin/sh\n")
+      await withModel(
+        {
+          turns: [
+            // `ls` is allowed by the built-in rules; `hooks` here is .git/hooks, a protected path
+            call("shell__exec", { command: "ls hooks", workdir: ".git" }),
+            call("shell__exec", { command: "ls", workdir: "docs" }),
+            { text: "done" }
+          ]
+        },
+        async (server) => {
+          mkdirSync(path.join(p.dir, "docs"))
+          writeFileSync(path.join(p.dir, "docs/README.md"), "plain docs\n")
+          p.config(providerToml(server))
+          const run = await p.strata(["run", "--json", "--approval", "never", "list the hooks"])
+          expect(jsonLines(run.stdout).at(-1), run.stderr).toMatchObject({ event: "run_result" })
+          const [hooks, docs] = results(run.stdout)
+          expect(hooks).toMatchObject({ ok: false, status: "denied" })
+          expect(hooks!.reason).toContain("holds protected paths")
+          expect(run.stdout).not.toContain("post-merge-e2e")
+          // the same command elsewhere runs
+          expect(docs).toMatchObject({ ok: true, status: "completed" })
+          expect(JSON.stringify(docs)).toContain("README.md")
+        }
+      )
+    })
+  })
+})

@@ -336,7 +336,38 @@ export const make = (options: TI.Options = {}) =>
         if (command === undefined) {
           return { verdict: "ask", source: "policy", reason: "the command could not be read from the tool input" }
         }
-        const decision = yield* policy.check(command, { cwd, approval })
+        // judged where it runs (its workdir), against the workspace's and the home's protected paths
+        let workdir: string | undefined
+        try {
+          workdir = tool.shellWorkdir?.(input)
+        } catch {
+          return {
+            verdict: "ask",
+            source: "policy",
+            reason: "the command's directory could not be read from the tool input"
+          }
+        }
+        const commandCwd = workdir === undefined ? cwd : ProtectedPaths.resolve(cwd, workdir)
+        // a command run inside a protected directory (or one holding protected paths, `.git`) names
+        // them by bare words the policy reads as plain arguments: asked about whatever it is
+        const inProtected =
+          commandCwd === (ProtectedPaths.normalize(cwd) ?? cwd)
+            ? undefined
+            : ProtectedPaths.touches(protectedOf(cwd), commandCwd)
+        if (inProtected !== undefined) {
+          return {
+            verdict: "ask",
+            source: "policy",
+            reason: `the command runs in ${JSON.stringify(workdir)}, which holds protected paths (${inProtected})`,
+            command
+          }
+        }
+        const decision = yield* policy.check(command, {
+          cwd: commandCwd,
+          approval,
+          home: options.home,
+          protectedPaths: protectedOf(cwd)
+        })
         const reason =
           decision.reasons.map((r) => r.message).join("; ") ||
           decision.commands
