@@ -18,6 +18,7 @@ import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import type * as HttpClient from "@effect/platform/HttpClient"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Redirects from "./Redirects.js"
 
 /**
  * Which client the current runtime gets: `"node:http"` on Node, `"fetch"`
@@ -45,6 +46,18 @@ export const layerNode: Layer.Layer<HttpClient.HttpClient> = Layer.unwrapEffect(
 )
 
 /**
+ * The runtime's `fetch`, with redirects followed by the rule of
+ * `Redirects.ts` (the providers' key headers stay behind on a change of
+ * origin, which `fetch` itself would forward).
+ *
+ * @since 0.2.0
+ * @category layers
+ */
+export const layerFetch: Layer.Layer<HttpClient.HttpClient> = FetchHttpClient.layer.pipe(
+  Layer.provide(Layer.sync(FetchHttpClient.Fetch, () => Redirects.guardedFetch(globalThis.fetch)))
+)
+
+/**
  * The client for this runtime (see {@link kind}). `STRATA_HTTP_CLIENT=fetch`
  * (or `node`) overrides the choice, e.g. to compare them.
  *
@@ -54,5 +67,5 @@ export const layerNode: Layer.Layer<HttpClient.HttpClient> = Layer.unwrapEffect(
 export const layer = (env: Readonly<Record<string, string | undefined>> = {}): Layer.Layer<HttpClient.HttpClient> => {
   const forced = env.STRATA_HTTP_CLIENT
   const chosen = forced === "fetch" ? "fetch" : forced === "node" ? "node:http" : kind()
-  return chosen === "fetch" ? FetchHttpClient.layer : layerNode
+  return chosen === "fetch" ? layerFetch : layerNode
 }

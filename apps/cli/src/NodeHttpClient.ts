@@ -8,16 +8,15 @@
  * It behaves as `FetchHttpClient` does where a provider can tell: the body
  * streams chunk by chunk as it arrives; an interrupt aborts the request,
  * which destroys its connection; transport failures are `RequestError`s,
- * body failures `ResponseError`s; redirects are followed as `fetch` follows
- * them (307/308 resend the request, 301/302/303 turn a POST into a GET
- * without body, credentials are dropped on a change of origin, at most 20);
+ * body failures `ResponseError`s; redirects are followed by the rule in
+ * `Redirects.ts` (as `fetch` follows them, the providers' key headers
+ * dropped on a change of origin too);
  * `accept` and `user-agent` default to what Node's `fetch` sends.
  *
  * @since 0.2.0
  */
 import * as Http from "node:http"
 import * as Https from "node:https"
-import type { Readable } from "node:stream"
 import * as Cookies from "@effect/platform/Cookies"
 import * as Headers from "@effect/platform/Headers"
 import * as HttpClient from "@effect/platform/HttpClient"
@@ -33,17 +32,7 @@ import * as Inspectable from "effect/Inspectable"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
-
-/** What `fetch` follows at most. */
-const MAX_REDIRECTS = 20
-/** The redirects `fetch` follows. */
-const REDIRECTS = [301, 302, 303, 307, 308]
-/**
- * Dropped when a redirect changes the origin: what `fetch` drops, and the
- * headers providers carry their keys in (Anthropic's `x-api-key`, Gemini's
- * `x-goog-api-key`, Azure's `api-key`), which `fetch` would forward.
- */
-const CREDENTIALS = ["authorization", "cookie", "proxy-authorization", "x-api-key", "x-goog-api-key", "api-key"]
+import * as Redirects from "./Redirects.js"
 
 interface Agents {
   readonly http: Http.Agent
@@ -215,9 +204,6 @@ const encodeBody = (
   }
 }
 
-const without = (headers: Record<string, string>, names: ReadonlyArray<string>) =>
-  Object.fromEntries(Object.entries(headers).filter(([k]) => !names.includes(k.toLowerCase())))
-
 /**
  * A client over these agents.
  *
@@ -239,25 +225,21 @@ export const fromAgents = (agents: Agents): HttpClient.HttpClient =>
         } as Record<string, string>,
         body: encoded.body
       }
-      for (let redirects = 0; ; redirects++) {
+      for (let hops = 0; ; hops++) {
         const response = yield* send(agents, request, target, signal)
-        const location = response.source.headers.location
-        const status = response.status
         const resendable = typeof target.body !== "object" || target.body instanceof Uint8Array
-        if (!REDIRECTS.includes(status) || location === undefined || redirects >= MAX_REDIRECTS || !resendable) {
-          return response
-        }
+        const next = resendable
+          ? Redirects.nextHop(target, response.status, response.source.headers.location, hops)
+          : undefined
+        if (next === undefined) return response
         // not read: skipped, so that its connection goes back to the agent
-        ;(response.source as Readable).resume()
-        const next = new URL(location, target.url)
-        let headers = next.origin === target.url.origin ? target.headers : without(target.headers, CREDENTIALS)
-        let { method, body } = target
-        if (status === 303 ? method !== "HEAD" : status <= 302 && method === "POST") {
-          method = "GET"
-          body = undefined
-          headers = without(headers, ["content-type", "content-length"])
+        response.source.resume()
+        target = {
+          method: next.method,
+          url: next.url,
+          headers: { ...next.headers },
+          body: next.dropBody ? undefined : target.body
         }
-        target = { method, url: next, headers, body }
       }
     })
   )

@@ -8,19 +8,40 @@
  * connection, errors are classified and retried alike, redirects are
  * followed as `fetch` follows them.
  */
-import { execFileSync } from "node:child_process"
+import { execFile, execFileSync } from "node:child_process"
 import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import * as http from "node:http"
 import * as https from "node:https"
 import type { AddressInfo } from "node:net"
 import { tmpdir } from "node:os"
 import * as path from "node:path"
+import { fileURLToPath } from "node:url"
 import { Fault } from "@strata/testkit/ScriptedModel"
 import { beforeAll, describe, expect, it } from "vitest"
 import { ensureBuilt } from "../build.js"
-import { jsonLines, providerToml, withModel, withProject } from "./harness.js"
+import { jsonLines, type Project, providerToml, withModel, withProject } from "./harness.js"
 
 beforeAll(() => ensureBuilt(), 300_000)
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../..")
+
+/** The built strata on another runtime (`runtime`: its command), in the project. */
+const runOn = (runtime: ReadonlyArray<string>, p: Project, args: ReadonlyArray<string>, env: Record<string, string>) =>
+  new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+    execFile(
+      runtime[0]!,
+      [...runtime.slice(1), path.join(root, "apps/cli/bin/strata.js"), ...args],
+      {
+        cwd: p.dir,
+        env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: p.home, XDG_CONFIG_HOME: "", NO_COLOR: "1", ...env },
+        timeout: 120_000
+      },
+      (error, stdout, stderr) => {
+        if (error !== null && typeof error.code !== "number") reject(error)
+        else resolve({ code: error === null ? 0 : Number(error.code), stdout, stderr })
+      }
+    )
+  })
 
 const clients = [
   { name: "node:http (the default on Node)", env: {} },
@@ -218,33 +239,98 @@ describe.concurrent("the HTTP client of model calls", { timeout: 180_000 }, () =
     })
   }
 
-  // Node 20's fetch fails here ("Cannot perform ArrayBuffer.prototype.slice on a detached
-  // ArrayBuffer": it cannot resend the bytes it sent), retried until the run fails.
-  it.each([
-    { kind: "openai-compatible", header: "authorization" },
-    { kind: "anthropic", header: "x-api-key" }
-  ] as const)(
-    "node:http: a 307 redirect resends the request, without the key ($header) on another origin",
-    async ({ kind, header }) => {
-      await withProject(async (p) => {
-        await withModel({ turns: [{ text: "redirected answer" }] }, async (server) => {
-          await withRedirect(307, server.url, async (redirector) => {
-            const toml = providerToml(server, { kind, extra: 'api_key_env = "E2E_KEY"' }).replace(
-              server.url,
-              redirector
-            )
-            p.config(toml)
-            const run = await p.strata(["run", "--json", "hi"], { env: { E2E_KEY: "sk-e2e" } })
-            expect(run.code, run.stderr).toBe(0)
-            expect(resultOf(run.stdout)).toMatchObject({ output: "redirected answer" })
-            expect(server.requests).toHaveLength(1)
-            // another port is another origin: the credentials stay behind
-            expect(server.requests[0]!.headers[header]).toBeUndefined()
-            expect(JSON.stringify(server.requests[0]!.headers)).not.toContain("sk-e2e")
-            expect(server.requests[0]!.body).toMatchObject({ model: "scripted", stream: true })
+  // Both clients, and the built strata on Bun and Deno (their own `fetch`):
+  // `fetch` alone would forward `x-api-key` to the other origin (and Node
+  // 20's could not resend the bytes it had sent: it detaches their buffer).
+  const runners = [
+    ...clients.map((c) => ({ name: c.name, env: c.env, runtime: undefined })),
+    { name: "bun (fetch)", env: {}, runtime: [path.join(root, "node_modules/.bin/bun")] },
+    { name: "deno (fetch)", env: {}, runtime: [path.join(root, "node_modules/.bin/deno"), "run", "-A"] }
+  ]
+  for (const runner of runners) {
+    it.each([
+      { kind: "openai-compatible", header: "authorization" },
+      { kind: "anthropic", header: "x-api-key" }
+    ] as const)(
+      `${runner.name}: a 307 redirect resends the request, without the key ($header) on another origin`,
+      async ({ kind, header }) => {
+        await withProject(async (p) => {
+          await withModel({ turns: [{ text: "redirected answer" }] }, async (server) => {
+            await withRedirect(307, server.url, async (redirector) => {
+              const toml = providerToml(server, { kind, extra: 'api_key_env = "E2E_KEY"' }).replace(
+                server.url,
+                redirector
+              )
+              p.config(toml)
+              const env = { ...runner.env, E2E_KEY: "sk-e2e" }
+              const run =
+                runner.runtime === undefined
+                  ? await p.strata(["run", "--json", "hi"], { env })
+                  : await runOn(runner.runtime, p, ["run", "--json", "hi"], env)
+              expect(run.code, run.stderr).toBe(0)
+              expect(resultOf(run.stdout)).toMatchObject({ output: "redirected answer" })
+              expect(server.requests).toHaveLength(1)
+              // another port is another origin: the credentials stay behind
+              expect(server.requests[0]!.headers[header]).toBeUndefined()
+              expect(JSON.stringify(server.requests[0]!.headers)).not.toContain("sk-e2e")
+              expect(server.requests[0]!.body).toMatchObject({ model: "scripted", stream: true })
+            })
           })
         })
+      }
+    )
+  }
+
+  it("fetch: a 302 turns the POST into a GET without body, and the key stays behind", async () => {
+    await withProject(async (p) => {
+      const seen: Array<{ method: string | undefined; headers: http.IncomingHttpHeaders; body: string }> = []
+      const target = http.createServer((req, res) => {
+        let body = ""
+        req.on("data", (d) => {
+          body += d
+        })
+        req.on("end", () => {
+          seen.push({ method: req.method, headers: req.headers, body })
+          res.writeHead(404)
+          res.end()
+        })
       })
-    }
-  )
+      await new Promise<void>((resolve) => target.listen(0, "127.0.0.1", resolve))
+      try {
+        const to = `http://127.0.0.1:${(target.address() as AddressInfo).port}`
+        await withRedirect(302, to, async (redirector) => {
+          p.config(
+            [
+              'model = "scripted"',
+              "[providers.local]",
+              'kind = "anthropic"',
+              `base_url = "${redirector}"`,
+              'api_key_env = "E2E_KEY"',
+              "max_retries = 0",
+              "[[models]]",
+              'id = "scripted"',
+              'provider = "local"',
+              "context_window = 32000",
+              "max_output_tokens = 1000",
+              ""
+            ].join("\n")
+          )
+          const run = await p.strata(["run", "--json", "hi"], {
+            env: { STRATA_HTTP_CLIENT: "fetch", E2E_KEY: "sk-e2e" }
+          })
+          expect(run.code).not.toBe(0)
+          expect(seen.length).toBeGreaterThan(0)
+          for (const r of seen) {
+            expect(r.method).toBe("GET")
+            expect(r.body).toBe("")
+            expect(r.headers["x-api-key"]).toBeUndefined()
+            expect(JSON.stringify(r.headers)).not.toContain("sk-e2e")
+          }
+        })
+      } finally {
+        target.closeAllConnections()
+        await new Promise((resolve) => target.close(resolve))
+      }
+    })
+  })
 })
