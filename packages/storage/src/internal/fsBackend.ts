@@ -69,7 +69,10 @@ export const make = (
     // the store marker
 
     const markerFile = path.join(root, "strata-store.json")
-    const marker = yield* files.readTextOptional(markerFile)
+    // Who this process is (read once per process, from /proc) is read beside the marker.
+    const [marker, self] = yield* Effect.all([files.readTextOptional(markerFile), ProcessInfo.current(fs)], {
+      concurrency: "unbounded"
+    })
     if (Option.isSome(marker)) {
       let parsed: { format?: unknown; schemaVersion?: unknown } = {}
       try {
@@ -113,7 +116,6 @@ export const make = (
       )
     }
 
-    const self = yield* ProcessInfo.current(fs)
     const locks = yield* FileLock.make(fs, self, {
       waitMs: options.lockWaitMs,
       holders: path.join(root, "locks"),
