@@ -47,6 +47,8 @@ export interface Files {
   readonly keepDirOpen: (dir: string) => Effect.Effect<void, StorageError, Scope.Scope>
 }
 
+type Made = "made" | "exists" | "noParent"
+
 /** Directory handles kept open for their fsyncs, at most (past it, a directory is opened per fsync). */
 const MAX_KEPT_DIRS = 64
 
@@ -125,16 +127,16 @@ export const make = (
 
     const known = new Set<string>()
     /** `mkdir` first (one call whether it is there or not): made, already there, or no parent yet. */
-    const mkdir = (dir: string) =>
+    const mkdir = (dir: string): Effect.Effect<Made, StorageError> =>
       fs.makeDirectory(dir).pipe(
-        Effect.as<"made" | "exists" | "noParent">("made"),
+        Effect.as<Made>("made"),
         Effect.catchIf(
           (e) => isReason(e, "AlreadyExists"),
-          () => Effect.succeed("exists" as const)
+          () => Effect.succeed<Made>("exists")
         ),
         Effect.catchIf(
           (e) => isReason(e, "NotFound"),
-          () => Effect.succeed("noParent" as const)
+          () => Effect.succeed<Made>("noParent")
         ),
         mapIo(dir, "creating the directory")
       )
