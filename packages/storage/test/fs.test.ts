@@ -143,8 +143,14 @@ describe("fs store", () => {
         )
         assert.strictEqual(Option.getOrThrow(back[0]).preview, "p2")
         assert.strictEqual(back[1], 1)
-        assert.deepStrictEqual(Option.map(back[2], (c) => c.state), Option.some({ n: 1 }))
-        assert.deepStrictEqual(listFiles(dir).filter((f) => f.includes(".tmp-")), [])
+        assert.deepStrictEqual(
+          Option.map(back[2], (c) => c.state),
+          Option.some({ n: 1 })
+        )
+        assert.deepStrictEqual(
+          listFiles(dir).filter((f) => f.includes(".tmp-")),
+          []
+        )
       })
     )
   )
