@@ -198,9 +198,10 @@ export interface Service {
 export class JobManager extends Context.Tag("@strata/jobs/JobManager")<JobManager, Service>() {}
 
 /**
- * Builds a manager over the `JobBackend` in context, loading every existing
- * job, registering `options.handlers`, recovering interrupted jobs, and
- * starting the runner. The runner stops when the scope closes. Every
+ * Builds a manager over the `JobBackend` in context, registering
+ * `options.handlers`, recovering interrupted jobs, and starting the runner.
+ * The existing jobs are read on first use (a call, or a handler's
+ * registration, which recovers the jobs of its kind), not when it is built. The runner stops when the scope closes. Every
  * transition is also dispatched as a `JobLifecycle` hook event through the
  * `HookDispatcher` in context (`HookDispatcher.Default` when no hooks are
  * wanted: a dispatcher without such hooks does nothing).

@@ -263,6 +263,37 @@ export const run = (name: string, backend: () => Layer.Layer<JobBackend.JobBacke
     )
 
     it.live(
+      "the jobs are read on first use: a job left running by a dead owner is listed, and recovered when its kind's handler registers",
+      () =>
+        Effect.gen(function* () {
+          // A manager built first, before anything is stored (it reads nothing yet).
+          const exit = yield* Effect.exit(
+            Effect.scoped(
+              Effect.gen(function* () {
+                const later = yield* JobManager.make({ instanceId: "late-process" })
+                const id = yield* Effect.scoped(
+                  Effect.gen(function* () {
+                    const dead = yield* JobManager.make({ instanceId: "dead-process" })
+                    const job = yield* dead.enqueueJob("late-kind")
+                    yield* dead.setJobRunning(job.id)
+                    return job.id
+                  })
+                )
+                const listed = yield* later.listJobs
+                expect(listed.find((j) => j.id === id)?.status).toBe("running")
+                yield* later.registerHandler({ kind: "late-kind", idempotent: true, run: () => Effect.void })
+                yield* later.awaitIdle
+                const job = yield* later.getJob(id)
+                expect(job.status).toBe("completed")
+                expect(job.history.map((h) => h.phase)).toContain("interrupted")
+              })
+            )
+          )
+          expect(Exit.isSuccess(exit) ? true : exit.cause.toString()).toBe(true)
+        }).pipe(Effect.provide(backend()), Effect.provide(HookDispatcher.Default))
+    )
+
+    it.live(
       "recovery: running jobs of a dead owner are requeued, failed or paused per kind; unserved kinds are left alone",
       () =>
         Effect.gen(function* () {

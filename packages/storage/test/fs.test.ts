@@ -124,6 +124,37 @@ const provide = <A, E>(e: Effect.Effect<A, E, FileSystem.FileSystem | Scope.Scop
   e.pipe(Effect.scoped, Effect.provide(NodeContext.layer))
 
 describe("fs store", () => {
+  it.live("a store under directories that do not exist yet makes them; a thread's records survive a reopen", () =>
+    provide(
+      Effect.gen(function* () {
+        const dir = NPath.join(yield* tempDir, "a", "b", "store")
+        const id = threadId()
+        yield* withStore(dir, (store) =>
+          Effect.gen(function* () {
+            yield* store.createThread(makeThread(id, 1))
+            yield* store.appendEvents(id, [turn(1)])
+            // Several writes to one thread directory (its handle is kept open for their fsyncs).
+            for (let i = 0; i < 3; i++) yield* store.updateThread(id, (t) => ({ ...t, preview: `p${i}` }))
+            yield* store.saveCheckpoint(id, "c1", { n: 1 })
+          })
+        )
+        const back = yield* withStore(dir, (store) =>
+          Effect.all([store.getThread(id), store.lastSeq(id), store.loadCheckpoint(id, "c1")])
+        )
+        assert.strictEqual(Option.getOrThrow(back[0]).preview, "p2")
+        assert.strictEqual(back[1], 1)
+        assert.deepStrictEqual(
+          Option.map(back[2], (c) => c.state),
+          Option.some({ n: 1 })
+        )
+        assert.deepStrictEqual(
+          listFiles(dir).filter((f) => f.includes(".tmp-")),
+          []
+        )
+      })
+    )
+  )
+
   it.live("persists everything across a reopen; a cold read honours fromSeq", () =>
     provide(
       Effect.gen(function* () {

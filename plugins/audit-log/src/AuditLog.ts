@@ -19,9 +19,13 @@ import * as Path from "@effect/platform/Path"
 import { defineHook } from "@strata/plugin"
 import * as Config from "effect/Config"
 import * as Context from "effect/Context"
+import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
+import * as ExecutionStrategy from "effect/ExecutionStrategy"
+import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Scope from "effect/Scope"
 import * as AuditChain from "./AuditChain.js"
 
 /**
@@ -56,6 +60,13 @@ export class AuditLog extends Context.Tag("@strata/plugin-audit-log/AuditLog")<A
  */
 export const headFile = (file: string): string => `${file}.head`
 
+/** The log's directory is gone (found when taking the lock, before anything is written). */
+class LogDirGone extends Data.TaggedError("LogDirGone") {
+  override get message() {
+    return "the audit log's directory is gone"
+  }
+}
+
 const LOCK_STALE_MS = 30_000
 const LOCK_WAIT_MS = 10_000
 
@@ -79,7 +90,7 @@ interface Tip {
  * @category layers
  */
 export const layer = (options: Options = {}): Layer.Layer<AuditLog, never, FileSystem.FileSystem | Path.Path> =>
-  Layer.effect(
+  Layer.scoped(
     AuditLog,
     Effect.gen(function* () {
       const fs = yield* FileSystem.FileSystem
@@ -105,6 +116,11 @@ export const layer = (options: Options = {}): Layer.Layer<AuditLog, never, FileS
               Effect.catchIf(
                 (e) => e._tag === "SystemError" && e.reason === "AlreadyExists",
                 () => Effect.succeed(false)
+              ),
+              // Nothing is written yet: the caller makes the directory and tries again.
+              Effect.catchIf(
+                (e) => e._tag === "SystemError" && e.reason === "NotFound",
+                () => Effect.fail(new LogDirGone())
               )
             )
             if (taken) return
@@ -127,13 +143,42 @@ export const layer = (options: Options = {}): Layer.Layer<AuditLog, never, FileS
         )
       }
 
+      // What this process keeps between appends: the directories it made,
+      // and the log opened for appending (with the inode it was opened on;
+      // a log replaced or removed since is opened again).
+      const readyDirs = new Set<string>()
+      const handles = new Map<
+        string,
+        { readonly file: FileSystem.File; readonly ino: number | undefined; readonly scope: Scope.CloseableScope }
+      >()
+      const handlesScope = yield* Effect.scope
+      const dropHandle = (file: string) =>
+        Effect.suspend(() => {
+          const h = handles.get(file)
+          handles.delete(file)
+          return h === undefined ? Effect.void : Scope.close(h.scope, Exit.void)
+        })
+
+      /**
+       * The log's size and inode, or undefined when it does not exist; fails
+       * when it is a symlink (the log is never written through one). One
+       * `readlink` tells both "missing" and "symlink"; `stat` follows for the rest.
+       */
+      const inspect = (file: string) =>
+        Effect.gen(function* () {
+          const link = yield* fs.readLink(file).pipe(Effect.either)
+          if (link._tag === "Right") {
+            return yield* Effect.fail(new Error(`${file} is a symlink; the audit log is not written through one`))
+          }
+          if (link.left._tag === "SystemError" && link.left.reason === "NotFound") return undefined
+          const info = yield* fs.stat(file)
+          return { size: Number(info.size), ino: Option.getOrUndefined(info.ino) }
+        })
+
       /** Reads the chain's tip from the end of the file (growing the window until a whole line fits). */
-      const readTip = (file: string) =>
+      const readTip = (file: string, size: number) =>
         Effect.scoped(
           Effect.gen(function* () {
-            const exists = yield* fs.exists(file)
-            if (!exists) return { size: 0, seq: 0, hash: AuditChain.GENESIS, torn: false } satisfies Tip
-            const size = Number((yield* fs.stat(file)).size)
             const cached = tips.get(file)
             if (cached !== undefined && cached.size === size) return cached
             if (size === 0) return { size: 0, seq: 0, hash: AuditChain.GENESIS, torn: false } satisfies Tip
@@ -166,12 +211,31 @@ export const layer = (options: Options = {}): Layer.Layer<AuditLog, never, FileS
           })
         )
 
+      /** Appends `bytes` through the handle kept on the file at `ino` (opened again when the file changed). */
+      const appendBytes = (file: string, ino: number | undefined, bytes: Uint8Array) =>
+        Effect.gen(function* () {
+          let h = handles.get(file)
+          if (h === undefined || ino === undefined || h.ino !== ino) {
+            yield* dropHandle(file)
+            const scope = yield* Scope.fork(handlesScope, ExecutionStrategy.sequential)
+            const opened = yield* Scope.extend(fs.open(file, { flag: "a" }), scope).pipe(
+              Effect.tapError(() => Scope.close(scope, Exit.void))
+            )
+            const info = yield* opened.stat.pipe(Effect.option)
+            h = { file: opened, ino: Option.isSome(info) ? Option.getOrUndefined(info.value.ino) : undefined, scope }
+            handles.set(file, h)
+          }
+          yield* h.file.writeAll(bytes).pipe(Effect.tapError(() => dropHandle(file)))
+        })
+
+      const encoder = new TextEncoder()
       const appendLine = (file: string, entry: Record<string, unknown>) =>
         Effect.gen(function* () {
-          if (Option.isSome(yield* fs.readLink(file).pipe(Effect.option))) {
-            return yield* Effect.fail(new Error(`${file} is a symlink; the audit log is not written through one`))
-          }
-          const tip = yield* readTip(file)
+          const found = yield* inspect(file)
+          const tip: Tip =
+            found === undefined
+              ? { size: 0, seq: 0, hash: AuditChain.GENESIS, torn: false }
+              : yield* readTip(file, found.size)
           const { seq: _s, prev: _p, ...rest } = entry
           const line = JSON.stringify({
             seq: tip.seq + 1,
@@ -179,10 +243,10 @@ export const layer = (options: Options = {}): Layer.Layer<AuditLog, never, FileS
             time: new Date().toISOString(),
             ...rest
           })
-          const text = `${tip.torn ? "\n" : ""}${line}\n`
-          yield* fs.writeFileString(file, text, { flag: "a" })
+          const bytes = encoder.encode(`${tip.torn ? "\n" : ""}${line}\n`)
+          yield* appendBytes(file, found?.ino, bytes)
           const next: Tip = {
-            size: tip.size + new TextEncoder().encode(text).length,
+            size: tip.size + bytes.length,
             seq: tip.seq + 1,
             hash: yield* AuditChain.hash(line),
             torn: false
@@ -194,13 +258,33 @@ export const layer = (options: Options = {}): Layer.Layer<AuditLog, never, FileS
           tips.set(file, next)
         })
 
+      /** One append: the directory made once, the file lock held around the line. */
+      const appendOnce = (file: string, entry: Record<string, unknown>) =>
+        Effect.gen(function* () {
+          const dir = path.dirname(file)
+          if (!readyDirs.has(dir)) {
+            yield* fs.makeDirectory(dir, { recursive: true })
+            readyDirs.add(dir)
+          }
+          yield* withFileLock(file, appendLine(file, entry))
+        })
+
       return {
         append: Effect.fn("AuditLog.append")((cwd: string | undefined, entry: Record<string, unknown>) =>
           lock.withPermits(1)(
-            Effect.gen(function* () {
+            Effect.suspend(() => {
               const file = fileFor(cwd)
-              yield* fs.makeDirectory(path.dirname(file), { recursive: true })
-              yield* withFileLock(file, appendLine(file, entry))
+              // A directory removed since it was made here: made again, once.
+              return appendOnce(file, entry).pipe(
+                Effect.catchIf(
+                  (e) => e instanceof LogDirGone,
+                  () =>
+                    Effect.suspend(() => {
+                      readyDirs.delete(path.dirname(file))
+                      return Effect.zipRight(dropHandle(file), appendOnce(file, entry))
+                    })
+                )
+              )
             }).pipe(Effect.catchAll((e) => Effect.logWarning(`audit-log: cannot write: ${e.message}`)))
           )
         )

@@ -220,3 +220,50 @@ describe("audit-log hash chain", () => {
     }).pipe(Effect.provide(NodeContext.layer))
   )
 })
+
+describe("audit-log writer between appends", () => {
+  const entry = (n: number) => ({ event: "tool_call", phase: "completed", n })
+
+  it.scopedLive(
+    "a log replaced, removed, or its directory removed between appends: the next line goes to the file at the path",
+    () =>
+      Effect.gen(function* () {
+        const fs = yield* FileSystem
+        const dir = yield* fs.makeTempDirectoryScoped({ prefix: "strata-audit-keep-" })
+        const file = `${dir}/logs/audit.jsonl`
+        yield* Effect.scoped(
+          Effect.gen(function* () {
+            const log = yield* AuditLog.AuditLog
+            yield* log.append(undefined, entry(1))
+            yield* log.append(undefined, entry(2))
+            // Replaced by another file (a rotation): the writer follows the path, not the file it had open.
+            yield* fs.rename(file, `${dir}/logs/old.jsonl`)
+            yield* fs.writeFileString(`${dir}/logs/new.jsonl`, "")
+            yield* fs.rename(`${dir}/logs/new.jsonl`, file)
+            yield* log.append(undefined, entry(3))
+            expect((yield* readLines(file)).map((l) => [l.seq, l.n])).toStrictEqual([[1, 3]])
+            expect((yield* readLines(`${dir}/logs/old.jsonl`)).map((l) => l.n)).toStrictEqual([1, 2])
+            // Removed: written again from the start of a chain.
+            yield* fs.remove(file)
+            yield* log.append(undefined, entry(4))
+            expect((yield* readLines(file)).map((l) => [l.seq, l.n])).toStrictEqual([[1, 4]])
+            // The whole directory removed: made again.
+            yield* fs.remove(`${dir}/logs`, { recursive: true })
+            yield* log.append(undefined, entry(5))
+            yield* log.append(undefined, entry(6))
+            expect((yield* readLines(file)).map((l) => [l.seq, l.n])).toStrictEqual([
+              [1, 5],
+              [2, 6]
+            ])
+            expect(yield* verifyAt(file)).toMatchObject({ ok: true, lines: 2, anchored: true })
+            // A symlink put in its place is never written through.
+            yield* fs.writeFileString(`${dir}/target`, "")
+            yield* fs.remove(file)
+            yield* fs.symlink(`${dir}/target`, file)
+            yield* log.append(undefined, entry(7))
+            expect(yield* fs.readFileString(`${dir}/target`)).toBe("")
+          }).pipe(Effect.provide(AuditLog.layer({ file }).pipe(Layer.provide(NodeContext.layer))))
+        )
+      }).pipe(Effect.provide(NodeContext.layer))
+  )
+})

@@ -43,8 +43,30 @@ export const make = (
     const hooks = yield* HookDispatcher
     const instanceId = options.instanceId ?? `jobs-${randomUUID()}`
     const concurrency = Math.max(1, options.concurrency ?? 4)
+    // Every job, loaded on first use rather than here: a process that never
+    // touches a job (`strata run` with no job handler) never reads them, and
+    // one that does pays for it off the start-up path. Recovery is unchanged:
+    // it runs when a handler of the kind is registered, which loads first.
     const jobs = new Map<string, JobRecord>()
-    for (const record of yield* backend.list) jobs.set(record.id, record)
+    let loaded = false
+    const loadLock = Effect.unsafeMakeSemaphore(1)
+    const load: Effect.Effect<void, JM.JobError> = Effect.suspend(() =>
+      loaded
+        ? Effect.void
+        : loadLock.withPermits(1)(
+            Effect.suspend(() =>
+              loaded
+                ? Effect.void
+                : Effect.map(backend.list, (records) => {
+                    // Records written here meanwhile (none: every write loads first) would win.
+                    for (const record of records) if (!jobs.has(record.id)) jobs.set(record.id, record)
+                    loaded = true
+                  })
+            )
+          )
+    )
+    /** For the reads whose type has no backend error (as the BullMQ manager's `listJobs`). */
+    const loadOrDie = Effect.orDie(load)
 
     const locks = new Map<string, Effect.Semaphore>()
     const lock = (id: string) => {
@@ -66,10 +88,13 @@ export const make = (
     const idle = yield* SubscriptionRef.make(0)
 
     const find = (id: string) =>
-      Effect.suspend(() => {
-        const job = jobs.get(id)
-        return job === undefined ? Effect.fail(new JobNotFound({ jobId: id })) : Effect.succeed(job)
-      })
+      Effect.zipRight(
+        loadOrDie,
+        Effect.suspend(() => {
+          const job = jobs.get(id)
+          return job === undefined ? Effect.fail(new JobNotFound({ jobId: id })) : Effect.succeed(job)
+        })
+      )
 
     // Persists `next` (computed from the cached record) and publishes the transition.
     const commit = (previous: JobRecord | undefined, next: JobRecord) =>
@@ -211,6 +236,13 @@ export const make = (
     // Starts queued jobs of registered kinds, oldest first, up to the limit.
     // `active` holds the ids with a run in flight (starting or running).
     const dispatch = Effect.gen(function* () {
+      // Nothing to run without a handler (and no reason to load the jobs).
+      if (handlers.size === 0) return
+      const ok = yield* load.pipe(
+        Effect.as(true),
+        Effect.catchAll((e) => Effect.as(Effect.logWarning(`jobs: cannot load the jobs: ${e.message}`), false))
+      )
+      if (!ok) return
       const ready = [...jobs.values()]
         .filter((j) => j.status === "queued" && handlers.has(j.name) && !active.has(j.id))
         .sort((a, b) => a.created_at - b.created_at)
@@ -260,13 +292,21 @@ export const make = (
     const registerHandler = Effect.fn("JobManager.registerHandler")(function* (handler: JM.JobHandler) {
       yield* validateHandler(handler, handlers)
       handlers.set(handler.kind, handler)
-      if (recoverOnRegister) {
+      const ok = yield* load.pipe(
+        Effect.as(true),
+        Effect.catchAll((e) =>
+          Effect.as(Effect.logWarning(`jobs of kind ${handler.kind}: cannot load the jobs: ${e.message}`), false)
+        )
+      )
+      if (ok && recoverOnRegister) {
         yield* recover(handler).pipe(
           Effect.catchAll((e) => Effect.logWarning(`jobs of kind ${handler.kind}: recovery failed: ${e.message}`))
         )
       }
-      for (const job of jobs.values())
-        if (job.name === handler.kind && job.status === "failed") yield* scheduleRetry(job)
+      if (ok) {
+        for (const job of jobs.values())
+          if (job.name === handler.kind && job.status === "failed") yield* scheduleRetry(job)
+      }
       yield* Queue.offer(wake, undefined)
     })
 
@@ -277,6 +317,7 @@ export const make = (
       instanceId,
       enqueueJob: Effect.fn("JobManager.enqueueJob")(function* (name, input, enqueueOptions) {
         const record = yield* newJob(name, input, enqueueOptions, handlers.get(name))
+        yield* load
         const stored = yield* commit(undefined, record)
         yield* Queue.offer(wake, undefined)
         return stored
@@ -330,7 +371,10 @@ export const make = (
       }),
       jobHistory: Effect.fn("JobManager.jobHistory")((id) => Effect.map(find(id), (job) => job.history)),
       getJob: Effect.fn("JobManager.getJob")((id) => find(id)),
-      listJobs: Effect.sync(() => sortJobs(jobs.values())).pipe(Effect.withSpan("JobManager.listJobs")),
+      listJobs: Effect.zipRight(
+        loadOrDie,
+        Effect.sync(() => sortJobs(jobs.values()))
+      ).pipe(Effect.withSpan("JobManager.listJobs")),
       registerHandler,
       handles: (kind) => handlers.has(kind),
       events: Stream.fromPubSub(hub),

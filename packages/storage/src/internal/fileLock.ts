@@ -173,7 +173,7 @@ export interface FileLocks {
 export const make = (
   fs: FileSystem.FileSystem,
   self: ProcessId,
-  options: { readonly waitMs?: number | undefined; readonly holders: string }
+  options: { readonly waitMs?: number | undefined; readonly holders: string; readonly eager?: boolean | undefined }
 ): Effect.Effect<FileLocks, never, Scope.Scope> =>
   Effect.gen(function* () {
     const waitMs = options.waitMs ?? 10_000
@@ -208,6 +208,10 @@ export const make = (
         return Effect.ignore(fs.remove(holderFile))
       })
     )
+    // Written in the background: the first lock waits for it, and a failure
+    // is the locks' to report (`created` is cached, its failure too, as when
+    // the first lock wrote it).
+    if (options.eager === true) yield* Effect.forkScoped(Effect.ignore(created))
 
     const tryLink = (file: string) =>
       fs.link(holderFile, file).pipe(

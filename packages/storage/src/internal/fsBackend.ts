@@ -61,13 +61,18 @@ export const make = (
     const root = path.resolve(directory)
     const readOnly = options.readOnly === true
     const scope = yield* Effect.scope
-    const files = yield* Files.make(fs, path, root, scope)
+    const threadsDir = path.join(root, "threads")
+    // A thread's directory is never removed by the store: its handle stays open for the fsyncs of its renames.
+    const files = yield* Files.make(fs, path, root, scope, (dir) => path.dirname(dir) === threadsDir)
 
     // -------------------------------------------------------------------------
     // the store marker
 
     const markerFile = path.join(root, "strata-store.json")
-    const marker = yield* files.readTextOptional(markerFile)
+    // Who this process is (read once per process, from /proc) is read beside the marker.
+    const [marker, self] = yield* Effect.all([files.readTextOptional(markerFile), ProcessInfo.current(fs)], {
+      concurrency: "unbounded"
+    })
     if (Option.isSome(marker)) {
       let parsed: { format?: unknown; schemaVersion?: unknown } = {}
       try {
@@ -89,7 +94,6 @@ export const make = (
       }
     }
 
-    const threadsDir = path.join(root, "threads")
     const jobsDir = path.join(root, "jobs")
     const approvalsDir = path.join(root, "approvals")
     if (!readOnly) {
@@ -97,14 +101,27 @@ export const make = (
       if (Option.isNone(marker)) {
         yield* files.atomicWrite(markerFile, JSON.stringify({ format: FORMAT, schemaVersion: SCHEMA_VERSION }))
       }
-      yield* Effect.forEach([threadsDir, jobsDir, approvalsDir], files.ensureDir, { discard: true })
+      yield* Effect.forEach([threadsDir, jobsDir, approvalsDir], files.ensureDir, {
+        discard: true,
+        concurrency: "unbounded"
+      })
       // Approvals and job journals are written often: keep their directories open for the fsyncs.
-      yield* Effect.forEach([jobsDir, approvalsDir], files.keepDirOpen, { discard: true })
-      yield* Effect.forEach([jobsDir, approvalsDir], files.sweepTemps, { discard: true })
+      yield* Effect.forEach(
+        [jobsDir, approvalsDir],
+        (dir) => Effect.zipRight(files.keepDirOpen(dir), files.sweepTemps(dir)),
+        {
+          discard: true,
+          concurrency: "unbounded"
+        }
+      )
     }
 
-    const self = yield* ProcessInfo.current(fs)
-    const locks = yield* FileLock.make(fs, self, { waitMs: options.lockWaitMs, holders: path.join(root, "locks") })
+    const locks = yield* FileLock.make(fs, self, {
+      waitMs: options.lockWaitMs,
+      holders: path.join(root, "locks"),
+      // A store that writes takes a lock soon: its holder file is written now, beside the rest of start-up.
+      eager: !readOnly
+    })
     const threadDir = (threadId: string) => path.join(threadsDir, encodeName(threadId))
     const journals = FsJournal.make({
       files,

@@ -9,7 +9,7 @@ import type * as Path from "@effect/platform/Path"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
-import type * as Scope from "effect/Scope"
+import * as Scope from "effect/Scope"
 import { describe, type StorageError } from "../StorageError.js"
 import { mapIo } from "./io.js"
 import { makeBatcher } from "./locks.js"
@@ -47,19 +47,38 @@ export interface Files {
   readonly keepDirOpen: (dir: string) => Effect.Effect<void, StorageError, Scope.Scope>
 }
 
+type Made = "made" | "exists" | "noParent"
+
+/** Directory handles kept open for their fsyncs, at most (past it, a directory is opened per fsync). */
+const MAX_KEPT_DIRS = 64
+
 export const make = (
   fs: FileSystem.FileSystem,
   path: Path.Path,
   root: string,
-  scope: Scope.Scope
+  scope: Scope.Scope,
+  /** Directories whose handle is kept open once it was fsynced (the store never removes them). */
+  keep: (dir: string) => boolean = () => false
 ): Effect.Effect<Files> =>
   Effect.gen(function* () {
     const dirHandles = new Map<string, FileSystem.File>()
+    let kept = 0
+    const openKept = (dir: string) =>
+      Effect.flatMap(Scope.extend(fs.open(dir, { flag: "r" }), scope), (f) =>
+        Effect.sync(() => {
+          // Two callers raced to open it: the second handle goes with the scope.
+          if (!dirHandles.has(dir)) {
+            dirHandles.set(dir, f)
+            kept++
+          }
+          return f
+        })
+      )
     const syncDirRaw = (dir: string) => {
       const cached = dirHandles.get(dir)
-      return cached !== undefined
-        ? cached.sync
-        : Effect.scoped(Effect.flatMap(fs.open(dir, { flag: "r" }), (f) => f.sync))
+      if (cached !== undefined) return cached.sync
+      if (kept < MAX_KEPT_DIRS && keep(dir)) return Effect.flatMap(openKept(dir), (f) => f.sync)
+      return Effect.scoped(Effect.flatMap(fs.open(dir, { flag: "r" }), (f) => f.sync))
     }
     // Some platforms cannot open a directory: there renames are not fsynced
     // (said once). Only known once the root exists; until then, assume yes.
@@ -107,23 +126,34 @@ export const make = (
       })
 
     const known = new Set<string>()
+    /** `mkdir` first (one call whether it is there or not): made, already there, or no parent yet. */
+    const mkdir = (dir: string): Effect.Effect<Made, StorageError> =>
+      fs.makeDirectory(dir).pipe(
+        Effect.as<Made>("made"),
+        Effect.catchIf(
+          (e) => isReason(e, "AlreadyExists"),
+          () => Effect.succeed<Made>("exists")
+        ),
+        Effect.catchIf(
+          (e) => isReason(e, "NotFound"),
+          () => Effect.succeed<Made>("noParent")
+        ),
+        mapIo(dir, "creating the directory")
+      )
     const ensureDir = (dir: string): Effect.Effect<void, StorageError> =>
       known.has(dir)
         ? Effect.void
         : Effect.gen(function* () {
-            const exists = yield* fs.exists(dir).pipe(mapIo(dir, "stat"))
-            if (!exists) {
-              const parent = path.dirname(dir)
-              if (parent !== dir) yield* ensureDir(parent)
-              yield* fs.makeDirectory(dir).pipe(
-                Effect.catchIf(
-                  (e) => isReason(e, "AlreadyExists"),
-                  () => Effect.void
-                ),
-                mapIo(dir, "creating the directory")
-              )
-              if (parent !== dir && known.has(parent)) yield* syncDir(parent)
+            const parent = path.dirname(dir)
+            let made = yield* mkdir(dir)
+            if (made === "noParent" && parent !== dir) {
+              yield* ensureDir(parent)
+              made = yield* mkdir(dir)
             }
+            if (made === "noParent") {
+              return yield* mapIo(dir, "creating the directory")(fs.makeDirectory(dir))
+            }
+            if (made === "made" && parent !== dir && known.has(parent)) yield* syncDir(parent)
             known.add(dir)
           })
 

@@ -19,9 +19,12 @@ export const makeStripedLock = (stripes = 64) => {
 }
 
 /**
- * Group commit. `submit` queues a request; one worker fiber (forked in
- * `scope` when none runs) hands everything queued to `drain`, again and
- * again until the queue is empty. Callers wait on their own completion
+ * Group commit. `submit` queues a request; when no drain runs, the caller
+ * drains the queue itself (its own request, and whatever joined it), in
+ * its own fiber, uninterruptibly: an uncontended request pays no fiber
+ * fork. Requests that arrive while a drain is in flight queue up, and one
+ * worker fiber (forked in `scope`) hands them to `drain` together, again
+ * and again until the queue is empty. Callers wait on their own completion
  * signal (a Deferred inside the request), never on a lock, so a request
  * that a batch already covered is released at once.
  */
@@ -45,11 +48,25 @@ export const makeBatcher = <Req>(
       })
     )
   )
+  // The caller's own drain: one batch, then what queued meanwhile goes to the worker.
+  const inline = Effect.uninterruptible(
+    Effect.suspend(() => drain(queue.splice(0))).pipe(
+      Effect.onExit(() =>
+        Effect.suspend(() => {
+          if (queue.length === 0) {
+            running = false
+            return Effect.void
+          }
+          return Effect.asVoid(Effect.forkIn(worker, scope))
+        })
+      )
+    )
+  )
   return (request) =>
     Effect.suspend(() => {
       queue.push(request)
       if (running) return Effect.void
       running = true
-      return Effect.asVoid(Effect.forkIn(worker, scope))
+      return inline
     })
 }
