@@ -280,14 +280,6 @@ const probeSandbox = (options: Options) => {
   return { config, bwrap, reason, sandboxed: config.mode !== "off" && reason === undefined }
 }
 
-/** {@link probeSandbox} without blocking: the same probe, a child process the caller does not wait for. */
-const probeSandboxAsync = async (options: Options): Promise<ReturnType<typeof probeSandbox>> => {
-  const config = options.config ?? Sandbox.defaultConfig
-  const bwrap = findBwrap(options)
-  const reason = config.mode === "off" ? undefined : await probeBwrapAsync(bwrap, config.network)
-  return { config, bwrap, reason, sandboxed: config.mode !== "off" && reason === undefined }
-}
-
 /** The status a probe and a built sandbox report alike. */
 const statusOf = (
   { config, reason, sandboxed }: ReturnType<typeof probeSandbox>,
@@ -351,8 +343,7 @@ export const probe = async (options: Options): Promise<Sandbox.Status> => {
  * @since 0.1.0
  * @category constructors
  */
-export const make = (options: Options): Effect.Effect<Sandbox.Service> =>
-  Effect.sync(() => build(options, false).service)
+export const make = (options: Options): Effect.Effect<Sandbox.Service> => Effect.sync(() => build(options).service)
 
 /**
  * The service, and whether its calls run in cgroups (known without probing
@@ -361,15 +352,7 @@ export const make = (options: Options): Effect.Effect<Sandbox.Service> =>
  * prepared or the first read of `status`, not when the service is built, so a
  * session that runs no command (a text turn, `strata run --json`) never pays it.
  */
-const build = (
-  options: Options,
-  /**
-   * Start the probe of bubblewrap now, as a child process that runs while
-   * the session starts (the layer of a session whose sandbox is on): the
-   * first command then finds it done instead of waiting for it.
-   */
-  early: boolean
-): { readonly service: Sandbox.Service; readonly cgroup: boolean } => {
+const build = (options: Options): { readonly service: Sandbox.Service; readonly cgroup: boolean } => {
   const home = options.home ?? options.env?.HOME ?? os.homedir()
   const { environment, redact } = Sandbox.environmentOf(options)
   // containment: cgroup > pid namespace > process group
@@ -388,17 +371,9 @@ const build = (
         readonly status: Sandbox.Status
       }
     | undefined
-  // the early probe, still running: read once, by the first `prepare`
-  let earlyProbe: Promise<ReturnType<typeof probeSandbox>> | undefined =
-    early && (options.config ?? Sandbox.defaultConfig).mode !== "off" ? probeSandboxAsync(options) : undefined
-  // an early probe that fails unexpectedly is retried synchronously
-  earlyProbe?.catch(() => {
-    earlyProbe = undefined
-  })
-  const probeOnce = (done?: ReturnType<typeof probeSandbox>) => {
+  const probeOnce = () => {
     if (probed !== undefined) return probed
-    earlyProbe = undefined
-    const bwrapState = done ?? probeSandbox(options)
+    const bwrapState = probeSandbox(options)
     const { bwrap, sandboxed } = bwrapState
     let containment: Sandbox.Containment = cgroup !== undefined ? "cgroup" : "process-group"
     const pidNamespace =
@@ -410,125 +385,108 @@ const build = (
     return probed
   }
   let counter = 0
-  // the first command waits for the early probe (without blocking the event loop)
-  const awaitEarlyProbe = Effect.suspend(() => {
-    const pending = earlyProbe
-    if (probed !== undefined || pending === undefined) return Effect.void
-    return Effect.promise(() =>
-      pending.then(
-        (done) => done,
-        () => undefined
-      )
-    ).pipe(
-      Effect.map((done) => probeOnce(done)),
-      Effect.asVoid
-    )
-  })
   const prepare = (spec: Sandbox.Spec): Effect.Effect<Sandbox.Prepared, Sandbox.SandboxError> =>
-    Effect.zipRight(
-      awaitEarlyProbe,
-      Effect.try({
-        try: (): Sandbox.Prepared => {
-          const {
-            bwrapState: { config, bwrap, reason, sandboxed },
-            containment
-          } = probeOnce()
-          const inSandbox = sandboxed && spec.sandboxed !== false
-          if (!inSandbox && config.required && config.mode !== "off" && spec.sandboxed !== false) {
-            throw new Sandbox.SandboxError({
-              reason: "Required",
-              detail: `sandbox.required is set and no sandbox runs here: ${reason}`
-            })
-          }
-          const tag = `${process.pid}.${Date.now().toString(36)}.${(counter++).toString(36)}`
-          const env = { ...environment(spec.env), [TAG]: tag }
-          let command = spec.command
-          let args: Array<string> = [...spec.args]
-          if (inSandbox) {
-            args = [
-              ...bwrapArgs({
-                workspace: options.workspace,
-                config,
-                home,
-                protectedPaths: options.protectedPaths,
-                cwd: spec.cwd,
-                programFiles: spec.programFiles
-              }),
-              "--",
-              command,
-              ...args
-            ]
-            command = bwrap!
-          } else if (containment === "pid-namespace") {
-            args = [
-              "--die-with-parent",
-              "--unshare-user",
-              "--unshare-pid",
-              "--bind",
-              "/",
-              "/",
-              "--dev-bind",
-              "/dev",
-              "/dev",
-              "--proc",
-              "/proc",
-              "--chdir",
-              spec.cwd,
-              "--",
-              command,
-              ...args
-            ]
-            command = bwrap!
-          }
-          let release: Effect.Effect<void> = Effect.void
-          // A sandboxed command runs in bubblewrap's own PID namespace
-          // (`--unshare-pid`, `--die-with-parent`): when its first process
-          // ends, or bwrap is killed, the kernel kills everything left in the
-          // namespace, and no process can leave it. That already contains it;
-          // a cgroup around bwrap would add nothing but cost (about 10 ms a
-          // command: the launcher and the slower namespace set-up inside a
-          // fresh cgroup). The cgroup contains the commands that run outside.
-          if (cgroup !== undefined && !inSandbox) {
-            const dir = nodePath.join(cgroup.dir, `call-${tag}`)
-            fs.mkdirSync(dir)
-            // the launcher joins the call's cgroup before it becomes the command
-            args = ["-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', dir, command, ...args]
-            command = "/bin/sh"
-            release = releaseCgroup(dir)
-          } else if (containment === "process-group") {
-            const record =
-              options.stateDir === undefined
-                ? undefined
-                : nodePath.join(options.stateDir, "sandbox-calls", `${process.pid}.${tag}`)
-            if (record !== undefined) {
-              fs.mkdirSync(nodePath.dirname(record), { recursive: true })
-              fs.writeFileSync(record, "")
-            }
-            release = Effect.sync(() => {
-              if (process.platform === "linux") killTagged(tag)
-              if (record !== undefined) fs.rmSync(record, { force: true })
-            })
-          }
-          let released = false
-          return {
+    Effect.try({
+      try: (): Sandbox.Prepared => {
+        const {
+          bwrapState: { config, bwrap, reason, sandboxed },
+          containment
+        } = probeOnce()
+        const inSandbox = sandboxed && spec.sandboxed !== false
+        if (!inSandbox && config.required && config.mode !== "off" && spec.sandboxed !== false) {
+          throw new Sandbox.SandboxError({
+            reason: "Required",
+            detail: `sandbox.required is set and no sandbox runs here: ${reason}`
+          })
+        }
+        const tag = `${process.pid}.${Date.now().toString(36)}.${(counter++).toString(36)}`
+        const env = { ...environment(spec.env), [TAG]: tag }
+        let command = spec.command
+        let args: Array<string> = [...spec.args]
+        if (inSandbox) {
+          args = [
+            ...bwrapArgs({
+              workspace: options.workspace,
+              config,
+              home,
+              protectedPaths: options.protectedPaths,
+              cwd: spec.cwd,
+              programFiles: spec.programFiles
+            }),
+            "--",
             command,
-            args,
-            cwd: spec.cwd,
-            env,
-            sandboxed: inSandbox,
-            release: Effect.suspend(() => {
-              if (released) return Effect.void
-              released = true
-              return release
-            })
+            ...args
+          ]
+          command = bwrap!
+        } else if (containment === "pid-namespace") {
+          args = [
+            "--die-with-parent",
+            "--unshare-user",
+            "--unshare-pid",
+            "--bind",
+            "/",
+            "/",
+            "--dev-bind",
+            "/dev",
+            "/dev",
+            "--proc",
+            "/proc",
+            "--chdir",
+            spec.cwd,
+            "--",
+            command,
+            ...args
+          ]
+          command = bwrap!
+        }
+        let release: Effect.Effect<void> = Effect.void
+        // A sandboxed command runs in bubblewrap's own PID namespace
+        // (`--unshare-pid`, `--die-with-parent`): when its first process
+        // ends, or bwrap is killed, the kernel kills everything left in the
+        // namespace, and no process can leave it. That already contains it;
+        // a cgroup around bwrap would add nothing but cost (about 10 ms a
+        // command: the launcher and the slower namespace set-up inside a
+        // fresh cgroup). The cgroup contains the commands that run outside.
+        if (cgroup !== undefined && !inSandbox) {
+          const dir = nodePath.join(cgroup.dir, `call-${tag}`)
+          fs.mkdirSync(dir)
+          // the launcher joins the call's cgroup before it becomes the command
+          args = ["-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', dir, command, ...args]
+          command = "/bin/sh"
+          release = releaseCgroup(dir)
+        } else if (containment === "process-group") {
+          const record =
+            options.stateDir === undefined
+              ? undefined
+              : nodePath.join(options.stateDir, "sandbox-calls", `${process.pid}.${tag}`)
+          if (record !== undefined) {
+            fs.mkdirSync(nodePath.dirname(record), { recursive: true })
+            fs.writeFileSync(record, "")
           }
-        },
-        catch: (e) =>
-          e instanceof Sandbox.SandboxError
-            ? e
-            : new Sandbox.SandboxError({ reason: "SpawnFailed", detail: (e as Error).message, cause: e })
-      })
-    ).pipe(Effect.withSpan("Sandbox.prepare"))
+          release = Effect.sync(() => {
+            if (process.platform === "linux") killTagged(tag)
+            if (record !== undefined) fs.rmSync(record, { force: true })
+          })
+        }
+        let released = false
+        return {
+          command,
+          args,
+          cwd: spec.cwd,
+          env,
+          sandboxed: inSandbox,
+          release: Effect.suspend(() => {
+            if (released) return Effect.void
+            released = true
+            return release
+          })
+        }
+      },
+      catch: (e) =>
+        e instanceof Sandbox.SandboxError
+          ? e
+          : new Sandbox.SandboxError({ reason: "SpawnFailed", detail: (e as Error).message, cause: e })
+    }).pipe(Effect.withSpan("Sandbox.prepare"))
   const service: Sandbox.Service = {
     get status() {
       return probeOnce().status
@@ -555,7 +513,7 @@ export const layer = (options: Options): Layer.Layer<Sandbox.Sandbox> =>
     // traced (`--profile-startup`); the probe of bubblewrap runs later, when first needed
     Effect.acquireRelease(
       Effect.withSpan(
-        Effect.sync(() => build(options, true)),
+        Effect.sync(() => build(options)),
         "Sandbox.setup"
       ),
       ({ cgroup }) =>
