@@ -45,6 +45,7 @@ import {
   setupCgroup,
   TAG
 } from "./internal/containment.js"
+import * as ProbeRecord from "./internal/probeRecord.js"
 import { runPrepared } from "./internal/run.js"
 import * as Sandbox from "./Sandbox.js"
 
@@ -63,6 +64,15 @@ export interface Options extends Sandbox.Options {
   readonly stateDir?: string | undefined
   /** Force a containment mechanism (tests); default: the strongest that works. */
   readonly containment?: Sandbox.Containment | undefined
+  /**
+   * A file that records a successful probe of bubblewrap, so that a later
+   * session skips the probe (a child process) while nothing it depends on
+   * changed. Only success is recorded: a stale record makes commands fail
+   * in bubblewrap, never run outside it, and the first such failure removes
+   * it. Put it where commands cannot write (the CLI: the approval key's
+   * directory, hidden from the sandbox). Default: no record, probe each time.
+   */
+  readonly probeRecord?: string | undefined
 }
 
 const findBwrap = (options: Options): string | undefined => {
@@ -276,9 +286,23 @@ export const bwrapArgs = (options: {
 const probeSandbox = (options: Options) => {
   const config = options.config ?? Sandbox.defaultConfig
   const bwrap = findBwrap(options)
-  const reason = config.mode === "off" ? undefined : probeBwrap(bwrap, config.network)
-  return { config, bwrap, reason, sandboxed: config.mode !== "off" && reason === undefined }
+  if (config.mode === "off") return { config, bwrap, reason: undefined, sandboxed: false }
+  // a recorded success under the same binary, kernel, boot, user and sysctls holds (see internal/probeRecord)
+  const record = options.probeRecord
+  const recordKey =
+    record !== undefined && bwrap !== undefined && cannotProbe(bwrap) === undefined
+      ? ProbeRecord.key(bwrap, probeArgs(config.network))
+      : undefined
+  if (record !== undefined && recordKey !== undefined && ProbeRecord.holds(record, recordKey))
+    return { config, bwrap, reason: undefined, sandboxed: true }
+  const reason = probeBwrap(bwrap, config.network)
+  if (reason === undefined && record !== undefined && recordKey !== undefined) ProbeRecord.write(record, recordKey)
+  return { config, bwrap, reason, sandboxed: reason === undefined }
 }
+
+/** How bubblewrap says it could not set a sandbox up (before the command ran): `bwrap: ...`, exit code 1. */
+const bwrapFailed = (result: Sandbox.RunResult): boolean =>
+  result.sandboxed && result.exitCode === 1 && new TextDecoder().decode(result.output.subarray(0, 6)) === "bwrap:"
 
 /** The status a probe and a built sandbox report alike. */
 const statusOf = (
@@ -492,7 +516,17 @@ const build = (options: Options): { readonly service: Sandbox.Service; readonly 
       return probeOnce().status
     },
     prepare,
-    run: (spec, runOptions) => Effect.flatMap(prepare(spec), (prepared) => runPrepared(prepared, runOptions)),
+    run: (spec, runOptions) =>
+      Effect.flatMap(prepare(spec), (prepared) => runPrepared(prepared, runOptions)).pipe(
+        Effect.tap((result) =>
+          Effect.sync(() => {
+            // bubblewrap no longer starts: forget the recorded probe, probe again at the next command
+            if (!bwrapFailed(result)) return
+            if (options.probeRecord !== undefined) ProbeRecord.remove(options.probeRecord)
+            probed = undefined
+          })
+        )
+      ),
     environment,
     redact,
     denial: (output) => (probeOnce().bwrapState.sandboxed ? Sandbox.findDenial(output) : undefined)
