@@ -159,6 +159,8 @@ export const confine = Effect.fn("Shell.confine")(function* (root: string, workd
       Effect.mapError(() => new ShellError({ reason: "NoWorkspace", detail: `workspace root ${root} does not exist` }))
     )
   const target = path.resolve(realRoot, workdir ?? ".")
+  // the root itself (no workdir, or "."): already resolved, one file-system round trip less
+  if (target === realRoot) return realRoot
   const real = yield* fs
     .realPath(target)
     .pipe(
