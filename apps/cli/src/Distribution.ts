@@ -36,6 +36,7 @@ import { fileURLToPath } from "node:url"
 import type * as FileSystem from "@effect/platform/FileSystem"
 import type * as Path from "@effect/platform/Path"
 import * as NodeContext from "@effect/platform-node/NodeContext"
+import * as ApprovalKey from "@strata/core-runtime/ApprovalKey"
 import type * as Config from "@strata/core-runtime/Config"
 import * as ConfigError from "@strata/core-runtime/ConfigError"
 import * as PluginLoader from "@strata/core-runtime/PluginLoader"
@@ -357,11 +358,16 @@ export const workspaceLayer: Layer.Layer<Workspace.Workspace> = NodeWorkspace.la
  * @since 0.2.0
  * @category layers
  */
-export const sandboxLayer = (setup: Pick<Setup, "cwd" | "env" | "config">) =>
-  SandboxNode.layer({
-    ...RuntimeLayer.sandboxOptions(setup.config, { cwd: setup.cwd, env: setup.env }),
-    ...(setup.config.storage.kind === "fs" ? { stateDir: pathResolve(setup.cwd, setup.config.storage.dir) } : {})
+export const sandboxLayer = (setup: Pick<Setup, "cwd" | "env" | "config">) => {
+  const options = RuntimeLayer.sandboxOptions(setup.config, { cwd: setup.cwd, env: setup.env })
+  // the approval key's directory: hidden from commands, protected by the exec policy
+  const keyDir = ApprovalKey.directory({ env: options.env, home: options.home })
+  return SandboxNode.layer({
+    ...options,
+    ...(setup.config.storage.kind === "fs" ? { stateDir: pathResolve(setup.cwd, setup.config.storage.dir) } : {}),
+    ...(keyDir === undefined ? {} : { probeRecord: `${keyDir}/sandbox-probe.json` })
   })
+}
 
 /**
  * The stdio transport of MCP servers through the session's sandbox: the

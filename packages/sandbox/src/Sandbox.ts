@@ -203,6 +203,39 @@ export interface Prepared {
 }
 
 /**
+ * How {@link Service.run} runs a process to its end.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface RunOptions {
+  /** Time limit in milliseconds: past it, the process and everything it started are killed. */
+  readonly timeoutMs: number
+  /** Output kept (stdout and stderr merged in arrival order), in bytes; the rest is counted, not kept. */
+  readonly maxOutputBytes: number
+  /** How long output may still be read once the command has ended and its processes were killed (ms). */
+  readonly drainMs: number
+}
+
+/**
+ * What {@link Service.run} saw.
+ *
+ * @since 0.3.0
+ * @category models
+ */
+export interface RunResult {
+  /** The exit code, `null` when the process ended by a signal or did not end in time. */
+  readonly exitCode: number | null
+  /** The kept output (at most `maxOutputBytes`). */
+  readonly output: Uint8Array
+  /** Bytes of output past `maxOutputBytes`, not kept. */
+  readonly dropped: number
+  readonly timedOut: boolean
+  /** Whether it ran inside the sandbox. */
+  readonly sandboxed: boolean
+}
+
+/**
  * A process cannot start: `Required` when `sandbox.required = true` and no
  * sandbox runs; `SpawnFailed` when the containment could not be set up.
  *
@@ -237,6 +270,14 @@ export interface Service {
    * unreachable network), or `undefined`.
    */
   readonly denial: (output: string) => string | undefined
+  /**
+   * Prepares `spec` and runs it to its end with the platform's process API
+   * (stdin empty, stdout and stderr merged and capped): when it exits or
+   * times out, its process group is killed and the containment released,
+   * so nothing it started outlives the call; interrupted, the same. Optional:
+   * without it, a caller spawns the {@link Prepared} process itself.
+   */
+  readonly run?: ((spec: Spec, options: RunOptions) => Effect.Effect<RunResult, SandboxError>) | undefined
 }
 
 /**

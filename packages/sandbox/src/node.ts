@@ -12,9 +12,13 @@
  *   paths replaced by an empty tmpfs (directories) or an empty file.
  *   Elsewhere (not Linux, no `bwrap`, no user namespaces) commands run
  *   unsandboxed and the status says why; `required = true` refuses them.
- * - Containment: cgroup v2 when this process may create a cgroup under its
- *   own (each call gets one; `release` writes `cgroup.kill` and removes it);
- *   else a PID namespace (bwrap, even with `mode = "off"`); else the
+ * - Containment: a sandboxed command is contained by bubblewrap's PID
+ *   namespace (everything in it is killed when its first process ends or
+ *   bwrap is killed; nothing can leave it). A command outside the sandbox
+ *   (`mode = "off"`, or approved to run unsandboxed): cgroup v2 when this
+ *   process may create a cgroup under its own (each call gets one;
+ *   `release` writes `cgroup.kill` and removes it); else a PID namespace
+ *   (bwrap, even with `mode = "off"`); else the
  *   process group plus a tag in the environment (`STRATA_SANDBOX_TAG`): at
  *   `release` every process whose environment carries the call's tag is
  *   killed (a process that clears its environment escapes this last one).
@@ -41,6 +45,8 @@ import {
   setupCgroup,
   TAG
 } from "./internal/containment.js"
+import * as ProbeRecord from "./internal/probeRecord.js"
+import { runPrepared } from "./internal/run.js"
 import * as Sandbox from "./Sandbox.js"
 
 /**
@@ -58,6 +64,15 @@ export interface Options extends Sandbox.Options {
   readonly stateDir?: string | undefined
   /** Force a containment mechanism (tests); default: the strongest that works. */
   readonly containment?: Sandbox.Containment | undefined
+  /**
+   * A file that records a successful probe of bubblewrap, so that a later
+   * session skips the probe (a child process) while nothing it depends on
+   * changed. Only success is recorded: a stale record makes commands fail
+   * in bubblewrap, never run outside it, and the first such failure removes
+   * it. Put it where commands cannot write (the CLI: the approval key's
+   * directory, hidden from the sandbox). Default: no record, probe each time.
+   */
+  readonly probeRecord?: string | undefined
 }
 
 const findBwrap = (options: Options): string | undefined => {
@@ -271,9 +286,23 @@ export const bwrapArgs = (options: {
 const probeSandbox = (options: Options) => {
   const config = options.config ?? Sandbox.defaultConfig
   const bwrap = findBwrap(options)
-  const reason = config.mode === "off" ? undefined : probeBwrap(bwrap, config.network)
-  return { config, bwrap, reason, sandboxed: config.mode !== "off" && reason === undefined }
+  if (config.mode === "off") return { config, bwrap, reason: undefined, sandboxed: false }
+  // a recorded success under the same binary, kernel, boot, user and sysctls holds (see internal/probeRecord)
+  const record = options.probeRecord
+  const recordKey =
+    record !== undefined && bwrap !== undefined && cannotProbe(bwrap) === undefined
+      ? ProbeRecord.key(bwrap, probeArgs(config.network))
+      : undefined
+  if (record !== undefined && recordKey !== undefined && ProbeRecord.holds(record, recordKey))
+    return { config, bwrap, reason: undefined, sandboxed: true }
+  const reason = probeBwrap(bwrap, config.network)
+  if (reason === undefined && record !== undefined && recordKey !== undefined) ProbeRecord.write(record, recordKey)
+  return { config, bwrap, reason, sandboxed: reason === undefined }
 }
+
+/** How bubblewrap says it could not set a sandbox up (before the command ran): `bwrap: ...`, exit code 1. */
+const bwrapFailed = (result: Sandbox.RunResult): boolean =>
+  result.sandboxed && result.exitCode === 1 && new TextDecoder().decode(result.output.subarray(0, 6)) === "bwrap:"
 
 /** The status a probe and a built sandbox report alike. */
 const statusOf = (
@@ -435,7 +464,14 @@ const build = (options: Options): { readonly service: Sandbox.Service; readonly 
           command = bwrap!
         }
         let release: Effect.Effect<void> = Effect.void
-        if (cgroup !== undefined) {
+        // A sandboxed command runs in bubblewrap's own PID namespace
+        // (`--unshare-pid`, `--die-with-parent`): when its first process
+        // ends, or bwrap is killed, the kernel kills everything left in the
+        // namespace, and no process can leave it. That already contains it;
+        // a cgroup around bwrap would add nothing but cost (about 10 ms a
+        // command: the launcher and the slower namespace set-up inside a
+        // fresh cgroup). The cgroup contains the commands that run outside.
+        if (cgroup !== undefined && !inSandbox) {
           const dir = nodePath.join(cgroup.dir, `call-${tag}`)
           fs.mkdirSync(dir)
           // the launcher joins the call's cgroup before it becomes the command
@@ -480,6 +516,17 @@ const build = (options: Options): { readonly service: Sandbox.Service; readonly 
       return probeOnce().status
     },
     prepare,
+    run: (spec, runOptions) =>
+      Effect.flatMap(prepare(spec), (prepared) => runPrepared(prepared, runOptions)).pipe(
+        Effect.tap((result) =>
+          Effect.sync(() => {
+            // bubblewrap no longer starts: forget the recorded probe, probe again at the next command
+            if (!bwrapFailed(result)) return
+            if (options.probeRecord !== undefined) ProbeRecord.remove(options.probeRecord)
+            probed = undefined
+          })
+        )
+      ),
     environment,
     redact,
     denial: (output) => (probeOnce().bwrapState.sandboxed ? Sandbox.findDenial(output) : undefined)

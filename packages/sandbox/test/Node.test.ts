@@ -225,7 +225,13 @@ describe("containment: nothing outlives the call", () => {
     { containment: "cgroup", mode: "off" },
     { containment: "pid-namespace", mode: "off" },
     { containment: "process-group", mode: "off" },
-    ...(available ? [{ containment: "pid-namespace" as const, mode: "workspace-write" as const }] : [])
+    ...(available
+      ? [
+          { containment: "pid-namespace" as const, mode: "workspace-write" as const },
+          // the default where cgroups work: sandboxed commands are contained by their PID namespace
+          { containment: "cgroup" as const, mode: "workspace-write" as const }
+        ]
+      : [])
   ]
   for (const { containment, mode } of mechanisms) {
     it.live(`${containment} (sandbox ${mode}): background, subshell, setsid and double fork all end`, () =>
@@ -342,6 +348,65 @@ describe.skipIf(!available)("when bubblewrap is probed", () => {
       expect(starts()).toBeGreaterThan(0)
       expect(result.code).not.toBe(0)
       expect(fs.existsSync(`${outside}/lazy`)).toBe(false)
+    })
+  )
+
+  it.effect("a recorded probe: the next service does not probe; only success is recorded", () =>
+    Effect.gen(function* () {
+      const { bwrap, starts } = recordingBwrap()
+      const record = path.join(tempDir("strata-sbx-record-"), "state", "sandbox-probe.json")
+      const first = yield* make("workspace-write", { bwrap, probeRecord: record })
+      expect(first.status.mechanism).toBe("bwrap")
+      expect(starts()).toBe(1)
+      expect(fs.existsSync(record)).toBe(true)
+      const second = yield* make("workspace-write", { bwrap, probeRecord: record })
+      expect(second.status.mechanism).toBe("bwrap")
+      expect(starts()).toBe(1)
+      // a record that does not match this machine and binary exactly is not trusted
+      fs.writeFileSync(record, fs.readFileSync(record, "utf8").replace('"v":1', '"v":0'))
+      expect((yield* make("workspace-write", { bwrap, probeRecord: record })).status.mechanism).toBe("bwrap")
+      expect(starts()).toBe(2)
+      // a failed probe is never recorded
+      const dir = tempDir("strata-sbx-broken-")
+      const broken = path.join(dir, "bwrap")
+      fs.writeFileSync(broken, "#!/bin/sh\necho 'bwrap: no user namespaces' >&2\nexit 1\n", { mode: 0o755 })
+      const other = path.join(dir, "sandbox-probe.json")
+      const refused = yield* make("workspace-write", { bwrap: broken, probeRecord: other })
+      expect(refused.status.mechanism).toBe("none")
+      expect(fs.existsSync(other)).toBe(false)
+    })
+  )
+
+  it.live("a stale record fails closed: the command does not run, the record goes, the next command probes", () =>
+    Effect.gen(function* () {
+      const dir = tempDir("strata-sbx-stale-")
+      const bwrap = path.join(dir, "bwrap")
+      // the same size, inode and time before and after: only the behaviour changes
+      const works = '#!/bin/sh\nexec /usr/bin/bwrap "$@"\n'
+      const fails = "#!/bin/sh\necho 'bwrap: setting up uid map: denied' >&2; exit 1\n"
+      const pad = (text: string, size: number) => `${text}${"#".repeat(size - text.length - 1)}\n`
+      const size = Math.max(works.length, fails.length) + 8
+      fs.writeFileSync(bwrap, pad(works, size), { mode: 0o755 })
+      const mtime = new Date(1_700_000_000_000)
+      fs.utimesSync(bwrap, mtime, mtime)
+      const record = path.join(dir, "sandbox-probe.json")
+      expect((yield* make("workspace-write", { bwrap, probeRecord: record })).status.mechanism).toBe("bwrap")
+      expect(fs.existsSync(record)).toBe(true)
+      fs.writeFileSync(bwrap, pad(fails, size))
+      fs.utimesSync(bwrap, mtime, mtime)
+      const service = yield* make("workspace-write", { bwrap, probeRecord: record })
+      expect(service.status.mechanism).toBe("bwrap")
+      const run = service.run
+      if (run === undefined) throw new Error("the Node sandbox runs processes")
+      const options = { timeoutMs: 10_000, maxOutputBytes: 10_000, drainMs: 500 }
+      const failed = yield* run({ ...bash(`echo pwned > ${outside}/stale`), cwd: workspace }, options)
+      expect(failed.sandboxed).toBe(true)
+      expect(failed.exitCode).toBe(1)
+      expect(fs.existsSync(`${outside}/stale`)).toBe(false)
+      expect(fs.existsSync(record)).toBe(false)
+      // probed again: bubblewrap does not start, the status says so
+      expect(service.status.mechanism).toBe("none")
+      expect(service.status.reason).toMatch(/bwrap cannot start here/)
     })
   )
 

@@ -1,6 +1,7 @@
 /**
  * The `exec` tool: runs a shell command line with bash (`bash --noprofile
- * --norc -c`, non-interactive) through `@effect/platform`'s `Command`. Bash is
+ * --norc -c`, non-interactive): through the call's sandbox (`Sandbox.run`, the
+ * platform's process API) when it has one, else `@effect/platform`'s `Command`. Bash is
  * the dialect `ExecPolicy` parses: the shell that runs is the shell that was
  * checked, never `/bin/sh` (dash on Debian reads `$'…'` and `&>` differently).
  * `BASH_ENV` and `ENV` are emptied so no start-up file runs.
@@ -158,6 +159,8 @@ export const confine = Effect.fn("Shell.confine")(function* (root: string, workd
       Effect.mapError(() => new ShellError({ reason: "NoWorkspace", detail: `workspace root ${root} does not exist` }))
     )
   const target = path.resolve(realRoot, workdir ?? ".")
+  // the root itself (no workdir, or "."): already resolved, one file-system round trip less
+  if (target === realRoot) return realRoot
   const real = yield* fs
     .realPath(target)
     .pipe(
@@ -217,12 +220,32 @@ export const run = Effect.fn("Shell.run")(function* (
   limits: { readonly timeout: Duration.DurationInput; readonly maxOutputBytes: number; readonly shell: string },
   processes: { readonly sandbox?: Sandbox.Service | undefined; readonly unsandboxed?: boolean | undefined } = {}
 ) {
+  const args = ["--noprofile", "--norc", "-c", command]
+  // non-interactive bash sources $BASH_ENV (and sh mode $ENV) before the command
+  const quiet = { BASH_ENV: "", ENV: "" }
+  const sandbox = processes.sandbox
+  if (sandbox?.run !== undefined) {
+    // the sandbox's platform runs it: prepared, run to its end, contained, released
+    const ran = yield* sandbox
+      .run(
+        { command: limits.shell, args, cwd, env: quiet, sandboxed: processes.unsandboxed !== true },
+        {
+          timeoutMs: Duration.toMillis(Duration.decode(limits.timeout)),
+          maxOutputBytes: limits.maxOutputBytes,
+          drainMs: Duration.toMillis(DRAIN)
+        }
+      )
+      .pipe(Effect.mapError((e) => new ShellError({ reason: "SpawnFailed", detail: e.message })))
+    return result(sandbox, limits, {
+      exitCode: ran.exitCode,
+      bytes: ran.output,
+      dropped: ran.dropped,
+      timedOut: ran.timedOut,
+      sandboxed: ran.sandboxed
+    })
+  }
   return yield* Effect.scoped(
     Effect.gen(function* () {
-      const args = ["--noprofile", "--norc", "-c", command]
-      // non-interactive bash sources $BASH_ENV (and sh mode $ENV) before the command
-      const quiet = { BASH_ENV: "", ENV: "" }
-      const sandbox = processes.sandbox
       const prepared =
         sandbox === undefined
           ? undefined
@@ -273,23 +296,44 @@ export const run = Effect.fn("Shell.run")(function* (
         bytes.set(chunk, at)
         at += chunk.length
       }
-      let output = new TextDecoder().decode(bytes)
-      if (dropped > 0) output += truncationMarker(dropped)
-      if (Option.isNone(exit)) output += `\n[timed out after ${Duration.format(Duration.decode(limits.timeout))}]`
-      const exitCode = Option.isSome(exit) ? (exit.value as number | null) : null
-      const denial =
-        prepared?.sandboxed === true && exitCode !== 0 && sandbox !== undefined ? sandbox.denial(output) : undefined
-      return {
-        exit_code: exitCode,
-        output,
-        timed_out: Option.isNone(exit),
-        truncated: dropped > 0,
-        ...(prepared === undefined ? {} : { sandboxed: prepared.sandboxed }),
-        ...(denial === undefined ? {} : { sandbox_denial: denial })
-      } satisfies ExecResult
+      return result(sandbox, limits, {
+        exitCode: Option.isSome(exit) ? (exit.value as number | null) : null,
+        bytes,
+        dropped,
+        timedOut: Option.isNone(exit),
+        sandboxed: prepared?.sandboxed
+      })
     })
   )
 })
+
+/** The tool's result from what the process did. */
+const result = (
+  sandbox: Sandbox.Service | undefined,
+  limits: { readonly timeout: Duration.DurationInput },
+  ran: {
+    readonly exitCode: number | null
+    readonly bytes: Uint8Array
+    readonly dropped: number
+    readonly timedOut: boolean
+    /** `undefined`: no sandbox prepared the process. */
+    readonly sandboxed: boolean | undefined
+  }
+): ExecResult => {
+  let output = new TextDecoder().decode(ran.bytes)
+  if (ran.dropped > 0) output += truncationMarker(ran.dropped)
+  if (ran.timedOut) output += `\n[timed out after ${Duration.format(Duration.decode(limits.timeout))}]`
+  const denial =
+    ran.sandboxed === true && ran.exitCode !== 0 && sandbox !== undefined ? sandbox.denial(output) : undefined
+  return {
+    exit_code: ran.exitCode,
+    output,
+    timed_out: ran.timedOut,
+    truncated: ran.dropped > 0,
+    ...(ran.sandboxed === undefined ? {} : { sandboxed: ran.sandboxed }),
+    ...(denial === undefined ? {} : { sandbox_denial: denial })
+  }
+}
 
 /**
  * The `exec` tool (exposed as `shell__exec`).

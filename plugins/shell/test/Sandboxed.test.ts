@@ -10,6 +10,7 @@ import type { Ids } from "@strata/protocol"
 import { Sandbox } from "@strata/sandbox"
 import * as SandboxNode from "@strata/sandbox/node"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import { Shell } from "../src/index.js"
 
@@ -89,6 +90,81 @@ describe("exec with the call's sandbox", () => {
       expect(again.sandboxed).toBe(false)
       expect(again.exit_code).toBe(0)
       expect(fs.existsSync(`${outside}/f`)).toBe(true)
+    })
+  )
+
+  const modes = bwrap ? (["off", "workspace-write"] as const) : (["off"] as const)
+
+  it.live("run by the sandbox: stdout and stderr merged, the exit code, stdin empty, output capped", () =>
+    Effect.gen(function* () {
+      const dir = workspace()
+      for (const mode of modes) {
+        const sandbox = yield* SandboxNode.make({
+          workspace: dir,
+          config: { ...Sandbox.defaultConfig, mode },
+          env: { PATH: process.env.PATH }
+        })
+        expect(sandbox.run).toBeDefined()
+        const r = yield* exec(dir, sandbox, 'echo out; echo err >&2; read -r line; echo "[$line]"; exit 3')
+        expect(r.exit_code, mode).toBe(3)
+        expect(r.output).toContain("out\n")
+        expect(r.output).toContain("err\n")
+        expect(r.output).toContain("[]")
+        expect(r.timed_out).toBe(false)
+        expect(r.sandboxed).toBe(mode !== "off" && sandbox.status.mechanism === "bwrap")
+        const big = yield* exec(dir, sandbox, "head -c 5000 /dev/zero | tr '\\0' x; echo tail >&2")
+        expect(big.truncated).toBe(true)
+        expect(big.output.startsWith("x".repeat(4000))).toBe(true)
+        expect(big.output).toMatch(/\[output truncated: 100\d more bytes not shown\]$/)
+      }
+    })
+  )
+
+  it.live("run by the sandbox: a timeout kills the command and what it started", () =>
+    Effect.gen(function* () {
+      const dir = workspace()
+      for (const mode of modes) {
+        const sandbox = yield* SandboxNode.make({
+          workspace: dir,
+          config: { ...Sandbox.defaultConfig, mode },
+          env: { PATH: process.env.PATH }
+        })
+        const marker = `${7000 + Math.floor(Math.random() * 900)}.7`
+        const r = yield* Tool.invoke(
+          Shell.Exec,
+          { command: `(sleep ${marker} &); echo started; sleep ${marker}`, timeout_ms: 300 },
+          { call_id: callId, cwd: dir, sandbox }
+        ).pipe(
+          Effect.map((o) => o as Shell.ExecResult),
+          Effect.provide(layer)
+        )
+        expect(r.timed_out, mode).toBe(true)
+        expect(r.exit_code).toBeNull()
+        expect(r.output).toContain("started")
+        expect(r.output).toContain("[timed out after")
+        for (let i = 0; i < 50 && sleepers(`sleep\0${marker}`).length > 0; i++) yield* Effect.sleep("20 millis")
+        expect(sleepers(`sleep\0${marker}`), `${mode}: ${sandbox.status.containment}`).toEqual([])
+      }
+    })
+  )
+
+  it.live("run by the sandbox: an interrupted call ends the command and what it started", () =>
+    Effect.gen(function* () {
+      const dir = workspace()
+      for (const mode of modes) {
+        const sandbox = yield* SandboxNode.make({
+          workspace: dir,
+          config: { ...Sandbox.defaultConfig, mode },
+          env: { PATH: process.env.PATH }
+        })
+        const marker = `${7000 + Math.floor(Math.random() * 900)}.8`
+        const fiber = yield* Effect.fork(exec(dir, sandbox, `(sleep ${marker} &); sleep ${marker}`))
+        for (let i = 0; i < 100 && sleepers(`sleep\0${marker}`).length < 2; i++) yield* Effect.sleep("20 millis")
+        expect(sleepers(`sleep\0${marker}`).length, mode).toBe(2)
+        yield* Fiber.interrupt(fiber)
+        for (let i = 0; i < 50 && sleepers(`sleep\0${marker}`).length > 0; i++) yield* Effect.sleep("20 millis")
+        expect(sleepers(`sleep\0${marker}`), `${mode}: ${sandbox.status.containment}`).toEqual([])
+      }
     })
   )
 })

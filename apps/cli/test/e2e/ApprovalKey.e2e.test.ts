@@ -20,8 +20,15 @@ describe("the approval key", { timeout: 180_000 }, () => {
         expect(run.code, run.stderr).toBe(3)
         return /approval pending (approval-\S+):/.exec(run.stderr)![1]!
       })
-      // one key file, nothing left beside it but the compile cache's directory, private
-      expect(readdirSync(keyDir).sort()).toStrictEqual(["approval.key", "code-cache"])
+      // one key file, nothing left beside it but the compile cache's directory and (where bubblewrap
+      // starts) the record of its probe, private
+      const probeRecord = readdirSync(keyDir).includes("sandbox-probe.json")
+      expect(readdirSync(keyDir).sort()).toStrictEqual([
+        "approval.key",
+        "code-cache",
+        ...(probeRecord ? ["sandbox-probe.json"] : [])
+      ])
+      if (probeRecord) expect(statSync(path.join(keyDir, "sandbox-probe.json")).mode & 0o777).toBe(0o600)
       expect(readdirSync(path.join(keyDir, "code-cache")).every((f) => f.endsWith(".v8"))).toBe(true)
       expect(statSync(path.join(keyDir, "approval.key")).mode & 0o777).toBe(0o600)
       expect(statSync(keyDir).mode & 0o777).toBe(0o700)

@@ -381,4 +381,30 @@ describe.skipIf(!bwrap)("the sandbox through strata run (real bwrap)", { concurr
       expect(result?.result.status).toBe("denied")
     })
   })
+
+  it("a successful probe is recorded: the next run starts no probe; commands can neither read nor write the record", async () => {
+    await withProject(async (p) => {
+      // a bwrap first on PATH that counts its starts, then runs the real one
+      const bin = mkdtempSync(path.join(p.dir, "..", "bwrap-bin-"))
+      const log = path.join(bin, "starts")
+      writeFileSync(path.join(bin, "bwrap"), `#!/bin/sh\necho x >> '${log}'\nexec /usr/bin/bwrap "$@"\n`, {
+        mode: 0o755
+      })
+      const env = { PATH: `${bin}:${process.env.PATH ?? "/usr/bin:/bin"}` }
+      const starts = () => (existsSync(log) ? readFileSync(log, "utf8").split("\n").length - 1 : 0)
+      const record = path.join(p.home, ".local", "state", "strata", "sandbox-probe.json")
+      const first = await exec(p, "echo one", [], env)
+      expect(first.structured?.sandboxed, first.run.stderr).toBe(true)
+      expect(starts()).toBe(2) // the probe, then the command
+      expect(existsSync(record)).toBe(true)
+      const recorded = readFileSync(record, "utf8")
+      const second = await exec(p, "echo two", [], env)
+      expect(second.structured?.sandboxed).toBe(true)
+      expect(starts()).toBe(3) // the command alone
+      const tamper = await exec(p, `cat ${q(record)}; echo '{}' > ${q(record)}`, [], env)
+      expect(tamper.structured?.sandboxed).toBe(true)
+      expect(tamper.structured?.output).not.toContain(recorded.slice(0, 20))
+      expect(readFileSync(record, "utf8")).toBe(recorded)
+    })
+  })
 })
