@@ -5,7 +5,7 @@ import type { Event, EventFrame } from "@strata/protocol/Event"
 import * as Ids from "@strata/protocol/Ids"
 import type { Message } from "@strata/protocol/Message"
 import type { Thread, ThreadRequest, ThreadResponse, ThreadResponseStatus } from "@strata/protocol/Thread"
-import { StateStore } from "@strata/storage/StateStore"
+import { StateStore, type ThreadLease } from "@strata/storage/StateStore"
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
@@ -42,6 +42,17 @@ const messagesOf = (frames: Iterable<EventFrame>): Array<Message & { readonly se
   return out
 }
 
+/** How many threads' journals are kept in memory. */
+const MIRRORS = 4
+
+interface Mirror {
+  readonly frames: Array<EventFrame>
+  /** The lease under which `frames` is known to be the whole journal. */
+  readonly lease: ThreadLease
+}
+
+const lastOf = (frames: ReadonlyArray<EventFrame>) => (frames.length === 0 ? 0 : frames[frames.length - 1]!.seq)
+
 const stripSeq = ({ seq: _seq, ...message }: Message & { readonly seq: number }): Message => message
 
 /** @internal */
@@ -56,18 +67,56 @@ export const make = (options: TM.Options) =>
         Option.isSome(lease) && lease.value.threadId === threadId ? { lease: lease.value } : undefined
       )
 
+    // The journals of the threads this process holds leases on (a few), in
+    // memory: what a turn reads of its thread (its state, the model's context,
+    // its events for the response) without reading the journal again. A copy
+    // is read under a lease of its thread (no other writer) and used only
+    // under that same lease; the frames this process appends are added to it
+    // when they follow on (else it is dropped).
+    const mirrors = new Map<string, Mirror>()
+    const remember = (threadId: string, mirror: Mirror) => {
+      mirrors.delete(threadId)
+      mirrors.set(threadId, mirror)
+      if (mirrors.size > MIRRORS) mirrors.delete(mirrors.keys().next().value!)
+    }
+    const follow = (threadId: string, frames: ReadonlyArray<EventFrame>) => {
+      const mirror = mirrors.get(threadId)
+      if (mirror === undefined || frames.length === 0) return
+      if (frames[0]!.seq === lastOf(mirror.frames) + 1) mirror.frames.push(...frames)
+      else mirrors.delete(threadId)
+    }
+
     const append = (threadId: string, events: ReadonlyArray<Event>) =>
       Effect.flatMap(leaseFor(threadId), (fence) =>
         fence === undefined ? store.appendEvents(threadId, events) : store.appendEvents(threadId, events, fence)
-      ).pipe(Effect.tap((frames) => PubSub.publishAll(hub, frames)))
+      ).pipe(
+        Effect.tap((frames) => {
+          follow(threadId, frames)
+          return PubSub.publishAll(hub, frames)
+        })
+      )
 
     const replay = (threadId: string) => store.readEvents(threadId)
 
-    const allMessages = (threadId: string) =>
-      replay(threadId).pipe(
-        Stream.runCollect,
-        Effect.map((frames) => messagesOf(Chunk.toReadonlyArray(frames)))
-      )
+    const read = (threadId: string, lease: ThreadLease | undefined) =>
+      Effect.map(Stream.runCollect(store.readEvents(threadId)), (chunk) => {
+        const frames = Chunk.toArray(chunk)
+        if (lease !== undefined) remember(threadId, { frames: frames.slice(), lease })
+        return frames
+      })
+
+    const journal = (threadId: string): Effect.Effect<ReadonlyArray<EventFrame>, TM.ThreadError> =>
+      Effect.flatMap(FiberRef.get(TM.CurrentLease), (held) => {
+        const lease = Option.isSome(held) && held.value.threadId === threadId ? held.value : undefined
+        const mirror = mirrors.get(threadId)
+        // A copy from an earlier lease is not trusted: the journal is read
+        // again (which also finds damage done to it in between).
+        return lease !== undefined && mirror?.lease === lease
+          ? Effect.succeed(mirror.frames.slice())
+          : read(threadId, lease)
+      })
+
+    const allMessages = (threadId: string) => Effect.map(journal(threadId), messagesOf)
 
     const history = (threadId: string, limit?: number) =>
       Effect.map(allMessages(threadId), (messages) =>
@@ -302,6 +351,13 @@ export const make = (options: TM.Options) =>
           Effect.withSpan("ThreadManager.entries")
         ),
       replay,
+      journal,
+      lastSeq: (threadId) =>
+        Effect.flatMap(FiberRef.get(TM.CurrentLease), (held) =>
+          Option.isSome(held) && mirrors.get(threadId)?.lease === held.value
+            ? Effect.map(journal(threadId), lastOf)
+            : store.lastSeq(threadId)
+        ),
       live: Stream.fromPubSub(hub),
       get: (threadId) => store.getThread(threadId),
       createThread,
