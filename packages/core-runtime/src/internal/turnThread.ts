@@ -42,6 +42,16 @@ export interface Deps {
   readonly compactAt: number
 }
 
+/** Whether a journal leaves a tool call unanswered or an approval undecided. */
+export const mayHavePending = (frames: ReadonlyArray<Event>): boolean => {
+  const undecided = new Set<string>()
+  for (const f of frames) {
+    if (f.event === "approval_requested") undecided.add(f.approval_id)
+    else if (f.event === "approval_decided") undecided.delete(f.approval_id)
+  }
+  return undecided.size > 0 || M.fromJournal(frames).calls.length > 0
+}
+
 export const make = ({ threads, hooks, store, lm, invoker, options, now, compaction, compactAt }: Deps) => {
   // Replaces `older` (the oldest messages) with a summary, after PreCompact.
   const compactNow = (
@@ -155,7 +165,20 @@ export const make = ({ threads, hooks, store, lm, invoker, options, now, compact
       return { repaired: events.length > 0, pending: approvals }
     })
 
-  const pendingOf = (threadId: string) => store.listApprovals({ status: "pending", threadId })
+  // The thread's pending approvals. Every approval of a thread is asked about
+  // in its journal (`approval_requested`, once the call it asks about is
+  // there, unanswered) and decided there (`approval_decided`): under the
+  // lease, a journal with neither an unanswered call nor an undecided
+  // approval leaves none to list (the store is asked otherwise).
+  const pendingOf = (threadId: string) =>
+    Effect.flatMap(FiberRef.get(TM.CurrentLease), (held) =>
+      Option.isSome(held) && held.value.threadId === threadId
+        ? Effect.flatMap(threads.journal(threadId), (frames) =>
+            mayHavePending(frames) ? listPending(threadId) : Effect.succeed([])
+          )
+        : listPending(threadId)
+    )
+  const listPending = (threadId: string) => store.listApprovals({ status: "pending", threadId })
 
   // The "latest" checkpoint, read before a turn starts anything: a corrupt
   // one is a clear error, not a failure after the tools ran.
