@@ -16,7 +16,7 @@ import type { FinishReason, TurnOutcome, Usage } from "@strata/protocol/Model"
 import type * as Chat from "@strata/providers/Chat"
 import { LanguageModel } from "@strata/providers/LanguageModel"
 import type { Model } from "@strata/providers/ModelRegistry"
-import type { StateStore } from "@strata/storage/StateStore"
+import type { StateStore, ThreadLease } from "@strata/storage/StateStore"
 import type { ApprovalRecord } from "@strata/storage/StorageSchema"
 import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -182,7 +182,23 @@ export const make = ({ threads, hooks, store, lm, invoker, options, now, compact
 
   // The "latest" checkpoint, read before a turn starts anything: a corrupt
   // one is a clear error, not a failure after the tools ran.
+  // Under a lease, what it read or saved last is not read again.
+  const latest = new WeakMap<ThreadLease, { readonly usage: Usage; readonly model: string | undefined }>()
+  const heldLease = (threadId: string) =>
+    Effect.map(FiberRef.get(TM.CurrentLease), (held) =>
+      Option.isSome(held) && held.value.threadId === threadId ? held.value : undefined
+    )
   const usageBefore = (threadId: string) =>
+    Effect.flatMap(heldLease(threadId), (lease) => {
+      const known = lease === undefined ? undefined : latest.get(lease)
+      if (known !== undefined) return Effect.succeed(known)
+      return Effect.tap(loadUsage(threadId), (usage) =>
+        Effect.sync(() => {
+          if (lease !== undefined) latest.set(lease, usage)
+        })
+      )
+    })
+  const loadUsage = (threadId: string) =>
     store.loadCheckpoint(threadId, "latest").pipe(
       Effect.mapError(
         (cause) =>
@@ -241,7 +257,9 @@ export const make = ({ threads, hooks, store, lm, invoker, options, now, compact
         last_seq: yield* threads.lastSeq(threadId)
       }
       if (Option.isSome(lease) && lease.value.threadId === threadId) {
+        latest.delete(lease.value)
         yield* store.saveCheckpoint(threadId, "latest", state, { lease: lease.value })
+        latest.set(lease.value, { usage: addUsage(end.before, end.usage), model: end.model })
       } else yield* store.saveCheckpoint(threadId, "latest", state)
       yield* settleStatus(threadId)
     })
