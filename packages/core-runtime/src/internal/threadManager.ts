@@ -42,15 +42,6 @@ const messagesOf = (frames: Iterable<EventFrame>): Array<Message & { readonly se
   return out
 }
 
-/** How many threads' journals are kept in memory. */
-const MIRRORS = 4
-
-interface Mirror {
-  readonly frames: Array<EventFrame>
-  /** The lease under which `frames` is known to be the whole journal. */
-  readonly lease: ThreadLease
-}
-
 const lastOf = (frames: ReadonlyArray<EventFrame>) => (frames.length === 0 ? 0 : frames[frames.length - 1]!.seq)
 
 const stripSeq = ({ seq: _seq, ...message }: Message & { readonly seq: number }): Message => message
@@ -67,53 +58,42 @@ export const make = (options: TM.Options) =>
         Option.isSome(lease) && lease.value.threadId === threadId ? { lease: lease.value } : undefined
       )
 
-    // The journals of the threads this process holds leases on (a few), in
-    // memory: what a turn reads of its thread (its state, the model's context,
-    // its events for the response) without reading the journal again. A copy
-    // is read under a lease of its thread (no other writer) and used only
-    // under that same lease; the frames this process appends are added to it
-    // when they follow on (else it is dropped).
-    const mirrors = new Map<string, Mirror>()
-    const remember = (threadId: string, mirror: Mirror) => {
-      mirrors.delete(threadId)
-      mirrors.set(threadId, mirror)
-      if (mirrors.size > MIRRORS) mirrors.delete(mirrors.keys().next().value!)
-    }
-    const follow = (threadId: string, frames: ReadonlyArray<EventFrame>) => {
-      const mirror = mirrors.get(threadId)
+    // The journal of a thread this process holds the lease on, in memory, for
+    // as long as the lease is held: what a turn reads of its thread (its
+    // state, the model's context, its events for the response) without
+    // reading the journal again. It is read under the lease (no other writer)
+    // and used only under that same lease (a later lease reads the journal
+    // again, which also finds damage done to it in between); the frames
+    // appended under the lease are added to it when they follow on (else it
+    // is dropped, and read again when next asked for).
+    const mirrors = new WeakMap<ThreadLease, Array<EventFrame>>()
+    const follow = (lease: ThreadLease, frames: ReadonlyArray<EventFrame>) => {
+      const mirror = mirrors.get(lease)
       if (mirror === undefined || frames.length === 0) return
-      if (frames[0]!.seq === lastOf(mirror.frames) + 1) mirror.frames.push(...frames)
-      else mirrors.delete(threadId)
+      if (frames[0]!.seq === lastOf(mirror) + 1) mirror.push(...frames)
+      else mirrors.delete(lease)
     }
 
     const append = (threadId: string, events: ReadonlyArray<Event>) =>
       Effect.flatMap(leaseFor(threadId), (fence) =>
-        fence === undefined ? store.appendEvents(threadId, events) : store.appendEvents(threadId, events, fence)
-      ).pipe(
-        Effect.tap((frames) => {
-          follow(threadId, frames)
-          return PubSub.publishAll(hub, frames)
-        })
-      )
+        fence === undefined
+          ? store.appendEvents(threadId, events)
+          : Effect.tap(store.appendEvents(threadId, events, fence), (frames) =>
+              Effect.sync(() => follow(fence.lease, frames))
+            )
+      ).pipe(Effect.tap((frames) => PubSub.publishAll(hub, frames)))
 
     const replay = (threadId: string) => store.readEvents(threadId)
 
-    const read = (threadId: string, lease: ThreadLease | undefined) =>
-      Effect.map(Stream.runCollect(store.readEvents(threadId)), (chunk) => {
-        const frames = Chunk.toArray(chunk)
-        if (lease !== undefined) remember(threadId, { frames: frames.slice(), lease })
-        return frames
-      })
-
     const journal = (threadId: string): Effect.Effect<ReadonlyArray<EventFrame>, TM.ThreadError> =>
-      Effect.flatMap(FiberRef.get(TM.CurrentLease), (held) => {
-        const lease = Option.isSome(held) && held.value.threadId === threadId ? held.value : undefined
-        const mirror = mirrors.get(threadId)
-        // A copy from an earlier lease is not trusted: the journal is read
-        // again (which also finds damage done to it in between).
-        return lease !== undefined && mirror?.lease === lease
-          ? Effect.succeed(mirror.frames.slice())
-          : read(threadId, lease)
+      Effect.flatMap(leaseFor(threadId), (fence) => {
+        const mirror = fence === undefined ? undefined : mirrors.get(fence.lease)
+        if (mirror !== undefined) return Effect.succeed(mirror.slice())
+        return Effect.map(Stream.runCollect(store.readEvents(threadId)), (chunk) => {
+          const frames = Chunk.toArray(chunk)
+          if (fence !== undefined) mirrors.set(fence.lease, frames.slice())
+          return frames
+        })
       })
 
     const allMessages = (threadId: string) => Effect.map(journal(threadId), messagesOf)
@@ -353,11 +333,10 @@ export const make = (options: TM.Options) =>
       replay,
       journal,
       lastSeq: (threadId) =>
-        Effect.flatMap(FiberRef.get(TM.CurrentLease), (held) =>
-          Option.isSome(held) && mirrors.get(threadId)?.lease === held.value
-            ? Effect.map(journal(threadId), lastOf)
-            : store.lastSeq(threadId)
-        ),
+        Effect.flatMap(leaseFor(threadId), (fence) => {
+          const mirror = fence === undefined ? undefined : mirrors.get(fence.lease)
+          return mirror === undefined ? store.lastSeq(threadId) : Effect.succeed(lastOf(mirror))
+        }),
       live: Stream.fromPubSub(hub),
       get: (threadId) => store.getThread(threadId),
       createThread,
