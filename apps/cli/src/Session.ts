@@ -12,6 +12,7 @@
  */
 import * as Runtime from "@strata/core-runtime/Runtime"
 import * as ThreadManager from "@strata/core-runtime/ThreadManager"
+import * as Turn from "@strata/core-runtime/Turn"
 import type { EventFrame } from "@strata/protocol/Event"
 import type { ThreadId } from "@strata/protocol/Ids"
 import * as Ids from "@strata/protocol/Ids"
@@ -19,6 +20,7 @@ import type { TurnOutcome } from "@strata/protocol/Model"
 import type { PromptResponse } from "@strata/protocol/Prompt"
 import type { AskForApproval } from "@strata/protocol/Tool"
 import { StateStore } from "@strata/storage/StateStore"
+import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Stream from "effect/Stream"
@@ -76,6 +78,14 @@ export interface TurnOptions {
   readonly approval?: AskForApproval | undefined
   readonly onFrame: (frame: EventFrame) => Effect.Effect<void>
   readonly decide: (approval: PendingApproval) => Effect.Effect<Answer>
+  /**
+   * `decide` answers without waiting for a person (`--yes`, or leaving every
+   * approval pending): the thread's lease is then held from the prompt to the
+   * end of the approvals it answers, which continue the turn without taking
+   * it again. Not for a person at a prompt: other writers of the thread
+   * (`strata approvals` in another terminal) would get `ThreadBusy` meanwhile.
+   */
+  readonly answersAtOnce?: boolean | undefined
 }
 
 /**
@@ -111,70 +121,81 @@ const pendingOf = (response: PromptResponse, answered: ReadonlySet<string>): Rea
  */
 export const runTurn = Effect.fn("Session.runTurn")(function* (options: TurnOptions) {
   const rt = yield* Runtime.Runtime
+  const turns = yield* Turn.TurnRunner
   const threads = yield* ThreadManager.ThreadManager
   const store = yield* StateStore
   const threadId = options.threadId ?? (yield* startThread)
   let last = yield* store.lastSeq(threadId)
   const lock = yield* Effect.makeSemaphore(1)
   // Frames are shown once each, in sequence order: a gap (a frame published
-  // before the subscription started) is filled from the journal.
+  // before the subscription started, or appends of parallel tool calls
+  // published out of order) is filled from the journal.
+  const fill = (until?: number) =>
+    Stream.runCollect(
+      store.readEvents(threadId, { fromSeq: last + 1, ...(until === undefined ? {} : { limit: until - last - 1 }) })
+    ).pipe(Effect.orElseSucceed(() => Chunk.empty<EventFrame>()))
   const show = (frame: EventFrame) =>
     lock.withPermits(1)(
       Effect.gen(function* () {
         if (frame.seq <= last) return
         if (frame.seq > last + 1) {
-          const missing = yield* threads.replay(threadId).pipe(
-            Stream.filter((f) => f.seq > last && f.seq < frame.seq),
-            Stream.runCollect,
-            Effect.orElseSucceed(() => [] as Array<EventFrame>)
-          )
-          for (const f of missing) yield* options.onFrame(f)
+          for (const f of yield* fill(frame.seq)) {
+            if (f.seq <= last) continue
+            last = f.seq
+            yield* options.onFrame(f)
+          }
         }
         last = frame.seq
         yield* options.onFrame(frame)
       })
     )
-  const catchUp = threads.replay(threadId).pipe(
-    Stream.runForEach(show),
-    Effect.catchAll(() => Effect.void)
-  )
+  // What the turn recorded that was not shown yet: from its response (its
+  // events, read under its lease), else from the journal.
+  const catchUp = (response: PromptResponse | undefined) =>
+    response === undefined
+      ? Effect.flatMap(fill(), (frames) => Effect.forEach(frames, show, { discard: true }))
+      : Effect.forEach(response.events, show, { discard: true })
   const live = yield* threads.live.pipe(
     Stream.filter((f) => f.thread_id === threadId),
     Stream.runForEach(show),
     Effect.fork
   )
   yield* Effect.yieldNow()
-  const finish = <A>(value: A) => Effect.as(Effect.zipRight(catchUp, Fiber.interrupt(live)), value)
-  let response = yield* rt
-    .handlePrompt({
-      prompt: options.prompt,
-      thread_id: threadId,
-      ...(options.approval === undefined ? {} : { approval_policy: options.approval })
-    })
-    // Failed or interrupted: what the turn recorded on its way out (response_end, turn_ended) is shown too.
-    .pipe(Effect.onError(() => Effect.zipRight(catchUp, Fiber.interrupt(live))))
-  const answered = new Set<string>()
-  while (response.outcome === "awaiting_approval") {
-    yield* catchUp
-    const pending = pendingOf(response, answered)
-    if (pending.length === 0) break
-    let continued: PromptResponse | undefined
-    let left = false
-    for (const approval of pending) {
-      const answer = yield* options.decide(approval)
-      if (answer === "leave") {
-        left = true
-        continue
-      }
-      const outcome = yield* rt.resolveApproval(approval.approval_id, answer.decision, {
-        reason: answer.reason,
-        ...(options.approval === undefined ? {} : { overrides: { approval_policy: options.approval } })
+  const body = Effect.gen(function* () {
+    let response = yield* rt
+      .handlePrompt({
+        prompt: options.prompt,
+        thread_id: threadId,
+        ...(options.approval === undefined ? {} : { approval_policy: options.approval })
       })
-      answered.add(approval.approval_id)
-      if (outcome.turn !== undefined) continued = outcome.turn
+      // Failed or interrupted: what the turn recorded on its way out (response_end, turn_ended) is shown too.
+      .pipe(Effect.onError(() => Effect.zipRight(Effect.ignore(catchUp(undefined)), Fiber.interrupt(live))))
+    const answered = new Set<string>()
+    while (response.outcome === "awaiting_approval") {
+      yield* catchUp(response)
+      const pending = pendingOf(response, answered)
+      if (pending.length === 0) break
+      let continued: PromptResponse | undefined
+      let left = false
+      for (const approval of pending) {
+        const answer = yield* options.decide(approval)
+        if (answer === "leave") {
+          left = true
+          continue
+        }
+        const outcome = yield* rt.resolveApproval(approval.approval_id, answer.decision, {
+          reason: answer.reason,
+          ...(options.approval === undefined ? {} : { overrides: { approval_policy: options.approval } })
+        })
+        answered.add(approval.approval_id)
+        if (outcome.turn !== undefined) continued = outcome.turn
+      }
+      if (left || continued === undefined) break
+      response = continued
     }
-    if (left || continued === undefined) break
-    response = continued
-  }
-  return yield* finish(response)
+    yield* catchUp(response)
+    yield* Fiber.interrupt(live)
+    return response
+  })
+  return yield* options.answersAtOnce === true ? turns.withThread(threadId, body) : body
 })

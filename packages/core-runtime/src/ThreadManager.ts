@@ -87,6 +87,22 @@ export interface Service {
   ) => Effect.Effect<ReadonlyArray<{ readonly message: Message; readonly seq: number }>, ThreadError>
   /** Every persisted event of a thread, in order (the full log, for resume). */
   readonly replay: (threadId: string) => Stream.Stream<EventFrame, ThreadError>
+  /**
+   * Every persisted event of a thread, in order, at once. While the current
+   * fiber holds the thread's lease (`CurrentLease`) the journal is read once
+   * and kept up to date by `append`: reading it again under the same lease
+   * reads nothing.
+   *
+   * @since 0.2.0
+   */
+  readonly journal: (threadId: string) => Effect.Effect<ReadonlyArray<EventFrame>, ThreadError>
+  /**
+   * The last sequence number of a thread's journal (0 when empty); from the
+   * copy `journal` keeps while the current fiber holds the thread's lease.
+   *
+   * @since 0.2.0
+   */
+  readonly lastSeq: (threadId: string) => Effect.Effect<number, ThreadError>
   /** Events appended from now on, on every thread. */
   readonly live: Stream.Stream<EventFrame>
   readonly get: (threadId: string) => Effect.Effect<Option.Option<Thread>, ThreadError>

@@ -177,6 +177,20 @@ export interface Service {
     threadId: string,
     overrides?: CliRuntimeOverrides
   ) => Effect.Effect<PromptResponse, TurnFailure>
+  /**
+   * Runs `effect` holding the thread's lease (`ThreadNotFound` when there is
+   * no such thread): the turns, approvals and continuations on that thread
+   * inside it take the lease no more, and what one of them read of the
+   * journal the next one does not read again. Meant for approvals answered
+   * at once (`strata run --yes`): while a person decides inside it, other
+   * writers of the thread get `ThreadBusy`.
+   *
+   * @since 0.2.0
+   */
+  readonly withThread: <A, E, R>(
+    threadId: string,
+    effect: Effect.Effect<A, E, R>
+  ) => Effect.Effect<A, E | TurnError | ThreadError | ThreadBusy, R>
 }
 
 /**

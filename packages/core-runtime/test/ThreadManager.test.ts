@@ -4,9 +4,12 @@ import { describe, expect, it } from "@effect/vitest"
 import { ThreadManager } from "@strata/core-runtime"
 import { Thread } from "@strata/protocol"
 import * as StateStore from "@strata/storage/StateStore"
+import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
 
 const options = { cwd: "/work", providerDefault: "demo", cliVersion: "0.1.0" }
 const req = Schema.decodeUnknownSync(Thread.ThreadRequest)
@@ -120,6 +123,61 @@ const suite = (name: string, store: () => Layer.Layer<StateStore.StateStore, unk
           expect(resumed.data.checkpoint).toMatchObject({ checkpoint_id: "latest", state: { turn: 1 } })
         })
       )
+    )
+
+    it.live(
+      "journal: under a lease the journal is read once and kept up to date by append; a new lease reads it again",
+      () =>
+        Effect.gen(function* () {
+          const store = yield* StateStore.StateStore
+          let reads = 0
+          const counting: StateStore.Service = {
+            ...store,
+            readEvents: (threadId, o) => {
+              reads++
+              return store.readEvents(threadId, o)
+            }
+          }
+          const tm = yield* ThreadManager.make(options).pipe(Effect.provideService(StateStore.StateStore, counting))
+          const t = yield* tm.handle(req({ kind: "start" }))
+          yield* tm.handle(req({ kind: "message", thread_id: t.thread_id, input: "before" }))
+          const underLease = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+            Effect.scoped(
+              Effect.flatMap(store.acquireThreadLease(t.thread_id, { owner: "test" }), (lease) =>
+                Effect.locally(effect, ThreadManager.CurrentLease, Option.some(lease))
+              )
+            )
+          const seqs = (frames: ReadonlyArray<{ readonly seq: number }>) => frames.map((f) => f.seq)
+          yield* underLease(
+            Effect.gen(function* () {
+              expect(seqs(yield* tm.journal(t.thread_id))).toStrictEqual([1])
+              yield* tm.append(t.thread_id, [{ event: "turn_started", turn_id: "t1", model: "m" }])
+              const kept = yield* tm.journal(t.thread_id)
+              expect(seqs(kept)).toStrictEqual([1, 2])
+              expect(yield* tm.lastSeq(t.thread_id)).toBe(2)
+              expect((yield* tm.entries(t.thread_id)).map((e) => e.message.content)).toStrictEqual(["before"])
+              expect(reads).toBe(1)
+              // what the copy holds is what the store has
+              const stored = yield* Stream.runCollect(store.readEvents(t.thread_id))
+              expect(kept.map((f) => [f.seq, f.event])).toStrictEqual(
+                Chunk.toReadonlyArray(stored).map((f) => [f.seq, f.event])
+              )
+            })
+          )
+          // another writer in between (no lease of ours): the next lease reads the journal again
+          yield* store.appendEvents(t.thread_id, [{ event: "turn_ended", turn_id: "t1", outcome: "completed" }])
+          reads = 0
+          yield* underLease(
+            Effect.gen(function* () {
+              expect(seqs(yield* tm.journal(t.thread_id))).toStrictEqual([1, 2, 3])
+              expect(reads).toBe(1)
+            })
+          )
+          // without a lease every read reads the store
+          yield* tm.journal(t.thread_id)
+          yield* tm.journal(t.thread_id)
+          expect(reads).toBe(3)
+        }).pipe(Effect.provide(store()), Effect.scoped)
     )
   })
 

@@ -6,6 +6,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { ThreadManager, ToolInvoker, ToolRegistry, Turn, TurnMachine } from "@strata/core-runtime"
 import { ExecPolicy } from "@strata/exec-policy"
 import { Hook, HookDispatcher, HookOutput } from "@strata/hooks"
+import type { Thread } from "@strata/protocol/Thread"
 import { LanguageModel, ModelRegistry } from "@strata/providers"
 import * as Sandbox from "@strata/sandbox/Sandbox"
 import * as StateStore from "@strata/storage/StateStore"
@@ -209,6 +210,57 @@ describe("Turn", () => {
           const done = yield* turns.continueTurn(paused.thread_id)
           expect(done).toMatchObject({ outcome: "completed", output: "Created the file." })
           expect(server.requests).toHaveLength(2)
+        })
+    )
+  )
+
+  it.live("withThread: a prompt, its approval and the continued turn under one lease, the journal as without it", () =>
+    withRuntime(
+      [
+        { toolCalls: [{ name: "shell__exec", arguments: { command: "touch notes.txt" } }] },
+        { text: "Created the file." },
+        { toolCalls: [{ name: "shell__exec", arguments: { command: "touch notes.txt" } }] },
+        { text: "Created the file." }
+      ],
+      (server) =>
+        Effect.gen(function* () {
+          const turns = yield* Turn.TurnRunner
+          const tm = yield* ThreadManager.ThreadManager
+          const store = yield* StateStore.StateStore
+          const approveAll = (threadId: Thread["id"]) =>
+            Effect.gen(function* () {
+              const paused = yield* turns.handlePrompt({ prompt: "create notes.txt", thread_id: threadId })
+              expect(paused.outcome).toBe("awaiting_approval")
+              const [approval] = yield* store.listApprovals({ status: "pending", threadId })
+              const { turn } = yield* turns.resolveApproval(approval!.id, "approve")
+              return turn
+            })
+          const plain = yield* tm.createThread({})
+          const unheld = yield* approveAll(plain.id)
+          const held = yield* tm.createThread({})
+          expect(yield* store.threadLease(held.id)).toMatchObject({ _tag: "None" })
+          const within = yield* turns.withThread(
+            held.id,
+            Effect.gen(function* () {
+              const before = yield* store.threadLease(held.id)
+              const turn = yield* approveAll(held.id)
+              // the same lease throughout: nothing inside took it again
+              expect(yield* store.threadLease(held.id)).toStrictEqual(before)
+              return turn
+            })
+          )
+          expect(within).toMatchObject({ outcome: "completed", output: "Created the file." })
+          expect(unheld).toMatchObject({ outcome: "completed", output: "Created the file." })
+          const journal = (id: string) => Effect.map(Stream.runCollect(store.readEvents(id)), Chunk.toReadonlyArray)
+          expect(kinds(yield* journal(held.id))).toStrictEqual(kinds(yield* journal(plain.id)))
+          // the continued turn's events are the journal's, from its start
+          const all = yield* journal(held.id)
+          expect(within!.events).toStrictEqual(all.filter((f) => f.seq >= within!.events[0]!.seq))
+          expect(yield* tm.get(held.id)).toMatchObject({ _tag: "Some", value: { status: "idle" } })
+          expect(yield* store.threadLease(held.id)).toMatchObject({ _tag: "None" })
+          expect(server.requests).toHaveLength(4)
+          const missing = yield* Effect.flip(turns.withThread("thread-nope", Effect.void))
+          expect(missing).toMatchObject({ _tag: "TurnError", reason: "ThreadNotFound" })
         })
     )
   )

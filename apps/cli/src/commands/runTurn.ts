@@ -125,6 +125,8 @@ export const runTurn = (options: RunOptions) =>
           threadId,
           approval: Option.getOrUndefined(options.approval),
           onFrame: options.json ? Render.json(sink) : Render.text(sink),
+          // --yes approves at once: the turn keeps its thread's lease through the approvals
+          answersAtOnce: options.yes,
           decide: (pending) =>
             Effect.sync(() => {
               if (options.yes) return { decision: "approve", reason: "--yes" } as const

@@ -5,7 +5,7 @@ import type { Event, EventFrame } from "@strata/protocol/Event"
 import * as Ids from "@strata/protocol/Ids"
 import type { Message } from "@strata/protocol/Message"
 import type { Thread, ThreadRequest, ThreadResponse, ThreadResponseStatus } from "@strata/protocol/Thread"
-import { StateStore } from "@strata/storage/StateStore"
+import { StateStore, type ThreadLease } from "@strata/storage/StateStore"
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
@@ -42,6 +42,8 @@ const messagesOf = (frames: Iterable<EventFrame>): Array<Message & { readonly se
   return out
 }
 
+const lastOf = (frames: ReadonlyArray<EventFrame>) => (frames.length === 0 ? 0 : frames[frames.length - 1]!.seq)
+
 const stripSeq = ({ seq: _seq, ...message }: Message & { readonly seq: number }): Message => message
 
 /** @internal */
@@ -56,18 +58,45 @@ export const make = (options: TM.Options) =>
         Option.isSome(lease) && lease.value.threadId === threadId ? { lease: lease.value } : undefined
       )
 
+    // The journal of a thread this process holds the lease on, in memory, for
+    // as long as the lease is held: what a turn reads of its thread (its
+    // state, the model's context, its events for the response) without
+    // reading the journal again. It is read under the lease (no other writer)
+    // and used only under that same lease (a later lease reads the journal
+    // again, which also finds damage done to it in between); the frames
+    // appended under the lease are added to it when they follow on (else it
+    // is dropped, and read again when next asked for).
+    const mirrors = new WeakMap<ThreadLease, Array<EventFrame>>()
+    const follow = (lease: ThreadLease, frames: ReadonlyArray<EventFrame>) => {
+      const mirror = mirrors.get(lease)
+      if (mirror === undefined || frames.length === 0) return
+      if (frames[0]!.seq === lastOf(mirror) + 1) mirror.push(...frames)
+      else mirrors.delete(lease)
+    }
+
     const append = (threadId: string, events: ReadonlyArray<Event>) =>
       Effect.flatMap(leaseFor(threadId), (fence) =>
-        fence === undefined ? store.appendEvents(threadId, events) : store.appendEvents(threadId, events, fence)
+        fence === undefined
+          ? store.appendEvents(threadId, events)
+          : Effect.tap(store.appendEvents(threadId, events, fence), (frames) =>
+              Effect.sync(() => follow(fence.lease, frames))
+            )
       ).pipe(Effect.tap((frames) => PubSub.publishAll(hub, frames)))
 
     const replay = (threadId: string) => store.readEvents(threadId)
 
-    const allMessages = (threadId: string) =>
-      replay(threadId).pipe(
-        Stream.runCollect,
-        Effect.map((frames) => messagesOf(Chunk.toReadonlyArray(frames)))
-      )
+    const journal = (threadId: string): Effect.Effect<ReadonlyArray<EventFrame>, TM.ThreadError> =>
+      Effect.flatMap(leaseFor(threadId), (fence) => {
+        const mirror = fence === undefined ? undefined : mirrors.get(fence.lease)
+        if (mirror !== undefined) return Effect.succeed(mirror.slice())
+        return Effect.map(Stream.runCollect(store.readEvents(threadId)), (chunk) => {
+          const frames = Chunk.toArray(chunk)
+          if (fence !== undefined) mirrors.set(fence.lease, frames.slice())
+          return frames
+        })
+      })
+
+    const allMessages = (threadId: string) => Effect.map(journal(threadId), messagesOf)
 
     const history = (threadId: string, limit?: number) =>
       Effect.map(allMessages(threadId), (messages) =>
@@ -302,6 +331,12 @@ export const make = (options: TM.Options) =>
           Effect.withSpan("ThreadManager.entries")
         ),
       replay,
+      journal,
+      lastSeq: (threadId) =>
+        Effect.flatMap(leaseFor(threadId), (fence) => {
+          const mirror = fence === undefined ? undefined : mirrors.get(fence.lease)
+          return mirror === undefined ? store.lastSeq(threadId) : Effect.succeed(lastOf(mirror))
+        }),
       live: Stream.fromPubSub(hub),
       get: (threadId) => store.getThread(threadId),
       createThread,

@@ -14,20 +14,24 @@ import type { Event } from "@strata/protocol/Event"
 import * as Ids from "@strata/protocol/Ids"
 import type { FinishReason, TurnOutcome, Usage } from "@strata/protocol/Model"
 import type { CliRuntimeOverrides, PromptRequest, PromptResponse } from "@strata/protocol/Prompt"
+import type { Thread } from "@strata/protocol/Thread"
 import type { ToolCall } from "@strata/protocol/Tool"
 import type * as Chat from "@strata/providers/Chat"
 import { LanguageModel } from "@strata/providers/LanguageModel"
 import { type Model, ModelRegistry } from "@strata/providers/ModelRegistry"
 import { isStreamRetryable } from "@strata/providers/ProviderError"
 import * as StreamPart from "@strata/providers/StreamPart"
-import { StateStore } from "@strata/storage/StateStore"
+import { StateStore, type ThreadLease } from "@strata/storage/StateStore"
+import type { ApprovalRecord } from "@strata/storage/StorageSchema"
 import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
+import * as TM from "../ThreadManager.js"
 import { ThreadManager } from "../ThreadManager.js"
 import { ToolInvoker } from "../ToolInvoker.js"
 import { ToolRegistry } from "../ToolRegistry.js"
@@ -90,7 +94,7 @@ export const make = (options: T.Options = {}) =>
       Effect.gen(function* () {
         // Every event of this turn, the tools' and approvals' included, is read
         // back from the journal for the response.
-        const firstSeq = (yield* store.lastSeq(threadId)) + 1
+        const firstSeq = (yield* threads.lastSeq(threadId)) + 1
         const turnId = `turn-${randomUUID()}`
         // The machine's state, as the journal has it: what this driver writes is folded in.
         let state = yield* onThread.journalState(threadId)
@@ -530,23 +534,39 @@ export const make = (options: T.Options = {}) =>
           outcome,
           ...(finish === undefined ? {} : { finish_reason: finish }),
           usage,
-          events: Chunk.toReadonlyArray(yield* Stream.runCollect(store.readEvents(threadId, { fromSeq: firstSeq })))
+          events: (yield* threads.journal(threadId)).filter((f) => f.seq >= firstSeq)
         }
         return response
       }).pipe(Effect.withSpan("Runtime.turn", { attributes: { thread_id: threadId, model: resolvedModel.id } }))
 
+    // The thread `withThread` found, for the operations inside it: not read again (under
+    // the lease its id and directory do not change; what else they read of it is rewritten).
+    const found = new WeakMap<ThreadLease, Thread>()
+    const threadOf = (threadId: string) =>
+      Effect.flatMap(FiberRef.get(TM.CurrentLease), (held) => {
+        const thread = Option.isSome(held) && held.value.threadId === threadId ? found.get(held.value) : undefined
+        return thread === undefined ? onThread.threadOrFail(threadId) : Effect.succeed(thread)
+      })
+
     const repair: T.Service["repair"] = Effect.fn("TurnRunner.repair")((threadId) =>
-      onThread.withLease(threadId, onThread.repairUnderLease(threadId))
+      onThread.withLease(
+        threadId,
+        Effect.map(onThread.repairUnderLease(threadId), (r) => r.repaired)
+      )
     )
 
-    // Under the lease: repairs, then runs `turn`, which marks the thread `running` and settles
-    // its status when it ends. The repair leaves the status to it; should `turn` fail before
-    // its own bookkeeping runs, the status is settled here (a second settle after a turn's
-    // own is a write that changes nothing).
-    const repairThenTurn = <A, E, R>(threadId: Ids.ThreadId, turn: Effect.Effect<A, E, R>) =>
-      Effect.zipRight(
-        onThread.repairUnderLease(threadId, { turnFollows: true }),
-        Effect.onError(turn, () => Effect.ignore(onThread.settleStatus(threadId)))
+    // Under the lease: repairs, then runs `turn` (given the thread's pending approvals), which
+    // marks the thread `running` and settles its status when it ends. The repair leaves the
+    // status to it; should `turn` fail before its own bookkeeping runs, the status is settled
+    // here (a second settle after a turn's own is a write that changes nothing).
+    const repairThenTurn = <A, E, R>(
+      threadId: Ids.ThreadId,
+      turn: (pending: ReadonlyArray<ApprovalRecord>) => Effect.Effect<A, E, R>,
+      pending?: ReadonlyArray<ApprovalRecord>
+    ) =>
+      Effect.flatMap(
+        onThread.repairUnderLease(threadId, { turnFollows: true, ...(pending === undefined ? {} : { pending }) }),
+        (repaired) => Effect.onError(turn(repaired.pending), () => Effect.ignore(onThread.settleStatus(threadId)))
       )
 
     const resolve = (model: string | undefined, overrides: CliRuntimeOverrides | undefined) =>
@@ -568,15 +588,14 @@ export const make = (options: T.Options = {}) =>
                 model_provider: model.provider.id,
                 source: "api"
               })
-            : yield* onThread.threadOrFail(request.thread_id)
+            : yield* threadOf(request.thread_id)
         return yield* onThread.withLease(
           thread.id,
           Effect.gen(function* () {
             const before = yield* onThread.usageBefore(thread.id)
-            return yield* repairThenTurn(
-              thread.id,
+            return yield* repairThenTurn(thread.id, (pending) =>
               Effect.zipRight(
-                onThread.supersedePending(thread.id),
+                onThread.supersedePending(thread.id, pending),
                 run(thread.id, model, {
                   prompt: request.prompt,
                   approval: request.approval_policy ?? overrides?.approval_policy ?? "on-request",
@@ -591,13 +610,19 @@ export const make = (options: T.Options = {}) =>
       }
     )
 
-    const continueTurn: T.Service["continueTurn"] = Effect.fn("TurnRunner.continueTurn")(
-      function* (threadId, overrides) {
-        const thread = yield* onThread.threadOrFail(threadId)
+    // `known`: what the approval continuation has just read under the lease (nothing is
+    // pending, the latest checkpoint's usage), not read again.
+    const continueWith = (
+      threadId: string,
+      overrides: CliRuntimeOverrides | undefined,
+      known?: { readonly before: { readonly usage: Usage; readonly model: string | undefined } }
+    ) =>
+      Effect.gen(function* () {
+        const thread = yield* threadOf(threadId)
         return yield* onThread.withLease(
           thread.id,
           Effect.gen(function* () {
-            const pending = yield* store.listApprovals({ status: "pending", threadId })
+            const pending = known === undefined ? yield* onThread.pendingOf(threadId) : []
             if (pending.length > 0) {
               return yield* new T.TurnError({
                 reason: "NothingToContinue",
@@ -605,20 +630,27 @@ export const make = (options: T.Options = {}) =>
                 detail: `${pending.length} approval${pending.length === 1 ? " is" : "s are"} still pending`
               })
             }
-            const before = yield* onThread.usageBefore(thread.id)
+            const before = known?.before ?? (yield* onThread.usageBefore(thread.id))
             return yield* repairThenTurn(
               thread.id,
-              Effect.flatMap(resolve(before.model, overrides), (model) =>
-                run(thread.id, model, {
-                  approval: overrides?.approval_policy ?? "on-request",
-                  cwd: overrides?.cwd ?? thread.cwd,
-                  maxTurns: overrides?.max_turns ?? options.maxTurns ?? 20,
-                  before: before.usage
-                })
-              )
+              () =>
+                Effect.flatMap(resolve(before.model, overrides), (model) =>
+                  run(thread.id, model, {
+                    approval: overrides?.approval_policy ?? "on-request",
+                    cwd: overrides?.cwd ?? thread.cwd,
+                    maxTurns: overrides?.max_turns ?? options.maxTurns ?? 20,
+                    before: before.usage
+                  })
+                ),
+              pending
             )
           })
         )
+      })
+
+    const continueTurn: T.Service["continueTurn"] = Effect.fn("TurnRunner.continueTurn")(
+      function* (threadId, overrides) {
+        return yield* continueWith(threadId, overrides)
       }
     )
 
@@ -639,7 +671,7 @@ export const make = (options: T.Options = {}) =>
           Effect.gen(function* () {
             // Damage is found before anything is decided or run: the checkpoint and every
             // journal record are read (a corrupt one fails here, the approval left pending).
-            yield* onThread.usageBefore(id)
+            const before = yield* onThread.usageBefore(id)
             yield* onThread.journalState(id)
             const result = yield* invoker
               .resolveApproval(approvalId, decision, opts?.reason)
@@ -651,12 +683,14 @@ export const make = (options: T.Options = {}) =>
                 )
               )
             yield* threads.append(id, [onThread.toolMessage(result, yield* now)])
-            const pending = yield* store.listApprovals({ status: "pending", threadId: id })
+            const pending = yield* onThread.pendingOf(id)
             if (pending.length > 0 || opts?.continueTurn === false) {
-              yield* onThread.settleStatus(id)
+              yield* onThread.settleStatus(id, pending.length)
               return { result }
             }
-            const turn = yield* continueTurn(id, opts?.overrides)
+            const turn = yield* continueWith(id, opts?.overrides, { before }).pipe(
+              Effect.withSpan("TurnRunner.continueTurn")
+            )
             return { result, turn }
           })
         )
@@ -681,5 +715,20 @@ export const make = (options: T.Options = {}) =>
       )
     })
 
-    return { handlePrompt, continueTurn, compactThread, repair, resolveApproval } satisfies T.Service
+    const withThread: T.Service["withThread"] = (threadId, effect) =>
+      Effect.flatMap(onThread.threadOrFail(threadId), (thread) =>
+        onThread.withLease(
+          thread.id,
+          Effect.zipRight(
+            Effect.flatMap(FiberRef.get(TM.CurrentLease), (held) =>
+              Effect.sync(() => {
+                if (Option.isSome(held)) found.set(held.value, thread)
+              })
+            ),
+            effect
+          )
+        )
+      )
+
+    return { handlePrompt, continueTurn, compactThread, repair, resolveApproval, withThread } satisfies T.Service
   })

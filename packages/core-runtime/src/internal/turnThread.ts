@@ -16,13 +16,12 @@ import type { FinishReason, TurnOutcome, Usage } from "@strata/protocol/Model"
 import type * as Chat from "@strata/providers/Chat"
 import { LanguageModel } from "@strata/providers/LanguageModel"
 import type { Model } from "@strata/providers/ModelRegistry"
-import type { StateStore } from "@strata/storage/StateStore"
-import * as Chunk from "effect/Chunk"
+import type { StateStore, ThreadLease } from "@strata/storage/StateStore"
+import type { ApprovalRecord } from "@strata/storage/StorageSchema"
 import type * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
-import * as Stream from "effect/Stream"
 import type { ThreadManager } from "../ThreadManager.js"
 import * as TM from "../ThreadManager.js"
 import type { InvokeResult, ToolInvoker } from "../ToolInvoker.js"
@@ -41,6 +40,16 @@ export interface Deps {
   readonly now: Effect.Effect<number>
   readonly compaction: T.CompactionStrategy
   readonly compactAt: number
+}
+
+/** Whether a journal leaves a tool call unanswered or an approval undecided. */
+export const mayHavePending = (frames: ReadonlyArray<Event>): boolean => {
+  const undecided = new Set<string>()
+  for (const f of frames) {
+    if (f.event === "approval_requested") undecided.add(f.approval_id)
+    else if (f.event === "approval_decided") undecided.delete(f.approval_id)
+  }
+  return undecided.size > 0 || M.fromJournal(frames).calls.length > 0
 }
 
 export const make = ({ threads, hooks, store, lm, invoker, options, now, compaction, compactAt }: Deps) => {
@@ -123,12 +132,13 @@ export const make = ({ threads, hooks, store, lm, invoker, options, now, compact
           )
     )
 
-  const journalState = (threadId: string) =>
-    Effect.map(Stream.runCollect(store.readEvents(threadId)), (frames) => M.fromJournal(Chunk.toReadonlyArray(frames)))
+  // Under the thread's lease, read once and kept by the thread manager.
+  const journalState = (threadId: string) => Effect.map(threads.journal(threadId), M.fromJournal)
 
   // Closes whatever the journal has open (the one recovery path: a crashed
   // writer's turn, an interrupted one, a failed one): calls that are not a
   // live pending approval get an error result, an open turn ends.
+  // `known`: the thread's pending approvals, when the caller has just listed them under the lease.
   const closeOpen = (
     threadId: string,
     why: string,
@@ -137,15 +147,14 @@ export const make = ({ threads, hooks, store, lm, invoker, options, now, compact
       readonly usage: Usage
       readonly reason: string
       readonly finishReason: FinishReason
-    }
+    },
+    known?: ReadonlyArray<ApprovalRecord>
   ) =>
     Effect.gen(function* () {
       const state = yield* journalState(threadId)
-      const pending = new Set(
-        (yield* store.listApprovals({ status: "pending", threadId })).map((a) => a.call.id as string)
-      )
+      const approvals = known ?? (yield* pendingOf(threadId))
       const events = M.closing(state, {
-        livePending: pending,
+        livePending: new Set(approvals.map((a) => a.call.id as string)),
         at: yield* now,
         why,
         ...(end === undefined ? {} : { turnReason: end.reason, finishReason: end.finishReason })
@@ -153,12 +162,43 @@ export const make = ({ threads, hooks, store, lm, invoker, options, now, compact
         e.event === "turn_ended" && end !== undefined ? { ...e, outcome: end.outcome, usage: end.usage } : e
       )
       if (events.length > 0) yield* threads.append(threadId, events)
-      return events.length > 0
+      return { repaired: events.length > 0, pending: approvals }
     })
+
+  // The thread's pending approvals. Every approval of a thread is asked about
+  // in its journal (`approval_requested`, once the call it asks about is
+  // there, unanswered) and decided there (`approval_decided`): under the
+  // lease, a journal with neither an unanswered call nor an undecided
+  // approval leaves none to list (the store is asked otherwise).
+  const pendingOf = (threadId: string) =>
+    Effect.flatMap(FiberRef.get(TM.CurrentLease), (held) =>
+      Option.isSome(held) && held.value.threadId === threadId
+        ? Effect.flatMap(threads.journal(threadId), (frames) =>
+            mayHavePending(frames) ? listPending(threadId) : Effect.succeed([])
+          )
+        : listPending(threadId)
+    )
+  const listPending = (threadId: string) => store.listApprovals({ status: "pending", threadId })
 
   // The "latest" checkpoint, read before a turn starts anything: a corrupt
   // one is a clear error, not a failure after the tools ran.
+  // Under a lease, what it read or saved last is not read again.
+  const latest = new WeakMap<ThreadLease, { readonly usage: Usage; readonly model: string | undefined }>()
+  const heldLease = (threadId: string) =>
+    Effect.map(FiberRef.get(TM.CurrentLease), (held) =>
+      Option.isSome(held) && held.value.threadId === threadId ? held.value : undefined
+    )
   const usageBefore = (threadId: string) =>
+    Effect.flatMap(heldLease(threadId), (lease) => {
+      const known = lease === undefined ? undefined : latest.get(lease)
+      if (known !== undefined) return Effect.succeed(known)
+      return Effect.tap(loadUsage(threadId), (usage) =>
+        Effect.sync(() => {
+          if (lease !== undefined) latest.set(lease, usage)
+        })
+      )
+    })
+  const loadUsage = (threadId: string) =>
     store.loadCheckpoint(threadId, "latest").pipe(
       Effect.mapError(
         (cause) =>
@@ -214,22 +254,25 @@ export const make = ({ threads, hooks, store, lm, invoker, options, now, compact
         outcome: end.outcome,
         usage: end.usage as unknown as JsonValue,
         usage_total: addUsage(end.before, end.usage) as unknown as JsonValue,
-        last_seq: yield* store.lastSeq(threadId)
+        last_seq: yield* threads.lastSeq(threadId)
       }
       if (Option.isSome(lease) && lease.value.threadId === threadId) {
+        latest.delete(lease.value)
         yield* store.saveCheckpoint(threadId, "latest", state, { lease: lease.value })
+        latest.set(lease.value, { usage: addUsage(end.before, end.usage), model: end.model })
       } else yield* store.saveCheckpoint(threadId, "latest", state)
       yield* settleStatus(threadId)
     })
 
   // `running` only while a live owner holds the thread: a thread with
   // approvals pending is `paused`, else `idle`.
-  const settleStatus = (threadId: string) =>
+  // `pending`: how many approvals are pending, when the caller has just listed them under the lease.
+  const settleStatus = (threadId: string, pending?: number) =>
     Effect.gen(function* () {
-      const pending = yield* store.listApprovals({ status: "pending", threadId })
+      const count = pending ?? (yield* pendingOf(threadId)).length
       yield* threads.touch(threadId, (t) => ({
         ...t,
-        status: pending.length > 0 ? "paused" : t.status === "running" || t.status === "paused" ? "idle" : t.status
+        status: count > 0 ? "paused" : t.status === "running" || t.status === "paused" ? "idle" : t.status
       }))
     })
 
@@ -239,22 +282,29 @@ export const make = ({ threads, hooks, store, lm, invoker, options, now, compact
   // `turnFollows`: a turn starts next under the same lease, which marks the
   // thread `running` itself and settles its status when it ends, however it
   // ends: settling it here too would be a write undone by the next one.
-  const repairUnderLease = (threadId: string, options?: { readonly turnFollows?: boolean }) =>
+  // The caller of a turn has found the thread (before taking the lease) and
+  // may know its pending approvals: neither is read again. What it returns:
+  // whether anything was closed, and the thread's pending approvals.
+  const repairUnderLease = (
+    threadId: string,
+    options?: { readonly turnFollows?: boolean; readonly pending?: ReadonlyArray<ApprovalRecord> }
+  ) =>
     Effect.gen(function* () {
+      const closing = "the process running this call stopped before it finished"
+      if (options?.turnFollows === true) return yield* closeOpen(threadId, closing, undefined, options.pending)
       const thread = yield* threads.get(threadId)
-      if (Option.isNone(thread)) return false
-      const repaired = yield* closeOpen(threadId, "the process running this call stopped before it finished")
-      if (thread.value.status === "running" && options?.turnFollows !== true) yield* settleStatus(threadId)
-      return repaired
+      if (Option.isNone(thread)) return { repaired: false, pending: [] }
+      const closed = yield* closeOpen(threadId, closing, undefined, options?.pending)
+      if (thread.value.status === "running") yield* settleStatus(threadId)
+      return closed
     })
 
   // A new prompt on a thread with pending approvals: each pending call is
   // answered as not approved (recorded as denied, with this reason) before
   // the new user message, so the conversation stays valid.
   const SUPERSEDED = "not approved: the user sent a new prompt instead"
-  const supersedePending = (threadId: string) =>
+  const supersedePending = (threadId: string, pending: ReadonlyArray<ApprovalRecord>) =>
     Effect.gen(function* () {
-      const pending = yield* store.listApprovals({ status: "pending", threadId })
       for (const approval of pending) {
         const result = yield* invoker.resolveApproval(approval.id, "deny", SUPERSEDED)
         yield* threads.append(threadId, [toolMessage(result, yield* now)])
@@ -279,6 +329,7 @@ export const make = ({ threads, hooks, store, lm, invoker, options, now, compact
     settleStatus,
     repairUnderLease,
     supersedePending,
+    pendingOf,
     threadOrFail
   }
 }
