@@ -300,22 +300,31 @@ const SLICE_MS = typeof setImmediate === "function" ? 0 : 4
 const buildEngine = (
   files: ReadonlyArray<RuleFile>,
   sources: ReadonlyArray<InternalRuleSource>,
-  grammar: Uint8Array,
+  grammar: Effect.Effect<Uint8Array, ParserError>,
   limits: Limits,
   sliced = false
 ): Effect.Effect<Engine, RuleFileError | ParserError> =>
   Effect.gen(function* () {
-    const { BashSyntax, Engine, WARM_UP } = yield* Effect.withSpan(loadedModule, "ExecPolicy.import")
-    if (sliced) yield* macrotask
-    const syntax = yield* Effect.tryPromise({
-      try: () => BashSyntax.load(grammar),
-      catch: (cause) =>
-        new ParserError({
-          reason: "GrammarInvalid",
-          detail: cause instanceof Error ? cause.message : String(cause),
-          cause
-        })
-    }).pipe(Effect.withSpan("ExecPolicy.loadGrammar"))
+    const invalid = (cause: unknown) =>
+      new ParserError({
+        reason: "GrammarInvalid",
+        detail: cause instanceof Error ? cause.message : String(cause),
+        cause
+      })
+    // the grammar's bytes are read while the engine's modules load and the grammar's runtime compiles
+    const [bytes, { BashSyntax, Engine, WARM_UP }] = yield* Effect.all(
+      [
+        grammar,
+        Effect.withSpan(loadedModule, "ExecPolicy.import").pipe(
+          Effect.tap(() => (sliced ? macrotask : Effect.void)),
+          Effect.tap((loaded) => Effect.tryPromise({ try: () => loaded.BashSyntax.init(), catch: invalid }))
+        )
+      ],
+      { concurrency: "unbounded" }
+    )
+    const syntax = yield* Effect.tryPromise({ try: () => BashSyntax.load(bytes), catch: invalid }).pipe(
+      Effect.withSpan("ExecPolicy.loadGrammar")
+    )
     // the rules' match / not_match examples are parsed and decided here
     if (!sliced) {
       const built = yield* Effect.withSpan(
@@ -407,7 +416,7 @@ export const makeFromSources: (
   const limits: Limits = { ...defaultLimits, ...options.limits }
   const files = parseRuleFiles(all)
   if (Either.isLeft(files)) return yield* files.left
-  return fromEngine(yield* buildEngine(files.right, all, options.grammar, limits))
+  return fromEngine(yield* buildEngine(files.right, all, Effect.succeed(options.grammar), limits))
 })
 
 /**
@@ -438,7 +447,7 @@ export const makeDeferred = (
     const files = parsed.right
     let engine: Engine | undefined
     const ready = yield* Effect.cached(
-      Effect.flatMap(options.grammar, (grammar) => buildEngine(files, all, grammar, limits, true)).pipe(
+      buildEngine(files, all, options.grammar, limits, true).pipe(
         Effect.tap((built) =>
           Effect.sync(() => {
             engine = built
