@@ -65,7 +65,9 @@ export interface Options {
   /**
    * Load the bash grammar and check the rules' examples on the first
    * decision instead of now (`ExecPolicy.makeDeferred`): a session that runs
-   * no shell command never compiles the grammar. The rule files are read and
+   * no shell command never compiles the grammar. (The runtime starts that
+   * load in the background when a model's reply names a shell tool:
+   * `ToolInvoker.prepare`.) The rule files are read and
    * checked now either way. Default: `false` in {@link make}, `true` in
    * {@link layer} (a session's policy).
    */

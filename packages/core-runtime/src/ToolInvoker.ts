@@ -141,6 +141,16 @@ export interface Service {
     decision: ApprovalDecision,
     reason?: string
   ) => Effect.Effect<InvokeResult, ThreadError | RecordError | StorageError | ApprovalTampered>
+  /**
+   * The model named `toolName` in the reply it is streaming: starts loading,
+   * in the background, what judging a call of it needs (for a shell tool,
+   * the exec policy's grammar and the check of its rules' examples:
+   * `ExecPolicy.ready`), so that the call does not wait for all of it. Never
+   * fails and never waits; a load that fails fails the call's judgement
+   * later, as it would have. Optional: an invoker without it loads on the
+   * first call.
+   */
+  readonly prepare?: ((toolName: string) => Effect.Effect<void>) | undefined
 }
 
 /**

@@ -266,31 +266,104 @@ export const loadGrammar: Effect.Effect<Uint8Array, ParserError, FileSystem.File
 /** The engine and the grammar's runtime, imported on first use (see `internal/loaded.ts`). */
 const loadedModule = Effect.promise(() => import("./internal/loaded.js"))
 
-/** Builds the engine from parsed rule files: loads the grammar, runs every rule's examples. */
+/** The clocks and the task queue every supported runtime has (not in the ES lib). */
+declare const performance: { now(): number }
+declare const setImmediate: ((callback: () => void) => unknown) | undefined
+declare const setTimeout: (callback: () => void, ms: number) => unknown
+
+/**
+ * Lets the event loop run what is waiting (I/O callbacks, timers) before the
+ * next step: a macrotask, not a microtask, so that a policy loaded in the
+ * background does not hold back the writes of the turn it runs beside.
+ */
+const macrotask: Effect.Effect<void> = Effect.async<void>((resume) => {
+  const go = () => resume(Effect.void)
+  if (typeof setImmediate === "function") setImmediate(go)
+  else setTimeout(go, 0)
+})
+
+/**
+ * The longest a background build runs before it lets the event loop in
+ * (milliseconds): at every step where a macrotask costs nothing
+ * (`setImmediate`), else every few milliseconds (a `setTimeout` waits 1 ms
+ * at least).
+ */
+const SLICE_MS = typeof setImmediate === "function" ? 0 : 4
+
+/**
+ * Builds the engine from parsed rule files: loads the grammar, runs every
+ * rule's examples. `sliced`: the grammar's runtime, the grammar, each rule's
+ * examples and each warm-up decision run as steps with a macrotask between
+ * them (see {@link SLICE_MS}: a deferred policy's `ready`, which may run in
+ * the background while a turn writes its events); else in one go.
+ */
 const buildEngine = (
   files: ReadonlyArray<RuleFile>,
   sources: ReadonlyArray<InternalRuleSource>,
-  grammar: Uint8Array,
-  limits: Limits
+  grammar: Effect.Effect<Uint8Array, ParserError>,
+  limits: Limits,
+  sliced = false
 ): Effect.Effect<Engine, RuleFileError | ParserError> =>
   Effect.gen(function* () {
-    const { BashSyntax, Engine } = yield* Effect.withSpan(loadedModule, "ExecPolicy.import")
-    const syntax = yield* Effect.tryPromise({
-      try: () => BashSyntax.load(grammar),
-      catch: (cause) =>
-        new ParserError({
-          reason: "GrammarInvalid",
-          detail: cause instanceof Error ? cause.message : String(cause),
-          cause
-        })
-    }).pipe(Effect.withSpan("ExecPolicy.loadGrammar"))
+    const invalid = (cause: unknown) =>
+      new ParserError({
+        reason: "GrammarInvalid",
+        detail: cause instanceof Error ? cause.message : String(cause),
+        cause
+      })
+    // the grammar's bytes are read while the engine's modules load and the grammar's runtime compiles
+    const [bytes, { BashSyntax, Engine, WARM_UP }] = yield* Effect.all(
+      [
+        grammar,
+        Effect.withSpan(loadedModule, "ExecPolicy.import").pipe(
+          Effect.tap(() => (sliced ? macrotask : Effect.void)),
+          Effect.tap((loaded) => Effect.tryPromise({ try: () => loaded.BashSyntax.init(), catch: invalid }))
+        )
+      ],
+      { concurrency: "unbounded" }
+    )
+    const syntax = yield* Effect.tryPromise({ try: () => BashSyntax.load(bytes), catch: invalid }).pipe(
+      Effect.withSpan("ExecPolicy.loadGrammar")
+    )
     // the rules' match / not_match examples are parsed and decided here
-    const built = yield* Effect.withSpan(
-      Effect.sync(() => Engine.build(files, sources, syntax, limits)),
+    if (!sliced) {
+      const built = yield* Effect.withSpan(
+        Effect.sync(() => Engine.build(files, sources, syntax, limits)),
+        "ExecPolicy.build"
+      )
+      if (Either.isLeft(built)) return yield* built.left
+      return built.right
+    }
+    return yield* Effect.withSpan(
+      Effect.gen(function* () {
+        const engine = new Engine(files, syntax, limits)
+        const texts = new Map(sources.map((s) => [s.file, s.text]))
+        let since = performance.now()
+        const step = Effect.suspend(() => {
+          if (SLICE_MS > 0 && performance.now() - since < SLICE_MS) return Effect.void
+          return Effect.zipRight(
+            macrotask,
+            Effect.sync(() => {
+              since = performance.now()
+            })
+          )
+        })
+        for (const f of files) {
+          for (const rule of f.rules) {
+            yield* step
+            const failed = engine.verifyExamples(rule, texts.get(f.file))
+            if (failed !== undefined) return yield* failed
+          }
+        }
+        // Warm the parser and the analysis up, as `Engine.build` does.
+        for (const warm of WARM_UP) {
+          yield* step
+          engine.decide(warm)
+        }
+        return engine
+      }),
       "ExecPolicy.build"
     )
-    if (Either.isLeft(built)) return yield* built.left
-    return built.right
   })
 
 const loadedFiles = (files: ReadonlyArray<RuleFile>): ReadonlyArray<LoadedFile> =>
@@ -343,7 +416,7 @@ export const makeFromSources: (
   const limits: Limits = { ...defaultLimits, ...options.limits }
   const files = parseRuleFiles(all)
   if (Either.isLeft(files)) return yield* files.left
-  return fromEngine(yield* buildEngine(files.right, all, options.grammar, limits))
+  return fromEngine(yield* buildEngine(files.right, all, Effect.succeed(options.grammar), limits))
 })
 
 /**
@@ -374,7 +447,7 @@ export const makeDeferred = (
     const files = parsed.right
     let engine: Engine | undefined
     const ready = yield* Effect.cached(
-      Effect.flatMap(options.grammar, (grammar) => buildEngine(files, all, grammar, limits)).pipe(
+      buildEngine(files, all, options.grammar, limits, true).pipe(
         Effect.tap((built) =>
           Effect.sync(() => {
             engine = built

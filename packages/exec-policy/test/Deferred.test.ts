@@ -88,6 +88,32 @@ describe("a deferred policy", () => {
     })
   )
 
+  // covers: issue 19 (the policy loads in the background while a turn writes its events)
+  it.live("ready lets the event loop run between its steps (each rule's examples, each warm-up decision)", () =>
+    Effect.gen(function* () {
+      const text = Array.from(
+        { length: 20 },
+        (_, i) => `[[rule]]\nprefix = ["p${i}"]\ndecision = "allow"\nmatch = ["p${i} x"]\nnot_match = ["q${i}"]\n`
+      ).join("\n")
+      // the grammar's runtime and the grammar loaded by a first policy: what is left is the examples
+      yield* (yield* ExecPolicy.makeDeferred(rules(text), { grammar: Effect.succeed(grammar) })).ready
+      const policy = yield* ExecPolicy.makeDeferred(rules(text), { grammar: Effect.succeed(grammar) })
+      let ticks = 0
+      let on = true
+      const tick = () => {
+        if (!on) return
+        ticks++
+        setImmediate(tick)
+      }
+      setImmediate(tick)
+      yield* policy.ready
+      on = false
+      // a macrotask before each of the 20 rules: the event loop ran at least that often
+      expect(ticks).toBeGreaterThanOrEqual(20)
+      expect(policy.checkSync("p3 y").decision).toBe("allow")
+    })
+  )
+
   it.effect("a grammar that cannot be loaded is a ParserError from ready", () =>
     Effect.gen(function* () {
       const missing = new ParserError({ reason: "GrammarNotFound", path: "/nowhere.wasm", detail: "not there" })

@@ -3,7 +3,8 @@
  * `STRATA_PROFILE_STARTUP=1` print where the time went, on stderr, without
  * touching the `--json` stdout; the built-in plugins load from the bundle and
  * MCP is not loaded when no server is configured; the bash grammar of the
- * exec policy loads on the first shell command, not at start, and a rule
+ * exec policy loads when the model's reply names a shell tool (before the
+ * first shell command is judged), not at start, and a rule
  * example that fails is still a typed error naming file and rule, before
  * any command is decided (and from `config validate` / `policy check`).
  */
@@ -90,7 +91,7 @@ describe.concurrent("start-up profile", { timeout: 180_000 }, () => {
   })
 
   // covers: issue 19 part 1
-  it("the bash grammar loads on the first shell command: not for a text turn, once for the demo's tool calls", async () => {
+  it("the bash grammar loads when the reply names a shell tool, before the call is judged: not for a text turn, once for the demo's tool calls", async () => {
     await withProject(async (p) => {
       await withModel({ turns: [{ text: "no tools", repeat: true }] }, async (server) => {
         p.config(providerToml(server))
@@ -106,6 +107,11 @@ describe.concurrent("start-up profile", { timeout: 180_000 }, () => {
       expect(p.exists("strata-demo.txt")).toBe(true)
       expect(tools.stderr).toMatch(/\n\s+[\d.]+\s+[\d.]+\s+ExecPolicy\.ready\n/)
       expect(tools.stderr.match(/ExecPolicy\.ready/g)).toHaveLength(1)
+      // it starts while the reply naming the shell tool is written, before the first call is judged
+      const startOf = (span: string) =>
+        Number(new RegExp(`\\n\\s+([\\d.]+)\\s+[\\d.]+\\s+${span.replace(".", "\\.")}\\b`).exec(tools.stderr)?.[1])
+      expect(startOf("ExecPolicy.ready")).toBeLessThan(startOf("Runtime.invokeTool"))
+      expect(startOf("ExecPolicy.ready")).toBeGreaterThan(startOf("Runtime.modelCall"))
     })
   })
 

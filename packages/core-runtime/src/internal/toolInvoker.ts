@@ -619,5 +619,23 @@ export const make = (options: TI.Options = {}) =>
         })
       }).pipe(Effect.withSpan("Runtime.resolveApproval", { attributes: { approval_id: approvalId, decision } }))
 
-    return { invokeTool, resolveApproval } satisfies TI.Service
+    // Once per invoker: the policy's load is cached by the policy itself (its `ready`).
+    let prepared = false
+    const prepare: NonNullable<TI.Service["prepare"]> = (toolName) =>
+      prepared
+        ? Effect.void
+        : Effect.flatMap(registry.get(toolName), (found) => {
+            if (prepared || Option.isNone(found)) return Effect.void
+            const tool = found.value
+            const judged =
+              tool.shellCommand !== undefined ||
+              (tool.owner.startsWith("mcp:") &&
+                options.mcpTrust !== undefined &&
+                options.mcpTrust(tool.owner.slice("mcp:".length)) !== "trusted")
+            if (!judged) return Effect.void
+            prepared = true
+            return Effect.asVoid(Effect.forkDaemon(Effect.ignore(policy.ready)))
+          })
+
+    return { invokeTool, resolveApproval, prepare } satisfies TI.Service
   })

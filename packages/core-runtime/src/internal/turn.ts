@@ -230,11 +230,19 @@ export const make = (options: T.Options = {}) =>
               const currentResponse = responseId
               const streamed = yield* lm.stream({ model, messages, tools, ...think }).pipe(
                 // Seen before grouping: a failure drops the parts still being grouped.
-                Stream.mapChunks((chunk) => {
-                  if (started === undefined) {
-                    for (const part of chunk) if (part.type === "start") started = part
+                Stream.mapChunksEffect((chunk) => {
+                  let named: Array<string> | undefined
+                  for (const part of chunk) {
+                    if (part.type === "start" && started === undefined) started = part
+                    // a tool named: what judging its call needs starts loading now (the exec policy)
+                    else if (part.type === "tool_call" && invoker.prepare !== undefined) (named ??= []).push(part.name)
                   }
-                  return chunk
+                  if (named === undefined || invoker.prepare === undefined) return Effect.succeed(chunk)
+                  const prepare = invoker.prepare
+                  return Effect.as(
+                    Effect.forEach(named, (name) => prepare(name), { discard: true }),
+                    chunk
+                  )
                 }),
                 Stream.groupedWithin(128, "20 millis"),
                 Stream.runForEach((chunk) =>

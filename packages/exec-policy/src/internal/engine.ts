@@ -71,8 +71,10 @@ const ruleRef = (rule: Rule): RuleRef => {
   return ref
 }
 
-const WARM_UP = [
+/** Commands decided once after the examples, so that the first real decision does not pay for compilation. */
+export const WARM_UP = [
   "ls -la && git status | wc -l > /dev/null",
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a bash parameter expansion
   'echo `echo \\`x\\`` "${x:-$(y)}" <<< z; for i in a b; do cat <<E\n$i\nE\ndone',
   "bash -c 'env A=1 timeout 1 xargs -0 echo {a,b} *.ts' 2>&1"
 ]
@@ -169,7 +171,8 @@ export class Engine {
     return false
   }
 
-  private verifyExamples(rule: Rule, text: string | undefined): RuleFileError | undefined {
+  /** Runs `rule`'s `match` / `not_match` examples: the error naming the first that fails, else `undefined`. */
+  verifyExamples(rule: Rule, text: string | undefined): RuleFileError | undefined {
     const show = (e: Example): string => (typeof e === "string" ? JSON.stringify(e) : JSON.stringify(e))
     for (const ex of rule.match) {
       if (!this.exampleMatches(rule, ex)) {

@@ -6,5 +6,5 @@
  *
  * @internal
  */
-export { Engine } from "./engine.js"
+export { Engine, WARM_UP } from "./engine.js"
 export { BashSyntax } from "./syntax.js"

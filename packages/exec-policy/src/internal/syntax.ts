@@ -75,6 +75,15 @@ export class BashSyntax {
     this.namedTypes = language.types.map((_, id) => language.nodeTypeIsNamed(id))
   }
 
+  /**
+   * Initializes the grammar's runtime (web-tree-sitter's own WebAssembly),
+   * once per process: what {@link load} does first, for a caller that reads
+   * the grammar's bytes meanwhile.
+   */
+  static init(runtimeWasm?: Uint8Array): Promise<void> {
+    return initRuntime(runtimeWasm)
+  }
+
   /** Loads the grammar from the bytes of `tree-sitter-bash.wasm` (once per byte array). */
   static async load(grammar: Uint8Array, runtimeWasm?: Uint8Array): Promise<BashSyntax> {
     await initRuntime(runtimeWasm)
