@@ -45,7 +45,6 @@ import type * as RuntimeConfig from "@strata/core-runtime/RuntimeConfig"
 import * as RuntimeLayer from "@strata/core-runtime/RuntimeLayer"
 import type * as RuntimePolicy from "@strata/core-runtime/RuntimePolicy"
 import type * as ExecPolicy from "@strata/exec-policy/ExecPolicy"
-import * as CommandHook from "@strata/hooks/CommandHook"
 import { StdioTransport } from "@strata/mcp/McpTransport"
 import * as NodeWorkspace from "@strata/plugin/NodeWorkspace"
 import type * as Workspace from "@strata/plugin/Workspace"
@@ -452,6 +451,9 @@ export const hookWarnings = Effect.fn("Distribution.hookWarnings")(function* (
   tools?: ReadonlyArray<string>
 ) {
   const { specs } = yield* RuntimeLayer.commandHooks(setup.config, { cwd: setup.cwd, home: setup.env.HOME })
+  if (specs.length === 0) return []
   const names = tools ?? (yield* toolNames(setup))
+  // imported only when there are hooks (the hook runtime is not small)
+  const CommandHook = yield* Effect.promise(() => import("@strata/hooks/CommandHook"))
   return CommandHook.unmatched(specs, names).map((u) => u.message)
 })

@@ -44,7 +44,7 @@ import type * as HttpClient from "@effect/platform/HttpClient"
 import { Path } from "@effect/platform/Path"
 import type * as ExecPolicy from "@strata/exec-policy/ExecPolicy"
 import type { ParserError, RuleFileError } from "@strata/exec-policy/ExecPolicyError"
-import * as CommandHook from "@strata/hooks/CommandHook"
+import type * as CommandHook from "@strata/hooks/CommandHook"
 import { HookDispatcher } from "@strata/hooks/HookDispatcher"
 import type { HookConfigError } from "@strata/hooks/HookError"
 import * as JobBackend from "@strata/jobs/JobBackend"
@@ -297,6 +297,8 @@ export const layerStorage = (
   }
 }
 
+const loadCommandHook = Effect.promise(() => import("@strata/hooks/CommandHook"))
+
 /**
  * The command hooks of a config: `[hooks]`, then the Claude Code settings
  * files `claude_hooks` names (relative to the project root, `~/` to the home
@@ -312,12 +314,6 @@ export const commandHooks = Effect.fn("RuntimeLayer.commandHooks")(function* (
 ) {
   const path = yield* Path
   const fs = yield* FileSystemTag
-  const specs = [
-    ...(yield* Either.match(CommandHook.fromConfig(config.hooks, { source: "config" }), {
-      onLeft: Effect.fail,
-      onRight: Effect.succeed
-    }))
-  ]
   const files: Array<string> = []
   for (const file of config.claude_hooks) {
     const absolute =
@@ -327,6 +323,21 @@ export const commandHooks = Effect.fn("RuntimeLayer.commandHooks")(function* (
     if (file.startsWith("~/") && (options.home === undefined || options.home === "")) continue
     if (!(yield* fs.exists(absolute).pipe(Effect.orElseSucceed(() => false)))) continue
     files.push(absolute)
+  }
+  // The command hook runtime (its schemas, the process runner) is imported
+  // only when there are hooks to read: most projects have none.
+  if (Object.keys(config.hooks).length === 0 && files.length === 0) {
+    const none: ReadonlyArray<CommandHook.CommandHookSpec> = []
+    return { specs: none, files: files as ReadonlyArray<string> }
+  }
+  const CommandHook = yield* loadCommandHook
+  const specs = [
+    ...(yield* Either.match(CommandHook.fromConfig(config.hooks, { source: "config" }), {
+      onLeft: Effect.fail,
+      onRight: Effect.succeed
+    }))
+  ]
+  for (const absolute of files) {
     const claude = yield* CommandHook.loadClaudeSettings(absolute, { ignoreUnknownEvents: true })
     specs.push(
       ...claude.map((spec) => ({ ...spec, name: `${absolute}#${spec.path}`, path: `${absolute}: ${spec.path}` }))
@@ -340,7 +351,10 @@ const layerCommandHooks = (config: RuntimeConfig, options: Options) =>
   Layer.scopedDiscard(
     Effect.gen(function* () {
       const { specs } = yield* commandHooks(config, { cwd: options.cwd, home: homeOf(options) })
-      if (specs.length > 0) yield* CommandHook.register(specs, { cwd: options.cwd, owner: "config" })
+      if (specs.length > 0) {
+        const CommandHook = yield* loadCommandHook
+        yield* CommandHook.register(specs, { cwd: options.cwd, owner: "config" })
+      }
     })
   )
 

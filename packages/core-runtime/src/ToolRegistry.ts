@@ -10,9 +10,9 @@
  * @since 0.1.0
  */
 
-import { Tool as PluginTool } from "@strata/plugin"
 import type * as PluginJob from "@strata/plugin/Job"
 import type * as Plugin from "@strata/plugin/Plugin"
+import * as PluginTool from "@strata/plugin/Tool"
 import type { JsonValue } from "@strata/protocol/Common"
 import type { ThreadId, ToolCallId } from "@strata/protocol/Ids"
 import type { ToolOutput } from "@strata/protocol/Tool"

@@ -25,6 +25,7 @@ import * as Mcp from "@strata/protocol/Mcp"
 import * as Model from "@strata/protocol/Model"
 import * as Tool from "@strata/protocol/Tool"
 import * as Schema from "effect/Schema"
+import * as HookCatalog from "./HookCatalog.js"
 
 /**
  * Fields every event carries. `session_id` and `cwd` are filled in for command
@@ -335,7 +336,7 @@ export type ResponseEnd = typeof ResponseEnd.Type
  * @since 0.1.0
  * @category schemas
  */
-export const ToolPhase = Schema.Literal("precheck", "dispatching", "completed", "failed", "denied", "awaiting_approval")
+export const ToolPhase = Schema.Literal(...HookCatalog.toolPhases)
 /** @since 0.1.0 @category models */
 export type ToolPhase = typeof ToolPhase.Type
 
@@ -364,7 +365,7 @@ export type ToolLifecycle = typeof ToolLifecycle.Type
  * @since 0.1.0
  * @category schemas
  */
-export const ApprovalPhase = Schema.Literal("requested", "approved", "denied")
+export const ApprovalPhase = Schema.Literal(...HookCatalog.approvalPhases)
 /** @since 0.1.0 @category models */
 export type ApprovalPhase = typeof ApprovalPhase.Type
 
@@ -425,129 +426,55 @@ export const JobLifecycle = hookEvent("JobLifecycle", {
 export type JobLifecycle = typeof JobLifecycle.Type
 
 /**
- * The package whose code path dispatches an event. The hook conformance suite
- * is rerun by each owner with its real code path.
+ * The package whose code path dispatches an event (`HookCatalog.Owner`).
  *
  * @since 0.1.0
  * @category models
  */
-export type Owner = "core-runtime" | "jobs" | "mcp"
+export type Owner = HookCatalog.Owner
 
 /**
- * What the dispatcher does with an event:
- * - `observer`: outputs are ignored (no decision, rewrite, context or stop);
- * - `decides`: decisions count (`PreToolUse`, `PermissionRequest`,
- *   `UserPromptSubmit`, `Stop`, `PostToolUse`); elsewhere they are dropped,
- *   as Claude Code does, and `on_error = "deny"` has no effect;
- * - `matchOn`: the field a hook's matcher is tested against (absent: the
- *   matcher is ignored and every hook on the event runs);
- * - `rewrites`: the field `updatedInput` replaces (absent: rewrites ignored;
- *   the dispatcher's caller validates and completes it, `validateInput`);
- * - `defaultOnError`: what a failing hook means when it sets no `onError`
- *   (`deny` for `PreToolUse`, `allow` elsewhere);
- * - `phases`: the values of `phase`, each a separate conformance kind;
- * - `owner`: the package that dispatches the event.
+ * What the dispatcher does with an event (`HookCatalog.EventSpec`).
  *
  * @since 0.1.0
  * @category models
  */
-export interface EventSpec {
-  readonly name: string
-  readonly observer: boolean
-  readonly decides: boolean
-  readonly matchOn?: string
-  readonly rewrites?: "tool_input" | "prompt" | "tool_response" | "llm_request" | "llm_response" | "tools"
-  readonly defaultOnError: "allow" | "deny"
-  readonly phases?: ReadonlyArray<string>
-  readonly owner: Owner
-}
-
-/** An event's entry: its schema (whose tag must be `name`) and how the dispatcher treats it. */
-const spec = <const N extends string, S extends Schema.Schema.AnyNoContext>(
-  name: N,
-  schema: S & (Schema.Schema.Type<S> extends { readonly hook_event_name: N } ? unknown : never),
-  owner: Owner,
-  options: Omit<EventSpec, "name" | "owner" | "defaultOnError" | "observer" | "decides"> & {
-    readonly observer?: boolean
-    readonly decides?: boolean
-    readonly defaultOnError?: "allow" | "deny"
-  } = {}
-): EventSpec & { readonly name: N; readonly schema: S } => ({
-  name,
-  schema,
-  owner,
-  observer: false,
-  decides: false,
-  defaultOnError: "allow",
-  ...options
-})
+export type EventSpec = HookCatalog.EventSpec
 
 /**
- * THE list of hook events: adding an event is one entry here (its schema
- * above); the union schema, the name list and the dispatcher's catalog are
- * derived from it. The key must be the event's name (checked at load).
+ * Each event's schema, by name: exactly the events of `HookCatalog` (the
+ * compiler checks that none is missing or extra and that each schema's tag
+ * is its name).
  */
-const events = {
-  SessionStart: spec("SessionStart", SessionStart, "core-runtime", { matchOn: "source" }),
-  SessionEnd: spec("SessionEnd", SessionEnd, "core-runtime", { matchOn: "reason" }),
-  UserPromptSubmit: spec("UserPromptSubmit", UserPromptSubmit, "core-runtime", { rewrites: "prompt", decides: true }),
-  PreToolUse: spec("PreToolUse", PreToolUse, "core-runtime", {
-    matchOn: "tool_name",
-    decides: true,
-    rewrites: "tool_input",
-    defaultOnError: "deny"
-  }),
-  PostToolUse: spec("PostToolUse", PostToolUse, "core-runtime", {
-    matchOn: "tool_name",
-    decides: true,
-    rewrites: "tool_response"
-  }),
-  PostToolUseFailure: spec("PostToolUseFailure", PostToolUseFailure, "core-runtime", { matchOn: "tool_name" }),
-  PermissionRequest: spec("PermissionRequest", PermissionRequest, "core-runtime", {
-    matchOn: "tool_name",
-    rewrites: "tool_input",
-    decides: true
-  }),
-  Stop: spec("Stop", Stop, "core-runtime", { decides: true }),
-  PreCompact: spec("PreCompact", PreCompact, "core-runtime", { matchOn: "trigger" }),
-  Notification: spec("Notification", Notification, "core-runtime", { matchOn: "notification_type" }),
-  BeforeModel: spec("BeforeModel", BeforeModel, "core-runtime", {
-    matchOn: "model",
-    decides: true,
-    rewrites: "llm_request"
-  }),
-  AfterModel: spec("AfterModel", AfterModel, "core-runtime", {
-    matchOn: "model",
-    decides: true,
-    rewrites: "llm_response"
-  }),
-  BeforeToolSelection: spec("BeforeToolSelection", BeforeToolSelection, "core-runtime", {
-    matchOn: "model",
-    rewrites: "tools"
-  }),
-  ResponseStart: spec("ResponseStart", ResponseStart, "core-runtime", { observer: true }),
-  ResponseDelta: spec("ResponseDelta", ResponseDelta, "core-runtime", { observer: true }),
-  ResponseEnd: spec("ResponseEnd", ResponseEnd, "core-runtime", { observer: true }),
-  ToolLifecycle: spec("ToolLifecycle", ToolLifecycle, "core-runtime", {
-    observer: true,
-    matchOn: "tool_name",
-    phases: ToolPhase.literals
-  }),
-  ApprovalLifecycle: spec("ApprovalLifecycle", ApprovalLifecycle, "core-runtime", {
-    observer: true,
-    matchOn: "tool_name",
-    phases: ApprovalPhase.literals
-  }),
-  McpStartupUpdate: spec("McpStartupUpdate", McpStartupUpdate, "mcp", { observer: true, matchOn: "server_name" }),
-  McpStartupComplete: spec("McpStartupComplete", McpStartupComplete, "mcp", { observer: true }),
-  JobLifecycle: spec("JobLifecycle", JobLifecycle, "jobs", { observer: true, matchOn: "name" })
+const schemas = {
+  SessionStart,
+  SessionEnd,
+  UserPromptSubmit,
+  PreToolUse,
+  PostToolUse,
+  PostToolUseFailure,
+  PermissionRequest,
+  Stop,
+  PreCompact,
+  Notification,
+  BeforeModel,
+  AfterModel,
+  BeforeToolSelection,
+  ResponseStart,
+  ResponseDelta,
+  ResponseEnd,
+  ToolLifecycle,
+  ApprovalLifecycle,
+  McpStartupUpdate,
+  McpStartupComplete,
+  JobLifecycle
+} satisfies {
+  readonly [N in HookCatalog.HookEventName]: Schema.Schema.AnyNoContext & {
+    readonly Type: { readonly hook_event_name: N }
+  }
 }
 
-for (const [key, entry] of Object.entries(events)) {
-  if (entry.name !== key) throw new Error(`hook event catalog: the entry "${key}" is the event "${entry.name}"`)
-}
-
-type Events = typeof events
+type Schemas = typeof schemas
 
 /**
  * Every hook event.
@@ -555,9 +482,9 @@ type Events = typeof events
  * @since 0.1.0
  * @category models
  */
-export type HookEvent = { [K in keyof Events]: Schema.Schema.Type<Events[K]["schema"]> }[keyof Events]
+export type HookEvent = { [K in keyof Schemas]: Schema.Schema.Type<Schemas[K]> }[keyof Schemas]
 /** @since 0.1.0 @category models */
-export type HookEventEncoded = { [K in keyof Events]: Schema.Schema.Encoded<Events[K]["schema"]> }[keyof Events]
+export type HookEventEncoded = { [K in keyof Schemas]: Schema.Schema.Encoded<Schemas[K]> }[keyof Schemas]
 
 /**
  * Every hook event (the union of the catalog's schemas, in catalog order).
@@ -566,7 +493,7 @@ export type HookEventEncoded = { [K in keyof Events]: Schema.Schema.Encoded<Even
  * @category schemas
  */
 export const HookEvent: Schema.Schema<HookEvent, HookEventEncoded> = Schema.Union(
-  ...Object.values(events).map((e) => e.schema as Schema.Schema<HookEvent, HookEventEncoded>)
+  ...HookCatalog.names.map((name) => schemas[name] as Schema.Schema<HookEvent, HookEventEncoded>)
 ).annotations({ identifier: "HookEvent" })
 
 /**
@@ -575,7 +502,7 @@ export const HookEvent: Schema.Schema<HookEvent, HookEventEncoded> = Schema.Unio
  * @since 0.1.0
  * @category models
  */
-export type HookEventName = keyof Events
+export type HookEventName = HookCatalog.HookEventName
 
 /**
  * The event named `N`.
@@ -591,7 +518,7 @@ export type EventOf<N extends HookEventName> = Extract<HookEvent, { readonly hoo
  * @since 0.1.0
  * @category utils
  */
-export const names: ReadonlyArray<HookEventName> = Object.keys(events) as Array<HookEventName>
+export const names: ReadonlyArray<HookEventName> = HookCatalog.names
 
 /**
  * Every event name, in declaration order.
@@ -599,17 +526,18 @@ export const names: ReadonlyArray<HookEventName> = Object.keys(events) as Array<
  * @since 0.1.0
  * @category schemas
  */
-export const HookEventName: Schema.Schema<HookEventName> = Schema.Literal(
-  ...(names as readonly [HookEventName, ...Array<HookEventName>])
-).annotations({ identifier: "HookEventName" })
+export const HookEventName: Schema.Schema<HookEventName> = HookCatalog.HookEventName
 
 /**
- * How the dispatcher treats each event; see {@link EventSpec}.
+ * How the dispatcher treats each event; see {@link EventSpec}. Each entry
+ * also holds the event's `schema`.
  *
  * @since 0.1.0
  * @category utils
  */
-export const catalog: { readonly [N in HookEventName]: EventSpec & { readonly name: N } } = events
+export const catalog: { readonly [N in HookEventName]: EventSpec & { readonly name: N } } = Object.fromEntries(
+  HookCatalog.names.map((name) => [name, { ...HookCatalog.catalog[name], schema: schemas[name] }])
+) as { readonly [N in HookEventName]: EventSpec & { readonly name: N; readonly schema: Schemas[N] } }
 
 /**
  * Whether `name` is a hook event name.
@@ -617,8 +545,7 @@ export const catalog: { readonly [N in HookEventName]: EventSpec & { readonly na
  * @since 0.1.0
  * @category refinements
  */
-export const isHookEventName = (name: unknown): name is HookEventName =>
-  typeof name === "string" && Object.hasOwn(catalog, name)
+export const isHookEventName: (name: unknown) => name is HookEventName = HookCatalog.isHookEventName
 
 /**
  * Every kind of event the conformance suite expects to see: the event name,
@@ -627,10 +554,7 @@ export const isHookEventName = (name: unknown): name is HookEventName =>
  * @since 0.1.0
  * @category utils
  */
-export const kinds: ReadonlyArray<string> = names.flatMap((name) => {
-  const phases = catalog[name].phases
-  return phases === undefined ? [name] : phases.map((phase) => `${name}.${phase}`)
-})
+export const kinds: ReadonlyArray<string> = HookCatalog.kinds
 
 /**
  * The conformance kind of an event (see {@link kinds}).
@@ -638,8 +562,7 @@ export const kinds: ReadonlyArray<string> = names.flatMap((name) => {
  * @since 0.1.0
  * @category utils
  */
-export const kindOf = (event: HookEvent): string =>
-  "phase" in event ? `${event.hook_event_name}.${event.phase}` : event.hook_event_name
+export const kindOf: (event: HookEvent) => string = HookCatalog.kindOf
 
 /**
  * The value a matcher is tested against for this event, or `undefined` when
@@ -648,9 +571,4 @@ export const kindOf = (event: HookEvent): string =>
  * @since 0.1.0
  * @category utils
  */
-export const matchTarget = (event: HookEvent): string | undefined => {
-  const field = catalog[event.hook_event_name].matchOn
-  if (field === undefined) return undefined
-  const value = (event as unknown as Record<string, unknown>)[field]
-  return typeof value === "string" ? value : undefined
-}
+export const matchTarget: (event: HookEvent) => string | undefined = HookCatalog.matchTarget

@@ -17,6 +17,8 @@ export * as Dialects from "./Dialects.js"
 export * as Hook from "./Hook.js"
 /** @since 0.1.0 */
 export * as HookActivity from "./HookActivity.js"
+/** @since 0.3.0 */
+export * as HookCatalog from "./HookCatalog.js"
 /** @since 0.1.0 */
 export * as HookDispatcher from "./HookDispatcher.js"
 /** @since 0.1.0 */

@@ -16,7 +16,7 @@ import type * as CommandExecutor from "@effect/platform/CommandExecutor"
 import type * as FileSystem from "@effect/platform/FileSystem"
 import type * as Path from "@effect/platform/Path"
 import type { Hook, HookDispatcher } from "@strata/hooks"
-import { HookEvent } from "@strata/hooks"
+import * as HookCatalog from "@strata/hooks/HookCatalog"
 import * as Common from "@strata/protocol/Common"
 import type * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
@@ -138,7 +138,7 @@ export type ToolManifest = typeof ToolManifest.Type
  */
 export const HookManifest = Schema.Struct({
   id: Schema.String,
-  events: Schema.Union(Schema.Literal("*"), Schema.Array(HookEvent.HookEventName)),
+  events: Schema.Union(Schema.Literal("*"), Schema.Array(HookCatalog.HookEventName)),
   matcher: Schema.optional(Schema.String),
   priority: Schema.Number
 }).annotations({ identifier: "HookManifest" })

@@ -9,13 +9,15 @@
  *
  * @since 0.1.0
  */
-import { Hook } from "@strata/hooks"
+import * as Hook from "@strata/hooks/Hook"
 import * as Job from "./Job.js"
 import * as Plugin from "./Plugin.js"
 import * as Tool from "./Tool.js"
 
 /** @since 0.1.0 */
-export { HookEvent, HookOutput } from "@strata/hooks"
+export * as HookEvent from "@strata/hooks/HookEvent"
+/** @since 0.1.0 */
+export * as HookOutput from "@strata/hooks/HookOutput"
 /** @since 0.1.0 */
 export * as Job from "./Job.js"
 /** @since 0.1.0 */

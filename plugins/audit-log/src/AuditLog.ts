@@ -16,7 +16,7 @@
  */
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as Path from "@effect/platform/Path"
-import { defineHook } from "@strata/plugin"
+import { define as defineHook } from "@strata/plugin/Hook"
 import * as Config from "effect/Config"
 import * as Context from "effect/Context"
 import * as Data from "effect/Data"

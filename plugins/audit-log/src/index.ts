@@ -10,8 +10,8 @@
  */
 import type * as FileSystem from "@effect/platform/FileSystem"
 import type * as Path from "@effect/platform/Path"
-import { definePlugin } from "@strata/plugin"
 import type { PluginDefinition } from "@strata/plugin/Plugin"
+import { define as definePlugin } from "@strata/plugin/Plugin"
 import * as Layer from "effect/Layer"
 import * as AuditLog from "./AuditLog.js"
 

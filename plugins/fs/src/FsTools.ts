@@ -11,8 +11,9 @@
  *
  * @since 0.1.0
  */
-import { defineTool } from "@strata/plugin"
+
 import type { ToolContext } from "@strata/plugin/Tool"
+import { define as defineTool } from "@strata/plugin/Tool"
 import * as Workspace from "@strata/plugin/Workspace"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"

@@ -10,8 +10,9 @@
  *
  * @since 0.1.0
  */
-import { definePlugin } from "@strata/plugin"
+
 import type { PluginDefinition } from "@strata/plugin/Plugin"
+import { define as definePlugin } from "@strata/plugin/Plugin"
 import type * as Workspace from "@strata/plugin/Workspace"
 import * as Layer from "effect/Layer"
 import * as FsConfig from "./FsConfig.js"

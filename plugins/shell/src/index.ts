@@ -7,8 +7,9 @@
  *
  * @since 0.1.0
  */
-import { definePlugin } from "@strata/plugin"
+
 import type { PluginDefinition } from "@strata/plugin/Plugin"
+import { define as definePlugin } from "@strata/plugin/Plugin"
 import * as Layer from "effect/Layer"
 import * as Shell from "./Shell.js"
 

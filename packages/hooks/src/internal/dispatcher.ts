@@ -13,9 +13,10 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type * as Hook from "../Hook.js"
 import type * as HookActivity from "../HookActivity.js"
+import * as HookCatalog from "../HookCatalog.js"
 import type { DispatchOptions, DispatchResult, HookErrorInfo, RegisterOptions, Service } from "../HookDispatcher.js"
 import { HookConfigError, HookFailure } from "../HookError.js"
-import * as HookEvent from "../HookEvent.js"
+import type * as HookEvent from "../HookEvent.js"
 import * as HookOutput from "../HookOutput.js"
 import type * as Matcher from "../Matcher.js"
 import * as hookInternal from "./hook.js"
@@ -162,7 +163,7 @@ export const make: Effect.Effect<Service, never, Scope.Scope> = Effect.gen(funct
   const reindex = () => {
     entries.sort((a, b) => b.info.priority - a.info.priority || a.seq - b.seq)
     const next = new Map<HookEvent.HookEventName, ReadonlyArray<Entry>>()
-    for (const name of HookEvent.names) {
+    for (const name of HookCatalog.names) {
       const list = entries.filter((e) => e.info.events === "*" || e.info.events.includes(name))
       if (list.length > 0) next.set(name, list)
     }
@@ -266,7 +267,7 @@ export const make: Effect.Effect<Service, never, Scope.Scope> = Effect.gen(funct
   ) {
     const runtime = yield* Effect.runtime<never>()
     const clock = yield* Effect.clock
-    const spec = HookEvent.catalog[event.hook_event_name]
+    const spec = HookCatalog.catalog[event.hook_event_name]
     const started = clock.unsafeCurrentTimeNanos()
     const state: ChainState = {
       event,
@@ -283,7 +284,7 @@ export const make: Effect.Effect<Service, never, Scope.Scope> = Effect.gen(funct
     }
     for (const entry of list) {
       if (spec.matchOn !== undefined && !entry.matcher.matchesAll) {
-        if (!entry.matcher.test(HookEvent.matchTarget(state.event))) continue
+        if (!entry.matcher.test(HookCatalog.matchTarget(state.event))) continue
       }
       state.hooks++
       const t0 = clock.unsafeCurrentTimeNanos()

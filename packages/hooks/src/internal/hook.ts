@@ -1,8 +1,9 @@
 import * as Duration from "effect/Duration"
 import * as Either from "effect/Either"
 import type * as Hook from "../Hook.js"
+import * as HookCatalog from "../HookCatalog.js"
 import { HookConfigError } from "../HookError.js"
-import * as HookEvent from "../HookEvent.js"
+import type * as HookEvent from "../HookEvent.js"
 import * as Matcher from "../Matcher.js"
 
 /** @internal */
@@ -36,12 +37,12 @@ export const check = (
     if (list === undefined || list.length === 0) {
       return fail(`${path}.event`, "UnknownEvent", 'event must be an event name, a list of names or "*"')
     }
-    const unknown = list.find((n) => !HookEvent.isHookEventName(n))
+    const unknown = list.find((n) => !HookCatalog.isHookEventName(n))
     if (unknown !== undefined) {
       return fail(
         `${path}.event`,
         "UnknownEvent",
-        `unknown event ${JSON.stringify(unknown)} (expected one of ${HookEvent.names.join(", ")})`
+        `unknown event ${JSON.stringify(unknown)} (expected one of ${HookCatalog.names.join(", ")})`
       )
     }
     selected = list as ReadonlyArray<HookEvent.HookEventName>

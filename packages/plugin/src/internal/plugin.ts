@@ -1,4 +1,5 @@
-import { Hook, HookDispatcher } from "@strata/hooks"
+import * as Hook from "@strata/hooks/Hook"
+import * as HookDispatcher from "@strata/hooks/HookDispatcher"
 import type { Common } from "@strata/protocol"
 import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
