@@ -35,7 +35,6 @@ import { resolve as pathResolve } from "node:path"
 import { fileURLToPath } from "node:url"
 import type * as FileSystem from "@effect/platform/FileSystem"
 import type * as Path from "@effect/platform/Path"
-import * as NodeContext from "@effect/platform-node/NodeContext"
 import * as ApprovalKey from "@strata/core-runtime/ApprovalKey"
 import type * as Config from "@strata/core-runtime/Config"
 import * as ConfigError from "@strata/core-runtime/ConfigError"
@@ -58,6 +57,7 @@ import { CliError } from "./Base.js"
 import { builtinPlugins, chooseModel, loadConfig, type ModelChoice, type Options } from "./Choice.js"
 import * as Demo from "./Demo.js"
 import * as HttpClient from "./HttpClient.js"
+import * as Layers from "./layers.js"
 import { version } from "./version.js"
 
 export {
@@ -319,11 +319,7 @@ export const layer = (
     httpClient: HttpClient.layer(setup.env)
   }).pipe(
     Layer.provide(
-      Layer.mergeAll(
-        NodeContext.layer,
-        workspaceLayer,
-        mcpStdioLayer(setup).pipe(Layer.provideMerge(sandboxLayer(setup)))
-      )
+      Layer.mergeAll(Layers.layer, workspaceLayer, mcpStdioLayer(setup).pipe(Layer.provideMerge(sandboxLayer(setup))))
     ),
     // Plugins read their own sections (`[fs]`, ...) of the layered config
     // through Effect's Config; everything else still comes from the environment.

@@ -39,7 +39,6 @@ import * as path from "node:path"
 import * as Args from "@effect/cli/Args"
 import * as Command from "@effect/cli/Command"
 import * as Options from "@effect/cli/Options"
-import * as NodeContext from "@effect/platform-node/NodeContext"
 import { RuntimeConfig } from "@strata/core-runtime"
 import { ExecPolicy } from "@strata/exec-policy"
 import { Emit, Importer, type Model } from "@strata/policy-import"
@@ -47,6 +46,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import { parse as parseToml } from "smol-toml"
 import { CliError, json } from "../common.js"
+import * as Layers from "../layers.js"
 
 const format = Args.choice<Importer.Format | "policy">(
   [...Importer.formats.map((f): [string, Importer.Format] => [f, f]), ["policy", "policy"]],
@@ -318,7 +318,7 @@ const run = Command.make("import", { format, files, from, dryRun, write, out, fo
       sources: [{ file: shown(cwd, outFile), layer: "project", text: policyText }],
       builtin: false
     }).pipe(
-      Effect.provide(NodeContext.layer),
+      Effect.provide(Layers.layer),
       Effect.mapError(
         (e) => new CliError({ detail: `the imported rules do not load: ${e.message}`, hint: "please report this" })
       )
