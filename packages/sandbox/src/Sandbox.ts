@@ -139,6 +139,11 @@ export interface Status {
   /** `bwrap` when commands run in bubblewrap, `none` otherwise. */
   readonly mechanism: "bwrap" | "none"
   readonly network: boolean
+  /**
+   * What ends the process tree of a command run outside bubblewrap (mode
+   * `off`, or a call approved to run unsandboxed); a command in bubblewrap
+   * is contained by its PID namespace.
+   */
   readonly containment: Containment
   /** Why the configured sandbox does not run (not Linux, no bwrap, no user namespaces, ...). */
   readonly reason?: string | undefined
@@ -147,14 +152,17 @@ export interface Status {
 }
 
 /**
- * One line for a person: `bwrap (workspace-write, network off), contained by cgroup`.
+ * One line for a person: `bwrap (workspace-write, network off), processes
+ * contained by pid-namespace (cgroup outside the sandbox)`. A command in
+ * bubblewrap is contained by its PID namespace whatever `containment` says;
+ * `containment` is what contains the commands that run outside it.
  *
  * @since 0.1.0
  * @category utils
  */
 export const describe = (status: Status): string =>
   status.mechanism === "bwrap"
-    ? `${status.mechanism} (${status.mode}, network ${status.network ? "on" : "off"}), processes contained by ${status.containment}`
+    ? `${status.mechanism} (${status.mode}, network ${status.network ? "on" : "off"}), processes contained by pid-namespace${status.containment === "pid-namespace" ? "" : ` (${status.containment} outside the sandbox)`}`
     : `${status.configured === "off" ? "off" : `NOT sandboxed: ${status.reason ?? "unavailable"}`}${status.required && status.configured !== "off" ? " (sandbox.required: tools refuse to run)" : ""}, processes contained by ${status.containment}`
 
 /**
