@@ -299,22 +299,14 @@ describe.concurrent("the HTTP client of model calls", { timeout: 180_000 }, () =
       try {
         const to = `http://127.0.0.1:${(target.address() as AddressInfo).port}`
         await withRedirect(302, to, async (redirector) => {
-          p.config(
-            [
-              'model = "scripted"',
-              "[providers.local]",
-              'kind = "anthropic"',
-              `base_url = "${redirector}"`,
-              'api_key_env = "E2E_KEY"',
-              "max_retries = 0",
-              "[[models]]",
-              'id = "scripted"',
-              'provider = "local"',
-              "context_window = 32000",
-              "max_output_tokens = 1000",
-              ""
-            ].join("\n")
-          )
+          // a scripted server's configuration, its address replaced by the redirector's
+          await withModel({ turns: [] }, async (server) => {
+            const toml = providerToml(server, {
+              kind: "anthropic",
+              extra: 'api_key_env = "E2E_KEY"\nmax_retries = 0'
+            }).replace(server.url, redirector)
+            p.config(toml)
+          })
           const run = await p.strata(["run", "--json", "hi"], {
             env: { STRATA_HTTP_CLIENT: "fetch", E2E_KEY: "sk-e2e" }
           })

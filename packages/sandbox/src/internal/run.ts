@@ -16,6 +16,7 @@
  * - interrupted (the call cancelled), the group is killed and the
  *   containment released all the same.
  */
+import { Buffer } from "node:buffer"
 import { type ChildProcess, spawn } from "node:child_process"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
@@ -116,16 +117,6 @@ const drained = (running: Running): Effect.Effect<void> =>
     running.onClosed = () => resume(Effect.void)
   })
 
-const concat = (chunks: ReadonlyArray<Buffer>, size: number): Uint8Array => {
-  const bytes = new Uint8Array(size)
-  let at = 0
-  for (const chunk of chunks) {
-    bytes.set(chunk, at)
-    at += chunk.length
-  }
-  return bytes
-}
-
 /**
  * Runs `prepared` to its end; `release` (the call's containment) runs
  * whatever happens.
@@ -161,7 +152,7 @@ export const runPrepared = (
         const timedOut = Option.isNone(inTime)
         return {
           exitCode: timedOut ? null : (running.exit?.code ?? null),
-          output: concat(running.kept, running.size),
+          output: Buffer.concat(running.kept, running.size),
           dropped: running.dropped,
           timedOut,
           sandboxed: prepared.sandboxed
