@@ -150,8 +150,9 @@ export const start = (
     disableErrorReporting: true,
     disablePrettyLogger: true,
     // Interrupted (Ctrl-C, SIGTERM): 130; otherwise the code the command set
-    // (process.exitCode: the process ends by itself). Pending output is flushed
-    // first: process.exit would drop what a pipe has not taken yet.
+    // (process.exitCode: the process ends by itself, when its event loop is
+    // empty). Pending output is flushed first: process.exit would drop what a
+    // pipe has not taken yet.
     teardown: (exit, onExit) => {
       const code = Exit.isFailure(exit) ? (Cause.isInterruptedOnly(exit.cause) ? 130 : 1) : 0
       if (code !== 0) process.exitCode = code
@@ -159,7 +160,15 @@ export const start = (
         const usage = typeof process.resourceUsage === "function" ? process.resourceUsage() : undefined
         process.stderr.write(profile.report({ peakRssBytes: usage === undefined ? undefined : usage.maxRSS * 1024 }))
       }
-      flush(process.stdout, () => flush(process.stderr, () => onExit(code)))
+      flush(process.stdout, () =>
+        flush(process.stderr, () => {
+          // Ended by itself: once the event loop is empty (nothing pending
+          // is cut short; the "exit" listeners still run), exit without Node's
+          // teardown of the environment and its heap, which no one waits for.
+          if (code === 0) process.once("beforeExit", () => process.exit())
+          onExit(code)
+        })
+      )
     }
   })
 }
