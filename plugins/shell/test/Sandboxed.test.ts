@@ -28,11 +28,33 @@ const sleepers = (marker: string) =>
     }
   })
 
-const exec = (cwd: string, sandbox: Sandbox.Service, command: string, unsandboxed = false) =>
-  Tool.invoke(Shell.Exec, { command }, { call_id: callId, cwd, sandbox, unsandboxed }).pipe(
+const exec = (
+  cwd: string,
+  sandbox: Sandbox.Service,
+  command: string,
+  unsandboxed = false,
+  timeout_ms?: number | undefined
+) =>
+  Tool.invoke(Shell.Exec, timeout_ms === undefined ? { command } : { command, timeout_ms }, {
+    call_id: callId,
+    cwd,
+    sandbox,
+    unsandboxed
+  }).pipe(
     Effect.map((o) => o as Shell.ExecResult),
     Effect.provide(layer)
   )
+
+/** The sandbox of a workspace in `mode`, with PATH only. */
+const sandboxIn = (workspace: string, mode: Sandbox.SandboxMode) =>
+  SandboxNode.make({ workspace, config: { ...Sandbox.defaultConfig, mode }, env: { PATH: process.env.PATH } })
+
+/** The processes whose command line holds `sleep <marker>`, once they are gone (or after a second). */
+const sleepersLeft = (marker: string) =>
+  Effect.gen(function* () {
+    for (let i = 0; i < 50 && sleepers(`sleep\0${marker}`).length > 0; i++) yield* Effect.sleep("20 millis")
+    return sleepers(`sleep\0${marker}`)
+  })
 
 describe("exec with the call's sandbox", () => {
   it.live("the environment is scrubbed: a secret of the parent is not there", () =>
@@ -99,11 +121,7 @@ describe("exec with the call's sandbox", () => {
     Effect.gen(function* () {
       const dir = workspace()
       for (const mode of modes) {
-        const sandbox = yield* SandboxNode.make({
-          workspace: dir,
-          config: { ...Sandbox.defaultConfig, mode },
-          env: { PATH: process.env.PATH }
-        })
+        const sandbox = yield* sandboxIn(dir, mode)
         expect(sandbox.run).toBeDefined()
         const r = yield* exec(dir, sandbox, 'echo out; echo err >&2; read -r line; echo "[$line]"; exit 3')
         expect(r.exit_code, mode).toBe(3)
@@ -124,26 +142,14 @@ describe("exec with the call's sandbox", () => {
     Effect.gen(function* () {
       const dir = workspace()
       for (const mode of modes) {
-        const sandbox = yield* SandboxNode.make({
-          workspace: dir,
-          config: { ...Sandbox.defaultConfig, mode },
-          env: { PATH: process.env.PATH }
-        })
+        const sandbox = yield* sandboxIn(dir, mode)
         const marker = `${7000 + Math.floor(Math.random() * 900)}.7`
-        const r = yield* Tool.invoke(
-          Shell.Exec,
-          { command: `(sleep ${marker} &); echo started; sleep ${marker}`, timeout_ms: 300 },
-          { call_id: callId, cwd: dir, sandbox }
-        ).pipe(
-          Effect.map((o) => o as Shell.ExecResult),
-          Effect.provide(layer)
-        )
+        const r = yield* exec(dir, sandbox, `(sleep ${marker} &); echo started; sleep ${marker}`, false, 300)
         expect(r.timed_out, mode).toBe(true)
         expect(r.exit_code).toBeNull()
         expect(r.output).toContain("started")
         expect(r.output).toContain("[timed out after")
-        for (let i = 0; i < 50 && sleepers(`sleep\0${marker}`).length > 0; i++) yield* Effect.sleep("20 millis")
-        expect(sleepers(`sleep\0${marker}`), `${mode}: ${sandbox.status.containment}`).toEqual([])
+        expect(yield* sleepersLeft(marker), `${mode}: ${sandbox.status.containment}`).toEqual([])
       }
     })
   )
@@ -152,18 +158,13 @@ describe("exec with the call's sandbox", () => {
     Effect.gen(function* () {
       const dir = workspace()
       for (const mode of modes) {
-        const sandbox = yield* SandboxNode.make({
-          workspace: dir,
-          config: { ...Sandbox.defaultConfig, mode },
-          env: { PATH: process.env.PATH }
-        })
+        const sandbox = yield* sandboxIn(dir, mode)
         const marker = `${7000 + Math.floor(Math.random() * 900)}.8`
         const fiber = yield* Effect.fork(exec(dir, sandbox, `(sleep ${marker} &); sleep ${marker}`))
         for (let i = 0; i < 100 && sleepers(`sleep\0${marker}`).length < 2; i++) yield* Effect.sleep("20 millis")
         expect(sleepers(`sleep\0${marker}`).length, mode).toBe(2)
         yield* Fiber.interrupt(fiber)
-        for (let i = 0; i < 50 && sleepers(`sleep\0${marker}`).length > 0; i++) yield* Effect.sleep("20 millis")
-        expect(sleepers(`sleep\0${marker}`), `${mode}: ${sandbox.status.containment}`).toEqual([])
+        expect(yield* sleepersLeft(marker), `${mode}: ${sandbox.status.containment}`).toEqual([])
       }
     })
   )
