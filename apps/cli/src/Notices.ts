@@ -11,7 +11,7 @@
 import { HookDispatcher } from "@strata/hooks/HookDispatcher"
 import { McpManager } from "@strata/mcp/McpManager"
 import * as Effect from "effect/Effect"
-import * as Stream from "effect/Stream"
+import * as Queue from "effect/Queue"
 import * as Render from "./Render.js"
 
 /**
@@ -82,22 +82,26 @@ export const watch = (options: Options) =>
         )
       })
     const mcpEvents = yield* manager.subscribe
-    const hookEvents = yield* hooks.subscribe
+    // the failed hooks alone: the other activity (an event per response delta) is not published for it
+    const hookEvents = yield* hooks.subscribeErrors
     for (const s of yield* manager.status) {
       if (s.status === "ready" || s.status === "failed" || s.status === "starting") {
         yield* show(s.server_name, s.status, s.error)
       }
     }
-    yield* Stream.fromQueue(mcpEvents).pipe(
-      Stream.runForEach((event) =>
+    // Plain take loops rather than streams: a stream run is a scope, a fiber and a channel
+    // executor to set up and tear down, for queues that are mostly never written.
+    yield* Queue.take(mcpEvents).pipe(
+      Effect.flatMap((event) =>
         event._tag === "StartupUpdate"
           ? show(event.update.server_name, event.update.status, event.update.error)
           : Effect.void
       ),
+      Effect.forever,
       Effect.forkScoped
     )
-    yield* Stream.fromQueue(hookEvents).pipe(
-      Stream.runForEach((activity) =>
+    yield* Queue.take(hookEvents).pipe(
+      Effect.flatMap((activity) =>
         activity._tag === "HookError" && activity.on_error === "allow"
           ? Effect.sync(() =>
               warn(options, {
@@ -107,6 +111,7 @@ export const watch = (options: Options) =>
             )
           : Effect.void
       ),
+      Effect.forever,
       Effect.forkScoped
     )
   })

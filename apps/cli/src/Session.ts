@@ -23,6 +23,7 @@ import { StateStore } from "@strata/storage/StateStore"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import * as Queue from "effect/Queue"
 import * as Stream from "effect/Stream"
 
 /**
@@ -119,83 +120,88 @@ const pendingOf = (response: PromptResponse, answered: ReadonlySet<string>): Rea
  * @since 0.1.0
  * @category constructors
  */
-export const runTurn = Effect.fn("Session.runTurn")(function* (options: TurnOptions) {
-  const rt = yield* Runtime.Runtime
-  const turns = yield* Turn.TurnRunner
-  const threads = yield* ThreadManager.ThreadManager
-  const store = yield* StateStore
-  const threadId = options.threadId ?? (yield* startThread)
-  let last = yield* store.lastSeq(threadId)
-  const lock = yield* Effect.makeSemaphore(1)
-  // Frames are shown once each, in sequence order: a gap (a frame published
-  // before the subscription started, or appends of parallel tool calls
-  // published out of order) is filled from the journal.
-  const fill = (until?: number) =>
-    Stream.runCollect(
-      store.readEvents(threadId, { fromSeq: last + 1, ...(until === undefined ? {} : { limit: until - last - 1 }) })
-    ).pipe(Effect.orElseSucceed(() => Chunk.empty<EventFrame>()))
-  const show = (frame: EventFrame) =>
-    lock.withPermits(1)(
-      Effect.gen(function* () {
-        if (frame.seq <= last) return
-        if (frame.seq > last + 1) {
-          for (const f of yield* fill(frame.seq)) {
-            if (f.seq <= last) continue
-            last = f.seq
-            yield* options.onFrame(f)
+export const runTurn = Effect.fn("Session.runTurn")((options: TurnOptions) => Effect.scoped(turnIn(options)))
+
+const turnIn = (options: TurnOptions) =>
+  Effect.gen(function* () {
+    const rt = yield* Runtime.Runtime
+    const turns = yield* Turn.TurnRunner
+    const threads = yield* ThreadManager.ThreadManager
+    const store = yield* StateStore
+    const threadId = options.threadId ?? (yield* startThread)
+    let last = yield* store.lastSeq(threadId)
+    const lock = yield* Effect.makeSemaphore(1)
+    // Frames are shown once each, in sequence order: a gap (a frame published
+    // before the subscription started, or appends of parallel tool calls
+    // published out of order) is filled from the journal.
+    const fill = (until?: number) =>
+      Stream.runCollect(
+        store.readEvents(threadId, { fromSeq: last + 1, ...(until === undefined ? {} : { limit: until - last - 1 }) })
+      ).pipe(Effect.orElseSucceed(() => Chunk.empty<EventFrame>()))
+    // The frames of one append (published together) are shown under one hold of the lock.
+    const showAll = (frames: Iterable<EventFrame>) =>
+      lock.withPermits(1)(
+        Effect.gen(function* () {
+          for (const frame of frames) {
+            if (frame.thread_id !== threadId || frame.seq <= last) continue
+            if (frame.seq > last + 1) {
+              for (const f of yield* fill(frame.seq)) {
+                if (f.seq <= last) continue
+                last = f.seq
+                yield* options.onFrame(f)
+              }
+            }
+            last = frame.seq
+            yield* options.onFrame(frame)
           }
-        }
-        last = frame.seq
-        yield* options.onFrame(frame)
-      })
-    )
-  // What the turn recorded that was not shown yet: from its response (its
-  // events, read under its lease), else from the journal.
-  const catchUp = (response: PromptResponse | undefined) =>
-    response === undefined
-      ? Effect.flatMap(fill(), (frames) => Effect.forEach(frames, show, { discard: true }))
-      : Effect.forEach(response.events, show, { discard: true })
-  const live = yield* threads.live.pipe(
-    Stream.filter((f) => f.thread_id === threadId),
-    Stream.runForEach(show),
-    Effect.fork
-  )
-  yield* Effect.yieldNow()
-  const body = Effect.gen(function* () {
-    let response = yield* rt
-      .handlePrompt({
-        prompt: options.prompt,
-        thread_id: threadId,
-        ...(options.approval === undefined ? {} : { approval_policy: options.approval })
-      })
-      // Failed or interrupted: what the turn recorded on its way out (response_end, turn_ended) is shown too.
-      .pipe(Effect.onError(() => Effect.zipRight(Effect.ignore(catchUp(undefined)), Fiber.interrupt(live))))
-    const answered = new Set<string>()
-    while (response.outcome === "awaiting_approval") {
-      yield* catchUp(response)
-      const pending = pendingOf(response, answered)
-      if (pending.length === 0) break
-      let continued: PromptResponse | undefined
-      let left = false
-      for (const approval of pending) {
-        const answer = yield* options.decide(approval)
-        if (answer === "leave") {
-          left = true
-          continue
-        }
-        const outcome = yield* rt.resolveApproval(approval.approval_id, answer.decision, {
-          reason: answer.reason,
-          ...(options.approval === undefined ? {} : { overrides: { approval_policy: options.approval } })
         })
-        answered.add(approval.approval_id)
-        if (outcome.turn !== undefined) continued = outcome.turn
+      )
+    // What the turn recorded that was not shown yet: from its response (its
+    // events, read under its lease), else from the journal.
+    const catchUp = (response: PromptResponse | undefined) =>
+      response === undefined ? Effect.flatMap(fill(), showAll) : showAll(response.events)
+    // Subscribed before the turn starts; a plain take loop (no stream to run and tear down).
+    const frames = yield* threads.subscribe
+    const live = yield* Queue.takeBetween(frames, 1, Number.MAX_SAFE_INTEGER).pipe(
+      Effect.flatMap(showAll),
+      Effect.forever,
+      Effect.fork
+    )
+    const body = Effect.gen(function* () {
+      let response = yield* rt
+        .handlePrompt({
+          prompt: options.prompt,
+          thread_id: threadId,
+          ...(options.approval === undefined ? {} : { approval_policy: options.approval })
+        })
+        // Failed or interrupted: what the turn recorded on its way out (response_end, turn_ended) is shown too.
+        .pipe(Effect.onError(() => Effect.zipRight(Effect.ignore(catchUp(undefined)), Fiber.interrupt(live))))
+      const answered = new Set<string>()
+      while (response.outcome === "awaiting_approval") {
+        yield* catchUp(response)
+        const pending = pendingOf(response, answered)
+        if (pending.length === 0) break
+        let continued: PromptResponse | undefined
+        let left = false
+        for (const approval of pending) {
+          const answer = yield* options.decide(approval)
+          if (answer === "leave") {
+            left = true
+            continue
+          }
+          const outcome = yield* rt.resolveApproval(approval.approval_id, answer.decision, {
+            reason: answer.reason,
+            ...(options.approval === undefined ? {} : { overrides: { approval_policy: options.approval } })
+          })
+          answered.add(approval.approval_id)
+          if (outcome.turn !== undefined) continued = outcome.turn
+        }
+        if (left || continued === undefined) break
+        response = continued
       }
-      if (left || continued === undefined) break
-      response = continued
-    }
-    yield* catchUp(response)
-    yield* Fiber.interrupt(live)
-    return response
+      yield* catchUp(response)
+      yield* Fiber.interrupt(live)
+      return response
+    })
+    return yield* options.answersAtOnce === true ? turns.withThread(threadId, body) : body
   })
-  return yield* options.answersAtOnce === true ? turns.withThread(threadId, body) : body
-})

@@ -22,6 +22,8 @@ import type * as Effect from "effect/Effect"
 import * as FiberRef from "effect/FiberRef"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import type * as Queue from "effect/Queue"
+import type * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
 import * as internal from "./internal/threadManager.js"
 
@@ -105,6 +107,12 @@ export interface Service {
   readonly lastSeq: (threadId: string) => Effect.Effect<number, ThreadError>
   /** Events appended from now on, on every thread. */
   readonly live: Stream.Stream<EventFrame>
+  /**
+   * Subscribes to the events appended from now on, on every thread (as
+   * `live`, subscribed as soon as this returns); those of one append are
+   * offered together.
+   */
+  readonly subscribe: Effect.Effect<Queue.Dequeue<EventFrame>, never, Scope.Scope>
   readonly get: (threadId: string) => Effect.Effect<Option.Option<Thread>, ThreadError>
   /** Creates a thread directly (what `start` does, with a source). */
   readonly createThread: (options: {

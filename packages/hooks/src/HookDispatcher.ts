@@ -121,6 +121,14 @@ export interface Service {
   readonly notify: (event: HookEvent.HookEvent) => Effect.Effect<void>
   /** Subscribes to the activity stream; subscribed as soon as this returns. */
   readonly subscribe: Effect.Effect<Queue.Dequeue<HookActivity.HookActivity>, never, Scope.Scope>
+  /**
+   * Subscribes to the `HookError` activities (a hook that failed), subscribed
+   * as soon as this returns. Other activities may come through too (when
+   * someone subscribed to all of them): filter by `_tag`. While no one
+   * subscribes to every activity, dispatching costs no publish but a
+   * failed hook's (the hottest path, an event without hooks, none at all).
+   */
+  readonly subscribeErrors: Effect.Effect<Queue.Dequeue<HookActivity.HookActivity>, never, Scope.Scope>
   /** The activity stream (subscribes when the stream starts). */
   readonly events: Stream.Stream<HookActivity.HookActivity>
   /** The registered hooks, in run order. */

@@ -89,10 +89,18 @@ export const make = (options: TM.Options) =>
       Effect.flatMap(leaseFor(threadId), (fence) => {
         const mirror = fence === undefined ? undefined : mirrors.get(fence.lease)
         if (mirror !== undefined) return Effect.succeed(mirror.slice())
-        return Effect.map(Stream.runCollect(store.readEvents(threadId)), (chunk) => {
+        const read = Effect.map(Stream.runCollect(store.readEvents(threadId)), (chunk) => {
           const frames = Chunk.toArray(chunk)
           if (fence !== undefined) mirrors.set(fence.lease, frames.slice())
           return frames
+        })
+        if (fence === undefined) return read
+        // Under the lease, a journal with no events yet (a new thread) is known from its
+        // last seq alone (one stat; damage fails it as a read would), without a read.
+        return Effect.flatMap(store.lastSeq(threadId), (last) => {
+          if (last > 0) return read
+          mirrors.set(fence.lease, [])
+          return Effect.succeed([])
         })
       })
 
@@ -338,6 +346,7 @@ export const make = (options: TM.Options) =>
           return mirror === undefined ? store.lastSeq(threadId) : Effect.succeed(lastOf(mirror))
         }),
       live: Stream.fromPubSub(hub),
+      subscribe: PubSub.subscribe(hub),
       get: (threadId) => store.getThread(threadId),
       createThread,
       touch: (threadId, update) =>

@@ -155,7 +155,10 @@ const emptyResult = <E extends HookEvent.HookEvent>(event: E): DispatchResult<E>
 /** @internal */
 export const make: Effect.Effect<Service, never, Scope.Scope> = Effect.gen(function* () {
   const pubsub = yield* Effect.acquireRelease(PubSub.unbounded<HookActivity.HookActivity>(), PubSub.shutdown)
+  // Subscribers of every activity, and of the `HookError`s alone (the others are
+  // not published for them: an event without hooks then costs no publish).
   let observers = 0
+  let errorObservers = 0
   let seq = 0
   let entries: Array<Entry> = []
   let index = new Map<HookEvent.HookEventName, ReadonlyArray<Entry>>()
@@ -323,7 +326,7 @@ export const make: Effect.Effect<Service, never, Scope.Scope> = Effect.gen(funct
         if (onError === "deny" && spec.decides) {
           decide(state, "deny", `hook ${entry.info.id} failed (${failure.reason}): ${failure.detail}`, entry.info.id)
         }
-        yield* publish({ _tag: "HookError", ...info })
+        if (observers + errorObservers > 0) yield* PubSub.publish(pubsub, { _tag: "HookError", ...info })
       } else if (observers > 0) {
         yield* publish({
           _tag: "HookCompleted",
@@ -392,11 +395,22 @@ export const make: Effect.Effect<Service, never, Scope.Scope> = Effect.gen(funct
       })
   ).pipe(Effect.zipRight(PubSub.subscribe(pubsub)))
 
+  const subscribeErrors: Service["subscribeErrors"] = Effect.acquireRelease(
+    Effect.sync(() => {
+      errorObservers++
+    }),
+    () =>
+      Effect.sync(() => {
+        errorObservers--
+      })
+  ).pipe(Effect.zipRight(PubSub.subscribe(pubsub)))
+
   return {
     register,
     dispatch,
     notify: (event) => Effect.asVoid(dispatch(event)),
     subscribe,
+    subscribeErrors,
     events: Stream.unwrapScoped(Effect.map(subscribe, (queue) => Stream.fromQueue(queue))),
     hooks: Effect.sync(() => entries.map((e) => e.info))
   } satisfies Service
