@@ -24,7 +24,6 @@ import * as StreamPart from "@strata/providers/StreamPart"
 import { StateStore, type ThreadLease } from "@strata/storage/StateStore"
 import type { ApprovalRecord } from "@strata/storage/StorageSchema"
 import * as Cause from "effect/Cause"
-import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -37,6 +36,7 @@ import { ToolInvoker } from "../ToolInvoker.js"
 import { ToolRegistry } from "../ToolRegistry.js"
 import * as T from "../Turn.js"
 import * as M from "../TurnMachine.js"
+import * as BatchStream from "./batches.js"
 import * as ModelHooks from "./modelHooks.js"
 import { addUsage, summarize, toChat, zeroUsage } from "./turnHistory.js"
 import * as TurnThread from "./turnThread.js"
@@ -228,8 +228,8 @@ export const make = (options: T.Options = {}) =>
               let attemptFinish: FinishReason | undefined
               let started: StreamPart.Start | undefined
               const currentResponse = responseId
-              const streamed = yield* lm.stream({ model, messages, tools, ...think }).pipe(
-                // Seen before grouping: a failure drops the parts still being grouped.
+              const parts = lm.stream({ model, messages, tools, ...think }).pipe(
+                // Seen before batching: a failure drops the parts not yet handed on.
                 Stream.mapChunksEffect((chunk) => {
                   let named: Array<string> | undefined
                   for (const part of chunk) {
@@ -243,50 +243,51 @@ export const make = (options: T.Options = {}) =>
                     Effect.forEach(named, (name) => prepare(name), { discard: true }),
                     chunk
                   )
-                }),
-                Stream.groupedWithin(128, "20 millis"),
-                Stream.runForEach((chunk) =>
-                  Effect.gen(function* () {
-                    const events: Array<Event> = []
-                    for (const part of Chunk.toReadonlyArray(chunk)) {
-                      switch (part.type) {
-                        case "text_delta":
-                          text += part.text
-                          break
-                        case "reasoning_delta":
-                          reasoning += part.text
-                          break
-                        case "tool_call":
-                          toolCalls.push(part)
-                          break
-                        case "tool_call_error":
-                          toolErrors.push(part)
-                          break
-                        case "finish":
-                          attemptFinish = part.reason
-                          callUsage = part.usage
-                          answeredBy = part.model
-                          break
-                      }
-                      const event = StreamPart.toEvent(part, currentResponse)
-                      if (event !== undefined && event.event !== "response_end") events.push(event)
+                })
+              )
+              // What streams in while a batch is written (its append and fsync) makes the next one.
+              const streamed = yield* BatchStream.forEachBatch(parts, 128, (batch) =>
+                Effect.gen(function* () {
+                  const events: Array<Event> = []
+                  for (const part of batch) {
+                    switch (part.type) {
+                      case "text_delta":
+                        text += part.text
+                        break
+                      case "reasoning_delta":
+                        reasoning += part.text
+                        break
+                      case "tool_call":
+                        toolCalls.push(part)
+                        break
+                      case "tool_call_error":
+                        toolErrors.push(part)
+                        break
+                      case "finish":
+                        attemptFinish = part.reason
+                        callUsage = part.usage
+                        answeredBy = part.model
+                        break
                     }
-                    if (events.length > 0) {
-                      yield* append(events)
-                      for (const e of events) {
-                        if (e.event === "response_delta") {
-                          yield* hooks.notify({
-                            hook_event_name: "ResponseDelta",
-                            thread_id: threadId,
-                            response_id: currentResponse,
-                            delta: e.delta,
-                            channel: e.channel
-                          })
-                        }
+                    const event = StreamPart.toEvent(part, currentResponse)
+                    if (event !== undefined && event.event !== "response_end") events.push(event)
+                  }
+                  if (events.length > 0) {
+                    yield* append(events)
+                    for (const e of events) {
+                      if (e.event === "response_delta") {
+                        yield* hooks.notify({
+                          hook_event_name: "ResponseDelta",
+                          thread_id: threadId,
+                          response_id: currentResponse,
+                          delta: e.delta,
+                          channel: e.channel
+                        })
                       }
                     }
-                  })
-                ),
+                  }
+                })
+              ).pipe(
                 Effect.tap(() =>
                   Effect.annotateCurrentSpan({
                     "strata.model": answeredBy,
