@@ -376,7 +376,7 @@ export const make = (options: Options): Effect.Effect<Sandbox.Service> => Effect
  * prepared or the first read of `status`, not when the service is built, so a
  * session that runs no command (a text turn, `strata run --json`) never pays it.
  */
-const build = (options: Options): { readonly service: Sandbox.Service; readonly cgroup: boolean } => {
+const build = (options: Options): { readonly service: Sandbox.Service; readonly cgroup: CgroupBase | undefined } => {
   const home = options.home ?? options.env?.HOME ?? os.homedir()
   const { environment, redact } = Sandbox.environmentOf(options)
   // containment: cgroup > pid namespace > process group
@@ -531,7 +531,7 @@ const build = (options: Options): { readonly service: Sandbox.Service; readonly 
     redact,
     denial: (output) => (probeOnce().bwrapState.sandboxed ? Sandbox.findDenial(output) : undefined)
   }
-  return { service, cgroup: cgroup !== undefined }
+  return { service, cgroup }
 }
 
 /**
@@ -552,9 +552,10 @@ export const layer = (options: Options): Layer.Layer<Sandbox.Sandbox> =>
       ),
       ({ cgroup }) =>
         Effect.sync(() => {
-          if (!cgroup) return
+          if (cgroup === undefined) return
           try {
-            fs.rmdirSync(nodePath.join(currentCgroupParent() ?? "/nonexistent", `strata.${process.pid}`))
+            // the directory made at setup (no second read of /proc/self/mounts and cgroup)
+            fs.rmdirSync(cgroup.dir)
           } catch {
             // still in use by another layer of this process, or gone
           }
