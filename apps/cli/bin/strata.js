@@ -50,10 +50,22 @@ if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
   // (only a function run for millions of bytes is optimized). `strata serve`
   // and `strata worker`, which live long, keep V8's default; so does a
   // command line that sets a wasm flag itself.
+  //
+  // Likewise for JavaScript: V8 optimizes a function once it has run for its
+  // interrupt budget (66 KiB of bytecode by default), in background threads.
+  // In a command of a second, most of what it optimizes so (Effect's run loop
+  // and its many small closures, warmed up by start-up) has run its course
+  // before the optimized code pays back its compilation: eight times the
+  // budget leaves that to the functions that stay hot. Measured on
+  // `strata run --json hi` (40-chunk reply), 24 alternated runs each way:
+  // 14-18% less CPU (task-clock), 11-28% less wall time.
   const longLived = args.includes("serve") || args.includes("worker")
-  const flagged = [...process.execArgv, process.env.NODE_OPTIONS ?? ""].some((a) => a.includes("wasm"))
-  if (!longLived && !flagged && !("Bun" in globalThis) && !("Deno" in globalThis)) {
-    ;(await import("node:v8")).setFlagsFromString("--wasm-tiering-budget=2147483647")
+  const options = [...process.execArgv, process.env.NODE_OPTIONS ?? ""]
+  const flagged = options.some((a) => a.includes("wasm"))
+  if (!longLived && !("Bun" in globalThis) && !("Deno" in globalThis)) {
+    const v8 = await import("node:v8")
+    if (!flagged) v8.setFlagsFromString("--wasm-tiering-budget=2147483647")
+    if (!options.some((a) => a.includes("interrupt-budget"))) v8.setFlagsFromString("--interrupt-budget=540672")
   }
   // `strata run ...`: the command line with only `run` (src/runMain.ts).
   if (args[0] === "run" && fresh("bundle/run.mjs", "runMain.js")) {
