@@ -86,11 +86,14 @@ export {
 export const pluginModules: Readonly<Record<string, () => Promise<unknown>>> = {
   "@strata/plugin-shell": () => import("@strata/plugin-shell"),
   "@strata/plugin-fs": () => import("@strata/plugin-fs"),
-  "@strata/plugin-audit-log": () => import("@strata/plugin-audit-log"),
+  // the same plugin with its lines written by node:fs's synchronous calls (Node, Bun and Deno have them):
+  // a dozen file operations a line without the thread pool's round trips
+  "@strata/plugin-audit-log": () => import("@strata/plugin-audit-log/NodeAuditLog"),
+  "@strata/plugin-audit-log/NodeAuditLog": () => import("@strata/plugin-audit-log/NodeAuditLog"),
   // deprecated aliases of the same plugins, for configs written before 0.2
   "@strata/plugin-shell/node": () => import("@strata/plugin-shell/node"),
   "@strata/plugin-fs/node": () => import("@strata/plugin-fs/node"),
-  "@strata/plugin-audit-log/node": () => import("@strata/plugin-audit-log/node")
+  "@strata/plugin-audit-log/node": () => import("@strata/plugin-audit-log/NodeAuditLog")
 }
 
 /**

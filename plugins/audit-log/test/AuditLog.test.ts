@@ -9,6 +9,7 @@ import type { Ids } from "@strata/protocol"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import auditPlugin, { AuditChain, AuditLog, make } from "../src/index.js"
+import * as NodeAuditLog from "../src/NodeAuditLog.js"
 import nodePlugin from "../src/node.js"
 
 const TestLayer = Layer.mergeAll(
@@ -107,11 +108,17 @@ describe("audit-log", () => {
   )
 })
 
-const appendAll = (file: string, n: number, from = 0) =>
+/** The two writers: the portable one (`FileSystem`) and Node's (`NodeAuditLog`, synchronous `node:fs`). */
+const writers = {
+  portable: (file: string) => AuditLog.layer({ file }).pipe(Layer.provide(NodeContext.layer)),
+  node: (file: string) => NodeAuditLog.layer({ file }).pipe(Layer.provide(NodeContext.layer))
+} as const
+
+const appendAll = (file: string, n: number, from = 0, writer: keyof typeof writers = "portable") =>
   Effect.gen(function* () {
     const log = yield* AuditLog.AuditLog
     for (let i = from; i < from + n; i++) yield* log.append(undefined, { event: "tool_call", phase: "completed", n: i })
-  }).pipe(Effect.provide(AuditLog.layer({ file }).pipe(Layer.provide(NodeContext.layer))))
+  }).pipe(Effect.provide(writers[writer](file)))
 
 const verifyAt = (file: string) => AuditLog.verifyFile(file).pipe(Effect.provide(NodeContext.layer))
 
@@ -134,6 +141,14 @@ describe("audit-log hash chain", () => {
         seq: 5,
         hash: yield* AuditChain.hash(lines[4]!)
       })
+      // Node's writer goes on with the same chain, and the portable one after it
+      yield* appendAll(file, 2, 5, "node")
+      yield* appendAll(file, 1, 7)
+      const all = (yield* fs.readFileString(file)).trim().split("\n")
+      expect(all.slice(0, 5)).toStrictEqual(lines)
+      expect(all.map((l) => (JSON.parse(l) as { n: number }).n)).toStrictEqual([0, 1, 2, 3, 4, 5, 6, 7])
+      expect((JSON.parse(all[5]!) as { prev: string }).prev).toBe(yield* AuditChain.hash(all[4]!))
+      expect(yield* verifyAt(file)).toMatchObject({ ok: true, lines: 8, chained: 8, anchored: true })
     }).pipe(Effect.provide(NodeContext.layer))
   )
 
@@ -210,18 +225,21 @@ describe("audit-log hash chain", () => {
       const dir = yield* fs.makeTempDirectoryScoped({ prefix: "strata-audit-chain-" })
       const file = `${dir}/audit.jsonl`
       yield* fs.writeFileString(file, '{"time":"2026-01-01T00:00:00Z","event":"tool_call"}\n')
-      // Two writers (each its own lock-free in-process state, as two processes) at once.
-      yield* Effect.all([appendAll(file, 15), appendAll(file, 15, 100)], { concurrency: 2 })
-      expect(yield* verifyAt(file)).toMatchObject({ ok: true, lines: 31, chained: 30, legacy: 1 })
+      // Three writers (each its own lock-free in-process state, as three processes; one of them
+      // Node's) at once.
+      yield* Effect.all([appendAll(file, 15), appendAll(file, 15, 100), appendAll(file, 15, 200, "node")], {
+        concurrency: 3
+      })
+      expect(yield* verifyAt(file)).toMatchObject({ ok: true, lines: 46, chained: 45, legacy: 1 })
       const text = yield* fs.readFileString(file)
       yield* fs.writeFileString(file, `${text}{"event":"unchained"}\n`)
-      expect(yield* verifyAt(file)).toMatchObject({ ok: false, line: 32, reason: "Legacy" })
+      expect(yield* verifyAt(file)).toMatchObject({ ok: false, line: 47, reason: "Legacy" })
       expect(yield* Effect.flip(verifyAt(`${dir}/missing.jsonl`))).toContain("no audit log at")
     }).pipe(Effect.provide(NodeContext.layer))
   )
 })
 
-describe("audit-log writer between appends", () => {
+describe.each(["portable", "node"] as const)("audit-log writer (%s) between appends", (writer) => {
   const entry = (n: number) => ({ event: "tool_call", phase: "completed", n })
 
   it.scopedLive(
@@ -262,8 +280,37 @@ describe("audit-log writer between appends", () => {
             yield* fs.symlink(`${dir}/target`, file)
             yield* log.append(undefined, entry(7))
             expect(yield* fs.readFileString(`${dir}/target`)).toBe("")
-          }).pipe(Effect.provide(AuditLog.layer({ file }).pipe(Layer.provide(NodeContext.layer))))
+          }).pipe(Effect.provide(writers[writer](file)))
         )
       }).pipe(Effect.provide(NodeContext.layer))
+  )
+})
+
+describe("NodeAuditLog", () => {
+  it.scoped("the same plugin (id audit-log, the same hooks) writing through node:fs, for a host to load instead", () =>
+    Effect.gen(function* () {
+      expect(NodeAuditLog.default.id).toBe(auditPlugin.id)
+      expect(NodeAuditLog.default.hooks?.map((h) => h.event)).toStrictEqual(auditPlugin.hooks?.map((h) => h.event))
+      const dir = yield* (yield* FileSystem).makeTempDirectoryScoped({ prefix: "strata-audit-node-" })
+      yield* Plugin.install(yield* Plugin.validate(NodeAuditLog.make({ file: "logs/audit.jsonl" })))
+      const hooks = yield* HookDispatcher.HookDispatcher
+      yield* Effect.forEach(
+        Array.from({ length: 20 }, (_, i) => i),
+        (i) =>
+          hooks.notify({
+            hook_event_name: "ToolLifecycle",
+            phase: "failed",
+            error: `boom ${i}`,
+            cwd: dir,
+            call_id: callId,
+            tool_name: "fs__read_file"
+          }),
+        { concurrency: "unbounded" }
+      )
+      const lines = yield* readLines(`${dir}/logs/audit.jsonl`)
+      expect(new Set(lines.map((l) => l.error)).size).toBe(20)
+      expect(lines.map((l) => l.seq)).toStrictEqual(Array.from({ length: 20 }, (_, i) => i + 1))
+      expect(yield* verifyAt(`${dir}/logs/audit.jsonl`)).toMatchObject({ ok: true, lines: 20, anchored: true })
+    }).pipe(Effect.provide(TestLayer))
   )
 })
