@@ -6,6 +6,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { ThreadManager, ToolInvoker, ToolRegistry, Turn, TurnMachine } from "@strata/core-runtime"
 import { ExecPolicy } from "@strata/exec-policy"
 import { Hook, HookDispatcher, HookOutput } from "@strata/hooks"
+import type { Event } from "@strata/protocol/Event"
 import type { Thread } from "@strata/protocol/Thread"
 import { LanguageModel, ModelRegistry } from "@strata/providers"
 import * as Sandbox from "@strata/sandbox/Sandbox"
@@ -17,6 +18,7 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
+import { askedApprovals } from "../src/internal/turnThread.js"
 import { Add, makeExec, Sleep } from "./tools.js"
 
 const rules = `default = "ask"\n[[rule]]\nprefix = [["ls", "echo"]]\ndecision = "allow"\n[[rule]]\nprefix = ["rm"]\ndecision = "deny"\n`
@@ -26,6 +28,8 @@ interface Setup {
   readonly streamRetries?: number | undefined
   /** A store on disk, in this directory (unset: in memory). */
   readonly dir?: string | undefined
+  /** Another store layer (unset: in memory, or on disk in `dir`). */
+  readonly store?: Layer.Layer<StateStore.StateStore> | undefined
 }
 
 const runtimeLayer = (
@@ -99,9 +103,11 @@ const withRuntime = <A, E>(
       Effect.provide(
         runtimeLayer(
           server,
-          setup.dir === undefined
-            ? StateStore.layerMemory
-            : Layer.orDie(StateStore.layerFileSystem(setup.dir).pipe(Layer.provide(NodeContext.layer))),
+          setup.store !== undefined
+            ? setup.store
+            : setup.dir === undefined
+              ? StateStore.layerMemory
+              : Layer.orDie(StateStore.layerFileSystem(setup.dir).pipe(Layer.provide(NodeContext.layer))),
           setup
         )
       )
@@ -213,6 +219,128 @@ describe("Turn", () => {
         })
     )
   )
+
+  it.live(
+    "under the lease, a thread's pending approvals are read by the ids its journal names, not listed from the project's",
+    () => {
+      let listed = 0
+      // the memory store, counting the listings of every approval
+      const counting = Layer.effect(
+        StateStore.StateStore,
+        Effect.map(StateStore.StateStore, (store) => ({
+          ...store,
+          listApprovals: (opts?: StateStore.ListApprovalsOptions) => {
+            listed++
+            return store.listApprovals(opts)
+          }
+        }))
+      ).pipe(Layer.provide(StateStore.layerMemory))
+      return withRuntime(
+        [
+          { toolCalls: [{ name: "shell__exec", arguments: { command: "touch notes.txt" } }] },
+          { text: "Created the file." },
+          { toolCalls: [{ name: "shell__exec", arguments: { command: "touch more.txt" } }] },
+          { text: "Moved on." }
+        ],
+        () =>
+          Effect.gen(function* () {
+            const turns = yield* Turn.TurnRunner
+            const tm = yield* ThreadManager.ThreadManager
+            const store = yield* StateStore.StateStore
+            // the project's history: another thread's pending approvals
+            const other = yield* tm.createThread({})
+            for (let i = 0; i < 30; i++) {
+              yield* store.putApproval({
+                id: `approval-other-${i}` as never,
+                thread_id: other.id,
+                call: { id: `call-other-${i}` as never, name: "shell__exec", arguments: { command: "ls" } },
+                reason: "asked",
+                command: "ls",
+                cwd: "/w"
+              })
+            }
+            const thread = yield* tm.createThread({})
+            const first = yield* turns.withThread(
+              thread.id,
+              Effect.gen(function* () {
+                const paused = yield* turns.handlePrompt({ prompt: "create notes.txt", thread_id: thread.id })
+                expect(paused.outcome).toBe("awaiting_approval")
+                const pending = (yield* store.getApproval(`approval-other-0`)).pipe((o) => o._tag === "Some")
+                expect(pending).toBe(true)
+                const [approval] = (yield* store.listApprovals({ status: "pending", threadId: thread.id })).filter(
+                  (a) => a.command === "touch notes.txt"
+                )
+                listed = 0
+                const { turn } = yield* turns.resolveApproval(approval!.id, "approve")
+                return turn
+              })
+            )
+            expect(first).toMatchObject({ outcome: "completed", output: "Created the file." })
+            expect(listed).toBe(0)
+            // a new prompt while an approval is pending supersedes it: found by its id too
+            const second = yield* turns.withThread(
+              thread.id,
+              Effect.gen(function* () {
+                const paused = yield* turns.handlePrompt({ prompt: "create more.txt", thread_id: thread.id })
+                expect(paused.outcome).toBe("awaiting_approval")
+                listed = 0
+                return yield* turns.handlePrompt({ prompt: "never mind", thread_id: thread.id })
+              })
+            )
+            expect(second).toMatchObject({ outcome: "completed", output: "Moved on." })
+            expect(listed).toBe(0)
+            const mine = yield* store.listApprovals({ threadId: thread.id })
+            expect(mine.map((a) => [a.command, a.status])).toStrictEqual([
+              ["touch notes.txt", "approved"],
+              ["touch more.txt", "denied"]
+            ])
+            // the other thread's approvals are untouched
+            expect(yield* store.listApprovals({ status: "pending", threadId: other.id })).toHaveLength(30)
+          }),
+        { store: counting }
+      )
+    }
+  )
+
+  it("askedApprovals: none, the undecided ones a call waits on, or ask the store when a call waits on none", () => {
+    const call = (id: string) => ({ id: id as never, name: "shell__exec", arguments: {} })
+    const assistant = (...ids: Array<string>): Event =>
+      ({
+        event: "message_appended",
+        message: { id: "msg-a" as never, role: "assistant", content: "", tool_calls: ids.map(call), created_at: 0 }
+      }) as Event
+    const tool = (id: string): Event =>
+      ({
+        event: "message_appended",
+        message: { id: "msg-t" as never, role: "tool", tool_call_id: id as never, content: "ok", created_at: 0 }
+      }) as Event
+    const asked = (approval: string, callId: string): Event =>
+      ({
+        event: "approval_requested",
+        approval_id: approval as never,
+        call_id: callId as never,
+        tool_name: "shell__exec",
+        reason: "asked"
+      }) as Event
+    const decided = (approval: string, decision: "approved" | "denied"): Event =>
+      ({
+        event: "approval_decided",
+        approval_id: approval as never,
+        decision
+      }) as Event
+    expect(askedApprovals([])).toStrictEqual([])
+    expect(askedApprovals([assistant("c1"), tool("c1")])).toStrictEqual([])
+    // waiting on its approval: that one only
+    expect(askedApprovals([assistant("c1", "c2"), tool("c2"), asked("a1", "c1")])).toStrictEqual(["a1"])
+    // a call that waits on no approval the journal names (stopped between storing and journaling it): the store
+    expect(askedApprovals([assistant("c1")])).toBeUndefined()
+    expect(askedApprovals([assistant("c1", "c2"), asked("a1", "c1")])).toBeUndefined()
+    // approved, not yet run: it may have been asked again
+    expect(askedApprovals([assistant("c1"), asked("a1", "c1"), decided("a1", "approved")])).toBeUndefined()
+    // decided and answered; an undecided one whose call was answered is still looked up
+    expect(askedApprovals([assistant("c1"), asked("a1", "c1"), decided("a1", "denied"), tool("c1")])).toStrictEqual([])
+    expect(askedApprovals([assistant("c1"), asked("a1", "c1"), tool("c1")])).toStrictEqual(["a1"])
+  })
 
   it.live("withThread: a prompt, its approval and the continued turn under one lease, the journal as without it", () =>
     withRuntime(

@@ -43,13 +43,25 @@ export interface Deps {
 }
 
 /** Whether a journal leaves a tool call unanswered or an approval undecided. */
-export const mayHavePending = (frames: ReadonlyArray<Event>): boolean => {
+/**
+ * Where a thread's pending approvals are, from its journal (read under the
+ * lease): `[]` when it has neither an undecided approval nor an unanswered
+ * call (none pending), the approvals it asked about and has not decided when
+ * every unanswered call waits on one of them (only those can be pending: the
+ * store is asked for them alone), `undefined` otherwise (an unanswered call
+ * that waits on no approval in the journal, as a writer that stopped between
+ * storing an approval and journaling it leaves: the store lists the thread's).
+ */
+export const askedApprovals = (frames: ReadonlyArray<Event>): ReadonlyArray<string> | undefined => {
   const undecided = new Set<string>()
   for (const f of frames) {
     if (f.event === "approval_requested") undecided.add(f.approval_id)
     else if (f.event === "approval_decided") undecided.delete(f.approval_id)
   }
-  return undecided.size > 0 || M.fromJournal(frames).calls.length > 0
+  const calls = M.fromJournal(frames).calls
+  return calls.every((c) => c.status === "pending" && c.approval_id !== undefined && undecided.has(c.approval_id))
+    ? [...undecided]
+    : undefined
 }
 
 export const make = ({ threads, hooks, store, lm, invoker, options, now, compaction, compactAt }: Deps) => {
@@ -168,17 +180,29 @@ export const make = ({ threads, hooks, store, lm, invoker, options, now, compact
   // The thread's pending approvals. Every approval of a thread is asked about
   // in its journal (`approval_requested`, once the call it asks about is
   // there, unanswered) and decided there (`approval_decided`): under the
-  // lease, a journal with neither an unanswered call nor an undecided
-  // approval leaves none to list (the store is asked otherwise).
+  // lease, the journal names the approvals that may be pending, and the store
+  // (which another process may have resolved them in) says which are; the
+  // store lists the thread's own only when the journal cannot tell
+  // (`askedApprovals`). A project's approvals pile up: a turn reads its own.
   const pendingOf = (threadId: string) =>
-    Effect.flatMap(FiberRef.get(TM.CurrentLease), (held) =>
-      Option.isSome(held) && held.value.threadId === threadId
-        ? Effect.flatMap(threads.journal(threadId), (frames) =>
-            mayHavePending(frames) ? listPending(threadId) : Effect.succeed([])
-          )
-        : listPending(threadId)
-    )
+    Effect.flatMap(FiberRef.get(TM.CurrentLease), (held) => {
+      if (Option.isNone(held) || held.value.threadId !== threadId) return listPending(threadId)
+      return Effect.flatMap(threads.journal(threadId), (frames) => {
+        const asked = askedApprovals(frames)
+        return asked === undefined ? listPending(threadId) : stillPending(threadId, asked)
+      })
+    })
   const listPending = (threadId: string) => store.listApprovals({ status: "pending", threadId })
+  const stillPending = (threadId: string, ids: ReadonlyArray<string>) =>
+    Effect.map(
+      Effect.forEach(ids, (id) => store.getApproval(id)),
+      (found): ReadonlyArray<ApprovalRecord> =>
+        found
+          .flatMap((a) =>
+            Option.isSome(a) && a.value.status === "pending" && a.value.thread_id === threadId ? [a.value] : []
+          )
+          .sort((a, b) => a.created_at - b.created_at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+    )
 
   // The "latest" checkpoint, read before a turn starts anything: a corrupt
   // one is a clear error, not a failure after the tools ran.
