@@ -97,6 +97,21 @@ export const pluginModules: Readonly<Record<string, () => Promise<unknown>>> = {
 }
 
 /**
+ * The built-in plugins of a process that runs many sessions on one event
+ * loop (`strata serve`, `strata worker`): the audit log writes through the
+ * asynchronous file system, so that one session's audit line (a dozen file
+ * operations, a rename that flushes) never holds up the others' streams.
+ *
+ * @since 0.2.0
+ * @category constructors
+ */
+export const sharedLoopPluginModules: Readonly<Record<string, () => Promise<unknown>>> = {
+  ...pluginModules,
+  "@strata/plugin-audit-log": () => import("@strata/plugin-audit-log"),
+  "@strata/plugin-audit-log/node": () => import("@strata/plugin-audit-log/node")
+}
+
+/**
  * The distribution's policy file.
  *
  * @since 0.1.0
@@ -232,6 +247,8 @@ export interface LayerOptions {
   readonly mcp?: McpMode | undefined
   /** Run job handlers here (`strata worker`, with `[jobs] backend = "bullmq"`). */
   readonly jobsWorker?: boolean | undefined
+  /** Many sessions share this process's event loop (`strata serve`, `strata worker`): see `sharedLoopPluginModules`. */
+  readonly sharedEventLoop?: boolean | undefined
 }
 
 /**
@@ -317,7 +334,7 @@ export const layer = (
     distributionRules: policy.distribution,
     mcp: options.mcp ?? "on-demand",
     locateSyntaxError,
-    pluginModules,
+    pluginModules: options.sharedEventLoop === true ? sharedLoopPluginModules : pluginModules,
     jobsWorker: options.jobsWorker,
     httpClient: HttpClient.layer(setup.env)
   }).pipe(

@@ -185,7 +185,7 @@ const serveCommand = Command.make("serve", { host, port, stdio, cluster }, (o) =
             )
           )
         }),
-      { mcp: "start" }
+      { mcp: "start", sharedEventLoop: true }
     )
   )
 ).pipe(Command.withDescription("Serve the runtime: JSON-RPC 2.0 + SSE over HTTP (127.0.0.1:7077), or --stdio"))

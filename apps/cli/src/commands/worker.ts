@@ -62,7 +62,7 @@ export const worker = Command.make("worker", { json }, (o) =>
           })
         )
       }),
-    { jobsWorker: true }
+    { jobsWorker: true, sharedEventLoop: true }
   )
 ).pipe(
   Command.withDescription(
