@@ -13,8 +13,24 @@ import { rmSync, writeFileSync } from "node:fs"
 import { build } from "esbuild"
 import ts from "typescript"
 
+// @effect/platform-node-shared's FileSystem imports `node:crypto` for its
+// `randomBytes` only: it gets scripts/shims/fileSystemCrypto.mjs instead, so
+// that a command that makes no HTTPS request does not load `node:crypto`
+// (about a dozen of Node's internal modules).
+const fileSystemCrypto = {
+  name: "file-system-crypto",
+  setup(b) {
+    b.onResolve({ filter: /^node:crypto$/ }, (args) =>
+      /[\\/]@effect[\\/]platform-node-shared[\\/]dist[\\/]esm[\\/]internal[\\/]fileSystem\.js$/.test(args.importer)
+        ? { path: new URL("./shims/fileSystemCrypto.mjs", import.meta.url).pathname }
+        : undefined
+    )
+  }
+}
+
 const common = {
   bundle: true,
+  plugins: [fileSystemCrypto],
   minify: true,
   platform: "node",
   format: "esm",
