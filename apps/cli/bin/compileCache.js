@@ -26,7 +26,8 @@
 // are loaded as on Bun and Deno). With --profile-startup (or
 // STRATA_PROFILE_STARTUP=1) the last line of stderr says what happened:
 // `code cache: used | written | rejected, written | off | not used (why)`.
-import {
+"use strict"
+const {
   closeSync,
   constants,
   fstatSync,
@@ -39,11 +40,12 @@ import {
   renameSync,
   unlinkSync,
   writeFileSync
-} from "node:fs"
-import { createRequire } from "node:module"
-import { fileURLToPath } from "node:url"
-import { cachedDataVersionTag } from "node:v8"
-import { Script } from "node:vm"
+} = require("node:fs")
+const { createRequire } = require("node:module")
+const { join } = require("node:path")
+const { pathToFileURL } = require("node:url")
+const { cachedDataVersionTag } = require("node:v8")
+const { Script } = require("node:vm")
 
 const env = process.env
 const off = (env.STRATA_NO_COMPILE_CACHE ?? "") !== "" && env.STRATA_NO_COMPILE_CACHE !== "0"
@@ -159,13 +161,14 @@ const writeCache = (stateDir, cacheDir, file, data, name, sha) => {
  * compiled (missing, unreadable): the caller then imports the ES module bundle.
  * What the bundle itself throws is thrown.
  */
-export const load = (name) => {
+exports.load = (name) => {
   if (off) return undefined
-  const url = new URL(`../dist/bundle/${name}.script.cjs`, import.meta.url)
-  const filename = fileURLToPath(url)
+  const dir = join(__dirname, "..", "dist", "bundle")
+  const filename = join(dir, `${name}.script.cjs`)
+  const url = pathToFileURL(filename)
   let source
   try {
-    source = readFileSync(url, "utf8")
+    source = readFileSync(filename, "utf8")
   } catch {
     return undefined
   }
@@ -218,11 +221,13 @@ export const load = (name) => {
       }
     })
   }
+  const require = createRequire(filename)
   const meta = {
     url: url.href,
-    // bare specifiers resolve from here as from dist/bundle/ (the same package); relative ones from the bundle
+    // relative specifiers from the bundle; bare ones as from dist/bundle/ (the same package), by
+    // require's rules (the bundles do not call it; a script cannot reach ES module resolution synchronously)
     resolve: (specifier) =>
-      /^\.{0,2}\//.test(specifier) ? new URL(specifier, url).href : import.meta.resolve(specifier)
+      /^\.{0,2}\//.test(specifier) ? new URL(specifier, url).href : pathToFileURL(require.resolve(specifier)).href
   }
   // the bundle's import(...) (scripts/bundle.mjs): relative specifiers from the bundle, bare ones
   // from here (the same package), the rest (node:, file: URLs) as they are
@@ -232,17 +237,6 @@ export const load = (name) => {
       options
     )
   const module = { exports: {} }
-  script
-    .runInThisContext()
-    .call(
-      module.exports,
-      module.exports,
-      createRequire(filename),
-      module,
-      filename,
-      fileURLToPath(new URL(".", url)),
-      meta,
-      dynamicImport
-    )
+  script.runInThisContext().call(module.exports, module.exports, require, module, filename, dir, meta, dynamicImport)
   return module.exports
 }

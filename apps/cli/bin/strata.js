@@ -7,15 +7,27 @@
 // when it is at least as new as dist/main.js, else dist/main.js itself.
 // On Node each bundle runs from its function-wrapped script twin through
 // V8's code cache (bin/compileCache.js; off with STRATA_NO_COMPILE_CACHE=1).
+//
+// This file and compileCache.js are CommonJS (bin/package.json): an ES
+// module entry would make Node start its ES module loader (a dozen of its
+// own modules, ~7 ms of CPU) before anything runs, and the code-cached
+// bundles are scripts that do not need it. The ES module bundles (Bun, Deno,
+// no code cache) are imported with import(), which CommonJS has too.
+"use strict"
 const args = process.argv.slice(2)
-const { readFileSync, statSync } = await import("node:fs")
+const { readFileSync, statSync } = require("node:fs")
+const { join } = require("node:path")
+const { pathToFileURL } = require("node:url")
+const dist = (name) => join(__dirname, "..", "dist", name)
 const mtime = (name) => {
   try {
-    return statSync(new URL(`../dist/${name}`, import.meta.url)).mtimeMs
+    return statSync(dist(name)).mtimeMs
   } catch {
     return -1
   }
 }
+/** Imports the ES module `dist/<name>`. */
+const importDist = (name) => import(pathToFileURL(dist(name)).href)
 // A bundle is stale when its entry was compiled again after it (`tsc` alone,
 // without `npm run build`), which comes seconds later at the least. Files that
 // a build cache restores (turbo) or a copy writes get their mtimes in the order
@@ -27,49 +39,56 @@ const fresh = (bundle, entry) => {
 // On Node, a bundle runs through V8's code cache (bin/compileCache.js): its
 // exports, or undefined when the cache is off or its script missing (then
 // the ES module bundle is imported, as on Bun and Deno).
-const cached = async (name, entry) =>
+const cached = (name, entry) =>
   "Bun" in globalThis || "Deno" in globalThis || !fresh(`bundle/${name}.script.cjs`, entry)
     ? undefined
-    : (await import("./compileCache.js")).load(name)
-if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
-  const { version } = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8"))
-  process.stdout.write(`${version}\n`)
-} else if (
-  args[0] === "status" &&
-  args.slice(1).every((a) => a === "--json" || a === "--profile-startup") &&
-  fresh("bundle/status.mjs", "Status.js") &&
-  (await ((await cached("status", "Status.js")) ?? (await import("../dist/bundle/status.mjs"))).run())
-) {
-  // answered by the fast path
-} else {
-  // The bash grammar of the exec policy is WebAssembly: V8 compiles it with
-  // its baseline compiler, then recompiles the functions a few parses made
-  // hot with its optimizing one, in the background, which costs over a
-  // second of CPU and ~50 MiB, and the process waits for it before it exits.
-  // A command decides a handful of commands: it keeps the baseline code
-  // (only a function run for millions of bytes is optimized). `strata serve`
-  // and `strata worker`, which live long, keep V8's default; so does a
-  // command line that sets a wasm flag itself.
-  //
-  // Likewise for JavaScript: V8 optimizes a function once it has run for its
-  // interrupt budget (66 KiB of bytecode by default), in background threads.
-  // In a command of a second, most of what it optimizes so (Effect's run loop
-  // and its many small closures, warmed up by start-up) has run its course
-  // before the optimized code pays back its compilation: eight times the
-  // budget leaves that to the functions that stay hot. Measured on
-  // `strata run --json hi` (40-chunk reply), 24 alternated runs each way:
-  // 14-18% less CPU (task-clock), 11-28% less wall time.
-  const longLived = args.includes("serve") || args.includes("worker")
-  const options = [...process.execArgv, process.env.NODE_OPTIONS ?? ""]
-  const flagged = options.some((a) => a.includes("wasm"))
-  if (!longLived && !("Bun" in globalThis) && !("Deno" in globalThis)) {
-    const v8 = await import("node:v8")
-    if (!flagged) v8.setFlagsFromString("--wasm-tiering-budget=2147483647")
-    if (!options.some((a) => a.includes("interrupt-budget"))) v8.setFlagsFromString("--interrupt-budget=540672")
+    : require("./compileCache.js").load(name)
+const main = async () => {
+  if (args.length === 1 && (args[0] === "--version" || args[0] === "-V")) {
+    const { version } = JSON.parse(readFileSync(join(__dirname, "..", "package.json"), "utf8"))
+    process.stdout.write(`${version}\n`)
+  } else if (
+    args[0] === "status" &&
+    args.slice(1).every((a) => a === "--json" || a === "--profile-startup") &&
+    fresh("bundle/status.mjs", "Status.js") &&
+    (await (cached("status", "Status.js") ?? (await importDist("bundle/status.mjs"))).run())
+  ) {
+    // answered by the fast path
+  } else {
+    // The bash grammar of the exec policy is WebAssembly: V8 compiles it with
+    // its baseline compiler, then recompiles the functions a few parses made
+    // hot with its optimizing one, in the background, which costs over a
+    // second of CPU and ~50 MiB, and the process waits for it before it exits.
+    // A command decides a handful of commands: it keeps the baseline code
+    // (only a function run for millions of bytes is optimized). `strata serve`
+    // and `strata worker`, which live long, keep V8's default; so does a
+    // command line that sets a wasm flag itself.
+    //
+    // Likewise for JavaScript: V8 optimizes a function once it has run for its
+    // interrupt budget (66 KiB of bytecode by default), in background threads.
+    // In a command of a second, most of what it optimizes so (Effect's run loop
+    // and its many small closures, warmed up by start-up) has run its course
+    // before the optimized code pays back its compilation: eight times the
+    // budget leaves that to the functions that stay hot. Measured on
+    // `strata run --json hi` (40-chunk reply), 24 alternated runs each way:
+    // 14-18% less CPU (task-clock), 11-28% less wall time.
+    const longLived = args.includes("serve") || args.includes("worker")
+    const options = [...process.execArgv, process.env.NODE_OPTIONS ?? ""]
+    const flagged = options.some((a) => a.includes("wasm"))
+    if (!longLived && !("Bun" in globalThis) && !("Deno" in globalThis)) {
+      const v8 = require("node:v8")
+      if (!flagged) v8.setFlagsFromString("--wasm-tiering-budget=2147483647")
+      if (!options.some((a) => a.includes("interrupt-budget"))) v8.setFlagsFromString("--interrupt-budget=540672")
+    }
+    // `strata run ...`: the command line with only `run` (src/runMain.ts).
+    if (args[0] === "run" && fresh("bundle/run.mjs", "runMain.js")) {
+      if (cached("run", "runMain.js") === undefined) await importDist("bundle/run.mjs")
+    } else if (!fresh("bundle/strata.mjs", "main.js")) await importDist("main.js")
+    else if (cached("strata", "main.js") === undefined) await importDist("bundle/strata.mjs")
   }
-  // `strata run ...`: the command line with only `run` (src/runMain.ts).
-  if (args[0] === "run" && fresh("bundle/run.mjs", "runMain.js")) {
-    if ((await cached("run", "runMain.js")) === undefined) await import("../dist/bundle/run.mjs")
-  } else if (!fresh("bundle/strata.mjs", "main.js")) await import("../dist/main.js")
-  else if ((await cached("strata", "main.js")) === undefined) await import("../dist/bundle/strata.mjs")
 }
+main().catch((error) => {
+  // as an ES module entry's top-level rejection is reported
+  process.exitCode = 1
+  console.error(error)
+})

@@ -13,8 +13,53 @@ import { rmSync, writeFileSync } from "node:fs"
 import { build } from "esbuild"
 import ts from "typescript"
 
+// @effect/platform-node-shared's FileSystem imports `node:crypto` for its
+// `randomBytes` only: it gets scripts/shims/fileSystemCrypto.mjs instead, so
+// that a command that makes no HTTPS request does not load `node:crypto`
+// (about a dozen of Node's internal modules).
+const fileSystemCrypto = {
+  name: "file-system-crypto",
+  setup(b) {
+    b.onResolve({ filter: /^node:crypto$/ }, (args) =>
+      /[\\/]@effect[\\/]platform-node-shared[\\/]dist[\\/]esm[\\/]internal[\\/]fileSystem\.js$/.test(args.importer)
+        ? { path: new URL("./shims/fileSystemCrypto.mjs", import.meta.url).pathname }
+        : undefined
+    )
+  }
+}
+
+// Node's built-in modules that few commands use, loaded on first use: each
+// import of them gets a module of the same functions that require the real
+// one when first called. A `strata run` that runs no command and shows no
+// prompt then loads neither `node:child_process` (with `node:dgram` and the
+// IPC sockets) nor `node:readline`. Only the functions listed can be
+// imported: a named import of anything else fails the build.
+const lazyBuiltins = {
+  "node:child_process": ["spawn", "spawnSync", "exec", "execSync", "execFile", "execFileSync", "fork"],
+  "node:readline": ["createInterface", "emitKeypressEvents", "clearLine", "clearScreenDown", "cursorTo", "moveCursor"]
+}
+const lazyBuiltin = {
+  name: "lazy-builtin",
+  setup(b) {
+    b.onResolve({ filter: /^node:(child_process|readline)$/ }, (args) =>
+      args.kind === "import-statement" ? { path: args.path, namespace: "lazy-builtin" } : undefined
+    )
+    b.onLoad({ filter: /.*/, namespace: "lazy-builtin" }, (args) => ({
+      contents: [
+        "let loaded",
+        // the bundles' `require` (their banner, or the script's parameter)
+        `const real = () => (loaded ??= require(${JSON.stringify(args.path)}))`,
+        ...lazyBuiltins[args.path].map((name) => `export const ${name} = (...args) => real().${name}(...args)`)
+      ].join("\n"),
+      loader: "js",
+      resolveDir: dist(".")
+    }))
+  }
+}
+
 const common = {
   bundle: true,
+  plugins: [fileSystemCrypto, lazyBuiltin],
   minify: true,
   platform: "node",
   format: "esm",

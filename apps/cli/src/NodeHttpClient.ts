@@ -12,11 +12,13 @@
  * `Redirects.ts` (as `fetch` follows them, the providers' key headers
  * dropped on a change of origin too);
  * `accept` and `user-agent` default to what Node's `fetch` sends.
+ * `node:https` (and with it `node:tls` and all of `node:crypto`) loads with
+ * the first `https:` request: a model on a local `http:` server never loads it.
  *
  * @since 0.2.0
  */
 import * as Http from "node:http"
-import * as Https from "node:https"
+import type * as Https from "node:https"
 import * as Cookies from "@effect/platform/Cookies"
 import * as Headers from "@effect/platform/Headers"
 import * as HttpClient from "@effect/platform/HttpClient"
@@ -34,10 +36,19 @@ import * as Option from "effect/Option"
 import * as Stream from "effect/Stream"
 import * as Redirects from "./Redirects.js"
 
+/**
+ * The agents of a client: `https` is an agent, or where to get one (called
+ * on the first `https:` request, with `node:https` then).
+ */
 interface Agents {
   readonly http: Http.Agent
-  readonly https: Https.Agent
+  readonly https: Https.Agent | (() => Promise<Https.Agent>)
 }
+
+/** `node:https`, once a request needs it. */
+let httpsModule: typeof Https | undefined
+const loadHttps = (): Promise<typeof Https> =>
+  httpsModule !== undefined ? Promise.resolve(httpsModule) : import("node:https").then((m) => (httpsModule = m))
 
 class Response extends Inspectable.Class implements HttpClientResponse.HttpClientResponse {
   readonly [HttpIncomingMessage.TypeId]: HttpIncomingMessage.TypeId = HttpIncomingMessage.TypeId
@@ -136,6 +147,16 @@ const send = (
   signal: AbortSignal
 ): Effect.Effect<Response, HttpClientError.RequestError> =>
   Effect.suspend(() => {
+    if (target.url.protocol === "https:" && (httpsModule === undefined || typeof agents.https === "function")) {
+      const { https } = agents
+      return Effect.flatMap(
+        Effect.tryPromise({
+          try: () => Promise.all([loadHttps(), typeof https === "function" ? https() : https]),
+          catch: (cause) => transport(request, cause)
+        }),
+        ([, agent]) => send({ http: agents.http, https: agent }, request, target, signal)
+      )
+    }
     const options = { method: target.method, headers: target.headers, signal }
     let node: Http.ClientRequest
     try {
@@ -145,7 +166,7 @@ const send = (
       }
       node =
         target.url.protocol === "https:"
-          ? Https.request(target.url, { ...options, agent: agents.https })
+          ? httpsModule!.request(target.url, { ...options, agent: agents.https as Https.Agent })
           : Http.request(target.url, { ...options, agent: agents.http })
     } catch (cause) {
       return Effect.fail(transport(request, cause))
@@ -247,7 +268,8 @@ export const fromAgents = (agents: Agents): HttpClient.HttpClient =>
 /**
  * The client with an HTTP and an HTTPS agent that keep idle connections
  * alive between calls (Node's agents honour the server's `Keep-Alive:
- * timeout` hint); both are destroyed with the layer's scope.
+ * timeout` hint); both are destroyed with the layer's scope. The HTTPS agent
+ * (and `node:https`) is made on the first `https:` request.
  *
  * @since 0.2.0
  * @category layers
@@ -261,10 +283,17 @@ export const layer: Layer.Layer<HttpClient.HttpClient> = Layer.scoped(
         (agent) => Effect.sync(() => agent.destroy())
       ),
       Effect.acquireRelease(
-        Effect.sync(() => new Https.Agent({ keepAlive: true })),
-        (agent) => Effect.sync(() => agent.destroy())
+        Effect.sync(() => {
+          let made: Promise<Https.Agent> | undefined
+          let agent: Https.Agent | undefined
+          return {
+            get: () => (made ??= loadHttps().then((https) => (agent = new https.Agent({ keepAlive: true })))),
+            destroy: () => agent?.destroy()
+          }
+        }),
+        (lazy) => Effect.sync(() => lazy.destroy())
       )
     ]),
-    ([http, https]) => fromAgents({ http, https })
+    ([http, https]) => fromAgents({ http, https: https.get })
   )
 )

@@ -69,6 +69,7 @@ import type { DriverUnavailable, StorageError, UnsupportedSchemaVersion } from "
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
+import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Scope from "effect/Scope"
@@ -549,6 +550,26 @@ export const layer = (
   LayerError,
   FileSystem | Path | CommandExecutor | Workspace | StdioTransport | Sandbox.Sandbox
 > => {
+  // The approval key is read (or made) from the start, beside the rest of
+  // the build, which waits for it only where the tool invoker needs it: its
+  // file's reads overlap the store's opening and the policy's loading. Its
+  // error surfaces there, as it did when it was resolved in turn.
+  return Layer.unwrapScoped(
+    Effect.map(
+      Effect.forkScoped(
+        ApprovalKey.resolve({
+          key: options.approvalKey,
+          keyFile: options.approvalKeyFile,
+          env: options.env,
+          home: options.home
+        })
+      ),
+      (approvalKey) => layerWithKey(config, options, Fiber.join(approvalKey))
+    )
+  )
+}
+
+const layerWithKey = <E, R>(config: RuntimeConfig, options: Options, approvalKey: Effect.Effect<Uint8Array, E, R>) => {
   const storage = layerStorage(config.storage, options.cwd)
   const policy = RuntimePolicy.layer(config.policy, {
     cwd: options.cwd,
@@ -590,12 +611,7 @@ export const layer = (
       Layer.unwrapEffect(
         Effect.map(
           // the key of approval digests: the app's, STRATA_APPROVAL_KEY, or the per-user key file
-          ApprovalKey.resolve({
-            key: options.approvalKey,
-            keyFile: options.approvalKeyFile,
-            env: options.env,
-            home: options.home
-          }),
+          approvalKey,
           (approvalKey) =>
             ToolInvoker.layer({
               approvalKey,
@@ -626,8 +642,8 @@ export const layer = (
         LanguageModel.layer().pipe(Layer.provide(options.httpClient ?? FetchHttpClient.layer))
       )
     ),
-    Layer.provideMerge(Layer.mergeAll(HookDispatcher.Default, policy, models)),
-    Layer.provideMerge(storage),
+    // the store opens while the policy loads
+    Layer.provideMerge(Layer.mergeAll(HookDispatcher.Default, policy, models, storage)),
     Layer.provideMerge(
       config.telemetry?.otlp_endpoint === undefined
         ? Layer.empty

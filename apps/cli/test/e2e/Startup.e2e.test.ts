@@ -10,7 +10,7 @@
  */
 import { beforeAll, describe, expect, it } from "vitest"
 import { ensureBuilt } from "../build.js"
-import { jsonLines, providerToml, withModel, withProject } from "./harness.js"
+import { jsonLines, type Project, providerToml, withModel, withProject } from "./harness.js"
 
 const demo = { env: { STRATA_DEMO: "1" } }
 /** A project rule whose `match` example does not match it (rule #2, the example on line 8). */
@@ -116,6 +116,43 @@ describe.concurrent("start-up profile", { timeout: 180_000 }, () => {
   })
 
   // covers: issue 19 part 1
+  it("Node's built-in modules a turn does not use are not loaded: no https, tls, crypto, child_process or readline for a text turn on http:", async () => {
+    // Node's own list of the built-in modules it loaded, written when the process exits
+    const loadedBuiltins = async (p: Project, args: ReadonlyArray<string>, env: Record<string, string> = {}) => {
+      const list = `${p.dir}/.builtins.txt`
+      const preload = p.write(
+        ".builtins.cjs",
+        `process.on("exit", () => require("node:fs").writeFileSync(${JSON.stringify(list)}, process.moduleLoadList.join("\\n")))\n`
+      )
+      const run = await p.strata(args, { env: { ...env, NODE_OPTIONS: `--require ${preload}` } })
+      expect(run.code, run.stderr).toBe(0)
+      return new Set(
+        p
+          .read(".builtins.txt")
+          .split("\n")
+          .filter((m) => m.startsWith("NativeModule "))
+          .map((m) => m.slice("NativeModule ".length))
+      )
+    }
+    await withProject(async (p) => {
+      await withModel({ turns: [{ text: "plain", repeat: true }] }, async (server) => {
+        p.config(providerToml(server))
+        const text = await loadedBuiltins(p, ["run", "--json", "hi"])
+        expect(text.has("http")).toBe(true)
+        for (const unused of ["https", "tls", "crypto", "child_process", "dgram", "readline"]) {
+          expect(text.has(unused), unused).toBe(false)
+        }
+      })
+    })
+    await withProject(async (p) => {
+      // the demo's tool calls run commands: child_process loads when the first one runs
+      const tools = await loadedBuiltins(p, ["run", "--json", "--yes", "show me the demo"], demo.env)
+      expect(p.exists("strata-demo.txt")).toBe(true)
+      expect(tools.has("child_process")).toBe(true)
+      expect(tools.has("readline")).toBe(false)
+    })
+  })
+
   it("a rule example that fails: a typed error naming file and rule before the first command is decided; config validate and policy check report it", async () => {
     await withProject(async (p) => {
       const file = p.write(".strata/policy.toml", failingExample)
