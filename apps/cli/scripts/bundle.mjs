@@ -4,12 +4,15 @@
 // loading one file instead of hundreds of modules is most of `strata`'s cold
 // start. The built-in plugins are in it (src/Distribution.ts imports them by
 // name, so they share the bundle's one copy of Effect); plugins a config
-// names are loaded by spec at run time. Left outside the bundle: the
-// tree-sitter packages (they find their .wasm next to themselves) and the
-// Redis / PostgreSQL clients and BullMQ (imported only for those stores and
+// names are loaded by spec at run time. Left outside the bundle: the bash
+// grammar's package, tree-sitter-bash (the exec policy reads its .wasm from
+// it; web-tree-sitter, the grammar's runtime, is in the bundle, its .wasm
+// copied beside it), and the Redis / PostgreSQL clients and BullMQ (imported only for those stores and
 // `[jobs] backend = "bullmq"`; BullMQ also reads its Lua scripts from its own files).
 import { createHash } from "node:crypto"
-import { rmSync, writeFileSync } from "node:fs"
+import { copyFileSync, mkdirSync, rmSync, writeFileSync } from "node:fs"
+import { createRequire } from "node:module"
+import { fileURLToPath } from "node:url"
 import { build } from "esbuild"
 import ts from "typescript"
 
@@ -32,16 +35,18 @@ const fileSystemCrypto = {
 // import of them gets a module of the same functions that require the real
 // one when first called. A `strata run` that runs no command and shows no
 // prompt then loads neither `node:child_process` (with `node:dgram` and the
-// IPC sockets) nor `node:readline`. Only the functions listed can be
+// IPC sockets) nor `node:readline`, nor `node:crypto` before an audit line. Only the functions listed can be
 // imported: a named import of anything else fails the build.
 const lazyBuiltins = {
   "node:child_process": ["spawn", "spawnSync", "exec", "execSync", "execFile", "execFileSync", "fork"],
-  "node:readline": ["createInterface", "emitKeypressEvents", "clearLine", "clearScreenDown", "cursorTo", "moveCursor"]
+  "node:readline": ["createInterface", "emitKeypressEvents", "clearLine", "clearScreenDown", "cursorTo", "moveCursor"],
+  // the built-in audit log's hash chain (its first line), `strata serve --cluster`'s ids
+  "node:crypto": ["createHash", "randomUUID"]
 }
 const lazyBuiltin = {
   name: "lazy-builtin",
   setup(b) {
-    b.onResolve({ filter: /^node:(child_process|readline)$/ }, (args) =>
+    b.onResolve({ filter: /^node:(child_process|readline|crypto)$/ }, (args) =>
       args.kind === "import-statement" ? { path: args.path, namespace: "lazy-builtin" } : undefined
     )
     b.onLoad({ filter: /.*/, namespace: "lazy-builtin" }, (args) => ({
@@ -65,7 +70,7 @@ const common = {
   format: "esm",
   target: "node20",
   logLevel: "warning",
-  external: ["web-tree-sitter", "tree-sitter-bash", "ioredis", "pg", "pg-*", "bullmq"],
+  external: ["tree-sitter-bash", "ioredis", "pg", "pg-*", "bullmq"],
   // Bundled CommonJS dependencies call require(); give them one.
   banner: {
     js: "import { createRequire as __strataRequire } from 'node:module'; const require = __strataRequire(import.meta.url);"
@@ -81,6 +86,16 @@ const dist = (name) => new URL(`../dist/${name}`, import.meta.url).pathname
 // command) stay in their own chunks and load only when used.
 // Chunks are named by their hash: clear the old ones first.
 rmSync(dist("bundle"), { recursive: true, force: true })
+// The grammar's runtime (web-tree-sitter) is bundled, so that its JavaScript
+// is in the code cache with the rest; it finds its WebAssembly next to the
+// file it runs from (`new URL("web-tree-sitter.wasm", import.meta.url)`):
+// the bundles' folder. (The grammar itself, tree-sitter-bash, is read by
+// the exec policy from its package.)
+mkdirSync(dist("bundle"), { recursive: true })
+copyFileSync(
+  createRequire(fileURLToPath(import.meta.resolve("@strata/exec-policy"))).resolve("web-tree-sitter/web-tree-sitter.wasm"),
+  dist("bundle/web-tree-sitter.wasm")
+)
 await build({
   ...common,
   entryPoints: { strata: dist("main.js"), run: dist("runMain.js") },
