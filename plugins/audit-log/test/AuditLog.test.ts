@@ -30,6 +30,24 @@ const readLines = (file: string) =>
         .map((l) => JSON.parse(l) as Record<string, unknown>)
   )
 
+/** 20 failed-tool lines notified at once, in `dir`. */
+const twentyAtOnce = (dir: string) =>
+  Effect.flatMap(HookDispatcher.HookDispatcher, (hooks) =>
+    Effect.forEach(
+      Array.from({ length: 20 }, (_, i) => i),
+      (i) =>
+        hooks.notify({
+          hook_event_name: "ToolLifecycle",
+          phase: "failed",
+          error: `boom ${i}`,
+          cwd: dir,
+          call_id: callId,
+          tool_name: "fs__read_file"
+        }),
+      { concurrency: "unbounded" }
+    )
+  )
+
 describe("audit-log", () => {
   it.scoped("writes tool calls, decisions and approvals as JSON lines under <cwd>/.strata/audit.jsonl", () =>
     Effect.gen(function* () {
@@ -87,20 +105,7 @@ describe("audit-log", () => {
     Effect.gen(function* () {
       const dir = yield* (yield* FileSystem).makeTempDirectoryScoped({ prefix: "strata-audit-" })
       yield* Plugin.install(yield* Plugin.validate(make({ file: "logs/audit.jsonl" })))
-      const hooks = yield* HookDispatcher.HookDispatcher
-      yield* Effect.forEach(
-        Array.from({ length: 20 }, (_, i) => i),
-        (i) =>
-          hooks.notify({
-            hook_event_name: "ToolLifecycle",
-            phase: "failed",
-            error: `boom ${i}`,
-            cwd: dir,
-            call_id: callId,
-            tool_name: "fs__read_file"
-          }),
-        { concurrency: "unbounded" }
-      )
+      yield* twentyAtOnce(dir)
       const lines = yield* readLines(`${dir}/logs/audit.jsonl`)
       expect(lines.length).toBe(20)
       expect(new Set(lines.map((l) => l.error)).size).toBe(20)
@@ -293,20 +298,7 @@ describe("NodeAuditLog", () => {
       expect(NodeAuditLog.default.hooks?.map((h) => h.event)).toStrictEqual(auditPlugin.hooks?.map((h) => h.event))
       const dir = yield* (yield* FileSystem).makeTempDirectoryScoped({ prefix: "strata-audit-node-" })
       yield* Plugin.install(yield* Plugin.validate(NodeAuditLog.make({ file: "logs/audit.jsonl" })))
-      const hooks = yield* HookDispatcher.HookDispatcher
-      yield* Effect.forEach(
-        Array.from({ length: 20 }, (_, i) => i),
-        (i) =>
-          hooks.notify({
-            hook_event_name: "ToolLifecycle",
-            phase: "failed",
-            error: `boom ${i}`,
-            cwd: dir,
-            call_id: callId,
-            tool_name: "fs__read_file"
-          }),
-        { concurrency: "unbounded" }
-      )
+      yield* twentyAtOnce(dir)
       const lines = yield* readLines(`${dir}/logs/audit.jsonl`)
       expect(new Set(lines.map((l) => l.error)).size).toBe(20)
       expect(lines.map((l) => l.seq)).toStrictEqual(Array.from({ length: 20 }, (_, i) => i + 1))

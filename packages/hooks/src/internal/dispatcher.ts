@@ -385,25 +385,18 @@ export const make: Effect.Effect<Service, never, Scope.Scope> = Effect.gen(funct
     )
   }) satisfies Service["dispatch"]
 
-  const subscribe: Service["subscribe"] = Effect.acquireRelease(
-    Effect.sync(() => {
-      observers++
-    }),
-    () =>
-      Effect.sync(() => {
-        observers--
-      })
-  ).pipe(Effect.zipRight(PubSub.subscribe(pubsub)))
-
-  const subscribeErrors: Service["subscribeErrors"] = Effect.acquireRelease(
-    Effect.sync(() => {
-      errorObservers++
-    }),
-    () =>
-      Effect.sync(() => {
-        errorObservers--
-      })
-  ).pipe(Effect.zipRight(PubSub.subscribe(pubsub)))
+  // A subscription counted (by `count(+1)` / `count(-1)`) while it lasts.
+  const counted = (count: (by: 1 | -1) => void) =>
+    Effect.acquireRelease(
+      Effect.sync(() => count(1)),
+      () => Effect.sync(() => count(-1))
+    ).pipe(Effect.zipRight(PubSub.subscribe(pubsub)))
+  const subscribe: Service["subscribe"] = counted((by) => {
+    observers += by
+  })
+  const subscribeErrors: Service["subscribeErrors"] = counted((by) => {
+    errorObservers += by
+  })
 
   return {
     register,
