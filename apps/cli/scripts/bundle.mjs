@@ -93,7 +93,9 @@ rmSync(dist("bundle"), { recursive: true, force: true })
 // the exec policy from its package.)
 mkdirSync(dist("bundle"), { recursive: true })
 copyFileSync(
-  createRequire(fileURLToPath(import.meta.resolve("@strata/exec-policy"))).resolve("web-tree-sitter/web-tree-sitter.wasm"),
+  createRequire(fileURLToPath(import.meta.resolve("@strata/exec-policy"))).resolve(
+    "web-tree-sitter/web-tree-sitter.wasm"
+  ),
   dist("bundle/web-tree-sitter.wasm")
 )
 await build({
