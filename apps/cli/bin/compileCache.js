@@ -41,7 +41,7 @@ const {
   unlinkSync,
   writeFileSync
 } = require("node:fs")
-const { createRequire } = require("node:module")
+const { createRequire, isBuiltin } = require("node:module")
 const { join } = require("node:path")
 const { pathToFileURL } = require("node:url")
 const { cachedDataVersionTag } = require("node:v8")
@@ -156,6 +156,20 @@ const writeCache = (stateDir, cacheDir, file, data, name, sha) => {
 }
 
 /**
+ * What `import()` of a built-in module gives: its exports by name (read when
+ * used: a lazily loaded part, such as `crypto.webcrypto`, stays unloaded
+ * until then), and the whole as `default`.
+ */
+const builtinNamespace = (exports) => {
+  const namespace = Object.create(null)
+  for (const key of Object.keys(exports)) {
+    Object.defineProperty(namespace, key, { enumerable: true, get: () => exports[key] })
+  }
+  Object.defineProperty(namespace, "default", { enumerable: true, value: exports })
+  return Object.freeze(namespace)
+}
+
+/**
  * Compiles and runs dist/bundle/<name>.script.cjs through the code cache and
  * returns its exports; undefined when the cache is off or the script cannot be
  * compiled (missing, unreadable): the caller then imports the ES module bundle.
@@ -231,11 +245,15 @@ exports.load = (name) => {
   }
   // the bundle's import(...) (scripts/bundle.mjs): relative specifiers from the bundle, bare ones
   // from here (the same package), the rest (node:, file: URLs) as they are
+  // A built-in module (`import("node:net")`, web-tree-sitter's `import("module")`) is required: the same
+  // module, without starting Node's ES module loader for it (2-4 ms, the first time in a process).
   const dynamicImport = (specifier, options) =>
-    import(
-      typeof specifier === "string" && /^\.{0,2}\//.test(specifier) ? new URL(specifier, url).href : specifier,
-      options
-    )
+    typeof specifier === "string" && options === undefined && isBuiltin(specifier)
+      ? Promise.resolve().then(() => builtinNamespace(require(specifier)))
+      : import(
+          typeof specifier === "string" && /^\.{0,2}\//.test(specifier) ? new URL(specifier, url).href : specifier,
+          options
+        )
   const module = { exports: {} }
   script.runInThisContext().call(module.exports, module.exports, require, module, filename, dir, meta, dynamicImport)
   return module.exports

@@ -65,7 +65,7 @@ const lazyBuiltin = {
 const common = {
   bundle: true,
   plugins: [fileSystemCrypto, lazyBuiltin],
-  minify: true,
+  minify: process.env.STRATA_BUNDLE_MINIFY !== "0",
   platform: "node",
   format: "esm",
   target: "node20",

@@ -247,7 +247,10 @@ export interface LayerOptions {
   readonly mcp?: McpMode | undefined
   /** Run job handlers here (`strata worker`, with `[jobs] backend = "bullmq"`). */
   readonly jobsWorker?: boolean | undefined
-  /** Many sessions share this process's event loop (`strata serve`, `strata worker`): see `sharedLoopPluginModules`. */
+  /**
+   * Many sessions share this process's event loop (`strata serve`, `strata worker`): the asynchronous
+   * file system and audit log writer (see `platformLayer`, `sharedLoopPluginModules`).
+   */
   readonly sharedEventLoop?: boolean | undefined
 }
 
@@ -339,7 +342,9 @@ export const layer = (
     httpClient: HttpClient.layer(setup.env)
   }).pipe(
     Layer.provide(
-      Layer.mergeAll(Layers.layer, workspaceLayer, mcpStdioLayer(setup).pipe(Layer.provideMerge(sandboxLayer(setup))))
+      Layer.mergeAll(
+        platformLayer(options),
+        workspaceLayer, mcpStdioLayer(setup).pipe(Layer.provideMerge(sandboxLayer(setup))))
     ),
     // Plugins read their own sections (`[fs]`, ...) of the layered config
     // through Effect's Config; everything else still comes from the environment.
@@ -350,6 +355,19 @@ export const layer = (
     )
   )
 }
+
+/**
+ * The platform of a session's runtime: a one-shot command's with the
+ * synchronous file system (`SyncFileSystem`: the store's appends, leases and
+ * records without a round trip through the thread pool each), a process
+ * whose event loop many sessions share (`sharedEventLoop`) with
+ * `@effect/platform-node`'s, so that one session's slow disk holds no other up.
+ *
+ * @since 0.3.0
+ * @category layers
+ */
+export const platformLayer = (options: LayerOptions = {}): Layer.Layer<Layers.Platform> =>
+  options.sharedEventLoop === true ? Layers.layer : Layers.layerOneShot
 
 /**
  * The `Workspace` the session gives plugins (`Plugin.HostPlatform`): the

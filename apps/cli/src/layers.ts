@@ -17,6 +17,7 @@ import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as NodePath from "@effect/platform-node/NodePath"
 import * as NodeTerminal from "@effect/platform-node/NodeTerminal"
 import * as Layer from "effect/Layer"
+import * as SyncFileSystem from "./SyncFileSystem.js"
 
 /**
  * What the platform gives the commands.
@@ -37,3 +38,16 @@ export const layer: Layer.Layer<Platform> = Layer.mergeAll(
   NodeCommandExecutor.layer,
   NodeTerminal.layer
 ).pipe(Layer.provideMerge(NodeFileSystem.layer))
+
+/**
+ * {@link layer} with the synchronous file system (`SyncFileSystem`): for the
+ * runtime of a one-shot command, whose event loop no other session shares.
+ *
+ * @since 0.3.0
+ * @category layers
+ */
+export const layerOneShot: Layer.Layer<Platform> = Layer.mergeAll(
+  NodePath.layer,
+  NodeCommandExecutor.layer,
+  NodeTerminal.layer
+).pipe(Layer.provideMerge(SyncFileSystem.layer))

@@ -95,6 +95,48 @@ test(`strata run --json --approval never: JSON lines, the approval denied (${run
   }
 })
 
+test(`the one-shot commands' synchronous file system (${runtime()}): errors by reason, a FIFO without blocking`, async () => {
+  const dir = workspace()
+  try {
+    const [{ Effect, Either, FileSystem, NodeFileSystem }, SyncFileSystem] = await Promise.all([
+      Promise.all([
+        import("effect/Effect"),
+        import("effect/Either"),
+        import("@effect/platform/FileSystem"),
+        import("@effect/platform-node/NodeFileSystem")
+      ]).then(([Effect, Either, FileSystem, NodeFileSystem]) => ({ Effect, Either, FileSystem, NodeFileSystem })),
+      import("../dist/SyncFileSystem.js")
+    ])
+    const fs = Effect.runSync(Effect.provide(FileSystem.FileSystem, SyncFileSystem.layer))
+    assert.equal(SyncFileSystem.isSync(fs), true)
+    const run = (effect) => Effect.runPromise(Effect.either(Effect.scoped(effect)))
+    const reason = (e) => (Either.isLeft(e) ? e.left.reason : "ok")
+    assert.equal(reason(await run(fs.readFile(join(dir, "missing")))), "NotFound")
+    assert.equal(reason(await run(fs.writeFileString(join(dir, "a.txt"), "one"))), "ok")
+    assert.equal(reason(await run(fs.writeFileString(join(dir, "a.txt"), "two", { flag: "wx" }))), "AlreadyExists")
+    assert.equal(reason(await run(fs.link(join(dir, "a.txt"), join(dir, "a.txt")))), "AlreadyExists")
+    const appended = await run(
+      Effect.flatMap(fs.open(join(dir, "a.txt"), { flag: "a" }), (f) => f.writeAll(new TextEncoder().encode("+")))
+    )
+    assert.equal(reason(appended), "ok")
+    assert.equal((await run(fs.readFileString(join(dir, "a.txt")))).right, "one+")
+    if (spawnSync("mkfifo", [join(dir, "pipe")]).status === 0) {
+      // read before its writer opens it: handed to the asynchronous call, the event loop keeps running
+      let ticks = 0
+      const timer = setInterval(() => ticks++, 5)
+      const read = run(fs.readFileString(join(dir, "pipe")))
+      await new Promise((r) => setTimeout(r, 100))
+      const writer = spawn("sh", ["-c", `printf fifo > '${join(dir, "pipe")}'`])
+      const got = await read
+      clearInterval(timer)
+      writer.kill()
+      assert.equal(got.right, "fifo")
+      assert.ok(ticks > 5, `the event loop ran ${ticks} ticks while the read waited`)
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
 test(`strata policy check (${runtime()})`, () => {
   const dir = workspace()
   try {

@@ -150,6 +150,9 @@ describe.concurrent("start-up profile", { timeout: 180_000 }, () => {
       expect(p.exists("strata-demo.txt")).toBe(true)
       expect(tools.has("child_process")).toBe(true)
       expect(tools.has("readline")).toBe(false)
+      // the grammar runtime's import("module") is a require: Node's ES module loader does not start for it
+      expect(tools.has("internal/modules/esm/module_job")).toBe(false)
+      expect(tools.has("internal/modules/esm/translators")).toBe(false)
     })
   })
 
