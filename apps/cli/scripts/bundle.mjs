@@ -65,6 +65,7 @@ const lazyBuiltin = {
 const common = {
   bundle: true,
   plugins: [fileSystemCrypto, lazyBuiltin],
+  // STRATA_BUNDLE_MINIFY=0: readable names in a CPU profile (`node --cpu-prof bin/strata.js ...`)
   minify: process.env.STRATA_BUNDLE_MINIFY !== "0",
   platform: "node",
   format: "esm",

@@ -344,7 +344,9 @@ export const layer = (
     Layer.provide(
       Layer.mergeAll(
         platformLayer(options),
-        workspaceLayer, mcpStdioLayer(setup).pipe(Layer.provideMerge(sandboxLayer(setup))))
+        workspaceLayer,
+        mcpStdioLayer(setup).pipe(Layer.provideMerge(sandboxLayer(setup)))
+      )
     ),
     // Plugins read their own sections (`[fs]`, ...) of the layered config
     // through Effect's Config; everything else still comes from the environment.

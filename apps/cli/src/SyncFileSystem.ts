@@ -21,13 +21,14 @@
  *
  * @since 0.3.0
  */
+
+import * as NFS from "node:fs"
 import * as PlatformError from "@effect/platform/Error"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as NFS from "node:fs"
 
 const C = NFS.constants
 /** `O_NONBLOCK` where the system has it (not on Windows, where FIFOs are not files). */
@@ -278,7 +279,9 @@ export const make = (async: FileSystem.FileSystem): FileSystem.FileSystem => {
       )
     },
     readDirectory: (path, options) =>
-      call("readDirectory", path, () => NFS.readdirSync(path, { encoding: "utf8", recursive: options?.recursive ?? false })),
+      call("readDirectory", path, () =>
+        NFS.readdirSync(path, { encoding: "utf8", recursive: options?.recursive ?? false })
+      ),
     readFile: (path) =>
       Effect.flatMap(
         call("readFile", path, () => {

@@ -4,17 +4,18 @@
  * results and the same errors (by reason) for the same calls; special files
  * (FIFOs) never hold the event loop; serve and worker keep the asynchronous one.
  */
+
+import { spawn, spawnSync } from "node:child_process"
+import { mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import * as FileSystem from "@effect/platform/FileSystem"
 import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
 import { describe, expect, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as Layer from "effect/Layer"
+import type * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import { spawn, spawnSync } from "node:child_process"
-import { mkdtempSync, readFileSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
 import { afterEach } from "vitest"
 import { platformLayer } from "../src/Distribution.js"
 import * as SyncFileSystem from "../src/SyncFileSystem.js"
@@ -100,8 +101,8 @@ const scenario = (fs: FileSystem.FileSystem, dir: string) =>
       yield* record(rw.write(bytes("XY")))
       yield* record(rw.seek(0, "start"))
       yield* record(Effect.map(rw.readAlloc(16), Option.map(text)))
-      yield* record(fs.open(p("a/rw.txt"), { flag: "wx" }))
-      yield* record(fs.open(p("a/missing/deeper"), { flag: "r" }))
+      yield* record(Effect.scoped(Effect.as(fs.open(p("a/rw.txt"), { flag: "wx" }), "opened")))
+      yield* record(Effect.scoped(Effect.as(fs.open(p("a/missing/deeper"), { flag: "r" }), "opened")))
       return out
     })
   )
@@ -130,42 +131,44 @@ describe("SyncFileSystem", () => {
 
   const hasMkfifo = process.platform !== "win32" && spawnSync("mkfifo", ["--version"]).status === 0
 
-  it.live.skipIf(!hasMkfifo)("never holds the event loop on a FIFO: reading waits for its writer, writing for its reader", () =>
-    Effect.gen(function* () {
-      const dir = tempDir()
-      const fifo = join(dir, "pipe")
-      expect(spawnSync("mkfifo", [fifo]).status).toBe(0)
-      // A timer that ticks while the read waits: a synchronous read of the FIFO would stop it.
-      let ticks = 0
-      const timer = setInterval(() => ticks++, 5)
-      try {
-        const read = yield* Effect.fork(syncFs.readFileString(fifo))
-        yield* Effect.sleep("100 millis")
-        const ticksBeforeWriter = ticks
-        const writer = spawn("sh", ["-c", `printf 'from the writer' > '${fifo}'`])
-        const writerExited = new Promise((resolve) => writer.on("exit", resolve))
-        expect(yield* read.await.pipe(Effect.flatten)).toBe("from the writer")
-        expect(ticksBeforeWriter).toBeGreaterThan(5)
-        expect(yield* Effect.promise(() => writerExited)).toBe(0)
+  it.live.skipIf(!hasMkfifo)(
+    "never holds the event loop on a FIFO: reading waits for its writer, writing for its reader",
+    () =>
+      Effect.gen(function* () {
+        const dir = tempDir()
+        const fifo = join(dir, "pipe")
+        expect(spawnSync("mkfifo", [fifo]).status).toBe(0)
+        // A timer that ticks while the read waits: a synchronous read of the FIFO would stop it.
+        let ticks = 0
+        const timer = setInterval(() => ticks++, 5)
+        try {
+          const read = yield* Effect.fork(syncFs.readFileString(fifo))
+          yield* Effect.sleep("100 millis")
+          const ticksBeforeWriter = ticks
+          const writer = spawn("sh", ["-c", `printf 'from the writer' > '${fifo}'`])
+          const writerExited = new Promise((resolve) => writer.on("exit", resolve))
+          expect(yield* read.await.pipe(Effect.flatten)).toBe("from the writer")
+          expect(ticksBeforeWriter).toBeGreaterThan(5)
+          expect(yield* Effect.promise(() => writerExited)).toBe(0)
 
-        // Writing with no reader yet: handed to the asynchronous call, which waits for one.
-        const write = yield* Effect.fork(syncFs.writeFileString(fifo, "to the reader"))
-        yield* Effect.sleep("100 millis")
-        const ticksBeforeReader = ticks
-        const reader = spawn("cat", [fifo])
-        let read2 = ""
-        reader.stdout.on("data", (d) => {
-          read2 += d
-        })
-        const readerExited = new Promise((resolve) => reader.on("exit", resolve))
-        yield* write.await.pipe(Effect.flatten)
-        expect(yield* Effect.promise(() => readerExited)).toBe(0)
-        expect(read2).toBe("to the reader")
-        expect(ticksBeforeReader).toBeGreaterThan(5)
-      } finally {
-        clearInterval(timer)
-      }
-    })
+          // Writing with no reader yet: handed to the asynchronous call, which waits for one.
+          const write = yield* Effect.fork(syncFs.writeFileString(fifo, "to the reader"))
+          yield* Effect.sleep("100 millis")
+          const ticksBeforeReader = ticks
+          const reader = spawn("cat", [fifo])
+          let read2 = ""
+          reader.stdout.on("data", (d) => {
+            read2 += d
+          })
+          const readerExited = new Promise((resolve) => reader.on("exit", resolve))
+          yield* write.await.pipe(Effect.flatten)
+          expect(yield* Effect.promise(() => readerExited)).toBe(0)
+          expect(read2).toBe("to the reader")
+          expect(ticksBeforeReader).toBeGreaterThan(5)
+        } finally {
+          clearInterval(timer)
+        }
+      })
   )
 
   it.effect("writes what the asynchronous file system reads back, and the other way round", () =>

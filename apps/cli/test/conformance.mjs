@@ -98,13 +98,10 @@ test(`strata run --json --approval never: JSON lines, the approval denied (${run
 test(`the one-shot commands' synchronous file system (${runtime()}): errors by reason, a FIFO without blocking`, async () => {
   const dir = workspace()
   try {
-    const [{ Effect, Either, FileSystem, NodeFileSystem }, SyncFileSystem] = await Promise.all([
-      Promise.all([
-        import("effect/Effect"),
-        import("effect/Either"),
-        import("@effect/platform/FileSystem"),
-        import("@effect/platform-node/NodeFileSystem")
-      ]).then(([Effect, Either, FileSystem, NodeFileSystem]) => ({ Effect, Either, FileSystem, NodeFileSystem })),
+    const [Effect, Either, FileSystem, SyncFileSystem] = await Promise.all([
+      import("effect/Effect"),
+      import("effect/Either"),
+      import("@effect/platform/FileSystem"),
       import("../dist/SyncFileSystem.js")
     ])
     const fs = Effect.runSync(Effect.provide(FileSystem.FileSystem, SyncFileSystem.layer))
