@@ -118,7 +118,25 @@ export interface Options {
   readonly streamRetry?:
     | { readonly initialDelayMs?: number | undefined; readonly maxDelayMs?: number | undefined }
     | undefined
+  /**
+   * How long a reply's parts may wait to be written with the next ones
+   * (milliseconds; default {@link defaultReplyBatchGapMs}): a model
+   * streaming small chunks one network read at a time is journaled, and
+   * shown, in a batch per gap at most rather than an append (and its fsync)
+   * per chunk. The first part of a reply is never held, nor the last; `0`
+   * writes a batch as soon as the previous one is durable.
+   */
+  readonly replyBatchGapMs?: number | undefined
 }
+
+/**
+ * The default of `Options.replyBatchGapMs`: 8 ms, half a frame of a 60 Hz
+ * display.
+ *
+ * @since 0.3.0
+ * @category constants
+ */
+export const defaultReplyBatchGapMs = 8
 
 /**
  * @since 0.1.0

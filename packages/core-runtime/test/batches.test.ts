@@ -79,4 +79,52 @@ describe("forEachBatch", () => {
       expect(yield* Deferred.isDone(stopped)).toBe(true)
     })
   )
+
+  /** Elements one macrotask apart (one network read each, as a model's small chunks arrive). */
+  const trickle = (n: number) =>
+    Stream.range(0, n - 1).pipe(
+      Stream.rechunk(1),
+      Stream.tap(() => Effect.async<void>((resume) => void setImmediate(() => resume(Effect.void))))
+    )
+
+  it.live("with a gap, elements arriving one read at a time go in a few batches; the first is not held", () =>
+    Effect.gen(function* () {
+      const apart: Array<ReadonlyArray<number>> = []
+      yield* forEachBatch(trickle(200), 128, (batch) => Effect.sync(() => apart.push(batch)))
+      const gapped: Array<ReadonlyArray<number>> = []
+      yield* forEachBatch(trickle(200), 128, (batch) => Effect.sync(() => gapped.push(batch)), { gapMs: 20 })
+      expect(gapped.flat()).toEqual(apart.flat())
+      expect(gapped.flat()).toEqual(Array.from({ length: 200 }, (_, i) => i))
+      expect(gapped[0]).toEqual([0])
+      // without a gap a batch per element or so; with it, a handful
+      expect(apart.length).toBeGreaterThan(100)
+      expect(gapped.length).toBeLessThan(apart.length / 4)
+    })
+  )
+
+  it.live("the end of the stream and a full batch are not held for the gap", () =>
+    Effect.gen(function* () {
+      // a gap of a minute: waiting it out would time the test out
+      const batches: Array<ReadonlyArray<number>> = []
+      yield* forEachBatch(trickle(10), 4, (batch) => Effect.sync(() => batches.push(batch)), { gapMs: 60_000 })
+      expect(batches.flat()).toEqual(Array.from({ length: 10 }, (_, i) => i))
+      expect(batches[0]).toEqual([0])
+      // after the first: full batches of 4 as they fill, then the rest at the end
+      expect(batches.slice(1)).toEqual([[1, 2, 3, 4], [5, 6, 7, 8], [9]])
+    })
+  )
+
+  it.live("a run interrupted while it waits out its gap stops the stream", () =>
+    Effect.gen(function* () {
+      const stopped = yield* Deferred.make<void>()
+      const first = yield* Deferred.make<void>()
+      const stream = trickle(1_000_000).pipe(Stream.ensuring(Deferred.succeed(stopped, undefined)))
+      const fiber = yield* Effect.fork(
+        forEachBatch(stream, 1_000_000, () => Deferred.succeed(first, undefined), { gapMs: 60_000 })
+      )
+      yield* Deferred.await(first)
+      yield* Fiber.interrupt(fiber)
+      expect(yield* Deferred.isDone(stopped)).toBe(true)
+    })
+  )
 })

@@ -44,6 +44,7 @@ import * as TurnThread from "./turnThread.js"
 export { summarize }
 
 /** @internal */
+
 export const make = (options: T.Options = {}) =>
   Effect.gen(function* () {
     const threads = yield* ThreadManager
@@ -55,6 +56,7 @@ export const make = (options: T.Options = {}) =>
     const lm = yield* LanguageModel
     const compaction = options.compaction ?? summarize
     const compactAt = options.compactAt ?? 0.8
+    const replyBatchGapMs = options.replyBatchGapMs ?? T.defaultReplyBatchGapMs
     const retryPolicy: M.StreamRetryPolicy = {
       ...M.defaultStreamRetry,
       ...(options.streamRetry?.initialDelayMs === undefined
@@ -245,48 +247,53 @@ export const make = (options: T.Options = {}) =>
                   )
                 })
               )
-              // What streams in while a batch is written (its append and fsync) makes the next one.
-              const streamed = yield* BatchStream.forEachBatch(parts, 128, (batch) =>
-                Effect.gen(function* () {
-                  const events: Array<Event> = []
-                  for (const part of batch) {
-                    switch (part.type) {
-                      case "text_delta":
-                        text += part.text
-                        break
-                      case "reasoning_delta":
-                        reasoning += part.text
-                        break
-                      case "tool_call":
-                        toolCalls.push(part)
-                        break
-                      case "tool_call_error":
-                        toolErrors.push(part)
-                        break
-                      case "finish":
-                        attemptFinish = part.reason
-                        callUsage = part.usage
-                        answeredBy = part.model
-                        break
+              // What streams in while a batch is written (its append and fsync), or within
+              // the reply batch gap after it, makes the next one.
+              const streamed = yield* BatchStream.forEachBatch(
+                parts,
+                128,
+                (batch) =>
+                  Effect.gen(function* () {
+                    const events: Array<Event> = []
+                    for (const part of batch) {
+                      switch (part.type) {
+                        case "text_delta":
+                          text += part.text
+                          break
+                        case "reasoning_delta":
+                          reasoning += part.text
+                          break
+                        case "tool_call":
+                          toolCalls.push(part)
+                          break
+                        case "tool_call_error":
+                          toolErrors.push(part)
+                          break
+                        case "finish":
+                          attemptFinish = part.reason
+                          callUsage = part.usage
+                          answeredBy = part.model
+                          break
+                      }
+                      const event = StreamPart.toEvent(part, currentResponse)
+                      if (event !== undefined && event.event !== "response_end") events.push(event)
                     }
-                    const event = StreamPart.toEvent(part, currentResponse)
-                    if (event !== undefined && event.event !== "response_end") events.push(event)
-                  }
-                  if (events.length > 0) {
-                    yield* append(events)
-                    for (const e of events) {
-                      if (e.event === "response_delta") {
-                        yield* hooks.notify({
-                          hook_event_name: "ResponseDelta",
-                          thread_id: threadId,
-                          response_id: currentResponse,
-                          delta: e.delta,
-                          channel: e.channel
-                        })
+                    if (events.length > 0) {
+                      yield* append(events)
+                      for (const e of events) {
+                        if (e.event === "response_delta") {
+                          yield* hooks.notify({
+                            hook_event_name: "ResponseDelta",
+                            thread_id: threadId,
+                            response_id: currentResponse,
+                            delta: e.delta,
+                            channel: e.channel
+                          })
+                        }
                       }
                     }
-                  }
-                })
+                  }),
+                { gapMs: replyBatchGapMs }
               ).pipe(
                 Effect.tap(() =>
                   Effect.annotateCurrentSpan({
