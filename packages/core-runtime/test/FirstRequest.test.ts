@@ -6,13 +6,9 @@
 import * as NFS from "node:fs"
 import { tmpdir } from "node:os"
 import * as NPath from "node:path"
-import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import { ThreadManager, ToolInvoker, ToolRegistry, Turn } from "@strata/core-runtime"
-import { ExecPolicy } from "@strata/exec-policy"
+import { ThreadManager, Turn } from "@strata/core-runtime"
 import { Hook, HookDispatcher, HookOutput } from "@strata/hooks"
-import { LanguageModel, ModelRegistry } from "@strata/providers"
-import * as Sandbox from "@strata/sandbox/Sandbox"
 import * as StateStore from "@strata/storage/StateStore"
 import * as ScriptedModelServer from "@strata/testkit/node/ScriptedModelServer"
 import type { Turn as ScriptedTurn } from "@strata/testkit/ScriptedModel"
@@ -22,6 +18,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import { fileStore, rulesPolicy, turnRuntime } from "./turnRuntime.js"
 
 /** Every write to the store, by method, in order. */
 type Writes = Array<string>
@@ -43,7 +40,7 @@ const counting = (dir: string, writes: Writes) =>
         appendEvents: note("appendEvents", store.appendEvents)
       } as typeof store
     })
-  ).pipe(Layer.provide(Layer.orDie(StateStore.layerFileSystem(dir).pipe(Layer.provide(NodeContext.layer)))))
+  ).pipe(Layer.provide(fileStore(dir)))
 
 const withRuntime = <A, E>(
   turns: ReadonlyArray<ScriptedTurn>,
@@ -60,32 +57,13 @@ const withRuntime = <A, E>(
     yield* Effect.addFinalizer(() => Effect.sync(() => NFS.rmSync(dir, { recursive: true, force: true })))
     const server = yield* ScriptedModelServer.make({ turns, strict: true })
     const writes: Writes = []
-    const layer = Turn.layer({ systemPrompt: "test", maxTurns: 4 }).pipe(
-      Layer.provideMerge(ToolInvoker.layer()),
-      Layer.provideMerge(Sandbox.layerUnsandboxed({ workspace: dir })),
-      Layer.provideMerge(ThreadManager.layer({ cwd: dir, providerDefault: "local", cliVersion: "0" })),
-      Layer.provideMerge(ToolRegistry.layer),
-      Layer.provideMerge(HookDispatcher.HookDispatcher.Default),
-      Layer.provideMerge(LanguageModel.layerFetch()),
-      Layer.provideMerge(
-        ModelRegistry.layer({
-          provider_default: "local",
-          providers: { local: { kind: "openai-compatible", base_url: server.baseUrl("openai-compatible") } },
-          models: [{ id: "scripted", provider: "local", context_window: 8000, max_output_tokens: 1000 }]
-        })
-      ),
-      Layer.provideMerge(counting(dir, writes)),
-      Layer.provideMerge(
-        Layer.unwrapEffect(
-          Effect.map(ExecPolicy.loadGrammar, (grammar) =>
-            ExecPolicy.layerSources([{ file: "rules.toml", layer: "project", text: 'default = "ask"\n' }], {
-              grammar,
-              builtin: false
-            })
-          )
-        ).pipe(Layer.provide(NodeContext.layer))
-      )
-    )
+    const layer = turnRuntime({
+      baseUrl: server.baseUrl("openai-compatible"),
+      turn: { systemPrompt: "test", maxTurns: 4 },
+      workspace: dir,
+      store: counting(dir, writes),
+      policy: rulesPolicy('default = "ask"\n')
+    })
     return yield* f(writes).pipe(Effect.provide(layer))
   }).pipe(Effect.scoped)
 

@@ -8,19 +8,16 @@
  */
 import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import { ThreadManager, ToolInvoker, ToolRegistry, Turn } from "@strata/core-runtime"
+import { ToolInvoker, ToolRegistry, Turn } from "@strata/core-runtime"
 import { ExecPolicy } from "@strata/exec-policy"
-import { HookDispatcher } from "@strata/hooks"
 import * as Ids from "@strata/protocol/Ids"
-import { LanguageModel, ModelRegistry } from "@strata/providers"
-import * as Sandbox from "@strata/sandbox/Sandbox"
-import * as StateStore from "@strata/storage/StateStore"
 import * as ScriptedModelServer from "@strata/testkit/node/ScriptedModelServer"
 import type { Turn as ScriptedTurn } from "@strata/testkit/ScriptedModel"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import { Add, makeExec } from "./tools.js"
+import { toolRuntime, turnRuntime } from "./turnRuntime.js"
 
 const rules = `default = "ask"
 [[rule]]
@@ -54,15 +51,7 @@ const deferredPolicy = (text: string) =>
 
 type Policy = Effect.Effect.Success<ReturnType<typeof deferredPolicy>>
 
-const invokerLayer = (policy: Policy) =>
-  ToolInvoker.layer().pipe(
-    Layer.provideMerge(Sandbox.layerUnsandboxed({ workspace: "/w" })),
-    Layer.provideMerge(ThreadManager.layer({ cwd: "/w", providerDefault: "local", cliVersion: "0" })),
-    Layer.provideMerge(ToolRegistry.layer),
-    Layer.provideMerge(HookDispatcher.HookDispatcher.Default),
-    Layer.provideMerge(StateStore.layerMemory),
-    Layer.provideMerge(Layer.succeed(ExecPolicy.ExecPolicy, policy.policy))
-  )
+const invokerLayer = (policy: Policy) => toolRuntime({ policy: Layer.succeed(ExecPolicy.ExecPolicy, policy.policy) })
 
 const register = Effect.gen(function* () {
   const registry = yield* ToolRegistry.ToolRegistry
@@ -151,23 +140,12 @@ const withTurn = <A, E>(
         } satisfies ToolInvoker.Service
       })
     )
-    const layer = Turn.layer({ systemPrompt: "You are a test agent.", maxTurns: 4 }).pipe(
-      Layer.provideMerge(recording),
-      Layer.provideMerge(Sandbox.layerUnsandboxed({ workspace: "/w" })),
-      Layer.provideMerge(ThreadManager.layer({ cwd: "/w", providerDefault: "local", cliVersion: "0" })),
-      Layer.provideMerge(ToolRegistry.layer),
-      Layer.provideMerge(HookDispatcher.HookDispatcher.Default),
-      Layer.provideMerge(LanguageModel.layerFetch()),
-      Layer.provideMerge(
-        ModelRegistry.layer({
-          provider_default: "local",
-          providers: { local: { kind: "openai-compatible", base_url: server.baseUrl("openai-compatible") } },
-          models: [{ id: "scripted", provider: "local", context_window: 8000, max_output_tokens: 1000 }]
-        })
-      ),
-      Layer.provideMerge(StateStore.layerMemory),
-      Layer.provideMerge(Layer.succeed(ExecPolicy.ExecPolicy, p.policy))
-    )
+    const layer = turnRuntime({
+      baseUrl: server.baseUrl("openai-compatible"),
+      turn: { systemPrompt: "You are a test agent.", maxTurns: 4 },
+      invoker: recording,
+      policy: Layer.succeed(ExecPolicy.ExecPolicy, p.policy)
+    })
     return yield* Effect.gen(function* () {
       yield* register
       return yield* f(seen, p)

@@ -1,15 +1,11 @@
 import * as NFS from "node:fs"
 import { tmpdir } from "node:os"
 import * as NPath from "node:path"
-import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
 import { ThreadManager, ToolInvoker, ToolRegistry, Turn, TurnMachine } from "@strata/core-runtime"
-import { ExecPolicy } from "@strata/exec-policy"
 import { Hook, HookDispatcher, HookOutput } from "@strata/hooks"
 import type { Event } from "@strata/protocol/Event"
 import type { Thread } from "@strata/protocol/Thread"
-import { LanguageModel, ModelRegistry } from "@strata/providers"
-import * as Sandbox from "@strata/sandbox/Sandbox"
 import * as StateStore from "@strata/storage/StateStore"
 import * as ScriptedModelServer from "@strata/testkit/node/ScriptedModelServer"
 import { Fault, type Turn as ScriptedTurn } from "@strata/testkit/ScriptedModel"
@@ -20,6 +16,7 @@ import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
 import { askedApprovals } from "../src/internal/turnThread.js"
 import { Add, makeExec, Sleep } from "./tools.js"
+import { fileStore, rulesPolicy, type TurnServices, turnRuntime } from "./turnRuntime.js"
 
 const rules = `default = "ask"\n[[rule]]\nprefix = [["ls", "echo"]]\ndecision = "allow"\n[[rule]]\nprefix = ["rm"]\ndecision = "deny"\n`
 
@@ -32,59 +29,12 @@ interface Setup {
   readonly store?: Layer.Layer<StateStore.StateStore> | undefined
 }
 
-const runtimeLayer = (
-  server: ScriptedModelServer.ScriptedModelServer,
-  store = StateStore.layerMemory,
-  setup: Setup = {}
-) =>
-  Turn.layer({
-    systemPrompt: "You are a test agent.",
-    maxTurns: 6,
-    streamRetry: { initialDelayMs: 20, maxDelayMs: 80 }
-  }).pipe(
-    Layer.provideMerge(ToolInvoker.layer()),
-    Layer.provideMerge(Sandbox.layerUnsandboxed({ workspace: "/w" })),
-    Layer.provideMerge(ThreadManager.layer({ cwd: "/w", providerDefault: "local", cliVersion: "0" })),
-    Layer.provideMerge(ToolRegistry.layer),
-    Layer.provideMerge(HookDispatcher.HookDispatcher.Default),
-    Layer.provideMerge(LanguageModel.layerFetch()),
-    Layer.provideMerge(
-      ModelRegistry.layer({
-        provider_default: "local",
-        providers: {
-          local: {
-            kind: "openai-compatible",
-            base_url: server.baseUrl("openai-compatible"),
-            ...(setup.streamRetries === undefined ? {} : { stream_retries: setup.streamRetries })
-          }
-        },
-        models: [
-          {
-            id: "scripted",
-            provider: "local",
-            context_window: 8000,
-            max_output_tokens: 1000,
-            price_per_mtok: { input: 1, output: 2 }
-          }
-        ]
-      })
-    ),
-    Layer.provideMerge(store),
-    Layer.provideMerge(
-      Layer.unwrapEffect(
-        Effect.map(ExecPolicy.loadGrammar, (grammar) =>
-          ExecPolicy.layerSources([{ file: "rules.toml", layer: "project", text: rules }], { grammar, builtin: false })
-        )
-      ).pipe(Layer.provide(NodeContext.layer))
-    )
-  )
-
 const withRuntime = <A, E>(
   turns: ReadonlyArray<ScriptedTurn>,
   f: (
     server: ScriptedModelServer.ScriptedModelServer,
     exec: ReturnType<typeof makeExec>
-  ) => Effect.Effect<A, E, Layer.Layer.Success<ReturnType<typeof runtimeLayer>>>,
+  ) => Effect.Effect<A, E, TurnServices>,
   setup: Setup = {}
 ) =>
   Effect.gen(function* () {
@@ -101,15 +51,18 @@ const withRuntime = <A, E>(
       return yield* f(server, exec)
     }).pipe(
       Effect.provide(
-        runtimeLayer(
-          server,
-          setup.store !== undefined
-            ? setup.store
-            : setup.dir === undefined
-              ? StateStore.layerMemory
-              : Layer.orDie(StateStore.layerFileSystem(setup.dir).pipe(Layer.provide(NodeContext.layer))),
-          setup
-        )
+        turnRuntime({
+          baseUrl: server.baseUrl("openai-compatible"),
+          turn: {
+            systemPrompt: "You are a test agent.",
+            maxTurns: 6,
+            streamRetry: { initialDelayMs: 20, maxDelayMs: 80 }
+          },
+          provider: setup.streamRetries === undefined ? undefined : { stream_retries: setup.streamRetries },
+          model: { price_per_mtok: { input: 1, output: 2 } },
+          store: setup.store ?? (setup.dir === undefined ? StateStore.layerMemory : fileStore(setup.dir)),
+          policy: rulesPolicy(rules)
+        })
       )
     )
   }).pipe(Effect.scoped)

@@ -138,34 +138,46 @@ describe("exec with the call's sandbox", () => {
     })
   )
 
-  it.live("run by the sandbox: a timeout kills the command and what it started", () =>
+  /** In a fresh workspace, for each mode: its sandbox and a `sleep` marker of its own, ending in `.${tag}`. */
+  const inEachMode = <E, R>(
+    tag: number,
+    f: (call: {
+      dir: string
+      mode: Sandbox.SandboxMode
+      sandbox: Sandbox.Service
+      marker: string
+    }) => Effect.Effect<void, E, R>
+  ) =>
     Effect.gen(function* () {
       const dir = workspace()
       for (const mode of modes) {
         const sandbox = yield* sandboxIn(dir, mode)
-        const marker = `${7000 + Math.floor(Math.random() * 900)}.7`
+        yield* f({ dir, mode, sandbox, marker: `${7000 + Math.floor(Math.random() * 900)}.${tag}` })
+      }
+    })
+
+  it.live("run by the sandbox: a timeout kills the command and what it started", () =>
+    inEachMode(7, ({ dir, mode, sandbox, marker }) =>
+      Effect.gen(function* () {
         const r = yield* exec(dir, sandbox, `(sleep ${marker} &); echo started; sleep ${marker}`, false, 300)
         expect(r.timed_out, mode).toBe(true)
         expect(r.exit_code).toBeNull()
         expect(r.output).toContain("started")
         expect(r.output).toContain("[timed out after")
         expect(yield* sleepersLeft(marker), `${mode}: ${sandbox.status.containment}`).toEqual([])
-      }
-    })
+      })
+    )
   )
 
   it.live("run by the sandbox: an interrupted call ends the command and what it started", () =>
-    Effect.gen(function* () {
-      const dir = workspace()
-      for (const mode of modes) {
-        const sandbox = yield* sandboxIn(dir, mode)
-        const marker = `${7000 + Math.floor(Math.random() * 900)}.8`
+    inEachMode(8, ({ dir, mode, sandbox, marker }) =>
+      Effect.gen(function* () {
         const fiber = yield* Effect.fork(exec(dir, sandbox, `(sleep ${marker} &); sleep ${marker}`))
         for (let i = 0; i < 100 && sleepers(`sleep\0${marker}`).length < 2; i++) yield* Effect.sleep("20 millis")
         expect(sleepers(`sleep\0${marker}`).length, mode).toBe(2)
         yield* Fiber.interrupt(fiber)
         expect(yield* sleepersLeft(marker), `${mode}: ${sandbox.status.containment}`).toEqual([])
-      }
-    })
+      })
+    )
   )
 })
