@@ -61,20 +61,31 @@ const REASONS: Record<string, PlatformError.SystemErrorReason> = {
   EINVAL: "InvalidData"
 }
 
+/**
+ * The error `@effect/platform-node` gives for a failed call (its fields
+ * are ours, so their check is skipped: a missing file, the commonest
+ * failure, is looked for often).
+ */
 const failure = (method: string, path: string | number, error: unknown): PlatformError.PlatformError => {
   const e = error as NodeJS.ErrnoException
   if (typeof e?.code !== "string") {
-    return new PlatformError.BadArgument({ module: "FileSystem", method, description: String(e?.message), cause: e })
+    return new PlatformError.BadArgument(
+      { module: "FileSystem", method, description: String(e?.message), cause: e },
+      true
+    )
   }
-  return new PlatformError.SystemError({
-    reason: REASONS[e.code] ?? "Unknown",
-    module: "FileSystem",
-    method,
-    pathOrDescriptor: path,
-    syscall: e.syscall,
-    description: e.message,
-    cause: e
-  })
+  return new PlatformError.SystemError(
+    {
+      reason: REASONS[e.code] ?? "Unknown",
+      module: "FileSystem",
+      method,
+      pathOrDescriptor: path,
+      syscall: e.syscall,
+      description: e.message,
+      cause: e
+    },
+    true
+  )
 }
 
 /** Runs one synchronous call; its error as the asynchronous file system would give it. */
@@ -325,8 +336,21 @@ export const make = (async: FileSystem.FileSystem): FileSystem.FileSystem => {
         (written) => (written ? Effect.void : async.writeFile(path, data, options))
       )
   })
-  made.add(fs)
-  return fs
+  // `exists` without an error made and caught for the missing file (what it asks most)
+  const exists = (path: string) =>
+    Effect.suspend(() => {
+      try {
+        NFS.accessSync(path, C.F_OK)
+        return Effect.succeed(true)
+      } catch (error) {
+        return (error as NodeJS.ErrnoException).code === "ENOENT"
+          ? Effect.succeed(false)
+          : Effect.fail(failure("access", path, error))
+      }
+    })
+  const withExists: FileSystem.FileSystem = { ...fs, exists }
+  made.add(withExists)
+  return withExists
 }
 
 const made = new WeakSet<FileSystem.FileSystem>()

@@ -72,6 +72,8 @@ const scenario = (fs: FileSystem.FileSystem, dir: string) =>
       yield* record(Effect.map(fs.realPath(p("a/sym")), (r) => r.endsWith("one.txt")))
       yield* record(fs.access(p("a/one.txt"), { readable: true, writable: true }))
       yield* record(fs.exists(p("a/nope")))
+      yield* record(fs.exists(p("a/one.txt")))
+      yield* record(fs.exists(p("a/one.txt/below")))
       yield* record(Effect.map(fs.readDirectory(p("a")), (names) => [...names].sort()))
       yield* record(fs.rename(p("a/two.txt"), p("a/three.txt")))
       yield* record(fs.rename(p("a/two.txt"), p("a/four.txt")))
