@@ -60,8 +60,8 @@ const main = async () => {
     // hot with its optimizing one, in the background, which costs over a
     // second of CPU and ~50 MiB, and the process waits for it before it exits.
     // A command decides a handful of commands: it keeps the baseline code
-    // (only a function run for millions of bytes is optimized). `strata serve`
-    // and `strata worker`, which live long, keep V8's default; so does a
+    // (only a function run for millions of bytes is optimized). `strata serve`,
+    // `strata worker` and `strata acp`, which live long, keep V8's default; so does a
     // command line that sets a wasm flag itself.
     //
     // Likewise for JavaScript: V8 optimizes a function once it has run for its
@@ -72,7 +72,7 @@ const main = async () => {
     // budget leaves that to the functions that stay hot. Measured on
     // `strata run --json hi` (40-chunk reply), 24 alternated runs each way:
     // 14-18% less CPU (task-clock), 11-28% less wall time.
-    const longLived = args.includes("serve") || args.includes("worker")
+    const longLived = args.includes("serve") || args.includes("worker") || args.includes("acp")
     const options = [...process.execArgv, process.env.NODE_OPTIONS ?? ""]
     const flagged = options.some((a) => a.includes("wasm"))
     if (!longLived && !("Bun" in globalThis) && !("Deno" in globalThis)) {

@@ -248,7 +248,7 @@ export interface LayerOptions {
   /** Run job handlers here (`strata worker`, with `[jobs] backend = "bullmq"`). */
   readonly jobsWorker?: boolean | undefined
   /**
-   * Many sessions share this process's event loop (`strata serve`, `strata worker`): the asynchronous
+   * Many sessions share this process's event loop (`strata serve`, `strata worker`, `strata acp`): the asynchronous
    * file system and audit log writer (see `platformLayer`, `sharedLoopPluginModules`).
    */
   readonly sharedEventLoop?: boolean | undefined

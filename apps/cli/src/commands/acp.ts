@@ -33,6 +33,7 @@ export const acpCommand = Command.make("acp", {}, () =>
         const connection = new acp.AgentSideConnection(agent, stream)
         yield* Effect.promise(() => connection.closed)
       }).pipe(Effect.provide(RpcServer.layer)),
-    { mcp: "start" }
+    // an editor's sessions share this process's event loop, as serve's do
+    { mcp: "start", sharedEventLoop: true }
   )
 ).pipe(Command.withDescription("Run as an Agent Client Protocol agent on stdio (for Zed, JetBrains, Neovim, ...)"))
