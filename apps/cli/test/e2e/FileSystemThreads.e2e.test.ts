@@ -5,10 +5,13 @@
  * system) and leaves the flush (`fsync`) to the thread pool; `strata serve`,
  * whose event loop many sessions share, does all of it on the thread pool
  * (`@effect/platform-node`'s file system), so one session's disk never
- * holds another's turn up.
+ * holds another's turn up; so does `strata acp`, whose sessions share one
+ * editor's process.
  */
 import { spawn, spawnSync } from "node:child_process"
-import { readFileSync } from "node:fs"
+import { existsSync, readFileSync } from "node:fs"
+import { Readable, Writable } from "node:stream"
+import * as acp from "@agentclientprotocol/sdk"
 import * as StrataClient from "@strata/client/StrataClient"
 import { beforeAll, describe, expect, it } from "vitest"
 import { ensureBuilt } from "../build.js"
@@ -27,28 +30,32 @@ const traced = (p: Project, args: ReadonlyArray<string>, syscalls: string) => {
     {
       cwd: p.dir,
       env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: p.home, XDG_CONFIG_HOME: "", NO_COLOR: "1" },
-      stdio: ["ignore", "pipe", "pipe"]
+      // `acp` speaks ACP on its stdio; the others get no input
+      stdio: [args.includes("acp") ? "pipe" : "ignore", "pipe", "pipe"]
     }
   )
   let output = ""
-  child.stdout.on("data", (d: Buffer) => {
-    output += d
-  })
-  child.stderr.on("data", (d: Buffer) => {
+  if (!args.includes("acp")) {
+    child.stdout!.on("data", (d: Buffer) => {
+      output += d
+    })
+  }
+  child.stderr!.on("data", (d: Buffer) => {
     output += d
   })
   const exited = new Promise<number | null>((resolve) => child.on("close", resolve))
-  const lines = () => readFileSync(out, "utf8").split("\n")
+  const lines = () => (existsSync(out) ? readFileSync(out, "utf8").split("\n") : [])
   /** The traced process: the thread that exec'd node. */
   const mainPid = () =>
     lines()
-      .find((l) => /^\d+ execve\(/.test(l))
-      ?.split(" ")[0]
+      .find((l) => /^\d+\s+execve\(/.test(l))
+      ?.split(/\s+/)[0]
   /** The calls traced so far, each marked whether the main thread made it. */
   const calls = () => {
     const main = mainPid()
     return lines().flatMap((l) => {
-      const m = /^(\d+) (\w+)\((.*)$/.exec(l)
+      // strace pads the thread id: "9591  link(...)", "32103 link(...)"
+      const m = /^(\d+)\s+(\w+)\((.*)$/.exec(l)
       return m === null || m[2] === "execve" ? [] : [{ main: m[1] === main, call: m[2]!, args: m[3]! }]
     })
   }
@@ -58,7 +65,7 @@ const traced = (p: Project, args: ReadonlyArray<string>, syscalls: string) => {
     if (pid !== undefined) process.kill(Number(pid), "SIGKILL")
     else child.kill("SIGKILL")
   }
-  return { child, exited, calls, kill, output: () => output }
+  return { child, exited, calls, kill, mainPid, output: () => output }
 }
 
 /** The journal's lock taken (a hard link to `threads/<id>/lock`) and its events written. */
@@ -103,12 +110,48 @@ describe.skipIf(!hasStrace)("the store's file work, by thread", { timeout: 180_0
           const client = StrataClient.make({ url: url! })
           const answer = await client.call("turn/start", { prompt: "hi", wait: true })
           expect(answer).toMatchObject({ outcome: "completed", output: "served" })
+          expect(serve.mainPid()).toBeDefined()
           const { locks } = journalWork(serve.calls())
           expect(locks.length).toBeGreaterThan(0)
           expect(locks.some((c) => c.main)).toBe(false)
         } finally {
           serve.kill()
           await serve.exited
+        }
+      })
+    })
+  })
+
+  it("strata acp: the journal's locks on the thread pool", async () => {
+    await withProject(async (p) => {
+      await withModel({ turns: [{ text: "from acp", chunkSize: 4 }] }, async (model) => {
+        p.config(providerToml(model))
+        const agent = traced(p, ["acp"], "link,fsync")
+        try {
+          const connection = new acp.ClientSideConnection(
+            () => ({
+              requestPermission: async () => ({ outcome: { outcome: "cancelled" } }),
+              sessionUpdate: async () => {}
+            }),
+            acp.ndJsonStream(
+              Writable.toWeb(agent.child.stdin!) as WritableStream<Uint8Array>,
+              Readable.toWeb(agent.child.stdout!) as ReadableStream<Uint8Array>
+            )
+          )
+          await connection.initialize({
+            protocolVersion: acp.PROTOCOL_VERSION,
+            clientCapabilities: { fs: { readTextFile: false, writeTextFile: false }, terminal: false }
+          })
+          const { sessionId } = await connection.newSession({ cwd: p.dir, mcpServers: [] })
+          const result = await connection.prompt({ sessionId, prompt: [{ type: "text", text: "hi" }] })
+          expect(result.stopReason, agent.output()).toBe("end_turn")
+          expect(agent.mainPid()).toBeDefined()
+          const { locks } = journalWork(agent.calls())
+          expect(locks.length).toBeGreaterThan(0)
+          expect(locks.some((c) => c.main)).toBe(false)
+        } finally {
+          agent.kill()
+          await agent.exited
         }
       })
     })
