@@ -7,15 +7,13 @@ import { fileURLToPath } from "node:url"
 import { FileSystem } from "@effect/platform/FileSystem"
 import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import { Runtime, RuntimeConfig, RuntimeLayer, ToolRegistry } from "@strata/core-runtime"
-import * as McpStdio from "@strata/mcp/stdio"
-import * as NodeWorkspace from "@strata/plugin/NodeWorkspace"
+import { Runtime, RuntimeConfig, ToolRegistry } from "@strata/core-runtime"
 import * as ScriptedModelServer from "@strata/testkit/node/ScriptedModelServer"
 import type { Turn as ScriptedTurn } from "@strata/testkit/ScriptedModel"
 import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import { Add, makeExec } from "./tools.js"
+import { configRuntime } from "./turnRuntime.js"
 
 const require = createRequire(import.meta.url)
 const everythingBin = require.resolve("@modelcontextprotocol/server-everything/dist/index.js")
@@ -47,22 +45,13 @@ const rules = (dir: string) =>
   })
 
 const runtime = (config: RuntimeConfig.RuntimeConfig, cwd: string, rulesFile: string) =>
-  RuntimeLayer.layer(config, {
+  configRuntime(config, {
     cwd,
     cliVersion: "test",
     versions: { "@strata/core-runtime": "0.1.0" },
     rules: [rulesFile],
     tools: appTools
-  }).pipe(
-    Layer.provide(
-      Layer.mergeAll(
-        NodeContext.layer,
-        NodeWorkspace.layer({ durable: false }),
-        McpStdio.layer,
-        RuntimeLayer.layerUnsandboxed(config, { cwd })
-      )
-    )
-  )
+  })
 
 const stores = {
   fs: (dir: string) => ({ kind: "fs", dir: `${dir}/state` }),

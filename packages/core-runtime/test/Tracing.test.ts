@@ -2,16 +2,13 @@
 // server on 127.0.0.1 that records what it receives on /v1/traces.
 import { createServer } from "node:http"
 import type { AddressInfo } from "node:net"
-import { NodeContext } from "@effect/platform-node"
 import { describe, expect, it } from "@effect/vitest"
-import { Runtime, RuntimeConfig, RuntimeLayer, ToolRegistry } from "@strata/core-runtime"
-import * as McpStdio from "@strata/mcp/stdio"
-import * as NodeWorkspace from "@strata/plugin/NodeWorkspace"
+import { Runtime, RuntimeConfig, ToolRegistry } from "@strata/core-runtime"
 import * as ScriptedModelServer from "@strata/testkit/node/ScriptedModelServer"
 import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import { Add } from "./tools.js"
+import { configRuntime } from "./turnRuntime.js"
 
 interface OtlpSpan {
   readonly name: string
@@ -90,20 +87,11 @@ describe("Tracing", () => {
             expect(response.outcome).toBe("completed")
           }).pipe(
             Effect.provide(
-              RuntimeLayer.layer(config, {
+              configRuntime(config, {
                 cwd: process.cwd(),
                 cliVersion: "test",
                 tools: [ToolRegistry.fromPlugin("math", Add)]
-              }).pipe(
-                Layer.provide(
-                  Layer.mergeAll(
-                    NodeContext.layer,
-                    NodeWorkspace.layer({ durable: false }),
-                    McpStdio.layer,
-                    RuntimeLayer.layerUnsandboxed(config, { cwd: process.cwd() })
-                  )
-                )
-              )
+              })
             )
           )
         )

@@ -6,18 +6,15 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { NodeContext } from "@effect/platform-node"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
-import { Runtime, RuntimeConfig, RuntimeLayer } from "@strata/core-runtime"
-import * as McpStdio from "@strata/mcp/stdio"
-import * as NodeWorkspace from "@strata/plugin/NodeWorkspace"
+import { Runtime, RuntimeConfig } from "@strata/core-runtime"
 import * as StateStore from "@strata/storage/StateStore"
 import * as ScriptedModelServer from "@strata/testkit/node/ScriptedModelServer"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
-import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
+import { configRuntime } from "./turnRuntime.js"
 
 const here = dirname(fileURLToPath(import.meta.url))
 const repoRoot = join(here, "..", "..", "..")
@@ -88,16 +85,7 @@ describe("crash mid-turn", () => {
           models: [{ id: "scripted", provider: "local", context_window: 32000, max_output_tokens: 1000 }],
           policy: { builtin: false }
         })
-        const layer = RuntimeLayer.layer(config, { cwd, cliVersion: "test" }).pipe(
-          Layer.provide(
-            Layer.mergeAll(
-              NodeContext.layer,
-              NodeWorkspace.layer({ durable: false }),
-              McpStdio.layer,
-              RuntimeLayer.layerUnsandboxed(config, { cwd })
-            )
-          )
-        )
+        const layer = configRuntime(config, { cwd, cliVersion: "test" })
         yield* Effect.gen(function* () {
           const rt = yield* Runtime.Runtime
           const store = yield* StateStore.StateStore

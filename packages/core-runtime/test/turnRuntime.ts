@@ -1,11 +1,14 @@
 // The turn's runtime as the runtime tests compose it by hand: a turn runner
 // (or a tool invoker alone) over the unsandboxed sandbox, the thread manager,
 // the tool registry, the hook dispatcher, a store and an exec policy, the
-// model reached over HTTP at a scripted server's base URL.
+// model reached over HTTP at a scripted server's base URL. And the whole
+// runtime as `RuntimeLayer` composes it from a config, unsandboxed.
 import { NodeContext } from "@effect/platform-node"
-import { ThreadManager, ToolInvoker, ToolRegistry, Turn } from "@strata/core-runtime"
+import { type RuntimeConfig, RuntimeLayer, ThreadManager, ToolInvoker, ToolRegistry, Turn } from "@strata/core-runtime"
 import { ExecPolicy } from "@strata/exec-policy"
 import { HookDispatcher } from "@strata/hooks"
+import * as McpStdio from "@strata/mcp/stdio"
+import * as NodeWorkspace from "@strata/plugin/NodeWorkspace"
 import { LanguageModel, ModelRegistry } from "@strata/providers"
 import * as Sandbox from "@strata/sandbox/Sandbox"
 import * as StateStore from "@strata/storage/StateStore"
@@ -91,3 +94,20 @@ export const turnRuntime = <EP, EI = never>(options: TurnRuntimeOptions<EP, EI>)
 
 /** What a turn runtime provides. */
 export type TurnServices = Layer.Layer.Success<ReturnType<typeof turnRuntime>>
+
+/**
+ * The runtime `RuntimeLayer.layer(config, options)` composes, over Node, a
+ * non-durable Node workspace, MCP over stdio and no OS sandbox
+ * (`RuntimeLayer.layerUnsandboxed` at `options.cwd`).
+ */
+export const configRuntime = (config: RuntimeConfig.RuntimeConfig, options: RuntimeLayer.Options) =>
+  RuntimeLayer.layer(config, options).pipe(
+    Layer.provide(
+      Layer.mergeAll(
+        NodeContext.layer,
+        NodeWorkspace.layer({ durable: false }),
+        McpStdio.layer,
+        RuntimeLayer.layerUnsandboxed(config, { cwd: options.cwd })
+      )
+    )
+  )

@@ -56,6 +56,26 @@ const sleepersLeft = (marker: string) =>
     return sleepers(`sleep\0${marker}`)
   })
 
+const modes = bwrap ? (["off", "workspace-write"] as const) : (["off"] as const)
+
+/** In a fresh workspace, for each mode: its sandbox and a `sleep` marker of its own, ending in `.${tag}`. */
+const inEachMode = <E, R>(
+  tag: number,
+  f: (call: {
+    dir: string
+    mode: Sandbox.SandboxMode
+    sandbox: Sandbox.Service
+    marker: string
+  }) => Effect.Effect<void, E, R>
+) =>
+  Effect.gen(function* () {
+    const dir = workspace()
+    for (const mode of modes) {
+      const sandbox = yield* sandboxIn(dir, mode)
+      yield* f({ dir, mode, sandbox, marker: `${7000 + Math.floor(Math.random() * 900)}.${tag}` })
+    }
+  })
+
 describe("exec with the call's sandbox", () => {
   it.live("the environment is scrubbed: a secret of the parent is not there", () =>
     Effect.gen(function* () {
@@ -72,25 +92,17 @@ describe("exec with the call's sandbox", () => {
   )
 
   it.live("(sleep 300 &) and setsid do not outlive the call, and the call does not wait for them", () =>
-    Effect.gen(function* () {
-      const dir = workspace()
-      for (const mode of bwrap ? (["off", "workspace-write"] as const) : (["off"] as const)) {
-        const sandbox = yield* SandboxNode.make({
-          workspace: dir,
-          config: { ...Sandbox.defaultConfig, mode },
-          env: { PATH: process.env.PATH }
-        })
-        const marker = `${7000 + Math.floor(Math.random() * 900)}.5`
+    inEachMode(5, ({ dir, mode, sandbox, marker }) =>
+      Effect.gen(function* () {
         const started = Date.now()
         const r = yield* exec(dir, sandbox, `(sleep ${marker} &); setsid sleep ${marker} & echo spawned`)
         expect(r.output).toContain("spawned")
         expect(r.exit_code).toBe(0)
         // the call returned without waiting for the sleepers' pipes (they hold stdout)
         expect(Date.now() - started).toBeLessThan(30_000)
-        for (let i = 0; i < 50 && sleepers(`sleep\0${marker}`).length > 0; i++) yield* Effect.sleep("20 millis")
-        expect(sleepers(`sleep\0${marker}`), `${mode}: ${sandbox.status.containment}`).toEqual([])
-      }
-    })
+        expect(yield* sleepersLeft(marker), `${mode}: ${sandbox.status.containment}`).toEqual([])
+      })
+    )
   )
 
   it.live.skipIf(!bwrap)("a write outside is refused with the denial named; unsandboxed it works", () =>
@@ -115,8 +127,6 @@ describe("exec with the call's sandbox", () => {
     })
   )
 
-  const modes = bwrap ? (["off", "workspace-write"] as const) : (["off"] as const)
-
   it.live("run by the sandbox: stdout and stderr merged, the exit code, stdin empty, output capped", () =>
     Effect.gen(function* () {
       const dir = workspace()
@@ -137,24 +147,6 @@ describe("exec with the call's sandbox", () => {
       }
     })
   )
-
-  /** In a fresh workspace, for each mode: its sandbox and a `sleep` marker of its own, ending in `.${tag}`. */
-  const inEachMode = <E, R>(
-    tag: number,
-    f: (call: {
-      dir: string
-      mode: Sandbox.SandboxMode
-      sandbox: Sandbox.Service
-      marker: string
-    }) => Effect.Effect<void, E, R>
-  ) =>
-    Effect.gen(function* () {
-      const dir = workspace()
-      for (const mode of modes) {
-        const sandbox = yield* sandboxIn(dir, mode)
-        yield* f({ dir, mode, sandbox, marker: `${7000 + Math.floor(Math.random() * 900)}.${tag}` })
-      }
-    })
 
   it.live("run by the sandbox: a timeout kills the command and what it started", () =>
     inEachMode(7, ({ dir, mode, sandbox, marker }) =>
