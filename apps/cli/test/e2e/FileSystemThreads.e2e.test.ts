@@ -74,6 +74,20 @@ const journalWork = (calls: ReadonlyArray<{ main: boolean; call: string; args: s
   fsyncs: calls.filter((c) => c.call === "fsync")
 })
 
+/** A process whose event loop sessions share: it took its journal's locks, none on its main thread. */
+const expectLocksOnThePool = (run: ReturnType<typeof traced>) => {
+  expect(run.mainPid()).toBeDefined()
+  const { locks } = journalWork(run.calls())
+  expect(locks.length).toBeGreaterThan(0)
+  expect(locks.some((c) => c.main)).toBe(false)
+}
+
+/** Ends a traced process and waits for strace to finish. */
+const end = (run: ReturnType<typeof traced>) => {
+  run.kill()
+  return run.exited
+}
+
 describe.skipIf(!hasStrace)("the store's file work, by thread", { timeout: 180_000 }, () => {
   it("strata run: the journal's locks on the main thread, the flushes on the thread pool", async () => {
     await withProject(async (p) => {
@@ -110,13 +124,9 @@ describe.skipIf(!hasStrace)("the store's file work, by thread", { timeout: 180_0
           const client = StrataClient.make({ url: url! })
           const answer = await client.call("turn/start", { prompt: "hi", wait: true })
           expect(answer).toMatchObject({ outcome: "completed", output: "served" })
-          expect(serve.mainPid()).toBeDefined()
-          const { locks } = journalWork(serve.calls())
-          expect(locks.length).toBeGreaterThan(0)
-          expect(locks.some((c) => c.main)).toBe(false)
+          expectLocksOnThePool(serve)
         } finally {
-          serve.kill()
-          await serve.exited
+          await end(serve)
         }
       })
     })
@@ -145,13 +155,9 @@ describe.skipIf(!hasStrace)("the store's file work, by thread", { timeout: 180_0
           const { sessionId } = await connection.newSession({ cwd: p.dir, mcpServers: [] })
           const result = await connection.prompt({ sessionId, prompt: [{ type: "text", text: "hi" }] })
           expect(result.stopReason, agent.output()).toBe("end_turn")
-          expect(agent.mainPid()).toBeDefined()
-          const { locks } = journalWork(agent.calls())
-          expect(locks.length).toBeGreaterThan(0)
-          expect(locks.some((c) => c.main)).toBe(false)
+          expectLocksOnThePool(agent)
         } finally {
-          agent.kill()
-          await agent.exited
+          await end(agent)
         }
       })
     })
