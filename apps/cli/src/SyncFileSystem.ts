@@ -47,18 +47,15 @@ const FLAGS: Record<FileSystem.OpenFlag, number> = {
   "ax+": C.O_APPEND | C.O_CREAT | C.O_RDWR | C.O_EXCL
 }
 
+/** Error codes by reason, as `@effect/platform-node`'s file system names them (any other: "Unknown"). */
 const REASONS: Record<string, PlatformError.SystemErrorReason> = {
   ENOENT: "NotFound",
   EACCES: "PermissionDenied",
-  EPERM: "PermissionDenied",
   EEXIST: "AlreadyExists",
   EISDIR: "BadResource",
   ENOTDIR: "BadResource",
   ELOOP: "BadResource",
-  EBUSY: "Busy",
-  ETIMEDOUT: "TimedOut",
-  EAGAIN: "WouldBlock",
-  EINVAL: "InvalidData"
+  EBUSY: "Busy"
 }
 
 /**

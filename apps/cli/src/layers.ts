@@ -27,17 +27,17 @@ import * as SyncFileSystem from "./SyncFileSystem.js"
  */
 export type Platform = FileSystem.FileSystem | Path.Path | CommandExecutor.CommandExecutor | Terminal.Terminal
 
+/** Path, command executor and terminal over the file system given. */
+const withFileSystem = (fileSystem: Layer.Layer<FileSystem.FileSystem>): Layer.Layer<Platform> =>
+  Layer.mergeAll(NodePath.layer, NodeCommandExecutor.layer, NodeTerminal.layer).pipe(Layer.provideMerge(fileSystem))
+
 /**
  * Everything the commands need from the platform.
  *
  * @since 0.1.0
  * @category layers
  */
-export const layer: Layer.Layer<Platform> = Layer.mergeAll(
-  NodePath.layer,
-  NodeCommandExecutor.layer,
-  NodeTerminal.layer
-).pipe(Layer.provideMerge(NodeFileSystem.layer))
+export const layer: Layer.Layer<Platform> = withFileSystem(NodeFileSystem.layer)
 
 /**
  * {@link layer} with the synchronous file system (`SyncFileSystem`): for the
@@ -46,8 +46,4 @@ export const layer: Layer.Layer<Platform> = Layer.mergeAll(
  * @since 0.3.0
  * @category layers
  */
-export const layerOneShot: Layer.Layer<Platform> = Layer.mergeAll(
-  NodePath.layer,
-  NodeCommandExecutor.layer,
-  NodeTerminal.layer
-).pipe(Layer.provideMerge(SyncFileSystem.layer))
+export const layerOneShot: Layer.Layer<Platform> = withFileSystem(SyncFileSystem.layer)

@@ -44,7 +44,6 @@ import * as TurnThread from "./turnThread.js"
 export { summarize }
 
 /** @internal */
-
 export const make = (options: T.Options = {}) =>
   Effect.gen(function* () {
     const threads = yield* ThreadManager
